@@ -1,0 +1,3 @@
+import { discoveryRoute } from "@/lib/oauth/routes.ts";
+
+export const { GET, POST, PUT, PATCH, DELETE } = discoveryRoute;

@@ -1,0 +1,79 @@
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * Every setting of the app, validated once at first use. Development needs none of them; a
+ * production server refuses to start without its secrets (see `assertProductionSettings`).
+ * `.env.example` documents each one.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  DATABASE_URL: z.string().startsWith("file:", "must be a file: URL (SQLite)").default("file:prisma/data/dev.db"),
+  NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** How long a process may serve cached signing keys before reading them again (seconds). */
+  KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+});
+
+type RawSettings = z.infer<typeof schema>;
+
+export interface Settings extends Omit<RawSettings, "APP_URL"> {
+  /** The public origin of the app, without a trailing slash. */
+  APP_URL: string;
+  /** An absolute path to the SQLite file. */
+  databaseFile: string;
+  isProduction: boolean;
+}
+
+/** The settings a production server cannot start without. */
+export const REQUIRED_IN_PRODUCTION = ["APP_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const;
+
+/** The environment as read: any variable may be missing. */
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export function parseSettings(env: Env = process.env): Settings {
+  // An empty variable counts as unset, as in a shell `VAR= npm start`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = issue?.path.join(".") ?? "environment";
+    throw new ConfigError(`Invalid setting ${name}: ${issue?.message ?? "invalid"}. See .env.example.`);
+  }
+  const raw = parsed.data;
+  const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
+  const file = raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "");
+  return {
+    ...raw,
+    APP_URL: appUrl,
+    // The file is found at run time, not traced into the build.
+    databaseFile: path.resolve(/*turbopackIgnore: true*/ process.cwd(), file),
+    isProduction: raw.NODE_ENV === "production",
+  };
+}
+
+/** Throws a ConfigError naming the first required production setting that is missing. */
+export function assertProductionSettings(env: Env = process.env): void {
+  for (const name of REQUIRED_IN_PRODUCTION) {
+    if (!env[name]) throw new ConfigError(`${name} is required in production. See .env.example.`);
+  }
+  const { APP_URL } = parseSettings(env);
+  // Tokens and session cookies must not cross the network in clear; localhost is for local tests.
+  const url = new URL(APP_URL);
+  if (url.protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+    throw new ConfigError("APP_URL must be an https URL in production (http only for localhost). See .env.example.");
+  }
+}
+
+let cached: Settings | undefined;
+
+export function settings(): Settings {
+  return (cached ??= parseSettings());
+}

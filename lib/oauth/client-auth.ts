@@ -1,0 +1,127 @@
+import { db } from "@/lib/db.ts";
+import { verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
+import { InvalidClient, InvalidRequest } from "@/lib/oauth/errors.ts";
+import { decodeFormComponent, type FormParams } from "@/lib/oauth/http.ts";
+import { splitList } from "@/lib/oauth/scopes.ts";
+import type { Workspace } from "@/lib/oauth/workspace.ts";
+
+export const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+/** What the request presents to identify its client, before any lookup. */
+export interface PresentedClient {
+  method: AuthMethod;
+  clientId: string;
+  secret?: string;
+}
+
+/** A client that has proven who it is (or, for a public client, named itself). */
+export interface Client {
+  id: string;
+  clientId: string;
+  /** The method it authenticated with on this request. */
+  authMethod: AuthMethod;
+  confidential: boolean;
+  grantTypes: ReadonlySet<string>;
+  scopes: ReadonlySet<string>;
+  defaultScopes: readonly string[] | null;
+  audiences: readonly string[];
+  accessTokenTtl: number | null;
+  idTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+}
+
+const MAX_CLIENT_ID = 255;
+const MAX_SECRET = 1024;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Which client authentication the request uses (RFC 6749 §2.3): HTTP Basic, `client_id` and
+ * `client_secret` in the body, or `client_id` alone for a public client. Exactly one method:
+ * Basic together with a body secret is `invalid_request`.
+ */
+export function presentedClient(authorization: string | null, params: FormParams, realm: string): PresentedClient {
+  const bodyId = params.get("client_id");
+  const bodySecret = params.get("client_secret");
+  if (authorization !== null) {
+    const basic = parseBasic(authorization, realm);
+    if (bodySecret !== undefined) throw new InvalidRequest("use one client authentication method, not two");
+    if (bodyId !== undefined && bodyId !== basic.clientId) {
+      throw new InvalidRequest("client_id does not match the Authorization header");
+    }
+    return { method: "client_secret_basic", ...basic };
+  }
+  if (bodyId === undefined) throw new InvalidClient("client authentication is required");
+  if (bodyId.length > MAX_CLIENT_ID) throw new InvalidClient("client authentication failed", { detail: "client_id too long" });
+  if (bodySecret === undefined) return { method: "none", clientId: bodyId };
+  if (bodySecret.length > MAX_SECRET) throw new InvalidClient("client authentication failed", { detail: "secret too long" });
+  return { method: "client_secret_post", clientId: bodyId, secret: bodySecret };
+}
+
+/**
+ * RFC 6749 §2.3.1 and RFC 7617: `Basic base64(urlencode(id) ":" urlencode(secret))`, so that ids
+ * and secrets may contain `:`, `+` and `%`.
+ */
+export function parseBasic(header: string, realm: string): { clientId: string; secret: string } {
+  const fail = (detail: string) =>
+    new InvalidClient("client authentication failed", { detail, headers: { "WWW-Authenticate": `Basic realm="${realm}"` } });
+  const [scheme, token, ...rest] = header.trim().split(/\s+/);
+  if (scheme?.toLowerCase() !== "basic" || !token || rest.length > 0) throw fail("unsupported Authorization header");
+  if (token.length > 4 * MAX_SECRET || !BASE64.test(token)) throw fail("Basic credentials are not base64");
+  let decoded: string;
+  try {
+    decoded = utf8.decode(Buffer.from(token, "base64"));
+  } catch {
+    throw fail("Basic credentials are not UTF-8");
+  }
+  const colon = decoded.indexOf(":");
+  if (colon === -1) throw fail("Basic credentials have no colon");
+  let clientId: string;
+  let secret: string;
+  try {
+    clientId = decodeFormComponent(decoded.slice(0, colon));
+    secret = decodeFormComponent(decoded.slice(colon + 1));
+  } catch {
+    throw fail("Basic credentials are not form-encoded");
+  }
+  if (clientId === "" || clientId.length > MAX_CLIENT_ID) throw fail("bad client_id in Basic credentials");
+  if (secret === "" || secret.length > MAX_SECRET) throw fail("bad secret in Basic credentials");
+  return { clientId, secret };
+}
+
+/**
+ * Authenticates the client of a request to an endpoint of `workspace`. Any failure is
+ * `invalid_client` (401; with `WWW-Authenticate` when Basic was tried): unknown client, disabled
+ * client, a method it did not register, a missing or wrong secret.
+ */
+export async function authenticateClient(req: Request, params: FormParams, workspace: Workspace): Promise<Client> {
+  const presented = presentedClient(req.headers.get("authorization"), params, workspace.issuer);
+  const fail = (detail: string) =>
+    new InvalidClient("client authentication failed", {
+      detail,
+      headers: presented.method === "client_secret_basic" ? { "WWW-Authenticate": `Basic realm="${workspace.issuer}"` } : {},
+    });
+  const row = await db().client.findUnique({
+    where: { workspaceId_clientId: { workspaceId: workspace.id, clientId: presented.clientId } },
+  });
+  if (!row || row.disabled) throw fail(row ? "client disabled" : "unknown client");
+  const methods = splitList(row.authMethods);
+  if (!methods.includes(presented.method)) throw fail(`client did not register ${presented.method}`);
+  if (presented.method !== "none") {
+    if (!row.secretHash || !verifyClientSecret(row.secretHash, presented.secret ?? "")) throw fail("wrong client secret");
+  }
+  return {
+    id: row.id,
+    clientId: row.clientId,
+    authMethod: presented.method,
+    confidential: row.secretHash !== null,
+    grantTypes: new Set(splitList(row.grantTypes)),
+    scopes: new Set(splitList(row.scopes)),
+    defaultScopes: row.defaultScopes === null ? null : splitList(row.defaultScopes),
+    audiences: splitList(row.audiences),
+    accessTokenTtl: row.accessTokenTtl,
+    idTokenTtl: row.idTokenTtl,
+    refreshTokenTtl: row.refreshTokenTtl,
+  };
+}

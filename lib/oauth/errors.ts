@@ -1,0 +1,98 @@
+/**
+ * The one error hierarchy of the authorization server. Deep code throws these; `errorResponse`
+ * (http.ts) turns them into responses in one place. `description` is public (ASCII, RFC 6749
+ * §5.2 `error_description`); `detail` is private and goes to logs and the audit trail only.
+ */
+
+/** Error codes, grouped by the specification that defines them. */
+export type OAuthErrorCode =
+  // RFC 6749 §5.2 (token endpoint)
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  // RFC 6749 §4.1.2.1, used for faults of the server itself
+  | "server_error"
+  // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
+  | "not_found";
+
+export interface OAuthErrorOptions {
+  /** Private: why this happened, for logs only. */
+  detail?: string;
+  headers?: Record<string, string>;
+}
+
+export abstract class OAuthError extends Error {
+  abstract readonly error: OAuthErrorCode;
+  abstract readonly status: number;
+  readonly description: string;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(description: string, options: OAuthErrorOptions = {}) {
+    super(description);
+    this.name = new.target.name;
+    this.description = description;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  readonly error = "invalid_request";
+  readonly status: number;
+  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
+    super(description, options);
+    this.status = options.status ?? 400;
+  }
+}
+
+/** RFC 6749 §5.2: 401, with `WWW-Authenticate` naming the scheme the client tried. */
+export class InvalidClient extends OAuthError {
+  readonly error = "invalid_client";
+  readonly status = 401;
+}
+
+export class InvalidGrant extends OAuthError {
+  readonly error = "invalid_grant";
+  readonly status = 400;
+}
+
+export class UnauthorizedClient extends OAuthError {
+  readonly error = "unauthorized_client";
+  readonly status = 400;
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  readonly error = "unsupported_grant_type";
+  readonly status = 400;
+}
+
+export class InvalidScope extends OAuthError {
+  readonly error = "invalid_scope";
+  readonly status = 400;
+}
+
+export class NotFound extends OAuthError {
+  readonly error = "not_found";
+  readonly status = 404;
+}
+
+export class MethodNotAllowed extends OAuthError {
+  readonly error = "invalid_request";
+  readonly status = 405;
+  constructor(allowed: readonly string[]) {
+    super(`method not allowed; use ${allowed.join(" or ")}`, { headers: { Allow: allowed.join(", ") } });
+  }
+}
+
+/** Anything unexpected: the caller learns nothing but that it was our fault. */
+export class ServerError extends OAuthError {
+  readonly error = "server_error";
+  readonly status = 500;
+  constructor(detail: string) {
+    super("the server could not handle the request", { detail });
+  }
+}

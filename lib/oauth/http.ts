@@ -1,0 +1,137 @@
+import { InvalidRequest, type OAuthError } from "@/lib/oauth/errors.ts";
+
+/** RFC 6749 §5.1: token responses, errors included, must not be cached. */
+export const NO_STORE: Readonly<Record<string, string>> = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+/** Bodies over this are refused without being read whole. */
+export const MAX_FORM_BYTES = 64 * 1024;
+
+/** A JSON response that no cache may keep: what every OAuth endpoint answers. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_STORE, ...headers },
+  });
+}
+
+/** A JSON document any cache may keep for `maxAge` seconds (discovery, JWKS). */
+export function publicJson(body: unknown, maxAge: number): Response {
+  return new Response(JSON.stringify(body), {
+    headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": `public, max-age=${maxAge}` },
+  });
+}
+
+// RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+const DESCRIPTION_UNSAFE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
+export function errorResponse(err: OAuthError): Response {
+  const body: Record<string, string> = { error: err.error };
+  if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
+  return json(body, err.status, err.headers);
+}
+
+/** Parameters of a form body: each name once, empty values treated as absent (RFC 6749 §3.1). */
+export class FormParams {
+  constructor(private readonly values: ReadonlyMap<string, string>) {}
+
+  get(name: string): string | undefined {
+    return this.values.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+}
+
+// Parameter names we are willing to echo in an error description.
+const ECHOABLE_NAME = /^[a-z_]{1,40}$/;
+
+/**
+ * Parses `application/x-www-form-urlencoded` text strictly: malformed percent-escapes and invalid
+ * UTF-8 are errors rather than silently replaced, and a parameter sent twice is `invalid_request`
+ * (RFC 6749 §3.2: "parameters MUST NOT be included more than once").
+ */
+export function parseUrlEncoded(text: string): FormParams {
+  const seen = new Set<string>();
+  const values = new Map<string, string>();
+  for (const pair of text.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = decodeFormComponent(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? "" : decodeFormComponent(pair.slice(eq + 1));
+    if (seen.has(name)) {
+      throw new InvalidRequest(
+        ECHOABLE_NAME.test(name) ? `parameter ${name} is included more than once` : "a parameter is included more than once",
+      );
+    }
+    seen.add(name);
+    if (value !== "") values.set(name, value);
+  }
+  return new FormParams(values);
+}
+
+/** One name or value of a form body: `+` is a space, then percent-decoding as UTF-8. */
+export function decodeFormComponent(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    throw new InvalidRequest("the request body is not valid form encoding");
+  }
+}
+
+function mediaType(header: string): { type: string; charset: string | undefined } {
+  const [type = "", ...params] = header.split(";").map((p) => p.trim());
+  const charset = params.find((p) => p.toLowerCase().startsWith("charset="))?.slice("charset=".length);
+  return { type: type.toLowerCase(), charset: charset?.replace(/^"|"$/g, "").toLowerCase() };
+}
+
+/** Reads at most `limit` bytes of the body; a longer body is refused as soon as it shows. */
+async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(): InvalidRequest {
+  return new InvalidRequest(`the request body is larger than ${MAX_FORM_BYTES} bytes`, { status: 413 });
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The form body of a POST (RFC 6749 §3.2: `application/x-www-form-urlencoded`, UTF-8). */
+export async function readForm(req: Request): Promise<FormParams> {
+  const contentType = req.headers.get("content-type");
+  const { type, charset } = mediaType(contentType ?? "");
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new InvalidRequest("the request body must be application/x-www-form-urlencoded");
+  }
+  if (charset !== undefined && charset !== "utf-8") throw new InvalidRequest("the request body must be UTF-8");
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_FORM_BYTES) throw tooLarge();
+  const bytes = await readLimited(req.body, MAX_FORM_BYTES);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new InvalidRequest("the request body is not valid UTF-8");
+  }
+  return parseUrlEncoded(text);
+}

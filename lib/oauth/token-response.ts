@@ -1,0 +1,67 @@
+import type { Client } from "@/lib/oauth/client-auth.ts";
+import { mintAccessToken, mintIdToken } from "@/lib/oauth/tokens.ts";
+import type { Workspace } from "@/lib/oauth/workspace.ts";
+
+/** RFC 6749 §5.1 (with OIDC Core §3.1.3.3's `id_token`). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "bearer";
+  expires_in: number;
+  scope: string;
+  id_token?: string;
+  refresh_token?: string;
+}
+
+export interface TokenUser {
+  id: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+}
+
+export interface UserTokenRequest {
+  workspace: Workspace;
+  client: Client;
+  user: TokenUser;
+  scope: readonly string[];
+  /** When the user authenticated (seconds), kept across refreshes. */
+  authTime: number;
+  amr: string[];
+  now?: number;
+}
+
+/** The access token, and the ID token when `openid` was granted. */
+export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> {
+  const { workspace, client } = req;
+  const access = await mintAccessToken({
+    workspace,
+    clientId: client.clientId,
+    audiences: client.audiences,
+    subject: req.user.id,
+    scope: req.scope,
+    ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
+    user: { amr: req.amr },
+    now: req.now,
+  });
+  const response: TokenResponse = {
+    access_token: access.token,
+    token_type: "bearer",
+    expires_in: access.claims.exp - access.claims.iat,
+    scope: req.scope.join(" "),
+  };
+  if (req.scope.includes("openid")) {
+    const id = await mintIdToken({
+      workspace,
+      clientId: client.clientId,
+      user: req.user,
+      scope: req.scope,
+      accessToken: access.token,
+      authTime: req.authTime,
+      amr: req.amr,
+      ttl: client.idTokenTtl ?? workspace.idTokenTtl,
+      now: req.now,
+    });
+    response.id_token = id.token;
+  }
+  return response;
+}

@@ -1,0 +1,130 @@
+import { createHash, randomUUID } from "node:crypto";
+import { SignJWT, type JWTPayload } from "jose";
+import { keySet, SIGNING_ALG } from "@/lib/oauth/keys.ts";
+import type { Workspace } from "@/lib/oauth/workspace.ts";
+
+/** RFC 9068 §2.2 claims of our access tokens, plus Cloudentity's `tid`, `aid`, `idp` and `st`. */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string[];
+  client_id: string;
+  exp: number;
+  iat: number;
+  nbf: number;
+  jti: string;
+  scp: string[];
+  scope: string;
+  tid: string;
+  aid: string;
+  idp?: string;
+  amr?: string[];
+  st: "public";
+}
+
+export interface IssuedToken<C> {
+  token: string;
+  claims: C;
+}
+
+async function sign(claims: JWTPayload, typ: string, now: number): Promise<string> {
+  const { kid, key } = (await keySet()).signer(now * 1000);
+  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, kid, typ }).sign(key);
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export interface AccessTokenInput {
+  workspace: Workspace;
+  clientId: string;
+  audiences: readonly string[];
+  subject: string;
+  scope: readonly string[];
+  ttl: number;
+  /** Present for a user's token; absent for a client's own (client credentials). */
+  user?: { amr: string[] };
+  now?: number;
+}
+
+/** An ES256 JWT access token, `typ: at+jwt` (RFC 9068). */
+export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedToken<AccessTokenClaims>> {
+  const iat = seconds(input.now ?? Date.now());
+  const claims: AccessTokenClaims = {
+    iss: input.workspace.issuer,
+    sub: input.subject,
+    aud: [...new Set([input.clientId, ...input.audiences])],
+    client_id: input.clientId,
+    exp: iat + input.ttl,
+    iat,
+    nbf: iat,
+    jti: randomUUID(),
+    scp: [...input.scope],
+    scope: input.scope.join(" "),
+    tid: input.workspace.tenant,
+    aid: input.workspace.slug,
+    ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr } : {}),
+    st: "public",
+  };
+  return { token: await sign(claims, "at+jwt", iat), claims };
+}
+
+export interface IdTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string;
+  azp: string;
+  exp: number;
+  iat: number;
+  auth_time: number;
+  jti: string;
+  amr: string[];
+  at_hash: string;
+  name?: string;
+  email?: string;
+  email_verified?: boolean;
+}
+
+export interface IdTokenInput {
+  workspace: Workspace;
+  clientId: string;
+  user: { id: string; name: string | null; email: string | null; emailVerified: boolean };
+  scope: readonly string[];
+  accessToken: string;
+  authTime: number;
+  amr: string[];
+  ttl: number;
+  extra?: Record<string, number | string>;
+  now?: number;
+}
+
+/** An OpenID Connect ID token (Core §2); profile and email claims by granted scope (§5.4). */
+export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTokenClaims>> {
+  const iat = seconds(input.now ?? Date.now());
+  const claims: IdTokenClaims = {
+    iss: input.workspace.issuer,
+    sub: input.user.id,
+    aud: input.clientId,
+    azp: input.clientId,
+    exp: iat + input.ttl,
+    iat,
+    auth_time: input.authTime,
+    jti: randomUUID(),
+    amr: input.amr,
+    at_hash: atHash(input.accessToken),
+    ...input.extra,
+  };
+  if (input.scope.includes("profile") && input.user.name !== null) claims.name = input.user.name;
+  if (input.scope.includes("email") && input.user.email !== null) {
+    claims.email = input.user.email;
+    claims.email_verified = input.user.emailVerified;
+  }
+  return { token: await sign(claims, "JWT", iat), claims };
+}
+
+/**
+ * OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token's ASCII
+ * octets (SHA-256 because we sign with ES256).
+ */
+export function atHash(accessToken: string): string {
+  return createHash("sha256").update(accessToken, "ascii").digest().subarray(0, 16).toString("base64url");
+}

@@ -1,0 +1,47 @@
+import { tokenRoute, discoveryRoute, jwksRoute } from "@/lib/oauth/routes.ts";
+import type { RouteHandler } from "@/lib/oauth/route.ts";
+
+export const ISSUER = "http://localhost:3000/demo/default";
+export const TOKEN_URL = `${ISSUER}/oauth2/token`;
+export const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
+
+export function routeContext(tenant = "demo", workspace = "default") {
+  return { params: Promise.resolve({ tenant, workspace }) };
+}
+
+/** `Authorization: Basic` as RFC 6749 §2.3.1 builds it: each part form-urlencoded first. */
+export function basic(clientId: string, secret: string): string {
+  const enc = (s: string) => new URLSearchParams({ s }).toString().slice(2);
+  return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString("base64")}`;
+}
+
+export function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+export interface Call {
+  method?: string;
+  body?: string | Record<string, string>;
+  headers?: Record<string, string>;
+  tenant?: string;
+  workspace?: string;
+}
+
+/** Calls a route handler in-process with a real `Request`, as Next would. */
+export function call(handler: Record<string, RouteHandler>, url: string, c: Call = {}): Promise<Response> {
+  const method = c.method ?? (c.body === undefined ? "GET" : "POST");
+  const body = typeof c.body === "object" ? form(c.body) : c.body;
+  const headers = c.body === undefined ? c.headers : { ...FORM, ...c.headers };
+  const fn = handler[method];
+  if (!fn) throw new Error(`no ${method} handler`);
+  return fn(new Request(url, { method, body, headers }), routeContext(c.tenant, c.workspace));
+}
+
+export const postToken = (body: string | Record<string, string>, headers: Record<string, string> = {}, c: Omit<Call, "body" | "headers"> = {}) =>
+  call(tokenRoute, TOKEN_URL, { ...c, body, headers });
+
+export const getDiscovery = (c: Call = {}) => call(discoveryRoute, `${ISSUER}/.well-known/openid-configuration`, c);
+export const getJwks = (c: Call = {}) => call(jwksRoute, `${ISSUER}/.well-known/jwks.json`, c);
+
+export const ALICE = { username: "alice", password: "alice-password-1" };
+export const SPA = { client_id: "demo-spa" };

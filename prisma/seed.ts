@@ -1,0 +1,108 @@
+import { pathToFileURL } from "node:url";
+import { db, type Db } from "@/lib/db.ts";
+import { settings } from "@/lib/env.ts";
+import { hashPassword } from "@/lib/passwords.ts";
+import { hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
+import { ensureSigningKey } from "@/lib/oauth/keys.ts";
+
+/**
+ * The demo data: tenant `demo`, workspace `default`, three users and four clients. Tests, the
+ * README and outside checks rely on these names and secrets.
+ */
+export const DEMO = {
+  tenant: "demo",
+  workspace: "default",
+  users: [
+    { username: "alice", password: "alice-password-1", email: "alice@example.com", name: "Alice Example", disabled: false },
+    { username: "bob", password: "bob-password-1", email: "bob@example.com", name: "Bob Example", disabled: false },
+    { username: "carol", password: "carol-password-1", email: "carol@example.com", name: "Carol Example", disabled: true },
+  ],
+} as const;
+
+const USER_SCOPES = "openid profile email offline_access";
+
+function demoClients(loginClientSecret: string) {
+  return [
+    { clientId: "demo-spa", name: "Demo SPA (public)", secret: null, authMethods: "none", grantTypes: "password refresh_token", scopes: USER_SCOPES },
+    {
+      clientId: "demo-backend",
+      name: "Demo backend",
+      secret: "demo-backend-secret",
+      authMethods: "client_secret_basic client_secret_post",
+      grantTypes: "password refresh_token",
+      scopes: `${USER_SCOPES} introspect_tokens revoke_tokens`,
+    },
+    {
+      clientId: "demo-service",
+      name: "Demo service",
+      secret: "demo-service-secret",
+      authMethods: "client_secret_basic",
+      grantTypes: "client_credentials",
+      scopes: "introspect_tokens revoke_tokens",
+    },
+    {
+      clientId: "demo-web",
+      name: "Login web app",
+      secret: loginClientSecret,
+      authMethods: "client_secret_basic",
+      grantTypes: "password refresh_token",
+      scopes: USER_SCOPES,
+    },
+  ];
+}
+
+/**
+ * Creates what is missing of the demo data and brings the demo clients' settings back to theirs.
+ * Users that exist are left alone (their passwords may have been changed on purpose).
+ */
+export async function seedDemo(client: Db = db(), loginClientSecret = settings().LOGIN_CLIENT_SECRET ?? "demo-web-secret"): Promise<void> {
+  const tenant = await client.tenant.upsert({
+    where: { slug: DEMO.tenant },
+    update: {},
+    create: { slug: DEMO.tenant, name: "Demo tenant" },
+  });
+  const workspace = await client.workspace.upsert({
+    where: { tenantId_slug: { tenantId: tenant.id, slug: DEMO.workspace } },
+    update: {},
+    create: { tenantId: tenant.id, slug: DEMO.workspace, name: "Default workspace" },
+  });
+  for (const user of DEMO.users) {
+    const key = { workspaceId_username: { workspaceId: workspace.id, username: user.username } };
+    if (await client.user.findUnique({ where: key })) continue;
+    await client.user.create({
+      data: {
+        workspaceId: workspace.id,
+        username: user.username,
+        passwordHash: await hashPassword(user.password),
+        email: user.email,
+        emailVerified: true,
+        name: user.name,
+        disabled: user.disabled,
+      },
+    });
+  }
+  for (const { secret, ...demo } of demoClients(loginClientSecret)) {
+    const key = { workspaceId_clientId: { workspaceId: workspace.id, clientId: demo.clientId } };
+    const existing = await client.client.findUnique({ where: key });
+    const keepHash = secret !== null && existing?.secretHash && verifyClientSecret(existing.secretHash, secret);
+    const secretHash = secret === null ? null : keepHash ? existing.secretHash : hashClientSecret(secret);
+    await client.client.upsert({
+      where: key,
+      update: { ...demo, secretHash },
+      create: { ...demo, secretHash, workspaceId: workspace.id },
+    });
+  }
+  await ensureSigningKey(client);
+}
+
+/** True when the database holds no tenant at all (a fresh database). */
+export async function isEmpty(client: Db = db()): Promise<boolean> {
+  return (await client.tenant.count()) === 0;
+}
+
+// `prisma db seed` / `npm run db:seed`
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await seedDemo();
+  await db().$disconnect();
+  process.stdout.write("Seeded the demo data (tenant demo, workspace default).\n");
+}
