@@ -16,6 +16,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
   KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /**
+   * A consumed refresh token presented again within this many seconds is refused without
+   * revoking its family (a client's own concurrent refreshes). 0: every reuse revokes.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(0),
 });
 
 type RawSettings = z.infer<typeof schema>;

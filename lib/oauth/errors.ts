@@ -15,6 +15,9 @@ export type OAuthErrorCode =
   | "invalid_scope"
   // RFC 6749 §4.1.2.1, used for faults of the server itself
   | "server_error"
+  // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
+  | "invalid_token"
+  | "insufficient_scope"
   // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
   | "not_found";
 
@@ -60,9 +63,14 @@ export class InvalidGrant extends OAuthError {
   readonly status = 400;
 }
 
+/** RFC 6749 §5.2: 400 at the token endpoint; 403 where an authenticated client lacks a permission. */
 export class UnauthorizedClient extends OAuthError {
   readonly error = "unauthorized_client";
-  readonly status = 400;
+  readonly status: number;
+  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
+    super(description, options);
+    this.status = options.status ?? 400;
+  }
 }
 
 export class UnsupportedGrantType extends OAuthError {
@@ -73,6 +81,36 @@ export class UnsupportedGrantType extends OAuthError {
 export class InvalidScope extends OAuthError {
   readonly error = "invalid_scope";
   readonly status = 400;
+}
+
+/** RFC 6750 §3: a challenge quoting the error, so that a client can tell what to fix. */
+function bearerChallenge(realm: string, params: Record<string, string>): Record<string, string> {
+  const quoted = Object.entries({ realm, ...params }).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "")}"`);
+  return { "WWW-Authenticate": `Bearer ${quoted.join(", ")}` };
+}
+
+/** RFC 6750 §3.1: the access token is expired, revoked, malformed or otherwise invalid. */
+export class InvalidToken extends OAuthError {
+  readonly error = "invalid_token";
+  readonly status = 401;
+  constructor(realm: string, description: string, detail?: string) {
+    super(description, { detail, headers: bearerChallenge(realm, { error: "invalid_token", error_description: description }) });
+  }
+}
+
+/** RFC 6750 §3.1: the token is good but lacks the scope the resource needs. */
+export class InsufficientScope extends OAuthError {
+  readonly error = "insufficient_scope";
+  readonly status = 403;
+  constructor(realm: string, scope: string) {
+    const description = `the access token lacks the ${scope} scope`;
+    super(description, { headers: bearerChallenge(realm, { error: "insufficient_scope", error_description: description, scope }) });
+  }
+}
+
+/** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
+export function bearerRequired(realm: string): Response {
+  return new Response(null, { status: 401, headers: { ...bearerChallenge(realm, {}), "Cache-Control": "no-store", Pragma: "no-cache" } });
 }
 
 export class NotFound extends OAuthError {

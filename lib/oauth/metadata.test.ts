@@ -13,13 +13,18 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       issuer: ISSUER,
       token_endpoint: `${ISSUER}/oauth2/token`,
       jwks_uri: `${ISSUER}/.well-known/jwks.json`,
-      grant_types_supported: ["password"],
+      userinfo_endpoint: `${ISSUER}/userinfo`,
+      revocation_endpoint: `${ISSUER}/oauth2/revoke`,
+      introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+      grant_types_supported: ["password", "refresh_token", "client_credentials"],
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "revoke_tokens"],
       response_types_supported: [],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256"],
-      claims_supported: ["iss", "sub", "aud", "exp", "iat", "auth_time", "jti", "amr", "azp", "at_hash", "name", "email", "email_verified"],
+      claims_supported: ["iss", "sub", "aud", "exp", "iat", "auth_time", "jti", "amr", "azp", "at_hash", "name", "email", "email_verified", "refresh_token_expires_at"],
     });
   });
 

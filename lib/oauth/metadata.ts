@@ -9,7 +9,7 @@ import { splitList } from "@/lib/oauth/scopes.ts";
 /** The claims our ID tokens and access tokens may carry (OIDC Discovery `claims_supported`). */
 export const CLAIMS_SUPPORTED = [
   "iss", "sub", "aud", "exp", "iat", "auth_time", "jti", "amr", "azp", "at_hash",
-  "name", "email", "email_verified",
+  "name", "email", "email_verified", "refresh_token_expires_at",
 ] as const;
 
 /** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
@@ -27,8 +27,14 @@ export async function discovery(_request: Request, { workspace }: EndpointContex
       issuer,
       token_endpoint: `${issuer}/oauth2/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
+      userinfo_endpoint: `${issuer}/userinfo`,
+      revocation_endpoint: `${issuer}/oauth2/revoke`,
+      introspection_endpoint: `${issuer}/oauth2/introspect`,
       grant_types_supported: Object.keys(GRANTS),
       token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      // Introspection is for confidential clients only.
+      introspection_endpoint_auth_methods_supported: AUTH_METHODS.filter((m) => m !== "none"),
       scopes_supported: await scopesSupported(workspace.id),
       response_types_supported: [],
       subject_types_supported: ["public"],

@@ -47,7 +47,7 @@ describe("password grant: success", () => {
     expect(res.status).toBe(200);
     expectNoStore(res);
     const body = await res.json();
-    expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "id_token", "scope", "token_type"]);
+    expect(Object.keys(body).sort()).toEqual(["access_token", "expires_in", "id_token", "refresh_token", "scope", "token_type"]);
     expect(body).toMatchObject({ token_type: "bearer", expires_in: 3600, scope: "email openid profile" });
   });
 
@@ -89,7 +89,7 @@ describe("password grant: success", () => {
     const access = await jwtVerify(body.access_token, jwks);
     expect(protectedHeader.alg).toBe("ES256");
     expect(Object.keys(payload).sort()).toEqual(
-      ["amr", "at_hash", "aud", "auth_time", "azp", "email", "email_verified", "exp", "iat", "iss", "jti", "name", "sub"].sort(),
+      ["amr", "at_hash", "aud", "auth_time", "azp", "email", "email_verified", "exp", "iat", "iss", "jti", "name", "refresh_token_expires_at", "sub"].sort(),
     );
     expect(payload).toMatchObject({
       sub: access.payload.sub,

@@ -1,6 +1,8 @@
 import { authenticateClient, type Client } from "@/lib/oauth/client-auth.ts";
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/errors.ts";
+import { clientCredentialsGrant } from "@/lib/oauth/grants/client-credentials.ts";
 import { passwordGrant } from "@/lib/oauth/grants/password.ts";
+import { refreshTokenGrant } from "@/lib/oauth/grants/refresh-token.ts";
 import type { GrantHandler } from "@/lib/oauth/grants/types.ts";
 import { readForm, type FormParams } from "@/lib/oauth/http.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
@@ -8,6 +10,8 @@ import type { EndpointContext } from "@/lib/oauth/route.ts";
 /** The grants this server implements, by `grant_type`. Discovery advertises exactly these. */
 export const GRANTS: Readonly<Record<string, GrantHandler>> = {
   password: passwordGrant,
+  refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
 };
 
 /**

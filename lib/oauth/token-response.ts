@@ -1,4 +1,5 @@
 import type { Client } from "@/lib/oauth/client-auth.ts";
+import type { IssuedRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { mintAccessToken, mintIdToken } from "@/lib/oauth/tokens.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
@@ -27,10 +28,12 @@ export interface UserTokenRequest {
   /** When the user authenticated (seconds), kept across refreshes. */
   authTime: number;
   amr: string[];
+  /** Returned as `refresh_token`; its expiry goes into the ID token. */
+  refreshToken?: IssuedRefreshToken;
   now?: number;
 }
 
-/** The access token, and the ID token when `openid` was granted. */
+/** The access token, the ID token when `openid` was granted, and the refresh token if any. */
 export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> {
   const { workspace, client } = req;
   const access = await mintAccessToken({
@@ -59,9 +62,11 @@ export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> 
       authTime: req.authTime,
       amr: req.amr,
       ttl: client.idTokenTtl ?? workspace.idTokenTtl,
+      extra: req.refreshToken ? { refresh_token_expires_at: Math.floor(req.refreshToken.expiresAt.getTime() / 1000) } : undefined,
       now: req.now,
     });
     response.id_token = id.token;
   }
+  if (req.refreshToken) response.refresh_token = req.refreshToken.token;
   return response;
 }

@@ -1,4 +1,4 @@
-import { tokenRoute, discoveryRoute, jwksRoute } from "@/lib/oauth/routes.ts";
+import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
 import type { RouteHandler } from "@/lib/oauth/route.ts";
 
 export const ISSUER = "http://localhost:3000/demo/default";
@@ -45,3 +45,34 @@ export const getJwks = (c: Call = {}) => call(jwksRoute, `${ISSUER}/.well-known/
 
 export const ALICE = { username: "alice", password: "alice-password-1" };
 export const SPA = { client_id: "demo-spa" };
+
+export const postRevoke = (body: string | Record<string, string>, headers: Record<string, string> = {}) =>
+  call(revocationRoute, `${ISSUER}/oauth2/revoke`, { body, headers });
+export const postIntrospect = (body: string | Record<string, string>, headers: Record<string, string> = {}) =>
+  call(introspectionRoute, `${ISSUER}/oauth2/introspect`, { body, headers });
+export const callUserinfo = (c: Call = {}) => call(userinfoRoute, `${ISSUER}/userinfo`, c);
+
+export const BACKEND_BASIC = { Authorization: basic("demo-backend", "demo-backend-secret") };
+export const SERVICE_BASIC = { Authorization: basic("demo-service", "demo-service-secret") };
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  id_token?: string;
+  scope: string;
+  expires_in: number;
+}
+
+/** Signs alice (or another user) in through the password grant; fails the test on an error. */
+export async function signIn(fields: Record<string, string> = { ...SPA, ...ALICE }, headers: Record<string, string> = {}): Promise<Tokens> {
+  const res = await postToken({ grant_type: "password", ...fields }, headers);
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Tokens;
+}
+
+/** The introspection of a token as demo-backend sees it. */
+export async function introspect(token: string, hint?: string): Promise<Record<string, unknown>> {
+  const res = await postIntrospect({ token, ...(hint ? { token_type_hint: hint } : {}) }, BACKEND_BASIC);
+  if (res.status !== 200) throw new Error(`introspection failed: ${res.status}`);
+  return (await res.json()) as Record<string, unknown>;
+}

@@ -2,6 +2,7 @@ import { db } from "@/lib/db.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { json, type FormParams } from "@/lib/oauth/http.ts";
+import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { grantScope, parseScope, scopePolicy } from "@/lib/oauth/scopes.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
@@ -22,9 +23,12 @@ export async function passwordGrant({ params, client, workspace, log }: GrantReq
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
   const user = await verifyCredentials(workspace, username, password);
   if (user.disabled) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "user disabled" });
-  log.info({ event: "token.issued", grant: "password", client: client.clientId, user: user.id }, "password grant succeeded");
   const authTime = Math.floor(Date.now() / 1000);
-  return json(await userTokens({ workspace, client, user, scope, authTime, amr: ["pwd"] }));
+  const refreshToken = client.grantTypes.has("refresh_token")
+    ? await storeRefreshToken({ clientId: client.id, userId: user.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })
+    : undefined;
+  log.info({ event: "token.issued", grant: "password", client: client.clientId, user: user.id }, "password grant succeeded");
+  return json(await userTokens({ workspace, client, user, scope, authTime, amr: ["pwd"], refreshToken }));
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */

@@ -1,0 +1,3 @@
+import { revocationRoute } from "@/lib/oauth/routes.ts";
+
+export const { GET, POST, PUT, PATCH, DELETE } = revocationRoute;

@@ -1,0 +1,58 @@
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
+import { db } from "@/lib/db.ts";
+import { keySet, SIGNING_ALG } from "@/lib/oauth/keys.ts";
+import type { AccessTokenClaims } from "@/lib/oauth/tokens.ts";
+import type { Workspace } from "@/lib/oauth/workspace.ts";
+
+/** Tolerated clock difference between instances and resource servers (seconds). */
+export const CLOCK_SKEW_SECONDS = 30;
+
+export type AccessTokenCheck =
+  | { valid: true; claims: AccessTokenClaims }
+  | { valid: false; reason: string };
+
+/**
+ * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only
+ * (so `alg: none` and HS256-with-our-public-key fail), `typ` `at+jwt` (RFC 9068 §4), the
+ * workspace's issuer, a key we publish by `kid`, expiry with a small skew, and the denylist.
+ */
+export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
+  const keys = await keySet();
+  let claims: AccessTokenClaims;
+  try {
+    const verified = await jwtVerify<AccessTokenClaims>(
+      token,
+      (header: JWTHeaderParameters) => {
+        const key = header.kid === undefined ? undefined : keys.verifier(header.kid);
+        if (!key) throw new joseErrors.JWKSNoMatchingKey();
+        return key;
+      },
+      {
+        algorithms: [SIGNING_ALG],
+        typ: "at+jwt",
+        issuer: workspace.issuer,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
+      },
+    );
+    claims = verified.payload;
+  } catch (err) {
+    return { valid: false, reason: err instanceof joseErrors.JOSEError ? err.code : "malformed" };
+  }
+  if (typeof claims.jti !== "string" || typeof claims.scope !== "string" || typeof claims.client_id !== "string") {
+    return { valid: false, reason: "bad claims" };
+  }
+  if (await db().revokedAccessToken.findUnique({ where: { jti: claims.jti }, select: { jti: true } })) {
+    return { valid: false, reason: "revoked" };
+  }
+  return { valid: true, claims };
+}
+
+/** Puts an access token on the denylist until it expires, and drops entries that have. */
+export async function denyAccessToken(claims: { jti: string; exp: number }): Promise<void> {
+  const expiresAt = new Date((claims.exp + CLOCK_SKEW_SECONDS) * 1000);
+  await db().$transaction([
+    db().revokedAccessToken.deleteMany({ where: { expiresAt: { lt: new Date() } } }),
+    db().revokedAccessToken.upsert({ where: { jti: claims.jti }, update: {}, create: { jti: claims.jti, expiresAt } }),
+  ]);
+}

@@ -1,0 +1,32 @@
+import { UnauthorizedClient } from "@/lib/oauth/errors.ts";
+import { json } from "@/lib/oauth/http.ts";
+import { grantScope, parseScope } from "@/lib/oauth/scopes.ts";
+import type { TokenResponse } from "@/lib/oauth/token-response.ts";
+import { mintAccessToken } from "@/lib/oauth/tokens.ts";
+import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+
+/** Scopes that describe a user; a client acting for itself has none to give. */
+const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "address", "phone"]);
+
+/**
+ * The client credentials grant (RFC 6749 §4.4): a confidential client's own access token, `sub`
+ * being its client id; no ID token and no refresh token (§4.4.3). Asking for nothing gives the
+ * client's default scopes, or else every non-user scope it is allowed.
+ */
+export async function clientCredentialsGrant({ params, client, workspace, log }: GrantRequest): Promise<Response> {
+  if (!client.confidential) throw new UnauthorizedClient("a public client cannot use client_credentials");
+  const allowed = new Set([...client.scopes].filter((s) => !USER_SCOPES.has(s)));
+  const defaults = client.defaultScopes ?? [...allowed];
+  const scope = grantScope(parseScope(params.get("scope")), { allowed, defaults });
+  const access = await mintAccessToken({
+    workspace,
+    clientId: client.clientId,
+    audiences: client.audiences,
+    subject: client.clientId,
+    scope,
+    ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
+  });
+  log.info({ event: "token.issued", grant: "client_credentials", client: client.clientId }, "client credentials grant succeeded");
+  const body: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.claims.exp - access.claims.iat, scope: scope.join(" ") };
+  return json(body);
+}

@@ -1,0 +1,174 @@
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { db } from "@/lib/db.ts";
+import { refreshTokenHash } from "@/lib/oauth/refresh-tokens.ts";
+import { ALICE, BACKEND_BASIC, getJwks, introspect, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+
+const refresh = (refresh_token: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
+  postToken({ grant_type: "refresh_token", refresh_token, ...SPA, ...extra }, headers);
+
+let jwks: ReturnType<typeof createLocalJWKSet>;
+beforeAll(async () => {
+  jwks = createLocalJWKSet((await (await getJwks()).json()) as JSONWebKeySet);
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("refresh tokens from the password grant", () => {
+  it("are opaque, 256 bits, stored only as a hash, bound to client, user, scope and auth_time", async () => {
+    const tokens = await signIn({ ...SPA, ...ALICE, scope: "openid email offline_access" });
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const rows = await db().refreshToken.findMany({ where: { tokenHash: refreshTokenHash(tokens.refresh_token) }, include: { client: true } });
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    expect(JSON.stringify(row)).not.toContain(tokens.refresh_token);
+    const id = decodeJwt(tokens.id_token!);
+    expect(row.client.clientId).toBe("demo-spa");
+    expect(row.userId).toBe(id.sub);
+    expect(row.scope).toBe("email offline_access openid");
+    expect(row.authTime).toBe(id.auth_time);
+    expect(Math.round((row.expiresAt.getTime() - Date.now()) / 1000)).toBeCloseTo(7 * 24 * 3600, -1);
+    expect(id.refresh_token_expires_at).toBe(Math.floor(row.expiresAt.getTime() / 1000));
+  });
+
+  it("are not issued to a client not allowed the refresh_token grant", async () => {
+    const { hashClientSecret } = await import("@/lib/oauth/client-secrets.ts");
+    const { basic } = await import("@/lib/testing/oauth.ts");
+    const workspace = await db().workspace.findFirstOrThrow();
+    await db().client.create({
+      data: { workspaceId: workspace.id, clientId: "no-refresh", name: "x", secretHash: hashClientSecret("no-refresh-secret"), authMethods: "client_secret_basic", grantTypes: "password", scopes: "openid" },
+    });
+    const res = await postToken({ grant_type: "password", ...ALICE }, { Authorization: basic("no-refresh", "no-refresh-secret") });
+    expect(res.status).toBe(200);
+    expect(await res.json()).not.toHaveProperty("refresh_token");
+  });
+});
+
+describe("grant_type=refresh_token (RFC 6749 §6)", () => {
+  it("rotates: a new access, ID and refresh token, the same auth_time, the old token consumed", async () => {
+    const first = await signIn();
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 5000 });
+    const res = await refresh(first.refresh_token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const second = await res.json();
+    expect(Object.keys(second).sort()).toEqual(["access_token", "expires_in", "id_token", "refresh_token", "scope", "token_type"]);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect(second.scope).toBe(first.scope);
+    const before = decodeJwt(first.id_token!);
+    const after = (await jwtVerify(second.id_token, jwks, { currentDate: new Date() })).payload;
+    expect(after.auth_time).toBe(before.auth_time);
+    expect(after.iat).toBeGreaterThan(before.iat!);
+    expect(after.sub).toBe(before.sub);
+    const old = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(first.refresh_token) } });
+    const next = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(second.refresh_token) } });
+    expect(old.consumedAt).not.toBeNull();
+    expect(next.familyId).toBe(old.familyId);
+  });
+
+  it("treats a consumed token as reuse: invalid_grant, and the whole family dies, newer generations too", async () => {
+    const first = await signIn();
+    const second = await (await refresh(first.refresh_token)).json();
+    const third = await (await refresh(second.refresh_token)).json();
+    const reuse = await refresh(first.refresh_token);
+    expect(reuse.status).toBe(400);
+    expect(await reuse.json()).toEqual({ error: "invalid_grant", error_description: "the refresh token is invalid" });
+    const res = await refresh(third.refresh_token);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_grant");
+    expect(await introspect(third.refresh_token)).toEqual({ active: false });
+  });
+
+  it("lets exactly one of two concurrent requests with the same token succeed", async () => {
+    const { refresh_token } = await signIn();
+    const results = await Promise.all([refresh(refresh_token), refresh(refresh_token)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+    const loser = results.find((r) => r.status === 400)!;
+    expect((await loser.json()).error).toBe("invalid_grant");
+  });
+
+  it("does not revoke the family for a reuse within REFRESH_REUSE_GRACE_SECONDS", async () => {
+    const { settings } = await import("@/lib/env.ts");
+    vi.spyOn(settings(), "REFRESH_REUSE_GRACE_SECONDS", "get").mockReturnValue(10);
+    const first = await signIn();
+    const second = await (await refresh(first.refresh_token)).json();
+    expect((await refresh(first.refresh_token)).status).toBe(400);
+    expect((await refresh(second.refresh_token)).status).toBe(200);
+  });
+
+  it.each([
+    ["a narrower scope", "openid", 200, "openid"],
+    ["the same scope in another order", "profile openid email", 200, "email openid profile"],
+    ["a wider scope", "openid offline_access", 400, "invalid_scope"],
+  ])("accepts or refuses %s", async (_name, scope, status, expected) => {
+    const first = await signIn();
+    const res = await refresh(first.refresh_token, { scope });
+    expect(res.status).toBe(status);
+    const body = await res.json();
+    if (status === 200) expect(body.scope).toBe(expected);
+    else expect(body.error).toBe(expected);
+  });
+
+  it("keeps the original scope in the next refresh token after a narrowed refresh", async () => {
+    const first = await signIn();
+    const narrowed = await (await refresh(first.refresh_token, { scope: "openid" })).json();
+    expect(decodeJwt(narrowed.id_token)).not.toHaveProperty("email");
+    const again = await (await refresh(narrowed.refresh_token)).json();
+    expect(again.scope).toBe("email openid profile");
+  });
+
+  it("issues no ID token when the narrowed scope has no openid", async () => {
+    const first = await signIn();
+    const body = await (await refresh(first.refresh_token, { scope: "profile" })).json();
+    expect(body.scope).toBe("profile");
+    expect(body).not.toHaveProperty("id_token");
+    expect(body.refresh_token).toBeDefined();
+  });
+
+  it("refuses a token of another client without consuming it", async () => {
+    const { refresh_token } = await signIn();
+    const res = await postToken({ grant_type: "refresh_token", refresh_token }, BACKEND_BASIC);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_grant");
+    expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it("refuses an expired token", async () => {
+    const { refresh_token } = await signIn();
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 7 * 24 * 3600 * 1000 + 1000 });
+    const res = await refresh(refresh_token);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_grant");
+  });
+
+  it("refuses a token whose user has since been disabled, and ends the family", async () => {
+    const { username } = await db().user.create({
+      data: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username: "dave", passwordHash: (await db().user.findFirstOrThrow({ where: { username: "alice" } })).passwordHash },
+    });
+    const { refresh_token } = await signIn({ ...SPA, username, password: ALICE.password });
+    await db().user.update({ where: { workspaceId_username: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username } }, data: { disabled: true } });
+    const res = await refresh(refresh_token);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_grant");
+    const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(refresh_token) } });
+    expect(row.revokedAt).not.toBeNull();
+  });
+
+  it.each([
+    ["no refresh_token", {}, "invalid_request"],
+    ["an unknown refresh_token", { refresh_token: "x".repeat(43) }, "invalid_grant"],
+    ["a huge refresh_token", { refresh_token: "x".repeat(600) }, "invalid_grant"],
+  ])("answers %s with %s", async (_name, fields, error) => {
+    const res = await postToken({ grant_type: "refresh_token", ...SPA, ...fields });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe(error);
+  });
+
+  it("is refused to a client not allowed the grant", async () => {
+    const { SERVICE_BASIC } = await import("@/lib/testing/oauth.ts");
+    const res = await postToken({ grant_type: "refresh_token", refresh_token: "x" }, SERVICE_BASIC);
+    expect((await res.json()).error).toBe("unauthorized_client");
+  });
+});

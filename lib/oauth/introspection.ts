@@ -1,0 +1,68 @@
+import { db } from "@/lib/db.ts";
+import { checkAccessToken } from "@/lib/oauth/access-tokens.ts";
+import { authenticateClient } from "@/lib/oauth/client-auth.ts";
+import { InvalidClient, InvalidRequest, UnauthorizedClient } from "@/lib/oauth/errors.ts";
+import { json, readForm } from "@/lib/oauth/http.ts";
+import { findRefreshToken, isUsable } from "@/lib/oauth/refresh-tokens.ts";
+import { MAX_TOKEN_LENGTH } from "@/lib/oauth/revocation.ts";
+import type { EndpointContext } from "@/lib/oauth/route.ts";
+import type { Workspace } from "@/lib/oauth/workspace.ts";
+
+/** The scope a client needs to call introspection (the name Cloudentity uses). */
+export const INTROSPECTION_SCOPE = "introspect_tokens";
+
+type Introspection = { active: true } & Record<string, unknown>;
+type Introspector = (token: string, workspace: Workspace) => Promise<Introspection | null>;
+
+const introspectAccessToken: Introspector = async (token, workspace) => {
+  const check = await checkAccessToken(token, workspace);
+  if (!check.valid) return null;
+  const c = check.claims;
+  let username: string | undefined;
+  if (c.idp !== undefined) {
+    // A user's token is only as active as its user.
+    const user = await db().user.findFirst({ where: { id: c.sub, workspaceId: workspace.id }, select: { username: true, disabled: true } });
+    if (!user || user.disabled) return null;
+    username = user.username;
+  }
+  return { active: true, scope: c.scope, client_id: c.client_id, username, token_type: "bearer", exp: c.exp, iat: c.iat, nbf: c.nbf, sub: c.sub, aud: c.aud, iss: c.iss, jti: c.jti };
+};
+
+const introspectRefreshToken: Introspector = async (token, workspace) => {
+  const stored = await findRefreshToken(token);
+  if (!stored || stored.client.workspaceId !== workspace.id || !isUsable(stored) || stored.user.disabled) return null;
+  return {
+    active: true,
+    scope: stored.scope,
+    client_id: stored.client.clientId,
+    username: stored.user.username,
+    token_type: "refresh_token",
+    exp: Math.floor(stored.expiresAt.getTime() / 1000),
+    iat: Math.floor(stored.createdAt.getTime() / 1000),
+    sub: stored.userId,
+    aud: stored.client.clientId,
+    iss: workspace.issuer,
+  };
+};
+
+/**
+ * `POST /oauth2/introspect` (RFC 7662). Only a confidential client allowed `introspect_tokens`
+ * may ask. Anything not active, for whatever reason, is exactly `{"active": false}` (§2.2).
+ */
+export async function introspectionEndpoint(request: Request, { workspace }: EndpointContext): Promise<Response> {
+  const params = await readForm(request);
+  const client = await authenticateClient(request, params, workspace);
+  if (!client.confidential) throw new InvalidClient("client authentication is required", { detail: "public client at introspection" });
+  if (!client.scopes.has(INTROSPECTION_SCOPE)) {
+    throw new UnauthorizedClient(`this client may not introspect tokens (it needs the ${INTROSPECTION_SCOPE} scope)`, { status: 403 });
+  }
+  const token = params.get("token");
+  if (token === undefined) throw new InvalidRequest("the token parameter is required");
+  if (token.length > MAX_TOKEN_LENGTH) return json({ active: false });
+  const order = params.get("token_type_hint") === "refresh_token" ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
+  for (const introspect of order) {
+    const result = await introspect(token, workspace);
+    if (result) return json(result);
+  }
+  return json({ active: false });
+}

@@ -1,0 +1,79 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { db } from "@/lib/db.ts";
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
+
+/** An opaque refresh token: 256 bits of randomness, base64url. Only its hash is stored. */
+export function newRefreshToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function refreshTokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("base64url");
+}
+
+export interface RefreshGrant {
+  clientId: string;
+  userId: string;
+  scope: readonly string[];
+  authTime: number;
+  /** The family this token continues; a new sign-in starts a new one. */
+  familyId?: string;
+  ttl: number;
+}
+
+export interface IssuedRefreshToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Stores a new refresh token (inside `tx` when given) and returns it in clear, once. */
+export async function storeRefreshToken(grant: RefreshGrant, tx: Prisma.TransactionClient = db()): Promise<IssuedRefreshToken> {
+  const token = newRefreshToken();
+  const expiresAt = new Date(Date.now() + grant.ttl * 1000);
+  await tx.refreshToken.create({
+    data: {
+      tokenHash: refreshTokenHash(token),
+      familyId: grant.familyId ?? randomUUID(),
+      clientId: grant.clientId,
+      userId: grant.userId,
+      scope: grant.scope.join(" "),
+      authTime: grant.authTime,
+      expiresAt,
+    },
+  });
+  return { token, expiresAt };
+}
+
+/** The stored row of a presented refresh token, with its client and user, or null. */
+export function findRefreshToken(token: string) {
+  return db().refreshToken.findUnique({
+    where: { tokenHash: refreshTokenHash(token) },
+    include: { client: { select: { clientId: true, workspaceId: true } }, user: true },
+  });
+}
+
+export type StoredRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
+
+/** Revokes every token of a family that is not revoked yet; returns how many. */
+export async function revokeFamily(familyId: string, tx: Prisma.TransactionClient = db()): Promise<number> {
+  const { count } = await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
+  return count;
+}
+
+/**
+ * Consumes a refresh token if, and only if, nobody has yet: a conditional update, so that of two
+ * concurrent uses exactly one wins, in one process or across many sharing the database.
+ */
+export async function consumeRefreshToken(id: string, tx: Prisma.TransactionClient): Promise<boolean> {
+  const now = new Date();
+  const { count } = await tx.refreshToken.updateMany({
+    where: { id, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
+    data: { consumedAt: now },
+  });
+  return count === 1;
+}
+
+/** Whether a stored refresh token can still be used (not consumed, revoked or expired). */
+export function isUsable(row: { consumedAt: Date | null; revokedAt: Date | null; expiresAt: Date }, now = Date.now()): boolean {
+  return row.consumedAt === null && row.revokedAt === null && row.expiresAt.getTime() > now;
+}
