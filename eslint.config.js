@@ -18,6 +18,15 @@ export default tseslint.config(
     },
   },
   {
+    // The login app talks to the authorization server over HTTP only: it must work unchanged
+    // against any other ROPC server (OAUTH_ISSUER), so it may not import the server's code.
+    files: ["lib/login/**/*.ts", "app/login/**", "app/account/**", "app/api/**", "app/page.tsx", "proxy.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["@/lib/oauth/*", "**/lib/oauth/*", "../oauth/*"], message: "The login app reaches the authorization server over HTTP only." }] }],
+    },
+  },
+  {
     files: ["**/*.mjs", "**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

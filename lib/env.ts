@@ -21,6 +21,12 @@ const schema = z.object({
    * revoking its family (a client's own concurrent refreshes). 0: every reuse revokes.
    */
   REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(0),
+  /** Proxies whose X-Forwarded-For is believed (proxy-addr syntax); unset: none. */
+  TRUST_PROXY: z.string().optional(),
+  /** The login app's authorization server; default: this app's demo workspace. */
+  OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  /** The login app's client at OAUTH_ISSUER. */
+  LOGIN_CLIENT_ID: z.string().min(1).default("demo-web"),
 });
 
 type RawSettings = z.infer<typeof schema>;

@@ -1,10 +1,10 @@
 // `npm run dev`: a working development server from a fresh clone. Applies migrations, seeds the
-// demo data into an empty database, makes sure a signing key exists, then runs `next dev`.
+// demo data into an empty database, makes sure a signing key exists, then serves `next dev`.
 import { runPrisma } from "../../prisma/cli.mjs";
 import { isEmpty, seedDemo } from "../../prisma/seed.ts";
 import { db } from "@/lib/db.ts";
 import { ensureSigningKey } from "@/lib/oauth/keys.ts";
-import { runNext } from "@/lib/scripts/next.ts";
+import { serve } from "@/lib/scripts/serve.ts";
 
 (process.env as Record<string, string>).NODE_ENV ??= "development";
 if (runPrisma(["migrate", "deploy"]) !== 0) process.exit(1);
@@ -14,4 +14,4 @@ if (await isEmpty()) {
 }
 await ensureSigningKey();
 await db().$disconnect();
-runNext(["dev", ...process.argv.slice(2)]);
+await serve({ dev: true });

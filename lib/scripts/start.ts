@@ -1,8 +1,8 @@
 // `npm start`: the production server. Refuses to start without its secrets, applies pending
-// migrations, makes sure a signing key exists, then runs `next start`. It never seeds.
+// migrations, makes sure a signing key exists, then serves the build. It never seeds.
 import { runPrisma } from "../../prisma/cli.mjs";
 import { assertProductionSettings, ConfigError } from "@/lib/env.ts";
-import { runNext } from "@/lib/scripts/next.ts";
+
 
 (process.env as Record<string, string>).NODE_ENV = "production";
 try {
@@ -17,4 +17,5 @@ const { db } = await import("@/lib/db.ts");
 const { ensureSigningKey } = await import("@/lib/oauth/keys.ts");
 await ensureSigningKey();
 await db().$disconnect();
-runNext(["start", ...process.argv.slice(2)]);
+const { serve } = await import("@/lib/scripts/serve.ts");
+await serve({ dev: false });

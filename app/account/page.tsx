@@ -1,0 +1,26 @@
+import { redirect } from "next/navigation";
+import { currentSession, decodeJwtForDisplay } from "@/lib/login/current-session.ts";
+import { SignOutButton } from "./sign-out-button.tsx";
+import { TokenViewer } from "./token-viewer.tsx";
+
+export const metadata = { title: "Your account" };
+
+export default async function AccountPage() {
+  const session = await currentSession();
+  if (!session) redirect("/login");
+  const access = decodeJwtForDisplay(session.tokens.accessToken);
+  const id = decodeJwtForDisplay(session.tokens.idToken);
+  return (
+    <main className="wide">
+      <header className="account-header">
+        <div>
+          <h1>{session.name ?? "Your account"}</h1>
+          <p data-testid="account-email">{session.email}</p>
+        </div>
+        <SignOutButton />
+      </header>
+      <TokenViewer title="Access token" testId="access-token" token={access} />
+      <TokenViewer title="ID token" testId="id-token" token={id} />
+    </main>
+  );
+}

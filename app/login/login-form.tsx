@@ -1,0 +1,47 @@
+"use client";
+
+import { signIn } from "next-auth/react";
+import { useRouter } from "next/navigation";
+import { useRef, useState, type FormEvent } from "react";
+import { signInMessage } from "@/lib/login/messages.ts";
+
+export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice?: string }) {
+  const router = useRouter();
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const passwordInput = useRef<HTMLInputElement>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const result = await signIn("credentials", { redirect: false, username, password, callbackUrl }).catch(() => undefined);
+    if (result?.ok && !result.error) {
+      router.replace(callbackUrl);
+      router.refresh();
+      return;
+    }
+    setBusy(false);
+    setPassword("");
+    setError(signInMessage(result ? result.error : "unreachable"));
+    passwordInput.current?.focus();
+  }
+
+  const message = error ?? notice;
+  return (
+    <form onSubmit={submit} aria-describedby={message ? "login-message" : undefined} noValidate>
+      <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={message ? "message" : "message empty"}>
+        {message}
+      </div>
+      <label htmlFor="username">Username</label>
+      <input id="username" name="username" autoComplete="username" autoCapitalize="none" spellCheck={false} required value={username} onChange={(e) => setUsername(e.target.value)} />
+      <label htmlFor="password">Password</label>
+      <input id="password" name="password" type="password" autoComplete="current-password" required ref={passwordInput} value={password} onChange={(e) => setPassword(e.target.value)} />
+      <button type="submit" disabled={busy} aria-busy={busy}>
+        Sign in
+      </button>
+    </form>
+  );
+}

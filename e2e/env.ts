@@ -1,0 +1,12 @@
+/** The settings of the end-to-end server; the tests read them too (e.g. to open the session cookie). */
+export const E2E = {
+  PORT: "3100",
+  HOSTNAME: "127.0.0.1",
+  APP_URL: "http://127.0.0.1:3100",
+  DATABASE_URL: "file:e2e/.data/e2e.db",
+  NEXTAUTH_SECRET: "e2e-nextauth-secret-0123456789abcdef0123456789",
+  LOGIN_CLIENT_SECRET: "e2e-login-client-secret-0123456789",
+  LOG_LEVEL: "warn",
+  /** demo-web's access tokens live this long in the tests, so that a refresh can be watched. */
+  ACCESS_TOKEN_TTL: 8,
+} as const;

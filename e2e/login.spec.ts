@@ -1,0 +1,129 @@
+import { expect, test, type Page } from "@playwright/test";
+import { decode } from "next-auth/jwt";
+import { E2E } from "./env.ts";
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** The tokens inside the encrypted session cookie, read with the server's secret. */
+async function sessionTokens(page: Page) {
+  const cookie = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token");
+  expect(cookie, "session cookie").toBeDefined();
+  const jwt = await decode({ token: cookie!.value, secret: E2E.NEXTAUTH_SECRET });
+  return jwt!.tokens!;
+}
+
+async function introspect(page: Page, token: string) {
+  const res = await page.request.post("/demo/default/oauth2/introspect", {
+    form: { token },
+    headers: { Authorization: `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}` },
+  });
+  expect(res.status()).toBe(200);
+  return res.json();
+}
+
+test("alice signs in and sees her name, email and token claims", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Alice Example");
+  await expect(page.getByTestId("account-email")).toHaveText("alice@example.com");
+  await expect(page.getByTestId("access-token-header")).toContainText('"typ": "at+jwt"');
+  await expect(page.getByTestId("access-token-claims")).toContainText('"client_id": "demo-web"');
+  await expect(page.getByTestId("id-token-claims")).toContainText('"email": "alice@example.com"');
+  await expect(page.getByTestId("access-token-countdown")).toHaveText(/^\d+ s$|^expired$/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test("the session never hands the refresh token or the access token to the browser", async ({ page }) => {
+  await page.goto("/login");
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  const tokens = await sessionTokens(page);
+  const session = await page.request.get("/api/auth/session");
+  const body = await session.text();
+  expect(JSON.parse(body)).toEqual({ user: { name: "Alice Example", email: "alice@example.com" }, expires: expect.any(String) });
+  const html = await page.content();
+  for (const secret of [tokens.refreshToken!, tokens.accessToken, tokens.idToken]) {
+    expect(body).not.toContain(secret);
+    expect(html).not.toContain(secret);
+  }
+  const cookie = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token")!;
+  expect(cookie.httpOnly).toBe(true);
+  expect(cookie.sameSite).toBe("Lax");
+});
+
+for (const [who, username, password] of [
+  ["a wrong password", "alice", "wrong-password"],
+  ["an unknown user", "nobody", "alice-password-1"],
+  ["disabled carol", "carol", "carol-password-1"],
+] as const) {
+  test(`${who} sees the generic message and stays on /login with the username kept`, async ({ page }) => {
+    await page.goto("/login");
+    await signIn(page, username, password);
+    await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+    await expect(page).toHaveURL(/\/login/);
+    await expect(page.getByLabel("Username")).toHaveValue(username);
+    await expect(page.getByLabel("Password")).toHaveValue("");
+  });
+}
+
+test("sign out revokes the refresh token and ends the session", async ({ page }) => {
+  await page.goto("/login");
+  await signIn(page, "bob", "bob-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  const { refreshToken } = await sessionTokens(page);
+  expect((await introspect(page, refreshToken!)).active).toBe(true);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login$/);
+  expect(await introspect(page, refreshToken!)).toEqual({ active: false });
+});
+
+test("the session survives an access-token expiry, with the tokens visibly rotated", async ({ page }) => {
+  await page.goto("/login");
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  const claims = async () => JSON.parse((await page.getByTestId("access-token-claims").textContent()) ?? "{}");
+  const first = await claims();
+  const before = await sessionTokens(page);
+  // Past the access token's expiry (E2E.ACCESS_TOKEN_TTL seconds).
+  await page.waitForTimeout((E2E.ACCESS_TOKEN_TTL + 1) * 1000);
+  await page.reload();
+  await expect(page).toHaveURL(/\/account$/);
+  const second = await claims();
+  expect(second.jti).not.toBe(first.jti);
+  expect(second.exp).toBeGreaterThan(first.exp);
+  const after = await sessionTokens(page);
+  expect(after.refreshToken).not.toBe(before.refreshToken);
+  expect(await introspect(page, before.refreshToken!)).toEqual({ active: false });
+  expect((await introspect(page, after.refreshToken!)).active).toBe(true);
+});
+
+test("a callbackUrl on another origin is ignored", async ({ page }) => {
+  await page.goto("/login?callbackUrl=https%3A%2F%2Fevil.example%2Fsteal");
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(`${E2E.APP_URL}/account`);
+});
+
+test("a callbackUrl on this origin is honoured", async ({ page }) => {
+  await page.goto("/login?callbackUrl=%2Faccount%3Ffrom%3Dtest");
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(`${E2E.APP_URL}/account?from=test`);
+});
+
+test("the form is keyboard friendly", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Username").focus();
+  await page.keyboard.type("alice");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("alice-password-1");
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/account$/);
+});

@@ -1,0 +1,26 @@
+// The end-to-end server: a fresh database with the demo data (demo-web's access tokens made
+// short-lived), then `next build` and the production server, as `npm start` runs it.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { E2E } from "./env.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+const { ACCESS_TOKEN_TTL, ...settings } = E2E;
+Object.assign(process.env, settings, { NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" });
+
+fs.rmSync(path.join(root, "e2e", ".data"), { recursive: true, force: true });
+const { runPrisma } = await import("../prisma/cli.mjs");
+if (runPrisma(["migrate", "deploy"], { stdio: "ignore" }) !== 0) throw new Error("migrate deploy failed");
+const { seedDemo } = await import("../prisma/seed.ts");
+const { db } = await import("@/lib/db.ts");
+await seedDemo();
+await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTokenTtl: ACCESS_TOKEN_TTL } });
+await db().$disconnect();
+
+const build = spawnSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], { stdio: ["ignore", "ignore", "inherit"] });
+if (build.status !== 0) throw new Error("next build failed");
+
+const { serve } = await import("@/lib/scripts/serve.ts");
+await serve({ dev: false });

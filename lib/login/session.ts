@@ -1,0 +1,67 @@
+import { decode, encode, type JWT } from "next-auth/jwt";
+import { loginConfig } from "@/lib/login/config.ts";
+import { refreshTokens, SignInError, type SessionTokens } from "@/lib/login/token-client.ts";
+
+/** How long a session lives without activity (the refresh token's default lifetime). */
+export const SESSION_MAX_AGE = 7 * 24 * 3600;
+
+declare module "next-auth/jwt" {
+  interface JWT {
+    /** Server-side only: the encrypted cookie holds them; the session callback never copies them. */
+    tokens?: SessionTokens;
+  }
+}
+
+/** next-auth's cookie name; `__Secure-` prefixed when the app is served over https. */
+export function sessionCookieName(secure = loginConfig().secureCookies): string {
+  return `${secure ? "__Secure-" : ""}next-auth.session-token`;
+}
+
+export function decodeSession(value: string | undefined): Promise<JWT | null> {
+  if (!value) return Promise.resolve(null);
+  return decode({ token: value, secret: loginConfig().nextAuthSecret }).catch(() => null);
+}
+
+export function encodeSession(token: JWT): Promise<string> {
+  return encode({ token, secret: loginConfig().nextAuthSecret, maxAge: SESSION_MAX_AGE });
+}
+
+/** Refresh this long before the access token expires: a minute, or a quarter of a short lifetime. */
+export function refreshMargin(tokens: SessionTokens): number {
+  return Math.min(60_000, (tokens.lifetime * 1000) / 4);
+}
+
+export function needsRefresh(tokens: SessionTokens, now = Date.now()): boolean {
+  return now >= tokens.expiresAt - refreshMargin(tokens);
+}
+
+export type RefreshOutcome = { kind: "refreshed"; token: JWT } | { kind: "ended"; reason: string } | { kind: "unchanged" };
+
+// Refreshes in flight or just done, by the refresh token they spend. Several requests of one
+// browser arriving with the same cookie share one refresh instead of each spending the token
+// (which the server would take for reuse and end the session). Entries live a minute, so a
+// request still carrying the old cookie gets the new tokens too.
+const inFlight = new Map<string, { at: number; outcome: Promise<RefreshOutcome> }>();
+const SHARE_MS = 60_000;
+
+/**
+ * The session with fresh tokens when its access token is about to expire. A refused refresh ends
+ * the session; an unreachable server leaves it as it is, to be tried again on the next request.
+ */
+export function refreshSession(token: JWT, now = Date.now()): Promise<RefreshOutcome> {
+  const tokens = token.tokens;
+  if (!tokens || !needsRefresh(tokens, now)) return Promise.resolve({ kind: "unchanged" });
+  if (!tokens.refreshToken) return Promise.resolve({ kind: "ended", reason: "no refresh token" });
+  for (const [key, entry] of inFlight) if (now - entry.at > SHARE_MS) inFlight.delete(key);
+  const shared = inFlight.get(tokens.refreshToken);
+  if (shared) return shared.outcome;
+  const outcome = refreshTokens(tokens.refreshToken, tokens.idToken).then(
+    (signedIn): RefreshOutcome => ({ kind: "refreshed", token: { ...token, tokens: { ...signedIn.tokens, refreshToken: signedIn.tokens.refreshToken ?? tokens.refreshToken } } }),
+    (err: unknown): RefreshOutcome => {
+      if (err instanceof SignInError && err.reason === "unreachable") return { kind: "unchanged" };
+      return { kind: "ended", reason: err instanceof SignInError ? err.reason : "error" };
+    },
+  );
+  inFlight.set(tokens.refreshToken, { at: now, outcome });
+  return outcome;
+}

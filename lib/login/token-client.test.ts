@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeJwt } from "jose";
+import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute } from "@/lib/oauth/routes.ts";
+import type { RouteHandler } from "@/lib/oauth/route.ts";
+import { parseBasic } from "@/lib/oauth/client-auth.ts";
+import { routeContext, introspect } from "@/lib/testing/oauth.ts";
+import { END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
+import { refreshSession } from "@/lib/login/session.ts";
+
+// The login app speaks HTTP only; here its requests are served in-process by the real route
+// handlers, so the whole exchange runs without a server.
+const ROUTES: Record<string, Record<string, RouteHandler>> = {
+  "/demo/default/.well-known/openid-configuration": discoveryRoute,
+  "/demo/default/.well-known/jwks.json": jwksRoute,
+  "/demo/default/oauth2/token": tokenRoute,
+  "/demo/default/oauth2/revoke": revocationRoute,
+  "/demo/default/oauth2/introspect": introspectionRoute,
+};
+
+type Tamper = (url: URL, request: Request, response: () => Promise<Response>) => Promise<Response>;
+let tamper: Tamper | undefined;
+const requests: Request[] = [];
+
+const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const request = new Request(input, init);
+  requests.push(request.clone());
+  const url = new URL(request.url);
+  const route = ROUTES[url.pathname];
+  const respond = async () => (route ? route[request.method]!(request, routeContext()) : new Response("not found", { status: 404 }));
+  return tamper ? tamper(url, request, respond) : respond();
+}) as typeof fetch;
+
+beforeEach(() => {
+  tamper = undefined;
+  requests.length = 0;
+  setFetchForTests(inProcessFetch);
+});
+afterEach(() => setFetchForTests(undefined));
+
+const tokenRequests = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"));
+
+describe("passwordSignIn", () => {
+  it("signs alice in as demo-web (Basic), with the login scope, and validates the ID token", async () => {
+    const { tokens, user } = await passwordSignIn("alice", "alice-password-1", "203.0.113.9");
+    expect(user).toEqual({ sub: decodeJwt(tokens.accessToken).sub, name: "Alice Example", email: "alice@example.com" });
+    expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tokens.lifetime).toBe(3600);
+    expect(tokens.expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
+    const [request] = tokenRequests();
+    // oauth4webapi form-encodes id and secret strictly (RFC 6749 §2.3.1: "-" as %2D).
+    expect(parseBasic(request!.headers.get("authorization")!, "")).toEqual({ clientId: "demo-web", secret: "demo-web-secret" });
+    expect(request!.headers.get(END_USER_IP_HEADER)).toBe("203.0.113.9");
+    const body = new URLSearchParams(await request!.text());
+    expect(Object.fromEntries(body)).toEqual({ grant_type: "password", username: "alice", password: "alice-password-1", scope: "openid profile email offline_access" });
+  });
+
+  it.each([
+    ["alice", "wrong"],
+    ["nobody", "alice-password-1"],
+    ["carol", "carol-password-1"],
+  ])("reports %s / %s as invalid_credentials", async (username, password) => {
+    await expect(passwordSignIn(username, password, undefined)).rejects.toMatchObject({ reason: "invalid_credentials" });
+  });
+
+  it("reports HTTP 429 as too_many_attempts", async () => {
+    tamper = async (url, _req, respond) =>
+      url.pathname.endsWith("/token") ? Response.json({ error: "too_many_attempts" }, { status: 429, headers: { "Retry-After": "60" } }) : respond();
+    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "too_many_attempts" });
+  });
+
+  it("reports a server it cannot reach as unreachable", async () => {
+    tamper = async () => {
+      throw new TypeError("fetch failed");
+    };
+    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "unreachable" });
+  });
+
+  it("refuses an ID token whose signature does not verify", async () => {
+    tamper = async (url, _req, respond) => {
+      const res = await respond();
+      if (!url.pathname.endsWith("/token")) return res;
+      const body = await res.json();
+      const [h, p, sig] = body.id_token.split(".");
+      body.id_token = `${h}.${p}.${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
+      return Response.json(body);
+    };
+    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "refused" });
+  });
+
+  it("refuses an access token that does not match the ID token's at_hash", async () => {
+    tamper = async (url, _req, respond) => {
+      const res = await respond();
+      if (!url.pathname.endsWith("/token")) return res;
+      const body = await res.json();
+      body.access_token = `${body.access_token}x`;
+      return Response.json(body);
+    };
+    const err = await passwordSignIn("alice", "alice-password-1", undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SignInError);
+    expect(err).toMatchObject({ reason: "refused", cause: "at_hash does not match the access token" });
+  });
+
+  it("refuses an ID token for another audience", async () => {
+    const { ALICE, postToken } = await import("@/lib/testing/oauth.ts");
+    const other = await (await postToken({ grant_type: "password", client_id: "demo-spa", ...ALICE })).json();
+    tamper = async (url, _req, respond) => (url.pathname.endsWith("/token") ? Response.json(other) : respond());
+    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "refused" });
+  });
+});
+
+describe("expectedAtHash", () => {
+  it("matches the OIDC test vector for ES256 / RS256", () => {
+    expect(expectedAtHash("dNZX1hEZ9wBCzNL40Upu646bdzQA", "ES256")).toBe("wfgvmE9VxjAudsl9lc6TqA");
+  });
+});
+
+describe("refresh and revocation", () => {
+  it("rotates the tokens", async () => {
+    const first = await passwordSignIn("alice", "alice-password-1", undefined);
+    const second = await refreshTokens(first.tokens.refreshToken!, first.tokens.idToken);
+    expect(second.tokens.refreshToken).not.toBe(first.tokens.refreshToken);
+    expect(second.user?.email).toBe("alice@example.com");
+    expect(await introspect(first.tokens.refreshToken!)).toEqual({ active: false });
+  });
+
+  it("revokes the refresh token; refreshing then fails", async () => {
+    const { tokens } = await passwordSignIn("bob", "bob-password-1", undefined);
+    await revokeRefreshToken(tokens.refreshToken!);
+    expect(await introspect(tokens.refreshToken!)).toEqual({ active: false });
+    await expect(refreshTokens(tokens.refreshToken!, tokens.idToken)).rejects.toBeInstanceOf(SignInError);
+  });
+});
+
+describe("refreshSession", () => {
+  const expiring = async () => {
+    const { tokens } = await passwordSignIn("alice", "alice-password-1", undefined);
+    return { sub: "x", tokens: { ...tokens, expiresAt: Date.now() + 1000 } };
+  };
+
+  it("leaves a session whose access token is far from expiry alone", async () => {
+    const { tokens } = await passwordSignIn("alice", "alice-password-1", undefined);
+    requests.length = 0;
+    expect(await refreshSession({ tokens })).toEqual({ kind: "unchanged" });
+    expect(requests).toHaveLength(0);
+  });
+
+  it("spends a refresh token once for several requests of one session at once", async () => {
+    const session = await expiring();
+    requests.length = 0;
+    const outcomes = await Promise.all([refreshSession(session), refreshSession(session), refreshSession(session)]);
+    expect(tokenRequests()).toHaveLength(1);
+    expect(outcomes.every((o) => o.kind === "refreshed")).toBe(true);
+    const refreshed = new Set(outcomes.map((o) => (o.kind === "refreshed" ? o.token.tokens?.refreshToken : undefined)));
+    expect(refreshed.size).toBe(1);
+    // A request that arrives later with the old cookie gets the same result, not a second spend.
+    expect((await refreshSession(session)).kind).toBe("refreshed");
+    expect(tokenRequests()).toHaveLength(1);
+  });
+
+  it("ends the session when the refresh is refused", async () => {
+    const session = await expiring();
+    await revokeRefreshToken(session.tokens.refreshToken!);
+    expect(await refreshSession(session)).toEqual({ kind: "ended", reason: "invalid_credentials" });
+  });
+
+  it("keeps the session when the server is unreachable", async () => {
+    const session = await expiring();
+    tamper = async () => {
+      throw new TypeError("fetch failed");
+    };
+    expect(await refreshSession(session)).toEqual({ kind: "unchanged" });
+  });
+});

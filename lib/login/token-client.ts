@@ -1,0 +1,158 @@
+import { createHash } from "node:crypto";
+import * as oauth from "oauth4webapi";
+import { loginConfig } from "@/lib/login/config.ts";
+
+/**
+ * The login app's client of the authorization server, over HTTP only, with oauth4webapi as the
+ * spec-strict client: discovery, the password and refresh grants, revocation. It works against
+ * any ROPC server that publishes discovery metadata (a Cloudentity workspace, say).
+ */
+
+/**
+ * The header in which a trusted server-side client passes the end user's address, so that the
+ * authorization server's brute-force defence counts the person, not this app's server.
+ */
+export const END_USER_IP_HEADER = "ropc-forwarded-for";
+
+export const LOGIN_SCOPE = "openid profile email offline_access";
+
+/** What went wrong, in terms the login page can explain. */
+export type SignInFailure = "invalid_credentials" | "too_many_attempts" | "unreachable" | "refused";
+
+export class SignInError extends Error {
+  constructor(readonly reason: SignInFailure, detail?: string) {
+    super(reason, { cause: detail });
+    this.name = "SignInError";
+  }
+}
+
+export interface SessionTokens {
+  accessToken: string;
+  idToken: string;
+  refreshToken?: string;
+  /** When the access token expires (ms since the epoch). */
+  expiresAt: number;
+  /** Its lifetime (s), to decide how early to refresh. */
+  lifetime: number;
+}
+
+export interface SignedIn {
+  tokens: SessionTokens;
+  /** From the validated ID token; absent when a refresh brought none. */
+  user?: { sub: string; name?: string; email?: string };
+}
+
+interface Server {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  auth: oauth.ClientAuth;
+  options: { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]?: typeof fetch };
+}
+
+/** Where tests send requests instead of the network. */
+let fetchOverride: typeof fetch | undefined;
+export function setFetchForTests(f: typeof fetch | undefined): void {
+  fetchOverride = f;
+  discovered = undefined;
+}
+
+const DISCOVERY_TTL_MS = 5 * 60_000;
+let discovered: { at: number; server: Promise<Server> } | undefined;
+const jwksCache: oauth.JWKSCacheInput = {};
+
+async function discover(): Promise<Server> {
+  const { issuer, clientId, clientSecret } = loginConfig();
+  // http is allowed only for a local issuer (development and tests).
+  const insecure = issuer.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname);
+  const options = { ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}), ...(fetchOverride ? { [oauth.customFetch]: fetchOverride } : {}) };
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: "oidc" }));
+  return { as, client: { client_id: clientId }, auth: oauth.ClientSecretBasic(clientSecret), options };
+}
+
+function server(now = Date.now()): Promise<Server> {
+  if (!discovered || now - discovered.at > DISCOVERY_TTL_MS) {
+    const entry = { at: now, server: discover() };
+    entry.server.catch(() => {
+      if (discovered === entry) discovered = undefined;
+    });
+    discovered = entry;
+  }
+  return discovered.server;
+}
+
+/** OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...). */
+export function expectedAtHash(accessToken: string, alg: string): string {
+  const bits = alg.slice(2);
+  const hash = createHash(bits === "384" ? "sha384" : bits === "512" ? "sha512" : "sha256").update(accessToken, "ascii").digest();
+  return hash.subarray(0, hash.length / 2).toString("base64url");
+}
+
+function classify(err: unknown): SignInError {
+  if (err instanceof SignInError) return err;
+  if (err instanceof oauth.ResponseBodyError) {
+    if (err.status === 429) return new SignInError("too_many_attempts", err.error);
+    if (err.error === "invalid_grant") return new SignInError("invalid_credentials", err.error);
+    return new SignInError("refused", `${err.status} ${err.error}`);
+  }
+  if (err instanceof oauth.WWWAuthenticateChallengeError || err instanceof oauth.OperationProcessingError) {
+    return new SignInError("refused", err.message);
+  }
+  // fetch failures (connection refused, DNS, timeouts) and unparsable answers
+  return new SignInError("unreachable", err instanceof Error ? err.message : String(err));
+}
+
+/**
+ * Processes a token response; the ID token is validated before anything is trusted: claims by
+ * oauth4webapi (`iss`, `aud`, `exp`, `iat`, `azp`), its signature against the issuer's JWKS, and
+ * `at_hash` against the access token.
+ */
+async function tokensFrom(s: Server, response: Response, previousIdToken?: string): Promise<SignedIn> {
+  const result = await oauth.processGenericTokenEndpointResponse(s.as, s.client, response);
+  const claims = oauth.getValidatedIdTokenClaims(result);
+  const lifetime = result.expires_in ?? 300;
+  const tokens = { accessToken: result.access_token, refreshToken: result.refresh_token, expiresAt: Date.now() + lifetime * 1000, lifetime };
+  if (!claims || !result.id_token) {
+    // A refresh may come without a new ID token (OIDC Core §12.2): keep the one we validated.
+    if (!previousIdToken) throw new SignInError("refused", "no ID token");
+    return { tokens: { ...tokens, idToken: previousIdToken } };
+  }
+  await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+  const header = JSON.parse(Buffer.from(result.id_token.split(".")[0] ?? "", "base64url").toString()) as { alg: string };
+  if (claims.at_hash !== undefined && claims.at_hash !== expectedAtHash(result.access_token, header.alg)) {
+    throw new SignInError("refused", "at_hash does not match the access token");
+  }
+  return {
+    tokens: { ...tokens, idToken: result.id_token },
+    user: { sub: claims.sub, name: typeof claims.name === "string" ? claims.name : undefined, email: typeof claims.email === "string" ? claims.email : undefined },
+  };
+}
+
+/** The password grant as the login app's client, on behalf of the end user at `endUserIp`. */
+export async function passwordSignIn(username: string, password: string, endUserIp: string | undefined): Promise<SignedIn> {
+  try {
+    const s = await server();
+    const headers = endUserIp ? { [END_USER_IP_HEADER]: endUserIp } : undefined;
+    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, "password", { username, password, scope: LOGIN_SCOPE }, { ...s.options, headers });
+    return await tokensFrom(s, response);
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+/** The refresh grant: the rotated tokens, or a SignInError. */
+export async function refreshTokens(refreshToken: string, idToken: string): Promise<SignedIn> {
+  try {
+    const s = await server();
+    const response = await oauth.refreshTokenGrantRequest(s.as, s.client, s.auth, refreshToken, s.options);
+    return await tokensFrom(s, response, idToken);
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+/** RFC 7009 revocation of the session's refresh token (and with it, its family). */
+export async function revokeRefreshToken(refreshToken: string): Promise<void> {
+  const s = await server();
+  const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, { ...s.options, additionalParameters: { token_type_hint: "refresh_token" } });
+  await oauth.processRevocationResponse(response);
+}

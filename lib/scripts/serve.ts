@@ -1,0 +1,38 @@
+import { createServer } from "node:http";
+import path from "node:path";
+import next from "next";
+import { settings } from "@/lib/env.ts";
+import { initPeerSecret, PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
+
+/**
+ * Serves the app through Next's request handler behind our own `node:http` server, so that every
+ * request carries the socket's address (see lib/http/client-ip.ts). Used by `npm run dev` and
+ * `npm start`; honours PORT and HOSTNAME.
+ */
+export async function serve({ dev }: { dev: boolean }): Promise<void> {
+  process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+  // next-auth builds its absolute URLs (redirects after sign-in and sign-out) from NEXTAUTH_URL.
+  process.env.NEXTAUTH_URL ??= settings().APP_URL;
+  initPeerSecret();
+  const port = Number(process.env.PORT ?? 3000);
+  const hostname = process.env.HOSTNAME ?? "0.0.0.0";
+  const app = next({ dev, dir: path.resolve(import.meta.dirname, "../.."), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+  const upgrade = app.getUpgradeHandler();
+  const server = createServer((req, res) => {
+    req.headers[PEER_HEADER] = peerHeaderValue(req.socket.remoteAddress);
+    void handle(req, res);
+  });
+  server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
+  server.listen(port, hostname, () => {
+    process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+  });
+  const stop = () => {
+    server.close();
+    void app.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
