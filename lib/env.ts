@@ -16,11 +16,17 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
   KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** How long a process may serve cached workspace and client settings (seconds). */
+  CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   /**
    * A consumed refresh token presented again within this many seconds is refused without
    * revoking its family (a client's own concurrent refreshes). 0: every reuse revokes.
    */
   REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(0),
+  /** Brute-force defence: failures allowed per (username, IP) and per IP within the window. */
+  LOCKOUT_USER_IP_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
+  LOCKOUT_IP_LIMIT: z.coerce.number().int().min(1).max(100000).default(50),
+  LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
   /** Proxies whose X-Forwarded-For is believed (proxy-addr syntax); unset: none. */
   TRUST_PROXY: z.string().optional(),
   /** The login app's authorization server; default: this app's demo workspace. */

@@ -21,9 +21,21 @@ export const DEMO = {
 
 const USER_SCOPES = "openid profile email offline_access";
 
+/** The browser origins demo-spa may call from (a Vite dev server, say). */
+export const DEMO_SPA_ORIGINS = "http://localhost:5173 http://127.0.0.1:5173";
+
 function demoClients(loginClientSecret: string) {
   return [
-    { clientId: "demo-spa", name: "Demo SPA (public)", secret: null, authMethods: "none", grantTypes: "password refresh_token", scopes: USER_SCOPES },
+    {
+      clientId: "demo-spa",
+      name: "Demo SPA (public)",
+      secret: null,
+      authMethods: "none",
+      grantTypes: "password refresh_token",
+      scopes: USER_SCOPES,
+      // A browser app served by a local dev server may call the endpoints (CORS).
+      allowedOrigins: DEMO_SPA_ORIGINS,
+    },
     {
       clientId: "demo-backend",
       name: "Demo backend",
@@ -47,6 +59,8 @@ function demoClients(loginClientSecret: string) {
       authMethods: "client_secret_basic",
       grantTypes: "password refresh_token",
       scopes: USER_SCOPES,
+      // Signs users in from its server: trusted to pass their addresses to the brute-force defence.
+      forwardsEndUserIp: true,
     },
   ];
 }

@@ -10,7 +10,8 @@ import { loginConfig } from "@/lib/login/config.ts";
 
 /**
  * The header in which a trusted server-side client passes the end user's address, so that the
- * authorization server's brute-force defence counts the person, not this app's server.
+ * authorization server's brute-force defence counts the person, not this app's server. (The
+ * server side defines the same name; the login app shares no code with it.)
  */
 export const END_USER_IP_HEADER = "ropc-forwarded-for";
 

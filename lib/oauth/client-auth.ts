@@ -1,5 +1,9 @@
+import { isIP } from "node:net";
+import { TtlCache } from "@/lib/cache.ts";
 import { db } from "@/lib/db.ts";
+import { settings } from "@/lib/env.ts";
 import { verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
+import { assertOriginAllowed } from "@/lib/oauth/cors.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { decodeFormComponent, type FormParams } from "@/lib/oauth/http.ts";
 import { splitList } from "@/lib/oauth/scopes.ts";
@@ -29,7 +33,13 @@ export interface Client {
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
   refreshTokenTtl: number | null;
+  allowedOrigins: readonly string[];
+  /** May pass its end user's address in END_USER_IP_HEADER. */
+  forwardsEndUserIp: boolean;
 }
+
+/** Where a trusted server-side client puts its end user's address (cf. Auth0's auth0-forwarded-for). */
+export const END_USER_IP_HEADER = "ropc-forwarded-for";
 
 const MAX_CLIENT_ID = 255;
 const MAX_SECRET = 1024;
@@ -90,10 +100,31 @@ export function parseBasic(header: string, realm: string): { clientId: string; s
   return { clientId, secret };
 }
 
+type ClientRow = Awaited<ReturnType<typeof loadClient>>;
+
+function loadClient(workspaceId: string, clientId: string) {
+  return db().client.findUnique({ where: { workspaceId_clientId: { workspaceId, clientId } } });
+}
+
+// Client settings, cached per process for CONFIG_CACHE_SECONDS: a client disabled or changed
+// through the CLI takes effect everywhere within that bound.
+const clients = new TtlCache<ClientRow>(() => settings().CONFIG_CACHE_SECONDS * 1000);
+
+/** The client row of `clientId` in a workspace (cached), or null. */
+export function findClient(workspaceId: string, clientId: string): Promise<ClientRow> {
+  return clients.get(`${workspaceId} ${clientId}`, () => loadClient(workspaceId, clientId));
+}
+
+/** Forget cached client settings (tests, and after the CLI changes a client in-process). */
+export function clearClientCache(): void {
+  clients.clear();
+}
+
 /**
  * Authenticates the client of a request to an endpoint of `workspace`. Any failure is
  * `invalid_client` (401; with `WWW-Authenticate` when Basic was tried): unknown client, disabled
- * client, a method it did not register, a missing or wrong secret.
+ * client, a method it did not register, a missing or wrong secret. A browser request from an
+ * origin the client does not allow is then refused (403).
  */
 export async function authenticateClient(req: Request, params: FormParams, workspace: Workspace): Promise<Client> {
   const presented = presentedClient(req.headers.get("authorization"), params, workspace.issuer);
@@ -102,15 +133,15 @@ export async function authenticateClient(req: Request, params: FormParams, works
       detail,
       headers: presented.method === "client_secret_basic" ? { "WWW-Authenticate": `Basic realm="${workspace.issuer}"` } : {},
     });
-  const row = await db().client.findUnique({
-    where: { workspaceId_clientId: { workspaceId: workspace.id, clientId: presented.clientId } },
-  });
+  const row = await findClient(workspace.id, presented.clientId);
   if (!row || row.disabled) throw fail(row ? "client disabled" : "unknown client");
   const methods = splitList(row.authMethods);
   if (!methods.includes(presented.method)) throw fail(`client did not register ${presented.method}`);
   if (presented.method !== "none") {
     if (!row.secretHash || !verifyClientSecret(row.secretHash, presented.secret ?? "")) throw fail("wrong client secret");
   }
+  const allowedOrigins = splitList(row.allowedOrigins);
+  assertOriginAllowed(req, allowedOrigins);
   return {
     id: row.id,
     clientId: row.clientId,
@@ -123,5 +154,18 @@ export async function authenticateClient(req: Request, params: FormParams, works
     accessTokenTtl: row.accessTokenTtl,
     idTokenTtl: row.idTokenTtl,
     refreshTokenTtl: row.refreshTokenTtl,
+    allowedOrigins,
+    forwardsEndUserIp: row.forwardsEndUserIp,
   };
+}
+
+/**
+ * The address a password attempt is counted against: the end user's as passed by a confidential
+ * client trusted for it (after it authenticated), else the caller's own. Anyone else's header,
+ * and anything that is not an IP address, is ignored.
+ */
+export function endUserIp(request: Request, client: Client, callerIp: string): string {
+  if (!client.forwardsEndUserIp || !client.confidential || client.authMethod === "none") return callerIp;
+  const forwarded = request.headers.get(END_USER_IP_HEADER)?.trim();
+  return forwarded && isIP(forwarded) ? forwarded : callerIp;
 }

@@ -15,6 +15,8 @@ export type OAuthErrorCode =
   | "invalid_scope"
   // RFC 6749 §4.1.2.1, used for faults of the server itself
   | "server_error"
+  // Ours, RFC 6749 §5.2-shaped: the brute-force defence refused to verify a password (HTTP 429)
+  | "too_many_attempts"
   // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
   | "invalid_token"
   | "insufficient_scope"
@@ -111,6 +113,18 @@ export class InsufficientScope extends OAuthError {
 /** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
 export function bearerRequired(realm: string): Response {
   return new Response(null, { status: 401, headers: { ...bearerChallenge(realm, {}), "Cache-Control": "no-store", Pragma: "no-cache" } });
+}
+
+/**
+ * RFC 6749 §4.3.2 asks the server to protect the password grant against brute force: too many
+ * failures from one address (for one username, or in all) are refused without verifying.
+ */
+export class TooManyAttempts extends OAuthError {
+  readonly error = "too_many_attempts";
+  readonly status = 429;
+  constructor(retryAfterSeconds: number, detail: string) {
+    super("too many failed sign-in attempts; try again later", { detail, headers: { "Retry-After": String(retryAfterSeconds) } });
+  }
 }
 
 export class NotFound extends OAuthError {

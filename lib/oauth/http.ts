@@ -14,10 +14,10 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** A JSON document any cache may keep for `maxAge` seconds (discovery, JWKS). */
+/** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
 export function publicJson(body: unknown, maxAge: number): Response {
   return new Response(JSON.stringify(body), {
-    headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": `public, max-age=${maxAge}` },
+    headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" },
   });
 }
 

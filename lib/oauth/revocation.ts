@@ -38,9 +38,11 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  * (§2.2); a token of another client is not revoked and the client is told (§2.1).
  * `token_type_hint` only decides which kind is looked up first.
  */
-export async function revocationEndpoint(request: Request, { workspace, log }: EndpointContext): Promise<Response> {
+export async function revocationEndpoint(request: Request, { workspace, log, audit }: EndpointContext): Promise<Response> {
+  audit.event = "token.revoke";
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace);
+  audit.clientId = client.clientId;
   const token = params.get("token");
   if (token === undefined) throw new InvalidRequest("the token parameter is required");
   if (token.length <= MAX_TOKEN_LENGTH) {

@@ -1,8 +1,22 @@
 import { randomUUID } from "node:crypto";
+import { audit } from "@/lib/audit.ts";
+import { settings } from "@/lib/env.ts";
+import { clientIp, compileTrustProxy, type TrustProxy } from "@/lib/http/client-ip.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
-import { MethodNotAllowed, OAuthError, ServerError } from "@/lib/oauth/errors.ts";
+import { allowedOriginsOf } from "@/lib/oauth/cors.ts";
+import { MethodNotAllowed, OAuthError, ServerError, TooManyAttempts } from "@/lib/oauth/errors.ts";
 import { errorResponse } from "@/lib/oauth/http.ts";
 import { findWorkspace, type Workspace } from "@/lib/oauth/workspace.ts";
+
+/** What an endpoint learns as it goes, written to the audit trail when the request ends. */
+export interface AuditDraft {
+  event?: string;
+  clientId?: string;
+  userId?: string;
+  username?: string;
+  /** The address the attempt is counted against (the end user's, for a trusted client). */
+  ip?: string;
+}
 
 /** What every endpoint of a workspace gets besides the request. */
 export interface EndpointContext {
@@ -10,6 +24,9 @@ export interface EndpointContext {
   requestId: string;
   /** A child logger: every line carries the request id. */
   log: Logger;
+  /** The caller's address: the socket's, or the first untrusted X-Forwarded-For hop (TRUST_PROXY). */
+  ip: string;
+  audit: AuditDraft;
 }
 
 export type Endpoint = (request: Request, context: EndpointContext) => Promise<Response>;
@@ -21,34 +38,93 @@ export interface WorkspaceRouteContext {
 
 export type RouteHandler = (request: Request, context: WorkspaceRouteContext) => Promise<Response>;
 
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 type Method = (typeof METHODS)[number];
+
+export interface RouteOptions {
+  /** Browsers may call it from the origins the workspace's clients allow (CORS). */
+  cors?: boolean;
+  /** Every outcome is an audit event (the endpoint names it in `context.audit.event`). */
+  audit?: boolean;
+}
+
+let trust: { list: string | undefined; fn: TrustProxy } | undefined;
+function trustProxy(): TrustProxy {
+  const list = settings().TRUST_PROXY;
+  if (!trust || trust.list !== list) trust = { list, fn: compileTrustProxy(list) };
+  return trust.fn;
+}
 
 /**
  * Turns endpoints (functions from a Web `Request` to a `Response`) into Next route handlers for
  * every method. This is the one place where errors become responses: an `OAuthError` is answered
  * as RFC 6749 §5.2 JSON; anything else is logged with the request id and answered as a bare
- * `server_error`, never with internals.
+ * `server_error`, never with internals. It also answers CORS and writes the audit trail.
  */
-export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>): Record<Method, RouteHandler> {
+export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>, options: RouteOptions = {}): Record<Method, RouteHandler> {
   const allowed = Object.keys(endpoints);
   const handle: RouteHandler = async (request, { params }) => {
     const requestId = randomUUID();
     const log = logger.child({ requestId });
+    const draft: AuditDraft = {};
+    const ip = clientIp((name) => request.headers.get(name), trustProxy());
+    let workspace: Workspace | undefined;
     let response: Response;
+    let failure: OAuthError | undefined;
     try {
       const { tenant, workspace: slug } = await params;
-      const workspace = await findWorkspace(tenant, slug);
-      const endpoint = endpoints[request.method as "GET" | "POST"];
-      if (!endpoint) throw new MethodNotAllowed(allowed);
-      response = await endpoint(request, { workspace, requestId, log });
+      workspace = await findWorkspace(tenant, slug);
+      if (request.method === "OPTIONS" && options.cors) {
+        response = new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
+      } else {
+        const endpoint = endpoints[request.method as "GET" | "POST"];
+        if (!endpoint) throw new MethodNotAllowed(allowed);
+        response = await endpoint(request, { workspace, requestId, log, ip, audit: draft });
+      }
     } catch (err) {
-      response = errorResponse(asOAuthError(err, log));
+      failure = asOAuthError(err, log);
+      response = errorResponse(failure);
     }
     response.headers.set("X-Request-Id", requestId);
+    if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
+    if (options.audit && draft.event && workspace) {
+      await audit(
+        {
+          event: draft.event,
+          outcome: failure instanceof TooManyAttempts ? "locked" : failure ? "failure" : "success",
+          workspaceId: workspace.id,
+          clientId: draft.clientId,
+          userId: draft.userId,
+          username: draft.username,
+          ip: draft.ip ?? ip,
+          userAgent: request.headers.get("user-agent") ?? undefined,
+          reason: failure ? (failure.detail ?? failure.error) : undefined,
+          requestId,
+        },
+        log,
+      );
+    }
     return response;
   };
   return Object.fromEntries(METHODS.map((m) => [m, handle])) as Record<Method, RouteHandler>;
+}
+
+/**
+ * CORS (Fetch standard): an origin some client of the workspace allows may read the answer; the
+ * endpoints then refuse a request whose Origin its own client does not allow (client-auth.ts).
+ */
+async function addCorsHeaders(request: Request, response: Response, workspace: Workspace, methods: string[]): Promise<void> {
+  response.headers.append("Vary", "Origin");
+  const origin = request.headers.get("origin");
+  if (!origin || !(await allowedOriginsOf(workspace)).has(origin)) return;
+  response.headers.set("Access-Control-Allow-Origin", origin);
+  if (request.method === "OPTIONS") {
+    response.headers.set("Access-Control-Allow-Methods", methods.join(", "));
+    response.headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    response.headers.set("Access-Control-Max-Age", "600");
+  } else {
+    response.headers.set("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After, X-Request-Id");
+  }
 }
 
 function asOAuthError(err: unknown, log: Logger): OAuthError {

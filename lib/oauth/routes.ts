@@ -6,9 +6,9 @@ import { tokenEndpoint } from "@/lib/oauth/token-endpoint.ts";
 import { userinfoEndpoint } from "@/lib/oauth/userinfo.ts";
 
 /** The route handlers of a workspace's endpoints; each `app/` route file re-exports one. */
-export const tokenRoute = workspaceRoute({ POST: tokenEndpoint });
-export const revocationRoute = workspaceRoute({ POST: revocationEndpoint });
-export const introspectionRoute = workspaceRoute({ POST: introspectionEndpoint });
-export const userinfoRoute = workspaceRoute({ GET: userinfoEndpoint, POST: userinfoEndpoint });
+export const tokenRoute = workspaceRoute({ POST: tokenEndpoint }, { cors: true, audit: true });
+export const revocationRoute = workspaceRoute({ POST: revocationEndpoint }, { cors: true, audit: true });
+export const introspectionRoute = workspaceRoute({ POST: introspectionEndpoint }, { cors: true });
+export const userinfoRoute = workspaceRoute({ GET: userinfoEndpoint, POST: userinfoEndpoint }, { cors: true });
 export const discoveryRoute = workspaceRoute({ GET: discovery });
 export const jwksRoute = workspaceRoute({ GET: jwks });

@@ -1,4 +1,4 @@
-import { authenticateClient, type Client } from "@/lib/oauth/client-auth.ts";
+import { authenticateClient, endUserIp, type Client } from "@/lib/oauth/client-auth.ts";
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/errors.ts";
 import { clientCredentialsGrant } from "@/lib/oauth/grants/client-credentials.ts";
 import { passwordGrant } from "@/lib/oauth/grants/password.ts";
@@ -18,12 +18,21 @@ export const GRANTS: Readonly<Record<string, GrantHandler>> = {
  * `POST /{tenant}/{workspace}/oauth2/token` (RFC 6749 §3.2). The checks run in this order, each
  * step throwing the OAuth error that ends the request; the grant then runs its own steps.
  */
-export async function tokenEndpoint(request: Request, { workspace, log }: EndpointContext): Promise<Response> {
+export async function tokenEndpoint(request: Request, { workspace, log, ip, audit }: EndpointContext): Promise<Response> {
+  audit.event = "token";
   const params = await readForm(request);
+  audit.event = `token.${auditName(params.get("grant_type"))}`;
   const client = await authenticateClient(request, params, workspace);
+  audit.clientId = client.clientId;
+  audit.ip = endUserIp(request, client, ip);
   const grant = supportedGrant(params);
   assertClientMayUse(client, grant.type);
-  return grant.handler({ request, params, client, workspace, log });
+  return grant.handler({ request, params, client, workspace, log, ip: audit.ip, audit });
+}
+
+/** The grant type as an audit event name: ours, or `other` (never arbitrary input). */
+function auditName(grantType: string | undefined): string {
+  return grantType !== undefined && Object.hasOwn(GRANTS, grantType) ? grantType : "other";
 }
 
 export function supportedGrant(params: FormParams): { type: string; handler: GrantHandler } {

@@ -1,5 +1,8 @@
 import { db } from "@/lib/db.ts";
 import { checkAccessToken } from "@/lib/oauth/access-tokens.ts";
+import { findClient } from "@/lib/oauth/client-auth.ts";
+import { assertOriginAllowed } from "@/lib/oauth/cors.ts";
+import { splitList } from "@/lib/oauth/scopes.ts";
 import { bearerRequired, InsufficientScope, InvalidRequest, InvalidToken } from "@/lib/oauth/errors.ts";
 import { json, readForm } from "@/lib/oauth/http.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/revocation.ts";
@@ -31,6 +34,8 @@ export async function userinfoEndpoint(request: Request, { workspace }: Endpoint
   if (token === undefined) return bearerRequired(realm);
   const check = token.length <= MAX_TOKEN_LENGTH ? await checkAccessToken(token, workspace) : { valid: false as const, reason: "too long" };
   if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason);
+  const client = await findClient(workspace.id, check.claims.client_id);
+  assertOriginAllowed(request, splitList(client?.allowedOrigins));
   const scope = check.claims.scope.split(" ");
   if (!scope.includes("openid")) throw new InsufficientScope(realm, "openid");
   const user = await db().user.findFirst({ where: { id: check.claims.sub, workspaceId: workspace.id } });

@@ -1,3 +1,4 @@
+import { TtlCache } from "@/lib/cache.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { NotFound } from "@/lib/oauth/errors.ts";
@@ -24,11 +25,19 @@ export function issuerFor(tenant: string, workspace: string): string {
   return `${settings().APP_URL}/${tenant}/${workspace}`;
 }
 
-/** The workspace at `/{tenant}/{workspace}`, or NotFound. */
+const workspaces = new TtlCache<Workspace | null>(() => settings().CONFIG_CACHE_SECONDS * 1000, 1000);
+
+/** The workspace at `/{tenant}/{workspace}` (cached for CONFIG_CACHE_SECONDS), or NotFound. */
 export async function findWorkspace(tenant: string, workspace: string): Promise<Workspace> {
   if (!SLUG.test(tenant) || !SLUG.test(workspace)) throw new NotFound("no such tenant or workspace");
+  const found = await workspaces.get(`${tenant}/${workspace}`, () => loadWorkspace(tenant, workspace));
+  if (!found) throw new NotFound("no such tenant or workspace");
+  return found;
+}
+
+async function loadWorkspace(tenant: string, workspace: string): Promise<Workspace | null> {
   const row = await db().workspace.findFirst({ where: { slug: workspace, tenant: { slug: tenant } } });
-  if (!row) throw new NotFound("no such tenant or workspace");
+  if (!row) return null;
   return {
     id: row.id,
     tenant,

@@ -12,6 +12,10 @@ fs.copyFileSync(template, file);
 process.env.DATABASE_URL = `file:${file}`;
 process.env.APP_URL = "http://localhost:3000";
 process.env.LOG_LEVEL = "silent";
+// Suites fail many sign-ins from one in-process "address"; the brute-force suite sets its own
+// limits (brute-force.test.ts).
+process.env.LOCKOUT_USER_IP_LIMIT = "1000";
+process.env.LOCKOUT_IP_LIMIT = "100000";
 
 afterAll(async () => {
   const cache = globalThis as typeof globalThis & { __ropcDb?: { $disconnect(): Promise<void> } };

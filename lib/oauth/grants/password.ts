@@ -1,4 +1,5 @@
 import { db } from "@/lib/db.ts";
+import { beginAttempt } from "@/lib/oauth/brute-force.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { json, type FormParams } from "@/lib/oauth/http.ts";
@@ -16,13 +17,18 @@ const BAD_CREDENTIALS = "invalid username or password";
 
 /**
  * The Resource Owner Password Credentials grant (RFC 6749 §4.3), after the token endpoint has
- * authenticated the client and checked it may use this grant. The steps, in order.
+ * authenticated the client and checked it may use this grant. The steps, in order: input, scope,
+ * the brute-force defence, the credentials, the user's state.
  */
-export async function passwordGrant({ params, client, workspace, log }: GrantRequest): Promise<Response> {
+export async function passwordGrant({ params, client, workspace, log, ip, audit }: GrantRequest): Promise<Response> {
   const { username, password } = requireCredentials(params);
+  audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
+  const attempt = await beginAttempt({ workspaceId: workspace.id, username, ip });
   const user = await verifyCredentials(workspace, username, password);
+  audit.userId = user.id;
   if (user.disabled) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "user disabled" });
+  await attempt.succeeded();
   const authTime = Math.floor(Date.now() / 1000);
   const refreshToken = client.grantTypes.has("refresh_token")
     ? await storeRefreshToken({ clientId: client.id, userId: user.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })

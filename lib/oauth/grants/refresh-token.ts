@@ -1,3 +1,4 @@
+import { audit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/errors.ts";
@@ -14,7 +15,7 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
  * every use consumes the token and issues the next one of its family; a consumed token presented
  * again revokes the family, so a thief and the victim cannot both go on.
  */
-export async function refreshTokenGrant({ params, client, workspace, log }: GrantRequest): Promise<Response> {
+export async function refreshTokenGrant({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<Response> {
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
   if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant("the refresh token is invalid", { detail: "too long" });
@@ -23,6 +24,8 @@ export async function refreshTokenGrant({ params, client, workspace, log }: Gran
   const stored = await findRefreshToken(presented);
   if (!stored || stored.client.workspaceId !== workspace.id) throw new InvalidGrant("the refresh token is invalid", { detail: "unknown refresh token" });
   if (stored.clientId !== client.id) throw new InvalidGrant("the refresh token is invalid", { detail: "issued to another client" });
+  draft.userId = stored.userId;
+  draft.username = stored.user.username;
   await assertUsable(stored, log);
   const original = splitList(stored.scope);
   const scope = narrowScope(requested, original);
@@ -67,6 +70,10 @@ async function onReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Pr
   if (Date.now() - consumedAt < settings().REFRESH_REUSE_GRACE_SECONDS * 1000) return;
   const revoked = await revokeFamily(stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
+  await audit(
+    { event: "token.reuse_detected", outcome: "failure", workspaceId: stored.client.workspaceId, clientId: stored.client.clientId, userId: stored.userId, username: stored.user.username, reason: `family ${stored.familyId}: ${revoked} revoked` },
+    log,
+  );
 }
 
 /** RFC 6749 §6: the scope may narrow the original grant, never widen it; omitted is the original. */

@@ -1,3 +1,3 @@
 import { userinfoRoute } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE } = userinfoRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = userinfoRoute;

@@ -1,3 +1,3 @@
 import { jwksRoute } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE } = jwksRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = jwksRoute;

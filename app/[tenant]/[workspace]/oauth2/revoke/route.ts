@@ -1,3 +1,3 @@
 import { revocationRoute } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE } = revocationRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = revocationRoute;

@@ -1,3 +1,3 @@
 import { tokenRoute } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE } = tokenRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = tokenRoute;
