@@ -1,6 +1,6 @@
-import { sessionProxy } from "@/lib/login/proxy.ts";
+import { loginProxy } from "@/lib/login/proxy.ts";
 
-export const proxy = sessionProxy;
+export const proxy = loginProxy;
 
 // The login app's pages and next-auth's routes only: the authorization server's endpoints
 // (/{tenant}/{workspace}/...) never pass through here.

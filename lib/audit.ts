@@ -1,4 +1,5 @@
 import { db } from "@/lib/db.ts";
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
 
 /** One entry of the audit trail. Never a password, a secret or a token. */
@@ -22,7 +23,7 @@ const clip = (v: string | undefined) => (v === undefined ? undefined : v.slice(0
  * Records an event in the database and as a structured log line. A failure to store it is
  * logged, never turned into a failure of the request that caused it.
  */
-export async function audit(record: AuditRecord, log: Logger = logger): Promise<void> {
+export async function audit(record: AuditRecord, log: Logger = logger, client: Prisma.TransactionClient = db()): Promise<void> {
   const data = {
     ...record,
     clientId: clip(record.clientId),
@@ -32,7 +33,7 @@ export async function audit(record: AuditRecord, log: Logger = logger): Promise<
   };
   log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
   try {
-    await db().auditEvent.create({ data });
+    await client.auditEvent.create({ data });
   } catch (err) {
     log.error({ err, event: record.event }, "could not store an audit event");
   }

@@ -16,6 +16,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
   KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** `key rotate`: how long a new key is published before it signs (seconds). */
+  KEY_ROTATION_DELAY_SECONDS: z.coerce.number().int().min(0).max(604800).default(600),
   /** How long a process may serve cached workspace and client settings (seconds). */
   CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   /**

@@ -28,7 +28,9 @@ export function nativeSchemaEngineExists() {
 }
 
 export function prismaEnv(env = process.env) {
-  const out = { ...env, CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
+  // The seed command (`tsx prisma/seed.ts`) must resolve outside `npm run` too.
+  const bin = path.join(path.dirname(here), "node_modules", ".bin");
+  const out = { ...env, PATH: [bin, env.PATH].filter(Boolean).join(path.delimiter), CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
   if (!out.PRISMA_SCHEMA_ENGINE_BINARY && !nativeSchemaEngineExists()) {
     const shim = path.join(here, "schema-engine-wasm.mjs");
     // The CLI spawns the engine directly, so the stand-in must be executable (git may lose the bit).

@@ -3,6 +3,13 @@ import { InvalidRequest, type OAuthError } from "@/lib/oauth/errors.ts";
 /** RFC 6749 §5.1: token responses, errors included, must not be cached. */
 export const NO_STORE: Readonly<Record<string, string>> = { "Cache-Control": "no-store", Pragma: "no-cache" };
 
+/** JSON is never a document to render, frame or sniff. */
+const JSON_HEADERS = {
+  "Content-Type": "application/json;charset=UTF-8",
+  "X-Content-Type-Options": "nosniff",
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
 /** Bodies over this are refused without being read whole. */
 export const MAX_FORM_BYTES = 64 * 1024;
 
@@ -10,14 +17,14 @@ export const MAX_FORM_BYTES = 64 * 1024;
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { "Content-Type": "application/json;charset=UTF-8", ...NO_STORE, ...headers },
+    headers: { ...JSON_HEADERS, ...NO_STORE, ...headers },
   });
 }
 
 /** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
 export function publicJson(body: unknown, maxAge: number): Response {
   return new Response(JSON.stringify(body), {
-    headers: { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" },
+    headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" },
   });
 }
 

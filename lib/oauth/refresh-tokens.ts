@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 
@@ -26,9 +26,41 @@ export interface IssuedRefreshToken {
   expiresAt: Date;
 }
 
-/** Stores a new refresh token (inside `tx` when given) and returns it in clear, once. */
-export async function storeRefreshToken(grant: RefreshGrant, tx: Prisma.TransactionClient = db()): Promise<IssuedRefreshToken> {
-  const token = newRefreshToken();
+const SUCCESSOR_SECRET = "refresh-successor";
+let successorKey: Promise<Buffer> | undefined;
+
+/** The server's key for successors: made once, shared by every instance through the database. */
+function loadSuccessorKey(): Promise<Buffer> {
+  successorKey ??= (async () => {
+    const read = () => db().serverSecret.findUnique({ where: { name: SUCCESSOR_SECRET } });
+    let row = await read();
+    if (!row) {
+      // Two instances may race to make it: one insert wins, both then read the winner's.
+      await db().serverSecret.create({ data: { name: SUCCESSOR_SECRET, value: randomBytes(32).toString("base64url") } }).catch(() => undefined);
+      row = await read();
+    }
+    if (!row) throw new Error("no refresh-successor secret");
+    return Buffer.from(row.value, "base64url");
+  })();
+  successorKey.catch(() => {
+    successorKey = undefined;
+  });
+  return successorKey;
+}
+
+/**
+ * The refresh token that rotation issues in exchange for `token`: an HMAC of it under a server
+ * secret, so as unguessable as a random one to anyone without that secret, yet the same every
+ * time. That makes a refresh retryable: a client whose answer was lost (a crash after the
+ * commit, a dropped connection) can present the consumed token again within
+ * REFRESH_REUSE_GRACE_SECONDS and receive the same successor, which is stored only hashed.
+ */
+export async function successorOf(token: string): Promise<string> {
+  return createHmac("sha256", await loadSuccessorKey()).update(token, "utf8").digest("base64url");
+}
+
+/** Stores a refresh token (inside `tx` when given) and returns it in clear, once. */
+export async function storeRefreshToken(grant: RefreshGrant, tx: Prisma.TransactionClient = db(), token: string = newRefreshToken()): Promise<IssuedRefreshToken> {
   const expiresAt = new Date(Date.now() + grant.ttl * 1000);
   await tx.refreshToken.create({
     data: {

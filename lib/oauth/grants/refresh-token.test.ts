@@ -89,13 +89,51 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
     expect((await loser.json()).error).toBe("invalid_grant");
   });
 
-  it("does not revoke the family for a reuse within REFRESH_REUSE_GRACE_SECONDS", async () => {
-    const { settings } = await import("@/lib/env.ts");
-    vi.spyOn(settings(), "REFRESH_REUSE_GRACE_SECONDS", "get").mockReturnValue(10);
-    const first = await signIn();
-    const second = await (await refresh(first.refresh_token)).json();
-    expect((await refresh(first.refresh_token)).status).toBe(400);
-    expect((await refresh(second.refresh_token)).status).toBe(200);
+  describe("with REFRESH_REUSE_GRACE_SECONDS", () => {
+    const withGrace = async () => {
+      const { settings } = await import("@/lib/env.ts");
+      vi.spyOn(settings(), "REFRESH_REUSE_GRACE_SECONDS", "get").mockReturnValue(10);
+    };
+
+    it("answers a retry of a just-consumed token with the same successor (a lost answer)", async () => {
+      await withGrace();
+      const first = await signIn();
+      const second = await (await refresh(first.refresh_token)).json();
+      const retry = await refresh(first.refresh_token);
+      expect(retry.status).toBe(200);
+      const again = await retry.json();
+      expect(again.refresh_token).toBe(second.refresh_token);
+      expect(again.access_token).not.toBe(second.access_token);
+      expect(await db().refreshToken.count({ where: { tokenHash: refreshTokenHash(second.refresh_token) } })).toBe(1);
+      expect((await refresh(second.refresh_token)).status).toBe(200);
+    });
+
+    it("lets two concurrent uses both succeed with one successor", async () => {
+      await withGrace();
+      const { refresh_token } = await signIn();
+      const results = await Promise.all([refresh(refresh_token), refresh(refresh_token)]);
+      expect(results.map((r) => r.status)).toEqual([200, 200]);
+      const [a, b] = await Promise.all(results.map((r) => r.json()));
+      expect(a.refresh_token).toBe(b.refresh_token);
+    });
+
+    it("still treats a retry after the successor was used as reuse", async () => {
+      await withGrace();
+      const first = await signIn();
+      const second = await (await refresh(first.refresh_token)).json();
+      const third = await (await refresh(second.refresh_token)).json();
+      expect((await refresh(first.refresh_token)).status).toBe(400);
+      expect((await refresh(third.refresh_token)).status).toBe(400);
+    });
+
+    it("treats a retry after the window as reuse", async () => {
+      await withGrace();
+      const first = await signIn();
+      const second = await (await refresh(first.refresh_token)).json();
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 11_000 });
+      expect((await refresh(first.refresh_token)).status).toBe(400);
+      expect((await refresh(second.refresh_token)).status).toBe(400);
+    });
   });
 
   it.each([

@@ -3,7 +3,16 @@ import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/errors.ts";
 import { json } from "@/lib/oauth/http.ts";
-import { consumeRefreshToken, findRefreshToken, revokeFamily, storeRefreshToken, type StoredRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
+import {
+  consumeRefreshToken,
+  findRefreshToken,
+  isUsable,
+  revokeFamily,
+  storeRefreshToken,
+  successorOf,
+  type IssuedRefreshToken,
+  type StoredRefreshToken,
+} from "@/lib/oauth/refresh-tokens.ts";
 import { parseScope, splitList } from "@/lib/oauth/scopes.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -13,61 +22,69 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
 /**
  * The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2):
  * every use consumes the token and issues the next one of its family; a consumed token presented
- * again revokes the family, so a thief and the victim cannot both go on.
+ * again revokes the family, so a thief and the victim cannot both go on. The consumption is a
+ * conditional update in a transaction with the successor's insert: of two concurrent uses
+ * exactly one wins, in one process or across many.
  */
 export async function refreshTokenGrant({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<Response> {
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
-  if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant("the refresh token is invalid", { detail: "too long" });
+  if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant(INVALID, { detail: "too long" });
   const requested = parseScope(params.get("scope"));
 
   const stored = await findRefreshToken(presented);
-  if (!stored || stored.client.workspaceId !== workspace.id) throw new InvalidGrant("the refresh token is invalid", { detail: "unknown refresh token" });
-  if (stored.clientId !== client.id) throw new InvalidGrant("the refresh token is invalid", { detail: "issued to another client" });
+  if (!stored || stored.client.workspaceId !== workspace.id) throw new InvalidGrant(INVALID, { detail: "unknown refresh token" });
+  if (stored.clientId !== client.id) throw new InvalidGrant(INVALID, { detail: "issued to another client" });
   draft.userId = stored.userId;
   draft.username = stored.user.username;
-  await assertUsable(stored, log);
+  if (stored.revokedAt) throw new InvalidGrant(INVALID, { detail: "revoked" });
+  if (!stored.consumedAt && stored.expiresAt.getTime() <= Date.now()) throw new InvalidGrant(INVALID, { detail: "expired" });
   const original = splitList(stored.scope);
   const scope = narrowScope(requested, original);
   if (stored.user.disabled) {
     await revokeFamily(stored.familyId);
-    throw new InvalidGrant("the refresh token is invalid", { detail: "user disabled" });
+    throw new InvalidGrant(INVALID, { detail: "user disabled" });
   }
 
-  const next = await db().$transaction(async (tx) => {
-    if (!(await consumeRefreshToken(stored.id, tx))) return null;
-    return storeRefreshToken(
-      { clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: stored.familyId, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl },
-      tx,
+  const successor = await successorOf(presented);
+  let next: IssuedRefreshToken | null = null;
+  if (!stored.consumedAt) {
+    const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
+    next = await db().$transaction(async (tx) =>
+      (await consumeRefreshToken(stored.id, tx))
+        ? storeRefreshToken({ clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: stored.familyId, ttl }, tx, successor)
+        : null,
     );
-  });
+  }
+  // Consumed already, or just now by a concurrent request: a retry within the grace window
+  // gets the same successor; anything else is reuse.
+  next ??= await replayWithinGrace(stored.id, successor);
   if (!next) {
-    // Lost a race with another use of the same token: that is reuse too.
-    await onReuse(stored, log);
-    throw new InvalidGrant("the refresh token is invalid", { detail: "concurrent reuse" });
+    await revokeAsReuse(stored, log);
+    throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
   log.info({ event: "token.refreshed", client: client.clientId, user: stored.userId, family: stored.familyId }, "refresh token rotated");
   return json(await userTokens({ workspace, client, user: stored.user, scope, authTime: stored.authTime, amr: ["pwd"], refreshToken: next }));
 }
 
-async function assertUsable(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
-  if (stored.revokedAt) throw new InvalidGrant("the refresh token is invalid", { detail: "revoked" });
-  if (stored.consumedAt) {
-    await onReuse(stored, log);
-    throw new InvalidGrant("the refresh token is invalid", { detail: "reused" });
-  }
-  if (stored.expiresAt.getTime() <= Date.now()) throw new InvalidGrant("the refresh token is invalid", { detail: "expired" });
-}
+const INVALID = "the refresh token is invalid";
 
 /**
- * A consumed token presented again. Within REFRESH_REUSE_GRACE_SECONDS of its consumption it is
- * refused without revoking the family (a legitimate client's concurrent requests); after, the
- * family is revoked.
+ * A consumed token presented again within REFRESH_REUSE_GRACE_SECONDS of its consumption, while
+ * its successor is still unused: the client lost the answer (or sent two requests at once), so
+ * it gets the same successor again. Default 0: never.
  */
-async function onReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
-  const fresh = await db().refreshToken.findUnique({ where: { id: stored.id }, select: { consumedAt: true } });
-  const consumedAt = fresh?.consumedAt?.getTime() ?? Date.now();
-  if (Date.now() - consumedAt < settings().REFRESH_REUSE_GRACE_SECONDS * 1000) return;
+async function replayWithinGrace(id: string, successor: string): Promise<IssuedRefreshToken | null> {
+  const graceMs = settings().REFRESH_REUSE_GRACE_SECONDS * 1000;
+  if (graceMs === 0) return null;
+  const consumed = await db().refreshToken.findUnique({ where: { id }, select: { consumedAt: true } });
+  if (!consumed?.consumedAt || Date.now() - consumed.consumedAt.getTime() >= graceMs) return null;
+  const next = await findRefreshToken(successor);
+  return next && isUsable(next) ? { token: successor, expiresAt: next.expiresAt } : null;
+}
+
+/** Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family is revoked. */
+async function revokeAsReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
   const revoked = await revokeFamily(stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
   await audit(
