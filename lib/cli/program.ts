@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
-import { audit } from "@/lib/audit.ts";
+import { audit, flushAudit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -287,6 +287,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--limit <n>", "how many", (v) => parse(z.coerce.number().int().min(1).max(10000), v, "limit"), 50)
     .option("--json", "one JSON object per line", false)
     .action(async (o: { user?: string; outcome?: string; event?: string; limit: number; json: boolean }) => {
+      await flushAudit();
       const rows = await db().auditEvent.findMany({
         where: { username: o.user, outcome: o.outcome, event: o.event ? { startsWith: o.event } : undefined },
         orderBy: { createdAt: "desc" },

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { flushAudit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
@@ -129,6 +130,7 @@ describe("whose address counts", () => {
     const caller = newIp();
     const res = await postToken({ grant_type: "password", username: "alice", password: "wrong" }, from(caller, { Authorization: basic("demo-web", "wrong"), [END_USER_IP_HEADER]: "192.0.2.1" }));
     expect(res.status).toBe(401);
+    await flushAudit();
     const event = await db().auditEvent.findFirstOrThrow({ where: { requestId: res.headers.get("x-request-id")! } });
     expect(event.ip).toBe(caller);
   });
@@ -166,6 +168,7 @@ describe("audit trail", () => {
     await track(attempt(ip, "carol", "carol-password-1"));
     for (let i = 0; i < 5; i++) await attempt(ip, "ghost", "hunter2-ghost");
     await track(attempt(ip, "ghost", "hunter2-ghost"));
+    await flushAudit();
     const events = await Promise.all(ids.map((requestId) => db().auditEvent.findFirstOrThrow({ where: { requestId } })));
     expect(events.map((e) => [e.event, e.outcome, e.reason, e.username, e.clientId, e.ip])).toEqual([
       ["token.password", "success", null, "alice", "demo-spa", ip],
@@ -176,6 +179,7 @@ describe("audit trail", () => {
     ]);
     expect(events[0]!.userId).toMatch(/^[0-9a-f-]{36}$/);
     const all = JSON.stringify(await db().auditEvent.findMany());
+    expect(all.length).toBeGreaterThan(1000);
     for (const secret of ["hunter2", ALICE.password, "carol-password-1", "demo-web-secret", "demo-backend-secret"]) expect(all).not.toContain(secret);
   });
 });

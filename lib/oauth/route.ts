@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { audit } from "@/lib/audit.ts";
+import { recordAudit } from "@/lib/audit.ts";
 import { settings } from "@/lib/env.ts";
 import { clientIp, compileTrustProxy, type TrustProxy } from "@/lib/http/client-ip.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
@@ -88,7 +88,7 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
     response.headers.set("X-Request-Id", requestId);
     if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
     if (options.audit && draft.event && workspace) {
-      await audit(
+      recordAudit(
         {
           event: draft.event,
           outcome: failure instanceof TooManyAttempts ? "locked" : failure ? "failure" : "success",

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import path from "node:path";
 import next from "next";
+import { flushAudit } from "@/lib/audit.ts";
 import { settings } from "@/lib/env.ts";
 import { initPeerSecret, PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
 
@@ -30,7 +31,9 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   });
   const stop = () => {
     server.close();
-    void app.close().finally(() => process.exit(0));
+    void flushAudit()
+      .then(() => app.close())
+      .finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();
   };
   process.on("SIGINT", stop);

@@ -13,7 +13,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "ad
  * being its client id; no ID token and no refresh token (§4.4.3). Asking for nothing gives the
  * client's default scopes, or else every non-user scope it is allowed.
  */
-export async function clientCredentialsGrant({ params, client, workspace, log }: GrantRequest): Promise<Response> {
+export async function clientCredentialsGrant({ params, client, workspace }: GrantRequest): Promise<Response> {
   if (!client.confidential) throw new UnauthorizedClient("a public client cannot use client_credentials");
   const allowed = new Set([...client.scopes].filter((s) => !USER_SCOPES.has(s)));
   const defaults = client.defaultScopes ?? [...allowed];
@@ -26,7 +26,6 @@ export async function clientCredentialsGrant({ params, client, workspace, log }:
     scope,
     ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
   });
-  log.info({ event: "token.issued", grant: "client_credentials", client: client.clientId }, "client credentials grant succeeded");
   const body: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.claims.exp - access.claims.iat, scope: scope.join(" ") };
   return json(body);
 }

@@ -1,12 +1,12 @@
-import { db } from "@/lib/db.ts";
-import { beginAttempt } from "@/lib/oauth/brute-force.ts";
+import { settings } from "@/lib/env.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
+import { admitAttempt } from "@/lib/oauth/brute-force.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { json, type FormParams } from "@/lib/oauth/http.ts";
 import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { grantScope, parseScope, scopePolicy } from "@/lib/oauth/scopes.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
-import type { Workspace } from "@/lib/oauth/workspace.ts";
+import { findUserAndFailures, type SignInUser } from "@/lib/oauth/users.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_USERNAME_LENGTH = 255;
@@ -18,23 +18,31 @@ const BAD_CREDENTIALS = "invalid username or password";
 /**
  * The Resource Owner Password Credentials grant (RFC 6749 §4.3), after the token endpoint has
  * authenticated the client and checked it may use this grant. The steps, in order: input, scope,
- * the brute-force defence, the credentials, the user's state.
+ * lookup (the user and the address's recent failures, one query), the brute-force defence, the
+ * credentials, the user's state.
  */
-export async function passwordGrant({ params, client, workspace, log, ip, audit }: GrantRequest): Promise<Response> {
+export async function passwordGrant({ params, client, workspace, ip, audit }: GrantRequest): Promise<Response> {
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
-  const attempt = await beginAttempt({ workspaceId: workspace.id, username, ip });
-  const user = await verifyCredentials(workspace, username, password);
-  audit.userId = user.id;
-  if (user.disabled) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "user disabled" });
+  const { user, failures } = await findUserAndFailures(workspace.id, username, ip, settings().LOCKOUT_IP_LIMIT + 1);
+  const attempt = admitAttempt({ workspaceId: workspace.id, username, ip }, failures);
+  let active: SignInUser;
+  try {
+    active = await verifyCredentials(user, password);
+    audit.userId = active.id;
+    if (active.disabled) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "user disabled" });
+  } catch (err) {
+    if (err instanceof InvalidGrant) await attempt.failed();
+    else attempt.release();
+    throw err;
+  }
   await attempt.succeeded();
   const authTime = Math.floor(Date.now() / 1000);
   const refreshToken = client.grantTypes.has("refresh_token")
-    ? await storeRefreshToken({ clientId: client.id, userId: user.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })
+    ? await storeRefreshToken({ clientId: client.id, userId: active.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })
     : undefined;
-  log.info({ event: "token.issued", grant: "password", client: client.clientId, user: user.id }, "password grant succeeded");
-  return json(await userTokens({ workspace, client, user, scope, authTime, amr: ["pwd"], refreshToken }));
+  return json(await userTokens({ workspace, client, user: active, scope, authTime, amr: ["pwd"], refreshToken }));
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */
@@ -52,8 +60,7 @@ export function requireCredentials(params: FormParams): { username: string; pass
  * Exactly one argon2id verification whether or not the user exists: an unknown username is
  * checked against a dummy hash with the same parameters, so timing does not reveal it.
  */
-export async function verifyCredentials(workspace: Workspace, username: string, password: string) {
-  const user = await db().user.findUnique({ where: { workspaceId_username: { workspaceId: workspace.id, username } } });
+export async function verifyCredentials(user: SignInUser | null, password: string): Promise<SignInUser> {
   const valid = await passwordVerifier.verify(user?.passwordHash ?? (await dummyPasswordHash()), password);
   if (!user) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "unknown user" });
   if (!valid) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "wrong password" });

@@ -1,4 +1,4 @@
-import { audit } from "@/lib/audit.ts";
+import { recordAudit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/errors.ts";
@@ -63,7 +63,6 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
     await revokeAsReuse(stored, log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
-  log.info({ event: "token.refreshed", client: client.clientId, user: stored.userId, family: stored.familyId }, "refresh token rotated");
   return json(await userTokens({ workspace, client, user: stored.user, scope, authTime: stored.authTime, amr: ["pwd"], refreshToken: next }));
 }
 
@@ -87,7 +86,7 @@ async function replayWithinGrace(id: string, successor: string): Promise<IssuedR
 async function revokeAsReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
   const revoked = await revokeFamily(stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
-  await audit(
+  recordAudit(
     { event: "token.reuse_detected", outcome: "failure", workspaceId: stored.client.workspaceId, clientId: stored.client.clientId, userId: stored.userId, username: stored.user.username, reason: `family ${stored.familyId}: ${revoked} revoked` },
     log,
   );

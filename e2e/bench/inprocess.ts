@@ -1,0 +1,37 @@
+// The CPU our own code spends per password-grant request, with no HTTP, no Next and no argon2
+// (the verifier is replaced by a stub): `tsx e2e/bench/inprocess.ts [database file]`, against a
+// copy of the benchmark's database. For profiles: `node --cpu-prof --import tsx e2e/bench/inprocess.ts`.
+import fs from "node:fs";
+import path from "node:path";
+
+const source = process.argv[2] ?? path.resolve(import.meta.dirname, "../.data/bench.db");
+const copy = path.join(path.dirname(source), "inprocess.db");
+fs.copyFileSync(source, copy);
+Object.assign(process.env, { DATABASE_URL: `file:${copy}`, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", APP_URL: "http://127.0.0.1:3200" });
+
+const { passwordVerifier } = await import("@/lib/passwords.ts");
+const { tokenRoute } = await import("@/lib/oauth/routes.ts");
+passwordVerifier.verify = async () => true;
+const basic = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
+const call = (i: number) =>
+  tokenRoute.POST(
+    new Request("http://127.0.0.1:3200/demo/default/oauth2/token", {
+      method: "POST",
+      headers: { Authorization: basic, "Content-Type": "application/x-www-form-urlencoded" },
+      body: `grant_type=password&username=bench-${i % 100}&password=bench-password-1&scope=openid%20profile%20email`,
+    }),
+    { params: Promise.resolve({ tenant: "demo", workspace: "default" }) },
+  );
+
+for (let i = 0; i < 300; i++) await (await call(i)).text();
+const N = 3000;
+const cpu = process.cpuUsage();
+const start = performance.now();
+for (let i = 0; i < N; i++) {
+  const res = await call(i);
+  if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
+  await res.text();
+}
+const used = process.cpuUsage(cpu);
+process.stdout.write(`per request: ${((used.user + used.system) / 1000 / N).toFixed(3)} ms CPU, ${((performance.now() - start) / N).toFixed(3)} ms wall\n`);
+process.exit(0);

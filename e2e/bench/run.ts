@@ -1,0 +1,255 @@
+// `npm run bench [-- --smoke] [-- --no-build]`: loads the production server on loopback with
+// autocannon, beside a bare node:http baseline doing the same password-grant work, and prints
+// one table. See e2e/bench/README.md. Full runs append their figures to e2e/bench/results.md.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { hash, verify } from "@node-rs/argon2";
+import autocannon from "autocannon";
+import Database from "better-sqlite3";
+
+const { values: args } = parseArgs({ options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false } } });
+const root = path.resolve(import.meta.dirname, "../..");
+const data = path.join(root, "e2e", ".data");
+const APP_PORT = 3200;
+const BASE_PORT = 3201;
+const APP = `http://127.0.0.1:${APP_PORT}`;
+const BASELINE = `http://127.0.0.1:${BASE_PORT}`;
+const DURATION = args.smoke ? 2 : 10;
+const CONNECTIONS = 10;
+const USERS = 100;
+const PASSWORD = "bench-password-1";
+const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+const BASIC = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
+const FORM = "application/x-www-form-urlencoded";
+
+const env = {
+  ...process.env,
+  NODE_ENV: "production" as const,
+  PORT: String(APP_PORT),
+  HOSTNAME: "127.0.0.1",
+  APP_URL: APP,
+  DATABASE_URL: `file:${path.join(data, "bench.db")}`,
+  NEXTAUTH_SECRET: "bench-nextauth-secret-0123456789abcdef0123",
+  LOGIN_CLIENT_SECRET: "bench-login-client-secret-0123",
+  NEXT_TELEMETRY_DISABLED: "1",
+  // One client address does all the signing in; successes never lock it out.
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+};
+
+function log(line: string) {
+  process.stderr.write(`${line}\n`);
+}
+
+function run(cmd: string, argv: string[], extraEnv: Record<string, string> = {}) {
+  const result = spawnSync(cmd, argv, { cwd: root, env: { ...env, ...extraEnv }, stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed`);
+}
+
+async function waitFor(url: string, child: ChildProcess) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited`);
+    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Peak resident memory of a process while `work` runs (Linux /proc; 0 elsewhere). */
+async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number]> {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+      peak = Math.max(peak, Number(kb ?? 0) * 1024);
+    } catch {
+      /* not Linux, or gone */
+    }
+  };
+  const timer = setInterval(sample, 200);
+  try {
+    const result = await work();
+    sample();
+    return [result, peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  rss: number;
+}
+
+async function load(name: string, pid: number | undefined, options: autocannon.Options): Promise<Row> {
+  const [result, rss] = await withPeakRss(pid, () => autocannon({ connections: CONNECTIONS, duration: DURATION, ...options }));
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, rss };
+}
+
+async function passwordGrant(url: string) {
+  let n = 0;
+  return {
+    url: `${url}/demo/default/oauth2/token`,
+    requests: [
+      {
+        method: "POST" as const,
+        headers: { Authorization: BASIC, "Content-Type": FORM },
+        setupRequest: (req: autocannon.Request) => ({ ...req, body: new URLSearchParams({ grant_type: "password", username: `bench-${n++ % USERS}`, password: PASSWORD, scope: "openid profile email" }).toString() }),
+      },
+    ],
+  };
+}
+
+async function signIn(i: number) {
+  const res = await fetch(`${APP}/demo/default/oauth2/token`, {
+    method: "POST",
+    headers: { Authorization: BASIC, "Content-Type": FORM },
+    body: new URLSearchParams({ grant_type: "password", username: `bench-${i % USERS}`, password: PASSWORD, scope: "openid profile email" }),
+  });
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { access_token: string; refresh_token: string };
+}
+
+/** The argon2id verifications per second this machine manages with every core busy. */
+async function argon2Ceiling(seconds: number): Promise<number> {
+  const stored = await hash(PASSWORD, ARGON2);
+  const end = Date.now() + seconds * 1000;
+  let count = 0;
+  const worker = async () => {
+    while (Date.now() < end) {
+      await verify(stored, PASSWORD);
+      count += 1;
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: Math.max(4, os.availableParallelism()) }, worker));
+  return count / ((Date.now() - started) / 1000);
+}
+
+function prepareBaselineDb(file: string, passwordHash: string) {
+  fs.rmSync(file, { force: true });
+  const db = new Database(file);
+  db.exec("CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT); CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_id TEXT, created_at INTEGER);");
+  const insert = db.prepare("INSERT INTO users VALUES (?, ?, ?, ?, ?)");
+  for (let i = 0; i < USERS; i++) insert.run(crypto.randomUUID(), `bench-${i}`, passwordHash, `Bench ${i}`, `bench-${i}@example.com`);
+  db.close();
+}
+
+async function main() {
+  fs.mkdirSync(data, { recursive: true });
+  for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
+  log("preparing the databases");
+  run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
+  run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
+  const passwordHash = await hash(PASSWORD, ARGON2);
+  prepareBaselineDb(path.join(data, "baseline.db"), passwordHash);
+  if (!args["no-build"]) {
+    log("building");
+    run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"]);
+  }
+
+  log("starting the servers");
+  const app = spawn(process.execPath, ["--import", "tsx", "lib/scripts/start.ts"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  const baseline = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "baseline-server.ts")], {
+    cwd: root,
+    env: { ...env, PORT: String(BASE_PORT), BASELINE_DB: path.join(data, "baseline.db") },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    await waitFor(`${APP}/demo/default/.well-known/jwks.json`, app);
+    await waitFor(BASELINE, baseline);
+
+    log("warming up");
+    await autocannon({ ...(await passwordGrant(APP)), connections: 4, duration: 1 });
+    await autocannon({ ...(await passwordGrant(BASELINE)), connections: 4, duration: 1 });
+
+    log("measuring the argon2id ceiling");
+    const ceiling = await argon2Ceiling(args.smoke ? 1 : 3);
+
+    const rows: Row[] = [];
+    const baselines: Row[] = [];
+    const apps: Row[] = [];
+    for (let round = 0; round < (args.smoke ? 1 : 2); round++) {
+      log(`password grant, round ${round + 1}`);
+      baselines.push(await load("baseline: password grant", baseline.pid, await passwordGrant(BASELINE)));
+      apps.push(await load("password grant (demo-backend, Basic)", app.pid, await passwordGrant(APP)));
+    }
+    const mean = (xs: Row[], name: string): Row => ({
+      name,
+      rps: xs.reduce((a, r) => a + r.rps, 0) / xs.length,
+      p50: xs.reduce((a, r) => a + r.p50, 0) / xs.length,
+      p99: Math.max(...xs.map((r) => r.p99)),
+      errors: xs.reduce((a, r) => a + r.errors, 0),
+      rss: Math.max(...xs.map((r) => r.rss)),
+    });
+    const base = mean(baselines, "baseline: password grant (node:http)");
+    const pw = mean(apps, "password grant (demo-backend, Basic)");
+    rows.push(pw, base);
+
+    log("refresh grant");
+    const pool = await Promise.all(Array.from({ length: CONNECTIONS * 3 }, (_, i) => signIn(i)));
+    const tokens = pool.map((t) => t.refresh_token);
+    // A queue of live refresh tokens: each request takes one and gives back its successor, so
+    // no token is ever spent twice. (autocannon resets its per-connection context after every
+    // pass over `requests`, so it cannot hold a connection's token.)
+    rows.push(
+      await load("refresh grant", app.pid, {
+        url: `${APP}/demo/default/oauth2/token`,
+        requests: [
+          {
+            method: "POST",
+            headers: { Authorization: BASIC, "Content-Type": FORM },
+            setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${tokens.shift()}` }),
+            onResponse: (status, body) => {
+              if (status === 200) tokens.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+            },
+          },
+        ],
+      }),
+    );
+    const access = pool[0]!.access_token;
+    log("introspection, userinfo, JWKS, discovery");
+    rows.push(await load("introspection (access token)", app.pid, { url: `${APP}/demo/default/oauth2/introspect`, method: "POST", headers: { Authorization: BASIC, "Content-Type": FORM }, body: `token=${access}` }));
+    rows.push(await load("userinfo", app.pid, { url: `${APP}/demo/default/userinfo`, headers: { Authorization: `Bearer ${access}` } }));
+    rows.push(await load("JWKS", app.pid, { url: `${APP}/demo/default/.well-known/jwks.json` }));
+    rows.push(await load("discovery", app.pid, { url: `${APP}/demo/default/.well-known/openid-configuration` }));
+
+    const table = report(rows, pw, base, ceiling);
+    process.stdout.write(table);
+    if (!args.smoke) appendResults(table);
+  } finally {
+    app.kill("SIGTERM");
+    baseline.kill("SIGTERM");
+  }
+}
+
+function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const lines = [
+    `| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB |`,
+    `|---|---:|---:|---:|---:|---:|`,
+    ...rows.map((r) => `| ${r.name} | ${f(r.rps, 1)} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`),
+    "",
+    `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.90)`,
+    `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
+    `- ${CONNECTIONS} connections, ${DURATION} s per scenario${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine`,
+    "",
+  ];
+  return lines.join("\n");
+}
+
+function appendResults(table: string) {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  const heading = `## ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC: ${os.availableParallelism()} × ${cpu}, ${f2(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`;
+  fs.appendFileSync(path.join(root, "e2e", "bench", "results.md"), `\n${heading}${table}`);
+}
+
+const f2 = (n: number) => n.toFixed(0);
+
+await main();
