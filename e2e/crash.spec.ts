@@ -22,7 +22,8 @@ const env = {
 const BACKEND = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
 
 async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "lib/scripts/start.ts"], { cwd: root, env, stdio: "ignore" });
+  // What `npm start` runs: the launcher that the suite's build made.
+  const child = spawn(process.execPath, [".next/launcher/start.mjs"], { cwd: root, env, stdio: "ignore" });
   for (let i = 0; i < 200; i++) {
     const up = await fetch(`${BASE}/demo/default/.well-known/jwks.json`).then((r) => r.ok, () => false);
     if (up) return child;

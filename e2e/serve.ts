@@ -19,8 +19,10 @@ await seedDemo();
 await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTokenTtl: ACCESS_TOKEN_TTL } });
 await db().$disconnect();
 
-const build = spawnSync(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], { stdio: ["ignore", "ignore", "inherit"] });
-if (build.status !== 0) throw new Error("next build failed");
+for (const step of [[path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], [path.join(root, "lib", "scripts", "build-launcher.mjs")]]) {
+  const built = spawnSync(process.execPath, step, { stdio: ["ignore", "ignore", "inherit"] });
+  if (built.status !== 0) throw new Error(`${step.join(" ")} failed`);
+}
 
 const { serve } = await import("@/lib/scripts/serve.ts");
 await serve({ dev: false });

@@ -43,6 +43,8 @@ const MAX_BATCH = 200;
 const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= { queue: [], timer: undefined }) as {
   queue: Prisma.AuditEventCreateManyInput[];
   timer: NodeJS.Timeout | undefined;
+  /** For the server's shutdown (serve.ts), which must not load the database layer itself. */
+  flush?: () => Promise<void>;
 };
 
 /** Records an event of a request: a log line now, a database row within FLUSH_MS. */
@@ -50,12 +52,14 @@ export function recordAudit(record: AuditRecord, log: Logger = logger): void {
   const data = row(record);
   log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
   state.queue.push(data);
+  state.flush ??= flushAudit;
   if (state.queue.length >= MAX_BATCH) void flushAudit();
   else state.timer ??= setTimeout(() => void flushAudit(), FLUSH_MS);
 }
 
 /** Writes the queued events now (tests, shutdown, and readers that must see everything). */
 export async function flushAudit(): Promise<void> {
+  state.flush ??= flushAudit;
   clearTimeout(state.timer);
   state.timer = undefined;
   const batch = state.queue.splice(0);

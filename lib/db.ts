@@ -18,8 +18,51 @@ function sqliteAdapter(file: string): SqlDriverAdapterFactory {
     async connect() {
       const adapter = await base.connect();
       await adapter.executeScript(SQLITE_PRAGMAS);
+      reuseStatements((adapter as unknown as { client?: unknown }).client);
       return adapter;
     },
+  };
+}
+
+interface Statement {
+  reader: boolean;
+  run(params: unknown[]): unknown;
+  columns(): unknown[];
+  raw(on: boolean): { all(params: unknown[]): unknown[] };
+}
+
+/**
+ * The SQLite adapter (@prisma/adapter-better-sqlite3 7.10.0, pinned) prepares every statement
+ * anew: `client.prepare(sql).bind(args)`. Preparing costs more than running our hot queries, so
+ * the connection's `prepare` is given a cache: the same SQL reuses its compiled statement, and
+ * `bind` returns a view that passes the arguments at each run instead of binding them for good.
+ * Where the adapter's shape is not the expected one, nothing is changed.
+ */
+export function reuseStatements(client: unknown, max = 256): void {
+  const connection = client as { prepare?: (sql: string) => Statement } | undefined;
+  if (typeof connection?.prepare !== "function") return;
+  const prepare = connection.prepare.bind(connection);
+  const cache = new Map<string, Statement>();
+  connection.prepare = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = prepare(sql);
+      if (cache.size >= max) cache.clear();
+      cache.set(sql, stmt);
+    }
+    const cached = stmt;
+    return {
+      reader: cached.reader,
+      run: (params: unknown[] = []) => cached.run(params),
+      columns: () => cached.columns(),
+      raw: (on = true) => ({ all: (params: unknown[] = []) => cached.raw(on).all(params) }),
+      bind: (params: unknown[]) => ({
+        reader: cached.reader,
+        run: () => cached.run(params),
+        columns: () => cached.columns(),
+        raw: (on = true) => ({ all: () => cached.raw(on).all(params) }),
+      }),
+    } as unknown as Statement;
   };
 }
 

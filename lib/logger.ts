@@ -21,6 +21,13 @@ const options: pino.LoggerOptions = {
 export const logger =
   settings().NODE_ENV === "development"
     ? pino(options, pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname,service", sync: true }))
-    : pino(options);
+    : settings().NODE_ENV === "production"
+      ? // Buffered writes (a write per 4 KiB, not per line): one syscall per request is a
+        // measurable share of the token endpoint's CPU. Flushed on shutdown (serve.ts).
+        pino(options, pino.destination({ dest: 1, sync: false, minLength: 4096 }))
+      : pino(options);
+
+// The server's shutdown flushes the log through this, without loading this module itself.
+(globalThis as Record<symbol, unknown>)[Symbol.for("ropc.logger.flush")] = () => logger.flush();
 
 export type Logger = pino.Logger;

@@ -152,10 +152,12 @@ async function main() {
   if (!args["no-build"]) {
     log("building");
     run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"]);
+    run(process.execPath, [path.join(root, "lib", "scripts", "build-launcher.mjs")]);
   }
 
   log("starting the servers");
-  const app = spawn(process.execPath, ["--import", "tsx", "lib/scripts/start.ts"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  // What `npm start` runs.
+  const app = spawn(process.execPath, [".next/launcher/start.mjs"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   const baseline = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "baseline-server.ts")], {
     cwd: root,
     env: { ...env, PORT: String(BASE_PORT), BASELINE_DB: path.join(data, "baseline.db") },

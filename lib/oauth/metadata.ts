@@ -3,7 +3,9 @@ import { publicJson } from "@/lib/oauth/http.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/keys.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 import { GRANTS } from "@/lib/oauth/token-endpoint.ts";
+import { TtlCache } from "@/lib/cache.ts";
 import { db } from "@/lib/db.ts";
+import { settings } from "@/lib/env.ts";
 import { splitList } from "@/lib/oauth/scopes.ts";
 
 /** The claims our ID tokens and access tokens may carry (OIDC Discovery `claims_supported`). */
@@ -45,10 +47,14 @@ export async function discovery(_request: Request, { workspace }: EndpointContex
   );
 }
 
-/** Every scope some client of the workspace may be granted. */
-async function scopesSupported(workspaceId: string): Promise<string[]> {
-  const clients = await db().client.findMany({ where: { workspaceId, disabled: false }, select: { scopes: true } });
-  return [...new Set(clients.flatMap((c) => splitList(c.scopes)))].sort();
+const scopes = new TtlCache<string[]>(() => settings().CONFIG_CACHE_SECONDS * 1000);
+
+/** Every scope some client of the workspace may be granted (cached like client settings). */
+function scopesSupported(workspaceId: string): Promise<string[]> {
+  return scopes.get(workspaceId, async () => {
+    const clients = await db().client.findMany({ where: { workspaceId, disabled: false }, select: { scopes: true } });
+    return [...new Set(clients.flatMap((c) => splitList(c.scopes)))].sort();
+  });
 }
 
 /** `GET /.well-known/jwks.json` (RFC 7517 §5): the public keys only. */

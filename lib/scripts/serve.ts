@@ -1,7 +1,5 @@
 import { createServer } from "node:http";
-import path from "node:path";
 import next from "next";
-import { flushAudit } from "@/lib/audit.ts";
 import { settings } from "@/lib/env.ts";
 import { initPeerSecret, PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
 
@@ -17,13 +15,17 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   initPeerSecret();
   const port = Number(process.env.PORT ?? 3000);
   const hostname = process.env.HOSTNAME ?? "0.0.0.0";
-  const app = next({ dev, dir: path.resolve(import.meta.dirname, "../.."), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
+  // The project folder: npm runs its scripts there.
+  const app = next({ dev, dir: process.cwd(), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
   const handle = app.getRequestHandler();
   await app.prepare();
   const upgrade = app.getUpgradeHandler();
+  // In production the authorization server's paths skip Next's router (lib/http/node-bridge.ts);
+  // in development they go through Next, for hot reloading.
+  const { serveOAuth } = dev ? { serveOAuth: () => false } : await import("@/lib/http/node-bridge.ts");
   const server = createServer((req, res) => {
     req.headers[PEER_HEADER] = peerHeaderValue(req.socket.remoteAddress);
-    void handle(req, res);
+    if (!serveOAuth(req, res)) void handle(req, res);
   });
   server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
   server.listen(port, hostname, () => {
@@ -31,7 +33,11 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   });
   const stop = () => {
     server.close();
-    void flushAudit()
+    // The audit rows the app's code still holds (lib/audit.ts keeps its queue on globalThis).
+    const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
+    const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
+    void (audit?.flush?.() ?? Promise.resolve())
+      .then(() => flushLog?.())
       .then(() => app.close())
       .finally(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();

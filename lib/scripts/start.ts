@@ -1,8 +1,12 @@
 // `npm start`: the production server. Refuses to start without its secrets, applies pending
-// migrations, makes sure a signing key exists, then serves the build. It never seeds.
-import { runPrisma } from "../../prisma/cli.mjs";
+// migrations, then serves the build. It never seeds. The first request that needs a signing key
+// creates one when none exists (lib/oauth/keys.ts). `npm run build` bundles this file into
+// .next/launcher/start.mjs (lib/scripts/build-launcher.mjs), so the server runs on plain Node,
+// with no TypeScript loader in its process; it loads no database client of its own.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { assertProductionSettings, ConfigError } from "@/lib/env.ts";
-
+import { serve } from "@/lib/scripts/serve.ts";
 
 (process.env as Record<string, string>).NODE_ENV = "production";
 try {
@@ -12,10 +16,6 @@ try {
   process.stderr.write(`Cannot start: ${err.message}\n`);
   process.exit(1);
 }
-if (runPrisma(["migrate", "deploy"]) !== 0) process.exit(1);
-const { db } = await import("@/lib/db.ts");
-const { ensureSigningKey } = await import("@/lib/oauth/keys.ts");
-await ensureSigningKey();
-await db().$disconnect();
-const { serve } = await import("@/lib/scripts/serve.ts");
+const migrate = spawnSync(process.execPath, [path.resolve("prisma", "cli.mjs"), "migrate", "deploy"], { stdio: "inherit" });
+if (migrate.status !== 0) process.exit(1);
 await serve({ dev: false });
