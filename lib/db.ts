@@ -1,9 +1,21 @@
+import path from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "@/lib/generated/prisma/client.ts";
+import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/env.ts";
 
+/**
+ * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
+ * prisma/postgres/schema.prisma for PostgreSQL) come from one schema and have the same API; this
+ * type is the SQLite one's.
+ */
 export type Db = PrismaClient;
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
 
 // WAL lets readers run beside the one writer and makes a commit an append (0.06 ms against
 // ~3 ms with the rollback journal here); NORMAL sync is durable across a process crash, which
@@ -66,7 +78,12 @@ export function reuseStatements(client: unknown, max = 256): void {
   };
 }
 
-export function createDb(file: string = settings().databaseFile): Db {
+/** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
+export function createDb(target: string = settings().DATABASE_URL): Db {
+  if (isPostgresUrl(target)) {
+    return new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: target }) }) as unknown as Db;
+  }
+  const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
   return new PrismaClient({ adapter: sqliteAdapter(file) });
 }
 

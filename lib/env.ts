@@ -10,7 +10,10 @@ const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
-  DATABASE_URL: z.string().startsWith("file:", "must be a file: URL (SQLite)").default("file:prisma/data/dev.db"),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
+    .default("file:prisma/data/dev.db"),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -42,8 +45,8 @@ type RawSettings = z.infer<typeof schema>;
 export interface Settings extends Omit<RawSettings, "APP_URL"> {
   /** The public origin of the app, without a trailing slash. */
   APP_URL: string;
-  /** An absolute path to the SQLite file. */
-  databaseFile: string;
+  /** An absolute path to the SQLite file; undefined on PostgreSQL. */
+  databaseFile: string | undefined;
   isProduction: boolean;
 }
 
@@ -68,12 +71,12 @@ export function parseSettings(env: Env = process.env): Settings {
   }
   const raw = parsed.data;
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
-  const file = raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "");
+  const file = raw.DATABASE_URL.startsWith("file:") ? raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "") : undefined;
   return {
     ...raw,
     APP_URL: appUrl,
     // The file is found at run time, not traced into the build.
-    databaseFile: path.resolve(/*turbopackIgnore: true*/ process.cwd(), file),
+    databaseFile: file === undefined ? undefined : path.resolve(/*turbopackIgnore: true*/ process.cwd(), file),
     isProduction: raw.NODE_ENV === "production",
   };
 }

@@ -9,8 +9,11 @@ import { parseArgs } from "node:util";
 import { hash, verify } from "@node-rs/argon2";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
+import pg from "pg";
 
-const { values: args } = parseArgs({ options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
+});
 const root = path.resolve(import.meta.dirname, "../..");
 const data = path.join(root, "e2e", ".data");
 const APP_PORT = 3200;
@@ -31,7 +34,8 @@ const env = {
   PORT: String(APP_PORT),
   HOSTNAME: "127.0.0.1",
   APP_URL: APP,
-  DATABASE_URL: `file:${path.join(data, "bench.db")}`,
+  // --postgres <server URL>: the app runs on a fresh database there (the baseline stays on SQLite).
+  DATABASE_URL: args.postgres ? Object.assign(new URL(args.postgres), { pathname: "/ropc_bench" }).toString() : `file:${path.join(data, "bench.db")}`,
   NEXTAUTH_SECRET: "bench-nextauth-secret-0123456789abcdef0123",
   LOGIN_CLIENT_SECRET: "bench-login-client-secret-0123",
   NEXT_TELEMETRY_DISABLED: "1",
@@ -144,6 +148,13 @@ function prepareBaselineDb(file: string, passwordHash: string) {
 async function main() {
   fs.mkdirSync(data, { recursive: true });
   for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
+  if (args.postgres) {
+    const admin = new pg.Client({ connectionString: args.postgres });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS "ropc_bench" WITH (FORCE)');
+    await admin.query('CREATE DATABASE "ropc_bench"');
+    await admin.end();
+  }
   log("preparing the databases");
   run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
@@ -240,7 +251,7 @@ function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.90)`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
-    `- ${CONNECTIONS} connections, ${DURATION} s per scenario${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine`,
+    `- ${CONNECTIONS} connections, ${DURATION} s per scenario${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
     "",
   ];
   return lines.join("\n");

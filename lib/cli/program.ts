@@ -289,7 +289,9 @@ export function buildProgram(io: CliIo): Command {
     .action(async (o: { user?: string; outcome?: string; event?: string; limit: number; json: boolean }) => {
       await flushAudit();
       const rows = await db().auditEvent.findMany({
-        where: { username: o.user, outcome: o.outcome, event: o.event ? { startsWith: o.event } : undefined },
+        // Event names are lower-case; the prefix is lower-cased so that SQLite (whose LIKE ignores
+        // ASCII case) and PostgreSQL (whose LIKE does not) select the same rows.
+        where: { username: o.user, outcome: o.outcome, event: o.event ? { startsWith: o.event.toLowerCase() } : undefined },
         orderBy: { createdAt: "desc" },
         take: o.limit,
       });

@@ -26,6 +26,8 @@ describe("parseUrlEncoded", () => {
     ["a=%ZZ", "the request body is not valid form encoding"],
     ["a=%C3%28", "the request body is not valid form encoding"],
     ["a=%", "the request body is not valid form encoding"],
+    ["a=%00", "parameters must not contain NUL characters"],
+    ["%00=1", "parameters must not contain NUL characters"],
   ])("refuses %s", (text, description) => {
     expect(() => parseUrlEncoded(text)).toThrow(expect.objectContaining({ error: "invalid_request", description }));
   });

@@ -79,11 +79,15 @@ export function parseUrlEncoded(text: string): FormParams {
 
 /** One name or value of a form body: `+` is a space, then percent-decoding as UTF-8. */
 export function decodeFormComponent(raw: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(raw.replace(/\+/g, " "));
+    decoded = decodeURIComponent(raw.replace(/\+/g, " "));
   } catch {
     throw new InvalidRequest("the request body is not valid form encoding");
   }
+  // No parameter of ours may hold a NUL, and PostgreSQL cannot store one in text.
+  if (decoded.includes("\u0000")) throw new InvalidRequest("parameters must not contain NUL characters");
+  return decoded;
 }
 
 function mediaType(header: string): { type: string; charset: string | undefined } {

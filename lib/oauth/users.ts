@@ -32,15 +32,19 @@ interface Row {
 /**
  * The user of a sign-in attempt and the newest failures from its address, in one round trip:
  * the password grant's only read. Plain SQL that SQLite and PostgreSQL read alike (quoted
- * identifiers, UNION ALL, LIMIT); `limit` failures are enough to decide on a lockout.
+ * identifiers, UNION ALL, LIMIT, NULLs cast to their column's type for PostgreSQL's UNION);
+ * `limit` failures are enough to decide on a lockout.
  */
 export async function findUserAndFailures(workspaceId: string, username: string, ip: string, limit: number): Promise<{ user: SignInUser | null; failures: RecentFailure[] }> {
   const rows = await db().$queryRaw<Row[]>`
-    SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled", NULL AS "createdAt", u."username"
+    SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled",
+      CAST(NULL AS TIMESTAMP) AS "createdAt", u."username"
     FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
     UNION ALL
     SELECT * FROM (
-      SELECT 'failure', NULL, NULL, NULL, NULL, NULL, NULL, f."createdAt", f."username" FROM "FailedLogin" f
+      SELECT 'failure', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username"
+      FROM "FailedLogin" f
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${ip} ORDER BY f."createdAt" DESC LIMIT ${limit}
     ) AS "recent"`;
   let user: SignInUser | null = null;

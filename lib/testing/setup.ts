@@ -3,13 +3,32 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, inject } from "vitest";
 
-const template = inject("templateDb");
-const file = path.join(path.dirname(template), `${randomUUID()}.db`);
-fs.copyFileSync(template, file);
+const template = inject("template");
+let cleanup: () => Promise<void>;
 
-process.env.DATABASE_URL = `file:${file}`;
+if (template.kind === "sqlite") {
+  const file = path.join(path.dirname(template.file), `${randomUUID()}.db`);
+  fs.copyFileSync(template.file, file);
+  process.env.DATABASE_URL = `file:${file}`;
+  cleanup = async () => {
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  };
+} else {
+  // PostgreSQL copies a database from a template in milliseconds.
+  const name = `ropc_test_${randomUUID().replaceAll("-", "")}`;
+  const admin = new pg.Client({ connectionString: template.server });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template.name}"`);
+  process.env.DATABASE_URL = Object.assign(new URL(template.server), { pathname: `/${name}` }).toString();
+  cleanup = async () => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  };
+}
+
 process.env.APP_URL = "http://localhost:3000";
 process.env.LOG_LEVEL = "silent";
 // Suites fail many sign-ins from one in-process "address"; the brute-force suite sets its own
@@ -20,5 +39,5 @@ process.env.LOCKOUT_IP_LIMIT = "100000";
 afterAll(async () => {
   const cache = globalThis as typeof globalThis & { __ropcDb?: { $disconnect(): Promise<void> } };
   await cache.__ropcDb?.$disconnect();
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+  await cleanup();
 });
