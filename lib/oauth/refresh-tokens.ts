@@ -65,8 +65,8 @@ export async function storeRefreshToken(grant: RefreshGrant, tx: Prisma.Transact
   const expiresAt = new Date(now.getTime() + grant.ttl * 1000);
   // Plain SQL (portable): a third of the CPU of the query builder's create on this hot path.
   await tx.$executeRaw`
-    INSERT INTO "RefreshToken" ("id", "tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
-    VALUES (${randomUUID()}, ${refreshTokenHash(token)}, ${grant.familyId ?? randomUUID()}, ${grant.clientId}, ${grant.userId}, ${grant.scope.join(" ")}, ${grant.authTime}, ${expiresAt}, ${now})`;
+    INSERT INTO "RefreshToken" ("tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
+    VALUES (${refreshTokenHash(token)}, ${grant.familyId ?? randomUUID()}, ${grant.clientId}, ${grant.userId}, ${grant.scope.join(" ")}, ${grant.authTime}, ${expiresAt}, ${now})`;
   return { token, expiresAt };
 }
 
@@ -90,10 +90,10 @@ export async function revokeFamily(familyId: string, tx: Prisma.TransactionClien
  * Consumes a refresh token if, and only if, nobody has yet: a conditional update, so that of two
  * concurrent uses exactly one wins, in one process or across many sharing the database.
  */
-export async function consumeRefreshToken(id: string, tx: Prisma.TransactionClient): Promise<boolean> {
+export async function consumeRefreshToken(tokenHash: string, tx: Prisma.TransactionClient): Promise<boolean> {
   const now = new Date();
   const { count } = await tx.refreshToken.updateMany({
-    where: { id, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
+    where: { tokenHash, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
     data: { consumedAt: now },
   });
   return count === 1;

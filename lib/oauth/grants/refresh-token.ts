@@ -51,14 +51,14 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
   if (!stored.consumedAt) {
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await db().$transaction(async (tx) =>
-      (await consumeRefreshToken(stored.id, tx))
+      (await consumeRefreshToken(stored.tokenHash, tx))
         ? storeRefreshToken({ clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: stored.familyId, ttl }, tx, successor)
         : null,
     );
   }
   // Consumed already, or just now by a concurrent request: a retry within the grace window
   // gets the same successor; anything else is reuse.
-  next ??= await replayWithinGrace(stored.id, successor);
+  next ??= await replayWithinGrace(stored.tokenHash, successor);
   if (!next) {
     await revokeAsReuse(stored, log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
@@ -73,10 +73,10 @@ const INVALID = "the refresh token is invalid";
  * its successor is still unused: the client lost the answer (or sent two requests at once), so
  * it gets the same successor again. Default 0: never.
  */
-async function replayWithinGrace(id: string, successor: string): Promise<IssuedRefreshToken | null> {
+async function replayWithinGrace(tokenHash: string, successor: string): Promise<IssuedRefreshToken | null> {
   const graceMs = settings().REFRESH_REUSE_GRACE_SECONDS * 1000;
   if (graceMs === 0) return null;
-  const consumed = await db().refreshToken.findUnique({ where: { id }, select: { consumedAt: true } });
+  const consumed = await db().refreshToken.findUnique({ where: { tokenHash }, select: { consumedAt: true } });
   if (!consumed?.consumedAt || Date.now() - consumed.consumedAt.getTime() >= graceMs) return null;
   const next = await findRefreshToken(successor);
   return next && isUsable(next) ? { token: successor, expiresAt: next.expiresAt } : null;
