@@ -14,3 +14,18 @@ describe("key rotation", () => {
     expect((await keySet(now + 2 * 10 ** 9)).jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([fresh, old]));
   });
 });
+
+describe("signing at a key's activation", () => {
+  it("signs with a key that became active earlier in the same second", async () => {
+    const { createSigningKey } = await import("@/lib/oauth/keys.ts");
+    const { mintAccessToken } = await import("@/lib/oauth/tokens.ts");
+    const { findWorkspace } = await import("@/lib/oauth/workspace.ts");
+    const { decodeProtectedHeader } = await import("jose");
+    const activeFrom = Math.floor(Date.now() / 1000) * 1000 + 2700; // .700 of a second to come
+    const kid = await createSigningKey(undefined, new Date(activeFrom));
+    await keySet(Date.now() + 5 * 10 ** 9); // past the cache bound: reloads
+    const workspace = await findWorkspace("demo", "default");
+    const token = await mintAccessToken({ workspace, clientId: "demo-spa", audiences: [], subject: "x", scope: ["openid"], ttl: 60, now: activeFrom + 100 });
+    expect(decodeProtectedHeader(token.token).kid).toBe(kid);
+  });
+});

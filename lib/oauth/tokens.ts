@@ -27,8 +27,9 @@ export interface IssuedToken<C> {
   claims: C;
 }
 
-async function sign(claims: JWTPayload, typ: string, now: number): Promise<string> {
-  const { kid, key } = (await keySet()).signer(now * 1000);
+/** Signs with the key active at `nowMs` (milliseconds: a key may become active mid-second). */
+async function sign(claims: JWTPayload, typ: string, nowMs: number): Promise<string> {
+  const { kid, key } = (await keySet()).signer(nowMs);
   return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, kid, typ }).sign(key);
 }
 
@@ -48,7 +49,8 @@ export interface AccessTokenInput {
 
 /** An ES256 JWT access token, `typ: at+jwt` (RFC 9068). */
 export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedToken<AccessTokenClaims>> {
-  const iat = seconds(input.now ?? Date.now());
+  const nowMs = input.now ?? Date.now();
+  const iat = seconds(nowMs);
   const claims: AccessTokenClaims = {
     iss: input.workspace.issuer,
     sub: input.subject,
@@ -65,7 +67,7 @@ export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedTo
     ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr } : {}),
     st: "public",
   };
-  return { token: await sign(claims, "at+jwt", iat), claims };
+  return { token: await sign(claims, "at+jwt", nowMs), claims };
 }
 
 export interface IdTokenClaims extends JWTPayload {
@@ -99,7 +101,8 @@ export interface IdTokenInput {
 
 /** An OpenID Connect ID token (Core §2); profile and email claims by granted scope (§5.4). */
 export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTokenClaims>> {
-  const iat = seconds(input.now ?? Date.now());
+  const nowMs = input.now ?? Date.now();
+  const iat = seconds(nowMs);
   const claims: IdTokenClaims = {
     iss: input.workspace.issuer,
     sub: input.user.id,
@@ -118,7 +121,7 @@ export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTo
     claims.email = input.user.email;
     claims.email_verified = input.user.emailVerified;
   }
-  return { token: await sign(claims, "JWT", iat), claims };
+  return { token: await sign(claims, "JWT", nowMs), claims };
 }
 
 /**
