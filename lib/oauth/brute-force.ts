@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { TooManyAttempts } from "@/lib/oauth/errors.ts";
@@ -19,40 +20,40 @@ export interface Attempt {
   release(): void;
 }
 
-// Attempts being verified right now in this process, by address and by username+address: a burst
-// of concurrent guesses counts before any of them has failed. A failed attempt leaves only once
-// its row is committed. Safe to lose (a restart ends them).
-const inFlight = new Map<string, Set<symbol>>();
+// This process's attempts that the database may not show yet, by address and by
+// username+address: those being verified, and failures for a while after their row was written
+// (a read that started earlier may have missed it). Each attempt has the id its failure row gets,
+// so an attempt seen both here and in the database counts once. Safe to lose (a restart ends
+// them; by then the rows are there).
+interface Pending {
+  at: number;
+  failed: boolean;
+}
+const pending = new Map<string, Map<string, Pending>>();
+const RECENT_MS = 10_000;
+
 const keysOf = (key: AttemptKey) => {
   const ip = `${key.workspaceId} ${key.ip}`;
   return { ip, user: `${ip} ${key.username}` };
 };
 
-/** The attempts in flight for `key`, taken before reading the failures from the database. */
-export interface InFlightSnapshot {
-  ip: ReadonlySet<symbol>;
-  user: ReadonlySet<symbol>;
+function enter(key: string, id: string, entry: Pending) {
+  let map = pending.get(key);
+  if (!map) pending.set(key, (map = new Map()));
+  map.set(id, entry);
 }
 
-export function inFlightSnapshot(key: AttemptKey): InFlightSnapshot {
-  const k = keysOf(key);
-  return { ip: new Set(inFlight.get(k.ip)), user: new Set(inFlight.get(k.user)) };
+function leave(key: string, id: string) {
+  const map = pending.get(key);
+  map?.delete(id);
+  if (map?.size === 0) pending.delete(key);
 }
 
-// Those in flight before or after the database read: an attempt that ended in between is in the
-// read (its row was committed before it left) or in the snapshot.
-const liveCount = (before: ReadonlySet<symbol>, key: string) => new Set([...before, ...(inFlight.get(key) ?? [])]).size;
-
-function enter(key: string, id: symbol) {
-  let set = inFlight.get(key);
-  if (!set) inFlight.set(key, (set = new Set()));
-  set.add(id);
-}
-
-function leave(key: string, id: symbol) {
-  const set = inFlight.get(key);
-  set?.delete(id);
-  if (set?.size === 0) inFlight.delete(key);
+/** Failures in the window, from the database and from this process, each attempt once. */
+function count(rows: readonly RecentFailure[], key: string, since: number): number {
+  const ids = new Set(rows.map((r) => r.id));
+  for (const [id, entry] of pending.get(key) ?? []) if (entry.at > since) ids.add(id);
+  return ids.size;
 }
 
 const PRUNE_EVERY_MS = 60_000;
@@ -62,53 +63,62 @@ let lastPrune = 0;
  * The brute-force defence of the password grant (RFC 6749 §4.3.2, RFC 9700 §2.4). Failures are
  * counted in the database, so they survive a restart and are shared by every process: per
  * (username, IP) and per IP over a sliding window. Over the limit the attempt is refused (429)
- * without verifying the password. Attempts still being verified in this process count too, so a
- * burst cannot slip under the limit. Unknown usernames are counted and locked alike, so a
- * lockout says nothing about whether a user exists. `failures` are the newest failures from the
- * address (users.ts reads them with the user, in one query), at least the IP limit of them.
+ * without verifying the password. This process's attempts still being verified, or failed too
+ * recently for every read to show them, count too, so a burst cannot slip under the limit.
+ * Unknown usernames are counted and locked alike, so a lockout says nothing about whether a user
+ * exists. `failures` are the newest failures from the address (users.ts reads them with the
+ * user, in one query), at least the IP limit of them.
  */
-export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[], before: InFlightSnapshot = inFlightSnapshot(key), now = Date.now()): Attempt {
+export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[], now = Date.now()): Attempt {
   const { LOCKOUT_USER_IP_LIMIT: userIpLimit, LOCKOUT_IP_LIMIT: ipLimit, LOCKOUT_WINDOW_SECONDS: window } = settings();
   const since = now - window * 1000;
   const recent = failures.filter((f) => f.at > since);
   const mine = recent.filter((f) => f.username === key.username);
   const keys = keysOf(key);
-  const overIp = recent.length + liveCount(before.ip, keys.ip) >= ipLimit;
-  const overUser = mine.length + liveCount(before.user, keys.user) >= userIpLimit;
+  const overIp = count(recent, keys.ip, since) >= ipLimit;
+  const overUser = count(mine, keys.user, since) >= userIpLimit;
   if (overIp || overUser) {
     const counted = overUser ? mine : recent;
     const oldest = counted.at(-1)?.at ?? now;
     const retryAfter = Math.max(1, Math.ceil((oldest + window * 1000 - now) / 1000));
     throw new TooManyAttempts(retryAfter, overUser ? "locked: username from this address" : "locked: this address");
   }
-  const id = Symbol("attempt");
-  enter(keys.ip, id);
-  enter(keys.user, id);
+  const id = randomUUID();
+  const entry: Pending = { at: now, failed: false };
+  enter(keys.ip, id, entry);
+  enter(keys.user, id, entry);
   let done = false;
-  const finish = () => {
-    if (done) return false;
-    done = true;
-    return true;
-  };
   const exit = () => {
     leave(keys.ip, id);
     leave(keys.user, id);
   };
   return {
     async succeeded() {
-      if (!finish()) return;
+      if (done) return;
+      done = true;
       exit();
+      // Forgiven: this username's failures from this address, here and in the database.
+      for (const [other, e] of pending.get(keys.user) ?? []) {
+        if (e.failed) {
+          leave(keys.user, other);
+          leave(keys.ip, other);
+        }
+      }
       if (mine.length > 0) await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, username: key.username, ip: key.ip } });
     },
     release() {
-      if (finish()) exit();
+      if (done) return;
+      done = true;
+      exit();
     },
     async failed() {
-      if (!finish()) return;
+      if (done) return;
+      done = true;
+      entry.failed = true;
       try {
-        await db().failedLogin.create({ data: { ...key, createdAt: new Date() }, select: { id: true } });
+        await db().failedLogin.create({ data: { id, ...key, createdAt: new Date(now) }, select: { id: true } });
       } finally {
-        exit();
+        setTimeout(exit, Math.min(RECENT_MS, window * 1000)).unref();
       }
       if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
         lastPrune = Date.now();

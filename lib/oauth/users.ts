@@ -13,6 +13,7 @@ export interface SignInUser {
 
 /** A counted failure from the caller's address (newest first). */
 export interface RecentFailure {
+  id: string;
   username: string;
   at: number;
 }
@@ -42,7 +43,7 @@ export async function findUserAndFailures(workspaceId: string, username: string,
     FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
     UNION ALL
     SELECT * FROM (
-      SELECT 'failure', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+      SELECT 'failure', f."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
         CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username"
       FROM "FailedLogin" f
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${ip} ORDER BY f."createdAt" DESC LIMIT ${limit}
@@ -52,8 +53,8 @@ export async function findUserAndFailures(workspaceId: string, username: string,
   for (const r of rows) {
     if (r.kind === "user" && r.id !== null && r.passwordHash !== null) {
       user = { id: r.id, username: r.username, passwordHash: r.passwordHash, name: r.name, email: r.email, emailVerified: Boolean(r.emailVerified), disabled: Boolean(r.disabled) };
-    } else if (r.kind === "failure" && r.createdAt !== null) {
-      failures.push({ username: r.username, at: new Date(r.createdAt).getTime() });
+    } else if (r.kind === "failure" && r.createdAt !== null && r.id !== null) {
+      failures.push({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() });
     }
   }
   return { user, failures };

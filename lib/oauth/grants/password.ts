@@ -1,6 +1,6 @@
 import { settings } from "@/lib/env.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
-import { admitAttempt, inFlightSnapshot } from "@/lib/oauth/brute-force.ts";
+import { admitAttempt } from "@/lib/oauth/brute-force.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { json, type FormParams } from "@/lib/oauth/http.ts";
 import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
@@ -25,10 +25,8 @@ export async function passwordGrant({ params, client, workspace, ip, audit }: Gr
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
-  const key = { workspaceId: workspace.id, username, ip };
-  const inFlight = inFlightSnapshot(key);
   const { user, failures } = await findUserAndFailures(workspace.id, username, ip, settings().LOCKOUT_IP_LIMIT + 1);
-  const attempt = admitAttempt(key, failures, inFlight);
+  const attempt = admitAttempt({ workspaceId: workspace.id, username, ip }, failures);
   let active: SignInUser;
   try {
     active = await verifyCredentials(user, password);
