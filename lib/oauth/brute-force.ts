@@ -98,13 +98,15 @@ export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[]
       done = true;
       exit();
       // Forgiven: this username's failures from this address, here and in the database.
+      let forgiven = mine.length;
       for (const [other, e] of pending.get(keys.user) ?? []) {
         if (e.failed) {
           leave(keys.user, other);
           leave(keys.ip, other);
+          forgiven += 1;
         }
       }
-      if (mine.length > 0) await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, username: key.username, ip: key.ip } });
+      if (forgiven > 0) await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, username: key.username, ip: key.ip } });
     },
     release() {
       if (done) return;
