@@ -1,8 +1,8 @@
 import path from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import { PrismaClient } from "@/lib/generated/prisma/client.ts";
+import type { ArgType, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from "@prisma/driver-adapter-utils";
+import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/env.ts";
 
@@ -78,13 +78,79 @@ export function reuseStatements(client: unknown, max = 256): void {
   };
 }
 
+// The driver adapter a client connected with (see `sqlRows`), kept on the client: `next dev` and
+// tests may load this module anew while the client (on globalThis) lives on.
+const CONNECTION = Symbol.for("ropc.db.connection");
+type Noted = Db & { [CONNECTION]?: { adapter?: SqlDriverAdapter } };
+
+/** The factory, noting in `into` the adapter the client is connected with (none after a disconnect). */
+function noting(factory: SqlDriverAdapterFactory, into: { adapter?: SqlDriverAdapter }): SqlDriverAdapterFactory {
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    async connect() {
+      const adapter = await factory.connect();
+      const dispose = adapter.dispose.bind(adapter);
+      adapter.dispose = () => {
+        if (into.adapter === adapter) into.adapter = undefined;
+        return dispose();
+      };
+      return (into.adapter = adapter);
+    },
+  };
+}
+
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
+  const connection: { adapter?: SqlDriverAdapter } = {};
+  let client: Db;
   if (isPostgresUrl(target)) {
-    return new PostgresPrismaClient({ adapter: new PrismaPg({ connectionString: target }) }) as unknown as Db;
+    client = new PostgresPrismaClient({ adapter: noting(new PrismaPg({ connectionString: target }), connection) }) as unknown as Db;
+  } else {
+    const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
+    client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection) });
   }
-  const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
-  return new PrismaClient({ adapter: sqliteAdapter(file) });
+  (client as Noted)[CONNECTION] = connection;
+  return client;
+}
+
+function argType(value: unknown): ArgType {
+  const scalarType =
+    value instanceof Date ? "datetime" : typeof value === "string" ? "string" : typeof value === "number" ? "decimal" : typeof value === "boolean" ? "boolean" : "unknown";
+  return { scalarType, arity: "scalar" };
+}
+
+async function adapterOf(client: Db): Promise<SqlDriverAdapter> {
+  const connection = (client as Noted)[CONNECTION];
+  if (!connection) throw new Error("not a client made by createDb");
+  if (!connection.adapter) await client.$connect();
+  if (!connection.adapter) throw new Error("the client did not connect");
+  return connection.adapter;
+}
+
+function adapterQuery(adapter: SqlDriverAdapter, query: Prisma.Sql): SqlQuery {
+  return { sql: adapter.provider === "postgres" ? query.text : query.sql, args: query.values, argTypes: query.values.map(argType) };
+}
+
+/**
+ * Plain SQL (Prisma.sql, so portable placeholders and parameters) run on the client's own
+ * connection through its driver adapter, without the query engine's layers around it. For the
+ * password grant's two statements only: there, Prisma's per-query work (serializing the
+ * parameters to JSON and back, plan interpretation, result mapping) cost more CPU than SQLite
+ * spent running them. Not inside an interactive transaction (use the transaction client's
+ * $queryRaw there). Column values come back as the adapter gives them: datetimes as ISO 8601
+ * strings, booleans as booleans or 0/1, integers as numbers.
+ */
+export async function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
+  const adapter = await adapterOf(client);
+  const { columnNames, rows } = await adapter.queryRaw(adapterQuery(adapter, query));
+  return rows.map((row) => Object.fromEntries(columnNames.map((name, i) => [name, row[i]])) as T);
+}
+
+/** Like `sqlRows`, for a statement: the number of rows it changed. */
+export async function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
+  const adapter = await adapterOf(client);
+  return adapter.executeRaw(adapterQuery(adapter, query));
 }
 
 // One client per process; `next dev` re-evaluates modules on reload, so it lives on globalThis.

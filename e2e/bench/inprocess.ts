@@ -6,7 +6,11 @@ import path from "node:path";
 
 const source = process.argv[2] ?? path.resolve(import.meta.dirname, "../.data/bench.db");
 const copy = path.join(path.dirname(source), "inprocess.db");
-fs.copyFileSync(source, copy);
+// The database with its write-ahead log, if it has one; never a stale log of an earlier copy.
+for (const suffix of ["", "-wal", "-shm"]) {
+  fs.rmSync(copy + suffix, { force: true });
+  if (fs.existsSync(source + suffix)) fs.copyFileSync(source + suffix, copy + suffix);
+}
 Object.assign(process.env, { DATABASE_URL: `file:${copy}`, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", APP_URL: "http://127.0.0.1:3200" });
 
 const { passwordVerifier } = await import("@/lib/passwords.ts");

@@ -1,4 +1,5 @@
-import { db } from "@/lib/db.ts";
+import { db, sqlRows } from "@/lib/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 /** What the password grant needs of a user. */
 export interface SignInUser {
@@ -18,7 +19,7 @@ export interface RecentFailure {
   at: number;
 }
 
-interface Row {
+interface Row extends Record<string, unknown> {
   kind: "user" | "failure";
   id: string | null;
   passwordHash: string | null;
@@ -34,10 +35,10 @@ interface Row {
  * The user of a sign-in attempt and the newest failures from its address, in one round trip:
  * the password grant's only read. Plain SQL that SQLite and PostgreSQL read alike (quoted
  * identifiers, UNION ALL, LIMIT, NULLs cast to their column's type for PostgreSQL's UNION);
- * `limit` failures are enough to decide on a lockout.
+ * `limit` failures are enough to decide on a lockout. Run straight on the driver (`sqlRows`).
  */
 export async function findUserAndFailures(workspaceId: string, username: string, ip: string, limit: number): Promise<{ user: SignInUser | null; failures: RecentFailure[] }> {
-  const rows = await db().$queryRaw<Row[]>`
+  const rows = await sqlRows<Row>(db(), Prisma.sql`
     SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled",
       CAST(NULL AS TIMESTAMP) AS "createdAt", u."username"
     FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
@@ -47,7 +48,7 @@ export async function findUserAndFailures(workspaceId: string, username: string,
         CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username"
       FROM "FailedLogin" f
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${ip} ORDER BY f."createdAt" DESC LIMIT ${limit}
-    ) AS "recent"`;
+    ) AS "recent"`);
   let user: SignInUser | null = null;
   const failures: RecentFailure[] = [];
   for (const r of rows) {

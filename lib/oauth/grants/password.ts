@@ -38,11 +38,13 @@ export async function passwordGrant({ params, client, workspace, ip, audit }: Gr
     throw err;
   }
   await attempt.succeeded();
-  const authTime = Math.floor(Date.now() / 1000);
+  // One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat.
+  const now = Date.now();
+  const authTime = Math.floor(now / 1000);
   const refreshToken = client.grantTypes.has("refresh_token")
     ? await storeRefreshToken({ clientId: client.id, userId: active.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })
     : undefined;
-  return json(await userTokens({ workspace, client, user: active, scope, authTime, amr: ["pwd"], refreshToken }));
+  return json(await userTokens({ workspace, client, user: active, scope, authTime, amr: ["pwd"], refreshToken, now }));
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */
