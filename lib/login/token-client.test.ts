@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute } from "@/lib/oauth/routes.ts";
-import type { RouteHandler } from "@/lib/oauth/route.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/route.ts";
 import { parseBasic } from "@/lib/oauth/client-auth.ts";
 import { routeContext, introspect } from "@/lib/testing/oauth.ts";
 import { END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
@@ -9,7 +9,7 @@ import { refreshSession } from "@/lib/login/session.ts";
 
 // The login app speaks HTTP only; here its requests are served in-process by the real route
 // handlers, so the whole exchange runs without a server.
-const ROUTES: Record<string, Record<string, RouteHandler>> = {
+const ROUTES: Record<string, WorkspaceRoute> = {
   "/demo/default/.well-known/openid-configuration": discoveryRoute,
   "/demo/default/.well-known/jwks.json": jwksRoute,
   "/demo/default/oauth2/token": tokenRoute,
@@ -26,7 +26,7 @@ const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit
   requests.push(request.clone());
   const url = new URL(request.url);
   const route = ROUTES[url.pathname];
-  const respond = async () => (route ? route[request.method]!(request, routeContext()) : new Response("not found", { status: 404 }));
+  const respond = async () => (route ? route[request.method as "GET" | "POST"](request, routeContext()) : new Response("not found", { status: 404 }));
   return tamper ? tamper(url, request, respond) : respond();
 }) as typeof fetch;
 

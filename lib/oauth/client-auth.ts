@@ -5,7 +5,7 @@ import { settings } from "@/lib/env.ts";
 import { verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
 import { assertOriginAllowed } from "@/lib/oauth/cors.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/errors.ts";
-import { decodeFormComponent, type FormParams } from "@/lib/oauth/http.ts";
+import { decodeFormComponent, type FormParams, type OAuthRequest } from "@/lib/oauth/http.ts";
 import { splitList } from "@/lib/oauth/scopes.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
@@ -126,7 +126,7 @@ export function clearClientCache(): void {
  * client, a method it did not register, a missing or wrong secret. A browser request from an
  * origin the client does not allow is then refused (403).
  */
-export async function authenticateClient(req: Request, params: FormParams, workspace: Workspace): Promise<Client> {
+export async function authenticateClient(req: OAuthRequest, params: FormParams, workspace: Workspace): Promise<Client> {
   const presented = presentedClient(req.headers.get("authorization"), params, workspace.issuer);
   const fail = (detail: string) =>
     new InvalidClient("client authentication failed", {
@@ -164,7 +164,7 @@ export async function authenticateClient(req: Request, params: FormParams, works
  * client trusted for it (after it authenticated), else the caller's own. Anyone else's header,
  * and anything that is not an IP address, is ignored.
  */
-export function endUserIp(request: Request, client: Client, callerIp: string): string {
+export function endUserIp(request: OAuthRequest, client: Client, callerIp: string): string {
   if (!client.forwardsEndUserIp || !client.confidential || client.authMethod === "none") return callerIp;
   const forwarded = request.headers.get(END_USER_IP_HEADER)?.trim();
   return forwarded && isIP(forwarded) ? forwarded : callerIp;

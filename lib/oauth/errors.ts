@@ -1,3 +1,5 @@
+import type { OAuthResponse } from "@/lib/oauth/http.ts";
+
 /**
  * The one error hierarchy of the authorization server. Deep code throws these; `errorResponse`
  * (http.ts) turns them into responses in one place. `description` is public (ASCII, RFC 6749
@@ -111,8 +113,8 @@ export class InsufficientScope extends OAuthError {
 }
 
 /** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
-export function bearerRequired(realm: string): Response {
-  return new Response(null, { status: 401, headers: { ...bearerChallenge(realm, {}), "Cache-Control": "no-store", Pragma: "no-cache" } });
+export function bearerRequired(realm: string): OAuthResponse {
+  return { status: 401, headers: { ...bearerChallenge(realm, {}), "Cache-Control": "no-store", Pragma: "no-cache" }, body: null };
 }
 
 /**

@@ -1,6 +1,7 @@
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { InvalidRequest, InvalidGrant } from "@/lib/oauth/errors.ts";
-import { errorResponse, json, MAX_FORM_BYTES, parseUrlEncoded, readForm } from "@/lib/oauth/http.ts";
+import { errorResponse, json, MAX_FORM_BYTES, parseUrlEncoded, readForm, toWebResponse } from "@/lib/oauth/http.ts";
 
 describe("parseUrlEncoded", () => {
   it.each([
@@ -85,6 +86,28 @@ describe("readForm", () => {
     expect(pulled).toBeLessThan(10);
   });
 
+  it("reads a Node stream's chunks as they come (the production server's requests)", async () => {
+    const body = Readable.from([Buffer.from("a=1&b="), Buffer.from("%C3%A9"), Buffer.from("&c=x")]);
+    const params = await readForm({ method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body });
+    expect([params.get("a"), params.get("b"), params.get("c")]).toEqual(["1", "é", "x"]);
+  });
+
+  it("stops a Node stream once it passes the limit", async () => {
+    let pulled = 0;
+    const body = new Readable({
+      read() {
+        pulled += 1;
+        this.push(Buffer.alloc(16 * 1024, 0x61));
+      },
+    });
+    await expect(readForm({ method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body })).rejects.toMatchObject({
+      error: "invalid_request",
+      status: 413,
+    });
+    expect(body.destroyed).toBe(true);
+    expect(pulled).toBeLessThan(10);
+  });
+
   it("accepts a body of exactly the limit", async () => {
     const body = `a=${"b".repeat(MAX_FORM_BYTES - 2)}`;
     expect((await readForm(post(body, { "Content-Type": "application/x-www-form-urlencoded" }))).get("a")).toHaveLength(MAX_FORM_BYTES - 2);
@@ -94,19 +117,30 @@ describe("readForm", () => {
 describe("responses", () => {
   it("json() is never cacheable", () => {
     const res = json({ a: 1 });
+    expect(res).toMatchObject({ status: 200, body: '{"a":1}' });
+    expect(res.headers["Cache-Control"]).toBe("no-store");
+    expect(res.headers.Pragma).toBe("no-cache");
+    expect(res.headers["Content-Type"]).toBe("application/json;charset=UTF-8");
+  });
+
+  it("toWebResponse() keeps status, headers and body", async () => {
+    const res = toWebResponse(json({ a: 1 }, 429, { "Retry-After": "7" }));
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("7");
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(res.headers.get("pragma")).toBe("no-cache");
-    expect(res.headers.get("content-type")).toBe("application/json;charset=UTF-8");
+    expect(await res.json()).toEqual({ a: 1 });
+    const empty = toWebResponse({ status: 204, headers: { Allow: "POST" }, body: null });
+    expect([empty.status, empty.headers.get("allow"), await empty.text()]).toEqual([204, "POST", ""]);
   });
 
   it("errorResponse() writes RFC 6749 §5.2 JSON and keeps the private detail out", async () => {
     const res = errorResponse(new InvalidGrant("invalid username or password", { detail: "unknown user bob" }));
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "invalid username or password" });
+    expect(JSON.parse(res.body!)).toEqual({ error: "invalid_grant", error_description: "invalid username or password" });
   });
 
   it("errorResponse() keeps error_description within the characters RFC 6749 allows", async () => {
     const res = errorResponse(new InvalidRequest('bad "é" \\ value'));
-    expect((await res.json()).error_description).toBe("bad ??? ? value");
+    expect(JSON.parse(res.body!).error_description).toBe("bad ??? ? value");
   });
 });

@@ -1,5 +1,31 @@
 import { InvalidRequest, type OAuthError } from "@/lib/oauth/errors.ts";
 
+/**
+ * What the endpoints read of a request. A Web `Request` is one (Next's route handlers pass it
+ * as it is); the production server passes a lighter one made straight from Node's request
+ * (lib/http/node-bridge.ts), which spares every token request the cost of building Web objects.
+ */
+export interface OAuthRequest {
+  readonly method: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body as it arrives, or null for none. */
+  readonly body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
+}
+
+/**
+ * What an endpoint answers: a status, headers (written as named) and a body. Made into a Web
+ * `Response` for Next (`toWebResponse`), or written to the socket by the production server.
+ */
+export interface OAuthResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+export function toWebResponse({ status, headers, body }: OAuthResponse): Response {
+  return new Response(body, { status, headers });
+}
+
 /** RFC 6749 §5.1: token responses, errors included, must not be cached. */
 export const NO_STORE: Readonly<Record<string, string>> = { "Cache-Control": "no-store", Pragma: "no-cache" };
 
@@ -14,24 +40,19 @@ const JSON_HEADERS = {
 export const MAX_FORM_BYTES = 64 * 1024;
 
 /** A JSON response that no cache may keep: what every OAuth endpoint answers. */
-export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { ...JSON_HEADERS, ...NO_STORE, ...headers },
-  });
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): OAuthResponse {
+  return { status, headers: { ...JSON_HEADERS, ...NO_STORE, ...headers }, body: JSON.stringify(body) };
 }
 
 /** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
-export function publicJson(body: unknown, maxAge: number): Response {
-  return new Response(JSON.stringify(body), {
-    headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" },
-  });
+export function publicJson(body: unknown, maxAge: number): OAuthResponse {
+  return { status: 200, headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" }, body: JSON.stringify(body) };
 }
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
 const DESCRIPTION_UNSAFE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 
-export function errorResponse(err: OAuthError): Response {
+export function errorResponse(err: OAuthError): OAuthResponse {
   const body: Record<string, string> = { error: err.error };
   if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
   return json(body, err.status, err.headers);
@@ -97,21 +118,23 @@ function mediaType(header: string): { type: string; charset: string | undefined 
 }
 
 /** Reads at most `limit` bytes of the body; a longer body is refused as soon as it shows. */
-async function readLimited(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+async function readLimited(body: OAuthRequest["body"], limit: number): Promise<Uint8Array> {
   if (!body) return new Uint8Array();
-  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  const iterator = "getReader" in body ? readerChunks(body.getReader()) : body[Symbol.asyncIterator]();
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await iterator.next();
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel().catch(() => undefined);
+      // Stops the upload (a Web stream is cancelled, a Node stream destroyed).
+      await iterator.return?.()?.catch(() => undefined);
       throw tooLarge();
     }
     chunks.push(value);
   }
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
@@ -121,6 +144,20 @@ async function readLimited(body: ReadableStream<Uint8Array> | null, limit: numbe
   return out;
 }
 
+/** A Web stream's reader as an iterator whose `return` cancels the stream. */
+function readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterator<Uint8Array, undefined> {
+  return {
+    next: async () => {
+      const { done, value } = await reader.read();
+      return done ? { done: true, value: undefined } : { done: false, value };
+    },
+    return: async () => {
+      await reader.cancel();
+      return { done: true, value: undefined };
+    },
+  };
+}
+
 function tooLarge(): InvalidRequest {
   return new InvalidRequest(`the request body is larger than ${MAX_FORM_BYTES} bytes`, { status: 413 });
 }
@@ -128,7 +165,7 @@ function tooLarge(): InvalidRequest {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The form body of a POST (RFC 6749 §3.2: `application/x-www-form-urlencoded`, UTF-8). */
-export async function readForm(req: Request): Promise<FormParams> {
+export async function readForm(req: OAuthRequest): Promise<FormParams> {
   const contentType = req.headers.get("content-type");
   const { type, charset } = mediaType(contentType ?? "");
   if (type !== "application/x-www-form-urlencoded") {

@@ -2,7 +2,7 @@ import { db } from "@/lib/db.ts";
 import { checkAccessToken } from "@/lib/oauth/access-tokens.ts";
 import { authenticateClient } from "@/lib/oauth/client-auth.ts";
 import { InvalidClient, InvalidRequest, UnauthorizedClient } from "@/lib/oauth/errors.ts";
-import { json, readForm } from "@/lib/oauth/http.ts";
+import { json, readForm, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { findRefreshToken, isUsable } from "@/lib/oauth/refresh-tokens.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/revocation.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
@@ -49,7 +49,7 @@ const introspectRefreshToken: Introspector = async (token, workspace) => {
  * `POST /oauth2/introspect` (RFC 7662). Only a confidential client allowed `introspect_tokens`
  * may ask. Anything not active, for whatever reason, is exactly `{"active": false}` (§2.2).
  */
-export async function introspectionEndpoint(request: Request, { workspace }: EndpointContext): Promise<Response> {
+export async function introspectionEndpoint(request: OAuthRequest, { workspace }: EndpointContext): Promise<OAuthResponse> {
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace);
   if (!client.confidential) throw new InvalidClient("client authentication is required", { detail: "public client at introspection" });

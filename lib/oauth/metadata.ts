@@ -1,5 +1,5 @@
 import { AUTH_METHODS } from "@/lib/oauth/client-auth.ts";
-import { publicJson } from "@/lib/oauth/http.ts";
+import { publicJson, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/keys.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 import { GRANTS } from "@/lib/oauth/token-endpoint.ts";
@@ -22,7 +22,7 @@ const MAX_AGE = 300;
  * workspace supports, no more and no less. There is no authorization endpoint (the password
  * grant needs none), so `authorization_endpoint` is absent and `response_types_supported` empty.
  */
-export async function discovery(_request: Request, { workspace }: EndpointContext): Promise<Response> {
+export async function discovery(_request: OAuthRequest, { workspace }: EndpointContext): Promise<OAuthResponse> {
   const issuer = workspace.issuer;
   return publicJson(
     {
@@ -58,6 +58,6 @@ function scopesSupported(workspaceId: string): Promise<string[]> {
 }
 
 /** `GET /.well-known/jwks.json` (RFC 7517 §5): the public keys only. */
-export async function jwks(): Promise<Response> {
+export async function jwks(): Promise<OAuthResponse> {
   return publicJson((await keySet()).jwks(), MAX_AGE);
 }

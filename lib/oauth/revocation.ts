@@ -1,7 +1,7 @@
 import { checkAccessToken, denyAccessToken } from "@/lib/oauth/access-tokens.ts";
 import { authenticateClient, type Client } from "@/lib/oauth/client-auth.ts";
 import { InvalidRequest, UnauthorizedClient } from "@/lib/oauth/errors.ts";
-import { NO_STORE, readForm } from "@/lib/oauth/http.ts";
+import { NO_STORE, readForm, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { findRefreshToken, revokeFamily } from "@/lib/oauth/refresh-tokens.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
@@ -38,7 +38,7 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  * (§2.2); a token of another client is not revoked and the client is told (§2.1).
  * `token_type_hint` only decides which kind is looked up first.
  */
-export async function revocationEndpoint(request: Request, { workspace, log, audit }: EndpointContext): Promise<Response> {
+export async function revocationEndpoint(request: OAuthRequest, { workspace, log, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "token.revoke";
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace);
@@ -54,5 +54,5 @@ export async function revocationEndpoint(request: Request, { workspace, log, aud
       }
     }
   }
-  return new Response(null, { status: 200, headers: NO_STORE });
+  return { status: 200, headers: { ...NO_STORE }, body: null };
 }

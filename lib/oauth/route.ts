@@ -5,7 +5,7 @@ import { clientIp, compileTrustProxy, type TrustProxy } from "@/lib/http/client-
 import { logger, type Logger } from "@/lib/logger.ts";
 import { allowedOriginsOf } from "@/lib/oauth/cors.ts";
 import { MethodNotAllowed, OAuthError, ServerError, TooManyAttempts } from "@/lib/oauth/errors.ts";
-import { errorResponse } from "@/lib/oauth/http.ts";
+import { errorResponse, toWebResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { findWorkspace, type Workspace } from "@/lib/oauth/workspace.ts";
 
 /** What an endpoint learns as it goes, written to the audit trail when the request ends. */
@@ -29,7 +29,7 @@ export interface EndpointContext {
   audit: AuditDraft;
 }
 
-export type Endpoint = (request: Request, context: EndpointContext) => Promise<Response>;
+export type Endpoint = (request: OAuthRequest, context: EndpointContext) => Promise<OAuthResponse>;
 
 /** Next's second route-handler argument for `/[tenant]/[workspace]/...`. */
 export interface WorkspaceRouteContext {
@@ -38,8 +38,15 @@ export interface WorkspaceRouteContext {
 
 export type RouteHandler = (request: Request, context: WorkspaceRouteContext) => Promise<Response>;
 
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
-type Method = (typeof METHODS)[number];
+/** The same, without Web objects: what the production server calls (lib/http/node-bridge.ts). */
+export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string) => Promise<OAuthResponse>;
+
+/** A route's Next handlers, one per method, and the handler they share. */
+export type WorkspaceRoute = Record<Method, RouteHandler> & { serve: WorkspaceHandler };
+
+/** The methods every route answers (those it does not implement with 405). */
+export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type Method = (typeof METHODS)[number];
 
 export interface RouteOptions {
   /** Browsers may call it from the origins the workspace's clients allow (CORS). */
@@ -56,26 +63,26 @@ function trustProxy(): TrustProxy {
 }
 
 /**
- * Turns endpoints (functions from a Web `Request` to a `Response`) into Next route handlers for
- * every method. This is the one place where errors become responses: an `OAuthError` is answered
- * as RFC 6749 §5.2 JSON; anything else is logged with the request id and answered as a bare
- * `server_error`, never with internals. It also answers CORS and writes the audit trail.
+ * Turns endpoints (functions from a request to a response) into Next route handlers for every
+ * method, and into `serve` for the production server. This is the one place where errors become
+ * responses: an `OAuthError` is answered as RFC 6749 §5.2 JSON; anything else is logged with the
+ * request id and answered as a bare `server_error`, never with internals. It also answers CORS
+ * and writes the audit trail.
  */
-export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>, options: RouteOptions = {}): Record<Method, RouteHandler> {
+export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>, options: RouteOptions = {}): WorkspaceRoute {
   const allowed = Object.keys(endpoints);
-  const handle: RouteHandler = async (request, { params }) => {
+  const serve: WorkspaceHandler = async (request, tenant, slug) => {
     const requestId = randomUUID();
     const log = logger.child({ requestId });
     const draft: AuditDraft = {};
     const ip = clientIp((name) => request.headers.get(name), trustProxy());
     let workspace: Workspace | undefined;
-    let response: Response;
+    let response: OAuthResponse;
     let failure: OAuthError | undefined;
     try {
-      const { tenant, workspace: slug } = await params;
       workspace = await findWorkspace(tenant, slug);
       if (request.method === "OPTIONS" && options.cors) {
-        response = new Response(null, { status: 204, headers: { Allow: allowed.join(", ") } });
+        response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
       } else {
         const endpoint = endpoints[request.method as "GET" | "POST"];
         if (!endpoint) throw new MethodNotAllowed(allowed);
@@ -85,7 +92,7 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
       failure = asOAuthError(err, log);
       response = errorResponse(failure);
     }
-    response.headers.set("X-Request-Id", requestId);
+    response.headers["X-Request-Id"] = requestId;
     if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
     if (options.audit && draft.event && workspace) {
       recordAudit(
@@ -106,24 +113,29 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
     }
     return response;
   };
-  return Object.fromEntries(METHODS.map((m) => [m, handle])) as Record<Method, RouteHandler>;
+  const handle: RouteHandler = async (request, { params }) => {
+    const { tenant, workspace } = await params;
+    return toWebResponse(await serve(request, tenant, workspace));
+  };
+  return { ...(Object.fromEntries(METHODS.map((m) => [m, handle])) as Record<Method, RouteHandler>), serve };
 }
 
 /**
  * CORS (Fetch standard): an origin some client of the workspace allows may read the answer; the
  * endpoints then refuse a request whose Origin its own client does not allow (client-auth.ts).
  */
-async function addCorsHeaders(request: Request, response: Response, workspace: Workspace, methods: string[]): Promise<void> {
-  response.headers.append("Vary", "Origin");
+async function addCorsHeaders(request: OAuthRequest, response: OAuthResponse, workspace: Workspace, methods: string[]): Promise<void> {
+  const headers = response.headers;
+  headers.Vary = headers.Vary ? `${headers.Vary}, Origin` : "Origin";
   const origin = request.headers.get("origin");
   if (!origin || !(await allowedOriginsOf(workspace)).has(origin)) return;
-  response.headers.set("Access-Control-Allow-Origin", origin);
+  headers["Access-Control-Allow-Origin"] = origin;
   if (request.method === "OPTIONS") {
-    response.headers.set("Access-Control-Allow-Methods", methods.join(", "));
-    response.headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type");
-    response.headers.set("Access-Control-Max-Age", "600");
+    headers["Access-Control-Allow-Methods"] = methods.join(", ");
+    headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type";
+    headers["Access-Control-Max-Age"] = "600";
   } else {
-    response.headers.set("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After, X-Request-Id");
+    headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After, X-Request-Id";
   }
 }
 

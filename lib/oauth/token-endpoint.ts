@@ -4,7 +4,7 @@ import { clientCredentialsGrant } from "@/lib/oauth/grants/client-credentials.ts
 import { passwordGrant } from "@/lib/oauth/grants/password.ts";
 import { refreshTokenGrant } from "@/lib/oauth/grants/refresh-token.ts";
 import type { GrantHandler } from "@/lib/oauth/grants/types.ts";
-import { readForm, type FormParams } from "@/lib/oauth/http.ts";
+import { readForm, type FormParams, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 
 /** The grants this server implements, by `grant_type`. Discovery advertises exactly these. */
@@ -18,7 +18,7 @@ export const GRANTS: Readonly<Record<string, GrantHandler>> = {
  * `POST /{tenant}/{workspace}/oauth2/token` (RFC 6749 §3.2). The checks run in this order, each
  * step throwing the OAuth error that ends the request; the grant then runs its own steps.
  */
-export async function tokenEndpoint(request: Request, { workspace, log, ip, audit }: EndpointContext): Promise<Response> {
+export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;

@@ -4,7 +4,7 @@ import { findClient } from "@/lib/oauth/client-auth.ts";
 import { assertOriginAllowed } from "@/lib/oauth/cors.ts";
 import { splitList } from "@/lib/oauth/scopes.ts";
 import { bearerRequired, InsufficientScope, InvalidRequest, InvalidToken } from "@/lib/oauth/errors.ts";
-import { json, readForm } from "@/lib/oauth/http.ts";
+import { json, readForm, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/revocation.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 
@@ -13,7 +13,7 @@ import type { EndpointContext } from "@/lib/oauth/route.ts";
  * `access_token` form parameter (§2.2); never both. Not the query string: RFC 6750 §2.3 and
  * RFC 9700 advise against it, as URLs end up in logs.
  */
-async function bearerToken(request: Request, realm: string): Promise<string | undefined> {
+async function bearerToken(request: OAuthRequest, realm: string): Promise<string | undefined> {
   const header = request.headers.get("authorization");
   const isForm = request.method === "POST" && (request.headers.get("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
   const fromBody = isForm ? (await readForm(request)).get("access_token") : undefined;
@@ -28,7 +28,7 @@ async function bearerToken(request: Request, realm: string): Promise<string | un
  * `GET` and `POST /userinfo` (OIDC Core §5.3): the claims of the token's user, by granted scope:
  * `sub` always, `name` with profile, `email` and `email_verified` with email.
  */
-export async function userinfoEndpoint(request: Request, { workspace }: EndpointContext): Promise<Response> {
+export async function userinfoEndpoint(request: OAuthRequest, { workspace }: EndpointContext): Promise<OAuthResponse> {
   const realm = workspace.issuer;
   const token = await bearerToken(request, realm);
   if (token === undefined) return bearerRequired(realm);

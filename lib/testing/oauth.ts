@@ -1,5 +1,5 @@
 import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
-import type { RouteHandler } from "@/lib/oauth/route.ts";
+import { METHODS, type Method, type WorkspaceRoute } from "@/lib/oauth/route.ts";
 
 export const ISSUER = "http://localhost:3000/demo/default";
 export const TOKEN_URL = `${ISSUER}/oauth2/token`;
@@ -28,12 +28,12 @@ export interface Call {
 }
 
 /** Calls a route handler in-process with a real `Request`, as Next would. */
-export function call(handler: Record<string, RouteHandler>, url: string, c: Call = {}): Promise<Response> {
+export function call(route: WorkspaceRoute, url: string, c: Call = {}): Promise<Response> {
   const method = c.method ?? (c.body === undefined ? "GET" : "POST");
   const body = typeof c.body === "object" ? form(c.body) : c.body;
   const headers = c.body === undefined ? c.headers : { ...FORM, ...c.headers };
-  const fn = handler[method];
-  if (!fn) throw new Error(`no ${method} handler`);
+  if (!METHODS.includes(method as Method)) throw new Error(`no ${method} handler`);
+  const fn = route[method as Method];
   return fn(new Request(url, { method, body, headers }), routeContext(c.tenant, c.workspace));
 }
 

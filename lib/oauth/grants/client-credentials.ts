@@ -1,5 +1,5 @@
 import { UnauthorizedClient } from "@/lib/oauth/errors.ts";
-import { json } from "@/lib/oauth/http.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { grantScope, parseScope } from "@/lib/oauth/scopes.ts";
 import type { TokenResponse } from "@/lib/oauth/token-response.ts";
 import { mintAccessToken } from "@/lib/oauth/tokens.ts";
@@ -13,7 +13,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "ad
  * being its client id; no ID token and no refresh token (§4.4.3). Asking for nothing gives the
  * client's default scopes, or else every non-user scope it is allowed.
  */
-export async function clientCredentialsGrant({ params, client, workspace }: GrantRequest): Promise<Response> {
+export async function clientCredentialsGrant({ params, client, workspace }: GrantRequest): Promise<OAuthResponse> {
   if (!client.confidential) throw new UnauthorizedClient("a public client cannot use client_credentials");
   const allowed = new Set([...client.scopes].filter((s) => !USER_SCOPES.has(s)));
   const defaults = client.defaultScopes ?? [...allowed];

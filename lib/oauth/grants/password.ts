@@ -2,7 +2,7 @@ import { settings } from "@/lib/env.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
 import { admitAttempt } from "@/lib/oauth/brute-force.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
-import { json, type FormParams } from "@/lib/oauth/http.ts";
+import { json, type FormParams, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { grantScope, parseScope, scopePolicy } from "@/lib/oauth/scopes.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
@@ -21,7 +21,7 @@ const BAD_CREDENTIALS = "invalid username or password";
  * lookup (the user and the address's recent failures, one query), the brute-force defence, the
  * credentials, the user's state.
  */
-export async function passwordGrant({ params, client, workspace, ip, audit }: GrantRequest): Promise<Response> {
+export async function passwordGrant({ params, client, workspace, ip, audit }: GrantRequest): Promise<OAuthResponse> {
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));

@@ -2,7 +2,7 @@ import { recordAudit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/errors.ts";
-import { json } from "@/lib/oauth/http.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/http.ts";
 import {
   consumeRefreshToken,
   findRefreshToken,
@@ -26,7 +26,7 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
  * conditional update in a transaction with the successor's insert: of two concurrent uses
  * exactly one wins, in one process or across many.
  */
-export async function refreshTokenGrant({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<Response> {
+export async function refreshTokenGrant({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<OAuthResponse> {
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
   if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant(INVALID, { detail: "too long" });

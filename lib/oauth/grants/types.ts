@@ -1,12 +1,12 @@
 import type { Logger } from "@/lib/logger.ts";
 import type { Client } from "@/lib/oauth/client-auth.ts";
-import type { FormParams } from "@/lib/oauth/http.ts";
+import type { FormParams, OAuthRequest, OAuthResponse } from "@/lib/oauth/http.ts";
 import type { AuditDraft } from "@/lib/oauth/route.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
 /** What a grant handler gets once the token endpoint has authenticated the client. */
 export interface GrantRequest {
-  request: Request;
+  request: OAuthRequest;
   params: FormParams;
   client: Client;
   workspace: Workspace;
@@ -17,4 +17,4 @@ export interface GrantRequest {
   audit: AuditDraft;
 }
 
-export type GrantHandler = (grant: GrantRequest) => Promise<Response>;
+export type GrantHandler = (grant: GrantRequest) => Promise<OAuthResponse>;
