@@ -3,6 +3,7 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { E2E } from "./env.ts";
+import { startArguments } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behave as one authorization server.
 // Needs a PostgreSQL server: .ci/run starts one and sets TEST_POSTGRES_URL; without it this
@@ -34,7 +35,7 @@ function envFor(port?: number) {
 }
 
 async function start(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [".next/launcher/start.mjs"], { cwd: root, env: envFor(port), stdio: "ignore" });
+  const child = spawn(process.execPath, startArguments(root), { cwd: root, env: envFor(port), stdio: "ignore" });
   for (let i = 0; i < 200; i++) {
     if (await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`).then((r) => r.ok, () => false)) return child;
     await new Promise((r) => setTimeout(r, 100));

@@ -10,6 +10,7 @@ import { hash, verify } from "@node-rs/argon2";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { startArguments } from "../../lib/scripts/start-command.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -168,7 +169,7 @@ async function main() {
 
   log("starting the servers");
   // What `npm start` runs.
-  const app = spawn(process.execPath, [".next/launcher/start.mjs"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+  const app = spawn(process.execPath, startArguments(root), { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   const baseline = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "baseline-server.ts")], {
     cwd: root,
     env: { ...env, PORT: String(BASE_PORT), BASELINE_DB: path.join(data, "baseline.db") },
