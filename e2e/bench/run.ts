@@ -245,10 +245,12 @@ async function main() {
 
 function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
   const f = (n: number, d = 0) => n.toFixed(d);
+  // autocannon's latency histogram counts whole milliseconds: 0 means under one.
+  const ms = (n: number) => (n === 0 ? "<1" : f(n, 1));
   const lines = [
     `| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB |`,
     `|---|---:|---:|---:|---:|---:|`,
-    ...rows.map((r) => `| ${r.name} | ${f(r.rps, 1)} | ${f(r.p50, 1)} | ${f(r.p99, 1)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`),
+    ...rows.map((r) => `| ${r.name} | ${f(r.rps, 1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`),
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.90)`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
