@@ -1,4 +1,4 @@
-import { db } from "@/lib/db.ts";
+import { db, sqlExecute } from "@/lib/db.ts";
 import { randomUUID } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
@@ -76,10 +76,11 @@ const COLUMNS = ["id", "createdAt", "workspaceId", "clientId", "userId", "userna
 const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES `);
 
 /**
- * One multi-row INSERT in plain, portable SQL. Prisma's createMany compiles a new query plan for
- * every batch size (the plan cache is keyed by shape), which cost more CPU than the insert.
+ * One multi-row INSERT in plain, portable SQL, straight to the driver (`sqlExecute`). Prisma's
+ * createMany compiles a new query plan for every batch size (the plan cache is keyed by shape),
+ * which cost more CPU than the insert.
  */
 function insertEvents(batch: Prisma.AuditEventCreateManyInput[]): Promise<number> {
   const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => (c === "id" ? (r.id ?? randomUUID()) : (r[c] ?? null))))})`);
-  return db().$executeRaw`${INTO}${Prisma.join(rows)}`;
+  return sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)}`);
 }
