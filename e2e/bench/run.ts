@@ -259,7 +259,7 @@ function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.90)`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
-    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; the password grant and the baseline in ${ROUNDS} alternating rounds of ${ROUND_DURATION} s${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
+    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; the password grant and the baseline in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
     "",
   ];
   return lines.join("\n");
