@@ -1,5 +1,5 @@
-import { db, sqlExecute } from "@/lib/db.ts";
 import { randomUUID } from "node:crypto";
+import { db, sqlExecute } from "@/lib/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
 
@@ -21,7 +21,7 @@ const MAX_FIELD = 512;
 const clip = (v: string | undefined) => (v === undefined ? undefined : v.slice(0, MAX_FIELD));
 
 function row(record: AuditRecord): Prisma.AuditEventCreateManyInput {
-  return { ...record, createdAt: new Date(), clientId: clip(record.clientId), username: clip(record.username), userAgent: clip(record.userAgent), reason: clip(record.reason) };
+  return { ...record, id: randomUUID(), createdAt: new Date(), clientId: clip(record.clientId), username: clip(record.username), userAgent: clip(record.userAgent), reason: clip(record.reason) };
 }
 
 /**
@@ -81,6 +81,6 @@ const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`
  * which cost more CPU than the insert.
  */
 function insertEvents(batch: Prisma.AuditEventCreateManyInput[]): Promise<number> {
-  const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => (c === "id" ? (r.id ?? randomUUID()) : (r[c] ?? null))))})`);
+  const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => r[c] ?? null))})`);
   return sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)}`);
 }

@@ -135,9 +135,9 @@ function adapterQuery(adapter: SqlDriverAdapter, query: Prisma.Sql): SqlQuery {
 /**
  * Plain SQL (Prisma.sql, so portable placeholders and parameters) run on the client's own
  * connection through its driver adapter, without the query engine's layers around it. For the
- * password grant's two statements only: there, Prisma's per-query work (serializing the
- * parameters to JSON and back, plan interpretation, result mapping) cost more CPU than SQLite
- * spent running them. Not inside an interactive transaction (use the transaction client's
+ * hot paths only (the password grant's read and write, the audit batches): there, Prisma's
+ * per-query work (serializing the parameters to JSON and back, plan interpretation, result
+ * mapping) cost more CPU than SQLite spent running them. Not inside an interactive transaction (use the transaction client's
  * $queryRaw there). Column values come back as the adapter gives them: datetimes as ISO 8601
  * strings, booleans as booleans or 0/1, integers as numbers.
  */

@@ -8,8 +8,8 @@ import { InvalidRequest, type OAuthError } from "@/lib/oauth/errors.ts";
 export interface OAuthRequest {
   readonly method: string;
   readonly headers: { get(name: string): string | null };
-  /** The body as it arrives, or null for none. */
-  readonly body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null;
+  /** The body as it arrives (a Web stream or a Node stream), or null for none. */
+  readonly body: AsyncIterable<Uint8Array> | null;
 }
 
 /**
@@ -122,7 +122,7 @@ async function readLimited(body: OAuthRequest["body"], limit: number): Promise<U
   if (!body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const iterator = "getReader" in body ? readerChunks(body.getReader()) : body[Symbol.asyncIterator]();
+  const iterator = body[Symbol.asyncIterator]();
   for (;;) {
     const { done, value } = await iterator.next();
     if (done) break;
@@ -142,20 +142,6 @@ async function readLimited(body: OAuthRequest["body"], limit: number): Promise<U
     offset += chunk.byteLength;
   }
   return out;
-}
-
-/** A Web stream's reader as an iterator whose `return` cancels the stream. */
-function readerChunks(reader: ReadableStreamDefaultReader<Uint8Array>): AsyncIterator<Uint8Array, undefined> {
-  return {
-    next: async () => {
-      const { done, value } = await reader.read();
-      return done ? { done: true, value: undefined } : { done: false, value };
-    },
-    return: async () => {
-      await reader.cancel();
-      return { done: true, value: undefined };
-    },
-  };
 }
 
 function tooLarge(): InvalidRequest {
