@@ -2,6 +2,10 @@ import { loginProxy } from "@/lib/login/proxy.ts";
 
 export const proxy = loginProxy;
 
-// The login app's pages and next-auth's routes only: the authorization server's endpoints
-// (/{tenant}/{workspace}/...) never pass through here.
-export const config = { matcher: ["/", "/login", "/account/:path*", "/api/auth/:path*"] };
+// Every page (404 and error pages too, so that they get the same CSP) and next-auth's routes.
+// Not Next's static files, and never the authorization server's endpoints
+// (/{tenant}/{workspace}/oauth2/..., /userinfo, /.well-known/...): those answer for themselves,
+// without the login app's session or CSP.
+export const config = {
+  matcher: ["/((?!_next/static/|_next/image|favicon\\.ico$|[^/]+/[^/]+/oauth2/|[^/]+/[^/]+/userinfo(?:/|$)|[^/]+/[^/]+/\\.well-known/).*)"],
+};

@@ -86,6 +86,30 @@ test("sign out revokes the refresh token and ends the session", async ({ page })
   expect(await introspect(page, refreshToken!)).toEqual({ active: false });
 });
 
+// Needs the authorization server to end a session's access tokens when sign-out revokes its
+// refresh token (RFC 7009 §2.1).
+test("a session cookie copied before sign-out is refused when replayed after it", async ({ page, browser }) => {
+  await page.goto("/login");
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  const copied = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token")!;
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  const replay = await browser.newContext();
+  try {
+    await replay.addCookies([copied]);
+    const attacker = await replay.newPage();
+    await attacker.goto("/account");
+    await expect(attacker).toHaveURL(/\/login\?reason=expired$/);
+    await expect(attacker.getByTestId("login-message")).toHaveText("Your session has ended. Please sign in again.");
+    await expect(attacker.getByText("alice@example.com")).toHaveCount(0);
+    expect((await replay.cookies()).find((c) => c.name === "next-auth.session-token")).toBeUndefined();
+  } finally {
+    await replay.close();
+  }
+});
+
 test("the session survives an access-token expiry, with the tokens visibly rotated", async ({ page }) => {
   await page.goto("/login");
   await signIn(page, "alice", "alice-password-1");
@@ -111,6 +135,14 @@ test("a callbackUrl on another origin is ignored", async ({ page }) => {
   await signIn(page, "alice", "alice-password-1");
   await expect(page).toHaveURL(`${E2E.APP_URL}/account`);
 });
+
+for (const callbackUrl of ["/.//evil.example", "/a/..//evil.example", `${E2E.APP_URL}//evil.example`, `${E2E.APP_URL}/\\evil.example`, "/%2F%2Fevil.example", "/\t/evil.example"]) {
+  test(`a callbackUrl that normalises to another host (${JSON.stringify(callbackUrl)}) is ignored`, async ({ page }) => {
+    await page.goto(`/login?callbackUrl=${encodeURIComponent(callbackUrl)}`);
+    await signIn(page, "alice", "alice-password-1");
+    await expect(page).toHaveURL(`${E2E.APP_URL}/account`);
+  });
+}
 
 test("a callbackUrl on this origin is honoured", async ({ page }) => {
   await page.goto("/login?callbackUrl=%2Faccount%3Ffrom%3Dtest");

@@ -41,9 +41,12 @@ export async function audit(record: AuditRecord, log: Logger = logger, client: P
 // code queued, at shutdown.
 const FLUSH_MS = 100;
 const MAX_BATCH = 200;
-const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= { queue: [], timer: undefined }) as {
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= { queue: [], timer: undefined, aggregates: new Map() }) as {
   queue: Prisma.AuditEventCreateManyInput[];
   timer: NodeJS.Timeout | undefined;
+  /** Unauthenticated failures being counted, by minute, workspace, address and event. */
+  aggregates: Map<string, { minute: number; row: Prisma.AuditEventCreateManyInput & { count: number } }>;
+  minuteTimer?: NodeJS.Timeout;
   /** For the server's shutdown (serve.ts), which must not load the database layer itself. */
   flush?: () => Promise<void>;
 };
@@ -55,15 +58,62 @@ export function recordAudit(record: AuditRecord, log: Logger = logger): void {
   state.queue.push(data);
   state.flush ??= flushAudit;
   if (state.queue.length >= MAX_BATCH) void flushAudit();
-  else state.timer ??= setTimeout(() => void flushAudit(), FLUSH_MS);
+  else state.timer ??= setTimeout(() => void flushAudit({ finishedMinutesOnly: true }), FLUSH_MS);
 }
 
-/** Writes the queued events now (tests, shutdown, and readers that must see everything). */
-export async function flushAudit(): Promise<void> {
+const MAX_AGGREGATES = 10_000;
+
+/**
+ * Records an unauthenticated failure (unknown client, wrong secret, malformed request) as a count:
+ * one row per minute, workspace, address and event, written when the minute is over. Junk must
+ * not cost a row and a log line each (see request-budget.ts for the cap on the count).
+ */
+export function recordUnauthenticatedFailure(record: AuditRecord, now = Date.now()): void {
+  state.aggregates ??= new Map();
+  const minute = Math.floor(now / 60_000);
+  const key = `${minute} ${record.workspaceId ?? ""} ${record.ip ?? ""} ${record.event}`;
+  let aggregate = state.aggregates.get(key);
+  if (!aggregate) {
+    if (state.aggregates.size >= MAX_AGGREGATES) void flushAudit();
+    aggregate = { minute, row: { ...row(record), createdAt: new Date(now), count: 0 } };
+    state.aggregates.set(key, aggregate);
+    state.minuteTimer ??= setTimeout(() => {
+      state.minuteTimer = undefined;
+      void flushAudit({ finishedMinutesOnly: true });
+    }, 60_000 - (now % 60_000) + 50).unref();
+  }
+  aggregate.row.count += 1;
+  aggregate.row.reason = clip(record.reason);
+}
+
+/** The counted failures whose minute is over (or all of them), taken out for writing. */
+function takeAggregates(all: boolean, now: number): Prisma.AuditEventCreateManyInput[] {
+  const taken: Prisma.AuditEventCreateManyInput[] = [];
+  const current = Math.floor(now / 60_000);
+  for (const [key, { minute, row: r }] of state.aggregates ?? []) {
+    if (!all && minute >= current) continue;
+    state.aggregates.delete(key);
+    logger.info({ audit: r }, `audit ${r.event} ${r.outcome} x${r.count}`);
+    taken.push(r);
+  }
+  if (!all && (state.aggregates?.size ?? 0) > 0) {
+    state.minuteTimer ??= setTimeout(() => {
+      state.minuteTimer = undefined;
+      void flushAudit({ finishedMinutesOnly: true });
+    }, 60_000 - (now % 60_000) + 50).unref();
+  }
+  return taken;
+}
+
+/**
+ * Writes the queued events now (tests, shutdown, and readers that must see everything), with the
+ * counted unauthenticated failures: all of them, or only those whose minute is over.
+ */
+export async function flushAudit({ finishedMinutesOnly = false }: { finishedMinutesOnly?: boolean } = {}): Promise<void> {
   state.flush ??= flushAudit;
   clearTimeout(state.timer);
   state.timer = undefined;
-  const batch = state.queue.splice(0);
+  const batch = [...state.queue.splice(0), ...takeAggregates(!finishedMinutesOnly, Date.now())];
   if (batch.length === 0) return;
   try {
     await insertEvents(batch);
@@ -72,7 +122,7 @@ export async function flushAudit(): Promise<void> {
   }
 }
 
-const COLUMNS = ["id", "createdAt", "workspaceId", "clientId", "userId", "username", "ip", "userAgent", "event", "outcome", "reason", "requestId"] as const;
+const COLUMNS = ["id", "createdAt", "workspaceId", "clientId", "userId", "username", "ip", "userAgent", "event", "outcome", "reason", "requestId", "count"] as const;
 const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES `);
 
 /**
@@ -81,6 +131,6 @@ const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`
  * which cost more CPU than the insert.
  */
 function insertEvents(batch: Prisma.AuditEventCreateManyInput[]): Promise<number> {
-  const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => r[c] ?? null))})`);
+  const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => r[c] ?? (c === "count" ? 1 : null)))})`);
   return sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)}`);
 }

@@ -34,7 +34,7 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
     const changed = await sqlExecute(db(), Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-sql"}, ${username}, ${"192.0.2.9"}, ${at})`);
     expect(changed).toBe(1);
     // Prisma reads back exactly what was written, the date included.
-    expect(await db().failedLogin.findUnique({ where: { id } })).toEqual({ id, workspaceId: "w-sql", username, ip: "192.0.2.9", createdAt: at });
+    expect(await db().failedLogin.findUnique({ where: { id } })).toEqual({ id, workspaceId: "w-sql", kind: "user", username, ip: "192.0.2.9", createdAt: at });
     const rows = await sqlRows<{ id: string; username: string; createdAt: string }>(db(), Prisma.sql`SELECT "id", "username", "createdAt" FROM "FailedLogin" WHERE "username" = ${username} AND "createdAt" >= ${at}`);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe(id);

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { trustProxyProblem } from "@/lib/http/trust-proxy.ts";
 
 /**
  * Every setting of the app, validated once at first use. Development needs none of them; a
@@ -32,8 +33,36 @@ const schema = z.object({
   LOCKOUT_USER_IP_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
   LOCKOUT_IP_LIMIT: z.coerce.number().int().min(1).max(100000).default(50),
   LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
-  /** Proxies whose X-Forwarded-For is believed (proxy-addr syntax); unset: none. */
-  TRUST_PROXY: z.string().optional(),
+  /**
+   * Proxies whose X-Forwarded-For is believed: a hop count (`1`, `2`: that many proxies in front),
+   * or addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. Unset: none.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      const problem = value === undefined ? undefined : trustProxyProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }),
+  /** Failed sign-ins of one account from all addresses within the window before it is refused (429). */
+  LOCKOUT_ACCOUNT_LIMIT: z.coerce.number().int().min(1).max(1000000).default(100),
+  /** An address a user signed in from this many days ago or less is spared the account and address limits. */
+  LOCKOUT_KNOWN_ADDRESS_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  /** Unauthenticated failures (unknown client, bad secret, malformed) one address may cause per minute. */
+  UNAUTHENTICATED_FAILURE_LIMIT: z.coerce.number().int().min(1).max(1000000).default(300),
+  /** Absolute lifetime of a sign-in (a refresh-token family), whatever its rotations (seconds). */
+  SESSION_MAX_SECONDS: z.coerce.number().int().min(60).max(31536000).default(2592000),
+  /** Audit events older than this many days are pruned. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** How often the server prunes expired rows, in small batches (seconds); 0: only `npm run cli -- prune`. */
+  PRUNE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(600),
+  /** The login app asks the authorization server whether a session still lives at most this often (seconds). */
+  SESSION_CHECK_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+  /** The production server: time to receive a request's headers, and the whole request (seconds). */
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** The production server's cap on open connections. */
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000000).default(1024),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */

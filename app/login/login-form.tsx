@@ -3,6 +3,7 @@
 import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useRef, useState, type FormEvent } from "react";
+import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { signInMessage } from "@/lib/login/messages.ts";
 
 export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice?: string }) {
@@ -19,7 +20,8 @@ export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice
     setError(undefined);
     const result = await signIn("credentials", { redirect: false, username, password, callbackUrl }).catch(() => undefined);
     if (result?.ok && !result.error) {
-      router.replace(callbackUrl);
+      // Where the server's redirect callback sent us, never anything the browser composed.
+      router.replace(validatedCallbackPath(result.url));
       router.refresh();
       return;
     }

@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
 import { settings } from "@/lib/env.ts";
-import { safeCallbackPath } from "@/lib/login/auth-options.ts";
+import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
 import { LoginForm } from "./login-form.tsx";

@@ -23,7 +23,7 @@ describe("admin CLI", () => {
     [["user"]], [["user", "add"]], [["user", "list"]], [["user", "disable"]], [["user", "enable"]], [["user", "reset-password"]],
     [["client"]], [["client", "add"]], [["client", "list"]], [["client", "rotate-secret"]], [["client", "set"]],
     [["key"]], [["key", "rotate"]], [["key", "list"]], [["key", "retire"]],
-    [["audit"]], [["audit", "tail"]],
+    [["audit"]], [["audit", "tail"]], [["prune"]],
   ])("has --help for %j", async (path) => {
     const { status, out } = await cli([...path, "--help"]);
     expect(status).toBe(0);

@@ -6,6 +6,7 @@ import { settings } from "@/lib/env.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-secrets.ts";
 import { KeyRetirementRefused, listSigningKeys, retireSigningKey, rotateSigningKey } from "@/lib/oauth/keys.ts";
+import { pruneExpired } from "@/lib/oauth/retention.ts";
 import { hashPassword } from "@/lib/passwords.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
@@ -142,7 +143,7 @@ export function buildProgram(io: CliIo): Command {
     });
   }
   user.command("reset-password")
-    .description("Set a new password (prompt or standard input) and revoke the user's refresh tokens")
+    .description("Set a new password (prompt or standard input), end the user's sessions and revoke their refresh tokens")
     .argument("<tenant/workspace>")
     .argument("<username>")
     .action(async (ref: string, username: string) => {
@@ -152,9 +153,11 @@ export function buildProgram(io: CliIo): Command {
       const passwordHash = await hashPassword(await readNewPassword(io));
       await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
         await tx.user.update({ where: { id: existing.id }, data: { passwordHash } });
-        await tx.refreshToken.updateMany({ where: { userId: existing.id, revokedAt: null }, data: { revokedAt: new Date() } });
+        const now = new Date();
+        await tx.session.updateMany({ where: { userId: existing.id, endedAt: null }, data: { endedAt: now } });
+        await tx.refreshToken.updateMany({ where: { userId: existing.id, revokedAt: null }, data: { revokedAt: now } });
       });
-      io.out(`Reset the password of ${username}; their refresh tokens are revoked`);
+      io.out(`Reset the password of ${username}; their sessions are ended and refresh tokens revoked`);
     });
 
   // ---- clients
@@ -298,6 +301,15 @@ export function buildProgram(io: CliIo): Command {
       rows.reverse();
       if (o.json) return io.out(rows.map((r) => JSON.stringify(r)).join("\n") || "");
       table(io, rows.map((r) => ({ time: r.createdAt, event: r.event, outcome: r.outcome, client: r.clientId, user: r.username, ip: r.ip, reason: r.reason })));
+    });
+
+  // ---- retention
+  program.command("prune")
+    .description("Delete expired refresh tokens, sessions and denylist entries, old failed sign-ins and known addresses, and audit events past AUDIT_RETENTION_DAYS (the server also does it every PRUNE_INTERVAL_SECONDS)")
+    .action(async () => {
+      await flushAudit();
+      const pruned = await pruneExpired();
+      table(io, Object.entries(pruned).map(([kind, deleted]) => ({ kind, deleted })));
     });
 
   return program;

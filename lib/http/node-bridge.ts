@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SECURITY_HEADERS } from "@/lib/http/security-headers.mjs";
+import { settings } from "@/lib/env.ts";
+import { securityHeaders } from "@/lib/http/security-headers.mjs";
 import type { OAuthRequest } from "@/lib/oauth/http.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/route.ts";
 import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
@@ -14,7 +15,11 @@ const ROUTES: Array<[RegExp, WorkspaceHandler]> = [
   [/^\/([^/]+)\/([^/]+)\/\.well-known\/jwks\.json$/, jwksRoute.serve],
 ];
 
-const SECURITY: Array<[string, string]> = SECURITY_HEADERS.map(({ key, value }) => [key, value]);
+// Read at the first request: APP_URL (https or not) is a run-time setting.
+let security: Array<[string, string]> | undefined;
+function securityHeaderPairs(): Array<[string, string]> {
+  return (security ??= securityHeaders(settings().APP_URL).map(({ key, value }): [string, string] => [key, value]));
+}
 
 /**
  * The production server answers the authorization server's paths itself, with the handlers that
@@ -67,7 +72,7 @@ async function respond(req: IncomingMessage, res: ServerResponse, serve: Workspa
   const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
   const response = await serve(oauthRequest(req, method), pathSegment(tenant), pathSegment(workspace));
   const names = new Set(Object.keys(response.headers).map((name) => name.toLowerCase()));
-  const headers: Array<[string, string]> = SECURITY.filter(([name]) => !names.has(name.toLowerCase()));
+  const headers: Array<[string, string]> = securityHeaderPairs().filter(([name]) => !names.has(name.toLowerCase()));
   for (const [name, value] of Object.entries(response.headers)) headers.push([name, value]);
   if (response.body !== null) headers.push(["Content-Length", String(Buffer.byteLength(response.body))]);
   // Answered before the whole request arrived (a refused upload): the rest is not read.

@@ -1,1 +1,7 @@
-export declare const SECURITY_HEADERS: ReadonlyArray<{ key: string; value: string }>;
+export interface SecurityHeader {
+  key: string;
+  value: string;
+}
+export declare const SECURITY_HEADERS: ReadonlyArray<SecurityHeader>;
+export declare function strictTransportSecurity(appUrl: string): SecurityHeader | undefined;
+export declare function securityHeaders(appUrl: string): SecurityHeader[];

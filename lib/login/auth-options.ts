@@ -1,8 +1,9 @@
-import type { NextAuthOptions } from "next-auth";
+import type { LoggerInstance, NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { settings } from "@/lib/env.ts";
 import { clientIp, compileTrustProxy } from "@/lib/http/client-ip.ts";
 import { logger } from "@/lib/logger.ts";
+import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";
 import { passwordSignIn, revokeRefreshToken, SignInError } from "@/lib/login/token-client.ts";
@@ -16,17 +17,33 @@ function header(headers: Headers) {
   };
 }
 
-/** Only a path on this origin: never `//host`, `/\host` or an absolute URL elsewhere. */
-export function safeCallbackPath(url: string | null | undefined, origin: string): string {
-  if (!url) return "/account";
-  try {
-    const resolved = new URL(url, origin);
-    if (resolved.origin !== origin) return "/account";
-    return `${resolved.pathname}${resolved.search}${resolved.hash}`;
-  } catch {
-    return "/account";
-  }
+/**
+ * What an error passed to next-auth's logger says, without its stack (one log line per event).
+ * jose's errors carry a stable `code`; their `name` is lost when the server bundle is minified.
+ */
+function describeError(metadata: unknown): { name?: string; code?: string; message?: string } {
+  const err = metadata instanceof Error ? metadata : metadata && typeof metadata === "object" && "error" in metadata ? metadata.error : undefined;
+  if (!(err instanceof Error)) return {};
+  const code = "code" in err && typeof err.code === "string" ? err.code : undefined;
+  return { ...(err.name ? { name: err.name } : {}), ...(code ? { code } : {}), message: err.message };
 }
+
+/**
+ * next-auth's own errors and warnings (a tampered or stale session cookie, a configuration
+ * problem) through the app's logger: one JSON line each, instead of next-auth's multi-line
+ * console output with a stack.
+ */
+export const nextAuthLogger: LoggerInstance = {
+  error(code, metadata) {
+    logger.error({ event: "nextauth.error", code, error: describeError(metadata) }, "next-auth error");
+  },
+  warn(code) {
+    logger.warn({ event: "nextauth.warn", code }, "next-auth warning");
+  },
+  debug(code, metadata) {
+    logger.debug({ event: "nextauth.debug", code, error: describeError(metadata) }, "next-auth debug");
+  },
+};
 
 /**
  * next-auth v4, Credentials provider, JWT sessions. Built per request so that `next build`
@@ -40,6 +57,7 @@ export function authOptions(): NextAuthOptions {
     session: { strategy: "jwt", maxAge: SESSION_MAX_AGE },
     useSecureCookies: config.secureCookies,
     pages: { signIn: "/login", error: "/login" },
+    logger: nextAuthLogger,
     providers: [
       CredentialsProvider({
         name: "Password",
@@ -48,9 +66,10 @@ export function authOptions(): NextAuthOptions {
           const username = credentials?.username ?? "";
           const password = credentials?.password ?? "";
           if (!username || !password) throw new SignInError("invalid_credentials");
-          const endUserIp = clientIp(header(req.headers), compileTrustProxy(settings().TRUST_PROXY));
+          const headerOf = header(req.headers);
+          const endUser = { ip: clientIp(headerOf, compileTrustProxy(settings().TRUST_PROXY)), userAgent: headerOf("user-agent") };
           try {
-            const { tokens, user } = await passwordSignIn(username, password, endUserIp);
+            const { tokens, user } = await passwordSignIn(username, password, endUser);
             if (!user) throw new SignInError("refused", "no user");
             return { id: user.sub, name: user.name ?? null, email: user.email ?? null, tokens };
           } catch (err) {

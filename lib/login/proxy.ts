@@ -1,6 +1,10 @@
 import { NextResponse, type NextRequest } from "next/server";
+import type { JWT } from "next-auth/jwt";
+import { settings } from "@/lib/env.ts";
+import { strictTransportSecurity } from "@/lib/http/security-headers.mjs";
 import { decodeSession, encodeSession, refreshSession, SESSION_MAX_AGE, sessionCookieName } from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
+import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";
 
 /**
  * The Content-Security-Policy of the login app's pages: scripts only from us and with this
@@ -23,12 +27,19 @@ export function contentSecurityPolicy(nonce: string, dev = process.env.NODE_ENV 
 }
 
 /**
- * Runs before the login app's pages and next-auth's routes (proxy.ts). It sets the pages' CSP
- * with a fresh nonce, and when the session's access token is about to expire it refreshes it
- * (rotating the refresh token) and rewrites the session cookie, both for the browser and for
- * the page rendering this request: server components cannot set cookies, so this is the one
- * place a refresh can be kept. A refused refresh ends the session: the cookie goes and a page
- * load lands on /login with a message.
+ * Runs before every page of the app and next-auth's routes (proxy.ts). It sets the pages' CSP
+ * with a fresh nonce (and HSTS when the app is served over https: APP_URL is known at run time
+ * only), then keeps the session honest:
+ *
+ * - when the session's access token is about to expire it refreshes it (rotating the refresh
+ *   token) and rewrites the session cookie, both for the browser and for the page rendering this
+ *   request: server components cannot set cookies, so this is the one place a refresh can be kept;
+ * - otherwise it asks the authorization server whether the session still lives (its UserInfo
+ *   endpoint, at most every SESSION_CHECK_SECONDS per session), so that a session cookie replayed
+ *   after sign-out, or a session ended at the server, is refused.
+ *
+ * A refused refresh or an ended session deletes the cookie, and a page load lands on /login with
+ * a message. An unreachable server leaves the session as it is.
  */
 export async function loginProxy(request: NextRequest): Promise<NextResponse> {
   const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
@@ -40,25 +51,47 @@ export async function loginProxy(request: NextRequest): Promise<NextResponse> {
     return NextResponse.next({ request: { headers } });
   });
   response.headers.set("Content-Security-Policy", csp);
+  const hsts = strictTransportSecurity(settings().APP_URL);
+  if (hsts) response.headers.set(hsts.key, hsts.value);
   return response;
+}
+
+/** next-auth's sign-out: the session is about to end at the server. */
+function isSignOut(request: NextRequest): boolean {
+  return request.method === "POST" && request.nextUrl.pathname === "/api/auth/signout";
 }
 
 async function withSession(request: NextRequest, next: () => NextResponse): Promise<NextResponse> {
   const name = sessionCookieName();
   const token = await decodeSession(request.cookies.get(name)?.value);
-  if (!token) return next();
+  if (!token?.tokens) return next();
   const outcome = await refreshSession(token);
-  if (outcome.kind === "unchanged") return next();
+  if (outcome.kind === "ended") return endSession(request, next, name);
+  if (outcome.kind === "refreshed") return keepRefreshed(request, next, name, outcome.token);
 
-  if (outcome.kind === "ended") {
-    request.cookies.delete(name);
-    const isPageLoad = request.method === "GET" && !request.nextUrl.pathname.startsWith("/api/") && request.nextUrl.pathname !== "/login";
-    const response = isPageLoad ? NextResponse.redirect(new URL("/login?reason=expired", request.url)) : next();
-    response.cookies.delete(name);
-    return response;
+  const { accessToken } = token.tokens;
+  if (isSignOut(request)) {
+    // Asking now would find the session alive and remember that; the cookie replayed after this
+    // sign-out must be asked about afresh (in this instance at once, elsewhere within
+    // SESSION_CHECK_SECONDS).
+    forgetSessionCheck(accessToken);
+    return next();
   }
+  // A network failure ("unknown") keeps the session: see sessionLiveness.
+  if ((await sessionLiveness(accessToken)) === "ended") return endSession(request, next, name);
+  return next();
+}
 
-  const value = await encodeSession(outcome.token);
+function endSession(request: NextRequest, next: () => NextResponse, name: string): NextResponse {
+  request.cookies.delete(name);
+  const isPageLoad = request.method === "GET" && !request.nextUrl.pathname.startsWith("/api/") && request.nextUrl.pathname !== "/login";
+  const response = isPageLoad ? NextResponse.redirect(new URL("/login?reason=expired", request.url)) : next();
+  response.cookies.delete(name);
+  return response;
+}
+
+async function keepRefreshed(request: NextRequest, next: () => NextResponse, name: string, token: JWT): Promise<NextResponse> {
+  const value = await encodeSession(token);
   request.cookies.set(name, value);
   const response = next();
   response.cookies.set(name, value, { httpOnly: true, sameSite: "lax", secure: loginConfig().secureCookies, path: "/", maxAge: SESSION_MAX_AGE });

@@ -4,7 +4,9 @@ import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRo
 import type { WorkspaceRoute } from "@/lib/oauth/route.ts";
 import { parseBasic } from "@/lib/oauth/client-auth.ts";
 import { routeContext, introspect } from "@/lib/testing/oauth.ts";
-import { END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
+import { END_USER_AGENT_HEADER, END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
+import type { CredentialsConfig } from "next-auth/providers/credentials";
+import { authOptions } from "@/lib/login/auth-options.ts";
 import { refreshSession } from "@/lib/login/session.ts";
 
 // The login app speaks HTTP only; here its requests are served in-process by the real route
@@ -41,7 +43,7 @@ const tokenRequests = () => requests.filter((r) => new URL(r.url).pathname.endsW
 
 describe("passwordSignIn", () => {
   it("signs alice in as demo-web (Basic), with the login scope, and validates the ID token", async () => {
-    const { tokens, user } = await passwordSignIn("alice", "alice-password-1", "203.0.113.9");
+    const { tokens, user } = await passwordSignIn("alice", "alice-password-1", { ip: "203.0.113.9" });
     expect(user).toEqual({ sub: decodeJwt(tokens.accessToken).sub, name: "Alice Example", email: "alice@example.com" });
     expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(tokens.lifetime).toBe(3600);
@@ -50,8 +52,38 @@ describe("passwordSignIn", () => {
     // oauth4webapi form-encodes id and secret strictly (RFC 6749 §2.3.1: "-" as %2D).
     expect(parseBasic(request!.headers.get("authorization")!, "")).toEqual({ clientId: "demo-web", secret: "demo-web-secret" });
     expect(request!.headers.get(END_USER_IP_HEADER)).toBe("203.0.113.9");
+    expect(request!.headers.get(END_USER_AGENT_HEADER)).toBeNull();
     const body = new URLSearchParams(await request!.text());
     expect(Object.fromEntries(body)).toEqual({ grant_type: "password", username: "alice", password: "alice-password-1", scope: "openid profile email offline_access" });
+  });
+
+  it("passes the browser's User-Agent for the audit trail, beside its address", async () => {
+    const userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
+    await passwordSignIn("alice", "alice-password-1", { ip: "2001:db8::7", userAgent });
+    const [request] = tokenRequests();
+    expect(request!.headers.get(END_USER_AGENT_HEADER)).toBe(userAgent);
+    expect(request!.headers.get(END_USER_IP_HEADER)).toBe("2001:db8::7");
+  });
+
+  it("is called by the login app's authorize() with the sign-in request's User-Agent", async () => {
+    const provider = authOptions().providers[0] as CredentialsConfig;
+    const userAgent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+    const user = await provider.options.authorize(
+      { username: "alice", password: "alice-password-1" },
+      { method: "POST", headers: { "user-agent": userAgent, "x-forwarded-for": "198.51.100.4" }, body: {}, query: {} },
+    );
+    expect(user).toMatchObject({ name: "Alice Example", email: "alice@example.com" });
+    const [request] = tokenRequests();
+    expect(request!.headers.get(END_USER_AGENT_HEADER)).toBe(userAgent);
+    expect(request!.headers.get(END_USER_IP_HEADER)).toBe("198.51.100.4");
+  });
+
+  it("cuts an overlong User-Agent to 512 characters and leaves out a blank one", async () => {
+    await passwordSignIn("alice", "alice-password-1", { userAgent: ` ${"a".repeat(600)} ` });
+    await passwordSignIn("alice", "alice-password-1", { userAgent: "  " });
+    const [long, blank] = tokenRequests();
+    expect(long!.headers.get(END_USER_AGENT_HEADER)).toBe("a".repeat(512));
+    expect(blank!.headers.get(END_USER_AGENT_HEADER)).toBeNull();
   });
 
   it.each([
@@ -59,20 +91,20 @@ describe("passwordSignIn", () => {
     ["nobody", "alice-password-1"],
     ["carol", "carol-password-1"],
   ])("reports %s / %s as invalid_credentials", async (username, password) => {
-    await expect(passwordSignIn(username, password, undefined)).rejects.toMatchObject({ reason: "invalid_credentials" });
+    await expect(passwordSignIn(username, password)).rejects.toMatchObject({ reason: "invalid_credentials" });
   });
 
   it("reports HTTP 429 as too_many_attempts", async () => {
     tamper = async (url, _req, respond) =>
       url.pathname.endsWith("/token") ? Response.json({ error: "too_many_attempts" }, { status: 429, headers: { "Retry-After": "60" } }) : respond();
-    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "too_many_attempts" });
+    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "too_many_attempts" });
   });
 
   it("reports a server it cannot reach as unreachable", async () => {
     tamper = async () => {
       throw new TypeError("fetch failed");
     };
-    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "unreachable" });
+    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "unreachable" });
   });
 
   it("refuses an ID token whose signature does not verify", async () => {
@@ -84,7 +116,7 @@ describe("passwordSignIn", () => {
       body.id_token = `${h}.${p}.${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
       return Response.json(body);
     };
-    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "refused" });
+    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "refused" });
   });
 
   it("refuses an access token that does not match the ID token's at_hash", async () => {
@@ -95,7 +127,7 @@ describe("passwordSignIn", () => {
       body.access_token = `${body.access_token}x`;
       return Response.json(body);
     };
-    const err = await passwordSignIn("alice", "alice-password-1", undefined).catch((e: unknown) => e);
+    const err = await passwordSignIn("alice", "alice-password-1").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SignInError);
     expect(err).toMatchObject({ reason: "refused", cause: "at_hash does not match the access token" });
   });
@@ -104,7 +136,7 @@ describe("passwordSignIn", () => {
     const { ALICE, postToken } = await import("@/lib/testing/oauth.ts");
     const other = await (await postToken({ grant_type: "password", client_id: "demo-spa", ...ALICE })).json();
     tamper = async (url, _req, respond) => (url.pathname.endsWith("/token") ? Response.json(other) : respond());
-    await expect(passwordSignIn("alice", "alice-password-1", undefined)).rejects.toMatchObject({ reason: "refused" });
+    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "refused" });
   });
 });
 
@@ -116,7 +148,7 @@ describe("expectedAtHash", () => {
 
 describe("refresh and revocation", () => {
   it("rotates the tokens", async () => {
-    const first = await passwordSignIn("alice", "alice-password-1", undefined);
+    const first = await passwordSignIn("alice", "alice-password-1");
     const second = await refreshTokens(first.tokens.refreshToken!, first.tokens.idToken);
     expect(second.tokens.refreshToken).not.toBe(first.tokens.refreshToken);
     expect(second.user?.email).toBe("alice@example.com");
@@ -124,7 +156,7 @@ describe("refresh and revocation", () => {
   });
 
   it("revokes the refresh token; refreshing then fails", async () => {
-    const { tokens } = await passwordSignIn("bob", "bob-password-1", undefined);
+    const { tokens } = await passwordSignIn("bob", "bob-password-1");
     await revokeRefreshToken(tokens.refreshToken!);
     expect(await introspect(tokens.refreshToken!)).toEqual({ active: false });
     await expect(refreshTokens(tokens.refreshToken!, tokens.idToken)).rejects.toBeInstanceOf(SignInError);
@@ -133,12 +165,12 @@ describe("refresh and revocation", () => {
 
 describe("refreshSession", () => {
   const expiring = async () => {
-    const { tokens } = await passwordSignIn("alice", "alice-password-1", undefined);
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
     return { sub: "x", tokens: { ...tokens, expiresAt: Date.now() + 1000 } };
   };
 
   it("leaves a session whose access token is far from expiry alone", async () => {
-    const { tokens } = await passwordSignIn("alice", "alice-password-1", undefined);
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
     requests.length = 0;
     expect(await refreshSession({ tokens })).toEqual({ kind: "unchanged" });
     expect(requests).toHaveLength(0);

@@ -15,6 +15,12 @@ import { loginConfig } from "@/lib/login/config.ts";
  */
 export const END_USER_IP_HEADER = "ropc-forwarded-for";
 
+/** Beside it, the browser's User-Agent, for the audit trail of the sign-in. */
+export const END_USER_AGENT_HEADER = "ropc-forwarded-user-agent";
+
+// A User-Agent is rarely over 300 characters; the audit trail needs no more than this.
+const MAX_USER_AGENT_LENGTH = 512;
+
 export const LOGIN_SCOPE = "openid profile email offline_access";
 
 /** What went wrong, in terms the login page can explain. */
@@ -128,11 +134,26 @@ async function tokensFrom(s: Server, response: Response, previousIdToken?: strin
   };
 }
 
-/** The password grant as the login app's client, on behalf of the end user at `endUserIp`. */
-export async function passwordSignIn(username: string, password: string, endUserIp: string | undefined): Promise<SignedIn> {
+/** The browser a sign-in comes from, as the login app's server saw it. */
+export interface EndUser {
+  ip?: string;
+  userAgent?: string;
+}
+
+/** The headers that tell the authorization server who is signing in through us. */
+export function endUserHeaders({ ip, userAgent }: EndUser): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (ip) headers[END_USER_IP_HEADER] = ip;
+  const agent = userAgent?.trim().slice(0, MAX_USER_AGENT_LENGTH);
+  if (agent) headers[END_USER_AGENT_HEADER] = agent;
+  return headers;
+}
+
+/** The password grant as the login app's client, on behalf of the end user at `endUser`. */
+export async function passwordSignIn(username: string, password: string, endUser: EndUser = {}): Promise<SignedIn> {
   try {
     const s = await server();
-    const headers = endUserIp ? { [END_USER_IP_HEADER]: endUserIp } : undefined;
+    const headers = endUserHeaders(endUser);
     const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, "password", { username, password, scope: LOGIN_SCOPE }, { ...s.options, headers });
     return await tokensFrom(s, response);
   } catch (err) {
@@ -156,4 +177,29 @@ export async function revokeRefreshToken(refreshToken: string): Promise<void> {
   const s = await server();
   const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, { ...s.options, additionalParameters: { token_type_hint: "refresh_token" } });
   await oauth.processRevocationResponse(response);
+}
+
+/** What the authorization server says of a session's access token. */
+export type AccessTokenStatus = "active" | "rejected";
+
+// A page load waits for this check: a server that does not answer must not hold it up for long.
+const USERINFO_TIMEOUT_MS = 5_000;
+
+/**
+ * Asks the issuer's UserInfo endpoint (OIDC Core §5.3) whether it still honours `accessToken`:
+ * 401 (RFC 6750 §3.1, `invalid_token`) means it does not: expired, revoked, or its session ended.
+ * Any other failure is a SignInError: the answer is unknown.
+ */
+export async function accessTokenStatus(accessToken: string): Promise<AccessTokenStatus> {
+  let response: Response;
+  try {
+    const s = await server();
+    response = await oauth.userInfoRequest(s.as, s.client, accessToken, { ...s.options, signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS) });
+  } catch (err) {
+    throw classify(err);
+  }
+  await response.body?.cancel();
+  if (response.status === 401) return "rejected";
+  if (response.ok) return "active";
+  throw new SignInError("refused", `userinfo answered ${response.status}`);
 }

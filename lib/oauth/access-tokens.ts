@@ -1,6 +1,8 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import { db } from "@/lib/db.ts";
+import { findClient } from "@/lib/oauth/client-auth.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/keys.ts";
+import { accessTokenState } from "@/lib/oauth/sessions.ts";
 import type { AccessTokenClaims } from "@/lib/oauth/tokens.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
@@ -14,7 +16,8 @@ export type AccessTokenCheck =
 /**
  * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only
  * (so `alg: none` and HS256-with-our-public-key fail), `typ` `at+jwt` (RFC 9068 §4), the
- * workspace's issuer, a key we publish by `kid`, expiry with a small skew, and the denylist.
+ * workspace's issuer, a key we publish by `kid`, expiry with a small skew, its client still
+ * enabled, the denylist, and its session (`sid`) not ended.
  */
 export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
   const keys = await keySet();
@@ -42,9 +45,12 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
   if (typeof claims.jti !== "string" || typeof claims.scope !== "string" || typeof claims.client_id !== "string") {
     return { valid: false, reason: "bad claims" };
   }
-  if (await db().revokedAccessToken.findUnique({ where: { jti: claims.jti }, select: { jti: true } })) {
-    return { valid: false, reason: "revoked" };
-  }
+  if (claims.sid !== undefined && typeof claims.sid !== "string") return { valid: false, reason: "bad claims" };
+  // A disabled (or deleted) client's tokens die with it, like a disabled user's.
+  const client = await findClient(workspace.id, claims.client_id);
+  if (!client || client.disabled) return { valid: false, reason: "client disabled" };
+  const state = await accessTokenState(claims.jti, claims.sid);
+  if (state !== "live") return { valid: false, reason: state };
   return { valid: true, claims };
 }
 

@@ -3,7 +3,7 @@ import { flushAudit } from "@/lib/audit.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
-import { clearClientCache, END_USER_IP_HEADER } from "@/lib/oauth/client-auth.ts";
+import { clearClientCache, END_USER_AGENT_HEADER, END_USER_IP_HEADER } from "@/lib/oauth/client-auth.ts";
 import { passwordVerifier } from "@/lib/passwords.ts";
 import { ALICE, basic, postToken, SPA } from "@/lib/testing/oauth.ts";
 
@@ -181,5 +181,18 @@ describe("audit trail", () => {
     const all = JSON.stringify(await db().auditEvent.findMany());
     expect(all.length).toBeGreaterThan(1000);
     for (const secret of ["hunter2", ALICE.password, "carol-password-1", "demo-web-secret", "demo-backend-secret"]) expect(all).not.toContain(secret);
+  });
+
+  it("records the browser's User-Agent that a trusted client forwards, else the request's own", async () => {
+    clearClientCache();
+    const web = { Authorization: basic("demo-web", "demo-web-secret"), "user-agent": "oauth4webapi/v3", [END_USER_IP_HEADER]: newIp(), [END_USER_AGENT_HEADER]: "Mozilla/5.0 (X11) Firefox/140.0" };
+    const forwarded = await postToken({ grant_type: "password", ...ALICE }, from(newIp(), web));
+    const spa = await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(newIp(), { "user-agent": "curl/8", [END_USER_AGENT_HEADER]: "Spoofed/1.0" }));
+    const unforwarded = await postToken({ grant_type: "password", ...ALICE }, from(newIp(), { ...web, [END_USER_AGENT_HEADER]: "" }));
+    await flushAudit();
+    const agent = async (res: Response) => (await db().auditEvent.findFirstOrThrow({ where: { requestId: res.headers.get("x-request-id")! } })).userAgent;
+    expect(await agent(forwarded)).toBe("Mozilla/5.0 (X11) Firefox/140.0");
+    expect(await agent(spa)).toBe("curl/8");
+    expect(await agent(unforwarded)).toBe("oauth4webapi/v3");
   });
 });

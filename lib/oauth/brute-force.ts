@@ -1,18 +1,22 @@
 import { randomUUID } from "node:crypto";
-import { db } from "@/lib/db.ts";
+import { db, sqlRows } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { TooManyAttempts } from "@/lib/oauth/errors.ts";
-import type { RecentFailure } from "@/lib/oauth/users.ts";
+import type { AttemptHistory, RecentFailure } from "@/lib/oauth/users.ts";
 
 export interface AttemptKey {
   workspaceId: string;
-  username: string;
+  /** `user`: a password for `name` (a username); `client`: a secret for `name` (a client_id). */
+  kind: "user" | "client";
+  name: string;
+  /** The address group (see addressGroup in lib/http/client-ip.ts). */
   ip: string;
 }
 
-/** A password attempt let through to verification: it ends as a success or a failure. */
+/** An attempt let through to verification: it ends as a success or a failure. */
 export interface Attempt {
-  /** That username's failures from that address are forgiven. */
+  /** That name's failures from that address are forgiven. */
   succeeded(): Promise<void>;
   /** The failure is counted (in the database: every process sees it). */
   failed(): Promise<void>;
@@ -20,11 +24,11 @@ export interface Attempt {
   release(): void;
 }
 
-// This process's attempts that the database may not show yet, by address and by
-// username+address: those being verified, and failures for a while after their row was written
-// (a read that started earlier may have missed it). Each attempt has the id its failure row gets,
-// so an attempt seen both here and in the database counts once. Safe to lose (a restart ends
-// them; by then the rows are there).
+// This process's attempts that the database may not show yet, by address, by name+address and
+// by account: those being verified, and failures for a while after their row was written (a read
+// that started earlier may have missed it). Each attempt has the id its failure row gets, so an
+// attempt seen both here and in the database counts once. Safe to lose (a restart ends them; by
+// then the rows are there).
 interface Pending {
   at: number;
   failed: boolean;
@@ -33,8 +37,8 @@ const pending = new Map<string, Map<string, Pending>>();
 const RECENT_MS = 10_000;
 
 const keysOf = (key: AttemptKey) => {
-  const ip = `${key.workspaceId} ${key.ip}`;
-  return { ip, user: `${ip} ${key.username}` };
+  const ip = `${key.workspaceId} ${key.kind} ${key.ip}`;
+  return { ip, name: `${ip} ${key.name}`, account: `${key.workspaceId} ${key.kind} account ${key.name}` };
 };
 
 function enter(key: string, id: string, entry: Pending) {
@@ -56,57 +60,67 @@ function count(rows: readonly RecentFailure[], key: string, since: number): numb
   return ids.size;
 }
 
+/** This process's attempts on an account still being verified (their rows do not exist yet). */
+function inFlight(key: string): number {
+  let n = 0;
+  for (const entry of pending.get(key)?.values() ?? []) if (!entry.failed) n += 1;
+  return n;
+}
+
 const PRUNE_EVERY_MS = 60_000;
 let lastPrune = 0;
 
 /**
- * The brute-force defence of the password grant (RFC 6749 §4.3.2, RFC 9700 §2.4). Failures are
- * counted in the database, so they survive a restart and are shared by every process: per
- * (username, IP) and per IP over a sliding window. Over the limit the attempt is refused (429)
- * without verifying the password. This process's attempts still being verified, or failed too
- * recently for every read to show them, count too, so a burst cannot slip under the limit.
- * Unknown usernames are counted and locked alike, so a lockout says nothing about whether a user
- * exists. `failures` are the newest failures from the address (users.ts reads them with the
- * user, in one query), at least the IP limit of them.
+ * The brute-force defence of the password grant (RFC 6749 §4.3.2, RFC 9700 §2.4) and of client
+ * secrets. Failures are counted in the database, so they survive a restart and are shared by
+ * every process, over a sliding window, at three levels:
+ * - per (name, address): LOCKOUT_USER_IP_LIMIT, always;
+ * - per address: LOCKOUT_IP_LIMIT, except for a user who signed in from that address within
+ *   LOCKOUT_KNOWN_ADDRESS_DAYS (a shared NAT must not lock its regular users out);
+ * - per account, from every address: LOCKOUT_ACCOUNT_LIMIT (ASVS 5.0 §6.3.1), except from the
+ *   user's known addresses, so that a distributed guesser can neither go on guessing nor lock
+ *   the real user out of her usual places.
+ * Over a limit the attempt is refused (429) without verifying anything. Unknown usernames are
+ * counted and locked alike, so a lockout says nothing about whether a user exists.
  */
-export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[], now = Date.now()): Attempt {
-  const { LOCKOUT_USER_IP_LIMIT: userIpLimit, LOCKOUT_IP_LIMIT: ipLimit, LOCKOUT_WINDOW_SECONDS: window } = settings();
-  const since = now - window * 1000;
-  const recent = failures.filter((f) => f.at > since);
-  const mine = recent.filter((f) => f.username === key.username);
+export function admitAttempt(key: AttemptKey, history: AttemptHistory, now = Date.now()): Attempt {
+  const s = settings();
+  const window = s.LOCKOUT_WINDOW_SECONDS * 1000;
+  const since = now - window;
+  const known = history.knownSince !== null && history.knownSince > now - s.LOCKOUT_KNOWN_ADDRESS_DAYS * 86_400_000;
+  const recent = history.failures.filter((f) => f.at > since);
+  const mine = recent.filter((f) => f.username === key.name);
   const keys = keysOf(key);
-  const overIp = count(recent, keys.ip, since) >= ipLimit;
-  const overUser = count(mine, keys.user, since) >= userIpLimit;
-  if (overIp || overUser) {
-    const counted = overUser ? mine : recent;
-    const oldest = counted.at(-1)?.at ?? now;
-    const retryAfter = Math.max(1, Math.ceil((oldest + window * 1000 - now) / 1000));
-    throw new TooManyAttempts(retryAfter, overUser ? "locked: username from this address" : "locked: this address");
+  const refuse = (counted: number | null | undefined, reason: string) => {
+    const retryAfter = Math.max(1, Math.ceil(((counted ?? now) + window - now) / 1000));
+    return new TooManyAttempts(retryAfter, reason);
+  };
+  if (count(mine, keys.name, since) >= s.LOCKOUT_USER_IP_LIMIT) throw refuse(mine.at(-1)?.at, `locked: ${key.kind === "user" ? "username" : "client"} from this address`);
+  if (!known && count(recent, keys.ip, since) >= s.LOCKOUT_IP_LIMIT) throw refuse(recent.at(-1)?.at, "locked: this address");
+  if (key.kind === "user" && !known && history.account.count + inFlight(keys.account) >= s.LOCKOUT_ACCOUNT_LIMIT) {
+    throw refuse(history.account.oldest, "locked: account");
   }
   const id = randomUUID();
   const entry: Pending = { at: now, failed: false };
-  enter(keys.ip, id, entry);
-  enter(keys.user, id, entry);
+  for (const k of Object.values(keys)) enter(k, id, entry);
   let done = false;
   const exit = () => {
-    leave(keys.ip, id);
-    leave(keys.user, id);
+    for (const k of Object.values(keys)) leave(k, id);
   };
   return {
     async succeeded() {
       if (done) return;
       done = true;
       exit();
-      // Forgiven: this username's failures from this address, here and in the database.
+      // Forgiven: this name's failures from this address, here and in the database.
       let forgiven = mine.length;
-      for (const [other, e] of pending.get(keys.user) ?? []) {
+      for (const [other, e] of pending.get(keys.name) ?? []) {
         if (e.failed) {
-          leave(keys.user, other);
-          leave(keys.ip, other);
+          for (const k of Object.values(keys)) leave(k, other);
           forgiven += 1;
         }
       }
-      if (forgiven > 0) await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, username: key.username, ip: key.ip } });
+      if (forgiven > 0) await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip } });
     },
     release() {
       if (done) return;
@@ -118,9 +132,9 @@ export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[]
       done = true;
       entry.failed = true;
       try {
-        await db().failedLogin.create({ data: { id, ...key, createdAt: new Date(now) }, select: { id: true } });
+        await db().failedLogin.create({ data: { id, workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip, createdAt: new Date(now) }, select: { id: true } });
       } finally {
-        setTimeout(exit, Math.min(RECENT_MS, window * 1000)).unref();
+        setTimeout(exit, Math.min(RECENT_MS, window)).unref();
       }
       if (Date.now() - lastPrune > PRUNE_EVERY_MS) {
         lastPrune = Date.now();
@@ -128,6 +142,23 @@ export function admitAttempt(key: AttemptKey, failures: readonly RecentFailure[]
       }
     },
   };
+}
+
+interface FailureRow extends Record<string, unknown> {
+  id: string;
+  username: string;
+  createdAt: Date | string;
+}
+
+/** The newest client-secret failures from an address group: what `admitAttempt` needs for a client. */
+export async function clientAttemptHistory(workspaceId: string, address: string): Promise<AttemptHistory> {
+  const rows = await sqlRows<FailureRow>(
+    db(),
+    Prisma.sql`SELECT f."id", f."username", f."createdAt" FROM "FailedLogin" f
+      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
+      ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}`,
+  );
+  return { failures: rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() })), account: { count: 0, oldest: null }, knownSince: null };
 }
 
 /** Drops counted failures older than the window (they no longer count). */

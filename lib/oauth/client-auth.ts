@@ -1,5 +1,6 @@
-import { isIP } from "node:net";
 import { TtlCache } from "@/lib/cache.ts";
+import { addressGroup, normalizeAddress } from "@/lib/http/client-ip.ts";
+import { admitAttempt, clientAttemptHistory } from "@/lib/oauth/brute-force.ts";
 import { db } from "@/lib/db.ts";
 import { settings } from "@/lib/env.ts";
 import { verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
@@ -33,6 +34,7 @@ export interface Client {
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
   refreshTokenTtl: number | null;
+  sessionTtl: number | null;
   allowedOrigins: readonly string[];
   /** May pass its end user's address in END_USER_IP_HEADER. */
   forwardsEndUserIp: boolean;
@@ -40,6 +42,8 @@ export interface Client {
 
 /** Where a trusted server-side client puts its end user's address (cf. Auth0's auth0-forwarded-for). */
 export const END_USER_IP_HEADER = "ropc-forwarded-for";
+/** Where the same clients put their end user's browser's User-Agent, for the audit trail. */
+export const END_USER_AGENT_HEADER = "ropc-forwarded-user-agent";
 
 const MAX_CLIENT_ID = 255;
 const MAX_SECRET = 1024;
@@ -123,10 +127,12 @@ export function clearClientCache(): void {
 /**
  * Authenticates the client of a request to an endpoint of `workspace`. Any failure is
  * `invalid_client` (401; with `WWW-Authenticate` when Basic was tried): unknown client, disabled
- * client, a method it did not register, a missing or wrong secret. A browser request from an
- * origin the client does not allow is then refused (403).
+ * client, a method it did not register, a missing or wrong secret. Wrong secrets are counted
+ * like wrong passwords, per (client, address) and per address of `callerIp` (brute-force.ts):
+ * past the limits the caller gets 429 without the secret being checked. A browser request from
+ * an origin the client does not allow is then refused (403).
  */
-export async function authenticateClient(req: OAuthRequest, params: FormParams, workspace: Workspace): Promise<Client> {
+export async function authenticateClient(req: OAuthRequest, params: FormParams, workspace: Workspace, callerIp: string): Promise<Client> {
   const presented = presentedClient(req.headers.get("authorization"), params, workspace.issuer);
   const fail = (detail: string) =>
     new InvalidClient("client authentication failed", {
@@ -138,7 +144,13 @@ export async function authenticateClient(req: OAuthRequest, params: FormParams, 
   const methods = splitList(row.authMethods);
   if (!methods.includes(presented.method)) throw fail(`client did not register ${presented.method}`);
   if (presented.method !== "none") {
-    if (!row.secretHash || !verifyClientSecret(row.secretHash, presented.secret ?? "")) throw fail("wrong client secret");
+    const address = addressGroup(callerIp);
+    const attempt = admitAttempt({ workspaceId: workspace.id, kind: "client", name: row.clientId, ip: address }, await clientAttemptHistory(workspace.id, address));
+    if (!row.secretHash || !verifyClientSecret(row.secretHash, presented.secret ?? "")) {
+      await attempt.failed();
+      throw fail("wrong client secret");
+    }
+    await attempt.succeeded();
   }
   const allowedOrigins = splitList(row.allowedOrigins);
   assertOriginAllowed(req, allowedOrigins);
@@ -154,6 +166,7 @@ export async function authenticateClient(req: OAuthRequest, params: FormParams, 
     accessTokenTtl: row.accessTokenTtl,
     idTokenTtl: row.idTokenTtl,
     refreshTokenTtl: row.refreshTokenTtl,
+    sessionTtl: row.sessionTtl,
     allowedOrigins,
     forwardsEndUserIp: row.forwardsEndUserIp,
   };
@@ -165,7 +178,17 @@ export async function authenticateClient(req: OAuthRequest, params: FormParams, 
  * and anything that is not an IP address, is ignored.
  */
 export function endUserIp(request: OAuthRequest, client: Client, callerIp: string): string {
-  if (!client.forwardsEndUserIp || !client.confidential || client.authMethod === "none") return callerIp;
-  const forwarded = request.headers.get(END_USER_IP_HEADER)?.trim();
-  return forwarded && isIP(forwarded) ? forwarded : callerIp;
+  if (!forwardsForEndUser(client)) return callerIp;
+  const forwarded = normalizeAddress(request.headers.get(END_USER_IP_HEADER) ?? "");
+  return forwarded ?? callerIp;
+}
+
+/** The end user's User-Agent as a client trusted for it passes it; else the request's own. */
+export function endUserAgent(request: OAuthRequest, client: Client): string | undefined {
+  const forwarded = forwardsForEndUser(client) ? request.headers.get(END_USER_AGENT_HEADER) : null;
+  return forwarded || request.headers.get("user-agent") || undefined;
+}
+
+function forwardsForEndUser(client: Client): boolean {
+  return client.forwardsEndUserIp && client.confidential && client.authMethod !== "none";
 }

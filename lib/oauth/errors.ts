@@ -19,6 +19,8 @@ export type OAuthErrorCode =
   | "server_error"
   // Ours, RFC 6749 §5.2-shaped: the brute-force defence refused to verify a password (HTTP 429)
   | "too_many_attempts"
+  // Ours: an address spent its budget of unauthenticated failures for the minute (HTTP 429)
+  | "too_many_requests"
   // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
   | "invalid_token"
   | "insufficient_scope"
@@ -126,6 +128,15 @@ export class TooManyAttempts extends OAuthError {
   readonly status = 429;
   constructor(retryAfterSeconds: number, detail: string) {
     super("too many failed sign-in attempts; try again later", { detail, headers: { "Retry-After": String(retryAfterSeconds) } });
+  }
+}
+
+/** An address that caused too many unauthenticated failures this minute (see request-budget.ts). */
+export class TooManyRequests extends OAuthError {
+  readonly error = "too_many_requests";
+  readonly status = 429;
+  constructor(retryAfterSeconds: number) {
+    super("too many failed requests from this address; try again later", { detail: "unauthenticated failure budget spent", headers: { "Retry-After": String(retryAfterSeconds) } });
   }
 }
 

@@ -63,6 +63,14 @@ describe("readForm", () => {
     });
   });
 
+  it("answers a body the client abandoned mid-upload as its error, not ours", async () => {
+    const body = new Readable({ read() {} });
+    body.push("grant_type=pass");
+    setImmediate(() => body.destroy(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+    const req = { method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body };
+    await expect(readForm(req)).rejects.toMatchObject({ error: "invalid_request", status: 400, description: "the request body could not be read", detail: "aborted" });
+  });
+
   it("refuses a declared oversized body with 413 before reading it", async () => {
     const req = post("a=1", { "Content-Type": "application/x-www-form-urlencoded", "Content-Length": String(MAX_FORM_BYTES + 1) });
     await expect(readForm(req)).rejects.toMatchObject({ error: "invalid_request", status: 413 });

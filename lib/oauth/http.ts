@@ -124,7 +124,10 @@ async function readLimited(body: OAuthRequest["body"], limit: number): Promise<U
   let size = 0;
   const iterator = body[Symbol.asyncIterator]();
   for (;;) {
-    const { done, value } = await iterator.next();
+    const { done, value } = await iterator.next().catch((err: unknown) => {
+      // The client went away mid-upload (a reset, an aborted request): its fault, not ours.
+      throw new InvalidRequest("the request body could not be read", { detail: err instanceof Error ? err.message : String(err) });
+    });
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

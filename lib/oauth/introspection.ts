@@ -5,6 +5,7 @@ import { InvalidClient, InvalidRequest, UnauthorizedClient } from "@/lib/oauth/e
 import { json, readForm, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { findRefreshToken, isUsable } from "@/lib/oauth/refresh-tokens.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/revocation.ts";
+import { findSession, isLive } from "@/lib/oauth/sessions.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
@@ -30,7 +31,8 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
 
 const introspectRefreshToken: Introspector = async (token, workspace) => {
   const stored = await findRefreshToken(token);
-  if (!stored || stored.client.workspaceId !== workspace.id || !isUsable(stored) || stored.user.disabled) return null;
+  if (!stored || stored.client.workspaceId !== workspace.id || !isUsable(stored) || stored.user.disabled || stored.client.disabled) return null;
+  if (!isLive(await findSession(stored.familyId))) return null;
   return {
     active: true,
     scope: stored.scope,
@@ -49,9 +51,10 @@ const introspectRefreshToken: Introspector = async (token, workspace) => {
  * `POST /oauth2/introspect` (RFC 7662). Only a confidential client allowed `introspect_tokens`
  * may ask. Anything not active, for whatever reason, is exactly `{"active": false}` (§2.2).
  */
-export async function introspectionEndpoint(request: OAuthRequest, { workspace }: EndpointContext): Promise<OAuthResponse> {
+export async function introspectionEndpoint(request: OAuthRequest, { workspace, ip, audit }: EndpointContext): Promise<OAuthResponse> {
   const params = await readForm(request);
-  const client = await authenticateClient(request, params, workspace);
+  const client = await authenticateClient(request, params, workspace, ip);
+  audit.clientId = client.clientId;
   if (!client.confidential) throw new InvalidClient("client authentication is required", { detail: "public client at introspection" });
   if (!client.scopes.has(INTROSPECTION_SCOPE)) {
     throw new UnauthorizedClient(`this client may not introspect tokens (it needs the ${INTROSPECTION_SCOPE} scope)`, { status: 403 });

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { db, sqlExecute } from "@/lib/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
@@ -16,9 +16,11 @@ export interface RefreshGrant {
   userId: string;
   scope: readonly string[];
   authTime: number;
-  /** The family this token continues; a new sign-in starts a new one. */
-  familyId?: string;
+  /** The session (sign-in) the token belongs to: its family. */
+  familyId: string;
   ttl: number;
+  /** The session's absolute end: no refresh token outlives it, however often rotated. */
+  notAfter: Date;
 }
 
 export interface IssuedRefreshToken {
@@ -66,10 +68,10 @@ export async function successorOf(token: string): Promise<string> {
  */
 export async function storeRefreshToken(grant: RefreshGrant, tx?: Prisma.TransactionClient, token: string = newRefreshToken()): Promise<IssuedRefreshToken> {
   const now = new Date();
-  const expiresAt = new Date(now.getTime() + grant.ttl * 1000);
+  const expiresAt = new Date(Math.min(now.getTime() + grant.ttl * 1000, grant.notAfter.getTime()));
   const insert = Prisma.sql`
     INSERT INTO "RefreshToken" ("tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
-    VALUES (${refreshTokenHash(token)}, ${grant.familyId ?? randomUUID()}, ${grant.clientId}, ${grant.userId}, ${grant.scope.join(" ")}, ${grant.authTime}, ${expiresAt}, ${now})`;
+    VALUES (${refreshTokenHash(token)}, ${grant.familyId}, ${grant.clientId}, ${grant.userId}, ${grant.scope.join(" ")}, ${grant.authTime}, ${expiresAt}, ${now})`;
   await (tx ? tx.$executeRaw(insert) : sqlExecute(db(), insert));
   return { token, expiresAt };
 }
@@ -78,17 +80,11 @@ export async function storeRefreshToken(grant: RefreshGrant, tx?: Prisma.Transac
 export function findRefreshToken(token: string) {
   return db().refreshToken.findUnique({
     where: { tokenHash: refreshTokenHash(token) },
-    include: { client: { select: { clientId: true, workspaceId: true } }, user: true },
+    include: { client: { select: { clientId: true, workspaceId: true, disabled: true } }, user: true },
   });
 }
 
 export type StoredRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
-
-/** Revokes every token of a family that is not revoked yet; returns how many. */
-export async function revokeFamily(familyId: string, tx: Prisma.TransactionClient = db()): Promise<number> {
-  const { count } = await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
-  return count;
-}
 
 /**
  * Consumes a refresh token if, and only if, nobody has yet: a conditional update, so that of two

@@ -2,7 +2,8 @@ import { checkAccessToken, denyAccessToken } from "@/lib/oauth/access-tokens.ts"
 import { authenticateClient, type Client } from "@/lib/oauth/client-auth.ts";
 import { InvalidRequest, UnauthorizedClient } from "@/lib/oauth/errors.ts";
 import { NO_STORE, readForm, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
-import { findRefreshToken, revokeFamily } from "@/lib/oauth/refresh-tokens.ts";
+import { findRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
+import { endSession } from "@/lib/oauth/sessions.ts";
 import type { EndpointContext } from "@/lib/oauth/route.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
 
@@ -14,12 +15,15 @@ type Revoker = (token: string, client: Client, workspace: Workspace) => Promise<
 
 const notYours = () => new UnauthorizedClient("the token was not issued to this client");
 
-/** A refresh token revokes its whole family: every token descended from the same sign-in. */
+/**
+ * A refresh token ends its session (RFC 7009 §2.1): its whole family, every token descended from
+ * the same sign-in, and every access token carrying that `sid`.
+ */
 const revokeRefreshToken: Revoker = async (token, client, workspace) => {
   const stored = await findRefreshToken(token);
   if (!stored || stored.client.workspaceId !== workspace.id) return "unknown";
   if (stored.clientId !== client.id) throw notYours();
-  await revokeFamily(stored.familyId);
+  await endSession(stored.familyId);
   return "revoked";
 };
 
@@ -38,10 +42,10 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  * (§2.2); a token of another client is not revoked and the client is told (§2.1).
  * `token_type_hint` only decides which kind is looked up first.
  */
-export async function revocationEndpoint(request: OAuthRequest, { workspace, log, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function revocationEndpoint(request: OAuthRequest, { workspace, log, ip, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "token.revoke";
   const params = await readForm(request);
-  const client = await authenticateClient(request, params, workspace);
+  const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   const token = params.get("token");
   if (token === undefined) throw new InvalidRequest("the token parameter is required");

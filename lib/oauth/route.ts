@@ -1,21 +1,26 @@
 import { randomUUID } from "node:crypto";
-import { recordAudit } from "@/lib/audit.ts";
+import { recordAudit, recordUnauthenticatedFailure } from "@/lib/audit.ts";
 import { settings } from "@/lib/env.ts";
-import { clientIp, compileTrustProxy, type TrustProxy } from "@/lib/http/client-ip.ts";
+import { addressGroup, clientIp, compileTrustProxy, UnknownClientAddress, type TrustProxy } from "@/lib/http/client-ip.ts";
 import { logger, type Logger } from "@/lib/logger.ts";
 import { allowedOriginsOf } from "@/lib/oauth/cors.ts";
-import { MethodNotAllowed, OAuthError, ServerError, TooManyAttempts } from "@/lib/oauth/errors.ts";
+import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests } from "@/lib/oauth/errors.ts";
+import { startPruning } from "@/lib/oauth/retention.ts";
+import { assertWithinBudget, spendBudget } from "@/lib/oauth/request-budget.ts";
 import { errorResponse, toWebResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { findWorkspace, type Workspace } from "@/lib/oauth/workspace.ts";
 
 /** What an endpoint learns as it goes, written to the audit trail when the request ends. */
 export interface AuditDraft {
   event?: string;
+  /** Set once the client has authenticated: failures before that are unauthenticated. */
   clientId?: string;
   userId?: string;
   username?: string;
   /** The address the attempt is counted against (the end user's, for a trusted client). */
   ip?: string;
+  /** The end user's browser, as a trusted client passes it (ropc-forwarded-user-agent). */
+  userAgent?: string;
 }
 
 /** What every endpoint of a workspace gets besides the request. */
@@ -75,11 +80,14 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
     const requestId = randomUUID();
     const log = logger.child({ requestId });
     const draft: AuditDraft = {};
-    const ip = clientIp((name) => request.headers.get(name), trustProxy());
+    let ip = "unknown";
     let workspace: Workspace | undefined;
     let response: OAuthResponse;
     let failure: OAuthError | undefined;
+    startPruning();
     try {
+      ip = callerAddress(request);
+      assertWithinBudget(addressGroup(ip));
       workspace = await findWorkspace(tenant, slug);
       if (request.method === "OPTIONS" && options.cors) {
         response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
@@ -89,27 +97,30 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
         response = await endpoint(request, { workspace, requestId, log, ip, audit: draft });
       }
     } catch (err) {
-      failure = asOAuthError(err, log);
+      failure = asOAuthError(err, log, draft);
       response = errorResponse(failure);
     }
     response.headers["X-Request-Id"] = requestId;
     if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
+    // A refusal for a spent budget costs nothing more: no count, no row, no log line.
+    if (failure instanceof TooManyRequests) return response;
+    const unauthenticated = failure !== undefined && draft.clientId === undefined && !(failure instanceof ServerError);
+    if (unauthenticated) spendBudget(addressGroup(ip));
     if (options.audit && draft.event && workspace) {
-      recordAudit(
-        {
-          event: draft.event,
-          outcome: failure instanceof TooManyAttempts ? "locked" : failure ? "failure" : "success",
-          workspaceId: workspace.id,
-          clientId: draft.clientId,
-          userId: draft.userId,
-          username: draft.username,
-          ip: draft.ip ?? ip,
-          userAgent: request.headers.get("user-agent") ?? undefined,
-          reason: failure ? (failure.detail ?? failure.error) : undefined,
-          requestId,
-        },
-        log,
-      );
+      const record = {
+        event: draft.event,
+        outcome: failure instanceof TooManyAttempts ? "locked" : failure ? "failure" : "success",
+        workspaceId: workspace.id,
+        clientId: draft.clientId,
+        userId: draft.userId,
+        username: draft.username,
+        ip: draft.ip ?? ip,
+        userAgent: draft.userAgent ?? request.headers.get("user-agent") ?? undefined,
+        reason: failure ? (failure.detail ?? failure.error) : undefined,
+        requestId,
+      } as const;
+      if (unauthenticated) recordUnauthenticatedFailure(record);
+      else recordAudit(record, log);
     }
     return response;
   };
@@ -139,9 +150,21 @@ async function addCorsHeaders(request: OAuthRequest, response: OAuthResponse, wo
   }
 }
 
-function asOAuthError(err: unknown, log: Logger): OAuthError {
+/** The caller's address; a request whose address our server could not read is refused. */
+function callerAddress(request: OAuthRequest): string {
+  try {
+    return clientIp((name) => request.headers.get(name), trustProxy());
+  } catch (err) {
+    if (err instanceof UnknownClientAddress) throw new InvalidRequest("the client's address is unknown", { detail: err.message });
+    throw err;
+  }
+}
+
+function asOAuthError(err: unknown, log: Logger, draft: AuditDraft): OAuthError {
   if (err instanceof OAuthError) {
-    log.info({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
+    // Unauthenticated junk is counted, not logged a line each (see recordUnauthenticatedFailure).
+    const level = draft.clientId === undefined || err instanceof TooManyRequests ? "debug" : "info";
+    log[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
     return err;
   }
   log.error({ err }, "unexpected error");

@@ -64,7 +64,7 @@ describe("password grant: success", () => {
     });
     expect(protectedHeader).toEqual({ alg: "ES256", typ: "at+jwt", kid: expect.any(String) });
     expect(Object.keys(payload).sort()).toEqual(
-      ["aid", "amr", "aud", "client_id", "exp", "iat", "idp", "iss", "jti", "nbf", "scope", "scp", "st", "sub", "tid"].sort(),
+      ["aid", "amr", "aud", "client_id", "exp", "iat", "idp", "iss", "jti", "nbf", "scope", "scp", "sid", "st", "sub", "tid"].sort(),
     );
     expect(payload).toMatchObject({
       iss: ISSUER,
@@ -90,7 +90,7 @@ describe("password grant: success", () => {
     const access = await jwtVerify(body.access_token, jwks);
     expect(protectedHeader.alg).toBe("ES256");
     expect(Object.keys(payload).sort()).toEqual(
-      ["amr", "at_hash", "aud", "auth_time", "azp", "email", "email_verified", "exp", "iat", "iss", "jti", "name", "refresh_token_expires_at", "sub"].sort(),
+      ["amr", "at_hash", "aud", "auth_time", "azp", "email", "email_verified", "exp", "iat", "iss", "jti", "name", "refresh_token_expires_at", "sid", "sub"].sort(),
     );
     expect(payload).toMatchObject({
       sub: access.payload.sub,

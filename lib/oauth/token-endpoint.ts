@@ -1,4 +1,4 @@
-import { authenticateClient, endUserIp, type Client } from "@/lib/oauth/client-auth.ts";
+import { authenticateClient, endUserAgent, endUserIp, type Client } from "@/lib/oauth/client-auth.ts";
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/errors.ts";
 import { clientCredentialsGrant } from "@/lib/oauth/grants/client-credentials.ts";
 import { passwordGrant } from "@/lib/oauth/grants/password.ts";
@@ -22,9 +22,10 @@ export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip,
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
-  const client = await authenticateClient(request, params, workspace);
+  const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   audit.ip = endUserIp(request, client, ip);
+  audit.userAgent = endUserAgent(request, client);
   const grant = supportedGrant(params);
   assertClientMayUse(client, grant.type);
   return grant.handler({ request, params, client, workspace, log, ip: audit.ip, audit });

@@ -1,4 +1,5 @@
 import type { Client } from "@/lib/oauth/client-auth.ts";
+import type { Session } from "@/lib/oauth/sessions.ts";
 import type { IssuedRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { mintAccessToken, mintIdToken } from "@/lib/oauth/tokens.ts";
 import type { Workspace } from "@/lib/oauth/workspace.ts";
@@ -25,9 +26,8 @@ export interface UserTokenRequest {
   client: Client;
   user: TokenUser;
   scope: readonly string[];
-  /** When the user authenticated (seconds), kept across refreshes. */
-  authTime: number;
-  amr: string[];
+  /** The sign-in: `sid`, `amr` and `auth_time` of every token, kept across refreshes; no token outlives it. */
+  session: Pick<Session, "id" | "amr" | "authTime" | "expiresAt">;
   /** Returned as `refresh_token`; its expiry goes into the ID token. */
   refreshToken?: IssuedRefreshToken;
   now?: number;
@@ -35,16 +35,19 @@ export interface UserTokenRequest {
 
 /** The access token, the ID token when `openid` was granted, and the refresh token if any. */
 export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> {
-  const { workspace, client } = req;
+  const { workspace, client, session } = req;
+  const nowMs = req.now ?? Date.now();
+  // Seconds left before the session's absolute end: no token is valid past it.
+  const left = Math.max(1, Math.floor((session.expiresAt.getTime() - nowMs) / 1000));
   const access = await mintAccessToken({
     workspace,
     clientId: client.clientId,
     audiences: client.audiences,
     subject: req.user.id,
     scope: req.scope,
-    ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
-    user: { amr: req.amr },
-    now: req.now,
+    ttl: Math.min(client.accessTokenTtl ?? workspace.accessTokenTtl, left),
+    user: { amr: session.amr, sid: session.id },
+    now: nowMs,
   });
   const response: TokenResponse = {
     access_token: access.token,
@@ -59,11 +62,12 @@ export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> 
       user: req.user,
       scope: req.scope,
       accessToken: access.token,
-      authTime: req.authTime,
-      amr: req.amr,
-      ttl: client.idTokenTtl ?? workspace.idTokenTtl,
+      authTime: session.authTime,
+      amr: session.amr,
+      sid: session.id,
+      ttl: Math.min(client.idTokenTtl ?? workspace.idTokenTtl, left),
       extra: req.refreshToken ? { refresh_token_expires_at: Math.floor(req.refreshToken.expiresAt.getTime() / 1000) } : undefined,
-      now: req.now,
+      now: nowMs,
     });
     response.id_token = id.token;
   }

@@ -19,6 +19,8 @@ export interface AccessTokenClaims extends JWTPayload {
   aid: string;
   idp?: string;
   amr?: string[];
+  /** The sign-in (session) a user's token belongs to. */
+  sid?: string;
   st: "public";
 }
 
@@ -43,7 +45,7 @@ export interface AccessTokenInput {
   scope: readonly string[];
   ttl: number;
   /** Present for a user's token; absent for a client's own (client credentials). */
-  user?: { amr: string[] };
+  user?: { amr: string[]; sid: string };
   now?: number;
 }
 
@@ -64,7 +66,7 @@ export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedTo
     scope: input.scope.join(" "),
     tid: input.workspace.tenant,
     aid: input.workspace.slug,
-    ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr } : {}),
+    ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr, sid: input.user.sid } : {}),
     st: "public",
   };
   return { token: await sign(claims, "at+jwt", nowMs), claims };
@@ -80,6 +82,7 @@ export interface IdTokenClaims extends JWTPayload {
   auth_time: number;
   jti: string;
   amr: string[];
+  sid: string;
   at_hash: string;
   name?: string;
   email?: string;
@@ -94,6 +97,7 @@ export interface IdTokenInput {
   accessToken: string;
   authTime: number;
   amr: string[];
+  sid: string;
   ttl: number;
   extra?: Record<string, number | string>;
   now?: number;
@@ -113,6 +117,7 @@ export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTo
     auth_time: input.authTime,
     jti: randomUUID(),
     amr: input.amr,
+    sid: input.sid,
     at_hash: atHash(input.accessToken),
     ...input.extra,
   };

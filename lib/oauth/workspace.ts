@@ -16,6 +16,8 @@ export interface Workspace {
   accessTokenTtl: number;
   idTokenTtl: number;
   refreshTokenTtl: number;
+  /** Absolute lifetime of a sign-in (seconds); null: SESSION_MAX_SECONDS. */
+  sessionTtl: number | null;
 }
 
 // Tenant and workspace names as they may appear in a path; anything else is unknown without a query.
@@ -48,5 +50,6 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     accessTokenTtl: row.accessTokenTtl,
     idTokenTtl: row.idTokenTtl,
     refreshTokenTtl: row.refreshTokenTtl,
+    sessionTtl: row.sessionTtl,
   };
 }

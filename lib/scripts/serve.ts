@@ -1,12 +1,12 @@
-import { createServer } from "node:http";
 import next from "next";
 import { settings } from "@/lib/env.ts";
-import { initPeerSecret, PEER_HEADER, peerHeaderValue } from "@/lib/http/client-ip.ts";
+import { initPeerSecret } from "@/lib/http/client-ip.ts";
+import { createAppServer } from "@/lib/http/server.ts";
 
 /**
- * Serves the app through Next's request handler behind our own `node:http` server, so that every
- * request carries the socket's address (see lib/http/client-ip.ts). Used by `npm run dev` and
- * `npm start`; honours PORT and HOSTNAME.
+ * Serves the app through Next's request handler behind our own `node:http` server
+ * (lib/http/server.ts), so that every request carries the socket's address (see
+ * lib/http/client-ip.ts). Used by `npm run dev` and `npm start`; honours PORT and HOSTNAME.
  */
 export async function serve({ dev }: { dev: boolean }): Promise<void> {
   process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -23,11 +23,10 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   // In production the authorization server's paths skip Next's router (lib/http/node-bridge.ts);
   // in development they go through Next, for hot reloading.
   const { serveOAuth } = dev ? { serveOAuth: () => false } : await import("@/lib/http/node-bridge.ts");
-  const server = createServer((req, res) => {
-    req.headers[PEER_HEADER] = peerHeaderValue(req.socket.remoteAddress);
-    if (!serveOAuth(req, res)) void handle(req, res);
-  });
-  server.on("upgrade", (req, socket, head) => void upgrade(req, socket, head));
+  // Loaded here, not imported: the logger reads the settings when it loads, and start.ts sets
+  // NODE_ENV only after its imports have run.
+  const { logger } = await import("@/lib/logger.ts");
+  const server = createAppServer({ handle, serveOAuth, upgrade, settings: settings(), log: logger });
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
   });

@@ -35,6 +35,10 @@ process.env.LOG_LEVEL = "silent";
 // limits (brute-force.test.ts).
 process.env.LOCKOUT_USER_IP_LIMIT = "1000";
 process.env.LOCKOUT_IP_LIMIT = "100000";
+process.env.LOCKOUT_ACCOUNT_LIMIT = "1000000";
+// The hostile-input corpus sends thousands of unauthenticated failures from one address; the
+// budget's own suite sets its real limit (request-budget.test.ts).
+process.env.UNAUTHENTICATED_FAILURE_LIMIT = "1000000";
 
 afterAll(async () => {
   const cache = globalThis as typeof globalThis & { __ropcDb?: { $disconnect(): Promise<void> } };

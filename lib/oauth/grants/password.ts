@@ -1,16 +1,20 @@
 import { settings } from "@/lib/env.ts";
+import { addressGroup } from "@/lib/http/client-ip.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
 import { admitAttempt } from "@/lib/oauth/brute-force.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
 import { json, type FormParams, type OAuthResponse } from "@/lib/oauth/http.ts";
 import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
 import { grantScope, parseScope, scopePolicy } from "@/lib/oauth/scopes.ts";
+import { sessionLifetime, startSession } from "@/lib/oauth/sessions.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
-import { findUserAndFailures, type SignInUser } from "@/lib/oauth/users.ts";
+import { findUserAndHistory, rememberAddress, type SignInUser } from "@/lib/oauth/users.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_USERNAME_LENGTH = 255;
 export const MAX_PASSWORD_LENGTH = 1024;
+
+const REMEMBER_AGAIN_MS = 86_400_000;
 
 /** Wrong password, unknown user and disabled user all get exactly this (no user enumeration). */
 const BAD_CREDENTIALS = "invalid username or password";
@@ -25,8 +29,10 @@ export async function passwordGrant({ params, client, workspace, ip, audit }: Gr
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
-  const { user, failures } = await findUserAndFailures(workspace.id, username, ip, settings().LOCKOUT_IP_LIMIT + 1);
-  const attempt = admitAttempt({ workspaceId: workspace.id, username, ip }, failures);
+  const address = addressGroup(ip);
+  const started = Date.now();
+  const { user, ...history } = await findUserAndHistory(workspace.id, username, address, settings().LOCKOUT_IP_LIMIT + 1, new Date(started - settings().LOCKOUT_WINDOW_SECONDS * 1000));
+  const attempt = admitAttempt({ workspaceId: workspace.id, kind: "user", name: username, ip: address }, history, started);
   let active: SignInUser;
   try {
     active = await verifyCredentials(user, password);
@@ -40,11 +46,13 @@ export async function passwordGrant({ params, client, workspace, ip, audit }: Gr
   await attempt.succeeded();
   // One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat.
   const now = Date.now();
-  const authTime = Math.floor(now / 1000);
+  // A known address is written again only once a day: a success costs no extra write otherwise.
+  if (history.knownSince === null || now - history.knownSince > REMEMBER_AGAIN_MS) await rememberAddress(active.id, address, new Date(now));
+  const session = await startSession({ workspaceId: workspace.id, clientId: client.id, userId: active.id, amr: ["pwd"], authTime: Math.floor(now / 1000), ttl: sessionLifetime(client, workspace), now });
   const refreshToken = client.grantTypes.has("refresh_token")
-    ? await storeRefreshToken({ clientId: client.id, userId: active.id, scope, authTime, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl })
+    ? await storeRefreshToken({ clientId: client.id, userId: active.id, scope, authTime: session.authTime, familyId: session.id, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl, notAfter: session.expiresAt })
     : undefined;
-  return json(await userTokens({ workspace, client, user: active, scope, authTime, amr: ["pwd"], refreshToken, now }));
+  return json(await userTokens({ workspace, client, user: active, scope, session, refreshToken, now }));
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */

@@ -7,13 +7,13 @@ import {
   consumeRefreshToken,
   findRefreshToken,
   isUsable,
-  revokeFamily,
   storeRefreshToken,
   successorOf,
   type IssuedRefreshToken,
   type StoredRefreshToken,
 } from "@/lib/oauth/refresh-tokens.ts";
 import { parseScope, splitList } from "@/lib/oauth/scopes.ts";
+import { endSession, findSession, isLive } from "@/lib/oauth/sessions.ts";
 import { userTokens } from "@/lib/oauth/token-response.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 
@@ -42,9 +42,12 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
   const original = splitList(stored.scope);
   const scope = narrowScope(requested, original);
   if (stored.user.disabled) {
-    await revokeFamily(stored.familyId);
+    await endSession(stored.familyId);
     throw new InvalidGrant(INVALID, { detail: "user disabled" });
   }
+  // The sign-in it descends from: ended (sign-out, reuse, an admin) or past its absolute lifetime.
+  const session = await findSession(stored.familyId);
+  if (!isLive(session)) throw new InvalidGrant(INVALID, { detail: "session ended" });
 
   const successor = await successorOf(presented);
   let next: IssuedRefreshToken | null = null;
@@ -52,7 +55,7 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await db().$transaction(async (tx) =>
       (await consumeRefreshToken(stored.tokenHash, tx))
-        ? storeRefreshToken({ clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: stored.familyId, ttl }, tx, successor)
+        ? storeRefreshToken({ clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt }, tx, successor)
         : null,
     );
   }
@@ -63,7 +66,8 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
     await revokeAsReuse(stored, log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
-  return json(await userTokens({ workspace, client, user: stored.user, scope, authTime: stored.authTime, amr: ["pwd"], refreshToken: next }));
+  // The session says how the user signed in: a refresh never changes amr or auth_time.
+  return json(await userTokens({ workspace, client, user: stored.user, scope, session, refreshToken: next }));
 }
 
 const INVALID = "the refresh token is invalid";
@@ -82,9 +86,9 @@ async function replayWithinGrace(tokenHash: string, successor: string): Promise<
   return next && isUsable(next) ? { token: successor, expiresAt: next.expiresAt } : null;
 }
 
-/** Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family is revoked. */
+/** Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family, its session with it, is revoked. */
 async function revokeAsReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
-  const revoked = await revokeFamily(stored.familyId);
+  const revoked = await endSession(stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
   recordAudit(
     { event: "token.reuse_detected", outcome: "failure", workspaceId: stored.client.workspaceId, clientId: stored.client.clientId, userId: stored.userId, username: stored.user.username, reason: `family ${stored.familyId}: ${revoked} revoked` },

@@ -1,0 +1,23 @@
+import NextAuth from "next-auth";
+import type { NextRequest } from "next/server";
+import { authOptions } from "@/lib/login/auth-options.ts";
+
+export interface AuthRouteContext {
+  params: Promise<{ nextauth: string[] }>;
+}
+
+/**
+ * The one provider is Credentials, whose callback is a form POST: next-auth v4 has no answer for
+ * another method there and fails with a 500 (and a stack in the log). RFC 9110 §15.5.6 says 405
+ * with the methods that work.
+ */
+export function methodNotAllowed(segments: readonly string[], method: string): Response | undefined {
+  if (segments[0] !== "callback" || method === "POST") return undefined;
+  return new Response(null, { status: 405, headers: { Allow: "POST", "Cache-Control": "no-store" } });
+}
+
+/** next-auth's routes (/api/auth/*), with the options built for this request. */
+export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promise<Response> {
+  const { nextauth } = await ctx.params;
+  return methodNotAllowed(nextauth, req.method) ?? NextAuth(req, ctx, authOptions());
+}

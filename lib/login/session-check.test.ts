@@ -1,0 +1,226 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { NextRequest } from "next/server";
+import { logger } from "@/lib/logger.ts";
+import { discoveryRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/route.ts";
+import { routeContext } from "@/lib/testing/oauth.ts";
+import { loginProxy } from "@/lib/login/proxy.ts";
+import { encodeSession, sessionCookieName } from "@/lib/login/session.ts";
+import { clearSessionChecks, MAX_SESSION_CHECKS, sessionChecksSize, sessionLiveness } from "@/lib/login/session-check.ts";
+import { passwordSignIn, revokeRefreshToken, setFetchForTests, type SessionTokens } from "@/lib/login/token-client.ts";
+
+// As in token-client.test.ts: the login app's HTTP requests are served in-process by the real
+// route handlers; `tamper` stands in for a server that answers otherwise.
+const ROUTES: Record<string, WorkspaceRoute> = {
+  "/demo/default/.well-known/openid-configuration": discoveryRoute,
+  "/demo/default/.well-known/jwks.json": jwksRoute,
+  "/demo/default/oauth2/token": tokenRoute,
+  "/demo/default/oauth2/revoke": revocationRoute,
+  "/demo/default/userinfo": userinfoRoute,
+};
+
+type Tamper = (url: URL, respond: () => Promise<Response>) => Promise<Response>;
+let tamper: Tamper | undefined;
+const requests: Request[] = [];
+
+const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const request = new Request(input, init);
+  requests.push(request);
+  const url = new URL(request.url);
+  const route = ROUTES[url.pathname];
+  const respond = async () => (route ? route[request.method as "GET" | "POST"](request, routeContext()) : new Response("not found", { status: 404 }));
+  return tamper ? tamper(url, respond) : respond();
+}) as typeof fetch;
+
+const userinfoCalls = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/userinfo")).length;
+
+/** A UserInfo endpoint that answers `status` (RFC 6750 §3.1's 401 for a token it refuses). */
+const userinfoAnswers = (status: number): Tamper => async (url, respond) =>
+  url.pathname.endsWith("/userinfo")
+    ? new Response(status === 401 ? null : "{}", { status, headers: status === 401 ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : { "Content-Type": "application/json" } })
+    : respond();
+
+const networkDown: Tamper = async () => {
+  throw new TypeError("fetch failed");
+};
+
+beforeEach(() => {
+  tamper = undefined;
+  requests.length = 0;
+  clearSessionChecks();
+  setFetchForTests(inProcessFetch);
+});
+afterEach(() => {
+  setFetchForTests(undefined);
+  vi.restoreAllMocks();
+});
+
+async function signedIn(username = "alice", password = "alice-password-1"): Promise<SessionTokens> {
+  const { tokens } = await passwordSignIn(username, password);
+  requests.length = 0;
+  return tokens;
+}
+
+describe("sessionLiveness", () => {
+  it("finds a fresh session alive at the real UserInfo endpoint, with the bearer access token", async () => {
+    const tokens = await signedIn();
+    expect(await sessionLiveness(tokens.accessToken)).toBe("alive");
+    const [request] = requests;
+    expect(request!.method).toBe("GET");
+    expect(request!.url).toBe("http://localhost:3000/demo/default/userinfo");
+    expect(request!.headers.get("authorization")).toBe(`Bearer ${tokens.accessToken}`);
+  });
+
+  it("finds a session ended when UserInfo answers 401", async () => {
+    const tokens = await signedIn();
+    tamper = userinfoAnswers(401);
+    expect(await sessionLiveness(tokens.accessToken)).toBe("ended");
+  });
+
+  it("asks at most once per SESSION_CHECK_SECONDS (5 s by default) per session", async () => {
+    const tokens = await signedIn();
+    const t0 = Date.now();
+    expect(await sessionLiveness(tokens.accessToken, t0)).toBe("alive");
+    expect(await sessionLiveness(tokens.accessToken, t0 + 4_999)).toBe("alive");
+    expect(userinfoCalls()).toBe(1);
+    expect(await sessionLiveness(tokens.accessToken, t0 + 5_000)).toBe("alive");
+    expect(userinfoCalls()).toBe(2);
+  });
+
+  it("asks on every call when the interval is 0", async () => {
+    const tokens = await signedIn();
+    const t0 = Date.now();
+    await sessionLiveness(tokens.accessToken, t0, 0);
+    await sessionLiveness(tokens.accessToken, t0, 0);
+    expect(userinfoCalls()).toBe(2);
+  });
+
+  it("shares one request between calls that arrive together", async () => {
+    const tokens = await signedIn();
+    const answers = await Promise.all([sessionLiveness(tokens.accessToken), sessionLiveness(tokens.accessToken), sessionLiveness(tokens.accessToken)]);
+    expect(answers).toEqual(["alive", "alive", "alive"]);
+    expect(userinfoCalls()).toBe(1);
+  });
+
+  it("remembers an ended session too: a replay within the interval is refused without asking", async () => {
+    const tokens = await signedIn();
+    tamper = userinfoAnswers(401);
+    await sessionLiveness(tokens.accessToken);
+    tamper = undefined;
+    expect(await sessionLiveness(tokens.accessToken)).toBe("ended");
+    expect(userinfoCalls()).toBe(1);
+  });
+
+  it.each([
+    ["a network failure", networkDown],
+    ["a 503", userinfoAnswers(503)],
+    ["a 403", userinfoAnswers(403)],
+  ])("does not know after %s, keeps the session and asks again next time", async (_what, failure) => {
+    const tokens = await signedIn();
+    tamper = failure;
+    expect(await sessionLiveness(tokens.accessToken)).toBe("unknown");
+    tamper = undefined;
+    expect(await sessionLiveness(tokens.accessToken)).toBe("alive");
+  });
+
+  it("logs a failed check by a hash of the token, never the token", async () => {
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    const tokens = await signedIn();
+    tamper = userinfoAnswers(503);
+    await sessionLiveness(tokens.accessToken);
+    expect(warn).toHaveBeenCalledTimes(1);
+    const [fields] = warn.mock.calls[0] as unknown as [Record<string, unknown>];
+    expect(fields).toEqual({ event: "login.session_check_failed", session: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/), reason: "refused: userinfo answered 503" });
+    expect(JSON.stringify(warn.mock.calls)).not.toContain(tokens.accessToken);
+  });
+
+  it("remembers a bounded number of sessions", async () => {
+    tamper = userinfoAnswers(200);
+    for (let i = 0; i <= MAX_SESSION_CHECKS; i++) await sessionLiveness(`token-${i}`);
+    expect(sessionChecksSize()).toBe(1);
+    clearSessionChecks();
+    expect(sessionChecksSize()).toBe(0);
+  });
+});
+
+// Needs the authorization server to end a session's access tokens when its refresh token is
+// revoked (RFC 7009 §2.1), as the server side of sign-out does.
+describe("sessionLiveness against the real server: sign-out ends the session", () => {
+  it("finds the session ended once its refresh token is revoked", async () => {
+    const tokens = await signedIn("bob", "bob-password-1");
+    expect(await sessionLiveness(tokens.accessToken, Date.now(), 0)).toBe("alive");
+    await revokeRefreshToken(tokens.refreshToken!);
+    expect(await sessionLiveness(tokens.accessToken, Date.now(), 0)).toBe("ended");
+  });
+});
+
+describe("the proxy refuses the cookie of an ended session", () => {
+  const name = sessionCookieName();
+  const request = async (path: string, tokens: SessionTokens, method = "GET") =>
+    new NextRequest(`http://localhost:3000${path}`, { method, headers: { cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}` } });
+  const deletesCookie = (res: Response) => res.headers.get("set-cookie")?.startsWith(`${name}=;`) && res.headers.get("set-cookie")?.includes("Expires=Thu, 01 Jan 1970");
+
+  it("lets a live session's page load through, with the page's CSP", async () => {
+    const res = await loginProxy(await request("/account", await signedIn()));
+    expect(res.headers.get("x-middleware-next")).toBe("1");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(res.headers.get("content-security-policy")).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+    expect(res.headers.get("strict-transport-security")).toBeNull();
+    expect(userinfoCalls()).toBe(1);
+  });
+
+  it("sends a page load to /login?reason=expired and deletes the cookie", async () => {
+    const tokens = await signedIn();
+    tamper = userinfoAnswers(401);
+    const res = await loginProxy(await request("/account", tokens));
+    expect(res.status).toBe(307);
+    expect(res.headers.get("location")).toBe("http://localhost:3000/login?reason=expired");
+    expect(deletesCookie(res)).toBe(true);
+  });
+
+  it("hands next-auth's routes the request without the session, and deletes the cookie", async () => {
+    const tokens = await signedIn();
+    tamper = userinfoAnswers(401);
+    const res = await loginProxy(await request("/api/auth/session", tokens));
+    expect(res.headers.get("x-middleware-next")).toBe("1");
+    expect(res.headers.get("x-middleware-request-cookie")).toBe("");
+    expect(deletesCookie(res)).toBe(true);
+  });
+
+  it("keeps the session when the authorization server cannot be reached", async () => {
+    const tokens = await signedIn();
+    tamper = networkDown;
+    const res = await loginProxy(await request("/account", tokens));
+    expect(res.headers.get("x-middleware-next")).toBe("1");
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("does not ask about a session it has just refreshed", async () => {
+    const tokens = await signedIn();
+    const res = await loginProxy(await request("/account", { ...tokens, expiresAt: Date.now() + 1000 }));
+    expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${name}=[^;]+; Path=/;`));
+    expect(requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"))).toHaveLength(1);
+    expect(userinfoCalls()).toBe(0);
+  });
+
+  it("forgets a session's answer at sign-out, so its replayed cookie is asked about again", async () => {
+    const tokens = await signedIn();
+    await loginProxy(await request("/account", tokens));
+    await loginProxy(await request("/api/auth/signout", tokens, "POST"));
+    expect(userinfoCalls()).toBe(1);
+    tamper = userinfoAnswers(401);
+    const res = await loginProxy(await request("/account", tokens));
+    expect(res.headers.get("location")).toBe("http://localhost:3000/login?reason=expired");
+    expect(userinfoCalls()).toBe(2);
+  });
+
+  // Needs the server side of sign-out (see above).
+  it("sends the replayed cookie of a signed-out session to /login, against the real server", async () => {
+    const tokens = await signedIn("bob", "bob-password-1");
+    expect((await loginProxy(await request("/account", tokens))).headers.get("x-middleware-next")).toBe("1");
+    await loginProxy(await request("/api/auth/signout", tokens, "POST"));
+    await revokeRefreshToken(tokens.refreshToken!);
+    const res = await loginProxy(await request("/account", tokens));
+    expect(res.headers.get("location")).toBe("http://localhost:3000/login?reason=expired");
+  });
+});

@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+import { settings } from "@/lib/env.ts";
+import { logger } from "@/lib/logger.ts";
+import { accessTokenStatus, SignInError } from "@/lib/login/token-client.ts";
+
+/**
+ * Whether a session still lives at the authorization server: "ended" when it no longer honours
+ * the session's access token (sign-out elsewhere, an administrator ended it, the user was
+ * disabled); "unknown" when the server could not be asked.
+ */
+export type Liveness = "alive" | "ended" | "unknown";
+
+/** Bounded: past this many sessions the cache starts over (each is asked again, nothing is lost). */
+export const MAX_SESSION_CHECKS = 10_000;
+
+// By a hash of the access token: the token itself is a bearer credential and stays out of memory
+// dumps and logs.
+const checks = new Map<string, { at: number; liveness: Promise<Liveness> }>();
+
+function sessionKey(accessToken: string): string {
+  return createHash("sha256").update(accessToken).digest("base64url");
+}
+
+function ask(accessToken: string, key: string): Promise<Liveness> {
+  return accessTokenStatus(accessToken).then(
+    (status): Liveness => (status === "active" ? "alive" : "ended"),
+    (err: unknown): Liveness => {
+      // The session is kept: an outage of the authorization server must not sign everyone out.
+      // The next request asks again (an unknown answer is not cached).
+      const reason = err instanceof SignInError ? `${err.reason}: ${String(err.cause ?? "")}` : String(err);
+      logger.warn({ event: "login.session_check_failed", session: key.slice(0, 12), reason }, "could not check the session at the authorization server");
+      return "unknown";
+    },
+  );
+}
+
+/**
+ * Asks the authorization server whether the session with this access token still lives, at most
+ * once per `ttlMs` (SESSION_CHECK_SECONDS; 0: on every call). Calls that arrive while a check is
+ * under way share it.
+ */
+export function sessionLiveness(accessToken: string, now = Date.now(), ttlMs = settings().SESSION_CHECK_SECONDS * 1000): Promise<Liveness> {
+  const key = sessionKey(accessToken);
+  const cached = checks.get(key);
+  if (cached && now - cached.at < ttlMs) return cached.liveness;
+  if (checks.size >= MAX_SESSION_CHECKS) checks.clear();
+  const liveness = ask(accessToken, key);
+  const entry = { at: now, liveness };
+  checks.set(key, entry);
+  void liveness.then((answer) => {
+    if (answer === "unknown" && checks.get(key) === entry) checks.delete(key);
+  });
+  return liveness;
+}
+
+/** Forgets what is known of one session, so that the next request asks again (at sign-out). */
+export function forgetSessionCheck(accessToken: string): void {
+  checks.delete(sessionKey(accessToken));
+}
+
+/** Forgets every session (tests). */
+export function clearSessionChecks(): void {
+  checks.clear();
+}
+
+/** How many sessions are remembered (tests: the cache is bounded). */
+export function sessionChecksSize(): number {
+  return checks.size;
+}
