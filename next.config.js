@@ -1,4 +1,4 @@
-import { SECURITY_HEADERS } from "./lib/http/security-headers.mjs";
+import { SECURITY_HEADERS } from "./lib/platform/security-headers.mjs";
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
@@ -6,7 +6,7 @@ const nextConfig = {
   poweredByHeader: false,
   // Every response. This list is fixed at build time, so it holds no HSTS: whether the app is
   // served over https (APP_URL) is known at run time only, and proxy.ts adds it to the pages,
-  // lib/http/node-bridge.ts to the authorization server's answers. Pages get their
+  // lib/oauth/pipeline/node-adapter.ts to the authorization server's answers. Pages get their
   // Content-Security-Policy from proxy.ts too (with a nonce).
   async headers() {
     return [{ source: "/:path*", headers: [...SECURITY_HEADERS] }];

@@ -14,7 +14,7 @@ fs.rmSync(path.join(root, "e2e", ".data"), { recursive: true, force: true });
 const { runPrisma } = await import("../prisma/cli.mjs");
 if (runPrisma(["migrate", "deploy"], { stdio: "ignore" }) !== 0) throw new Error("migrate deploy failed");
 const { seedDemo } = await import("../prisma/seed.ts");
-const { db } = await import("@/lib/db.ts");
+const { db } = await import("@/lib/platform/db.ts");
 await seedDemo();
 await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTokenTtl: ACCESS_TOKEN_TTL } });
 await db().$disconnect();

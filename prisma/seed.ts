@@ -1,9 +1,9 @@
 import { pathToFileURL } from "node:url";
-import { db, type Db } from "@/lib/db.ts";
-import { settings } from "@/lib/env.ts";
-import { hashPassword } from "@/lib/passwords.ts";
-import { hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-secrets.ts";
-import { ensureSigningKey } from "@/lib/oauth/keys.ts";
+import { db, type Db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { hashPassword } from "@/lib/platform/passwords.ts";
+import { hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { ensureSigningKey } from "@/lib/oauth/store/signing-keys.ts";
 
 /**
  * The demo data: tenant `demo`, workspace `default`, three users and four clients. Tests, the
@@ -30,6 +30,7 @@ function demoClients(loginClientSecret: string) {
       clientId: "demo-spa",
       name: "Demo SPA (public)",
       secret: null,
+      type: "public",
       authMethods: "none",
       grantTypes: "password refresh_token",
       scopes: USER_SCOPES,

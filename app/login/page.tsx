@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { settings } from "@/lib/env.ts";
+import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";

@@ -13,18 +13,18 @@ for (const suffix of ["", "-wal", "-shm"]) {
 }
 Object.assign(process.env, { DATABASE_URL: `file:${copy}`, LOG_LEVEL: process.env.LOG_LEVEL ?? "info", APP_URL: "http://127.0.0.1:3200" });
 
-const { passwordVerifier } = await import("@/lib/passwords.ts");
-const { tokenRoute } = await import("@/lib/oauth/routes.ts");
+const { passwordVerifier } = await import("@/lib/platform/passwords.ts");
+const { routes } = await import("@/lib/oauth/routes.ts");
 passwordVerifier.verify = async () => true;
 const basic = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
-// As the production server calls it (lib/http/node-bridge.ts): no Web Request, the body in chunks.
+// As the production server calls it (lib/oauth/pipeline/node-adapter.ts): no Web Request, the body in chunks.
 const headers = new Map([
   ["authorization", basic],
   ["content-type", "application/x-www-form-urlencoded"],
 ]);
 const call = async (i: number) => {
   const body = Buffer.from(`grant_type=password&username=bench-${i % 100}&password=bench-password-1&scope=openid%20profile%20email`);
-  return tokenRoute.serve(
+  return routes.token.serve(
     {
       method: "POST",
       headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },

@@ -1,7 +1,7 @@
 // The benchmark's database: the demo data plus BENCH_USERS users bench-0..N with one password
 // (hashed once: every row gets the same argon2id hash, which costs the same to verify).
-import { db } from "@/lib/db.ts";
-import { hashPassword } from "@/lib/passwords.ts";
+import { db } from "@/lib/platform/db.ts";
+import { hashPassword } from "@/lib/platform/passwords.ts";
 import { seedDemo } from "../../prisma/seed.ts";
 
 await seedDemo();

@@ -5,7 +5,7 @@ export {};
 
 const { runCli } = await import("@/lib/cli/program.ts");
 const { terminalIo } = await import("@/lib/cli/io.ts");
-const { db } = await import("@/lib/db.ts");
+const { db } = await import("@/lib/platform/db.ts");
 const status = await runCli(process.argv.slice(2), terminalIo());
 await db().$disconnect();
 process.exit(status);

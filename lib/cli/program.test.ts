@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { db } from "@/lib/db.ts";
+import { db } from "@/lib/platform/db.ts";
 import { runCli } from "@/lib/cli/program.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
-import { clearClientCache } from "@/lib/oauth/client-auth.ts";
-import { keySet } from "@/lib/oauth/keys.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
 import { basic, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 async function cli(args: string[], secret = "") {
@@ -97,7 +97,7 @@ describe("admin CLI", () => {
 
     const rotated = await cli(["client", "rotate-secret", "demo/default", "reports"]);
     const next = /client_secret: (\S+)/.exec(rotated.out)![1]!;
-    clearClientCache();
+    clearCaches();
     expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("reports", secret) })).status).toBe(401);
     expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("reports", next) })).status).toBe(200);
   });
@@ -122,7 +122,7 @@ describe("admin CLI", () => {
     expect((await cli(["client", "set", "demo/default", "changing", "--auth-methods", "client_secret_basic"])).err).toBe("Error: A public client authenticates with none only\n");
     expect((await cli(["client", "set", "demo/default", "changing", "--default-scopes", "email"])).status).toBe(1);
     expect((await cli(["client", "set", "demo/default", "changing", "--state", "disabled"])).status).toBe(0);
-    clearClientCache();
+    clearCaches();
     const res = await postToken({ grant_type: "password", client_id: "changing", username: "alice", password: "alice-password-1" });
     expect(res.status).toBe(401);
     const row = await db().client.findFirstOrThrow({ where: { clientId: "changing" } });

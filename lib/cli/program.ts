@@ -1,13 +1,13 @@
 import { Command, CommanderError, Option } from "commander";
 import { z } from "zod";
-import { audit, flushAudit } from "@/lib/audit.ts";
-import { db } from "@/lib/db.ts";
-import { settings } from "@/lib/env.ts";
+import { audit, flushAudit } from "@/lib/platform/audit.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
-import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-secrets.ts";
-import { KeyRetirementRefused, listSigningKeys, retireSigningKey, rotateSigningKey } from "@/lib/oauth/keys.ts";
-import { pruneExpired } from "@/lib/oauth/retention.ts";
-import { hashPassword } from "@/lib/passwords.ts";
+import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { KeyRetirementRefused, listSigningKeys, retireSigningKey, rotateSigningKey } from "@/lib/oauth/store/signing-keys.ts";
+import { pruneExpired } from "@/lib/oauth/store/retention.ts";
+import { hashPassword } from "@/lib/platform/passwords.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
 /** A refusal with a message for the operator; exit status 1, nothing written. */
@@ -189,7 +189,7 @@ export function buildProgram(io: CliIo): Command {
         if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } })) throw new CliError(`Client ${clientId} exists already`);
         return tx.client.create({
           data: {
-            workspaceId: w.id, clientId, name: o.name ?? clientId, secretHash: secret ? hashClientSecret(secret) : null,
+            workspaceId: w.id, clientId, name: o.name ?? clientId, type: isPublic ? "public" : "confidential", secretHash: secret ? hashClientSecret(secret) : null,
             authMethods: o.authMethods.join(" "), grantTypes: o.grants.join(" "), scopes: o.scopes.join(" "),
             allowedOrigins: o.origins.join(" "), audiences: o.audiences.join(" "), forwardsEndUserIp: o.forwardsEndUserIp,
           },
@@ -208,7 +208,7 @@ export function buildProgram(io: CliIo): Command {
       await change("client.rotate_secret", { workspaceId: w.id, reason: clientId }, async (tx) => {
         const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
         if (!c) throw new CliError(`No client ${clientId} in ${ref}`);
-        if (c.secretHash === null) throw new CliError(`${clientId} is a public client: it has no secret`);
+        if (c.type === "public") throw new CliError(`${clientId} is a public client: it has no secret`);
         await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret) } });
       });
       io.out(`client_secret: ${secret}\n(shown once: store it now)`);
@@ -240,7 +240,7 @@ export function buildProgram(io: CliIo): Command {
       await change("client.set", { workspaceId: w.id, reason: `${clientId} ${Object.keys(data).filter((k) => data[k as keyof typeof data] !== undefined).join(",")}` }, async (tx) => {
         const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
         if (!c) throw new CliError(`No client ${clientId} in ${ref}`);
-        const isPublic = c.secretHash === null;
+        const isPublic = c.type === "public";
         const methods = (data.authMethods ?? c.authMethods).split(" ");
         if (isPublic !== methods.includes("none")) throw new CliError(isPublic ? "A public client authenticates with none only" : "A confidential client needs client_secret_basic or client_secret_post");
         const scopes = (data.scopes ?? c.scopes).split(" ");

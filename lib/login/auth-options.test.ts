@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { logger } from "@/lib/logger.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { authOptions, nextAuthLogger } from "@/lib/login/auth-options.ts";
 import { safeCallbackPath, validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { signInMessage } from "@/lib/login/messages.ts";

@@ -1,8 +1,8 @@
 import type { LoggerInstance, NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
-import { settings } from "@/lib/env.ts";
-import { clientIp, compileTrustProxy } from "@/lib/http/client-ip.ts";
-import { logger } from "@/lib/logger.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { clientIp, compileTrustProxy } from "@/lib/platform/client-address.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";

@@ -1,4 +1,4 @@
-import { ConfigError, settings } from "@/lib/env.ts";
+import { ConfigError, settings } from "@/lib/platform/env.ts";
 
 // Development defaults only: a production server refuses to start without the real ones.
 const DEV_NEXTAUTH_SECRET = "development-only-nextauth-secret-do-not-use";

@@ -1,7 +1,7 @@
 import { NextResponse, type NextRequest } from "next/server";
 import type { JWT } from "next-auth/jwt";
-import { settings } from "@/lib/env.ts";
-import { strictTransportSecurity } from "@/lib/http/security-headers.mjs";
+import { settings } from "@/lib/platform/env.ts";
+import { strictTransportSecurity } from "@/lib/platform/security-headers.mjs";
 import { decodeSession, encodeSession, refreshSession, SESSION_MAX_AGE, sessionCookieName } from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NextRequest } from "next/server";
-import { logger } from "@/lib/logger.ts";
-import { discoveryRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/route.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
 import { loginProxy } from "@/lib/login/proxy.ts";
 import { encodeSession, sessionCookieName } from "@/lib/login/session.ts";
@@ -12,11 +12,11 @@ import { passwordSignIn, revokeRefreshToken, setFetchForTests, type SessionToken
 // As in token-client.test.ts: the login app's HTTP requests are served in-process by the real
 // route handlers; `tamper` stands in for a server that answers otherwise.
 const ROUTES: Record<string, WorkspaceRoute> = {
-  "/demo/default/.well-known/openid-configuration": discoveryRoute,
-  "/demo/default/.well-known/jwks.json": jwksRoute,
-  "/demo/default/oauth2/token": tokenRoute,
-  "/demo/default/oauth2/revoke": revocationRoute,
-  "/demo/default/userinfo": userinfoRoute,
+  "/demo/default/.well-known/openid-configuration": routes.discovery,
+  "/demo/default/.well-known/jwks.json": routes.jwks,
+  "/demo/default/oauth2/token": routes.token,
+  "/demo/default/oauth2/revoke": routes.revocation,
+  "/demo/default/userinfo": routes.userinfo,
 };
 
 type Tamper = (url: URL, respond: () => Promise<Response>) => Promise<Response>;

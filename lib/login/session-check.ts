@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { settings } from "@/lib/env.ts";
-import { logger } from "@/lib/logger.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { accessTokenStatus, SignInError } from "@/lib/login/token-client.ts";
 
 /**

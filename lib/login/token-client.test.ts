@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
-import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute } from "@/lib/oauth/routes.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/route.ts";
-import { parseBasic } from "@/lib/oauth/client-auth.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import { parseBasic } from "@/lib/oauth/client-auth/methods/client-secret-basic.ts";
 import { routeContext, introspect } from "@/lib/testing/oauth.ts";
 import { END_USER_AGENT_HEADER, END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
 import type { CredentialsConfig } from "next-auth/providers/credentials";
@@ -12,11 +12,11 @@ import { refreshSession } from "@/lib/login/session.ts";
 // The login app speaks HTTP only; here its requests are served in-process by the real route
 // handlers, so the whole exchange runs without a server.
 const ROUTES: Record<string, WorkspaceRoute> = {
-  "/demo/default/.well-known/openid-configuration": discoveryRoute,
-  "/demo/default/.well-known/jwks.json": jwksRoute,
-  "/demo/default/oauth2/token": tokenRoute,
-  "/demo/default/oauth2/revoke": revocationRoute,
-  "/demo/default/oauth2/introspect": introspectionRoute,
+  "/demo/default/.well-known/openid-configuration": routes.discovery,
+  "/demo/default/.well-known/jwks.json": routes.jwks,
+  "/demo/default/oauth2/token": routes.token,
+  "/demo/default/oauth2/revoke": routes.revocation,
+  "/demo/default/oauth2/introspect": routes.introspection,
 };
 
 type Tamper = (url: URL, request: Request, response: () => Promise<Response>) => Promise<Response>;

@@ -1,14 +1,36 @@
-import { introspectionEndpoint } from "@/lib/oauth/introspection.ts";
-import { discovery, jwks } from "@/lib/oauth/metadata.ts";
-import { revocationEndpoint } from "@/lib/oauth/revocation.ts";
-import { workspaceRoute } from "@/lib/oauth/route.ts";
-import { tokenEndpoint } from "@/lib/oauth/token-endpoint.ts";
-import { userinfoEndpoint } from "@/lib/oauth/userinfo.ts";
+import { discovery, jwks } from "@/lib/oauth/endpoints/discovery.ts";
+import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
+import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
+import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
+import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
+import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
+import { workspaceRoute, type RouteOptions, type WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
 
-/** The route handlers of a workspace's endpoints; each `app/` route file re-exports one. */
-export const tokenRoute = workspaceRoute({ POST: tokenEndpoint }, { cors: true, audit: true });
-export const revocationRoute = workspaceRoute({ POST: revocationEndpoint }, { cors: true, audit: true });
-export const introspectionRoute = workspaceRoute({ POST: introspectionEndpoint }, { cors: true });
-export const userinfoRoute = workspaceRoute({ GET: userinfoEndpoint, POST: userinfoEndpoint }, { cors: true });
-export const discoveryRoute = workspaceRoute({ GET: discovery });
-export const jwksRoute = workspaceRoute({ GET: jwks });
+/** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
+export interface RouteSpec {
+  path: `/${string}`;
+  methods: Partial<Record<"GET" | "POST", Endpoint>>;
+  options: RouteOptions;
+}
+
+/**
+ * THE table of the authorization server's endpoints, under each workspace's issuer
+ * (`/{tenant}/{workspace}`). The app/ route files re-export `routes[name]` (a test checks that
+ * each one exists at its path), the production server matches paths from it
+ * (pipeline/node-adapter.ts), and discovery builds its URLs from it (`context.urlFor`).
+ */
+export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
+  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true } },
+  revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
+  introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
+  userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true } },
+  discovery: { path: "/.well-known/openid-configuration", methods: { GET: discovery }, options: {} },
+  jwks: { path: "/.well-known/jwks.json", methods: { GET: jwks }, options: {} },
+};
+
+const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name].path}`;
+
+/** Each endpoint's handlers: Next's, one per method (app/ re-exports them), and `serve` for the production server. */
+export const routes = Object.fromEntries(
+  Object.entries(ROUTE_TABLE).map(([name, spec]) => [name, workspaceRoute(spec.methods, spec.options, urlFor)]),
+) as Readonly<Record<RouteName, WorkspaceRoute>>;

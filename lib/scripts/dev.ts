@@ -2,8 +2,8 @@
 // demo data into an empty database, makes sure a signing key exists, then serves `next dev`.
 import { runPrisma } from "../../prisma/cli.mjs";
 import { isEmpty, seedDemo } from "../../prisma/seed.ts";
-import { db } from "@/lib/db.ts";
-import { ensureSigningKey } from "@/lib/oauth/keys.ts";
+import { db } from "@/lib/platform/db.ts";
+import { ensureSigningKey } from "@/lib/oauth/store/signing-keys.ts";
 import { serve } from "@/lib/scripts/serve.ts";
 
 (process.env as Record<string, string>).NODE_ENV ??= "development";

@@ -1,12 +1,12 @@
 import next from "next";
-import { settings } from "@/lib/env.ts";
-import { initPeerSecret } from "@/lib/http/client-ip.ts";
-import { createAppServer } from "@/lib/http/server.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { initPeerSecret } from "@/lib/platform/client-address.ts";
+import { createAppServer } from "@/lib/platform/http-server.ts";
 
 /**
  * Serves the app through Next's request handler behind our own `node:http` server
- * (lib/http/server.ts), so that every request carries the socket's address (see
- * lib/http/client-ip.ts). Used by `npm run dev` and `npm start`; honours PORT and HOSTNAME.
+ * (lib/platform/http-server.ts), so that every request carries the socket's address (see
+ * lib/platform/client-address.ts). Used by `npm run dev` and `npm start`; honours PORT and HOSTNAME.
  */
 export async function serve({ dev }: { dev: boolean }): Promise<void> {
   process.env.NEXT_TELEMETRY_DISABLED ??= "1";
@@ -20,19 +20,19 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   const handle = app.getRequestHandler();
   await app.prepare();
   const upgrade = app.getUpgradeHandler();
-  // In production the authorization server's paths skip Next's router (lib/http/node-bridge.ts);
+  // In production the authorization server's paths skip Next's router (lib/oauth/pipeline/node-adapter.ts);
   // in development they go through Next, for hot reloading.
-  const { serveOAuth } = dev ? { serveOAuth: () => false } : await import("@/lib/http/node-bridge.ts");
+  const { serveOAuth } = dev ? { serveOAuth: () => false } : await import("@/lib/oauth/pipeline/node-adapter.ts");
   // Loaded here, not imported: the logger reads the settings when it loads, and start.ts sets
   // NODE_ENV only after its imports have run.
-  const { logger } = await import("@/lib/logger.ts");
+  const { logger } = await import("@/lib/platform/logger.ts");
   const server = createAppServer({ handle, serveOAuth, upgrade, settings: settings(), log: logger });
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
   });
   const stop = () => {
     server.close();
-    // The audit rows the app's code still holds (lib/audit.ts keeps its queue on globalThis).
+    // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
     const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
     void (audit?.flush?.() ?? Promise.resolve())

@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey } from "node:crypto";
 import { generateKeyPair, SignJWT, type JWK } from "jose";
-import { mintAccessToken } from "@/lib/oauth/tokens.ts";
-import { findWorkspace } from "@/lib/oauth/workspace.ts";
+import { mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { ISSUER } from "@/lib/testing/oauth.ts";
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");

@@ -11,7 +11,7 @@ import type { TestProject } from "vitest/node";
 import { runPrisma } from "../../prisma/cli.mjs";
 
 async function seed(url: string) {
-  const { createDb } = await import("@/lib/db.ts");
+  const { createDb } = await import("@/lib/platform/db.ts");
   const { seedDemo } = await import("../../prisma/seed.ts");
   const client = createDb(url);
   await seedDemo(client, "demo-web-secret");

@@ -1,5 +1,6 @@
-import { discoveryRoute, introspectionRoute, jwksRoute, revocationRoute, tokenRoute, userinfoRoute } from "@/lib/oauth/routes.ts";
-import { METHODS, type Method, type WorkspaceRoute } from "@/lib/oauth/route.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { METHODS, type Method } from "@/lib/oauth/pipeline/next-adapter.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
 
 export const ISSUER = "http://localhost:3000/demo/default";
 export const TOKEN_URL = `${ISSUER}/oauth2/token`;
@@ -38,19 +39,19 @@ export function call(route: WorkspaceRoute, url: string, c: Call = {}): Promise<
 }
 
 export const postToken = (body: string | Record<string, string>, headers: Record<string, string> = {}, c: Omit<Call, "body" | "headers"> = {}) =>
-  call(tokenRoute, TOKEN_URL, { ...c, body, headers });
+  call(routes.token, TOKEN_URL, { ...c, body, headers });
 
-export const getDiscovery = (c: Call = {}) => call(discoveryRoute, `${ISSUER}/.well-known/openid-configuration`, c);
-export const getJwks = (c: Call = {}) => call(jwksRoute, `${ISSUER}/.well-known/jwks.json`, c);
+export const getDiscovery = (c: Call = {}) => call(routes.discovery, `${ISSUER}/.well-known/openid-configuration`, c);
+export const getJwks = (c: Call = {}) => call(routes.jwks, `${ISSUER}/.well-known/jwks.json`, c);
 
 export const ALICE = { username: "alice", password: "alice-password-1" };
 export const SPA = { client_id: "demo-spa" };
 
 export const postRevoke = (body: string | Record<string, string>, headers: Record<string, string> = {}) =>
-  call(revocationRoute, `${ISSUER}/oauth2/revoke`, { body, headers });
+  call(routes.revocation, `${ISSUER}/oauth2/revoke`, { body, headers });
 export const postIntrospect = (body: string | Record<string, string>, headers: Record<string, string> = {}) =>
-  call(introspectionRoute, `${ISSUER}/oauth2/introspect`, { body, headers });
-export const callUserinfo = (c: Call = {}) => call(userinfoRoute, `${ISSUER}/userinfo`, c);
+  call(routes.introspection, `${ISSUER}/oauth2/introspect`, { body, headers });
+export const callUserinfo = (c: Call = {}) => call(routes.userinfo, `${ISSUER}/userinfo`, c);
 
 export const BACKEND_BASIC = { Authorization: basic("demo-backend", "demo-backend-secret") };
 export const SERVICE_BASIC = { Authorization: basic("demo-service", "demo-service-secret") };

@@ -36,10 +36,10 @@ describe("grant_type=client_credentials (RFC 6749 §4.4)", () => {
   });
 
   it("is refused to a public client even if it were allowed the grant", async () => {
-    const { db } = await import("@/lib/db.ts");
+    const { db } = await import("@/lib/platform/db.ts");
     const workspace = await db().workspace.findFirstOrThrow();
     await db().client.create({
-      data: { workspaceId: workspace.id, clientId: "public-cc", name: "x", authMethods: "none", grantTypes: "client_credentials", scopes: "revoke_tokens" },
+      data: { workspaceId: workspace.id, clientId: "public-cc", name: "x", type: "public", authMethods: "none", grantTypes: "client_credentials", scopes: "revoke_tokens" },
     });
     const res = await postToken({ grant_type: "client_credentials", client_id: "public-cc" });
     expect(res.status).toBe(400);

@@ -1,9 +1,9 @@
-import { UnauthorizedClient } from "@/lib/oauth/errors.ts";
-import { json, type OAuthResponse } from "@/lib/oauth/http.ts";
-import { grantScope, parseScope } from "@/lib/oauth/scopes.ts";
-import type { TokenResponse } from "@/lib/oauth/token-response.ts";
-import { mintAccessToken } from "@/lib/oauth/tokens.ts";
-import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+import { UnauthorizedClient } from "@/lib/oauth/protocol/errors.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { grantScope, parseScope } from "@/lib/oauth/protocol/scopes.ts";
+import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
+import { mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
+import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 /** Scopes that describe a user; a client acting for itself has none to give. */
 const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "address", "phone"]);
@@ -13,7 +13,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "ad
  * being its client id; no ID token and no refresh token (§4.4.3). Asking for nothing gives the
  * client's default scopes, or else every non-user scope it is allowed.
  */
-export async function clientCredentialsGrant({ params, client, workspace }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace }: GrantRequest): Promise<OAuthResponse> {
   if (!client.confidential) throw new UnauthorizedClient("a public client cannot use client_credentials");
   const allowed = new Set([...client.scopes].filter((s) => !USER_SCOPES.has(s)));
   const defaults = client.defaultScopes ?? [...allowed];
@@ -29,3 +29,6 @@ export async function clientCredentialsGrant({ params, client, workspace }: Gran
   const body: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.claims.exp - access.claims.iat, scope: scope.join(" ") };
   return json(body);
 }
+
+/** `grant_type=client_credentials` */
+export const clientCredentialsGrant: Grant = { type: "client_credentials", parameters: ["scope"], handle };

@@ -1,15 +1,19 @@
-import { settings } from "@/lib/env.ts";
-import { addressGroup } from "@/lib/http/client-ip.ts";
-import { dummyPasswordHash, passwordVerifier } from "@/lib/passwords.ts";
-import { admitAttempt } from "@/lib/oauth/brute-force.ts";
-import { InvalidGrant, InvalidRequest } from "@/lib/oauth/errors.ts";
-import { json, type FormParams, type OAuthResponse } from "@/lib/oauth/http.ts";
-import { storeRefreshToken } from "@/lib/oauth/refresh-tokens.ts";
-import { grantScope, parseScope, scopePolicy } from "@/lib/oauth/scopes.ts";
-import { sessionLifetime, startSession } from "@/lib/oauth/sessions.ts";
-import { userTokens } from "@/lib/oauth/token-response.ts";
-import { findUserAndHistory, rememberAddress, type SignInUser } from "@/lib/oauth/users.ts";
-import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { addressGroup } from "@/lib/platform/client-address.ts";
+import { dummyPasswordHash, passwordVerifier } from "@/lib/platform/passwords.ts";
+import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
+import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import type { FormParams } from "@/lib/oauth/protocol/form.ts";
+import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
+import { grantScope, parseScope } from "@/lib/oauth/protocol/scopes.ts";
+import { scopePolicy } from "@/lib/oauth/model/client.ts";
+import { sessionLifetime } from "@/lib/oauth/model/session.ts";
+import { startSession } from "@/lib/oauth/store/sessions.ts";
+import { userTokens } from "@/lib/oauth/tokens/response.ts";
+import { findUserAndHistory, rememberAddress } from "@/lib/oauth/store/users.ts";
+import type { SignInUser } from "@/lib/oauth/model/user.ts";
+import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_USERNAME_LENGTH = 255;
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -25,7 +29,7 @@ const BAD_CREDENTIALS = "invalid username or password";
  * lookup (the user and the address's recent failures, one query), the brute-force defence, the
  * credentials, the user's state.
  */
-export async function passwordGrant({ params, client, workspace, ip, audit }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace, ip, audit }: GrantRequest): Promise<OAuthResponse> {
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
@@ -76,3 +80,6 @@ export async function verifyCredentials(user: SignInUser | null, password: strin
   if (!valid) throw new InvalidGrant(BAD_CREDENTIALS, { detail: "wrong password" });
   return user;
 }
+
+/** `grant_type=password` */
+export const passwordGrant: Grant = { type: "password", parameters: ["username", "password", "scope"], handle };

@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { db } from "@/lib/db.ts";
-import { refreshTokenHash } from "@/lib/oauth/refresh-tokens.ts";
+import { db } from "@/lib/platform/db.ts";
+import { refreshTokenHash } from "@/lib/oauth/store/refresh-tokens.ts";
 import { ALICE, BACKEND_BASIC, getJwks, introspect, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
 const refresh = (refresh_token: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
@@ -34,7 +34,7 @@ describe("refresh tokens from the password grant", () => {
   });
 
   it("are not issued to a client not allowed the refresh_token grant", async () => {
-    const { hashClientSecret } = await import("@/lib/oauth/client-secrets.ts");
+    const { hashClientSecret } = await import("@/lib/oauth/client-auth/secrets.ts");
     const { basic } = await import("@/lib/testing/oauth.ts");
     const workspace = await db().workspace.findFirstOrThrow();
     await db().client.create({
@@ -91,7 +91,7 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
 
   describe("with REFRESH_REUSE_GRACE_SECONDS", () => {
     const withGrace = async () => {
-      const { settings } = await import("@/lib/env.ts");
+      const { settings } = await import("@/lib/platform/env.ts");
       vi.spyOn(settings(), "REFRESH_REUSE_GRACE_SECONDS", "get").mockReturnValue(10);
     };
 

@@ -1,21 +1,22 @@
-import { recordAudit } from "@/lib/audit.ts";
-import { db } from "@/lib/db.ts";
-import { settings } from "@/lib/env.ts";
-import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/errors.ts";
-import { json, type OAuthResponse } from "@/lib/oauth/http.ts";
+import { recordAudit } from "@/lib/platform/audit.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/protocol/errors.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import {
-  consumeRefreshToken,
+  consumedAt,
   findRefreshToken,
   isUsable,
-  storeRefreshToken,
+  rotateRefreshToken,
   successorOf,
   type IssuedRefreshToken,
   type StoredRefreshToken,
-} from "@/lib/oauth/refresh-tokens.ts";
-import { parseScope, splitList } from "@/lib/oauth/scopes.ts";
-import { endSession, findSession, isLive } from "@/lib/oauth/sessions.ts";
-import { userTokens } from "@/lib/oauth/token-response.ts";
-import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+} from "@/lib/oauth/store/refresh-tokens.ts";
+import { parseScope } from "@/lib/oauth/protocol/scopes.ts";
+import { splitList } from "@/lib/oauth/model/lists.ts";
+import { endSession, findSession } from "@/lib/oauth/store/sessions.ts";
+import { isLive } from "@/lib/oauth/model/session.ts";
+import { userTokens } from "@/lib/oauth/tokens/response.ts";
+import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_REFRESH_TOKEN_LENGTH = 512;
 
@@ -26,7 +27,7 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
  * conditional update in a transaction with the successor's insert: of two concurrent uses
  * exactly one wins, in one process or across many.
  */
-export async function refreshTokenGrant({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<OAuthResponse> {
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
   if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant(INVALID, { detail: "too long" });
@@ -53,11 +54,7 @@ export async function refreshTokenGrant({ params, client, workspace, log, audit:
   let next: IssuedRefreshToken | null = null;
   if (!stored.consumedAt) {
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
-    next = await db().$transaction(async (tx) =>
-      (await consumeRefreshToken(stored.tokenHash, tx))
-        ? storeRefreshToken({ clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt }, tx, successor)
-        : null,
-    );
+    next = await rotateRefreshToken(stored.tokenHash, { clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt }, successor);
   }
   // Consumed already, or just now by a concurrent request: a retry within the grace window
   // gets the same successor; anything else is reuse.
@@ -80,8 +77,8 @@ const INVALID = "the refresh token is invalid";
 async function replayWithinGrace(tokenHash: string, successor: string): Promise<IssuedRefreshToken | null> {
   const graceMs = settings().REFRESH_REUSE_GRACE_SECONDS * 1000;
   if (graceMs === 0) return null;
-  const consumed = await db().refreshToken.findUnique({ where: { tokenHash }, select: { consumedAt: true } });
-  if (!consumed?.consumedAt || Date.now() - consumed.consumedAt.getTime() >= graceMs) return null;
+  const consumed = await consumedAt(tokenHash);
+  if (!consumed || Date.now() - consumed.getTime() >= graceMs) return null;
   const next = await findRefreshToken(successor);
   return next && isUsable(next) ? { token: successor, expiresAt: next.expiresAt } : null;
 }
@@ -103,3 +100,6 @@ export function narrowScope(requested: readonly string[], original: readonly str
   if (extra.length > 0) throw new InvalidScope("the requested scope exceeds the original grant", { detail: `extra: ${extra.join(" ")}` });
   return [...requested].sort();
 }
+
+/** `grant_type=refresh_token` */
+export const refreshTokenGrant: Grant = { type: "refresh_token", parameters: ["refresh_token", "scope"], handle };

@@ -1,8 +1,9 @@
-import type { Logger } from "@/lib/logger.ts";
-import type { Client } from "@/lib/oauth/client-auth.ts";
-import type { FormParams, OAuthRequest, OAuthResponse } from "@/lib/oauth/http.ts";
-import type { AuditDraft } from "@/lib/oauth/route.ts";
-import type { Workspace } from "@/lib/oauth/workspace.ts";
+import type { Logger } from "@/lib/platform/logger.ts";
+import type { Client } from "@/lib/oauth/model/client.ts";
+import type { FormParams } from "@/lib/oauth/protocol/form.ts";
+import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /** What a grant handler gets once the token endpoint has authenticated the client. */
 export interface GrantRequest {
@@ -18,3 +19,11 @@ export interface GrantRequest {
 }
 
 export type GrantHandler = (grant: GrantRequest) => Promise<OAuthResponse>;
+
+/** A grant type (RFC 6749 §4): its `grant_type`, the parameters it reads, and its handler. */
+export interface Grant {
+  type: string;
+  /** The request parameters the grant reads (besides grant_type and client authentication). */
+  parameters: readonly string[];
+  handle: GrantHandler;
+}

@@ -1,3 +1,3 @@
-import { userinfoRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = userinfoRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.userinfo;

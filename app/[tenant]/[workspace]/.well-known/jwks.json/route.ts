@@ -1,3 +1,3 @@
-import { jwksRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = jwksRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.jwks;

@@ -1,3 +1,3 @@
-import { discoveryRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = discoveryRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.discovery;

@@ -1,3 +1,3 @@
-import { introspectionRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = introspectionRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.introspection;

@@ -1,3 +1,3 @@
-import { revocationRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = revocationRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.revocation;

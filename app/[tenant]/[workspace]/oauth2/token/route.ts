@@ -1,3 +1,3 @@
-import { tokenRoute } from "@/lib/oauth/routes.ts";
+import { routes } from "@/lib/oauth/routes.ts";
 
-export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = tokenRoute;
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.token;

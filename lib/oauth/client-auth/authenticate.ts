@@ -1,0 +1,56 @@
+import { addressGroup } from "@/lib/platform/client-address.ts";
+import type { ClientAuthMethod, Presented } from "@/lib/oauth/client-auth/method.ts";
+import { CLIENT_AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
+import type { Client } from "@/lib/oauth/model/client.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
+import { InvalidClient, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import type { FormParams } from "@/lib/oauth/protocol/form.ts";
+import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
+import { findClient } from "@/lib/oauth/store/clients.ts";
+import { clientAttemptHistory } from "@/lib/oauth/store/failed-logins.ts";
+
+/**
+ * Which client authentication the request uses (RFC 6749 §2.3): exactly one of the registered
+ * methods. Two at once (Basic together with a body secret) is `invalid_request`; none is
+ * `invalid_client`.
+ */
+export function presentedClient(request: OAuthRequest, params: FormParams, realm: string): { method: ClientAuthMethod } & Presented {
+  const [method, ...others] = CLIENT_AUTH_METHODS.filter((m) => m.isPresentedIn(request, params));
+  if (!method) throw new InvalidClient("client authentication is required");
+  // The first method's own syntax is judged first (a malformed Basic header is invalid_client).
+  const presented = { method, ...method.read(request, params, realm) };
+  if (others.length > 0) throw new InvalidRequest("use one client authentication method, not two");
+  return presented;
+}
+
+/**
+ * Authenticates the client of a request to an endpoint of `workspace`. Any failure is
+ * `invalid_client` (401; with the method's challenge, Basic's `WWW-Authenticate`): unknown client,
+ * disabled client, a method it did not register, a missing or wrong credential. Wrong credentials
+ * are counted like wrong passwords, per (client, address) and per address of `callerIp`
+ * (defence/brute-force.ts): past the limits the caller gets 429 without the credential being
+ * checked. A browser request from an origin the client does not allow is then refused (403).
+ */
+export async function authenticateClient(request: OAuthRequest, params: FormParams, workspace: Workspace, callerIp: string): Promise<Client> {
+  const presented = presentedClient(request, params, workspace.issuer);
+  const { method } = presented;
+  const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
+  const client = await findClient(workspace.id, presented.clientId);
+  if (!client || client.disabled) throw fail(client ? "client disabled" : "unknown client");
+  if (!client.authMethods.has(method.name)) throw fail(`client did not register ${method.name}`);
+  if (method.provesCredential) {
+    const address = addressGroup(callerIp);
+    const attempt = admitAttempt({ workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address }, await clientAttemptHistory(workspace.id, address));
+    if (!(await method.verify(client, presented))) {
+      await attempt.failed();
+      throw fail("wrong client secret");
+    }
+    await attempt.succeeded();
+  } else if (!(await method.verify(client, presented))) {
+    throw fail(`${method.name} is for public clients`);
+  }
+  assertOriginAllowed(request, client.allowedOrigins);
+  return { ...client, authMethod: method.name, confidential: client.type === "confidential" };
+}

@@ -1,0 +1,16 @@
+import type { ClientAuthMethod } from "@/lib/oauth/client-auth/method.ts";
+import { clientSecretBasic } from "@/lib/oauth/client-auth/methods/client-secret-basic.ts";
+import { clientSecretPost } from "@/lib/oauth/client-auth/methods/client-secret-post.ts";
+import { none } from "@/lib/oauth/client-auth/methods/none.ts";
+
+/**
+ * The client authentication methods this server implements, in the order a request is read
+ * (Basic first: its header is checked before the body). Discovery advertises exactly these.
+ */
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = [clientSecretBasic, clientSecretPost, none];
+
+/** Their names, as clients register them and discovery lists them. */
+export const AUTH_METHODS: readonly string[] = CLIENT_AUTH_METHODS.map((m) => m.name);
+
+/** The methods that prove a credential (what introspection, for confidential clients only, accepts). */
+export const CREDENTIAL_METHODS: readonly string[] = CLIENT_AUTH_METHODS.filter((m) => m.provesCredential).map((m) => m.name);

@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { flushAudit } from "@/lib/platform/audit.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
+import { clearRequestBudget } from "@/lib/oauth/defence/request-budget.ts";
+import { ALICE, postToken, SPA } from "@/lib/testing/oauth.ts";
+
+beforeEach(() => {
+  vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(20);
+  clearRequestBudget();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+});
+
+let n = 0;
+const newIp = () => `198.18.7.${++n}`;
+const from = (ip: string) => ({ [PEER_HEADER]: peerHeaderValue(ip) });
+const junk = (ip: string) => postToken("grant_type=junk&client_id=nope", from(ip));
+
+describe("unauthenticated failures are counted per address before they cost a write", () => {
+  it("answers 429 with Retry-After past the budget, and writes nothing for those", async () => {
+    const ip = newIp();
+    // Inside one minute, so that the count is not split at a minute's turn.
+    vi.useFakeTimers({ toFake: ["Date"], now: Math.floor(Date.now() / 60_000) * 60_000 + 60_000 + 5_000 });
+    for (let i = 0; i < 20; i++) expect((await junk(ip)).status).toBe(401);
+    const refused = await junk(ip);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("55");
+    expect(refused.headers.get("cache-control")).toBe("no-store");
+    expect(await refused.json()).toEqual({ error: "too_many_requests", error_description: "too many failed requests from this address; try again later" });
+    // Even a request that would succeed: the address is refused until the minute ends.
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(ip))).status).toBe(429);
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { ip } });
+    expect(rows.map((r) => [r.event, r.outcome, r.count, r.clientId])).toEqual([["token.other", "failure", 20, null]]);
+    // Another address is not affected.
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(newIp()))).status).toBe(200);
+  });
+
+  it("aggregates: one audit row per address, event and minute, with its count", async () => {
+    const ip = newIp();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 + 120_000;
+    vi.useFakeTimers({ toFake: ["Date"], now: minute + 1_000 });
+    for (let i = 0; i < 3; i++) await junk(ip);
+    await postToken({ grant_type: "password", client_id: "nope", ...ALICE }, from(ip));
+    vi.setSystemTime(minute + 61_000);
+    for (let i = 0; i < 2; i++) await junk(ip);
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { ip }, orderBy: [{ createdAt: "asc" }, { event: "asc" }] });
+    expect(rows.map((r) => [r.event, r.count, r.createdAt.getTime() - minute])).toEqual([
+      ["token.other", 3, 1_000],
+      ["token.password", 1, 1_000],
+      ["token.other", 2, 61_000],
+    ]);
+    expect(rows[1]!.reason).toBe("unknown client");
+  });
+
+  it("still writes a row for each authenticated failure (a wrong password)", async () => {
+    const ip = newIp();
+    for (let i = 0; i < 3; i++) await postToken({ grant_type: "password", ...SPA, username: "alice", password: "wrong" }, from(ip));
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { ip } });
+    expect(rows.map((r) => [r.event, r.count, r.reason])).toEqual(Array(3).fill(["token.password", 1, "wrong password"]));
+  });
+
+  it("refuses a request our server stamped without an address (never falls back to a header)", async () => {
+    const res = await postToken({ grant_type: "password", ...SPA, ...ALICE }, { [PEER_HEADER]: peerHeaderValue(""), "x-forwarded-for": "203.0.113.10" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "the client's address is unknown" });
+    expect(await db().failedLogin.count({ where: { ip: "203.0.113.10" } })).toBe(0);
+  });
+});

@@ -1,0 +1,41 @@
+import { settings } from "@/lib/platform/env.ts";
+import { TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
+
+// Unauthenticated failures (unknown client, wrong client secret, malformed request, unknown
+// workspace, invalid bearer token) per address group in the current minute. Per process, in
+// memory: it is there to keep junk from costing writes and log lines, so it must cost neither
+// itself. Safe to lose; bounded (past MAX_ADDRESSES it starts the minute over).
+const MAX_ADDRESSES = 100_000;
+let minute = 0;
+const failures = new Map<string, number>();
+
+function turn(now: number): void {
+  const current = Math.floor(now / 60_000);
+  if (current !== minute || failures.size >= MAX_ADDRESSES) {
+    minute = current;
+    failures.clear();
+  }
+}
+
+/**
+ * Refuses (429, `Retry-After` until the minute ends) an address group that has spent its
+ * UNAUTHENTICATED_FAILURE_LIMIT for this minute, before anything about the request is read or
+ * written.
+ */
+export function assertWithinBudget(group: string, now = Date.now()): void {
+  turn(now);
+  if ((failures.get(group) ?? 0) >= settings().UNAUTHENTICATED_FAILURE_LIMIT) {
+    throw new TooManyRequests(Math.max(1, Math.ceil((60_000 - (now % 60_000)) / 1000)));
+  }
+}
+
+/** Counts one unauthenticated failure of an address group. */
+export function spendBudget(group: string, now = Date.now()): void {
+  turn(now);
+  failures.set(group, (failures.get(group) ?? 0) + 1);
+}
+
+/** Forgets every count (tests). */
+export function clearRequestBudget(): void {
+  failures.clear();
+}

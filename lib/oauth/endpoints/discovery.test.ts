@@ -1,0 +1,79 @@
+import { importJWK, type JWK } from "jose";
+import { describe, expect, it } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
+import { ALICE, getDiscovery, getJwks, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+
+describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
+  it("describes the workspace truthfully", async () => {
+    const res = await getDiscovery();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+    expect(await res.json()).toEqual({
+      issuer: ISSUER,
+      token_endpoint: `${ISSUER}/oauth2/token`,
+      jwks_uri: `${ISSUER}/.well-known/jwks.json`,
+      userinfo_endpoint: `${ISSUER}/userinfo`,
+      revocation_endpoint: `${ISSUER}/oauth2/revoke`,
+      introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+      grant_types_supported: ["password", "refresh_token", "client_credentials"],
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "revoke_tokens"],
+      response_types_supported: [],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: ["ES256"],
+      claims_supported: ["iss", "sub", "aud", "exp", "iat", "auth_time", "jti", "amr", "azp", "at_hash", "sid", "name", "email", "email_verified", "refresh_token_expires_at"],
+    });
+  });
+
+  it("advertises only grants the token endpoint accepts, and accepts every one it advertises", async () => {
+    const meta = await (await getDiscovery()).json();
+    for (const grant of meta.grant_types_supported) {
+      const res = await postToken({ grant_type: grant, ...SPA, ...ALICE });
+      expect((await res.clone().json()).error).not.toBe("unsupported_grant_type");
+    }
+    for (const grant of ["authorization_code", "implicit", "urn:ietf:params:oauth:grant-type:device_code"]) {
+      expect(meta.grant_types_supported).not.toContain(grant);
+      expect((await (await postToken({ grant_type: grant, ...SPA })).json()).error).toBe("unsupported_grant_type");
+    }
+  });
+
+  it("answers an unknown workspace with 404 JSON", async () => {
+    const res = await getDiscovery({ workspace: "missing" });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe("not_found");
+  });
+
+  it("is GET only", async () => {
+    const res = await getDiscovery({ method: "POST", body: "a=1" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET");
+  });
+});
+
+describe("JWKS (RFC 7517)", () => {
+  it("publishes EC P-256 public keys with kid, alg and use, and nothing private", async () => {
+    const res = await getJwks();
+    expect(res.status).toBe(200);
+    const { keys } = await res.json();
+    expect(keys.length).toBeGreaterThanOrEqual(1);
+    for (const key of keys as JWK[]) {
+      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x", "y"]);
+      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+      expect(key).not.toHaveProperty("d");
+      await expect(importJWK(key, "ES256")).resolves.toBeDefined();
+    }
+  });
+
+  it("publishes a pre-published key beside the signing one, and signs with the active one", async () => {
+    const before = (await (await getJwks()).json()).keys.map((k: JWK) => k.kid);
+    const next = await createSigningKey(db(), new Date(Date.now() + 3_600_000));
+    const { keySet } = await import("@/lib/oauth/tokens/keys.ts");
+    const keys = await keySet(Date.now() + 3_600_000 * 24); // past the cache bound: reloads
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([...before, next]));
+    expect(keys.signer().kid).not.toBe(next);
+    expect(keys.signer(Date.now() + 7_200_000).kid).toBe(next);
+  });
+});

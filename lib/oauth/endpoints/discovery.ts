@@ -1,0 +1,46 @@
+import { AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { type OAuthRequest, type OAuthResponse, publicJson } from "@/lib/oauth/protocol/responses.ts";
+import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { GRANTS } from "@/lib/oauth/grants/registry.ts";
+import { scopesSupported } from "@/lib/oauth/store/clients.ts";
+import { CLAIMS_SUPPORTED } from "@/lib/oauth/tokens/claims.ts";
+
+
+/** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
+const MAX_AGE = 300;
+
+/**
+ * `GET /.well-known/openid-configuration` (OIDC Discovery 1.0 §3, RFC 8414 §2): what this
+ * workspace supports, no more and no less. There is no authorization endpoint (the password
+ * grant needs none), so `authorization_endpoint` is absent and `response_types_supported` empty.
+ */
+export async function discovery(_request: OAuthRequest, { workspace, urlFor }: EndpointContext): Promise<OAuthResponse> {
+  const issuer = workspace.issuer;
+  return publicJson(
+    {
+      issuer,
+      token_endpoint: urlFor("token"),
+      jwks_uri: urlFor("jwks"),
+      userinfo_endpoint: urlFor("userinfo"),
+      revocation_endpoint: urlFor("revocation"),
+      introspection_endpoint: urlFor("introspection"),
+      grant_types_supported: GRANTS.map((g) => g.type),
+      token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      // Introspection is for confidential clients only.
+      introspection_endpoint_auth_methods_supported: AUTH_METHODS.filter((m) => m !== "none"),
+      scopes_supported: await scopesSupported(workspace.id),
+      response_types_supported: [],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: [SIGNING_ALG],
+      claims_supported: [...CLAIMS_SUPPORTED],
+    },
+    MAX_AGE,
+  );
+}
+
+/** `GET /.well-known/jwks.json` (RFC 7517 §5): the public keys only. */
+export async function jwks(): Promise<OAuthResponse> {
+  return publicJson((await keySet()).jwks(), MAX_AGE);
+}

@@ -1,0 +1,104 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { JWK } from "jose";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import { forgedTokens } from "@/lib/testing/forged.ts";
+import { hostileRequests, HOSTILE_URL } from "@/lib/testing/hostile.ts";
+import { getJwks, routeContext } from "@/lib/testing/oauth.ts";
+
+// At least 1,000 generated malformed requests per endpoint in `npm test`;
+// `npm run test:hostile` runs 20,000 per endpoint.
+const SIZE = Number(process.env.HOSTILE_CORPUS_SIZE ?? 1000);
+
+const ENDPOINTS: Array<[string, WorkspaceRoute, string[]]> = [
+  ["/oauth2/token", routes.token, ["POST"]],
+  ["/oauth2/revoke", routes.revocation, ["POST"]],
+  ["/oauth2/introspect", routes.introspection, ["POST"]],
+  ["/userinfo", routes.userinfo, ["GET", "POST"]],
+  ["/.well-known/openid-configuration", routes.discovery, ["GET"]],
+  ["/.well-known/jwks.json", routes.jwks, ["GET"]],
+];
+
+async function stored() {
+  const d = db();
+  return Promise.all([d.refreshToken.count(), d.revokedAccessToken.count(), d.user.count(), d.client.count(), d.signingKey.count(), d.workspace.count(), d.tenant.count()]);
+}
+
+let forged: string[];
+let before: number[];
+// The production server's own path to the endpoints (lib/oauth/pipeline/node-adapter.ts), beside Next's.
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  // The real limits: past them the corpus's credential guesses are refused without hashing.
+  vi.spyOn(settings(), "LOCKOUT_USER_IP_LIMIT", "get").mockReturnValue(5);
+  vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(50);
+  const { keys } = (await (await getJwks()).json()) as { keys: JWK[] };
+  forged = Object.values(await forgedTokens(keys[0]!));
+  before = await stored();
+  server = createServer((req, res) => {
+    if (!serveOAuth(req, res)) res.writeHead(418).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  expect(await stored()).toEqual(before);
+  vi.restoreAllMocks();
+});
+
+type Send = (route: WorkspaceRoute, path: string, request: Request) => Promise<Response>;
+const TRANSPORTS: Array<[string, Send]> = [
+  ["the route handlers (Next)", (route, _path, request) => route[request.method as "GET" | "POST"](request, routeContext())],
+  [
+    "the production server (node:http)",
+    async (_route, path, request) => {
+      // Over a socket a false Content-Length would only split or stall the request: HTTP frames it.
+      const headers = new Headers(request.headers);
+      headers.delete("content-length");
+      const body = request.body ? await request.arrayBuffer() : undefined;
+      return fetch(`${base}/demo/default${path}`, { method: request.method, headers, body });
+    },
+  ],
+];
+
+describe.each(TRANSPORTS)("through %s", (_transport, send) => {
+  describe.each(ENDPOINTS)("hostile input at %s", (path, route, allowed) => {
+    it(`never answers ${SIZE} malformed requests with a 5xx, always with RFC-shaped JSON, storing nothing`, async () => {
+      const corpus = hostileRequests(SIZE, path.length * 7919, forged, allowed);
+      const seen = new Map<number, number>();
+      for (const req of corpus) {
+        const request = new Request(HOSTILE_URL(path), {
+          method: req.method,
+          headers: req.headers,
+          body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
+        });
+        const res = await send(route, path, request);
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
+        const text = await res.text();
+        const context = `${req.label} ${req.method} -> ${res.status} ${text.slice(0, 200)}`;
+        expect(res.status, context).toBeLessThan(500);
+        if (res.status >= 400 && text !== "") {
+          const body = JSON.parse(text);
+          expect(typeof body.error, context).toBe("string");
+          expect(res.headers.get("content-type"), context).toBe("application/json;charset=UTF-8");
+        }
+        if (text === "") {
+          // Only RFC 7009's 200 and RFC 6750's bare challenge (or a preflight) may be empty.
+          expect([200, 204, 401], context).toContain(res.status);
+        }
+        if (res.status === 200 && path === "/oauth2/introspect") expect(JSON.parse(text), context).toEqual({ active: false });
+        expect(text, context).not.toMatch(/at .*\.ts:\d+|Error:|prisma|sqlite/i);
+      }
+      expect([...seen.values()].reduce((a, b) => a + b, 0)).toBe(SIZE);
+    });
+  });
+});

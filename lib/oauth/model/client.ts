@@ -1,0 +1,42 @@
+import type { ScopePolicy } from "@/lib/oauth/protocol/scopes.ts";
+
+/** RFC 6749 §2.1: a confidential client can keep a credential; a public one cannot. Stored, never inferred. */
+export type ClientType = "confidential" | "public";
+
+/** A client as registered in a workspace. */
+export interface StoredClient {
+  /** The row's id (what refresh tokens and sessions refer to). */
+  id: string;
+  workspaceId: string;
+  clientId: string;
+  type: ClientType;
+  /** Salted SHA-256 of its secret, for the secret methods. */
+  secretHash: string | null;
+  /** The token_endpoint_auth_methods it registered. */
+  authMethods: ReadonlySet<string>;
+  grantTypes: ReadonlySet<string>;
+  scopes: ReadonlySet<string>;
+  defaultScopes: readonly string[] | null;
+  audiences: readonly string[];
+  accessTokenTtl: number | null;
+  idTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+  sessionTtl: number | null;
+  /** Browser origins allowed to call the endpoints as this client (CORS). */
+  allowedOrigins: readonly string[];
+  /** A confidential server-side client trusted to pass its end user's address and User-Agent. */
+  forwardsEndUserIp: boolean;
+  disabled: boolean;
+}
+
+/** A client that has proven who it is on this request (or, for a public client, named itself). */
+export interface Client extends StoredClient {
+  /** The method it authenticated with on this request. */
+  authMethod: string;
+  confidential: boolean;
+}
+
+/** A client's scopes; its defaults are its own, else the workspace's (those it is allowed). */
+export function scopePolicy(client: Pick<StoredClient, "scopes" | "defaultScopes">, workspace: { defaultScopes: readonly string[] }): ScopePolicy {
+  return { allowed: client.scopes, defaults: client.defaultScopes ?? workspace.defaultScopes };
+}

@@ -1,0 +1,22 @@
+import { settings } from "@/lib/platform/env.ts";
+
+/** One authorization server: a tenant's workspace, as the endpoints see it. */
+export interface Workspace {
+  id: string;
+  tenant: string;
+  slug: string;
+  /** `{APP_URL}/{tenant}/{workspace}` */
+  issuer: string;
+  identityPoolId: string;
+  defaultScopes: readonly string[];
+  accessTokenTtl: number;
+  idTokenTtl: number;
+  refreshTokenTtl: number;
+  /** Absolute lifetime of a sign-in (seconds); null: SESSION_MAX_SECONDS. */
+  sessionTtl: number | null;
+}
+
+
+export function issuerFor(tenant: string, workspace: string): string {
+  return `${settings().APP_URL}/${tenant}/${workspace}`;
+}

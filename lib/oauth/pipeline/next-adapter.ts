@@ -1,0 +1,29 @@
+import type { OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
+
+/** Next's second route-handler argument for `/[tenant]/[workspace]/...`. */
+export interface WorkspaceRouteContext {
+  params: Promise<{ tenant: string; workspace: string }>;
+}
+
+export type RouteHandler = (request: Request, context: WorkspaceRouteContext) => Promise<Response>;
+
+/** The methods every route answers (those it does not implement with 405). */
+export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+export type Method = (typeof METHODS)[number];
+
+/** Next's handlers for every method of a route file under `/[tenant]/[workspace]/`. */
+export type NextHandlers = Record<Method, RouteHandler>;
+
+export function toWebResponse({ status, headers, body }: OAuthResponse): Response {
+  return new Response(body, { status, headers });
+}
+
+/** Every method answered by `serve` (which says 405 for those it does not implement). */
+export function nextHandlers(serve: WorkspaceHandler): NextHandlers {
+  const handle: RouteHandler = async (request, { params }) => {
+    const { tenant, workspace } = await params;
+    return toWebResponse(await serve(request, tenant, workspace));
+  };
+  return Object.fromEntries(METHODS.map((m) => [m, handle])) as NextHandlers;
+}

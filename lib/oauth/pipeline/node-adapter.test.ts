@@ -1,0 +1,78 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
+
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (!serveOAuth(req, res)) res.writeHead(418).end("next");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+describe("the production server's direct route to the authorization server", () => {
+  it("answers the token endpoint like the route handler, with the app's security headers once", async () => {
+    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", body: new URLSearchParams({ grant_type: "password", client_id: "demo-spa", username: "alice", password: "alice-password-1" }) });
+    expect(res.status).toBe(200);
+    expect((await res.json()).token_type).toBe("bearer");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers HEAD like GET without a body", async () => {
+    const get = await fetch(`${base}/demo/default/.well-known/jwks.json`);
+    const text = await get.text();
+    expect(get.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    const res = await fetch(`${base}/demo/default/.well-known/jwks.json`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    expect(await res.text()).toBe("");
+  });
+
+  it("refuses an oversized body with 413", async () => {
+    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `a=${"b".repeat(100_000)}` });
+    expect(res.status).toBe(413);
+  });
+
+  it("refuses a chunked body that grows past the limit with 413, and keeps serving", async () => {
+    const chunk = new TextEncoder().encode("a".repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 8) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(res.headers.get("connection")).toBe("close");
+    expect((await res.json()).error).toBe("invalid_request");
+    expect((await fetch(`${base}/demo/default/.well-known/jwks.json`)).status).toBe(200);
+  });
+
+  it("answers a malformed escape in the path with 404 JSON, not a fault", async () => {
+    const res = await fetch(`${base}/%E0%A4%A/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "grant_type=password" });
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe("not_found");
+  });
+
+  it("answers a CORS preflight from an allowed origin", async () => {
+    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "OPTIONS", headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST" } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(res.headers.get("vary")).toBe("Origin");
+  });
+
+  it("leaves every other path to Next", async () => {
+    for (const path of ["/login", "/account", "/demo/default/oauth2", "/demo/default/oauth2/token/x", "/api/auth/session"]) {
+      expect((await fetch(`${base}${path}`)).status).toBe(418);
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import type { AuditDraft, Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
+import { randomUUID } from "node:crypto";
+import { recordAudit, recordUnauthenticatedFailure } from "@/lib/platform/audit.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { addressGroup, clientIp, compileTrustProxy, UnknownClientAddress, type TrustProxy } from "@/lib/platform/client-address.ts";
+import { logger, type Logger } from "@/lib/platform/logger.ts";
+import { addCorsHeaders } from "@/lib/oauth/pipeline/cors.ts";
+import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
+import { startPruning } from "@/lib/oauth/store/retention.ts";
+import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
+import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/** The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts). */
+export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string) => Promise<OAuthResponse>;
+
+/** A route's Next handlers, one per method, and the handler they share. */
+export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
+
+export interface RouteOptions {
+  /** Browsers may call it from the origins the workspace's clients allow (CORS). */
+  cors?: boolean;
+  /** Every outcome is an audit event (the endpoint names it in `context.audit.event`). */
+  audit?: boolean;
+}
+
+let trust: { list: string | undefined; fn: TrustProxy } | undefined;
+function trustProxy(): TrustProxy {
+  const list = settings().TRUST_PROXY;
+  if (!trust || trust.list !== list) trust = { list, fn: compileTrustProxy(list) };
+  return trust.fn;
+}
+
+/**
+ * Turns endpoints (functions from a request to a response) into `serve`, the handler the
+ * production server calls and Next's route handlers wrap (next-adapter.ts). This is the one place where errors become
+ * responses: an `OAuthError` is answered as RFC 6749 §5.2 JSON; anything else is logged with the
+ * request id and answered as a bare `server_error`, never with internals. It also answers CORS
+ * and writes the audit trail.
+ */
+export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>, options: RouteOptions, urlFor: (issuer: string, name: RouteName) => string): WorkspaceRoute {
+  const allowed = Object.keys(endpoints);
+  const serve: WorkspaceHandler = async (request, tenant, slug) => {
+    const requestId = randomUUID();
+    const log = logger.child({ requestId });
+    const draft: AuditDraft = {};
+    let ip = "unknown";
+    let workspace: Workspace | undefined;
+    let response: OAuthResponse;
+    let failure: OAuthError | undefined;
+    startPruning();
+    try {
+      ip = callerAddress(request);
+      assertWithinBudget(addressGroup(ip));
+      workspace = await findWorkspace(tenant, slug);
+      if (request.method === "OPTIONS" && options.cors) {
+        response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
+      } else {
+        const endpoint = endpoints[request.method as "GET" | "POST"];
+        if (!endpoint) throw new MethodNotAllowed(allowed);
+        const issuer = workspace.issuer;
+        response = await endpoint(request, { workspace, requestId, log, ip, audit: draft, urlFor: (name) => urlFor(issuer, name) });
+      }
+    } catch (err) {
+      failure = asOAuthError(err, log, draft);
+      response = errorResponse(failure);
+    }
+    response.headers["X-Request-Id"] = requestId;
+    if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
+    // A refusal for a spent budget costs nothing more: no count, no row, no log line.
+    if (failure instanceof TooManyRequests) return response;
+    const unauthenticated = failure !== undefined && draft.clientId === undefined && !(failure instanceof ServerError);
+    if (unauthenticated) spendBudget(addressGroup(ip));
+    if (options.audit && draft.event && workspace) {
+      const record = {
+        event: draft.event,
+        outcome: failure instanceof TooManyAttempts ? "locked" : failure ? "failure" : "success",
+        workspaceId: workspace.id,
+        clientId: draft.clientId,
+        userId: draft.userId,
+        username: draft.username,
+        ip: draft.ip ?? ip,
+        userAgent: draft.userAgent ?? request.headers.get("user-agent") ?? undefined,
+        reason: failure ? (failure.detail ?? failure.error) : undefined,
+        requestId,
+      } as const;
+      if (unauthenticated) recordUnauthenticatedFailure(record);
+      else recordAudit(record, log);
+    }
+    return response;
+  };
+  return { ...nextHandlers(serve), serve };
+}
+
+/** The caller's address; a request whose address our server could not read is refused. */
+function callerAddress(request: OAuthRequest): string {
+  try {
+    return clientIp((name) => request.headers.get(name), trustProxy());
+  } catch (err) {
+    if (err instanceof UnknownClientAddress) throw new InvalidRequest("the client's address is unknown", { detail: err.message });
+    throw err;
+  }
+}
+
+function asOAuthError(err: unknown, log: Logger, draft: AuditDraft): OAuthError {
+  if (err instanceof OAuthError) {
+    // Unauthenticated junk is counted, not logged a line each (see recordUnauthenticatedFailure).
+    const level = draft.clientId === undefined || err instanceof TooManyRequests ? "debug" : "info";
+    log[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
+    return err;
+  }
+  log.error({ err }, "unexpected error");
+  return new ServerError(err instanceof Error ? err.message : String(err));
+}

@@ -1,0 +1,156 @@
+/**
+ * The one error hierarchy of the authorization server. Deep code throws these; `errorResponse`
+ * (responses.ts) turns them into responses in one place. `description` is public (ASCII, RFC 6749
+ * §5.2 `error_description`); `detail` is private and goes to logs and the audit trail only.
+ */
+
+/** Error codes, grouped by the specification that defines them. */
+export type OAuthErrorCode =
+  // RFC 6749 §5.2 (token endpoint)
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  // RFC 6749 §4.1.2.1, used for faults of the server itself
+  | "server_error"
+  // Ours, RFC 6749 §5.2-shaped: the brute-force defence refused to verify a password (HTTP 429)
+  | "too_many_attempts"
+  // Ours: an address spent its budget of unauthenticated failures for the minute (HTTP 429)
+  | "too_many_requests"
+  // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
+  | "invalid_token"
+  | "insufficient_scope"
+  // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
+  | "not_found";
+
+export interface OAuthErrorOptions {
+  /** Private: why this happened, for logs only. */
+  detail?: string;
+  headers?: Record<string, string>;
+}
+
+export abstract class OAuthError extends Error {
+  abstract readonly error: OAuthErrorCode;
+  abstract readonly status: number;
+  readonly description: string;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(description: string, options: OAuthErrorOptions = {}) {
+    super(description);
+    this.name = new.target.name;
+    this.description = description;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  readonly error = "invalid_request";
+  readonly status: number;
+  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
+    super(description, options);
+    this.status = options.status ?? 400;
+  }
+}
+
+/** RFC 6749 §5.2: 401, with `WWW-Authenticate` naming the scheme the client tried. */
+export class InvalidClient extends OAuthError {
+  readonly error = "invalid_client";
+  readonly status = 401;
+}
+
+export class InvalidGrant extends OAuthError {
+  readonly error = "invalid_grant";
+  readonly status = 400;
+}
+
+/** RFC 6749 §5.2: 400 at the token endpoint; 403 where an authenticated client lacks a permission. */
+export class UnauthorizedClient extends OAuthError {
+  readonly error = "unauthorized_client";
+  readonly status: number;
+  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
+    super(description, options);
+    this.status = options.status ?? 400;
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  readonly error = "unsupported_grant_type";
+  readonly status = 400;
+}
+
+export class InvalidScope extends OAuthError {
+  readonly error = "invalid_scope";
+  readonly status = 400;
+}
+
+/** RFC 6750 §3: a challenge quoting the error, so that a client can tell what to fix. */
+export function bearerChallenge(realm: string, params: Record<string, string>): Record<string, string> {
+  const quoted = Object.entries({ realm, ...params }).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "")}"`);
+  return { "WWW-Authenticate": `Bearer ${quoted.join(", ")}` };
+}
+
+/** RFC 6750 §3.1: the access token is expired, revoked, malformed or otherwise invalid. */
+export class InvalidToken extends OAuthError {
+  readonly error = "invalid_token";
+  readonly status = 401;
+  constructor(realm: string, description: string, detail?: string) {
+    super(description, { detail, headers: bearerChallenge(realm, { error: "invalid_token", error_description: description }) });
+  }
+}
+
+/** RFC 6750 §3.1: the token is good but lacks the scope the resource needs. */
+export class InsufficientScope extends OAuthError {
+  readonly error = "insufficient_scope";
+  readonly status = 403;
+  constructor(realm: string, scope: string) {
+    const description = `the access token lacks the ${scope} scope`;
+    super(description, { headers: bearerChallenge(realm, { error: "insufficient_scope", error_description: description, scope }) });
+  }
+}
+
+/**
+ * RFC 6749 §4.3.2 asks the server to protect the password grant against brute force: too many
+ * failures from one address (for one username, or in all) are refused without verifying.
+ */
+export class TooManyAttempts extends OAuthError {
+  readonly error = "too_many_attempts";
+  readonly status = 429;
+  constructor(retryAfterSeconds: number, detail: string) {
+    super("too many failed sign-in attempts; try again later", { detail, headers: { "Retry-After": String(retryAfterSeconds) } });
+  }
+}
+
+/** An address that caused too many unauthenticated failures this minute (see request-budget.ts). */
+export class TooManyRequests extends OAuthError {
+  readonly error = "too_many_requests";
+  readonly status = 429;
+  constructor(retryAfterSeconds: number) {
+    super("too many failed requests from this address; try again later", { detail: "unauthenticated failure budget spent", headers: { "Retry-After": String(retryAfterSeconds) } });
+  }
+}
+
+export class NotFound extends OAuthError {
+  readonly error = "not_found";
+  readonly status = 404;
+}
+
+export class MethodNotAllowed extends OAuthError {
+  readonly error = "invalid_request";
+  readonly status = 405;
+  constructor(allowed: readonly string[]) {
+    super(`method not allowed; use ${allowed.join(" or ")}`, { headers: { Allow: allowed.join(", ") } });
+  }
+}
+
+/** Anything unexpected: the caller learns nothing but that it was our fault. */
+export class ServerError extends OAuthError {
+  readonly error = "server_error";
+  readonly status = 500;
+  constructor(detail: string) {
+    super("the server could not handle the request", { detail });
+  }
+}

@@ -1,0 +1,120 @@
+import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
+
+/** Bodies over this are refused without being read whole. */
+export const MAX_FORM_BYTES = 64 * 1024;
+
+/** Parameters of a form body: each name once, empty values treated as absent (RFC 6749 §3.1). */
+export class FormParams {
+  constructor(private readonly values: ReadonlyMap<string, string>) {}
+
+  get(name: string): string | undefined {
+    return this.values.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+}
+
+// Parameter names we are willing to echo in an error description.
+const ECHOABLE_NAME = /^[a-z_]{1,40}$/;
+
+/**
+ * Parses `application/x-www-form-urlencoded` text strictly: malformed percent-escapes and invalid
+ * UTF-8 are errors rather than silently replaced, and a parameter sent twice is `invalid_request`
+ * (RFC 6749 §3.2: "parameters MUST NOT be included more than once").
+ */
+export function parseUrlEncoded(text: string): FormParams {
+  const seen = new Set<string>();
+  const values = new Map<string, string>();
+  for (const pair of text.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = decodeFormComponent(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? "" : decodeFormComponent(pair.slice(eq + 1));
+    if (seen.has(name)) {
+      throw new InvalidRequest(
+        ECHOABLE_NAME.test(name) ? `parameter ${name} is included more than once` : "a parameter is included more than once",
+      );
+    }
+    seen.add(name);
+    if (value !== "") values.set(name, value);
+  }
+  return new FormParams(values);
+}
+
+/** One name or value of a form body: `+` is a space, then percent-decoding as UTF-8. */
+export function decodeFormComponent(raw: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    throw new InvalidRequest("the request body is not valid form encoding");
+  }
+  // No parameter of ours may hold a NUL, and PostgreSQL cannot store one in text.
+  if (decoded.includes("\u0000")) throw new InvalidRequest("parameters must not contain NUL characters");
+  return decoded;
+}
+
+function mediaType(header: string): { type: string; charset: string | undefined } {
+  const [type = "", ...params] = header.split(";").map((p) => p.trim());
+  const charset = params.find((p) => p.toLowerCase().startsWith("charset="))?.slice("charset=".length);
+  return { type: type.toLowerCase(), charset: charset?.replace(/^"|"$/g, "").toLowerCase() };
+}
+
+/** Reads at most `limit` bytes of the body; a longer body is refused as soon as it shows. */
+async function readLimited(body: OAuthRequest["body"], limit: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    const { done, value } = await iterator.next().catch((err: unknown) => {
+      // The client went away mid-upload (a reset, an aborted request): its fault, not ours.
+      throw new InvalidRequest("the request body could not be read", { detail: err instanceof Error ? err.message : String(err) });
+    });
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      // Stops the upload (a Web stream is cancelled, a Node stream destroyed).
+      await iterator.return?.()?.catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(): InvalidRequest {
+  return new InvalidRequest(`the request body is larger than ${MAX_FORM_BYTES} bytes`, { status: 413 });
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The form body of a POST (RFC 6749 §3.2: `application/x-www-form-urlencoded`, UTF-8). */
+export async function readForm(req: OAuthRequest): Promise<FormParams> {
+  const contentType = req.headers.get("content-type");
+  const { type, charset } = mediaType(contentType ?? "");
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new InvalidRequest("the request body must be application/x-www-form-urlencoded");
+  }
+  if (charset !== undefined && charset !== "utf-8") throw new InvalidRequest("the request body must be UTF-8");
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > MAX_FORM_BYTES) throw tooLarge();
+  const bytes = await readLimited(req.body, MAX_FORM_BYTES);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw new InvalidRequest("the request body is not valid UTF-8");
+  }
+  return parseUrlEncoded(text);
+}

@@ -1,0 +1,58 @@
+import { bearerChallenge, type OAuthError } from "@/lib/oauth/protocol/errors.ts";
+
+/**
+ * What the endpoints read of a request. A Web `Request` is one (Next's route handlers pass it
+ * as it is); the production server passes a lighter one made straight from Node's request
+ * (lib/oauth/pipeline/node-adapter.ts), which spares every token request the cost of building Web objects.
+ */
+export interface OAuthRequest {
+  readonly method: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body as it arrives (a Web stream or a Node stream), or null for none. */
+  readonly body: AsyncIterable<Uint8Array> | null;
+}
+
+/**
+ * What an endpoint answers: a status, headers (written as named) and a body. Made into a Web
+ * `Response` for Next (pipeline/next-adapter.ts), or written to the socket by the production server.
+ */
+export interface OAuthResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | null;
+}
+
+/** RFC 6749 §5.1: token responses, errors included, must not be cached. */
+export const NO_STORE: Readonly<Record<string, string>> = { "Cache-Control": "no-store", Pragma: "no-cache" };
+
+/** JSON is never a document to render, frame or sniff. */
+const JSON_HEADERS = {
+  "Content-Type": "application/json;charset=UTF-8",
+  "X-Content-Type-Options": "nosniff",
+  "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+};
+
+/** A JSON response that no cache may keep: what every OAuth endpoint answers. */
+export function json(body: unknown, status = 200, headers: Record<string, string> = {}): OAuthResponse {
+  return { status, headers: { ...JSON_HEADERS, ...NO_STORE, ...headers }, body: JSON.stringify(body) };
+}
+
+/** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
+export function publicJson(body: unknown, maxAge: number): OAuthResponse {
+  return { status: 200, headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" }, body: JSON.stringify(body) };
+}
+
+// RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+const DESCRIPTION_UNSAFE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+
+export function errorResponse(err: OAuthError): OAuthResponse {
+  const body: Record<string, string> = { error: err.error };
+  if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
+  return json(body, err.status, err.headers);
+}
+
+
+/** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
+export function bearerRequired(realm: string): OAuthResponse {
+  return { status: 401, headers: { ...bearerChallenge(realm, {}), ...NO_STORE }, body: null };
+}

@@ -1,0 +1,67 @@
+import { TtlCache } from "@/lib/platform/cache.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import type { ClientType, StoredClient } from "@/lib/oauth/model/client.ts";
+import { splitList } from "@/lib/oauth/model/lists.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
+
+type ClientRow = NonNullable<Awaited<ReturnType<typeof loadRow>>>;
+
+function loadRow(workspaceId: string, clientId: string) {
+  return db().client.findUnique({ where: { workspaceId_clientId: { workspaceId, clientId } } });
+}
+
+function toStoredClient(row: ClientRow): StoredClient {
+  return {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    clientId: row.clientId,
+    type: row.type === "public" ? "public" : ("confidential" satisfies ClientType),
+    secretHash: row.secretHash,
+    authMethods: new Set(splitList(row.authMethods)),
+    grantTypes: new Set(splitList(row.grantTypes)),
+    scopes: new Set(splitList(row.scopes)),
+    defaultScopes: row.defaultScopes === null ? null : splitList(row.defaultScopes),
+    audiences: splitList(row.audiences),
+    accessTokenTtl: row.accessTokenTtl,
+    idTokenTtl: row.idTokenTtl,
+    refreshTokenTtl: row.refreshTokenTtl,
+    sessionTtl: row.sessionTtl,
+    allowedOrigins: splitList(row.allowedOrigins),
+    forwardsEndUserIp: row.forwardsEndUserIp,
+    disabled: row.disabled,
+  };
+}
+
+// Client settings, cached per process for CONFIG_CACHE_SECONDS: a client disabled or changed
+// through the CLI takes effect everywhere within that bound.
+const clients = registerCache("clients", new TtlCache<StoredClient | null>(() => settings().CONFIG_CACHE_SECONDS * 1000));
+
+/** The client `clientId` of a workspace (cached), or null. */
+export function findClient(workspaceId: string, clientId: string): Promise<StoredClient | null> {
+  return clients.get(`${workspaceId} ${clientId}`, async () => {
+    const row = await loadRow(workspaceId, clientId);
+    return row && toStoredClient(row);
+  });
+}
+
+const origins = registerCache("client origins", new TtlCache<ReadonlySet<string>>(() => settings().CONFIG_CACHE_SECONDS * 1000));
+
+/** Every browser origin some enabled client of the workspace allows (cached like client settings). */
+export function allowedOriginsOf(workspace: Workspace): Promise<ReadonlySet<string>> {
+  return origins.get(workspace.id, async () => {
+    const rows = await db().client.findMany({ where: { workspaceId: workspace.id, disabled: false }, select: { allowedOrigins: true } });
+    return new Set(rows.flatMap((c) => splitList(c.allowedOrigins)));
+  });
+}
+
+const scopes = registerCache("client scopes", new TtlCache<string[]>(() => settings().CONFIG_CACHE_SECONDS * 1000));
+
+/** Every scope some enabled client of the workspace may be granted (cached like client settings). */
+export function scopesSupported(workspaceId: string): Promise<string[]> {
+  return scopes.get(workspaceId, async () => {
+    const rows = await db().client.findMany({ where: { workspaceId, disabled: false }, select: { scopes: true } });
+    return [...new Set(rows.flatMap((c) => splitList(c.scopes)))].sort();
+  });
+}

@@ -1,0 +1,46 @@
+import { db, sqlRows } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+import type { AttemptHistory } from "@/lib/oauth/model/user.ts";
+
+/** Whose failure: a password for a username, or a secret for a client, from an address group. */
+export interface FailureKey {
+  workspaceId: string;
+  kind: "user" | "client";
+  name: string;
+  ip: string;
+}
+
+/** Counts a failure (with the id the attempt was known by in memory). */
+export async function recordFailure(id: string, key: FailureKey, at: Date): Promise<void> {
+  await db().failedLogin.create({ data: { id, workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip, createdAt: at }, select: { id: true } });
+}
+
+/** Forgets a name's failures from an address group (it has just succeeded there). */
+export async function forgiveFailures(key: FailureKey): Promise<void> {
+  await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip } });
+}
+
+interface FailureRow extends Record<string, unknown> {
+  id: string;
+  username: string;
+  createdAt: Date | string;
+}
+
+/** The newest client-secret failures from an address group: what `admitAttempt` needs for a client. */
+export async function clientAttemptHistory(workspaceId: string, address: string): Promise<AttemptHistory> {
+  const rows = await sqlRows<FailureRow>(
+    db(),
+    Prisma.sql`SELECT f."id", f."username", f."createdAt" FROM "FailedLogin" f
+      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
+      ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}`,
+  );
+  return { failures: rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() })), account: { count: 0, oldest: null }, knownSince: null };
+}
+
+/** Drops counted failures older than the window (they no longer count). */
+export async function pruneFailures(now = new Date()): Promise<number> {
+  const since = new Date(now.getTime() - settings().LOCKOUT_WINDOW_SECONDS * 1000);
+  const { count } = await db().failedLogin.deleteMany({ where: { createdAt: { lt: since } } });
+  return count;
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { runCli } from "@/lib/cli/program.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { pruneExpired, stopPruning } from "@/lib/oauth/store/retention.ts";
+import { postToken, SPA } from "@/lib/testing/oauth.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  stopPruning();
+});
+
+const DAY = 86_400_000;
+
+/** Rows of every kind, some past their time and some not, `now` being the prune's instant. */
+async function seedRows(now: number) {
+  const user = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+  const client = await db().client.findFirstOrThrow({ where: { clientId: "demo-spa" } });
+  const at = (ms: number) => new Date(now + ms);
+  const session = (expiresIn: number) => ({ id: randomUUID(), workspaceId: client.workspaceId, clientId: client.id, userId: user.id, amr: "pwd", authTime: 0, expiresAt: at(expiresIn) });
+  const [gone, live] = [session(-1000), session(DAY)];
+  await db().session.createMany({ data: [gone, live] });
+  const token = (familyId: string, expiresIn: number) => ({ tokenHash: randomUUID(), familyId, clientId: client.id, userId: user.id, scope: "openid", authTime: 0, expiresAt: at(expiresIn) });
+  await db().refreshToken.createMany({ data: [token(gone.id, -1000), token(gone.id, -DAY), token(live.id, DAY)] });
+  await db().revokedAccessToken.createMany({ data: [{ jti: randomUUID(), expiresAt: at(-1) }, { jti: randomUUID(), expiresAt: at(3600_000) }] });
+  const failure = (ago: number) => ({ workspaceId: client.workspaceId, username: "alice", ip: "192.0.2.50", createdAt: at(-ago) });
+  await db().failedLogin.createMany({ data: [failure(901_000), failure(2 * DAY), failure(1000)] });
+  const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
+  await db().knownAddress.createMany({ data: [{ userId: user.id, address: "192.0.2.60", lastSignInAt: at(-31 * DAY) }, { userId: bob.id, address: "192.0.2.60", lastSignInAt: at(-DAY) }] });
+  const event = (ago: number) => ({ event: "test.retention", outcome: "success", createdAt: at(-ago) });
+  await db().auditEvent.createMany({ data: [event(91 * DAY), event(400 * DAY), event(89 * DAY)] });
+  return { live };
+}
+
+describe("retention: expired and old rows are pruned", () => {
+  it("deletes exactly what is past its time, in batches, and keeps the rest", async () => {
+    const now = Date.now() + 10 * 365 * DAY; // far ahead: only the rows made here are at stake
+    await db().refreshToken.deleteMany();
+    await db().session.deleteMany();
+    await db().auditEvent.deleteMany();
+    const { live } = await seedRows(now);
+    const pruned = await pruneExpired(new Date(now), 1);
+    expect(pruned).toEqual({ refreshTokens: 2, sessions: 1, revokedAccessTokens: 1, failedLogins: 2, knownAddresses: 1, auditEvents: 2 });
+    expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
+    expect(await db().refreshToken.count()).toBe(1);
+    expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
+    expect(await pruneExpired(new Date(now))).toEqual({ refreshTokens: 0, sessions: 0, revokedAccessTokens: 0, failedLogins: 0, knownAddresses: 0, auditEvents: 0 });
+  });
+
+  it("is a CLI command: npm run cli -- prune", async () => {
+    await db().auditEvent.create({ data: { event: "test.retention.cli", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
+    let out = "";
+    const status = await runCli(["prune"], { out: (t) => void (out += `${t}\n`), err: () => undefined, readSecret: async () => "" });
+    expect(status).toBe(0);
+    expect(out).toMatch(/^kind\s+deleted\n/);
+    expect(out).toMatch(/\nauditEvents\s+1\n/);
+    expect(await db().auditEvent.count({ where: { event: "test.retention.cli" } })).toBe(0);
+  });
+});
+
+describe("the server prunes by itself", () => {
+  it("every PRUNE_INTERVAL_SECONDS, once a request has started it", async () => {
+    stopPruning();
+    vi.spyOn(settings(), "PRUNE_INTERVAL_SECONDS", "get").mockReturnValue(1);
+    await db().auditEvent.create({ data: { event: "test.retention.timer", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
+    await postToken({ grant_type: "password", ...SPA, username: "alice", password: "alice-password-1" });
+    const deadline = Date.now() + 5_000;
+    while ((await db().auditEvent.count({ where: { event: "test.retention.timer" } })) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await db().auditEvent.count({ where: { event: "test.retention.timer" } })).toBe(0);
+  });
+
+  it("not at all with PRUNE_INTERVAL_SECONDS=0", async () => {
+    stopPruning();
+    vi.spyOn(settings(), "PRUNE_INTERVAL_SECONDS", "get").mockReturnValue(0);
+    await db().auditEvent.create({ data: { event: "test.retention.off", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
+    await postToken({ grant_type: "password", ...SPA, username: "alice", password: "alice-password-1" });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await db().auditEvent.count({ where: { event: "test.retention.off" } })).toBe(1);
+  });
+});

@@ -1,0 +1,125 @@
+import { decodeJwt } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { refreshTokenHash } from "@/lib/oauth/store/refresh-tokens.ts";
+import { ALICE, callUserinfo, introspect, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+  await db().client.updateMany({ data: { disabled: false, sessionTtl: null } });
+  clearCaches();
+});
+
+const refresh = (refresh_token: string) => postToken({ grant_type: "refresh_token", refresh_token, ...SPA });
+const userinfo = (token: string) => callUserinfo({ headers: { Authorization: `Bearer ${token}` } });
+
+describe("every sign-in is a session with an id (sid)", () => {
+  it("puts the same sid in the access and ID tokens and keeps it with the refresh-token family", async () => {
+    const tokens = await signIn();
+    const access = decodeJwt(tokens.access_token);
+    const id = decodeJwt(tokens.id_token!);
+    expect(access.sid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(id.sid).toBe(access.sid);
+    const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(tokens.refresh_token) } });
+    expect(row.familyId).toBe(access.sid);
+    const session = await db().session.findUniqueOrThrow({ where: { id: access.sid as string } });
+    expect(session).toMatchObject({ userId: access.sub, amr: "pwd", authTime: id.auth_time, endedAt: null });
+    const next = await (await refresh(tokens.refresh_token)).json();
+    expect(decodeJwt(next.access_token).sid).toBe(access.sid);
+    expect(decodeJwt(next.id_token).sid).toBe(access.sid);
+  });
+
+  it("a refresh says how the user signed in (the session's amr), never a fixed pwd", async () => {
+    const tokens = await signIn();
+    await db().session.update({ where: { id: decodeJwt(tokens.access_token).sid as string }, data: { amr: "pwd otp" } });
+    const next = await (await refresh(tokens.refresh_token)).json();
+    expect(decodeJwt(next.access_token).amr).toEqual(["pwd", "otp"]);
+    expect(decodeJwt(next.id_token).amr).toEqual(["pwd", "otp"]);
+  });
+});
+
+describe("revoking the refresh token ends the session everywhere (RFC 7009 §2.1)", () => {
+  it("refuses the session's access tokens at introspection, userinfo and revocation from that moment", async () => {
+    const tokens = await signIn({ ...SPA, ...ALICE, scope: "openid profile offline_access" });
+    const second = await (await refresh(tokens.refresh_token)).json();
+    expect((await userinfo(tokens.access_token)).status).toBe(200);
+    expect((await introspect(second.access_token)).active).toBe(true);
+
+    expect((await postRevoke({ ...SPA, token: second.refresh_token, token_type_hint: "refresh_token" })).status).toBe(200);
+
+    for (const token of [tokens.access_token, second.access_token]) {
+      expect(await introspect(token)).toEqual({ active: false });
+      const res = await userinfo(token);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    }
+    // Revoking such a token again is answered like an unknown token: nothing is put on the denylist.
+    expect((await postRevoke({ ...SPA, token: tokens.access_token })).status).toBe(200);
+    expect(await db().revokedAccessToken.count()).toBe(0);
+    const session = await db().session.findUniqueOrThrow({ where: { id: decodeJwt(tokens.access_token).sid as string } });
+    expect(session.endedAt).not.toBeNull();
+  });
+
+  it("leaves the user's other sessions alone", async () => {
+    const first = await signIn();
+    const other = await signIn();
+    await postRevoke({ ...SPA, token: first.refresh_token });
+    expect((await introspect(other.access_token)).active).toBe(true);
+    expect((await refresh(other.refresh_token)).status).toBe(200);
+  });
+
+  it("ends the session on refresh-token reuse too", async () => {
+    const tokens = await signIn();
+    await refresh(tokens.refresh_token);
+    expect((await refresh(tokens.refresh_token)).status).toBe(400);
+    expect(await introspect(tokens.access_token)).toEqual({ active: false });
+  });
+});
+
+describe("a disabled client's tokens are refused, like a disabled user's", () => {
+  it("introspection says active: false and userinfo 401 for its access and refresh tokens", async () => {
+    const tokens = await signIn();
+    await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { disabled: true } });
+    clearCaches();
+    expect(await introspect(tokens.access_token)).toEqual({ active: false });
+    expect(await introspect(tokens.refresh_token, "refresh_token")).toEqual({ active: false });
+    expect((await userinfo(tokens.access_token)).status).toBe(401);
+  });
+});
+
+describe("the absolute session lifetime (ASVS 5.0 §7.3.2)", () => {
+  it("ends a refresh-token family SESSION_MAX_SECONDS after sign-in, whatever its rotations", async () => {
+    vi.spyOn(settings(), "SESSION_MAX_SECONDS", "get").mockReturnValue(120);
+    const start = Date.now();
+    const first = await signIn();
+    const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(first.refresh_token) } });
+    expect(Math.abs(row.expiresAt.getTime() - (start + 120_000))).toBeLessThan(2_000);
+    expect(decodeJwt(first.access_token).exp! - decodeJwt(first.access_token).iat!).toBeLessThanOrEqual(120);
+    vi.useFakeTimers({ toFake: ["Date"], now: start + 60_000 });
+    const second = await (await refresh(first.refresh_token)).json();
+    expect(second.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(decodeJwt(second.access_token).exp).toBeLessThanOrEqual(Math.ceil((start + 120_000) / 1000));
+    vi.setSystemTime(start + 121_000);
+    const late = await refresh(second.refresh_token);
+    expect(late.status).toBe(400);
+    expect(await late.json()).toEqual({ error: "invalid_grant", error_description: "the refresh token is invalid" });
+  });
+
+  it("takes the client's setting over the workspace's and the default", async () => {
+    await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { sessionTtl: 60 } });
+    clearCaches();
+    const start = Date.now();
+    const tokens = await signIn();
+    vi.useFakeTimers({ toFake: ["Date"], now: start + 61_000 });
+    expect((await refresh(tokens.refresh_token)).status).toBe(400);
+  });
+
+  it("is 30 days by default", async () => {
+    const tokens = await signIn();
+    const session = await db().session.findUniqueOrThrow({ where: { id: decodeJwt(tokens.access_token).sid as string } });
+    expect(Math.round((session.expiresAt.getTime() - session.createdAt.getTime()) / 1000)).toBe(30 * 24 * 3600);
+  });
+});

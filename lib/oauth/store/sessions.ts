@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import type { Session } from "@/lib/oauth/model/session.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+
+/** Records a new sign-in (plain SQL straight to the driver: the password grant's hot path). */
+export async function startSession(input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number }): Promise<Session> {
+  const session: Session = {
+    id: randomUUID(),
+    workspaceId: input.workspaceId,
+    clientId: input.clientId,
+    userId: input.userId,
+    amr: input.amr,
+    authTime: input.authTime,
+    expiresAt: new Date(input.now + input.ttl * 1000),
+    endedAt: null,
+  };
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "createdAt")
+      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${new Date(input.now)})`,
+  );
+  return session;
+}
+
+export async function findSession(id: string): Promise<Session | null> {
+  const row = await db().session.findUnique({ where: { id } });
+  return row && { ...row, amr: row.amr.split(" ").filter(Boolean) };
+}
+
+/**
+ * Ends a session: its refresh tokens are revoked and every access token carrying its `sid` is
+ * refused from now on (RFC 7009 §2.1: revoking a refresh token SHOULD also invalidate the access
+ * tokens of the same grant). Returns how many refresh tokens it revoked.
+ */
+export async function endSession(id: string, tx: Prisma.TransactionClient = db()): Promise<number> {
+  const now = new Date();
+  await tx.session.updateMany({ where: { id, endedAt: null }, data: { endedAt: now } });
+  const { count } = await tx.refreshToken.updateMany({ where: { familyId: id, revokedAt: null }, data: { revokedAt: now } });
+  return count;
+}
+
+interface TokenStateRow extends Record<string, unknown> {
+  kind: "revoked" | "session";
+  endedAt: Date | string | null;
+  expiresAt: Date | string | null;
+}
+
+/**
+ * Whether an access token may still be honoured: its `jti` is not on the denylist and, when it
+ * belongs to a sign-in, that session has not ended. One round trip, straight to the driver.
+ */
+export async function accessTokenState(jti: string, sid: string | undefined, now = Date.now()): Promise<"live" | "revoked" | "session ended"> {
+  const rows = await sqlRows<TokenStateRow>(
+    db(),
+    Prisma.sql`SELECT 'revoked' AS "kind", CAST(NULL AS TIMESTAMP) AS "endedAt", CAST(NULL AS TIMESTAMP) AS "expiresAt" FROM "RevokedAccessToken" WHERE "jti" = ${jti}
+      UNION ALL
+      SELECT 'session', s."endedAt", s."expiresAt" FROM "Session" s WHERE s."id" = ${sid ?? ""}`,
+  );
+  if (rows.some((r) => r.kind === "revoked")) return "revoked";
+  if (sid === undefined) return "live";
+  const session = rows.find((r) => r.kind === "session");
+  if (!session || session.endedAt !== null || session.expiresAt === null) return "session ended";
+  return new Date(session.expiresAt).getTime() > now ? "live" : "session ended";
+}

@@ -1,0 +1,83 @@
+import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+
+import type { AttemptHistory, SignInUser } from "@/lib/oauth/model/user.ts";
+
+interface Row extends Record<string, unknown> {
+  kind: "user" | "failure" | "account" | "known";
+  id: string | null;
+  passwordHash: string | null;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | number | null;
+  disabled: boolean | number | null;
+  at: Date | string | null;
+  username: string | null;
+  n: number | bigint | string | null;
+}
+
+const time = (value: Date | string | null) => (value === null ? null : new Date(value).getTime());
+
+/**
+ * The user of a sign-in attempt and the address's and account's recent failures, in one round
+ * trip: the password grant's only read. Plain SQL that SQLite and PostgreSQL read alike (quoted
+ * identifiers, UNION ALL, LIMIT, NULLs cast to their column's type for PostgreSQL's UNION);
+ * `limit` failures are enough to decide on the address's lockout. Run straight on the driver.
+ */
+export async function findUserAndHistory(
+  workspaceId: string,
+  username: string,
+  address: string,
+  limit: number,
+  since: Date,
+): Promise<{ user: SignInUser | null } & AttemptHistory> {
+  const rows = await sqlRows<Row>(db(), Prisma.sql`
+    SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled",
+      CAST(NULL AS TIMESTAMP) AS "at", u."username", CAST(NULL AS INTEGER) AS "n"
+    FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
+    UNION ALL
+    SELECT * FROM (
+      SELECT 'failure', f."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username", CAST(NULL AS INTEGER)
+      FROM "FailedLogin" f
+      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'user' ORDER BY f."createdAt" DESC LIMIT ${limit}
+    ) AS "recent"
+    UNION ALL
+    SELECT 'account', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), MIN(a."createdAt"), CAST(NULL AS TEXT), COUNT(*)
+    FROM "FailedLogin" a
+    WHERE a."workspaceId" = ${workspaceId} AND a."username" = ${username} AND a."kind" = 'user' AND a."createdAt" > ${since}
+    UNION ALL
+    SELECT 'known', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), k."lastSignInAt", CAST(NULL AS TEXT), CAST(NULL AS INTEGER)
+    FROM "KnownAddress" k JOIN "User" ku ON ku."id" = k."userId"
+    WHERE ku."workspaceId" = ${workspaceId} AND ku."username" = ${username} AND k."address" = ${address}`);
+  let user: SignInUser | null = null;
+  const history: AttemptHistory = { failures: [], account: { count: 0, oldest: null }, knownSince: null };
+  for (const r of rows) {
+    if (r.kind === "user" && r.id !== null && r.passwordHash !== null && r.username !== null) {
+      user = { id: r.id, username: r.username, passwordHash: r.passwordHash, name: r.name, email: r.email, emailVerified: Boolean(r.emailVerified), disabled: Boolean(r.disabled) };
+    } else if (r.kind === "failure" && r.at !== null && r.id !== null && r.username !== null) {
+      history.failures.push({ id: r.id, username: r.username, at: new Date(r.at).getTime() });
+    } else if (r.kind === "account") {
+      history.account = { count: Number(r.n ?? 0), oldest: time(r.at) };
+    } else if (r.kind === "known") {
+      history.knownSince = time(r.at);
+    }
+  }
+  return { user, ...history };
+}
+
+/** Notes a successful sign-in from an address group (an upsert both databases understand). */
+export async function rememberAddress(userId: string, address: string, at: Date): Promise<void> {
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "KnownAddress" ("userId", "address", "lastSignInAt") VALUES (${userId}, ${address}, ${at})
+      ON CONFLICT ("userId", "address") DO UPDATE SET "lastSignInAt" = ${at}`,
+  );
+}
+
+/** A user of the workspace by id (for tokens: introspection, userinfo), or null. */
+export function findUser(workspaceId: string, id: string) {
+  return db().user.findFirst({ where: { id, workspaceId }, select: { id: true, username: true, name: true, email: true, emailVerified: true, disabled: true } });
+}

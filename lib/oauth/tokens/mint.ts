@@ -1,0 +1,135 @@
+import { createHash, randomUUID } from "node:crypto";
+import { SignJWT, type JWTPayload } from "jose";
+import { userClaims } from "@/lib/oauth/tokens/claims.ts";
+import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/** RFC 9068 §2.2 claims of our access tokens, plus Cloudentity's `tid`, `aid`, `idp` and `st`. */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string[];
+  client_id: string;
+  exp: number;
+  iat: number;
+  nbf: number;
+  jti: string;
+  scp: string[];
+  scope: string;
+  tid: string;
+  aid: string;
+  idp?: string;
+  amr?: string[];
+  /** The sign-in (session) a user's token belongs to. */
+  sid?: string;
+  st: "public";
+}
+
+export interface IssuedToken<C> {
+  token: string;
+  claims: C;
+}
+
+/** Signs with the key active at `nowMs` (milliseconds: a key may become active mid-second). */
+async function sign(claims: JWTPayload, typ: string, nowMs: number): Promise<string> {
+  const { kid, key } = (await keySet()).signer(nowMs);
+  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, kid, typ }).sign(key);
+}
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+export interface AccessTokenInput {
+  workspace: Workspace;
+  clientId: string;
+  audiences: readonly string[];
+  subject: string;
+  scope: readonly string[];
+  ttl: number;
+  /** Present for a user's token; absent for a client's own (client credentials). */
+  user?: { amr: string[]; sid: string };
+  now?: number;
+}
+
+/** An ES256 JWT access token, `typ: at+jwt` (RFC 9068). */
+export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedToken<AccessTokenClaims>> {
+  const nowMs = input.now ?? Date.now();
+  const iat = seconds(nowMs);
+  const claims: AccessTokenClaims = {
+    iss: input.workspace.issuer,
+    sub: input.subject,
+    aud: [...new Set([input.clientId, ...input.audiences])],
+    client_id: input.clientId,
+    exp: iat + input.ttl,
+    iat,
+    nbf: iat,
+    jti: randomUUID(),
+    scp: [...input.scope],
+    scope: input.scope.join(" "),
+    tid: input.workspace.tenant,
+    aid: input.workspace.slug,
+    ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr, sid: input.user.sid } : {}),
+    st: "public",
+  };
+  return { token: await sign(claims, "at+jwt", nowMs), claims };
+}
+
+export interface IdTokenClaims extends JWTPayload {
+  iss: string;
+  sub: string;
+  aud: string;
+  azp: string;
+  exp: number;
+  iat: number;
+  auth_time: number;
+  jti: string;
+  amr: string[];
+  sid: string;
+  at_hash: string;
+  name?: string;
+  email?: string;
+  email_verified?: boolean;
+}
+
+export interface IdTokenInput {
+  workspace: Workspace;
+  clientId: string;
+  user: { id: string; name: string | null; email: string | null; emailVerified: boolean };
+  scope: readonly string[];
+  accessToken: string;
+  authTime: number;
+  amr: string[];
+  sid: string;
+  ttl: number;
+  extra?: Record<string, number | string>;
+  now?: number;
+}
+
+/** An OpenID Connect ID token (Core §2); profile and email claims by granted scope (§5.4). */
+export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTokenClaims>> {
+  const nowMs = input.now ?? Date.now();
+  const iat = seconds(nowMs);
+  const claims: IdTokenClaims = {
+    iss: input.workspace.issuer,
+    sub: input.user.id,
+    aud: input.clientId,
+    azp: input.clientId,
+    exp: iat + input.ttl,
+    iat,
+    auth_time: input.authTime,
+    jti: randomUUID(),
+    amr: input.amr,
+    sid: input.sid,
+    at_hash: atHash(input.accessToken),
+    ...input.extra,
+    ...userClaims(input.user, input.scope),
+  };
+  return { token: await sign(claims, "JWT", nowMs), claims };
+}
+
+/**
+ * OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token's ASCII
+ * octets (SHA-256 because we sign with ES256).
+ */
+export function atHash(accessToken: string): string {
+  return createHash("sha256").update(accessToken, "ascii").digest().subarray(0, 16).toString("base64url");
+}

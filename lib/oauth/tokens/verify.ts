@@ -1,0 +1,54 @@
+import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
+import { findClient } from "@/lib/oauth/store/clients.ts";
+import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import { accessTokenState } from "@/lib/oauth/store/sessions.ts";
+import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/** Tolerated clock difference between instances and resource servers (seconds). */
+export const CLOCK_SKEW_SECONDS = 30;
+
+export type AccessTokenCheck =
+  | { valid: true; claims: AccessTokenClaims }
+  | { valid: false; reason: string };
+
+/**
+ * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only
+ * (so `alg: none` and HS256-with-our-public-key fail), `typ` `at+jwt` (RFC 9068 §4), the
+ * workspace's issuer, a key we publish by `kid`, expiry with a small skew, its client still
+ * enabled, the denylist, and its session (`sid`) not ended.
+ */
+export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
+  const keys = await keySet();
+  let claims: AccessTokenClaims;
+  try {
+    const verified = await jwtVerify<AccessTokenClaims>(
+      token,
+      (header: JWTHeaderParameters) => {
+        const key = header.kid === undefined ? undefined : keys.verifier(header.kid);
+        if (!key) throw new joseErrors.JWKSNoMatchingKey();
+        return key;
+      },
+      {
+        algorithms: [SIGNING_ALG],
+        typ: "at+jwt",
+        issuer: workspace.issuer,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
+      },
+    );
+    claims = verified.payload;
+  } catch (err) {
+    return { valid: false, reason: err instanceof joseErrors.JOSEError ? err.code : "malformed" };
+  }
+  if (typeof claims.jti !== "string" || typeof claims.scope !== "string" || typeof claims.client_id !== "string") {
+    return { valid: false, reason: "bad claims" };
+  }
+  if (claims.sid !== undefined && typeof claims.sid !== "string") return { valid: false, reason: "bad claims" };
+  // A disabled (or deleted) client's tokens die with it, like a disabled user's.
+  const client = await findClient(workspace.id, claims.client_id);
+  if (!client || client.disabled) return { valid: false, reason: "client disabled" };
+  const state = await accessTokenState(claims.jti, claims.sid);
+  if (state !== "live") return { valid: false, reason: state };
+  return { valid: true, claims };
+}

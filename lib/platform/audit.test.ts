@@ -1,0 +1,36 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { flushAudit, recordAudit } from "@/lib/platform/audit.ts";
+import { db } from "@/lib/platform/db.ts";
+
+afterEach(() => vi.useRealTimers());
+
+describe("recordAudit", () => {
+  it("stores the event within the flush interval, with the time it happened", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"], now: new Date("2030-01-02T03:04:05Z") });
+    recordAudit({ event: "test.batched", outcome: "success", reason: "x".repeat(600) });
+    expect(await db().auditEvent.count({ where: { event: "test.batched" } })).toBe(0);
+    await vi.advanceTimersByTimeAsync(150);
+    vi.useRealTimers();
+    await flushAudit(); // waits for nothing if the timer's flush already wrote it
+    const rows = await db().auditEvent.findMany({ where: { event: "test.batched" } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.createdAt.toISOString()).toBe("2030-01-02T03:04:05.000Z");
+    expect(rows[0]!.reason).toHaveLength(512);
+  });
+
+  it("stores a batch of events field by field, absent fields as NULL", async () => {
+    const full = { event: "test.batch.full", outcome: "failure", workspaceId: "w-1", clientId: "c-1", userId: "u-1", username: "ann", ip: "192.0.2.1", userAgent: "ua/1", reason: "wrong password", requestId: "r-1" } as const;
+    recordAudit(full);
+    for (let i = 0; i < 3; i++) recordAudit({ event: "test.batch.bare", outcome: "locked" });
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { event: { startsWith: "test.batch." } }, orderBy: { event: "desc" } });
+    expect(rows).toHaveLength(4);
+    const { id, createdAt, ...fields } = rows.find((r) => r.event === "test.batch.full")!;
+    expect(fields).toEqual({ ...full, count: 1 });
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Math.abs(createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+    const bare = rows.filter((r) => r.event === "test.batch.bare");
+    expect(new Set(bare.map((r) => r.id)).size).toBe(3);
+    for (const r of bare) expect([r.workspaceId, r.clientId, r.userId, r.username, r.ip, r.userAgent, r.reason, r.requestId]).toEqual([null, null, null, null, null, null, null, null]);
+  });
+});

@@ -1,0 +1,136 @@
+import { randomUUID } from "node:crypto";
+import { db, sqlExecute } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+import { logger, type Logger } from "@/lib/platform/logger.ts";
+
+/** One entry of the audit trail. Never a password, a secret or a token. */
+export interface AuditRecord {
+  event: string;
+  outcome: "success" | "failure" | "locked";
+  workspaceId?: string;
+  clientId?: string;
+  userId?: string;
+  username?: string;
+  ip?: string;
+  userAgent?: string;
+  reason?: string;
+  requestId?: string;
+}
+
+const MAX_FIELD = 512;
+const clip = (v: string | undefined) => (v === undefined ? undefined : v.slice(0, MAX_FIELD));
+
+function row(record: AuditRecord): Prisma.AuditEventCreateManyInput {
+  return { ...record, id: randomUUID(), createdAt: new Date(), clientId: clip(record.clientId), username: clip(record.username), userAgent: clip(record.userAgent), reason: clip(record.reason) };
+}
+
+/**
+ * Records an event inside a transaction (admin actions: it commits with the change) and as a
+ * structured log line.
+ */
+export async function audit(record: AuditRecord, log: Logger = logger, client: Prisma.TransactionClient = db()): Promise<void> {
+  const data = row(record);
+  log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
+  await client.auditEvent.create({ data });
+}
+
+// Events of requests are written in batches: one insert per FLUSH_MS (or per MAX_BATCH events)
+// instead of one per request on the token endpoint's hot path. The log line is written at once;
+// a crash can lose at most the last FLUSH_MS of database rows, never the log lines. The queue
+// lives on globalThis so that the server's own code (serve.ts) flushes what the bundled route
+// code queued, at shutdown.
+const FLUSH_MS = 100;
+const MAX_BATCH = 200;
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= { queue: [], timer: undefined, aggregates: new Map() }) as {
+  queue: Prisma.AuditEventCreateManyInput[];
+  timer: NodeJS.Timeout | undefined;
+  /** Unauthenticated failures being counted, by minute, workspace, address and event. */
+  aggregates: Map<string, { minute: number; row: Prisma.AuditEventCreateManyInput & { count: number } }>;
+  minuteTimer?: NodeJS.Timeout;
+  /** For the server's shutdown (serve.ts), which must not load the database layer itself. */
+  flush?: () => Promise<void>;
+};
+
+/** Records an event of a request: a log line now, a database row within FLUSH_MS. */
+export function recordAudit(record: AuditRecord, log: Logger = logger): void {
+  const data = row(record);
+  log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
+  state.queue.push(data);
+  state.flush ??= flushAudit;
+  if (state.queue.length >= MAX_BATCH) void flushAudit();
+  else state.timer ??= setTimeout(() => void flushAudit({ finishedMinutesOnly: true }), FLUSH_MS);
+}
+
+const MAX_AGGREGATES = 10_000;
+
+/**
+ * Records an unauthenticated failure (unknown client, wrong secret, malformed request) as a count:
+ * one row per minute, workspace, address and event, written when the minute is over. Junk must
+ * not cost a row and a log line each (see request-budget.ts for the cap on the count).
+ */
+export function recordUnauthenticatedFailure(record: AuditRecord, now = Date.now()): void {
+  state.aggregates ??= new Map();
+  const minute = Math.floor(now / 60_000);
+  const key = `${minute} ${record.workspaceId ?? ""} ${record.ip ?? ""} ${record.event}`;
+  let aggregate = state.aggregates.get(key);
+  if (!aggregate) {
+    if (state.aggregates.size >= MAX_AGGREGATES) void flushAudit();
+    aggregate = { minute, row: { ...row(record), createdAt: new Date(now), count: 0 } };
+    state.aggregates.set(key, aggregate);
+    state.minuteTimer ??= setTimeout(() => {
+      state.minuteTimer = undefined;
+      void flushAudit({ finishedMinutesOnly: true });
+    }, 60_000 - (now % 60_000) + 50).unref();
+  }
+  aggregate.row.count += 1;
+  aggregate.row.reason = clip(record.reason);
+}
+
+/** The counted failures whose minute is over (or all of them), taken out for writing. */
+function takeAggregates(all: boolean, now: number): Prisma.AuditEventCreateManyInput[] {
+  const taken: Prisma.AuditEventCreateManyInput[] = [];
+  const current = Math.floor(now / 60_000);
+  for (const [key, { minute, row: r }] of state.aggregates ?? []) {
+    if (!all && minute >= current) continue;
+    state.aggregates.delete(key);
+    logger.info({ audit: r }, `audit ${r.event} ${r.outcome} x${r.count}`);
+    taken.push(r);
+  }
+  if (!all && (state.aggregates?.size ?? 0) > 0) {
+    state.minuteTimer ??= setTimeout(() => {
+      state.minuteTimer = undefined;
+      void flushAudit({ finishedMinutesOnly: true });
+    }, 60_000 - (now % 60_000) + 50).unref();
+  }
+  return taken;
+}
+
+/**
+ * Writes the queued events now (tests, shutdown, and readers that must see everything), with the
+ * counted unauthenticated failures: all of them, or only those whose minute is over.
+ */
+export async function flushAudit({ finishedMinutesOnly = false }: { finishedMinutesOnly?: boolean } = {}): Promise<void> {
+  state.flush ??= flushAudit;
+  clearTimeout(state.timer);
+  state.timer = undefined;
+  const batch = [...state.queue.splice(0), ...takeAggregates(!finishedMinutesOnly, Date.now())];
+  if (batch.length === 0) return;
+  try {
+    await insertEvents(batch);
+  } catch (err) {
+    logger.error({ err, events: batch.length }, "could not store audit events");
+  }
+}
+
+const COLUMNS = ["id", "createdAt", "workspaceId", "clientId", "userId", "username", "ip", "userAgent", "event", "outcome", "reason", "requestId", "count"] as const;
+const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES `);
+
+/**
+ * One multi-row INSERT in plain, portable SQL, straight to the driver (`sqlExecute`). Prisma's
+ * createMany compiles a new query plan for every batch size (the plan cache is keyed by shape),
+ * which cost more CPU than the insert.
+ */
+function insertEvents(batch: Prisma.AuditEventCreateManyInput[]): Promise<number> {
+  const rows = batch.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => r[c] ?? (c === "count" ? 1 : null)))})`);
+  return sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)}`);
+}

@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Settings } from "@/lib/platform/env.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
+import { SECURITY_HEADERS } from "@/lib/platform/security-headers.mjs";
+import type { Logger } from "@/lib/platform/logger.ts";
+
+export type ServerSettings = Pick<Settings, "HEADERS_TIMEOUT_SECONDS" | "REQUEST_TIMEOUT_SECONDS" | "MAX_CONNECTIONS">;
+
+export interface AppServerOptions {
+  /** Next's request handler: every path `serveOAuth` leaves. */
+  handle: (req: IncomingMessage, res: ServerResponse) => unknown;
+  /** Answers the authorization server's paths itself; false for any other path (lib/oauth/pipeline/node-adapter.ts). */
+  serveOAuth: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Next's WebSocket handler (hot reload in development). */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
+  settings: ServerSettings;
+  log: Logger;
+}
+
+// Node enforces headersTimeout and requestTimeout only when it sweeps its connections, every
+// connectionsCheckingInterval (30 s by default): a slow body would hold its connection for up to
+// the timeout plus 30 s.
+const TIMEOUT_CHECK_MS = 500;
+
+const UNKNOWN_ADDRESS_BODY = JSON.stringify({ error: "invalid_request", error_description: "the client's address is unknown" });
+
+/**
+ * The production server's `node:http` server: stamps every request with its socket's address
+ * (lib/platform/client-address.ts) and hands it to the authorization server or to Next. The address is
+ * read when the connection is accepted: a client that resets its connection right after sending
+ * a request leaves `socket.remoteAddress` undefined by the time the request is handled, and a
+ * request without an address would be judged by the `X-Forwarded-For` it chose itself. A request
+ * whose address is unknown even then is refused, never handed on.
+ */
+export function createAppServer({ handle, serveOAuth, upgrade, settings, log }: AppServerOptions): Server {
+  const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
+  const server = createServer({
+    // The headers are part of the request: a longer headers timeout could never fire (and Node
+    // refuses to start with one).
+    headersTimeout: Math.min(settings.HEADERS_TIMEOUT_SECONDS * 1000, requestTimeout),
+    requestTimeout,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  });
+  server.maxConnections = settings.MAX_CONNECTIONS;
+  const addresses = new WeakMap<Duplex, string>();
+  // Before Node's own listener, which starts reading (and parsing) the connection.
+  server.prependListener("connection", (socket: Duplex & { remoteAddress?: string }) => {
+    if (socket.remoteAddress !== undefined) addresses.set(socket, socket.remoteAddress);
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    if (!stamp(req, addresses, log)) return refuse(res);
+    if (!serveOAuth(req, res)) void handle(req, res);
+  });
+  if (upgrade) {
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!stamp(req, addresses, log)) return void socket.destroy();
+      void upgrade(req, socket, head);
+    });
+  }
+  return server;
+}
+
+/** Overwrites any peer header the client sent with ours; false when the socket's address is unknown. */
+function stamp(req: IncomingMessage, addresses: WeakMap<Duplex, string>, log: Logger): boolean {
+  const address = addresses.get(req.socket);
+  if (address === undefined) {
+    // The path only: a query string may carry a token.
+    log.warn({ method: req.method, path: (req.url ?? "/").split("?", 1)[0] }, "refused a request: the client's address is unknown");
+    return false;
+  }
+  req.headers[PEER_HEADER] = peerHeaderValue(address);
+  return true;
+}
+
+function refuse(res: ServerResponse): void {
+  const headers: Array<[string, string]> = SECURITY_HEADERS.map(({ key, value }) => [key, value]);
+  headers.push(
+    ["Content-Type", "application/json;charset=UTF-8"],
+    ["Cache-Control", "no-store"],
+    ["Connection", "close"],
+    ["Content-Length", String(Buffer.byteLength(UNKNOWN_ADDRESS_BODY))],
+  );
+  res.writeHead(400, headers.flat());
+  res.end(UNKNOWN_ADDRESS_BODY);
+}
