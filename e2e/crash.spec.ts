@@ -26,7 +26,10 @@ async function startServer(): Promise<ChildProcess> {
   // What `npm start` runs: the launcher that the suite's build made.
   const child = spawn(process.execPath, startArguments(root), { cwd: root, env, stdio: "ignore" });
   for (let i = 0; i < 200; i++) {
-    const up = await fetch(`${BASE}/demo/default/.well-known/jwks.json`).then((r) => r.ok, () => false);
+    const up = await fetch(`${BASE}/demo/default/.well-known/jwks.json`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return child;
     await new Promise((r) => setTimeout(r, 100));
   }

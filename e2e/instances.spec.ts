@@ -37,7 +37,13 @@ function envFor(port?: number) {
 async function start(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, startArguments(root), { cwd: root, env: envFor(port), stdio: "ignore" });
   for (let i = 0; i < 200; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`).then((r) => r.ok, () => false)) return child;
+    if (
+      await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return child;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the server on ${port} did not start`);
@@ -46,7 +52,8 @@ async function start(port: number): Promise<ChildProcess> {
 const token = (port: number, body: Record<string, string>) =>
   fetch(`http://127.0.0.1:${port}/demo/default/oauth2/token`, { method: "POST", headers: { Authorization: BACKEND }, body: new URLSearchParams(body) });
 
-const kids = async (port: number) => ((await (await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+const kids = async (port: number) =>
+  ((await (await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
 
 test.describe("two instances on one PostgreSQL database", () => {
   test.describe.configure({ mode: "serial", timeout: 120_000 });
@@ -90,7 +97,11 @@ test.describe("two instances on one PostgreSQL database", () => {
 
   test("a key rotated through the CLI is published by both instances within the bound", async () => {
     const before = await kids(PORTS[0]!);
-    const cli = spawnSync(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "key", "rotate", "--delay", "0"], { cwd: root, env: envFor(), encoding: "utf8" });
+    const cli = spawnSync(process.execPath, ["--import", "tsx", "lib/cli/main.ts", "key", "rotate", "--delay", "0"], {
+      cwd: root,
+      env: envFor(),
+      encoding: "utf8",
+    });
     expect(cli.status).toBe(0);
     const kid = /New key (\S+):/.exec(cli.stdout)![1]!;
     expect(before).not.toContain(kid);

@@ -136,7 +136,14 @@ test("a callbackUrl on another origin is ignored", async ({ page }) => {
   await expect(page).toHaveURL(`${E2E.APP_URL}/account`);
 });
 
-for (const callbackUrl of ["/.//evil.example", "/a/..//evil.example", `${E2E.APP_URL}//evil.example`, `${E2E.APP_URL}/\\evil.example`, "/%2F%2Fevil.example", "/\t/evil.example"]) {
+for (const callbackUrl of [
+  "/.//evil.example",
+  "/a/..//evil.example",
+  `${E2E.APP_URL}//evil.example`,
+  `${E2E.APP_URL}/\\evil.example`,
+  "/%2F%2Fevil.example",
+  "/\t/evil.example",
+]) {
   test(`a callbackUrl that normalises to another host (${JSON.stringify(callbackUrl)}) is ignored`, async ({ page }) => {
     await page.goto(`/login?callbackUrl=${encodeURIComponent(callbackUrl)}`);
     await signIn(page, "alice", "alice-password-1");

@@ -75,8 +75,14 @@ test("a page that does not exist is a 404 with the pages' CSP and security heade
   expect(violations).toEqual([]);
 });
 
-for (const [pageName, path, heading] of [["404", "/no-such-page", "Page not found"], ["login", "/login", "Sign in"]] as const) {
-  for (const [name, width, height] of [["narrow", 320, 640], ["desktop", 1000, 700]] as const) {
+for (const [pageName, path, heading] of [
+  ["404", "/no-such-page", "Page not found"],
+  ["login", "/login", "Sign in"],
+] as const) {
+  for (const [name, width, height] of [
+    ["narrow", 320, 640],
+    ["desktop", 1000, 700],
+  ] as const) {
     for (const colorScheme of ["light", "dark"] as const) {
       test(`the ${pageName} page fits a ${name} screen (${width}px) in ${colorScheme} mode`, async ({ browser }, testInfo) => {
         const context = await browser.newContext({ viewport: { width, height }, colorScheme });
@@ -106,7 +112,12 @@ test("the credentials callback answers GET with 405 and Allow: POST", async ({ r
 });
 
 test("the authorization server's paths do not pass through the login app's proxy", async ({ request }) => {
-  for (const path of ["/demo/default/.well-known/openid-configuration", "/demo/default/.well-known/jwks.json", "/demo/default/userinfo", "/nope/nope/oauth2/token"]) {
+  for (const path of [
+    "/demo/default/.well-known/openid-configuration",
+    "/demo/default/.well-known/jwks.json",
+    "/demo/default/userinfo",
+    "/nope/nope/oauth2/token",
+  ]) {
     const res = await request.get(path);
     expect(res.headers()["content-security-policy"] ?? "", path).not.toContain("nonce-");
   }

@@ -38,9 +38,27 @@ export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice
         {message}
       </div>
       <label htmlFor="username">Username</label>
-      <input id="username" name="username" autoComplete="username" autoCapitalize="none" spellCheck={false} required value={username} onChange={(e) => setUsername(e.target.value)} />
+      <input
+        id="username"
+        name="username"
+        autoComplete="username"
+        autoCapitalize="none"
+        spellCheck={false}
+        required
+        value={username}
+        onChange={(e) => setUsername(e.target.value)}
+      />
       <label htmlFor="password">Password</label>
-      <input id="password" name="password" type="password" autoComplete="current-password" required ref={passwordInput} value={password} onChange={(e) => setPassword(e.target.value)} />
+      <input
+        id="password"
+        name="password"
+        type="password"
+        autoComplete="current-password"
+        required
+        ref={passwordInput}
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+      />
       <button type="submit" disabled={busy} aria-busy={busy}>
         Sign in
       </button>

@@ -11,6 +11,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { startArguments } from "../../lib/scripts/start-command.ts";
+import { appendResults, table, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -60,42 +61,19 @@ function run(cmd: string, argv: string[], extraEnv: Record<string, string> = {})
 async function waitFor(url: string, child: ChildProcess) {
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`${url}: the server exited`);
-    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.status < 500,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not come up`);
 }
 
 /** Peak resident memory of a process while `work` runs (Linux /proc; 0 elsewhere). */
-async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number]> {
-  let peak = 0;
-  const sample = () => {
-    try {
-      const kb = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-      peak = Math.max(peak, Number(kb ?? 0) * 1024);
-    } catch {
-      /* not Linux, or gone */
-    }
-  };
-  const timer = setInterval(sample, 200);
-  try {
-    const result = await work();
-    sample();
-    return [result, peak];
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-interface Row {
-  name: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  rss: number;
-}
-
 async function load(name: string, pid: number | undefined, options: autocannon.Options, duration = DURATION): Promise<Row> {
   const [result, rss] = await withPeakRss(pid, () => autocannon({ connections: CONNECTIONS, duration, ...options }));
   return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts + result.non2xx, rss };
@@ -109,7 +87,10 @@ async function passwordGrant(url: string) {
       {
         method: "POST" as const,
         headers: { Authorization: BASIC, "Content-Type": FORM },
-        setupRequest: (req: autocannon.Request) => ({ ...req, body: new URLSearchParams({ grant_type: "password", username: `bench-${n++ % USERS}`, password: PASSWORD, scope: "openid profile email" }).toString() }),
+        setupRequest: (req: autocannon.Request) => ({
+          ...req,
+          body: new URLSearchParams({ grant_type: "password", username: `bench-${n++ % USERS}`, password: PASSWORD, scope: "openid profile email" }).toString(),
+        }),
       },
     ],
   };
@@ -144,7 +125,9 @@ async function argon2Ceiling(seconds: number): Promise<number> {
 function prepareBaselineDb(file: string, passwordHash: string) {
   fs.rmSync(file, { force: true });
   const db = new Database(file);
-  db.exec("CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT); CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_id TEXT, created_at INTEGER);");
+  db.exec(
+    "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT); CREATE TABLE tokens (hash TEXT PRIMARY KEY, user_id TEXT, created_at INTEGER);",
+  );
   const insert = db.prepare("INSERT INTO users VALUES (?, ?, ?, ?, ?)");
   for (let i = 0; i < USERS; i++) insert.run(crypto.randomUUID(), `bench-${i}`, passwordHash, `Bench ${i}`, `bench-${i}@example.com`);
   db.close();
@@ -234,14 +217,21 @@ async function main() {
     );
     const access = pool[0]!.access_token;
     log("introspection, userinfo, JWKS, discovery");
-    rows.push(await load("introspection (access token)", app.pid, { url: `${APP}/demo/default/oauth2/introspect`, method: "POST", headers: { Authorization: BASIC, "Content-Type": FORM }, body: `token=${access}` }));
+    rows.push(
+      await load("introspection (access token)", app.pid, {
+        url: `${APP}/demo/default/oauth2/introspect`,
+        method: "POST",
+        headers: { Authorization: BASIC, "Content-Type": FORM },
+        body: `token=${access}`,
+      }),
+    );
     rows.push(await load("userinfo", app.pid, { url: `${APP}/demo/default/userinfo`, headers: { Authorization: `Bearer ${access}` } }));
     rows.push(await load("JWKS", app.pid, { url: `${APP}/demo/default/.well-known/jwks.json` }));
     rows.push(await load("discovery", app.pid, { url: `${APP}/demo/default/.well-known/openid-configuration` }));
 
     const table = report(rows, pw, base, ceiling);
     process.stdout.write(table);
-    if (!args.smoke) appendResults(table);
+    if (!args.smoke) appendResults(path.join(root, "e2e", "bench", "results.md"), table);
   } finally {
     app.kill("SIGTERM");
     baseline.kill("SIGTERM");
@@ -250,12 +240,8 @@ async function main() {
 
 function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
   const f = (n: number, d = 0) => n.toFixed(d);
-  // autocannon's latency histogram counts whole milliseconds: 0 means under one.
-  const ms = (n: number) => (n === 0 ? "<1" : f(n, 1));
   const lines = [
-    `| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB |`,
-    `|---|---:|---:|---:|---:|---:|`,
-    ...rows.map((r) => `| ${r.name} | ${f(r.rps, 1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`),
+    ...table(rows),
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.90)`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
@@ -264,13 +250,5 @@ function report(rows: Row[], pw: Row, base: Row, ceiling: number): string {
   ];
   return lines.join("\n");
 }
-
-function appendResults(table: string) {
-  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  const heading = `## ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC: ${os.availableParallelism()} × ${cpu}, ${f2(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`;
-  fs.appendFileSync(path.join(root, "e2e", "bench", "results.md"), `\n${heading}${table}`);
-}
-
-const f2 = (n: number) => n.toFixed(0);
 
 await main();

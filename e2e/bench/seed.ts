@@ -9,6 +9,13 @@ const workspace = await db().workspace.findFirstOrThrow({ where: { slug: "defaul
 const passwordHash = await hashPassword(process.env.BENCH_PASSWORD ?? "bench-password-1");
 const count = Number(process.env.BENCH_USERS ?? 100);
 await db().user.createMany({
-  data: Array.from({ length: count }, (_, i) => ({ workspaceId: workspace.id, username: `bench-${i}`, passwordHash, email: `bench-${i}@example.com`, emailVerified: true, name: `Bench ${i}` })),
+  data: Array.from({ length: count }, (_, i) => ({
+    workspaceId: workspace.id,
+    username: `bench-${i}`,
+    passwordHash,
+    email: `bench-${i}@example.com`,
+    emailVerified: true,
+    name: `Bench ${i}`,
+  })),
 });
 await db().$disconnect();

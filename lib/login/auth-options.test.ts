@@ -94,9 +94,15 @@ describe("next-auth's logger is the app's", () => {
     const minified = Object.assign(new Error("Invalid Initialization Vector length"), { name: "", code: "ERR_JWE_INVALID" });
     nextAuthLogger.error("JWT_SESSION_ERROR", minified);
     expect(error.mock.calls).toEqual([
-      [{ event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { name: "JWEDecryptionFailed", message: "decryption operation failed" } }, "next-auth error"],
+      [
+        { event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { name: "JWEDecryptionFailed", message: "decryption operation failed" } },
+        "next-auth error",
+      ],
       [{ event: "nextauth.error", code: "SIGNIN_EMAIL_ERROR", error: { name: "TypeError", message: "boom" } }, "next-auth error"],
-      [{ event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { code: "ERR_JWE_INVALID", message: "Invalid Initialization Vector length" } }, "next-auth error"],
+      [
+        { event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { code: "ERR_JWE_INVALID", message: "Invalid Initialization Vector length" } },
+        "next-auth error",
+      ],
     ]);
   });
 

@@ -5,12 +5,22 @@ import { config } from "@/proxy.ts";
 const runsFor = (path: string) => unstable_doesMiddlewareMatch({ config, url: `http://localhost:3000${path}` });
 
 describe("proxy.ts runs before every page, never before the authorization server", () => {
-  it.each(["/", "/login", "/login?callbackUrl=%2Faccount", "/account", "/account/x", "/api/auth/session", "/api/auth/callback/credentials", "/no-such-page", "/a/b", "/a/b/c/d", "/demo/default", "/demo/default/oauth2"])(
-    "runs for %s",
-    (path) => {
-      expect(runsFor(path)).toBe(true);
-    },
-  );
+  it.each([
+    "/",
+    "/login",
+    "/login?callbackUrl=%2Faccount",
+    "/account",
+    "/account/x",
+    "/api/auth/session",
+    "/api/auth/callback/credentials",
+    "/no-such-page",
+    "/a/b",
+    "/a/b/c/d",
+    "/demo/default",
+    "/demo/default/oauth2",
+  ])("runs for %s", (path) => {
+    expect(runsFor(path)).toBe(true);
+  });
 
   it.each([
     "/demo/default/oauth2/token",

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NextRequest } from "next/server";
 import { logger } from "@/lib/platform/logger.ts";
 import { routes } from "@/lib/oauth/routes.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
 import { loginProxy } from "@/lib/login/proxy.ts";
 import { encodeSession, sessionCookieName } from "@/lib/login/session.ts";
@@ -35,10 +35,15 @@ const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit
 const userinfoCalls = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/userinfo")).length;
 
 /** A UserInfo endpoint that answers `status` (RFC 6750 §3.1's 401 for a token it refuses). */
-const userinfoAnswers = (status: number): Tamper => async (url, respond) =>
-  url.pathname.endsWith("/userinfo")
-    ? new Response(status === 401 ? null : "{}", { status, headers: status === 401 ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : { "Content-Type": "application/json" } })
-    : respond();
+const userinfoAnswers =
+  (status: number): Tamper =>
+  async (url, respond) =>
+    url.pathname.endsWith("/userinfo")
+      ? new Response(status === 401 ? null : "{}", {
+          status,
+          headers: status === 401 ? { "WWW-Authenticate": 'Bearer error="invalid_token"' } : { "Content-Type": "application/json" },
+        })
+      : respond();
 
 const networkDown: Tamper = async () => {
   throw new TypeError("fetch failed");
@@ -130,7 +135,11 @@ describe("sessionLiveness", () => {
     await sessionLiveness(tokens.accessToken);
     expect(warn).toHaveBeenCalledTimes(1);
     const [fields] = warn.mock.calls[0] as unknown as [Record<string, unknown>];
-    expect(fields).toEqual({ event: "login.session_check_failed", session: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/), reason: "refused: userinfo answered 503" });
+    expect(fields).toEqual({
+      event: "login.session_check_failed",
+      session: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/),
+      reason: "refused: userinfo answered 503",
+    });
     expect(JSON.stringify(warn.mock.calls)).not.toContain(tokens.accessToken);
   });
 
@@ -158,7 +167,8 @@ describe("the proxy refuses the cookie of an ended session", () => {
   const name = sessionCookieName();
   const request = async (path: string, tokens: SessionTokens, method = "GET") =>
     new NextRequest(`http://localhost:3000${path}`, { method, headers: { cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}` } });
-  const deletesCookie = (res: Response) => res.headers.get("set-cookie")?.startsWith(`${name}=;`) && res.headers.get("set-cookie")?.includes("Expires=Thu, 01 Jan 1970");
+  const deletesCookie = (res: Response) =>
+    res.headers.get("set-cookie")?.startsWith(`${name}=;`) && res.headers.get("set-cookie")?.includes("Expires=Thu, 01 Jan 1970");
 
   it("lets a live session's page load through, with the page's CSP", async () => {
     const res = await loginProxy(await request("/account", await signedIn()));

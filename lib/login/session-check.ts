@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { accessTokenStatus, SignInError } from "@/lib/login/token-client.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /**
  * Whether a session still lives at the authorization server: "ended" when it no longer honours
@@ -15,7 +16,7 @@ export const MAX_SESSION_CHECKS = 10_000;
 
 // By a hash of the access token: the token itself is a bearer credential and stays out of memory
 // dumps and logs.
-const checks = new Map<string, { at: number; liveness: Promise<Liveness> }>();
+const checks = registerCache("login session checks", new Map<string, { at: number; liveness: Promise<Liveness> }>(), "state");
 
 function sessionKey(accessToken: string): string {
   return createHash("sha256").update(accessToken).digest("base64url");

@@ -1,6 +1,7 @@
 import { decode, encode, type JWT } from "next-auth/jwt";
 import { loginConfig } from "@/lib/login/config.ts";
 import { refreshTokens, SignInError, type SessionTokens } from "@/lib/login/token-client.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /** How long a session lives without activity (the refresh token's default lifetime). */
 export const SESSION_MAX_AGE = 7 * 24 * 3600;
@@ -41,7 +42,7 @@ export type RefreshOutcome = { kind: "refreshed"; token: JWT } | { kind: "ended"
 // browser arriving with the same cookie share one refresh instead of each spending the token
 // (which the server would take for reuse and end the session). Entries live a minute, so a
 // request still carrying the old cookie gets the new tokens too.
-const inFlight = new Map<string, { at: number; outcome: Promise<RefreshOutcome> }>();
+const inFlight = registerCache("login refreshes in flight", new Map<string, { at: number; outcome: Promise<RefreshOutcome> }>(), "state");
 const SHARE_MS = 60_000;
 
 /**
@@ -56,7 +57,10 @@ export function refreshSession(token: JWT, now = Date.now()): Promise<RefreshOut
   const shared = inFlight.get(tokens.refreshToken);
   if (shared) return shared.outcome;
   const outcome = refreshTokens(tokens.refreshToken, tokens.idToken).then(
-    (signedIn): RefreshOutcome => ({ kind: "refreshed", token: { ...token, tokens: { ...signedIn.tokens, refreshToken: signedIn.tokens.refreshToken ?? tokens.refreshToken } } }),
+    (signedIn): RefreshOutcome => ({
+      kind: "refreshed",
+      token: { ...token, tokens: { ...signedIn.tokens, refreshToken: signedIn.tokens.refreshToken ?? tokens.refreshToken } },
+    }),
     (err: unknown): RefreshOutcome => {
       if (err instanceof SignInError && err.reason === "unreachable") return { kind: "unchanged" };
       return { kind: "ended", reason: err instanceof SignInError ? err.reason : "error" };

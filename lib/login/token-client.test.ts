@@ -1,10 +1,19 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { routes } from "@/lib/oauth/routes.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { parseBasic } from "@/lib/oauth/client-auth/methods/client-secret-basic.ts";
 import { routeContext, introspect } from "@/lib/testing/oauth.ts";
-import { END_USER_AGENT_HEADER, END_USER_IP_HEADER, expectedAtHash, passwordSignIn, refreshTokens, revokeRefreshToken, setFetchForTests, SignInError } from "@/lib/login/token-client.ts";
+import {
+  END_USER_AGENT_HEADER,
+  END_USER_IP_HEADER,
+  expectedAtHash,
+  passwordSignIn,
+  refreshTokens,
+  revokeRefreshToken,
+  setFetchForTests,
+  SignInError,
+} from "@/lib/login/token-client.ts";
 import type { CredentialsConfig } from "next-auth/providers/credentials";
 import { authOptions } from "@/lib/login/auth-options.ts";
 import { refreshSession } from "@/lib/login/session.ts";
@@ -54,7 +63,12 @@ describe("passwordSignIn", () => {
     expect(request!.headers.get(END_USER_IP_HEADER)).toBe("203.0.113.9");
     expect(request!.headers.get(END_USER_AGENT_HEADER)).toBeNull();
     const body = new URLSearchParams(await request!.text());
-    expect(Object.fromEntries(body)).toEqual({ grant_type: "password", username: "alice", password: "alice-password-1", scope: "openid profile email offline_access" });
+    expect(Object.fromEntries(body)).toEqual({
+      grant_type: "password",
+      username: "alice",
+      password: "alice-password-1",
+      scope: "openid profile email offline_access",
+    });
   });
 
   it("passes the browser's User-Agent for the audit trail, beside its address", async () => {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as oauth from "oauth4webapi";
 import { loginConfig } from "@/lib/login/config.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /**
  * The login app's client of the authorization server, over HTTP only, with oauth4webapi as the
@@ -27,7 +28,10 @@ export const LOGIN_SCOPE = "openid profile email offline_access";
 export type SignInFailure = "invalid_credentials" | "too_many_attempts" | "unreachable" | "refused";
 
 export class SignInError extends Error {
-  constructor(readonly reason: SignInFailure, detail?: string) {
+  constructor(
+    readonly reason: SignInFailure,
+    detail?: string,
+  ) {
     super(reason, { cause: detail });
     this.name = "SignInError";
   }
@@ -65,6 +69,11 @@ export function setFetchForTests(f: typeof fetch | undefined): void {
 
 const DISCOVERY_TTL_MS = 5 * 60_000;
 let discovered: { at: number; server: Promise<Server> } | undefined;
+registerCache("login discovery", {
+  clear: () => {
+    discovered = undefined;
+  },
+});
 const jwksCache: oauth.JWKSCacheInput = {};
 
 async function discover(): Promise<Server> {
@@ -90,7 +99,9 @@ function server(now = Date.now()): Promise<Server> {
 /** OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...). */
 export function expectedAtHash(accessToken: string, alg: string): string {
   const bits = alg.slice(2);
-  const hash = createHash(bits === "384" ? "sha384" : bits === "512" ? "sha512" : "sha256").update(accessToken, "ascii").digest();
+  const hash = createHash(bits === "384" ? "sha384" : bits === "512" ? "sha512" : "sha256")
+    .update(accessToken, "ascii")
+    .digest();
   return hash.subarray(0, hash.length / 2).toString("base64url");
 }
 
@@ -130,7 +141,11 @@ async function tokensFrom(s: Server, response: Response, previousIdToken?: strin
   }
   return {
     tokens: { ...tokens, idToken: result.id_token },
-    user: { sub: claims.sub, name: typeof claims.name === "string" ? claims.name : undefined, email: typeof claims.email === "string" ? claims.email : undefined },
+    user: {
+      sub: claims.sub,
+      name: typeof claims.name === "string" ? claims.name : undefined,
+      email: typeof claims.email === "string" ? claims.email : undefined,
+    },
   };
 }
 
@@ -154,7 +169,14 @@ export async function passwordSignIn(username: string, password: string, endUser
   try {
     const s = await server();
     const headers = endUserHeaders(endUser);
-    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, "password", { username, password, scope: LOGIN_SCOPE }, { ...s.options, headers });
+    const response = await oauth.genericTokenEndpointRequest(
+      s.as,
+      s.client,
+      s.auth,
+      "password",
+      { username, password, scope: LOGIN_SCOPE },
+      { ...s.options, headers },
+    );
     return await tokensFrom(s, response);
   } catch (err) {
     throw classify(err);
@@ -175,7 +197,10 @@ export async function refreshTokens(refreshToken: string, idToken: string): Prom
 /** RFC 7009 revocation of the session's refresh token (and with it, its family). */
 export async function revokeRefreshToken(refreshToken: string): Promise<void> {
   const s = await server();
-  const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, { ...s.options, additionalParameters: { token_type_hint: "refresh_token" } });
+  const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, {
+    ...s.options,
+    additionalParameters: { token_type_hint: "refresh_token" },
+  });
   await oauth.processRevocationResponse(response);
 }
 

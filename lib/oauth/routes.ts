@@ -4,7 +4,8 @@ import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
 import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
-import { workspaceRoute, type RouteOptions, type WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
+import { workspaceHandler, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 
 /** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
 export interface RouteSpec {
@@ -30,7 +31,13 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
 
 const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name].path}`;
 
+/** A route's Next handlers, one per method, and the handler they share. */
+export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
+
+function route(spec: RouteSpec): WorkspaceRoute {
+  const serve = workspaceHandler(spec.methods, spec.options, urlFor);
+  return { ...nextHandlers(serve), serve };
+}
+
 /** Each endpoint's handlers: Next's, one per method (app/ re-exports them), and `serve` for the production server. */
-export const routes = Object.fromEntries(
-  Object.entries(ROUTE_TABLE).map(([name, spec]) => [name, workspaceRoute(spec.methods, spec.options, urlFor)]),
-) as Readonly<Record<RouteName, WorkspaceRoute>>;
+export const routes = Object.fromEntries(Object.entries(ROUTE_TABLE).map(([name, spec]) => [name, route(spec)])) as Readonly<Record<RouteName, WorkspaceRoute>>;

@@ -19,7 +19,18 @@ describe("recordAudit", () => {
   });
 
   it("stores a batch of events field by field, absent fields as NULL", async () => {
-    const full = { event: "test.batch.full", outcome: "failure", workspaceId: "w-1", clientId: "c-1", userId: "u-1", username: "ann", ip: "192.0.2.1", userAgent: "ua/1", reason: "wrong password", requestId: "r-1" } as const;
+    const full = {
+      event: "test.batch.full",
+      outcome: "failure",
+      workspaceId: "w-1",
+      clientId: "c-1",
+      userId: "u-1",
+      username: "ann",
+      ip: "192.0.2.1",
+      userAgent: "ua/1",
+      reason: "wrong password",
+      requestId: "r-1",
+    } as const;
     recordAudit(full);
     for (let i = 0; i < 3; i++) recordAudit({ event: "test.batch.bare", outcome: "locked" });
     await flushAudit();
@@ -31,6 +42,16 @@ describe("recordAudit", () => {
     expect(Math.abs(createdAt.getTime() - Date.now())).toBeLessThan(60_000);
     const bare = rows.filter((r) => r.event === "test.batch.bare");
     expect(new Set(bare.map((r) => r.id)).size).toBe(3);
-    for (const r of bare) expect([r.workspaceId, r.clientId, r.userId, r.username, r.ip, r.userAgent, r.reason, r.requestId]).toEqual([null, null, null, null, null, null, null, null]);
+    for (const r of bare)
+      expect([r.workspaceId, r.clientId, r.userId, r.username, r.ip, r.userAgent, r.reason, r.requestId]).toEqual([
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      ]);
   });
 });

@@ -21,7 +21,15 @@ const MAX_FIELD = 512;
 const clip = (v: string | undefined) => (v === undefined ? undefined : v.slice(0, MAX_FIELD));
 
 function row(record: AuditRecord): Prisma.AuditEventCreateManyInput {
-  return { ...record, id: randomUUID(), createdAt: new Date(), clientId: clip(record.clientId), username: clip(record.username), userAgent: clip(record.userAgent), reason: clip(record.reason) };
+  return {
+    ...record,
+    id: randomUUID(),
+    createdAt: new Date(),
+    clientId: clip(record.clientId),
+    username: clip(record.username),
+    userAgent: clip(record.userAgent),
+    reason: clip(record.reason),
+  };
 }
 
 /**
@@ -77,13 +85,21 @@ export function recordUnauthenticatedFailure(record: AuditRecord, now = Date.now
     if (state.aggregates.size >= MAX_AGGREGATES) void flushAudit();
     aggregate = { minute, row: { ...row(record), createdAt: new Date(now), count: 0 } };
     state.aggregates.set(key, aggregate);
-    state.minuteTimer ??= setTimeout(() => {
-      state.minuteTimer = undefined;
-      void flushAudit({ finishedMinutesOnly: true });
-    }, 60_000 - (now % 60_000) + 50).unref();
+    flushWhenTheMinuteEnds(now);
   }
   aggregate.row.count += 1;
   aggregate.row.reason = clip(record.reason);
+}
+
+/** Writes the counted failures once their minute is over (one timer for all of them). */
+function flushWhenTheMinuteEnds(now: number): void {
+  state.minuteTimer ??= setTimeout(
+    () => {
+      state.minuteTimer = undefined;
+      void flushAudit({ finishedMinutesOnly: true });
+    },
+    60_000 - (now % 60_000) + 50,
+  ).unref();
 }
 
 /** The counted failures whose minute is over (or all of them), taken out for writing. */
@@ -97,10 +113,7 @@ function takeAggregates(all: boolean, now: number): Prisma.AuditEventCreateManyI
     taken.push(r);
   }
   if (!all && (state.aggregates?.size ?? 0) > 0) {
-    state.minuteTimer ??= setTimeout(() => {
-      state.minuteTimer = undefined;
-      void flushAudit({ finishedMinutesOnly: true });
-    }, 60_000 - (now % 60_000) + 50).unref();
+    flushWhenTheMinuteEnds(now);
   }
   return taken;
 }
@@ -122,7 +135,21 @@ export async function flushAudit({ finishedMinutesOnly = false }: { finishedMinu
   }
 }
 
-const COLUMNS = ["id", "createdAt", "workspaceId", "clientId", "userId", "username", "ip", "userAgent", "event", "outcome", "reason", "requestId", "count"] as const;
+const COLUMNS = [
+  "id",
+  "createdAt",
+  "workspaceId",
+  "clientId",
+  "userId",
+  "username",
+  "ip",
+  "userAgent",
+  "event",
+  "outcome",
+  "reason",
+  "requestId",
+  "count",
+] as const;
 const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`).join(", ")}) VALUES `);
 
 /**

@@ -7,17 +7,27 @@ export interface Clearable {
   clear(): void;
 }
 
-const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.caches")] ??= new Map<string, Clearable>()) as Map<string, Clearable>;
+/**
+ * `settings`: copies of what the database says (clients, workspaces, keys), to drop after an admin
+ * change; `state`: what the process counts or has under way (attempts being verified, budgets,
+ * the login app's checks and refreshes), which only tests clear.
+ */
+export type CacheKind = "settings" | "state";
+
+const registry = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.caches")] ??= new Map<string, { kind: CacheKind; cache: Clearable }>()) as Map<
+  string,
+  { kind: CacheKind; cache: Clearable }
+>;
 
 /** Registers a cache under a name (a module loaded again, as by `next dev`, replaces its own). */
-export function registerCache<C extends Clearable>(name: string, cache: C): C {
-  registry.set(name, cache);
+export function registerCache<C extends Clearable>(name: string, cache: C, kind: CacheKind = "settings"): C {
+  registry.set(name, { kind, cache });
   return cache;
 }
 
-/** Clears every registered cache. */
-export function clearCaches(): void {
-  for (const cache of registry.values()) cache.clear();
+/** Clears every registered cache, or those of one kind. */
+export function clearCaches(kind?: CacheKind): void {
+  for (const entry of registry.values()) if (kind === undefined || entry.kind === kind) entry.cache.clear();
 }
 
 /** The names of the registered caches (for tests and diagnostics). */

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseSettings } from "@/lib/platform/env.ts";
-import { addressGroup, clientIp, compileTrustProxy, normalizeAddress, PEER_HEADER, peerAddress, peerHeaderValue, UnknownClientAddress } from "@/lib/platform/client-address.ts";
+import {
+  addressGroup,
+  clientIp,
+  compileTrustProxy,
+  normalizeAddress,
+  PEER_HEADER,
+  peerAddress,
+  peerHeaderValue,
+  UnknownClientAddress,
+} from "@/lib/platform/client-address.ts";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 
 const headers = (h: Record<string, string>) => (name: string) => h[name] ?? null;

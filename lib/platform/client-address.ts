@@ -60,7 +60,11 @@ export function clientIp(header: HeaderGetter, trust: TrustProxy): string {
   const forwardedFor = header("x-forwarded-for") ?? undefined;
   const peer = peerAddress(header);
   if (peer === undefined) {
-    const forwarded = forwardedFor?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+    const forwarded =
+      forwardedFor
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean) ?? [];
     return normalizeAddress(forwarded.at(-1) ?? "") ?? "unknown";
   }
   const req = { connection: { remoteAddress: peer }, headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {} };

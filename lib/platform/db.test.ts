@@ -9,11 +9,22 @@ describe("reuseStatements", () => {
     sqlite.exec("CREATE TABLE t (a TEXT, b INTEGER)");
     const prepare = vi.spyOn(sqlite, "prepare");
     reuseStatements(sqlite);
-    const db = sqlite as unknown as { prepare(sql: string): { bind(args: unknown[]): { run(): unknown; reader: boolean; raw(): { all(): unknown[] }; columns(): { name: string }[] } } };
-    for (const [a, b] of [["x", 1], ["y", 2], ["z", 3]] as const) db.prepare("INSERT INTO t (a, b) VALUES (?, ?)").bind([a, b]).run();
+    const db = sqlite as unknown as {
+      prepare(sql: string): { bind(args: unknown[]): { run(): unknown; reader: boolean; raw(): { all(): unknown[] }; columns(): { name: string }[] } };
+    };
+    for (const [a, b] of [
+      ["x", 1],
+      ["y", 2],
+      ["z", 3],
+    ] as const)
+      db.prepare("INSERT INTO t (a, b) VALUES (?, ?)").bind([a, b]).run();
     const read = (b: number) => db.prepare("SELECT a FROM t WHERE b >= ? ORDER BY b").bind([b]);
     expect(read(2).reader).toBe(true);
-    expect(read(2).columns().map((c) => c.name)).toEqual(["a"]);
+    expect(
+      read(2)
+        .columns()
+        .map((c) => c.name),
+    ).toEqual(["a"]);
     expect(read(2).raw().all()).toEqual([["y"], ["z"]]);
     expect(read(3).raw().all()).toEqual([["z"]]);
     expect(prepare).toHaveBeenCalledTimes(2);
@@ -31,11 +42,17 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
   it("writes parameters as Prisma would and reads rows by column name", async () => {
     const id = crypto.randomUUID();
     const username = `o'brien "quoted" ${id}`;
-    const changed = await sqlExecute(db(), Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-sql"}, ${username}, ${"192.0.2.9"}, ${at})`);
+    const changed = await sqlExecute(
+      db(),
+      Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-sql"}, ${username}, ${"192.0.2.9"}, ${at})`,
+    );
     expect(changed).toBe(1);
     // Prisma reads back exactly what was written, the date included.
     expect(await db().failedLogin.findUnique({ where: { id } })).toEqual({ id, workspaceId: "w-sql", kind: "user", username, ip: "192.0.2.9", createdAt: at });
-    const rows = await sqlRows<{ id: string; username: string; createdAt: string }>(db(), Prisma.sql`SELECT "id", "username", "createdAt" FROM "FailedLogin" WHERE "username" = ${username} AND "createdAt" >= ${at}`);
+    const rows = await sqlRows<{ id: string; username: string; createdAt: string }>(
+      db(),
+      Prisma.sql`SELECT "id", "username", "createdAt" FROM "FailedLogin" WHERE "username" = ${username} AND "createdAt" >= ${at}`,
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.id).toBe(id);
     expect(rows[0]!.username).toBe(username);

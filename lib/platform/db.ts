@@ -116,7 +116,15 @@ export function createDb(target: string = settings().DATABASE_URL): Db {
 
 function argType(value: unknown): ArgType {
   const scalarType =
-    value instanceof Date ? "datetime" : typeof value === "string" ? "string" : typeof value === "number" ? "decimal" : typeof value === "boolean" ? "boolean" : "unknown";
+    value instanceof Date
+      ? "datetime"
+      : typeof value === "string"
+        ? "string"
+        : typeof value === "number"
+          ? "decimal"
+          : typeof value === "boolean"
+            ? "boolean"
+            : "unknown";
   return { scalarType, arity: "scalar" };
 }
 

@@ -25,7 +25,9 @@ afterEach(async () => {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-function appServer(options: { handle?: Handler; serveOAuth?: (req: IncomingMessage, res: ServerResponse) => boolean; settings?: Partial<ServerSettings> } = {}): Server {
+function appServer(
+  options: { handle?: Handler; serveOAuth?: (req: IncomingMessage, res: ServerResponse) => boolean; settings?: Partial<ServerSettings> } = {},
+): Server {
   const handle = options.handle ?? ((_req: IncomingMessage, res: ServerResponse) => res.writeHead(418).end("next"));
   const server = createAppServer({ handle, serveOAuth: options.serveOAuth ?? serveOAuth, settings: { ...DEFAULTS, ...options.settings }, log: logger });
   servers.push(server);
@@ -60,7 +62,15 @@ function parseResponse(raw: string) {
 
 function passwordRequest(extraHeaders: string[] = []): string {
   const body = new URLSearchParams({ grant_type: "password", client_id: "demo-spa", username: "alice", password: "wrong-password" }).toString();
-  return [`POST ${TOKEN_PATH} HTTP/1.1`, "Host: localhost", "Content-Type: application/x-www-form-urlencoded", `Content-Length: ${body.length}`, ...extraHeaders, "", body].join("\r\n");
+  return [
+    `POST ${TOKEN_PATH} HTTP/1.1`,
+    "Host: localhost",
+    "Content-Type: application/x-www-form-urlencoded",
+    `Content-Length: ${body.length}`,
+    ...extraHeaders,
+    "",
+    body,
+  ].join("\r\n");
 }
 
 async function until(condition: () => boolean, deadlineMs = 10_000): Promise<void> {
@@ -186,7 +196,11 @@ describe("timeouts and the connection cap", () => {
 
   const body = "x".repeat(30);
   it.each([
-    ["a body trickled slower than the request timeout", `POST ${TOKEN_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`, body],
+    [
+      "a body trickled slower than the request timeout",
+      `POST ${TOKEN_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    ],
     ["headers trickled slower than the headers timeout", `POST ${TOKEN_PATH} HTTP/1.1\r\n`, `Host: localhost\r\nX-Padding: ${body}\r\n\r\n`],
   ])("closes a connection with %s with 408 within about a second of the timeout", async (_name, first, rest) => {
     const port = await listen(appServer({ settings: { HEADERS_TIMEOUT_SECONDS: 1, REQUEST_TIMEOUT_SECONDS: 1 } }));

@@ -38,7 +38,10 @@ describe("the production logger", () => {
     const written = once(destination, "write");
     await vi.advanceTimersByTimeAsync(1);
     await Promise.race([written, settle(500)]);
-    const lines = read().split("\n").filter(Boolean).map((line) => JSON.parse(line) as unknown);
+    const lines = read()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as unknown);
     expect(lines).toEqual([expect.objectContaining({ level: 50, service: "ropc-login-kit", reason: "database unavailable", msg: "token request failed" })]);
     destination.destroy();
   });

@@ -3,7 +3,19 @@ import pretty from "pino-pretty";
 import { settings, type Settings } from "@/lib/platform/env.ts";
 
 const REDACT: pino.LoggerOptions["redact"] = {
-  paths: ["password", "client_secret", "secret", "token", "access_token", "id_token", "refresh_token", "authorization", "*.password", "*.client_secret", "*.authorization"],
+  paths: [
+    "password",
+    "client_secret",
+    "secret",
+    "token",
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "authorization",
+    "*.password",
+    "*.client_secret",
+    "*.authorization",
+  ],
   censor: "[redacted]",
 };
 

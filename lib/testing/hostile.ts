@@ -25,8 +25,33 @@ export interface HostileRequest {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-const CONTENT_TYPES = [FORM, `${FORM}; charset=UTF-8`, `${FORM}; charset=iso-8859-1`, "application/json", "text/plain", "multipart/form-data; boundary=x", "", "garbage/\u00ff", "application/x-www-form-urlencoded;;;"];
-const FIELDS = ["grant_type", "client_id", "client_secret", "username", "password", "scope", "refresh_token", "token", "token_type_hint", "access_token", "x", "grant_type[]", "__proto__", "constructor"];
+const CONTENT_TYPES = [
+  FORM,
+  `${FORM}; charset=UTF-8`,
+  `${FORM}; charset=iso-8859-1`,
+  "application/json",
+  "text/plain",
+  "multipart/form-data; boundary=x",
+  "",
+  "garbage/\u00ff",
+  "application/x-www-form-urlencoded;;;",
+];
+const FIELDS = [
+  "grant_type",
+  "client_id",
+  "client_secret",
+  "username",
+  "password",
+  "scope",
+  "refresh_token",
+  "token",
+  "token_type_hint",
+  "access_token",
+  "x",
+  "grant_type[]",
+  "__proto__",
+  "constructor",
+];
 const BROKEN_ENCODINGS = ["%", "%zz", "%E0%A4%A", "%ED%A0%80", "%C3%28", "a=%", "=", "&&&", "%00=%00", "a=b=c", "+++=+++"];
 const GRANTS = ["password", "refresh_token", "client_credentials", "authorization_code", "Password", "", "urn:x", "password ", "\u0000"];
 
@@ -41,21 +66,50 @@ export function hostileRequests(count: number, seed: number, forged: readonly st
   const token = () => r.pick([...forged, r.text(r.int(200)), "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x".repeat(9000), r.text(43)]);
   const field = (): [string, string] => {
     const name = r.pick(FIELDS);
-    const value = name === "grant_type" ? r.pick(GRANTS) : ["token", "refresh_token", "access_token"].includes(name) ? token() : r.pick(["", r.text(r.int(40)), "demo-spa", "demo-backend", "alice", "a".repeat(r.int(3000)), "openid admin", "é\u0000\uffff"]);
+    const value =
+      name === "grant_type"
+        ? r.pick(GRANTS)
+        : ["token", "refresh_token", "access_token"].includes(name)
+          ? token()
+          : r.pick(["", r.text(r.int(40)), "demo-spa", "demo-backend", "alice", "a".repeat(r.int(3000)), "openid admin", "é\u0000\uffff"]);
     return [name, value];
   };
-  const form = (n: number) => Array.from({ length: n }, () => field()).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
+  const form = (n: number) =>
+    Array.from({ length: n }, () => field())
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join("&");
   const authorization = () =>
     r.pick([
-      undefined, "Basic", "Basic ===", `Basic ${Buffer.from("no-colon").toString("base64")}`, `Basic ${Buffer.from([0xff, 0x3a, 0xfe]).toString("base64")}`,
-      basic("demo-backend", "wrong-secret"), basic("demo-spa", "x"), basic("nobody", "x"), `Bearer ${token()}`, `Basic ${"A".repeat(8000)}`, "Digest x", `bearer ${token()}`,
+      undefined,
+      "Basic",
+      "Basic ===",
+      `Basic ${Buffer.from("no-colon").toString("base64")}`,
+      `Basic ${Buffer.from([0xff, 0x3a, 0xfe]).toString("base64")}`,
+      basic("demo-backend", "wrong-secret"),
+      basic("demo-spa", "x"),
+      basic("nobody", "x"),
+      `Bearer ${token()}`,
+      `Basic ${"A".repeat(8000)}`,
+      "Digest x",
+      `bearer ${token()}`,
       // A real client, so that garbage reaches the token checks behind client authentication.
-      basic("demo-backend", "demo-backend-secret"), basic("demo-backend", "demo-backend-secret"),
+      basic("demo-backend", "demo-backend-secret"),
+      basic("demo-backend", "demo-backend-secret"),
     ]);
   const shapes: Array<() => HostileRequest> = [
-    () => ({ label: "wrong method", method: r.pick(["GET", "PUT", "DELETE", "PATCH", "POST"].filter((m) => !allowed.includes(m))), headers: {}, body: undefined }),
+    () => ({
+      label: "wrong method",
+      method: r.pick(["GET", "PUT", "DELETE", "PATCH", "POST"].filter((m) => !allowed.includes(m))),
+      headers: {},
+      body: undefined,
+    }),
     () => ({ label: "content type", method: "POST", headers: { "Content-Type": r.pick(CONTENT_TYPES) }, body: form(1 + r.int(5)) }),
-    () => ({ label: "broken encoding", method: "POST", headers: { "Content-Type": FORM }, body: Array.from({ length: 1 + r.int(4) }, () => r.pick(BROKEN_ENCODINGS)).join("&") }),
+    () => ({
+      label: "broken encoding",
+      method: "POST",
+      headers: { "Content-Type": FORM },
+      body: Array.from({ length: 1 + r.int(4) }, () => r.pick(BROKEN_ENCODINGS)).join("&"),
+    }),
     () => ({ label: "invalid UTF-8", method: "POST", headers: { "Content-Type": FORM }, body: r.bytes(1 + r.int(200)) }),
     () => ({ label: "huge body", method: "POST", headers: { "Content-Type": FORM }, body: `grant_type=password&x=${"a".repeat(65_536 + r.int(150_000))}` }),
     () => {
@@ -64,15 +118,41 @@ export function hostileRequests(count: number, seed: number, forged: readonly st
     },
     () => {
       const [k, v] = field();
-      return { label: "duplicate parameter", method: "POST", headers: { "Content-Type": FORM }, body: `${form(r.int(3))}&${k}=${encodeURIComponent(v)}&${k}=${encodeURIComponent(r.pick([v, ""]))}` };
+      return {
+        label: "duplicate parameter",
+        method: "POST",
+        headers: { "Content-Type": FORM },
+        body: `${form(r.int(3))}&${k}=${encodeURIComponent(v)}&${k}=${encodeURIComponent(r.pick([v, ""]))}`,
+      };
     },
     () => ({ label: "empty parameters", method: "POST", headers: { "Content-Type": FORM }, body: FIELDS.map((f) => `${f}=`).join("&") }),
     () => {
       const auth = authorization();
-      return { label: "broken Authorization", method: allowed.includes("POST") ? "POST" : "GET", headers: { "Content-Type": FORM, ...(auth ? { Authorization: auth } : {}) }, body: allowed.includes("POST") ? form(r.int(5)) : undefined };
+      return {
+        label: "broken Authorization",
+        method: allowed.includes("POST") ? "POST" : "GET",
+        headers: { "Content-Type": FORM, ...(auth ? { Authorization: auth } : {}) },
+        body: allowed.includes("POST") ? form(r.int(5)) : undefined,
+      };
     },
-    () => ({ label: "garbage token", method: allowed.includes("POST") ? "POST" : "GET", headers: { "Content-Type": FORM, Authorization: `Bearer ${token()}` }, body: allowed.includes("POST") ? `token=${encodeURIComponent(token())}&access_token=${encodeURIComponent(token())}&refresh_token=${encodeURIComponent(token())}&client_id=demo-spa&grant_type=refresh_token` : undefined }),
-    () => ({ label: "random headers", method: r.pick(allowed), headers: { "Content-Type": FORM, Origin: r.pick(["https://evil.example", "null", "http://localhost:5173", r.text(30)]), "Content-Length": String(r.int(10 ** 9)) }, body: form(r.int(4)) }),
+    () => ({
+      label: "garbage token",
+      method: allowed.includes("POST") ? "POST" : "GET",
+      headers: { "Content-Type": FORM, Authorization: `Bearer ${token()}` },
+      body: allowed.includes("POST")
+        ? `token=${encodeURIComponent(token())}&access_token=${encodeURIComponent(token())}&refresh_token=${encodeURIComponent(token())}&client_id=demo-spa&grant_type=refresh_token`
+        : undefined,
+    }),
+    () => ({
+      label: "random headers",
+      method: r.pick(allowed),
+      headers: {
+        "Content-Type": FORM,
+        Origin: r.pick(["https://evil.example", "null", "http://localhost:5173", r.text(30)]),
+        "Content-Length": String(r.int(10 ** 9)),
+      },
+      body: form(r.int(4)),
+    }),
   ];
   return Array.from({ length: count }, () => r.pick(shapes)());
 }

@@ -1,6 +1,9 @@
+import { db } from "@/lib/platform/db.ts";
+import { hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { expect } from "vitest";
 import { routes } from "@/lib/oauth/routes.ts";
 import { METHODS, type Method } from "@/lib/oauth/pipeline/next-adapter.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 
 export const ISSUER = "http://localhost:3000/demo/default";
 export const TOKEN_URL = `${ISSUER}/oauth2/token`;
@@ -76,4 +79,40 @@ export async function introspect(token: string, hint?: string): Promise<Record<s
   const res = await postIntrospect({ token, ...(hint ? { token_type_hint: hint } : {}) }, BACKEND_BASIC);
   if (res.status !== 200) throw new Error(`introspection failed: ${res.status}`);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/** A client of the demo workspace for one test (a Basic password-grant client unless told otherwise). */
+export async function addClient(
+  clientId: string,
+  fields: Partial<{
+    secret: string;
+    authMethods: string;
+    grantTypes: string;
+    scopes: string;
+    audiences: string;
+    accessTokenTtl: number;
+    idTokenTtl: number;
+    defaultScopes: string;
+  }>,
+) {
+  const { secret, ...rest } = fields;
+  await db().client.create({
+    data: {
+      workspaceId: (await db().workspace.findFirstOrThrow({ where: { slug: "default", tenant: { slug: "demo" } } })).id,
+      clientId,
+      name: clientId,
+      secretHash: secret ? hashClientSecret(secret) : null,
+      authMethods: "client_secret_basic",
+      grantTypes: "password",
+      scopes: "openid profile email",
+      ...rest,
+    },
+  });
+}
+
+/** RFC 6749 §5.1: token responses, errors too, are JSON that no cache may keep. */
+export function expectNoStore(res: Response) {
+  expect(res.headers.get("cache-control")).toBe("no-store");
+  expect(res.headers.get("pragma")).toBe("no-cache");
+  expect(res.headers.get("content-type")).toBe("application/json;charset=UTF-8");
 }

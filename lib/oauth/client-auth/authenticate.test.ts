@@ -42,12 +42,22 @@ describe("parseBasic (RFC 6749 §2.3.1)", () => {
 
 describe("presentedClient: exactly one method (RFC 6749 §2.3)", () => {
   const params = (text: string) => parseUrlEncoded(text);
-  const request = (authorization: string | null) => new Request("http://localhost:3000/", { method: "POST", headers: authorization ? { Authorization: authorization } : {} });
-  const shown = ({ method, clientId, credential }: ReturnType<typeof presentedClient>) => ({ method: method.name, clientId, ...(credential === undefined ? {} : { secret: credential }) });
+  const request = (authorization: string | null) =>
+    new Request("http://localhost:3000/", { method: "POST", headers: authorization ? { Authorization: authorization } : {} });
+  const shown = ({ method, clientId, credential }: ReturnType<typeof presentedClient>) => ({
+    method: method.name,
+    clientId,
+    ...(credential === undefined ? {} : { secret: credential }),
+  });
 
   it.each([
     ["Basic", basic("demo-backend", "s"), "", { method: "client_secret_basic", clientId: "demo-backend", secret: "s" }],
-    ["Basic with the same client_id in the body", basic("demo-backend", "s"), "client_id=demo-backend", { method: "client_secret_basic", clientId: "demo-backend", secret: "s" }],
+    [
+      "Basic with the same client_id in the body",
+      basic("demo-backend", "s"),
+      "client_id=demo-backend",
+      { method: "client_secret_basic", clientId: "demo-backend", secret: "s" },
+    ],
     ["client_secret_post", null, "client_id=demo-backend&client_secret=s", { method: "client_secret_post", clientId: "demo-backend", secret: "s" }],
     ["none", null, "client_id=demo-spa", { method: "none", clientId: "demo-spa" }],
     ["none, with an empty secret counted as absent", null, "client_id=demo-spa&client_secret=", { method: "none", clientId: "demo-spa" }],

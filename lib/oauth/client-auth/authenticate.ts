@@ -42,7 +42,10 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
   if (!client.authMethods.has(method.name)) throw fail(`client did not register ${method.name}`);
   if (method.provesCredential) {
     const address = addressGroup(callerIp);
-    const attempt = admitAttempt({ workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address }, await clientAttemptHistory(workspace.id, address));
+    const attempt = admitAttempt(
+      { workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address },
+      await clientAttemptHistory(workspace.id, address),
+    );
     if (!(await method.verify(client, presented))) {
       await attempt.failed();
       throw fail("wrong client secret");

@@ -3,7 +3,6 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { clearRequestBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
 import { ALICE, basic, postIntrospect, postToken, SPA } from "@/lib/testing/oauth.ts";
 
@@ -14,7 +13,6 @@ beforeEach(() => {
   vi.spyOn(settings(), "LOCKOUT_WINDOW_SECONDS", "get").mockReturnValue(900);
   vi.spyOn(settings(), "LOCKOUT_ACCOUNT_LIMIT", "get").mockReturnValue(10);
   vi.spyOn(settings(), "LOCKOUT_KNOWN_ADDRESS_DAYS", "get").mockReturnValue(30);
-  clearRequestBudget();
   clearCaches();
 });
 afterEach(() => {

@@ -129,7 +129,10 @@ describe("whose address counts", () => {
 
   it("not the header of a trusted client that failed to authenticate", async () => {
     const caller = newIp();
-    const res = await postToken({ grant_type: "password", username: "alice", password: "wrong" }, from(caller, { Authorization: basic("demo-web", "wrong"), [END_USER_IP_HEADER]: "192.0.2.1" }));
+    const res = await postToken(
+      { grant_type: "password", username: "alice", password: "wrong" },
+      from(caller, { Authorization: basic("demo-web", "wrong"), [END_USER_IP_HEADER]: "192.0.2.1" }),
+    );
     expect(res.status).toBe(401);
     await flushAudit();
     const event = await db().auditEvent.findFirstOrThrow({ where: { requestId: res.headers.get("x-request-id")! } });
@@ -186,9 +189,17 @@ describe("audit trail", () => {
 
   it("records the browser's User-Agent that a trusted client forwards, else the request's own", async () => {
     clearCaches();
-    const web = { Authorization: basic("demo-web", "demo-web-secret"), "user-agent": "oauth4webapi/v3", [END_USER_IP_HEADER]: newIp(), [END_USER_AGENT_HEADER]: "Mozilla/5.0 (X11) Firefox/140.0" };
+    const web = {
+      Authorization: basic("demo-web", "demo-web-secret"),
+      "user-agent": "oauth4webapi/v3",
+      [END_USER_IP_HEADER]: newIp(),
+      [END_USER_AGENT_HEADER]: "Mozilla/5.0 (X11) Firefox/140.0",
+    };
     const forwarded = await postToken({ grant_type: "password", ...ALICE }, from(newIp(), web));
-    const spa = await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(newIp(), { "user-agent": "curl/8", [END_USER_AGENT_HEADER]: "Spoofed/1.0" }));
+    const spa = await postToken(
+      { grant_type: "password", ...SPA, ...ALICE },
+      from(newIp(), { "user-agent": "curl/8", [END_USER_AGENT_HEADER]: "Spoofed/1.0" }),
+    );
     const unforwarded = await postToken({ grant_type: "password", ...ALICE }, from(newIp(), { ...web, [END_USER_AGENT_HEADER]: "" }));
     await flushAudit();
     const agent = async (res: Response) => (await db().auditEvent.findFirstOrThrow({ where: { requestId: res.headers.get("x-request-id")! } })).userAgent;

@@ -3,6 +3,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { TooManyAttempts } from "@/lib/oauth/protocol/errors.ts";
 import { forgiveFailures, pruneFailures, recordFailure, type FailureKey } from "@/lib/oauth/store/failed-logins.ts";
 import type { AttemptHistory, RecentFailure } from "@/lib/oauth/model/user.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /** Whose attempt: a password for a username, or a secret for a client, from an address group. */
 export type AttemptKey = FailureKey;
@@ -26,7 +27,7 @@ interface Pending {
   at: number;
   failed: boolean;
 }
-const pending = new Map<string, Map<string, Pending>>();
+const pending = registerCache("attempts in flight", new Map<string, Map<string, Pending>>(), "state");
 const RECENT_MS = 10_000;
 
 const keysOf = (key: AttemptKey) => {
@@ -88,7 +89,8 @@ export function admitAttempt(key: AttemptKey, history: AttemptHistory, now = Dat
     const retryAfter = Math.max(1, Math.ceil(((counted ?? now) + window - now) / 1000));
     return new TooManyAttempts(retryAfter, reason);
   };
-  if (count(mine, keys.name, since) >= s.LOCKOUT_USER_IP_LIMIT) throw refuse(mine.at(-1)?.at, `locked: ${key.kind === "user" ? "username" : "client"} from this address`);
+  if (count(mine, keys.name, since) >= s.LOCKOUT_USER_IP_LIMIT)
+    throw refuse(mine.at(-1)?.at, `locked: ${key.kind === "user" ? "username" : "client"} from this address`);
   if (!known && count(recent, keys.ip, since) >= s.LOCKOUT_IP_LIMIT) throw refuse(recent.at(-1)?.at, "locked: this address");
   if (key.kind === "user" && !known && history.account.count + inFlight(keys.account) >= s.LOCKOUT_ACCOUNT_LIMIT) {
     throw refuse(history.account.oldest, "locked: account");
@@ -136,4 +138,3 @@ export function admitAttempt(key: AttemptKey, history: AttemptHistory, now = Dat
     },
   };
 }
-

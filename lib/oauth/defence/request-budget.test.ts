@@ -3,12 +3,12 @@ import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
-import { clearRequestBudget } from "@/lib/oauth/defence/request-budget.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
 import { ALICE, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 beforeEach(() => {
   vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(20);
-  clearRequestBudget();
+  clearCaches();
 });
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,5 +1,6 @@
 import { settings } from "@/lib/platform/env.ts";
 import { TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 // Unauthenticated failures (unknown client, wrong client secret, malformed request, unknown
 // workspace, invalid bearer token) per address group in the current minute. Per process, in
@@ -7,7 +8,7 @@ import { TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
 // itself. Safe to lose; bounded (past MAX_ADDRESSES it starts the minute over).
 const MAX_ADDRESSES = 100_000;
 let minute = 0;
-const failures = new Map<string, number>();
+const failures = registerCache("unauthenticated failure budget", new Map<string, number>(), "state");
 
 function turn(now: number): void {
   const current = Math.floor(now / 60_000);
@@ -33,9 +34,4 @@ export function assertWithinBudget(group: string, now = Date.now()): void {
 export function spendBudget(group: string, now = Date.now()): void {
   turn(now);
   failures.set(group, (failures.get(group) ?? 0) + 1);
-}
-
-/** Forgets every count (tests). */
-export function clearRequestBudget(): void {
-  failures.clear();
 }

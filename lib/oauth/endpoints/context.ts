@@ -32,4 +32,3 @@ export interface EndpointContext {
 export type RouteName = "token" | "revocation" | "introspection" | "userinfo" | "discovery" | "jwks";
 
 export type Endpoint = (request: OAuthRequest, context: EndpointContext) => Promise<OAuthResponse>;
-

@@ -6,7 +6,6 @@ import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
 import { CLAIMS_SUPPORTED } from "@/lib/oauth/tokens/claims.ts";
 
-
 /** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
 const MAX_AGE = 300;
 

@@ -6,7 +6,7 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import type { WorkspaceRoute } from "@/lib/oauth/pipeline/workspace-route.ts";
+import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { forgedTokens } from "@/lib/testing/forged.ts";
 import { hostileRequests, HOSTILE_URL } from "@/lib/testing/hostile.ts";
 import { getJwks, routeContext } from "@/lib/testing/oauth.ts";
@@ -26,7 +26,15 @@ const ENDPOINTS: Array<[string, WorkspaceRoute, string[]]> = [
 
 async function stored() {
   const d = db();
-  return Promise.all([d.refreshToken.count(), d.revokedAccessToken.count(), d.user.count(), d.client.count(), d.signingKey.count(), d.workspace.count(), d.tenant.count()]);
+  return Promise.all([
+    d.refreshToken.count(),
+    d.revokedAccessToken.count(),
+    d.user.count(),
+    d.client.count(),
+    d.signingKey.count(),
+    d.workspace.count(),
+    d.tenant.count(),
+  ]);
 }
 
 let forged: string[];

@@ -28,7 +28,20 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
     if (!user || user.disabled) return null;
     username = user.username;
   }
-  return { active: true, scope: c.scope, client_id: c.client_id, username, token_type: "bearer", exp: c.exp, iat: c.iat, nbf: c.nbf, sub: c.sub, aud: c.aud, iss: c.iss, jti: c.jti };
+  return {
+    active: true,
+    scope: c.scope,
+    client_id: c.client_id,
+    username,
+    token_type: "bearer",
+    exp: c.exp,
+    iat: c.iat,
+    nbf: c.nbf,
+    sub: c.sub,
+    aud: c.aud,
+    iss: c.iss,
+    jti: c.jti,
+  };
 };
 
 const introspectRefreshToken: Introspector = async (token, workspace) => {
@@ -64,7 +77,8 @@ export async function introspectionEndpoint(request: OAuthRequest, { workspace, 
   const token = params.get("token");
   if (token === undefined) throw new InvalidRequest("the token parameter is required");
   if (token.length > MAX_TOKEN_LENGTH) return json({ active: false });
-  const order = params.get("token_type_hint") === "refresh_token" ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
+  const order =
+    params.get("token_type_hint") === "refresh_token" ? [introspectRefreshToken, introspectAccessToken] : [introspectAccessToken, introspectRefreshToken];
   for (const introspect of order) {
     const result = await introspect(token, workspace);
     if (result) return json(result);

@@ -14,7 +14,9 @@ describe("revocation (RFC 7009)", () => {
     const refreshed = await postToken({ grant_type: "refresh_token", refresh_token: second.refresh_token, ...SPA });
     expect(refreshed.status).toBe(400);
     expect((await refreshed.json()).error).toBe("invalid_grant");
-    const family = await db().refreshToken.findMany({ where: { familyId: (await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(first.refresh_token) } })).familyId } });
+    const family = await db().refreshToken.findMany({
+      where: { familyId: (await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(first.refresh_token) } })).familyId },
+    });
     expect(family.every((t) => t.revokedAt !== null)).toBe(true);
   });
 

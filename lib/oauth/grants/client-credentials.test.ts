@@ -13,7 +13,14 @@ describe("grant_type=client_credentials (RFC 6749 §4.4)", () => {
     const jwks = createLocalJWKSet((await (await getJwks()).json()) as JSONWebKeySet);
     const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, { issuer: ISSUER, audience: "demo-service", typ: "at+jwt" });
     expect(protectedHeader.alg).toBe("ES256");
-    expect(payload).toMatchObject({ sub: "demo-service", client_id: "demo-service", scp: ["introspect_tokens", "revoke_tokens"], tid: "demo", aid: "default", st: "public" });
+    expect(payload).toMatchObject({
+      sub: "demo-service",
+      client_id: "demo-service",
+      scp: ["introspect_tokens", "revoke_tokens"],
+      tid: "demo",
+      aid: "default",
+      st: "public",
+    });
     expect(payload).not.toHaveProperty("idp");
     expect(payload).not.toHaveProperty("amr");
   });
@@ -39,7 +46,15 @@ describe("grant_type=client_credentials (RFC 6749 §4.4)", () => {
     const { db } = await import("@/lib/platform/db.ts");
     const workspace = await db().workspace.findFirstOrThrow();
     await db().client.create({
-      data: { workspaceId: workspace.id, clientId: "public-cc", name: "x", type: "public", authMethods: "none", grantTypes: "client_credentials", scopes: "revoke_tokens" },
+      data: {
+        workspaceId: workspace.id,
+        clientId: "public-cc",
+        name: "x",
+        type: "public",
+        authMethods: "none",
+        grantTypes: "client_credentials",
+        scopes: "revoke_tokens",
+      },
     });
     const res = await postToken({ grant_type: "client_credentials", client_id: "public-cc" });
     expect(res.status).toBe(400);

@@ -35,7 +35,13 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
   const address = addressGroup(ip);
   const started = Date.now();
-  const { user, ...history } = await findUserAndHistory(workspace.id, username, address, settings().LOCKOUT_IP_LIMIT + 1, new Date(started - settings().LOCKOUT_WINDOW_SECONDS * 1000));
+  const { user, ...history } = await findUserAndHistory(
+    workspace.id,
+    username,
+    address,
+    settings().LOCKOUT_IP_LIMIT + 1,
+    new Date(started - settings().LOCKOUT_WINDOW_SECONDS * 1000),
+  );
   const attempt = admitAttempt({ workspaceId: workspace.id, kind: "user", name: username, ip: address }, history, started);
   let active: SignInUser;
   try {
@@ -52,9 +58,25 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
   const now = Date.now();
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (history.knownSince === null || now - history.knownSince > REMEMBER_AGAIN_MS) await rememberAddress(active.id, address, new Date(now));
-  const session = await startSession({ workspaceId: workspace.id, clientId: client.id, userId: active.id, amr: ["pwd"], authTime: Math.floor(now / 1000), ttl: sessionLifetime(client, workspace), now });
+  const session = await startSession({
+    workspaceId: workspace.id,
+    clientId: client.id,
+    userId: active.id,
+    amr: ["pwd"],
+    authTime: Math.floor(now / 1000),
+    ttl: sessionLifetime(client, workspace),
+    now,
+  });
   const refreshToken = client.grantTypes.has("refresh_token")
-    ? await storeRefreshToken({ clientId: client.id, userId: active.id, scope, authTime: session.authTime, familyId: session.id, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl, notAfter: session.expiresAt })
+    ? await storeRefreshToken({
+        clientId: client.id,
+        userId: active.id,
+        scope,
+        authTime: session.authTime,
+        familyId: session.id,
+        ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl,
+        notAfter: session.expiresAt,
+      })
     : undefined;
   return json(await userTokens({ workspace, client, user: active, scope, session, refreshToken, now }));
 }

@@ -38,7 +38,15 @@ describe("refresh tokens from the password grant", () => {
     const { basic } = await import("@/lib/testing/oauth.ts");
     const workspace = await db().workspace.findFirstOrThrow();
     await db().client.create({
-      data: { workspaceId: workspace.id, clientId: "no-refresh", name: "x", secretHash: hashClientSecret("no-refresh-secret"), authMethods: "client_secret_basic", grantTypes: "password", scopes: "openid" },
+      data: {
+        workspaceId: workspace.id,
+        clientId: "no-refresh",
+        name: "x",
+        secretHash: hashClientSecret("no-refresh-secret"),
+        authMethods: "client_secret_basic",
+        grantTypes: "password",
+        scopes: "openid",
+      },
     });
     const res = await postToken({ grant_type: "password", ...ALICE }, { Authorization: basic("no-refresh", "no-refresh-secret") });
     expect(res.status).toBe(200);
@@ -183,10 +191,17 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
 
   it("refuses a token whose user has since been disabled, and ends the family", async () => {
     const { username } = await db().user.create({
-      data: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username: "dave", passwordHash: (await db().user.findFirstOrThrow({ where: { username: "alice" } })).passwordHash },
+      data: {
+        workspaceId: (await db().workspace.findFirstOrThrow()).id,
+        username: "dave",
+        passwordHash: (await db().user.findFirstOrThrow({ where: { username: "alice" } })).passwordHash,
+      },
     });
     const { refresh_token } = await signIn({ ...SPA, username, password: ALICE.password });
-    await db().user.update({ where: { workspaceId_username: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username } }, data: { disabled: true } });
+    await db().user.update({
+      where: { workspaceId_username: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username } },
+      data: { disabled: true },
+    });
     const res = await refresh(refresh_token);
     expect(res.status).toBe(400);
     expect((await res.json()).error).toBe("invalid_grant");

@@ -54,7 +54,11 @@ async function handle({ params, client, workspace, log, audit: draft }: GrantReq
   let next: IssuedRefreshToken | null = null;
   if (!stored.consumedAt) {
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
-    next = await rotateRefreshToken(stored.tokenHash, { clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt }, successor);
+    next = await rotateRefreshToken(
+      stored.tokenHash,
+      { clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt },
+      successor,
+    );
   }
   // Consumed already, or just now by a concurrent request: a retry within the grace window
   // gets the same successor; anything else is reuse.
@@ -88,7 +92,15 @@ async function revokeAsReuse(stored: StoredRefreshToken, log: GrantRequest["log"
   const revoked = await endSession(stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
   recordAudit(
-    { event: "token.reuse_detected", outcome: "failure", workspaceId: stored.client.workspaceId, clientId: stored.client.clientId, userId: stored.userId, username: stored.user.username, reason: `family ${stored.familyId}: ${revoked} revoked` },
+    {
+      event: "token.reuse_detected",
+      outcome: "failure",
+      workspaceId: stored.client.workspaceId,
+      clientId: stored.client.clientId,
+      userId: stored.userId,
+      username: stored.user.username,
+      reason: `family ${stored.familyId}: ${revoked} revoked`,
+    },
     log,
   );
 }

@@ -26,4 +26,3 @@ export function sessionLifetime(client: { sessionTtl: number | null }, workspace
 export function isLive(session: Pick<Session, "endedAt" | "expiresAt"> | null, now = Date.now()): session is Session {
   return session !== null && session.endedAt === null && session.expiresAt.getTime() > now;
 }
-

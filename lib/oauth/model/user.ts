@@ -25,4 +25,3 @@ export interface AttemptHistory {
   /** When the user last signed in successfully from this address group (ms), if ever. */
   knownSince: number | null;
 }
-

@@ -16,6 +16,13 @@ export interface Workspace {
   sessionTtl: number | null;
 }
 
+// Tenant and workspace names as they appear in a path (the issuer's last two segments).
+const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Whether `name` can be a tenant's or a workspace's name: lowercase letters, digits and dashes. */
+export function isSlug(name: string): boolean {
+  return SLUG.test(name);
+}
 
 export function issuerFor(tenant: string, workspace: string): string {
   return `${settings().APP_URL}/${tenant}/${workspace}`;

@@ -20,4 +20,3 @@ export async function addCorsHeaders(request: OAuthRequest, response: OAuthRespo
     headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After, X-Request-Id";
   }
 }
-

@@ -17,7 +17,10 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 describe("the production server's direct route to the authorization server", () => {
   it("answers the token endpoint like the route handler, with the app's security headers once", async () => {
-    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", body: new URLSearchParams({ grant_type: "password", client_id: "demo-spa", username: "alice", password: "alice-password-1" }) });
+    const res = await fetch(`${base}/demo/default/oauth2/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "demo-spa", username: "alice", password: "alice-password-1" }),
+    });
     expect(res.status).toBe(200);
     expect((await res.json()).token_type).toBe("bearer");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
@@ -37,7 +40,11 @@ describe("the production server's direct route to the authorization server", () 
   });
 
   it("refuses an oversized body with 413", async () => {
-    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: `a=${"b".repeat(100_000)}` });
+    const res = await fetch(`${base}/demo/default/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: `a=${"b".repeat(100_000)}`,
+    });
     expect(res.status).toBe(413);
   });
 
@@ -50,7 +57,12 @@ describe("the production server's direct route to the authorization server", () 
         else controller.close();
       },
     });
-    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body, duplex: "half" } as RequestInit);
+    const res = await fetch(`${base}/demo/default/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body,
+      duplex: "half",
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(res.headers.get("connection")).toBe("close");
     expect((await res.json()).error).toBe("invalid_request");
@@ -58,13 +70,20 @@ describe("the production server's direct route to the authorization server", () 
   });
 
   it("answers a malformed escape in the path with 404 JSON, not a fault", async () => {
-    const res = await fetch(`${base}/%E0%A4%A/default/oauth2/token`, { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: "grant_type=password" });
+    const res = await fetch(`${base}/%E0%A4%A/default/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "grant_type=password",
+    });
     expect(res.status).toBe(404);
     expect((await res.json()).error).toBe("not_found");
   });
 
   it("answers a CORS preflight from an allowed origin", async () => {
-    const res = await fetch(`${base}/demo/default/oauth2/token`, { method: "OPTIONS", headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST" } });
+    const res = await fetch(`${base}/demo/default/oauth2/token`, {
+      method: "OPTIONS",
+      headers: { Origin: "http://localhost:5173", "Access-Control-Request-Method": "POST" },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
     expect(res.headers.get("vary")).toBe("Origin");

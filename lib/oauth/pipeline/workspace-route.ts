@@ -9,15 +9,11 @@ import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttem
 import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /** The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts). */
 export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string) => Promise<OAuthResponse>;
-
-/** A route's Next handlers, one per method, and the handler they share. */
-export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
 
 export interface RouteOptions {
   /** Browsers may call it from the origins the workspace's clients allow (CORS). */
@@ -40,7 +36,11 @@ function trustProxy(): TrustProxy {
  * request id and answered as a bare `server_error`, never with internals. It also answers CORS
  * and writes the audit trail.
  */
-export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoint>>, options: RouteOptions, urlFor: (issuer: string, name: RouteName) => string): WorkspaceRoute {
+export function workspaceHandler(
+  endpoints: Partial<Record<"GET" | "POST", Endpoint>>,
+  options: RouteOptions,
+  urlFor: (issuer: string, name: RouteName) => string,
+): WorkspaceHandler {
   const allowed = Object.keys(endpoints);
   const serve: WorkspaceHandler = async (request, tenant, slug) => {
     const requestId = randomUUID();
@@ -91,7 +91,7 @@ export function workspaceRoute(endpoints: Partial<Record<"GET" | "POST", Endpoin
     }
     return response;
   };
-  return { ...nextHandlers(serve), serve };
+  return serve;
 }
 
 /** The caller's address; a request whose address our server could not read is refused. */

@@ -29,11 +29,15 @@ export interface OAuthErrorOptions {
   /** Private: why this happened, for logs only. */
   detail?: string;
   headers?: Record<string, string>;
+  /** Another status than the class's (413 for an oversized body, 403 for a missing permission). */
+  status?: number;
 }
 
 export abstract class OAuthError extends Error {
+  /** The HTTP status of the class; an instance may say otherwise (`options.status`). */
+  static readonly defaultStatus: number = 400;
   abstract readonly error: OAuthErrorCode;
-  abstract readonly status: number;
+  readonly status: number;
   readonly description: string;
   readonly detail: string | undefined;
   readonly headers: Record<string, string>;
@@ -41,6 +45,7 @@ export abstract class OAuthError extends Error {
   constructor(description: string, options: OAuthErrorOptions = {}) {
     super(description);
     this.name = new.target.name;
+    this.status = options.status ?? (new.target as unknown as typeof OAuthError).defaultStatus;
     this.description = description;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
@@ -49,42 +54,29 @@ export abstract class OAuthError extends Error {
 
 export class InvalidRequest extends OAuthError {
   readonly error = "invalid_request";
-  readonly status: number;
-  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
-    super(description, options);
-    this.status = options.status ?? 400;
-  }
 }
 
 /** RFC 6749 §5.2: 401, with `WWW-Authenticate` naming the scheme the client tried. */
 export class InvalidClient extends OAuthError {
   readonly error = "invalid_client";
-  readonly status = 401;
+  static override readonly defaultStatus = 401;
 }
 
 export class InvalidGrant extends OAuthError {
   readonly error = "invalid_grant";
-  readonly status = 400;
 }
 
 /** RFC 6749 §5.2: 400 at the token endpoint; 403 where an authenticated client lacks a permission. */
 export class UnauthorizedClient extends OAuthError {
   readonly error = "unauthorized_client";
-  readonly status: number;
-  constructor(description: string, options: OAuthErrorOptions & { status?: number } = {}) {
-    super(description, options);
-    this.status = options.status ?? 400;
-  }
 }
 
 export class UnsupportedGrantType extends OAuthError {
   readonly error = "unsupported_grant_type";
-  readonly status = 400;
 }
 
 export class InvalidScope extends OAuthError {
   readonly error = "invalid_scope";
-  readonly status = 400;
 }
 
 /** RFC 6750 §3: a challenge quoting the error, so that a client can tell what to fix. */
@@ -96,7 +88,7 @@ export function bearerChallenge(realm: string, params: Record<string, string>): 
 /** RFC 6750 §3.1: the access token is expired, revoked, malformed or otherwise invalid. */
 export class InvalidToken extends OAuthError {
   readonly error = "invalid_token";
-  readonly status = 401;
+  static override readonly defaultStatus = 401;
   constructor(realm: string, description: string, detail?: string) {
     super(description, { detail, headers: bearerChallenge(realm, { error: "invalid_token", error_description: description }) });
   }
@@ -105,7 +97,7 @@ export class InvalidToken extends OAuthError {
 /** RFC 6750 §3.1: the token is good but lacks the scope the resource needs. */
 export class InsufficientScope extends OAuthError {
   readonly error = "insufficient_scope";
-  readonly status = 403;
+  static override readonly defaultStatus = 403;
   constructor(realm: string, scope: string) {
     const description = `the access token lacks the ${scope} scope`;
     super(description, { headers: bearerChallenge(realm, { error: "insufficient_scope", error_description: description, scope }) });
@@ -118,7 +110,7 @@ export class InsufficientScope extends OAuthError {
  */
 export class TooManyAttempts extends OAuthError {
   readonly error = "too_many_attempts";
-  readonly status = 429;
+  static override readonly defaultStatus = 429;
   constructor(retryAfterSeconds: number, detail: string) {
     super("too many failed sign-in attempts; try again later", { detail, headers: { "Retry-After": String(retryAfterSeconds) } });
   }
@@ -127,20 +119,23 @@ export class TooManyAttempts extends OAuthError {
 /** An address that caused too many unauthenticated failures this minute (see request-budget.ts). */
 export class TooManyRequests extends OAuthError {
   readonly error = "too_many_requests";
-  readonly status = 429;
+  static override readonly defaultStatus = 429;
   constructor(retryAfterSeconds: number) {
-    super("too many failed requests from this address; try again later", { detail: "unauthenticated failure budget spent", headers: { "Retry-After": String(retryAfterSeconds) } });
+    super("too many failed requests from this address; try again later", {
+      detail: "unauthenticated failure budget spent",
+      headers: { "Retry-After": String(retryAfterSeconds) },
+    });
   }
 }
 
 export class NotFound extends OAuthError {
   readonly error = "not_found";
-  readonly status = 404;
+  static override readonly defaultStatus = 404;
 }
 
 export class MethodNotAllowed extends OAuthError {
   readonly error = "invalid_request";
-  readonly status = 405;
+  static override readonly defaultStatus = 405;
   constructor(allowed: readonly string[]) {
     super(`method not allowed; use ${allowed.join(" or ")}`, { headers: { Allow: allowed.join(", ") } });
   }
@@ -149,7 +144,7 @@ export class MethodNotAllowed extends OAuthError {
 /** Anything unexpected: the caller learns nothing but that it was our fault. */
 export class ServerError extends OAuthError {
   readonly error = "server_error";
-  readonly status = 500;
+  static override readonly defaultStatus = 500;
   constructor(detail: string) {
     super("the server could not handle the request", { detail });
   }

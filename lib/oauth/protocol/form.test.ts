@@ -67,7 +67,12 @@ describe("readForm", () => {
     body.push("grant_type=pass");
     setImmediate(() => body.destroy(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
     const req = { method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body };
-    await expect(readForm(req)).rejects.toMatchObject({ error: "invalid_request", status: 400, description: "the request body could not be read", detail: "aborted" });
+    await expect(readForm(req)).rejects.toMatchObject({
+      error: "invalid_request",
+      status: 400,
+      description: "the request body could not be read",
+      detail: "aborted",
+    });
   });
 
   it("refuses a declared oversized body with 413 before reading it", async () => {

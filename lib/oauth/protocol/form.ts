@@ -34,9 +34,7 @@ export function parseUrlEncoded(text: string): FormParams {
     const name = decodeFormComponent(eq === -1 ? pair : pair.slice(0, eq));
     const value = eq === -1 ? "" : decodeFormComponent(pair.slice(eq + 1));
     if (seen.has(name)) {
-      throw new InvalidRequest(
-        ECHOABLE_NAME.test(name) ? `parameter ${name} is included more than once` : "a parameter is included more than once",
-      );
+      throw new InvalidRequest(ECHOABLE_NAME.test(name) ? `parameter ${name} is included more than once` : "a parameter is included more than once");
     }
     seen.add(name);
     if (value !== "") values.set(name, value);

@@ -39,7 +39,11 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 
 /** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
 export function publicJson(body: unknown, maxAge: number): OAuthResponse {
-  return { status: 200, headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" }, body: JSON.stringify(body) };
+  return {
+    status: 200,
+    headers: { ...JSON_HEADERS, "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" },
+    body: JSON.stringify(body),
+  };
 }
 
 // RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -50,7 +54,6 @@ export function errorResponse(err: OAuthError): OAuthResponse {
   if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
   return json(body, err.status, err.headers);
 }
-
 
 /** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
 export function bearerRequired(realm: string): OAuthResponse {

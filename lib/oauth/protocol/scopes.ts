@@ -3,11 +3,16 @@ import { InvalidScope } from "@/lib/oauth/protocol/errors.ts";
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), separated by single spaces.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
+/** Whether `token` is one RFC 6749 §3.3 scope-token (printable ASCII without space, `"` or `\\`). */
+export function isScopeToken(token: string): boolean {
+  return SCOPE_TOKEN.test(token);
+}
+
 /** The scope tokens of a `scope` parameter, without duplicates; case-sensitive. */
 export function parseScope(scope: string | undefined): string[] {
   if (scope === undefined) return [];
   const tokens = scope.split(" ").filter((t) => t !== "");
-  if (!tokens.every((t) => SCOPE_TOKEN.test(t))) throw new InvalidScope("the scope parameter is malformed");
+  if (!tokens.every(isScopeToken)) throw new InvalidScope("the scope parameter is malformed");
   return [...new Set(tokens)];
 }
 

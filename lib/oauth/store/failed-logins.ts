@@ -13,7 +13,10 @@ export interface FailureKey {
 
 /** Counts a failure (with the id the attempt was known by in memory). */
 export async function recordFailure(id: string, key: FailureKey, at: Date): Promise<void> {
-  await db().failedLogin.create({ data: { id, workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip, createdAt: at }, select: { id: true } });
+  await db().failedLogin.create({
+    data: { id, workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip, createdAt: at },
+    select: { id: true },
+  });
 }
 
 /** Forgets a name's failures from an address group (it has just succeeded there). */
@@ -35,7 +38,11 @@ export async function clientAttemptHistory(workspaceId: string, address: string)
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
       ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}`,
   );
-  return { failures: rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() })), account: { count: 0, oldest: null }, knownSince: null };
+  return {
+    failures: rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() })),
+    account: { count: 0, oldest: null },
+    knownSince: null,
+  };
 }
 
 /** Drops counted failures older than the window (they no longer count). */

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { db, sqlExecute } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /** An opaque refresh token: 256 bits of randomness, base64url. Only its hash is stored. */
 export function newRefreshToken(): string {
@@ -30,6 +31,11 @@ export interface IssuedRefreshToken {
 
 const SUCCESSOR_SECRET = "refresh-successor";
 let successorKey: Promise<Buffer> | undefined;
+registerCache("refresh successor key", {
+  clear: () => {
+    successorKey = undefined;
+  },
+});
 
 /** The server's key for successors: made once, shared by every instance through the database. */
 function loadSuccessorKey(): Promise<Buffer> {
@@ -38,7 +44,9 @@ function loadSuccessorKey(): Promise<Buffer> {
     let row = await read();
     if (!row) {
       // Two instances may race to make it: one insert wins, both then read the winner's.
-      await db().serverSecret.create({ data: { name: SUCCESSOR_SECRET, value: randomBytes(32).toString("base64url") } }).catch(() => undefined);
+      await db()
+        .serverSecret.create({ data: { name: SUCCESSOR_SECRET, value: randomBytes(32).toString("base64url") } })
+        .catch(() => undefined);
       row = await read();
     }
     if (!row) throw new Error("no refresh-successor secret");
@@ -58,7 +66,9 @@ function loadSuccessorKey(): Promise<Buffer> {
  * REFRESH_REUSE_GRACE_SECONDS and receive the same successor, which is stored only hashed.
  */
 export async function successorOf(token: string): Promise<string> {
-  return createHmac("sha256", await loadSuccessorKey()).update(token, "utf8").digest("base64url");
+  return createHmac("sha256", await loadSuccessorKey())
+    .update(token, "utf8")
+    .digest("base64url");
 }
 
 /**

@@ -18,16 +18,42 @@ async function seedRows(now: number) {
   const user = await db().user.findFirstOrThrow({ where: { username: "alice" } });
   const client = await db().client.findFirstOrThrow({ where: { clientId: "demo-spa" } });
   const at = (ms: number) => new Date(now + ms);
-  const session = (expiresIn: number) => ({ id: randomUUID(), workspaceId: client.workspaceId, clientId: client.id, userId: user.id, amr: "pwd", authTime: 0, expiresAt: at(expiresIn) });
+  const session = (expiresIn: number) => ({
+    id: randomUUID(),
+    workspaceId: client.workspaceId,
+    clientId: client.id,
+    userId: user.id,
+    amr: "pwd",
+    authTime: 0,
+    expiresAt: at(expiresIn),
+  });
   const [gone, live] = [session(-1000), session(DAY)];
   await db().session.createMany({ data: [gone, live] });
-  const token = (familyId: string, expiresIn: number) => ({ tokenHash: randomUUID(), familyId, clientId: client.id, userId: user.id, scope: "openid", authTime: 0, expiresAt: at(expiresIn) });
+  const token = (familyId: string, expiresIn: number) => ({
+    tokenHash: randomUUID(),
+    familyId,
+    clientId: client.id,
+    userId: user.id,
+    scope: "openid",
+    authTime: 0,
+    expiresAt: at(expiresIn),
+  });
   await db().refreshToken.createMany({ data: [token(gone.id, -1000), token(gone.id, -DAY), token(live.id, DAY)] });
-  await db().revokedAccessToken.createMany({ data: [{ jti: randomUUID(), expiresAt: at(-1) }, { jti: randomUUID(), expiresAt: at(3600_000) }] });
+  await db().revokedAccessToken.createMany({
+    data: [
+      { jti: randomUUID(), expiresAt: at(-1) },
+      { jti: randomUUID(), expiresAt: at(3600_000) },
+    ],
+  });
   const failure = (ago: number) => ({ workspaceId: client.workspaceId, username: "alice", ip: "192.0.2.50", createdAt: at(-ago) });
   await db().failedLogin.createMany({ data: [failure(901_000), failure(2 * DAY), failure(1000)] });
   const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
-  await db().knownAddress.createMany({ data: [{ userId: user.id, address: "192.0.2.60", lastSignInAt: at(-31 * DAY) }, { userId: bob.id, address: "192.0.2.60", lastSignInAt: at(-DAY) }] });
+  await db().knownAddress.createMany({
+    data: [
+      { userId: user.id, address: "192.0.2.60", lastSignInAt: at(-31 * DAY) },
+      { userId: bob.id, address: "192.0.2.60", lastSignInAt: at(-DAY) },
+    ],
+  });
   const event = (ago: number) => ({ event: "test.retention", outcome: "success", createdAt: at(-ago) });
   await db().auditEvent.createMany({ data: [event(91 * DAY), event(400 * DAY), event(89 * DAY)] });
   return { live };
@@ -45,7 +71,14 @@ describe("retention: expired and old rows are pruned", () => {
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
     expect(await db().refreshToken.count()).toBe(1);
     expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
-    expect(await pruneExpired(new Date(now))).toEqual({ refreshTokens: 0, sessions: 0, revokedAccessTokens: 0, failedLogins: 0, knownAddresses: 0, auditEvents: 0 });
+    expect(await pruneExpired(new Date(now))).toEqual({
+      refreshTokens: 0,
+      sessions: 0,
+      revokedAccessTokens: 0,
+      failedLogins: 0,
+      knownAddresses: 0,
+      auditEvents: 0,
+    });
   });
 
   it("is a CLI command: npm run cli -- prune", async () => {
@@ -66,7 +99,8 @@ describe("the server prunes by itself", () => {
     await db().auditEvent.create({ data: { event: "test.retention.timer", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
     await postToken({ grant_type: "password", ...SPA, username: "alice", password: "alice-password-1" });
     const deadline = Date.now() + 5_000;
-    while ((await db().auditEvent.count({ where: { event: "test.retention.timer" } })) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while ((await db().auditEvent.count({ where: { event: "test.retention.timer" } })) > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(await db().auditEvent.count({ where: { event: "test.retention.timer" } })).toBe(0);
   });
 

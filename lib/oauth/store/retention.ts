@@ -62,7 +62,12 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
       batch,
     ),
     knownAddresses: await inBatches(
-      (take) => client.knownAddress.findMany({ where: { lastSignInAt: { lt: before(s.LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS) } }, select: { userId: true, address: true }, take }),
+      (take) =>
+        client.knownAddress.findMany({
+          where: { lastSignInAt: { lt: before(s.LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS) } },
+          select: { userId: true, address: true },
+          take,
+        }),
       async (keys) => (await client.knownAddress.deleteMany({ where: { OR: keys } })).count,
       batch,
     ),

@@ -40,6 +40,13 @@ export async function endSession(id: string, tx: Prisma.TransactionClient = db()
   return count;
 }
 
+/** Ends every session of a user (a new password): all their refresh tokens and access tokens die. */
+export async function endUserSessions(userId: string, tx: Prisma.TransactionClient = db()): Promise<void> {
+  const now = new Date();
+  await tx.session.updateMany({ where: { userId, endedAt: null }, data: { endedAt: now } });
+  await tx.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
+}
+
 interface TokenStateRow extends Record<string, unknown> {
   kind: "revoked" | "session";
   endedAt: Date | string | null;

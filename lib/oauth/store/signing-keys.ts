@@ -94,7 +94,6 @@ export async function retireSigningKey(kid: string, { force = false } = {}, clie
   await client.signingKey.update({ where: { kid }, data: { retiredAt: now } });
 }
 
-
 /** The key rows to publish now (not retired, not expired), newest first. */
 export async function publishedKeyRows(client: Prisma.TransactionClient = db()) {
   await ensureSigningKey(client);

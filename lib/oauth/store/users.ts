@@ -31,7 +31,9 @@ export async function findUserAndHistory(
   limit: number,
   since: Date,
 ): Promise<{ user: SignInUser | null } & AttemptHistory> {
-  const rows = await sqlRows<Row>(db(), Prisma.sql`
+  const rows = await sqlRows<Row>(
+    db(),
+    Prisma.sql`
     SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled",
       CAST(NULL AS TIMESTAMP) AS "at", u."username", CAST(NULL AS INTEGER) AS "n"
     FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
@@ -51,12 +53,21 @@ export async function findUserAndHistory(
     SELECT 'known', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
       CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), k."lastSignInAt", CAST(NULL AS TEXT), CAST(NULL AS INTEGER)
     FROM "KnownAddress" k JOIN "User" ku ON ku."id" = k."userId"
-    WHERE ku."workspaceId" = ${workspaceId} AND ku."username" = ${username} AND k."address" = ${address}`);
+    WHERE ku."workspaceId" = ${workspaceId} AND ku."username" = ${username} AND k."address" = ${address}`,
+  );
   let user: SignInUser | null = null;
   const history: AttemptHistory = { failures: [], account: { count: 0, oldest: null }, knownSince: null };
   for (const r of rows) {
     if (r.kind === "user" && r.id !== null && r.passwordHash !== null && r.username !== null) {
-      user = { id: r.id, username: r.username, passwordHash: r.passwordHash, name: r.name, email: r.email, emailVerified: Boolean(r.emailVerified), disabled: Boolean(r.disabled) };
+      user = {
+        id: r.id,
+        username: r.username,
+        passwordHash: r.passwordHash,
+        name: r.name,
+        email: r.email,
+        emailVerified: Boolean(r.emailVerified),
+        disabled: Boolean(r.disabled),
+      };
     } else if (r.kind === "failure" && r.at !== null && r.id !== null && r.username !== null) {
       history.failures.push({ id: r.id, username: r.username, at: new Date(r.at).getTime() });
     } else if (r.kind === "account") {
@@ -79,5 +90,8 @@ export async function rememberAddress(userId: string, address: string, at: Date)
 
 /** A user of the workspace by id (for tokens: introspection, userinfo), or null. */
 export function findUser(workspaceId: string, id: string) {
-  return db().user.findFirst({ where: { id, workspaceId }, select: { id: true, username: true, name: true, email: true, emailVerified: true, disabled: true } });
+  return db().user.findFirst({
+    where: { id, workspaceId },
+    select: { id: true, username: true, name: true, email: true, emailVerified: true, disabled: true },
+  });
 }

@@ -3,17 +3,15 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { NotFound } from "@/lib/oauth/protocol/errors.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
-import { issuerFor, type Workspace } from "@/lib/oauth/model/workspace.ts";
+import { isSlug, issuerFor, type Workspace } from "@/lib/oauth/model/workspace.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
-// Tenant and workspace names as they may appear in a path; anything else is unknown without a query.
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
-
-
-const workspaces = new TtlCache<Workspace | null>(() => settings().CONFIG_CACHE_SECONDS * 1000, 1000);
+const workspaces = registerCache("workspaces", new TtlCache<Workspace | null>(() => settings().CONFIG_CACHE_SECONDS * 1000, 1000));
 
 /** The workspace at `/{tenant}/{workspace}` (cached for CONFIG_CACHE_SECONDS), or NotFound. */
 export async function findWorkspace(tenant: string, workspace: string): Promise<Workspace> {
-  if (!SLUG.test(tenant) || !SLUG.test(workspace)) throw new NotFound("no such tenant or workspace");
+  // A name no workspace can have is unknown without a query.
+  if (!isSlug(tenant) || !isSlug(workspace)) throw new NotFound("no such tenant or workspace");
   const found = await workspaces.get(`${tenant}/${workspace}`, () => loadWorkspace(tenant, workspace));
   if (!found) throw new NotFound("no such tenant or workspace");
   return found;

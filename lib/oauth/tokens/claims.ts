@@ -1,7 +1,20 @@
 /** The claims our ID tokens and access tokens may carry (OIDC Discovery `claims_supported`). */
 export const CLAIMS_SUPPORTED = [
-  "iss", "sub", "aud", "exp", "iat", "auth_time", "jti", "amr", "azp", "at_hash", "sid",
-  "name", "email", "email_verified", "refresh_token_expires_at",
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "auth_time",
+  "jti",
+  "amr",
+  "azp",
+  "at_hash",
+  "sid",
+  "name",
+  "email",
+  "email_verified",
+  "refresh_token_expires_at",
 ] as const;
 
 /** What a user's claims are made from. */

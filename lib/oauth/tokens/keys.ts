@@ -70,6 +70,7 @@ let current: { loadedAt: number; keys: Promise<KeySet> } | undefined;
 registerCache("signing keys", {
   clear: () => {
     current = undefined;
+    imported.clear();
   },
 });
 

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
-import { userClaims } from "@/lib/oauth/tokens/claims.ts";
+import { userClaims, type ClaimsUser } from "@/lib/oauth/tokens/claims.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -38,16 +38,22 @@ async function sign(claims: JWTPayload, typ: string, nowMs: number): Promise<str
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-export interface AccessTokenInput {
+/** What every token we sign is made from. */
+interface TokenInput {
   workspace: Workspace;
   clientId: string;
+  scope: readonly string[];
+  /** Lifetime (seconds). */
+  ttl: number;
+  /** The instant of issue (ms; default now). */
+  now?: number;
+}
+
+export interface AccessTokenInput extends TokenInput {
   audiences: readonly string[];
   subject: string;
-  scope: readonly string[];
-  ttl: number;
   /** Present for a user's token; absent for a client's own (client credentials). */
   user?: { amr: string[]; sid: string };
-  now?: number;
 }
 
 /** An ES256 JWT access token, `typ: at+jwt` (RFC 9068). */
@@ -90,18 +96,13 @@ export interface IdTokenClaims extends JWTPayload {
   email_verified?: boolean;
 }
 
-export interface IdTokenInput {
-  workspace: Workspace;
-  clientId: string;
-  user: { id: string; name: string | null; email: string | null; emailVerified: boolean };
-  scope: readonly string[];
+export interface IdTokenInput extends TokenInput {
+  user: { id: string } & ClaimsUser;
   accessToken: string;
   authTime: number;
   amr: string[];
   sid: string;
-  ttl: number;
   extra?: Record<string, number | string>;
-  now?: number;
 }
 
 /** An OpenID Connect ID token (Core §2); profile and email claims by granted scope (§5.4). */

@@ -10,7 +10,17 @@ beforeAll(async () => {
 });
 
 describe("the one access-token verifier refuses forged and stale tokens everywhere", () => {
-  const names = ["alg none", "HS256 keyed with our public key", "an unknown kid", "our kid, another key", "no kid", "another issuer", "expired", "garbage", "three dots of garbage"];
+  const names = [
+    "alg none",
+    "HS256 keyed with our public key",
+    "an unknown kid",
+    "our kid, another key",
+    "no kid",
+    "another issuer",
+    "expired",
+    "garbage",
+    "three dots of garbage",
+  ];
 
   it.each(names)("introspection: %s is exactly {active: false}", async (name) => {
     expect(await introspect(forged[name]!)).toEqual({ active: false });

@@ -8,9 +8,7 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** Tolerated clock difference between instances and resource servers (seconds). */
 export const CLOCK_SKEW_SECONDS = 30;
 
-export type AccessTokenCheck =
-  | { valid: true; claims: AccessTokenClaims }
-  | { valid: false; reason: string };
+export type AccessTokenCheck = { valid: true; claims: AccessTokenClaims } | { valid: false; reason: string };
 
 /**
  * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only

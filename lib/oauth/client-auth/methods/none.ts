@@ -5,7 +5,8 @@ import { InvalidClient } from "@/lib/oauth/protocol/errors.ts";
 export const none: ClientAuthMethod = {
   name: "none",
   provesCredential: false,
-  isPresentedIn: (request, params) => request.headers.get("authorization") === null && params.get("client_secret") === undefined && params.get("client_id") !== undefined,
+  isPresentedIn: (request, params) =>
+    request.headers.get("authorization") === null && params.get("client_secret") === undefined && params.get("client_id") !== undefined,
   read(_request, params) {
     const clientId = params.get("client_id") ?? "";
     if (clientId.length > MAX_CLIENT_ID) throw new InvalidClient("client authentication failed", { detail: "client_id too long" });

@@ -1,0 +1,189 @@
+import { z } from "zod";
+import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { change } from "@/lib/admin/transaction.ts";
+import { authMethods, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
+import { workspaceByRef } from "@/lib/admin/workspaces.ts";
+import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import type { ClientType } from "@/lib/oauth/model/client.ts";
+import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+
+/** What a client authenticates with when it is registered without saying. */
+export const DEFAULT_AUTH_METHODS: readonly string[] = ["client_secret_basic"];
+
+const CLIENT_ID = z.string().regex(/^[\x21-\x7e]{1,255}$/, "printable ASCII without spaces, at most 255 characters");
+
+/** A client as an operator sees it: never its secret, nor the secret's hash. */
+export interface ClientSummary {
+  clientId: string;
+  name: string;
+  type: ClientType;
+  authMethods: string[];
+  grantTypes: string[];
+  scopes: string[];
+  defaultScopes: string[] | null;
+  allowedOrigins: string[];
+  audiences: string[];
+  accessTokenTtl: number | null;
+  idTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+  forwardsEndUserIp: boolean;
+  disabled: boolean;
+}
+
+/** The clients of a workspace, by client id. */
+export async function listClients(workspace: string): Promise<ClientSummary[]> {
+  const w = await workspaceByRef(workspace);
+  const rows = await db().client.findMany({ where: { workspaceId: w.id }, orderBy: { clientId: "asc" } });
+  return rows.map((c) => ({
+    clientId: c.clientId,
+    name: c.name,
+    type: c.type === "public" ? "public" : "confidential",
+    authMethods: splitList(c.authMethods),
+    grantTypes: splitList(c.grantTypes),
+    scopes: splitList(c.scopes),
+    defaultScopes: c.defaultScopes === null ? null : splitList(c.defaultScopes),
+    allowedOrigins: splitList(c.allowedOrigins),
+    audiences: splitList(c.audiences),
+    accessTokenTtl: c.accessTokenTtl,
+    idTokenTtl: c.idTokenTtl,
+    refreshTokenTtl: c.refreshTokenTtl,
+    forwardsEndUserIp: c.forwardsEndUserIp,
+    disabled: c.disabled,
+  }));
+}
+
+export interface NewClient {
+  /** `tenant/workspace` */
+  workspace: string;
+  clientId: string;
+  grants: readonly string[];
+  /** The scopes it may be granted. */
+  scopes: readonly string[];
+  /** `none` makes it a public client; DEFAULT_AUTH_METHODS when not given. */
+  authMethods?: readonly string[];
+  name?: string;
+  /** Browser origins allowed to call the endpoints as this client (CORS). */
+  origins?: readonly string[];
+  /** Extra access-token audiences. */
+  audiences?: readonly string[];
+  /** Trust it to pass its end users' addresses (ropc-forwarded-for): a confidential client only. */
+  forwardsEndUserIp?: boolean;
+}
+
+export interface AddedClient {
+  type: ClientType;
+  /** A confidential client's secret: returned this once, stored only hashed. */
+  secret?: string;
+}
+
+/** Registers a client; its type follows from its auth methods and is stored with it. */
+export async function addClient(client: NewClient): Promise<AddedClient> {
+  const w = await workspaceByRef(client.workspace);
+  const clientId = valid(CLIENT_ID, client.clientId, "client id");
+  const grants = grantTypes(client.grants);
+  const scopes = scopeTokens(client.scopes);
+  const methods = authMethods(client.authMethods ?? DEFAULT_AUTH_METHODS);
+  const allowedOrigins = origins(client.origins ?? []);
+  const forwardsEndUserIp = client.forwardsEndUserIp ?? false;
+  const type = clientTypeOf(methods);
+  assertPublicClientRules(type, grants, forwardsEndUserIp);
+  const secret = type === "public" ? undefined : generateClientSecret();
+  await change("client.add", { workspaceId: w.id, reason: clientId }, async (tx) => {
+    if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
+      throw new AdminError(`Client ${clientId} exists already`);
+    return tx.client.create({
+      data: {
+        workspaceId: w.id,
+        clientId,
+        name: client.name ?? clientId,
+        type,
+        secretHash: secret ? hashClientSecret(secret) : null,
+        authMethods: joinList(methods),
+        grantTypes: joinList(grants),
+        scopes: joinList(scopes),
+        allowedOrigins: joinList(allowedOrigins),
+        audiences: joinList(client.audiences ?? []),
+        forwardsEndUserIp,
+      },
+    });
+  });
+  return { type, secret };
+}
+
+/** Gives a confidential client a new secret (returned this once); the old one stops working. */
+export async function rotateClientSecret(workspace: string, clientId: string): Promise<{ secret: string }> {
+  const w = await workspaceByRef(workspace);
+  const secret = generateClientSecret();
+  await change("client.rotate_secret", { workspaceId: w.id, reason: clientId }, async (tx) => {
+    const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
+    if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+    if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
+    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret) } });
+  });
+  return { secret };
+}
+
+export interface ClientChanges {
+  grants?: readonly string[];
+  scopes?: readonly string[];
+  /** The scopes it gets when it asks for none: among its scopes. */
+  defaultScopes?: readonly string[];
+  /** Within its type: `none` for a public client, secret methods for a confidential one. */
+  authMethods?: readonly string[];
+  origins?: readonly string[];
+  accessTokenTtl?: number;
+  idTokenTtl?: number;
+  refreshTokenTtl?: number;
+  forwardsEndUserIp?: boolean;
+  disabled?: boolean;
+}
+
+/**
+ * Changes a client; at least one change must be given. Returns how long until every instance
+ * applies it (each caches clients for CONFIG_CACHE_SECONDS).
+ */
+export async function setClient(workspace: string, clientId: string, changes: ClientChanges): Promise<{ takesEffectWithinSeconds: number }> {
+  const w = await workspaceByRef(workspace);
+  const data = {
+    grantTypes: ifGiven(changes.grants, (v) => joinList(grantTypes(v))),
+    scopes: ifGiven(changes.scopes, (v) => joinList(scopeTokens(v))),
+    defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
+    authMethods: ifGiven(changes.authMethods, (v) => joinList(authMethods(v))),
+    allowedOrigins: ifGiven(changes.origins, (v) => joinList(origins(v))),
+    accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
+    idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
+    refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
+    forwardsEndUserIp: changes.forwardsEndUserIp,
+    disabled: changes.disabled,
+  };
+  const changed = Object.entries(data)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  if (changed.length === 0) throw new NothingToChange();
+  await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}` }, async (tx) => {
+    const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
+    if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+    // The type is stored with the client: its methods may change within the type, never across it.
+    const isPublic = c.type === "public";
+    if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
+      throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs client_secret_basic or client_secret_post");
+    }
+    assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
+    const scopes = splitList(data.scopes ?? c.scopes);
+    if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
+      throw new AdminError("Default scopes must be among the client's scopes");
+    await tx.client.update({ where: { id: c.id }, data });
+  });
+  return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
+}
+
+/** What a public client may not have, on creation and on every change. */
+function assertPublicClientRules(type: string, grants: readonly string[], forwardsEndUserIp: boolean): void {
+  if (type !== "public") return;
+  // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+  if (grants.includes("client_credentials")) throw new AdminError("A public client cannot use client_credentials");
+  // Anyone can call as a public client: trusting what it says of its users would let anyone pick the address the brute-force defence counts.
+  if (forwardsEndUserIp) throw new AdminError("Only a confidential client can be trusted with its end users' addresses");
+}

@@ -1,0 +1,30 @@
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
+import { audit } from "@/lib/platform/audit.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { db } from "@/lib/platform/db.ts";
+
+/** What the audit event of an admin change says besides its name. */
+export interface ChangeDetails {
+  workspaceId?: string;
+  userId?: string;
+  username?: string;
+  reason?: string;
+}
+
+// Who made an admin change, in the audit event's clientId: no OAuth client has this id.
+const ACTOR = "cli";
+
+/**
+ * One admin change: one transaction with its audit event (`admin.{event}`) inside it, so that
+ * all of it happens or none. Once it is committed this process's caches are cleared, so that
+ * this process sees the change at once; other instances see it within CONFIG_CACHE_SECONDS.
+ */
+export async function change<T>(event: string, details: ChangeDetails, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  const result = await db().$transaction(async (tx) => {
+    const done = await work(tx);
+    await audit({ event: `admin.${event}`, outcome: "success", clientId: ACTOR, ...details }, undefined, tx);
+    return done;
+  });
+  clearCaches("settings");
+  return result;
+}

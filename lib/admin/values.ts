@@ -1,0 +1,70 @@
+import { z } from "zod";
+import { AdminError } from "@/lib/admin/errors.ts";
+import { AUTH_METHODS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { GRANTS } from "@/lib/oauth/grants/registry.ts";
+import type { ClientType } from "@/lib/oauth/model/client.ts";
+import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
+
+// The syntax of the values an operator gives, as the server itself defines them: grant types and
+// auth methods from their registries, scope tokens from RFC 6749 §3.3. Each check returns the
+// value it accepts (lists without duplicates) or throws an AdminError naming what is wrong.
+
+/** The grant types the server implements, as a client registers them. */
+export const GRANT_TYPES: readonly string[] = GRANTS.map((g) => g.type);
+export { AUTH_METHODS };
+
+/** The longest token lifetime an operator may set: a year. */
+const MAX_LIFETIME_SECONDS = 365 * 24 * 3600;
+
+/** `value` as `schema` accepts it, or an AdminError "Invalid {what}: {the first issue}". */
+export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AdminError(`Invalid ${what}: ${result.error.issues[0]?.message ?? "invalid"}`);
+  return result.data;
+}
+
+const unique = <T>(values: readonly T[]) => [...new Set(values)];
+
+/** `check(value)` when a value is given (a change names only what it changes). */
+export function ifGiven<T, R>(value: T | undefined, check: (value: T) => R): R | undefined {
+  return value === undefined ? undefined : check(value);
+}
+
+export function grantTypes(values: readonly string[]): string[] {
+  return unique(valid(z.array(z.enum(GRANT_TYPES)).min(1), values, "grants"));
+}
+
+export function scopeTokens(values: readonly string[]): string[] {
+  return unique(valid(z.array(z.string().refine(isScopeToken, "scopes are printable ASCII without spaces, quotes or backslashes")).min(1), values, "scopes"));
+}
+
+/** Browser origins for CORS: each exactly `scheme://host[:port]`, as the Origin header carries it. */
+export function origins(values: readonly string[]): string[] {
+  return unique(
+    valid(z.array(z.string().refine((o) => URL.canParse(o) && new URL(o).origin === o, "an origin is scheme://host[:port], nothing more")), values, "origins"),
+  );
+}
+
+/** A token lifetime in seconds (a number, or its decimal string). */
+export function lifetime(value: unknown): number {
+  return valid(z.coerce.number().int().min(1).max(MAX_LIFETIME_SECONDS), value, "lifetime (seconds)");
+}
+
+/**
+ * token_endpoint_auth_methods: `none` alone (a public client, RFC 6749 §2.1), or methods that
+ * prove a credential.
+ */
+export function authMethods(values: readonly string[]): string[] {
+  const methods = unique(valid(z.array(z.enum(AUTH_METHODS)).min(1), values, "auth methods"));
+  if (clientTypeOf(methods) === "public" && methods.length > 1)
+    throw new AdminError("Invalid auth methods: none (a public client) cannot be combined with secrets");
+  return methods;
+}
+
+// The methods that prove nothing (`none`): a client that uses one is public.
+const PUBLIC_METHODS = AUTH_METHODS.filter((m) => !CREDENTIAL_METHODS.includes(m));
+
+/** The type of a client that authenticates with `methods`. */
+export function clientTypeOf(methods: readonly string[]): ClientType {
+  return methods.some((m) => PUBLIC_METHODS.includes(m)) ? "public" : "confidential";
+}

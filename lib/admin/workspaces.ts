@@ -1,0 +1,83 @@
+import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { change } from "@/lib/admin/transaction.ts";
+import { ifGiven, lifetime, scopeTokens } from "@/lib/admin/values.ts";
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
+import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
+import { isSlug, issuerFor } from "@/lib/oauth/model/workspace.ts";
+import { db } from "@/lib/platform/db.ts";
+
+// A workspace is named `tenant/workspace`, as its issuer's path names it.
+
+/** The workspace named `ref`, or an AdminError. */
+export async function workspaceByRef(ref: string, tx: Prisma.TransactionClient = db()) {
+  const [tenant, slug, ...rest] = ref.split("/");
+  if (!tenant || !slug || rest.length || !isSlug(tenant) || !isSlug(slug))
+    throw new AdminError(`Invalid workspace ${JSON.stringify(ref)}: write it tenant/workspace`);
+  const workspace = await tx.workspace.findFirst({ where: { slug, tenant: { slug: tenant } } });
+  if (!workspace) throw new AdminError(`No workspace ${ref}`);
+  return workspace;
+}
+
+export interface WorkspaceSummary {
+  /** `tenant/workspace` */
+  ref: string;
+  name: string;
+  accessTokenTtl: number;
+  idTokenTtl: number;
+  refreshTokenTtl: number;
+  defaultScopes: string[];
+}
+
+/** Every workspace, by tenant then name. */
+export async function listWorkspaces(): Promise<WorkspaceSummary[]> {
+  const rows = await db().workspace.findMany({ include: { tenant: true }, orderBy: [{ tenant: { slug: "asc" } }, { slug: "asc" }] });
+  return rows.map((w) => ({
+    ref: `${w.tenant.slug}/${w.slug}`,
+    name: w.name,
+    accessTokenTtl: w.accessTokenTtl,
+    idTokenTtl: w.idTokenTtl,
+    refreshTokenTtl: w.refreshTokenTtl,
+    defaultScopes: splitList(w.defaultScopes),
+  }));
+}
+
+export interface NewWorkspace {
+  /** `tenant/workspace`; the tenant is created if new. */
+  ref: string;
+  /** Display name; the workspace's slug when not given. */
+  name?: string;
+}
+
+/** Creates a workspace (and its tenant if new); returns its issuer. */
+export async function createWorkspace({ ref, name }: NewWorkspace): Promise<{ issuer: string }> {
+  const [tenant = "", slug = "", ...rest] = ref.split("/");
+  if (!isSlug(tenant) || !isSlug(slug) || rest.length)
+    throw new AdminError(`Invalid workspace ${JSON.stringify(ref)}: lowercase letters, digits and dashes, written tenant/workspace`);
+  await change("workspace.create", { reason: ref }, async (tx) => {
+    const t = await tx.tenant.upsert({ where: { slug: tenant }, update: {}, create: { slug: tenant, name: tenant } });
+    if (await tx.workspace.findFirst({ where: { tenantId: t.id, slug } })) throw new AdminError(`Workspace ${ref} exists already`);
+    return tx.workspace.create({ data: { tenantId: t.id, slug, name: name ?? slug } });
+  });
+  return { issuer: issuerFor(tenant, slug) };
+}
+
+export interface WorkspaceChanges {
+  accessTokenTtl?: number;
+  idTokenTtl?: number;
+  refreshTokenTtl?: number;
+  /** Scopes granted when a client asks for none and has no defaults of its own. */
+  defaultScopes?: readonly string[];
+}
+
+/** Changes a workspace's token lifetimes or default scopes; at least one must be given. */
+export async function setWorkspace(ref: string, changes: WorkspaceChanges): Promise<void> {
+  const w = await workspaceByRef(ref);
+  const data = {
+    accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
+    idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
+    refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
+    defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
+  };
+  if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
+  await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));
+}
