@@ -31,6 +31,23 @@ export interface Row {
   p99: number;
   errors: number;
   rss: number;
+  /** The server's CPU time per request (ms), all its threads: the main thread and libuv's pool. */
+  cpu: number;
+}
+
+// Linux counts a process's CPU time in clock ticks of 1/100 s (USER_HZ).
+const TICK_MS = 10;
+
+/** The CPU time (ms, user and system, all threads) a process has used so far; 0 where /proc is not. */
+export function cpuMs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(") ") + 2).split(" ");
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command's name.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
 }
 
 /** The markdown table of the rows. */
@@ -39,9 +56,11 @@ export function table(rows: Row[]): string[] {
   // autocannon's latency histogram counts whole milliseconds: 0 means under one.
   const ms = (n: number) => (n === 0 ? "<1" : f(n, 1));
   return [
-    `| scenario | req/s | p50 ms | p99 ms | errors | server RSS MB |`,
-    `|---|---:|---:|---:|---:|---:|`,
-    ...rows.map((r) => `| ${r.name} | ${f(r.rps, 1)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`),
+    `| scenario | req/s | CPU ms/req | p50 ms | p99 ms | errors | server RSS MB |`,
+    `|---|---:|---:|---:|---:|---:|---:|`,
+    ...rows.map(
+      (r) => `| ${r.name} | ${f(r.rps, 1)} | ${r.cpu ? f(r.cpu, 2) : "-"} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`,
+    ),
   ];
 }
 
