@@ -241,7 +241,10 @@ async function main() {
 
     log("signing in the token pools");
     const pools = new Map<string, Array<{ access_token: string; refresh_token: string }>>();
-    for (const url of [APP, BASELINE]) pools.set(url, await Promise.all(Array.from({ length: CONNECTIONS * 3 }, (_, i) => signIn(url, i))));
+    // The requests in flight when a round ends lose their tokens (autocannon drops their answers):
+    // enough tokens for every round's losses and a full set of connections after them.
+    const poolSize = CONNECTIONS * (ROUNDS + 2);
+    for (const url of [APP, BASELINE]) pools.set(url, await Promise.all(Array.from({ length: poolSize }, (_, i) => signIn(url, i))));
     const pool = (url: string) => pools.get(url) ?? [];
     await compare("refresh grant", "floor: refresh grant (node:http)", async (url) =>
       refreshGrant(

@@ -1,12 +1,20 @@
 import type { LoggerInstance, NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { settings } from "@/lib/platform/env.ts";
-import { clientIp, compileTrustProxy } from "@/lib/platform/client-address.ts";
+import { clientIp, compileTrustProxy, type TrustProxy } from "@/lib/platform/client-address.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";
 import { passwordSignIn, revokeRefreshToken, SignInError } from "@/lib/login/token-client.ts";
+
+// TRUST_PROXY compiled once per value (a sign-in reads it; parsing it costs more than using it).
+let trust: { value: string | undefined; fn: TrustProxy } | undefined;
+function trustProxy(): TrustProxy {
+  const value = settings().TRUST_PROXY;
+  if (!trust || trust.value !== value) trust = { value, fn: compileTrustProxy(value) };
+  return trust.fn;
+}
 
 type Headers = Record<string, string | string[] | undefined> | undefined;
 
@@ -67,7 +75,7 @@ export function authOptions(): NextAuthOptions {
           const password = credentials?.password ?? "";
           if (!username || !password) throw new SignInError("invalid_credentials");
           const headerOf = header(req.headers);
-          const endUser = { ip: clientIp(headerOf, compileTrustProxy(settings().TRUST_PROXY)), userAgent: headerOf("user-agent") };
+          const endUser = { ip: clientIp(headerOf, trustProxy()), userAgent: headerOf("user-agent") };
           try {
             const { tokens, user } = await passwordSignIn(username, password, endUser);
             if (!user) throw new SignInError("refused", "no user");

@@ -76,10 +76,11 @@ const MAX_AGGREGATES = 10_000;
  * one row per minute, workspace, address and event, written when the minute is over. Junk must
  * not cost a row and a log line each (see request-budget.ts for the cap on the count).
  */
-export function recordUnauthenticatedFailure(record: AuditRecord, now = Date.now()): void {
+export function recordUnauthenticatedFailure(record: AuditRecord, group = record.ip ?? "", now = Date.now()): void {
   state.aggregates ??= new Map();
   const minute = Math.floor(now / 60_000);
-  const key = `${minute} ${record.workspaceId ?? ""} ${record.ip ?? ""} ${record.event}`;
+  // By address group (an IPv6 /64 is one source): the row keeps the first address seen.
+  const key = `${minute} ${record.workspaceId ?? ""} ${group} ${record.event}`;
   let aggregate = state.aggregates.get(key);
   if (!aggregate) {
     if (state.aggregates.size >= MAX_AGGREGATES) void flushAudit();

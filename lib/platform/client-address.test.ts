@@ -112,3 +112,19 @@ describe("TRUST_PROXY", () => {
     expect(() => parseSettings({ TRUST_PROXY: value })).toThrow(/^Invalid setting TRUST_PROXY: /);
   });
 });
+
+describe("X-Forwarded-For from a trusted proxy", () => {
+  const via = (forwarded: string) => headers({ [PEER_HEADER]: peerHeaderValue("127.0.0.1"), "x-forwarded-for": forwarded });
+
+  it.each([
+    ["203.0.113.9:5555", "203.0.113.9"],
+    ["[2001:db8::1]:443", "2001:db8::1"],
+    ["[2001:DB8::1]", "2001:db8::1"],
+  ])("drops the port some proxies append: %j → %j", (forwarded, expected) => {
+    expect(clientIp(via(forwarded), compileTrustProxy("loopback"))).toBe(expected);
+  });
+
+  it.each([["unknown"], ["_hidden"], ["203.0.113.9:port"]])("refuses %j rather than count the client as the proxy", (forwarded) => {
+    expect(() => clientIp(via(forwarded), compileTrustProxy("loopback"))).toThrow(UnknownClientAddress);
+  });
+});

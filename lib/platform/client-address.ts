@@ -68,9 +68,21 @@ export function clientIp(header: HeaderGetter, trust: TrustProxy): string {
     return normalizeAddress(forwarded.at(-1) ?? "") ?? "unknown";
   }
   const req = { connection: { remoteAddress: peer }, headers: forwardedFor ? { "x-forwarded-for": forwardedFor } : {} };
-  // proxy-addr stops at the first hop it cannot parse, so the answer is always an address.
+  // proxy-addr hands back the first hop it cannot parse as it is: a port some proxies append is
+  // dropped; anything else is refused, never replaced by the proxy's own address (which would
+  // put every client behind it in one count).
   const address = proxyaddr(req as unknown as Parameters<typeof proxyaddr>[0], trust);
-  return normalizeAddress(address) ?? peer;
+  const normalized = normalizeAddress(withoutPort(address));
+  if (normalized === undefined) throw new UnknownClientAddress(`a trusted proxy forwarded ${JSON.stringify(address.slice(0, 64))}, which is not an address`);
+  return normalized;
+}
+
+/** `192.0.2.1:5555` and `[2001:db8::1]:443` without their ports; anything else as it is. */
+function withoutPort(hop: string): string {
+  const v6 = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
+  if (v6?.[1]) return v6[1];
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(hop);
+  return v4?.[1] ?? hop;
 }
 
 /**

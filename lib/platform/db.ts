@@ -161,6 +161,55 @@ export async function sqlExecute(client: Db, query: Prisma.Sql): Promise<number>
   return adapter.executeRaw(adapterQuery(adapter, query));
 }
 
+/** What of better-sqlite3's connection a synchronous transaction needs (under the SQLite adapter). */
+interface SqliteConnection {
+  prepare(sql: string): { run(params: unknown[]): { changes: number } };
+  transaction<T>(fn: () => T): () => T;
+}
+
+function sqliteConnection(adapter: SqlDriverAdapter): SqliteConnection | undefined {
+  const connection = (adapter as unknown as { client?: Partial<SqliteConnection> }).client;
+  return adapter.provider === "sqlite" && typeof connection?.prepare === "function" && typeof connection.transaction === "function"
+    ? (connection as SqliteConnection)
+    : undefined;
+}
+
+/** A parameter as the SQLite adapter writes it (its iso8601 timestamp format, booleans as 0/1). */
+function sqliteArg(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace("Z", "+00:00");
+  return typeof value === "boolean" ? Number(value) : value;
+}
+
+/**
+ * Runs `first` and, when it changed exactly one row, `then`, as one transaction that nothing can
+ * interleave with: synchronously on SQLite's connection (no other request's query can slip in
+ * between), on one pooled connection between BEGIN and COMMIT on PostgreSQL. Answers whether
+ * `then` ran. For a conditional write and what depends on it (a refresh token's rotation).
+ */
+export async function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
+  const adapter = await adapterOf(client);
+  const sqlite = sqliteConnection(adapter);
+  if (sqlite) {
+    return sqlite.transaction(() => {
+      if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+      sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
+      return true;
+    })();
+  }
+  const tx = await adapter.startTransaction();
+  try {
+    const changed = (await tx.executeRaw(adapterQuery(adapter, first))) === 1;
+    if (changed) await tx.executeRaw(adapterQuery(adapter, then));
+    await tx.executeRaw({ sql: "COMMIT", args: [], argTypes: [] });
+    await tx.commit();
+    return changed;
+  } catch (err) {
+    await tx.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => undefined);
+    await tx.rollback();
+    throw err;
+  }
+}
+
 // One client per process; `next dev` re-evaluates modules on reload, so it lives on globalThis.
 const cache = globalThis as typeof globalThis & { __ropcDb?: Db };
 

@@ -1,8 +1,10 @@
+import { randomBytes } from "node:crypto";
 import { addressGroup } from "@/lib/platform/client-address.ts";
 import type { ClientAuthMethod, Presented } from "@/lib/oauth/client-auth/method.ts";
 import { CLIENT_AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
-import type { Client } from "@/lib/oauth/model/client.ts";
+import type { Client, StoredClient } from "@/lib/oauth/model/client.ts";
+import { hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
@@ -25,6 +27,27 @@ export function presentedClient(request: OAuthRequest, params: FormParams, realm
   return presented;
 }
 
+// What an unknown client's credential is checked against: a stored secret nobody knows.
+const UNKNOWN_CLIENT: StoredClient = {
+  id: "",
+  workspaceId: "",
+  clientId: "",
+  type: "confidential",
+  secretHash: hashClientSecret(randomBytes(32).toString("base64url")),
+  authMethods: new Set(),
+  grantTypes: new Set(),
+  scopes: new Set(),
+  defaultScopes: null,
+  audiences: [],
+  accessTokenTtl: null,
+  idTokenTtl: null,
+  refreshTokenTtl: null,
+  sessionTtl: null,
+  allowedOrigins: [],
+  forwardsEndUserIp: false,
+  disabled: true,
+};
+
 /**
  * Authenticates the client of a request to an endpoint of `workspace`. Any failure is
  * `invalid_client` (401; with the method's challenge, Basic's `WWW-Authenticate`): unknown client,
@@ -38,13 +61,21 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
   const { method } = presented;
   const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
   const client = await findClient(workspace.id, presented.clientId);
-  if (!client || client.disabled) throw fail(client ? "client disabled" : "unknown client");
+  if (!client || client.disabled) {
+    // The same work as for a known client's wrong credential, so that timing does not tell
+    // which client ids exist.
+    if (method.provesCredential) {
+      await clientAttemptHistory(workspace.id, addressGroup(callerIp), presented.clientId);
+      await method.verify(UNKNOWN_CLIENT, presented);
+    }
+    throw fail(client ? "client disabled" : "unknown client");
+  }
   if (!client.authMethods.has(method.name)) throw fail(`client did not register ${method.name}`);
   if (method.provesCredential) {
     const address = addressGroup(callerIp);
     const attempt = admitAttempt(
       { workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address },
-      await clientAttemptHistory(workspace.id, address),
+      await clientAttemptHistory(workspace.id, address, client.clientId),
     );
     if (!(await method.verify(client, presented))) {
       await attempt.failed();

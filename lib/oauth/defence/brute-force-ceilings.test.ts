@@ -123,3 +123,27 @@ describe("client-secret guessing is throttled like password guessing", () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe("a user's own failures at a busy shared address", () => {
+  it("are counted however many others failed there since (the per-username limit is all that is left there)", async () => {
+    const regular = await newUser();
+    const campus = newIp();
+    expect((await attempt(campus, regular.username, regular.password)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await attempt(campus, regular.username, "wrong")).status).toBe(400);
+    // 60 failures of others push hers out of the newest 51 the address's check reads.
+    for (let i = 0; i < 60; i++) await attempt(campus, `student-${n}-${i}`, "x");
+    const verify = vi.spyOn(passwordVerifier, "verify");
+    expect((await attempt(campus, regular.username, regular.password)).status).toBe(429);
+    expect(verify).not.toHaveBeenCalled();
+  });
+});
+
+describe("an unknown client id", () => {
+  it("costs the same work as a wrong secret of a known one (timing tells no client ids)", async () => {
+    const { clientSecretBasic } = await import("@/lib/oauth/client-auth/methods/client-secret-basic.ts");
+    const verify = vi.spyOn(clientSecretBasic, "verify");
+    const res = await postIntrospect({ token: "x" }, { ...from(newIp()), Authorization: basic("no-such-client", "guess") });
+    expect(res.status).toBe(401);
+    expect(verify).toHaveBeenCalledTimes(1);
+  });
+});

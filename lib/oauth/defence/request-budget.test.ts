@@ -4,7 +4,7 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { ALICE, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { ALICE, callUserinfo, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
 beforeEach(() => {
   vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(20);
@@ -71,5 +71,39 @@ describe("unauthenticated failures are counted per address before they cost a wr
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "invalid_request", error_description: "the client's address is unknown" });
     expect(await db().failedLogin.count({ where: { ip: "203.0.113.10" } })).toBe(0);
+  });
+});
+
+describe("what spends the budget", () => {
+  it("not a token we issued whose session has ended (the login app checks sessions with them)", async () => {
+    const ip = newIp();
+    const tokens = await signIn();
+    await postRevoke({ ...SPA, token: tokens.refresh_token });
+    for (let i = 0; i < 25; i++) expect((await callUserinfo({ headers: { Authorization: `Bearer ${tokens.access_token}`, ...from(ip) } })).status).toBe(401);
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(ip))).status).toBe(200);
+  });
+
+  it("a public client's junk: naming a published client_id does not make a request accountable", async () => {
+    const ip = newIp();
+    vi.useFakeTimers({ toFake: ["Date"], now: Math.floor(Date.now() / 60_000) * 60_000 + 180_000 + 5_000 });
+    for (let i = 0; i < 20; i++) expect((await postToken({ grant_type: "refresh_token", ...SPA, refresh_token: `nope-${i}` }, from(ip))).status).toBe(400);
+    expect((await postToken({ grant_type: "refresh_token", ...SPA, refresh_token: "nope" }, from(ip))).status).toBe(429);
+    await flushAudit();
+    expect((await db().auditEvent.findMany({ where: { ip } })).map((r) => [r.event, r.clientId, r.count])).toEqual([["token.refresh_token", "demo-spa", 20]]);
+  });
+
+  it("not a public client's wrong passwords: the brute-force defence counts those, one audit row each", async () => {
+    const ip = newIp();
+    for (let i = 0; i < 25; i++) expect((await postToken({ grant_type: "password", ...SPA, username: "alice", password: "wrong" }, from(ip))).status).toBe(400);
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(ip))).status).toBe(200);
+  });
+
+  it("counts an IPv6 /64 as one address, in the budget and in the audit trail's counts", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Math.floor(Date.now() / 60_000) * 60_000 + 240_000 + 5_000 });
+    for (let i = 1; i <= 20; i++) await junk(`2001:db8:77::${i.toString(16)}`);
+    expect((await junk("2001:db8:77::ffff")).status).toBe(429);
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { ip: { startsWith: "2001:db8:77::" } } });
+    expect(rows.map((r) => [r.ip, r.count])).toEqual([["2001:db8:77::1", 20]]);
   });
 });

@@ -10,13 +10,19 @@ const MAX_ADDRESSES = 100_000;
 let minute = 0;
 const failures = registerCache("unauthenticated failure budget", new Map<string, number>(), "state");
 
+// Past MAX_ADDRESSES groups in one minute, new ones share this bucket: an attacker with more
+// addresses than that cannot wipe the others' counts, only exhaust the shared one.
+const OVERFLOW = "overflow";
+
 function turn(now: number): void {
   const current = Math.floor(now / 60_000);
-  if (current !== minute || failures.size >= MAX_ADDRESSES) {
+  if (current !== minute) {
     minute = current;
     failures.clear();
   }
 }
+
+const bucket = (group: string) => (failures.has(group) || failures.size < MAX_ADDRESSES ? group : OVERFLOW);
 
 /**
  * Refuses (429, `Retry-After` until the minute ends) an address group that has spent its
@@ -25,7 +31,7 @@ function turn(now: number): void {
  */
 export function assertWithinBudget(group: string, now = Date.now()): void {
   turn(now);
-  if ((failures.get(group) ?? 0) >= settings().UNAUTHENTICATED_FAILURE_LIMIT) {
+  if ((failures.get(bucket(group)) ?? 0) >= settings().UNAUTHENTICATED_FAILURE_LIMIT) {
     throw new TooManyRequests(Math.max(1, Math.ceil((60_000 - (now % 60_000)) / 1000)));
   }
 }
@@ -33,5 +39,6 @@ export function assertWithinBudget(group: string, now = Date.now()): void {
 /** Counts one unauthenticated failure of an address group. */
 export function spendBudget(group: string, now = Date.now()): void {
   turn(now);
-  failures.set(group, (failures.get(group) ?? 0) + 1);
+  const key = bucket(group);
+  failures.set(key, (failures.get(key) ?? 0) + 1);
 }

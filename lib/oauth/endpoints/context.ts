@@ -5,8 +5,15 @@ import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses
 /** What an endpoint learns as it goes, written to the audit trail when the request ends. */
 export interface AuditDraft {
   event?: string;
-  /** Set once the client has authenticated: failures before that are unauthenticated. */
+  /** The client, once known (authenticated, or named by a token we issued). */
   clientId?: string;
+  /**
+   * Whether a failure of this request is someone's to answer for: a client that proved a
+   * credential, a token we verified as ours, or a password attempt the brute-force defence
+   * counts. Any other failure is unauthenticated junk: it spends the address's budget and is
+   * only counted in the audit trail (defence/request-budget.ts).
+   */
+  accountable?: boolean;
   userId?: string;
   username?: string;
   /** The address the attempt is counted against (the end user's, for a trusted client). */

@@ -1,4 +1,4 @@
-import { AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { AUTH_METHODS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { type OAuthRequest, type OAuthResponse, publicJson } from "@/lib/oauth/protocol/responses.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
@@ -28,7 +28,7 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       token_endpoint_auth_methods_supported: [...AUTH_METHODS],
       revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
       // Introspection is for confidential clients only.
-      introspection_endpoint_auth_methods_supported: AUTH_METHODS.filter((m) => m !== "none"),
+      introspection_endpoint_auth_methods_supported: [...CREDENTIAL_METHODS],
       scopes_supported: await scopesSupported(workspace.id),
       response_types_supported: [],
       subject_types_supported: ["public"],

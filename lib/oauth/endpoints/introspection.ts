@@ -6,7 +6,6 @@ import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protoco
 import { readForm } from "@/lib/oauth/protocol/form.ts";
 import { findRefreshToken, isUsable } from "@/lib/oauth/store/refresh-tokens.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
-import { findSession } from "@/lib/oauth/store/sessions.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
@@ -47,7 +46,7 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
 const introspectRefreshToken: Introspector = async (token, workspace) => {
   const stored = await findRefreshToken(token);
   if (!stored || stored.client.workspaceId !== workspace.id || !isUsable(stored) || stored.user.disabled || stored.client.disabled) return null;
-  if (!isLive(await findSession(stored.familyId))) return null;
+  if (!isLive(stored.session)) return null;
   return {
     active: true,
     scope: stored.scope,
@@ -70,6 +69,8 @@ export async function introspectionEndpoint(request: OAuthRequest, { workspace, 
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
+  // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
+  audit.accountable = client.confidential;
   if (!client.confidential) throw new InvalidClient("client authentication is required", { detail: "public client at introspection" });
   if (!client.scopes.has(INTROSPECTION_SCOPE)) {
     throw new UnauthorizedClient(`this client may not introspect tokens (it needs the ${INTROSPECTION_SCOPE} scope)`, { status: 403 });

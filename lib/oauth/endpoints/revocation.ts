@@ -50,6 +50,8 @@ export async function revocationEndpoint(request: OAuthRequest, { workspace, log
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
+  // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
+  audit.accountable = client.confidential;
   const token = params.get("token");
   if (token === undefined) throw new InvalidRequest("the token parameter is required");
   if (token.length <= MAX_TOKEN_LENGTH) {

@@ -18,6 +18,8 @@ export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip,
   audit.event = `token.${auditName(params.get("grant_type"))}`;
   const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
+  // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
+  audit.accountable = client.confidential;
   audit.ip = endUserIp(request, client, ip);
   audit.userAgent = endUserAgent(request, client);
   const grant = supportedGrant(params);

@@ -29,11 +29,14 @@ async function bearerToken(request: OAuthRequest, realm: string): Promise<string
  * `GET` and `POST /userinfo` (OIDC Core §5.3): the claims of the token's user, by granted scope:
  * `sub` always, `name` with profile, `email` and `email_verified` with email.
  */
-export async function userinfoEndpoint(request: OAuthRequest, { workspace }: EndpointContext): Promise<OAuthResponse> {
+export async function userinfoEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   const realm = workspace.issuer;
   const token = await bearerToken(request, realm);
   if (token === undefined) return bearerRequired(realm);
   const check = token.length <= MAX_TOKEN_LENGTH ? await checkAccessToken(token, workspace) : { valid: false as const, reason: "too long" };
+  // A token we signed, refused for its session or client, is an ordinary end, not junk.
+  const claims = check.claims;
+  if (claims) Object.assign(audit, { clientId: claims.client_id, accountable: true });
   if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason);
   const client = await findClient(workspace.id, check.claims.client_id);
   assertOriginAllowed(request, client?.allowedOrigins ?? []);

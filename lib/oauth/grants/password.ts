@@ -41,7 +41,10 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
     address,
     settings().LOCKOUT_IP_LIMIT + 1,
     new Date(started - settings().LOCKOUT_WINDOW_SECONDS * 1000),
+    settings().LOCKOUT_USER_IP_LIMIT + 1,
   );
+  // From here on a failure is a password attempt, counted by the brute-force defence.
+  audit.accountable = true;
   const attempt = admitAttempt({ workspaceId: workspace.id, kind: "user", name: username, ip: address }, history, started);
   let active: SignInUser;
   try {

@@ -13,7 +13,7 @@ import {
 } from "@/lib/oauth/store/refresh-tokens.ts";
 import { parseScope } from "@/lib/oauth/protocol/scopes.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
-import { endSession, findSession } from "@/lib/oauth/store/sessions.ts";
+import { adoptLegacySession, endSession } from "@/lib/oauth/store/sessions.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
 import { userTokens } from "@/lib/oauth/tokens/response.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -47,7 +47,7 @@ async function handle({ params, client, workspace, log, audit: draft }: GrantReq
     throw new InvalidGrant(INVALID, { detail: "user disabled" });
   }
   // The sign-in it descends from: ended (sign-out, reuse, an admin) or past its absolute lifetime.
-  const session = await findSession(stored.familyId);
+  const session = stored.session ?? (await adoptLegacySession({ ...stored, workspaceId: stored.client.workspaceId }));
   if (!isLive(session)) throw new InvalidGrant(INVALID, { detail: "session ended" });
 
   const successor = await successorOf(presented);

@@ -23,6 +23,6 @@ export function sessionLifetime(client: { sessionTtl: number | null }, workspace
 }
 
 /** Whether a session can still issue and back tokens. */
-export function isLive(session: Pick<Session, "endedAt" | "expiresAt"> | null, now = Date.now()): session is Session {
+export function isLive<S extends Pick<Session, "endedAt" | "expiresAt">>(session: S | null, now = Date.now()): session is S {
   return session !== null && session.endedAt === null && session.expiresAt.getTime() > now;
 }

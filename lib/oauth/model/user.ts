@@ -16,9 +16,17 @@ export interface RecentFailure {
   at: number;
 }
 
+/** Failures without repeats (by id), newest first. */
+export function newestFirst(failures: readonly RecentFailure[]): RecentFailure[] {
+  return [...new Map(failures.map((f) => [f.id, f])).values()].sort((a, b) => b.at - a.at);
+}
+
 /** What the brute-force defence knows of an attempt before it verifies anything. */
 export interface AttemptHistory {
-  /** The newest failures from the address group (any username), at most the limit asked for. */
+  /**
+   * The newest failures from the address group (any username, at most the limit asked for) and
+   * this name's own newest from there (however many others failed there since), newest first.
+   */
   failures: RecentFailure[];
   /** Failures of this username from every address since `since`, and when the oldest of them was. */
   account: { count: number; oldest: number | null };

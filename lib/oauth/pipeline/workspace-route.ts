@@ -71,7 +71,7 @@ export function workspaceHandler(
     if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
     // A refusal for a spent budget costs nothing more: no count, no row, no log line.
     if (failure instanceof TooManyRequests) return response;
-    const unauthenticated = failure !== undefined && draft.clientId === undefined && !(failure instanceof ServerError);
+    const unauthenticated = failure !== undefined && !draft.accountable && !(failure instanceof ServerError);
     if (unauthenticated) spendBudget(addressGroup(ip));
     if (options.audit && draft.event && workspace) {
       const record = {
@@ -86,7 +86,7 @@ export function workspaceHandler(
         reason: failure ? (failure.detail ?? failure.error) : undefined,
         requestId,
       } as const;
-      if (unauthenticated) recordUnauthenticatedFailure(record);
+      if (unauthenticated) recordUnauthenticatedFailure(record, addressGroup(ip));
       else recordAudit(record, log);
     }
     return response;
@@ -107,7 +107,7 @@ function callerAddress(request: OAuthRequest): string {
 function asOAuthError(err: unknown, log: Logger, draft: AuditDraft): OAuthError {
   if (err instanceof OAuthError) {
     // Unauthenticated junk is counted, not logged a line each (see recordUnauthenticatedFailure).
-    const level = draft.clientId === undefined || err instanceof TooManyRequests ? "debug" : "info";
+    const level = !draft.accountable || err instanceof TooManyRequests ? "debug" : "info";
     log[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
     return err;
   }

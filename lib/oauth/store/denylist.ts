@@ -1,11 +1,14 @@
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlExecute } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 
-/** Puts an access token on the denylist until it expires, and drops entries that have. */
-/** `until`: when the token expires, with the verifiers' clock skew. */
+/**
+ * Puts an access token on the denylist until `until` (its expiry with the verifiers' clock skew).
+ * Two independent statements, no transaction (none may stay open across awaits on the server's
+ * connection, see executeIfChanged in lib/platform/db.ts); expired entries go with the pruning.
+ */
 export async function denyAccessToken(jti: string, until: Date): Promise<void> {
-  const expiresAt = until;
-  await db().$transaction([
-    db().revokedAccessToken.deleteMany({ where: { expiresAt: { lt: new Date() } } }),
-    db().revokedAccessToken.upsert({ where: { jti }, update: {}, create: { jti, expiresAt } }),
-  ]);
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "RevokedAccessToken" ("jti", "expiresAt", "revokedAt") VALUES (${jti}, ${until}, ${new Date()}) ON CONFLICT ("jti") DO NOTHING`,
+  );
 }

@@ -1,7 +1,7 @@
 import { db, sqlRows } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import type { AttemptHistory } from "@/lib/oauth/model/user.ts";
+import { newestFirst, type AttemptHistory } from "@/lib/oauth/model/user.ts";
 
 /** Whose failure: a password for a username, or a secret for a client, from an address group. */
 export interface FailureKey {
@@ -30,16 +30,23 @@ interface FailureRow extends Record<string, unknown> {
   createdAt: Date | string;
 }
 
-/** The newest client-secret failures from an address group: what `admitAttempt` needs for a client. */
-export async function clientAttemptHistory(workspaceId: string, address: string): Promise<AttemptHistory> {
+/**
+ * The newest client-secret failures from an address group, and `clientId`'s own newest there:
+ * what `admitAttempt` needs for a client.
+ */
+export async function clientAttemptHistory(workspaceId: string, address: string, clientId: string): Promise<AttemptHistory> {
   const rows = await sqlRows<FailureRow>(
     db(),
-    Prisma.sql`SELECT f."id", f."username", f."createdAt" FROM "FailedLogin" f
-      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
-      ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}`,
+    Prisma.sql`SELECT * FROM (SELECT f."id", f."username", f."createdAt" FROM "FailedLogin" f
+        WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
+        ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}) AS "recent"
+      UNION ALL
+      SELECT * FROM (SELECT m."id", m."username", m."createdAt" FROM "FailedLogin" m
+        WHERE m."workspaceId" = ${workspaceId} AND m."ip" = ${address} AND m."username" = ${clientId} AND m."kind" = 'client'
+        ORDER BY m."createdAt" DESC LIMIT ${settings().LOCKOUT_USER_IP_LIMIT + 1}) AS "mine"`,
   );
   return {
-    failures: rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() })),
+    failures: newestFirst(rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() }))),
     account: { count: 0, oldest: null },
     knownSince: null,
   };

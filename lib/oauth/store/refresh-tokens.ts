@@ -1,5 +1,7 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { db, sqlExecute } from "@/lib/platform/db.ts";
+import { db, executeIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
+import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -71,42 +73,111 @@ export async function successorOf(token: string): Promise<string> {
     .digest("base64url");
 }
 
-/**
- * Stores a refresh token (inside `tx` when given: the refresh grant's rotation) and returns it in
- * clear, once. Plain SQL (portable); outside a transaction straight to the driver (the password
- * grant's hot path, see `sqlRows` in lib/platform/db.ts).
- */
-export async function storeRefreshToken(grant: RefreshGrant, tx?: Prisma.TransactionClient, token: string = newRefreshToken()): Promise<IssuedRefreshToken> {
-  const now = new Date();
-  const expiresAt = new Date(Math.min(now.getTime() + grant.ttl * 1000, grant.notAfter.getTime()));
-  const insert = Prisma.sql`
-    INSERT INTO "RefreshToken" ("tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
-    VALUES (${refreshTokenHash(token)}, ${grant.familyId}, ${grant.clientId}, ${grant.userId}, ${grant.scope.join(" ")}, ${grant.authTime}, ${expiresAt}, ${now})`;
-  await (tx ? tx.$executeRaw(insert) : sqlExecute(db(), insert));
+/** Stores a refresh token (plain SQL straight to the driver) and returns it in clear, once. */
+export async function storeRefreshToken(grant: RefreshGrant, token: string = newRefreshToken()): Promise<IssuedRefreshToken> {
+  const { insert, expiresAt } = insertRefreshToken(grant, token, new Date());
+  await sqlExecute(db(), insert);
   return { token, expiresAt };
 }
 
-/** The stored row of a presented refresh token, with its client and user, or null. */
-export function findRefreshToken(token: string) {
-  return db().refreshToken.findUnique({
-    where: { tokenHash: refreshTokenHash(token) },
-    include: { client: { select: { clientId: true, workspaceId: true, disabled: true } }, user: true },
-  });
+function insertRefreshToken(grant: RefreshGrant, token: string, now: Date): { insert: Prisma.Sql; expiresAt: Date } {
+  const expiresAt = new Date(Math.min(now.getTime() + grant.ttl * 1000, grant.notAfter.getTime()));
+  const insert = Prisma.sql`
+    INSERT INTO "RefreshToken" ("tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
+    VALUES (${refreshTokenHash(token)}, ${grant.familyId}, ${grant.clientId}, ${grant.userId}, ${joinList(grant.scope)}, ${grant.authTime}, ${expiresAt}, ${now})`;
+  return { insert, expiresAt };
 }
 
-export type StoredRefreshToken = NonNullable<Awaited<ReturnType<typeof findRefreshToken>>>;
+/** A presented refresh token's row, with what every use of it needs to know: its client, user and session. */
+export interface StoredRefreshToken {
+  tokenHash: string;
+  /** Its session's id. */
+  familyId: string;
+  /** The client's row id. */
+  clientId: string;
+  userId: string;
+  scope: string;
+  authTime: number;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+  client: { clientId: string; workspaceId: string; disabled: boolean };
+  user: { id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean };
+  /** Null only for a session pruned away (then long expired). */
+  session: Pick<Session, "id" | "amr" | "authTime" | "expiresAt" | "endedAt"> | null;
+}
+
+interface Row extends Record<string, unknown> {
+  tokenHash: string;
+  familyId: string;
+  clientId: string;
+  userId: string;
+  scope: string;
+  authTime: number | bigint;
+  expiresAt: Date | string;
+  consumedAt: Date | string | null;
+  revokedAt: Date | string | null;
+  createdAt: Date | string;
+  clientClientId: string;
+  workspaceId: string;
+  clientDisabled: boolean | number;
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | number;
+  userDisabled: boolean | number;
+  sessionAmr: string | null;
+  sessionAuthTime: number | bigint | null;
+  sessionExpiresAt: Date | string | null;
+  sessionEndedAt: Date | string | null;
+}
+
+const date = (value: Date | string) => new Date(value);
+const maybeDate = (value: Date | string | null) => (value === null ? null : new Date(value));
 
 /**
- * Consumes a refresh token if, and only if, nobody has yet: a conditional update, so that of two
- * concurrent uses exactly one wins, in one process or across many sharing the database.
+ * The stored row of a presented refresh token, with its client, user and session, or null: one
+ * query straight to the driver (the refresh grant's, introspection's and revocation's read).
  */
-export async function consumeRefreshToken(tokenHash: string, tx: Prisma.TransactionClient): Promise<boolean> {
-  const now = new Date();
-  const { count } = await tx.refreshToken.updateMany({
-    where: { tokenHash, consumedAt: null, revokedAt: null, expiresAt: { gt: now } },
-    data: { consumedAt: now },
-  });
-  return count === 1;
+export async function findRefreshToken(token: string): Promise<StoredRefreshToken | null> {
+  const [r] = await sqlRows<Row>(
+    db(),
+    Prisma.sql`SELECT t."tokenHash", t."familyId", t."clientId", t."userId", t."scope", t."authTime", t."expiresAt", t."consumedAt", t."revokedAt", t."createdAt",
+        c."clientId" AS "clientClientId", c."workspaceId", c."disabled" AS "clientDisabled",
+        u."username", u."name", u."email", u."emailVerified", u."disabled" AS "userDisabled",
+        s."amr" AS "sessionAmr", s."authTime" AS "sessionAuthTime", s."expiresAt" AS "sessionExpiresAt", s."endedAt" AS "sessionEndedAt"
+      FROM "RefreshToken" t
+      JOIN "Client" c ON c."id" = t."clientId"
+      JOIN "User" u ON u."id" = t."userId"
+      LEFT JOIN "Session" s ON s."id" = t."familyId"
+      WHERE t."tokenHash" = ${refreshTokenHash(token)}`,
+  );
+  if (!r) return null;
+  return {
+    tokenHash: r.tokenHash,
+    familyId: r.familyId,
+    clientId: r.clientId,
+    userId: r.userId,
+    scope: r.scope,
+    authTime: Number(r.authTime),
+    expiresAt: date(r.expiresAt),
+    consumedAt: maybeDate(r.consumedAt),
+    revokedAt: maybeDate(r.revokedAt),
+    createdAt: date(r.createdAt),
+    client: { clientId: r.clientClientId, workspaceId: r.workspaceId, disabled: Boolean(r.clientDisabled) },
+    user: { id: r.userId, username: r.username, name: r.name, email: r.email, emailVerified: Boolean(r.emailVerified), disabled: Boolean(r.userDisabled) },
+    session:
+      r.sessionExpiresAt === null
+        ? null
+        : {
+            id: r.familyId,
+            amr: splitList(r.sessionAmr),
+            authTime: Number(r.sessionAuthTime),
+            expiresAt: date(r.sessionExpiresAt),
+            endedAt: maybeDate(r.sessionEndedAt),
+          },
+  };
 }
 
 /** Whether a stored refresh token can still be used (not consumed, revoked or expired). */
@@ -115,14 +186,20 @@ export function isUsable(row: { consumedAt: Date | null; revokedAt: Date | null;
 }
 
 /**
- * Rotation: consumes `tokenHash` and stores its successor in one transaction, or does nothing and
- * answers null when the token was consumed already (by a concurrent request, say).
+ * Rotation: consumes `tokenHash` if, and only if, nobody has yet (a conditional update, so that
+ * of two concurrent uses exactly one wins, in one process or across many sharing the database),
+ * and stores its successor in the same transaction; null when the token was consumed already.
  */
-export function rotateRefreshToken(tokenHash: string, successor: RefreshGrant, token: string): Promise<IssuedRefreshToken | null> {
-  return db().$transaction(async (tx) => ((await consumeRefreshToken(tokenHash, tx)) ? storeRefreshToken(successor, tx, token) : null));
+export async function rotateRefreshToken(tokenHash: string, successor: RefreshGrant, token: string): Promise<IssuedRefreshToken | null> {
+  const now = new Date();
+  const consume = Prisma.sql`UPDATE "RefreshToken" SET "consumedAt" = ${now}
+    WHERE "tokenHash" = ${tokenHash} AND "consumedAt" IS NULL AND "revokedAt" IS NULL AND "expiresAt" > ${now}`;
+  const { insert, expiresAt } = insertRefreshToken(successor, token, now);
+  return (await executeIfChanged(db(), consume, insert)) ? { token, expiresAt } : null;
 }
 
 /** When a refresh token was consumed, if it was. */
 export async function consumedAt(tokenHash: string): Promise<Date | null> {
-  return (await db().refreshToken.findUnique({ where: { tokenHash }, select: { consumedAt: true } }))?.consumedAt ?? null;
+  const [row] = await sqlRows<{ consumedAt: Date | string | null }>(db(), Prisma.sql`SELECT "consumedAt" FROM "RefreshToken" WHERE "tokenHash" = ${tokenHash}`);
+  return row ? maybeDate(row.consumedAt) : null;
 }

@@ -123,3 +123,29 @@ describe("the absolute session lifetime (ASVS 5.0 §7.3.2)", () => {
     expect(Math.round((session.expiresAt.getTime() - session.createdAt.getTime()) / 1000)).toBe(30 * 24 * 3600);
   });
 });
+
+describe("a refresh-token family from before sessions (a rolling upgrade)", () => {
+  it("is adopted as a pwd session that ends SESSION_MAX_SECONDS after its sign-in", async () => {
+    const user = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+    const client = await db().client.findFirstOrThrow({ where: { clientId: "demo-spa" } });
+    const token = "legacy-refresh-token-0123456789abcdefghijklmnopq";
+    const authTime = Math.floor(Date.now() / 1000) - 60;
+    await db().refreshToken.create({
+      data: {
+        tokenHash: refreshTokenHash(token),
+        familyId: "legacy-family",
+        clientId: client.id,
+        userId: user.id,
+        scope: "openid offline_access",
+        authTime,
+        expiresAt: new Date(Date.now() + 3600_000),
+      },
+    });
+    const res = await refresh(token);
+    expect(res.status).toBe(200);
+    expect(decodeJwt((await res.json()).access_token).sid).toBe("legacy-family");
+    const session = await db().session.findUniqueOrThrow({ where: { id: "legacy-family" } });
+    expect(session).toMatchObject({ amr: "pwd", authTime, endedAt: null, userId: user.id });
+    expect(session.expiresAt.getTime()).toBe((authTime + 30 * 24 * 3600) * 1000);
+  });
+});

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { settings } from "@/lib/platform/env.ts";
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -21,6 +22,37 @@ export async function startSession(input: Omit<Session, "id" | "expiresAt" | "en
       VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${new Date(input.now)})`,
   );
   return session;
+}
+
+/**
+ * The session of a refresh-token family that has none: one signed in by an instance of a version
+ * before sessions (during a rolling upgrade). It is made as that sign-in's: `pwd`, ending
+ * SESSION_MAX_SECONDS after it (two instances racing here make one row).
+ */
+export async function adoptLegacySession(family: {
+  familyId: string;
+  workspaceId: string;
+  clientId: string;
+  userId: string;
+  authTime: number;
+}): Promise<Session> {
+  const session: Session = {
+    id: family.familyId,
+    workspaceId: family.workspaceId,
+    clientId: family.clientId,
+    userId: family.userId,
+    amr: ["pwd"],
+    authTime: family.authTime,
+    expiresAt: new Date((family.authTime + settings().SESSION_MAX_SECONDS) * 1000),
+    endedAt: null,
+  };
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "createdAt")
+      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${"pwd"}, ${session.authTime}, ${session.expiresAt}, ${new Date()})
+      ON CONFLICT ("id") DO NOTHING`,
+  );
+  return (await findSession(session.id)) ?? session;
 }
 
 export async function findSession(id: string): Promise<Session | null> {

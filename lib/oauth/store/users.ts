@@ -1,7 +1,7 @@
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
-import type { AttemptHistory, SignInUser } from "@/lib/oauth/model/user.ts";
+import { newestFirst, type AttemptHistory, type SignInUser } from "@/lib/oauth/model/user.ts";
 
 interface Row extends Record<string, unknown> {
   kind: "user" | "failure" | "account" | "known";
@@ -30,6 +30,7 @@ export async function findUserAndHistory(
   address: string,
   limit: number,
   since: Date,
+  nameLimit: number,
 ): Promise<{ user: SignInUser | null } & AttemptHistory> {
   const rows = await sqlRows<Row>(
     db(),
@@ -44,6 +45,14 @@ export async function findUserAndHistory(
       FROM "FailedLogin" f
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'user' ORDER BY f."createdAt" DESC LIMIT ${limit}
     ) AS "recent"
+    UNION ALL
+    SELECT * FROM (
+      SELECT 'failure', m."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
+        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), m."createdAt", m."username", CAST(NULL AS INTEGER)
+      FROM "FailedLogin" m
+      WHERE m."workspaceId" = ${workspaceId} AND m."ip" = ${address} AND m."username" = ${username} AND m."kind" = 'user'
+      ORDER BY m."createdAt" DESC LIMIT ${nameLimit}
+    ) AS "mine"
     UNION ALL
     SELECT 'account', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
       CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), MIN(a."createdAt"), CAST(NULL AS TEXT), COUNT(*)
@@ -76,6 +85,7 @@ export async function findUserAndHistory(
       history.knownSince = time(r.at);
     }
   }
+  history.failures = newestFirst(history.failures);
   return { user, ...history };
 }
 
@@ -88,10 +98,23 @@ export async function rememberAddress(userId: string, address: string, at: Date)
   );
 }
 
-/** A user of the workspace by id (for tokens: introspection, userinfo), or null. */
-export function findUser(workspaceId: string, id: string) {
-  return db().user.findFirst({
-    where: { id, workspaceId },
-    select: { id: true, username: true, name: true, email: true, emailVerified: true, disabled: true },
-  });
+interface TokenUserRow extends Record<string, unknown> {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | number;
+  disabled: boolean | number;
+}
+
+/** A user of the workspace by id (for tokens: introspection, userinfo), or null. Straight to the driver. */
+export async function findUser(
+  workspaceId: string,
+  id: string,
+): Promise<{ id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean } | null> {
+  const [row] = await sqlRows<TokenUserRow>(
+    db(),
+    Prisma.sql`SELECT "id", "username", "name", "email", "emailVerified", "disabled" FROM "User" WHERE "id" = ${id} AND "workspaceId" = ${workspaceId}`,
+  );
+  return row ? { ...row, emailVerified: Boolean(row.emailVerified), disabled: Boolean(row.disabled) } : null;
 }

@@ -8,7 +8,10 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** Tolerated clock difference between instances and resource servers (seconds). */
 export const CLOCK_SKEW_SECONDS = 30;
 
-export type AccessTokenCheck = { valid: true; claims: AccessTokenClaims } | { valid: false; reason: string };
+export type AccessTokenCheck =
+  | { valid: true; claims: AccessTokenClaims }
+  /** `claims` when the token is one we signed (refused for its session, client or the denylist). */
+  | { valid: false; reason: string; claims?: AccessTokenClaims };
 
 /**
  * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only
@@ -45,8 +48,8 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
   if (claims.sid !== undefined && typeof claims.sid !== "string") return { valid: false, reason: "bad claims" };
   // A disabled (or deleted) client's tokens die with it, like a disabled user's.
   const client = await findClient(workspace.id, claims.client_id);
-  if (!client || client.disabled) return { valid: false, reason: "client disabled" };
+  if (!client || client.disabled) return { valid: false, reason: "client disabled", claims };
   const state = await accessTokenState(claims.jti, claims.sid);
-  if (state !== "live") return { valid: false, reason: state };
+  if (state !== "live") return { valid: false, reason: state, claims };
   return { valid: true, claims };
 }
