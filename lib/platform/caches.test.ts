@@ -10,6 +10,7 @@ describe("every module-level cache is registered in one place and clearable", ()
   it("knows the caches of the server and the login app", () => {
     expect(cacheNames()).toEqual([
       "attempts in flight",
+      "client credentials proven lately",
       "client origins",
       "client scopes",
       "clients",

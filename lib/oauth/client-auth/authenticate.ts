@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { registerCache } from "@/lib/platform/caches.ts";
 import { addressGroup } from "@/lib/platform/client-address.ts";
+import { settings } from "@/lib/platform/env.ts";
 import type { ClientAuthMethod, Presented } from "@/lib/oauth/client-auth/method.ts";
 import { CLIENT_AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
@@ -73,6 +75,11 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
   if (!client.authMethods.has(method.name)) throw fail(`client did not register ${method.name}`);
   if (method.provesCredential) {
     const address = addressGroup(callerIp);
+    const proven = `${workspace.id} ${client.clientId} ${address}`;
+    // An address that proved this client's credential moments ago is no guesser: its lockout
+    // state need not be read again (the credential itself is checked every time).
+    if (provenLately(proven) && (await method.verify(client, presented))) return accepted(request, client, method);
+    provenAt.delete(proven);
     const attempt = admitAttempt(
       { workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address },
       await clientAttemptHistory(workspace.id, address, client.clientId),
@@ -82,9 +89,29 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
       throw fail("wrong client secret");
     }
     await attempt.succeeded();
+    remember(proven);
   } else if (!(await method.verify(client, presented))) {
     throw fail(`${method.name} is for public clients`);
   }
+  return accepted(request, client, method);
+}
+
+function accepted(request: OAuthRequest, client: StoredClient, method: ClientAuthMethod): Client {
   assertOriginAllowed(request, client.allowedOrigins);
   return { ...client, authMethod: method.name, confidential: client.type === "confidential" };
+}
+
+// (workspace, client, address group) → when that address last proved that client's credential.
+// Per process, bounded, safe to lose: losing it only costs a read.
+const provenAt = registerCache("client credentials proven lately", new Map<string, number>(), "state");
+const PROVEN_MAX = 10_000;
+
+function provenLately(key: string, now = Date.now()): boolean {
+  const at = provenAt.get(key);
+  return at !== undefined && now - at < settings().CONFIG_CACHE_SECONDS * 1000;
+}
+
+function remember(key: string, now = Date.now()): void {
+  if (provenAt.size >= PROVEN_MAX) provenAt.clear();
+  provenAt.set(key, now);
 }

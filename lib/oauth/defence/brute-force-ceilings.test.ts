@@ -116,6 +116,13 @@ describe("client-secret guessing is throttled like password guessing", () => {
     expect(await db().failedLogin.count({ where: { ip: attacker, kind: "client", username: "demo-backend" } })).toBe(5);
   });
 
+  it("counts wrong secrets from an address that proved the right one moments before", async () => {
+    const ip = newIp();
+    expect((await introspectAs(ip, "demo-backend-secret")).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await introspectAs(ip, `guess-${i}`)).status).toBe(401);
+    expect((await introspectAs(ip, "demo-backend-secret")).status).toBe(429);
+  });
+
   it("keeps a client's failures apart from a user of the same name", async () => {
     const ip = newIp();
     for (let i = 0; i < 5; i++) await introspectAs(ip, `guess-${i}`);
