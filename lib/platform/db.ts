@@ -38,7 +38,7 @@ function sqliteAdapter(file: string): SqlDriverAdapterFactory {
 
 interface Statement {
   reader: boolean;
-  run(params: unknown[]): unknown;
+  run(params: unknown[]): { changes: number };
   columns(): unknown[];
   raw(on: boolean): { all(params: unknown[]): unknown[] };
 }
@@ -68,6 +68,8 @@ export function reuseStatements(client: unknown, max = 256): void {
       run: (params: unknown[] = []) => cached.run(params),
       columns: () => cached.columns(),
       raw: (on = true) => ({ all: (params: unknown[] = []) => cached.raw(on).all(params) }),
+      // Rows as objects, for our own reads (sqlRows): the adapter leaves raw mode on.
+      all: (params: unknown[] = []) => cached.raw(false).all(params),
       bind: (params: unknown[]) => ({
         reader: cached.reader,
         run: () => cached.run(params),
@@ -141,16 +143,21 @@ function adapterQuery(adapter: SqlDriverAdapter, query: Prisma.Sql): SqlQuery {
 }
 
 /**
- * Plain SQL (Prisma.sql, so portable placeholders and parameters) run on the client's own
- * connection through its driver adapter, without the query engine's layers around it. For the
- * hot paths only (the password grant's read and write, the audit batches): there, Prisma's
- * per-query work (serializing the parameters to JSON and back, plan interpretation, result
- * mapping) cost more CPU than SQLite spent running them. Not inside an interactive transaction (use the transaction client's
- * $queryRaw there). Column values come back as the adapter gives them: datetimes as ISO 8601
- * strings, booleans as booleans or 0/1, integers as numbers.
+ * Plain SQL (Prisma.sql, so portable placeholders and parameters) on the client's own connection,
+ * without the query engine's layers around it: on SQLite straight to better-sqlite3's prepared
+ * statement (cached, see reuseStatements; parameters written as the adapter writes them), on
+ * PostgreSQL through the driver adapter. For the hot paths (the grants' reads and writes,
+ * introspection, userinfo, the audit batches): there, Prisma's per-query work (serializing the
+ * parameters to JSON and back, plan interpretation, result mapping) cost more CPU than the
+ * database spent running them. Never inside a Prisma interactive transaction. Column values come
+ * back as the driver gives them: datetimes as ISO 8601 strings or Dates, booleans as booleans or
+ * 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
  */
 export async function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
   const adapter = await adapterOf(client);
+  // SQLite: the prepared statement on the connection itself (better-sqlite3 answers at once).
+  const sqlite = sqliteConnection(adapter);
+  if (sqlite) return sqlite.prepare(query.sql).all(query.values.map(sqliteArg)) as T[];
   const { columnNames, rows } = await adapter.queryRaw(adapterQuery(adapter, query));
   return rows.map((row) => Object.fromEntries(columnNames.map((name, i) => [name, row[i]])) as T);
 }
@@ -158,12 +165,14 @@ export async function sqlRows<T extends Record<string, unknown>>(client: Db, que
 /** Like `sqlRows`, for a statement: the number of rows it changed. */
 export async function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
   const adapter = await adapterOf(client);
+  const sqlite = sqliteConnection(adapter);
+  if (sqlite) return sqlite.prepare(query.sql).run(query.values.map(sqliteArg)).changes;
   return adapter.executeRaw(adapterQuery(adapter, query));
 }
 
 /** What of better-sqlite3's connection a synchronous transaction needs (under the SQLite adapter). */
 interface SqliteConnection {
-  prepare(sql: string): { run(params: unknown[]): { changes: number } };
+  prepare(sql: string): { run(params: unknown[]): { changes: number }; all(params: unknown[]): unknown[] };
   transaction<T>(fn: () => T): () => T;
 }
 
