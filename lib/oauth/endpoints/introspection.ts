@@ -1,4 +1,3 @@
-import { findUser } from "@/lib/oauth/store/users.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
 import { authenticateClient } from "@/lib/oauth/client-auth/authenticate.ts";
 import { InvalidClient, InvalidRequest, UnauthorizedClient } from "@/lib/oauth/protocol/errors.ts";
@@ -23,7 +22,7 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
   let username: string | undefined;
   if (c.idp !== undefined) {
     // A user's token is only as active as its user.
-    const user = await findUser(workspace.id, c.sub);
+    const user = check.user;
     if (!user || user.disabled) return null;
     username = user.username;
   }

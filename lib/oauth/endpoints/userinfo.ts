@@ -1,5 +1,4 @@
 import { userClaims } from "@/lib/oauth/tokens/claims.ts";
-import { findUser } from "@/lib/oauth/store/users.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
 import { findClient } from "@/lib/oauth/store/clients.ts";
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
@@ -42,7 +41,7 @@ export async function userinfoEndpoint(request: OAuthRequest, { workspace, audit
   assertOriginAllowed(request, client?.allowedOrigins ?? []);
   const scope = check.claims.scope.split(" ");
   if (!scope.includes("openid")) throw new InsufficientScope(realm, "openid");
-  const user = await findUser(workspace.id, check.claims.sub);
+  const user = check.user;
   if (!user || user.disabled) throw new InvalidToken(realm, "the access token is invalid", "user gone or disabled");
   return json({ sub: user.id, ...userClaims(user, scope) });
 }

@@ -79,23 +79,61 @@ export async function endUserSessions(userId: string, tx: Prisma.TransactionClie
   await tx.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
 }
 
-interface TokenStateRow extends Record<string, unknown> {
-  kind: "revoked" | "session";
-  endedAt: Date | string | null;
-  expiresAt: Date | string | null;
+/** The user an access token speaks for, as introspection and userinfo need them. */
+export interface TokenHolder {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  disabled: boolean;
 }
 
+interface TokenStateRow extends Record<string, unknown> {
+  kind: "revoked" | "session" | "user";
+  endedAt: Date | string | null;
+  expiresAt: Date | string | null;
+  username: string | null;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | number | null;
+  disabled: boolean | number | null;
+}
+
+const NO_USER = Prisma.sql`CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN)`;
+
 /**
- * Whether an access token may still be honoured: its `jti` is not on the denylist and, when it
- * belongs to a sign-in, that session has not ended. One round trip, straight to the driver.
+ * Whether an access token may still be honoured (its `jti` is not on the denylist and, when it
+ * belongs to a sign-in, that session has not ended), and, when `user` is given, that user of the
+ * workspace: one round trip, straight to the driver.
  */
-export async function accessTokenState(jti: string, sid: string | undefined, now = Date.now()): Promise<"live" | "revoked" | "session ended"> {
+export async function accessTokenState(
+  jti: string,
+  sid: string | undefined,
+  user?: { workspaceId: string; id: string },
+  now = Date.now(),
+): Promise<{ state: "live" | "revoked" | "session ended"; user: TokenHolder | null }> {
   const rows = await sqlRows<TokenStateRow>(
     db(),
-    Prisma.sql`SELECT 'revoked' AS "kind", CAST(NULL AS TIMESTAMP) AS "endedAt", CAST(NULL AS TIMESTAMP) AS "expiresAt" FROM "RevokedAccessToken" WHERE "jti" = ${jti}
+    Prisma.sql`SELECT 'revoked' AS "kind", CAST(NULL AS TIMESTAMP) AS "endedAt", CAST(NULL AS TIMESTAMP) AS "expiresAt",
+        CAST(NULL AS TEXT) AS "username", CAST(NULL AS TEXT) AS "name", CAST(NULL AS TEXT) AS "email",
+        CAST(NULL AS BOOLEAN) AS "emailVerified", CAST(NULL AS BOOLEAN) AS "disabled"
+      FROM "RevokedAccessToken" WHERE "jti" = ${jti}
       UNION ALL
-      SELECT 'session', s."endedAt", s."expiresAt" FROM "Session" s WHERE s."id" = ${sid ?? ""}`,
+      SELECT 'session', s."endedAt", s."expiresAt", ${NO_USER} FROM "Session" s WHERE s."id" = ${sid ?? ""}
+      UNION ALL
+      SELECT 'user', CAST(NULL AS TIMESTAMP), CAST(NULL AS TIMESTAMP), u."username", u."name", u."email", u."emailVerified", u."disabled"
+      FROM "User" u WHERE u."id" = ${user?.id ?? ""} AND u."workspaceId" = ${user?.workspaceId ?? ""}`,
   );
+  const u = rows.find((r) => r.kind === "user");
+  const holder: TokenHolder | null =
+    u && user && u.username !== null
+      ? { id: user.id, username: u.username, name: u.name, email: u.email, emailVerified: Boolean(u.emailVerified), disabled: Boolean(u.disabled) }
+      : null;
+  return { state: tokenState(rows, sid, now), user: holder };
+}
+
+function tokenState(rows: readonly TokenStateRow[], sid: string | undefined, now: number): "live" | "revoked" | "session ended" {
   if (rows.some((r) => r.kind === "revoked")) return "revoked";
   if (sid === undefined) return "live";
   const session = rows.find((r) => r.kind === "session");

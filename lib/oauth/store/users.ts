@@ -97,24 +97,3 @@ export async function rememberAddress(userId: string, address: string, at: Date)
       ON CONFLICT ("userId", "address") DO UPDATE SET "lastSignInAt" = ${at}`,
   );
 }
-
-interface TokenUserRow extends Record<string, unknown> {
-  id: string;
-  username: string;
-  name: string | null;
-  email: string | null;
-  emailVerified: boolean | number;
-  disabled: boolean | number;
-}
-
-/** A user of the workspace by id (for tokens: introspection, userinfo), or null. Straight to the driver. */
-export async function findUser(
-  workspaceId: string,
-  id: string,
-): Promise<{ id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean } | null> {
-  const [row] = await sqlRows<TokenUserRow>(
-    db(),
-    Prisma.sql`SELECT "id", "username", "name", "email", "emailVerified", "disabled" FROM "User" WHERE "id" = ${id} AND "workspaceId" = ${workspaceId}`,
-  );
-  return row ? { ...row, emailVerified: Boolean(row.emailVerified), disabled: Boolean(row.disabled) } : null;
-}

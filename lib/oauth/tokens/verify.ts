@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import { findClient } from "@/lib/oauth/store/clients.ts";
 import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
-import { accessTokenState } from "@/lib/oauth/store/sessions.ts";
+import { accessTokenState, type TokenHolder } from "@/lib/oauth/store/sessions.ts";
 import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -9,7 +9,8 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 export const CLOCK_SKEW_SECONDS = 30;
 
 export type AccessTokenCheck =
-  | { valid: true; claims: AccessTokenClaims }
+  /** `user`: the token's user when it is a user's token (absent, or disabled, it is for the caller to refuse). */
+  | { valid: true; claims: AccessTokenClaims; user: TokenHolder | null }
   /** `claims` when the token is one we signed (refused for its session, client or the denylist). */
   | { valid: false; reason: string; claims?: AccessTokenClaims };
 
@@ -49,7 +50,8 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
   // A disabled (or deleted) client's tokens die with it, like a disabled user's.
   const client = await findClient(workspace.id, claims.client_id);
   if (!client || client.disabled) return { valid: false, reason: "client disabled", claims };
-  const state = await accessTokenState(claims.jti, claims.sid);
+  // A user's token (it names the identity pool): its user comes in the same round trip.
+  const { state, user } = await accessTokenState(claims.jti, claims.sid, claims.idp === undefined ? undefined : { workspaceId: workspace.id, id: claims.sub });
   if (state !== "live") return { valid: false, reason: state, claims };
-  return { valid: true, claims };
+  return { valid: true, claims, user };
 }
