@@ -2,6 +2,9 @@ import path from "node:path";
 import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 
+/** A whole number from the environment, within its range, with its default. */
+const integer = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
 /**
  * Every setting of the app, validated once at first use. Development needs none of them; a
  * production server refuses to start without its secrets (see `assertProductionSettings`).
@@ -9,7 +12,7 @@ import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
  */
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: integer(1, 65535, 3000),
   APP_URL: z.url({ protocol: /^https?$/ }).optional(),
   DATABASE_URL: z
     .string()
@@ -19,20 +22,20 @@ const schema = z.object({
   LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
-  KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  KEY_CACHE_SECONDS: integer(0, 3600, 60),
   /** `key rotate`: how long a new key is published before it signs (seconds). */
-  KEY_ROTATION_DELAY_SECONDS: z.coerce.number().int().min(0).max(604800).default(600),
+  KEY_ROTATION_DELAY_SECONDS: integer(0, 604800, 600),
   /** How long a process may serve cached workspace and client settings (seconds). */
-  CONFIG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  CONFIG_CACHE_SECONDS: integer(0, 3600, 10),
   /**
    * A consumed refresh token presented again within this many seconds is refused without
    * revoking its family (a client's own concurrent refreshes). 0: every reuse revokes.
    */
-  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(0),
+  REFRESH_REUSE_GRACE_SECONDS: integer(0, 60, 0),
   /** Brute-force defence: failures allowed per (username, IP) and per IP within the window. */
-  LOCKOUT_USER_IP_LIMIT: z.coerce.number().int().min(1).max(1000).default(5),
-  LOCKOUT_IP_LIMIT: z.coerce.number().int().min(1).max(100000).default(50),
-  LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86400).default(900),
+  LOCKOUT_USER_IP_LIMIT: integer(1, 1000, 5),
+  LOCKOUT_IP_LIMIT: integer(1, 100000, 50),
+  LOCKOUT_WINDOW_SECONDS: integer(1, 86400, 900),
   /**
    * Proxies whose X-Forwarded-For is believed: a hop count (`1`, `2`: that many proxies in front),
    * or addresses, CIDR ranges and the names loopback, linklocal, uniquelocal. Unset: none.
@@ -45,24 +48,24 @@ const schema = z.object({
       if (problem) ctx.addIssue({ code: "custom", message: problem });
     }),
   /** Failed sign-ins of one account from all addresses within the window before it is refused (429). */
-  LOCKOUT_ACCOUNT_LIMIT: z.coerce.number().int().min(1).max(1000000).default(100),
+  LOCKOUT_ACCOUNT_LIMIT: integer(1, 1000000, 100),
   /** An address a user signed in from this many days ago or less is spared the account and address limits. */
-  LOCKOUT_KNOWN_ADDRESS_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  LOCKOUT_KNOWN_ADDRESS_DAYS: integer(0, 365, 30),
   /** Unauthenticated failures (unknown client, bad secret, malformed) one address may cause per minute. */
-  UNAUTHENTICATED_FAILURE_LIMIT: z.coerce.number().int().min(1).max(1000000).default(300),
+  UNAUTHENTICATED_FAILURE_LIMIT: integer(1, 1000000, 300),
   /** Absolute lifetime of a sign-in (a refresh-token family), whatever its rotations (seconds). */
-  SESSION_MAX_SECONDS: z.coerce.number().int().min(60).max(31536000).default(2592000),
+  SESSION_MAX_SECONDS: integer(60, 31536000, 2592000),
   /** Audit events older than this many days are pruned. */
-  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  AUDIT_RETENTION_DAYS: integer(1, 3650, 90),
   /** How often the server prunes expired rows, in small batches (seconds); 0: only `npm run cli -- prune`. */
-  PRUNE_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(600),
+  PRUNE_INTERVAL_SECONDS: integer(0, 86400, 600),
   /** The login app asks the authorization server whether a session still lives at most this often (seconds). */
-  SESSION_CHECK_SECONDS: z.coerce.number().int().min(0).max(30).default(5),
+  SESSION_CHECK_SECONDS: integer(0, 30, 5),
   /** The production server: time to receive a request's headers, and the whole request (seconds). */
-  HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
-  REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  HEADERS_TIMEOUT_SECONDS: integer(1, 600, 10),
+  REQUEST_TIMEOUT_SECONDS: integer(1, 3600, 30),
   /** The production server's cap on open connections. */
-  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1000000).default(1024),
+  MAX_CONNECTIONS: integer(1, 1000000, 1024),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */
