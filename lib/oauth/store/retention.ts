@@ -81,26 +81,26 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
 
 // One pruning timer per process, started by the first request; kept on globalThis so that
 // `next dev` reloads do not start another.
-const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.pruning")] ??= { running: false }) as { timer?: NodeJS.Timeout; running: boolean };
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.pruning")] ??= {}) as { timer?: NodeJS.Timeout; running?: Promise<void> };
 
 /** Prunes every PRUNE_INTERVAL_SECONDS in the background (never two runs at once); 0 turns it off. */
 export function startPruning(): void {
   if (state.timer !== undefined) return;
   const interval = settings().PRUNE_INTERVAL_SECONDS * 1000;
   state.timer = setInterval(() => {
-    if (state.running || interval === 0) return;
-    state.running = true;
-    pruneExpired()
+    if (state.running !== undefined || interval === 0) return;
+    state.running = pruneExpired()
       .then((pruned) => logger.info({ event: "retention.pruned", ...pruned }, "pruned expired rows"))
       .catch((err: unknown) => logger.error({ err }, "pruning failed"))
       .finally(() => {
-        state.running = false;
+        state.running = undefined;
       });
   }, interval || 3_600_000).unref();
 }
 
-/** Stops the background pruning (tests; a later request starts it again). */
-export function stopPruning(): void {
+/** Stops the background pruning and waits for a run under way to end (a later request starts it again). */
+export async function stopPruning(): Promise<void> {
   clearInterval(state.timer);
   state.timer = undefined;
+  await state.running;
 }
