@@ -27,16 +27,18 @@ export default async function setup(project: TestProject) {
   if (process.env.TEST_DATABASE === "postgres") {
     const server = process.env.TEST_POSTGRES_URL;
     if (!server) throw new Error("TEST_DATABASE=postgres needs TEST_POSTGRES_URL (run `.ci/postgres start`)");
-    const name = `ropc_template_${randomUUID().replaceAll("-", "")}`;
+    // This run's databases share a prefix, so that its teardown drops them and no other run's.
+    const run = randomUUID().replaceAll("-", "").slice(0, 16);
+    const name = `ropc_t_${run}_template`;
     const admin = new pg.Client({ connectionString: server });
     await admin.connect();
     await admin.query(`CREATE DATABASE "${name}"`);
     const url = Object.assign(new URL(server), { pathname: `/${name}` }).toString();
     migrate(url);
     await seed(url);
-    project.provide("template", { kind: "postgres", server, name });
+    project.provide("template", { kind: "postgres", server, name, prefix: `ropc_t_${run}_` });
     return async () => {
-      const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'ropc_t%'");
+      const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`ropc\\_t\\_${run}\\_%`]);
       for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       await admin.end();
     };
@@ -51,6 +53,6 @@ export default async function setup(project: TestProject) {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    template: { kind: "sqlite"; file: string } | { kind: "postgres"; server: string; name: string };
+    template: { kind: "sqlite"; file: string } | { kind: "postgres"; server: string; name: string; prefix: string };
   }
 }

@@ -18,7 +18,7 @@ if (template.kind === "sqlite") {
   };
 } else {
   // PostgreSQL copies a database from a template in milliseconds.
-  const name = `ropc_test_${randomUUID().replaceAll("-", "")}`;
+  const name = `${template.prefix}${randomUUID().replaceAll("-", "").slice(0, 24)}`;
   const admin = new pg.Client({ connectionString: template.server });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template.name}"`);
