@@ -1,6 +1,7 @@
 // `npm run bench [-- --smoke] [-- --no-build]`: loads the production server on loopback with
-// autocannon, beside a bare node:http baseline doing the same password-grant work, and prints
-// one table. See e2e/bench/README.md. Full runs append their figures to e2e/bench/results.md.
+// autocannon, beside a bare node:http baseline doing the same password-grant work and a peer
+// (panva's oidc-provider, e2e/bench/peers/), and prints one table. See the README's Performance section. Full
+// runs append their figures to e2e/bench/results.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -20,8 +21,12 @@ const root = path.resolve(import.meta.dirname, "../..");
 const data = path.join(root, "e2e", ".data");
 const APP_PORT = 3200;
 const BASE_PORT = 3201;
+const PEER_PORT = 3202;
 const APP = `http://127.0.0.1:${APP_PORT}`;
 const BASELINE = `http://127.0.0.1:${BASE_PORT}`;
+const PEER = `http://127.0.0.1:${PEER_PORT}`;
+/** The peer's own grant that fills its token pools (it has no password grant; see the peer). */
+const PEER_SIGN_IN = "urn:ropc-login-kit:bench:sign-in";
 const DURATION = args.smoke ? 2 : 10;
 // The password grant and its baseline are measured side by side in alternating rounds (ABBA), so
 // that a drift in the machine's speed during the run weighs on both alike.
@@ -86,6 +91,14 @@ function mean(xs: Row[], name: string): Row {
   };
 }
 
+/** One server's rounds of one scenario. */
+interface Runs {
+  name: string;
+  pid: number | undefined;
+  options: autocannon.Options;
+  rows: Row[];
+}
+
 async function load(name: string, pid: number | undefined, options: autocannon.Options, duration = DURATION): Promise<Row> {
   const before = cpuMs(pid);
   const [result, rss] = await withPeakRss(pid, () => autocannon({ connections: CONNECTIONS, duration, ...options }));
@@ -140,10 +153,13 @@ function refreshGrant(url: string, tokens: string[]): autocannon.Options {
 }
 
 async function signIn(url: string, i: number) {
+  const username = `bench-${i % USERS}`;
   const res = await fetch(`${url}/demo/default/oauth2/token`, {
     method: "POST",
     headers: { Authorization: BASIC, "Content-Type": FORM },
-    body: new URLSearchParams({ grant_type: "password", username: `bench-${i % USERS}`, password: PASSWORD, scope: "openid profile email" }),
+    body: new URLSearchParams(
+      url === PEER ? { grant_type: PEER_SIGN_IN, username } : { grant_type: "password", username, password: PASSWORD, scope: "openid profile email" },
+    ),
   });
   if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as { access_token: string; refresh_token: string };
@@ -166,7 +182,7 @@ async function argon2Ceiling(seconds: number): Promise<number> {
 }
 
 function prepareBaselineDb(file: string, passwordHash: string) {
-  fs.rmSync(file, { force: true });
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   const db = new Database(file);
   db.exec(
     "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT, disabled INTEGER DEFAULT 0);" +
@@ -195,6 +211,8 @@ async function main() {
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
   const passwordHash = await hash(PASSWORD, ARGON2);
   prepareBaselineDb(path.join(data, "baseline.db"), passwordHash);
+  // The peer reads the same users (it never checks their passwords) and adds its own table.
+  prepareBaselineDb(path.join(data, "peer.db"), passwordHash);
   if (!args["no-build"]) {
     log("building");
     run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"]);
@@ -209,9 +227,15 @@ async function main() {
     env: { ...env, PORT: String(BASE_PORT), BASELINE_DB: path.join(data, "baseline.db") },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  const peer = spawn(process.execPath, [path.join(root, "e2e", "bench", "peers", "oidc-provider.mjs")], {
+    cwd: root,
+    env: { ...env, PORT: String(PEER_PORT), PEER_DB: path.join(data, "peer.db") },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   try {
     await waitFor(`${APP}/demo/default/.well-known/jwks.json`, app);
     await waitFor(BASELINE, baseline);
+    await waitFor(`${PEER}/.well-known/openid-configuration`, peer);
 
     log("warming up");
     await autocannon({ ...(await passwordGrant(APP)), connections: 4, duration: 1 });
@@ -222,19 +246,29 @@ async function main() {
 
     const rows: Row[] = [];
     const ratios: Array<[string, number]> = [];
-    /** The app's scenario and its floor's, in alternating rounds (ABBA: the machine's speed drifts). */
-    const compare = async (name: string, floorName: string, options: (url: string) => Promise<autocannon.Options>): Promise<[Row, Row]> => {
-      const [appOptions, floorOptions] = [await options(APP), await options(BASELINE)];
-      const [apps, floors]: [Row[], Row[]] = [[], []];
+    const peerRatios: Array<[string, number]> = [];
+    /**
+     * The app's scenario, its floor's and, given `peerName`, the peer's, in alternating rounds
+     * (ABBA, or ABCCBA with the peer: the machine's speed drifts, and each server's mean position
+     * in the sequence is the same).
+     */
+    const compare = async (name: string, floorName: string, options: (url: string) => Promise<autocannon.Options>, peerName?: string): Promise<[Row, Row]> => {
+      const floorRuns: Runs = { name: floorName, pid: baseline.pid, options: await options(BASELINE), rows: [] };
+      const appRuns: Runs = { name, pid: app.pid, options: await options(APP), rows: [] };
+      const peerRuns: Runs | undefined = peerName ? { name: peerName, pid: peer.pid, options: await options(PEER), rows: [] } : undefined;
+      const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
       for (let round = 0; round < ROUNDS; round++) {
         log(`${name}, round ${round + 1} of ${ROUNDS}`);
-        const measureFloor = async () => floors.push(await load(floorName, baseline.pid, floorOptions, ROUND_DURATION));
-        const measureApp = async () => apps.push(await load(name, app.pid, appOptions, ROUND_DURATION));
-        for (const measure of round % 2 === 0 ? [measureFloor, measureApp] : [measureApp, measureFloor]) await measure();
+        for (const runs of round % 2 === 0 ? order : [...order].reverse()) runs.rows.push(await load(runs.name, runs.pid, runs.options, ROUND_DURATION));
       }
-      const [mine, floor] = [mean(apps, name), mean(floors, floorName)];
+      const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
       rows.push(mine, floor);
       ratios.push([name, mine.rps / floor.rps]);
+      if (peerRuns) {
+        const other = mean(peerRuns.rows, peerRuns.name);
+        rows.push(other);
+        peerRatios.push([name, mine.rps / other.rps]);
+      }
       return [mine, floor];
     };
     const [pw, base] = await compare("password grant (demo-backend, Basic)", "baseline: password grant (node:http)", async (url) => passwordGrant(url));
@@ -244,46 +278,64 @@ async function main() {
     // The requests in flight when a round ends lose their tokens (autocannon drops their answers):
     // enough tokens for every round's losses and a full set of connections after them.
     const poolSize = CONNECTIONS * (ROUNDS + 2);
-    for (const url of [APP, BASELINE]) pools.set(url, await Promise.all(Array.from({ length: poolSize }, (_, i) => signIn(url, i))));
+    for (const url of [APP, BASELINE, PEER]) pools.set(url, await Promise.all(Array.from({ length: poolSize }, (_, i) => signIn(url, i))));
     const pool = (url: string) => pools.get(url) ?? [];
-    await compare("refresh grant", "floor: refresh grant (node:http)", async (url) =>
-      refreshGrant(
-        url,
-        pool(url).map((t) => t.refresh_token),
-      ),
+    await compare(
+      "refresh grant",
+      "floor: refresh grant (node:http)",
+      async (url) =>
+        refreshGrant(
+          url,
+          pool(url).map((t) => t.refresh_token),
+        ),
+      "peer: oidc-provider refresh grant",
     );
-    await compare("introspection (access token)", "floor: introspection (node:http)", async (url) => ({
-      url: `${url}/demo/default/oauth2/introspect`,
-      method: "POST",
-      headers: { Authorization: BASIC, "Content-Type": FORM },
-      body: `token=${pool(url)[0]?.access_token}`,
-    }));
-    await compare("userinfo", "floor: userinfo (node:http)", async (url) => ({
-      url: `${url}/demo/default/userinfo`,
-      headers: { Authorization: `Bearer ${pool(url)[0]?.access_token}` },
-    }));
+    await compare(
+      "introspection (access token)",
+      "floor: introspection (node:http)",
+      async (url) => ({
+        url: `${url}/demo/default/oauth2/introspect`,
+        method: "POST",
+        headers: { Authorization: BASIC, "Content-Type": FORM },
+        body: `token=${pool(url)[0]?.access_token}`,
+      }),
+      "peer: oidc-provider introspection",
+    );
+    await compare(
+      "userinfo",
+      "floor: userinfo (node:http)",
+      async (url) => ({
+        url: `${url}/demo/default/userinfo`,
+        headers: { Authorization: `Bearer ${pool(url)[0]?.access_token}` },
+      }),
+      "peer: oidc-provider userinfo",
+    );
     log("JWKS, discovery");
     rows.push(await load("JWKS", app.pid, { url: `${APP}/demo/default/.well-known/jwks.json` }));
     rows.push(await load("discovery", app.pid, { url: `${APP}/demo/default/.well-known/openid-configuration` }));
 
-    const table = report(rows, pw, base, ceiling, ratios);
+    const table = report(rows, pw, base, ceiling, ratios, peerRatios);
     process.stdout.write(table);
     if (!args.smoke) appendResults(path.join(root, "e2e", "bench", "results.md"), table);
   } finally {
     app.kill("SIGTERM");
     baseline.kill("SIGTERM");
+    peer.kill("SIGTERM");
   }
 }
 
-function report(rows: Row[], pw: Row, base: Row, ceiling: number, ratios: Array<[string, number]>): string {
+function report(rows: Row[], pw: Row, base: Row, ceiling: number, ratios: Array<[string, number]>, peerRatios: Array<[string, number]>): string {
   const f = (n: number, d = 0) => n.toFixed(d);
+  const peerVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "oidc-provider", "package.json"), "utf8")) as { version: string }).version;
   const lines = [
     ...table(rows),
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.95)`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
+    ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
+    `- peer: oidc-provider ${peerVersion} on SQLite (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
     "",
   ];
   return lines.join("\n");
