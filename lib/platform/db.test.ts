@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { createDb, db, reuseStatements, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { createDb, db, executeIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 describe("reuseStatements", () => {
@@ -71,7 +71,139 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
     }
   });
 
+  it("writes and reads datetimes as the same instant whatever the process's time zone", async () => {
+    const tz = process.env.TZ;
+    process.env.TZ = "Pacific/Auckland";
+    try {
+      const id = crypto.randomUUID();
+      await sqlExecute(
+        db(),
+        Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-tz"}, ${"tz"}, ${"192.0.2.10"}, ${at})`,
+      );
+      expect((await db().failedLogin.findUnique({ where: { id } }))?.createdAt).toEqual(at);
+      const [row] = await sqlRows<{ createdAt: Date | string }>(
+        db(),
+        Prisma.sql`SELECT "createdAt" FROM "FailedLogin" WHERE "id" = ${id} AND "createdAt" = ${at}`,
+      );
+      expect(new Date(row!.createdAt).getTime()).toBe(at.getTime());
+    } finally {
+      process.env.TZ = tz;
+    }
+  });
+
   it("refuses a client it did not make", async () => {
     await expect(sqlRows({} as never, Prisma.sql`SELECT 1`)).rejects.toThrow("not a client made by createDb");
   });
+});
+
+describe("executeIfChanged", () => {
+  const insert = (id: string, ip: string) =>
+    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-tx"}, ${"tx"}, ${ip}, ${new Date()})`;
+  const ipOf = async (id: string) => (await db().failedLogin.findUnique({ where: { id } }))?.ip;
+
+  it("runs the second statement only when the first changed exactly one row", async () => {
+    const id = crypto.randomUUID();
+    const next = crypto.randomUUID();
+    await sqlExecute(db(), insert(id, "192.0.2.1"));
+    const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id} AND "ip" = ${"192.0.2.1"}`;
+    expect(await executeIfChanged(db(), consume, insert(next, "192.0.2.3"))).toBe(true);
+    expect(await executeIfChanged(db(), consume, insert(crypto.randomUUID(), "192.0.2.4"))).toBe(false);
+    expect([await ipOf(id), await ipOf(next)]).toEqual(["192.0.2.2", "192.0.2.3"]);
+  });
+
+  it("rolls the first statement back when the second fails, and goes on working", async () => {
+    const id = crypto.randomUUID();
+    await sqlExecute(db(), insert(id, "192.0.2.1"));
+    // The second statement reuses the row's id: a primary-key violation.
+    await expect(
+      executeIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.9"} WHERE "id" = ${id}`, insert(id, "192.0.2.9")),
+    ).rejects.toThrow();
+    expect(await ipOf(id)).toBe("192.0.2.1");
+    expect(
+      await executeIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.5"} WHERE "id" = ${id}`, insert(crypto.randomUUID(), "192.0.2.5")),
+    ).toBe(true);
+    expect(await ipOf(id)).toBe("192.0.2.5");
+  });
+});
+
+// What only PostgreSQL has: a pool of connections, each with its own prepared statements.
+describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", () => {
+  const pid = Prisma.sql`SELECT pg_backend_pid() AS "pid"`;
+  const backendOf = async (client: ReturnType<typeof createDb>) => (await sqlRows<{ pid: number }>(client, pid))[0]!.pid;
+
+  /** A client of its own, so that a test knows which connections its pool holds. */
+  async function withClient(test: (client: ReturnType<typeof createDb>) => Promise<void>) {
+    const client = createDb();
+    try {
+      await test(client);
+    } finally {
+      await client.$disconnect();
+    }
+  }
+
+  it("prepares a statement once per connection, under a name, and then only executes it", () =>
+    withClient(async (client) => {
+      const query = (n: number) => Prisma.sql`SELECT CAST(${n} AS INTEGER) + 1 AS "n"`;
+      // One after another, the queries take the same connection, the pool's only one.
+      for (const n of [1, 2, 3]) expect(await sqlRows(client, query(n))).toEqual([{ n: n + 1 }]);
+      const prepared = await sqlRows<{ name: string; plans: string }>(
+        client,
+        Prisma.sql`SELECT "name", CAST("generic_plans" + "custom_plans" AS TEXT) AS "plans" FROM pg_prepared_statements WHERE "statement" = ${query(0).text}`,
+      );
+      expect(prepared).toEqual([{ name: expect.stringMatching(/^ropc_/), plans: "3" }]);
+      // At once, on several connections: each prepares it for itself.
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, n) => sqlRows(client, query(n))));
+      expect(answers.map(([row]) => row)).toEqual(Array.from({ length: 20 }, (_, n) => ({ n: n + 1 })));
+    }));
+
+  it("shares one pool with the Prisma client, made at each connect and ended at each disconnect", () =>
+    withClient(async (client) => {
+      const first = await backendOf(client);
+      const [prisma] = await client.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS "pid"`;
+      expect(prisma?.pid).toBe(first);
+      await client.$disconnect();
+      await client.$disconnect();
+      const second = await backendOf(client);
+      expect(second).not.toBe(first);
+      // The first pool's connection is gone: the pool was ended, and only it.
+      await vi.waitFor(async () =>
+        expect(await sqlRows(client, Prisma.sql`SELECT "pid" FROM pg_stat_activity WHERE "pid" IN (${first}, ${second}) ORDER BY "pid" = ${second}`)).toEqual([
+          { pid: second },
+        ]),
+      );
+    }));
+
+  it("keeps a connection whose statement the server refused, out of any transaction", () =>
+    withClient(async (client) => {
+      const id = crypto.randomUUID();
+      const row = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-pg"}, ${"pg"}, ${"192.0.2.1"}, ${new Date()})`;
+      await sqlExecute(client, row);
+      const before = await backendOf(client);
+      await expect(sqlExecute(client, row)).rejects.toMatchObject({ code: "23505" });
+      await expect(executeIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, row)).rejects.toMatchObject({
+        code: "23505",
+      });
+      expect(await backendOf(client)).toBe(before);
+      // Rolled back, not left open: a transaction would show an id here.
+      expect(
+        await sqlRows(client, Prisma.sql`SELECT CAST(pg_current_xact_id_if_assigned() AS TEXT) AS "xact", "ip" FROM "FailedLogin" WHERE "id" = ${id}`),
+      ).toEqual([{ xact: null, ip: "192.0.2.1" }]);
+    }));
+
+  it("closes a connection that broke, in a transaction or not, and goes on with another", () =>
+    withClient(async (client) => {
+      const kill = Prisma.sql`SELECT pg_terminate_backend(pg_backend_pid())`;
+      const before = await backendOf(client);
+      await expect(sqlRows(client, kill)).rejects.toThrow();
+      const after = await backendOf(client);
+      expect(after).not.toBe(before);
+      const id = crypto.randomUUID();
+      await sqlExecute(
+        client,
+        Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-pg"}, ${"pg"}, ${"192.0.2.1"}, ${new Date()})`,
+      );
+      await expect(executeIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, kill)).rejects.toThrow();
+      expect(await backendOf(client)).not.toBe(after);
+      expect(await sqlRows(client, Prisma.sql`SELECT "ip" FROM "FailedLogin" WHERE "id" = ${id}`)).toEqual([{ ip: "192.0.2.1" }]);
+    }));
 });

@@ -1,10 +1,12 @@
 import path from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { ArgType, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from "@prisma/driver-adapter-utils";
+import type { SqlDriverAdapter, SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import type pg from "pg";
 import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { pgExecuteIfChanged, pgQuery } from "@/lib/platform/pg-statements.ts";
 
 /**
  * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
@@ -80,94 +82,89 @@ export function reuseStatements(client: unknown, max = 256): void {
   };
 }
 
-// The driver adapter a client connected with (see `sqlRows`), kept on the client: `next dev` and
-// tests may load this module anew while the client (on globalThis) lives on.
-const CONNECTION = Symbol.for("ropc.db.connection");
-type Noted = Db & { [CONNECTION]?: { adapter?: SqlDriverAdapter } };
+/**
+ * The driver under the adapter a client is connected with, for our own SQL (see `sqlRows`):
+ * better-sqlite3's connection, or the pg pool that Prisma's queries use too (one pool per client,
+ * made by the adapter at each connect and ended by it at each disconnect).
+ */
+type Driver = { kind: "sqlite"; connection: SqliteConnection } | { kind: "postgres"; pool: pg.Pool };
 
-/** The factory, noting in `into` the adapter the client is connected with (none after a disconnect). */
-function noting(factory: SqlDriverAdapterFactory, into: { adapter?: SqlDriverAdapter }): SqlDriverAdapterFactory {
+// Kept on the client: `next dev` and tests may load this module anew while the client (on
+// globalThis) lives on.
+const CONNECTION = Symbol.for("ropc.db.connection");
+type Noted = Db & { [CONNECTION]?: { driver?: Driver } };
+
+/** The factory, noting in `into` the driver the client is connected with (none after a disconnect). */
+function noting<A extends SqlDriverAdapter>(
+  factory: Omit<SqlDriverAdapterFactory, "connect"> & { connect(): Promise<A> },
+  into: { driver?: Driver },
+  driverUnder: (adapter: A) => Driver,
+): SqlDriverAdapterFactory {
   return {
     provider: factory.provider,
     adapterName: factory.adapterName,
     async connect() {
       const adapter = await factory.connect();
+      const driver = driverUnder(adapter);
       const dispose = adapter.dispose.bind(adapter);
       adapter.dispose = () => {
-        if (into.adapter === adapter) into.adapter = undefined;
+        if (into.driver === driver) into.driver = undefined;
         return dispose();
       };
-      return (into.adapter = adapter);
+      into.driver = driver;
+      return adapter;
     },
   };
 }
 
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
-  const connection: { adapter?: SqlDriverAdapter } = {};
+  const connection: { driver?: Driver } = {};
   let client: Db;
   if (isPostgresUrl(target)) {
-    client = new PostgresPrismaClient({ adapter: noting(new PrismaPg({ connectionString: target }), connection) }) as unknown as Db;
+    // pg's default pool (10 connections), shared by Prisma's queries and ours.
+    const factory = noting(new PrismaPg({ connectionString: target }), connection, (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
+    client = new PostgresPrismaClient({ adapter: factory }) as unknown as Db;
   } else {
     const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
-    client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection) });
+    client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection, (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) })) });
   }
   (client as Noted)[CONNECTION] = connection;
   return client;
 }
 
-function argType(value: unknown): ArgType {
-  const scalarType =
-    value instanceof Date
-      ? "datetime"
-      : typeof value === "string"
-        ? "string"
-        : typeof value === "number"
-          ? "decimal"
-          : typeof value === "boolean"
-            ? "boolean"
-            : "unknown";
-  return { scalarType, arity: "scalar" };
-}
-
-async function adapterOf(client: Db): Promise<SqlDriverAdapter> {
+async function driverOf(client: Db): Promise<Driver> {
   const connection = (client as Noted)[CONNECTION];
   if (!connection) throw new Error("not a client made by createDb");
-  if (!connection.adapter) await client.$connect();
-  if (!connection.adapter) throw new Error("the client did not connect");
-  return connection.adapter;
-}
-
-function adapterQuery(adapter: SqlDriverAdapter, query: Prisma.Sql): SqlQuery {
-  return { sql: adapter.provider === "postgres" ? query.text : query.sql, args: query.values, argTypes: query.values.map(argType) };
+  if (!connection.driver) await client.$connect();
+  if (!connection.driver) throw new Error("the client did not connect");
+  return connection.driver;
 }
 
 /**
  * Plain SQL (Prisma.sql, so portable placeholders and parameters) on the client's own connection,
  * without the query engine's layers around it: on SQLite straight to better-sqlite3's prepared
  * statement (cached, see reuseStatements; parameters written as the adapter writes them), on
- * PostgreSQL through the driver adapter. For the hot paths (the grants' reads and writes,
- * introspection, userinfo, the audit batches): there, Prisma's per-query work (serializing the
- * parameters to JSON and back, plan interpretation, result mapping) cost more CPU than the
- * database spent running them. Never inside a Prisma interactive transaction. Column values come
- * back as the driver gives them: datetimes as ISO 8601 strings or Dates, booleans as booleans or
- * 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
+ * PostgreSQL straight to the pg pool, as a named prepared statement (parsed and planned once per
+ * connection, see lib/platform/pg-statements.ts). For the hot paths (the grants' reads and
+ * writes, introspection, userinfo, the audit batches): there, Prisma's per-query work
+ * (serializing the parameters to JSON and back, plan interpretation, result mapping) cost more
+ * CPU than the database spent running them. Never inside a Prisma interactive transaction. Column
+ * values come back as the driver gives them: datetimes as ISO 8601 strings or Dates, booleans as
+ * booleans or 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
  */
 export async function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
-  const adapter = await adapterOf(client);
-  // SQLite: the prepared statement on the connection itself (better-sqlite3 answers at once).
-  const sqlite = sqliteConnection(adapter);
-  if (sqlite) return sqlite.prepare(query.sql).all(query.values.map(sqliteArg)) as T[];
-  const { columnNames, rows } = await adapter.queryRaw(adapterQuery(adapter, query));
-  return rows.map((row) => Object.fromEntries(columnNames.map((name, i) => [name, row[i]])) as T);
+  const driver = await driverOf(client);
+  if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rows as T[];
+  // better-sqlite3 answers at once.
+  return driver.connection.prepare(query.sql).all(query.values.map(sqliteArg)) as T[];
 }
 
 /** Like `sqlRows`, for a statement: the number of rows it changed. */
 export async function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
-  const adapter = await adapterOf(client);
-  const sqlite = sqliteConnection(adapter);
-  if (sqlite) return sqlite.prepare(query.sql).run(query.values.map(sqliteArg)).changes;
-  return adapter.executeRaw(adapterQuery(adapter, query));
+  const driver = await driverOf(client);
+  if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rowCount ?? 0;
+  return driver.connection.prepare(query.sql).run(query.values.map(sqliteArg)).changes;
 }
 
 /** What of better-sqlite3's connection a synchronous transaction needs (under the SQLite adapter). */
@@ -176,11 +173,13 @@ interface SqliteConnection {
   transaction<T>(fn: () => T): () => T;
 }
 
-function sqliteConnection(adapter: SqlDriverAdapter): SqliteConnection | undefined {
+/** better-sqlite3's connection under the SQLite adapter (its `client`, which the pinned version keeps). */
+function sqliteConnection(adapter: SqlDriverAdapter): SqliteConnection {
   const connection = (adapter as unknown as { client?: Partial<SqliteConnection> }).client;
-  return adapter.provider === "sqlite" && typeof connection?.prepare === "function" && typeof connection.transaction === "function"
-    ? (connection as SqliteConnection)
-    : undefined;
+  if (typeof connection?.prepare !== "function" || typeof connection.transaction !== "function") {
+    throw new Error(`${adapter.adapterName}: no better-sqlite3 connection found under the adapter`);
+  }
+  return connection as SqliteConnection;
 }
 
 /** A parameter as the SQLite adapter writes it (its iso8601 timestamp format, booleans as 0/1). */
@@ -196,27 +195,14 @@ function sqliteArg(value: unknown): unknown {
  * `then` ran. For a conditional write and what depends on it (a refresh token's rotation).
  */
 export async function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
-  const adapter = await adapterOf(client);
-  const sqlite = sqliteConnection(adapter);
-  if (sqlite) {
-    return sqlite.transaction(() => {
-      if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
-      sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
-      return true;
-    })();
-  }
-  const tx = await adapter.startTransaction();
-  try {
-    const changed = (await tx.executeRaw(adapterQuery(adapter, first))) === 1;
-    if (changed) await tx.executeRaw(adapterQuery(adapter, then));
-    await tx.executeRaw({ sql: "COMMIT", args: [], argTypes: [] });
-    await tx.commit();
-    return changed;
-  } catch (err) {
-    await tx.executeRaw({ sql: "ROLLBACK", args: [], argTypes: [] }).catch(() => undefined);
-    await tx.rollback();
-    throw err;
-  }
+  const driver = await driverOf(client);
+  if (driver.kind === "postgres") return pgExecuteIfChanged(driver.pool, first, then);
+  const sqlite = driver.connection;
+  return sqlite.transaction(() => {
+    if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+    sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
+    return true;
+  })();
 }
 
 // One client per process; `next dev` re-evaluates modules on reload, so it lives on globalThis.
