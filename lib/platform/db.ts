@@ -5,6 +5,8 @@ import type { ArgType, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } fro
 import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 
 /**
  * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
@@ -30,10 +32,24 @@ function sqliteAdapter(file: string): SqlDriverAdapterFactory {
     async connect() {
       const adapter = await base.connect();
       await adapter.executeScript(SQLITE_PRAGMAS);
-      reuseStatements((adapter as unknown as { client?: unknown }).client);
+      const connection = (adapter as unknown as { client?: unknown }).client;
+      reuseStatements(connection);
+      if (isConnection(connection)) {
+        // The log's fsync'd copy into the file, off the event loop (see sqlite-checkpoints.ts).
+        const checkpoints = startCheckpoints(connection, file, { warn: (message, detail) => logger.warn({ event: "db.checkpoints", ...detail }, message) });
+        const dispose = adapter.dispose.bind(adapter);
+        adapter.dispose = async () => {
+          await checkpoints.stop();
+          return dispose();
+        };
+      }
       return adapter;
     },
   };
+}
+
+function isConnection(value: unknown): value is { pragma(source: string): unknown } {
+  return typeof (value as { pragma?: unknown } | undefined)?.pragma === "function";
 }
 
 interface Statement {
