@@ -72,28 +72,32 @@ export function reuseStatements(client: unknown, max = 256): void {
   const prepare = connection.prepare.bind(connection);
   const cache = new Map<string, Statement>();
   connection.prepare = (sql: string) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = prepare(sql);
+    let reused = cache.get(sql);
+    if (!reused) {
+      reused = reusable(prepare(sql));
       if (cache.size >= max) cache.clear();
-      cache.set(sql, stmt);
+      cache.set(sql, reused);
     }
-    const cached = stmt;
-    return {
-      reader: cached.reader,
-      run: (params: unknown[] = []) => cached.run(params),
-      columns: () => cached.columns(),
-      raw: (on = true) => ({ all: (params: unknown[] = []) => cached.raw(on).all(params) }),
-      // Rows as objects, for our own reads (sqlRows): the adapter leaves raw mode on.
-      all: (params: unknown[] = []) => cached.raw(false).all(params),
-      bind: (params: unknown[]) => ({
-        reader: cached.reader,
-        run: () => cached.run(params),
-        columns: () => cached.columns(),
-        raw: (on = true) => ({ all: () => cached.raw(on).all(params) }),
-      }),
-    } as unknown as Statement;
+    return reused;
   };
+}
+
+/** A compiled statement as the adapter and `sqlRows` use it, made once per SQL text. */
+function reusable(stmt: Statement): Statement {
+  return {
+    reader: stmt.reader,
+    run: (params: unknown[] = []) => stmt.run(params),
+    columns: () => stmt.columns(),
+    raw: (on = true) => ({ all: (params: unknown[] = []) => stmt.raw(on).all(params) }),
+    // Rows as objects, for our own reads (sqlRows): the adapter leaves raw mode on.
+    all: (params: unknown[] = []) => stmt.raw(false).all(params),
+    bind: (params: unknown[]) => ({
+      reader: stmt.reader,
+      run: () => stmt.run(params),
+      columns: () => stmt.columns(),
+      raw: (on = true) => ({ all: () => stmt.raw(on).all(params) }),
+    }),
+  } as unknown as Statement;
 }
 
 // The driver adapter a client connected with (see `sqlRows`), kept on the client: `next dev` and

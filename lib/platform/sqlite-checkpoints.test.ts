@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -62,5 +63,20 @@ describe("WAL checkpoints from a worker thread", () => {
     await until(() => warn.mock.calls.length > 0);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^WAL checkpoints are back on the server's own connection/), { error: expect.any(String) });
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+  });
+
+  it("stop, even when nothing else keeps the process alive (a script's last disconnect)", () => {
+    const { file } = open("d.db");
+    const script = `
+      import Database from "better-sqlite3";
+      import { startCheckpoints } from ${JSON.stringify(path.resolve("lib/platform/sqlite-checkpoints.ts"))};
+      const db = new Database(${JSON.stringify(file)});
+      const checkpoints = startCheckpoints(db, ${JSON.stringify(file)}, { intervalMs: 50, warn: () => undefined });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await checkpoints.stop();
+      console.log("stopped");`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    expect(child.stdout.trim()).toBe("stopped");
+    expect(child.status).toBe(0);
   });
 });

@@ -96,6 +96,8 @@ export function startCheckpoints(connection: Connection, file: string, { interva
       if (running) {
         running = false;
         connection.pragma("wal_autocheckpoint = 1000");
+        // Held open until the worker has made its last checkpoint and closed its connection.
+        worker.ref();
         worker.postMessage("stop");
       }
       await exited;
