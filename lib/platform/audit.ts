@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { db, sqlExecute } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import { logger, type Logger } from "@/lib/platform/logger.ts";
+import { auditLogger, logger, type Logger } from "@/lib/platform/logger.ts";
 
 /** One entry of the audit trail. Never a password, a secret or a token. */
 export interface AuditRecord {
@@ -36,7 +36,7 @@ function row(record: AuditRecord): Prisma.AuditEventCreateManyInput {
  * Records an event inside a transaction (admin actions: it commits with the change) and as a
  * structured log line.
  */
-export async function audit(record: AuditRecord, log: Logger = logger, client: Prisma.TransactionClient = db()): Promise<void> {
+export async function audit(record: AuditRecord, log: Logger = auditLogger, client: Prisma.TransactionClient = db()): Promise<void> {
   const data = row(record);
   log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
   await client.auditEvent.create({ data });
@@ -60,7 +60,7 @@ const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")]
 };
 
 /** Records an event of a request: a log line now, a database row within FLUSH_MS. */
-export function recordAudit(record: AuditRecord, log: Logger = logger): void {
+export function recordAudit(record: AuditRecord, log: Logger = auditLogger): void {
   const data = row(record);
   log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
   state.queue.push(data);
@@ -110,7 +110,7 @@ function takeAggregates(all: boolean, now: number): Prisma.AuditEventCreateManyI
   for (const [key, { minute, row: r }] of state.aggregates ?? []) {
     if (!all && minute >= current) continue;
     state.aggregates.delete(key);
-    logger.info({ audit: r }, `audit ${r.event} ${r.outcome} x${r.count}`);
+    auditLogger.info({ audit: r }, `audit ${r.event} ${r.outcome} x${r.count}`);
     taken.push(r);
   }
   if (!all && (state.aggregates?.size ?? 0) > 0) {

@@ -6,7 +6,9 @@ import type pg from "pg";
 import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { pgExecuteIfChanged, pgQuery } from "@/lib/platform/pg-statements.ts";
+import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 
 /**
  * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
@@ -32,10 +34,24 @@ function sqliteAdapter(file: string): SqlDriverAdapterFactory {
     async connect() {
       const adapter = await base.connect();
       await adapter.executeScript(SQLITE_PRAGMAS);
-      reuseStatements((adapter as unknown as { client?: unknown }).client);
+      const connection = (adapter as unknown as { client?: unknown }).client;
+      reuseStatements(connection);
+      if (isConnection(connection)) {
+        // The log's fsync'd copy into the file, off the event loop (see sqlite-checkpoints.ts).
+        const checkpoints = startCheckpoints(connection, file, { warn: (message, detail) => logger.warn({ event: "db.checkpoints", ...detail }, message) });
+        const dispose = adapter.dispose.bind(adapter);
+        adapter.dispose = async () => {
+          await checkpoints.stop();
+          return dispose();
+        };
+      }
       return adapter;
     },
   };
+}
+
+function isConnection(value: unknown): value is { pragma(source: string): unknown } {
+  return typeof (value as { pragma?: unknown } | undefined)?.pragma === "function";
 }
 
 interface Statement {
@@ -58,28 +74,32 @@ export function reuseStatements(client: unknown, max = 256): void {
   const prepare = connection.prepare.bind(connection);
   const cache = new Map<string, Statement>();
   connection.prepare = (sql: string) => {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = prepare(sql);
+    let reused = cache.get(sql);
+    if (!reused) {
+      reused = reusable(prepare(sql));
       if (cache.size >= max) cache.clear();
-      cache.set(sql, stmt);
+      cache.set(sql, reused);
     }
-    const cached = stmt;
-    return {
-      reader: cached.reader,
-      run: (params: unknown[] = []) => cached.run(params),
-      columns: () => cached.columns(),
-      raw: (on = true) => ({ all: (params: unknown[] = []) => cached.raw(on).all(params) }),
-      // Rows as objects, for our own reads (sqlRows): the adapter leaves raw mode on.
-      all: (params: unknown[] = []) => cached.raw(false).all(params),
-      bind: (params: unknown[]) => ({
-        reader: cached.reader,
-        run: () => cached.run(params),
-        columns: () => cached.columns(),
-        raw: (on = true) => ({ all: () => cached.raw(on).all(params) }),
-      }),
-    } as unknown as Statement;
+    return reused;
   };
+}
+
+/** A compiled statement as the adapter and `sqlRows` use it, made once per SQL text. */
+function reusable(stmt: Statement): Statement {
+  return {
+    reader: stmt.reader,
+    run: (params: unknown[] = []) => stmt.run(params),
+    columns: () => stmt.columns(),
+    raw: (on = true) => ({ all: (params: unknown[] = []) => stmt.raw(on).all(params) }),
+    // Rows as objects, for our own reads (sqlRows): the adapter leaves raw mode on.
+    all: (params: unknown[] = []) => stmt.raw(false).all(params),
+    bind: (params: unknown[]) => ({
+      reader: stmt.reader,
+      run: () => stmt.run(params),
+      columns: () => stmt.columns(),
+      raw: (on = true) => ({ all: () => stmt.raw(on).all(params) }),
+    }),
+  } as unknown as Statement;
 }
 
 /**

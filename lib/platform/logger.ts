@@ -50,6 +50,13 @@ export function createLogger(s: Pick<Settings, "NODE_ENV" | "LOG_LEVEL">, destin
 /** The one logger of the app. Endpoints log through a child carrying the request id. */
 export const logger = createLogger(settings());
 
+/**
+ * The audit trail's lines: the same logger without the redaction pass, which would copy every
+ * line's object. An audit record holds no secret by construction (AuditRecord: names, addresses,
+ * reasons), and it is written on every token request.
+ */
+export const auditLogger = logger.child({}, { redact: { paths: [] } });
+
 // The server's shutdown flushes the log through this, without loading this module itself.
 (globalThis as Record<symbol, unknown>)[Symbol.for("ropc.logger.flush")] = () => logger.flush();
 

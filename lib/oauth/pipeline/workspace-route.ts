@@ -44,7 +44,10 @@ export function workspaceHandler(
   const allowed = Object.keys(endpoints);
   const serve: WorkspaceHandler = async (request, tenant, slug) => {
     const requestId = randomUUID();
-    const log = logger.child({ requestId });
+    // Made when something is logged: most requests log nothing but their audit line, which
+    // carries the request id itself.
+    let child: Logger | undefined;
+    const log = () => (child ??= logger.child({ requestId }));
     const draft: AuditDraft = {};
     let ip = "unknown";
     let workspace: Workspace | undefined;
@@ -61,7 +64,16 @@ export function workspaceHandler(
         const endpoint = endpoints[request.method as "GET" | "POST"];
         if (!endpoint) throw new MethodNotAllowed(allowed);
         const issuer = workspace.issuer;
-        response = await endpoint(request, { workspace, requestId, log, ip, audit: draft, urlFor: (name) => urlFor(issuer, name) });
+        response = await endpoint(request, {
+          workspace,
+          requestId,
+          get log() {
+            return log();
+          },
+          ip,
+          audit: draft,
+          urlFor: (name) => urlFor(issuer, name),
+        });
       }
     } catch (err) {
       failure = asOAuthError(err, log, draft);
@@ -87,7 +99,7 @@ export function workspaceHandler(
         requestId,
       } as const;
       if (unauthenticated) recordUnauthenticatedFailure(record, addressGroup(ip));
-      else recordAudit(record, log);
+      else recordAudit(record);
     }
     return response;
   };
@@ -104,13 +116,13 @@ function callerAddress(request: OAuthRequest): string {
   }
 }
 
-function asOAuthError(err: unknown, log: Logger, draft: AuditDraft): OAuthError {
+function asOAuthError(err: unknown, log: () => Logger, draft: AuditDraft): OAuthError {
   if (err instanceof OAuthError) {
     // Unauthenticated junk is counted, not logged a line each (see recordUnauthenticatedFailure).
     const level = !draft.accountable || err instanceof TooManyRequests ? "debug" : "info";
-    log[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
+    log()[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
     return err;
   }
-  log.error({ err }, "unexpected error");
+  log().error({ err }, "unexpected error");
   return new ServerError(err instanceof Error ? err.message : String(err));
 }

@@ -1,0 +1,82 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { startCheckpoints, type Checkpoints } from "@/lib/platform/sqlite-checkpoints.ts";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-checkpoints-"));
+const running: Checkpoints[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((c) => c.stop()));
+});
+
+function open(name: string) {
+  const file = path.join(dir, name);
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+  const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+  const write = (rows: number) => db.transaction(() => Array.from({ length: rows }, () => insert.run("x".repeat(500))))();
+  return { db, file, write };
+}
+
+const until = async (condition: () => boolean, ms = 5000) => {
+  for (const started = Date.now(); !condition();) {
+    if (Date.now() - started > ms) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe("WAL checkpoints from a worker thread", () => {
+  it("turn the connection's own checkpoints off, copy the log from the worker, and hand back on stop", async () => {
+    const { db, file, write } = open("a.db");
+    const warn = vi.fn();
+    const checkpoints = startCheckpoints(db, file, { intervalMs: 300, warn });
+    running.push(checkpoints);
+    expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
+    const empty = fs.statSync(file).size;
+    // ~2,000 pages, past SQLite's own threshold of 1,000: the commit leaves them in the log...
+    write(8000);
+    expect(fs.statSync(file).size).toBe(empty);
+    // ...and the worker copies them into the database file.
+    await until(() => fs.statSync(file).size > 4_000_000);
+    await checkpoints.stop();
+    expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it("make the connection catch up itself when the log passes its bound under a steady load", async () => {
+    const { db, file, write } = open("b.db");
+    const pragma = vi.spyOn(db, "pragma");
+    running.push(startCheckpoints(db, file, { intervalMs: 10, maxLogPages: 50, warn: vi.fn() }));
+    write(1000);
+    await until(() => pragma.mock.calls.some(([source]) => source === "wal_checkpoint(PASSIVE)"));
+  });
+
+  it("fall back to the connection's own checkpoints, with a warning, when the worker fails", async () => {
+    const { db } = open("c.db");
+    const warn = vi.fn();
+    running.push(startCheckpoints(db, path.join(dir, "missing", "x.db"), { intervalMs: 10, warn }));
+    await until(() => warn.mock.calls.length > 0);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^WAL checkpoints are back on the server's own connection/), { error: expect.any(String) });
+    expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+  });
+
+  it("stop, even when nothing else keeps the process alive (a script's last disconnect)", () => {
+    const { file } = open("d.db");
+    const script = `
+      import Database from "better-sqlite3";
+      import { startCheckpoints } from ${JSON.stringify(path.resolve("lib/platform/sqlite-checkpoints.ts"))};
+      const db = new Database(${JSON.stringify(file)});
+      const checkpoints = startCheckpoints(db, ${JSON.stringify(file)}, { intervalMs: 50, warn: () => undefined });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await checkpoints.stop();
+      console.log("stopped");`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    expect(child.stdout.trim()).toBe("stopped");
+    expect(child.status).toBe(0);
+  });
+});

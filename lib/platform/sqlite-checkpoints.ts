@@ -1,0 +1,106 @@
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+
+/**
+ * WAL checkpoints off the request thread.
+ *
+ * In WAL mode SQLite copies the log back into the database file (a checkpoint) from within the
+ * commit that makes the log pass `wal_autocheckpoint` pages, and with `synchronous = NORMAL` that
+ * checkpoint ends with an fsync. On the server that is one commit in a few thousand stalling the
+ * event loop for 30–70 ms (measured here), every request waiting behind it: the tail of the
+ * latency. So the server's connection does not checkpoint by itself; a worker thread, on its own
+ * connection to the same file, checkpoints every `intervalMs` (PASSIVE: it never blocks a reader
+ * or the writer).
+ *
+ * A passive checkpoint that runs beside a steady stream of commits never catches up with the end
+ * of the log, and only a fully copied log is started over: the log would grow for as long as the
+ * load lasts. When it passes `maxLogPages`, the worker asks the server's connection to checkpoint
+ * once itself: between two requests, nothing is written meanwhile, so the (by then short) rest is
+ * copied and the next commit starts the log over.
+ */
+export interface CheckpointOptions {
+  /** How often the worker checkpoints. */
+  intervalMs?: number;
+  /** The log's size (pages) past which the connection itself catches up, once. */
+  maxLogPages?: number;
+  /** Where a failure of the worker is told (its checkpoints then fall back to SQLite's own). */
+  warn: (message: string, detail: Record<string, unknown>) => void;
+}
+
+/** What of the server's better-sqlite3 connection the checkpoints use. */
+interface Connection {
+  pragma(source: string): unknown;
+}
+
+export interface Checkpoints {
+  /** Stops the worker after a last checkpoint; the connection checkpoints by itself again. */
+  stop(): Promise<void>;
+}
+
+// The worker's whole program (CommonJS, evaluated): better-sqlite3 is handed over by path, the
+// one the server's own connection uses.
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: 5000 });
+let timer;
+const checkpoint = () => {
+  try {
+    const [result] = db.pragma("wal_checkpoint(PASSIVE)");
+    if (result && result.log > workerData.maxLogPages) parentPort.postMessage({ catchUp: result.log });
+  } catch (err) {
+    clearInterval(timer);
+    parentPort.postMessage({ failed: String((err && err.message) || err) });
+  }
+};
+timer = setInterval(checkpoint, workerData.intervalMs);
+parentPort.on("message", (message) => {
+  if (message !== "stop") return;
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort.close();
+});
+`;
+
+/** The file of better-sqlite3's entry point, resolved from the app's own directory. */
+function driverPath(): string {
+  return createRequire(path.join(/*turbopackIgnore: true*/ process.cwd(), "package.json")).resolve("better-sqlite3");
+}
+
+/** Starts checkpointing `file` from a worker thread; `connection` stops checkpointing by itself meanwhile. */
+export function startCheckpoints(connection: Connection, file: string, { intervalMs = 1000, maxLogPages = 16_384, warn }: CheckpointOptions): Checkpoints {
+  const worker = new Worker(WORKER, { eval: true, workerData: { driver: driverPath(), file, intervalMs, maxLogPages } });
+  worker.unref();
+  connection.pragma("wal_autocheckpoint = 0");
+  let running = true;
+  const fallBack = (detail: Record<string, unknown>) => {
+    if (!running) return;
+    running = false;
+    connection.pragma("wal_autocheckpoint = 1000");
+    warn("WAL checkpoints are back on the server's own connection: their worker failed", detail);
+  };
+  worker.on("message", (message: { catchUp?: number; failed?: string }) => {
+    if (message.failed !== undefined) {
+      fallBack({ error: message.failed });
+      void worker.terminate();
+    } else if (message.catchUp !== undefined && running) {
+      connection.pragma("wal_checkpoint(PASSIVE)");
+    }
+  });
+  worker.on("error", (err) => fallBack({ error: err.message }));
+  const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+  return {
+    async stop() {
+      if (running) {
+        running = false;
+        connection.pragma("wal_autocheckpoint = 1000");
+        // Held open until the worker has made its last checkpoint and closed its connection.
+        worker.ref();
+        worker.postMessage("stop");
+      }
+      await exited;
+    },
+  };
+}
