@@ -1,10 +1,12 @@
 import path from "node:path";
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import type { ArgType, SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from "@prisma/driver-adapter-utils";
 import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { measureDatabasePool } from "@/lib/platform/metrics.ts";
 
 /**
  * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
@@ -102,12 +104,30 @@ function noting(factory: SqlDriverAdapterFactory, into: { adapter?: SqlDriverAda
   };
 }
 
+/**
+ * The PostgreSQL adapter on a pool of our own, made at each connect as the adapter would make it
+ * (and ended with it), so that the metrics can read the pool's gauges.
+ */
+function measuredPostgres(connectionString: string): SqlDriverAdapterFactory {
+  const base = new PrismaPg({ connectionString });
+  let pool: pg.Pool | undefined;
+  measureDatabasePool(() => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+  return {
+    provider: base.provider,
+    adapterName: base.adapterName,
+    connect() {
+      pool = new pg.Pool({ connectionString });
+      return new PrismaPg(pool, { disposeExternalPool: true }).connect();
+    },
+  };
+}
+
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
   const connection: { adapter?: SqlDriverAdapter } = {};
   let client: Db;
   if (isPostgresUrl(target)) {
-    client = new PostgresPrismaClient({ adapter: noting(new PrismaPg({ connectionString: target }), connection) }) as unknown as Db;
+    client = new PostgresPrismaClient({ adapter: noting(measuredPostgres(target), connection) }) as unknown as Db;
   } else {
     const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
     client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection) });

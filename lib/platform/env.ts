@@ -67,6 +67,14 @@ const schema = z.object({
   REQUEST_TIMEOUT_SECONDS: integer(1, 3600, 30),
   /** The production server's cap on open connections. */
   MAX_CONNECTIONS: integer(1, 1000000, 1024),
+  /**
+   * Prometheus metrics: on their own port (every interface HOSTNAME names), and/or at /metrics on
+   * the app's port behind `Authorization: Bearer {METRICS_TOKEN}`. Neither set: not served.
+   */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** The production server's access log: one line per request (`info`), or none (`off`). */
+  ACCESS_LOG: z.enum(["off", "info"]).default("off"),
   /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
   DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
   /** The login app's authorization server; default: this app's demo workspace. */
