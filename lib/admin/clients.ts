@@ -3,7 +3,7 @@ import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
-import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { db } from "@/lib/platform/db.ts";
@@ -192,4 +192,37 @@ function assertPublicClientRules(type: string, grants: readonly string[], forwar
   if (grants.includes("client_credentials")) throw new AdminError("A public client cannot use client_credentials");
   // Anyone can call as a public client: trusting what it says of its users would let anyone pick the address the brute-force defence counts.
   if (forwardsEndUserIp) throw new AdminError("Only a confidential client can be trusted with its end users' addresses");
+}
+
+/** The login app's own client: the password and refresh grants, trusted with its end users' addresses. */
+const LOGIN_CLIENT = {
+  grants: ["password", "refresh_token"],
+  scopes: ["openid", "profile", "email", "offline_access"],
+  authMethods: ["client_secret_basic"],
+  name: "Login web app",
+  forwardsEndUserIp: true,
+} as const;
+
+/**
+ * Makes sure the login app's client exists with `secret` (when given): registers it when missing
+ * (with a new secret, returned once, when none is given), or stores `secret` as its secret when
+ * it differs. Safe to run again: the same settings change nothing.
+ */
+export async function ensureLoginClient(workspace: string, clientId: string, secret: string | undefined): Promise<{ outcome: string; secret?: string }> {
+  const w = await workspaceByRef(workspace);
+  const existing = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
+  if (!existing) {
+    const added = await addClient({ workspace, clientId, ...LOGIN_CLIENT });
+    if (secret === undefined) return { outcome: "created with a new secret", secret: added.secret };
+  } else if (existing.type === "public") {
+    throw new AdminError(`${clientId} is a public client: the login app needs a confidential one (set LOGIN_CLIENT_ID to another client id)`);
+  } else if (secret === undefined) {
+    return { outcome: "exists; its secret is unchanged (LOGIN_CLIENT_SECRET is not set)" };
+  } else if (existing.secretHash && verifyClientSecret(existing.secretHash, secret)) {
+    return { outcome: "exists, with LOGIN_CLIENT_SECRET as its secret" };
+  }
+  await change("client.set_secret", { workspaceId: w.id, reason: clientId }, (tx) =>
+    tx.client.update({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } }, data: { secretHash: hashClientSecret(secret ?? "") } }),
+  );
+  return { outcome: existing ? "exists; its secret is now LOGIN_CLIENT_SECRET" : "created with LOGIN_CLIENT_SECRET as its secret" };
 }

@@ -18,7 +18,7 @@ function required(name: "NEXTAUTH_SECRET" | "LOGIN_CLIENT_SECRET", fallback: str
   const s = settings();
   const value = s[name];
   if (value) return value;
-  if (s.isProduction) throw new ConfigError(`${name} is required in production. See .env.example.`);
+  if (s.isProduction) throw new ConfigError(`${name} is required in production.`);
   return fallback;
 }
 

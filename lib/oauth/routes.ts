@@ -11,6 +11,7 @@ import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
+import { observeRequest } from "@/lib/platform/metrics.ts";
 
 /** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
 export interface RouteSpec {
@@ -45,10 +46,22 @@ const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name
 /** A route's Next handlers, one per method, and the handler they share. */
 export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
 
-function route(spec: RouteSpec): WorkspaceRoute {
-  const serve = workspaceHandler(spec.methods, spec.options, urlFor);
+/** `serve`, with its time and status observed under the route's name (never the raw path). */
+function measured(name: RouteName, serve: WorkspaceHandler): WorkspaceHandler {
+  return async (request, tenant, workspace) => {
+    const started = performance.now();
+    const response = await serve(request, tenant, workspace);
+    observeRequest(name, response.status, (performance.now() - started) / 1000);
+    return response;
+  };
+}
+
+function route(name: RouteName, spec: RouteSpec): WorkspaceRoute {
+  const serve = measured(name, workspaceHandler(spec.methods, spec.options, urlFor));
   return { ...nextHandlers(serve), serve };
 }
 
 /** Each endpoint's handlers: Next's, one per method (app/ re-exports them), and `serve` for the production server. */
-export const routes = Object.fromEntries(Object.entries(ROUTE_TABLE).map(([name, spec]) => [name, route(spec)])) as Readonly<Record<RouteName, WorkspaceRoute>>;
+export const routes = Object.fromEntries((Object.keys(ROUTE_TABLE) as RouteName[]).map((name) => [name, route(name, ROUTE_TABLE[name])])) as Readonly<
+  Record<RouteName, WorkspaceRoute>
+>;

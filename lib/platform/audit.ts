@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { db, sqlExecute } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { auditLogger, logger, type Logger } from "@/lib/platform/logger.ts";
+import { countAuditEvent } from "@/lib/platform/metrics.ts";
 
 /** One entry of the audit trail. Never a password, a secret or a token. */
 export interface AuditRecord {
@@ -63,6 +64,7 @@ const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")]
 export function recordAudit(record: AuditRecord, log: Logger = auditLogger): void {
   const data = row(record);
   log.info({ audit: data }, `audit ${record.event} ${record.outcome}`);
+  countAuditEvent(record.event);
   state.queue.push(data);
   state.flush ??= flushAudit;
   if (state.queue.length >= MAX_BATCH) void flushAudit();

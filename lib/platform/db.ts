@@ -7,6 +7,7 @@ import { PrismaClient, type Prisma } from "@/lib/generated/prisma/client.ts";
 import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import { measureDatabasePool } from "@/lib/platform/metrics.ts";
 import { pgExecuteIfChanged, pgQuery } from "@/lib/platform/pg-statements.ts";
 import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 
@@ -145,6 +146,11 @@ export function createDb(target: string = settings().DATABASE_URL): Db {
     // pg's default pool (10 connections), shared by Prisma's queries and ours.
     const factory = noting(new PrismaPg({ connectionString: target }), connection, (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
     client = new PostgresPrismaClient({ adapter: factory }) as unknown as Db;
+    // The metrics read the pool's gauges (the one made at the client's latest connect).
+    measureDatabasePool(() => {
+      const driver = connection.driver;
+      return driver?.kind === "postgres" ? { total: driver.pool.totalCount, idle: driver.pool.idleCount, waiting: driver.pool.waitingCount } : undefined;
+    });
   } else {
     const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
     client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection, (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) })) });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { assertProductionSettings, parseSettings } from "@/lib/platform/env.ts";
+import { assertProductionSettings, ConfigError, parseSettings, productionProblems } from "@/lib/platform/env.ts";
 
 const production = {
   NODE_ENV: "production",
   APP_URL: "https://login.example.com",
   NEXTAUTH_SECRET: "x".repeat(32),
   LOGIN_CLIENT_SECRET: "y".repeat(32),
+  DATABASE_URL: "file:/var/lib/ropc/ropc.db",
 } as const;
 
 describe("settings", () => {
@@ -20,9 +21,35 @@ describe("settings", () => {
     expect(parseSettings({ APP_URL: "https://a.example/" }).APP_URL).toBe("https://a.example");
   });
 
-  it.each(["APP_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const)("refuses production without %s, naming it", (name) => {
+  it.each(["APP_URL", "DATABASE_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const)("refuses production without %s, naming it", (name) => {
     const env = { ...production, [name]: "" };
     expect(() => assertProductionSettings(env)).toThrow(new RegExp(`^${name} is required in production`));
+  });
+
+  it("lists every missing and invalid production setting at once, each with its fix", () => {
+    expect(productionProblems({ NODE_ENV: "production", NEXTAUTH_SECRET: "short", PORT: "0", LOCKOUT_IP_LIMIT: "many" })).toEqual([
+      "APP_URL is required in production: the public https origin of the app, e.g. APP_URL=https://login.example.com.",
+      "DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db.",
+      "LOGIN_CLIENT_SECRET is required in production: the login app's client secret: `npm run setup` prints a new one, or stores the one you set.",
+      "Invalid setting PORT: Too small: expected number to be >=1.",
+      "Invalid setting NEXTAUTH_SECRET: must be at least 32 characters.",
+      "Invalid setting LOCKOUT_IP_LIMIT: Invalid input: expected number, received NaN.",
+    ]);
+    const error = (() => {
+      try {
+        assertProductionSettings({ NODE_ENV: "production" });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.split(" ")[0])).toEqual(["APP_URL", "DATABASE_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"]);
+    expect((error as Error).message).toMatch(/\nSee \.env\.example\.$/);
+  });
+
+  it("never falls back to the development database in production", () => {
+    expect(productionProblems({ ...production, DATABASE_URL: "" })).toEqual([expect.stringMatching(/^DATABASE_URL is required in production/)]);
+    expect(productionProblems({ ...production })).toEqual([]);
   });
 
   it("accepts a complete production environment", () => {

@@ -17,6 +17,7 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
+    // Development only: production requires it (REQUIRED_IN_PRODUCTION).
     .default("file:prisma/data/dev.db"),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
@@ -68,6 +69,16 @@ const schema = z.object({
   REQUEST_TIMEOUT_SECONDS: integer(1, 3600, 30),
   /** The production server's cap on open connections. */
   MAX_CONNECTIONS: integer(1, 1000000, 1024),
+  /**
+   * Prometheus metrics: on their own port (every interface HOSTNAME names), and/or at /metrics on
+   * the app's port behind `Authorization: Bearer {METRICS_TOKEN}`. Neither set: not served.
+   */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** The production server's access log: one line per request (`info`), or none (`off`). */
+  ACCESS_LOG: z.enum(["off", "info"]).default("off"),
+  /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
+  DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */
@@ -84,14 +95,24 @@ export interface Settings extends Omit<RawSettings, "APP_URL"> {
   isProduction: boolean;
 }
 
-/** The settings a production server cannot start without. */
-export const REQUIRED_IN_PRODUCTION = ["APP_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const;
+/**
+ * The settings a production server cannot start without. DATABASE_URL is one: production never
+ * falls back to the development database file.
+ */
+export const REQUIRED_IN_PRODUCTION = ["APP_URL", "DATABASE_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const;
 
 /** The environment as read: any variable may be missing. */
 export type Env = Record<string, string | undefined>;
 
+/** Bad settings: one line per problem, each naming its variable and how to fix it. */
 export class ConfigError extends Error {
   override name = "ConfigError";
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(`${list.join("\n")}\nSee .env.example.`);
+    this.problems = list;
+  }
 }
 
 export function parseSettings(env: Env = process.env): Settings {
@@ -99,9 +120,9 @@ export function parseSettings(env: Env = process.env): Settings {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = issue?.path.join(".") ?? "environment";
-    throw new ConfigError(`Invalid setting ${name}: ${issue?.message ?? "invalid"}. See .env.example.`);
+    // Every bad setting at once: an operator fixes them in one go, not one restart each.
+    const problems = parsed.error.issues.map((issue) => `Invalid setting ${issue.path.join(".") || "environment"}: ${issue.message}.`);
+    throw new ConfigError(problems);
   }
   const raw = parsed.data;
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
@@ -115,17 +136,39 @@ export function parseSettings(env: Env = process.env): Settings {
   };
 }
 
-/** Throws a ConfigError naming the first required production setting that is missing. */
-export function assertProductionSettings(env: Env = process.env): void {
-  for (const name of REQUIRED_IN_PRODUCTION) {
-    if (!env[name]) throw new ConfigError(`${name} is required in production. See .env.example.`);
+/** How to give each required production setting a value. */
+const HOW_TO_SET: Readonly<Record<(typeof REQUIRED_IN_PRODUCTION)[number], string>> = {
+  APP_URL: "the public https origin of the app, e.g. APP_URL=https://login.example.com",
+  DATABASE_URL: "e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db",
+  NEXTAUTH_SECRET: "at least 32 random characters: NEXTAUTH_SECRET=$(openssl rand -base64 32)",
+  LOGIN_CLIENT_SECRET: "the login app's client secret: `npm run setup` prints a new one, or stores the one you set",
+};
+
+/**
+ * Every problem with a production environment: each required setting that is missing, each
+ * invalid one, an http APP_URL. Empty when it is complete. `required` narrows the required ones
+ * (the first-run setup needs no NEXTAUTH_SECRET and may make LOGIN_CLIENT_SECRET itself).
+ */
+export function productionProblems(env: Env = process.env, required: readonly (typeof REQUIRED_IN_PRODUCTION)[number][] = REQUIRED_IN_PRODUCTION): string[] {
+  const problems = required.filter((name) => !env[name]).map((name) => `${name} is required in production: ${HOW_TO_SET[name]}.`);
+  try {
+    parseSettings(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
   }
-  const { APP_URL } = parseSettings(env);
   // Tokens and session cookies must not cross the network in clear; localhost is for local tests.
-  const url = new URL(APP_URL);
-  if (url.protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
-    throw new ConfigError("APP_URL must be an https URL in production (http only for localhost). See .env.example.");
+  const url = URL.parse(env.APP_URL ?? "");
+  if (url?.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+    problems.push("APP_URL must be an https URL in production (http only for localhost).");
   }
+  return problems;
+}
+
+/** Throws a ConfigError listing every problem of a production environment (see productionProblems). */
+export function assertProductionSettings(env: Env = process.env, required?: readonly (typeof REQUIRED_IN_PRODUCTION)[number][]): void {
+  const problems = productionProblems(env, required);
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 let cached: Settings | undefined;

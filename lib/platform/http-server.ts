@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Settings } from "@/lib/platform/env.ts";
@@ -5,13 +6,19 @@ import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { SECURITY_HEADERS } from "@/lib/platform/security-headers.mjs";
 import type { Logger } from "@/lib/platform/logger.ts";
 
-export type ServerSettings = Pick<Settings, "HEADERS_TIMEOUT_SECONDS" | "REQUEST_TIMEOUT_SECONDS" | "MAX_CONNECTIONS">;
+export type ServerSettings = Pick<Settings, "HEADERS_TIMEOUT_SECONDS" | "REQUEST_TIMEOUT_SECONDS" | "MAX_CONNECTIONS"> & Partial<Pick<Settings, "ACCESS_LOG">>;
+
+/** What a handler tells the access log about a response it wrote: its request id and route name. */
+export const RESPONSE_INFO = Symbol.for("ropc.response-info");
+export type TaggedResponse = ServerResponse & { [RESPONSE_INFO]?: { requestId: string; route: string } };
 
 export interface AppServerOptions {
   /** Next's request handler: every path `serveOAuth` leaves. */
   handle: (req: IncomingMessage, res: ServerResponse) => unknown;
   /** Answers the authorization server's paths itself; false for any other path (lib/oauth/pipeline/node-adapter.ts). */
   serveOAuth: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Health, readiness and metrics paths (lib/operations/server.ts), answered before anything else; false for any other path. */
+  serveOperations?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Next's WebSocket handler (hot reload in development). */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
   settings: ServerSettings;
@@ -33,7 +40,8 @@ const UNKNOWN_ADDRESS_BODY = JSON.stringify({ error: "invalid_request", error_de
  * request without an address would be judged by the `X-Forwarded-For` it chose itself. A request
  * whose address is unknown even then is refused, never handed on.
  */
-export function createAppServer({ handle, serveOAuth, upgrade, settings, log }: AppServerOptions): Server {
+export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, settings, log }: AppServerOptions): Server {
+  const accessLog = settings.ACCESS_LOG === "info";
   const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
   const server = createServer({
     // The headers are part of the request: a longer headers timeout could never fire (and Node
@@ -50,7 +58,11 @@ export function createAppServer({ handle, serveOAuth, upgrade, settings, log }: 
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     if (!stamp(req, addresses, log)) return refuse(res);
-    if (!serveOAuth(req, res)) void handle(req, res);
+    if (accessLog) logAccess(req, res, log);
+    if (serveOperations?.(req, res) || serveOAuth(req, res)) return;
+    // The authorization server's answers carry their own request id; the others get one here.
+    if (accessLog) (res as TaggedResponse)[RESPONSE_INFO] = { requestId: setRequestId(res), route: "app" };
+    void handle(req, res);
   });
   if (upgrade) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -83,4 +95,30 @@ function refuse(res: ServerResponse): void {
   );
   res.writeHead(400, headers.flat());
   res.end(UNKNOWN_ADDRESS_BODY);
+}
+
+function setRequestId(res: ServerResponse): string {
+  const requestId = randomUUID();
+  res.setHeader("X-Request-Id", requestId);
+  return requestId;
+}
+
+/** One line per request once it is answered (ACCESS_LOG=info): never its query string, which may carry a token. */
+function logAccess(req: IncomingMessage, res: TaggedResponse, log: Logger): void {
+  const started = performance.now();
+  res.once("finish", () => {
+    const info = res[RESPONSE_INFO];
+    log.info(
+      {
+        event: "http.access",
+        requestId: info?.requestId,
+        route: info?.route,
+        method: req.method,
+        path: (req.url ?? "/").split("?", 1)[0],
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      },
+      "request",
+    );
+  });
 }

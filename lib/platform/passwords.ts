@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hash, verify } from "@node-rs/argon2";
+import { measurePasswordHashes } from "@/lib/platform/metrics.ts";
 
 /**
  * argon2id with the OWASP Password Storage Cheat Sheet's first recommended parameters:
@@ -8,8 +9,22 @@ import { hash, verify } from "@node-rs/argon2";
  */
 export const PASSWORD_HASH_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+// Hashes under way: libuv's pool runs UV_THREADPOOL_SIZE (default 4) at once, the rest wait.
+const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+let pending = 0;
+measurePasswordHashes(() => ({ running: Math.min(pending, POOL_SIZE), waiting: Math.max(0, pending - POOL_SIZE) }));
+
+async function counted<T>(work: () => Promise<T>): Promise<T> {
+  pending += 1;
+  try {
+    return await work();
+  } finally {
+    pending -= 1;
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PASSWORD_HASH_OPTIONS);
+  return counted(() => hash(password, PASSWORD_HASH_OPTIONS));
 }
 
 /**
@@ -20,7 +35,7 @@ export const passwordVerifier = {
   /** Constant-time within argon2; false (never a throw) for a malformed stored hash. */
   async verify(storedHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(storedHash, password);
+      return await counted(() => verify(storedHash, password));
     } catch {
       return false;
     }

@@ -26,12 +26,19 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   // Loaded here, not imported: the logger reads the settings when it loads, and start.ts sets
   // NODE_ENV only after its imports have run.
   const { logger } = await import("@/lib/platform/logger.ts");
-  const server = createAppServer({ handle, serveOAuth, upgrade, settings: settings(), log: logger });
+  // In development app/healthz and app/readyz answer through Next; metrics are a production matter.
+  const operations = dev ? undefined : await import("@/lib/operations/server.ts");
+  const s = settings();
+  const server = createAppServer({ handle, serveOAuth, serveOperations: operations?.operationsHandler(s, logger), upgrade, settings: s, log: logger });
+  const metricsServer = s.METRICS_PORT && operations ? operations.createMetricsServer(s, logger) : undefined;
+  if (operations) logger.info({ event: "metrics.exposure" }, operations.metricsExposure(s));
+  metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
   });
   const stop = () => {
     server.close();
+    metricsServer?.close();
     // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
     const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];

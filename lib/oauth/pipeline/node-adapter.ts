@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { settings } from "@/lib/platform/env.ts";
 import { securityHeaders } from "@/lib/platform/security-headers.mjs";
+import { RESPONSE_INFO, type TaggedResponse } from "@/lib/platform/http-server.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 import type { RouteName } from "@/lib/oauth/endpoints/context.ts";
@@ -10,9 +11,10 @@ const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 // The authorization server's paths, from the one table (lib/oauth/routes.ts), under any
 // /{tenant}/{workspace}.
-const ROUTES: Array<[RegExp, WorkspaceHandler]> = (Object.keys(ROUTE_TABLE) as RouteName[]).map((name) => [
+const ROUTES: Array<[RegExp, WorkspaceHandler, RouteName]> = (Object.keys(ROUTE_TABLE) as RouteName[]).map((name) => [
   new RegExp(`^/([^/]+)/([^/]+)${escape(ROUTE_TABLE[name].path)}$`),
   routes[name].serve,
+  name,
 ]);
 
 // Read at the first request: APP_URL (https or not) is a run-time setting.
@@ -30,10 +32,10 @@ function securityHeaderPairs(): Array<[string, string]> {
  */
 export function serveOAuth(req: IncomingMessage, res: ServerResponse): boolean {
   const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
-  for (const [pattern, serve] of ROUTES) {
+  for (const [pattern, serve, name] of ROUTES) {
     const match = pattern.exec(pathname);
     if (!match) continue;
-    void respond(req, res, serve, match[1] ?? "", match[2] ?? "").catch(() => {
+    void respond(req, res, serve, name, match[1] ?? "", match[2] ?? "").catch(() => {
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": "no-store" });
       res.end(JSON.stringify({ error: "server_error" }));
     });
@@ -68,9 +70,11 @@ function pathSegment(raw: string): string {
   }
 }
 
-async function respond(req: IncomingMessage, res: ServerResponse, serve: WorkspaceHandler, tenant: string, workspace: string): Promise<void> {
+async function respond(req: IncomingMessage, res: TaggedResponse, serve: WorkspaceHandler, route: RouteName, tenant: string, workspace: string): Promise<void> {
   const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
   const response = await serve(oauthRequest(req, method), pathSegment(tenant), pathSegment(workspace));
+  // For the access log (lib/platform/http-server.ts).
+  res[RESPONSE_INFO] = { requestId: response.headers["X-Request-Id"] ?? "", route };
   const names = new Set(Object.keys(response.headers).map((name) => name.toLowerCase()));
   const headers: Array<[string, string]> = securityHeaderPairs().filter(([name]) => !names.has(name.toLowerCase()));
   for (const [name, value] of Object.entries(response.headers)) headers.push([name, value]);

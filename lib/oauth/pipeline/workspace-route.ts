@@ -4,6 +4,7 @@ import { recordAudit, recordUnauthenticatedFailure } from "@/lib/platform/audit.
 import { settings } from "@/lib/platform/env.ts";
 import { addressGroup, clientIp, compileTrustProxy, UnknownClientAddress, type TrustProxy } from "@/lib/platform/client-address.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
+import { countOutcome } from "@/lib/platform/metrics.ts";
 import { addCorsHeaders } from "@/lib/oauth/pipeline/cors.ts";
 import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
 import { startPruning } from "@/lib/oauth/store/retention.ts";
@@ -98,6 +99,7 @@ export function workspaceHandler(
         reason: failure ? (failure.detail ?? failure.error) : undefined,
         requestId,
       } as const;
+      countOutcome(record.event, record.outcome, failure?.error);
       if (unauthenticated) recordUnauthenticatedFailure(record, addressGroup(ip));
       else recordAudit(record);
     }

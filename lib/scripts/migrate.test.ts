@@ -1,0 +1,68 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { shippedMigrations } from "@/lib/platform/migrations.ts";
+import { applyPendingMigrations, readAppliedMigrations } from "@/lib/scripts/migrate.ts";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-migrate-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const out: string[] = [];
+const options = (databaseUrl: string, busyTimeoutSeconds = 1) => ({ databaseUrl, busyTimeoutSeconds, out: (line: string) => out.push(line) });
+const sqlite = (process.env.DATABASE_URL ?? "").startsWith("file:");
+
+describe.runIf(sqlite)("the migration step of npm start (SQLite)", () => {
+  it("applies every migration to a new file, then finds nothing to apply", async () => {
+    const url = `file:${path.join(dir, "new.db")}`;
+    expect(await applyPendingMigrations(options(url, 30))).toEqual(shippedMigrations("sqlite"));
+    const shipped = shippedMigrations("sqlite");
+    expect(shipped.length).toBeGreaterThan(1);
+    expect(out.at(-1)).toBe(`Applying ${shipped.length} database migration(s): ${shipped.join(", ")}`);
+    expect(await readAppliedMigrations(url, 1000)).toEqual(shippedMigrations("sqlite"));
+    expect(await applyPendingMigrations(options(url))).toEqual([]);
+  }, 60_000);
+
+  it("writes nothing and waits for nothing when a serving process holds the write lock and nothing is pending", async () => {
+    // The test's own database is migrated; another connection holds its write lock, as a
+    // serving instance in the middle of a write does.
+    const file = (process.env.DATABASE_URL ?? "").slice("file:".length);
+    const holder = new Database(file);
+    holder.pragma("journal_mode = WAL");
+    const before = holder.pragma("data_version", { simple: true });
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const started = Date.now();
+      expect(await applyPendingMigrations(options(`file:${file}`))).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(900);
+    } finally {
+      holder.exec("COMMIT");
+    }
+    expect(holder.pragma("data_version", { simple: true })).toBe(before);
+    holder.close();
+  });
+
+  it("waits a bounded time for a locked file, then says so in plain words", async () => {
+    const file = path.join(dir, "locked.db");
+    const holder = new Database(file);
+    holder.exec("CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);");
+    try {
+      const started = Date.now();
+      await expect(applyPendingMigrations(options(`file:${file}`, 1))).rejects.toThrow(
+        `The database file ${file} stayed locked by another process for more than 1 s. Stop the process that is migrating or writing to it (or raise DATABASE_BUSY_TIMEOUT_SECONDS), then start again.`,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+  });
+});
+
+describe.runIf(!sqlite)("the migration step of npm start (PostgreSQL)", () => {
+  it("reads the applied migrations of a migrated database without writing", async () => {
+    const url = process.env.DATABASE_URL ?? "";
+    expect(await readAppliedMigrations(url, 5000)).toEqual(shippedMigrations("postgres"));
+    expect(await applyPendingMigrations(options(url))).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+// The migration step of `npm start` and `npm run setup`. A second server started on the same
+// SQLite file while the first one serves (a restart that starts the new process before stopping
+// the old one) must neither write nor fail when there is nothing to apply: the migrations table
+// is read first, read-only, and the engine runs only for pending migrations, waiting a bounded
+// time for a busy file.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { APPLIED_MIGRATIONS_SQL, pendingMigrations, providerOf, shippedMigrations } from "@/lib/platform/migrations.ts";
+
+export class MigrationFailure extends Error {
+  override name = "MigrationFailure";
+}
+
+/** The applied migrations' names, read without writing anything; empty for a new database. */
+export async function readAppliedMigrations(databaseUrl: string, busyTimeoutMs: number): Promise<string[]> {
+  if (providerOf(databaseUrl) === "postgres") {
+    const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: busyTimeoutMs });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ migration_name: string }>(APPLIED_MIGRATIONS_SQL);
+      return rows.map((r) => r.migration_name);
+    } catch (err) {
+      // 42P01: no migrations table yet, a new database.
+      if ((err as { code?: string }).code === "42P01") return [];
+      throw new MigrationFailure(`Cannot read the database at DATABASE_URL: ${(err as Error).message}`);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  const file = sqliteFile(databaseUrl);
+  if (!fs.existsSync(file)) return [];
+  let connection: Database.Database | undefined;
+  try {
+    // Read-only, with a busy timeout: a file that another process is writing is waited for.
+    connection = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
+    const table = connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+    if (!table) return [];
+    return (connection.prepare(APPLIED_MIGRATIONS_SQL).all() as Array<{ migration_name: string }>).map((r) => r.migration_name);
+  } catch (err) {
+    throw new MigrationFailure(describeSqliteFailure(file, err, busyTimeoutMs));
+  } finally {
+    connection?.close();
+  }
+}
+
+function sqliteFile(databaseUrl: string): string {
+  return path.resolve(process.cwd(), databaseUrl.replace(/^file:/, "").replace(/\?.*$/, ""));
+}
+
+function describeSqliteFailure(file: string, err: unknown, busyTimeoutMs: number): string {
+  const code = (err as { code?: string }).code ?? "";
+  const message = err instanceof Error ? err.message : String(err);
+  if (code.startsWith("SQLITE_BUSY") || /SocketTimeout|database is locked/.test(message)) {
+    return `The database file ${file} stayed locked by another process for more than ${busyTimeoutMs / 1000} s. Stop the process that is migrating or writing to it (or raise DATABASE_BUSY_TIMEOUT_SECONDS), then start again.`;
+  }
+  if (code === "SQLITE_NOTADB") return `${file} is not an SQLite database: check DATABASE_URL.`;
+  if (code === "SQLITE_CANTOPEN" || code.startsWith("SQLITE_READONLY"))
+    return `Cannot open the database file ${file} (${code}): check DATABASE_URL and the file's permissions.`;
+  return `Cannot read the database file ${file}: ${message}`;
+}
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  busyTimeoutSeconds: number;
+  /** Progress lines. */
+  out: (line: string) => void;
+  /** The project folder (prisma/ is there). */
+  root?: string;
+}
+
+/** Applies the pending migrations, if any; returns their names. Throws a MigrationFailure in plain words. */
+export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, out, root = process.cwd() }: MigrateOptions): Promise<string[]> {
+  const busyTimeoutMs = busyTimeoutSeconds * 1000;
+  const pending = pendingMigrations(await readAppliedMigrations(databaseUrl, busyTimeoutMs), shippedMigrations(providerOf(databaseUrl), root));
+  if (pending.length === 0) return [];
+  out(`Applying ${pending.length} database migration(s): ${pending.join(", ")}`);
+  const result = spawnSync(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_SHIM_SQLITE_TIMEOUT_MS: String(busyTimeoutMs) },
+    encoding: "utf8",
+  });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.status === 0) return pending;
+  const detail = output.trim().split("\n").slice(-15).join("\n");
+  if (/SocketTimeout|database is locked|SQLITE_BUSY/.test(output)) {
+    throw new MigrationFailure(
+      `Applying the migrations failed: the database file ${sqliteFile(databaseUrl)} stayed locked by another process for more than ${busyTimeoutSeconds} s. Stop the process writing to it (or raise DATABASE_BUSY_TIMEOUT_SECONDS), then start again.\n${detail}`,
+    );
+  }
+  throw new MigrationFailure(`Applying the migrations failed (prisma migrate deploy exited with status ${result.status ?? "none"}). Its output:\n${detail}`);
+}
