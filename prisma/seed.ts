@@ -4,10 +4,11 @@ import { settings } from "@/lib/platform/env.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
 import { hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { ensureSigningKey } from "@/lib/oauth/store/signing-keys.ts";
+import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
 
 /**
- * The demo data: tenant `demo`, workspace `default`, three users and four clients. Tests, the
- * README and outside checks rely on these names and secrets.
+ * The demo data: tenant `demo`, workspace `default`, four users (dave with a TOTP second factor)
+ * and four clients. Tests, the README and outside checks rely on these names and secrets.
  */
 export const DEMO = {
   tenant: "demo",
@@ -16,8 +17,28 @@ export const DEMO = {
     { username: "alice", password: "alice-password-1", email: "alice@example.com", name: "Alice Example", disabled: false },
     { username: "bob", password: "bob-password-1", email: "bob@example.com", name: "Bob Example", disabled: false },
     { username: "carol", password: "carol-password-1", email: "carol@example.com", name: "Carol Example", disabled: true },
+    { username: "dave", password: "dave-password-1", email: "dave@example.com", name: "Dave Example", disabled: false },
   ],
+  /** Dave's confirmed TOTP factor and its recovery codes (listed in the README). */
+  dave: {
+    totpSecret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    recoveryCodes: [
+      "G2UM-NT2W-VPRM-V5KE",
+      "2LFW-SWPN-7KYP-DRBS",
+      "6BI5-P6P5-LPCD-UK5E",
+      "DRTD-2SIA-VUVI-PUGI",
+      "JDQ7-VTMK-ZJG3-BS5T",
+      "BKZN-GWWS-AD2I-FYMS",
+      "MPAC-F7YC-OKJ7-B7SW",
+      "CEM5-CC3O-XBLC-WFUS",
+      "2B27-FD6G-3RNS-IXDL",
+      "BHNL-MUOE-ZT27-MJOE",
+    ],
+  },
 } as const;
+
+/** The grants of a demo client that signs users in: the password, its two MFA steps, refreshes. */
+const SIGN_IN_GRANTS = "password http://auth0.com/oauth/grant-type/mfa-otp http://auth0.com/oauth/grant-type/mfa-recovery-code refresh_token";
 
 const USER_SCOPES = "openid profile email offline_access";
 
@@ -32,7 +53,7 @@ function demoClients(loginClientSecret: string) {
       secret: null,
       type: "public",
       authMethods: "none",
-      grantTypes: "password refresh_token",
+      grantTypes: SIGN_IN_GRANTS,
       scopes: USER_SCOPES,
       // A browser app served by a local dev server may call the endpoints (CORS).
       allowedOrigins: DEMO_SPA_ORIGINS,
@@ -42,7 +63,7 @@ function demoClients(loginClientSecret: string) {
       name: "Demo backend",
       secret: "demo-backend-secret",
       authMethods: "client_secret_basic client_secret_post",
-      grantTypes: "password refresh_token",
+      grantTypes: SIGN_IN_GRANTS,
       scopes: `${USER_SCOPES} introspect_tokens revoke_tokens`,
     },
     {
@@ -58,7 +79,7 @@ function demoClients(loginClientSecret: string) {
       name: "Login web app",
       secret: loginClientSecret,
       authMethods: "client_secret_basic",
-      grantTypes: "password refresh_token",
+      grantTypes: SIGN_IN_GRANTS,
       scopes: USER_SCOPES,
       // Signs users in from its server: trusted to pass their addresses to the brute-force defence.
       forwardsEndUserIp: true,
@@ -84,7 +105,7 @@ export async function seedDemo(client: Db = db(), loginClientSecret = settings()
   for (const user of DEMO.users) {
     const key = { workspaceId_username: { workspaceId: workspace.id, username: user.username } };
     if (await client.user.findUnique({ where: key })) continue;
-    await client.user.create({
+    const created = await client.user.create({
       data: {
         workspaceId: workspace.id,
         username: user.username,
@@ -95,6 +116,17 @@ export async function seedDemo(client: Db = db(), loginClientSecret = settings()
         disabled: user.disabled,
       },
     });
+    if (user.username === "dave") {
+      await client.mfaFactor.create({
+        data: {
+          userId: created.id,
+          type: "otp",
+          secret: DEMO.dave.totpSecret,
+          confirmedAt: new Date(),
+          recoveryCodes: { create: DEMO.dave.recoveryCodes.map((code) => ({ codeHash: recoveryCodeHash(code) })) },
+        },
+      });
+    }
   }
   for (const { secret, ...demo } of demoClients(loginClientSecret)) {
     const key = { workspaceId_clientId: { workspaceId: workspace.id, clientId: demo.clientId } };

@@ -20,6 +20,14 @@ describe("the audit trail", () => {
   });
 
   it("prunes, saying how many rows of each kind it deleted", async () => {
-    expect(Object.keys(await prune()).sort()).toEqual(["auditEvents", "failedLogins", "knownAddresses", "refreshTokens", "revokedAccessTokens", "sessions"]);
+    expect(Object.keys(await prune()).sort()).toEqual([
+      "auditEvents",
+      "failedLogins",
+      "knownAddresses",
+      "mfaChallenges",
+      "refreshTokens",
+      "revokedAccessTokens",
+      "sessions",
+    ]);
   });
 });

@@ -28,7 +28,11 @@ describe("adding a client", () => {
       { authMethods: ["private_key_jwt"] },
       'Invalid auth methods: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"none"',
     ],
-    ["an unknown grant", { grants: ["implicit"] }, 'Invalid grants: Invalid option: expected one of "password"|"refresh_token"|"client_credentials"'],
+    [
+      "an unknown grant",
+      { grants: ["implicit"] },
+      'Invalid grants: Invalid option: expected one of "password"|"refresh_token"|"client_credentials"|"http://auth0.com/oauth/grant-type/mfa-otp"|"http://auth0.com/oauth/grant-type/mfa-recovery-code"',
+    ],
     ["no grant", { grants: [] }, "Invalid grants: Too small: expected array to have >=1 items"],
     ["a scope with a quote", { scopes: ['a"b'] }, "Invalid scopes: scopes are printable ASCII without spaces, quotes or backslashes"],
     ["an origin with a path", { origins: ["https://app.example/path"] }, "Invalid origins: an origin is scheme://host[:port], nothing more"],

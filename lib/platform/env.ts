@@ -55,6 +55,8 @@ const schema = z.object({
   UNAUTHENTICATED_FAILURE_LIMIT: integer(1, 1000000, 300),
   /** Absolute lifetime of a sign-in (a refresh-token family), whatever its rotations (seconds). */
   SESSION_MAX_SECONDS: integer(60, 31536000, 2592000),
+  /** How long an `mfa_token` (a sign-in waiting for its second factor) lives (seconds). */
+  MFA_TOKEN_TTL_SECONDS: integer(30, 3600, 300),
   /** Audit events older than this many days are pruned. */
   AUDIT_RETENTION_DAYS: integer(1, 3650, 90),
   /** How often the server prunes expired rows, in small batches (seconds); 0: only `npm run cli -- prune`. */

@@ -47,6 +47,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   sessionTtl: null,
   allowedOrigins: [],
   forwardsEndUserIp: false,
+  mfaPolicy: null,
   disabled: true,
 };
 

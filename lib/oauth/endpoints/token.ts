@@ -29,7 +29,8 @@ export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip,
 
 /** The grant type as an audit event name: ours, or `other` (never arbitrary input). */
 function auditName(grantType: string | undefined): string {
-  return (grantType !== undefined && grantOf(grantType)?.type) || "other";
+  const grant = grantType === undefined ? undefined : grantOf(grantType);
+  return grant ? (grant.auditName ?? grant.type) : "other";
 }
 
 export function supportedGrant(params: FormParams): Grant {

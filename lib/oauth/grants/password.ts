@@ -2,23 +2,20 @@ import { settings } from "@/lib/platform/env.ts";
 import { addressGroup } from "@/lib/platform/client-address.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/platform/passwords.ts";
 import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
-import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidGrant, InvalidRequest, MfaRequired } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { FormParams } from "@/lib/oauth/protocol/form.ts";
-import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
 import { grantScope, parseScope } from "@/lib/oauth/protocol/scopes.ts";
 import { scopePolicy } from "@/lib/oauth/model/client.ts";
-import { sessionLifetime } from "@/lib/oauth/model/session.ts";
-import { startSession } from "@/lib/oauth/store/sessions.ts";
-import { userTokens } from "@/lib/oauth/tokens/response.ts";
-import { findUserAndHistory, rememberAddress } from "@/lib/oauth/store/users.ts";
+import { mfaPolicyOf, secondFactorRequired } from "@/lib/oauth/model/mfa.ts";
+import { createChallenge } from "@/lib/oauth/store/mfa.ts";
+import { findUserAndHistory } from "@/lib/oauth/store/users.ts";
 import type { SignInUser } from "@/lib/oauth/model/user.ts";
+import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_USERNAME_LENGTH = 255;
 export const MAX_PASSWORD_LENGTH = 1024;
-
-const REMEMBER_AGAIN_MS = 86_400_000;
 
 /** Wrong password, unknown user and disabled user all get exactly this (no user enumeration). */
 const BAD_CREDENTIALS = "invalid username or password";
@@ -27,7 +24,7 @@ const BAD_CREDENTIALS = "invalid username or password";
  * The Resource Owner Password Credentials grant (RFC 6749 §4.3), after the token endpoint has
  * authenticated the client and checked it may use this grant. The steps, in order: input, scope,
  * lookup (the user and the address's recent failures, one query), the brute-force defence, the
- * credentials, the user's state.
+ * credentials, the user's state, and the second factor when the MFA policy asks for one.
  */
 async function handle({ params, client, workspace, ip, audit }: GrantRequest): Promise<OAuthResponse> {
   const { username, password } = requireCredentials(params);
@@ -56,32 +53,22 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
     else attempt.release();
     throw err;
   }
+  if (secondFactorRequired(mfaPolicyOf(client, workspace), active.mfaEnrolled)) {
+    // Not a sign-in yet: failures from here stay counted until the second factor is passed too,
+    // so a guesser who has the password cannot clear the count of wrong codes with it.
+    attempt.release();
+    const mfaToken = await createChallenge({
+      workspaceId: workspace.id,
+      clientId: client.id,
+      userId: active.id,
+      scope,
+      expiresAt: new Date(Date.now() + settings().MFA_TOKEN_TTL_SECONDS * 1000),
+    });
+    throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
+  }
   await attempt.succeeded();
-  // One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat.
-  const now = Date.now();
-  // A known address is written again only once a day: a success costs no extra write otherwise.
-  if (history.knownSince === null || now - history.knownSince > REMEMBER_AGAIN_MS) await rememberAddress(active.id, address, new Date(now));
-  const session = await startSession({
-    workspaceId: workspace.id,
-    clientId: client.id,
-    userId: active.id,
-    amr: ["pwd"],
-    authTime: Math.floor(now / 1000),
-    ttl: sessionLifetime(client, workspace),
-    now,
-  });
-  const refreshToken = client.grantTypes.has("refresh_token")
-    ? await storeRefreshToken({
-        clientId: client.id,
-        userId: active.id,
-        scope,
-        authTime: session.authTime,
-        familyId: session.id,
-        ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl,
-        notAfter: session.expiresAt,
-      })
-    : undefined;
-  return json(await userTokens({ workspace, client, user: active, scope, session, refreshToken, now }));
+  const tokens = await completeSignIn({ workspace, client, user: active, scope, amr: ["pwd"], address, knownSince: history.knownSince, now: Date.now() });
+  return json(tokens);
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */

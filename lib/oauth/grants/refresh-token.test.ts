@@ -193,7 +193,7 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
     const { username } = await db().user.create({
       data: {
         workspaceId: (await db().workspace.findFirstOrThrow()).id,
-        username: "dave",
+        username: "erin",
         passwordHash: (await db().user.findFirstOrThrow({ where: { username: "alice" } })).passwordHash,
       },
     });

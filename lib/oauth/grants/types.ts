@@ -23,6 +23,8 @@ export type GrantHandler = (grant: GrantRequest) => Promise<OAuthResponse>;
 /** A grant type (RFC 6749 §4): its `grant_type`, the parameters it reads, and its handler. */
 export interface Grant {
   type: string;
+  /** Its name in audit events (`token.{auditName}`) when `type` is a URI; else the type itself. */
+  auditName?: string;
   /** The request parameters the grant reads (besides grant_type and client authentication). */
   parameters: readonly string[];
   handle: GrantHandler;

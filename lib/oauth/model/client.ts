@@ -1,4 +1,5 @@
 import type { ScopePolicy } from "@/lib/oauth/protocol/scopes.ts";
+import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 
 /** RFC 6749 §2.1: a confidential client can keep a credential; a public one cannot. Stored, never inferred. */
 export type ClientType = "confidential" | "public";
@@ -26,6 +27,8 @@ export interface StoredClient {
   allowedOrigins: readonly string[];
   /** A confidential server-side client trusted to pass its end user's address and User-Agent. */
   forwardsEndUserIp: boolean;
+  /** Its own MFA policy; null: the workspace's. */
+  mfaPolicy: MfaPolicy | null;
   disabled: boolean;
 }
 

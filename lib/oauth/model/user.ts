@@ -7,6 +7,8 @@ export interface SignInUser {
   email: string | null;
   emailVerified: boolean;
   disabled: boolean;
+  /** Has a confirmed second factor. */
+  mfaEnrolled: boolean;
 }
 
 /** A counted failure from the caller's address group (newest first). */

@@ -1,4 +1,5 @@
 import { settings } from "@/lib/platform/env.ts";
+import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 
 /** One authorization server: a tenant's workspace, as the endpoints see it. */
 export interface Workspace {
@@ -14,6 +15,8 @@ export interface Workspace {
   refreshTokenTtl: number;
   /** Absolute lifetime of a sign-in (seconds); null: SESSION_MAX_SECONDS. */
   sessionTtl: number | null;
+  /** Who must pass a second factor (a client may override it). */
+  mfaPolicy: MfaPolicy;
 }
 
 // Tenant and workspace names as they appear in a path (the issuer's last two segments).

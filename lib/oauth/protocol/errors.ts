@@ -22,6 +22,8 @@ export type OAuthErrorCode =
   // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
   | "invalid_token"
   | "insufficient_scope"
+  // Auth0's MFA step-up (HTTP 403): the password was right, a second factor must follow
+  | "mfa_required"
   // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
   | "not_found";
 
@@ -31,6 +33,8 @@ export interface OAuthErrorOptions {
   headers?: Record<string, string>;
   /** Another status than the class's (413 for an oversized body, 403 for a missing permission). */
   status?: number;
+  /** Public members of the error response besides `error` and `error_description`. */
+  fields?: Record<string, string>;
 }
 
 export abstract class OAuthError extends Error {
@@ -41,6 +45,7 @@ export abstract class OAuthError extends Error {
   readonly description: string;
   readonly detail: string | undefined;
   readonly headers: Record<string, string>;
+  readonly fields: Record<string, string>;
 
   constructor(description: string, options: OAuthErrorOptions = {}) {
     super(description);
@@ -49,6 +54,7 @@ export abstract class OAuthError extends Error {
     this.description = description;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
+    this.fields = options.fields ?? {};
   }
 }
 
@@ -113,6 +119,18 @@ export class TooManyAttempts extends OAuthError {
   static override readonly defaultStatus = 429;
   constructor(retryAfterSeconds: number, detail: string) {
     super("too many failed sign-in attempts; try again later", { detail, headers: { "Retry-After": String(retryAfterSeconds) } });
+  }
+}
+
+/**
+ * Auth0's step-up: the password was right, but the sign-in needs a second factor. The
+ * `mfa_token` names the pending sign-in at the MFA grants and the /mfa endpoints.
+ */
+export class MfaRequired extends OAuthError {
+  readonly error = "mfa_required";
+  static override readonly defaultStatus = 403;
+  constructor(mfaToken: string, detail: string) {
+    super("multi-factor authentication required", { detail, fields: { mfa_token: mfaToken } });
   }
 }
 

@@ -52,7 +52,7 @@ const DESCRIPTION_UNSAFE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 export function errorResponse(err: OAuthError): OAuthResponse {
   const body: Record<string, string> = { error: err.error };
   if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
-  return json(body, err.status, err.headers);
+  return json({ ...body, ...err.fields }, err.status, err.headers);
 }
 
 /** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */

@@ -3,6 +3,7 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import type { ClientType, StoredClient } from "@/lib/oauth/model/client.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
+import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -30,6 +31,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     sessionTtl: row.sessionTtl,
     allowedOrigins: splitList(row.allowedOrigins),
     forwardsEndUserIp: row.forwardsEndUserIp,
+    mfaPolicy: row.mfaPolicy === null ? null : isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
     disabled: row.disabled,
   };
 }

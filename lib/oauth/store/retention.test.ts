@@ -57,6 +57,15 @@ async function seedRows(now: number) {
   });
   const event = (ago: number) => ({ event: "test.retention", outcome: "success", createdAt: at(-ago) });
   await db().auditEvent.createMany({ data: [event(91 * DAY), event(400 * DAY), event(89 * DAY)] });
+  const challenge = (expiresIn: number) => ({
+    tokenHash: randomUUID(),
+    workspaceId: client.workspaceId,
+    clientId: client.id,
+    userId: user.id,
+    scope: "openid",
+    expiresAt: at(expiresIn),
+  });
+  await db().mfaChallenge.createMany({ data: [challenge(-1000), challenge(300_000)] });
   return { live };
 }
 
@@ -68,7 +77,7 @@ describe("retention: expired and old rows are pruned", () => {
     await db().auditEvent.deleteMany();
     const { live } = await seedRows(now);
     const pruned = await pruneExpired(new Date(now), 1);
-    expect(pruned).toEqual({ refreshTokens: 2, sessions: 1, revokedAccessTokens: 1, failedLogins: 2, knownAddresses: 1, auditEvents: 2 });
+    expect(pruned).toEqual({ refreshTokens: 2, sessions: 1, revokedAccessTokens: 1, failedLogins: 2, knownAddresses: 1, mfaChallenges: 1, auditEvents: 2 });
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
     expect(await db().refreshToken.count()).toBe(1);
     expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
@@ -78,6 +87,7 @@ describe("retention: expired and old rows are pruned", () => {
       revokedAccessTokens: 0,
       failedLogins: 0,
       knownAddresses: 0,
+      mfaChallenges: 0,
       auditEvents: 0,
     });
   });

@@ -9,6 +9,7 @@ export interface Pruned {
   revokedAccessTokens: number;
   failedLogins: number;
   knownAddresses: number;
+  mfaChallenges: number;
   auditEvents: number;
 }
 
@@ -32,7 +33,7 @@ async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys
  * Removes what no longer counts for anything: refresh tokens and sessions past their expiry
  * (every token of a session ends with it), denylist entries past the access token's expiry,
  * failed sign-ins older than the lockout window, addresses not signed in from within
- * LOCKOUT_KNOWN_ADDRESS_DAYS, and audit events older than AUDIT_RETENTION_DAYS. In small
+ * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, and audit events older than AUDIT_RETENTION_DAYS. In small
  * batches, each its own short statement, so that a prune never holds the database for long.
  */
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
@@ -69,6 +70,11 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
           take,
         }),
       async (keys) => (await client.knownAddress.deleteMany({ where: { OR: keys } })).count,
+      batch,
+    ),
+    mfaChallenges: await inBatches(
+      async (take) => (await client.mfaChallenge.findMany({ where: { expiresAt: { lt: now } }, select: { tokenHash: true }, take })).map((r) => r.tokenHash),
+      async (keys) => (await client.mfaChallenge.deleteMany({ where: { tokenHash: { in: keys } } })).count,
       batch,
     ),
     auditEvents: await inBatches(

@@ -14,13 +14,14 @@ interface Row extends Record<string, unknown> {
   at: Date | string | null;
   username: string | null;
   n: number | bigint | string | null;
+  mfa: boolean | number | null;
 }
 
 const time = (value: Date | string | null) => (value === null ? null : new Date(value).getTime());
 
 /**
- * The user of a sign-in attempt and the address's and account's recent failures, in one round
- * trip: the password grant's only read. Plain SQL that SQLite and PostgreSQL read alike (quoted
+ * The user of a sign-in attempt (with whether they have a confirmed second factor) and the
+ * address's and account's recent failures, in one round trip: the password grant's only read. Plain SQL that SQLite and PostgreSQL read alike (quoted
  * identifiers, UNION ALL, LIMIT, NULLs cast to their column's type for PostgreSQL's UNION);
  * `limit` failures are enough to decide on the address's lockout. Run straight on the driver.
  */
@@ -36,31 +37,32 @@ export async function findUserAndHistory(
     db(),
     Prisma.sql`
     SELECT 'user' AS "kind", u."id", u."passwordHash", u."name", u."email", u."emailVerified", u."disabled",
-      CAST(NULL AS TIMESTAMP) AS "at", u."username", CAST(NULL AS INTEGER) AS "n"
+      CAST(NULL AS TIMESTAMP) AS "at", u."username", CAST(NULL AS INTEGER) AS "n",
+      EXISTS (SELECT 1 FROM "MfaFactor" mf WHERE mf."userId" = u."id" AND mf."confirmedAt" IS NOT NULL) AS "mfa"
     FROM "User" u WHERE u."workspaceId" = ${workspaceId} AND u."username" = ${username}
     UNION ALL
     SELECT * FROM (
       SELECT 'failure', f."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username", CAST(NULL AS INTEGER)
+        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username", CAST(NULL AS INTEGER), CAST(NULL AS BOOLEAN)
       FROM "FailedLogin" f
       WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'user' ORDER BY f."createdAt" DESC LIMIT ${limit}
     ) AS "recent"
     UNION ALL
     SELECT * FROM (
       SELECT 'failure', m."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), m."createdAt", m."username", CAST(NULL AS INTEGER)
+        CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), m."createdAt", m."username", CAST(NULL AS INTEGER), CAST(NULL AS BOOLEAN)
       FROM "FailedLogin" m
       WHERE m."workspaceId" = ${workspaceId} AND m."ip" = ${address} AND m."username" = ${username} AND m."kind" = 'user'
       ORDER BY m."createdAt" DESC LIMIT ${nameLimit}
     ) AS "mine"
     UNION ALL
     SELECT 'account', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), MIN(a."createdAt"), CAST(NULL AS TEXT), COUNT(*)
+      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), MIN(a."createdAt"), CAST(NULL AS TEXT), COUNT(*), CAST(NULL AS BOOLEAN)
     FROM "FailedLogin" a
     WHERE a."workspaceId" = ${workspaceId} AND a."username" = ${username} AND a."kind" = 'user' AND a."createdAt" > ${since}
     UNION ALL
     SELECT 'known', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
-      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), k."lastSignInAt", CAST(NULL AS TEXT), CAST(NULL AS INTEGER)
+      CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), k."lastSignInAt", CAST(NULL AS TEXT), CAST(NULL AS INTEGER), CAST(NULL AS BOOLEAN)
     FROM "KnownAddress" k JOIN "User" ku ON ku."id" = k."userId"
     WHERE ku."workspaceId" = ${workspaceId} AND ku."username" = ${username} AND k."address" = ${address}`,
   );
@@ -76,6 +78,7 @@ export async function findUserAndHistory(
         email: r.email,
         emailVerified: Boolean(r.emailVerified),
         disabled: Boolean(r.disabled),
+        mfaEnrolled: Boolean(r.mfa),
       };
     } else if (r.kind === "failure" && r.at !== null && r.id !== null && r.username !== null) {
       history.failures.push({ id: r.id, username: r.username, at: new Date(r.at).getTime() });

@@ -3,6 +3,7 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { NotFound } from "@/lib/oauth/protocol/errors.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
+import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isSlug, issuerFor, type Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -31,5 +32,7 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     idTokenTtl: row.idTokenTtl,
     refreshTokenTtl: row.refreshTokenTtl,
     sessionTtl: row.sessionTtl,
+    // An unknown stored value (a later version's) errs on the safe side.
+    mfaPolicy: isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
   };
 }

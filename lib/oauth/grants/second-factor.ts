@@ -1,0 +1,107 @@
+import { recordAudit } from "@/lib/platform/audit.ts";
+import { admitUserAttempt, checkTotp, WRONG_CODE } from "@/lib/oauth/mfa/attempts.ts";
+import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
+import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa.ts";
+import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import {
+  confirmFactor,
+  consumeChallenge,
+  countWrongCode,
+  findChallenge,
+  recoveryCodesLeft,
+  useRecoveryCode,
+  type StoredChallenge,
+} from "@/lib/oauth/store/mfa.ts";
+import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
+import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+
+/** Longer than any `mfa_token` we issue (43 characters). */
+export const MAX_MFA_TOKEN_LENGTH = 128;
+const MAX_CODE_LENGTH = 64;
+
+const INVALID_TOKEN = "the mfa_token is invalid or expired";
+
+/**
+ * The challenge of a request's `mfa_token`, if it is one this workspace issued to `clientId`
+ * (the row id), is not expired and has wrong codes left: else `invalid_grant`.
+ */
+export function liveChallenge(challenge: StoredChallenge | null, workspaceId: string, now: number): StoredChallenge {
+  if (!challenge || challenge.workspaceId !== workspaceId) throw new InvalidGrant(INVALID_TOKEN, { detail: "unknown mfa_token" });
+  if (challenge.expiresAt.getTime() <= now) throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token expired" });
+  if (challenge.failures >= MFA_TOKEN_MAX_FAILURES) throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token exhausted" });
+  return challenge;
+}
+
+/**
+ * The second step of a sign-in (Auth0's MFA grants): the `mfa_token` the password grant answered
+ * with, and a TOTP code or a recovery code. The steps, in order: input, the challenge (this
+ * workspace's, this client's, alive), the user's state, the brute-force defence, the code, then
+ * the challenge is consumed and the sign-in completes as the password grant's would, with the
+ * `amr` of the factor used. A wrong or replayed code is `invalid_grant`, counted against the
+ * challenge (it dies after MFA_TOKEN_MAX_FAILURES) and by the brute-force defence.
+ */
+export async function passSecondFactor({ params, client, workspace, ip, audit, log }: GrantRequest, kind: "otp" | "recovery-code"): Promise<OAuthResponse> {
+  const parameter = kind === "otp" ? "otp" : "recovery_code";
+  const mfaToken = params.get("mfa_token");
+  const code = params.get(parameter);
+  if (mfaToken === undefined) throw new InvalidRequest("the mfa_token parameter is required");
+  if (code === undefined) throw new InvalidRequest(`the ${parameter} parameter is required`);
+  if (code.length > MAX_CODE_LENGTH) throw new InvalidRequest(`${parameter} is longer than ${MAX_CODE_LENGTH} characters`);
+  if (mfaToken.length > MAX_MFA_TOKEN_LENGTH) throw new InvalidGrant(INVALID_TOKEN, { detail: "too long" });
+  const now = Date.now();
+  const challenge = liveChallenge(await findChallenge(mfaToken), workspace.id, now);
+  const { user } = challenge;
+  audit.userId = user.id;
+  audit.username = user.username;
+  if (challenge.clientId !== client.id) throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token of another client" });
+  if (user.disabled) throw new InvalidGrant(INVALID_TOKEN, { detail: "user disabled" });
+  // From here on a failure is an attempt at the user's second factor, counted like a password.
+  audit.accountable = true;
+  const { attempt, address, knownSince } = await admitUserAttempt(workspace.id, user.username, ip, now);
+  const confirmed = challenge.factors.find((f) => f.confirmedAt !== null);
+  // No confirmed factor: the user enrolled during this sign-in (POST /mfa/associate), and the
+  // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
+  const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
+  try {
+    const outcome = !factor
+      ? "no factor"
+      : kind === "otp"
+        ? await checkTotp(factor, code, now)
+        : (await useRecoveryCode(factor.id, recoveryCodeHash(code)))
+          ? "accepted"
+          : "wrong";
+    if (outcome !== "accepted") {
+      await countWrongCode(challenge.tokenHash);
+      throw new InvalidGrant(WRONG_CODE, { detail: `${outcome === "no factor" ? "no factor" : `${outcome} ${kind}`}` });
+    }
+    if (!(await consumeChallenge(challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, new Date(now)))) {
+      throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
+    }
+  } catch (err) {
+    if (err instanceof InvalidGrant) await attempt.failed();
+    else attempt.release();
+    throw err;
+  }
+  await attempt.succeeded();
+  if (factor && !factor.confirmedAt) {
+    await confirmFactor(factor.id, new Date(now));
+    recordAudit(
+      {
+        event: "mfa.confirm",
+        outcome: "success",
+        workspaceId: workspace.id,
+        clientId: client.clientId,
+        userId: user.id,
+        username: user.username,
+        ip,
+        reason: "otp factor confirmed at sign-in",
+      },
+      log,
+    );
+  }
+  const tokens = await completeSignIn({ workspace, client, user, scope: challenge.scope, amr: [...SECOND_FACTOR_AMR[kind]], address, knownSince, now });
+  if (kind === "otp" || !factor) return json(tokens);
+  // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).
+  return json({ ...tokens, recovery_codes_remaining: await recoveryCodesLeft(factor.id) });
+}

@@ -1,0 +1,53 @@
+import { sessionLifetime } from "@/lib/oauth/model/session.ts";
+import type { Client } from "@/lib/oauth/model/client.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
+import { startSession } from "@/lib/oauth/store/sessions.ts";
+import { rememberAddress } from "@/lib/oauth/store/users.ts";
+import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
+
+const REMEMBER_AGAIN_MS = 86_400_000;
+
+export interface CompletedSignIn {
+  workspace: Workspace;
+  client: Client;
+  user: TokenUser;
+  scope: readonly string[];
+  /** RFC 8176: how the user authenticated, kept with the session for every later token. */
+  amr: string[];
+  /** The address group the user signed in from, and when they last did from there (ms), if ever. */
+  address: string;
+  knownSince: number | null;
+  /** One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat. */
+  now: number;
+}
+
+/**
+ * A sign-in every factor of which has been passed: the address is remembered as the user's, the
+ * session starts, and the tokens are issued (a refresh token when the client may refresh).
+ */
+export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now }: CompletedSignIn): Promise<TokenResponse> {
+  // A known address is written again only once a day: a success costs no extra write otherwise.
+  if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
+  const session = await startSession({
+    workspaceId: workspace.id,
+    clientId: client.id,
+    userId: user.id,
+    amr,
+    authTime: Math.floor(now / 1000),
+    ttl: sessionLifetime(client, workspace),
+    now,
+  });
+  const refreshToken = client.grantTypes.has("refresh_token")
+    ? await storeRefreshToken({
+        clientId: client.id,
+        userId: user.id,
+        scope,
+        authTime: session.authTime,
+        familyId: session.id,
+        ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl,
+        notAfter: session.expiresAt,
+      })
+    : undefined;
+  return userTokens({ workspace, client, user, scope, session, refreshToken, now });
+}
