@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { authMethods, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
+import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
@@ -29,6 +29,8 @@ export interface ClientSummary {
   idTokenTtl: number | null;
   refreshTokenTtl: number | null;
   forwardsEndUserIp: boolean;
+  /** Its own MFA policy; null: the workspace's. */
+  mfaPolicy: string | null;
   disabled: boolean;
 }
 
@@ -50,6 +52,7 @@ export async function listClients(workspace: string): Promise<ClientSummary[]> {
     idTokenTtl: c.idTokenTtl,
     refreshTokenTtl: c.refreshTokenTtl,
     forwardsEndUserIp: c.forwardsEndUserIp,
+    mfaPolicy: c.mfaPolicy,
     disabled: c.disabled,
   }));
 }
@@ -137,6 +140,8 @@ export interface ClientChanges {
   idTokenTtl?: number;
   refreshTokenTtl?: number;
   forwardsEndUserIp?: boolean;
+  /** off, optional, required, or inherit (the workspace's). */
+  mfaPolicy?: string;
   disabled?: boolean;
 }
 
@@ -156,6 +161,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
+    mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
     disabled: changes.disabled,
   };
   const changed = Object.entries(data)

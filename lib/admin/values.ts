@@ -3,6 +3,7 @@ import { AdminError } from "@/lib/admin/errors.ts";
 import { AUTH_METHODS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
+import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
 
 // The syntax of the values an operator gives, as the server itself defines them: grant types and
@@ -67,4 +68,14 @@ const PUBLIC_METHODS = AUTH_METHODS.filter((m) => !CREDENTIAL_METHODS.includes(m
 /** The type of a client that authenticates with `methods`. */
 export function clientTypeOf(methods: readonly string[]): ClientType {
   return methods.some((m) => PUBLIC_METHODS.includes(m)) ? "public" : "confidential";
+}
+
+/** Who must pass a second factor: off, optional or required. */
+export function mfaPolicy(value: string): MfaPolicy {
+  return valid(z.enum(MFA_POLICIES), value, "MFA policy");
+}
+
+/** A client's MFA policy: its own, or `inherit` (null: the workspace's). */
+export function clientMfaPolicy(value: string): MfaPolicy | null {
+  return value === "inherit" ? null : mfaPolicy(value);
 }

@@ -1,6 +1,6 @@
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { ifGiven, lifetime, scopeTokens } from "@/lib/admin/values.ts";
+import { ifGiven, lifetime, mfaPolicy, scopeTokens } from "@/lib/admin/values.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { isSlug, issuerFor } from "@/lib/oauth/model/workspace.ts";
@@ -26,6 +26,7 @@ export interface WorkspaceSummary {
   idTokenTtl: number;
   refreshTokenTtl: number;
   defaultScopes: string[];
+  mfaPolicy: string;
 }
 
 /** Every workspace, by tenant then name. */
@@ -38,6 +39,7 @@ export async function listWorkspaces(): Promise<WorkspaceSummary[]> {
     idTokenTtl: w.idTokenTtl,
     refreshTokenTtl: w.refreshTokenTtl,
     defaultScopes: splitList(w.defaultScopes),
+    mfaPolicy: w.mfaPolicy,
   }));
 }
 
@@ -67,9 +69,11 @@ export interface WorkspaceChanges {
   refreshTokenTtl?: number;
   /** Scopes granted when a client asks for none and has no defaults of its own. */
   defaultScopes?: readonly string[];
+  /** Who must pass a second factor: off, optional or required. */
+  mfaPolicy?: string;
 }
 
-/** Changes a workspace's token lifetimes or default scopes; at least one must be given. */
+/** Changes a workspace's token lifetimes, default scopes or MFA policy; at least one must be given. */
 export async function setWorkspace(ref: string, changes: WorkspaceChanges): Promise<void> {
   const w = await workspaceByRef(ref);
   const data = {
@@ -77,6 +81,7 @@ export async function setWorkspace(ref: string, changes: WorkspaceChanges): Prom
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
+    mfaPolicy: ifGiven(changes.mfaPolicy, mfaPolicy),
   };
   if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
   await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));

@@ -18,7 +18,7 @@ const signIn = (username: string, password: string) => postToken({ grant_type: "
 
 describe("admin CLI", () => {
   it.each(
-    "|workspace|workspace create|workspace list|workspace set|user|user add|user list|user disable|user enable|user reset-password|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune"
+    "|workspace|workspace create|workspace list|workspace set|user|user add|user list|user disable|user enable|user reset-password|user factors|user reset-mfa|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune"
       .split("|")
       .map((path) => [path.split(" ").filter(Boolean)]),
   )("has --help for %j", async (path) => {

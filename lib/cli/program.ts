@@ -4,7 +4,9 @@ import { addClient, DEFAULT_AUTH_METHODS, listClients, rotateClientSecret, setCl
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { addUser, listUsers, resetPassword, setUserDisabled } from "@/lib/admin/users.ts";
+import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
 import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
+import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { createWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
@@ -55,6 +57,7 @@ export function buildProgram(io: CliIo): Command {
           id_ttl: w.idTokenTtl,
           refresh_ttl: w.refreshTokenTtl,
           default_scopes: w.defaultScopes,
+          mfa_policy: w.mfaPolicy,
         })),
       );
     });
@@ -67,14 +70,21 @@ export function buildProgram(io: CliIo): Command {
       io.out(`Created workspace ${ref}; its issuer is ${issuer}`);
     });
   ws.command("set")
-    .description("Change a workspace's token lifetimes or default scopes")
+    .description("Change a workspace's token lifetimes, default scopes or MFA policy")
     .argument("<tenant/workspace>")
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .option("--default-scopes <scopes>", "scopes granted when a client asks for none", scopesOption)
-    .action(async (ref: string, o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[] }) => {
-      await setWorkspace(ref, { accessTokenTtl: o.accessTtl, idTokenTtl: o.idTtl, refreshTokenTtl: o.refreshTtl, defaultScopes: o.defaultScopes });
+    .addOption(new Option("--mfa-policy <policy>", "who must pass a second factor").choices(MFA_POLICIES))
+    .action(async (ref: string, o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string }) => {
+      await setWorkspace(ref, {
+        accessTokenTtl: o.accessTtl,
+        idTokenTtl: o.idTtl,
+        refreshTokenTtl: o.refreshTtl,
+        defaultScopes: o.defaultScopes,
+        mfaPolicy: o.mfaPolicy,
+      });
       io.out(`Updated workspace ${ref}`);
     });
 
@@ -125,6 +135,33 @@ export function buildProgram(io: CliIo): Command {
       await resetPassword(ref, username, () => io.readSecret("Password: "));
       io.out(`Reset the password of ${username}; their sessions are ended and refresh tokens revoked`);
     });
+  user
+    .command("factors")
+    .description("List a user's second factors (never their secrets)")
+    .argument("<tenant/workspace>")
+    .argument("<username>")
+    .action(async (ref: string, username: string) => {
+      table(
+        io,
+        (await listFactors(ref, username)).map((f) => ({
+          id: f.id,
+          type: f.type,
+          state: f.state,
+          created_at: f.createdAt,
+          confirmed_at: f.confirmedAt,
+          recovery_codes_left: f.recoveryCodesLeft,
+        })),
+      );
+    });
+  user
+    .command("reset-mfa")
+    .description("Remove a user's second factors and recovery codes (the user enrols again)")
+    .argument("<tenant/workspace>")
+    .argument("<username>")
+    .action(async (ref: string, username: string) => {
+      const { removed } = await resetFactors(ref, username);
+      io.out(`Removed ${removed} factor(s) of ${username}`);
+    });
 
   // ---- clients
   const client = program.command("client").description("OAuth clients of a workspace");
@@ -142,6 +179,7 @@ export function buildProgram(io: CliIo): Command {
           scopes: c.scopes,
           origins: c.allowedOrigins,
           forwards_ip: c.forwardsEndUserIp,
+          mfa_policy: c.mfaPolicy ?? "inherit",
           disabled: c.disabled,
         })),
       );
@@ -192,6 +230,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
+    .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
     .action(async (ref: string, clientId: string, o: ClientSetOptions) => {
       const { takesEffectWithinSeconds } = await setClient(ref, clientId, {
@@ -204,6 +243,7 @@ export function buildProgram(io: CliIo): Command {
         idTokenTtl: o.idTtl,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
+        mfaPolicy: o.mfaPolicy,
         disabled: o.state === undefined ? undefined : o.state === "disabled",
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
@@ -283,6 +323,7 @@ interface ClientSetOptions {
   idTtl?: number;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
+  mfaPolicy?: string;
   state?: "enabled" | "disabled";
 }
 

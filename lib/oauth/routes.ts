@@ -3,6 +3,11 @@ import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
 import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
 import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
+import { mfaAssociateEndpoint } from "@/lib/oauth/endpoints/mfa/associate.ts";
+import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticators.ts";
+import { mfaConfirmEndpoint } from "@/lib/oauth/endpoints/mfa/confirm.ts";
+import { mfaRecoveryCodesEndpoint } from "@/lib/oauth/endpoints/mfa/recovery-codes.ts";
+import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
@@ -27,6 +32,12 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true } },
   discovery: { path: "/.well-known/openid-configuration", methods: { GET: discovery }, options: {} },
   jwks: { path: "/.well-known/jwks.json", methods: { GET: jwks }, options: {} },
+  // Multi-factor authentication (Auth0's MFA API shape where it has one).
+  mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true } },
+  mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true } },
+  mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true } },
+  mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true } },
+  mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true } },
 };
 
 const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name].path}`;

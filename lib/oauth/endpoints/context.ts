@@ -36,6 +36,17 @@ export interface EndpointContext {
 }
 
 /** The endpoints of a workspace, by name (their paths are in lib/oauth/routes.ts). */
-export type RouteName = "token" | "revocation" | "introspection" | "userinfo" | "discovery" | "jwks";
+export type RouteName =
+  | "token"
+  | "revocation"
+  | "introspection"
+  | "userinfo"
+  | "discovery"
+  | "jwks"
+  | "mfaAuthenticators"
+  | "mfaAssociate"
+  | "mfaConfirm"
+  | "mfaRemove"
+  | "mfaRecoveryCodes";
 
 export type Endpoint = (request: OAuthRequest, context: EndpointContext) => Promise<OAuthResponse>;

@@ -97,22 +97,50 @@ function tooLarge(): InvalidRequest {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** The form body of a POST (RFC 6749 §3.2: `application/x-www-form-urlencoded`, UTF-8). */
-export async function readForm(req: OAuthRequest): Promise<FormParams> {
-  const contentType = req.headers.get("content-type");
-  const { type, charset } = mediaType(contentType ?? "");
-  if (type !== "application/x-www-form-urlencoded") {
-    throw new InvalidRequest("the request body must be application/x-www-form-urlencoded");
-  }
+/** The body's text: UTF-8, at most MAX_FORM_BYTES. */
+async function readText(req: OAuthRequest, charset: string | undefined): Promise<string> {
   if (charset !== undefined && charset !== "utf-8") throw new InvalidRequest("the request body must be UTF-8");
   const declared = Number(req.headers.get("content-length") ?? "0");
   if (declared > MAX_FORM_BYTES) throw tooLarge();
   const bytes = await readLimited(req.body, MAX_FORM_BYTES);
-  let text: string;
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     throw new InvalidRequest("the request body is not valid UTF-8");
   }
-  return parseUrlEncoded(text);
+}
+
+/** The form body of a POST (RFC 6749 §3.2: `application/x-www-form-urlencoded`, UTF-8). */
+export async function readForm(req: OAuthRequest): Promise<FormParams> {
+  const { type, charset } = mediaType(req.headers.get("content-type") ?? "");
+  if (type !== "application/x-www-form-urlencoded") {
+    throw new InvalidRequest("the request body must be application/x-www-form-urlencoded");
+  }
+  return parseUrlEncoded(await readText(req, charset));
+}
+
+/**
+ * The parameters of a POST that may send a form or a JSON object (Auth0's /mfa endpoints take
+ * both): a JSON member is a string, or an array of strings kept as its JSON text; empty strings
+ * count as absent, as in a form.
+ */
+export async function readParams(req: OAuthRequest): Promise<FormParams> {
+  const { type, charset } = mediaType(req.headers.get("content-type") ?? "");
+  if (type !== "application/json") return readForm(req);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readText(req, charset));
+  } catch (err) {
+    if (err instanceof InvalidRequest) throw err;
+    throw new InvalidRequest("the request body is not valid JSON");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new InvalidRequest("the request body must be a JSON object");
+  const values = new Map<string, string>();
+  for (const [name, value] of Object.entries(parsed)) {
+    const text = typeof value === "string" ? value : Array.isArray(value) && value.every((v) => typeof v === "string") ? JSON.stringify(value) : undefined;
+    if (text === undefined) throw new InvalidRequest(ECHOABLE_NAME.test(name) ? `parameter ${name} must be a string` : "parameters must be strings");
+    if (text.includes("\u0000")) throw new InvalidRequest("parameters must not contain NUL characters");
+    if (text !== "") values.set(name, text);
+  }
+  return new FormParams(values);
 }

@@ -1,0 +1,53 @@
+import { AdminError } from "@/lib/admin/errors.ts";
+import { change } from "@/lib/admin/transaction.ts";
+import { workspaceByRef } from "@/lib/admin/workspaces.ts";
+import { db } from "@/lib/platform/db.ts";
+
+/** A user's second factor as an operator sees it: never its secret or codes. */
+export interface FactorSummary {
+  id: string;
+  type: string;
+  state: "active" | "pending";
+  createdAt: Date;
+  confirmedAt: Date | null;
+  recoveryCodesLeft: number;
+}
+
+async function userOf(workspace: string, username: string) {
+  const w = await workspaceByRef(workspace);
+  const user = await db().user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } }, select: { id: true } });
+  if (!user) throw new AdminError(`No user ${username} in ${workspace}`);
+  return { workspaceId: w.id, userId: user.id };
+}
+
+/** A user's second factors, the oldest first. */
+export async function listFactors(workspace: string, username: string): Promise<FactorSummary[]> {
+  const { userId } = await userOf(workspace, username);
+  const rows = await db().mfaFactor.findMany({
+    where: { userId },
+    orderBy: { createdAt: "asc" },
+    select: { id: true, type: true, createdAt: true, confirmedAt: true, _count: { select: { recoveryCodes: true } } },
+  });
+  return rows.map((f) => ({
+    id: f.id,
+    type: f.type,
+    state: f.confirmedAt ? "active" : "pending",
+    createdAt: f.createdAt,
+    confirmedAt: f.confirmedAt,
+    recoveryCodesLeft: f._count.recoveryCodes,
+  }));
+}
+
+/**
+ * Removes every factor of a user, and their pending sign-ins (mfa_tokens): a user who lost their
+ * authenticator and codes signs in with the password alone (or, under a `required` policy,
+ * enrols again during sign-in). Returns how many factors went.
+ */
+export async function resetFactors(workspace: string, username: string): Promise<{ removed: number }> {
+  const { workspaceId, userId } = await userOf(workspace, username);
+  return change("user.reset_mfa", { workspaceId, userId, username }, async (tx) => {
+    const { count } = await tx.mfaFactor.deleteMany({ where: { userId } });
+    await tx.mfaChallenge.deleteMany({ where: { userId } });
+    return { removed: count };
+  });
+}

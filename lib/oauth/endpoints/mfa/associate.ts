@@ -1,0 +1,52 @@
+import { recoveryCodeHash, newRecoveryCodes } from "@/lib/oauth/mfa/recovery-codes.ts";
+import { newTotpSecret, totpUri } from "@/lib/oauth/mfa/totp.ts";
+import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { readParams } from "@/lib/oauth/protocol/form.ts";
+import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { confirmedFactor, mfaCaller } from "@/lib/oauth/endpoints/mfa/caller.ts";
+
+/**
+ * `POST /mfa/associate` (Auth0's shape): starts a TOTP enrolment for a user without a confirmed
+ * factor, with an `mfa_token` (the `required` policy's enrolment during sign-in) or their access
+ * token (the account page). `authenticator_types` must name `otp` (JSON `["otp"]`, or in a form
+ * `otp` or `["otp"]`). The answer carries the secret, its `otpauth://` URI and ten recovery codes:
+ * the only time any of them is shown. The factor stays pending (it gates nothing) until a first
+ * code confirms it: the `mfa-otp` grant with the same `mfa_token`, or `POST /mfa/confirm`.
+ * Starting again replaces a pending enrolment.
+ */
+export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+  audit.event = "mfa.associate";
+  const caller = await mfaCaller(request, workspace, audit);
+  if (!caller) return bearerRequired(workspace.issuer);
+  const params = await readParams(request);
+  const types = listParam(params.get("authenticator_types"));
+  if (!types.includes("otp")) throw new InvalidRequest('authenticator_types must be ["otp"]: the only type supported');
+  if (types.some((t) => t !== "otp")) throw new InvalidRequest('authenticator_types must be ["otp"]: the only type supported');
+  if (confirmedFactor(caller)) throw new InvalidRequest("two-step verification is already set up; remove it first", { detail: "already enrolled" });
+  const secret = newTotpSecret();
+  const codes = newRecoveryCodes();
+  await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash));
+  return json({
+    authenticator_type: "otp",
+    secret,
+    barcode_uri: totpUri(secret, `${workspace.tenant}/${workspace.slug}`, caller.user.username),
+    recovery_codes: codes,
+  });
+}
+
+/** A list parameter: a JSON array of strings, or names separated by spaces or commas. */
+function listParam(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  if (value.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.every((v) => typeof v === "string")) return parsed;
+    } catch {
+      // Not JSON: refused below.
+    }
+    throw new InvalidRequest("authenticator_types is not a list of names");
+  }
+  return value.split(/[\s,]+/).filter(Boolean);
+}

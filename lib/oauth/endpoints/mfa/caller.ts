@@ -1,0 +1,64 @@
+import { liveChallenge, MAX_MFA_TOKEN_LENGTH } from "@/lib/oauth/grants/second-factor.ts";
+import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
+import { InvalidGrant, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
+import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
+import { findClient } from "@/lib/oauth/store/clients.ts";
+import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
+import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
+import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
+import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/**
+ * Who calls an /mfa endpoint: a sign-in waiting for its second factor (its `mfa_token`), or a
+ * signed-in user (their access token, from any client of the workspace).
+ */
+export interface MfaCaller {
+  via: "mfa_token" | "access_token";
+  user: { id: string; username: string };
+  factors: StoredFactor[];
+}
+
+/**
+ * The caller of an /mfa endpoint from its bearer token (RFC 6750 §2.1, the Authorization header
+ * only), or null when it sent none. An access token is a JWT (it has dots); an `mfa_token` is
+ * opaque. A bad, expired or exhausted one is `invalid_token` (401). The request's origin must be
+ * one the token's client allows.
+ */
+export async function mfaCaller(request: OAuthRequest, workspace: Workspace, audit: AuditDraft, now = Date.now()): Promise<MfaCaller | null> {
+  const realm = workspace.issuer;
+  const header = request.headers.get("authorization");
+  if (header === null) return null;
+  const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1];
+  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer token");
+  if (token.includes(".")) {
+    const check = token.length <= MAX_TOKEN_LENGTH ? await checkAccessToken(token, workspace) : { valid: false as const, reason: "too long" };
+    if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
+    if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason);
+    const user = check.user;
+    if (!user || user.disabled || check.claims.sid === undefined) throw new InvalidToken(realm, "the access token is invalid", "not a signed-in user's token");
+    Object.assign(audit, { userId: user.id, username: user.username });
+    const client = await findClient(workspace.id, check.claims.client_id);
+    assertOriginAllowed(request, client?.allowedOrigins ?? []);
+    return { via: "access_token", user, factors: await factorsOf(user.id) };
+  }
+  let challenge;
+  try {
+    if (token.length > MAX_MFA_TOKEN_LENGTH) throw new InvalidGrant("too long");
+    challenge = liveChallenge(await findChallenge(token), workspace.id, now);
+  } catch (err) {
+    if (err instanceof InvalidGrant) throw new InvalidToken(realm, "the mfa_token is invalid or expired", err.detail ?? err.description);
+    throw err;
+  }
+  Object.assign(audit, { clientId: challenge.client.clientId, userId: challenge.user.id, username: challenge.user.username, accountable: true });
+  if (challenge.user.disabled) throw new InvalidToken(realm, "the mfa_token is invalid or expired", "user disabled");
+  assertOriginAllowed(request, challenge.client.allowedOrigins);
+  return { via: "mfa_token", user: challenge.user, factors: challenge.factors };
+}
+
+/** Endpoints that change a signed-in user's factors take their access token, not an `mfa_token`. */
+export function requireSignedIn(caller: MfaCaller): void {
+  if (caller.via !== "access_token") throw new InvalidRequest("this endpoint needs the user's access token, not an mfa_token", { status: 403 });
+}
+
+export const confirmedFactor = (caller: MfaCaller) => caller.factors.find((f) => f.confirmedAt !== null);

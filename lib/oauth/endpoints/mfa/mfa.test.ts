@@ -1,0 +1,206 @@
+import { decodeJwt } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { flushAudit } from "@/lib/platform/audit.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { call, expectNoStore, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+import { codeAt, DAVE, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const JSON_TYPE = { "Content-Type": "application/json" };
+
+const listAuthenticators = (token?: string) => call(routes.mfaAuthenticators, `${ISSUER}/mfa/authenticators`, { headers: token ? bearer(token) : {} });
+const associate = (token: string, body: string | Record<string, string>, headers: Record<string, string> = {}) =>
+  call(routes.mfaAssociate, `${ISSUER}/mfa/associate`, { body, headers: { ...bearer(token), ...headers } });
+const confirm = (token: string, body: Record<string, string>) => call(routes.mfaConfirm, `${ISSUER}/mfa/confirm`, { body, headers: bearer(token) });
+const remove = (token: string, body: Record<string, string>) => call(routes.mfaRemove, `${ISSUER}/mfa/remove`, { body, headers: bearer(token) });
+const regenerate = (token: string, body: Record<string, string>) =>
+  call(routes.mfaRecoveryCodes, `${ISSUER}/mfa/recovery-codes`, { body, headers: bearer(token) });
+
+/** A user of the demo workspace for one test, with alice's password. */
+async function newUser(username: string) {
+  const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+  const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+  await db().user.create({ data: { workspaceId, username, passwordHash, name: username, email: `${username}@example.com` } });
+  return { username, password: "alice-password-1" };
+}
+
+/** Waits out a TOTP time step without sleeping: the clock (Date only) moves on. */
+function nextStep() {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() + 30_000);
+}
+
+describe("GET /mfa/authenticators", () => {
+  it("lists dave's factors for his mfa_token, Auth0's shape", async () => {
+    const factor = await db().mfaFactor.findFirstOrThrow({ where: { user: { username: "dave" } } });
+    const res = await listAuthenticators(await mfaTokenFor());
+    expect(res.status).toBe(200);
+    expectNoStore(res);
+    expect(await res.json()).toEqual([
+      { id: `otp|${factor.id}`, authenticator_type: "otp", active: true },
+      { id: `recovery-code|${factor.id}`, authenticator_type: "recovery-code", active: true },
+    ]);
+  });
+
+  it("needs a bearer token: none is a bare 401 challenge, a bad one invalid_token", async () => {
+    const none = await listAuthenticators();
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}"`);
+    const bad = await listAuthenticators("not-an-mfa-token");
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toEqual({ error: "invalid_token", error_description: "the mfa_token is invalid or expired" });
+  });
+});
+
+describe("the required policy: enrolment during sign-in", () => {
+  it("challenges a user without a factor, lets them associate, and the first mfa-otp grant confirms", async () => {
+    const erin = await newUser("erin");
+    await db().client.update({
+      where: { workspaceId_clientId: { workspaceId: (await db().workspace.findFirstOrThrow()).id, clientId: "demo-spa" } },
+      data: { mfaPolicy: "required" },
+    });
+    clearCaches("settings");
+    try {
+      const mfaToken = await mfaTokenFor({ ...SPA, ...erin });
+      expect(await (await listAuthenticators(mfaToken)).json()).toEqual([]);
+      const res = await associate(mfaToken, JSON.stringify({ authenticator_types: ["otp"] }), JSON_TYPE);
+      expect(res.status).toBe(200);
+      expectNoStore(res);
+      const body = await res.json();
+      expect(Object.keys(body).sort()).toEqual(["authenticator_type", "barcode_uri", "recovery_codes", "secret"]);
+      expect(body.authenticator_type).toBe("otp");
+      expect(body.secret).toMatch(/^[A-Z2-7]{32}$/);
+      expect(body.barcode_uri).toBe(`otpauth://totp/demo%2Fdefault:erin?issuer=demo%2Fdefault&secret=${body.secret}&algorithm=SHA1&digits=6&period=30`);
+      expect(body.recovery_codes).toHaveLength(10);
+      for (const code of body.recovery_codes) expect(code).toMatch(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+      // Pending: not listed, and its recovery codes do not work yet.
+      expect(await (await listAuthenticators(mfaToken)).json()).toEqual([]);
+      expect((await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: body.recovery_codes[0] })).status).toBe(400);
+      const done = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(body.secret) });
+      expect(done.status).toBe(200);
+      expect(decodeJwt((await done.json()).access_token).amr).toEqual(["pwd", "otp", "mfa"]);
+      expect(await db().mfaFactor.findFirstOrThrow({ where: { user: { username: "erin" } } })).toMatchObject({ confirmedAt: expect.any(Date) });
+      // Enrolled: the next sign-in asks for the factor, and a second enrolment is refused.
+      const next = await mfaTokenFor({ ...SPA, ...erin });
+      const again = await associate(next, { authenticator_types: "otp" });
+      expect(again.status).toBe(400);
+      expect(await again.json()).toEqual({ error: "invalid_request", error_description: "two-step verification is already set up; remove it first" });
+    } finally {
+      await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: null } });
+      clearCaches("settings");
+    }
+  });
+
+  it("lets a client's policy override the workspace's: off signs dave in with his password alone", async () => {
+    await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: "off" } });
+    clearCaches("settings");
+    try {
+      const tokens = await signIn({ ...SPA, ...DAVE });
+      expect(decodeJwt(tokens.access_token).amr).toEqual(["pwd"]);
+    } finally {
+      await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: null } });
+      clearCaches("settings");
+    }
+  });
+});
+
+describe("enrolment from a signed-in session", () => {
+  it("associates, confirms with a current code, then gates sign-in; removal needs a code or the password", async () => {
+    const fay = await newUser("fay");
+    const { access_token } = await signIn({ ...SPA, ...fay });
+    const res = await associate(access_token, { authenticator_types: '["otp"]' });
+    expect(res.status).toBe(200);
+    const { secret, recovery_codes } = await res.json();
+    // Until confirmed it gates nothing.
+    expect((await postToken({ grant_type: "password", ...SPA, ...fay })).status).toBe(200);
+    expect(await (await listAuthenticators(access_token)).json()).toEqual([]);
+
+    const wrong = await confirm(access_token, { otp: "000000" });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toEqual({ error: "invalid_grant", error_description: "the code is invalid" });
+    const ok = await confirm(access_token, { otp: codeAt(secret) });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ id: expect.stringMatching(/^otp\|/), authenticator_type: "otp", active: true });
+    expect((await listAuthenticators(access_token)).status).toBe(200);
+    expect(await mfaTokenFor({ ...SPA, ...fay })).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // Fresh recovery codes, with the password: the old ones stop working.
+    const regenerated = await regenerate(access_token, { password: fay.password });
+    expect(regenerated.status).toBe(200);
+    const { recovery_codes: fresh } = await regenerated.json();
+    expect(fresh).toHaveLength(10);
+    expect(fresh).not.toContain(recovery_codes[0]);
+    const old = await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: await mfaTokenFor({ ...SPA, ...fay }), recovery_code: recovery_codes[0] });
+    expect(old.status).toBe(400);
+    const usedFresh = await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: await mfaTokenFor({ ...SPA, ...fay }), recovery_code: fresh[0] });
+    expect(usedFresh.status).toBe(200);
+    expect((await usedFresh.json()).recovery_codes_remaining).toBe(9);
+
+    // Removal: neither proof, both, a wrong one, then a current code.
+    expect(await (await remove(access_token, {})).json()).toEqual({
+      error: "invalid_request",
+      error_description: "send either otp (a current code) or password",
+    });
+    expect((await remove(access_token, { otp: "1", password: "x" })).status).toBe(400);
+    const badPassword = await remove(access_token, { password: "not-her-password" });
+    expect(badPassword.status).toBe(400);
+    expect(await badPassword.json()).toEqual({ error: "invalid_grant", error_description: "the password is invalid" });
+    expect((await remove(access_token, { otp: "000000" })).status).toBe(400);
+    nextStep();
+    const removed = await remove(access_token, { otp: codeAt(secret) });
+    expect(removed.status).toBe(204);
+    expect(removed.headers.get("cache-control")).toBe("no-store");
+    expect(await db().mfaFactor.count({ where: { user: { username: "fay" } } })).toBe(0);
+    expect((await postToken({ grant_type: "password", ...SPA, ...fay })).status).toBe(200);
+  });
+
+  it("removes with the password too", async () => {
+    const gus = await newUser("gus");
+    const { access_token } = await signIn({ ...SPA, ...gus });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+    expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
+    expect((await remove(access_token, { password: gus.password })).status).toBe(204);
+  });
+
+  it("takes the access token only for changes: an mfa_token is refused there", async () => {
+    const mfaToken = await mfaTokenFor();
+    for (const res of [
+      await confirm(mfaToken, { otp: "123456" }),
+      await remove(mfaToken, { password: DAVE.password }),
+      await regenerate(mfaToken, { password: DAVE.password }),
+    ]) {
+      expect(res.status).toBe(403);
+      expect((await res.json()).error).toBe("invalid_request");
+    }
+    expect(await db().mfaFactor.count({ where: { user: { username: "dave" } } })).toBe(1);
+  });
+
+  it("refuses an unsupported authenticator type", async () => {
+    const { access_token } = await signIn();
+    const res = await associate(access_token, JSON.stringify({ authenticator_types: ["oob"] }), JSON_TYPE);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_request");
+  });
+
+  it("audits enrolment steps, never with a secret or code", async () => {
+    const hal = await newUser("hal");
+    const { access_token } = await signIn({ ...SPA, ...hal });
+    const { secret, recovery_codes } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+    const code = codeAt(secret);
+    await confirm(access_token, { otp: code });
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { username: "hal", event: { startsWith: "mfa." } }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((r) => [r.event, r.outcome])).toEqual([
+      ["mfa.associate", "success"],
+      ["mfa.confirm", "success"],
+    ]);
+    const text = JSON.stringify(rows);
+    for (const s of [secret, code, access_token, ...recovery_codes]) expect(text).not.toContain(s);
+  });
+});

@@ -1,0 +1,26 @@
+import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
+import { newRecoveryCodes, recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
+import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { readParams } from "@/lib/oauth/protocol/form.ts";
+import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
+import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { confirmedFactor, mfaCaller, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+
+/**
+ * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
+ * recovery codes, shown this once; the old ones stop working.
+ */
+export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit, ip }: EndpointContext): Promise<OAuthResponse> {
+  audit.event = "mfa.recovery_codes";
+  const caller = await mfaCaller(request, workspace, audit);
+  if (!caller) return bearerRequired(workspace.issuer);
+  requireSignedIn(caller);
+  const params = await readParams(request);
+  const factor = confirmedFactor(caller);
+  if (!factor) throw new InvalidRequest("two-step verification is not set up");
+  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip }, factor);
+  const codes = newRecoveryCodes();
+  await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
+  return json({ recovery_codes: codes });
+}
