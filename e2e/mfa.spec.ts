@@ -40,7 +40,7 @@ async function enrolOverHttp(request: APIRequestContext, username: string) {
   const associated = await request.post(`${ISSUER}/mfa/associate`, { headers: bearer, form: { authenticator_types: "otp" } });
   expect(associated.status()).toBe(200);
   const { secret, recovery_codes: recoveryCodes } = (await associated.json()) as { secret: string; recovery_codes: string[] };
-  const confirmed = await request.post(`${ISSUER}/mfa/associate/confirm`, { headers: bearer, form: { otp: totp(secret) } });
+  const confirmed = await request.post(`${ISSUER}/mfa/confirm`, { headers: bearer, form: { otp: totp(secret) } });
   expect(confirmed.status()).toBe(200);
   return { secret, recoveryCodes };
 }
@@ -137,16 +137,16 @@ test("a step that expired sends the user back to the password with a clear messa
   await expect(page.getByLabel("Password")).toBeVisible();
 });
 
-test("five wrong codes end the step and lock the sign-in like wrong passwords", async ({ page }) => {
+test("the fifth wrong code ends the step, and the sign-in is locked like after wrong passwords", async ({ page }) => {
   const { secret } = await enrolOverHttp(page.request, "mfa-codes");
   await signIn(page, "mfa-codes", "mfa-codes-password-1");
   const right = new Set([totp(secret, -1), totp(secret), totp(secret, 1)]);
   const wrong = ["000000", "111111", "222222", "333333", "444444", "555555"].filter((c) => !right.has(c));
-  for (const code of wrong.slice(0, 5)) {
+  for (const code of wrong.slice(0, 4)) {
     await enterCode(page, code);
-    await expect(page.getByTestId("login-message")).toContainText(/didn't work|Too many/);
+    await expect(page.getByTestId("login-message")).toContainText("didn't work");
   }
-  await enterCode(page, wrong[5] ?? "666666");
+  await enterCode(page, wrong[4]!);
   await expect(page).toHaveURL(/\/login\?reason=mfa_expired/);
   await page.getByLabel("Username").fill("mfa-codes");
   await page.getByLabel("Password").fill("mfa-codes-password-1");
@@ -169,7 +169,7 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   const codes = page.getByTestId("recovery-codes").locator("li");
   await expect(codes).toHaveCount(10);
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("download", "recovery-codes.txt");
-  await page.getByRole("link", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Done" }).click();
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
   // Shown once: the enrolment page has nothing left to show.
@@ -183,13 +183,13 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   await expect(page).toHaveURL(/\/account$/);
 });
 
-test("two-step verification is turned off with the password; new recovery codes with a code", async ({ page }) => {
+test("new recovery codes, then two-step verification turned off, each with the password", async ({ page }) => {
   const { secret } = await enrolOverHttp(page.request, "mfa-off");
   await signIn(page, "mfa-off", "mfa-off-password-1");
   await enterCode(page, totp(secret, 1));
   await expect(page).toHaveURL(/\/account$/);
 
-  await page.getByText("New recovery codes").click();
+  await page.getByText("New recovery codes", { exact: true }).click();
   await page.getByLabel("Authentication code or password").first().fill("mfa-off-password-1");
   await page.getByRole("button", { name: "Get new recovery codes" }).click();
   await expect(page.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
@@ -204,6 +204,7 @@ test("two-step verification is turned off with the password; new recovery codes 
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
 
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
   await signIn(page, "mfa-off", "mfa-off-password-1");
   await expect(page).toHaveURL(/\/account$/);
 });

@@ -33,11 +33,16 @@ export async function startEnrolmentAction(): Promise<AccountFormState> {
   redirect(ENROLMENT_PATH);
 }
 
+// Touches no cookie: that would render the page again, without the recovery codes this answer shows.
 export async function confirmEnrolmentAction(_state: AccountFormState, formData: FormData): Promise<AccountFormState> {
-  const store = await cookies();
-  const state = await confirmEnrolment(await accessToken(), await openEnrolment(store.get(enrolmentCookieName())?.value), field(formData, "otp"));
-  if (state.done) store.set(enrolmentCookieName(), "", enrolmentCookieOptions(0));
-  return state;
+  const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value);
+  return confirmEnrolment(await accessToken(), enrolment, field(formData, "otp"));
+}
+
+/** "Done" after the recovery codes: the sealed enrolment is forgotten. */
+export async function finishEnrolmentAction(): Promise<void> {
+  (await cookies()).set(enrolmentCookieName(), "", enrolmentCookieOptions(0));
+  redirect("/account");
 }
 
 export async function turnOffAction(_state: AccountFormState, formData: FormData): Promise<AccountFormState> {

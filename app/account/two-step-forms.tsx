@@ -2,7 +2,7 @@
 
 import { useActionState } from "react";
 import type { AccountFormState } from "@/lib/login/account-mfa.ts";
-import { confirmEnrolmentAction, newRecoveryCodesAction, startEnrolmentAction, turnOffAction } from "./actions.ts";
+import { confirmEnrolmentAction, finishEnrolmentAction, newRecoveryCodesAction, startEnrolmentAction, turnOffAction } from "./actions.ts";
 import { RecoveryCodes } from "./recovery-codes.tsx";
 
 function Message({ state, id }: { state: AccountFormState; id: string }) {
@@ -34,11 +34,9 @@ export function ConfirmEnrolmentForm() {
           Two-step verification is on.
         </p>
         <RecoveryCodes codes={state.recoveryCodes} />
-        <p>
-          <a className="button" href="/account">
-            Done
-          </a>
-        </p>
+        <form action={finishEnrolmentAction}>
+          <button type="submit">Done</button>
+        </form>
       </>
     );
   }

@@ -6,7 +6,7 @@ import {
   confirmOtpEnrolment,
   mfaAuthenticators,
   regenerateRecoveryCodes,
-  removeAuthenticator,
+  removeSecondFactor,
   SignInError,
   type OtpEnrolment,
   type Proof,
@@ -94,7 +94,7 @@ export async function turnOff(accessToken: string, input: string): Promise<Accou
   const status = await twoStepStatus(accessToken);
   if (status.kind !== "on") return { done: true };
   try {
-    await removeAuthenticator(accessToken, status.authenticatorId, proof);
+    await removeSecondFactor(accessToken, proof);
     return { done: true };
   } catch (err) {
     return { error: messageOf(err) };

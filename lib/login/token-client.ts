@@ -311,7 +311,7 @@ function mfaEndpoint(s: Server, path: string): URL {
  * A call to the MFA API with `bearer` (an `mfa_token` during a sign-in, or the session's access
  * token). 401 is `mfa_expired`: the bearer is no longer honoured.
  */
-async function mfaRequest(bearer: string, method: "GET" | "POST" | "DELETE", path: string, body?: URLSearchParams): Promise<unknown> {
+async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, body?: URLSearchParams): Promise<unknown> {
   let response: Response;
   try {
     const s = await server();
@@ -373,12 +373,12 @@ function proofParams(proof: Proof): URLSearchParams {
 
 /** Confirms an enrolment started from a session with a current code of the new factor. */
 export async function confirmOtpEnrolment(accessToken: string, otp: string): Promise<void> {
-  await mfaRequest(accessToken, "POST", "associate/confirm", new URLSearchParams({ otp }));
+  await mfaRequest(accessToken, "POST", "confirm", new URLSearchParams({ otp }));
 }
 
 /** Removes the user's second factor (and its recovery codes), with a current code or the password. */
-export async function removeAuthenticator(accessToken: string, id: string, proof: Proof): Promise<void> {
-  await mfaRequest(accessToken, "DELETE", `authenticators/${encodeURIComponent(id)}`, proofParams(proof));
+export async function removeSecondFactor(accessToken: string, proof: Proof): Promise<void> {
+  await mfaRequest(accessToken, "POST", "remove", proofParams(proof));
 }
 
 /** New recovery codes in place of the old ones, with a current code or the password. */
