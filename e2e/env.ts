@@ -10,3 +10,6 @@ export const E2E = {
   /** demo-web's access tokens live this long in the tests, so that a refresh can be watched. */
   ACCESS_TOKEN_TTL: 8,
 } as const;
+
+/** Users without a second factor, each for one test of e2e/mfa.spec.ts (their password: `${username}-password-1`). */
+export const MFA_USERS = ["mfa-enrol", "mfa-wrong", "mfa-recovery", "mfa-expired", "mfa-off", "mfa-codes"] as const;

@@ -116,6 +116,7 @@ test("the authorization server's paths do not pass through the login app's proxy
     "/demo/default/.well-known/openid-configuration",
     "/demo/default/.well-known/jwks.json",
     "/demo/default/userinfo",
+    "/demo/default/mfa/authenticators",
     "/nope/nope/oauth2/token",
   ]) {
     const res = await request.get(path);

@@ -2,6 +2,8 @@ import { redirect } from "next/navigation";
 import { currentSession, decodeJwtForDisplay } from "@/lib/login/current-session.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
+import { twoStepStatus } from "@/lib/login/account-mfa.ts";
+import { TwoStep } from "./two-step.tsx";
 
 export const metadata = { title: "Your account" };
 
@@ -19,6 +21,7 @@ export default async function AccountPage() {
         </div>
         <SignOutButton />
       </header>
+      <TwoStep status={await twoStepStatus(session.tokens.accessToken)} />
       <TokenViewer title="Access token" testId="access-token" token={access} />
       <TokenViewer title="ID token" testId="id-token" token={id} />
     </main>

@@ -4,7 +4,7 @@ import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useRef, useState, type FormEvent } from "react";
 import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
-import { signInMessage } from "@/lib/login/messages.ts";
+import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
 
 export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice?: string }) {
   const router = useRouter();
@@ -22,6 +22,11 @@ export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice
     if (result?.ok && !result.error) {
       // Where the server's redirect callback sent us, never anything the browser composed.
       router.replace(validatedCallbackPath(result.url));
+      router.refresh();
+      return;
+    }
+    if (result?.error === NEXT_STEP) {
+      // A second factor: the page now renders that step (its state is in an httpOnly cookie).
       router.refresh();
       return;
     }

@@ -1,20 +1,26 @@
 import { redirect } from "next/navigation";
 import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
-import { currentSession } from "@/lib/login/current-session.ts";
-import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
+import { currentMfaStep, currentSession } from "@/lib/login/current-session.ts";
+import { SESSION_ENDED_MESSAGE, signInMessage } from "@/lib/login/messages.ts";
 import { LoginForm } from "./login-form.tsx";
+import { SecondStep } from "./second-step.tsx";
 
 export const metadata = { title: "Sign in" };
+
+const NOTICES: Record<string, string> = { expired: SESSION_ENDED_MESSAGE, mfa_expired: signInMessage("mfa_expired") };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const callbackUrl = safeCallbackPath(typeof params.callbackUrl === "string" ? params.callbackUrl : undefined, settings().APP_URL);
   if (await currentSession()) redirect(callbackUrl);
+  const step = await currentMfaStep();
+  if (step) return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} />;
+  const notice = typeof params.reason === "string" && Object.hasOwn(NOTICES, params.reason) ? NOTICES[params.reason] : undefined;
   return (
     <main className="card">
       <h1>Sign in</h1>
-      <LoginForm callbackUrl={callbackUrl} notice={params.reason === "expired" ? SESSION_ENDED_MESSAGE : undefined} />
+      <LoginForm callbackUrl={callbackUrl} notice={notice} />
     </main>
   );
 }

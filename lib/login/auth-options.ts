@@ -6,7 +6,9 @@ import { logger } from "@/lib/platform/logger.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";
-import { passwordSignIn, revokeRefreshToken, SignInError } from "@/lib/login/token-client.ts";
+import { revokeRefreshToken } from "@/lib/login/token-client.ts";
+import { signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { NEXT_STEP } from "@/lib/login/messages.ts";
 
 // TRUST_PROXY compiled once per value (a sign-in reads it; parsing it costs more than using it).
 let trust: { value: string | undefined; fn: TrustProxy } | undefined;
@@ -54,11 +56,24 @@ export const nextAuthLogger: LoggerInstance = {
 };
 
 /**
+ * The sign-in step of one request: what its cookie held, and what authorize() decided to keep
+ * (undefined: leave the cookie alone; null: delete it). The route writes `next` to the response.
+ */
+export interface MfaStepExchange {
+  current: MfaStep | null;
+  next?: MfaStep | null;
+}
+
+/**
  * next-auth v4, Credentials provider, JWT sessions. Built per request so that `next build`
  * needs no secret. The session callback shapes what reaches the browser: the user's name and
  * email only; the tokens stay in the encrypted cookie.
+ *
+ * A sign-in may take more than one submit (a second factor, an enrolment): each is a credentials
+ * sign-in whose step is carried between them by `mfaStep` (a sealed cookie, see mfa-sign-in.ts).
+ * One that needs another step fails with {@link NEXT_STEP}, since next-auth has no other answer.
  */
-export function authOptions(): NextAuthOptions {
+export function authOptions(mfaStep: MfaStepExchange = { current: null }): NextAuthOptions {
   const config = loginConfig();
   return {
     secret: config.nextAuthSecret,
@@ -69,23 +84,29 @@ export function authOptions(): NextAuthOptions {
     providers: [
       CredentialsProvider({
         name: "Password",
-        credentials: { username: { label: "Username", type: "text" }, password: { label: "Password", type: "password" } },
+        credentials: {
+          username: { label: "Username", type: "text" },
+          password: { label: "Password", type: "password" },
+          otp: { label: "Authentication code", type: "text" },
+          recoveryCode: { label: "Recovery code", type: "text" },
+          done: { type: "hidden" },
+        },
         async authorize(credentials, req) {
-          const username = credentials?.username ?? "";
-          const password = credentials?.password ?? "";
-          if (!username || !password) throw new SignInError("invalid_credentials");
           const headerOf = header(req.headers);
           const endUser = { ip: clientIp(headerOf, trustProxy()), userAgent: headerOf("user-agent") };
-          try {
-            const { tokens, user } = await passwordSignIn(username, password, endUser);
-            if (!user) throw new SignInError("refused", "no user");
+          const outcome = await signInStep(credentials ?? {}, mfaStep.current, endUser);
+          if (outcome.next !== undefined) mfaStep.next = outcome.next;
+          if (outcome.kind === "signed_in") {
+            const { tokens, user } = outcome.signedIn;
             return { id: user.sub, name: user.name ?? null, email: user.email ?? null, tokens };
-          } catch (err) {
-            const reason = err instanceof SignInError ? err.reason : "unreachable";
-            logger.info({ event: "login.failed", reason }, "sign-in failed");
-            // next-auth passes the message on as the `error` of signIn(); it is one of our codes.
-            throw new Error(reason);
           }
+          if (outcome.kind === "next_step") {
+            logger.info({ event: "login.next_step", stage: outcome.next.stage }, "sign-in needs another step");
+            throw new Error(NEXT_STEP);
+          }
+          logger.info({ event: "login.failed", reason: outcome.reason }, "sign-in failed");
+          // next-auth passes the message on as the `error` of signIn(); it is one of our codes.
+          throw new Error(outcome.reason);
         },
       }),
     ],

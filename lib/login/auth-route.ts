@@ -1,6 +1,7 @@
 import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
-import { authOptions } from "@/lib/login/auth-options.ts";
+import { authOptions, type MfaStepExchange } from "@/lib/login/auth-options.ts";
+import { mfaStepCookie, mfaStepCookieName, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
 
 export interface AuthRouteContext {
   params: Promise<{ nextauth: string[] }>;
@@ -16,8 +17,17 @@ export function methodNotAllowed(segments: readonly string[], method: string): R
   return new Response(null, { status: 405, headers: { Allow: "POST", "Cache-Control": "no-store" } });
 }
 
-/** next-auth's routes (/api/auth/*), with the options built for this request. */
+/**
+ * next-auth's routes (/api/auth/*), with the options built for this request. A credentials
+ * sign-in reads the step in progress from its sealed cookie and writes back the next one.
+ */
 export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promise<Response> {
   const { nextauth } = await ctx.params;
-  return methodNotAllowed(nextauth, req.method) ?? NextAuth(req, ctx, authOptions());
+  const refused = methodNotAllowed(nextauth, req.method);
+  if (refused) return refused;
+  if (nextauth[0] !== "callback") return NextAuth(req, ctx, authOptions());
+  const mfaStep: MfaStepExchange = { current: await openMfaStep(req.cookies.get(mfaStepCookieName())?.value) };
+  const response: Response = await NextAuth(req, ctx, authOptions(mfaStep));
+  if (mfaStep.next !== undefined) response.headers.append("Set-Cookie", await mfaStepCookie(mfaStep.next));
+  return response;
 }

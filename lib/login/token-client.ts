@@ -24,8 +24,13 @@ const MAX_USER_AGENT_LENGTH = 512;
 
 export const LOGIN_SCOPE = "openid profile email offline_access";
 
-/** What went wrong, in terms the login page can explain. */
-export type SignInFailure = "invalid_credentials" | "too_many_attempts" | "unreachable" | "refused";
+/**
+ * What went wrong, in terms the login page can explain. `mfa_required` is the password grant's
+ * step-up (a {@link SecondFactorRequired}); `invalid_code` a wrong, used or replayed code while
+ * the step lives; `mfa_expired` a step the server no longer honours (expired, or too many wrong
+ * codes): the user starts again from the password.
+ */
+export type SignInFailure = "invalid_credentials" | "too_many_attempts" | "unreachable" | "refused" | "mfa_required" | "invalid_code" | "mfa_expired";
 
 export class SignInError extends Error {
   constructor(
@@ -34,6 +39,18 @@ export class SignInError extends Error {
   ) {
     super(reason, { cause: detail });
     this.name = "SignInError";
+  }
+}
+
+/**
+ * Auth0's step-up: the password was right, but the server asks for a second factor. The
+ * `mfa_token` names the pending sign-in at the MFA grants and the /mfa endpoints; it is a
+ * credential and never leaves the login app's server unencrypted.
+ */
+export class SecondFactorRequired extends SignInError {
+  constructor(readonly mfaToken: string) {
+    super("mfa_required");
+    this.name = "SecondFactorRequired";
   }
 }
 
@@ -108,6 +125,8 @@ export function expectedAtHash(accessToken: string, alg: string): string {
 function classify(err: unknown): SignInError {
   if (err instanceof SignInError) return err;
   if (err instanceof oauth.ResponseBodyError) {
+    const mfaToken = err.error === "mfa_required" ? err.cause.mfa_token : undefined;
+    if (typeof mfaToken === "string" && mfaToken) return new SecondFactorRequired(mfaToken);
     if (err.status === 429) return new SignInError("too_many_attempts", err.error);
     if (err.error === "invalid_grant") return new SignInError("invalid_credentials", err.error);
     return new SignInError("refused", `${err.status} ${err.error}`);
@@ -227,4 +246,145 @@ export async function accessTokenStatus(accessToken: string): Promise<AccessToke
   if (response.status === 401) return "rejected";
   if (response.ok) return "active";
   throw new SignInError("refused", `userinfo answered ${response.status}`);
+}
+
+/** Auth0's grant types for the second step of a sign-in that answered `mfa_required`. */
+export const MFA_OTP_GRANT = "http://auth0.com/oauth/grant-type/mfa-otp";
+export const MFA_RECOVERY_CODE_GRANT = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
+
+/** What the user typed at the second step. */
+export type SecondFactor = { otp: string } | { recoveryCode: string };
+
+/**
+ * The second step of a sign-in (Auth0's `mfa-otp` and `mfa-recovery-code` grants) as the login
+ * app's client: the full token response, validated like the password grant's. A refused code is
+ * `invalid_code` while the `mfa_token` still lives and `mfa_expired` once it does not: servers
+ * answer both with `invalid_grant` (Auth0 says `expired_token` for the second), so the token is
+ * asked about at the authenticators endpoint.
+ */
+export async function secondFactorSignIn(mfaToken: string, factor: SecondFactor, endUser: EndUser = {}): Promise<SignedIn> {
+  let s: Server;
+  try {
+    s = await server();
+    const [grant, parameters] =
+      "otp" in factor
+        ? [MFA_OTP_GRANT, { mfa_token: mfaToken, otp: factor.otp }]
+        : [MFA_RECOVERY_CODE_GRANT, { mfa_token: mfaToken, recovery_code: factor.recoveryCode }];
+    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, grant, parameters, { ...s.options, headers: endUserHeaders(endUser) });
+    return await tokensFrom(s, response);
+  } catch (err) {
+    if (err instanceof oauth.ResponseBodyError && err.error === "expired_token") throw new SignInError("mfa_expired", err.error);
+    const failure = classify(err);
+    if (failure.reason !== "invalid_credentials") throw failure;
+    const alive = await mfaAuthenticators(mfaToken).then(
+      () => true,
+      (e: unknown) => !(e instanceof SignInError && e.reason === "mfa_expired"),
+    );
+    throw new SignInError(alive ? "invalid_code" : "mfa_expired", failure.message);
+  }
+}
+
+/** A second factor the user has (Auth0's `GET /mfa/authenticators`). */
+export interface Authenticator {
+  id: string;
+  type: string;
+  active: boolean;
+}
+
+/** A new TOTP factor, before it is confirmed: what the user copies into an authenticator app. */
+export interface OtpEnrolment {
+  secret: string;
+  /** The `otpauth://totp/…` URI an app reads from a QR code. */
+  barcodeUri: string;
+  recoveryCodes: string[];
+}
+
+// A page waits for these calls: a server that does not answer must not hold it up for long.
+const MFA_TIMEOUT_MS = 10_000;
+
+/** `{issuer}/mfa/…`: Auth0's MFA API sits under the issuer; discovery does not list it. */
+function mfaEndpoint(s: Server, path: string): URL {
+  return new URL(`${s.as.issuer.replace(/\/$/, "")}/mfa/${path}`);
+}
+
+/**
+ * A call to the MFA API with `bearer` (an `mfa_token` during a sign-in, or the session's access
+ * token). 401 is `mfa_expired`: the bearer is no longer honoured.
+ */
+async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, body?: URLSearchParams): Promise<unknown> {
+  let response: Response;
+  try {
+    const s = await server();
+    response = await (fetchOverride ?? fetch)(mfaEndpoint(s, path), {
+      method,
+      headers: { Accept: "application/json", Authorization: `Bearer ${bearer}` },
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(MFA_TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw classify(err);
+  }
+  if (response.status === 401) {
+    await response.body?.cancel();
+    throw new SignInError("mfa_expired", "401");
+  }
+  let json: unknown = null;
+  try {
+    const text = await response.text();
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    throw new SignInError("refused", `${path}: not JSON`);
+  }
+  if (response.ok) return json;
+  const error = json && typeof json === "object" && "error" in json && typeof json.error === "string" ? json.error : `HTTP ${response.status}`;
+  if (response.status === 429) throw new SignInError("too_many_attempts", error);
+  if (error === "invalid_grant") throw new SignInError("invalid_code", error);
+  throw new SignInError("refused", `${response.status} ${error}`);
+}
+
+/** The user's second factors (Auth0's `GET /mfa/authenticators`), with an `mfa_token` or an access token. */
+export async function mfaAuthenticators(bearer: string): Promise<Authenticator[]> {
+  const list = await mfaRequest(bearer, "GET", "authenticators");
+  if (!Array.isArray(list)) throw new SignInError("refused", "authenticators: not a list");
+  return list.flatMap((a: unknown) =>
+    a && typeof a === "object" && "id" in a && typeof a.id === "string" && "authenticator_type" in a && typeof a.authenticator_type === "string"
+      ? [{ id: a.id, type: a.authenticator_type, active: "active" in a && a.active === true }]
+      : [],
+  );
+}
+
+/** Starts a TOTP enrolment (Auth0's `POST /mfa/associate`), with an `mfa_token` or an access token. */
+export async function associateOtp(bearer: string): Promise<OtpEnrolment> {
+  const answer = await mfaRequest(bearer, "POST", "associate", new URLSearchParams({ authenticator_types: "otp" }));
+  const { secret, barcode_uri: barcodeUri, recovery_codes: recoveryCodes } = (answer ?? {}) as Record<string, unknown>;
+  if (typeof secret !== "string" || typeof barcodeUri !== "string" || !Array.isArray(recoveryCodes) || !recoveryCodes.every((c) => typeof c === "string")) {
+    throw new SignInError("refused", "associate: unexpected answer");
+  }
+  return { secret, barcodeUri, recoveryCodes };
+}
+
+/** How a signed-in user proves it is them before changing their second factor. */
+export type Proof = { otp: string } | { password: string };
+
+function proofParams(proof: Proof): URLSearchParams {
+  return new URLSearchParams("otp" in proof ? { otp: proof.otp } : { password: proof.password });
+}
+
+/** Confirms an enrolment started from a session with a current code of the new factor. */
+export async function confirmOtpEnrolment(accessToken: string, otp: string): Promise<void> {
+  await mfaRequest(accessToken, "POST", "confirm", new URLSearchParams({ otp }));
+}
+
+/** Removes the user's second factor (and its recovery codes), with a current code or the password. */
+export async function removeSecondFactor(accessToken: string, proof: Proof): Promise<void> {
+  await mfaRequest(accessToken, "POST", "remove", proofParams(proof));
+}
+
+/** New recovery codes in place of the old ones, with a current code or the password. */
+export async function regenerateRecoveryCodes(accessToken: string, proof: Proof): Promise<string[]> {
+  const answer = await mfaRequest(accessToken, "POST", "recovery-codes", proofParams(proof));
+  const codes = answer && typeof answer === "object" && "recovery_codes" in answer ? answer.recovery_codes : undefined;
+  if (!Array.isArray(codes) || !codes.every((c) => typeof c === "string")) throw new SignInError("refused", "recovery-codes: unexpected answer");
+  return codes;
 }

@@ -62,3 +62,13 @@ export function requireSignedIn(caller: MfaCaller): void {
 }
 
 export const confirmedFactor = (caller: MfaCaller) => caller.factors.find((f) => f.confirmedAt !== null);
+
+/**
+ * Where a signed-in user's proofs at these endpoints (a code, the password) are counted by the
+ * brute-force defence, in place of the caller's address. The calls carry an access token, not a
+ * client's credentials, so no end-user address header can be trusted; and a login app makes them
+ * from its own server for all its users, whose failures would then pool on that one address (a
+ * user could lock every other one out of their account page). Each user's own key keeps the
+ * per-user limits whole, and the account-wide ceiling still counts them.
+ */
+export const proofAddress = (caller: MfaCaller) => `account:${caller.user.id}`;

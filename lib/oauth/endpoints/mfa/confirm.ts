@@ -4,14 +4,14 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { mfaCaller, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 
 /**
  * `POST /mfa/confirm` with the user's access token and `otp`, a current code of the pending
  * enrolment: activates it (from the next sign-in on, the user passes it). A wrong code is
  * `invalid_grant`, counted like a wrong password. (During sign-in the `mfa-otp` grant confirms.)
  */
-export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, audit, ip }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.confirm";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -23,7 +23,7 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
   const pending = caller.factors.find((f) => f.confirmedAt === null);
   if (!pending) throw new InvalidRequest("there is no enrolment to confirm; start one with /mfa/associate");
   const now = Date.now();
-  const { attempt } = await admitUserAttempt(workspace.id, caller.user.username, ip, now);
+  const { attempt } = await admitUserAttempt(workspace.id, caller.user.username, proofAddress(caller), now);
   try {
     const outcome = await checkTotp(pending, otp, now);
     if (outcome !== "accepted") throw new InvalidGrant(WRONG_CODE, { detail: `${outcome} otp` });

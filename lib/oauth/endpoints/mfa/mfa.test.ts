@@ -3,12 +3,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { routes } from "@/lib/oauth/routes.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
+import { routes, type WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { call, expectNoStore, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, DAVE, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -202,5 +205,36 @@ describe("enrolment from a signed-in session", () => {
     ]);
     const text = JSON.stringify(rows);
     for (const s of [secret, code, access_token, ...recovery_codes]) expect(text).not.toContain(s);
+  });
+});
+
+describe("a signed-in user's proofs are counted per user, not per caller address", () => {
+  // A login app calls these endpoints from its own server for all its users (one address); its
+  // users signed in from theirs.
+  const APP_SERVER = { [PEER_HEADER]: peerHeaderValue("10.0.0.5") };
+  const fromApp = (route: WorkspaceRoute, path: string, token: string, body: Record<string, string>) =>
+    call(route, `${ISSUER}${path}`, { body, headers: { ...bearer(token), ...APP_SERVER } });
+
+  it("one user's wrong passwords never lock another user of the same caller out of their account page", async () => {
+    vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(3);
+    const enrolled = async (username: string, ip: string) => {
+      const user = await newUser(username);
+      const { access_token } = await signIn({ ...SPA, ...user }, { [PEER_HEADER]: peerHeaderValue(ip) });
+      const { secret } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+      expect((await fromApp(routes.mfaConfirm, "/mfa/confirm", access_token, { otp: codeAt(secret) })).status).toBe(200);
+      return { ...user, access_token };
+    };
+    const [hank, iris] = [await enrolled("hank", "198.51.100.71"), await enrolled("iris", "198.51.100.72")];
+    for (let i = 0; i < 3; i++) {
+      const res = await fromApp(routes.mfaRemove, "/mfa/remove", hank.access_token, { password: "not-hank's-password" });
+      expect(res.status).toBe(400);
+      expect((await res.json()).error).toBe("invalid_grant");
+    }
+    // hank has spent his own allowance...
+    expect((await fromApp(routes.mfaRemove, "/mfa/remove", hank.access_token, { password: hank.password })).status).toBe(429);
+    // ...and nobody else's.
+    const res = await fromApp(routes.mfaRecoveryCodes, "/mfa/recovery-codes", iris.access_token, { password: iris.password });
+    expect(res.status).toBe(200);
+    expect((await res.json()).recovery_codes).toHaveLength(10);
   });
 });

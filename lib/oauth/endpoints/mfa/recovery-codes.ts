@@ -5,13 +5,13 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 
 /**
  * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
  * recovery codes, shown this once; the old ones stop working.
  */
-export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit, ip }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.recovery_codes";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -19,7 +19,7 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   const params = await readParams(request);
   const factor = confirmedFactor(caller);
   if (!factor) throw new InvalidRequest("two-step verification is not set up");
-  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip }, factor);
+  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
   return json({ recovery_codes: codes });

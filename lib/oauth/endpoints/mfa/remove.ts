@@ -4,21 +4,21 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 
 /**
  * `POST /mfa/remove` with the user's access token and either `otp` (a current code) or
  * `password`: turns two-step verification off (the factor, pending or not, and its recovery
  * codes). 204 when done. Under a `required` policy the user enrols again at the next sign-in.
  */
-export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit, ip }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.remove";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
   requireSignedIn(caller);
   const params = await readParams(request);
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
-  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip }, confirmedFactor(caller));
+  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, confirmedFactor(caller));
   await removeFactors(caller.user.id);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -1,0 +1,26 @@
+import { cookies } from "next/headers";
+import { redirect } from "next/navigation";
+import { currentSession } from "@/lib/login/current-session.ts";
+import { enrolmentCookieName, openEnrolment } from "@/lib/login/account-mfa.ts";
+import { qrCodeDataUrl } from "@/lib/login/qr-code.ts";
+import { Enrolment } from "../../login/second-step.tsx";
+import { ConfirmEnrolmentForm } from "../two-step-forms.tsx";
+
+export const metadata = { title: "Set up two-step verification" };
+
+export default async function EnrolmentPage() {
+  if (!(await currentSession())) redirect("/login");
+  const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value);
+  if (!enrolment) redirect("/account");
+  return (
+    <main className="card">
+      <h1>Set up two-step verification</h1>
+      <p>Scan the QR code with an authenticator app (Google Authenticator, 1Password, Authy…), then enter the code it shows.</p>
+      <Enrolment qrCode={await qrCodeDataUrl(enrolment.barcodeUri)} secret={enrolment.secret} />
+      <ConfirmEnrolmentForm />
+      <p className="switch">
+        <a href="/account">Cancel</a>
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,249 @@
+import { createHmac } from "node:crypto";
+import path from "node:path";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { decode } from "next-auth/jwt";
+import { E2E } from "./env.ts";
+
+const ISSUER = "/demo/default";
+const DAVE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const BACKEND = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
+
+function base32(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of text.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  return Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+}
+
+/** RFC 6238 (HMAC-SHA-1, 6 digits, 30 s) at a time step; `offset` steps from now. */
+function totp(secret: string, offset = 0): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + offset));
+  const mac = createHmac("sha1", base32(secret)).update(counter).digest();
+  const at = mac[mac.length - 1]! & 0x0f;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/**
+ * Gives `username` a confirmed TOTP factor over HTTP, as any client would: a password-grant
+ * access token, associate, then a current code confirms. The code of the step after the current
+ * one is still accepted (±1 step of drift), so a sign-in right after uses `totp(secret, 1)`:
+ * the confirming code cannot be replayed.
+ */
+async function enrolOverHttp(request: APIRequestContext, username: string) {
+  const token = await request.post(`${ISSUER}/oauth2/token`, {
+    headers: { Authorization: BACKEND },
+    form: { grant_type: "password", username, password: `${username}-password-1`, scope: "openid" },
+  });
+  expect(token.status()).toBe(200);
+  const bearer = { Authorization: `Bearer ${(await token.json()).access_token}` };
+  const associated = await request.post(`${ISSUER}/mfa/associate`, { headers: bearer, form: { authenticator_types: "otp" } });
+  expect(associated.status()).toBe(200);
+  const { secret, recovery_codes: recoveryCodes } = (await associated.json()) as { secret: string; recovery_codes: string[] };
+  const confirmed = await request.post(`${ISSUER}/mfa/confirm`, { headers: bearer, form: { otp: totp(secret) } });
+  expect(confirmed.status()).toBe(200);
+  return { secret, recoveryCodes };
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function enterCode(page: Page, code: string) {
+  await page.getByLabel("Authentication code").fill(code);
+  await page.getByRole("button", { name: "Verify" }).click();
+}
+
+async function sessionClaims(page: Page) {
+  const cookie = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token");
+  expect(cookie, "session cookie").toBeDefined();
+  const jwt = await decode({ token: cookie!.value, secret: E2E.NEXTAUTH_SECRET });
+  const access = jwt!.tokens!.accessToken;
+  return JSON.parse(Buffer.from(access.split(".")[1]!, "base64url").toString()) as { amr: string[] };
+}
+
+test("dave signs in with his password and a code from his app", async ({ page }) => {
+  await signIn(page, "dave", "dave-password-1");
+  const field = page.getByLabel("Authentication code");
+  await expect(field).toBeVisible();
+  await expect(field).toHaveAttribute("autocomplete", "one-time-code");
+  await expect(field).toHaveAttribute("inputmode", "numeric");
+  await expect(field).toBeFocused();
+  await expect(page).toHaveURL(/\/login$/);
+  await enterCode(page, totp(DAVE_SECRET));
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Dave Example");
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+  expect((await sessionClaims(page)).amr).toEqual(["pwd", "otp", "mfa"]);
+});
+
+test("a wrong code can be corrected; the mfa_token never reaches the page, its script or a URL", async ({ page }) => {
+  const { secret } = await enrolOverHttp(page.request, "mfa-wrong");
+  const urls: string[] = [];
+  page.on("request", (r) => urls.push(r.url()));
+  await signIn(page, "mfa-wrong", "mfa-wrong-password-1");
+  await expect(page.getByLabel("Authentication code")).toBeVisible();
+  // The step lives in an httpOnly cookie: script sees no cookie at all.
+  expect(await page.evaluate(() => document.cookie)).toBe("");
+  const step = (await page.context().cookies()).find((c) => c.name === "login-mfa-step")!;
+  expect(step.httpOnly).toBe(true);
+  expect(step.sameSite).toBe("Strict");
+  const html = await page.content();
+  expect(html).not.toMatch(/mfa_token|mfaToken/);
+
+  const wrong = totp(secret, 1) === "000000" ? "111111" : "000000";
+  await enterCode(page, wrong);
+  await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+  await expect(page.getByLabel("Authentication code")).toHaveValue("");
+  await expect(page.getByLabel("Authentication code")).toBeFocused();
+  await enterCode(page, totp(secret, 1));
+  await expect(page).toHaveURL(/\/account$/);
+  for (const url of urls.filter((u) => !u.includes("/_next/static/"))) {
+    expect(url).not.toMatch(/mfa_token|otp=/);
+    expect(url).not.toContain(wrong);
+  }
+  expect((await page.context().cookies()).find((c) => c.name === "login-mfa-step")).toBeUndefined();
+});
+
+test("a recovery code signs in instead of a code, once", async ({ page }) => {
+  const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery");
+  await signIn(page, "mfa-recovery", "mfa-recovery-password-1");
+  await page.getByRole("link", { name: "Use a recovery code instead" }).click();
+  await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  expect((await sessionClaims(page)).amr).toEqual(["pwd", "mfa"]);
+
+  await page.context().clearCookies();
+  await signIn(page, "mfa-recovery", "mfa-recovery-password-1");
+  await page.getByRole("link", { name: "Use a recovery code instead" }).click();
+  await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+});
+
+test("a step that expired sends the user back to the password with a clear message", async ({ page }) => {
+  const { secret } = await enrolOverHttp(page.request, "mfa-expired");
+  await signIn(page, "mfa-expired", "mfa-expired-password-1");
+  await expect(page.getByLabel("Authentication code")).toBeVisible();
+  // The sealed step outlives its 5 minutes nowhere: without it the code cannot be used.
+  await page.context().clearCookies({ name: "login-mfa-step" });
+  await enterCode(page, totp(secret, 1));
+  await expect(page).toHaveURL(/\/login\?reason=mfa_expired/);
+  await expect(page.getByTestId("login-message")).toHaveText("Your sign-in timed out or had too many wrong codes. Please enter your password again.");
+  await expect(page.getByLabel("Password")).toBeVisible();
+});
+
+test("the fifth wrong code ends the step, and the sign-in is locked like after wrong passwords", async ({ page }) => {
+  const { secret } = await enrolOverHttp(page.request, "mfa-codes");
+  await signIn(page, "mfa-codes", "mfa-codes-password-1");
+  const right = new Set([totp(secret, -1), totp(secret), totp(secret, 1)]);
+  const wrong = ["000000", "111111", "222222", "333333", "444444", "555555"].filter((c) => !right.has(c));
+  for (const code of wrong.slice(0, 4)) {
+    await enterCode(page, code);
+    await expect(page.getByTestId("login-message")).toContainText("didn't work");
+  }
+  await enterCode(page, wrong[4]!);
+  await expect(page).toHaveURL(/\/login\?reason=mfa_expired/);
+  await page.getByLabel("Username").fill("mfa-codes");
+  await page.getByLabel("Password").fill("mfa-codes-password-1");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("login-message")).toHaveText("Too many sign-in attempts. Please wait a few minutes before trying again.");
+});
+
+test("a user enrols from the account page: QR code, secret, a code, then the recovery codes once", async ({ page }) => {
+  await signIn(page, "mfa-enrol", "mfa-enrol-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
+  await page.getByRole("button", { name: "Set up two-step verification" }).click();
+  await expect(page).toHaveURL(/\/account\/two-step-verification$/);
+  await expect(page.getByRole("img", { name: /QR code/ })).toHaveAttribute("src", /^data:image\/svg\+xml;base64,/);
+  const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
+  expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
+  expect(await page.evaluate(() => document.cookie)).toBe("");
+  await page.getByLabel("Authentication code").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  const codes = page.getByTestId("recovery-codes").locator("li");
+  await expect(codes).toHaveCount(10);
+  await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("download", "recovery-codes.txt");
+  await page.getByRole("button", { name: "Done" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+  // Shown once: the enrolment page has nothing left to show.
+  await page.goto("/account/two-step-verification");
+  await expect(page).toHaveURL(/\/account$/);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await signIn(page, "mfa-enrol", "mfa-enrol-password-1");
+  await enterCode(page, totp(secret, 1));
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+test("new recovery codes, then two-step verification turned off, each with the password", async ({ page }) => {
+  const { secret } = await enrolOverHttp(page.request, "mfa-off");
+  await signIn(page, "mfa-off", "mfa-off-password-1");
+  await enterCode(page, totp(secret, 1));
+  await expect(page).toHaveURL(/\/account$/);
+
+  await page.getByText("New recovery codes", { exact: true }).click();
+  await page.getByLabel("Authentication code or password").first().fill("mfa-off-password-1");
+  await page.getByRole("button", { name: "Get new recovery codes" }).click();
+  await expect(page.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
+
+  await page.getByText("Turn off two-step verification", { exact: true }).first().click();
+  const proof = page.locator("#turn-off-proof");
+  await proof.fill("not-the-password");
+  await page.getByRole("button", { name: "Turn off two-step verification" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "didn't work" })).toBeVisible();
+  await proof.fill("mfa-off-password-1");
+  await page.getByRole("button", { name: "Turn off two-step verification" }).click();
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await signIn(page, "mfa-off", "mfa-off-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+});
+
+// Screenshots of the new pages for the README and review: SCREENSHOTS=1 writes them to
+// e2e/screenshots/, otherwise to the test's output folder.
+for (const [name, width, height] of [
+  ["narrow", 320, 640],
+  ["desktop", 1280, 800],
+] as const) {
+  for (const colorScheme of ["light", "dark"] as const) {
+    test(`the code step and the enrolment page fit ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+      const shot = (page: Page, file: string) =>
+        page.screenshot({
+          fullPage: true,
+          path: process.env.SCREENSHOTS
+            ? path.join(import.meta.dirname, "screenshots", `${file}-${name}-${colorScheme}.png`)
+            : testInfo.outputPath(`${file}.png`),
+        });
+      try {
+        const page = await context.newPage();
+        await signIn(page, "dave", "dave-password-1");
+        await expect(page.getByLabel("Authentication code")).toBeVisible();
+        const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(await overflow()).toBe(0);
+        await shot(page, "mfa-code");
+
+        await page.request.post("/api/auth/signout", { failOnStatusCode: false });
+        await context.clearCookies();
+        await signIn(page, "alice", "alice-password-1");
+        await expect(page).toHaveURL(/\/account$/);
+        await page.getByRole("button", { name: "Set up two-step verification" }).click();
+        await expect(page.getByTestId("totp-secret")).toBeVisible();
+        expect(await overflow()).toBe(0);
+        await shot(page, "mfa-enrol");
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}

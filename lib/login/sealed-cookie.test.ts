@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { seal, setCookieHeader, unseal } from "@/lib/login/sealed-cookie.ts";
+import { mfaStepCookie, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { proofOf } from "@/lib/login/account-mfa.ts";
+
+describe("sealed cookies", () => {
+  it("open what they sealed, for the same purpose only", async () => {
+    const sealed = await seal("mfa-step", { step: { stage: "code", mfaToken: "secret-token" } }, 300);
+    expect(sealed).not.toContain("secret-token");
+    expect(await unseal("mfa-step", sealed)).toMatchObject({ step: { stage: "code", mfaToken: "secret-token" } });
+    expect(await unseal("account-enrolment", sealed)).toBeNull();
+  });
+
+  it("refuse an expired, tampered or missing value", async () => {
+    const now = Date.now();
+    const sealed = await seal("mfa-step", { step: { stage: "code", mfaToken: "t" } }, 300, now);
+    expect(await unseal("mfa-step", sealed, now + 301_000)).toBeNull();
+    const parts = sealed.split(".");
+    parts[3] = `${parts[3]!.startsWith("A") ? "B" : "A"}${parts[3]!.slice(1)}`;
+    expect(await unseal("mfa-step", parts.join("."))).toBeNull();
+    expect(await unseal("mfa-step", undefined)).toBeNull();
+    expect(await unseal("mfa-step", "garbage")).toBeNull();
+  });
+
+  it("are httpOnly and SameSite=Strict; a null step deletes the cookie", async () => {
+    expect(setCookieHeader({ name: "n", path: "/", maxAge: 60 }, "v")).toBe("n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict");
+    const set = await mfaStepCookie({ stage: "code", mfaToken: "tok" });
+    expect(set).toMatch(/^login-mfa-step=[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/);
+    expect(await openMfaStep(set.split(";")[0]!.split("=")[1])).toEqual({ stage: "code", mfaToken: "tok" });
+    expect(await mfaStepCookie(null)).toBe("login-mfa-step=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+  });
+});
+
+describe("proofOf: a current code or the password", () => {
+  it.each([
+    ["123456", { otp: "123456" }],
+    ["123 456", { otp: "123456" }],
+    ["dave-password-1", { password: "dave-password-1" }],
+    ["1234567", { password: "1234567" }],
+    ["", null],
+  ])("%j is %j", (input, proof) => {
+    expect(proofOf(input)).toEqual(proof);
+  });
+});
