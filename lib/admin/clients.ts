@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
@@ -183,6 +184,31 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     await tx.client.update({ where: { id: c.id }, data });
   });
   return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
+}
+
+/**
+ * Deletes a client with its sessions and refresh tokens (see Deletion for its users' access
+ * tokens). Tokens it obtained for itself (client_credentials) carry no session: introspection
+ * refuses them once an instance no longer has the client cached, within `takesEffectWithinSeconds`.
+ * `confirm` is asked once the client is known to exist.
+ */
+export async function deleteClient(workspace: string, clientId: string, confirm?: ConfirmDeletion): Promise<Deletion & { takesEffectWithinSeconds: number }> {
+  const w = await workspaceByRef(workspace);
+  const c = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
+  if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+  const ttl = c.accessTokenTtl ?? w.accessTokenTtl;
+  await confirmDeletion(await impactOf(db(), { clientId: c.id }, ttl), confirm);
+  const impact = await change<Deletion>(
+    "client.delete",
+    (done) => ({ workspaceId: w.id, reason: deletionReason(`client ${clientId}`, done) }),
+    async (tx) => {
+      const done = await impactOf(tx, { clientId: c.id }, ttl);
+      const { count } = await tx.client.deleteMany({ where: { id: c.id } });
+      if (count === 0) throw new AdminError(`No client ${clientId} in ${workspace}`);
+      return done;
+    },
+  );
+  return { ...impact, takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
 }
 
 /** What a public client may not have, on creation and on every change. */

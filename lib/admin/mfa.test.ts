@@ -1,16 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
-import { runCli } from "@/lib/cli/program.ts";
-import type { CliIo } from "@/lib/cli/io.ts";
+import { cli } from "@/lib/testing/cli.ts";
 import { postToken, SPA } from "@/lib/testing/oauth.ts";
 import { DAVE, DAVE_SECRET, mfaTokenFor } from "@/lib/testing/mfa.ts";
-
-async function cli(args: string[]) {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`), readSecret: async () => "" };
-  return { status: await runCli(args, io), out, err };
-}
 
 const signIn = (fields: Record<string, string>) => postToken({ grant_type: "password", ...SPA, ...fields });
 

@@ -12,17 +12,22 @@ export interface ChangeDetails {
 }
 
 // Who made an admin change, in the audit event's clientId: no OAuth client has this id.
-const ACTOR = "cli";
+export const ADMIN_ACTOR = "cli";
 
 /**
  * One admin change: one transaction with its audit event (`admin.{event}`) inside it, so that
  * all of it happens or none. Once it is committed this process's caches are cleared, so that
  * this process sees the change at once; other instances see it within CONFIG_CACHE_SECONDS.
  */
-export async function change<T>(event: string, details: ChangeDetails, work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+export async function change<T>(
+  event: string,
+  details: ChangeDetails | ((done: T) => ChangeDetails),
+  work: (tx: Prisma.TransactionClient) => Promise<T>,
+): Promise<T> {
   const result = await db().$transaction(async (tx) => {
     const done = await work(tx);
-    await audit({ event: `admin.${event}`, outcome: "success", clientId: ACTOR, ...details }, undefined, tx);
+    const said = typeof details === "function" ? details(done) : details;
+    await audit({ event: `admin.${event}`, outcome: "success", clientId: ADMIN_ACTOR, ...said }, undefined, tx);
     return done;
   });
   clearCaches("settings");

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { AdminError } from "@/lib/admin/errors.ts";
+import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { valid } from "@/lib/admin/values.ts";
+import { ifGiven, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
@@ -19,9 +20,12 @@ const USERNAME = z
   .max(255)
   .regex(/^\S(.*\S)?$/, "no leading or trailing spaces");
 
+const EMAIL = z.email();
+
 /** The password, checked: 8 to 1024 characters (argon2 hashes whatever it is given). */
 async function newPassword(password: NewPassword): Promise<string> {
   const value = typeof password === "string" ? password : await password();
+  if (value === "") throw new AdminError("No password was given");
   if (value.length < 8) throw new AdminError("The password must have at least 8 characters");
   if (value.length > 1024) throw new AdminError("The password must have at most 1024 characters");
   return value;
@@ -59,7 +63,7 @@ export interface NewUser {
 export async function addUser(user: NewUser): Promise<{ id: string }> {
   const w = await workspaceByRef(user.workspace);
   const username = valid(USERNAME, user.username, "username");
-  if (user.email !== undefined) valid(z.email(), user.email, "email");
+  if (user.email !== undefined) valid(EMAIL, user.email, "email");
   const passwordHash = await hashPassword(await newPassword(user.password));
   return change("user.add", { workspaceId: w.id, username }, async (tx) => {
     if (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } })) throw new AdminError(`User ${username} exists already`);
@@ -92,4 +96,70 @@ export async function resetPassword(workspace: string, username: string, passwor
     await tx.user.update({ where: { id: existing.id }, data: { passwordHash } });
     await endUserSessions(existing.id, tx);
   });
+}
+
+/** The user `username` of a workspace, or an AdminError. */
+async function userByName(workspace: string, username: string) {
+  const w = await workspaceByRef(workspace);
+  const user = await db().user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } });
+  if (!user) throw new AdminError(`No user ${username} in ${workspace}`);
+  return { w, user };
+}
+
+export interface UserChanges {
+  /** A new username: unique in the workspace. */
+  username?: string;
+  /** null (or "") removes it. */
+  name?: string | null;
+  /** null (or "") removes it; a new email is unverified unless `emailVerified` says otherwise. */
+  email?: string | null;
+  emailVerified?: boolean;
+}
+
+/**
+ * Changes a user's username, name or email; at least one must be given. Their sessions and tokens
+ * go on: tokens name the user by id (`sub`), and what introspection and userinfo say of the user
+ * is read afresh at each call.
+ */
+export async function setUser(workspace: string, username: string, changes: UserChanges): Promise<void> {
+  const blankIsNull = (v: string | null) => (v === null || v === "" ? null : v);
+  const email = ifGiven(changes.email, (v) => (blankIsNull(v) === null ? null : valid(EMAIL, v, "email")));
+  const data = {
+    username: ifGiven(changes.username, (v) => valid(USERNAME, v, "username")),
+    name: ifGiven(changes.name, blankIsNull),
+    email,
+    emailVerified: changes.emailVerified ?? (email === undefined ? undefined : false),
+  };
+  const changed = Object.entries(data)
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+  if (changed.length === 0) throw new NothingToChange();
+  const { w, user } = await userByName(workspace, username);
+  const renamed = data.username !== undefined && data.username !== username;
+  const reason = changed.map((k) => (k === "username" && renamed ? `username (was ${username})` : k)).join(", ");
+  await change("user.set", { workspaceId: w.id, userId: user.id, username: data.username ?? username, reason }, async (tx) => {
+    if (renamed && (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username: data.username ?? "" } } })))
+      throw new AdminError(`User ${data.username} exists already`);
+    await tx.user.update({ where: { id: user.id }, data });
+  });
+}
+
+/**
+ * Deletes a user with their sessions, refresh tokens, second factors and known addresses (see
+ * Deletion for their access tokens). `confirm` is asked once the user is known to exist.
+ */
+export async function deleteUser(workspace: string, username: string, confirm?: ConfirmDeletion): Promise<Deletion> {
+  const { w, user } = await userByName(workspace, username);
+  const ttl = await longestAccessTokenTtl(db(), w);
+  await confirmDeletion(await impactOf(db(), { userId: user.id }, ttl), confirm);
+  return change<Deletion>(
+    "user.delete",
+    (impact) => ({ workspaceId: w.id, userId: user.id, username, reason: deletionReason(`user ${username}`, impact) }),
+    async (tx) => {
+      const impact = await impactOf(tx, { userId: user.id }, ttl);
+      const { count } = await tx.user.deleteMany({ where: { id: user.id } });
+      if (count === 0) throw new AdminError(`No user ${username} in ${workspace}`);
+      return impact;
+    },
+  );
 }

@@ -1,10 +1,12 @@
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { ifGiven, lifetime, mfaPolicy, scopeTokens } from "@/lib/admin/values.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { isSlug, issuerFor } from "@/lib/oauth/model/workspace.ts";
 import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
 
 // A workspace is named `tenant/workspace`, as its issuer's path names it.
 
@@ -85,4 +87,38 @@ export async function setWorkspace(ref: string, changes: WorkspaceChanges): Prom
   };
   if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
   await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));
+}
+
+/** What deleting a workspace removed besides its sessions and tokens. */
+export interface WorkspaceDeletion extends Deletion {
+  users: number;
+  clients: number;
+  /** Until then other instances may still answer at its issuer from their cache (seconds). */
+  takesEffectWithinSeconds: number;
+}
+
+/**
+ * Deletes a workspace with its users, clients, sessions, refresh tokens and failed sign-ins (and
+ * its tenant when it was the tenant's last): its issuer stops answering. The audit trail keeps its
+ * events. `confirm` is asked once the workspace is known to exist.
+ */
+export async function deleteWorkspace(ref: string, confirm?: ConfirmDeletion): Promise<WorkspaceDeletion> {
+  const w = await workspaceByRef(ref);
+  const ttl = await longestAccessTokenTtl(db(), w);
+  await confirmDeletion(await impactOf(db(), { workspaceId: w.id }, ttl), confirm);
+  const done = await change<Deletion & { users: number; clients: number }>(
+    "workspace.delete",
+    (d) => ({ workspaceId: w.id, reason: `${deletionReason(`workspace ${ref}`, d)}, ${d.users} user(s), ${d.clients} client(s)` }),
+    async (tx) => {
+      const impact = await impactOf(tx, { workspaceId: w.id }, ttl);
+      const users = await tx.user.count({ where: { workspaceId: w.id } });
+      const clients = await tx.client.count({ where: { workspaceId: w.id } });
+      await tx.failedLogin.deleteMany({ where: { workspaceId: w.id } });
+      const { count } = await tx.workspace.deleteMany({ where: { id: w.id } });
+      if (count === 0) throw new AdminError(`No workspace ${ref}`);
+      await tx.tenant.deleteMany({ where: { id: w.tenantId, workspaces: { none: {} } } });
+      return { ...impact, users, clients };
+    },
+  );
+  return { ...done, takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
 }

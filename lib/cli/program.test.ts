@@ -1,24 +1,22 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
-import { runCli } from "@/lib/cli/program.ts";
-import type { CliIo } from "@/lib/cli/io.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { cli } from "@/lib/testing/cli.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
-import { basic, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { basic, callUserinfo, introspect, postToken, SERVICE_BASIC, signIn as signInAs, SPA } from "@/lib/testing/oauth.ts";
 
-async function cli(args: string[], secret = "") {
-  let out = "";
-  let err = "";
-  const io: CliIo = { out: (t) => void (out += `${t}\n`), err: (t) => void (err += `${t}\n`), readSecret: async () => secret };
-  const status = await runCli(args, io);
-  return { status, out, err };
-}
+const BACKEND = { Authorization: basic("demo-backend", "demo-backend-secret") };
 
 const signIn = (username: string, password: string) => postToken({ grant_type: "password", ...SPA, username, password });
 
 describe("admin CLI", () => {
   it.each(
-    "|workspace|workspace create|workspace list|workspace set|user|user add|user list|user disable|user enable|user reset-password|user factors|user reset-mfa|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune"
+    "|workspace|workspace create|workspace list|workspace set|user|user add|user list|user disable|user enable|user reset-password|user factors|user reset-mfa|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune|workspace delete|user set|user delete|client delete|database|database backup|database restore"
       .split("|")
       .map((path) => [path.split(" ").filter(Boolean)]),
   )("has --help for %j", async (path) => {
@@ -45,7 +43,7 @@ describe("admin CLI", () => {
   });
 
   it("adds a user whose password comes from standard input; the user can sign in", async () => {
-    const added = await cli(["user", "add", "demo/default", "frank", "--email", "frank@example.com", "--name", "Frank"], "frank-password-1");
+    const added = await cli(["user", "add", "demo/default", "frank", "--email", "frank@example.com", "--name", "Frank"], { secrets: ["frank-password-1"] });
     expect(added).toMatchObject({ status: 0, out: "Added user frank to demo/default\n" });
     expect((await signIn("frank", "frank-password-1")).status).toBe(200);
     const row = await db().user.findFirstOrThrow({ where: { username: "frank" } });
@@ -56,25 +54,25 @@ describe("admin CLI", () => {
   it("writes nothing when a command is refused", async () => {
     const users = await db().user.count();
     const events = await db().auditEvent.count({ where: { event: { startsWith: "admin." } } });
-    expect(await cli(["user", "add", "demo/default", "shorty"], "short")).toMatchObject({
+    expect(await cli(["user", "add", "demo/default", "shorty"], { secrets: ["short"] })).toMatchObject({
       status: 1,
       err: "Error: The password must have at least 8 characters\n",
     });
-    expect((await cli(["user", "add", "demo/default", "alice"], "long-enough-password")).status).toBe(1);
-    expect((await cli(["user", "add", "demo/default", "x", "--email", "not-an-email"], "long-enough-password")).status).toBe(1);
-    expect((await cli(["user", "add", "nope/none", "x"], "long-enough-password")).err).toBe("Error: No workspace nope/none\n");
+    expect((await cli(["user", "add", "demo/default", "alice"], { secrets: ["long-enough-password"] })).status).toBe(1);
+    expect((await cli(["user", "add", "demo/default", "x", "--email", "not-an-email"], { secrets: ["long-enough-password"] })).status).toBe(1);
+    expect((await cli(["user", "add", "nope/none", "x"], { secrets: ["long-enough-password"] })).err).toBe("Error: No workspace nope/none\n");
     expect(await db().user.count()).toBe(users);
     expect(await db().auditEvent.count({ where: { event: { startsWith: "admin." } } })).toBe(events);
   });
 
   it("disables and enables a user, and resets a password (revoking refresh tokens)", async () => {
-    await cli(["user", "add", "demo/default", "gina"], "gina-password-1");
+    await cli(["user", "add", "demo/default", "gina"], { secrets: ["gina-password-1"] });
     const { refresh_token } = await (await signIn("gina", "gina-password-1")).json();
     expect((await cli(["user", "disable", "demo/default", "gina"])).status).toBe(0);
     expect((await (await signIn("gina", "gina-password-1")).json()).error).toBe("invalid_grant");
     expect((await cli(["user", "enable", "demo/default", "gina"])).status).toBe(0);
     expect((await signIn("gina", "gina-password-1")).status).toBe(200);
-    expect((await cli(["user", "reset-password", "demo/default", "gina"], "gina-password-2")).status).toBe(0);
+    expect((await cli(["user", "reset-password", "demo/default", "gina"], { secrets: ["gina-password-2"] })).status).toBe(0);
     expect((await signIn("gina", "gina-password-1")).status).toBe(400);
     expect((await signIn("gina", "gina-password-2")).status).toBe(200);
     const refreshed = await postToken({ grant_type: "refresh_token", refresh_token, ...SPA });
@@ -150,5 +148,248 @@ describe("admin CLI", () => {
     const { status, out } = await cli(["audit", "tail", "--user", "alice", "--outcome", "failure", "--limit", "1", "--json"]);
     expect(status).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ event: "token.password", outcome: "failure", username: "alice", reason: "wrong password", clientId: "demo-spa" });
+  });
+
+  it.each([
+    ["piped, empty", { secrets: [""] }, 1, "Error: No password was given: standard input was empty\n", ["Password: "]],
+    ["piped, a newline only (read as empty)", { secrets: [""] }, 1, "Error: No password was given: standard input was empty\n", ["Password: "]],
+    ["typed, then nothing", { secrets: [""], interactive: true }, 1, "Error: No password was given\n", ["Password: "]],
+    [
+      "typed twice, differently",
+      { secrets: ["karl-password-1", "karl-password-2"], interactive: true },
+      1,
+      "Error: The two passwords differ: nothing was changed\n",
+      ["Password: ", "Password again: "],
+    ],
+    ["typed twice, the same", { secrets: ["karl-password-1"], interactive: true }, 0, "", ["Password: ", "Password again: "]],
+    ["piped", { secrets: ["karl-password-1"] }, 0, "", ["Password: "]],
+  ])("asks for a new password: %s", async (_case, terminal, status, err, prompts) => {
+    const username = `karl-${randomUUID()}`;
+    const events = await db().auditEvent.count({ where: { event: "admin.user.add" } });
+    const added = await cli(["user", "add", "demo/default", username], terminal);
+    expect(added).toMatchObject({ status, err, prompts });
+    expect(await db().user.count({ where: { username } })).toBe(status === 0 ? 1 : 0);
+    expect(await db().auditEvent.count({ where: { event: "admin.user.add" } })).toBe(events + (status === 0 ? 1 : 0));
+    if (status === 0) expect((await signIn(username, "karl-password-1")).status).toBe(200);
+  });
+
+  it("asks twice for a reset password too, and changes nothing when they differ", async () => {
+    const differ = await cli(["user", "reset-password", "demo/default", "alice"], { secrets: ["alice-password-2", "alice-password-3"], interactive: true });
+    expect(differ).toMatchObject({ status: 1, err: "Error: The two passwords differ: nothing was changed\n" });
+    expect((await signIn("alice", "alice-password-1")).status).toBe(200);
+  });
+
+  it.each([
+    [
+      ["workspace", "list"],
+      ["workspace", "name", "access_ttl", "id_ttl", "refresh_ttl", "default_scopes", "mfa_policy"],
+    ],
+    [
+      ["user", "list", "demo/default"],
+      ["username", "id", "email", "name", "disabled"],
+    ],
+    [
+      ["user", "factors", "demo/default", "dave"],
+      ["id", "type", "state", "created_at", "confirmed_at", "recovery_codes_left"],
+    ],
+    [
+      ["client", "list", "demo/default"],
+      [
+        "client_id",
+        "name",
+        "type",
+        "auth",
+        "grants",
+        "scopes",
+        "default_scopes",
+        "origins",
+        "audiences",
+        "access_ttl",
+        "id_ttl",
+        "refresh_ttl",
+        "forwards_ip",
+        "mfa_policy",
+        "disabled",
+      ],
+    ],
+    [
+      ["key", "list"],
+      ["kid", "state", "active_from", "superseded_at", "retired_at"],
+    ],
+    [["prune"], ["kind", "deleted"]],
+  ])("prints %j --json as an array of objects with stable fields, and no secret", async (args, fields) => {
+    const { status, out } = await cli([...args, "--json"]);
+    expect(status).toBe(0);
+    const rows = JSON.parse(out) as Record<string, unknown>[];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(Object.keys(row)).toEqual(fields);
+    const secrets = [
+      ...(await db().user.findMany()).map((u) => u.passwordHash),
+      ...(await db().client.findMany()).flatMap((c) => (c.secretHash ? [c.secretHash] : [])),
+      ...(await db().signingKey.findMany()).map((k) => (JSON.parse(k.privateJwk) as { d: string }).d),
+      ...(await db().mfaFactor.findMany()).map((f) => f.secret),
+      ...(await db().serverSecret.findMany()).map((x) => x.value),
+    ];
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const secret of secrets) expect(out).not.toContain(secret);
+  });
+
+  it("edits a user's username, name and email; the username stays unique; a new email is unverified", async () => {
+    await db().user.updateMany({ where: { username: "bob" }, data: { emailVerified: true } });
+    const bob = await signInAs({ ...SPA, username: "bob", password: "bob-password-1" });
+    expect(await cli(["user", "set", "demo/default", "bob", "--username", "alice"])).toMatchObject({ status: 1, err: "Error: User alice exists already\n" });
+    expect(await cli(["user", "set", "demo/default", "bob", "--email", "not-an-email"])).toMatchObject({ status: 1 });
+    expect(await cli(["user", "set", "demo/default", "bob"])).toMatchObject({
+      status: 1,
+      err: "Error: Nothing to change: give at least one option (see --help)\n",
+    });
+    expect(await cli(["user", "set", "demo/default", "nobody", "--name", "X"])).toMatchObject({ status: 1, err: "Error: No user nobody in demo/default\n" });
+    const renamed = await cli(["user", "set", "demo/default", "bob", "--username", "robert", "--name", "Robert", "--email", "robert@example.com"]);
+    expect(renamed).toMatchObject({ status: 0, out: "Updated user robert\n" });
+    expect(await db().user.findFirstOrThrow({ where: { username: "robert" } })).toMatchObject({
+      name: "Robert",
+      email: "robert@example.com",
+      emailVerified: false,
+    });
+    expect(await db().user.count({ where: { username: "bob" } })).toBe(0);
+    // The tokens name the user by id: they go on, under the new name.
+    expect(await introspect(bob.access_token)).toMatchObject({ active: true, username: "robert" });
+    expect((await signIn("robert", "bob-password-1")).status).toBe(200);
+    expect(await cli(["user", "set", "demo/default", "robert", "--email", "", "--name", ""])).toMatchObject({ status: 0 });
+    expect(await db().user.findFirstOrThrow({ where: { username: "robert" } })).toMatchObject({ name: null, email: null });
+    const events = await db().auditEvent.findMany({ where: { event: "admin.user.set" }, orderBy: { createdAt: "asc" } });
+    expect(events.map((e) => [e.username, e.reason])).toEqual([
+      ["robert", "username (was bob), name, email, emailVerified"],
+      ["robert", "name, email, emailVerified"],
+    ]);
+    expect(JSON.stringify(events)).not.toContain("robert@example.com");
+  });
+
+  it.each([
+    ["without --yes, piped", { interactive: false }, "Standard input is not a terminal: give --yes to confirm\nError: Nothing was deleted\n"],
+    ["answered no", { interactive: true, answer: false }, "Error: Nothing was deleted\n"],
+  ])("deletes nothing %s", async (_case, terminal, err) => {
+    for (const args of [
+      ["user", "delete", "demo/default", "alice"],
+      ["client", "delete", "demo/default", "demo-spa"],
+      ["workspace", "delete", "demo/default"],
+    ]) {
+      expect(await cli(args, terminal)).toMatchObject({ status: 1, out: "", err });
+    }
+    expect(await db().user.count({ where: { username: "alice" } })).toBe(1);
+    expect(await db().client.count({ where: { clientId: "demo-spa" } })).toBe(1);
+    expect(await db().workspace.count({ where: { slug: "default" } })).toBe(1);
+    expect(await db().auditEvent.count({ where: { event: { endsWith: ".delete" } } })).toBe(0);
+  });
+
+  it.each([
+    [["user", "delete", "demo/default", "nobody"], "Error: No user nobody in demo/default\n"],
+    [["client", "delete", "demo/default", "nobody"], "Error: No client nobody in demo/default\n"],
+    [["workspace", "delete", "demo/nowhere"], "Error: No workspace demo/nowhere\n"],
+  ])("refuses %j before asking anything", async (args, err) => {
+    expect(await cli(args, { interactive: true, answer: true })).toMatchObject({ status: 1, err, prompts: [] });
+  });
+
+  it("deletes a user once confirmed: their sessions end, refresh tokens are revoked, access tokens are refused by introspection and userinfo", async () => {
+    await cli(["user", "add", "demo/default", "lena"], { secrets: ["lena-password-1"] });
+    const lena = { ...SPA, username: "lena", password: "lena-password-1" };
+    const a = await signInAs(lena);
+    const b = await signInAs(lena);
+    const deleted = await cli(["user", "delete", "demo/default", "lena"], { interactive: true, answer: true });
+    expect(deleted).toMatchObject({
+      status: 0,
+      prompts: ["Delete user lena of demo/default? 2 live session(s) end and 2 refresh token(s) are revoked. [y/N] "],
+      out:
+        "Deleted user lena from demo/default.\n" +
+        "Ended 2 session(s) and revoked 2 refresh token(s) (deleted with it): no refresh works again.\n" +
+        "Access tokens already issued: introspection and userinfo refuse them now; a resource server that verifies them itself accepts them until they expire (within 3600 s).\n",
+    });
+    for (const t of [a, b]) {
+      expect((await (await postToken({ grant_type: "refresh_token", refresh_token: t.refresh_token, ...SPA })).json()).error).toBe("invalid_grant");
+      expect(await introspect(t.access_token)).toEqual({ active: false });
+      expect((await callUserinfo({ headers: { Authorization: `Bearer ${t.access_token}` } })).status).toBe(401);
+    }
+    expect((await signIn("lena", "lena-password-1")).status).toBe(400);
+    expect(await db().user.count({ where: { username: "lena" } })).toBe(0);
+    expect(await db().auditEvent.findFirst({ where: { event: "admin.user.delete" } })).toMatchObject({
+      username: "lena",
+      clientId: "cli",
+      outcome: "success",
+      reason: "user lena; ended 2 session(s), 2 refresh token(s)",
+    });
+  });
+
+  it("deletes a client with --yes: sessions signed in through it end; other clients' go on", async () => {
+    await cli(["user", "add", "demo/default", "mona"], { secrets: ["mona-password-1"] });
+    await cli(["client", "add", "demo/default", "brief-spa", "--grants", "password,refresh_token", "--scopes", "openid", "--auth-methods", "none"]);
+    const spa = await signInAs({ client_id: "brief-spa", username: "mona", password: "mona-password-1" });
+    const backend = await signInAs({ username: "mona", password: "mona-password-1" }, BACKEND);
+    const service = await (await postToken({ grant_type: "client_credentials" }, SERVICE_BASIC)).json();
+    const deleted = await cli(["client", "delete", "demo/default", "brief-spa", "--yes"]);
+    expect(deleted).toMatchObject({ status: 0, prompts: [] });
+    expect(deleted.out).toMatch(/^Deleted client brief-spa from demo\/default; it cannot authenticate any more \(within 10 s on every instance/);
+    expect(deleted.out).toContain("Ended 1 session(s) and revoked 1 refresh token(s)");
+    expect(await introspect(spa.access_token)).toEqual({ active: false });
+    expect(await introspect(backend.access_token)).toMatchObject({ active: true });
+    expect(await introspect(service.access_token)).toMatchObject({ active: true });
+    expect((await cli(["client", "delete", "demo/default", "demo-service", "--yes"])).status).toBe(0);
+    expect(await introspect(service.access_token)).toEqual({ active: false });
+    expect((await db().auditEvent.findMany({ where: { event: "admin.client.delete" } })).map((e) => e.reason)).toEqual([
+      "client brief-spa; ended 1 session(s), 1 refresh token(s)",
+      "client demo-service; ended 0 session(s), 0 refresh token(s)",
+    ]);
+  });
+
+  it("deletes a workspace with its users and clients, and its tenant when it was the last", async () => {
+    await cli(["workspace", "create", "gone/soon"]);
+    await cli(["user", "add", "gone/soon", "ursula"], { secrets: ["ursula-password-1"] });
+    await cli(["client", "add", "gone/soon", "gone-spa", "--grants", "password", "--scopes", "openid", "--auth-methods", "none"]);
+    const deleted = await cli(["workspace", "delete", "gone/soon", "--yes"]);
+    expect(deleted.status).toBe(0);
+    expect(deleted.out).toMatch(
+      /^Deleted workspace gone\/soon with its 1 user\(s\) and 1 client\(s\); its issuer stops answering within 10 s on every instance\.\n/,
+    );
+    expect(await db().tenant.count({ where: { slug: "gone" } })).toBe(0);
+    expect(await db().user.count({ where: { username: "ursula" } })).toBe(0);
+    expect(await db().client.count({ where: { clientId: "gone-spa" } })).toBe(0);
+    expect(await db().auditEvent.findFirst({ where: { event: "admin.workspace.delete" } })).toMatchObject({
+      reason: "workspace gone/soon; ended 0 session(s), 0 refresh token(s), 1 user(s), 1 client(s)",
+    });
+    expect((await cli(["workspace", "list", "--json"])).out).not.toContain("gone/soon");
+  });
+
+  it("backs the database up and refuses to restore over the open one; on PostgreSQL, says to use pg_dump and pg_restore", async () => {
+    const file = path.join(os.tmpdir(), `ropc-cli-backup-${randomUUID()}.db`);
+    const backup = await cli(["database", "backup", file]);
+    const restore = await cli(["database", "restore", file, "--yes"]);
+    const live = settings().databaseFile;
+    if (live === undefined) {
+      expect(backup).toMatchObject({
+        status: 1,
+        out: "",
+        err: 'Error: DATABASE_URL is a PostgreSQL database: use pg_dump -Fc (README, "Backups"); nothing was done\n',
+      });
+      expect(restore).toMatchObject({
+        status: 1,
+        out: "",
+        err: 'Error: DATABASE_URL is a PostgreSQL database: use pg_restore (README, "Backups"); nothing was done\n',
+      });
+      expect(fs.existsSync(file)).toBe(false);
+      return;
+    }
+    try {
+      expect(backup).toMatchObject({
+        status: 0,
+        out: `Backed up the database to ${file} (${fs.statSync(file).size} bytes). It holds the signing keys' private parts and the server's secrets: keep it where only operators can read it.\n`,
+      });
+      expect(await cli(["database", "backup", file])).toMatchObject({ status: 1, err: `Error: ${file} exists already (--force replaces it)\n` });
+      expect(restore).toMatchObject({
+        status: 1,
+        out: "",
+        err: `Error: ${live} is in use (a server or another command has it open): stop every server on it first\n`,
+      });
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 });

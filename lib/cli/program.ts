@@ -1,13 +1,15 @@
 import { Command, CommanderError, Option } from "commander";
 import { AUDIT_OUTCOMES, prune, tailAudit, tailLimit } from "@/lib/admin/audit.ts";
-import { addClient, DEFAULT_AUTH_METHODS, listClients, rotateClientSecret, setClient } from "@/lib/admin/clients.ts";
+import { backupDatabase, restoreDatabase } from "@/lib/admin/backups.ts";
+import { addClient, DEFAULT_AUTH_METHODS, deleteClient, listClients, rotateClientSecret, setClient } from "@/lib/admin/clients.ts";
+import type { Deletion } from "@/lib/admin/deletions.ts";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
-import { addUser, listUsers, resetPassword, setUserDisabled } from "@/lib/admin/users.ts";
+import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
 import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
-import { createWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
+import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
@@ -34,7 +36,52 @@ function table(io: CliIo, rows: Record<string, unknown>[]): void {
   io.out([line(cols), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join("\n"));
 }
 
+/**
+ * Rows as a table, or as a JSON array for scripts (`--json`): every field of the rows under the
+ * same snake_case names, dates in ISO 8601, absent values as null; never a secret. The table
+ * shows `columns` when given.
+ */
+function print(io: CliIo, rows: Record<string, unknown>[], json: boolean, columns?: readonly string[]): void {
+  if (json) return io.out(JSON.stringify(rows, null, 2));
+  table(io, columns ? rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]]))) : rows);
+}
+
+const JSON_HELP = "a JSON array, for scripts";
+
 const SHOWN_ONCE = "(shown once: store it now)";
+
+/**
+ * How a new password is asked for: twice at a terminal (a typo would lock the user out), once
+ * from standard input when it is piped.
+ */
+function newPassword(io: CliIo): () => Promise<string> {
+  return async () => {
+    const password = await io.readSecret("Password: ");
+    if (password === "") throw new AdminError(io.interactive ? "No password was given" : "No password was given: standard input was empty");
+    if (io.interactive && (await io.readSecret("Password again: ")) !== password) throw new AdminError("The two passwords differ: nothing was changed");
+    return password;
+  };
+}
+
+/** Whether to go ahead: `--yes`, or a yes at the prompt; without a terminal, only `--yes`. */
+async function confirmed(io: CliIo, yes: boolean, question: string): Promise<boolean> {
+  if (yes) return true;
+  if (!io.interactive) {
+    io.err("Standard input is not a terminal: give --yes to confirm");
+    return false;
+  }
+  return io.confirm(`${question} [y/N] `);
+}
+
+/** What a deletion's sessions and tokens became, in the operator's words. */
+function deletionSummary(d: Deletion): string {
+  return [
+    `Ended ${d.sessions} session(s) and revoked ${d.refreshTokens} refresh token(s) (deleted with it): no refresh works again.`,
+    `Access tokens already issued: introspection and userinfo refuse them now; a resource server that verifies them itself accepts them until they expire (within ${d.accessTokenTtl} s).`,
+  ].join("\n");
+}
+
+const endsWhat = (d: Deletion) => `${d.sessions} live session(s) end and ${d.refreshTokens} refresh token(s) are revoked.`;
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command("cli")
@@ -47,8 +94,9 @@ export function buildProgram(io: CliIo): Command {
   const ws = program.command("workspace").description("Tenants' workspaces (each one authorization server)");
   ws.command("list")
     .description("List workspaces")
-    .action(async () => {
-      table(
+    .option("--json", JSON_HELP, false)
+    .action(async (o: { json: boolean }) => {
+      print(
         io,
         (await listWorkspaces()).map((w) => ({
           workspace: w.ref,
@@ -59,6 +107,7 @@ export function buildProgram(io: CliIo): Command {
           default_scopes: w.defaultScopes,
           mfa_policy: w.mfaPolicy,
         })),
+        o.json,
       );
     });
   ws.command("create")
@@ -87,6 +136,18 @@ export function buildProgram(io: CliIo): Command {
       });
       io.out(`Updated workspace ${ref}`);
     });
+  ws.command("delete")
+    .description("Delete a workspace with its users and clients; their sessions end and refresh tokens are revoked; its issuer stops answering")
+    .argument("<tenant/workspace>")
+    .option("--yes", "do not ask for confirmation", false)
+    .action(async (ref: string, o: { yes: boolean }) => {
+      const d = await deleteWorkspace(ref, (impact) =>
+        confirmed(io, o.yes, `Delete workspace ${ref} with all its users and clients? ${endsWhat(impact)} Its issuer stops answering.`),
+      );
+      io.out(
+        `Deleted workspace ${ref} with its ${d.users} user(s) and ${d.clients} client(s); its issuer stops answering within ${d.takesEffectWithinSeconds} s on every instance.\n${deletionSummary(d)}`,
+      );
+    });
 
   // ---- users
   const user = program.command("user").description("Users of a workspace's identity pool");
@@ -94,10 +155,12 @@ export function buildProgram(io: CliIo): Command {
     .command("list")
     .argument("<tenant/workspace>")
     .description("List users")
-    .action(async (ref: string) => {
-      table(
+    .option("--json", JSON_HELP, false)
+    .action(async (ref: string, o: { json: boolean }) => {
+      print(
         io,
         (await listUsers(ref)).map((u) => ({ username: u.username, id: u.id, email: u.email, name: u.name, disabled: u.disabled })),
+        o.json,
       );
     });
   user
@@ -109,7 +172,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--name <name>")
     .option("--email-verified", "mark the email as verified", false)
     .action(async (ref: string, username: string, o: { email?: string; name?: string; emailVerified: boolean }) => {
-      await addUser({ workspace: ref, username, password: () => io.readSecret("Password: "), email: o.email, name: o.name, emailVerified: o.emailVerified });
+      await addUser({ workspace: ref, username, password: newPassword(io), email: o.email, name: o.name, emailVerified: o.emailVerified });
       io.out(`Added user ${username} to ${ref}`);
     });
   for (const [name, disabled] of [
@@ -127,12 +190,40 @@ export function buildProgram(io: CliIo): Command {
       });
   }
   user
+    .command("set")
+    .description("Change a user's username, name or email (an empty value removes a name or email; a new email is unverified unless --email-verified yes)")
+    .argument("<tenant/workspace>")
+    .argument("<username>")
+    .option("--username <new-username>", "a new username, unique in the workspace (their sessions and tokens go on)")
+    .option("--name <name>")
+    .option("--email <email>")
+    .addOption(new Option("--email-verified <yes|no>", "whether the email is verified").choices(["yes", "no"]))
+    .action(async (ref: string, username: string, o: { username?: string; name?: string; email?: string; emailVerified?: "yes" | "no" }) => {
+      await setUser(ref, username, {
+        username: o.username,
+        name: o.name,
+        email: o.email,
+        emailVerified: o.emailVerified === undefined ? undefined : o.emailVerified === "yes",
+      });
+      io.out(`Updated user ${o.username ?? username}`);
+    });
+  user
+    .command("delete")
+    .description("Delete a user with their second factors; their sessions end and refresh tokens are revoked")
+    .argument("<tenant/workspace>")
+    .argument("<username>")
+    .option("--yes", "do not ask for confirmation", false)
+    .action(async (ref: string, username: string, o: { yes: boolean }) => {
+      const d = await deleteUser(ref, username, (impact) => confirmed(io, o.yes, `Delete user ${username} of ${ref}? ${endsWhat(impact)}`));
+      io.out(`Deleted user ${username} from ${ref}.\n${deletionSummary(d)}`);
+    });
+  user
     .command("reset-password")
     .description("Set a new password (prompt or standard input), end the user's sessions and revoke their refresh tokens")
     .argument("<tenant/workspace>")
     .argument("<username>")
     .action(async (ref: string, username: string) => {
-      await resetPassword(ref, username, () => io.readSecret("Password: "));
+      await resetPassword(ref, username, newPassword(io));
       io.out(`Reset the password of ${username}; their sessions are ended and refresh tokens revoked`);
     });
   user
@@ -140,8 +231,9 @@ export function buildProgram(io: CliIo): Command {
     .description("List a user's second factors (never their secrets)")
     .argument("<tenant/workspace>")
     .argument("<username>")
-    .action(async (ref: string, username: string) => {
-      table(
+    .option("--json", JSON_HELP, false)
+    .action(async (ref: string, username: string, o: { json: boolean }) => {
+      print(
         io,
         (await listFactors(ref, username)).map((f) => ({
           id: f.id,
@@ -151,6 +243,7 @@ export function buildProgram(io: CliIo): Command {
           confirmed_at: f.confirmedAt,
           recovery_codes_left: f.recoveryCodesLeft,
         })),
+        o.json,
       );
     });
   user
@@ -168,20 +261,30 @@ export function buildProgram(io: CliIo): Command {
   client
     .command("list")
     .argument("<tenant/workspace>")
-    .description("List clients")
-    .action(async (ref: string) => {
-      table(
+    .description("List clients (--json: every setting of each)")
+    .option("--json", JSON_HELP, false)
+    .action(async (ref: string, o: { json: boolean }) => {
+      print(
         io,
         (await listClients(ref)).map((c) => ({
           client_id: c.clientId,
+          name: c.name,
+          type: c.type,
           auth: c.authMethods,
           grants: c.grantTypes,
           scopes: c.scopes,
+          default_scopes: c.defaultScopes,
           origins: c.allowedOrigins,
+          audiences: c.audiences,
+          access_ttl: c.accessTokenTtl,
+          id_ttl: c.idTokenTtl,
+          refresh_ttl: c.refreshTokenTtl,
           forwards_ip: c.forwardsEndUserIp,
           mfa_policy: c.mfaPolicy ?? "inherit",
           disabled: c.disabled,
         })),
+        o.json,
+        ["client_id", "auth", "grants", "scopes", "origins", "forwards_ip", "mfa_policy", "disabled"],
       );
     });
   client
@@ -248,16 +351,30 @@ export function buildProgram(io: CliIo): Command {
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
     });
+  client
+    .command("delete")
+    .description("Delete a client; the sessions signed in through it end and its refresh tokens are revoked")
+    .argument("<tenant/workspace>")
+    .argument("<client-id>")
+    .option("--yes", "do not ask for confirmation", false)
+    .action(async (ref: string, clientId: string, o: { yes: boolean }) => {
+      const d = await deleteClient(ref, clientId, (impact) => confirmed(io, o.yes, `Delete client ${clientId} of ${ref}? ${endsWhat(impact)}`));
+      io.out(
+        `Deleted client ${clientId} from ${ref}; it cannot authenticate any more (within ${d.takesEffectWithinSeconds} s on every instance, and so for the tokens it got for itself with client_credentials).\n${deletionSummary(d)}`,
+      );
+    });
 
   // ---- signing keys
   const key = program.command("key").description("ES256 signing keys (deployment-wide)");
   key
     .command("list")
-    .description("List keys and their states")
-    .action(async () => {
-      table(
+    .description("List keys and their states (never their private parts)")
+    .option("--json", JSON_HELP, false)
+    .action(async (o: { json: boolean }) => {
+      print(
         io,
         (await listKeys()).map((k) => ({ kid: k.kid, state: k.state, active_from: k.activeFrom, superseded_at: k.supersededAt, retired_at: k.retiredAt })),
+        o.json,
       );
     });
   key
@@ -303,10 +420,45 @@ export function buildProgram(io: CliIo): Command {
     .description(
       "Delete expired refresh tokens, sessions and denylist entries, old failed sign-ins and known addresses, and audit events past AUDIT_RETENTION_DAYS (the server also does it every PRUNE_INTERVAL_SECONDS)",
     )
-    .action(async () => {
-      table(
+    .option("--json", JSON_HELP, false)
+    .action(async (o: { json: boolean }) => {
+      print(
         io,
         Object.entries(await prune()).map(([kind, deleted]) => ({ kind, deleted })),
+        o.json,
+      );
+    });
+
+  // ---- backups
+  const database = program.command("database").description("The SQLite database as a whole: backups (PostgreSQL: pg_dump and pg_restore)");
+  database
+    .command("backup")
+    .description("Copy the database to a file while servers keep serving (a consistent snapshot); the copy holds every secret the server keeps")
+    .argument("<file>")
+    .option("--force", "replace the file if it exists", false)
+    .action(async (file: string, o: { force: boolean }) => {
+      const done = await backupDatabase(file, { force: o.force });
+      io.out(
+        `Backed up the database to ${done.file} (${done.bytes} bytes). It holds the signing keys' private parts and the server's secrets: keep it where only operators can read it.`,
+      );
+    });
+  database
+    .command("restore")
+    .description("Replace the database with a backup (every server on it stopped first); the file it replaces is kept beside it")
+    .argument("<file>")
+    .option("--yes", "do not ask for confirmation", false)
+    .action(async (file: string, o: { yes: boolean }) => {
+      const done = await restoreDatabase(file, (target) =>
+        confirmed(io, o.yes, `Replace ${target} with ${file}? Everything written since the backup was taken is lost.`),
+      );
+      io.out(
+        [
+          `Restored ${done.target} from ${file}.`,
+          done.keptAside ? `The database it replaced is kept at ${done.keptAside}: delete it once the restored one is known good.` : "",
+          "Start the servers now. Whatever was written after the backup is gone: sessions and refresh tokens issued since then no longer work (their users sign in again), and users, clients and keys made since then are to be made again.",
+        ]
+          .filter(Boolean)
+          .join("\n"),
       );
     });
 

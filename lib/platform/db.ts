@@ -138,6 +138,12 @@ function noting<A extends SqlDriverAdapter>(
   };
 }
 
+/** The SQLite file a `file:` URL or a path names (absolute), or undefined for a PostgreSQL URL. */
+export function sqliteFile(target: string): string | undefined {
+  if (isPostgresUrl(target)) return undefined;
+  return target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
+}
+
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
   const connection: { driver?: Driver } = {};
@@ -152,7 +158,7 @@ export function createDb(target: string = settings().DATABASE_URL): Db {
       return driver?.kind === "postgres" ? { total: driver.pool.totalCount, idle: driver.pool.idleCount, waiting: driver.pool.waitingCount } : undefined;
     });
   } else {
-    const file = target.startsWith("file:") ? path.resolve(/*turbopackIgnore: true*/ process.cwd(), target.slice("file:".length).replace(/\?.*$/, "")) : target;
+    const file = sqliteFile(target) ?? target;
     client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection, (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) })) });
   }
   (client as Noted)[CONNECTION] = connection;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runCli } from "@/lib/cli/program.ts";
+import { cli } from "@/lib/testing/cli.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { pruneExpired, stopPruning } from "@/lib/oauth/store/retention.ts";
@@ -94,8 +94,7 @@ describe("retention: expired and old rows are pruned", () => {
 
   it("is a CLI command: npm run cli -- prune", async () => {
     await db().auditEvent.create({ data: { event: "test.retention.cli", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
-    let out = "";
-    const status = await runCli(["prune"], { out: (t) => void (out += `${t}\n`), err: () => undefined, readSecret: async () => "" });
+    const { status, out } = await cli(["prune"]);
     expect(status).toBe(0);
     expect(out).toMatch(/^kind\s+deleted\n/);
     expect(out).toMatch(/\nauditEvents\s+1\n/);

@@ -1,0 +1,48 @@
+import { AdminError } from "@/lib/admin/errors.ts";
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
+
+/**
+ * What deleting a user, a client or a workspace ends. Their sessions and refresh tokens are
+ * deleted with them (so no refresh works again, and introspection and userinfo refuse every
+ * access token of those sessions at once, on every instance); access tokens already issued still
+ * verify by their signature alone, for a resource server that checks them itself, until they
+ * expire. Issued access tokens are not stored, so there is nothing to put on the denylist.
+ */
+export interface Deletion {
+  /** Sessions that were live. */
+  sessions: number;
+  /** Refresh tokens that could still have been used. */
+  refreshTokens: number;
+  /** The longest access-token lifetime set where the deleted thing had tokens (seconds). */
+  accessTokenTtl: number;
+}
+
+/** Asked once the thing is known to exist, with what deleting it ends; false: nothing is deleted. */
+export type ConfirmDeletion = (impact: Deletion) => Promise<boolean>;
+
+/** Whose sessions and refresh tokens: one user's, one client's, or a whole workspace's. */
+export type Holder = { userId: string } | { clientId: string } | { workspaceId: string };
+
+/** What deleting `holder` would end now. */
+export async function impactOf(tx: Prisma.TransactionClient, holder: Holder, accessTokenTtl: number, now = new Date()): Promise<Deletion> {
+  const sessions = await tx.session.count({ where: { ...holder, endedAt: null, expiresAt: { gt: now } } });
+  const owner = "workspaceId" in holder ? { client: { workspaceId: holder.workspaceId } } : holder;
+  const refreshTokens = await tx.refreshToken.count({ where: { ...owner, consumedAt: null, revokedAt: null, expiresAt: { gt: now } } });
+  return { sessions, refreshTokens, accessTokenTtl };
+}
+
+/** The longest access-token lifetime a workspace or one of its clients sets. */
+export async function longestAccessTokenTtl(tx: Prisma.TransactionClient, workspace: { id: string; accessTokenTtl: number }): Promise<number> {
+  const { _max } = await tx.client.aggregate({ where: { workspaceId: workspace.id }, _max: { accessTokenTtl: true } });
+  return Math.max(workspace.accessTokenTtl, _max.accessTokenTtl ?? 0);
+}
+
+/** Refuses unless `confirm` (when given) agrees. */
+export async function confirmDeletion(impact: Deletion, confirm: ConfirmDeletion | undefined): Promise<void> {
+  if (confirm && !(await confirm(impact))) throw new AdminError("Nothing was deleted");
+}
+
+/** The audit reason of a deletion: how much it ended. */
+export function deletionReason(what: string, impact: Deletion): string {
+  return `${what}; ended ${impact.sessions} session(s), ${impact.refreshTokens} refresh token(s)`;
+}

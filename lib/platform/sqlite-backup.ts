@@ -1,0 +1,115 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+// SQLite files as wholes: an online copy, a check that a copy is sound, and a swap into place.
+// Each opens its own short-lived connection; none goes through Prisma.
+
+/**
+ * Copies the database at `source` to `dest` with SQLite's online backup API: a consistent
+ * snapshot (the WAL's committed frames included) taken while servers keep reading and writing.
+ * The copy is written beside `dest` under a temporary name, checked, switched to the rollback
+ * journal (one self-contained file, no -wal/-shm to carry along) and only then renamed to
+ * `dest`: a failed or interrupted backup never leaves a half-written file under the name.
+ */
+export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number }> {
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
+  const db = new Database(source, { fileMustExist: true, timeout: 5000 });
+  try {
+    await db.backup(tmp);
+    const copy = new Database(tmp, { timeout: 5000 });
+    try {
+      assertSound(copy, tmp);
+      copy.pragma("journal_mode = DELETE");
+    } finally {
+      copy.close();
+    }
+    fsyncFile(tmp);
+    fs.renameSync(tmp, dest);
+    return { bytes: fs.statSync(dest).size };
+  } catch (err) {
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/** Why `file` is not a sound SQLite database of this app (null when it is one). */
+export function sqliteFileProblem(file: string): string | null {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  try {
+    assertSound(db, file);
+    const migrations = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
+    return migrations ? null : "it has no _prisma_migrations table: not a database of this app";
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  } finally {
+    db.close();
+  }
+}
+
+function assertSound(db: Database.Database, file: string): void {
+  const result = db.pragma("quick_check", { simple: true });
+  if (result !== "ok") throw new Error(`${file} fails SQLite's quick_check: ${String(result)}`);
+}
+
+/**
+ * Whether some connection (a running server, its checkpoint worker, another CLI) has `file` open:
+ * an exclusive lock is then refused at once. When none has, the probe's own connection is the
+ * last to close, so SQLite copies any write-ahead log left by a crash into the file and deletes
+ * the -wal and -shm files: the file alone then holds every committed write.
+ */
+export function sqliteInUse(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.exec("BEGIN EXCLUSIVE");
+    db.exec("COMMIT");
+    return false;
+  } catch (err) {
+    if ((err as { code?: string }).code === "SQLITE_BUSY" || (err as { code?: string }).code === "SQLITE_LOCKED") return true;
+    throw err;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Puts a copy of `backup` at `target` and returns where the file that was there went (null when
+ * there was none): `{target}.before-restore-{time}`, with its -wal and -shm files if any were
+ * left, so that a stale log is never replayed onto the restored file.
+ */
+export function restoreSqlite(backup: string, target: string, now = new Date()): { keptAside: string | null } {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
+  fs.copyFileSync(backup, tmp);
+  fsyncFile(tmp);
+  let keptAside: string | null = null;
+  try {
+    if (fs.existsSync(target)) {
+      keptAside = `${target}.before-restore-${now.toISOString().replace(/[:.]/g, "-")}`;
+      for (const suffix of ["", "-wal", "-shm"]) if (fs.existsSync(`${target}${suffix}`)) fs.renameSync(`${target}${suffix}`, `${keptAside}${suffix}`);
+    }
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { keptAside };
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
