@@ -3,6 +3,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
+import { operatorHint } from "@/lib/login/self-check.ts";
 import { LoginForm } from "./login-form.tsx";
 
 export const metadata = { title: "Sign in" };
@@ -14,7 +15,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   return (
     <main className="card">
       <h1>Sign in</h1>
-      <LoginForm callbackUrl={callbackUrl} notice={params.reason === "expired" ? SESSION_ENDED_MESSAGE : undefined} />
+      <LoginForm callbackUrl={callbackUrl} notice={params.reason === "expired" ? SESSION_ENDED_MESSAGE : undefined} operatorHint={operatorHint()} />
     </main>
   );
 }

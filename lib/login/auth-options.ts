@@ -6,6 +6,7 @@ import { logger } from "@/lib/platform/logger.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";
+import { selfCheckAfterFailure } from "@/lib/login/self-check.ts";
 import { passwordSignIn, revokeRefreshToken, SignInError } from "@/lib/login/token-client.ts";
 
 // TRUST_PROXY compiled once per value (a sign-in reads it; parsing it costs more than using it).
@@ -83,6 +84,9 @@ export function authOptions(): NextAuthOptions {
           } catch (err) {
             const reason = err instanceof SignInError ? err.reason : "unreachable";
             logger.info({ event: "login.failed", reason }, "sign-in failed");
+            // Not the user's doing: the first such failure checks the login app's settings again
+            // and logs which one is wrong (lib/login/self-check.ts).
+            if (reason === "refused" || reason === "unreachable") await selfCheckAfterFailure().catch(() => undefined);
             // next-auth passes the message on as the `error` of signIn(); it is one of our codes.
             throw new Error(reason);
           }

@@ -35,6 +35,10 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+    // Does the login app's issuer answer, and does its client authenticate? Logged either way.
+    void import("@/lib/login/self-check.ts")
+      .then(({ selfCheckAtStart }) => selfCheckAtStart())
+      .catch((err: unknown) => logger.error({ err }, "login app self-check could not run"));
   });
   const stop = () => {
     server.close();
