@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
@@ -306,7 +307,23 @@ test.describe("two instances behind HAProxy", () => {
     await new Promise((r) => setTimeout(r, 1500));
     const stopped = backends.get("app2")!;
     const exited = new Promise<number | null>((resolve) => stopped.once("exit", (code) => resolve(code)));
+    // A sign-in app2 has begun reading when it is told to stop (its body still on the way) is answered.
+    const body = new URLSearchParams({ grant_type: "password", username: "alice", password: "alice-password-1" }).toString();
+    const begun = net.connect(BACKENDS[1]!.port, "127.0.0.1");
+    await new Promise((resolve) => begun.once("connect", resolve));
+    let raw = "";
+    begun.on("data", (chunk: Buffer) => (raw += chunk.toString("latin1")));
+    const begunClosed = new Promise((resolve) => begun.once("close", resolve));
+    begun.write(
+      `POST /demo/default/oauth2/token HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${BACKEND_CLIENT}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
     stopped.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    begun.write(body);
+    await begunClosed;
+    expect(raw.split("\r\n", 1)[0]).toBe("HTTP/1.1 200 OK");
+    expect(raw.toLowerCase()).toContain("\r\nconnection: close\r\n");
     expect(await exited).toBe(0);
     backends.delete("app2");
     await until("app2 DOWN at the balancer", async () => (await serverStates()).app2?.status === "DOWN");
