@@ -6,7 +6,8 @@ import { useRef, useState, type FormEvent } from "react";
 import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
 
-export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice?: string }) {
+/** `operatorHint`: what the login app's self-check found wrong; the page passes one in development only. */
+export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: string; notice?: string; operatorHint?: string }) {
   const router = useRouter();
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -32,7 +33,11 @@ export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice
     }
     setBusy(false);
     setPassword("");
-    setError(signInMessage(result ? result.error : "unreachable"));
+    const code = result ? result.error : "unreachable";
+    setError(signInMessage(code));
+    // In development, the server has just checked its settings again (lib/login/self-check.ts):
+    // render the page again to show what it found.
+    if (process.env.NODE_ENV === "development" && (code === "refused" || code === "unreachable")) router.refresh();
     passwordInput.current?.focus();
   }
 
@@ -42,6 +47,11 @@ export function LoginForm({ callbackUrl, notice }: { callbackUrl: string; notice
       <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={message ? "message" : "message empty"}>
         {message}
       </div>
+      {operatorHint && (
+        <p role="note" data-testid="operator-hint" className="operator-hint">
+          {operatorHint}
+        </p>
+      )}
       <label htmlFor="username">Username</label>
       <input
         id="username"

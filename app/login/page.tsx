@@ -3,6 +3,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentMfaStep, currentSession } from "@/lib/login/current-session.ts";
 import { SESSION_ENDED_MESSAGE, signInMessage } from "@/lib/login/messages.ts";
+import { operatorHint } from "@/lib/login/self-check.ts";
 import { LoginForm } from "./login-form.tsx";
 import { SecondStep } from "./second-step.tsx";
 
@@ -20,7 +21,7 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   return (
     <main className="card">
       <h1>Sign in</h1>
-      <LoginForm callbackUrl={callbackUrl} notice={notice} />
+      <LoginForm callbackUrl={callbackUrl} notice={notice} operatorHint={operatorHint()} />
     </main>
   );
 }

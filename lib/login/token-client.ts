@@ -93,11 +93,15 @@ registerCache("login discovery", {
 });
 const jwksCache: oauth.JWKSCacheInput = {};
 
+/** oauth4webapi's options for requests to `issuer`: http only for a local issuer (development and tests). */
+export function requestOptions(issuer: URL): Server["options"] {
+  const insecure = issuer.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname);
+  return { ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}), ...(fetchOverride ? { [oauth.customFetch]: fetchOverride } : {}) };
+}
+
 async function discover(): Promise<Server> {
   const { issuer, clientId, clientSecret } = loginConfig();
-  // http is allowed only for a local issuer (development and tests).
-  const insecure = issuer.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(issuer.hostname);
-  const options = { ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}), ...(fetchOverride ? { [oauth.customFetch]: fetchOverride } : {}) };
+  const options = requestOptions(issuer);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: "oidc" }));
   return { as, client: { client_id: clientId }, auth: oauth.ClientSecretBasic(clientSecret), options };
 }

@@ -7,7 +7,7 @@ import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import { createAppServer, type ServerSettings } from "@/lib/platform/http-server.ts";
+import { closeGracefully, createAppServer, type ServerSettings } from "@/lib/platform/http-server.ts";
 import { logger } from "@/lib/platform/logger.ts";
 
 const DEFAULTS: ServerSettings = { HEADERS_TIMEOUT_SECONDS: 10, REQUEST_TIMEOUT_SECONDS: 30, MAX_CONNECTIONS: 1024 };
@@ -242,5 +242,71 @@ describe("timeouts and the connection cap", () => {
     await once(first.socket, "close");
     expect(received.split("\r\n", 1)[0]).toBe("HTTP/1.1 200 OK");
     second.socket.destroy();
+  });
+});
+
+describe("closeGracefully: a stop that cuts no request short", () => {
+  /** A raw keep-alive connection; `send` writes a request and resolves with the raw response once it is complete. */
+  async function connection(port: number) {
+    const socket = net.connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    let received = "";
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+    const closed = once(socket, "close").then(() => true);
+    return {
+      socket,
+      closed,
+      received: () => received,
+      send: (path: string) => socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`),
+    };
+  }
+
+  it("answers the request under way, with Connection: close, closes idle connections, accepts no new one", async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = appServer({
+      serveOAuth: () => false,
+      handle: (req, res) => {
+        if (req.url === "/slow") void released.then(() => res.writeHead(200, { "Content-Length": "4" }).end("done"));
+        else res.writeHead(200, { "Content-Length": "2" }).end("ok");
+      },
+    });
+    const port = await listen(server);
+    const idle = await connection(port);
+    idle.send("/fast");
+    await vi.waitFor(() => expect(idle.received()).toContain("\r\n\r\nok"));
+    const busy = await connection(port);
+    busy.send("/slow");
+    await vi.waitFor(() => expect(server.listenerCount("request")).toBeGreaterThan(0));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    let stopped = false;
+    const stopping = closeGracefully(server, 5_000).then(() => (stopped = true));
+    expect(await idle.closed).toBe(true);
+    const refused = await new Promise<string>((resolve) => net.connect(port, "127.0.0.1").on("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "")));
+    expect(refused).toBe("ECONNREFUSED");
+    expect(stopped).toBe(false);
+
+    release();
+    expect(await busy.closed).toBe(true);
+    const response = parseResponse(busy.received());
+    expect(response.status).toBe(200);
+    expect(response.headers.connection).toBe("close");
+    expect(response.body).toBe("done");
+    await stopping;
+    expect(stopped).toBe(true);
+  });
+
+  it("closes what is left once its time is up", async () => {
+    const server = appServer({ serveOAuth: () => false, handle: () => undefined });
+    const port = await listen(server);
+    const stuck = await connection(port);
+    stuck.send("/never-answered");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = Date.now();
+    await closeGracefully(server, 300);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(await stuck.closed).toBe(true);
+    expect(stuck.received()).toBe("");
   });
 });

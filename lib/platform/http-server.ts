@@ -51,12 +51,22 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     connectionsCheckingInterval: TIMEOUT_CHECK_MS,
   });
   server.maxConnections = settings.MAX_CONNECTIONS;
+  // The responses not finished yet, for closeGracefully.
+  const underWay = new Set<ServerResponse>();
+  responsesUnderWay.set(server, underWay);
   const addresses = new WeakMap<Duplex, string>();
   // Before Node's own listener, which starts reading (and parsing) the connection.
   server.prependListener("connection", (socket: Duplex & { remoteAddress?: string }) => {
     if (socket.remoteAddress !== undefined) addresses.set(socket, socket.remoteAddress);
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    // Stopping: this connection ends with this answer (`Connection: close`), so that no idle
+    // keep-alive connection is left for a load balancer to send the next request on.
+    if (closing.has(server)) res.shouldKeepAlive = false;
+    else {
+      underWay.add(res);
+      res.once("close", () => underWay.delete(res));
+    }
     if (!stamp(req, addresses, log)) return refuse(res);
     if (accessLog) logAccess(req, res, log);
     if (serveOperations?.(req, res) || serveOAuth(req, res)) return;
@@ -71,6 +81,33 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     });
   }
   return server;
+}
+
+const closing = new WeakSet<Server>();
+const responsesUnderWay = new WeakMap<Server, Set<ServerResponse>>();
+
+// While stopping, how often connections that have become idle are closed.
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops `server` without cutting a request short: it accepts no new connection, closes the idle
+ * ones, and answers every request it has begun reading, each with `Connection: close`. Resolves
+ * when the last connection has closed, or after `timeoutMs` (then it closes what is left). A
+ * request a load balancer sent on a connection closed while idle was never read: the balancer
+ * may send it again elsewhere (HAProxy's `retry-on empty-response`).
+ */
+export function closeGracefully(server: Server, timeoutMs: number): Promise<void> {
+  closing.add(server);
+  for (const res of responsesUnderWay.get(server) ?? []) if (!res.headersSent) res.shouldKeepAlive = false;
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    const deadline = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve();
+    });
+  });
 }
 
 /** Overwrites any peer header the client sent with ours; false when the socket's address is unknown. */

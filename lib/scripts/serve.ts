@@ -1,7 +1,10 @@
 import next from "next";
 import { settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
-import { createAppServer } from "@/lib/platform/http-server.ts";
+import { closeGracefully, createAppServer } from "@/lib/platform/http-server.ts";
+
+// On SIGTERM, how long the requests under way have to finish.
+const STOP_REQUESTS_MS = 10_000;
 
 /**
  * Serves the app through Next's request handler behind our own `node:http` server
@@ -35,18 +38,27 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+    // Does the login app's issuer answer, and does its client authenticate? Logged either way.
+    void import("@/lib/login/self-check.ts")
+      .then(({ selfCheckAtStart }) => selfCheckAtStart())
+      .catch((err: unknown) => logger.error({ err }, "login app self-check could not run"));
   });
+  let stopping = false;
   const stop = () => {
-    server.close();
+    if (stopping) return;
+    stopping = true;
     metricsServer?.close();
     // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
     const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
-    void (audit?.flush?.() ?? Promise.resolve())
+    // Every request under way is answered before the audit rows are flushed and the process
+    // exits: a refresh the database committed is never left without its answer.
+    void closeGracefully(server, STOP_REQUESTS_MS)
+      .then(() => audit?.flush?.())
       .then(() => flushLog?.())
       .then(() => app.close())
       .finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(() => process.exit(0), STOP_REQUESTS_MS + 5000).unref();
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
