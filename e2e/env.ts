@@ -12,4 +12,17 @@ export const E2E = {
 } as const;
 
 /** Users without a second factor, each for one test of e2e/mfa.spec.ts (their password: `${username}-password-1`). */
-export const MFA_USERS = ["mfa-enrol", "mfa-wrong", "mfa-recovery", "mfa-expired", "mfa-off", "mfa-codes"] as const;
+export const MFA_USERS = [
+  "mfa-enrol",
+  "mfa-wrong",
+  "mfa-recovery",
+  "mfa-expired",
+  "mfa-off",
+  "mfa-codes",
+  // The `required` policy's enrolment during sign-in: one user per test, one for the screenshots
+  // (who never confirms), and one who only probes which policy the server applies.
+  "mfa-required",
+  "mfa-required-expired",
+  "mfa-required-shots",
+  "mfa-policy-probe",
+] as const;

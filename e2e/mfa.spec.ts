@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
@@ -247,3 +248,169 @@ for (const [name, width, height] of [
     });
   }
 }
+
+/**
+ * Sets demo-web's own MFA policy with the admin CLI, on the database the e2e server runs on, as
+ * an operator would (`inherit` goes back to the workspace's `optional`).
+ */
+function setLoginClientPolicy(policy: "required" | "inherit") {
+  const { ACCESS_TOKEN_TTL: _ttl, ...settings } = E2E;
+  const root = path.resolve(import.meta.dirname, "..");
+  const run = spawnSync(
+    path.join(root, "node_modules", ".bin", "tsx"),
+    ["lib/cli/main.ts", "client", "set", "demo/default", "demo-web", "--mfa-policy", policy],
+    { cwd: root, env: { ...process.env, ...settings }, encoding: "utf8" },
+  );
+  expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
+}
+
+const LOGIN_CLIENT = `Basic ${Buffer.from(`demo-web:${E2E.LOGIN_CLIENT_SECRET}`).toString("base64")}`;
+
+/**
+ * Waits until the server applies the policy just set: each process caches client settings for
+ * CONFIG_CACHE_SECONDS (10 s by default), so the change is not seen at once. A user without a
+ * factor is asked for one (403 mfa_required) under `required`, and signed in (200) otherwise.
+ */
+async function untilPolicyApplies(request: APIRequestContext, required: boolean) {
+  await expect
+    .poll(
+      async () => {
+        const res = await request.post(`${ISSUER}/oauth2/token`, {
+          headers: { Authorization: LOGIN_CLIENT },
+          form: { grant_type: "password", username: "mfa-policy-probe", password: "mfa-policy-probe-password-1", scope: "openid" },
+        });
+        return res.status();
+      },
+      { timeout: 30_000, intervals: [500] },
+    )
+    .toBe(required ? 403 : 200);
+}
+
+async function sessionCookie(page: Page) {
+  return (await page.context().cookies()).find((c) => c.name === "next-auth.session-token");
+}
+
+// The `required` policy: a user without a factor enrols during the sign-in. The login app signs in
+// through one client (demo-web) of one workspace, and the policy is per workspace or client, not
+// per user: these tests can only set demo-web's policy to `required` for their own duration. That
+// is safe because the suite runs one test at a time (playwright.config.ts: one worker, not fully
+// parallel) and this group is serial; afterAll (which runs even when a test or beforeAll fails)
+// sets it back, and both hooks wait until the server applies the change, since its config cache
+// would otherwise keep the old policy for up to CONFIG_CACHE_SECONDS, into the next tests.
+test.describe("when demo-web's policy is required", () => {
+  test.describe.configure({ mode: "serial" });
+  test.beforeAll(async ({ request }) => {
+    setLoginClientPolicy("required");
+    await untilPolicyApplies(request, true);
+  });
+  test.afterAll(async ({ request }) => {
+    setLoginClientPolicy("inherit");
+    await untilPolicyApplies(request, false);
+  });
+
+  test("a user without a factor enrols during sign-in, and only then is signed in", async ({ page }) => {
+    await signIn(page, "mfa-required", "mfa-required-password-1");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByRole("img", { name: /QR code/ })).toHaveAttribute("src", /^data:image\/svg\+xml;base64,/);
+    const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
+    expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
+    await expect(page.getByLabel("Authentication code")).toBeFocused();
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+    expect(await page.content()).not.toMatch(/mfa_token|mfaToken/);
+
+    // No session yet: the account page sends the user back to the sign-in, which is still at its step.
+    expect(await sessionCookie(page)).toBeUndefined();
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login(\?|$)/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+    expect((await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "")).toBe(secret);
+
+    // A wrong code keeps the step.
+    const right = new Set([totp(secret, -1), totp(secret), totp(secret, 1)]);
+    const wrong = ["000000", "111111", "222222"].find((c) => !right.has(c))!;
+    await page.getByLabel("Authentication code").fill(wrong);
+    await page.getByRole("button", { name: "Verify and continue" }).click();
+    await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+
+    await page.getByLabel("Authentication code").fill(totp(secret));
+    await page.getByRole("button", { name: "Verify and continue" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Two-step verification is on");
+    const codes = page.getByTestId("recovery-codes").locator("li");
+    await expect(codes).toHaveCount(10);
+    const recoveryCodes = await codes.allTextContents();
+    for (const code of recoveryCodes) expect(code).toMatch(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+    // Still no session while the recovery codes are on screen: the tokens wait, sealed.
+    expect(await sessionCookie(page)).toBeUndefined();
+    const account = await page.request.get("/account", { maxRedirects: 0 });
+    expect(account.status()).toBeGreaterThanOrEqual(300);
+    expect(account.status()).toBeLessThan(400);
+    expect(account.headers().location).toMatch(/\/login(\?|$)/);
+
+    await page.getByRole("button", { name: "I have saved them, continue" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("mfa-required Example");
+    await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+    expect((await sessionClaims(page)).amr).toEqual(["pwd", "otp", "mfa"]);
+    expect((await page.context().cookies()).find((c) => c.name === "login-mfa-step")).toBeUndefined();
+    // Shown once: the sign-in has nothing left to show.
+    await page.goto("/login");
+    await expect(page).toHaveURL(/\/account$/);
+
+    // Enrolled: the next sign-in asks for a code, and a recovery code shown at enrolment works.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await signIn(page, "mfa-required", "mfa-required-password-1");
+    await page.getByRole("link", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    expect((await sessionClaims(page)).amr).toEqual(["pwd", "mfa"]);
+  });
+
+  test("an enrolment step that expired sends the user back to the password, and enrols nothing", async ({ page }) => {
+    await signIn(page, "mfa-required-expired", "mfa-required-expired-password-1");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+    const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
+    // The sealed step lives 5 minutes: without it the code cannot be used.
+    await page.context().clearCookies({ name: "login-mfa-step" });
+    await page.getByLabel("Authentication code").fill(totp(secret));
+    await page.getByRole("button", { name: "Verify and continue" }).click();
+    await expect(page).toHaveURL(/\/login\?reason=mfa_expired/);
+    await expect(page.getByTestId("login-message")).toHaveText("Your sign-in timed out or had too many wrong codes. Please enter your password again.");
+    await expect(page.getByLabel("Password")).toBeVisible();
+    expect(await sessionCookie(page)).toBeUndefined();
+
+    // The factor was never confirmed: the next sign-in enrols again, with a new secret.
+    await signIn(page, "mfa-required-expired", "mfa-required-expired-password-1");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+    expect((await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "")).not.toBe(secret);
+  });
+
+  for (const [name, width, height] of [
+    ["narrow", 320, 640],
+    ["desktop", 1280, 800],
+  ] as const) {
+    for (const colorScheme of ["light", "dark"] as const) {
+      test(`the enrolment during sign-in fits ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+        const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+        try {
+          const page = await context.newPage();
+          await signIn(page, "mfa-required-shots", "mfa-required-shots-password-1");
+          await expect(page.getByTestId("totp-secret")).toBeVisible();
+          await expect(page.getByRole("img", { name: /QR code/ })).toBeVisible();
+          expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+          await page.screenshot({
+            fullPage: true,
+            path: process.env.SCREENSHOTS
+              ? path.join(import.meta.dirname, "screenshots", `mfa-signin-enrol-${name}-${colorScheme}.png`)
+              : testInfo.outputPath("mfa-signin-enrol.png"),
+          });
+        } finally {
+          await context.close();
+        }
+      });
+    }
+  }
+});

@@ -78,7 +78,7 @@ export async function SecondStep({ step, callbackUrl, useRecoveryCode }: { step:
     return (
       <main className="card">
         <h1>Set up two-step verification</h1>
-        <p>This account needs a second step at sign-in. Scan the QR code with an authenticator app, then enter the code it shows.</p>
+        <p>This account needs a second step when you sign in. Scan the QR code with an authenticator app, then enter the code it shows.</p>
         <Enrolment qrCode={await qrCodeDataUrl(barcodeUri)} secret={secret} />
         <StepForm callbackUrl={callbackUrl} submitLabel="Verify and continue">
           <CodeField />

@@ -334,7 +334,8 @@ describe("admin CLI", () => {
     expect(await introspect(service.access_token)).toMatchObject({ active: true });
     expect((await cli(["client", "delete", "demo/default", "demo-service", "--yes"])).status).toBe(0);
     expect(await introspect(service.access_token)).toEqual({ active: false });
-    expect((await db().auditEvent.findMany({ where: { event: "admin.client.delete" } })).map((e) => e.reason)).toEqual([
+    // Without an ORDER BY, PostgreSQL may return the two rows either way.
+    expect((await db().auditEvent.findMany({ where: { event: "admin.client.delete" } })).map((e) => e.reason).sort()).toEqual([
       "client brief-spa; ended 1 session(s), 1 refresh token(s)",
       "client demo-service; ended 0 session(s), 0 refresh token(s)",
     ]);

@@ -47,13 +47,51 @@ const FIELDS = [
   "token",
   "token_type_hint",
   "access_token",
+  "mfa_token",
+  "otp",
+  "recovery_code",
+  "authenticator_types",
   "x",
   "grant_type[]",
   "__proto__",
   "constructor",
 ];
 const BROKEN_ENCODINGS = ["%", "%zz", "%E0%A4%A", "%ED%A0%80", "%C3%28", "a=%", "=", "&&&", "%00=%00", "a=b=c", "+++=+++"];
-const GRANTS = ["password", "refresh_token", "client_credentials", "authorization_code", "Password", "", "urn:x", "password ", "\u0000"];
+const MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp";
+const MFA_RECOVERY_CODE = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
+const GRANTS = [
+  "password",
+  "refresh_token",
+  "client_credentials",
+  "authorization_code",
+  "Password",
+  "",
+  "urn:x",
+  "password ",
+  "\u0000",
+  MFA_OTP,
+  MFA_RECOVERY_CODE,
+  `${MFA_OTP} `,
+  MFA_OTP.toUpperCase(),
+  "http://auth0.com/oauth/grant-type/mfa-oob",
+];
+// What a second factor's fields may hold: codes of the wrong shape, near misses, lists.
+const CODES = [
+  "000000",
+  "123456",
+  "12345",
+  "1234567",
+  "１２３４５６",
+  "12 34 56",
+  "-12345",
+  "0x1234",
+  "AAAA-BBBB-CCCC-DDDD",
+  "aaaa-bbbb-cccc-dddd",
+  "AAAABBBBCCCCDDDD",
+];
+const AUTHENTICATOR_TYPES = ["otp", '["otp"]', '["otp","oob"]', "oob", '["oob"]', "[", '["otp"', "[1]", "[null]", "[[]]", "{}", "otp,otp", " otp ", "OTP"];
+// JSON bodies for the endpoints that take JSON (the /mfa ones): wrong types in every member.
+const JSON_VALUES: unknown[] = [null, true, 0, -1, 1e308, "", "otp", ["otp"], [1], [null], [["otp"]], {}, { $gt: "" }, "\u0000", "x".repeat(70_000)];
 
 /**
  * Malformed requests for an endpoint: wrong methods and content types, broken encodings, huge
@@ -66,12 +104,17 @@ export function hostileRequests(count: number, seed: number, forged: readonly st
   const token = () => r.pick([...forged, r.text(r.int(200)), "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "x".repeat(9000), r.text(43)]);
   const field = (): [string, string] => {
     const name = r.pick(FIELDS);
+    const other = () => r.pick(["", r.text(r.int(40)), "demo-spa", "demo-backend", "alice", "a".repeat(r.int(3000)), "openid admin", "é\u0000\uffff"]);
     const value =
       name === "grant_type"
         ? r.pick(GRANTS)
-        : ["token", "refresh_token", "access_token"].includes(name)
+        : ["token", "refresh_token", "access_token", "mfa_token"].includes(name)
           ? token()
-          : r.pick(["", r.text(r.int(40)), "demo-spa", "demo-backend", "alice", "a".repeat(r.int(3000)), "openid admin", "é\u0000\uffff"]);
+          : name === "otp" || name === "recovery_code"
+            ? r.pick([...CODES, other()])
+            : name === "authenticator_types"
+              ? r.pick([...AUTHENTICATOR_TYPES, other()])
+              : other();
     return [name, value];
   };
   const form = (n: number) =>
@@ -143,6 +186,44 @@ export function hostileRequests(count: number, seed: number, forged: readonly st
         ? `token=${encodeURIComponent(token())}&access_token=${encodeURIComponent(token())}&refresh_token=${encodeURIComponent(token())}&client_id=demo-spa&grant_type=refresh_token`
         : undefined,
     }),
+    () => {
+      const grant = r.pick([MFA_OTP, MFA_RECOVERY_CODE]);
+      const code = grant === MFA_OTP ? "otp" : "recovery_code";
+      const auth = authorization();
+      const fields: Array<[string, string]> = [
+        ["grant_type", grant],
+        ["mfa_token", token()],
+        [code, r.pick([...CODES, r.text(r.int(80))])],
+        ...(r.next() < 0.5 ? [["client_id", r.pick(["demo-spa", "demo-backend", "nobody", ""])] as [string, string]] : []),
+      ].filter(() => r.next() < 0.9) as Array<[string, string]>;
+      return {
+        label: "second factor",
+        method: "POST",
+        headers: { "Content-Type": FORM, ...(auth ? { Authorization: auth } : {}) },
+        body: fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&"),
+      };
+    },
+    () => {
+      const members = Array.from({ length: r.int(4) }, () => [r.pick(FIELDS), r.pick(JSON_VALUES)] as const);
+      const body = r.pick([
+        JSON.stringify(Object.fromEntries(members)),
+        JSON.stringify(r.pick(JSON_VALUES)),
+        `{"authenticator_types":${r.pick(['["otp"]', '"otp"', "[1]", "{}", "null"])},"__proto__":{"x":1}}`,
+        '{"otp":"1","otp":"2"}',
+        "{",
+        "",
+        r.text(r.int(100)),
+      ]);
+      return {
+        label: "JSON body",
+        method: allowed.includes("POST") ? "POST" : "GET",
+        headers: {
+          "Content-Type": r.pick(["application/json", "application/json; charset=utf-8", "application/json; charset=latin1", "APPLICATION/JSON"]),
+          Authorization: `Bearer ${token()}`,
+        },
+        body: allowed.includes("POST") ? body : undefined,
+      };
+    },
     () => ({
       label: "random headers",
       method: r.pick(allowed),

@@ -22,8 +22,8 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   if (!caller) return bearerRequired(workspace.issuer);
   const params = await readParams(request);
   const types = listParam(params.get("authenticator_types"));
-  if (!types.includes("otp")) throw new InvalidRequest('authenticator_types must be ["otp"]: the only type supported');
-  if (types.some((t) => t !== "otp")) throw new InvalidRequest('authenticator_types must be ["otp"]: the only type supported');
+  // Said without quotes: RFC 6749 §5.2 allows none in error_description (they would read as "?").
+  if (types.length === 0 || types.some((t) => t !== "otp")) throw new InvalidRequest("authenticator_types must be otp, the only type supported");
   if (confirmedFactor(caller)) throw new InvalidRequest("two-step verification is already set up; remove it first", { detail: "already enrolled" });
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();

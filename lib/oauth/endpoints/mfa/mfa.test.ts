@@ -188,7 +188,12 @@ describe("enrolment from a signed-in session", () => {
     const { access_token } = await signIn();
     const res = await associate(access_token, JSON.stringify({ authenticator_types: ["oob"] }), JSON_TYPE);
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toBe("invalid_request");
+    // Readable as sent: error_description allows no quotes (RFC 6749 §5.2), which would read as "?".
+    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "authenticator_types must be otp, the only type supported" });
+    for (const types of ["otp oob", "[]", "[ ]"]) {
+      const also = await associate(access_token, { authenticator_types: types });
+      expect(await also.json(), types).toMatchObject({ error: "invalid_request" });
+    }
   });
 
   it("audits enrolment steps, never with a secret or code", async () => {
