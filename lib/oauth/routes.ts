@@ -12,6 +12,8 @@ import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 import { observeRequest } from "@/lib/platform/metrics.ts";
+import { inSpan, SpanKind, SpanStatusCode, tracing } from "@/lib/platform/tracing.ts";
+import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from "@opentelemetry/semantic-conventions";
 
 /** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
 export interface RouteSpec {
@@ -46,13 +48,32 @@ const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name
 /** A route's Next handlers, one per method, and the handler they share. */
 export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
 
-/** `serve`, with its time and status observed under the route's name (never the raw path). */
+/**
+ * `serve`, with its time and status observed under the route's name (never the raw path), and,
+ * when traces are exported, inside a span of that name: the request's database work and password
+ * hashing are its children (lib/platform/tracing.ts).
+ */
 function measured(name: RouteName, serve: WorkspaceHandler): WorkspaceHandler {
-  return async (request, tenant, workspace) => {
+  const template = `/{tenant}/{workspace}${ROUTE_TABLE[name].path}`;
+  const observed: WorkspaceHandler = async (request, tenant, workspace) => {
     const started = performance.now();
     const response = await serve(request, tenant, workspace);
     observeRequest(name, response.status, (performance.now() - started) / 1000);
     return response;
+  };
+  return (request, tenant, workspace) => {
+    const tracer = tracing.tracer;
+    if (!tracer) return observed(request, tenant, workspace);
+    // Names from the routes table and the status only: never the path's values, a query string, a header or the body.
+    const attributes = { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_HTTP_ROUTE]: template, "ropc.route": name };
+    return inSpan(tracer, name, SpanKind.SERVER, attributes, async (span) => {
+      const response = await observed(request, tenant, workspace);
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+      // The id the response and the audit trail carry (X-Request-Id), to find one from the other.
+      span.setAttribute("ropc.request_id", response.headers["X-Request-Id"] ?? "");
+      if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    });
   };
 }
 

@@ -10,6 +10,14 @@ import { logger } from "@/lib/platform/logger.ts";
 import { measureDatabasePool } from "@/lib/platform/metrics.ts";
 import { pgExecuteIfChanged, pgQuery } from "@/lib/platform/pg-statements.ts";
 import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
+import { childSpan, tracing } from "@/lib/platform/tracing.ts";
+import {
+  ATTR_DB_COLLECTION_NAME,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_QUERY_SUMMARY,
+  ATTR_DB_QUERY_TEXT,
+  ATTR_DB_SYSTEM_NAME,
+} from "@opentelemetry/semantic-conventions";
 
 /**
  * The database client. Both generated clients (prisma/schema.prisma for SQLite, the generated
@@ -185,18 +193,46 @@ async function driverOf(client: Db): Promise<Driver> {
  * values come back as the driver gives them: datetimes as ISO 8601 strings or Dates, booleans as
  * booleans or 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
  */
-export async function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
-  const driver = await driverOf(client);
+export function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
+  return tracing.tracer ? traced(client, query.sql, (driver) => rows<T>(driver, query)) : driverOf(client).then((driver) => rows<T>(driver, query));
+}
+
+async function rows<T>(driver: Driver, query: Prisma.Sql): Promise<T[]> {
   if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rows as T[];
   // better-sqlite3 answers at once.
   return driver.connection.prepare(query.sql).all(query.values.map(sqliteArg)) as T[];
 }
 
 /** Like `sqlRows`, for a statement: the number of rows it changed. */
-export async function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
-  const driver = await driverOf(client);
+export function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
+  return tracing.tracer ? traced(client, query.sql, (driver) => execute(driver, query)) : driverOf(client).then((driver) => execute(driver, query));
+}
+
+async function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
   if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rowCount ?? 0;
   return driver.connection.prepare(query.sql).run(query.values.map(sqliteArg)).changes;
+}
+
+/**
+ * `run` in a child span of the request under way, named by its summary as OpenTelemetry's database
+ * conventions say (`SELECT User`, `UPDATE RefreshToken`). The SQL text is recorded as it is
+ * written: its values are parameters (Prisma.sql), never part of it.
+ */
+function traced<T>(client: Db, sql: string, run: (driver: Driver) => Promise<T>): Promise<T> {
+  const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "SQL";
+  const tables = [...new Set(Array.from(sql.matchAll(/\b(?:FROM|INTO|UPDATE|JOIN)\s+"?(\w+)"?/gi), (m) => m[1]))];
+  const summary = [operation, ...tables].join(" ");
+  const attributes = {
+    [ATTR_DB_OPERATION_NAME]: operation,
+    [ATTR_DB_QUERY_SUMMARY]: summary,
+    [ATTR_DB_QUERY_TEXT]: sql,
+    ...(tables.length === 1 ? { [ATTR_DB_COLLECTION_NAME]: tables[0] } : {}),
+  };
+  return childSpan(summary, attributes, async (span) => {
+    const driver = await driverOf(client);
+    span?.setAttribute(ATTR_DB_SYSTEM_NAME, driver.kind === "postgres" ? "postgresql" : "sqlite");
+    return run(driver);
+  });
 }
 
 /** What of better-sqlite3's connection a synchronous transaction needs (under the SQLite adapter). */
@@ -226,8 +262,12 @@ function sqliteArg(value: unknown): unknown {
  * between), on one pooled connection between BEGIN and COMMIT on PostgreSQL. Answers whether
  * `then` ran. For a conditional write and what depends on it (a refresh token's rotation).
  */
-export async function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
-  const driver = await driverOf(client);
+export function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
+  const run = (driver: Driver) => ifChanged(driver, first, then);
+  return tracing.tracer ? traced(client, `${first.sql};\n${then.sql}`, run) : driverOf(client).then(run);
+}
+
+async function ifChanged(driver: Driver, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
   if (driver.kind === "postgres") return pgExecuteIfChanged(driver.pool, first, then);
   const sqlite = driver.connection;
   return sqlite.transaction(() => {

@@ -5,6 +5,17 @@ import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 /** A whole number from the environment, within its range, with its default. */
 const integer = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** An OTLP/HTTP receiver's URL. */
+const otlpUrl = () =>
+  z
+    .url({
+      protocol: /^https?$/,
+      error: "must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://localhost:4318 (a collector); unset it to send no traces",
+    })
+    .optional();
+const otlpProtocol = () =>
+  z.literal("http/json", { error: "the trace exporter sends OTLP/HTTP JSON only: set http/json or unset it (collectors take both on port 4318)" }).optional();
+
 /**
  * Every setting of the app, validated once at first use. Development needs none of them; a
  * production server refuses to start without its secrets (see `assertProductionSettings`).
@@ -83,6 +94,17 @@ const schema = z.object({
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */
   LOGIN_CLIENT_ID: z.string().min(1).default("demo-web"),
+  /**
+   * Traces (OpenTelemetry, OTLP/HTTP): the receiver's base URL, to which `/v1/traces` is added, or
+   * the traces URL itself. Neither set: no traces, and the SDK is not even loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl(),
+  /** The exporter speaks OTLP/HTTP with JSON bodies, which collectors take on their HTTP port (4318). */
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol(),
+  /** The traces' `service.name`. */
+  OTEL_SERVICE_NAME: z.string().min(1).default("ropc-login-kit"),
 });
 
 type RawSettings = z.infer<typeof schema>;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hash, verify } from "@node-rs/argon2";
 import { measurePasswordHashes } from "@/lib/platform/metrics.ts";
+import { childSpan, tracing } from "@/lib/platform/tracing.ts";
 
 /**
  * argon2id with the OWASP Password Storage Cheat Sheet's first recommended parameters:
@@ -23,8 +24,13 @@ async function counted<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+// A child span of the request under way when traces are exported: what argon2 costs, and how long
+// a request waited for a thread of the pool. It carries the algorithm, never the password or the hash.
+const SPAN_ATTRIBUTES = { "ropc.password.algorithm": "argon2id" } as const;
+
 export function hashPassword(password: string): Promise<string> {
-  return counted(() => hash(password, PASSWORD_HASH_OPTIONS));
+  const work = () => counted(() => hash(password, PASSWORD_HASH_OPTIONS));
+  return tracing.tracer ? childSpan("password.hash", SPAN_ATTRIBUTES, work) : work();
 }
 
 /**
@@ -33,14 +39,18 @@ export function hashPassword(password: string): Promise<string> {
  */
 export const passwordVerifier = {
   /** Constant-time within argon2; false (never a throw) for a malformed stored hash. */
-  async verify(storedHash: string, password: string): Promise<boolean> {
-    try {
-      return await counted(() => verify(storedHash, password));
-    } catch {
-      return false;
-    }
+  verify(storedHash: string, password: string): Promise<boolean> {
+    return tracing.tracer ? childSpan("password.verify", SPAN_ATTRIBUTES, () => verified(storedHash, password)) : verified(storedHash, password);
   },
 };
+
+async function verified(storedHash: string, password: string): Promise<boolean> {
+  try {
+    return await counted(() => verify(storedHash, password));
+  } catch {
+    return false;
+  }
+}
 
 let dummy: Promise<string> | undefined;
 

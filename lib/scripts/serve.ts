@@ -2,6 +2,7 @@ import next from "next";
 import { settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
 import { closeGracefully, createAppServer } from "@/lib/platform/http-server.ts";
+import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
 // On SIGTERM, how long the requests under way have to finish.
 const STOP_REQUESTS_MS = 10_000;
@@ -51,10 +52,11 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
     const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
-    // Every request under way is answered before the audit rows are flushed and the process
-    // exits: a refresh the database committed is never left without its answer.
+    // Every request under way is answered before the audit rows and the last spans are flushed
+    // and the process exits: a refresh the database committed is never left without its answer.
     void closeGracefully(server, STOP_REQUESTS_MS)
       .then(() => audit?.flush?.())
+      .then(() => stopTracing())
       .then(() => flushLog?.())
       .then(() => app.close())
       .finally(() => process.exit(0));

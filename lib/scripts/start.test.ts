@@ -1,6 +1,8 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { startOtlpReceiver } from "@/lib/testing/otlp-receiver.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const tsx = path.join(root, "node_modules", ".bin", "tsx");
@@ -45,5 +47,37 @@ describe("npm start", () => {
     const result = start({ ...complete, DATABASE_URL: `file:${path.join(root, "package.json")}` });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`Cannot start: ${path.join(root, "package.json")} is not an SQLite database: check DATABASE_URL.`);
+  });
+
+  it("refuses a bad OTLP endpoint, naming the setting", () => {
+    const result = start({ ...complete, OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      "  - Invalid setting OTEL_EXPORTER_OTLP_ENDPOINT: must be the http(s) URL of an OTLP/HTTP receiver, e.g. http://localhost:4318 (a collector); unset it to send no traces.",
+    );
+  });
+
+  it("sets traces up itself (the OAuth paths never pass through Next's hook) and flushes them on the way out", async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const { PATH, HOME } = process.env;
+      const env = {
+        PATH,
+        HOME,
+        NODE_ENV: "production" as const,
+        ...complete,
+        DATABASE_URL: `file:${path.join(root, "package.json")}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      };
+      // Asynchronously: the receiver answers from this process.
+      const failed = await promisify(execFile)(tsx, ["lib/scripts/start.ts"], { cwd: root, env, timeout: 20_000 }).catch(
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(failed).toMatchObject({ code: 1, stderr: expect.stringContaining("is not an SQLite database") });
+      expect(receiver.resourceAttributes()["service.name"]).toBe("ropc-login-kit");
+      expect(receiver.spans()).toEqual([expect.objectContaining({ name: "migrations", parentSpanId: "", statusCode: 2 })]);
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -7,6 +7,7 @@
 import { assertProductionSettings, ConfigError, parseSettings } from "@/lib/platform/env.ts";
 import { applyPendingMigrations, MigrationFailure } from "@/lib/scripts/migrate.ts";
 import { serve } from "@/lib/scripts/serve.ts";
+import { startTracing, startupSpan, stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
 (process.env as Record<string, string>).NODE_ENV = "production";
 try {
@@ -17,15 +18,21 @@ try {
   process.exit(1);
 }
 const { DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS } = parseSettings();
+// Before anything is served: the OAuth paths are answered by this bundle, not through Next, so
+// Next's instrumentation hook alone would miss them. The start's migration step is a span of its own.
+await startTracing();
 try {
-  await applyPendingMigrations({
-    databaseUrl: DATABASE_URL,
-    busyTimeoutSeconds: DATABASE_BUSY_TIMEOUT_SECONDS,
-    out: (line) => process.stdout.write(`${line}\n`),
-  });
+  await startupSpan("migrations", () =>
+    applyPendingMigrations({
+      databaseUrl: DATABASE_URL,
+      busyTimeoutSeconds: DATABASE_BUSY_TIMEOUT_SECONDS,
+      out: (line) => process.stdout.write(`${line}\n`),
+    }),
+  );
 } catch (err) {
   if (!(err instanceof MigrationFailure)) throw err;
   process.stderr.write(`Cannot start: ${err.message}\n`);
+  await stopTracing();
   process.exit(1);
 }
 await serve({ dev: false });
