@@ -1,8 +1,9 @@
 import { importJWK, type JWK } from "jose";
+import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
-import { ALICE, getDiscovery, getJwks, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { ALICE, getDiscovery, getJwks, inProcessFetch, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
   it("describes the workspace truthfully", async () => {
@@ -56,6 +57,44 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
     const res = await getDiscovery({ method: "POST", body: "a=1" });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET");
+  });
+});
+
+describe("discovery at RFC 8414 §3.1's well-known paths, for an issuer with a path", () => {
+  const requested: string[] = [];
+  const fetchLogged = (async (input: string | URL | Request, init?: RequestInit) => {
+    requested.push(new Request(input, init).url);
+    return inProcessFetch(input, init);
+  }) as typeof fetch;
+  const options = { [oauth.customFetch]: fetchLogged, [oauth.allowInsecureRequests]: true };
+
+  it.each([
+    ["oauth2", "http://localhost:3000/.well-known/oauth-authorization-server/demo/default"],
+    ["oidc", `${ISSUER}/.well-known/openid-configuration`],
+  ] as const)("oauth4webapi discovers the workspace with algorithm %s, at %s", async (algorithm, url) => {
+    requested.length = 0;
+    const response = await oauth.discoveryRequest(new URL(ISSUER), { ...options, algorithm });
+    expect(requested).toEqual([url]);
+    const as = await oauth.processDiscoveryResponse(new URL(ISSUER), response);
+    expect(as).toEqual(await (await getDiscovery()).json());
+    expect(as.token_endpoint).toBe(`${ISSUER}/oauth2/token`);
+  });
+
+  it.each(["oauth-authorization-server", "openid-configuration"])(
+    "serves the same document, public and cacheable, at /.well-known/%s/demo/default",
+    async (name) => {
+      const res = await inProcessFetch(`http://localhost:3000/.well-known/${name}/demo/default`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(await res.json()).toEqual(await (await getDiscovery()).json());
+    },
+  );
+
+  it.each(["oauth-authorization-server", "openid-configuration"])("answers an unknown workspace at /.well-known/%s/… with 404 JSON", async (name) => {
+    const res = await inProcessFetch(`http://localhost:3000/.well-known/${name}/demo/missing`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe("not_found");
   });
 });
 
