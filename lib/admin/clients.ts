@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
+import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, idTokenAlg, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
@@ -27,6 +27,8 @@ export interface ClientSummary {
   audiences: string[];
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
+  /** id_token_signed_response_alg */
+  idTokenAlg: string;
   refreshTokenTtl: number | null;
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
@@ -50,6 +52,7 @@ export async function listClients(workspace: string): Promise<ClientSummary[]> {
     audiences: splitList(c.audiences),
     accessTokenTtl: c.accessTokenTtl,
     idTokenTtl: c.idTokenTtl,
+    idTokenAlg: c.idTokenSignedResponseAlg,
     refreshTokenTtl: c.refreshTokenTtl,
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
@@ -73,6 +76,8 @@ export interface NewClient {
   audiences?: readonly string[];
   /** Trust it to pass its end users' addresses (ropc-forwarded-for): a confidential client only. */
   forwardsEndUserIp?: boolean;
+  /** id_token_signed_response_alg: ES256 (the default), RS256 or EdDSA. */
+  idTokenAlg?: string;
 }
 
 export interface AddedClient {
@@ -90,6 +95,7 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
   const methods = authMethods(client.authMethods ?? DEFAULT_AUTH_METHODS);
   const allowedOrigins = origins(client.origins ?? []);
   const forwardsEndUserIp = client.forwardsEndUserIp ?? false;
+  const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
   const secret = type === "public" ? undefined : generateClientSecret();
@@ -109,6 +115,7 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         allowedOrigins: joinList(allowedOrigins),
         audiences: joinList(client.audiences ?? []),
         forwardsEndUserIp,
+        idTokenSignedResponseAlg,
       },
     });
   });
@@ -138,6 +145,8 @@ export interface ClientChanges {
   origins?: readonly string[];
   accessTokenTtl?: number;
   idTokenTtl?: number;
+  /** id_token_signed_response_alg: ES256, RS256 or EdDSA. */
+  idTokenAlg?: string;
   refreshTokenTtl?: number;
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
@@ -159,6 +168,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     allowedOrigins: ifGiven(changes.origins, (v) => joinList(origins(v))),
     accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
+    idTokenSignedResponseAlg: ifGiven(changes.idTokenAlg, idTokenAlg),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),

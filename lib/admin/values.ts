@@ -5,6 +5,7 @@ import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
+import { SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 // The syntax of the values an operator gives, as the server itself defines them: grant types and
 // auth methods from their registries, scope tokens from RFC 6749 §3.3. Each check returns the
@@ -68,6 +69,11 @@ const PUBLIC_METHODS = AUTH_METHODS.filter((m) => !CREDENTIAL_METHODS.includes(m
 /** The type of a client that authenticates with `methods`. */
 export function clientTypeOf(methods: readonly string[]): ClientType {
   return methods.some((m) => PUBLIC_METHODS.includes(m)) ? "public" : "confidential";
+}
+
+/** A client's `id_token_signed_response_alg`: one we keep keys for. */
+export function idTokenAlg(value: string): SigningAlg {
+  return valid(z.enum(SIGNING_ALGS), value, "ID token algorithm");
 }
 
 /** Who must pass a second factor: off, optional or required. */

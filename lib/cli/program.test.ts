@@ -134,14 +134,18 @@ describe("admin CLI", () => {
   it("rotates keys: the new one is published first, signs after the delay; the old one retires only when safe", async () => {
     const before = (await keySet(Date.now() + 10 ** 9)).signer().kid;
     const rotated = await cli(["key", "rotate", "--delay", "600"]);
-    const kid = /New key (\S+):/.exec(rotated.out)![1]!;
+    const kid = /New ES256 key (\S+):/.exec(rotated.out)![1]!;
+    const rsa = /New RS256 key (\S+):/.exec(rotated.out)![1]!;
+    expect(rotated.out).toMatch(/^New ES256 key \S+: .*\nNew RS256 key \S+: .*\nNew EdDSA key \S+: .*\n$/);
     const keys = await keySet(Date.now() + 2 * 10 ** 9); // past the cache bound
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kid, before]));
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kid, rsa, before]));
     expect(keys.signer().kid).toBe(before);
-    expect(keys.signer(Date.now() + 601_000).kid).toBe(kid);
-    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${kid}\\s+pending`));
+    expect(keys.signer("ES256", Date.now() + 601_000).kid).toBe(kid);
+    expect(keys.signer("RS256", Date.now() + 601_000).kid).toBe(rsa);
+    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${kid}\\s+ES256\\s+pending`));
+    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${rsa}\\s+RS256\\s+pending`));
     expect((await cli(["key", "retire", before])).err).toMatch(/^Error: key \S+ is signing/);
-    expect((await cli(["key", "retire", kid, "--force"])).status).toBe(0);
+    expect(await cli(["key", "retire", kid, "--force"])).toMatchObject({ status: 0, err: "" });
     expect((await keySet(Date.now() + 3 * 10 ** 9)).jwks().keys.map((k) => k.kid)).not.toContain(kid);
   });
 

@@ -7,6 +7,7 @@ import { addUser, listUsers, resetPassword, setUserDisabled } from "@/lib/admin/
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
 import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
+import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { createWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
@@ -179,6 +180,7 @@ export function buildProgram(io: CliIo): Command {
           scopes: c.scopes,
           origins: c.allowedOrigins,
           forwards_ip: c.forwardsEndUserIp,
+          id_token_alg: c.idTokenAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
           disabled: c.disabled,
         })),
@@ -196,11 +198,21 @@ export function buildProgram(io: CliIo): Command {
     .option("--origins <origins>", "browser origins allowed to call (CORS)", originsOption, [])
     .option("--audiences <audiences>", "extra access-token audiences", list, [])
     .option("--forwards-end-user-ip", "trust it to pass its end users' addresses (ropc-forwarded-for)", false)
+    .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
     .action(
       async (
         ref: string,
         clientId: string,
-        o: { grants: string[]; scopes: string[]; authMethods: string[]; name?: string; origins: string[]; audiences: string[]; forwardsEndUserIp: boolean },
+        o: {
+          grants: string[];
+          scopes: string[];
+          authMethods: string[];
+          name?: string;
+          origins: string[];
+          audiences: string[];
+          forwardsEndUserIp: boolean;
+          idTokenAlg?: string;
+        },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
         io.out(`Added client ${clientId} to ${ref}`);
@@ -229,6 +241,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
+    .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
@@ -241,6 +254,7 @@ export function buildProgram(io: CliIo): Command {
         origins: o.origins,
         accessTokenTtl: o.accessTtl,
         idTokenTtl: o.idTtl,
+        idTokenAlg: o.idTokenAlg,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -250,23 +264,30 @@ export function buildProgram(io: CliIo): Command {
     });
 
   // ---- signing keys
-  const key = program.command("key").description("ES256 signing keys (deployment-wide)");
+  const key = program.command("key").description("Signing keys, one set per algorithm: ES256, RS256, EdDSA (deployment-wide)");
   key
     .command("list")
     .description("List keys and their states")
     .action(async () => {
       table(
         io,
-        (await listKeys()).map((k) => ({ kid: k.kid, state: k.state, active_from: k.activeFrom, superseded_at: k.supersededAt, retired_at: k.retiredAt })),
+        (await listKeys()).map((k) => ({
+          kid: k.kid,
+          alg: k.alg,
+          state: k.state,
+          active_from: k.activeFrom,
+          superseded_at: k.supersededAt,
+          retired_at: k.retiredAt,
+        })),
       );
     });
   key
     .command("rotate")
-    .description("Create a new key: published now, signing after the delay; the old key keeps verifying until its tokens have expired")
+    .description("Create a new key of every algorithm: published now, signing after the delay; the old keys keep verifying until their tokens have expired")
     .option("--delay <seconds>", "how long the new key is published before it signs (default KEY_ROTATION_DELAY_SECONDS)", rotationDelay)
     .action(async (o: { delay?: number }) => {
-      const { kid, signsFrom } = await rotateKey(o.delay);
-      io.out(`New key ${kid}: published now, signs from ${signsFrom.toISOString()}`);
+      const { keys, signsFrom } = await rotateKey(o.delay);
+      for (const { kid, alg } of keys) io.out(`New ${alg} key ${kid}: published now, signs from ${signsFrom.toISOString()}`);
     });
   key
     .command("retire")
@@ -321,6 +342,7 @@ interface ClientSetOptions {
   origins?: string[];
   accessTtl?: number;
   idTtl?: number;
+  idTokenAlg?: string;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

@@ -96,9 +96,12 @@ function server(now = Date.now()): Promise<Server> {
   return discovered.server;
 }
 
-/** OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...). */
+/**
+ * OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...; EdDSA,
+ * whose Ed25519 hashes with SHA-512, → SHA-512).
+ */
 export function expectedAtHash(accessToken: string, alg: string): string {
-  const bits = alg.slice(2);
+  const bits = alg === "EdDSA" || alg === "Ed25519" ? "512" : alg.slice(2);
   const hash = createHash(bits === "384" ? "sha384" : bits === "512" ? "sha512" : "sha256")
     .update(accessToken, "ascii")
     .digest();

@@ -105,6 +105,9 @@ export async function addClient(
     accessTokenTtl: number;
     idTokenTtl: number;
     defaultScopes: string;
+    idTokenSignedResponseAlg: string;
+    type: string;
+    forwardsEndUserIp: boolean;
   }>,
 ) {
   const { secret, ...rest } = fields;

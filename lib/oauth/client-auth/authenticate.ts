@@ -43,6 +43,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   audiences: [],
   accessTokenTtl: null,
   idTokenTtl: null,
+  idTokenSignedResponseAlg: "ES256",
   refreshTokenTtl: null,
   sessionTtl: null,
   allowedOrigins: [],

@@ -30,7 +30,7 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "revoke_tokens"],
       response_types_supported: [],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),
     });
   });
@@ -99,17 +99,26 @@ describe("discovery at RFC 8414 §3.1's well-known paths, for an issuer with a p
 });
 
 describe("JWKS (RFC 7517)", () => {
-  it("publishes EC P-256 public keys with kid, alg and use, and nothing private", async () => {
+  it("publishes an ES256, an RS256 and an EdDSA public key with kid, alg and use, and nothing private", async () => {
     const res = await getJwks();
     expect(res.status).toBe(200);
-    const { keys } = await res.json();
-    expect(keys.length).toBeGreaterThanOrEqual(1);
-    for (const key of keys as JWK[]) {
-      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x", "y"]);
-      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
-      expect(key).not.toHaveProperty("d");
-      await expect(importJWK(key, "ES256")).resolves.toBeDefined();
+    const { keys } = (await res.json()) as { keys: JWK[] };
+    const members: Record<string, string[]> = {
+      ES256: ["alg", "crv", "kid", "kty", "use", "x", "y"],
+      RS256: ["alg", "e", "kid", "kty", "n", "use"],
+      EdDSA: ["alg", "crv", "kid", "kty", "use", "x"],
+    };
+    expect(keys.map((k) => k.alg).sort()).toEqual(["ES256", "EdDSA", "RS256"]);
+    for (const key of keys) {
+      expect(Object.keys(key).sort()).toEqual(members[key.alg ?? ""]);
+      expect(key.use).toBe("sig");
+      for (const secret of ["d", "p", "q", "dp", "dq", "qi"]) expect(key).not.toHaveProperty(secret);
+      await expect(importJWK(key, key.alg)).resolves.toBeDefined();
     }
+    expect(keys.find((k) => k.alg === "ES256")).toMatchObject({ kty: "EC", crv: "P-256" });
+    expect(keys.find((k) => k.alg === "RS256")).toMatchObject({ kty: "RSA", e: "AQAB" });
+    expect(keys.find((k) => k.alg === "EdDSA")).toMatchObject({ kty: "OKP", crv: "Ed25519" });
+    expect(Buffer.from(keys.find((k) => k.alg === "RS256")?.n ?? "", "base64url").length * 8).toBe(2048);
   });
 
   it("publishes a pre-published key beside the signing one, and signs with the active one", async () => {
@@ -119,6 +128,6 @@ describe("JWKS (RFC 7517)", () => {
     const keys = await keySet(Date.now() + 3_600_000 * 24); // past the cache bound: reloads
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([...before, next]));
     expect(keys.signer().kid).not.toBe(next);
-    expect(keys.signer(Date.now() + 7_200_000).kid).toBe(next);
+    expect(keys.signer("ES256", Date.now() + 7_200_000).kid).toBe(next);
   });
 });

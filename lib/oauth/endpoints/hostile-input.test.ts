@@ -48,7 +48,7 @@ beforeAll(async () => {
   vi.spyOn(settings(), "LOCKOUT_USER_IP_LIMIT", "get").mockReturnValue(5);
   vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(50);
   const { keys } = (await (await getJwks()).json()) as { keys: JWK[] };
-  forged = Object.values(await forgedTokens(keys[0]!));
+  forged = Object.values(await forgedTokens(keys.find((k) => k.alg === "ES256")!));
   before = await stored();
   server = createServer((req, res) => {
     if (!serveOAuth(req, res)) res.writeHead(418).end();

@@ -1,5 +1,6 @@
 import type { ScopePolicy } from "@/lib/oauth/protocol/scopes.ts";
 import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 /** RFC 6749 §2.1: a confidential client can keep a credential; a public one cannot. Stored, never inferred. */
 export type ClientType = "confidential" | "public";
@@ -21,6 +22,8 @@ export interface StoredClient {
   audiences: readonly string[];
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
+  /** The JWS algorithm of its ID tokens (`id_token_signed_response_alg`). */
+  idTokenSignedResponseAlg: SigningAlg;
   refreshTokenTtl: number | null;
   sessionTtl: number | null;
   /** Browser origins allowed to call the endpoints as this client (CORS). */

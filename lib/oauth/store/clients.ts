@@ -4,6 +4,7 @@ import { settings } from "@/lib/platform/env.ts";
 import type { ClientType, StoredClient } from "@/lib/oauth/model/client.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
 import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import { DEFAULT_ID_TOKEN_ALG, isSigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -27,6 +28,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     audiences: splitList(row.audiences),
     accessTokenTtl: row.accessTokenTtl,
     idTokenTtl: row.idTokenTtl,
+    idTokenSignedResponseAlg: isSigningAlg(row.idTokenSignedResponseAlg) ? row.idTokenSignedResponseAlg : DEFAULT_ID_TOKEN_ALG,
     refreshTokenTtl: row.refreshTokenTtl,
     sessionTtl: row.sessionTtl,
     allowedOrigins: splitList(row.allowedOrigins),
