@@ -83,6 +83,12 @@ const schema = z.object({
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */
   LOGIN_CLIENT_ID: z.string().min(1).default("demo-web"),
+  /**
+   * Whether the login app passes its end user's address and User-Agent (ropc-forwarded-for,
+   * ropc-forwarded-user-agent) to OAUTH_ISSUER: `auto` when the issuer is on APP_URL's origin
+   * (this app's own server, which knows the headers), `yes`, or `no`.
+   */
+  LOGIN_FORWARD_END_USER: z.enum(["auto", "yes", "no"]).default("auto"),
 });
 
 type RawSettings = z.infer<typeof schema>;

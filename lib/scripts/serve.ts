@@ -35,6 +35,16 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+    // The login app's issuer, discovered now: what it cannot do (revoke at sign-out) is logged at
+    // start. An issuer not reachable yet is discovered again at the first sign-in.
+    void import("@/lib/login/token-client.ts")
+      .then(({ checkIssuer }) => checkIssuer())
+      .catch((err: unknown) =>
+        logger.warn(
+          { event: "login.issuer.unreachable", err: err instanceof Error ? err.message : String(err) },
+          "the login app's issuer could not be discovered at start",
+        ),
+      );
   });
   const stop = () => {
     server.close();
