@@ -1,7 +1,20 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, idTokenAlg, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
+import {
+  authMethods,
+  clientJwks,
+  clientMfaPolicy,
+  clientTypeOf,
+  grantTypes,
+  idTokenAlg,
+  ifGiven,
+  lifetime,
+  needsSecret,
+  origins,
+  scopeTokens,
+  valid,
+} from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
@@ -78,11 +91,16 @@ export interface NewClient {
   forwardsEndUserIp?: boolean;
   /** id_token_signed_response_alg: ES256 (the default), RS256 or EdDSA. */
   idTokenAlg?: string;
+  /** Its public keys (a JWK Set) for private_key_jwt: required with that method. */
+  jwks?: unknown;
 }
 
 export interface AddedClient {
   type: ClientType;
-  /** A confidential client's secret: returned this once, stored only hashed. */
+  /**
+   * The secret of a client registered for a secret method: returned this once, stored hashed
+   * (and as it is when it is for client_secret_jwt, whose HMAC needs it).
+   */
   secret?: string;
 }
 
@@ -98,7 +116,8 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
   const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
-  const secret = type === "public" ? undefined : generateClientSecret();
+  const jwks = assertKeysForMethods(methods, ifGiven(client.jwks, clientJwks) ?? null);
+  const secret = needsSecret(methods) ? generateClientSecret() : undefined;
   await change("client.add", { workspaceId: w.id, reason: clientId }, async (tx) => {
     if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
       throw new AdminError(`Client ${clientId} exists already`);
@@ -109,6 +128,8 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         name: client.name ?? clientId,
         type,
         secretHash: secret ? hashClientSecret(secret) : null,
+        jwtSecret: secret && methods.includes("client_secret_jwt") ? secret : null,
+        jwks,
         authMethods: joinList(methods),
         grantTypes: joinList(grants),
         scopes: joinList(scopes),
@@ -130,7 +151,8 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
-    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret) } });
+    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? secret : null;
+    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
   });
   return { secret };
 }
@@ -147,6 +169,8 @@ export interface ClientChanges {
   idTokenTtl?: number;
   /** id_token_signed_response_alg: ES256, RS256 or EdDSA. */
   idTokenAlg?: string;
+  /** Its public keys (a JWK Set) for private_key_jwt. */
+  jwks?: unknown;
   refreshTokenTtl?: number;
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
@@ -169,6 +193,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
     idTokenSignedResponseAlg: ifGiven(changes.idTokenAlg, idTokenAlg),
+    jwks: ifGiven(changes.jwks, clientJwks),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
@@ -184,8 +209,9 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     // The type is stored with the client: its methods may change within the type, never across it.
     const isPublic = c.type === "public";
     if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
-      throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs client_secret_basic or client_secret_post");
+      throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs a method that proves a credential");
     }
+    assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), data.jwks ?? c.jwks);
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
@@ -193,6 +219,12 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     await tx.client.update({ where: { id: c.id }, data });
   });
   return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
+}
+
+/** private_key_jwt needs the client's public keys; returns them. */
+function assertKeysForMethods(methods: readonly string[], jwks: string | null): string | null {
+  if (methods.includes("private_key_jwt") && jwks === null) throw new AdminError("private_key_jwt needs the client's public keys (--jwks <file>)");
+  return jwks;
 }
 
 /** What a public client may not have, on creation and on every change. */

@@ -4,7 +4,11 @@ import { runCli } from "@/lib/cli/program.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
-import { basic, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { basic, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 async function cli(args: string[], secret = "") {
   let out = "";
@@ -154,5 +158,78 @@ describe("admin CLI", () => {
     const { status, out } = await cli(["audit", "tail", "--user", "alice", "--outcome", "failure", "--limit", "1", "--json"]);
     expect(status).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ event: "token.password", outcome: "failure", username: "alice", reason: "wrong password", clientId: "demo-spa" });
+  });
+});
+
+describe("admin CLI: a private_key_jwt client", () => {
+  it("is registered with --auth-methods private_key_jwt --jwks <file>, gets no secret, and authenticates with its key", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jwks-"));
+    const file = path.join(dir, "jwks.json");
+    fs.writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", use: "sig" }] }));
+    const added = await cli([
+      "client",
+      "add",
+      "demo/default",
+      "keyed",
+      "--grants",
+      "client_credentials",
+      "--scopes",
+      "introspect_tokens",
+      "--auth-methods",
+      "private_key_jwt",
+      "--jwks",
+      file,
+    ]);
+    expect(added).toMatchObject({ status: 0, err: "" });
+    expect(added.out).toBe("Added client keyed to demo/default\n");
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ iss: "keyed", sub: "keyed", aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(privateKey);
+    const res = await postToken({
+      grant_type: "client_credentials",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    expect(res.status).toBe(200);
+
+    fs.writeFileSync(file, JSON.stringify({ keys: [await exportJWK(privateKey)] }));
+    expect(
+      (
+        await cli([
+          "client",
+          "add",
+          "demo/default",
+          "leaky",
+          "--grants",
+          "client_credentials",
+          "--scopes",
+          "introspect_tokens",
+          "--auth-methods",
+          "private_key_jwt",
+          "--jwks",
+          file,
+        ])
+      ).err,
+    ).toBe("Error: Invalid JWKS: a key has a private member: register the public key only\n");
+    expect(
+      (
+        await cli([
+          "client",
+          "add",
+          "demo/default",
+          "keyless",
+          "--grants",
+          "client_credentials",
+          "--scopes",
+          "introspect_tokens",
+          "--auth-methods",
+          "private_key_jwt",
+        ])
+      ).err,
+    ).toBe("Error: private_key_jwt needs the client's public keys (--jwks <file>)\n");
+    expect(await db().client.count({ where: { clientId: { in: ["leaky", "keyless"] } } })).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

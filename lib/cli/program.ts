@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { AUDIT_OUTCOMES, prune, tailAudit, tailLimit } from "@/lib/admin/audit.ts";
 import { addClient, DEFAULT_AUTH_METHODS, listClients, rotateClientSecret, setClient } from "@/lib/admin/clients.ts";
@@ -18,6 +19,21 @@ import type { CliIo } from "@/lib/cli/io.ts";
 const list = (value: string | undefined) => (value ?? "").split(/[\s,]+/).filter(Boolean);
 
 const grantsOption = (v: string) => grantTypes(list(v));
+
+/** A JSON file (a JWK Set), read and parsed; the use case validates what it holds. */
+function jwksFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new AdminError(`Cannot read ${file}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AdminError(`${file} is not JSON`);
+  }
+}
 const scopesOption = (v: string) => scopeTokens(list(v));
 const authMethodsOption = (v: string) => authMethods(list(v));
 const originsOption = (v: string) => origins(list(v));
@@ -199,6 +215,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--audiences <audiences>", "extra access-token audiences", list, [])
     .option("--forwards-end-user-ip", "trust it to pass its end users' addresses (ropc-forwarded-for)", false)
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
+    .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .action(
       async (
         ref: string,
@@ -212,6 +229,7 @@ export function buildProgram(io: CliIo): Command {
           audiences: string[];
           forwardsEndUserIp: boolean;
           idTokenAlg?: string;
+          jwks?: unknown;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -236,12 +254,17 @@ export function buildProgram(io: CliIo): Command {
     .option("--grants <grants>", "grant types", grantsOption)
     .option("--scopes <scopes>", "scopes it may be granted", scopesOption)
     .option("--default-scopes <scopes>", "scopes it gets when it asks for none", scopesOption)
-    .option("--auth-methods <methods>", "client_secret_basic and/or client_secret_post (a confidential client)", authMethodsOption)
+    .option(
+      "--auth-methods <methods>",
+      "within its type: none (public), or client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt",
+      authMethodsOption,
+    )
     .option("--origins <origins>", "browser origins allowed to call (CORS)", originsOption)
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
+    .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
@@ -255,6 +278,7 @@ export function buildProgram(io: CliIo): Command {
         accessTokenTtl: o.accessTtl,
         idTokenTtl: o.idTtl,
         idTokenAlg: o.idTokenAlg,
+        jwks: o.jwks,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -343,6 +367,7 @@ interface ClientSetOptions {
   accessTtl?: number;
   idTtl?: number;
   idTokenAlg?: string;
+  jwks?: unknown;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

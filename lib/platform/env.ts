@@ -79,6 +79,8 @@ const schema = z.object({
   ACCESS_LOG: z.enum(["off", "info"]).default("off"),
   /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
   DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
+  /** How far ahead a client assertion's `exp` may be (private_key_jwt, client_secret_jwt; seconds). */
+  CLIENT_ASSERTION_MAX_SECONDS: integer(30, 3600, 300),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */

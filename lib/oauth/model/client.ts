@@ -1,6 +1,7 @@
 import type { ScopePolicy } from "@/lib/oauth/protocol/scopes.ts";
 import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import type { JSONWebKeySet } from "jose";
 
 /** RFC 6749 §2.1: a confidential client can keep a credential; a public one cannot. Stored, never inferred. */
 export type ClientType = "confidential" | "public";
@@ -14,6 +15,10 @@ export interface StoredClient {
   type: ClientType;
   /** Salted SHA-256 of its secret, for the secret methods. */
   secretHash: string | null;
+  /** The secret itself, kept only for a client registered for client_secret_jwt (HMAC needs it). */
+  jwtSecret: string | null;
+  /** Its public keys, for private_key_jwt. */
+  jwks: JSONWebKeySet | null;
   /** The token_endpoint_auth_methods it registered. */
   authMethods: ReadonlySet<string>;
   grantTypes: ReadonlySet<string>;

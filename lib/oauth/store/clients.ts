@@ -1,3 +1,4 @@
+import type { JSONWebKeySet } from "jose";
 import { TtlCache } from "@/lib/platform/cache.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -21,6 +22,8 @@ function toStoredClient(row: ClientRow): StoredClient {
     clientId: row.clientId,
     type: row.type === "public" ? "public" : ("confidential" satisfies ClientType),
     secretHash: row.secretHash,
+    jwtSecret: row.jwtSecret,
+    jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     authMethods: new Set(splitList(row.authMethods)),
     grantTypes: new Set(splitList(row.grantTypes)),
     scopes: new Set(splitList(row.scopes)),
