@@ -103,7 +103,7 @@ test.describe("two instances on one PostgreSQL database", () => {
       encoding: "utf8",
     });
     expect(cli.status).toBe(0);
-    const kid = /New key (\S+):/.exec(cli.stdout)![1]!;
+    const kid = /New ES256 key (\S+):/.exec(cli.stdout)![1]!;
     expect(before).not.toContain(kid);
     const started = Date.now();
     for (const port of PORTS) {

@@ -1,5 +1,5 @@
 import { redirect } from "next/navigation";
-import { currentSession, decodeJwtForDisplay } from "@/lib/login/current-session.ts";
+import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
 import { twoStepStatus } from "@/lib/login/account-mfa.ts";
@@ -10,8 +10,8 @@ export const metadata = { title: "Your account" };
 export default async function AccountPage() {
   const session = await currentSession();
   if (!session) redirect("/login");
-  const access = decodeJwtForDisplay(session.tokens.accessToken);
-  const id = decodeJwtForDisplay(session.tokens.idToken);
+  const access = describeToken(session.tokens.accessToken, session.tokens.expiresAt);
+  const id = describeToken(session.tokens.idToken);
   return (
     <main className="wide">
       <header className="account-header">

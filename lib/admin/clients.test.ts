@@ -25,8 +25,32 @@ describe("adding a client", () => {
     ],
     [
       "an unknown auth method",
-      { authMethods: ["private_key_jwt"] },
-      'Invalid auth methods: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"none"',
+      { authMethods: ["tls_client_auth"] },
+      'Invalid auth methods: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"client_secret_jwt"|"private_key_jwt"|"none"',
+    ],
+    ["private_key_jwt without keys", { authMethods: ["private_key_jwt"] }, "private_key_jwt needs the client's public keys (--jwks <file>)"],
+    [
+      "a private key in the JWKS",
+      { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" }] } },
+      "Invalid JWKS: a key has a private member: register the public key only",
+    ],
+    [
+      "a symmetric key in the JWKS",
+      { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "oct", k: "c2VjcmV0" }] } },
+      'Invalid JWKS: Invalid option: expected one of "EC"|"RSA"|"OKP"',
+    ],
+    [
+      "two keys with one kid",
+      {
+        authMethods: ["private_key_jwt"],
+        jwks: {
+          keys: [
+            { kty: "EC", kid: "a" },
+            { kty: "EC", kid: "a" },
+          ],
+        },
+      },
+      "Invalid JWKS: two keys share a kid",
     ],
     [
       "an unknown grant",
@@ -71,7 +95,7 @@ describe("changing a client", () => {
     ["default scopes outside its scopes", "demo-spa", { defaultScopes: ["admin"] }, "Default scopes must be among the client's scopes"],
     ["scopes that leave out its defaults", "demo-spa", { scopes: ["email"], defaultScopes: ["openid"] }, "Default scopes must be among the client's scopes"],
     ["a public client given a secret method", "demo-spa", { authMethods: ["client_secret_basic"] }, "A public client authenticates with none only"],
-    ["a confidential client given none", "demo-backend", { authMethods: ["none"] }, "A confidential client needs client_secret_basic or client_secret_post"],
+    ["a confidential client given none", "demo-backend", { authMethods: ["none"] }, "A confidential client needs a method that proves a credential"],
     ["a lifetime of zero", "demo-spa", { accessTokenTtl: 0 }, "Invalid lifetime (seconds): Too small: expected number to be >=1"],
     ["an unknown client", "nobody", { disabled: true }, "No client nobody in demo/default"],
     // The rules of `add` hold for every change too.
@@ -105,9 +129,7 @@ describe("changing a client", () => {
         scopes: "a",
       },
     });
-    expect(await refusal(setClient(W, "no-secret-yet", { authMethods: ["none"] }))).toBe(
-      "A confidential client needs client_secret_basic or client_secret_post",
-    );
+    expect(await refusal(setClient(W, "no-secret-yet", { authMethods: ["none"] }))).toBe("A confidential client needs a method that proves a credential");
     expect((await rotateClientSecret(W, "no-secret-yet")).secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await refusal(rotateClientSecret(W, "demo-spa"))).toBe("demo-spa is a public client: it has no secret");
   });

@@ -2,7 +2,20 @@ import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { authMethods, clientMfaPolicy, clientTypeOf, grantTypes, ifGiven, lifetime, origins, scopeTokens, valid } from "@/lib/admin/values.ts";
+import {
+  authMethods,
+  clientJwks,
+  clientMfaPolicy,
+  clientTypeOf,
+  grantTypes,
+  idTokenAlg,
+  ifGiven,
+  lifetime,
+  needsSecret,
+  origins,
+  scopeTokens,
+  valid,
+} from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
@@ -28,6 +41,8 @@ export interface ClientSummary {
   audiences: string[];
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
+  /** id_token_signed_response_alg */
+  idTokenAlg: string;
   refreshTokenTtl: number | null;
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
@@ -51,6 +66,7 @@ export async function listClients(workspace: string): Promise<ClientSummary[]> {
     audiences: splitList(c.audiences),
     accessTokenTtl: c.accessTokenTtl,
     idTokenTtl: c.idTokenTtl,
+    idTokenAlg: c.idTokenSignedResponseAlg,
     refreshTokenTtl: c.refreshTokenTtl,
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
@@ -74,11 +90,18 @@ export interface NewClient {
   audiences?: readonly string[];
   /** Trust it to pass its end users' addresses (ropc-forwarded-for): a confidential client only. */
   forwardsEndUserIp?: boolean;
+  /** id_token_signed_response_alg: ES256 (the default), RS256 or EdDSA. */
+  idTokenAlg?: string;
+  /** Its public keys (a JWK Set) for private_key_jwt: required with that method. */
+  jwks?: unknown;
 }
 
 export interface AddedClient {
   type: ClientType;
-  /** A confidential client's secret: returned this once, stored only hashed. */
+  /**
+   * The secret of a client registered for a secret method: returned this once, stored hashed
+   * (and as it is when it is for client_secret_jwt, whose HMAC needs it).
+   */
   secret?: string;
 }
 
@@ -91,9 +114,11 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
   const methods = authMethods(client.authMethods ?? DEFAULT_AUTH_METHODS);
   const allowedOrigins = origins(client.origins ?? []);
   const forwardsEndUserIp = client.forwardsEndUserIp ?? false;
+  const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
-  const secret = type === "public" ? undefined : generateClientSecret();
+  const jwks = assertKeysForMethods(methods, ifGiven(client.jwks, clientJwks) ?? null);
+  const secret = needsSecret(methods) ? generateClientSecret() : undefined;
   await change("client.add", { workspaceId: w.id, reason: clientId }, async (tx) => {
     if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
       throw new AdminError(`Client ${clientId} exists already`);
@@ -104,12 +129,15 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         name: client.name ?? clientId,
         type,
         secretHash: secret ? hashClientSecret(secret) : null,
+        jwtSecret: secret && methods.includes("client_secret_jwt") ? secret : null,
+        jwks,
         authMethods: joinList(methods),
         grantTypes: joinList(grants),
         scopes: joinList(scopes),
         allowedOrigins: joinList(allowedOrigins),
         audiences: joinList(client.audiences ?? []),
         forwardsEndUserIp,
+        idTokenSignedResponseAlg,
       },
     });
   });
@@ -124,7 +152,8 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
-    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret) } });
+    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? secret : null;
+    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
   });
   return { secret };
 }
@@ -139,6 +168,10 @@ export interface ClientChanges {
   origins?: readonly string[];
   accessTokenTtl?: number;
   idTokenTtl?: number;
+  /** id_token_signed_response_alg: ES256, RS256 or EdDSA. */
+  idTokenAlg?: string;
+  /** Its public keys (a JWK Set) for private_key_jwt. */
+  jwks?: unknown;
   refreshTokenTtl?: number;
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
@@ -160,6 +193,8 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     allowedOrigins: ifGiven(changes.origins, (v) => joinList(origins(v))),
     accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
+    idTokenSignedResponseAlg: ifGiven(changes.idTokenAlg, idTokenAlg),
+    jwks: ifGiven(changes.jwks, clientJwks),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
@@ -175,8 +210,9 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     // The type is stored with the client: its methods may change within the type, never across it.
     const isPublic = c.type === "public";
     if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
-      throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs client_secret_basic or client_secret_post");
+      throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs a method that proves a credential");
     }
+    assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), data.jwks ?? c.jwks);
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
@@ -209,6 +245,12 @@ export async function deleteClient(workspace: string, clientId: string, confirm?
     },
   );
   return { ...impact, takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
+}
+
+/** private_key_jwt needs the client's public keys; returns them. */
+function assertKeysForMethods(methods: readonly string[], jwks: string | null): string | null {
+  if (methods.includes("private_key_jwt") && jwks === null) throw new AdminError("private_key_jwt needs the client's public keys (--jwks <file>)");
+  return jwks;
 }
 
 /** What a public client may not have, on creation and on every change. */

@@ -8,9 +8,11 @@ describe("signing keys", () => {
     const signing = (await listKeys()).find((k) => k.state === "signing");
     if (!signing) throw new Error("the seed has no signing key");
     const before = Date.now();
-    const { kid, signsFrom } = await rotateKey(600);
+    const { keys, signsFrom } = await rotateKey(600);
     expect(signsFrom.getTime() - before).toBeGreaterThanOrEqual(600_000);
-    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid, state: "pending" }));
+    expect(keys.map((k) => k.alg)).toEqual(["ES256", "RS256", "EdDSA"]);
+    for (const { kid, alg } of keys) expect(await listKeys()).toContainEqual(expect.objectContaining({ kid, alg, state: "pending" }));
+    const kid = keys[0]!.kid;
 
     const refused: unknown = await retireKey(signing.kid).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AdminError);

@@ -2,8 +2,16 @@ import { z } from "zod";
 import { AdminError } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { valid } from "@/lib/admin/values.ts";
-import { KeyRetirementRefused, listSigningKeys, retireSigningKey, rotateSigningKey, type KeyInfo } from "@/lib/oauth/store/signing-keys.ts";
+import {
+  generateSigningKeys,
+  KeyRetirementRefused,
+  listSigningKeys,
+  retireSigningKey,
+  rotateSigningKey,
+  type KeyInfo,
+} from "@/lib/oauth/store/signing-keys.ts";
 import { settings } from "@/lib/platform/env.ts";
+import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 // Signing keys are deployment-wide: every workspace publishes and uses the same ones.
 
@@ -18,15 +26,18 @@ export function rotationDelay(value: unknown): number {
 }
 
 /**
- * Creates a new key, published now and signing after `delaySeconds` (KEY_ROTATION_DELAY_SECONDS
- * when not given), so that every cache of the JWKS knows it before it signs. The old key keeps
- * verifying until the tokens it signed have expired.
+ * Creates a new key of every algorithm (ES256, RS256, EdDSA), published now and signing after
+ * `delaySeconds` (KEY_ROTATION_DELAY_SECONDS when not given), so that every cache of the JWKS
+ * knows them before they sign. The old keys keep verifying until the tokens they signed have
+ * expired.
  */
-export async function rotateKey(delaySeconds?: number): Promise<{ kid: string; signsFrom: Date }> {
+export async function rotateKey(delaySeconds?: number): Promise<{ keys: Array<{ kid: string; alg: SigningAlg }>; signsFrom: Date }> {
   const delay = delaySeconds === undefined ? settings().KEY_ROTATION_DELAY_SECONDS : rotationDelay(delaySeconds);
+  // Made before the transaction: an RSA key takes a moment, which must not hold the database's lock.
+  const keys = await generateSigningKeys();
   const now = new Date();
-  const kid = await change("key.rotate", { reason: `delay ${delay}s` }, (tx) => rotateSigningKey(delay, tx, now));
-  return { kid, signsFrom: new Date(now.getTime() + delay * 1000) };
+  await change("key.rotate", { reason: `delay ${delay}s` }, (tx) => rotateSigningKey(delay, tx, now, keys));
+  return { keys: keys.map(({ kid, alg }) => ({ kid, alg })), signsFrom: new Date(now.getTime() + delay * 1000) };
 }
 
 /**

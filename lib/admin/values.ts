@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { AdminError } from "@/lib/admin/errors.ts";
-import { AUTH_METHODS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { AUTH_METHODS, CREDENTIAL_METHODS, SECRET_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
+import { SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 // The syntax of the values an operator gives, as the server itself defines them: grant types and
 // auth methods from their registries, scope tokens from RFC 6749 §3.3. Each check returns the
@@ -68,6 +69,38 @@ const PUBLIC_METHODS = AUTH_METHODS.filter((m) => !CREDENTIAL_METHODS.includes(m
 /** The type of a client that authenticates with `methods`. */
 export function clientTypeOf(methods: readonly string[]): ClientType {
   return methods.some((m) => PUBLIC_METHODS.includes(m)) ? "public" : "confidential";
+}
+
+/** A client's `id_token_signed_response_alg`: one we keep keys for. */
+export function idTokenAlg(value: string): SigningAlg {
+  return valid(z.enum(SIGNING_ALGS), value, "ID token algorithm");
+}
+
+/** Whether a client registered for `methods` has a secret (one of them proves the secret). */
+export function needsSecret(methods: readonly string[]): boolean {
+  return methods.some((m) => SECRET_METHODS.includes(m));
+}
+
+// Members of a private or symmetric JWK: a client registers only public keys.
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+const MAX_JWKS_BYTES = 16_384;
+
+/**
+ * A client's public keys for private_key_jwt, as RFC 7517 §5 writes a JWK Set: 1 to 10 EC, RSA
+ * or OKP keys, no private or symmetric member, `use` (if any) `sig`, distinct `kid`s; at most
+ * 16 KiB. Returns its JSON.
+ */
+export function clientJwks(value: unknown): string {
+  const key = z
+    .looseObject({ kty: z.enum(["EC", "RSA", "OKP"]), kid: z.string().min(1).max(255).optional(), use: z.literal("sig").optional() })
+    .refine((k) => PRIVATE_MEMBERS.every((m) => !(m in k)), "a key has a private member: register the public key only");
+  const set = valid(z.object({ keys: z.array(key).min(1).max(10) }), value, "JWKS");
+  const kids = set.keys.map((k) => k.kid).filter((k) => k !== undefined);
+  if (new Set(kids).size !== kids.length) throw new AdminError("Invalid JWKS: two keys share a kid");
+  if (set.keys.length > 1 && kids.length !== set.keys.length) throw new AdminError("Invalid JWKS: with several keys, each needs a kid");
+  const json = JSON.stringify(set);
+  if (json.length > MAX_JWKS_BYTES) throw new AdminError("Invalid JWKS: larger than 16 KiB");
+  return json;
 }
 
 /** Who must pass a second factor: off, optional or required. */

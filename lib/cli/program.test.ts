@@ -8,7 +8,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { cli } from "@/lib/testing/cli.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
-import { basic, callUserinfo, introspect, postToken, SERVICE_BASIC, signIn as signInAs, SPA } from "@/lib/testing/oauth.ts";
+import { basic, callUserinfo, introspect, ISSUER, postToken, SERVICE_BASIC, signIn as signInAs, SPA } from "@/lib/testing/oauth.ts";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const BACKEND = { Authorization: basic("demo-backend", "demo-backend-secret") };
 
@@ -132,14 +133,18 @@ describe("admin CLI", () => {
   it("rotates keys: the new one is published first, signs after the delay; the old one retires only when safe", async () => {
     const before = (await keySet(Date.now() + 10 ** 9)).signer().kid;
     const rotated = await cli(["key", "rotate", "--delay", "600"]);
-    const kid = /New key (\S+):/.exec(rotated.out)![1]!;
+    const kid = /New ES256 key (\S+):/.exec(rotated.out)![1]!;
+    const rsa = /New RS256 key (\S+):/.exec(rotated.out)![1]!;
+    expect(rotated.out).toMatch(/^New ES256 key \S+: .*\nNew RS256 key \S+: .*\nNew EdDSA key \S+: .*\n$/);
     const keys = await keySet(Date.now() + 2 * 10 ** 9); // past the cache bound
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kid, before]));
+    expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kid, rsa, before]));
     expect(keys.signer().kid).toBe(before);
-    expect(keys.signer(Date.now() + 601_000).kid).toBe(kid);
-    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${kid}\\s+pending`));
+    expect(keys.signer("ES256", Date.now() + 601_000).kid).toBe(kid);
+    expect(keys.signer("RS256", Date.now() + 601_000).kid).toBe(rsa);
+    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${kid}\\s+ES256\\s+pending`));
+    expect((await cli(["key", "list"])).out).toMatch(new RegExp(`${rsa}\\s+RS256\\s+pending`));
     expect((await cli(["key", "retire", before])).err).toMatch(/^Error: key \S+ is signing/);
-    expect((await cli(["key", "retire", kid, "--force"])).status).toBe(0);
+    expect(await cli(["key", "retire", kid, "--force"])).toMatchObject({ status: 0, err: "" });
     expect((await keySet(Date.now() + 3 * 10 ** 9)).jwks().keys.map((k) => k.kid)).not.toContain(kid);
   });
 
@@ -392,5 +397,78 @@ describe("admin CLI", () => {
     } finally {
       fs.rmSync(file, { force: true });
     }
+  });
+});
+
+describe("admin CLI: a private_key_jwt client", () => {
+  it("is registered with --auth-methods private_key_jwt --jwks <file>, gets no secret, and authenticates with its key", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "jwks-"));
+    const file = path.join(dir, "jwks.json");
+    fs.writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", use: "sig" }] }));
+    const added = await cli([
+      "client",
+      "add",
+      "demo/default",
+      "keyed",
+      "--grants",
+      "client_credentials",
+      "--scopes",
+      "introspect_tokens",
+      "--auth-methods",
+      "private_key_jwt",
+      "--jwks",
+      file,
+    ]);
+    expect(added).toMatchObject({ status: 0, err: "" });
+    expect(added.out).toBe("Added client keyed to demo/default\n");
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ iss: "keyed", sub: "keyed", aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(privateKey);
+    const res = await postToken({
+      grant_type: "client_credentials",
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    expect(res.status).toBe(200);
+
+    fs.writeFileSync(file, JSON.stringify({ keys: [await exportJWK(privateKey)] }));
+    expect(
+      (
+        await cli([
+          "client",
+          "add",
+          "demo/default",
+          "leaky",
+          "--grants",
+          "client_credentials",
+          "--scopes",
+          "introspect_tokens",
+          "--auth-methods",
+          "private_key_jwt",
+          "--jwks",
+          file,
+        ])
+      ).err,
+    ).toBe("Error: Invalid JWKS: a key has a private member: register the public key only\n");
+    expect(
+      (
+        await cli([
+          "client",
+          "add",
+          "demo/default",
+          "keyless",
+          "--grants",
+          "client_credentials",
+          "--scopes",
+          "introspect_tokens",
+          "--auth-methods",
+          "private_key_jwt",
+        ])
+      ).err,
+    ).toBe("Error: private_key_jwt needs the client's public keys (--jwks <file>)\n");
+    expect(await db().client.count({ where: { clientId: { in: ["leaky", "keyless"] } } })).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { AUDIT_OUTCOMES, prune, tailAudit, tailLimit } from "@/lib/admin/audit.ts";
 import { backupDatabase, restoreDatabase } from "@/lib/admin/backups.ts";
@@ -9,6 +10,7 @@ import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
 import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
+import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
@@ -19,6 +21,21 @@ import type { CliIo } from "@/lib/cli/io.ts";
 const list = (value: string | undefined) => (value ?? "").split(/[\s,]+/).filter(Boolean);
 
 const grantsOption = (v: string) => grantTypes(list(v));
+
+/** A JSON file (a JWK Set), read and parsed; the use case validates what it holds. */
+function jwksFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new AdminError(`Cannot read ${file}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new AdminError(`${file} is not JSON`);
+  }
+}
 const scopesOption = (v: string) => scopeTokens(list(v));
 const authMethodsOption = (v: string) => authMethods(list(v));
 const originsOption = (v: string) => origins(list(v));
@@ -280,6 +297,7 @@ export function buildProgram(io: CliIo): Command {
           id_ttl: c.idTokenTtl,
           refresh_ttl: c.refreshTokenTtl,
           forwards_ip: c.forwardsEndUserIp,
+          id_token_alg: c.idTokenAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
           disabled: c.disabled,
         })),
@@ -299,11 +317,23 @@ export function buildProgram(io: CliIo): Command {
     .option("--origins <origins>", "browser origins allowed to call (CORS)", originsOption, [])
     .option("--audiences <audiences>", "extra access-token audiences", list, [])
     .option("--forwards-end-user-ip", "trust it to pass its end users' addresses (ropc-forwarded-for)", false)
+    .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
+    .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .action(
       async (
         ref: string,
         clientId: string,
-        o: { grants: string[]; scopes: string[]; authMethods: string[]; name?: string; origins: string[]; audiences: string[]; forwardsEndUserIp: boolean },
+        o: {
+          grants: string[];
+          scopes: string[];
+          authMethods: string[];
+          name?: string;
+          origins: string[];
+          audiences: string[];
+          forwardsEndUserIp: boolean;
+          idTokenAlg?: string;
+          jwks?: unknown;
+        },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
         io.out(`Added client ${clientId} to ${ref}`);
@@ -327,11 +357,17 @@ export function buildProgram(io: CliIo): Command {
     .option("--grants <grants>", "grant types", grantsOption)
     .option("--scopes <scopes>", "scopes it may be granted", scopesOption)
     .option("--default-scopes <scopes>", "scopes it gets when it asks for none", scopesOption)
-    .option("--auth-methods <methods>", "client_secret_basic and/or client_secret_post (a confidential client)", authMethodsOption)
+    .option(
+      "--auth-methods <methods>",
+      "within its type: none (public), or client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt",
+      authMethodsOption,
+    )
     .option("--origins <origins>", "browser origins allowed to call (CORS)", originsOption)
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
+    .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
+    .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
@@ -344,6 +380,8 @@ export function buildProgram(io: CliIo): Command {
         origins: o.origins,
         accessTokenTtl: o.accessTtl,
         idTokenTtl: o.idTtl,
+        idTokenAlg: o.idTokenAlg,
+        jwks: o.jwks,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -365,7 +403,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   // ---- signing keys
-  const key = program.command("key").description("ES256 signing keys (deployment-wide)");
+  const key = program.command("key").description("Signing keys, one set per algorithm: ES256, RS256, EdDSA (deployment-wide)");
   key
     .command("list")
     .description("List keys and their states (never their private parts)")
@@ -373,17 +411,24 @@ export function buildProgram(io: CliIo): Command {
     .action(async (o: { json: boolean }) => {
       print(
         io,
-        (await listKeys()).map((k) => ({ kid: k.kid, state: k.state, active_from: k.activeFrom, superseded_at: k.supersededAt, retired_at: k.retiredAt })),
+        (await listKeys()).map((k) => ({
+          kid: k.kid,
+          alg: k.alg,
+          state: k.state,
+          active_from: k.activeFrom,
+          superseded_at: k.supersededAt,
+          retired_at: k.retiredAt,
+        })),
         o.json,
       );
     });
   key
     .command("rotate")
-    .description("Create a new key: published now, signing after the delay; the old key keeps verifying until its tokens have expired")
+    .description("Create a new key of every algorithm: published now, signing after the delay; the old keys keep verifying until their tokens have expired")
     .option("--delay <seconds>", "how long the new key is published before it signs (default KEY_ROTATION_DELAY_SECONDS)", rotationDelay)
     .action(async (o: { delay?: number }) => {
-      const { kid, signsFrom } = await rotateKey(o.delay);
-      io.out(`New key ${kid}: published now, signs from ${signsFrom.toISOString()}`);
+      const { keys, signsFrom } = await rotateKey(o.delay);
+      for (const { kid, alg } of keys) io.out(`New ${alg} key ${kid}: published now, signs from ${signsFrom.toISOString()}`);
     });
   key
     .command("retire")
@@ -473,6 +518,8 @@ interface ClientSetOptions {
   origins?: string[];
   accessTtl?: number;
   idTtl?: number;
+  idTokenAlg?: string;
+  jwks?: unknown;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

@@ -131,9 +131,10 @@ export function authOptions(mfaStep: MfaStepExchange = { current: null }): NextA
       async signOut({ token }) {
         const refreshToken = token?.tokens?.refreshToken;
         if (!refreshToken) return;
-        await revokeRefreshToken(refreshToken).catch((err: unknown) => {
+        const outcome = await revokeRefreshToken(refreshToken).catch((err: unknown) => {
           logger.warn({ event: "logout.revoke_failed", err: err instanceof Error ? err.message : String(err) }, "revocation at sign-out failed");
         });
+        if (outcome === "unsupported") logger.warn({ event: "logout.revoke_unsupported" }, "sign-out could not revoke: the issuer has no revocation endpoint");
       },
     },
   };

@@ -12,6 +12,11 @@ export interface LoginConfig {
   nextAuthSecret: string;
   /** Whether the session cookie is `Secure` (APP_URL is https). */
   secureCookies: boolean;
+  /**
+   * Whether the token requests carry the end user's address and User-Agent in our own headers:
+   * only to an issuer that knows them (LOGIN_FORWARD_END_USER; by default, this app's own).
+   */
+  forwardEndUser: boolean;
 }
 
 function required(name: "NEXTAUTH_SECRET" | "LOGIN_CLIENT_SECRET", fallback: string): string {
@@ -28,11 +33,13 @@ function required(name: "NEXTAUTH_SECRET" | "LOGIN_CLIENT_SECRET", fallback: str
  */
 export function loginConfig(): LoginConfig {
   const s = settings();
+  const issuer = new URL(s.OAUTH_ISSUER ?? `${s.APP_URL}/demo/default`);
   return {
-    issuer: new URL(s.OAUTH_ISSUER ?? `${s.APP_URL}/demo/default`),
+    issuer,
     clientId: s.LOGIN_CLIENT_ID,
     clientSecret: required("LOGIN_CLIENT_SECRET", DEV_LOGIN_CLIENT_SECRET),
     nextAuthSecret: required("NEXTAUTH_SECRET", DEV_NEXTAUTH_SECRET),
     secureCookies: s.APP_URL.startsWith("https://"),
+    forwardEndUser: s.LOGIN_FORWARD_END_USER === "auto" ? issuer.origin === new URL(s.APP_URL).origin : s.LOGIN_FORWARD_END_USER === "yes",
   };
 }

@@ -10,16 +10,32 @@ export async function currentSession(): Promise<(JWT & { tokens: NonNullable<JWT
   return token?.tokens ? { ...token, tokens: token.tokens } : null;
 }
 
-export interface DecodedJwt {
-  header: Record<string, unknown>;
-  claims: Record<string, unknown>;
-}
+/** A token as the account page shows it. */
+export type DisplayedToken =
+  /** A JWT: its decoded header and claims. */
+  | { kind: "jwt"; header: Record<string, unknown>; claims: Record<string, unknown> }
+  /** Anything else (RFC 6749 §1.4: an access token may be opaque to its client): nothing to decode; when it expires, as the token response said. */
+  | { kind: "opaque"; expiresAt?: number };
 
-/** The header and claims of a JWT, for display only (it was validated when it arrived). */
-export function decodeJwtForDisplay(jwt: string): DecodedJwt {
-  const [header = "", claims = ""] = jwt.split(".");
-  const part = (p: string) => JSON.parse(Buffer.from(p, "base64url").toString("utf8")) as Record<string, unknown>;
-  return { header: part(header), claims: part(claims) };
+const asObject = (part: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * The header and claims of a JWT, for display only (the ID token was validated when it arrived;
+ * an access token is not ours to validate). A token that is not a JWS compact serialization with a
+ * JSON header and claims (an opaque token, a JWE) is shown as opaque, with `expiresAt` (ms).
+ */
+export function describeToken(token: string, expiresAt?: number): DisplayedToken {
+  const parts = token.split(".");
+  const header = parts.length === 3 ? asObject(parts[0] ?? "") : undefined;
+  const claims = header && typeof header.alg === "string" ? asObject(parts[1] ?? "") : undefined;
+  return header && claims ? { kind: "jwt", header, claims } : { kind: "opaque", expiresAt };
 }
 
 /** The sign-in step in progress for this browser (its sealed cookie), if any. */

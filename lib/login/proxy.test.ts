@@ -29,6 +29,8 @@ describe("proxy.ts runs before every page, never before the authorization server
     "/demo/default/userinfo",
     "/demo/default/.well-known/openid-configuration",
     "/demo/default/.well-known/jwks.json",
+    "/.well-known/oauth-authorization-server/demo/default",
+    "/.well-known/openid-configuration/demo/default",
     "/other-tenant/other-workspace/oauth2/token",
     "/_next/static/chunks/main.js",
     "/_next/image?url=%2Fx.png&w=64&q=75",

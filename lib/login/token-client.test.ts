@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { decodeJwt } from "jose";
 import { routes } from "@/lib/oauth/routes.ts";
 import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
@@ -17,6 +17,13 @@ import {
 import type { CredentialsConfig } from "next-auth/providers/credentials";
 import { authOptions } from "@/lib/login/auth-options.ts";
 import { refreshSession } from "@/lib/login/session.ts";
+import { checkIssuer } from "@/lib/login/token-client.ts";
+import { loginConfig } from "@/lib/login/config.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { db } from "@/lib/platform/db.ts";
+import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
 
 // The login app speaks HTTP only; here its requests are served in-process by the real route
 // handlers, so the whole exchange runs without a server.
@@ -46,7 +53,10 @@ beforeEach(() => {
   requests.length = 0;
   setFetchForTests(inProcessFetch);
 });
-afterEach(() => setFetchForTests(undefined));
+afterEach(() => {
+  setFetchForTests(undefined);
+  vi.restoreAllMocks();
+});
 
 const tokenRequests = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"));
 
@@ -215,5 +225,109 @@ describe("refreshSession", () => {
       throw new TypeError("fetch failed");
     };
     expect(await refreshSession(session)).toEqual({ kind: "unchanged" });
+  });
+});
+
+describe("the end user's headers go only to an issuer that knows them", () => {
+  it.each([
+    ["auto", "http://localhost:3000/demo/default", true],
+    ["auto", "https://tenant.us.authz.cloudentity.io/tenant/workspace", false],
+    ["auto", "http://localhost:3001/demo/default", false],
+    ["yes", "https://tenant.us.authz.cloudentity.io/tenant/workspace", true],
+    ["no", "http://localhost:3000/demo/default", false],
+  ] as const)("LOGIN_FORWARD_END_USER=%s with the issuer %s: %s", (setting, issuer, forwards) => {
+    const s = settings();
+    const saved = { LOGIN_FORWARD_END_USER: s.LOGIN_FORWARD_END_USER, OAUTH_ISSUER: s.OAUTH_ISSUER };
+    Object.assign(s, { LOGIN_FORWARD_END_USER: setting, OAUTH_ISSUER: issuer });
+    try {
+      expect(loginConfig().forwardEndUser).toBe(forwards);
+    } finally {
+      Object.assign(s, saved);
+    }
+  });
+
+  it("sends neither ropc-forwarded-for nor ropc-forwarded-user-agent when the issuer is not to get them", async () => {
+    vi.spyOn(settings(), "LOGIN_FORWARD_END_USER", "get").mockReturnValue("no");
+    setFetchForTests(inProcessFetch);
+    await passwordSignIn("alice", "alice-password-1", { ip: "203.0.113.9", userAgent: "Mozilla/5.0" });
+    const [request] = tokenRequests();
+    expect(request!.headers.get(END_USER_IP_HEADER)).toBeNull();
+    expect(request!.headers.get(END_USER_AGENT_HEADER)).toBeNull();
+  });
+});
+
+describe("an issuer without a revocation endpoint", () => {
+  beforeEach(() => {
+    tamper = async (url, _req, respond) => {
+      const res = await respond();
+      if (!url.pathname.endsWith("/openid-configuration")) return res;
+      const { revocation_endpoint: _dropped, ...meta } = await res.json();
+      return Response.json(meta);
+    };
+  });
+
+  it("is said at start, at error level, once per issuer", async () => {
+    const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    expect(await checkIssuer()).toEqual({ issuer: "http://localhost:3000/demo/default", revocation: false });
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error.mock.calls[0]?.[0]).toEqual({ event: "login.issuer.no_revocation", issuer: "http://localhost:3000/demo/default" });
+    setFetchForTests(inProcessFetch);
+    await checkIssuer();
+    expect(error).toHaveBeenCalledTimes(1);
+  });
+
+  it("makes sign-out say it could not revoke, without a request, and the refresh token lives on", async () => {
+    const { tokens } = await passwordSignIn("bob", "bob-password-1");
+    requests.length = 0;
+    expect(await revokeRefreshToken(tokens.refreshToken!)).toBe("unsupported");
+    expect(requests.filter((r) => r.url.endsWith("/oauth2/revoke"))).toHaveLength(0);
+    expect(await introspect(tokens.refreshToken!)).toMatchObject({ active: true });
+  });
+
+  it("is not reported for our own issuer, which has one", async () => {
+    tamper = undefined;
+    const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    expect(await checkIssuer()).toEqual({ issuer: "http://localhost:3000/demo/default", revocation: true });
+    expect(error).not.toHaveBeenCalled();
+  });
+});
+
+describe("the issuer's JWKS after a key rotation", () => {
+  const jwksRequests = () => requests.filter((r) => r.url.endsWith("/jwks.json"));
+
+  it("is fetched again, once, when an ID token names a kid the cached copy lacks", async () => {
+    await passwordSignIn("alice", "alice-password-1");
+    // The issuer rotates: a new key signs from now on (and this process reads its keys again).
+    const kid = await createSigningKey(db(), new Date(Date.now() - 1000));
+    await keySet(Date.now() + 10 ** 12);
+    requests.length = 0;
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
+    expect(JSON.parse(Buffer.from(tokens.idToken.split(".")[0]!, "base64url").toString()).kid).toBe(kid);
+    expect(jwksRequests()).toHaveLength(1);
+    // The fresh copy serves the next sign-in.
+    requests.length = 0;
+    await passwordSignIn("alice", "alice-password-1");
+    expect(jwksRequests()).toHaveLength(0);
+  });
+
+  it("refuses the sign-in when the kid is still unknown after that one fetch", async () => {
+    await passwordSignIn("alice", "alice-password-1");
+    await createSigningKey(db(), new Date(Date.now() - 1000));
+    await keySet(Date.now() + 2 * 10 ** 12);
+    // A JWKS that does not have the new key yet (a stale cache in front of the issuer).
+    const published = new Set(
+      ((await (await routes.jwks.GET(new Request("http://localhost:3000/x"), routeContext())).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid),
+    );
+    const signer = (await keySet(Date.now() + 2 * 10 ** 12)).signer("ES256").kid;
+    expect(published.has(signer)).toBe(true);
+    tamper = async (url, _req, respond) => {
+      const res = await respond();
+      if (!url.pathname.endsWith("/jwks.json")) return res;
+      const { keys } = (await res.json()) as { keys: { kid: string }[] };
+      return Response.json({ keys: keys.filter((k) => k.kid !== signer) });
+    };
+    requests.length = 0;
+    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "refused" });
+    expect(jwksRequests()).toHaveLength(1);
   });
 });

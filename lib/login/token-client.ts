@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as oauth from "oauth4webapi";
 import { loginConfig } from "@/lib/login/config.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
+import { logger } from "@/lib/platform/logger.ts";
 
 /**
  * The login app's client of the authorization server, over HTTP only, with oauth4webapi as the
@@ -71,10 +72,12 @@ export interface SignedIn {
 }
 
 interface Server {
+  /** Replaced by a copy to make oauth4webapi forget its JWKS (its cache is per metadata object). */
   as: oauth.AuthorizationServer;
   client: oauth.Client;
   auth: oauth.ClientAuth;
   options: { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]?: typeof fetch };
+  forwardEndUser: boolean;
 }
 
 /** Where tests send requests instead of the network. */
@@ -91,7 +94,12 @@ registerCache("login discovery", {
     discovered = undefined;
   },
 });
-const jwksCache: oauth.JWKSCacheInput = {};
+let jwksCache: oauth.JWKSCacheInput = {};
+
+// Issuers already reported as unable to revoke, per process (the production server's start-up
+// check and Next's bundle of this module share it), so that each says it once.
+const UNREVOCABLE = Symbol.for("ropc.login.unrevocable-issuers");
+const reported = ((globalThis as Record<symbol, Set<string> | undefined>)[UNREVOCABLE] ??= new Set<string>());
 
 /** oauth4webapi's options for requests to `issuer`: http only for a local issuer (development and tests). */
 export function requestOptions(issuer: URL): Server["options"] {
@@ -100,10 +108,26 @@ export function requestOptions(issuer: URL): Server["options"] {
 }
 
 async function discover(): Promise<Server> {
-  const { issuer, clientId, clientSecret } = loginConfig();
+  const { issuer, clientId, clientSecret, forwardEndUser } = loginConfig();
   const options = requestOptions(issuer);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: "oidc" }));
-  return { as, client: { client_id: clientId }, auth: oauth.ClientSecretBasic(clientSecret), options };
+  if (!as.revocation_endpoint && !reported.has(as.issuer)) {
+    reported.add(as.issuer);
+    logger.error(
+      { event: "login.issuer.no_revocation", issuer: as.issuer },
+      "the issuer publishes no revocation_endpoint: sign-out cannot revoke refresh tokens there, so a signed-out session's refresh token stays valid until it expires",
+    );
+  }
+  return { as, client: { client_id: clientId }, auth: oauth.ClientSecretBasic(clientSecret), options, forwardEndUser };
+}
+
+/**
+ * Discovers the login app's issuer once at start (lib/scripts/serve.ts), so that what it cannot
+ * do (no revocation endpoint) is said in the log then, not at the first sign-out.
+ */
+export async function checkIssuer(): Promise<{ issuer: string; revocation: boolean }> {
+  const s = await server();
+  return { issuer: s.as.issuer, revocation: s.as.revocation_endpoint !== undefined };
 }
 
 function server(now = Date.now()): Promise<Server> {
@@ -117,9 +141,12 @@ function server(now = Date.now()): Promise<Server> {
   return discovered.server;
 }
 
-/** OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...). */
+/**
+ * OIDC Core §3.1.3.6, for the ID token's `alg` (ES256 → SHA-256, ES384 → SHA-384, ...; EdDSA,
+ * whose Ed25519 hashes with SHA-512, → SHA-512).
+ */
 export function expectedAtHash(accessToken: string, alg: string): string {
-  const bits = alg.slice(2);
+  const bits = alg === "EdDSA" || alg === "Ed25519" ? "512" : alg.slice(2);
   const hash = createHash(bits === "384" ? "sha384" : bits === "512" ? "sha512" : "sha256")
     .update(accessToken, "ascii")
     .digest();
@@ -157,7 +184,7 @@ async function tokensFrom(s: Server, response: Response, previousIdToken?: strin
     if (!previousIdToken) throw new SignInError("refused", "no ID token");
     return { tokens: { ...tokens, idToken: previousIdToken } };
   }
-  await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+  await verifyIdTokenSignature(s, response);
   const header = JSON.parse(Buffer.from(result.id_token.split(".")[0] ?? "", "base64url").toString()) as { alg: string };
   if (claims.at_hash !== undefined && claims.at_hash !== expectedAtHash(result.access_token, header.alg)) {
     throw new SignInError("refused", "at_hash does not match the access token");
@@ -170,6 +197,22 @@ async function tokensFrom(s: Server, response: Response, previousIdToken?: strin
       email: typeof claims.email === "string" ? claims.email : undefined,
     },
   };
+}
+
+/**
+ * The ID token's signature against the issuer's JWKS. oauth4webapi fetches the JWKS again for an
+ * unknown `kid` only once its copy is 60 s old; after the issuer rotated its key that failed
+ * sign-ins for up to a minute. So an unknown `kid` makes us fetch the JWKS at once, once.
+ */
+async function verifyIdTokenSignature(s: Server, response: Response): Promise<void> {
+  try {
+    await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+  } catch (err) {
+    if (!(err instanceof oauth.OperationProcessingError && err.code === oauth.KEY_SELECTION)) throw err;
+    jwksCache = {};
+    s.as = { ...s.as };
+    await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+  }
 }
 
 /** The browser a sign-in comes from, as the login app's server saw it. */
@@ -187,11 +230,14 @@ export function endUserHeaders({ ip, userAgent }: EndUser): Record<string, strin
   return headers;
 }
 
-/** The password grant as the login app's client, on behalf of the end user at `endUser`. */
+/**
+ * The password grant as the login app's client, on behalf of the end user at `endUser` (whom the
+ * request names only to an issuer that knows our headers: LOGIN_FORWARD_END_USER).
+ */
 export async function passwordSignIn(username: string, password: string, endUser: EndUser = {}): Promise<SignedIn> {
   try {
     const s = await server();
-    const headers = endUserHeaders(endUser);
+    const headers = s.forwardEndUser ? endUserHeaders(endUser) : {};
     const response = await oauth.genericTokenEndpointRequest(
       s.as,
       s.client,
@@ -217,14 +263,19 @@ export async function refreshTokens(refreshToken: string, idToken: string): Prom
   }
 }
 
-/** RFC 7009 revocation of the session's refresh token (and with it, its family). */
-export async function revokeRefreshToken(refreshToken: string): Promise<void> {
+/**
+ * RFC 7009 revocation of the session's refresh token (and with it, its family): `unsupported`
+ * when the issuer has no revocation endpoint (said at start, see `discover`).
+ */
+export async function revokeRefreshToken(refreshToken: string): Promise<"revoked" | "unsupported"> {
   const s = await server();
+  if (!s.as.revocation_endpoint) return "unsupported";
   const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, {
     ...s.options,
     additionalParameters: { token_type_hint: "refresh_token" },
   });
   await oauth.processRevocationResponse(response);
+  return "revoked";
 }
 
 /** What the authorization server says of a session's access token. */
@@ -274,7 +325,10 @@ export async function secondFactorSignIn(mfaToken: string, factor: SecondFactor,
       "otp" in factor
         ? [MFA_OTP_GRANT, { mfa_token: mfaToken, otp: factor.otp }]
         : [MFA_RECOVERY_CODE_GRANT, { mfa_token: mfaToken, recovery_code: factor.recoveryCode }];
-    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, grant, parameters, { ...s.options, headers: endUserHeaders(endUser) });
+    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, grant, parameters, {
+      ...s.options,
+      headers: s.forwardEndUser ? endUserHeaders(endUser) : {},
+    });
     return await tokensFrom(s, response);
   } catch (err) {
     if (err instanceof oauth.ResponseBodyError && err.error === "expired_token") throw new SignInError("mfa_expired", err.error);

@@ -1,22 +1,40 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ROUTE_TABLE, routes } from "@/lib/oauth/routes.ts";
+import { ROUTE_TABLE, routePaths, routes } from "@/lib/oauth/routes.ts";
+
+// Where the routes table's paths live under app/: `{tenant}` is Next's `[tenant]` segment.
+const appFile = (path: string) => `app${path.replace("{tenant}", "[tenant]").replace("{workspace}", "[workspace]")}/route.ts`;
+
+// Every route file that serves a workspace's endpoint: under the issuer, or RFC 8414's well-known forms.
+function workspaceRouteFiles(): string[] {
+  return ["app/[tenant]/[workspace]", "app/.well-known"].flatMap((dir) =>
+    fs
+      .readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith("route.ts"))
+      .map((f) => `${dir}/${f}`),
+  );
+}
 
 describe("the one routes table", () => {
-  it.each(Object.entries(ROUTE_TABLE))("%s has its app/ route file at its path, re-exporting its handlers", (name, spec) => {
-    const file = `app/[tenant]/[workspace]${spec.path}/route.ts`;
-    expect(fs.readFileSync(file, "utf8")).toBe(
-      `import { routes } from "@/lib/oauth/routes.ts";\n\nexport const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.${name};\n`,
-    );
+  it.each(Object.entries(ROUTE_TABLE).flatMap(([name, spec]) => routePaths(spec).map((path) => [name, path] as const)))(
+    "%s has its app/ route file at %s, re-exporting its handlers",
+    (name, path) => {
+      expect(fs.readFileSync(appFile(path), "utf8")).toBe(
+        `import { routes } from "@/lib/oauth/routes.ts";\n\nexport const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.${name};\n`,
+      );
+    },
+  );
+
+  it("has no workspace route file that the table does not know", () => {
+    expect(workspaceRouteFiles().sort()).toEqual(Object.values(ROUTE_TABLE).flatMap(routePaths).map(appFile).sort());
   });
 
-  it("has no route file under a workspace that the table does not know", () => {
-    const files = fs.readdirSync("app/[tenant]/[workspace]", { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith("route.ts"));
-    expect(files.map((f) => `/${f.replace(/\/?route\.ts$/, "")}`).sort()).toEqual(
-      Object.values(ROUTE_TABLE)
-        .map((s) => s.path)
-        .sort(),
-    );
+  it("serves discovery at the issuer's path and at RFC 8414 §3.1's well-known forms", () => {
+    expect(routePaths(ROUTE_TABLE.discovery)).toEqual([
+      "/{tenant}/{workspace}/.well-known/openid-configuration",
+      "/.well-known/oauth-authorization-server/{tenant}/{workspace}",
+      "/.well-known/openid-configuration/{tenant}/{workspace}",
+    ]);
   });
 
   it("gives every route of the table its handlers", () => {

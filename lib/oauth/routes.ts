@@ -18,6 +18,11 @@ import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROU
 /** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
 export interface RouteSpec {
   path: `/${string}`;
+  /**
+   * Well-known names (RFC 8615) under which the same endpoint is also served the way RFC 8414 §3.1
+   * builds the URL for an issuer with a path: `/.well-known/{name}/{tenant}/{workspace}`.
+   */
+  wellKnown?: readonly string[];
   methods: Partial<Record<"GET" | "POST", Endpoint>>;
   options: RouteOptions;
 }
@@ -33,7 +38,12 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
   introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
   userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true } },
-  discovery: { path: "/.well-known/openid-configuration", methods: { GET: discovery }, options: {} },
+  discovery: {
+    path: "/.well-known/openid-configuration",
+    wellKnown: ["oauth-authorization-server", "openid-configuration"],
+    methods: { GET: discovery },
+    options: {},
+  },
   jwks: { path: "/.well-known/jwks.json", methods: { GET: jwks }, options: {} },
   // Multi-factor authentication (Auth0's MFA API shape where it has one).
   mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true } },
@@ -42,6 +52,39 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true } },
   mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true } },
 };
+
+/**
+ * Every path a route answers at, `{tenant}` and `{workspace}` standing for the issuer's path:
+ * under the issuer, then its RFC 8414 §3.1 well-known forms. app/ has a route file at each (a
+ * test checks) and the production server matches them (pipeline/node-adapter.ts).
+ */
+export function routePaths(spec: RouteSpec): string[] {
+  return [`/{tenant}/{workspace}${spec.path}`, ...(spec.wellKnown ?? []).map((name) => `/.well-known/${name}/{tenant}/{workspace}`)];
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** A path of the table as a pattern whose named groups are the tenant and the workspace. */
+function pathPattern(path: string): RegExp {
+  const source = path
+    .split(/(\{tenant\}|\{workspace\})/)
+    .map((part) => (part === "{tenant}" ? "(?<tenant>[^/]+)" : part === "{workspace}" ? "(?<workspace>[^/]+)" : escape(part)))
+    .join("");
+  return new RegExp(`^${source}$`);
+}
+
+const PATTERNS: ReadonlyArray<[RegExp, RouteName]> = (Object.keys(ROUTE_TABLE) as RouteName[]).flatMap((name) =>
+  routePaths(ROUTE_TABLE[name]).map((path): [RegExp, RouteName] => [pathPattern(path), name]),
+);
+
+/** The route a request path (undecoded, without the query) belongs to, with its raw tenant and workspace segments. */
+export function matchRoute(pathname: string): { name: RouteName; tenant: string; workspace: string } | undefined {
+  for (const [pattern, name] of PATTERNS) {
+    const groups = pattern.exec(pathname)?.groups;
+    if (groups) return { name, tenant: groups.tenant ?? "", workspace: groups.workspace ?? "" };
+  }
+  return undefined;
+}
 
 const urlFor = (issuer: string, name: RouteName) => `${issuer}${ROUTE_TABLE[name].path}`;
 

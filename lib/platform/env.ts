@@ -90,6 +90,8 @@ const schema = z.object({
   ACCESS_LOG: z.enum(["off", "info"]).default("off"),
   /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
   DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
+  /** How far ahead a client assertion's `exp` may be (private_key_jwt, client_secret_jwt; seconds). */
+  CLIENT_ASSERTION_MAX_SECONDS: integer(30, 3600, 300),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */
@@ -105,6 +107,12 @@ const schema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol(),
   /** The traces' `service.name`. */
   OTEL_SERVICE_NAME: z.string().min(1).default("ropc-login-kit"),
+  /**
+   * Whether the login app passes its end user's address and User-Agent (ropc-forwarded-for,
+   * ropc-forwarded-user-agent) to OAUTH_ISSUER: `auto` when the issuer is on APP_URL's origin
+   * (this app's own server, which knows the headers), `yes`, or `no`.
+   */
+  LOGIN_FORWARD_END_USER: z.enum(["auto", "yes", "no"]).default("auto"),
 });
 
 type RawSettings = z.infer<typeof schema>;

@@ -43,6 +43,16 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     void import("@/lib/login/self-check.ts")
       .then(({ selfCheckAtStart }) => selfCheckAtStart())
       .catch((err: unknown) => logger.error({ err }, "login app self-check could not run"));
+    // The login app's issuer, discovered now: what it cannot do (revoke at sign-out) is logged at
+    // start. An issuer not reachable yet is discovered again at the first sign-in.
+    void import("@/lib/login/token-client.ts")
+      .then(({ checkIssuer }) => checkIssuer())
+      .catch((err: unknown) =>
+        logger.warn(
+          { event: "login.issuer.unreachable", err: err instanceof Error ? err.message : String(err) },
+          "the login app's issuer could not be discovered at start",
+        ),
+      );
   });
   let stopping = false;
   const stop = () => {

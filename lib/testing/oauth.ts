@@ -1,7 +1,7 @@
 import { db } from "@/lib/platform/db.ts";
 import { hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { expect } from "vitest";
-import { routes } from "@/lib/oauth/routes.ts";
+import { matchRoute, routes } from "@/lib/oauth/routes.ts";
 import { METHODS, type Method } from "@/lib/oauth/pipeline/next-adapter.ts";
 import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 
@@ -46,6 +46,18 @@ export const postToken = (body: string | Record<string, string>, headers: Record
 
 export const getDiscovery = (c: Call = {}) => call(routes.discovery, `${ISSUER}/.well-known/openid-configuration`, c);
 export const getJwks = (c: Call = {}) => call(routes.jwks, `${ISSUER}/.well-known/jwks.json`, c);
+
+/**
+ * `fetch` answered in-process by the real route handlers, found by path through the routes table
+ * as the production server finds them: what a client library is given as its `customFetch`.
+ */
+export const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const request = new Request(input, init);
+  const match = matchRoute(new URL(request.url).pathname);
+  if (!match) return new Response("not found", { status: 404 });
+  const method = request.method as Method;
+  return routes[match.name][method](request, routeContext(decodeURIComponent(match.tenant), decodeURIComponent(match.workspace)));
+}) as typeof fetch;
 
 export const ALICE = { username: "alice", password: "alice-password-1" };
 export const SPA = { client_id: "demo-spa" };
@@ -93,6 +105,9 @@ export async function addClient(
     accessTokenTtl: number;
     idTokenTtl: number;
     defaultScopes: string;
+    idTokenSignedResponseAlg: string;
+    type: string;
+    forwardsEndUserIp: boolean;
   }>,
 ) {
   const { secret, ...rest } = fields;

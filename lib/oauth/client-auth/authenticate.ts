@@ -36,6 +36,8 @@ const UNKNOWN_CLIENT: StoredClient = {
   clientId: "",
   type: "confidential",
   secretHash: hashClientSecret(randomBytes(32).toString("base64url")),
+  jwtSecret: null,
+  jwks: null,
   authMethods: new Set(),
   grantTypes: new Set(),
   scopes: new Set(),
@@ -43,6 +45,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   audiences: [],
   accessTokenTtl: null,
   idTokenTtl: null,
+  idTokenSignedResponseAlg: "ES256",
   refreshTokenTtl: null,
   sessionTtl: null,
   allowedOrigins: [],
@@ -59,9 +62,18 @@ const UNKNOWN_CLIENT: StoredClient = {
  * (defence/brute-force.ts): past the limits the caller gets 429 without the credential being
  * checked. A browser request from an origin the client does not allow is then refused (403).
  */
-export async function authenticateClient(request: OAuthRequest, params: FormParams, workspace: Workspace, callerIp: string): Promise<Client> {
+export async function authenticateClient(
+  request: OAuthRequest,
+  params: FormParams,
+  workspace: Workspace,
+  callerIp: string,
+  endpoints: { token: string; called: string },
+): Promise<Client> {
   const presented = presentedClient(request, params, workspace.issuer);
   const { method } = presented;
+  // RFC 7523 §3: an assertion's audience identifies the authorization server: its issuer, its
+  // token endpoint, or (as oidc-provider also accepts) the endpoint it is sent to.
+  const context = { audiences: [workspace.issuer, endpoints.token, endpoints.called], maxAssertionSeconds: settings().CLIENT_ASSERTION_MAX_SECONDS };
   const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
   const client = await findClient(workspace.id, presented.clientId);
   if (!client || client.disabled) {
@@ -69,7 +81,7 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
     // which client ids exist.
     if (method.provesCredential) {
       await clientAttemptHistory(workspace.id, addressGroup(callerIp), presented.clientId);
-      await method.verify(UNKNOWN_CLIENT, presented);
+      await method.verify(UNKNOWN_CLIENT, presented, context);
     }
     throw fail(client ? "client disabled" : "unknown client");
   }
@@ -79,19 +91,19 @@ export async function authenticateClient(request: OAuthRequest, params: FormPara
     const proven = `${workspace.id} ${client.clientId} ${address}`;
     // An address that proved this client's credential moments ago is no guesser: its lockout
     // state need not be read again (the credential itself is checked every time).
-    if (provenLately(proven) && (await method.verify(client, presented))) return accepted(request, client, method);
+    if (provenLately(proven) && (await method.verify(client, presented, context))) return accepted(request, client, method);
     provenAt.delete(proven);
     const attempt = admitAttempt(
       { workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address },
       await clientAttemptHistory(workspace.id, address, client.clientId),
     );
-    if (!(await method.verify(client, presented))) {
+    if (!(await method.verify(client, presented, context))) {
       await attempt.failed();
-      throw fail("wrong client secret");
+      throw fail(method.usesSecret ? "wrong client secret" : "wrong client key");
     }
     await attempt.succeeded();
     remember(proven);
-  } else if (!(await method.verify(client, presented))) {
+  } else if (!(await method.verify(client, presented, context))) {
     throw fail(`${method.name} is for public clients`);
   }
   return accepted(request, client, method);

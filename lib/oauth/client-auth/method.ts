@@ -9,6 +9,16 @@ export interface Presented {
   credential?: string;
 }
 
+/** What a method may need besides the request to check a credential. */
+export interface VerifyContext {
+  /** Who a client assertion may be addressed to (RFC 7523 §3): the issuer, the token endpoint, the endpoint called. */
+  audiences: readonly string[];
+  /** How far ahead a client assertion's `exp` may be (seconds). */
+  maxAssertionSeconds: number;
+  /** Now (ms), for tests. */
+  now?: number;
+}
+
 /**
  * One client authentication method (RFC 6749 §2.3, RFC 7591's token_endpoint_auth_method
  * names). A new method is a module implementing this and a line in registry.ts.
@@ -17,12 +27,19 @@ export interface ClientAuthMethod {
   readonly name: string;
   /** Whether the method proves possession of a credential: wrong ones are counted like passwords. */
   readonly provesCredential: boolean;
+  /** Whether that credential is the client's secret (a client registered for the method gets one). */
+  readonly usesSecret: boolean;
+  /** The JWS algorithms its client assertions may use (the JWT methods), for discovery. */
+  readonly signingAlgs?: readonly string[];
   /** Whether the request uses this method (it carries this method's parameters or header). */
   isPresentedIn(request: OAuthRequest, params: FormParams): boolean;
   /** The client id and credential the request presents; syntax errors throw OAuth errors. */
   read(request: OAuthRequest, params: FormParams, realm: string): Presented;
-  /** Whether the credential is the stored client's. */
-  verify(client: StoredClient, presented: Presented): boolean | Promise<boolean>;
+  /**
+   * Whether the credential is the stored client's (false is a wrong credential, counted); a
+   * credential that is refused for another reason (an expired or replayed assertion) throws.
+   */
+  verify(client: StoredClient, presented: Presented, context: VerifyContext): boolean | Promise<boolean>;
   /** Headers for a failure of this method (Basic's challenge). */
   challenge?(realm: string): Record<string, string>;
 }

@@ -1,8 +1,9 @@
 import { importJWK, type JWK } from "jose";
+import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
-import { ALICE, getDiscovery, getJwks, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { ALICE, getDiscovery, getJwks, inProcessFetch, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
   it("describes the workspace truthfully", async () => {
@@ -23,13 +24,16 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
         "http://auth0.com/oauth/grant-type/mfa-otp",
         "http://auth0.com/oauth/grant-type/mfa-recovery-code",
       ],
-      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
-      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
-      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
+      token_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
+      revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"],
+      revocation_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
+      introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
+      introspection_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
       scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "revoke_tokens"],
       response_types_supported: [],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),
     });
   });
@@ -59,18 +63,65 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
   });
 });
 
+describe("discovery at RFC 8414 §3.1's well-known paths, for an issuer with a path", () => {
+  const requested: string[] = [];
+  const fetchLogged = (async (input: string | URL | Request, init?: RequestInit) => {
+    requested.push(new Request(input, init).url);
+    return inProcessFetch(input, init);
+  }) as typeof fetch;
+  const options = { [oauth.customFetch]: fetchLogged, [oauth.allowInsecureRequests]: true };
+
+  it.each([
+    ["oauth2", "http://localhost:3000/.well-known/oauth-authorization-server/demo/default"],
+    ["oidc", `${ISSUER}/.well-known/openid-configuration`],
+  ] as const)("oauth4webapi discovers the workspace with algorithm %s, at %s", async (algorithm, url) => {
+    requested.length = 0;
+    const response = await oauth.discoveryRequest(new URL(ISSUER), { ...options, algorithm });
+    expect(requested).toEqual([url]);
+    const as = await oauth.processDiscoveryResponse(new URL(ISSUER), response);
+    expect(as).toEqual(await (await getDiscovery()).json());
+    expect(as.token_endpoint).toBe(`${ISSUER}/oauth2/token`);
+  });
+
+  it.each(["oauth-authorization-server", "openid-configuration"])(
+    "serves the same document, public and cacheable, at /.well-known/%s/demo/default",
+    async (name) => {
+      const res = await inProcessFetch(`http://localhost:3000/.well-known/${name}/demo/default`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+      expect(res.headers.get("access-control-allow-origin")).toBe("*");
+      expect(await res.json()).toEqual(await (await getDiscovery()).json());
+    },
+  );
+
+  it.each(["oauth-authorization-server", "openid-configuration"])("answers an unknown workspace at /.well-known/%s/… with 404 JSON", async (name) => {
+    const res = await inProcessFetch(`http://localhost:3000/.well-known/${name}/demo/missing`);
+    expect(res.status).toBe(404);
+    expect((await res.json()).error).toBe("not_found");
+  });
+});
+
 describe("JWKS (RFC 7517)", () => {
-  it("publishes EC P-256 public keys with kid, alg and use, and nothing private", async () => {
+  it("publishes an ES256, an RS256 and an EdDSA public key with kid, alg and use, and nothing private", async () => {
     const res = await getJwks();
     expect(res.status).toBe(200);
-    const { keys } = await res.json();
-    expect(keys.length).toBeGreaterThanOrEqual(1);
-    for (const key of keys as JWK[]) {
-      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x", "y"]);
-      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
-      expect(key).not.toHaveProperty("d");
-      await expect(importJWK(key, "ES256")).resolves.toBeDefined();
+    const { keys } = (await res.json()) as { keys: JWK[] };
+    const members: Record<string, string[]> = {
+      ES256: ["alg", "crv", "kid", "kty", "use", "x", "y"],
+      RS256: ["alg", "e", "kid", "kty", "n", "use"],
+      EdDSA: ["alg", "crv", "kid", "kty", "use", "x"],
+    };
+    expect(keys.map((k) => k.alg).sort()).toEqual(["ES256", "EdDSA", "RS256"]);
+    for (const key of keys) {
+      expect(Object.keys(key).sort()).toEqual(members[key.alg ?? ""]);
+      expect(key.use).toBe("sig");
+      for (const secret of ["d", "p", "q", "dp", "dq", "qi"]) expect(key).not.toHaveProperty(secret);
+      await expect(importJWK(key, key.alg)).resolves.toBeDefined();
     }
+    expect(keys.find((k) => k.alg === "ES256")).toMatchObject({ kty: "EC", crv: "P-256" });
+    expect(keys.find((k) => k.alg === "RS256")).toMatchObject({ kty: "RSA", e: "AQAB" });
+    expect(keys.find((k) => k.alg === "EdDSA")).toMatchObject({ kty: "OKP", crv: "Ed25519" });
+    expect(Buffer.from(keys.find((k) => k.alg === "RS256")?.n ?? "", "base64url").length * 8).toBe(2048);
   });
 
   it("publishes a pre-published key beside the signing one, and signs with the active one", async () => {
@@ -80,6 +131,6 @@ describe("JWKS (RFC 7517)", () => {
     const keys = await keySet(Date.now() + 3_600_000 * 24); // past the cache bound: reloads
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([...before, next]));
     expect(keys.signer().kid).not.toBe(next);
-    expect(keys.signer(Date.now() + 7_200_000).kid).toBe(next);
+    expect(keys.signer("ES256", Date.now() + 7_200_000).kid).toBe(next);
   });
 });

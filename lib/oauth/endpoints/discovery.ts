@@ -1,6 +1,7 @@
-import { AUTH_METHODS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { AUTH_METHODS, AUTH_SIGNING_ALGS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { type OAuthRequest, type OAuthResponse, publicJson } from "@/lib/oauth/protocol/responses.ts";
-import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
@@ -26,13 +27,16 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       introspection_endpoint: urlFor("introspection"),
       grant_types_supported: GRANTS.map((g) => g.type),
       token_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      token_endpoint_auth_signing_alg_values_supported: [...AUTH_SIGNING_ALGS],
       revocation_endpoint_auth_methods_supported: [...AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...AUTH_SIGNING_ALGS],
       // Introspection is for confidential clients only.
       introspection_endpoint_auth_methods_supported: [...CREDENTIAL_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...AUTH_SIGNING_ALGS],
       scopes_supported: await scopesSupported(workspace.id),
       response_types_supported: [],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: [SIGNING_ALG],
+      id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...CLAIMS_SUPPORTED],
     },
     MAX_AGE,

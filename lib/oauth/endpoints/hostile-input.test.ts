@@ -61,7 +61,7 @@ beforeAll(async () => {
   vi.spyOn(settings(), "LOCKOUT_USER_IP_LIMIT", "get").mockReturnValue(5);
   vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(50);
   const { keys } = (await (await getJwks()).json()) as { keys: JWK[] };
-  forged = Object.values(await forgedTokens(keys[0]!));
+  forged = Object.values(await forgedTokens(keys.find((k) => k.alg === "ES256")!));
   const mfaTokens = [await mfaTokenFor(), await mfaTokenFor({ ...DAVE }, BACKEND_BASIC)];
   const signedIn = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor(), otp: codeAt(DAVE_SECRET) });
   expect(signedIn.status).toBe(200);

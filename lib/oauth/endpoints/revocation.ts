@@ -45,10 +45,10 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  * (§2.2); a token of another client is not revoked and the client is told (§2.1).
  * `token_type_hint` only decides which kind is looked up first.
  */
-export async function revocationEndpoint(request: OAuthRequest, { workspace, log, ip, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function revocationEndpoint(request: OAuthRequest, { workspace, log, ip, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "token.revoke";
   const params = await readForm(request);
-  const client = await authenticateClient(request, params, workspace, ip);
+  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("revocation") });
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
   audit.accountable = client.confidential;

@@ -12,11 +12,11 @@ import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
  * `POST /{tenant}/{workspace}/oauth2/token` (RFC 6749 §3.2). The checks run in this order, each
  * step throwing the OAuth error that ends the request; the grant then runs its own steps.
  */
-export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
-  const client = await authenticateClient(request, params, workspace, ip);
+  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("token") });
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
   audit.accountable = client.confidential;

@@ -90,7 +90,7 @@ describe("password grant: success", () => {
       aud: "demo-spa",
       azp: "demo-spa",
       amr: ["pwd"],
-      at_hash: atHash(body.access_token),
+      at_hash: atHash(body.access_token, "ES256"),
       name: "Alice Example",
       email: "alice@example.com",
       email_verified: true,

@@ -1,5 +1,7 @@
 import type { ScopePolicy } from "@/lib/oauth/protocol/scopes.ts";
 import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import type { JSONWebKeySet } from "jose";
 
 /** RFC 6749 §2.1: a confidential client can keep a credential; a public one cannot. Stored, never inferred. */
 export type ClientType = "confidential" | "public";
@@ -13,6 +15,10 @@ export interface StoredClient {
   type: ClientType;
   /** Salted SHA-256 of its secret, for the secret methods. */
   secretHash: string | null;
+  /** The secret itself, kept only for a client registered for client_secret_jwt (HMAC needs it). */
+  jwtSecret: string | null;
+  /** Its public keys, for private_key_jwt. */
+  jwks: JSONWebKeySet | null;
   /** The token_endpoint_auth_methods it registered. */
   authMethods: ReadonlySet<string>;
   grantTypes: ReadonlySet<string>;
@@ -21,6 +27,8 @@ export interface StoredClient {
   audiences: readonly string[];
   accessTokenTtl: number | null;
   idTokenTtl: number | null;
+  /** The JWS algorithm of its ID tokens (`id_token_signed_response_alg`). */
+  idTokenSignedResponseAlg: SigningAlg;
   refreshTokenTtl: number | null;
   sessionTtl: number | null;
   /** Browser origins allowed to call the endpoints as this client (CORS). */

@@ -29,6 +29,25 @@ describe("the production server's direct route to the authorization server", () 
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
+  it.each(["/.well-known/oauth-authorization-server/demo/default", "/.well-known/openid-configuration/demo/default"])(
+    "serves discovery at RFC 8414's well-known form %s, like at the issuer's own path",
+    async (path) => {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      const meta = await res.json();
+      expect(meta).toEqual(await (await fetch(`${base}/demo/default/.well-known/openid-configuration`)).json());
+      expect(meta.issuer).toBe("http://localhost:3000/demo/default");
+    },
+  );
+
+  it.each(["/.well-known/oauth-authorization-server/demo", "/.well-known/oauth-authorization-server/demo/default/x", "/.well-known/jwks.json/demo/default"])(
+    "leaves %s to Next",
+    async (path) => {
+      expect((await fetch(`${base}${path}`)).status).toBe(418);
+    },
+  );
+
   it("answers HEAD like GET without a body", async () => {
     const get = await fetch(`${base}/demo/default/.well-known/jwks.json`);
     const text = await get.text();

@@ -5,17 +5,7 @@ import { RESPONSE_INFO, type TaggedResponse } from "@/lib/platform/http-server.t
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 import type { RouteName } from "@/lib/oauth/endpoints/context.ts";
-import { ROUTE_TABLE, routes } from "@/lib/oauth/routes.ts";
-
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-// The authorization server's paths, from the one table (lib/oauth/routes.ts), under any
-// /{tenant}/{workspace}.
-const ROUTES: Array<[RegExp, WorkspaceHandler, RouteName]> = (Object.keys(ROUTE_TABLE) as RouteName[]).map((name) => [
-  new RegExp(`^/([^/]+)/([^/]+)${escape(ROUTE_TABLE[name].path)}$`),
-  routes[name].serve,
-  name,
-]);
+import { matchRoute, routes } from "@/lib/oauth/routes.ts";
 
 // Read at the first request: APP_URL (https or not) is a run-time setting.
 let security: Array<[string, string]> | undefined;
@@ -32,16 +22,14 @@ function securityHeaderPairs(): Array<[string, string]> {
  */
 export function serveOAuth(req: IncomingMessage, res: ServerResponse): boolean {
   const pathname = (req.url ?? "/").split("?", 1)[0] ?? "/";
-  for (const [pattern, serve, name] of ROUTES) {
-    const match = pattern.exec(pathname);
-    if (!match) continue;
-    void respond(req, res, serve, name, match[1] ?? "", match[2] ?? "").catch(() => {
-      if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": "no-store" });
-      res.end(JSON.stringify({ error: "server_error" }));
-    });
-    return true;
-  }
-  return false;
+  // The authorization server's paths, every one of each route, from the one table (lib/oauth/routes.ts).
+  const match = matchRoute(pathname);
+  if (!match) return false;
+  void respond(req, res, routes[match.name].serve, match.name, match.tenant, match.workspace).catch(() => {
+    if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": "no-store" });
+    res.end(JSON.stringify({ error: "server_error" }));
+  });
+  return true;
 }
 
 /** Node's request as the endpoints read it: header lookup by name, the body as it arrives. */

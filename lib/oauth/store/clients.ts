@@ -1,9 +1,11 @@
+import type { JSONWebKeySet } from "jose";
 import { TtlCache } from "@/lib/platform/cache.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import type { ClientType, StoredClient } from "@/lib/oauth/model/client.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
 import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import { DEFAULT_ID_TOKEN_ALG, isSigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -20,6 +22,8 @@ function toStoredClient(row: ClientRow): StoredClient {
     clientId: row.clientId,
     type: row.type === "public" ? "public" : ("confidential" satisfies ClientType),
     secretHash: row.secretHash,
+    jwtSecret: row.jwtSecret,
+    jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     authMethods: new Set(splitList(row.authMethods)),
     grantTypes: new Set(splitList(row.grantTypes)),
     scopes: new Set(splitList(row.scopes)),
@@ -27,6 +31,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     audiences: splitList(row.audiences),
     accessTokenTtl: row.accessTokenTtl,
     idTokenTtl: row.idTokenTtl,
+    idTokenSignedResponseAlg: isSigningAlg(row.idTokenSignedResponseAlg) ? row.idTokenSignedResponseAlg : DEFAULT_ID_TOKEN_ALG,
     refreshTokenTtl: row.refreshTokenTtl,
     sessionTtl: row.sessionTtl,
     allowedOrigins: splitList(row.allowedOrigins),

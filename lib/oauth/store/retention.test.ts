@@ -66,6 +66,12 @@ async function seedRows(now: number) {
     expiresAt: at(expiresIn),
   });
   await db().mfaChallenge.createMany({ data: [challenge(-1000), challenge(300_000)] });
+  await db().usedClientAssertion.createMany({
+    data: [
+      { id: randomUUID(), expiresAt: at(-1) },
+      { id: randomUUID(), expiresAt: at(330_000) },
+    ],
+  });
   return { live };
 }
 
@@ -77,7 +83,17 @@ describe("retention: expired and old rows are pruned", () => {
     await db().auditEvent.deleteMany();
     const { live } = await seedRows(now);
     const pruned = await pruneExpired(new Date(now), 1);
-    expect(pruned).toEqual({ refreshTokens: 2, sessions: 1, revokedAccessTokens: 1, failedLogins: 2, knownAddresses: 1, mfaChallenges: 1, auditEvents: 2 });
+    expect(pruned).toEqual({
+      refreshTokens: 2,
+      sessions: 1,
+      revokedAccessTokens: 1,
+      failedLogins: 2,
+      knownAddresses: 1,
+      mfaChallenges: 1,
+      clientAssertions: 1,
+      auditEvents: 2,
+    });
+    expect(await db().usedClientAssertion.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
     expect(await db().refreshToken.count()).toBe(1);
     expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
@@ -88,6 +104,7 @@ describe("retention: expired and old rows are pruned", () => {
       failedLogins: 0,
       knownAddresses: 0,
       mfaChallenges: 0,
+      clientAssertions: 0,
       auditEvents: 0,
     });
   });

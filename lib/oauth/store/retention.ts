@@ -10,6 +10,7 @@ export interface Pruned {
   failedLogins: number;
   knownAddresses: number;
   mfaChallenges: number;
+  clientAssertions: number;
   auditEvents: number;
 }
 
@@ -33,7 +34,7 @@ async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys
  * Removes what no longer counts for anything: refresh tokens and sessions past their expiry
  * (every token of a session ends with it), denylist entries past the access token's expiry,
  * failed sign-ins older than the lockout window, addresses not signed in from within
- * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, and audit events older than AUDIT_RETENTION_DAYS. In small
+ * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions, and audit events older than AUDIT_RETENTION_DAYS. In small
  * batches, each its own short statement, so that a prune never holds the database for long.
  */
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
@@ -75,6 +76,11 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
     mfaChallenges: await inBatches(
       async (take) => (await client.mfaChallenge.findMany({ where: { expiresAt: { lt: now } }, select: { tokenHash: true }, take })).map((r) => r.tokenHash),
       async (keys) => (await client.mfaChallenge.deleteMany({ where: { tokenHash: { in: keys } } })).count,
+      batch,
+    ),
+    clientAssertions: await inBatches(
+      (take) => byId(client.usedClientAssertion.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
+      async (ids) => (await client.usedClientAssertion.deleteMany({ where: { id: { in: ids } } })).count,
       batch,
     ),
     auditEvents: await inBatches(

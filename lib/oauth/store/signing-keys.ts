@@ -1,34 +1,51 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type GenerateKeyPairOptions } from "jose";
 import { db } from "@/lib/platform/db.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
+import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
-/** The algorithm of every key we make: ES256 (P-256). */
-export const SIGNING_ALG = "ES256";
+// RSA keys of 2048 bits (RFC 7518 §3.3's minimum, what every client verifies); Ed25519 for EdDSA.
+const KEY_OPTIONS: Record<SigningAlg, GenerateKeyPairOptions> = { ES256: {}, RS256: { modulusLength: 2048 }, EdDSA: { crv: "Ed25519" } };
 
-/** Creates and stores a new ES256 key pair; `activeFrom` in the future pre-publishes it. */
-export async function createSigningKey(client: Prisma.TransactionClient = db(), activeFrom: Date = new Date()): Promise<string> {
-  const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
+/** A key pair made and not yet stored. */
+export interface NewSigningKey {
+  kid: string;
+  alg: SigningAlg;
+  publicJwk: string;
+  privateJwk: string;
+}
+
+/** Makes a key pair for `alg` (an RSA one takes a moment: make it before opening a transaction). */
+export async function generateSigningKey(alg: SigningAlg): Promise<NewSigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...KEY_OPTIONS[alg] });
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
-  await client.signingKey.create({
-    data: {
-      kid,
-      alg: SIGNING_ALG,
-      publicJwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: "sig" }),
-      privateJwk: JSON.stringify(await exportJWK(privateKey)),
-      activeFrom,
-    },
-  });
-  return kid;
+  return { kid, alg, publicJwk: JSON.stringify({ ...publicJwk, kid, alg, use: "sig" }), privateJwk: JSON.stringify(await exportJWK(privateKey)) };
+}
+
+/** Every algorithm's new key pair, in SIGNING_ALGS' order. */
+export function generateSigningKeys(): Promise<NewSigningKey[]> {
+  return Promise.all(SIGNING_ALGS.map(generateSigningKey));
+}
+
+async function storeSigningKey(key: NewSigningKey, activeFrom: Date, client: Prisma.TransactionClient): Promise<string> {
+  await client.signingKey.create({ data: { ...key, activeFrom } });
+  return key.kid;
+}
+
+/** Creates and stores a new key pair for `alg`; `activeFrom` in the future pre-publishes it. */
+export async function createSigningKey(client: Prisma.TransactionClient = db(), activeFrom: Date = new Date(), alg: SigningAlg = "ES256"): Promise<string> {
+  return storeSigningKey(await generateSigningKey(alg), activeFrom, client);
 }
 
 /**
- * Makes sure a key can sign now, creating the first one when none exists. Two processes racing
+ * Makes sure a key of every algorithm can sign now, creating the first one of an algorithm when
+ * none exists (a database from before RS256 and EdDSA gets theirs here). Two processes racing
  * here may both create one: harmless, both are published and the newest signs.
  */
 export async function ensureSigningKey(client: Prisma.TransactionClient = db()): Promise<void> {
-  const usable = await client.signingKey.count({ where: { retiredAt: null, activeFrom: { lte: new Date() } } });
-  if (usable === 0) await createSigningKey(client);
+  const usable = await client.signingKey.findMany({ where: { retiredAt: null, activeFrom: { lte: new Date() } }, select: { alg: true }, distinct: ["alg"] });
+  const have = new Set(usable.map((k) => k.alg));
+  for (const alg of SIGNING_ALGS) if (!have.has(alg)) await createSigningKey(client, new Date(), alg);
 }
 
 /** The longest any token we sign may live (s): how long a superseded key must still verify. */
@@ -44,6 +61,7 @@ export type KeyState = "pending" | "signing" | "verifying" | "expired" | "retire
 
 export interface KeyInfo {
   kid: string;
+  alg: SigningAlg;
   state: KeyState;
   activeFrom: Date;
   /** When a newer key took over signing, if one has. */
@@ -53,29 +71,44 @@ export interface KeyInfo {
 
 /**
  * Every key with its state. Newest first: a key signs from `activeFrom` until the next newer
- * one becomes active; then it only verifies, for as long as a token it signed may live; then it
+ * one of its algorithm becomes active; then it only verifies, for as long as a token it signed may live; then it
  * is no longer published. Pending keys are published before they sign, so that every cache of
  * the JWKS knows them first.
  */
 export async function listSigningKeys(client: Prisma.TransactionClient = db(), now = new Date()): Promise<KeyInfo[]> {
   const rows = await client.signingKey.findMany({ orderBy: { activeFrom: "desc" } });
   const lifetime = (await maxTokenLifetime(client)) * 1000;
-  let newerActive: Date | null = null;
-  return rows.map((row) => {
-    const supersededAt: Date | null = newerActive;
+  // Per algorithm: a new RS256 key supersedes the RS256 key, never the ES256 one.
+  const newerActive = new Map<string, Date>();
+  return rows.flatMap((row) => {
+    const alg = row.alg;
+    // A row of an algorithm this build does not know (written by a newer one) is left alone.
+    if (!isSigningAlg(alg)) return [];
+    const supersededAt: Date | null = newerActive.get(alg) ?? null;
     let state: KeyState;
     if (row.retiredAt) state = "retired";
     else if (row.activeFrom > now) state = "pending";
     else if (!supersededAt) state = "signing";
     else state = now.getTime() - supersededAt.getTime() < lifetime ? "verifying" : "expired";
-    if (!row.retiredAt && row.activeFrom <= now) newerActive = row.activeFrom;
-    return { kid: row.kid, state, activeFrom: row.activeFrom, supersededAt, retiredAt: row.retiredAt };
+    if (!row.retiredAt && row.activeFrom <= now) newerActive.set(alg, row.activeFrom);
+    return [{ kid: row.kid, alg, state, activeFrom: row.activeFrom, supersededAt, retiredAt: row.retiredAt }];
   });
 }
 
-/** Rotation: a new key, published now, signing after `delaySeconds`. */
-export function rotateSigningKey(delaySeconds: number, client: Prisma.TransactionClient = db(), now = new Date()): Promise<string> {
-  return createSigningKey(client, new Date(now.getTime() + delaySeconds * 1000));
+/**
+ * Rotation: a new key of every algorithm (`keys`, made beforehand, or made here), published now,
+ * signing after `delaySeconds`; their kids in SIGNING_ALGS' order.
+ */
+export async function rotateSigningKey(
+  delaySeconds: number,
+  client: Prisma.TransactionClient = db(),
+  now = new Date(),
+  keys?: readonly NewSigningKey[],
+): Promise<string[]> {
+  const activeFrom = new Date(now.getTime() + delaySeconds * 1000);
+  const kids: string[] = [];
+  for (const key of keys ?? (await generateSigningKeys())) kids.push(await storeSigningKey(key, activeFrom, client));
+  return kids;
 }
 
 export class KeyRetirementRefused extends Error {}

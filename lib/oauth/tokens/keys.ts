@@ -1,23 +1,17 @@
 import { importJWK, type JWK } from "jose";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { publishedKeyRows, SIGNING_ALG } from "@/lib/oauth/store/signing-keys.ts";
-
-export { SIGNING_ALG };
+import { ACCESS_TOKEN_ALG, isSigningAlg, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import { publishedKeyRows } from "@/lib/oauth/store/signing-keys.ts";
 
 /** A published public key, as it appears in the JWKS (never a private member). */
-export interface PublicJwk {
-  kty: "EC";
-  crv: "P-256";
-  x: string;
-  y: string;
-  kid: string;
-  alg: typeof SIGNING_ALG;
-  use: "sig";
-}
+export type PublicJwk = { kid: string; alg: SigningAlg; use: "sig" } & (
+  { kty: "EC"; crv: "P-256"; x: string; y: string } | { kty: "RSA"; n: string; e: string } | { kty: "OKP"; crv: "Ed25519"; x: string }
+);
 
 interface LoadedKey {
   kid: string;
+  alg: SigningAlg;
   activeFrom: number;
   publicJwk: PublicJwk;
   privateKey: CryptoKey;
@@ -25,26 +19,37 @@ interface LoadedKey {
 }
 
 export interface KeySet {
-  /** The key that signs now: the newest whose `activeFrom` has passed. */
-  signer(now?: number): { kid: string; key: CryptoKey };
-  /** Public key by `kid`, for verification; undefined for a key we do not publish. */
-  verifier(kid: string): CryptoKey | undefined;
+  /** The key that signs `alg` now: the newest of that algorithm whose `activeFrom` has passed. */
+  signer(alg?: SigningAlg, now?: number): { kid: string; alg: SigningAlg; key: CryptoKey };
+  /** Public key by `kid` when it is a key of `alg`, for verification; undefined for any other. */
+  verifier(kid: string, alg: SigningAlg): CryptoKey | undefined;
   jwks(): { keys: PublicJwk[] };
+}
+
+/** The public members of a stored JWK, by key type: nothing else is ever published. */
+function publicMembers(jwk: JWK, kid: string, alg: SigningAlg): PublicJwk {
+  const base = { kid, alg, use: "sig" } as const;
+  if (jwk.kty === "RSA") return { kty: "RSA", n: jwk.n ?? "", e: jwk.e ?? "", ...base };
+  if (jwk.kty === "OKP") return { kty: "OKP", crv: "Ed25519", x: jwk.x ?? "", ...base };
+  return { kty: "EC", crv: "P-256", x: jwk.x ?? "", y: jwk.y ?? "", ...base };
 }
 
 // Imported keys, kept per process across reloads: importing costs more than signing.
 const imported = new Map<string, LoadedKey>();
 
-async function importRow(row: { kid: string; publicJwk: string; privateJwk: string; activeFrom: Date }): Promise<LoadedKey> {
+async function importRow(row: { kid: string; alg: string; publicJwk: string; privateJwk: string; activeFrom: Date }): Promise<LoadedKey> {
   const known = imported.get(row.kid);
   if (known) return { ...known, activeFrom: row.activeFrom.getTime() };
-  const publicJwk = JSON.parse(row.publicJwk) as PublicJwk;
+  if (!isSigningAlg(row.alg)) throw new Error(`signing key ${row.kid} has an unknown algorithm`);
+  const alg = row.alg;
+  const publicJwk = publicMembers(JSON.parse(row.publicJwk) as JWK, row.kid, alg);
   const key: LoadedKey = {
     kid: row.kid,
+    alg,
     activeFrom: row.activeFrom.getTime(),
-    publicJwk: { kty: "EC", crv: "P-256", x: publicJwk.x, y: publicJwk.y, kid: row.kid, alg: SIGNING_ALG, use: "sig" },
-    privateKey: (await importJWK(JSON.parse(row.privateJwk) as JWK, SIGNING_ALG)) as CryptoKey,
-    publicKey: (await importJWK(publicJwk, SIGNING_ALG)) as CryptoKey,
+    publicJwk,
+    privateKey: (await importJWK(JSON.parse(row.privateJwk) as JWK, alg)) as CryptoKey,
+    publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
   };
   imported.set(row.kid, key);
   return key;
@@ -54,14 +59,20 @@ async function loadKeySet(): Promise<KeySet> {
   const keys = await Promise.all((await publishedKeyRows()).map(importRow));
   const byKid = new Map(keys.map((k) => [k.kid, k]));
   const jwks = { keys: keys.map((k) => k.publicJwk) };
+  const byAlg = new Map<SigningAlg, LoadedKey[]>();
+  for (const k of keys) byAlg.set(k.alg, [...(byAlg.get(k.alg) ?? []), k]);
   return {
-    signer(now = Date.now()) {
-      // Newest first; ensureSigningKey guaranteed one active at load time.
-      const key = keys.find((k) => k.activeFrom <= now) ?? keys[keys.length - 1];
-      if (!key) throw new Error("no signing key");
-      return { kid: key.kid, key: key.privateKey };
+    signer(alg = ACCESS_TOKEN_ALG, now = Date.now()) {
+      // Newest first; ensureSigningKey guaranteed one of each algorithm active at load time.
+      const ofAlg = byAlg.get(alg) ?? [];
+      const key = ofAlg.find((k) => k.activeFrom <= now) ?? ofAlg[ofAlg.length - 1];
+      if (!key) throw new Error(`no ${alg} signing key`);
+      return { kid: key.kid, alg, key: key.privateKey };
     },
-    verifier: (kid) => byKid.get(kid)?.publicKey,
+    verifier(kid, alg) {
+      const key = byKid.get(kid);
+      return key?.alg === alg ? key.publicKey : undefined;
+    },
     jwks: () => jwks,
   };
 }

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { SignJWT, type JWTPayload } from "jose";
 import { userClaims, type ClaimsUser } from "@/lib/oauth/tokens/claims.ts";
-import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { ACCESS_TOKEN_ALG, tokenHashAlgorithm, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /** RFC 9068 §2.2 claims of our access tokens, plus Cloudentity's `tid`, `aid`, `idp` and `st`. */
@@ -30,10 +31,10 @@ export interface IssuedToken<C> {
   claims: C;
 }
 
-/** Signs with the key active at `nowMs` (milliseconds: a key may become active mid-second). */
-async function sign(claims: JWTPayload, typ: string, nowMs: number): Promise<string> {
-  const { kid, key } = (await keySet()).signer(nowMs);
-  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, kid, typ }).sign(key);
+/** Signs with the key of `alg` active at `nowMs` (milliseconds: a key may become active mid-second). */
+async function sign(claims: JWTPayload, typ: string, alg: SigningAlg, nowMs: number): Promise<string> {
+  const { kid, key } = (await keySet()).signer(alg, nowMs);
+  return new SignJWT(claims).setProtectedHeader({ alg, kid, typ }).sign(key);
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -56,7 +57,7 @@ export interface AccessTokenInput extends TokenInput {
   user?: { amr: string[]; sid: string };
 }
 
-/** An ES256 JWT access token, `typ: at+jwt` (RFC 9068). */
+/** An ES256 JWT access token, `typ: at+jwt` (RFC 9068): ES256 whatever the client's ID tokens use. */
 export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedToken<AccessTokenClaims>> {
   const nowMs = input.now ?? Date.now();
   const iat = seconds(nowMs);
@@ -76,7 +77,7 @@ export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedTo
     ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr, sid: input.user.sid } : {}),
     st: "public",
   };
-  return { token: await sign(claims, "at+jwt", nowMs), claims };
+  return { token: await sign(claims, "at+jwt", ACCESS_TOKEN_ALG, nowMs), claims };
 }
 
 export interface IdTokenClaims extends JWTPayload {
@@ -97,6 +98,8 @@ export interface IdTokenClaims extends JWTPayload {
 }
 
 export interface IdTokenInput extends TokenInput {
+  /** The client's `id_token_signed_response_alg`. */
+  alg: SigningAlg;
   user: { id: string } & ClaimsUser;
   accessToken: string;
   authTime: number;
@@ -120,17 +123,18 @@ export async function mintIdToken(input: IdTokenInput): Promise<IssuedToken<IdTo
     jti: randomUUID(),
     amr: input.amr,
     sid: input.sid,
-    at_hash: atHash(input.accessToken),
+    at_hash: atHash(input.accessToken, input.alg),
     ...input.extra,
     ...userClaims(input.user, input.scope),
   };
-  return { token: await sign(claims, "JWT", nowMs), claims };
+  return { token: await sign(claims, "JWT", input.alg, nowMs), claims };
 }
 
 /**
- * OIDC Core §3.1.3.6: base64url of the left half of the SHA-256 of the access token's ASCII
- * octets (SHA-256 because we sign with ES256).
+ * OIDC Core §3.1.3.6: base64url of the left half of the hash of the access token's ASCII octets,
+ * with the hash of the ID token's `alg` (SHA-256 for ES256 and RS256, SHA-512 for EdDSA).
  */
-export function atHash(accessToken: string): string {
-  return createHash("sha256").update(accessToken, "ascii").digest().subarray(0, 16).toString("base64url");
+export function atHash(accessToken: string, alg: SigningAlg): string {
+  const digest = createHash(tokenHashAlgorithm(alg)).update(accessToken, "ascii").digest();
+  return digest.subarray(0, digest.length / 2).toString("base64url");
 }

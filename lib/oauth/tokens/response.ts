@@ -59,6 +59,7 @@ export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> 
     const id = await mintIdToken({
       workspace,
       clientId: client.clientId,
+      alg: client.idTokenSignedResponseAlg,
       user: req.user,
       scope: req.scope,
       accessToken: access.token,

@@ -1,6 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import { findClient } from "@/lib/oauth/store/clients.ts";
-import { keySet, SIGNING_ALG } from "@/lib/oauth/tokens/keys.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { ACCESS_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { accessTokenState, type TokenHolder } from "@/lib/oauth/store/sessions.ts";
 import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
@@ -15,8 +16,8 @@ export type AccessTokenCheck =
   | { valid: false; reason: string; claims?: AccessTokenClaims };
 
 /**
- * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only
- * (so `alg: none` and HS256-with-our-public-key fail), `typ` `at+jwt` (RFC 9068 §4), the
+ * The one access-token verifier, used by introspection, userinfo and revocation: ES256 only, with
+ * an ES256 key (so `alg: none`, HS256-with-our-public-key and our RS256 ID-token keys fail), `typ` `at+jwt` (RFC 9068 §4), the
  * workspace's issuer, a key we publish by `kid`, expiry with a small skew, its client still
  * enabled, the denylist, and its session (`sid`) not ended.
  */
@@ -27,12 +28,12 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
     const verified = await jwtVerify<AccessTokenClaims>(
       token,
       (header: JWTHeaderParameters) => {
-        const key = header.kid === undefined ? undefined : keys.verifier(header.kid);
+        const key = header.kid === undefined ? undefined : keys.verifier(header.kid, ACCESS_TOKEN_ALG);
         if (!key) throw new joseErrors.JWKSNoMatchingKey();
         return key;
       },
       {
-        algorithms: [SIGNING_ALG],
+        algorithms: [ACCESS_TOKEN_ALG],
         typ: "at+jwt",
         issuer: workspace.issuer,
         clockTolerance: CLOCK_SKEW_SECONDS,

@@ -42,6 +42,7 @@ export function parseBasic(header: string, realm: string): { clientId: string; s
 export const clientSecretBasic: ClientAuthMethod = {
   name: "client_secret_basic",
   provesCredential: true,
+  usesSecret: true,
   isPresentedIn: (request) => request.headers.get("authorization") !== null,
   read(request, params, realm) {
     const { clientId, secret } = parseBasic(request.headers.get("authorization") ?? "", realm);

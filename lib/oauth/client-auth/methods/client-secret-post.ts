@@ -6,6 +6,7 @@ import { InvalidClient } from "@/lib/oauth/protocol/errors.ts";
 export const clientSecretPost: ClientAuthMethod = {
   name: "client_secret_post",
   provesCredential: true,
+  usesSecret: true,
   isPresentedIn: (_request, params) => params.get("client_secret") !== undefined,
   read(_request, params) {
     const clientId = params.get("client_id");

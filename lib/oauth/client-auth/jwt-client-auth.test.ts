@@ -1,0 +1,232 @@
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import * as oauth from "oauth4webapi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { addClient } from "@/lib/admin/clients.ts";
+import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
+import { db } from "@/lib/platform/db.ts";
+import { ALICE, basic, expectNoStore, inProcessFetch, introspect, ISSUER, postIntrospect, postRevoke, postToken, TOKEN_URL } from "@/lib/testing/oauth.ts";
+
+// JWT client authentication (RFC 7523 §2.2, OIDC Core §9) against the real endpoints: oauth4webapi
+// as the client for what must work, hand-made assertions for every refusal.
+
+const PK = "pk-jwt-client";
+const PK_RSA = "pk-jwt-rsa-client";
+const CS = "cs-jwt-client";
+const SCOPES = ["openid", "profile", "introspect_tokens", "revoke_tokens"];
+const GRANTS = ["password", "client_credentials"];
+
+let ecKey: { privateKey: CryptoKey; publicJwk: JWK };
+let rsaKey: { privateKey: CryptoKey; publicJwk: JWK };
+let csSecret: string;
+
+async function keyPair(alg: string, kid: string) {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
+}
+
+beforeAll(async () => {
+  ecKey = await keyPair("ES256", "ec-1");
+  rsaKey = await keyPair("RS256", "rsa-1");
+  await addClient({
+    workspace: "demo/default",
+    clientId: PK,
+    grants: GRANTS,
+    scopes: SCOPES,
+    authMethods: ["private_key_jwt"],
+    jwks: { keys: [ecKey.publicJwk] },
+  });
+  await addClient({
+    workspace: "demo/default",
+    clientId: PK_RSA,
+    grants: GRANTS,
+    scopes: SCOPES,
+    authMethods: ["private_key_jwt"],
+    jwks: { keys: [rsaKey.publicJwk] },
+  });
+  const added = await addClient({ workspace: "demo/default", clientId: CS, grants: GRANTS, scopes: SCOPES, authMethods: ["client_secret_jwt"] });
+  csSecret = added.secret ?? "";
+});
+
+const options = { [oauth.customFetch]: inProcessFetch, [oauth.allowInsecureRequests]: true };
+const discover = async () => oauth.processDiscoveryResponse(new URL(ISSUER), await oauth.discoveryRequest(new URL(ISSUER), options));
+
+describe("oauth4webapi's PrivateKeyJwt and ClientSecretJwt drive the real endpoints", () => {
+  const clients = (): Array<[string, oauth.ClientAuth]> => [
+    [PK, oauth.PrivateKeyJwt({ key: ecKey.privateKey, kid: "ec-1" })],
+    [PK_RSA, oauth.PrivateKeyJwt({ key: rsaKey.privateKey, kid: "rsa-1" })],
+    [CS, oauth.ClientSecretJwt(csSecret)],
+  ];
+
+  it.each([PK, PK_RSA, CS])("%s: client credentials, the password grant, introspection and revocation", async (clientId) => {
+    const auth = clients().find(([id]) => id === clientId)![1];
+    const as = await discover();
+    const client = { client_id: clientId };
+    const cc = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, auth, { scope: "introspect_tokens" }, options),
+    );
+    expect(cc.scope).toBe("introspect_tokens");
+    const pw = await oauth.processGenericTokenEndpointResponse(
+      as,
+      client,
+      await oauth.genericTokenEndpointRequest(as, client, auth, "password", { ...ALICE, scope: "openid profile" }, options),
+    );
+    expect(pw.token_type).toBe("bearer");
+    const active = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, auth, pw.access_token, options));
+    expect(active).toMatchObject({ active: true, client_id: clientId, username: "alice" });
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, auth, pw.access_token, options));
+    expect(await introspect(pw.access_token)).toEqual({ active: false });
+  });
+
+  it("stores the client types as confidential, and the client_secret_jwt client's secret for HMAC", async () => {
+    const rows = await db().client.findMany({ where: { clientId: { in: [PK, CS] } }, orderBy: { clientId: "asc" } });
+    expect(rows.map((r) => [r.clientId, r.type, r.secretHash !== null, r.jwtSecret !== null, r.jwks !== null])).toEqual([
+      [CS, "confidential", true, true, false],
+      [PK, "confidential", false, false, true],
+    ]);
+  });
+});
+
+interface Make {
+  claims?: Record<string, unknown>;
+  without?: string[];
+  alg?: string;
+  key?: CryptoKey | Uint8Array;
+  kid?: string;
+}
+
+/** A client assertion for PK, valid unless told otherwise. */
+async function assertion({ claims = {}, without = [], alg = "ES256", key, kid = "ec-1" }: Make = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const payload: Record<string, unknown> = { iss: PK, sub: PK, aud: ISSUER, iat: now, exp: now + 60, jti: crypto.randomUUID(), ...claims };
+  for (const name of without) delete payload[name];
+  return new SignJWT(payload).setProtectedHeader({ alg, kid }).sign(key ?? ecKey.privateKey);
+}
+
+const unsecured = (payload: Record<string, unknown>) =>
+  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}.`;
+
+const withAssertion = (clientAssertion: string, extra: Record<string, string> = {}) => ({
+  grant_type: "client_credentials",
+  client_assertion_type: ASSERTION_TYPE,
+  client_assertion: clientAssertion,
+  ...extra,
+});
+
+async function expectRefused(res: Response, error: string, status: number) {
+  expect(res.status).toBe(status);
+  expectNoStore(res);
+  expect(res.headers.get("www-authenticate")).toBeNull();
+  expect(await res.json()).toEqual({ error, error_description: expect.any(String) });
+}
+
+describe("what an assertion may be addressed to (aud)", () => {
+  it.each([
+    ["the issuer", ISSUER],
+    ["the token endpoint", TOKEN_URL],
+    ["a list holding the issuer", ["https://elsewhere.example", ISSUER]],
+  ])("accepts %s", async (_name, aud) => {
+    expect((await postToken(withAssertion(await assertion({ claims: { aud } })))).status).toBe(200);
+  });
+
+  it("accepts the revocation endpoint's URL at revocation, and introspection's at introspection", async () => {
+    const { access_token } = await (await postToken(withAssertion(await assertion()))).json();
+    const introspection = await postIntrospect(withAssertion(await assertion({ claims: { aud: `${ISSUER}/oauth2/introspect` } }), { token: access_token }));
+    expect(await introspection.json()).toMatchObject({ active: true });
+    const revocation = await postRevoke(withAssertion(await assertion({ claims: { aud: `${ISSUER}/oauth2/revoke` } }), { token: access_token }));
+    expect(revocation.status).toBe(200);
+    expect(await introspect(access_token)).toEqual({ active: false });
+  });
+});
+
+describe("every refusal: 401 invalid_client (RFC 7523 §3.2, RFC 6749 §5.2)", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const cases: Array<[string, () => Promise<string>]> = [
+    ["iss that is not the client", () => assertion({ claims: { iss: "someone-else" } })],
+    ["sub naming a client that did not register private_key_jwt", () => assertion({ claims: { iss: "demo-backend", sub: "demo-backend" } })],
+    ["sub naming no client", () => assertion({ claims: { iss: "nobody", sub: "nobody" } })],
+    ["aud of another server", () => assertion({ claims: { aud: "https://other.example/token" } })],
+    ["aud of another workspace", () => assertion({ claims: { aud: "http://localhost:3000/demo/other" } })],
+    ["no aud", () => assertion({ without: ["aud"] })],
+    ["no exp", () => assertion({ without: ["exp"] })],
+    ["exp more than 5 minutes ahead", () => assertion({ claims: { exp: now() + 301 + 30 } })],
+    ["exp past (beyond the skew)", () => assertion({ claims: { iat: now() - 600, exp: now() - 60 } })],
+    ["iat in the future beyond the skew", () => assertion({ claims: { iat: now() + 120 } })],
+    ["nbf in the future beyond the skew", () => assertion({ claims: { nbf: now() + 120 } })],
+    ["no jti", () => assertion({ without: ["jti"] })],
+    ["an empty jti", () => assertion({ claims: { jti: "" } })],
+    ["a signature by another key under the client's kid", async () => assertion({ key: (await generateKeyPair("ES256")).privateKey })],
+    ["a kid the client did not register", () => assertion({ kid: "ec-2" })],
+    ["alg none", async () => unsecured({ iss: PK, sub: PK, aud: ISSUER, exp: now() + 60, jti: crypto.randomUUID() })],
+    ["HS256 keyed with the client's public key", () => assertion({ alg: "HS256", key: new TextEncoder().encode(JSON.stringify(ecKey.publicJwk)) })],
+    ["an RS256 assertion under the client's EC kid", async () => assertion({ alg: "RS256", key: rsaKey.privateKey })],
+    ["no JWT at all", async () => "not-a-jwt"],
+    ["a JWT without sub", () => assertion({ without: ["sub"] })],
+  ];
+
+  it.each(cases)("refuses %s", async (_name, make) => {
+    await expectRefused(await postToken(withAssertion(await make())), "invalid_client", 401);
+  });
+
+  it("refuses an assertion used twice (its jti is remembered in the database until it expires)", async () => {
+    const once = await assertion();
+    expect((await postToken(withAssertion(once))).status).toBe(200);
+    await expectRefused(await postToken(withAssertion(once)), "invalid_client", 401);
+    // At another endpoint too.
+    await expectRefused(await postIntrospect(withAssertion(once, { token: "x" })), "invalid_client", 401);
+    expect(await db().usedClientAssertion.count()).toBeGreaterThan(0);
+  });
+
+  it("never echoes the assertion or says which check failed", async () => {
+    const bad = await assertion({ claims: { aud: "https://other.example/token" } });
+    const text = await (await postToken(withAssertion(bad))).text();
+    expect(text).not.toContain(bad.split(".")[1]!);
+    expect(JSON.parse(text)).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+  });
+
+  it.each([
+    ["a wrong secret", () => assertion({ alg: "HS256", key: new TextEncoder().encode("w".repeat(43)), claims: { iss: CS, sub: CS } })],
+    [
+      "an RS256 assertion (the client registered client_secret_jwt only)",
+      () => assertion({ alg: "RS256", key: rsaKey.privateKey, kid: "rsa-1", claims: { iss: CS, sub: CS } }),
+    ],
+    [
+      "HS256 with a Basic client's secret (it did not register client_secret_jwt)",
+      () => assertion({ alg: "HS256", key: new TextEncoder().encode("demo-backend-secret"), claims: { iss: "demo-backend", sub: "demo-backend" } }),
+    ],
+  ])("client_secret_jwt: refuses %s", async (_name, make) => {
+    await expectRefused(await postToken(withAssertion(await make())), "invalid_client", 401);
+  });
+});
+
+describe("malformed requests: 400 invalid_request", () => {
+  it.each([
+    ["no client_assertion_type", async () => ({ grant_type: "client_credentials", client_assertion: await assertion() })],
+    [
+      "another client_assertion_type",
+      async () => ({ ...withAssertion(await assertion()), client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:saml2-bearer" }),
+    ],
+    ["a client_id that is not the assertion's sub", async () => withAssertion(await assertion(), { client_id: "demo-backend" })],
+    ["client_assertion beside client_secret", async () => withAssertion(await assertion(), { client_id: PK, client_secret: "x" })],
+  ])("refuses %s", async (_name, make) => {
+    await expectRefused(await postToken(await make()), "invalid_request", 400);
+  });
+
+  it("refuses client_assertion beside HTTP Basic (two methods)", async () => {
+    const res = await postToken(withAssertion(await assertion()), { Authorization: basic("demo-backend", "demo-backend-secret") });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toBe("invalid_request");
+  });
+
+  it("accepts a client_id that is the assertion's sub", async () => {
+    expect((await postToken(withAssertion(await assertion(), { client_id: PK }))).status).toBe(200);
+  });
+});
+
+describe("Basic and post clients are untouched", () => {
+  it("still authenticate with their secrets", async () => {
+    expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("demo-service", "demo-service-secret") })).status).toBe(200);
+    expect((await postToken({ grant_type: "password", client_id: "demo-backend", client_secret: "demo-backend-secret", ...ALICE })).status).toBe(200);
+  });
+});
