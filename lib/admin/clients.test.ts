@@ -28,7 +28,11 @@ describe("adding a client", () => {
       { authMethods: ["tls_client_auth"] },
       'Invalid auth methods: Invalid option: expected one of "client_secret_basic"|"client_secret_post"|"client_secret_jwt"|"private_key_jwt"|"none"',
     ],
-    ["private_key_jwt without keys", { authMethods: ["private_key_jwt"] }, "private_key_jwt needs the client's public keys (--jwks <file>)"],
+    [
+      "private_key_jwt without keys",
+      { authMethods: ["private_key_jwt"] },
+      "private_key_jwt needs the client's public keys (--jwks <file> or --jwks-uri <url>)",
+    ],
     [
       "a private key in the JWKS",
       { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" }] } },

@@ -5,6 +5,7 @@ import { change } from "@/lib/admin/transaction.ts";
 import {
   authMethods,
   clientJwks,
+  clientJwksUri,
   clientMfaPolicy,
   clientTypeOf,
   grantTypes,
@@ -92,8 +93,10 @@ export interface NewClient {
   forwardsEndUserIp?: boolean;
   /** id_token_signed_response_alg: ES256 (the default), RS256 or EdDSA. */
   idTokenAlg?: string;
-  /** Its public keys (a JWK Set) for private_key_jwt: required with that method. */
+  /** Its public keys (a JWK Set) for private_key_jwt: this or `jwksUri` with that method. */
   jwks?: unknown;
+  /** Where the server fetches its public keys instead. */
+  jwksUri?: string;
 }
 
 export interface AddedClient {
@@ -117,7 +120,9 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
   const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
-  const jwks = assertKeysForMethods(methods, ifGiven(client.jwks, clientJwks) ?? null);
+  const jwks = ifGiven(client.jwks, clientJwks) ?? null;
+  const jwksUri = ifGiven(client.jwksUri, (v) => clientJwksUri(v, settings().isProduction)) ?? null;
+  assertKeysForMethods(methods, jwks, jwksUri);
   const secret = needsSecret(methods) ? generateClientSecret() : undefined;
   await change("client.add", { workspaceId: w.id, reason: clientId }, async (tx) => {
     if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
@@ -131,6 +136,7 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         secretHash: secret ? hashClientSecret(secret) : null,
         jwtSecret: secret && methods.includes("client_secret_jwt") ? secret : null,
         jwks,
+        jwksUri,
         authMethods: joinList(methods),
         grantTypes: joinList(grants),
         scopes: joinList(scopes),
@@ -172,6 +178,7 @@ export interface ClientChanges {
   idTokenAlg?: string;
   /** Its public keys (a JWK Set) for private_key_jwt. */
   jwks?: unknown;
+  jwksUri?: string;
   refreshTokenTtl?: number;
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
@@ -195,6 +202,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
     idTokenSignedResponseAlg: ifGiven(changes.idTokenAlg, idTokenAlg),
     jwks: ifGiven(changes.jwks, clientJwks),
+    jwksUri: ifGiven(changes.jwksUri, (v) => clientJwksUri(v, settings().isProduction)),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
@@ -212,7 +220,10 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
       throw new AdminError(isPublic ? "A public client authenticates with none only" : "A confidential client needs a method that proves a credential");
     }
-    assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), data.jwks ?? c.jwks);
+    // Keys given one way replace keys given the other.
+    const keys = data.jwks !== undefined ? { jwks: data.jwks, jwksUri: null } : data.jwksUri !== undefined ? { jwks: null, jwksUri: data.jwksUri } : c;
+    assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), keys.jwks, keys.jwksUri);
+    Object.assign(data, data.jwks !== undefined || data.jwksUri !== undefined ? { jwks: keys.jwks, jwksUri: keys.jwksUri } : {});
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
@@ -247,10 +258,11 @@ export async function deleteClient(workspace: string, clientId: string, confirm?
   return { ...impact, takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
 }
 
-/** private_key_jwt needs the client's public keys; returns them. */
-function assertKeysForMethods(methods: readonly string[], jwks: string | null): string | null {
-  if (methods.includes("private_key_jwt") && jwks === null) throw new AdminError("private_key_jwt needs the client's public keys (--jwks <file>)");
-  return jwks;
+/** private_key_jwt needs the client's public keys: registered (`jwks`) or where to fetch them (`jwks_uri`), not both. */
+function assertKeysForMethods(methods: readonly string[], jwks: string | null, jwksUri: string | null): void {
+  if (jwks !== null && jwksUri !== null) throw new AdminError("Give the client's keys as --jwks or --jwks-uri, not both");
+  if (methods.includes("private_key_jwt") && jwks === null && jwksUri === null)
+    throw new AdminError("private_key_jwt needs the client's public keys (--jwks <file> or --jwks-uri <url>)");
 }
 
 /** What a public client may not have, on creation and on every change. */

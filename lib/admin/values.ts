@@ -103,6 +103,18 @@ export function clientJwks(value: unknown): string {
   return json;
 }
 
+/**
+ * Where the server fetches a client's keys (`jwks_uri`): an absolute https URL (http only outside
+ * production, for local development), without credentials or fragment, at most 2048 characters.
+ */
+export function clientJwksUri(value: string, production: boolean): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || value.length > 2048 || url.username || url.password || url.hash)
+    throw new AdminError("Invalid jwks_uri: an absolute URL without credentials or fragment");
+  if (url.protocol !== "https:" && (production || url.protocol !== "http:")) throw new AdminError("Invalid jwks_uri: it must be https");
+  return url.toString();
+}
+
 /** Who must pass a second factor: off, optional or required. */
 export function mfaPolicy(value: string): MfaPolicy {
   return valid(z.enum(MFA_POLICIES), value, "MFA policy");

@@ -467,7 +467,7 @@ describe("admin CLI: a private_key_jwt client", () => {
           "private_key_jwt",
         ])
       ).err,
-    ).toBe("Error: private_key_jwt needs the client's public keys (--jwks <file>)\n");
+    ).toBe("Error: private_key_jwt needs the client's public keys (--jwks <file> or --jwks-uri <url>)\n");
     expect(await db().client.count({ where: { clientId: { in: ["leaky", "keyless"] } } })).toBe(0);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -319,6 +319,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--forwards-end-user-ip", "trust it to pass its end users' addresses (ropc-forwarded-for)", false)
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
+    .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .action(
       async (
         ref: string,
@@ -333,6 +334,7 @@ export function buildProgram(io: CliIo): Command {
           forwardsEndUserIp: boolean;
           idTokenAlg?: string;
           jwks?: unknown;
+          jwksUri?: string;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -368,6 +370,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
+    .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
@@ -382,6 +385,7 @@ export function buildProgram(io: CliIo): Command {
         idTokenTtl: o.idTtl,
         idTokenAlg: o.idTokenAlg,
         jwks: o.jwks,
+        jwksUri: o.jwksUri,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -520,6 +524,7 @@ interface ClientSetOptions {
   idTtl?: number;
   idTokenAlg?: string;
   jwks?: unknown;
+  jwksUri?: string;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

@@ -11,6 +11,7 @@ describe("every module-level cache is registered in one place and clearable", ()
     expect(cacheNames()).toEqual([
       "attempts in flight",
       "client credentials proven lately",
+      "client jwks_uri key sets",
       "client origins",
       "client scopes",
       "clients",

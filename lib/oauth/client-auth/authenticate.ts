@@ -38,6 +38,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   secretHash: hashClientSecret(randomBytes(32).toString("base64url")),
   jwtSecret: null,
   jwks: null,
+  jwksUri: null,
   authMethods: new Set(),
   grantTypes: new Set(),
   scopes: new Set(),

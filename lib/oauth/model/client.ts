@@ -17,8 +17,9 @@ export interface StoredClient {
   secretHash: string | null;
   /** The secret itself, kept only for a client registered for client_secret_jwt (HMAC needs it). */
   jwtSecret: string | null;
-  /** Its public keys, for private_key_jwt. */
+  /** Its public keys, for private_key_jwt: registered inline, or where to fetch them. */
   jwks: JSONWebKeySet | null;
+  jwksUri: string | null;
   /** The token_endpoint_auth_methods it registered. */
   authMethods: ReadonlySet<string>;
   grantTypes: ReadonlySet<string>;

@@ -24,6 +24,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     secretHash: row.secretHash,
     jwtSecret: row.jwtSecret,
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
+    jwksUri: row.jwksUri,
     authMethods: new Set(splitList(row.authMethods)),
     grantTypes: new Set(splitList(row.grantTypes)),
     scopes: new Set(splitList(row.scopes)),

@@ -1,0 +1,127 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addClient } from "@/lib/admin/clients.ts";
+import { AdminError } from "@/lib/admin/errors.ts";
+import { clientJwksUri } from "@/lib/admin/values.ts";
+import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
+import { fetchJwks, isPublicAddress } from "@/lib/oauth/client-auth/jwks-uri.ts";
+import { ISSUER, postToken } from "@/lib/testing/oauth.ts";
+
+// private_key_jwt with keys the server fetches from the client's jwks_uri, and the SSRF rules of
+// that fetch. Outside production a local http server may serve them (as here).
+
+let server: Server;
+let base: string;
+let privateKey: CryptoKey;
+let jwks: unknown;
+const served: string[] = [];
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("ES256", { extractable: true });
+  privateKey = pair.privateKey;
+  jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "remote-1", use: "sig" }] };
+  server = createServer((req, res) => {
+    served.push(req.url ?? "");
+    if (req.url === "/jwks") return void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(jwks));
+    if (req.url === "/huge") return void res.writeHead(200).end(JSON.stringify({ keys: [], pad: "x".repeat(100_000) }));
+    if (req.url === "/redirect") return void res.writeHead(302, { Location: "/jwks" }).end();
+    if (req.url === "/slow") return; // never answers
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const [clientId, path] of [
+    ["remote-keys", "/jwks"],
+    ["remote-huge", "/huge"],
+    ["remote-redirect", "/redirect"],
+    ["remote-missing", "/missing"],
+  ]) {
+    await addClient({
+      workspace: "demo/default",
+      clientId: clientId!,
+      grants: ["client_credentials"],
+      scopes: ["introspect_tokens"],
+      authMethods: ["private_key_jwt"],
+      jwksUri: `${base}${path}`,
+    });
+  }
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+async function tokenRequest(clientId: string) {
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: "ES256", kid: "remote-1" })
+    .sign(privateKey);
+  return postToken({ grant_type: "client_credentials", client_assertion_type: ASSERTION_TYPE, client_assertion: assertion });
+}
+
+describe("private_key_jwt with a jwks_uri", () => {
+  it("fetches the client's keys once and authenticates with them", async () => {
+    served.length = 0;
+    expect((await tokenRequest("remote-keys")).status).toBe(200);
+    expect((await tokenRequest("remote-keys")).status).toBe(200);
+    expect(served.filter((u) => u === "/jwks")).toHaveLength(1);
+  });
+
+  it.each([
+    ["an answer over 64 KiB", "remote-huge"],
+    ["a redirect (never followed)", "remote-redirect"],
+    ["a 404", "remote-missing"],
+  ])("refuses the client when its jwks_uri gives %s: 401 invalid_client", async (_name, clientId) => {
+    const res = await tokenRequest(clientId);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+  });
+});
+
+describe("the SSRF rules of the fetch", () => {
+  const production = { production: true, timeoutMs: 3000, maxBytes: 65536 };
+
+  it.each([
+    ["127.0.0.1", false],
+    ["10.1.2.3", false],
+    ["172.16.0.1", false],
+    ["192.168.1.1", false],
+    ["169.254.169.254", false],
+    ["100.64.0.1", false],
+    ["0.0.0.0", false],
+    ["::1", false],
+    ["::", false],
+    ["fc00::1", false],
+    ["fe80::1", false],
+    ["::ffff:127.0.0.1", false],
+    ["not an address", false],
+    ["93.184.216.34", true],
+    ["2606:2800:220:1:248:1893:25c8:1946", true],
+  ])("%s is public: %s", (address, expected) => {
+    expect(isPublicAddress(address)).toBe(expected);
+  });
+
+  it.each([
+    ["http in production", "http://93.184.216.34/jwks", "jwks_uri must be https"],
+    ["a loopback address", "https://127.0.0.1/jwks", "jwks_uri resolves to an internal address"],
+    ["a name that resolves to loopback", "https://localhost/jwks", "jwks_uri resolves to an internal address"],
+    ["the cloud metadata address", "https://169.254.169.254/latest", "jwks_uri resolves to an internal address"],
+    ["an IPv6 private address", "https://[fd00::1]/jwks", "jwks_uri resolves to an internal address"],
+    ["another scheme", "file:///etc/passwd", "jwks_uri must be https"],
+  ])("refuses %s in production, before connecting", async (_name, uri, message) => {
+    await expect(fetchJwks(uri, production)).rejects.toThrow(message);
+  });
+
+  it("gives up on a server that does not answer within the time allowed", async () => {
+    const started = Date.now();
+    await expect(fetchJwks(`${base}/slow`, { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow("jwks_uri timed out");
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("registers only an https jwks_uri in production (http for local development)", () => {
+    expect(clientJwksUri("https://client.example/jwks.json", true)).toBe("https://client.example/jwks.json");
+    expect(() => clientJwksUri("http://client.example/jwks.json", true)).toThrow(AdminError);
+    expect(clientJwksUri("http://127.0.0.1:8080/jwks", false)).toBe("http://127.0.0.1:8080/jwks");
+    expect(() => clientJwksUri("https://user:pw@client.example/jwks", true)).toThrow(AdminError);
+    expect(() => clientJwksUri("jwks.json", true)).toThrow(AdminError);
+  });
+});

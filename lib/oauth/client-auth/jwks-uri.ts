@@ -1,0 +1,140 @@
+import dns from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
+import { BlockList, isIP } from "node:net";
+import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { registerCache } from "@/lib/platform/caches.ts";
+
+// A client's keys fetched from its `jwks_uri` (RFC 7591 §2) for private_key_jwt. The server makes
+// the request, so the URL is the client's choice of where our server connects: the SSRF rules of
+// issue #16 apply.
+
+// Where a production server never connects on a client's behalf: loopback, private, link-local,
+// shared, multicast and reserved ranges (RFC 6890), IPv4 and IPv6.
+const INTERNAL = new BlockList();
+for (const [net, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["224.0.0.0", 3],
+] as const)
+  INTERNAL.addSubnet(net, prefix, "ipv4");
+// (An IPv4-mapped IPv6 address, ::ffff:a.b.c.d, is checked against the IPv4 ranges by BlockList itself.)
+for (const [net, prefix] of [
+  ["::", 127],
+  ["64:ff9b::", 96],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+] as const)
+  INTERNAL.addSubnet(net, prefix, "ipv6");
+
+/** Whether `address` is a public unicast address (not loopback, private, link-local, …). */
+export function isPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  return !INTERNAL.check(address, family === 4 ? "ipv4" : "ipv6");
+}
+
+export interface FetchRules {
+  /** Production: https only, public addresses only. */
+  production: boolean;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+export const JWKS_URI_RULES = { timeoutMs: 3000, maxBytes: 64 * 1024 } as const;
+
+export class JwksUriError extends Error {}
+
+/**
+ * GETs a JWK Set from `uri`: https only and never to an internal address in production (each
+ * address the name resolves to is checked, and the connection goes to the checked one, so a DNS
+ * answer that changes in between cannot redirect it); no redirects; at most `maxBytes`; the whole
+ * exchange within `timeoutMs`.
+ */
+export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWebKeySet> {
+  const url = new URL(uri);
+  if (url.protocol !== "https:" && (rules.production || url.protocol !== "http:")) throw new JwksUriError("jwks_uri must be https");
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await dns.lookup(host, { all: true, verbatim: true });
+  const pinned = addresses[0];
+  if (!pinned) throw new JwksUriError("jwks_uri host does not resolve");
+  if (rules.production && !addresses.every((a) => isPublicAddress(a.address))) throw new JwksUriError("jwks_uri resolves to an internal address");
+  const body = await new Promise<string>((resolve, reject) => {
+    const request = (url.protocol === "https:" ? https : http).get(
+      url,
+      {
+        headers: { accept: "application/json" },
+        lookup: (_host, options, callback) =>
+          options.all ? callback(null, [pinned]) : (callback as (e: null, a: string, f: number) => void)(null, pinned.address, pinned.family),
+      },
+      (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new JwksUriError(`jwks_uri answered ${response.statusCode}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > rules.maxBytes) request.destroy(new JwksUriError("jwks_uri answer too large"));
+          else chunks.push(chunk);
+        });
+        response.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        response.on("error", reject);
+      },
+    );
+    const deadline = setTimeout(() => request.destroy(new JwksUriError("jwks_uri timed out")), rules.timeoutMs);
+    request.on("close", () => clearTimeout(deadline));
+    request.on("error", reject);
+  });
+  let set: unknown;
+  try {
+    set = JSON.parse(body);
+  } catch {
+    throw new JwksUriError("jwks_uri answer is not JSON");
+  }
+  if (!set || typeof set !== "object" || !Array.isArray((set as JSONWebKeySet).keys)) throw new JwksUriError("jwks_uri answer is not a JWK Set");
+  return set as JSONWebKeySet;
+}
+
+// Fetched key sets by URI, each imported once (jose's local set keeps imported keys), kept for a
+// bounded time and number; an unknown kid fetches again when the copy is a minute old.
+const CACHE_MS = 5 * 60_000;
+const REFETCH_AFTER_MS = 60_000;
+const CACHE_MAX = 1000;
+const fetched = registerCache("client jwks_uri key sets", new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>(), "state");
+
+function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGetKey> {
+  const known = fetched.get(uri);
+  if (known && now - known.at < CACHE_MS) return known.keys;
+  if (fetched.size >= CACHE_MAX) fetched.clear();
+  const keys = fetchJwks(uri, rules).then((set) => createLocalJWKSet(set));
+  // A failed fetch is not kept.
+  keys.catch(() => fetched.delete(uri));
+  fetched.set(uri, { at: now, keys });
+  return keys;
+}
+
+/** The key resolver of a client's `jwks_uri`, fetched (or refreshed on an unknown kid) under `rules`. */
+export async function remoteKeys(uri: string, rules: FetchRules, now = Date.now()): Promise<JWTVerifyGetKey> {
+  const keys = await load(uri, rules, now);
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      const at = fetched.get(uri)?.at ?? now;
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || now - at < REFETCH_AFTER_MS) throw err;
+      fetched.delete(uri);
+      return (await load(uri, rules, now))(header, token);
+    }
+  };
+}
