@@ -213,13 +213,14 @@ describe("admin CLI", () => {
         "id_ttl",
         "refresh_ttl",
         "forwards_ip",
+        "id_token_alg",
         "mfa_policy",
         "disabled",
       ],
     ],
     [
       ["key", "list"],
-      ["kid", "state", "active_from", "superseded_at", "retired_at"],
+      ["kid", "alg", "state", "active_from", "superseded_at", "retired_at"],
     ],
     [["prune"], ["kind", "deleted"]],
   ])("prints %j --json as an array of objects with stable fields, and no secret", async (args, fields) => {
@@ -230,7 +231,7 @@ describe("admin CLI", () => {
     for (const row of rows) expect(Object.keys(row)).toEqual(fields);
     const secrets = [
       ...(await db().user.findMany()).map((u) => u.passwordHash),
-      ...(await db().client.findMany()).flatMap((c) => (c.secretHash ? [c.secretHash] : [])),
+      ...(await db().client.findMany()).flatMap((c) => [c.secretHash, c.jwtSecret].filter((x) => x !== null)),
       ...(await db().signingKey.findMany()).map((k) => (JSON.parse(k.privateJwk) as { d: string }).d),
       ...(await db().mfaFactor.findMany()).map((f) => f.secret),
       ...(await db().serverSecret.findMany()).map((x) => x.value),
