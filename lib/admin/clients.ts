@@ -19,8 +19,9 @@ import {
 } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
-import type { ClientType } from "@/lib/oauth/model/client.ts";
+import { jwtSecretContext, type ClientType } from "@/lib/oauth/model/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
+import { sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 
@@ -134,7 +135,7 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         name: client.name ?? clientId,
         type,
         secretHash: secret ? hashClientSecret(secret) : null,
-        jwtSecret: secret && methods.includes("client_secret_jwt") ? secret : null,
+        jwtSecret: secret && methods.includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null,
         jwks,
         jwksUri,
         authMethods: joinList(methods),
@@ -158,7 +159,7 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
-    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? secret : null;
+    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null;
     await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
   });
   return { secret };

@@ -11,6 +11,7 @@ import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
 import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
+import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
 import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
@@ -442,6 +443,18 @@ export function buildProgram(io: CliIo): Command {
     .action(async (kid: string, o: { force: boolean }) => {
       await retireKey(kid, { force: o.force });
       io.out(`Retired key ${kid}`);
+    });
+
+  key
+    .command("seal")
+    .description(
+      "Seal with KEY_ENCRYPTION_KEY every secret the database still keeps in plain form (signing keys, server secrets, TOTP secrets, secrets kept for client_secret_jwt)",
+    )
+    .action(async () => {
+      const n = await sealStoredSecrets();
+      io.out(
+        `Sealed with KEY_ENCRYPTION_KEY: ${n.signingKeys} signing key(s), ${n.serverSecrets} server secret(s), ${n.totpSecrets} TOTP secret(s), ${n.clientSecrets} client secret(s); the rest was sealed already`,
+      );
     });
 
   // ---- audit

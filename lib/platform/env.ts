@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
+import { KEY_ENCRYPTION_KEY_FORMAT, parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
 
 /** A whole number from the environment, within its range, with its default. */
 const integer = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -32,6 +33,14 @@ const schema = z.object({
     .default("file:prisma/data/dev.db"),
   NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  /**
+   * Seals what the database keeps that would let its reader act as the server (signing keys,
+   * server secrets, TOTP secrets, secrets kept for client_secret_jwt): see lib/platform/at-rest.ts.
+   */
+  KEY_ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => parseKeyEncryptionKey(v) !== null, KEY_ENCRYPTION_KEY_FORMAT)
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
   KEY_CACHE_SECONDS: integer(0, 3600, 60),

@@ -52,3 +52,6 @@ export interface Client extends StoredClient {
 export function scopePolicy(client: Pick<StoredClient, "scopes" | "defaultScopes">, workspace: { defaultScopes: readonly string[] }): ScopePolicy {
   return { allowed: client.scopes, defaults: client.defaultScopes ?? workspace.defaultScopes };
 }
+
+/** What a client's secret kept for client_secret_jwt, sealed, is bound to (lib/platform/at-rest.ts). */
+export const jwtSecretContext = (workspaceId: string, clientId: string) => `Client:${workspaceId}/${clientId}`;

@@ -1,8 +1,9 @@
 import type { JSONWebKeySet } from "jose";
 import { TtlCache } from "@/lib/platform/cache.ts";
+import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
-import type { ClientType, StoredClient } from "@/lib/oauth/model/client.ts";
+import { jwtSecretContext, type ClientType, type StoredClient } from "@/lib/oauth/model/client.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
 import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { DEFAULT_ID_TOKEN_ALG, isSigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
@@ -22,7 +23,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     clientId: row.clientId,
     type: row.type === "public" ? "public" : ("confidential" satisfies ClientType),
     secretHash: row.secretHash,
-    jwtSecret: row.jwtSecret,
+    jwtSecret: row.jwtSecret === null ? null : openAtRest(row.jwtSecret, jwtSecretContext(row.workspaceId, row.clientId)),
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     jwksUri: row.jwksUri,
     authMethods: new Set(splitList(row.authMethods)),

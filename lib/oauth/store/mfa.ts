@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db } from "@/lib/platform/db.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 
@@ -32,13 +33,31 @@ function mfaTokenHash(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("base64url");
 }
 
-const FACTOR_FIELDS = { id: true, type: true, secret: true, confirmedAt: true, lastUsedStep: true, _count: { select: { recoveryCodes: true } } } as const;
+const FACTOR_FIELDS = {
+  id: true,
+  userId: true,
+  type: true,
+  secret: true,
+  confirmedAt: true,
+  lastUsedStep: true,
+  _count: { select: { recoveryCodes: true } },
+} as const;
 
-function toFactor(row: { id: string; secret: string; confirmedAt: Date | null; lastUsedStep: number | null; _count: { recoveryCodes: number } }): StoredFactor {
+/** What a TOTP secret, sealed, is bound to (lib/platform/at-rest.ts): its user. */
+export const factorSecretContext = (userId: string) => `MfaFactor:${userId}`;
+
+function toFactor(row: {
+  id: string;
+  userId: string;
+  secret: string;
+  confirmedAt: Date | null;
+  lastUsedStep: number | null;
+  _count: { recoveryCodes: number };
+}): StoredFactor {
   return {
     id: row.id,
     type: "otp",
-    secret: row.secret,
+    secret: openAtRest(row.secret, factorSecretContext(row.userId)),
     confirmedAt: row.confirmedAt,
     lastUsedStep: row.lastUsedStep,
     recoveryCodesLeft: row._count.recoveryCodes,
@@ -142,7 +161,12 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
   return db().$transaction(async (tx) => {
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
     const factor = await tx.mfaFactor.create({
-      data: { userId, type: "otp", secret, recoveryCodes: { create: codeHashes.map((codeHash) => ({ codeHash })) } },
+      data: {
+        userId,
+        type: "otp",
+        secret: sealAtRest(secret, factorSecretContext(userId)),
+        recoveryCodes: { create: codeHashes.map((codeHash) => ({ codeHash })) },
+      },
       select: { id: true },
     });
     return factor.id;

@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
+import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db, executeIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
@@ -39,6 +40,9 @@ registerCache("refresh successor key", {
   },
 });
 
+/** What a server secret, sealed, is bound to (lib/platform/at-rest.ts). */
+export const serverSecretContext = (name: string) => `ServerSecret:${name}`;
+
 /** The server's key for successors: made once, shared by every instance through the database. */
 function loadSuccessorKey(): Promise<Buffer> {
   successorKey ??= (async () => {
@@ -47,12 +51,14 @@ function loadSuccessorKey(): Promise<Buffer> {
     if (!row) {
       // Two instances may race to make it: one insert wins, both then read the winner's.
       await db()
-        .serverSecret.create({ data: { name: SUCCESSOR_SECRET, value: randomBytes(32).toString("base64url") } })
+        .serverSecret.create({
+          data: { name: SUCCESSOR_SECRET, value: sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(SUCCESSOR_SECRET)) },
+        })
         .catch(() => undefined);
       row = await read();
     }
     if (!row) throw new Error("no refresh-successor secret");
-    return Buffer.from(row.value, "base64url");
+    return Buffer.from(openAtRest(row.value, serverSecretContext(SUCCESSOR_SECRET)), "base64url");
   })();
   successorKey.catch(() => {
     successorKey = undefined;

@@ -1,8 +1,9 @@
 import { importJWK, type JWK } from "jose";
+import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { ACCESS_TOKEN_ALG, isSigningAlg, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
-import { publishedKeyRows } from "@/lib/oauth/store/signing-keys.ts";
+import { publishedKeyRows, signingKeyContext } from "@/lib/oauth/store/signing-keys.ts";
 
 /** A published public key, as it appears in the JWKS (never a private member). */
 export type PublicJwk = { kid: string; alg: SigningAlg; use: "sig" } & (
@@ -48,7 +49,7 @@ async function importRow(row: { kid: string; alg: string; publicJwk: string; pri
     alg,
     activeFrom: row.activeFrom.getTime(),
     publicJwk,
-    privateKey: (await importJWK(JSON.parse(row.privateJwk) as JWK, alg)) as CryptoKey,
+    privateKey: (await importJWK(JSON.parse(openAtRest(row.privateJwk, signingKeyContext(row.kid))) as JWK, alg)) as CryptoKey,
     publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
   };
   imported.set(row.kid, key);
