@@ -181,6 +181,20 @@ describe("metrics", () => {
     for (const secret of ["alice", "nobody", "127.0.0.1", "demo-backend", signedIn.refresh_token, "/demo/default"]) expect(text).not.toContain(secret);
   });
 
+  it("count the second step of sign-ins: challenged, passed and failed", async () => {
+    const { countOutcome, metricsText } = await import("@/lib/platform/metrics.ts");
+    countOutcome("token.password", "failure", "mfa_required");
+    countOutcome("token.mfa_otp", "failure", "invalid_grant");
+    countOutcome("token.mfa_otp", "success", undefined);
+    countOutcome("token.mfa_recovery_code", "success", undefined);
+    countOutcome("token.mfa_recovery_code", "locked", "too_many_attempts");
+    const { body } = await metricsText();
+    expect(body).toContain('ropc_sign_ins_total{outcome="mfa_required"} 1');
+    expect(body).toContain('ropc_sign_ins_total{outcome="mfa_failed"} 1');
+    expect(body).toContain('ropc_sign_ins_total{outcome="mfa_passed"} 2');
+    expect(body).toContain('ropc_lockouts_total{event="token.mfa_recovery_code"} 1');
+  });
+
   it("count lockouts by event", async () => {
     const { countOutcome, metricsText } = await import("@/lib/platform/metrics.ts");
     countOutcome("token.password", "locked", "too_many_attempts");

@@ -8,7 +8,7 @@ import client from "prom-client";
 // module, and both must count into one registry.
 
 /** What a sign-in (the password grant) came to. */
-export type SignInOutcome = "success" | "invalid_credentials" | "locked" | "refused";
+export type SignInOutcome = "success" | "invalid_credentials" | "locked" | "refused" | "mfa_required" | "mfa_passed" | "mfa_failed";
 
 interface Metrics {
   registry: client.Registry;
@@ -42,7 +42,7 @@ function createMetrics(): Metrics {
     }),
     signIns: new client.Counter({
       name: "ropc_sign_ins_total",
-      help: "Password grant requests by outcome: success, invalid_credentials (wrong password, unknown or disabled user), locked (a brute-force limit), refused (any other error)",
+      help: "Sign-in steps by outcome: success, invalid_credentials (wrong password, unknown or disabled user), locked (a brute-force limit), refused (any other error), mfa_required (a right password, a second factor to pass), mfa_passed and mfa_failed (the second step: a code or a recovery code)",
       labelNames: ["outcome"],
       registers: [registry],
     }),
@@ -141,14 +141,23 @@ export function observeRequest(route: string, status: number, seconds: number): 
 export function countOutcome(event: string, outcome: "success" | "failure" | "locked", error: string | undefined): void {
   if (outcome === "locked") metrics.lockouts.labels(event).inc();
   if (event === "token.password") metrics.signIns.labels(signInOutcome(outcome, error)).inc();
+  else if (event === "token.mfa_otp" || event === "token.mfa_recovery_code") metrics.signIns.labels(secondStepOutcome(outcome, error)).inc();
   else if (event === "token.refresh_token") metrics.refreshes.labels(outcome).inc();
   else if (event === "token.revoke") metrics.revocations.labels(outcome === "locked" ? "failure" : outcome).inc();
 }
 
 function signInOutcome(outcome: "success" | "failure" | "locked", error: string | undefined): SignInOutcome {
   if (outcome !== "failure") return outcome;
+  if (error === "mfa_required") return "mfa_required";
   // Wrong password, unknown user and disabled user are one answer (invalid_grant) by design.
   return error === "invalid_grant" ? "invalid_credentials" : "refused";
+}
+
+/** The second step of a sign-in (the mfa-otp and mfa-recovery-code grants). */
+function secondStepOutcome(outcome: "success" | "failure" | "locked", error: string | undefined): SignInOutcome {
+  if (outcome === "success") return "mfa_passed";
+  if (outcome === "locked") return "locked";
+  return error === "invalid_grant" ? "mfa_failed" : "refused";
 }
 
 /** An audit event recorded outside a request's own record (lib/platform/audit.ts): reuse detection. */
