@@ -58,8 +58,15 @@ export default tseslint.config(
       message: "The store reads and writes rows; it calls no endpoint, grant or token code.",
     },
     {
+      // Clients a client registers (RFC 7591) obey the same invariants as those an operator adds:
+      // the endpoint calls the admin layer's client use cases, and nothing else of that layer.
+      files: ["lib/oauth/endpoints/registration.ts"],
+      forbid: "^@/lib/platform/db\\.ts$|^@/lib/(generated|login)/|^@/lib/admin/(?!clients\\.ts$|errors\\.ts$)",
+      message: "The registration endpoint uses the admin layer's client use cases (lib/admin/clients.ts) only.",
+    },
+    {
       files: ["lib/oauth/**"],
-      ignores: ["lib/oauth/store/**", "lib/oauth/protocol/**", "lib/oauth/model/**"],
+      ignores: ["lib/oauth/store/**", "lib/oauth/protocol/**", "lib/oauth/model/**", "lib/oauth/endpoints/registration.ts"],
       forbid: "^@/lib/platform/db\\.ts$|^@/lib/(generated|login|admin)/",
       message: "Only lib/oauth/store touches the database; the admin layer is for app/, the CLI and the server's adapters.",
     },

@@ -72,7 +72,9 @@ function demoClients(loginClientSecret: string) {
       secret: "demo-service-secret",
       authMethods: "client_secret_basic",
       grantTypes: "client_credentials",
-      scopes: "introspect_tokens revoke_tokens",
+      scopes: "introspect_tokens revoke_tokens register_clients",
+      // Registering clients is asked for by name (scope=register_clients), never given by default.
+      defaultScopes: "introspect_tokens revoke_tokens",
     },
     {
       clientId: "demo-web",

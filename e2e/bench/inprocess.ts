@@ -27,6 +27,7 @@ const call = async (i: number) => {
   return routes.token.serve(
     {
       method: "POST",
+      url: "/demo/default/oauth2/token",
       headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },
       body: (async function* () {
         yield body;

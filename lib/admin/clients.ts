@@ -29,6 +29,7 @@ import { settings } from "@/lib/platform/env.ts";
 export const DEFAULT_AUTH_METHODS: readonly string[] = ["client_secret_basic"];
 
 const CLIENT_ID = z.string().regex(/^[\x21-\x7e]{1,255}$/, "printable ASCII without spaces, at most 255 characters");
+const CLIENT_NAME = z.string().trim().min(1, "empty").max(200, "at most 200 characters");
 
 /** A client as an operator sees it: never its secret, nor the secret's hash. */
 export interface ClientSummary {
@@ -56,7 +57,21 @@ export interface ClientSummary {
 export async function listClients(workspace: string): Promise<ClientSummary[]> {
   const w = await workspaceByRef(workspace);
   const rows = await db().client.findMany({ where: { workspaceId: w.id }, orderBy: { clientId: "asc" } });
-  return rows.map((c) => ({
+  return rows.map(summaryOf);
+}
+
+/** One client of a workspace. */
+export async function getClient(workspace: string, clientId: string): Promise<ClientSummary> {
+  const w = await workspaceByRef(workspace);
+  const row = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
+  if (!row) throw new AdminError(`No client ${clientId} in ${workspace}`);
+  return summaryOf(row);
+}
+
+type ClientRow = NonNullable<Awaited<ReturnType<ReturnType<typeof db>["client"]["findUnique"]>>>;
+
+function summaryOf(c: ClientRow): ClientSummary {
+  return {
     clientId: c.clientId,
     name: c.name,
     type: c.type === "public" ? "public" : "confidential",
@@ -73,7 +88,7 @@ export async function listClients(workspace: string): Promise<ClientSummary[]> {
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
     disabled: c.disabled,
-  }));
+  };
 }
 
 export interface NewClient {
@@ -98,6 +113,8 @@ export interface NewClient {
   jwks?: unknown;
   /** Where the server fetches its public keys instead. */
   jwksUri?: string;
+  /** The hash of its registration access token, when it registered itself (RFC 7592). */
+  registrationTokenHash?: string;
 }
 
 export interface AddedClient {
@@ -110,9 +127,10 @@ export interface AddedClient {
 }
 
 /** Registers a client; its type follows from its auth methods and is stored with it. */
-export async function addClient(client: NewClient): Promise<AddedClient> {
+export async function addClient(client: NewClient, actor?: string): Promise<AddedClient> {
   const w = await workspaceByRef(client.workspace);
   const clientId = valid(CLIENT_ID, client.clientId, "client id");
+  const name = ifGiven(client.name, (v) => valid(CLIENT_NAME, v, "client name")) ?? clientId;
   const grants = grantTypes(client.grants);
   const scopes = scopeTokens(client.scopes);
   const methods = authMethods(client.authMethods ?? DEFAULT_AUTH_METHODS);
@@ -125,14 +143,14 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
   const jwksUri = ifGiven(client.jwksUri, (v) => clientJwksUri(v, settings().isProduction)) ?? null;
   assertKeysForMethods(methods, jwks, jwksUri);
   const secret = needsSecret(methods) ? generateClientSecret() : undefined;
-  await change("client.add", { workspaceId: w.id, reason: clientId }, async (tx) => {
+  await change("client.add", { workspaceId: w.id, reason: clientId, actor }, async (tx) => {
     if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
       throw new AdminError(`Client ${clientId} exists already`);
     return tx.client.create({
       data: {
         workspaceId: w.id,
         clientId,
-        name: client.name ?? clientId,
+        name,
         type,
         secretHash: secret ? hashClientSecret(secret) : null,
         jwtSecret: secret && methods.includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null,
@@ -145,6 +163,7 @@ export async function addClient(client: NewClient): Promise<AddedClient> {
         audiences: joinList(client.audiences ?? []),
         forwardsEndUserIp,
         idTokenSignedResponseAlg,
+        registrationTokenHash: client.registrationTokenHash ?? null,
       },
     });
   });
@@ -166,6 +185,7 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
 }
 
 export interface ClientChanges {
+  name?: string;
   grants?: readonly string[];
   scopes?: readonly string[];
   /** The scopes it gets when it asks for none: among its scopes. */
@@ -191,9 +211,10 @@ export interface ClientChanges {
  * Changes a client; at least one change must be given. Returns how long until every instance
  * applies it (each caches clients for CONFIG_CACHE_SECONDS).
  */
-export async function setClient(workspace: string, clientId: string, changes: ClientChanges): Promise<{ takesEffectWithinSeconds: number }> {
+export async function setClient(workspace: string, clientId: string, changes: ClientChanges, actor?: string): Promise<{ takesEffectWithinSeconds: number }> {
   const w = await workspaceByRef(workspace);
   const data = {
+    name: ifGiven(changes.name, (v) => valid(CLIENT_NAME, v, "client name")),
     grantTypes: ifGiven(changes.grants, (v) => joinList(grantTypes(v))),
     scopes: ifGiven(changes.scopes, (v) => joinList(scopeTokens(v))),
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
@@ -213,7 +234,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
   if (changed.length === 0) throw new NothingToChange();
-  await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}` }, async (tx) => {
+  await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}`, actor }, async (tx) => {
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
     // The type is stored with the client: its methods may change within the type, never across it.
@@ -240,7 +261,12 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
  * refuses them once an instance no longer has the client cached, within `takesEffectWithinSeconds`.
  * `confirm` is asked once the client is known to exist.
  */
-export async function deleteClient(workspace: string, clientId: string, confirm?: ConfirmDeletion): Promise<Deletion & { takesEffectWithinSeconds: number }> {
+export async function deleteClient(
+  workspace: string,
+  clientId: string,
+  confirm?: ConfirmDeletion,
+  actor?: string,
+): Promise<Deletion & { takesEffectWithinSeconds: number }> {
   const w = await workspaceByRef(workspace);
   const c = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
   if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
@@ -248,7 +274,7 @@ export async function deleteClient(workspace: string, clientId: string, confirm?
   await confirmDeletion(await impactOf(db(), { clientId: c.id }, ttl), confirm);
   const impact = await change<Deletion>(
     "client.delete",
-    (done) => ({ workspaceId: w.id, reason: deletionReason(`client ${clientId}`, done) }),
+    (done) => ({ workspaceId: w.id, reason: deletionReason(`client ${clientId}`, done), actor }),
     async (tx) => {
       const done = await impactOf(tx, { clientId: c.id }, ttl);
       const { count } = await tx.client.deleteMany({ where: { id: c.id } });

@@ -9,6 +9,8 @@ export interface ChangeDetails {
   userId?: string;
   username?: string;
   reason?: string;
+  /** Who made it, when not an operator at the CLI: the client that called the registration endpoint. */
+  actor?: string;
 }
 
 // Who made an admin change, in the audit event's clientId: no OAuth client has this id.
@@ -26,8 +28,8 @@ export async function change<T>(
 ): Promise<T> {
   const result = await db().$transaction(async (tx) => {
     const done = await work(tx);
-    const said = typeof details === "function" ? details(done) : details;
-    await audit({ event: `admin.${event}`, outcome: "success", clientId: ADMIN_ACTOR, ...said }, undefined, tx);
+    const { actor, ...said } = typeof details === "function" ? details(done) : details;
+    await audit({ event: `admin.${event}`, outcome: "success", clientId: actor ?? ADMIN_ACTOR, ...said }, undefined, tx);
     return done;
   });
   clearCaches("settings");

@@ -3,6 +3,7 @@ import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
 import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
 import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
+import { registrationEndpoint, registrationManagementEndpoint } from "@/lib/oauth/endpoints/registration.ts";
 import { mfaAssociateEndpoint } from "@/lib/oauth/endpoints/mfa/associate.ts";
 import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticators.ts";
 import { mfaConfirmEndpoint } from "@/lib/oauth/endpoints/mfa/confirm.ts";
@@ -10,7 +11,7 @@ import { mfaRecoveryCodesEndpoint } from "@/lib/oauth/endpoints/mfa/recovery-cod
 import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
-import { workspaceHandler, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
+import { workspaceHandler, type EndpointMethod, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 import { observeRequest } from "@/lib/platform/metrics.ts";
 import { inSpan, SpanKind, SpanStatusCode, tracing } from "@/lib/platform/tracing.ts";
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE } from "@opentelemetry/semantic-conventions";
@@ -23,7 +24,7 @@ export interface RouteSpec {
    * builds the URL for an issuer with a path: `/.well-known/{name}/{tenant}/{workspace}`.
    */
   wellKnown?: readonly string[];
-  methods: Partial<Record<"GET" | "POST", Endpoint>>;
+  methods: Partial<Record<EndpointMethod, Endpoint>>;
   options: RouteOptions;
 }
 
@@ -37,6 +38,12 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true } },
   revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
   introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
+  // RFC 7591 registration (POST) and RFC 7592 management of a registered client (its registration_client_uri: `?client_id=`).
+  registration: {
+    path: "/oauth2/register",
+    methods: { POST: registrationEndpoint, GET: registrationManagementEndpoint, PUT: registrationManagementEndpoint, DELETE: registrationManagementEndpoint },
+    options: { audit: true },
+  },
   userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true } },
   discovery: {
     path: "/.well-known/openid-configuration",

@@ -41,6 +41,7 @@ export type RouteName =
   | "revocation"
   | "introspection"
   | "userinfo"
+  | "registration"
   | "discovery"
   | "jwks"
   | "mfaAuthenticators"

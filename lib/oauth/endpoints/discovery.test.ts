@@ -17,6 +17,7 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       userinfo_endpoint: `${ISSUER}/userinfo`,
       revocation_endpoint: `${ISSUER}/oauth2/revoke`,
       introspection_endpoint: `${ISSUER}/oauth2/introspect`,
+      registration_endpoint: `${ISSUER}/oauth2/register`,
       grant_types_supported: [
         "password",
         "refresh_token",
@@ -30,7 +31,7 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       revocation_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
       introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
       introspection_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
-      scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "revoke_tokens"],
+      scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "register_clients", "revoke_tokens"],
       response_types_supported: [],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],

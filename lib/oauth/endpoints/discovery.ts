@@ -25,6 +25,7 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       userinfo_endpoint: urlFor("userinfo"),
       revocation_endpoint: urlFor("revocation"),
       introspection_endpoint: urlFor("introspection"),
+      registration_endpoint: urlFor("registration"),
       grant_types_supported: GRANTS.map((g) => g.type),
       token_endpoint_auth_methods_supported: [...AUTH_METHODS],
       token_endpoint_auth_signing_alg_values_supported: [...AUTH_SIGNING_ALGS],

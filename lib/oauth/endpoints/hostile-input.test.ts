@@ -10,7 +10,7 @@ import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { forgedTokens } from "@/lib/testing/forged.ts";
 import { hostileRequests, HOSTILE_URL } from "@/lib/testing/hostile.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
-import { BACKEND_BASIC, getJwks, postToken, routeContext, SPA } from "@/lib/testing/oauth.ts";
+import { BACKEND_BASIC, getJwks, postToken, routeContext, SERVICE_BASIC, SPA } from "@/lib/testing/oauth.ts";
 
 // At least 1,000 generated malformed requests per endpoint in `npm test`;
 // `npm run test:hostile` runs 20,000 per endpoint.
@@ -28,6 +28,7 @@ const ENDPOINTS: Array<[string, WorkspaceRoute, string[]]> = [
   ["/mfa/confirm", routes.mfaConfirm, ["POST"]],
   ["/mfa/remove", routes.mfaRemove, ["POST"]],
   ["/mfa/recovery-codes", routes.mfaRecoveryCodes, ["POST"]],
+  ["/oauth2/register", routes.registration, ["POST", "GET", "PUT", "DELETE"]],
 ];
 
 async function stored() {
@@ -50,7 +51,8 @@ let forged: string[];
 // Real bearers for the second factor, so that garbage also reaches what lies behind them: dave's
 // mfa_tokens (of a public and of a confidential client) and his access token. He has a confirmed
 // factor, so nothing the corpus sends can enrol him; none of it carries a right code or password.
-let real: { mfaTokens: string[]; accessToken: string };
+// And demo-service's initial access token, so that garbage reaches the registration's metadata checks.
+let real: { mfaTokens: string[]; accessToken: string; initialAccessToken: string };
 let before: number[];
 // The production server's own path to the endpoints (lib/oauth/pipeline/node-adapter.ts), beside Next's.
 let server: Server;
@@ -65,7 +67,13 @@ beforeAll(async () => {
   const mfaTokens = [await mfaTokenFor(), await mfaTokenFor({ ...DAVE }, BACKEND_BASIC)];
   const signedIn = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor(), otp: codeAt(DAVE_SECRET) });
   expect(signedIn.status).toBe(200);
-  real = { mfaTokens, accessToken: ((await signedIn.json()) as { access_token: string }).access_token };
+  const service = await postToken({ grant_type: "client_credentials", scope: "register_clients" }, SERVICE_BASIC);
+  expect(service.status).toBe(200);
+  real = {
+    mfaTokens,
+    accessToken: ((await signedIn.json()) as { access_token: string }).access_token,
+    initialAccessToken: ((await service.json()) as { access_token: string }).access_token,
+  };
   before = await stored();
   server = createServer((req, res) => {
     if (!serveOAuth(req, res)) res.writeHead(418).end();
@@ -108,7 +116,13 @@ describe.each(TRANSPORTS)("through %s", (_transport, send) => {
       // The token endpoint also gets live mfa_tokens (its MFA grants); the /mfa endpoints those and
       // a live access token as bearers. Elsewhere a real token could do real work (a revocation).
       const tokens =
-        path === "/oauth2/token" ? [...forged, ...real.mfaTokens] : path.startsWith("/mfa/") ? [...forged, ...real.mfaTokens, real.accessToken] : forged;
+        path === "/oauth2/token"
+          ? [...forged, ...real.mfaTokens]
+          : path.startsWith("/mfa/")
+            ? [...forged, ...real.mfaTokens, real.accessToken]
+            : path === "/oauth2/register"
+              ? [...forged, real.initialAccessToken]
+              : forged;
       const corpus = hostileRequests(SIZE, seedOf(path), tokens, allowed);
       const seen = new Map<number, number>();
       const errors = new Map<string, number>();
@@ -146,6 +160,7 @@ describe.each(TRANSPORTS)("through %s", (_transport, send) => {
           "a list checked",
         ).toBe(true);
       else if (path.startsWith("/mfa/")) expect(seen.get(403), "an mfa_token refused where an access token is needed").toBeGreaterThan(0);
+      if (path === "/oauth2/register") expect(seen.get(400), "metadata refused for a live initial access token").toBeGreaterThan(0);
       if (path === "/oauth2/token") expect(errors.has("400 invalid_grant the mfa_token is invalid or expired"), "an MFA grant reached").toBe(true);
     });
   });

@@ -36,6 +36,7 @@ export function serveOAuth(req: IncomingMessage, res: ServerResponse): boolean {
 function oauthRequest(req: IncomingMessage, method: string): OAuthRequest {
   return {
     method,
+    url: req.url ?? "/",
     headers: {
       get(name: string): string | null {
         const value = req.headers[name.toLowerCase()];

@@ -16,6 +16,9 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts). */
 export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string) => Promise<OAuthResponse>;
 
+/** The methods an endpoint may answer (OPTIONS is answered for it, for CORS). */
+export type EndpointMethod = "GET" | "POST" | "PUT" | "DELETE";
+
 export interface RouteOptions {
   /** Browsers may call it from the origins the workspace's clients allow (CORS). */
   cors?: boolean;
@@ -38,7 +41,7 @@ function trustProxy(): TrustProxy {
  * and writes the audit trail.
  */
 export function workspaceHandler(
-  endpoints: Partial<Record<"GET" | "POST", Endpoint>>,
+  endpoints: Partial<Record<EndpointMethod, Endpoint>>,
   options: RouteOptions,
   urlFor: (issuer: string, name: RouteName) => string,
 ): WorkspaceHandler {
@@ -62,7 +65,7 @@ export function workspaceHandler(
       if (request.method === "OPTIONS" && options.cors) {
         response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
       } else {
-        const endpoint = endpoints[request.method as "GET" | "POST"];
+        const endpoint = endpoints[request.method as EndpointMethod];
         if (!endpoint) throw new MethodNotAllowed(allowed);
         const issuer = workspace.issuer;
         response = await endpoint(request, {

@@ -22,6 +22,9 @@ export type OAuthErrorCode =
   // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
   | "invalid_token"
   | "insufficient_scope"
+  // RFC 7591 §3.2.2 (dynamic client registration)
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata"
   // Auth0's MFA step-up (HTTP 403): the password was right, a second factor must follow
   | "mfa_required"
   // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
@@ -108,6 +111,16 @@ export class InsufficientScope extends OAuthError {
     const description = `the access token lacks the ${scope} scope`;
     super(description, { headers: bearerChallenge(realm, { error: "insufficient_scope", error_description: description, scope }) });
   }
+}
+
+/** RFC 7591 §3.2.2: a metadata field is invalid, unsupported, or breaks a rule of this server. */
+export class InvalidClientMetadata extends OAuthError {
+  readonly error = "invalid_client_metadata";
+}
+
+/** RFC 7591 §3.2.2: this server has no redirect-based flows, so it accepts no redirect URI. */
+export class InvalidRedirectUri extends OAuthError {
+  readonly error = "invalid_redirect_uri";
 }
 
 /**

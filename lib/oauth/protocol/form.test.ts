@@ -66,7 +66,7 @@ describe("readForm", () => {
     const body = new Readable({ read() {} });
     body.push("grant_type=pass");
     setImmediate(() => body.destroy(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
-    const req = { method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body };
+    const req = { method: "POST", url: "/", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body };
     await expect(readForm(req)).rejects.toMatchObject({
       error: "invalid_request",
       status: 400,
@@ -100,7 +100,7 @@ describe("readForm", () => {
 
   it("reads a Node stream's chunks as they come (the production server's requests)", async () => {
     const body = Readable.from([Buffer.from("a=1&b="), Buffer.from("%C3%A9"), Buffer.from("&c=x")]);
-    const params = await readForm({ method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body });
+    const params = await readForm({ method: "POST", url: "/", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body });
     expect([params.get("a"), params.get("b"), params.get("c")]).toEqual(["1", "é", "x"]);
   });
 
@@ -112,7 +112,9 @@ describe("readForm", () => {
         this.push(Buffer.alloc(16 * 1024, 0x61));
       },
     });
-    await expect(readForm({ method: "POST", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body })).rejects.toMatchObject({
+    await expect(
+      readForm({ method: "POST", url: "/", headers: new Headers({ "Content-Type": "application/x-www-form-urlencoded" }), body }),
+    ).rejects.toMatchObject({
       error: "invalid_request",
       status: 413,
     });

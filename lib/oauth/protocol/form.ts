@@ -119,14 +119,10 @@ export async function readForm(req: OAuthRequest): Promise<FormParams> {
   return parseUrlEncoded(await readText(req, charset));
 }
 
-/**
- * The parameters of a POST that may send a form or a JSON object (Auth0's /mfa endpoints take
- * both): a JSON member is a string, or an array of strings kept as its JSON text; empty strings
- * count as absent, as in a form.
- */
-export async function readParams(req: OAuthRequest): Promise<FormParams> {
+/** A JSON object body (`application/json`, UTF-8, at most MAX_FORM_BYTES), as RFC 7591 §3.1 sends client metadata. */
+export async function readJsonObject(req: OAuthRequest): Promise<Record<string, unknown>> {
   const { type, charset } = mediaType(req.headers.get("content-type") ?? "");
-  if (type !== "application/json") return readForm(req);
+  if (type !== "application/json") throw new InvalidRequest("the request body must be application/json");
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readText(req, charset));
@@ -135,6 +131,18 @@ export async function readParams(req: OAuthRequest): Promise<FormParams> {
     throw new InvalidRequest("the request body is not valid JSON");
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new InvalidRequest("the request body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * The parameters of a POST that may send a form or a JSON object (Auth0's /mfa endpoints take
+ * both): a JSON member is a string, or an array of strings kept as its JSON text; empty strings
+ * count as absent, as in a form.
+ */
+export async function readParams(req: OAuthRequest): Promise<FormParams> {
+  const { type } = mediaType(req.headers.get("content-type") ?? "");
+  if (type !== "application/json") return readForm(req);
+  const parsed = await readJsonObject(req);
   const values = new Map<string, string>();
   for (const [name, value] of Object.entries(parsed)) {
     const text = typeof value === "string" ? value : Array.isArray(value) && value.every((v) => typeof v === "string") ? JSON.stringify(value) : undefined;

@@ -7,6 +7,8 @@ import { bearerChallenge, type OAuthError } from "@/lib/oauth/protocol/errors.ts
  */
 export interface OAuthRequest {
   readonly method: string;
+  /** The request target: an absolute URL (Web) or the path with its query (Node). */
+  readonly url: string;
   readonly headers: { get(name: string): string | null };
   /** The body as it arrives (a Web stream or a Node stream), or null for none. */
   readonly body: AsyncIterable<Uint8Array> | null;

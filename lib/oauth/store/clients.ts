@@ -74,3 +74,25 @@ export function scopesSupported(workspaceId: string): Promise<string[]> {
     return [...new Set(rows.flatMap((c) => splitList(c.scopes)))].sort();
   });
 }
+
+/** What the registration endpoint needs of a client that registered itself (RFC 7592). */
+export interface Registration {
+  registrationTokenHash: string;
+  secretHash: string | null;
+  issuedAt: Date;
+  jwks: JSONWebKeySet | null;
+  jwksUri: string | null;
+}
+
+/** A client's registration, read from the database (never the cache: its token is checked against it); null for one an operator added. */
+export async function findRegistration(workspaceId: string, clientId: string): Promise<Registration | null> {
+  const row = await loadRow(workspaceId, clientId);
+  if (!row?.registrationTokenHash) return null;
+  return {
+    registrationTokenHash: row.registrationTokenHash,
+    secretHash: row.secretHash,
+    issuedAt: row.createdAt,
+    jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
+    jwksUri: row.jwksUri,
+  };
+}

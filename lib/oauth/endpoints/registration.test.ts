@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest";
+import { addClient as adminAddClient } from "@/lib/admin/clients.ts";
+import { createWorkspace } from "@/lib/admin/workspaces.ts";
+import { db } from "@/lib/platform/db.ts";
+import { flushAudit } from "@/lib/platform/audit.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { basic, call, expectNoStore, getDiscovery, ISSUER, postToken, SERVICE_BASIC, signIn, type Call } from "@/lib/testing/oauth.ts";
+
+const REGISTER_URL = `${ISSUER}/oauth2/register`;
+const JSON_TYPE = { "Content-Type": "application/json" };
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+async function serviceToken(
+  scope = "register_clients",
+  headers: Record<string, string> = SERVICE_BASIC,
+  c: Omit<Call, "body" | "headers"> = {},
+): Promise<string> {
+  const res = await postToken({ grant_type: "client_credentials", scope }, headers, c);
+  if (res.status !== 200) throw new Error(`client_credentials failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+const register = (body: unknown, headers: Record<string, string>) =>
+  call(routes.registration, REGISTER_URL, { method: "POST", body: JSON.stringify(body), headers: { ...JSON_TYPE, ...headers } });
+
+const manage = (uri: string, method: "GET" | "PUT" | "DELETE", token: string, body?: unknown) =>
+  call(routes.registration, uri, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    headers: { ...bearer(token), ...(body === undefined ? {} : JSON_TYPE) },
+  });
+
+const SERVICE_METADATA = { client_name: "Reporting job", grant_types: ["client_credentials"], scope: "introspect_tokens" };
+
+interface Registered {
+  client_id: string;
+  client_secret?: string;
+  registration_access_token: string;
+  registration_client_uri: string;
+  [name: string]: unknown;
+}
+
+async function registered(body: unknown = SERVICE_METADATA): Promise<Registered> {
+  const res = await register(body, bearer(await serviceToken()));
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Registered;
+}
+
+/** The audit rows of one event by one client (requests' events are written in batches: flushed first). */
+async function auditEvents(event: string, clientId: string) {
+  await flushAudit();
+  return db().auditEvent.findMany({ where: { event, clientId }, orderBy: { createdAt: "asc" } });
+}
+
+const registeredCount = () => db().client.count({ where: { registrationTokenHash: { not: null } } });
+
+describe("dynamic client registration (RFC 7591)", () => {
+  it("discovery lists the registration endpoint", async () => {
+    expect((await (await getDiscovery()).json()).registration_endpoint).toBe(REGISTER_URL);
+  });
+
+  it("registers a confidential client with demo-service's token: 201, its metadata, a secret and a registration token shown once", async () => {
+    const res = await register(SERVICE_METADATA, bearer(await serviceToken()));
+    expect(res.status).toBe(201);
+    expectNoStore(res);
+    const body = (await res.json()) as Registered;
+    expect(body).toEqual({
+      client_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      client_id_issued_at: expect.any(Number),
+      client_name: "Reporting job",
+      grant_types: ["client_credentials"],
+      scope: "introspect_tokens",
+      token_endpoint_auth_method: "client_secret_basic",
+      id_token_signed_response_alg: "ES256",
+      ropc_allowed_origins: [],
+      client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      client_secret_expires_at: 0,
+      registration_access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      registration_client_uri: `${REGISTER_URL}?client_id=${body.client_id}`,
+    });
+    // Stored hashed, never as given.
+    const row = await db().client.findFirstOrThrow({ where: { clientId: body.client_id } });
+    expect(row.registrationTokenHash).toMatch(/^sha256\$/);
+    expect(JSON.stringify(row)).not.toContain(body.registration_access_token);
+    expect((await auditEvents("client.register", "demo-service")).at(-1)).toMatchObject({ outcome: "success" });
+    expect((await auditEvents("admin.client.add", "demo-service")).at(-1)).toMatchObject({ reason: body.client_id });
+  });
+
+  it("the registered client authenticates and uses its grant", async () => {
+    const client = await registered();
+    const res = await postToken({ grant_type: "client_credentials" }, { Authorization: basic(client.client_id, client.client_secret ?? "") });
+    expect(res.status).toBe(200);
+    expect((await res.json()).scope).toBe("introspect_tokens");
+  });
+
+  it("registers a public password client: no secret, and it signs alice in", async () => {
+    const client = await registered({ grant_types: ["password", "refresh_token"], scope: "openid profile", token_endpoint_auth_method: "none" });
+    expect(client.client_secret).toBeUndefined();
+    expect(client.client_name).toBe(client.client_id);
+    const tokens = await signIn({ client_id: client.client_id, username: "alice", password: "alice-password-1", scope: "openid" });
+    expect(tokens.scope).toBe("openid");
+  });
+
+  it("answers a missing or malformed initial access token with 401 and a Bearer challenge", async () => {
+    for (const headers of [{}, { Authorization: "Basic abc" }, bearer("not-a-token")]) {
+      const res = await register(SERVICE_METADATA, headers);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="http:\/\/localhost:3000\/demo\/default", error="invalid_token"/);
+      expect((await res.json()).error).toBe("invalid_token");
+    }
+  });
+
+  it("answers a token without register_clients with 403 insufficient_scope", async () => {
+    const res = await register(SERVICE_METADATA, bearer(await serviceToken("introspect_tokens")));
+    expect(res.status).toBe(403);
+    expect(res.headers.get("www-authenticate")).toContain(
+      'error="insufficient_scope", error_description="the access token lacks the register_clients scope", scope="register_clients"',
+    );
+    expect((await res.json()).error).toBe("insufficient_scope");
+  });
+
+  it("refuses another workspace's token and an end user's token with 401", async () => {
+    await createWorkspace({ ref: "demo/other", name: "Other" });
+    const other = await adminAddClient({ workspace: "demo/other", clientId: "registrar", grants: ["client_credentials"], scopes: ["register_clients"] });
+    const foreign = await serviceToken("register_clients", { Authorization: basic("registrar", other.secret ?? "") }, { workspace: "other" });
+    const before = await registeredCount();
+    const user = await signIn({ client_id: "demo-spa", username: "alice", password: "alice-password-1" });
+    for (const token of [foreign, user.access_token]) {
+      const res = await register(SERVICE_METADATA, bearer(token));
+      expect(res.status).toBe(401);
+      expect((await res.json()).error).toBe("invalid_token");
+    }
+    expect(await registeredCount()).toBe(before);
+  });
+
+  it.each([
+    ["no grant_types", { scope: "openid" }, "invalid_client_metadata"],
+    ["an unknown grant type", { grant_types: ["authorization_code"] }, "invalid_client_metadata"],
+    ["grant_types not an array", { grant_types: "client_credentials" }, "invalid_client_metadata"],
+    ["a public client with client_credentials", { grant_types: ["client_credentials"], token_endpoint_auth_method: "none" }, "invalid_client_metadata"],
+    ["an unknown auth method", { grant_types: ["password"], token_endpoint_auth_method: "tls_client_auth" }, "invalid_client_metadata"],
+    ["private_key_jwt without keys", { grant_types: ["client_credentials"], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
+    ["jwks and jwks_uri both", { grant_types: ["client_credentials"], jwks: { keys: [] }, jwks_uri: "https://keys.example/jwks" }, "invalid_client_metadata"],
+    ["a malformed scope", { grant_types: ["password"], scope: 'openid "x"' }, "invalid_client_metadata"],
+    ["an unknown ID token alg", { grant_types: ["password"], id_token_signed_response_alg: "none" }, "invalid_client_metadata"],
+    ["a bad origin", { grant_types: ["password"], ropc_allowed_origins: ["not an origin"] }, "invalid_client_metadata"],
+    ["client_name not a string", { grant_types: ["password"], client_name: 42 }, "invalid_client_metadata"],
+    ["an empty client_name", { grant_types: ["password"], client_name: " " }, "invalid_client_metadata"],
+    ["DPoP-bound tokens (not yet supported)", { grant_types: ["password"], dpop_bound_access_tokens: true }, "invalid_client_metadata"],
+    ["response types", { grant_types: ["password"], response_types: ["code"] }, "invalid_client_metadata"],
+    ["redirect URIs", { grant_types: ["password"], redirect_uris: ["https://app.example/cb"] }, "invalid_redirect_uri"],
+    ["a body that is not an object", [], "invalid_request"],
+  ])("refuses %s with 400 %s", async (_, body, error) => {
+    const before = await registeredCount();
+    const res = await register(body, bearer(await serviceToken()));
+    expect(res.status).toBe(400);
+    expectNoStore(res);
+    expect((await res.json()).error).toBe(error);
+    expect(await registeredCount()).toBe(before);
+  });
+
+  it("accepts an empty redirect_uris, dpop_bound_access_tokens false, and ignores unknown metadata (§2)", async () => {
+    const client = await registered({ ...SERVICE_METADATA, redirect_uris: [], dpop_bound_access_tokens: false, logo_uri: "https://x.example/logo.png" });
+    expect(client.logo_uri).toBeUndefined();
+  });
+});
+
+describe("client registration management (RFC 7592)", () => {
+  it("reads the registration with the registration access token, without the secret", async () => {
+    const client = await registered();
+    const res = await manage(client.registration_client_uri, "GET", client.registration_access_token);
+    expect(res.status).toBe(200);
+    expectNoStore(res);
+    const { client_secret, client_secret_expires_at, registration_access_token, ...metadata } = client;
+    expect([client_secret, client_secret_expires_at, registration_access_token]).not.toContain(undefined);
+    expect(await res.json()).toEqual(metadata);
+    expect(await auditEvents("client.registration.read", client.client_id)).toMatchObject([{ outcome: "success" }]);
+  });
+
+  it("replaces the metadata with PUT under the same rules; the secret and the registration token stay", async () => {
+    const client = await registered();
+    const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+      grant_types: ["client_credentials"],
+      scope: "introspect_tokens revoke_tokens",
+    });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    // Left out, the name goes back to its default.
+    expect(body).toMatchObject({ client_name: client.client_id, scope: "introspect_tokens revoke_tokens" });
+    const token = await postToken({ grant_type: "client_credentials" }, { Authorization: basic(client.client_id, client.client_secret ?? "") });
+    expect((await token.json()).scope).toBe("introspect_tokens revoke_tokens");
+    expect((await manage(client.registration_client_uri, "GET", client.registration_access_token)).status).toBe(200);
+    expect(await auditEvents("admin.client.set", client.client_id)).toHaveLength(1);
+  });
+
+  it.each([
+    ["another client_id", () => ({ ...SERVICE_METADATA, client_id: "demo-service" }), 400, "invalid_request"],
+    ["a wrong client_secret", (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, client_secret: "wrong" }), 400, "invalid_request"],
+    [
+      "a change of type",
+      (c: Registered) => ({ client_id: c.client_id, grant_types: ["password"], token_endpoint_auth_method: "none" }),
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "redirect URIs",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, redirect_uris: ["https://a.example/cb"] }),
+      400,
+      "invalid_redirect_uri",
+    ],
+  ])("refuses a PUT with %s", async (_, body, status, error) => {
+    const client = await registered();
+    const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, body(client));
+    expect(res.status).toBe(status);
+    expect((await res.json()).error).toBe(error);
+    expect((await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json()).scope).toBe("introspect_tokens");
+  });
+
+  it("deletes the client with DELETE: 204, audited, and it can no longer authenticate", async () => {
+    const client = await registered();
+    const res = await manage(client.registration_client_uri, "DELETE", client.registration_access_token);
+    expect(res.status).toBe(204);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(await res.text()).toBe("");
+    expect(await db().client.count({ where: { clientId: client.client_id } })).toBe(0);
+    expect(await auditEvents("client.registration.delete", client.client_id)).toMatchObject([{ outcome: "success" }]);
+    expect(await auditEvents("admin.client.delete", client.client_id)).toHaveLength(1);
+    const token = await postToken({ grant_type: "client_credentials" }, { Authorization: basic(client.client_id, client.client_secret ?? "") });
+    expect(token.status).toBe(401);
+    expect((await manage(client.registration_client_uri, "GET", client.registration_access_token)).status).toBe(401);
+  });
+
+  it("answers a wrong token, another client's token, an unknown client and an operator's client alike: 401", async () => {
+    const client = await registered();
+    const other = await registered();
+    const cases: Array<[string, string]> = [
+      [client.registration_client_uri, "wrong-token"],
+      [client.registration_client_uri, other.registration_access_token],
+      [client.registration_client_uri, client.client_secret ?? ""],
+      [`${REGISTER_URL}?client_id=no-such-client`, client.registration_access_token],
+      [`${REGISTER_URL}?client_id=demo-service`, client.registration_access_token],
+      [REGISTER_URL, client.registration_access_token],
+    ];
+    for (const [uri, token] of cases) {
+      for (const method of ["GET", "PUT", "DELETE"] as const) {
+        const res = await manage(uri, method, token, method === "PUT" ? { ...SERVICE_METADATA, client_id: client.client_id } : undefined);
+        expect(res.status).toBe(401);
+        expect(res.headers.get("www-authenticate")).toContain('error="invalid_token", error_description="the registration access token is invalid"');
+      }
+    }
+    expect((await manage(client.registration_client_uri, "GET", client.registration_access_token)).status).toBe(200);
+  });
+});

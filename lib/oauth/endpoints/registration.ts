@@ -1,0 +1,169 @@
+import { randomUUID } from "node:crypto";
+import { addClient, deleteClient, getClient, setClient, type ClientSummary } from "@/lib/admin/clients.ts";
+import { AdminError } from "@/lib/admin/errors.ts";
+import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
+import { findRegistration, type Registration } from "@/lib/oauth/store/clients.ts";
+import { parseClientMetadata } from "@/lib/oauth/protocol/client-metadata.ts";
+import { DEFAULT_ID_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
+import { InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
+import { readJsonObject } from "@/lib/oauth/protocol/form.ts";
+import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
+import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/** The scope an initial access token needs (RFC 7591 §3). */
+export const REGISTER_SCOPE = "register_clients";
+
+/** The bearer token of the Authorization header (RFC 6750 §2.1): registration takes it there only. */
+function bearerToken(request: OAuthRequest, realm: string, what: string): string {
+  const header = request.headers.get("authorization");
+  if (header === null) throw new InvalidToken(realm, `${what} is required`, "no token");
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match?.[1] || match[1].length > MAX_TOKEN_LENGTH) throw new InvalidToken(realm, `${what} is invalid`, "malformed Authorization header");
+  return match[1];
+}
+
+/** `tenant/workspace`, as the admin layer names a workspace. */
+const workspaceRef = (workspace: Workspace) => `${workspace.tenant}/${workspace.slug}`;
+
+/** An admin-layer refusal is a rule the metadata broke: its message is written for a reader and holds no secret. */
+async function underClientRules<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AdminError) throw new InvalidClientMetadata(err.message.replace(/[^\x20-\x7e]/g, "?"));
+    throw err;
+  }
+}
+
+/** The client's metadata as RFC 7591 §3.2.1 answers it (never its secret, which is shown once, at registration). */
+function metadataOf(client: ClientSummary, registration: Pick<Registration, "issuedAt" | "jwks" | "jwksUri">, clientUri: string): Record<string, unknown> {
+  return {
+    client_id: client.clientId,
+    client_id_issued_at: Math.floor(registration.issuedAt.getTime() / 1000),
+    client_name: client.name,
+    grant_types: client.grantTypes,
+    scope: client.scopes.join(" "),
+    token_endpoint_auth_method: client.authMethods[0],
+    id_token_signed_response_alg: client.idTokenAlg,
+    ...(registration.jwks ? { jwks: registration.jwks } : {}),
+    ...(registration.jwksUri ? { jwks_uri: registration.jwksUri } : {}),
+    ropc_allowed_origins: client.allowedOrigins,
+    registration_client_uri: clientUri,
+  };
+}
+
+/**
+ * `POST /oauth2/register` (RFC 7591 §3): registers a client. The initial access token is a
+ * client_credentials access token of this workspace with the `register_clients` scope. The new
+ * client obeys the same rules as one an operator adds (lib/admin/clients.ts); its secret, where
+ * its method needs one, and its registration access token (stored hashed) are shown this once.
+ */
+export async function registrationEndpoint(request: OAuthRequest, { workspace, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
+  audit.event = "client.register";
+  const realm = workspace.issuer;
+  const check = await checkAccessToken(bearerToken(request, realm, "an initial access token"), workspace);
+  if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
+  if (!check.valid) throw new InvalidToken(realm, "the initial access token is invalid", check.reason);
+  // An end user's token, whatever its scope, speaks for the user, not for a client allowed to register others.
+  if (check.claims.idp !== undefined || check.claims.sub !== check.claims.client_id)
+    throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token");
+  if (!check.claims.scope.split(" ").includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE);
+  const metadata = parseClientMetadata(await readJsonObject(request));
+  const clientId = randomUUID();
+  const registrationToken = generateClientSecret();
+  const added = await underClientRules(() =>
+    addClient(
+      {
+        workspace: workspaceRef(workspace),
+        clientId,
+        name: metadata.clientName,
+        grants: metadata.grantTypes,
+        scopes: metadata.scopes,
+        authMethods: [metadata.authMethod],
+        origins: metadata.origins,
+        idTokenAlg: metadata.idTokenAlg,
+        jwks: metadata.jwks,
+        jwksUri: metadata.jwksUri,
+        registrationTokenHash: hashClientSecret(registrationToken),
+      },
+      check.claims.client_id,
+    ),
+  );
+  const registration = await findRegistration(workspace.id, clientId);
+  if (!registration) throw new Error("the client just registered is gone");
+  const client = await getClient(workspaceRef(workspace), clientId);
+  return json(
+    {
+      ...metadataOf(client, registration, registrationClientUri(urlFor("registration"), clientId)),
+      // RFC 7591 §3.2.1: 0, the secret does not expire.
+      ...(added.secret ? { client_secret: added.secret, client_secret_expires_at: 0 } : {}),
+      registration_access_token: registrationToken,
+    },
+    201,
+  );
+}
+
+/** RFC 7592 §1: where a registered client manages its registration; the client id is in the query. */
+function registrationClientUri(endpoint: string, clientId: string): string {
+  return `${endpoint}?${new URLSearchParams({ client_id: clientId })}`;
+}
+
+/**
+ * `GET`, `PUT` and `DELETE` at the registration client URI (RFC 7592 §2), with the registration
+ * access token. An unknown client and a wrong token get the same 401 (§2.1), so that neither
+ * tells which clients exist. PUT replaces the metadata under the same rules as registration and
+ * keeps the secret and the registration access token; DELETE deletes the client as the CLI's
+ * `client delete` does, with its sessions and refresh tokens.
+ */
+export async function registrationManagementEndpoint(request: OAuthRequest, { workspace, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
+  const method = request.method;
+  audit.event = method === "GET" ? "client.registration.read" : method === "PUT" ? "client.registration.update" : "client.registration.delete";
+  const realm = workspace.issuer;
+  const token = bearerToken(request, realm, "the registration access token");
+  const clientId = new URL(request.url, "http://localhost").searchParams.get("client_id") ?? "";
+  const registration = clientId.length > 0 && clientId.length <= 255 ? await findRegistration(workspace.id, clientId) : null;
+  if (!registration || !verifyClientSecret(registration.registrationTokenHash, token))
+    throw new InvalidToken(realm, "the registration access token is invalid", registration ? "wrong registration token" : "no such registered client");
+  Object.assign(audit, { clientId, accountable: true });
+  const ref = workspaceRef(workspace);
+  const clientUri = registrationClientUri(urlFor("registration"), clientId);
+  if (method === "DELETE") {
+    await deleteClient(ref, clientId, undefined, clientId);
+    return { status: 204, headers: { ...NO_STORE }, body: null };
+  }
+  if (method === "PUT") {
+    const body = await readJsonObject(request);
+    // RFC 7592 §2.2: the body names the client, and its secret if it sends one must be the one it has.
+    if (body.client_id !== clientId) throw new InvalidRequest("client_id must be the registered client's");
+    if (
+      body.client_secret !== undefined &&
+      !(typeof body.client_secret === "string" && registration.secretHash && verifyClientSecret(registration.secretHash, body.client_secret))
+    )
+      throw new InvalidRequest("client_secret does not match the client's");
+    const metadata = parseClientMetadata(body);
+    // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
+    await underClientRules(() =>
+      setClient(
+        ref,
+        clientId,
+        {
+          name: metadata.clientName ?? clientId,
+          grants: metadata.grantTypes,
+          scopes: metadata.scopes,
+          authMethods: [metadata.authMethod],
+          origins: metadata.origins,
+          idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
+          ...(metadata.jwks !== undefined ? { jwks: metadata.jwks } : {}),
+          ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : {}),
+        },
+        clientId,
+      ),
+    );
+  }
+  const current = await findRegistration(workspace.id, clientId);
+  if (!current) throw new Error("the registered client is gone");
+  return json(metadataOf(await getClient(ref, clientId), current, clientUri));
+}
