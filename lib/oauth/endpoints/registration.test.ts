@@ -142,6 +142,7 @@ describe("dynamic client registration (RFC 7591)", () => {
     ["private_key_jwt without keys", { grant_types: ["client_credentials"], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
     ["jwks and jwks_uri both", { grant_types: ["client_credentials"], jwks: { keys: [] }, jwks_uri: "https://keys.example/jwks" }, "invalid_client_metadata"],
     ["a malformed scope", { grant_types: ["password"], scope: 'openid "x"' }, "invalid_client_metadata"],
+    ["the right to register clients itself", { grant_types: ["client_credentials"], scope: "register_clients" }, "invalid_client_metadata"],
     ["an unknown ID token alg", { grant_types: ["password"], id_token_signed_response_alg: "none" }, "invalid_client_metadata"],
     ["a bad origin", { grant_types: ["password"], ropc_allowed_origins: ["not an origin"] }, "invalid_client_metadata"],
     ["client_name not a string", { grant_types: ["password"], client_name: 42 }, "invalid_client_metadata"],

@@ -16,6 +16,16 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** The scope an initial access token needs (RFC 7591 §3). */
 export const REGISTER_SCOPE = "register_clients";
 
+/**
+ * What a registrar may not hand out: the right to register clients itself (a registered client
+ * with it could mint registrars of its own, out of the operator's sight). An operator grants it.
+ */
+function registrable<M extends { scopes: string[] }>(metadata: M): M {
+  if (metadata.scopes.includes(REGISTER_SCOPE))
+    throw new InvalidClientMetadata(`a registered client may not have the ${REGISTER_SCOPE} scope: an operator grants it (client set --scopes)`);
+  return metadata;
+}
+
 /** The bearer token of the Authorization header (RFC 6750 §2.1): registration takes it there only. */
 function bearerToken(request: OAuthRequest, realm: string, what: string): string {
   const header = request.headers.get("authorization");
@@ -71,7 +81,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
   if (check.claims.idp !== undefined || check.claims.sub !== check.claims.client_id)
     throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token");
   if (!check.claims.scope.split(" ").includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE);
-  const metadata = parseClientMetadata(await readJsonObject(request));
+  const metadata = registrable(parseClientMetadata(await readJsonObject(request)));
   const clientId = randomUUID();
   const registrationToken = generateClientSecret();
   const added = await underClientRules(() =>
@@ -143,7 +153,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
       !(typeof body.client_secret === "string" && registration.secretHash && verifyClientSecret(registration.secretHash, body.client_secret))
     )
       throw new InvalidRequest("client_secret does not match the client's");
-    const metadata = parseClientMetadata(body);
+    const metadata = registrable(parseClientMetadata(body));
     // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
     await underClientRules(() =>
       setClient(
