@@ -166,3 +166,38 @@ test("the form is keyboard friendly", async ({ page }) => {
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/account$/);
 });
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("alice signs in with the form posted to the server; the password is never in a URL", async ({ page }) => {
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await page.goto("/login?callbackUrl=%2Faccount%3Ffrom%3Dnojs");
+    await signIn(page, "alice", "alice-password-1");
+    await expect(page).toHaveURL(`${E2E.APP_URL}/account?from=nojs`);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Alice Example");
+    expect(urls.length).toBeGreaterThan(1);
+    for (const url of urls) expect(url).not.toContain("alice-password-1");
+  });
+
+  test("a wrong password comes back to the form with the generic message", async ({ page }) => {
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await page.goto("/login");
+    await signIn(page, "alice", "wrong-password");
+    await expect(page).toHaveURL(/\/login\?/);
+    await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+    for (const url of urls) expect(url).not.toContain("wrong-password");
+  });
+
+  test("a post from another site is refused", async ({ request }) => {
+    const res = await request.post("/login/submit", {
+      form: { username: "alice", password: "alice-password-1" },
+      headers: { Origin: "https://evil.example" },
+      maxRedirects: 0,
+    });
+    expect(res.status()).toBe(403);
+    expect(res.headers()["set-cookie"] ?? "").not.toContain("session-token");
+  });
+});

@@ -109,6 +109,30 @@ test("a wrong code can be corrected; the mfa_token never reaches the page, its s
   expect((await page.context().cookies()).find((c) => c.name === "login-mfa-step")).toBeUndefined();
 });
 
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the password and then the code are posted to the server, neither in a URL", async ({ page }) => {
+    const { secret } = await enrolOverHttp(page.request, "mfa-nojs");
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await signIn(page, "mfa-nojs", "mfa-nojs-password-1");
+    await expect(page.getByLabel("Authentication code")).toBeVisible();
+    const wrong = totp(secret, 1) === "000000" ? "111111" : "000000";
+    await enterCode(page, wrong);
+    await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+    const code = totp(secret, 1);
+    await enterCode(page, code);
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("mfa-nojs Example");
+    for (const url of urls) {
+      expect(url).not.toContain("mfa-nojs-password-1");
+      expect(url).not.toContain(code);
+      expect(url).not.toMatch(/mfa_token|otp=/);
+    }
+  });
+});
+
 test("a recovery code signs in instead of a code, once", async ({ page }) => {
   const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery");
   await signIn(page, "mfa-recovery", "mfa-recovery-password-1");
