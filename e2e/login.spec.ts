@@ -201,3 +201,20 @@ test.describe("without JavaScript", () => {
     expect(res.headers()["set-cookie"] ?? "").not.toContain("session-token");
   });
 });
+
+test("an empty submit asks for the missing field on that field, without a request", async ({ page }) => {
+  await page.goto("/login");
+  const posts: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") posts.push(r.url());
+  });
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByLabel("Username")).toBeFocused();
+  expect(await page.getByLabel("Username").evaluate((el: HTMLInputElement) => el.validity.valueMissing && el.validationMessage !== "")).toBe(true);
+  await page.getByLabel("Username").fill("alice");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByLabel("Password")).toBeFocused();
+  expect(await page.getByLabel("Password").evaluate((el: HTMLInputElement) => el.validity.valueMissing)).toBe(true);
+  await expect(page.getByTestId("login-message")).toHaveText("");
+  expect(posts).toEqual([]);
+});

@@ -44,7 +44,7 @@ export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: 
   const message = error ?? notice;
   return (
     // Without script the browser posts the form to the server, which signs in the same way.
-    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={message ? "login-message" : undefined} noValidate>
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={message ? "login-message" : undefined}>
       <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={message ? "message" : "message empty"}>
         {message}
       </div>

@@ -44,7 +44,7 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
   }
 
   return (
-    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={error ? "login-message" : undefined} noValidate>
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={error ? "login-message" : undefined}>
       <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={error ? "message" : "message empty"}>
         {error}
       </div>
