@@ -80,7 +80,8 @@ test("sign out revokes the refresh token and ends the session", async ({ page })
   const { refreshToken } = await sessionTokens(page);
   expect((await introspect(page, refreshToken!)).active).toBe(true);
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+  await expect(page.getByTestId("login-message")).toHaveText("You have signed out.");
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login$/);
   expect(await introspect(page, refreshToken!)).toEqual({ active: false });
@@ -94,7 +95,7 @@ test("a session cookie copied before sign-out is refused when replayed after it"
   await expect(page).toHaveURL(/\/account$/);
   const copied = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token")!;
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
 
   const replay = await browser.newContext();
   try {
