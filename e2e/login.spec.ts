@@ -1,3 +1,4 @@
+import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
 import { E2E } from "./env.ts";
@@ -219,3 +220,39 @@ test("an empty submit asks for the missing field on that field, without a reques
   await expect(page.getByTestId("login-message")).toHaveText("");
   expect(posts).toEqual([]);
 });
+
+// SCREENSHOTS=1 writes each page to e2e/screenshots/ (for the README), otherwise to the test's output folder.
+for (const [name, width, height] of [
+  ["narrow", 320, 640],
+  ["desktop", 1280, 800],
+] as const) {
+  for (const colorScheme of ["light", "dark"] as const) {
+    test(`no page scrolls sideways at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+      try {
+        const page = await context.newPage();
+        const check = async (file: string) => {
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          expect(overflow, `${file} scrolls sideways by ${overflow}px`).toBe(0);
+          await page.screenshot({
+            fullPage: true,
+            path: process.env.SCREENSHOTS
+              ? path.join(import.meta.dirname, "screenshots", `${file}-${name}-${colorScheme}.png`)
+              : testInfo.outputPath(`${file}.png`),
+          });
+        };
+        await page.goto("/login");
+        await check("login");
+        await signIn(page, "alice", "wrong-password");
+        await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+        await check("login-error");
+        await signIn(page, "alice", "alice-password-1");
+        await expect(page).toHaveURL(/\/account$/);
+        await expect(page.getByTestId("access-token-claims")).toBeVisible();
+        await check("account");
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}
