@@ -256,3 +256,39 @@ for (const [name, width, height] of [
     });
   }
 }
+
+/** WCAG 2.2 relative luminance contrast of two computed `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (rgb: string) => {
+    const [r, g, bl] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((c) => {
+      const s = Number(c) / 255;
+      return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+test("in dark mode the focus ring stands out 3:1 from the page and the error box is dark", async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: "dark" });
+  try {
+    const page = await context.newPage();
+    await page.goto("/login");
+    await signIn(page, "alice", "wrong-password");
+    await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    for (const target of [page.getByLabel("Username"), page.getByRole("button", { name: "Sign in" })]) {
+      await target.focus();
+      await page.keyboard.press("Shift+Tab");
+      await page.keyboard.press("Tab");
+      const ring = await target.evaluate((el) => getComputedStyle(el).outlineColor);
+      expect(contrast(ring, background), `${ring} on ${background}`).toBeGreaterThanOrEqual(3);
+    }
+    const box = await page.getByTestId("login-message").evaluate((el) => getComputedStyle(el).backgroundColor);
+    // A dark box: its text (light) reads on it, and it is not the light-mode pink.
+    expect(contrast(box, "rgb(0, 0, 0)")).toBeLessThan(2);
+  } finally {
+    await context.close();
+  }
+});
