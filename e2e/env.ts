@@ -19,6 +19,7 @@ export const MFA_USERS = [
   "mfa-expired",
   "mfa-off",
   "mfa-codes",
+  "mfa-nojs",
   // The `required` policy's enrolment during sign-in: one user per test, one for the screenshots
   // (who never confirms), and one who only probes which policy the server applies.
   "mfa-required",

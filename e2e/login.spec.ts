@@ -1,3 +1,4 @@
+import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
 import { E2E } from "./env.ts";
@@ -80,7 +81,8 @@ test("sign out revokes the refresh token and ends the session", async ({ page })
   const { refreshToken } = await sessionTokens(page);
   expect((await introspect(page, refreshToken!)).active).toBe(true);
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+  await expect(page.getByTestId("login-message")).toHaveText("You have signed out.");
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login$/);
   expect(await introspect(page, refreshToken!)).toEqual({ active: false });
@@ -94,7 +96,7 @@ test("a session cookie copied before sign-out is refused when replayed after it"
   await expect(page).toHaveURL(/\/account$/);
   const copied = (await page.context().cookies()).find((c) => c.name === "next-auth.session-token")!;
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
 
   const replay = await browser.newContext();
   try {
@@ -165,4 +167,128 @@ test("the form is keyboard friendly", async ({ page }) => {
   await page.keyboard.type("alice-password-1");
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/account$/);
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("alice signs in with the form posted to the server; the password is never in a URL", async ({ page }) => {
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await page.goto("/login?callbackUrl=%2Faccount%3Ffrom%3Dnojs");
+    await signIn(page, "alice", "alice-password-1");
+    await expect(page).toHaveURL(`${E2E.APP_URL}/account?from=nojs`);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Alice Example");
+    expect(urls.length).toBeGreaterThan(1);
+    for (const url of urls) expect(url).not.toContain("alice-password-1");
+  });
+
+  test("a wrong password comes back to the form with the generic message", async ({ page }) => {
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await page.goto("/login");
+    await signIn(page, "alice", "wrong-password");
+    await expect(page).toHaveURL(/\/login\?/);
+    await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+    for (const url of urls) expect(url).not.toContain("wrong-password");
+  });
+
+  test("a post from another site is refused", async ({ request }) => {
+    const res = await request.post("/login/submit", {
+      form: { username: "alice", password: "alice-password-1" },
+      headers: { Origin: "https://evil.example" },
+      maxRedirects: 0,
+    });
+    expect(res.status()).toBe(403);
+    expect(res.headers()["set-cookie"] ?? "").not.toContain("session-token");
+  });
+});
+
+test("an empty submit asks for the missing field on that field, without a request", async ({ page }) => {
+  await page.goto("/login");
+  const posts: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") posts.push(r.url());
+  });
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByLabel("Username")).toBeFocused();
+  expect(await page.getByLabel("Username").evaluate((el: HTMLInputElement) => el.validity.valueMissing && el.validationMessage !== "")).toBe(true);
+  await page.getByLabel("Username").fill("alice");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByLabel("Password")).toBeFocused();
+  expect(await page.getByLabel("Password").evaluate((el: HTMLInputElement) => el.validity.valueMissing)).toBe(true);
+  await expect(page.getByTestId("login-message")).toHaveText("");
+  expect(posts).toEqual([]);
+});
+
+// SCREENSHOTS=1 writes each page to e2e/screenshots/ (for the README), otherwise to the test's output folder.
+for (const [name, width, height] of [
+  ["narrow", 320, 640],
+  ["desktop", 1280, 800],
+] as const) {
+  for (const colorScheme of ["light", "dark"] as const) {
+    test(`no page scrolls sideways at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+      try {
+        const page = await context.newPage();
+        const check = async (file: string) => {
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          expect(overflow, `${file} scrolls sideways by ${overflow}px`).toBe(0);
+          await page.screenshot({
+            fullPage: true,
+            path: process.env.SCREENSHOTS
+              ? path.join(import.meta.dirname, "screenshots", `${file}-${name}-${colorScheme}.png`)
+              : testInfo.outputPath(`${file}.png`),
+          });
+        };
+        await page.goto("/login");
+        await check("login");
+        await signIn(page, "alice", "wrong-password");
+        await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+        await check("login-error");
+        await signIn(page, "alice", "alice-password-1");
+        await expect(page).toHaveURL(/\/account$/);
+        await expect(page.getByTestId("access-token-claims")).toBeVisible();
+        await check("account");
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}
+
+/** WCAG 2.2 relative luminance contrast of two computed `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (rgb: string) => {
+    const [r, g, bl] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((c) => {
+      const s = Number(c) / 255;
+      return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+test("in dark mode the focus ring stands out 3:1 from the page and the error box is dark", async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: "dark" });
+  try {
+    const page = await context.newPage();
+    await page.goto("/login");
+    await signIn(page, "alice", "wrong-password");
+    await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    for (const target of [page.getByLabel("Username"), page.getByRole("button", { name: "Sign in" })]) {
+      await target.focus();
+      await page.keyboard.press("Shift+Tab");
+      await page.keyboard.press("Tab");
+      const ring = await target.evaluate((el) => getComputedStyle(el).outlineColor);
+      expect(contrast(ring, background), `${ring} on ${background}`).toBeGreaterThanOrEqual(3);
+    }
+    const box = await page.getByTestId("login-message").evaluate((el) => getComputedStyle(el).backgroundColor);
+    // A dark box: its text (light) reads on it, and it is not the light-mode pink.
+    expect(contrast(box, "rgb(0, 0, 0)")).toBeLessThan(2);
+  } finally {
+    await context.close();
+  }
 });

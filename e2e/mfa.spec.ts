@@ -109,6 +109,30 @@ test("a wrong code can be corrected; the mfa_token never reaches the page, its s
   expect((await page.context().cookies()).find((c) => c.name === "login-mfa-step")).toBeUndefined();
 });
 
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the password and then the code are posted to the server, neither in a URL", async ({ page }) => {
+    const { secret } = await enrolOverHttp(page.request, "mfa-nojs");
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    await signIn(page, "mfa-nojs", "mfa-nojs-password-1");
+    await expect(page.getByLabel("Authentication code")).toBeVisible();
+    const wrong = totp(secret, 1) === "000000" ? "111111" : "000000";
+    await enterCode(page, wrong);
+    await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+    const code = totp(secret, 1);
+    await enterCode(page, code);
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("mfa-nojs Example");
+    for (const url of urls) {
+      expect(url).not.toContain("mfa-nojs-password-1");
+      expect(url).not.toContain(code);
+      expect(url).not.toMatch(/mfa_token|otp=/);
+    }
+  });
+});
+
 test("a recovery code signs in instead of a code, once", async ({ page }) => {
   const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery");
   await signIn(page, "mfa-recovery", "mfa-recovery-password-1");
@@ -178,7 +202,7 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   await expect(page).toHaveURL(/\/account$/);
 
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await signIn(page, "mfa-enrol", "mfa-enrol-password-1");
   await enterCode(page, totp(secret, 1));
   await expect(page).toHaveURL(/\/account$/);
@@ -205,7 +229,7 @@ test("new recovery codes, then two-step verification turned off, each with the p
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
 
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await signIn(page, "mfa-off", "mfa-off-password-1");
   await expect(page).toHaveURL(/\/account$/);
 });
@@ -360,7 +384,7 @@ test.describe("when demo-web's policy is required", () => {
 
     // Enrolled: the next sign-in asks for a code, and a recovery code shown at enrolment works.
     await page.getByRole("button", { name: "Sign out" }).click();
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
     await signIn(page, "mfa-required", "mfa-required-password-1");
     await page.getByRole("link", { name: "Use a recovery code instead" }).click();
     await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);

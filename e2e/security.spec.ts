@@ -64,7 +64,7 @@ test("a page that does not exist is a 404 with the pages' CSP and security heade
   expect(headers["x-frame-options"]).toBe("DENY");
   expect(headers["permissions-policy"]).toBe("camera=(), microphone=(), geolocation=(), payment=()");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
-  await expect(page).toHaveTitle("Page not found · ROPC login kit");
+  await expect(page).toHaveTitle("Page not found");
   const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
   const scripts = await page.locator("script[src]").evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
   expect(scripts.length).toBeGreaterThan(0);
@@ -122,4 +122,14 @@ test("the authorization server's paths do not pass through the login app's proxy
     const res = await request.get(path);
     expect(res.headers()["content-security-policy"] ?? "", path).not.toContain("nonce-");
   }
+});
+
+test("the favicon is served, and no tab title shows protocol jargon", async ({ page, request }) => {
+  const icon = await request.get("/favicon.ico");
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toContain("image/");
+  await page.goto("/login");
+  await expect(page).toHaveTitle("Sign in");
+  await page.goto("/no-such-page");
+  expect(await page.title()).not.toMatch(/ROPC|OAuth|OIDC/i);
 });

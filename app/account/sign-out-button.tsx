@@ -12,7 +12,7 @@ export function SignOutButton() {
       aria-busy={busy}
       onClick={() => {
         setBusy(true);
-        void signOut({ callbackUrl: "/login" });
+        void signOut({ callbackUrl: "/login?reason=signed_out" });
       }}
     >
       Sign out

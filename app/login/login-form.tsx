@@ -43,7 +43,8 @@ export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: 
 
   const message = error ?? notice;
   return (
-    <form onSubmit={submit} aria-describedby={message ? "login-message" : undefined} noValidate>
+    // Without script the browser posts the form to the server, which signs in the same way.
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={message ? "login-message" : undefined}>
       <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={message ? "message" : "message empty"}>
         {message}
       </div>
@@ -52,6 +53,7 @@ export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: 
           {operatorHint}
         </p>
       )}
+      <input type="hidden" name="callbackUrl" value={callbackUrl} />
       <label htmlFor="username">Username</label>
       <input
         id="username"

@@ -2,22 +2,28 @@ import { redirect } from "next/navigation";
 import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentMfaStep, currentSession } from "@/lib/login/current-session.ts";
-import { SESSION_ENDED_MESSAGE, signInMessage } from "@/lib/login/messages.ts";
+import { SESSION_ENDED_MESSAGE, SIGNED_OUT_MESSAGE, signInMessage } from "@/lib/login/messages.ts";
 import { operatorHint } from "@/lib/login/self-check.ts";
 import { LoginForm } from "./login-form.tsx";
 import { SecondStep } from "./second-step.tsx";
 
 export const metadata = { title: "Sign in" };
 
-const NOTICES: Record<string, string> = { expired: SESSION_ENDED_MESSAGE, mfa_expired: signInMessage("mfa_expired") };
+const NOTICES: Record<string, string> = { expired: SESSION_ENDED_MESSAGE, mfa_expired: signInMessage("mfa_expired"), signed_out: SIGNED_OUT_MESSAGE };
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const callbackUrl = safeCallbackPath(typeof params.callbackUrl === "string" ? params.callbackUrl : undefined, settings().APP_URL);
   if (await currentSession()) redirect(callbackUrl);
+  const notice =
+    typeof params.reason === "string" && Object.hasOwn(NOTICES, params.reason)
+      ? NOTICES[params.reason]
+      : // A sign-in posted without script comes back here with its error code (lib/login/form-sign-in.ts).
+        typeof params.error === "string"
+        ? signInMessage(params.error)
+        : undefined;
   const step = await currentMfaStep();
-  if (step) return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} />;
-  const notice = typeof params.reason === "string" && Object.hasOwn(NOTICES, params.reason) ? NOTICES[params.reason] : undefined;
+  if (step) return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
   return (
     <main className="card">
       <h1>Sign in</h1>

@@ -38,14 +38,25 @@ function StartAgain({ callbackUrl }: { callbackUrl: string }) {
 }
 
 /** The step of a sign-in after its password, as the sealed cookie says. */
-export async function SecondStep({ step, callbackUrl, useRecoveryCode }: { step: MfaStep; callbackUrl: string; useRecoveryCode: boolean }) {
+export async function SecondStep({
+  step,
+  callbackUrl,
+  useRecoveryCode,
+  notice,
+}: {
+  step: MfaStep;
+  callbackUrl: string;
+  useRecoveryCode: boolean;
+  /** What the last submit without script came back with (lib/login/form-sign-in.ts). */
+  notice?: string;
+}) {
   if (step.stage === "code") {
     const other = new URLSearchParams({ callbackUrl, ...(useRecoveryCode ? {} : { method: "recovery-code" }) });
     return (
       <main className="card">
         <h1>Two-step verification</h1>
         {useRecoveryCode ? (
-          <StepForm callbackUrl={callbackUrl} submitLabel="Verify">
+          <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
             <label htmlFor="recovery-code">Recovery code</label>
             <input
               id="recovery-code"
@@ -62,7 +73,7 @@ export async function SecondStep({ step, callbackUrl, useRecoveryCode }: { step:
             </p>
           </StepForm>
         ) : (
-          <StepForm callbackUrl={callbackUrl} submitLabel="Verify">
+          <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
             <CodeField />
           </StepForm>
         )}
@@ -80,7 +91,7 @@ export async function SecondStep({ step, callbackUrl, useRecoveryCode }: { step:
         <h1>Set up two-step verification</h1>
         <p>This account needs a second step when you sign in. Scan the QR code with an authenticator app, then enter the code it shows.</p>
         <Enrolment qrCode={await qrCodeDataUrl(barcodeUri)} secret={secret} />
-        <StepForm callbackUrl={callbackUrl} submitLabel="Verify and continue">
+        <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify and continue">
           <CodeField />
         </StepForm>
         <StartAgain callbackUrl={callbackUrl} />
@@ -91,7 +102,7 @@ export async function SecondStep({ step, callbackUrl, useRecoveryCode }: { step:
     <main className="card">
       <h1>Two-step verification is on</h1>
       <RecoveryCodes codes={step.recoveryCodes} />
-      <StepForm callbackUrl={callbackUrl} submitLabel="I have saved them, continue">
+      <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="I have saved them, continue">
         <input type="hidden" name="done" value="1" />
       </StepForm>
     </main>

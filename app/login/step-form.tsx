@@ -11,9 +11,9 @@ import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
  * fields are rendered on the server as `children`; this sends them as a credentials sign-in. The
  * step itself lives in a sealed httpOnly cookie: nothing here sees the `mfa_token`.
  */
-export function StepForm({ callbackUrl, submitLabel, children }: { callbackUrl: string; submitLabel: string; children: ReactNode }) {
+export function StepForm({ callbackUrl, submitLabel, notice, children }: { callbackUrl: string; submitLabel: string; notice?: string; children: ReactNode }) {
   const router = useRouter();
-  const [error, setError] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>(notice);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -44,10 +44,11 @@ export function StepForm({ callbackUrl, submitLabel, children }: { callbackUrl: 
   }
 
   return (
-    <form onSubmit={submit} aria-describedby={error ? "login-message" : undefined} noValidate>
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={error ? "login-message" : undefined}>
       <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={error ? "message" : "message empty"}>
         {error}
       </div>
+      <input type="hidden" name="callbackUrl" value={callbackUrl} />
       {children}
       <button type="submit" disabled={busy} aria-busy={busy}>
         {submitLabel}

@@ -18,6 +18,8 @@ export const SIGN_IN_MESSAGES: Readonly<Record<string, string>> = {
   mfa_expired: "Your sign-in timed out or had too many wrong codes. Please enter your password again.",
 };
 
+export const SIGNED_OUT_MESSAGE = "You have signed out.";
+
 export const SESSION_ENDED_MESSAGE = "Your session has ended. Please sign in again.";
 
 export function signInMessage(code: string | null | undefined): string {
