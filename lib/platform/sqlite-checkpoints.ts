@@ -93,14 +93,17 @@ export function startCheckpoints(connection: Connection, file: string, { interva
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   return {
     async stop() {
+      // Held open until the worker has made its last checkpoint and closed its connection (or,
+      // after a failure, has been terminated): a script's last disconnect must not end first.
+      worker.ref();
       if (running) {
         running = false;
         connection.pragma("wal_autocheckpoint = 1000");
-        // Held open until the worker has made its last checkpoint and closed its connection.
-        worker.ref();
         worker.postMessage("stop");
       }
+      const stuck = setTimeout(() => void worker.terminate(), 10_000);
       await exited;
+      clearTimeout(stuck);
     },
   };
 }
