@@ -148,6 +148,14 @@ describe("admin CLI", () => {
     expect((await keySet(Date.now() + 3 * 10 ** 9)).jwks().keys.map((k) => k.kid)).not.toContain(kid);
   });
 
+  it("retires a key whose id begins with a dash (base64url), not taking it for an option", async () => {
+    const [row] = await db().signingKey.findMany({ take: 1 });
+    const kid = `-${randomUUID()}`;
+    await db().signingKey.create({ data: { ...row!, kid, activeFrom: new Date(Date.now() + 86_400_000), retiredAt: null, createdAt: new Date() } });
+    expect(await cli(["key", "retire", kid, "--force"])).toMatchObject({ status: 0, err: "", out: `Retired key ${kid}\n` });
+    expect((await db().signingKey.findUniqueOrThrow({ where: { kid } })).retiredAt).not.toBeNull();
+  });
+
   it("tails the audit trail with filters", async () => {
     await signIn("alice", "definitely-wrong");
     const { status, out } = await cli(["audit", "tail", "--user", "alice", "--outcome", "failure", "--limit", "1", "--json"]);

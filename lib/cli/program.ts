@@ -440,6 +440,8 @@ export function buildProgram(io: CliIo): Command {
     .description("Stop publishing a key (refused while it signs or may still verify live tokens)")
     .argument("<kid>")
     .option("--force", "retire it even so: tokens it signed stop verifying", false)
+    // A kid is a JWK thumbprint in base64url: it may begin with "-", which is no option here.
+    .allowUnknownOption()
     .action(async (kid: string, o: { force: boolean }) => {
       await retireKey(kid, { force: o.force });
       io.out(`Retired key ${kid}`);
