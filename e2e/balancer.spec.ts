@@ -14,6 +14,8 @@ import { startArguments } from "../lib/scripts/start-command.ts";
 // forwardfor`, retries with redispatch. The balancer connects to the backends from its own
 // address (127.0.0.2) and TRUST_PROXY names it; end users connect from addresses of their own
 // (127.0.0.10, ...: Linux routes all of 127.0.0.0/8 to the loopback interface).
+// Conditional skips, never silent in CI: .ci/run starts PostgreSQL and installs HAProxy, so both
+// hold there; on a developer's machine without them the file says what to install.
 const server = process.env.TEST_POSTGRES_URL;
 test.skip(!server, "needs TEST_POSTGRES_URL (.ci/run starts PostgreSQL; or `export TEST_POSTGRES_URL=$(.ci/postgres start)`)");
 

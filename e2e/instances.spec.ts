@@ -7,7 +7,7 @@ import { startArguments } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behave as one authorization server.
 // Needs a PostgreSQL server: .ci/run starts one and sets TEST_POSTGRES_URL; without it this
-// file is skipped with that reason (it is the only test that needs it).
+// file is skipped with that reason (it and the balancer spec are the only ones that need it).
 const server = process.env.TEST_POSTGRES_URL;
 test.skip(!server, "needs TEST_POSTGRES_URL (.ci/run starts PostgreSQL; or `export TEST_POSTGRES_URL=$(.ci/postgres start)`)");
 
