@@ -23,6 +23,7 @@ describe("the audit trail", () => {
     expect(Object.keys(await prune()).sort()).toEqual([
       "auditEvents",
       "clientAssertions",
+      "dpopProofs",
       "failedLogins",
       "knownAddresses",
       "mfaChallenges",

@@ -50,6 +50,8 @@ export interface ClientSummary {
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
   mfaPolicy: string | null;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: its token requests must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   disabled: boolean;
 }
 
@@ -87,6 +89,7 @@ function summaryOf(c: ClientRow): ClientSummary {
     refreshTokenTtl: c.refreshTokenTtl,
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
+    dpopBoundAccessTokens: c.dpopBoundAccessTokens,
     disabled: c.disabled,
   };
 }
@@ -115,6 +118,8 @@ export interface NewClient {
   jwksUri?: string;
   /** The hash of its registration access token, when it registered itself (RFC 7592). */
   registrationTokenHash?: string;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: refuse its token requests without a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
 }
 
 export interface AddedClient {
@@ -163,6 +168,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
         audiences: joinList(client.audiences ?? []),
         forwardsEndUserIp,
         idTokenSignedResponseAlg,
+        dpopBoundAccessTokens: client.dpopBoundAccessTokens ?? false,
         registrationTokenHash: client.registrationTokenHash ?? null,
       },
     });
@@ -204,6 +210,8 @@ export interface ClientChanges {
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
   mfaPolicy?: string;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens. */
+  dpopBoundAccessTokens?: boolean;
   disabled?: boolean;
 }
 
@@ -228,6 +236,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
+    dpopBoundAccessTokens: changes.dpopBoundAccessTokens,
     disabled: changes.disabled,
   };
   const changed = Object.entries(data)

@@ -29,6 +29,8 @@ export interface WorkspaceSummary {
   refreshTokenTtl: number;
   defaultScopes: string[];
   mfaPolicy: string;
+  /** RFC 9449 §8: DPoP proofs must carry a nonce the server provided. */
+  dpopNonces: boolean;
 }
 
 /** Every workspace, by tenant then name. */
@@ -42,6 +44,7 @@ export async function listWorkspaces(): Promise<WorkspaceSummary[]> {
     refreshTokenTtl: w.refreshTokenTtl,
     defaultScopes: splitList(w.defaultScopes),
     mfaPolicy: w.mfaPolicy,
+    dpopNonces: w.dpopNonces,
   }));
 }
 
@@ -73,9 +76,11 @@ export interface WorkspaceChanges {
   defaultScopes?: readonly string[];
   /** Who must pass a second factor: off, optional or required. */
   mfaPolicy?: string;
+  /** RFC 9449 §8: require server-provided nonces in DPoP proofs. */
+  dpopNonces?: boolean;
 }
 
-/** Changes a workspace's token lifetimes, default scopes or MFA policy; at least one must be given. */
+/** Changes a workspace's token lifetimes, default scopes, MFA policy or DPoP nonces; at least one must be given. */
 export async function setWorkspace(ref: string, changes: WorkspaceChanges): Promise<void> {
   const w = await workspaceByRef(ref);
   const data = {
@@ -84,6 +89,7 @@ export async function setWorkspace(ref: string, changes: WorkspaceChanges): Prom
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
     mfaPolicy: ifGiven(changes.mfaPolicy, mfaPolicy),
+    dpopNonces: changes.dpopNonces,
   };
   if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
   await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));

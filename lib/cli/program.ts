@@ -124,6 +124,7 @@ export function buildProgram(io: CliIo): Command {
           refresh_ttl: w.refreshTokenTtl,
           default_scopes: w.defaultScopes,
           mfa_policy: w.mfaPolicy,
+          dpop_nonces: w.dpopNonces,
         })),
         o.json,
       );
@@ -137,23 +138,30 @@ export function buildProgram(io: CliIo): Command {
       io.out(`Created workspace ${ref}; its issuer is ${issuer}`);
     });
   ws.command("set")
-    .description("Change a workspace's token lifetimes, default scopes or MFA policy")
+    .description("Change a workspace's token lifetimes, default scopes, MFA policy or DPoP nonces")
     .argument("<tenant/workspace>")
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .option("--default-scopes <scopes>", "scopes granted when a client asks for none", scopesOption)
     .addOption(new Option("--mfa-policy <policy>", "who must pass a second factor").choices(MFA_POLICIES))
-    .action(async (ref: string, o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string }) => {
-      await setWorkspace(ref, {
-        accessTokenTtl: o.accessTtl,
-        idTokenTtl: o.idTtl,
-        refreshTokenTtl: o.refreshTtl,
-        defaultScopes: o.defaultScopes,
-        mfaPolicy: o.mfaPolicy,
-      });
-      io.out(`Updated workspace ${ref}`);
-    });
+    .addOption(new Option("--dpop-nonces <on|off>", "require server-provided nonces in DPoP proofs (RFC 9449 §8)").choices(["on", "off"]))
+    .action(
+      async (
+        ref: string,
+        o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string; dpopNonces?: "on" | "off" },
+      ) => {
+        await setWorkspace(ref, {
+          accessTokenTtl: o.accessTtl,
+          idTokenTtl: o.idTtl,
+          refreshTokenTtl: o.refreshTtl,
+          defaultScopes: o.defaultScopes,
+          mfaPolicy: o.mfaPolicy,
+          dpopNonces: o.dpopNonces === undefined ? undefined : o.dpopNonces === "on",
+        });
+        io.out(`Updated workspace ${ref}`);
+      },
+    );
   ws.command("delete")
     .description("Delete a workspace with its users and clients; their sessions end and refresh tokens are revoked; its issuer stops answering")
     .argument("<tenant/workspace>")
@@ -300,10 +308,11 @@ export function buildProgram(io: CliIo): Command {
           forwards_ip: c.forwardsEndUserIp,
           id_token_alg: c.idTokenAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
+          dpop_bound: c.dpopBoundAccessTokens,
           disabled: c.disabled,
         })),
         o.json,
-        ["client_id", "auth", "grants", "scopes", "origins", "forwards_ip", "mfa_policy", "disabled"],
+        ["client_id", "auth", "grants", "scopes", "origins", "forwards_ip", "mfa_policy", "dpop_bound", "disabled"],
       );
     });
   client
@@ -321,6 +330,7 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
+    .option("--dpop-bound-access-tokens", "refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)", false)
     .action(
       async (
         ref: string,
@@ -336,6 +346,7 @@ export function buildProgram(io: CliIo): Command {
           idTokenAlg?: string;
           jwks?: unknown;
           jwksUri?: string;
+          dpopBoundAccessTokens: boolean;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -374,6 +385,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
+    .addOption(new Option("--dpop-bound-access-tokens <yes|no>", "refuse its token requests without a DPoP proof").choices(["yes", "no"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
     .action(async (ref: string, clientId: string, o: ClientSetOptions) => {
       const { takesEffectWithinSeconds } = await setClient(ref, clientId, {
@@ -390,6 +402,7 @@ export function buildProgram(io: CliIo): Command {
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
+        dpopBoundAccessTokens: o.dpopBoundAccessTokens === undefined ? undefined : o.dpopBoundAccessTokens === "yes",
         disabled: o.state === undefined ? undefined : o.state === "disabled",
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
@@ -543,6 +556,7 @@ interface ClientSetOptions {
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;
+  dpopBoundAccessTokens?: "yes" | "no";
   state?: "enabled" | "disabled";
 }
 

@@ -18,7 +18,7 @@ describe("every module-level cache is registered in one place and clearable", ()
       "login discovery",
       "login refreshes in flight",
       "login session checks",
-      "refresh successor key",
+      "server secrets",
       "signing keys",
       "unauthenticated failure budget",
       "workspaces",

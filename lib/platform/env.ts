@@ -101,6 +101,8 @@ const schema = z.object({
   DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
   /** How far ahead a client assertion's `exp` may be (private_key_jwt, client_secret_jwt; seconds). */
   CLIENT_ASSERTION_MAX_SECONDS: integer(30, 3600, 300),
+  /** How old a DPoP proof's `iat` may be (RFC 9449 §11.1; seconds), besides the clock skew. */
+  DPOP_PROOF_MAX_AGE_SECONDS: integer(5, 600, 60),
   /** The login app's authorization server; default: this app's demo workspace. */
   OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /** The login app's client at OAUTH_ISSUER. */

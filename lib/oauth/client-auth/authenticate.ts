@@ -52,6 +52,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   allowedOrigins: [],
   forwardsEndUserIp: false,
   mfaPolicy: null,
+  dpopBoundAccessTokens: false,
   disabled: true,
 };
 

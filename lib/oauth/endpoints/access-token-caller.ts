@@ -1,7 +1,16 @@
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
-import { InsufficientScope, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
+import {
+  bearerChallenge,
+  dpopChallenge,
+  InsufficientScope,
+  InvalidDpopProof,
+  InvalidRequest,
+  InvalidToken,
+  type TokenScheme,
+} from "@/lib/oauth/protocol/errors.ts";
 import { readForm } from "@/lib/oauth/protocol/form.ts";
-import { bearerRequired, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { verifyDpopProof, type DpopProof } from "@/lib/oauth/dpop/proof.ts";
 import { findClient } from "@/lib/oauth/store/clients.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
@@ -18,6 +27,8 @@ export interface AccessTokenCaller {
   /** The token's user: a resource endpoint of ours serves users, never a client's own token. */
   user: TokenHolder;
   client: StoredClient;
+  /** The verified proof of a DPoP-bound token (RFC 9449 §7.1); its `nextNonce` goes in `DPoP-Nonce`. */
+  dpop?: DpopProof;
 }
 
 export interface AccessTokenCallerOptions {
@@ -29,10 +40,26 @@ export interface AccessTokenCallerOptions {
   formBody?: boolean;
 }
 
-const AUTHORIZATION = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The scheme of the request's Authorization header: `DPoP` (RFC 9449 §7.1), else `Bearer`. */
+export function authorizationScheme(request: OAuthRequest): TokenScheme {
+  return /^DPoP /i.test(request.headers.get("authorization") ?? "") ? "DPoP" : "Bearer";
+}
 
 /**
- * The access token a request presents (RFC 6750 §2): the Authorization header, or where allowed
+ * The public URL of the resource a request is for (a DPoP proof's `htu`): the issuer, as the
+ * server publishes it whatever proxies stand in front, and the path under it.
+ */
+function resourceUrl(request: OAuthRequest, workspace: Workspace): string {
+  const path = new URL(request.url, "http://localhost").pathname;
+  const base = `/${workspace.tenant}/${workspace.slug}`;
+  return path.startsWith(`${base}/`) ? `${workspace.issuer}${path.slice(base.length)}` : "";
+}
+
+/**
+ * The access token a request presents (RFC 6750 §2): the Authorization header (scheme `Bearer`,
+ * or `DPoP` for a DPoP-bound token, RFC 9449 §7.1), or where allowed
  * the `access_token` form parameter of a POST (§2.2); never both. Not the query string: RFC 6750
  * §2.3 and RFC 9700 advise against it, as URLs end up in logs. Undefined when it sent none.
  */
@@ -45,8 +72,8 @@ export async function presentedToken(request: OAuthRequest, realm: string, optio
   const fromBody = isForm ? (await readForm(request)).get("access_token") : undefined;
   if (header !== null && fromBody !== undefined) throw new InvalidRequest("send the access token once, in the header or the body");
   if (header === null) return fromBody;
-  const token = AUTHORIZATION.exec(header)?.[1];
-  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer token");
+  const token = AUTHORIZATION.exec(header)?.[2];
+  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer or DPoP token");
   return token;
 }
 
@@ -55,7 +82,9 @@ export async function presentedToken(request: OAuthRequest, realm: string, optio
  * a token we signed for this workspace and that is still live (`checkAccessToken`), sent from an
  * origin its client allows, carrying `options.scope` (else `insufficient_scope`, 403), of an
  * enabled user. A bad one is `invalid_token` (401); the audit trail learns the client and user as
- * soon as they are known.
+ * soon as they are known. A DPoP-bound token (`cnf.jkt`) must come with the DPoP scheme and a proof
+ * by its key for this request and token (`ath`); an unbound one with the Bearer scheme (RFC 9449
+ * §7.1, §7.2). Failures challenge in the scheme used, or the one the token needs.
  */
 export async function authenticateAccessToken(
   request: OAuthRequest,
@@ -65,19 +94,46 @@ export async function authenticateAccessToken(
   options: AccessTokenCallerOptions = {},
 ): Promise<AccessTokenCaller> {
   const realm = workspace.issuer;
+  const scheme = authorizationScheme(request);
   const check = token.length <= MAX_TOKEN_LENGTH ? await checkAccessToken(token, workspace) : { valid: false as const, reason: "too long" };
   // A token we signed, refused for its session or client, is an ordinary end, not junk.
   if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
-  if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason);
+  if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason, scheme);
   const { claims, user } = check;
+  const dpop = await boundCaller(request, token, claims, workspace, scheme);
   const client = await findClient(workspace.id, claims.client_id);
-  if (!client) throw new InvalidToken(realm, "the access token is invalid", "client gone");
+  if (!client) throw new InvalidToken(realm, "the access token is invalid", "client gone", scheme);
   assertOriginAllowed(request, client.allowedOrigins);
-  if (options.scope !== undefined && !claims.scope.split(" ").includes(options.scope)) throw new InsufficientScope(realm, options.scope);
-  if (!user || user.disabled) throw new InvalidToken(realm, "the access token is invalid", "not a user's token, or the user is gone or disabled");
-  if (options.session === true && claims.sid === undefined) throw new InvalidToken(realm, "the access token is invalid", "not a signed-in user's token");
+  if (options.scope !== undefined && !claims.scope.split(" ").includes(options.scope)) throw new InsufficientScope(realm, options.scope, scheme);
+  if (!user || user.disabled) throw new InvalidToken(realm, "the access token is invalid", "not a user's token, or the user is gone or disabled", scheme);
+  if (options.session === true && claims.sid === undefined)
+    throw new InvalidToken(realm, "the access token is invalid", "not a signed-in user's token", scheme);
   Object.assign(audit, { userId: user.id, username: user.username });
-  return { token, claims, user, client };
+  return { token, claims, user, client, ...(dpop === undefined ? {} : { dpop }) };
+}
+
+/** RFC 9449 §7.1, §7.2: the token's binding and the request's scheme and proof agree, or `invalid_token` / `invalid_dpop_proof`. */
+async function boundCaller(
+  request: OAuthRequest,
+  token: string,
+  claims: AccessTokenClaims,
+  workspace: Workspace,
+  scheme: TokenScheme,
+): Promise<DpopProof | undefined> {
+  const realm = workspace.issuer;
+  const jkt = claims.cnf?.jkt;
+  if (scheme === "Bearer") {
+    // A bound token used as a bearer one is exactly what binding is there to stop (§7.2).
+    if (jkt !== undefined)
+      throw new InvalidToken(realm, "the access token is DPoP-bound: send it with the DPoP scheme and a proof", "bound token as Bearer", "DPoP");
+    return undefined;
+  }
+  if (typeof jkt !== "string")
+    throw new InvalidToken(realm, "the access token is not DPoP-bound: send it with the Bearer scheme", "unbound token as DPoP", "DPoP");
+  const proof = await verifyDpopProof(request, { workspace, url: resourceUrl(request, workspace), accessToken: token, realm });
+  if (proof === undefined) throw new InvalidDpopProof("a DPoP proof is required with a DPoP-bound access token", undefined, realm);
+  if (proof.jkt !== jkt) throw new InvalidToken(realm, "the DPoP proof is not by the key the access token is bound to", "jkt mismatch", "DPoP");
+  return proof;
 }
 
 /**
@@ -94,7 +150,12 @@ export async function accessTokenCaller(
   return token === undefined ? null : authenticateAccessToken(request, token, workspace, audit, options);
 }
 
-/** RFC 6750 §3.1: the answer to a request that presented no token at all (a bare challenge). */
+/**
+ * RFC 6750 §3.1 and RFC 9449 §7.1: the answer to a request that presented no token at all, a
+ * bare challenge in each scheme we take (the DPoP one naming the proof algorithms).
+ */
 export function accessTokenRequired(workspace: Workspace): OAuthResponse {
-  return bearerRequired(workspace.issuer);
+  const bearer = bearerChallenge(workspace.issuer, {})["WWW-Authenticate"];
+  const dpop = dpopChallenge(workspace.issuer, {})["WWW-Authenticate"];
+  return { status: 401, headers: { "WWW-Authenticate": `${bearer}, ${dpop}`, ...NO_STORE }, body: null };
 }

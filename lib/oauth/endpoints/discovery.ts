@@ -1,7 +1,7 @@
 import { AUTH_METHODS, AUTH_SIGNING_ALGS, CREDENTIAL_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { type OAuthRequest, type OAuthResponse, publicJson } from "@/lib/oauth/protocol/responses.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
-import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
+import { DPOP_ALGS, SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
@@ -39,6 +39,8 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...CLAIMS_SUPPORTED],
+      // RFC 9449 §5.1: the token endpoint and our resource endpoints take DPoP proofs signed so.
+      dpop_signing_alg_values_supported: [...DPOP_ALGS],
     },
     MAX_AGE,
   );

@@ -31,7 +31,8 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
     scope: c.scope,
     client_id: c.client_id,
     username,
-    token_type: "bearer",
+    // RFC 9449 §6.2: a DPoP-bound token says so, and names its key.
+    token_type: c.cnf === undefined ? "bearer" : "DPoP",
     exp: c.exp,
     iat: c.iat,
     nbf: c.nbf,
@@ -39,6 +40,7 @@ const introspectAccessToken: Introspector = async (token, workspace) => {
     aud: c.aud,
     iss: c.iss,
     jti: c.jti,
+    cnf: c.cnf,
   };
 };
 

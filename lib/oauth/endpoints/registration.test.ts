@@ -147,7 +147,7 @@ describe("dynamic client registration (RFC 7591)", () => {
     ["a bad origin", { grant_types: ["password"], ropc_allowed_origins: ["not an origin"] }, "invalid_client_metadata"],
     ["client_name not a string", { grant_types: ["password"], client_name: 42 }, "invalid_client_metadata"],
     ["an empty client_name", { grant_types: ["password"], client_name: " " }, "invalid_client_metadata"],
-    ["DPoP-bound tokens (not yet supported)", { grant_types: ["password"], dpop_bound_access_tokens: true }, "invalid_client_metadata"],
+    ["dpop_bound_access_tokens not a boolean", { grant_types: ["password"], dpop_bound_access_tokens: "yes" }, "invalid_client_metadata"],
     ["response types", { grant_types: ["password"], response_types: ["code"] }, "invalid_client_metadata"],
     ["redirect URIs", { grant_types: ["password"], redirect_uris: ["https://app.example/cb"] }, "invalid_redirect_uri"],
     ["a body that is not an object", [], "invalid_request"],

@@ -7,6 +7,7 @@ import type { Grant } from "@/lib/oauth/grants/types.ts";
 import { type FormParams, readForm } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { tokenRequestProof } from "@/lib/oauth/dpop/token-request.ts";
 
 /**
  * `POST /{tenant}/{workspace}/oauth2/token` (RFC 6749 §3.2). The checks run in this order, each
@@ -24,7 +25,10 @@ export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip,
   audit.userAgent = endUserAgent(request, client);
   const grant = supportedGrant(params);
   assertClientMayUse(client, grant.type);
-  return grant.handle({ request, params, client, workspace, log, ip: audit.ip, audit });
+  const dpop = await tokenRequestProof(request, client, workspace, urlFor("token"));
+  const response = await grant.handle({ request, params, client, workspace, log, ip: audit.ip, audit, dpop });
+  if (dpop?.nextNonce !== undefined) response.headers["DPoP-Nonce"] = dpop.nextNonce;
+  return response;
 }
 
 /** The grant type as an audit event name: ours, or `other` (never arbitrary input). */

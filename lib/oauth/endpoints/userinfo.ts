@@ -11,5 +11,6 @@ import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 export async function userinfoEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   const caller = await accessTokenCaller(request, workspace, audit, { scope: "openid", formBody: true });
   if (caller === null) return accessTokenRequired(workspace);
-  return json({ sub: caller.user.id, ...userClaims(caller.user, caller.claims.scope.split(" ")) });
+  const nonce = caller.dpop?.nextNonce;
+  return json({ sub: caller.user.id, ...userClaims(caller.user, caller.claims.scope.split(" ")) }, 200, nonce === undefined ? {} : { "DPoP-Nonce": nonce });
 }

@@ -13,7 +13,7 @@ const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "ad
  * being its client id; no ID token and no refresh token (§4.4.3). Asking for nothing gives the
  * client's default scopes, or else every non-user scope it is allowed.
  */
-async function handle({ params, client, workspace }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace, dpop }: GrantRequest): Promise<OAuthResponse> {
   if (!client.confidential) throw new UnauthorizedClient("a public client cannot use client_credentials");
   const allowed = new Set([...client.scopes].filter((s) => !USER_SCOPES.has(s)));
   const defaults = client.defaultScopes ?? [...allowed];
@@ -25,8 +25,14 @@ async function handle({ params, client, workspace }: GrantRequest): Promise<OAut
     subject: client.clientId,
     scope,
     ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
+    jkt: dpop?.jkt,
   });
-  const body: TokenResponse = { access_token: access.token, token_type: "bearer", expires_in: access.claims.exp - access.claims.iat, scope: scope.join(" ") };
+  const body: TokenResponse = {
+    access_token: access.token,
+    token_type: dpop ? "DPoP" : "bearer",
+    expires_in: access.claims.exp - access.claims.iat,
+    scope: scope.join(" "),
+  };
   return json(body);
 }
 

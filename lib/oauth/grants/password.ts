@@ -26,7 +26,7 @@ const BAD_CREDENTIALS = "invalid username or password";
  * lookup (the user and the address's recent failures, one query), the brute-force defence, the
  * credentials, the user's state, and the second factor when the MFA policy asks for one.
  */
-async function handle({ params, client, workspace, ip, audit }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace, ip, audit, dpop }: GrantRequest): Promise<OAuthResponse> {
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
@@ -67,7 +67,17 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
   }
   await attempt.succeeded();
-  const tokens = await completeSignIn({ workspace, client, user: active, scope, amr: ["pwd"], address, knownSince: history.knownSince, now: Date.now() });
+  const tokens = await completeSignIn({
+    workspace,
+    client,
+    user: active,
+    scope,
+    amr: ["pwd"],
+    address,
+    knownSince: history.knownSince,
+    now: Date.now(),
+    jkt: dpop?.jkt,
+  });
   return json(tokens);
 }
 

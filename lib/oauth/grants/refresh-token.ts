@@ -1,6 +1,6 @@
 import { recordAudit } from "@/lib/platform/audit.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import {
   consumedAt,
@@ -27,7 +27,7 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
  * conditional update in a transaction with the successor's insert: of two concurrent uses
  * exactly one wins, in one process or across many.
  */
-async function handle({ params, client, workspace, log, audit: draft }: GrantRequest): Promise<OAuthResponse> {
+async function handle({ params, client, workspace, log, audit: draft, dpop }: GrantRequest): Promise<OAuthResponse> {
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
   if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant(INVALID, { detail: "too long" });
@@ -49,6 +49,12 @@ async function handle({ params, client, workspace, log, audit: draft }: GrantReq
   // The sign-in it descends from: ended (sign-out, reuse, an admin) or past its absolute lifetime.
   const session = stored.session ?? (await adoptLegacySession({ ...stored, workspaceId: stored.client.workspaceId }));
   if (!isLive(session)) throw new InvalidGrant(INVALID, { detail: "session ended" });
+  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is good only with a
+  // proof by that key; a stolen one is useless without the private key.
+  if (session.dpopJkt !== null) {
+    if (dpop === undefined) throw new InvalidDpopProof("this refresh token is bound to a DPoP key: send a DPoP proof by it");
+    if (dpop.jkt !== session.dpopJkt) throw new InvalidGrant(INVALID, { detail: "DPoP proof by another key than the refresh token's" });
+  }
 
   const successor = await successorOf(presented);
   let next: IssuedRefreshToken | null = null;
@@ -68,7 +74,7 @@ async function handle({ params, client, workspace, log, audit: draft }: GrantReq
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
   // The session says how the user signed in: a refresh never changes amr or auth_time.
-  return json(await userTokens({ workspace, client, user: stored.user, scope, session, refreshToken: next }));
+  return json(await userTokens({ workspace, client, user: stored.user, scope, session, refreshToken: next, jkt: dpop?.jkt }));
 }
 
 const INVALID = "the refresh token is invalid";

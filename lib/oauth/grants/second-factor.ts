@@ -41,7 +41,10 @@ export function liveChallenge(challenge: StoredChallenge | null, workspaceId: st
  * `amr` of the factor used. A wrong or replayed code is `invalid_grant`, counted against the
  * challenge (it dies after MFA_TOKEN_MAX_FAILURES) and by the brute-force defence.
  */
-export async function passSecondFactor({ params, client, workspace, ip, audit, log }: GrantRequest, kind: "otp" | "recovery-code"): Promise<OAuthResponse> {
+export async function passSecondFactor(
+  { params, client, workspace, ip, audit, log, dpop }: GrantRequest,
+  kind: "otp" | "recovery-code",
+): Promise<OAuthResponse> {
   const parameter = kind === "otp" ? "otp" : "recovery_code";
   const mfaToken = params.get("mfa_token");
   const code = params.get(parameter);
@@ -100,7 +103,17 @@ export async function passSecondFactor({ params, client, workspace, ip, audit, l
       log,
     );
   }
-  const tokens = await completeSignIn({ workspace, client, user, scope: challenge.scope, amr: [...SECOND_FACTOR_AMR[kind]], address, knownSince, now });
+  const tokens = await completeSignIn({
+    workspace,
+    client,
+    user,
+    scope: challenge.scope,
+    amr: [...SECOND_FACTOR_AMR[kind]],
+    address,
+    knownSince,
+    now,
+    jkt: dpop?.jkt,
+  });
   if (kind === "otp" || !factor) return json(tokens);
   // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).
   return json({ ...tokens, recovery_codes_remaining: await recoveryCodesLeft(factor.id) });

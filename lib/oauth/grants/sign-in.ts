@@ -20,13 +20,15 @@ export interface CompletedSignIn {
   knownSince: number | null;
   /** One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat. */
   now: number;
+  /** The thumbprint of the request's DPoP key, if it proved one (RFC 9449 §5). */
+  jkt?: string;
 }
 
 /**
  * A sign-in every factor of which has been passed: the address is remembered as the user's, the
  * session starts, and the tokens are issued (a refresh token when the client may refresh).
  */
-export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now }: CompletedSignIn): Promise<TokenResponse> {
+export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, jkt }: CompletedSignIn): Promise<TokenResponse> {
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   const session = await startSession({
@@ -36,6 +38,9 @@ export async function completeSignIn({ workspace, client, user, scope, amr, addr
     amr,
     authTime: Math.floor(now / 1000),
     ttl: sessionLifetime(client, workspace),
+    // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a confidential
+    // client's are not (it authenticates each refresh), though its access tokens are.
+    dpopJkt: client.confidential ? null : (jkt ?? null),
     now,
   });
   const refreshToken = client.grantTypes.has("refresh_token")
@@ -49,5 +54,5 @@ export async function completeSignIn({ workspace, client, user, scope, amr, addr
         notAfter: session.expiresAt,
       })
     : undefined;
-  return userTokens({ workspace, client, user, scope, session, refreshToken, now });
+  return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
 }

@@ -4,6 +4,7 @@ import type { FormParams } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
 
 /** What a grant handler gets once the token endpoint has authenticated the client. */
 export interface GrantRequest {
@@ -16,6 +17,8 @@ export interface GrantRequest {
   ip: string;
   /** Who the request turned out to be about, for the audit trail. */
   audit: AuditDraft;
+  /** The request's verified DPoP proof (RFC 9449 §5): its tokens are bound to that key. */
+  dpop?: DpopProof;
 }
 
 export type GrantHandler = (grant: GrantRequest) => Promise<OAuthResponse>;

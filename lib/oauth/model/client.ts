@@ -38,6 +38,8 @@ export interface StoredClient {
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
   mfaPolicy: MfaPolicy | null;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: its token requests must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   disabled: boolean;
 }
 

@@ -15,6 +15,8 @@ export interface Session {
   authTime: number;
   expiresAt: Date;
   endedAt: Date | null;
+  /** RFC 9449 §5: the DPoP key (RFC 7638 thumbprint) its refresh tokens are bound to, or null. */
+  dpopJkt: string | null;
 }
 
 /** The absolute lifetime of a new sign-in (seconds): the client's, else the workspace's, else SESSION_MAX_SECONDS. */

@@ -17,6 +17,8 @@ export interface Workspace {
   sessionTtl: number | null;
   /** Who must pass a second factor (a client may override it). */
   mfaPolicy: MfaPolicy;
+  /** RFC 9449 §8: DPoP proofs must carry a nonce the server provided. */
+  dpopNonces: boolean;
 }
 
 // Tenant and workspace names as they appear in a path (the issuer's last two segments).

@@ -17,7 +17,7 @@ describe("CORS, driven by each client's allowed origins", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(SPA_ORIGIN);
     expect(res.headers.get("access-control-allow-methods")).toBe("POST");
-    expect(res.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type");
+    expect(res.headers.get("access-control-allow-headers")).toBe("Authorization, Content-Type, DPoP");
     expect(res.headers.get("vary")).toContain("Origin");
   });
 
@@ -31,6 +31,8 @@ describe("CORS, driven by each client's allowed origins", () => {
     const res = await postToken({ grant_type: "password", ...SPA, ...ALICE }, { Origin: SPA_ORIGIN });
     expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe(SPA_ORIGIN);
+    // RFC 9449 §8: a browser client reads the server's DPoP nonce and challenges.
+    expect(res.headers.get("access-control-expose-headers")).toBe("WWW-Authenticate, Retry-After, X-Request-Id, DPoP-Nonce");
   });
 
   it("refuses another origin before any password is verified", async () => {

@@ -14,9 +14,11 @@ export async function addCorsHeaders(request: OAuthRequest, response: OAuthRespo
   headers["Access-Control-Allow-Origin"] = origin;
   if (request.method === "OPTIONS") {
     headers["Access-Control-Allow-Methods"] = methods.join(", ");
-    headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type";
+    // DPoP: the proof header of RFC 9449 §4.1.
+    headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, DPoP";
     headers["Access-Control-Max-Age"] = "600";
   } else {
-    headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After, X-Request-Id";
+    // DPoP-Nonce: a browser client must read the server's nonce (RFC 9449 §8) to send it back.
+    headers["Access-Control-Expose-Headers"] = "WWW-Authenticate, Retry-After, X-Request-Id, DPoP-Nonce";
   }
 }

@@ -25,3 +25,9 @@ export function isSigningAlg(value: string): value is SigningAlg {
 export function tokenHashAlgorithm(alg: SigningAlg): "sha256" | "sha512" {
   return alg === "EdDSA" ? "sha512" : "sha256";
 }
+
+/**
+ * The JWS algorithms a DPoP proof may use (RFC 9449 §4.3: asymmetric only, never `none` or an
+ * HMAC): `dpop_signing_alg_values_supported` in discovery and `algs` in DPoP challenges.
+ */
+export const DPOP_ALGS = ["ES256", "RS256", "PS256", "EdDSA"] as const;

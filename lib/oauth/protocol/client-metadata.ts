@@ -17,6 +17,8 @@ export interface ClientMetadata {
   idTokenAlg?: string;
   /** `ropc_allowed_origins`: ours, as no standard name exists. Browser origins allowed CORS. */
   origins: string[];
+  /** RFC 9449 §5.2 dpop_bound_access_tokens (default false). */
+  dpopBoundAccessTokens: boolean;
 }
 
 /** RFC 7591 §2: the default token_endpoint_auth_method. */
@@ -53,7 +55,6 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
     throw new InvalidClientMetadata("this server has no authorization endpoint: register no response_types");
   const dpop = body.dpop_bound_access_tokens;
   if (dpop !== undefined && typeof dpop !== "boolean") throw new InvalidClientMetadata("dpop_bound_access_tokens must be a boolean");
-  if (dpop === true) throw new InvalidClientMetadata("dpop_bound_access_tokens is not supported yet");
   const grantTypes = optionalStrings(body, "grant_types");
   if (grantTypes === undefined || grantTypes.length === 0) throw new InvalidClientMetadata("grant_types is required");
   const scope = optionalString(body, "scope");
@@ -68,5 +69,6 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
     jwksUri: optionalString(body, "jwks_uri"),
     idTokenAlg: optionalString(body, "id_token_signed_response_alg"),
     origins: optionalStrings(body, "ropc_allowed_origins") ?? [],
+    dpopBoundAccessTokens: dpop ?? false,
   };
 }

@@ -4,6 +4,8 @@
  * §5.2 `error_description`); `detail` is private and goes to logs and the audit trail only.
  */
 
+import { DPOP_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
+
 /** Error codes, grouped by the specification that defines them. */
 export type OAuthErrorCode =
   // RFC 6749 §5.2 (token endpoint)
@@ -25,6 +27,9 @@ export type OAuthErrorCode =
   // RFC 7591 §3.2.2 (dynamic client registration)
   | "invalid_redirect_uri"
   | "invalid_client_metadata"
+  // RFC 9449 §5, §7.1, §8 (DPoP)
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce"
   // Auth0's MFA step-up (HTTP 403): the password was right, a second factor must follow
   | "mfa_required"
   // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
@@ -88,18 +93,32 @@ export class InvalidScope extends OAuthError {
   readonly error = "invalid_scope";
 }
 
+/** The authentication scheme of an access token: RFC 6750's bearer, or RFC 9449's DPoP. */
+export type TokenScheme = "Bearer" | "DPoP";
+
+const quote = (params: Record<string, string>) => Object.entries(params).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "")}"`);
+
 /** RFC 6750 §3: a challenge quoting the error, so that a client can tell what to fix. */
 export function bearerChallenge(realm: string, params: Record<string, string>): Record<string, string> {
-  const quoted = Object.entries({ realm, ...params }).map(([k, v]) => `${k}="${v.replace(/["\\]/g, "")}"`);
-  return { "WWW-Authenticate": `Bearer ${quoted.join(", ")}` };
+  return { "WWW-Authenticate": `Bearer ${quote({ realm, ...params }).join(", ")}` };
 }
 
-/** RFC 6750 §3.1: the access token is expired, revoked, malformed or otherwise invalid. */
+/** RFC 9449 §7.1: the same for the DPoP scheme, which also names the proof algorithms accepted. */
+export function dpopChallenge(realm: string, params: Record<string, string>): Record<string, string> {
+  return { "WWW-Authenticate": `DPoP ${quote({ realm, ...params, algs: DPOP_ALGS.join(" ") }).join(", ")}` };
+}
+
+/** A challenge of the scheme the client used (or must use). */
+export function challenge(scheme: TokenScheme, realm: string, params: Record<string, string>): Record<string, string> {
+  return scheme === "DPoP" ? dpopChallenge(realm, params) : bearerChallenge(realm, params);
+}
+
+/** RFC 6750 §3.1 (RFC 9449 §7.1 for DPoP): the access token is expired, revoked, malformed or otherwise invalid. */
 export class InvalidToken extends OAuthError {
   readonly error = "invalid_token";
   static override readonly defaultStatus = 401;
-  constructor(realm: string, description: string, detail?: string) {
-    super(description, { detail, headers: bearerChallenge(realm, { error: "invalid_token", error_description: description }) });
+  constructor(realm: string, description: string, detail?: string, scheme: TokenScheme = "Bearer") {
+    super(description, { detail, headers: challenge(scheme, realm, { error: "invalid_token", error_description: description }) });
   }
 }
 
@@ -107,9 +126,35 @@ export class InvalidToken extends OAuthError {
 export class InsufficientScope extends OAuthError {
   readonly error = "insufficient_scope";
   static override readonly defaultStatus = 403;
-  constructor(realm: string, scope: string) {
+  constructor(realm: string, scope: string, scheme: TokenScheme = "Bearer") {
     const description = `the access token lacks the ${scope} scope`;
-    super(description, { headers: bearerChallenge(realm, { error: "insufficient_scope", error_description: description, scope }) });
+    super(description, { headers: challenge(scheme, realm, { error: "insufficient_scope", error_description: description, scope }) });
+  }
+}
+
+/**
+ * RFC 9449 §5 and §7.1: a DPoP proof is missing where one is needed, malformed, or fails a check.
+ * 400 at the token endpoint; at a resource endpoint (`realm` given) 401 with a DPoP challenge.
+ */
+export class InvalidDpopProof extends OAuthError {
+  readonly error = "invalid_dpop_proof";
+  constructor(description: string, detail?: string, realm?: string) {
+    super(description, {
+      detail,
+      ...(realm === undefined ? {} : { status: 401, headers: dpopChallenge(realm, { error: "invalid_dpop_proof", error_description: description }) }),
+    });
+  }
+}
+
+/**
+ * RFC 9449 §8 (§9 at a resource endpoint): the proof must carry the nonce this server provides in
+ * `DPoP-Nonce`. 400 at the token endpoint; at a resource endpoint (`realm` given) 401 with a challenge.
+ */
+export class UseDpopNonce extends OAuthError {
+  readonly error = "use_dpop_nonce";
+  constructor(nonce: string, description: string, realm?: string) {
+    const headers = { "DPoP-Nonce": nonce, ...(realm === undefined ? {} : dpopChallenge(realm, { error: "use_dpop_nonce", error_description: description })) };
+    super(description, { headers, ...(realm === undefined ? {} : { status: 401 }) });
   }
 }
 

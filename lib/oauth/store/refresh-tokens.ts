@@ -1,10 +1,9 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db, executeIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import { registerCache } from "@/lib/platform/caches.ts";
+import { serverSecret } from "@/lib/oauth/store/server-secrets.ts";
 
 /** An opaque refresh token: 256 bits of randomness, base64url. Only its hash is stored. */
 export function newRefreshToken(): string {
@@ -33,38 +32,6 @@ export interface IssuedRefreshToken {
 }
 
 const SUCCESSOR_SECRET = "refresh-successor";
-let successorKey: Promise<Buffer> | undefined;
-registerCache("refresh successor key", {
-  clear: () => {
-    successorKey = undefined;
-  },
-});
-
-/** What a server secret, sealed, is bound to (lib/platform/at-rest.ts). */
-export const serverSecretContext = (name: string) => `ServerSecret:${name}`;
-
-/** The server's key for successors: made once, shared by every instance through the database. */
-function loadSuccessorKey(): Promise<Buffer> {
-  successorKey ??= (async () => {
-    const read = () => db().serverSecret.findUnique({ where: { name: SUCCESSOR_SECRET } });
-    let row = await read();
-    if (!row) {
-      // Two instances may race to make it: one insert wins, both then read the winner's.
-      await db()
-        .serverSecret.create({
-          data: { name: SUCCESSOR_SECRET, value: sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(SUCCESSOR_SECRET)) },
-        })
-        .catch(() => undefined);
-      row = await read();
-    }
-    if (!row) throw new Error("no refresh-successor secret");
-    return Buffer.from(openAtRest(row.value, serverSecretContext(SUCCESSOR_SECRET)), "base64url");
-  })();
-  successorKey.catch(() => {
-    successorKey = undefined;
-  });
-  return successorKey;
-}
 
 /**
  * The refresh token that rotation issues in exchange for `token`: an HMAC of it under a server
@@ -74,7 +41,7 @@ function loadSuccessorKey(): Promise<Buffer> {
  * REFRESH_REUSE_GRACE_SECONDS and receive the same successor, which is stored only hashed.
  */
 export async function successorOf(token: string): Promise<string> {
-  return createHmac("sha256", await loadSuccessorKey())
+  return createHmac("sha256", await serverSecret(SUCCESSOR_SECRET))
     .update(token, "utf8")
     .digest("base64url");
 }
@@ -111,7 +78,7 @@ export interface StoredRefreshToken {
   client: { clientId: string; workspaceId: string; disabled: boolean };
   user: { id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean };
   /** Null only for a session pruned away (then long expired). */
-  session: Pick<Session, "id" | "amr" | "authTime" | "expiresAt" | "endedAt"> | null;
+  session: Pick<Session, "id" | "amr" | "authTime" | "expiresAt" | "endedAt" | "dpopJkt"> | null;
 }
 
 interface Row extends Record<string, unknown> {
@@ -137,6 +104,7 @@ interface Row extends Record<string, unknown> {
   sessionAuthTime: number | bigint | null;
   sessionExpiresAt: Date | string | null;
   sessionEndedAt: Date | string | null;
+  sessionDpopJkt: string | null;
 }
 
 const date = (value: Date | string) => new Date(value);
@@ -152,7 +120,7 @@ export async function findRefreshToken(token: string): Promise<StoredRefreshToke
     Prisma.sql`SELECT t."tokenHash", t."familyId", t."clientId", t."userId", t."scope", t."authTime", t."expiresAt", t."consumedAt", t."revokedAt", t."createdAt",
         c."clientId" AS "clientClientId", c."workspaceId", c."disabled" AS "clientDisabled",
         u."username", u."name", u."email", u."emailVerified", u."disabled" AS "userDisabled",
-        s."amr" AS "sessionAmr", s."authTime" AS "sessionAuthTime", s."expiresAt" AS "sessionExpiresAt", s."endedAt" AS "sessionEndedAt"
+        s."amr" AS "sessionAmr", s."authTime" AS "sessionAuthTime", s."expiresAt" AS "sessionExpiresAt", s."endedAt" AS "sessionEndedAt", s."dpopJkt" AS "sessionDpopJkt"
       FROM "RefreshToken" t
       JOIN "Client" c ON c."id" = t."clientId"
       JOIN "User" u ON u."id" = t."userId"
@@ -182,6 +150,7 @@ export async function findRefreshToken(token: string): Promise<StoredRefreshToke
             authTime: Number(r.sessionAuthTime),
             expiresAt: date(r.sessionExpiresAt),
             endedAt: maybeDate(r.sessionEndedAt),
+            dpopJkt: r.sessionDpopJkt,
           },
   };
 }

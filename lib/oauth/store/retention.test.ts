@@ -72,6 +72,12 @@ async function seedRows(now: number) {
       { id: randomUUID(), expiresAt: at(330_000) },
     ],
   });
+  await db().usedDpopProof.createMany({
+    data: [
+      { id: randomUUID(), expiresAt: at(-1) },
+      { id: randomUUID(), expiresAt: at(120_000) },
+    ],
+  });
   return { live };
 }
 
@@ -91,9 +97,11 @@ describe("retention: expired and old rows are pruned", () => {
       knownAddresses: 1,
       mfaChallenges: 1,
       clientAssertions: 1,
+      dpopProofs: 1,
       auditEvents: 2,
     });
     expect(await db().usedClientAssertion.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
+    expect(await db().usedDpopProof.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
     expect(await db().refreshToken.count()).toBe(1);
     expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
@@ -105,6 +113,7 @@ describe("retention: expired and old rows are pruned", () => {
       knownAddresses: 0,
       mfaChallenges: 0,
       clientAssertions: 0,
+      dpopProofs: 0,
       auditEvents: 0,
     });
   });

@@ -11,6 +11,7 @@ export interface Pruned {
   knownAddresses: number;
   mfaChallenges: number;
   clientAssertions: number;
+  dpopProofs: number;
   auditEvents: number;
 }
 
@@ -34,7 +35,7 @@ async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys
  * Removes what no longer counts for anything: refresh tokens and sessions past their expiry
  * (every token of a session ends with it), denylist entries past the access token's expiry,
  * failed sign-ins older than the lockout window, addresses not signed in from within
- * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions, and audit events older than AUDIT_RETENTION_DAYS. In small
+ * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions and DPoP proofs, and audit events older than AUDIT_RETENTION_DAYS. In small
  * batches, each its own short statement, so that a prune never holds the database for long.
  */
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
@@ -81,6 +82,11 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
     clientAssertions: await inBatches(
       (take) => byId(client.usedClientAssertion.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
       async (ids) => (await client.usedClientAssertion.deleteMany({ where: { id: { in: ids } } })).count,
+      batch,
+    ),
+    dpopProofs: await inBatches(
+      (take) => byId(client.usedDpopProof.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
+      async (ids) => (await client.usedDpopProof.deleteMany({ where: { id: { in: ids } } })).count,
       batch,
     ),
     auditEvents: await inBatches(

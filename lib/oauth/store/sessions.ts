@@ -15,11 +15,12 @@ export async function startSession(input: Omit<Session, "id" | "expiresAt" | "en
     authTime: input.authTime,
     expiresAt: new Date(input.now + input.ttl * 1000),
     endedAt: null,
+    dpopJkt: input.dpopJkt,
   };
   await sqlExecute(
     db(),
-    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "createdAt")
-      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${new Date(input.now)})`,
+    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt")
+      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)})`,
   );
   return session;
 }
@@ -45,6 +46,7 @@ export async function adoptLegacySession(family: {
     authTime: family.authTime,
     expiresAt: new Date((family.authTime + settings().SESSION_MAX_SECONDS) * 1000),
     endedAt: null,
+    dpopJkt: null,
   };
   await sqlExecute(
     db(),

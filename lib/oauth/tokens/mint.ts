@@ -24,6 +24,8 @@ export interface AccessTokenClaims extends JWTPayload {
   /** The sign-in (session) a user's token belongs to. */
   sid?: string;
   st: "public";
+  /** RFC 9449 §6.1: the DPoP key the token is bound to, by its RFC 7638 thumbprint. */
+  cnf?: { jkt: string };
 }
 
 export interface IssuedToken<C> {
@@ -55,6 +57,8 @@ export interface AccessTokenInput extends TokenInput {
   subject: string;
   /** Present for a user's token; absent for a client's own (client credentials). */
   user?: { amr: string[]; sid: string };
+  /** The thumbprint of the DPoP key to bind the token to (RFC 9449 §6.1). */
+  jkt?: string;
 }
 
 /** An ES256 JWT access token, `typ: at+jwt` (RFC 9068): ES256 whatever the client's ID tokens use. */
@@ -76,6 +80,7 @@ export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedTo
     aid: input.workspace.slug,
     ...(input.user ? { idp: input.workspace.identityPoolId, amr: input.user.amr, sid: input.user.sid } : {}),
     st: "public",
+    ...(input.jkt === undefined ? {} : { cnf: { jkt: input.jkt } }),
   };
   return { token: await sign(claims, "at+jwt", ACCESS_TOKEN_ALG, nowMs), claims };
 }

@@ -7,7 +7,8 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** RFC 6749 §5.1 (with OIDC Core §3.1.3.3's `id_token`). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "bearer";
+  /** RFC 9449 §5: `DPoP` for a token bound to a DPoP key. */
+  token_type: "bearer" | "DPoP";
   expires_in: number;
   scope: string;
   id_token?: string;
@@ -30,6 +31,8 @@ export interface UserTokenRequest {
   session: Pick<Session, "id" | "amr" | "authTime" | "expiresAt">;
   /** Returned as `refresh_token`; its expiry goes into the ID token. */
   refreshToken?: IssuedRefreshToken;
+  /** The thumbprint of the DPoP key the access token is bound to (RFC 9449 §5), if the request proved one. */
+  jkt?: string;
   now?: number;
 }
 
@@ -47,11 +50,12 @@ export async function userTokens(req: UserTokenRequest): Promise<TokenResponse> 
     scope: req.scope,
     ttl: Math.min(client.accessTokenTtl ?? workspace.accessTokenTtl, left),
     user: { amr: session.amr, sid: session.id },
+    jkt: req.jkt,
     now: nowMs,
   });
   const response: TokenResponse = {
     access_token: access.token,
-    token_type: "bearer",
+    token_type: req.jkt === undefined ? "bearer" : "DPoP",
     expires_in: access.claims.exp - access.claims.iat,
     scope: req.scope.join(" "),
   };

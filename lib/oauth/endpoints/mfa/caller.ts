@@ -3,7 +3,7 @@ import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidGrant, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
-import { authenticateAccessToken, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -31,6 +31,7 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
     const { user } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
     return { via: "access_token", user, factors: await factorsOf(user.id) };
   }
+  if (authorizationScheme(request) !== "Bearer") throw new InvalidToken(realm, "an mfa_token is a bearer token: send it with the Bearer scheme");
   let challenge;
   try {
     if (token.length > MAX_MFA_TOKEN_LENGTH) throw new InvalidGrant("too long");

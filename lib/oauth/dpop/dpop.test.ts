@@ -1,0 +1,423 @@
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import * as oauth from "oauth4webapi";
+import { db } from "@/lib/platform/db.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { setClient } from "@/lib/admin/clients.ts";
+import { setWorkspace } from "@/lib/admin/workspaces.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
+import { currentDpopNonce, DPOP_NONCE_WINDOW_MS, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
+import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
+import {
+  ALICE,
+  BACKEND_BASIC,
+  call,
+  callUserinfo,
+  expectNoStore,
+  getDiscovery,
+  inProcessFetch,
+  introspect,
+  ISSUER,
+  postToken,
+  SERVICE_BASIC,
+  SPA,
+  TOKEN_URL,
+} from "@/lib/testing/oauth.ts";
+
+// DPoP (RFC 9449) against the real endpoints: proofs made here with jose, and oauth4webapi's
+// DPoP handle driving the password grant, a refresh and userinfo.
+
+const USERINFO_URL = `${ISSUER}/userinfo`;
+const ALGS = 'algs="ES256 RS256 PS256 EdDSA"';
+
+interface Key {
+  alg: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  jwk: JWK;
+  jkt: string;
+}
+
+async function newKey(alg = "ES256"): Promise<Key> {
+  const pair = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(pair.publicKey);
+  return { alg, ...pair, jwk, jkt: await calculateJwkThumbprint(jwk, "sha256") };
+}
+
+interface ProofOptions {
+  htm?: string;
+  htu?: string;
+  iat?: number;
+  jti?: string;
+  ath?: string;
+  nonce?: string;
+  typ?: string;
+  alg?: string;
+  jwk?: JWK;
+  claims?: Record<string, unknown>;
+}
+
+/** A DPoP proof (RFC 9449 §4.2) by `key`, for the token endpoint unless told otherwise. */
+function proof(key: Key, o: ProofOptions = {}): Promise<string> {
+  const payload = {
+    jti: o.jti ?? randomUUID(),
+    htm: o.htm ?? "POST",
+    htu: o.htu ?? TOKEN_URL,
+    iat: o.iat ?? Math.floor(Date.now() / 1000),
+    ...(o.ath === undefined ? {} : { ath: o.ath }),
+    ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
+    ...o.claims,
+  };
+  return new SignJWT(payload).setProtectedHeader({ alg: o.alg ?? key.alg, typ: o.typ ?? "dpop+jwt", jwk: o.jwk ?? key.jwk }).sign(key.privateKey);
+}
+
+const password = (headers: Record<string, string>, client: Record<string, string> = SPA, auth: Record<string, string> = {}) =>
+  postToken({ grant_type: "password", scope: "openid profile offline_access", ...client, ...ALICE }, { ...auth, ...headers });
+
+async function dpopSignIn(key: Key, client: Record<string, string> = SPA, auth: Record<string, string> = {}) {
+  const res = await password({ DPoP: await proof(key) }, client, auth);
+  expect(res.status).toBe(200);
+  return (await res.json()) as { access_token: string; refresh_token: string; token_type: string };
+}
+
+const userinfo = async (key: Key, token: string, o: ProofOptions = {}) =>
+  callUserinfo({ headers: { Authorization: `DPoP ${token}`, DPoP: await proof(key, { htm: "GET", htu: USERINFO_URL, ath: accessTokenHash(token), ...o }) } });
+
+async function expectTokenError(res: Response, error: string) {
+  expect(res.status).toBe(400);
+  expectNoStore(res);
+  expect((await res.json()).error).toBe(error);
+}
+
+async function expectResourceError(res: Response, error: string) {
+  expect(res.status).toBe(401);
+  expect((await res.json()).error).toBe(error);
+  const challenge = res.headers.get("www-authenticate") ?? "";
+  expect(challenge).toMatch(new RegExp(`^DPoP realm="${ISSUER}", error="${error}", error_description="[^"]+", ${ALGS}$`));
+}
+
+let key: Key;
+beforeAll(async () => {
+  key = await newKey();
+});
+
+describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
+  it("discovery lists the proof algorithms (§5.1)", async () => {
+    expect((await (await getDiscovery()).json()).dpop_signing_alg_values_supported).toEqual(["ES256", "RS256", "PS256", "EdDSA"]);
+  });
+
+  it.each(["ES256", "RS256", "PS256", "EdDSA"])("binds the access token to a %s key: token_type DPoP, cnf.jkt its thumbprint", async (alg) => {
+    const k = await newKey(alg);
+    const tokens = await dpopSignIn(k);
+    expect(tokens.token_type).toBe("DPoP");
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: k.jkt });
+  });
+
+  it("issues bearer tokens, with no cnf, when no proof is sent", async () => {
+    const res = await password({});
+    const tokens = await res.json();
+    expect(tokens.token_type).toBe("bearer");
+    expect(decodeJwt(tokens.access_token).cnf).toBeUndefined();
+  });
+
+  it("refuses a replayed proof: a jti is good once (§11.1)", async () => {
+    const dpop = await proof(key);
+    expect((await password({ DPoP: dpop })).status).toBe(200);
+    await expectTokenError(await password({ DPoP: dpop }), "invalid_dpop_proof");
+  });
+
+  it("accepts an htu with a query or fragment, and a differently written host (§4.3 normalization)", async () => {
+    for (const htu of [
+      `${TOKEN_URL}?x=1`,
+      `${TOKEN_URL}#f`,
+      "HTTP://LOCALHOST:3000/demo/default/oauth2/token",
+      "http://localhost:3000/demo/default/oauth2/./token",
+    ]) {
+      expect((await password({ DPoP: await proof(key, { htu }) })).status).toBe(200);
+    }
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  it.each<[string, () => Promise<Record<string, string>>]>([
+    ["another URL", async () => ({ DPoP: await proof(key, { htu: `${ISSUER}/oauth2/revoke` }) })],
+    ["another host", async () => ({ DPoP: await proof(key, { htu: "https://evil.example/demo/default/oauth2/token" }) })],
+    ["an htu that is no URL", async () => ({ DPoP: await proof(key, { htu: "token" }) })],
+    ["another method", async () => ({ DPoP: await proof(key, { htm: "GET" }) })],
+    ["a stale iat", async () => ({ DPoP: await proof(key, { iat: now() - 60 - 31 }) })],
+    ["an iat in the future", async () => ({ DPoP: await proof(key, { iat: now() + 60 }) })],
+    ["no jti", async () => ({ DPoP: await proof(key, { claims: { jti: undefined } }) })],
+    ["an overlong jti", async () => ({ DPoP: await proof(key, { jti: "j".repeat(257) }) })],
+    ["another typ", async () => ({ DPoP: await proof(key, { typ: "JWT" }) })],
+    ["a private key in its jwk", async () => ({ DPoP: await proof(key, { jwk: await exportJWK(key.privateKey) }) })],
+    ["a jwk that did not sign it", async () => ({ DPoP: await proof(key, { jwk: (await newKey()).jwk }) })],
+    [
+      "an HMAC (HS256)",
+      async () => {
+        const secret = new TextEncoder().encode("a shared secret of thirty-two by");
+        return {
+          DPoP: await new SignJWT({ jti: randomUUID(), htm: "POST", htu: TOKEN_URL, iat: now() })
+            .setProtectedHeader({ alg: "HS256", typ: "dpop+jwt", jwk: key.jwk })
+            .sign(secret),
+        };
+      },
+    ],
+    [
+      "alg none",
+      async () => {
+        const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+        return { DPoP: `${part({ alg: "none", typ: "dpop+jwt", jwk: key.jwk })}.${part({ jti: randomUUID(), htm: "POST", htu: TOKEN_URL, iat: now() })}.` };
+      },
+    ],
+    ["two DPoP headers", async () => ({ DPoP: `${await proof(key)}, ${await proof(key)}` })],
+    ["an oversized proof", async () => ({ DPoP: await proof(key, { claims: { pad: "x".repeat(MAX_DPOP_PROOF_LENGTH) } }) })],
+    ["no JWT at all", async () => ({ DPoP: "not-a-jwt" })],
+  ])("refuses a proof with %s: 400 invalid_dpop_proof", async (_, headers) => {
+    await expectTokenError(await password(await headers()), "invalid_dpop_proof");
+  });
+
+  it("binds a public client's refresh token: a refresh needs a proof by the same key (§5)", async () => {
+    const tokens = await dpopSignIn(key);
+    const refresh = (headers: Record<string, string>) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, headers);
+    await expectTokenError(await refresh({}), "invalid_dpop_proof");
+    await expectTokenError(await refresh({ DPoP: await proof(await newKey()) }), "invalid_grant");
+    const res = await refresh({ DPoP: await proof(key) });
+    expect(res.status).toBe(200);
+    const next = await res.json();
+    expect(next.token_type).toBe("DPoP");
+    expect(decodeJwt(next.access_token).cnf).toEqual({ jkt: key.jkt });
+    // The binding holds for the whole family.
+    await expectTokenError(
+      await postToken({ grant_type: "refresh_token", refresh_token: next.refresh_token, ...SPA }, { DPoP: await proof(await newKey()) }),
+      "invalid_grant",
+    );
+  });
+
+  it("does not bind a confidential client's refresh token, but binds each access token a proof asks for (§5)", async () => {
+    const tokens = await dpopSignIn(key, { client_id: "demo-backend" }, BACKEND_BASIC);
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: key.jkt });
+    const bearer = await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }, BACKEND_BASIC);
+    expect(bearer.status).toBe(200);
+    const next = await bearer.json();
+    expect(next.token_type).toBe("bearer");
+    const other = await newKey();
+    const bound = await postToken({ grant_type: "refresh_token", refresh_token: next.refresh_token }, { ...BACKEND_BASIC, DPoP: await proof(other) });
+    expect(decodeJwt((await bound.json()).access_token).cnf).toEqual({ jkt: other.jkt });
+  });
+
+  it("binds a client_credentials token, and introspection shows the binding (§6.2)", async () => {
+    const res = await postToken({ grant_type: "client_credentials", scope: "introspect_tokens" }, { ...SERVICE_BASIC, DPoP: await proof(key) });
+    const { access_token, token_type } = await res.json();
+    expect(token_type).toBe("DPoP");
+    expect(await introspect(access_token)).toMatchObject({ active: true, token_type: "DPoP", cnf: { jkt: key.jkt } });
+    const plain = await (await password({})).json();
+    const unbound = await introspect(plain.access_token);
+    expect(unbound.token_type).toBe("bearer");
+    expect(unbound.cnf).toBeUndefined();
+  });
+
+  it("refuses a token request without a proof from a client with dpop_bound_access_tokens (§5.2)", async () => {
+    await setClient("demo/default", "demo-spa", { dpopBoundAccessTokens: true });
+    clearCaches("settings");
+    try {
+      await expectTokenError(await password({}), "invalid_dpop_proof");
+      expect((await password({ DPoP: await proof(key) })).status).toBe(200);
+    } finally {
+      await setClient("demo/default", "demo-spa", { dpopBoundAccessTokens: false });
+      clearCaches("settings");
+    }
+  });
+
+  it("takes dpop_bound_access_tokens at dynamic registration and answers it (RFC 7591, RFC 9449 §5.2)", async () => {
+    const cc = await postToken({ grant_type: "client_credentials", scope: "register_clients" }, SERVICE_BASIC);
+    const { access_token } = await cc.json();
+    const res = await call(routes.registration, `${ISSUER}/oauth2/register`, {
+      method: "POST",
+      body: JSON.stringify({
+        grant_types: ["password"],
+        token_endpoint_auth_method: "none",
+        scope: "openid profile offline_access",
+        dpop_bound_access_tokens: true,
+      }),
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${access_token}` },
+    });
+    expect(res.status).toBe(201);
+    const client = await res.json();
+    expect(client.dpop_bound_access_tokens).toBe(true);
+    await expectTokenError(await password({}, { client_id: client.client_id }), "invalid_dpop_proof");
+    expect((await password({ DPoP: await proof(key) }, { client_id: client.client_id })).status).toBe(200);
+  });
+});
+
+describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
+  it("serves userinfo to a bound token with the DPoP scheme and a proof carrying ath", async () => {
+    const { access_token } = await dpopSignIn(key);
+    const res = await userinfo(key, access_token);
+    expect(res.status).toBe(200);
+    expect((await res.json()).sub).toBeTypeOf("string");
+  });
+
+  it("serves the /mfa endpoints the same way (through the one access-token check)", async () => {
+    const { access_token } = await dpopSignIn(key);
+    const url = `${ISSUER}/mfa/authenticators`;
+    const res = await call(routes.mfaAuthenticators, url, {
+      headers: { Authorization: `DPoP ${access_token}`, DPoP: await proof(key, { htm: "GET", htu: url, ath: accessTokenHash(access_token) }) },
+    });
+    expect(res.status).toBe(200);
+    const bearer = await call(routes.mfaAuthenticators, url, { headers: { Authorization: `Bearer ${access_token}` } });
+    await expectResourceError(bearer, "invalid_token");
+  });
+
+  it("refuses a bound token presented as a bearer token (§7.2)", async () => {
+    const { access_token } = await dpopSignIn(key);
+    await expectResourceError(await callUserinfo({ headers: { Authorization: `Bearer ${access_token}` } }), "invalid_token");
+  });
+
+  it("refuses the DPoP scheme with an unbound token", async () => {
+    const { access_token } = await (await password({})).json();
+    await expectResourceError(await userinfo(key, access_token), "invalid_token");
+  });
+
+  it.each<[string, ProofOptions | "none" | "other key", string]>([
+    ["an ath of another token", { ath: accessTokenHash("another token") }, "invalid_dpop_proof"],
+    ["no ath", { ath: undefined, claims: { ath: undefined } }, "invalid_dpop_proof"],
+    ["the token endpoint's htu", { htu: TOKEN_URL }, "invalid_dpop_proof"],
+    ["another method", { htm: "POST" }, "invalid_dpop_proof"],
+    ["no proof at all", "none", "invalid_dpop_proof"],
+    ["a proof by another key", "other key", "invalid_token"],
+  ])("refuses a bound token with %s: 401 and a DPoP challenge (§7.1)", async (_, o, error) => {
+    const { access_token } = await dpopSignIn(key);
+    const headers: Record<string, string> = { Authorization: `DPoP ${access_token}` };
+    if (o === "other key") {
+      const other = await newKey();
+      headers.DPoP = await proof(other, { htm: "GET", htu: USERINFO_URL, ath: accessTokenHash(access_token) });
+    } else if (o !== "none") {
+      headers.DPoP = await proof(key, { htm: "GET", htu: USERINFO_URL, ath: accessTokenHash(access_token), ...o });
+    }
+    await expectResourceError(await callUserinfo({ headers }), error);
+  });
+
+  it("refuses a replayed proof at a resource endpoint", async () => {
+    const { access_token } = await dpopSignIn(key);
+    const dpop = await proof(key, { htm: "GET", htu: USERINFO_URL, ath: accessTokenHash(access_token) });
+    const headers = { Authorization: `DPoP ${access_token}`, DPoP: dpop };
+    expect((await callUserinfo({ headers })).status).toBe(200);
+    await expectResourceError(await callUserinfo({ headers }), "invalid_dpop_proof");
+  });
+
+  it("challenges a request without a token in both schemes, the DPoP one naming the algorithms", async () => {
+    const res = await callUserinfo();
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", ${ALGS}`);
+  });
+
+  it("keeps Bearer challenges for bearer tokens", async () => {
+    const res = await callUserinfo({ headers: { Authorization: "Bearer not.a.token" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
+  });
+});
+
+describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting", () => {
+  it("are derived statelessly: the current and the previous window's are accepted, no older", async () => {
+    const workspace = await findWorkspace("demo", "default");
+    const t = Date.now();
+    const current = await currentDpopNonce(workspace, t);
+    const previous = await currentDpopNonce(workspace, t - DPOP_NONCE_WINDOW_MS);
+    const older = await currentDpopNonce(workspace, t - 2 * DPOP_NONCE_WINDOW_MS);
+    expect(new Set([current, previous, older]).size).toBe(3);
+    expect(await isAcceptedDpopNonce(workspace, current, t)).toBe(true);
+    expect(await isAcceptedDpopNonce(workspace, previous, t)).toBe(true);
+    expect(await isAcceptedDpopNonce(workspace, older, t)).toBe(false);
+    expect(await isAcceptedDpopNonce(workspace, "made-up", t)).toBe(false);
+  });
+
+  it("when on, the token endpoint and userinfo answer use_dpop_nonce with a DPoP-Nonce until the proof carries it", async () => {
+    await setWorkspace("demo/default", { dpopNonces: true });
+    clearCaches("settings");
+    try {
+      const first = await password({ DPoP: await proof(key) });
+      expect(first.status).toBe(400);
+      expect((await first.json()).error).toBe("use_dpop_nonce");
+      const nonce = first.headers.get("dpop-nonce") ?? "";
+      expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      await expectTokenError(await password({ DPoP: await proof(key, { nonce: "stale" }) }), "use_dpop_nonce");
+      const ok = await password({ DPoP: await proof(key, { nonce }) });
+      expect(ok.status).toBe(200);
+      const { access_token } = await ok.json();
+
+      const without = await userinfo(key, access_token);
+      await expectResourceError(without, "use_dpop_nonce");
+      expect(without.headers.get("dpop-nonce")).toBe(nonce);
+      expect((await userinfo(key, access_token, { nonce })).status).toBe(200);
+      // A request without DPoP needs no nonce.
+      expect((await password({})).status).toBe(200);
+    } finally {
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
+  });
+
+  it("are off by default: a proof without a nonce is taken", async () => {
+    expect((await db().workspace.findMany({ select: { dpopNonces: true } })).every((w) => !w.dpopNonces)).toBe(true);
+    expect((await password({ DPoP: await proof(key) })).status).toBe(200);
+  });
+});
+
+describe("oauth4webapi's DPoP handle drives the password grant, a refresh and userinfo", () => {
+  const options = { [oauth.customFetch]: inProcessFetch, [oauth.allowInsecureRequests]: true };
+
+  it.each([false, true])("binds, refreshes and calls userinfo (server nonces %s)", async (nonces) => {
+    await setWorkspace("demo/default", { dpopNonces: nonces });
+    clearCaches("settings");
+    try {
+      const as = await oauth.processDiscoveryResponse(new URL(ISSUER), await oauth.discoveryRequest(new URL(ISSUER), options));
+      const client: oauth.Client = { client_id: "demo-spa" };
+      const pair = await oauth.generateKeyPair("ES256");
+      const DPoP = oauth.DPoP(client, pair);
+      const jkt = await calculateJwkThumbprint(await exportJWK(pair.publicKey), "sha256");
+      // With nonces on, the first request learns the nonce (use_dpop_nonce) and the handle retries with it.
+      const retrying = async <T>(fn: () => Promise<T>): Promise<T> => {
+        try {
+          return await fn();
+        } catch (err) {
+          if (oauth.isDPoPNonceError(err)) return fn();
+          throw err;
+        }
+      };
+      const grant = await retrying(async () =>
+        oauth.processGenericTokenEndpointResponse(
+          as,
+          client,
+          await oauth.genericTokenEndpointRequest(
+            as,
+            client,
+            oauth.None(),
+            "password",
+            { ...ALICE, scope: "openid profile offline_access" },
+            { ...options, DPoP },
+          ),
+        ),
+      );
+      expect(grant.token_type).toBe("dpop");
+      expect(decodeJwt(grant.access_token).cnf).toEqual({ jkt });
+      const refreshed = await retrying(async () =>
+        oauth.processRefreshTokenResponse(
+          as,
+          client,
+          await oauth.refreshTokenGrantRequest(as, client, oauth.None(), grant.refresh_token ?? "", { ...options, DPoP }),
+        ),
+      );
+      expect(refreshed.token_type).toBe("dpop");
+      const claims = oauth.getValidatedIdTokenClaims(refreshed);
+      const info = await retrying(async () =>
+        oauth.processUserInfoResponse(as, client, claims?.sub ?? "", await oauth.userInfoRequest(as, client, refreshed.access_token, { ...options, DPoP })),
+      );
+      expect(info.sub).toBe(claims?.sub);
+    } finally {
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import { createHash } from "node:crypto";
+import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { settings } from "@/lib/platform/env.ts";
+import { DPOP_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
+import { InvalidDpopProof, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
+import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
+import { useDpopProofOnce } from "@/lib/oauth/store/dpop-proofs.ts";
+import { CLOCK_SKEW_SECONDS } from "@/lib/oauth/tokens/verify.ts";
+import { currentDpopNonce, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+
+/** A proof's size cap: an RSA-4096 key and signature fit several times over. */
+export const MAX_DPOP_PROOF_LENGTH = 8192;
+const MAX_JTI_LENGTH = 256;
+
+/** RFC 7517 §9.1 and RFC 7518 §6: the members that make a JWK private (or symmetric). */
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/** A verified DPoP proof: the key it binds to, and the nonce to provide next, if any. */
+export interface DpopProof {
+  /** RFC 7638 SHA-256 thumbprint of the proof's key: `cnf.jkt` (RFC 9449 §6.1). */
+  jkt: string;
+  /** `DPoP-Nonce` to send with the answer (RFC 9449 §8.2), when nonces are on and this one is not the current. */
+  nextNonce?: string;
+}
+
+export interface ProofContext {
+  workspace: Workspace;
+  /** The URL of this endpoint, as the server publishes it (htu, RFC 9449 §4.3 items 9 and 10). */
+  url: string;
+  /** At a resource endpoint: the access token presented, whose hash `ath` must be. */
+  accessToken?: string;
+  /** At a resource endpoint: its realm, which makes failures 401 with a DPoP challenge (RFC 9449 §7.1). */
+  realm?: string;
+  now?: number;
+}
+
+/** RFC 9449 §7.1: `ath`, the base64url SHA-256 of the access token. */
+export const accessTokenHash = (token: string) => createHash("sha256").update(token, "ascii").digest("base64url");
+
+/** A URL as RFC 9449 §4.3 compares it: normalized (RFC 3986 §6.2.2, §6.2.3), without query and fragment. */
+function comparableUrl(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+    url.search = "";
+    url.hash = "";
+    return url.href;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The DPoP header of a request, or undefined; never two of them (RFC 9449 §4.3 item 1). */
+export function dpopHeader(request: OAuthRequest): string | undefined {
+  return request.headers.get("dpop") ?? undefined;
+}
+
+/**
+ * Verifies the request's DPoP proof (RFC 9449 §4.3), or returns undefined when it sent none:
+ * exactly one, at most MAX_DPOP_PROOF_LENGTH; `typ` `dpop+jwt`; an asymmetric `alg` of DPOP_ALGS;
+ * a public `jwk` with no private member, that verifies the signature; `htm` the request's method;
+ * `htu` this endpoint's URL; `iat` within DPOP_PROOF_MAX_AGE_SECONDS (and the clock skew);
+ * `ath` for an access token; the server's nonce when the workspace asks for one (§8); and a
+ * `jti` never used before, recorded across instances (§11.1), checked last so that a proof
+ * refused for anything else does not burn it.
+ */
+export async function verifyDpopProof(request: OAuthRequest, context: ProofContext): Promise<DpopProof | undefined> {
+  const proof = dpopHeader(request);
+  if (proof === undefined) return undefined;
+  const { workspace, realm } = context;
+  const now = context.now ?? Date.now();
+  const refuse = (description: string, detail?: string) => new InvalidDpopProof(description, detail, realm);
+  // Headers sent twice arrive joined by a comma, which a compact JWS never contains.
+  if (proof.includes(",")) throw refuse("send exactly one DPoP header");
+  if (proof.length > MAX_DPOP_PROOF_LENGTH) throw refuse("the DPoP proof is too long");
+
+  let jwk: JWK;
+  try {
+    const header = decodeProtectedHeader(proof);
+    if (header.typ !== "dpop+jwt") throw refuse("the DPoP proof's typ must be dpop+jwt");
+    if (typeof header.alg !== "string" || !(DPOP_ALGS as readonly string[]).includes(header.alg)) {
+      throw refuse(`the DPoP proof's alg must be one of ${DPOP_ALGS.join(" ")}`);
+    }
+    if (typeof header.jwk !== "object" || header.jwk === null || Array.isArray(header.jwk)) throw refuse("the DPoP proof must carry its public key as jwk");
+    if (PRIVATE_MEMBERS.some((name) => name in (header.jwk as object))) throw refuse("the DPoP proof's jwk must be a public key");
+    jwk = header.jwk;
+  } catch (err) {
+    if (err instanceof InvalidDpopProof) throw err;
+    throw refuse("the DPoP proof is not a JWT", err instanceof Error ? err.message : undefined);
+  }
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
+      algorithms: [...DPOP_ALGS],
+      typ: "dpop+jwt",
+      maxTokenAge: settings().DPOP_PROOF_MAX_AGE_SECONDS,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      currentDate: new Date(now),
+      requiredClaims: ["jti", "htm", "htu", "iat"],
+    }));
+  } catch (err) {
+    if (err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "iat")) {
+      throw refuse("the DPoP proof's iat is not recent", err.code);
+    }
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw refuse("the DPoP proof's signature is invalid");
+    throw refuse("the DPoP proof is invalid", err instanceof joseErrors.JOSEError ? err.code : "malformed");
+  }
+
+  const { jti, htm, htu, iat } = payload as { jti: unknown; htm: unknown; htu: unknown; iat: number };
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
+    throw refuse("the DPoP proof's jti must be a string of at most 256 characters");
+  if (htm !== request.method) throw refuse("the DPoP proof's htm does not match the request's method");
+  const expected = comparableUrl(context.url);
+  if (expected === undefined || comparableUrl(htu) !== expected) throw refuse("the DPoP proof's htu does not match the request's URL");
+  if (context.accessToken !== undefined && payload.ath !== accessTokenHash(context.accessToken)) {
+    throw refuse("the DPoP proof's ath does not match the access token");
+  }
+
+  let nextNonce: string | undefined;
+  if (workspace.dpopNonces) {
+    const current = await currentDpopNonce(workspace, now);
+    const { nonce } = payload;
+    if (typeof nonce !== "string" || !(await isAcceptedDpopNonce(workspace, nonce, now))) {
+      throw new UseDpopNonce(current, nonce === undefined ? "the DPoP proof must carry the server's nonce" : "the DPoP proof's nonce is not current", realm);
+    }
+    if (nonce !== current) nextNonce = current;
+  }
+
+  const jkt = await calculateJwkThumbprint(jwk, "sha256");
+  // Kept as long as this iat is accepted at all: past that the iat check refuses a replay.
+  const until = new Date((iat + settings().DPOP_PROOF_MAX_AGE_SECONDS + 2 * CLOCK_SKEW_SECONDS) * 1000);
+  if (!(await useDpopProofOnce(workspace.id, jkt, jti, until))) throw refuse("the DPoP proof was used before", "jti replay");
+  return { jkt, ...(nextNonce === undefined ? {} : { nextNonce }) };
+}

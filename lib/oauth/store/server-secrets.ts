@@ -1,0 +1,35 @@
+import { randomBytes } from "node:crypto";
+import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
+import { db } from "@/lib/platform/db.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
+
+/** What a server secret, sealed, is bound to (lib/platform/at-rest.ts). */
+export const serverSecretContext = (name: string) => `ServerSecret:${name}`;
+
+const loaded = new Map<string, Promise<Buffer>>();
+registerCache("server secrets", { clear: () => loaded.clear() });
+
+/**
+ * The server's secret `name` (256 bits): made once, shared by every instance through the
+ * database (sealed at rest), loaded once per process.
+ */
+export function serverSecret(name: string): Promise<Buffer> {
+  let secret = loaded.get(name);
+  if (secret) return secret;
+  secret = (async () => {
+    const read = () => db().serverSecret.findUnique({ where: { name } });
+    let row = await read();
+    if (!row) {
+      // Two instances may race to make it: one insert wins, both then read the winner's.
+      await db()
+        .serverSecret.create({ data: { name, value: sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(name)) } })
+        .catch(() => undefined);
+      row = await read();
+    }
+    if (!row) throw new Error(`no ${name} secret`);
+    return Buffer.from(openAtRest(row.value, serverSecretContext(name)), "base64url");
+  })();
+  loaded.set(name, secret);
+  secret.catch(() => loaded.delete(name));
+  return secret;
+}
