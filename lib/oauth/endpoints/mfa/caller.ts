@@ -2,10 +2,8 @@ import { liveChallenge, MAX_MFA_TOKEN_LENGTH } from "@/lib/oauth/grants/second-f
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidGrant, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
-import { findClient } from "@/lib/oauth/store/clients.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
-import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
-import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
+import { authenticateAccessToken, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -27,19 +25,10 @@ export interface MfaCaller {
  */
 export async function mfaCaller(request: OAuthRequest, workspace: Workspace, audit: AuditDraft, now = Date.now()): Promise<MfaCaller | null> {
   const realm = workspace.issuer;
-  const header = request.headers.get("authorization");
-  if (header === null) return null;
-  const token = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1];
-  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer token");
+  const token = await presentedToken(request, realm);
+  if (token === undefined) return null;
   if (token.includes(".")) {
-    const check = token.length <= MAX_TOKEN_LENGTH ? await checkAccessToken(token, workspace) : { valid: false as const, reason: "too long" };
-    if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
-    if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason);
-    const user = check.user;
-    if (!user || user.disabled || check.claims.sid === undefined) throw new InvalidToken(realm, "the access token is invalid", "not a signed-in user's token");
-    Object.assign(audit, { userId: user.id, username: user.username });
-    const client = await findClient(workspace.id, check.claims.client_id);
-    assertOriginAllowed(request, client?.allowedOrigins ?? []);
+    const { user } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
     return { via: "access_token", user, factors: await factorsOf(user.id) };
   }
   let challenge;
