@@ -9,6 +9,9 @@ import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticat
 import { mfaConfirmEndpoint } from "@/lib/oauth/endpoints/mfa/confirm.ts";
 import { mfaRecoveryCodesEndpoint } from "@/lib/oauth/endpoints/mfa/recovery-codes.ts";
 import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
+import { accountActivityEndpoint } from "@/lib/oauth/endpoints/account/activity.ts";
+import { accountPasswordEndpoint } from "@/lib/oauth/endpoints/account/password.ts";
+import { accountOtherSessionsEndpoint, accountSessionEndpoint, accountSessionsEndpoint } from "@/lib/oauth/endpoints/account/sessions.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type EndpointMethod, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
@@ -59,6 +62,15 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true } },
   mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true } },
   mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true } },
+  // The account API: a signed-in user's own sessions, password and activity (scope `account`).
+  accountSessions: {
+    path: "/account/sessions",
+    methods: { GET: accountSessionsEndpoint, DELETE: accountOtherSessionsEndpoint },
+    options: { cors: true, audit: true },
+  },
+  accountSession: { path: "/account/sessions/{id}", methods: { DELETE: accountSessionEndpoint }, options: { cors: true, audit: true } },
+  accountPassword: { path: "/account/password", methods: { POST: accountPasswordEndpoint }, options: { cors: true, audit: true } },
+  accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true } },
 };
 
 /**

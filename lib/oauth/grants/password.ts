@@ -67,7 +67,18 @@ async function handle({ params, client, workspace, ip, audit }: GrantRequest): P
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
   }
   await attempt.succeeded();
-  const tokens = await completeSignIn({ workspace, client, user: active, scope, amr: ["pwd"], address, knownSince: history.knownSince, now: Date.now() });
+  const device = { ip, userAgent: audit.userAgent };
+  const tokens = await completeSignIn({
+    workspace,
+    client,
+    user: active,
+    scope,
+    amr: ["pwd"],
+    address,
+    knownSince: history.knownSince,
+    now: Date.now(),
+    device,
+  });
   return json(tokens);
 }
 

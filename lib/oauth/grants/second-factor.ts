@@ -100,7 +100,8 @@ export async function passSecondFactor({ params, client, workspace, ip, audit, l
       log,
     );
   }
-  const tokens = await completeSignIn({ workspace, client, user, scope: challenge.scope, amr: [...SECOND_FACTOR_AMR[kind]], address, knownSince, now });
+  const device = { ip, userAgent: audit.userAgent };
+  const tokens = await completeSignIn({ workspace, client, user, scope: challenge.scope, amr: [...SECOND_FACTOR_AMR[kind]], address, knownSince, now, device });
   if (kind === "otp" || !factor) return json(tokens);
   // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).
   return json({ ...tokens, recovery_codes_remaining: await recoveryCodesLeft(factor.id) });

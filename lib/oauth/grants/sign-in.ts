@@ -2,7 +2,7 @@ import { sessionLifetime } from "@/lib/oauth/model/session.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
-import { startSession } from "@/lib/oauth/store/sessions.ts";
+import { startSession, type Device } from "@/lib/oauth/store/sessions.ts";
 import { rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
 
@@ -20,13 +20,15 @@ export interface CompletedSignIn {
   knownSince: number | null;
   /** One instant for the whole answer: a fresh sign-in's auth_time is its tokens' iat. */
   now: number;
+  /** The end user's address and browser, as a trusted client passed them (or the caller's own): kept with the session. */
+  device: Device;
 }
 
 /**
  * A sign-in every factor of which has been passed: the address is remembered as the user's, the
  * session starts, and the tokens are issued (a refresh token when the client may refresh).
  */
-export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now }: CompletedSignIn): Promise<TokenResponse> {
+export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, device }: CompletedSignIn): Promise<TokenResponse> {
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   const session = await startSession({
@@ -37,6 +39,7 @@ export async function completeSignIn({ workspace, client, user, scope, amr, addr
     authTime: Math.floor(now / 1000),
     ttl: sessionLifetime(client, workspace),
     now,
+    device,
   });
   const refreshToken = client.grantTypes.has("refresh_token")
     ? await storeRefreshToken({
