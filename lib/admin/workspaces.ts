@@ -1,7 +1,7 @@
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { ifGiven, lifetime, mfaPolicy, scopeTokens } from "@/lib/admin/values.ts";
+import { ifGiven, lifetime, mfaPolicy, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { isSlug, issuerFor } from "@/lib/oauth/model/workspace.ts";
@@ -31,6 +31,7 @@ export interface WorkspaceSummary {
   mfaPolicy: string;
   /** RFC 9449 §8: DPoP proofs must carry a nonce the server provided. */
   dpopNonces: boolean;
+  passwordMinLength: number;
 }
 
 /** Every workspace, by tenant then name. */
@@ -45,6 +46,7 @@ export async function listWorkspaces(): Promise<WorkspaceSummary[]> {
     defaultScopes: splitList(w.defaultScopes),
     mfaPolicy: w.mfaPolicy,
     dpopNonces: w.dpopNonces,
+    passwordMinLength: w.passwordMinLength,
   }));
 }
 
@@ -78,9 +80,11 @@ export interface WorkspaceChanges {
   mfaPolicy?: string;
   /** RFC 9449 §8: require server-provided nonces in DPoP proofs. */
   dpopNonces?: boolean;
+  /** The shortest password accepted when one is set from now on (8 to 64); existing passwords stay. */
+  passwordMinLength?: number;
 }
 
-/** Changes a workspace's token lifetimes, default scopes, MFA policy or DPoP nonces; at least one must be given. */
+/** Changes a workspace's token lifetimes, default scopes, MFA policy, DPoP nonces or password minimum; at least one must be given. */
 export async function setWorkspace(ref: string, changes: WorkspaceChanges): Promise<void> {
   const w = await workspaceByRef(ref);
   const data = {
@@ -90,6 +94,7 @@ export async function setWorkspace(ref: string, changes: WorkspaceChanges): Prom
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
     mfaPolicy: ifGiven(changes.mfaPolicy, mfaPolicy),
     dpopNonces: changes.dpopNonces,
+    passwordMinLength: ifGiven(changes.passwordMinLength, passwordMinLength),
   };
   if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
   await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));

@@ -8,7 +8,7 @@ import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
-import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
+import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
@@ -125,6 +125,7 @@ export function buildProgram(io: CliIo): Command {
           default_scopes: w.defaultScopes,
           mfa_policy: w.mfaPolicy,
           dpop_nonces: w.dpopNonces,
+          password_min_length: w.passwordMinLength,
         })),
         o.json,
       );
@@ -138,7 +139,7 @@ export function buildProgram(io: CliIo): Command {
       io.out(`Created workspace ${ref}; its issuer is ${issuer}`);
     });
   ws.command("set")
-    .description("Change a workspace's token lifetimes, default scopes, MFA policy or DPoP nonces")
+    .description("Change a workspace's token lifetimes, default scopes, MFA policy, DPoP nonces or password minimum length")
     .argument("<tenant/workspace>")
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
@@ -146,10 +147,19 @@ export function buildProgram(io: CliIo): Command {
     .option("--default-scopes <scopes>", "scopes granted when a client asks for none", scopesOption)
     .addOption(new Option("--mfa-policy <policy>", "who must pass a second factor").choices(MFA_POLICIES))
     .addOption(new Option("--dpop-nonces <on|off>", "require server-provided nonces in DPoP proofs (RFC 9449 §8)").choices(["on", "off"]))
+    .option("--password-min-length <characters>", "the shortest password accepted when one is set (8 to 64; 15 recommended)", passwordMinLength)
     .action(
       async (
         ref: string,
-        o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string; dpopNonces?: "on" | "off" },
+        o: {
+          accessTtl?: number;
+          idTtl?: number;
+          refreshTtl?: number;
+          defaultScopes?: string[];
+          mfaPolicy?: string;
+          dpopNonces?: "on" | "off";
+          passwordMinLength?: number;
+        },
       ) => {
         await setWorkspace(ref, {
           accessTokenTtl: o.accessTtl,
@@ -158,6 +168,7 @@ export function buildProgram(io: CliIo): Command {
           defaultScopes: o.defaultScopes,
           mfaPolicy: o.mfaPolicy,
           dpopNonces: o.dpopNonces === undefined ? undefined : o.dpopNonces === "on",
+          passwordMinLength: o.passwordMinLength,
         });
         io.out(`Updated workspace ${ref}`);
       },

@@ -1,4 +1,5 @@
 import { cookies } from "next/headers";
+import Link from "next/link";
 import { redirect } from "next/navigation";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { enrolmentCookieName, openEnrolment } from "@/lib/login/account-mfa.ts";
@@ -19,7 +20,7 @@ export default async function EnrolmentPage() {
       <Enrolment qrCode={await qrCodeDataUrl(enrolment.barcodeUri)} secret={enrolment.secret} />
       <ConfirmEnrolmentForm />
       <p className="switch">
-        <a href="/account">Cancel</a>
+        <Link href="/account">Cancel</Link>
       </p>
     </main>
   );

@@ -67,6 +67,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
   }
   await attempt.succeeded();
+  const device = { ip, userAgent: audit.userAgent };
   const tokens = await completeSignIn({
     workspace,
     client,
@@ -77,6 +78,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
     knownSince: history.knownSince,
     now: Date.now(),
     jkt: dpop?.jkt,
+    device,
   });
   return json(tokens);
 }

@@ -103,6 +103,7 @@ export async function passSecondFactor(
       log,
     );
   }
+  const device = { ip, userAgent: audit.userAgent };
   const tokens = await completeSignIn({
     workspace,
     client,
@@ -113,6 +114,7 @@ export async function passSecondFactor(
     knownSince,
     now,
     jkt: dpop?.jkt,
+    device,
   });
   if (kind === "otp" || !factor) return json(tokens);
   // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).

@@ -2,7 +2,7 @@ import { sessionLifetime } from "@/lib/oauth/model/session.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
-import { startSession } from "@/lib/oauth/store/sessions.ts";
+import { startSession, type Device } from "@/lib/oauth/store/sessions.ts";
 import { rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
 
@@ -22,13 +22,15 @@ export interface CompletedSignIn {
   now: number;
   /** The thumbprint of the request's DPoP key, if it proved one (RFC 9449 §5). */
   jkt?: string;
+  /** The end user's address and browser, as a trusted client passed them (or the caller's own): kept with the session. */
+  device: Device;
 }
 
 /**
  * A sign-in every factor of which has been passed: the address is remembered as the user's, the
  * session starts, and the tokens are issued (a refresh token when the client may refresh).
  */
-export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, jkt }: CompletedSignIn): Promise<TokenResponse> {
+export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, jkt, device }: CompletedSignIn): Promise<TokenResponse> {
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   const session = await startSession({
@@ -42,6 +44,7 @@ export async function completeSignIn({ workspace, client, user, scope, amr, addr
     // client's are not (it authenticates each refresh), though its access tokens are.
     dpopJkt: client.confidential ? null : (jkt ?? null),
     now,
+    device,
   });
   const refreshToken = client.grantTypes.has("refresh_token")
     ? await storeRefreshToken({

@@ -19,6 +19,8 @@ export interface Workspace {
   mfaPolicy: MfaPolicy;
   /** RFC 9449 §8: DPoP proofs must carry a nonce the server provided. */
   dpopNonces: boolean;
+  /** The shortest password accepted when one is set (lib/platform/password-policy.ts). */
+  passwordMinLength: number;
 }
 
 // Tenant and workspace names as they appear in a path (the issuer's last two segments).

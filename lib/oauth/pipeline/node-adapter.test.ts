@@ -48,6 +48,14 @@ describe("the production server's direct route to the authorization server", () 
     },
   );
 
+  it("matches a route's path parameter as one whole segment", async () => {
+    const res = await fetch(`${base}/demo/default/account/sessions/some%20id`, { method: "DELETE" });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="http://localhost:3000/demo/default"');
+    expect((await fetch(`${base}/demo/default/account/sessions/a/b`, { method: "DELETE" })).status).toBe(418);
+    expect((await fetch(`${base}/demo/default/account/sessions/`, { method: "DELETE" })).status).toBe(418);
+  });
+
   it("answers HEAD like GET without a body", async () => {
     const get = await fetch(`${base}/demo/default/.well-known/jwks.json`);
     const text = await get.text();

@@ -1,11 +1,21 @@
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import { settings } from "@/lib/platform/env.ts";
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
+/** Where a sign-in came from: the end user's address and browser (User-Agent). */
+export interface Device {
+  ip: string;
+  userAgent: string | undefined;
+}
+
+// A User-Agent is rarely over 300 characters; the session list needs no more than this.
+const MAX_USER_AGENT_LENGTH = 512;
+
 /** Records a new sign-in (plain SQL straight to the driver: the password grant's hot path). */
-export async function startSession(input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number }): Promise<Session> {
+export async function startSession(input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number; device: Device }): Promise<Session> {
   const session: Session = {
     id: randomUUID(),
     workspaceId: input.workspaceId,
@@ -19,8 +29,9 @@ export async function startSession(input: Omit<Session, "id" | "expiresAt" | "en
   };
   await sqlExecute(
     db(),
-    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt")
-      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)})`,
+    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt", "ip", "userAgent")
+      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)},
+        ${isIP(input.device.ip) ? input.device.ip : null}, ${input.device.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null})`,
   );
   return session;
 }
@@ -74,11 +85,72 @@ export async function endSession(id: string, tx: Prisma.TransactionClient = db()
   return count;
 }
 
-/** Ends every session of a user (a new password): all their refresh tokens and access tokens die. */
-export async function endUserSessions(userId: string, tx: Prisma.TransactionClient = db()): Promise<void> {
+/**
+ * Ends every session of a user (a new password): all their refresh tokens and access tokens die;
+ * all but the session `except` when given (the one the user is changing it from).
+ */
+export async function endUserSessions(userId: string, tx: Prisma.TransactionClient = db(), except?: string): Promise<void> {
   const now = new Date();
-  await tx.session.updateMany({ where: { userId, endedAt: null }, data: { endedAt: now } });
-  await tx.refreshToken.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: now } });
+  const all = except === undefined;
+  await tx.session.updateMany({ where: { userId, endedAt: null, ...(all ? {} : { id: { not: except } }) }, data: { endedAt: now } });
+  await tx.refreshToken.updateMany({ where: { userId, revokedAt: null, ...(all ? {} : { familyId: { not: except } }) }, data: { revokedAt: now } });
+}
+
+/** A live sign-in of a user, as their account lists it. */
+export interface UserSession {
+  id: string;
+  /** The client's public id (`client_id`). */
+  clientId: string;
+  createdAt: Date;
+  /** Its last refresh (when its newest refresh token was issued); its start when never refreshed. */
+  lastUsedAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** The most sessions an account lists; a user with more sees the newest. */
+export const MAX_LISTED_SESSIONS = 100;
+
+/**
+ * A user's live sessions, newest first: not ended, not past their absolute end, and, for a
+ * session with refresh tokens, one of them still usable (a session whose tokens all expired can
+ * never issue another). When each was last used is read from its refresh tokens: each refresh
+ * stores its successor, so the refresh grant writes nothing more for it.
+ */
+export async function listUserSessions(userId: string, now = new Date()): Promise<UserSession[]> {
+  const sessions = await db().session.findMany({
+    where: { userId, endedAt: null, expiresAt: { gt: now } },
+    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    take: MAX_LISTED_SESSIONS,
+    select: { id: true, createdAt: true, ip: true, userAgent: true, client: { select: { clientId: true } } },
+  });
+  const familyId = { in: sessions.map((s) => s.id) };
+  const [issued, usable] = await Promise.all([
+    db().refreshToken.groupBy({ by: ["familyId"], where: { familyId }, _max: { createdAt: true } }),
+    db().refreshToken.groupBy({ by: ["familyId"], where: { familyId, consumedAt: null, revokedAt: null, expiresAt: { gt: now } }, _count: { _all: true } }),
+  ]);
+  const lastIssued = new Map(issued.map((g) => [g.familyId, g._max.createdAt]));
+  const live = new Set(usable.map((g) => g.familyId));
+  return sessions
+    .filter((s) => !lastIssued.has(s.id) || live.has(s.id))
+    .map((s) => ({
+      id: s.id,
+      clientId: s.client.clientId,
+      createdAt: s.createdAt,
+      lastUsedAt: lastIssued.get(s.id) ?? s.createdAt,
+      ip: s.ip,
+      userAgent: s.userAgent,
+    }));
+}
+
+/** Ends the session `id` if it is one of the user's and not ended yet; false when there is none such. */
+export async function endSessionOf(userId: string, id: string): Promise<boolean> {
+  return db().$transaction(async (tx) => {
+    const mine = await tx.session.findFirst({ where: { id, userId, endedAt: null }, select: { id: true } });
+    if (!mine) return false;
+    await endSession(id, tx);
+    return true;
+  });
 }
 
 /** The user an access token speaks for, as introspection and userinfo need them. */

@@ -1,5 +1,6 @@
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
+import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 
 import { newestFirst, type AttemptHistory, type SignInUser } from "@/lib/oauth/model/user.ts";
 
@@ -99,4 +100,15 @@ export async function rememberAddress(userId: string, address: string, at: Date)
     Prisma.sql`INSERT INTO "KnownAddress" ("userId", "address", "lastSignInAt") VALUES (${userId}, ${address}, ${at})
       ON CONFLICT ("userId", "address") DO UPDATE SET "lastSignInAt" = ${at}`,
   );
+}
+
+/**
+ * A user's new password (its hash): every session of theirs ends but `keepSession`, the one it
+ * was changed from, so whoever else knew the old one is signed out everywhere.
+ */
+export async function changePassword(userId: string, passwordHash: string, keepSession: string): Promise<void> {
+  await db().$transaction(async (tx) => {
+    await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+    await endUserSessions(userId, tx, keepSession);
+  });
 }

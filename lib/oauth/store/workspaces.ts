@@ -35,5 +35,6 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     // An unknown stored value (a later version's) errs on the safe side.
     mfaPolicy: isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
     dpopNonces: row.dpopNonces,
+    passwordMinLength: row.passwordMinLength,
   };
 }

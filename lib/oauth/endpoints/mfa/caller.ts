@@ -61,4 +61,4 @@ export const confirmedFactor = (caller: MfaCaller) => caller.factors.find((f) =>
  * user could lock every other one out of their account page). Each user's own key keeps the
  * per-user limits whole, and the account-wide ceiling still counts them.
  */
-export const proofAddress = (caller: MfaCaller) => `account:${caller.user.id}`;
+export const proofAddress = (caller: Pick<MfaCaller, "user">) => `account:${caller.user.id}`;
