@@ -2,6 +2,7 @@ import { pathToFileURL } from "node:url";
 import { db, type Db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { passwordViolation } from "@/lib/platform/password-policy.ts";
 import { hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { ensureSigningKey } from "@/lib/oauth/store/signing-keys.ts";
 import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
@@ -82,7 +83,8 @@ function demoClients(loginClientSecret: string) {
       secret: loginClientSecret,
       authMethods: "client_secret_basic",
       grantTypes: SIGN_IN_GRANTS,
-      scopes: USER_SCOPES,
+      // `account`: its /account page manages the user's own sessions, password and profile.
+      scopes: `${USER_SCOPES} account`,
       // Signs users in from its server: trusted to pass their addresses to the brute-force defence.
       forwardsEndUserIp: true,
     },
@@ -107,6 +109,9 @@ export async function seedDemo(client: Db = db(), loginClientSecret = settings()
   for (const user of DEMO.users) {
     const key = { workspaceId_username: { workspaceId: workspace.id, username: user.username } };
     if (await client.user.findUnique({ where: key })) continue;
+    // The demo passwords are public, but they pass the policy every password set must pass.
+    const violation = await passwordViolation(user.password, { minLength: workspace.passwordMinLength }, user);
+    if (violation) throw new Error(`The demo password of ${user.username} breaks the password policy: ${violation.description}`);
     const created = await client.user.create({
       data: {
         workspaceId: workspace.id,

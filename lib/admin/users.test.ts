@@ -1,6 +1,7 @@
 import { refusal } from "@/lib/testing/admin.ts";
 import { describe, expect, it, vi } from "vitest";
 import { addUser, listUsers, resetPassword, setUserDisabled } from "@/lib/admin/users.ts";
+import { setWorkspace } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { ALICE, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
@@ -18,10 +19,32 @@ describe("users", () => {
   it.each([
     ["short", "The password must have at least 8 characters"],
     ["x".repeat(1025), "The password must have at most 1024 characters"],
+    ["baseball1", "The password is too common: it is on a list of frequently used passwords"],
   ])("refuses the password %#", async (password, message) => {
     expect(await refusal(addUser({ workspace: W, username: "ivan", password }))).toBe(message);
     expect(await refusal(resetPassword(W, "alice", password))).toBe(message);
     expect(await db().user.count({ where: { username: "ivan" } })).toBe(0);
+  });
+
+  it("refuses a password built on the username or the email, when adding a user and when setting one", async () => {
+    expect(await refusal(addUser({ workspace: W, username: "ivan", password: "Ivan2024!" }))).toBe(
+      "The password must not be built on the username: without it, it must still have 8 characters",
+    );
+    expect(await refusal(addUser({ workspace: W, username: "ivan", email: "ivanov@example.com", password: "ivanov@example.com" }))).toBe(
+      "The password must not be built on the email address: without it, it must still have 8 characters",
+    );
+    expect(await refusal(resetPassword(W, "alice", "alice-99"))).toBe(
+      "The password must not be built on the username: without it, it must still have 8 characters",
+    );
+  });
+
+  it("holds every password set to the workspace's minimum length", async () => {
+    await setWorkspace(W, { passwordMinLength: 15 });
+    expect(await refusal(addUser({ workspace: W, username: "ivan", password: "fourteen chars" }))).toBe("The password must have at least 15 characters");
+    expect(await refusal(resetPassword(W, "alice", "fourteen chars"))).toBe("The password must have at least 15 characters");
+    await addUser({ workspace: W, username: "ivan", password: "fifteen chars!!" });
+    expect(await refusal(setWorkspace(W, { passwordMinLength: 7 }))).toBe("Invalid password minimum length (8 to 64): Too small: expected number to be >=8");
+    await setWorkspace(W, { passwordMinLength: 8 });
   });
 
   it("asks for the password only once the rest is known to be good", async () => {

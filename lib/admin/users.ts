@@ -7,6 +7,7 @@ import { ifGiven, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { passwordViolation, type PasswordOwner, type PasswordPolicy } from "@/lib/platform/password-policy.ts";
 
 /**
  * A new password, or how to ask for it: it is asked for only once the rest of the command is
@@ -22,12 +23,12 @@ const USERNAME = z
 
 const EMAIL = z.email();
 
-/** The password, checked: 8 to 1024 characters (argon2 hashes whatever it is given). */
-async function newPassword(password: NewPassword): Promise<string> {
+/** The password, checked against the workspace's password policy (lib/platform/password-policy.ts). */
+async function newPassword(password: NewPassword, workspace: PasswordPolicy, owner: PasswordOwner): Promise<string> {
   const value = typeof password === "string" ? password : await password();
   if (value === "") throw new AdminError("No password was given");
-  if (value.length < 8) throw new AdminError("The password must have at least 8 characters");
-  if (value.length > 1024) throw new AdminError("The password must have at most 1024 characters");
+  const violation = await passwordViolation(value, workspace, owner);
+  if (violation) throw new AdminError(violation.description.charAt(0).toUpperCase() + violation.description.slice(1));
   return value;
 }
 
@@ -64,7 +65,7 @@ export async function addUser(user: NewUser): Promise<{ id: string }> {
   const w = await workspaceByRef(user.workspace);
   const username = valid(USERNAME, user.username, "username");
   if (user.email !== undefined) valid(EMAIL, user.email, "email");
-  const passwordHash = await hashPassword(await newPassword(user.password));
+  const passwordHash = await hashPassword(await newPassword(user.password, { minLength: w.passwordMinLength }, { username, email: user.email }));
   return change("user.add", { workspaceId: w.id, username }, async (tx) => {
     if (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } })) throw new AdminError(`User ${username} exists already`);
     const created = await tx.user.create({
@@ -91,7 +92,7 @@ export async function resetPassword(workspace: string, username: string, passwor
   const w = await workspaceByRef(workspace);
   const existing = await db().user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } });
   if (!existing) throw new AdminError(`No user ${username} in ${workspace}`);
-  const passwordHash = await hashPassword(await newPassword(password));
+  const passwordHash = await hashPassword(await newPassword(password, { minLength: w.passwordMinLength }, existing));
   await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
     await tx.user.update({ where: { id: existing.id }, data: { passwordHash } });
     await endUserSessions(existing.id, tx);

@@ -6,6 +6,7 @@ import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
 import { SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import { MIN_PASSWORD_LENGTH_BOUNDS } from "@/lib/platform/password-policy.ts";
 
 // The syntax of the values an operator gives, as the server itself defines them: grant types and
 // auth methods from their registries, scope tokens from RFC 6749 §3.3. Each check returns the
@@ -113,6 +114,12 @@ export function clientJwksUri(value: string, production: boolean): string {
     throw new AdminError("Invalid jwks_uri: an absolute URL without credentials or fragment");
   if (url.protocol !== "https:" && (production || url.protocol !== "http:")) throw new AdminError("Invalid jwks_uri: it must be https");
   return url.toString();
+}
+
+/** The shortest password a workspace accepts (characters): 8 to 64 (password-policy.ts). */
+export function passwordMinLength(value: unknown): number {
+  const { min, max } = MIN_PASSWORD_LENGTH_BOUNDS;
+  return valid(z.coerce.number().int().min(min).max(max), value, `password minimum length (${min} to ${max})`);
 }
 
 /** Who must pass a second factor: off, optional or required. */

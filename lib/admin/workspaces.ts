@@ -1,7 +1,7 @@
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { ifGiven, lifetime, mfaPolicy, scopeTokens } from "@/lib/admin/values.ts";
+import { ifGiven, lifetime, mfaPolicy, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { isSlug, issuerFor } from "@/lib/oauth/model/workspace.ts";
@@ -29,6 +29,7 @@ export interface WorkspaceSummary {
   refreshTokenTtl: number;
   defaultScopes: string[];
   mfaPolicy: string;
+  passwordMinLength: number;
 }
 
 /** Every workspace, by tenant then name. */
@@ -42,6 +43,7 @@ export async function listWorkspaces(): Promise<WorkspaceSummary[]> {
     refreshTokenTtl: w.refreshTokenTtl,
     defaultScopes: splitList(w.defaultScopes),
     mfaPolicy: w.mfaPolicy,
+    passwordMinLength: w.passwordMinLength,
   }));
 }
 
@@ -73,9 +75,11 @@ export interface WorkspaceChanges {
   defaultScopes?: readonly string[];
   /** Who must pass a second factor: off, optional or required. */
   mfaPolicy?: string;
+  /** The shortest password accepted when one is set from now on (8 to 64); existing passwords stay. */
+  passwordMinLength?: number;
 }
 
-/** Changes a workspace's token lifetimes, default scopes or MFA policy; at least one must be given. */
+/** Changes a workspace's token lifetimes, default scopes, MFA policy or password minimum; at least one must be given. */
 export async function setWorkspace(ref: string, changes: WorkspaceChanges): Promise<void> {
   const w = await workspaceByRef(ref);
   const data = {
@@ -84,6 +88,7 @@ export async function setWorkspace(ref: string, changes: WorkspaceChanges): Prom
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
     mfaPolicy: ifGiven(changes.mfaPolicy, mfaPolicy),
+    passwordMinLength: ifGiven(changes.passwordMinLength, passwordMinLength),
   };
   if (Object.values(data).every((v) => v === undefined)) throw new NothingToChange();
   await change("workspace.set", { workspaceId: w.id, reason: JSON.stringify(data) }, (tx) => tx.workspace.update({ where: { id: w.id }, data }));

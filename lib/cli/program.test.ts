@@ -195,7 +195,7 @@ describe("admin CLI", () => {
   it.each([
     [
       ["workspace", "list"],
-      ["workspace", "name", "access_ttl", "id_ttl", "refresh_ttl", "default_scopes", "mfa_policy"],
+      ["workspace", "name", "access_ttl", "id_ttl", "refresh_ttl", "default_scopes", "mfa_policy", "password_min_length"],
     ],
     [
       ["user", "list", "demo/default"],

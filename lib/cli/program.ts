@@ -8,7 +8,7 @@ import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
-import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
+import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
@@ -124,6 +124,7 @@ export function buildProgram(io: CliIo): Command {
           refresh_ttl: w.refreshTokenTtl,
           default_scopes: w.defaultScopes,
           mfa_policy: w.mfaPolicy,
+          password_min_length: w.passwordMinLength,
         })),
         o.json,
       );
@@ -137,23 +138,30 @@ export function buildProgram(io: CliIo): Command {
       io.out(`Created workspace ${ref}; its issuer is ${issuer}`);
     });
   ws.command("set")
-    .description("Change a workspace's token lifetimes, default scopes or MFA policy")
+    .description("Change a workspace's token lifetimes, default scopes, MFA policy or password minimum length")
     .argument("<tenant/workspace>")
     .option("--access-ttl <seconds>", "access token lifetime", lifetime)
     .option("--id-ttl <seconds>", "ID token lifetime", lifetime)
     .option("--refresh-ttl <seconds>", "refresh token lifetime", lifetime)
     .option("--default-scopes <scopes>", "scopes granted when a client asks for none", scopesOption)
     .addOption(new Option("--mfa-policy <policy>", "who must pass a second factor").choices(MFA_POLICIES))
-    .action(async (ref: string, o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string }) => {
-      await setWorkspace(ref, {
-        accessTokenTtl: o.accessTtl,
-        idTokenTtl: o.idTtl,
-        refreshTokenTtl: o.refreshTtl,
-        defaultScopes: o.defaultScopes,
-        mfaPolicy: o.mfaPolicy,
-      });
-      io.out(`Updated workspace ${ref}`);
-    });
+    .option("--password-min-length <characters>", "the shortest password accepted when one is set (8 to 64; 15 recommended)", passwordMinLength)
+    .action(
+      async (
+        ref: string,
+        o: { accessTtl?: number; idTtl?: number; refreshTtl?: number; defaultScopes?: string[]; mfaPolicy?: string; passwordMinLength?: number },
+      ) => {
+        await setWorkspace(ref, {
+          accessTokenTtl: o.accessTtl,
+          idTokenTtl: o.idTtl,
+          refreshTokenTtl: o.refreshTtl,
+          defaultScopes: o.defaultScopes,
+          mfaPolicy: o.mfaPolicy,
+          passwordMinLength: o.passwordMinLength,
+        });
+        io.out(`Updated workspace ${ref}`);
+      },
+    );
   ws.command("delete")
     .description("Delete a workspace with its users and clients; their sessions end and refresh tokens are revoked; its issuer stops answering")
     .argument("<tenant/workspace>")

@@ -17,7 +17,7 @@ import {
 import type { CredentialsConfig } from "next-auth/providers/credentials";
 import { authOptions } from "@/lib/login/auth-options.ts";
 import { refreshSession } from "@/lib/login/session.ts";
-import { checkIssuer } from "@/lib/login/token-client.ts";
+import { checkIssuer, signInScope } from "@/lib/login/token-client.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -61,7 +61,7 @@ afterEach(() => {
 const tokenRequests = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"));
 
 describe("passwordSignIn", () => {
-  it("signs alice in as demo-web (Basic), with the login scope, and validates the ID token", async () => {
+  it("signs alice in as demo-web (Basic), with the login scope and the account scope the issuer lists, and validates the ID token", async () => {
     const { tokens, user } = await passwordSignIn("alice", "alice-password-1", { ip: "203.0.113.9" });
     expect(user).toEqual({ sub: decodeJwt(tokens.accessToken).sub, name: "Alice Example", email: "alice@example.com" });
     expect(tokens.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -77,8 +77,14 @@ describe("passwordSignIn", () => {
       grant_type: "password",
       username: "alice",
       password: "alice-password-1",
-      scope: "openid profile email offline_access",
+      scope: "openid profile email offline_access account",
     });
+  });
+
+  it("asks for the account scope only of an issuer whose discovery lists it", () => {
+    expect(signInScope({ scopes_supported: ["openid", "account"] })).toBe("openid profile email offline_access account");
+    expect(signInScope({ scopes_supported: ["openid", "profile"] })).toBe("openid profile email offline_access");
+    expect(signInScope({})).toBe("openid profile email offline_access");
   });
 
   it("passes the browser's User-Agent for the audit trail, beside its address", async () => {

@@ -25,6 +25,17 @@ const MAX_USER_AGENT_LENGTH = 512;
 
 export const LOGIN_SCOPE = "openid profile email offline_access";
 
+/** The scope of an account API (the /account page's sessions, password, activity), where the issuer has one. */
+export const ACCOUNT_SCOPE = "account";
+
+/**
+ * What the app asks for at sign-in: LOGIN_SCOPE, and `account` when the issuer's discovery lists
+ * it (another server may refuse a scope it does not know: RFC 6749 §5.2 `invalid_scope`).
+ */
+export function signInScope(as: Pick<oauth.AuthorizationServer, "scopes_supported">): string {
+  return as.scopes_supported?.includes(ACCOUNT_SCOPE) ? `${LOGIN_SCOPE} ${ACCOUNT_SCOPE}` : LOGIN_SCOPE;
+}
+
 /**
  * What went wrong, in terms the login page can explain. `mfa_required` is the password grant's
  * step-up (a {@link SecondFactorRequired}); `invalid_code` a wrong, used or replayed code while
@@ -243,7 +254,7 @@ export async function passwordSignIn(username: string, password: string, endUser
       s.client,
       s.auth,
       "password",
-      { username, password, scope: LOGIN_SCOPE },
+      { username, password, scope: signInScope(s.as) },
       { ...s.options, headers },
     );
     return await tokensFrom(s, response);

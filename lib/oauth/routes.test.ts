@@ -2,8 +2,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ROUTE_TABLE, routePaths, routes } from "@/lib/oauth/routes.ts";
 
-// Where the routes table's paths live under app/: `{tenant}` is Next's `[tenant]` segment.
-const appFile = (path: string) => `app${path.replace("{tenant}", "[tenant]").replace("{workspace}", "[workspace]")}/route.ts`;
+// Where the routes table's paths live under app/: a parameter `{tenant}` is Next's dynamic segment `[tenant]`.
+const appFile = (path: string) => `app${path.replace(/\{(\w+)\}/g, "[$1]")}/route.ts`;
 
 // Every route file that serves a workspace's endpoint: under the issuer, or RFC 8414's well-known forms.
 function workspaceRouteFiles(): string[] {

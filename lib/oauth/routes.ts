@@ -18,6 +18,7 @@ import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROU
 
 /** One endpoint of a workspace: where it lives under the issuer, what answers each method, how. */
 export interface RouteSpec {
+  /** Under the issuer; a `{name}` segment is a path parameter, given to the endpoint as `context.params.name`. */
   path: `/${string}`;
   /**
    * Well-known names (RFC 8615) under which the same endpoint is also served the way RFC 8414 §3.1
@@ -71,11 +72,14 @@ export function routePaths(spec: RouteSpec): string[] {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** A path of the table as a pattern whose named groups are the tenant and the workspace. */
+/** A path parameter of the table: `{tenant}`, `{workspace}`, or one of a route's own (`{id}`), one whole segment each. */
+const PARAMETER = /\{([a-z][A-Za-z0-9]*)\}/;
+
+/** A path of the table as a pattern whose named groups are its parameters: the tenant, the workspace and the route's own. */
 function pathPattern(path: string): RegExp {
   const source = path
-    .split(/(\{tenant\}|\{workspace\})/)
-    .map((part) => (part === "{tenant}" ? "(?<tenant>[^/]+)" : part === "{workspace}" ? "(?<workspace>[^/]+)" : escape(part)))
+    .split(new RegExp(`(${PARAMETER.source})`))
+    .map((part, i, parts) => (i % 3 === 1 ? `(?<${parts[i + 1]}>[^/]+)` : i % 3 === 2 ? "" : escape(part)))
     .join("");
   return new RegExp(`^${source}$`);
 }
@@ -84,11 +88,23 @@ const PATTERNS: ReadonlyArray<[RegExp, RouteName]> = (Object.keys(ROUTE_TABLE) a
   routePaths(ROUTE_TABLE[name]).map((path): [RegExp, RouteName] => [pathPattern(path), name]),
 );
 
-/** The route a request path (undecoded, without the query) belongs to, with its raw tenant and workspace segments. */
-export function matchRoute(pathname: string): { name: RouteName; tenant: string; workspace: string } | undefined {
+export interface RouteMatch {
+  name: RouteName;
+  /** The raw (undecoded) segments of the issuer's path. */
+  tenant: string;
+  workspace: string;
+  /** The route's own path parameters, raw (undecoded). */
+  params: Record<string, string>;
+}
+
+/** The route a request path (undecoded, without the query) belongs to, with its raw parameter segments. */
+export function matchRoute(pathname: string): RouteMatch | undefined {
   for (const [pattern, name] of PATTERNS) {
     const groups = pattern.exec(pathname)?.groups;
-    if (groups) return { name, tenant: groups.tenant ?? "", workspace: groups.workspace ?? "" };
+    if (groups) {
+      const { tenant = "", workspace = "", ...params } = groups;
+      return { name, tenant, workspace, params };
+    }
   }
   return undefined;
 }
@@ -105,19 +121,19 @@ export type WorkspaceRoute = NextHandlers & { serve: WorkspaceHandler };
  */
 function measured(name: RouteName, serve: WorkspaceHandler): WorkspaceHandler {
   const template = `/{tenant}/{workspace}${ROUTE_TABLE[name].path}`;
-  const observed: WorkspaceHandler = async (request, tenant, workspace) => {
+  const observed: WorkspaceHandler = async (request, tenant, workspace, params) => {
     const started = performance.now();
-    const response = await serve(request, tenant, workspace);
+    const response = await serve(request, tenant, workspace, params);
     observeRequest(name, response.status, (performance.now() - started) / 1000);
     return response;
   };
-  return (request, tenant, workspace) => {
+  return (request, tenant, workspace, params) => {
     const tracer = tracing.tracer;
-    if (!tracer) return observed(request, tenant, workspace);
+    if (!tracer) return observed(request, tenant, workspace, params);
     // Names from the routes table and the status only: never the path's values, a query string, a header or the body.
     const attributes = { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_HTTP_ROUTE]: template, "ropc.route": name };
     return inSpan(tracer, name, SpanKind.SERVER, attributes, async (span) => {
-      const response = await observed(request, tenant, workspace);
+      const response = await observed(request, tenant, workspace, params);
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
       // The id the response and the audit trail carry (X-Request-Id), to find one from the other.
       span.setAttribute("ropc.request_id", response.headers["X-Request-Id"] ?? "");

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hash, verify } from "@node-rs/argon2";
 import { measurePasswordHashes } from "@/lib/platform/metrics.ts";
 import { childSpan, tracing } from "@/lib/platform/tracing.ts";
+import { normalizePassword } from "@/lib/platform/password-policy.ts";
 
 /**
  * argon2id with the OWASP Password Storage Cheat Sheet's first recommended parameters:
@@ -28,8 +29,10 @@ async function counted<T>(work: () => Promise<T>): Promise<T> {
 // a request waited for a thread of the pool. It carries the algorithm, never the password or the hash.
 const SPAN_ATTRIBUTES = { "ropc.password.algorithm": "argon2id" } as const;
 
+/** The hash of the password's NFKC form (password-policy.ts), as every password is stored. */
 export function hashPassword(password: string): Promise<string> {
-  const work = () => counted(() => hash(password, PASSWORD_HASH_OPTIONS));
+  const normalized = normalizePassword(password);
+  const work = () => counted(() => hash(normalized, PASSWORD_HASH_OPTIONS));
   return tracing.tracer ? childSpan("password.hash", SPAN_ATTRIBUTES, work) : work();
 }
 
@@ -38,11 +41,23 @@ export function hashPassword(password: string): Promise<string> {
  * (ES module exports cannot be spied on).
  */
 export const passwordVerifier = {
-  /** Constant-time within argon2; false (never a throw) for a malformed stored hash. */
+  /**
+   * Constant-time within argon2; false (never a throw) for a malformed stored hash. The password's
+   * NFKC form is verified; when that differs from what was typed and does not match, what was
+   * typed is tried too: hashes stored before passwords were normalised were made of the password
+   * as typed, and their users must still get in. The second try depends only on the password, not
+   * on the account, so an unknown user's dummy verification costs the same.
+   */
   verify(storedHash: string, password: string): Promise<boolean> {
-    return tracing.tracer ? childSpan("password.verify", SPAN_ATTRIBUTES, () => verified(storedHash, password)) : verified(storedHash, password);
+    return tracing.tracer ? childSpan("password.verify", SPAN_ATTRIBUTES, () => verifiedAnyForm(storedHash, password)) : verifiedAnyForm(storedHash, password);
   },
 };
+
+async function verifiedAnyForm(storedHash: string, password: string): Promise<boolean> {
+  const normalized = normalizePassword(password);
+  if (await verified(storedHash, normalized)) return true;
+  return normalized !== password && verified(storedHash, password);
+}
 
 async function verified(storedHash: string, password: string): Promise<boolean> {
   try {

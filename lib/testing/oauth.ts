@@ -9,8 +9,8 @@ export const ISSUER = "http://localhost:3000/demo/default";
 export const TOKEN_URL = `${ISSUER}/oauth2/token`;
 export const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 
-export function routeContext(tenant = "demo", workspace = "default") {
-  return { params: Promise.resolve({ tenant, workspace }) };
+export function routeContext(tenant = "demo", workspace = "default", params: Record<string, string> = {}) {
+  return { params: Promise.resolve({ ...params, tenant, workspace }) };
 }
 
 /** `Authorization: Basic` as RFC 6749 §2.3.1 builds it: each part form-urlencoded first. */
@@ -29,6 +29,8 @@ export interface Call {
   headers?: Record<string, string>;
   tenant?: string;
   workspace?: string;
+  /** The route's own path parameters (`{ id }`), as Next passes them: decoded. */
+  params?: Record<string, string>;
 }
 
 /** Calls a route handler in-process with a real `Request`, as Next would. */
@@ -38,7 +40,7 @@ export function call(route: WorkspaceRoute, url: string, c: Call = {}): Promise<
   const headers = c.body === undefined ? c.headers : { ...FORM, ...c.headers };
   if (!METHODS.includes(method as Method)) throw new Error(`no ${method} handler`);
   const fn = route[method as Method];
-  return fn(new Request(url, { method, body, headers }), routeContext(c.tenant, c.workspace));
+  return fn(new Request(url, { method, body, headers }), routeContext(c.tenant, c.workspace, c.params));
 }
 
 export const postToken = (body: string | Record<string, string>, headers: Record<string, string> = {}, c: Omit<Call, "body" | "headers"> = {}) =>
@@ -56,7 +58,8 @@ export const inProcessFetch = (async (input: string | URL | Request, init?: Requ
   const match = matchRoute(new URL(request.url).pathname);
   if (!match) return new Response("not found", { status: 404 });
   const method = request.method as Method;
-  return routes[match.name][method](request, routeContext(decodeURIComponent(match.tenant), decodeURIComponent(match.workspace)));
+  const decoded = Object.fromEntries(Object.entries(match.params).map(([name, raw]) => [name, decodeURIComponent(raw)]));
+  return routes[match.name][method](request, routeContext(decodeURIComponent(match.tenant), decodeURIComponent(match.workspace), decoded));
 }) as typeof fetch;
 
 export const ALICE = { username: "alice", password: "alice-password-1" };

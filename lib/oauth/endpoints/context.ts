@@ -30,6 +30,8 @@ export interface EndpointContext {
   log: Logger;
   /** The caller's address: the socket's, or the first untrusted X-Forwarded-For hop (TRUST_PROXY). */
   ip: string;
+  /** The route's own path parameters (`{id}` of `/account/sessions/{id}`), decoded; empty for most routes. */
+  params: Readonly<Record<string, string>>;
   audit: AuditDraft;
   /** The absolute URL of one of the workspace's endpoints (discovery). */
   urlFor(name: RouteName): string;

@@ -31,11 +31,12 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       revocation_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
       introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
       introspection_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
-      scopes_supported: ["email", "introspect_tokens", "offline_access", "openid", "profile", "register_clients", "revoke_tokens"],
+      scopes_supported: ["account", "email", "introspect_tokens", "offline_access", "openid", "profile", "register_clients", "revoke_tokens"],
       response_types_supported: [],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),
+      password_policy: { min_length: 8, max_length: 1024, rejects: ["common", "username", "email"] },
     });
   });
 

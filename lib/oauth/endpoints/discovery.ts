@@ -5,6 +5,7 @@ import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
+import { publicPasswordPolicy } from "@/lib/platform/password-policy.ts";
 import { CLAIMS_SUPPORTED } from "@/lib/oauth/tokens/claims.ts";
 
 /** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
@@ -39,6 +40,8 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...CLAIMS_SUPPORTED],
+      // Ours: what a new password must be, for a page to say before it is submitted (lib/platform/password-policy.ts).
+      password_policy: publicPasswordPolicy({ minLength: workspace.passwordMinLength }),
     },
     MAX_AGE,
   );

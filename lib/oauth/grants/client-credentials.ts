@@ -6,7 +6,7 @@ import { mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 /** Scopes that describe a user; a client acting for itself has none to give. */
-const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "address", "phone"]);
+const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "address", "phone", "account"]);
 
 /**
  * The client credentials grant (RFC 6749 §4.4): a confidential client's own access token, `sub`

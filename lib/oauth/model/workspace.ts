@@ -17,6 +17,8 @@ export interface Workspace {
   sessionTtl: number | null;
   /** Who must pass a second factor (a client may override it). */
   mfaPolicy: MfaPolicy;
+  /** The shortest password accepted when one is set (lib/platform/password-policy.ts). */
+  passwordMinLength: number;
 }
 
 // Tenant and workspace names as they appear in a path (the issuer's last two segments).

@@ -1,9 +1,9 @@
 import type { OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 
-/** Next's second route-handler argument for `/[tenant]/[workspace]/...`. */
+/** Next's second route-handler argument for `/[tenant]/[workspace]/...`: the issuer's segments and the route's own (`[id]`). */
 export interface WorkspaceRouteContext {
-  params: Promise<{ tenant: string; workspace: string }>;
+  params: Promise<{ tenant: string; workspace: string } & Record<string, string>>;
 }
 
 export type RouteHandler = (request: Request, context: WorkspaceRouteContext) => Promise<Response>;
@@ -22,8 +22,8 @@ export function toWebResponse({ status, headers, body }: OAuthResponse): Respons
 /** Every method answered by `serve` (which says 405 for those it does not implement). */
 export function nextHandlers(serve: WorkspaceHandler): NextHandlers {
   const handle: RouteHandler = async (request, { params }) => {
-    const { tenant, workspace } = await params;
-    return toWebResponse(await serve(request, tenant, workspace));
+    const { tenant, workspace, ...own } = await params;
+    return toWebResponse(await serve(request, tenant, workspace, own));
   };
   return Object.fromEntries(METHODS.map((m) => [m, handle])) as NextHandlers;
 }

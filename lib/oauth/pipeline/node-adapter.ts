@@ -4,8 +4,7 @@ import { securityHeaders } from "@/lib/platform/security-headers.mjs";
 import { RESPONSE_INFO, type TaggedResponse } from "@/lib/platform/http-server.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
-import type { RouteName } from "@/lib/oauth/endpoints/context.ts";
-import { matchRoute, routes } from "@/lib/oauth/routes.ts";
+import { matchRoute, routes, type RouteMatch } from "@/lib/oauth/routes.ts";
 
 // Read at the first request: APP_URL (https or not) is a run-time setting.
 let security: Array<[string, string]> | undefined;
@@ -25,7 +24,7 @@ export function serveOAuth(req: IncomingMessage, res: ServerResponse): boolean {
   // The authorization server's paths, every one of each route, from the one table (lib/oauth/routes.ts).
   const match = matchRoute(pathname);
   if (!match) return false;
-  void respond(req, res, routes[match.name].serve, match.name, match.tenant, match.workspace).catch(() => {
+  void respond(req, res, routes[match.name].serve, match).catch(() => {
     if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": "no-store" });
     res.end(JSON.stringify({ error: "server_error" }));
   });
@@ -59,9 +58,15 @@ function pathSegment(raw: string): string {
   }
 }
 
-async function respond(req: IncomingMessage, res: TaggedResponse, serve: WorkspaceHandler, route: RouteName, tenant: string, workspace: string): Promise<void> {
+async function respond(
+  req: IncomingMessage,
+  res: TaggedResponse,
+  serve: WorkspaceHandler,
+  { name: route, tenant, workspace, params }: RouteMatch,
+): Promise<void> {
   const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
-  const response = await serve(oauthRequest(req, method), pathSegment(tenant), pathSegment(workspace));
+  const own = Object.fromEntries(Object.entries(params).map(([name, raw]) => [name, pathSegment(raw)]));
+  const response = await serve(oauthRequest(req, method), pathSegment(tenant), pathSegment(workspace), own);
   // For the access log (lib/platform/http-server.ts).
   res[RESPONSE_INFO] = { requestId: response.headers["X-Request-Id"] ?? "", route };
   const names = new Set(Object.keys(response.headers).map((name) => name.toLowerCase()));

@@ -13,11 +13,14 @@ import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oaut
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
-/** The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts). */
-export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string) => Promise<OAuthResponse>;
+/**
+ * The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts).
+ * `params` are the route's own path parameters (its `{name}` segments, lib/oauth/routes.ts), decoded.
+ */
+export type WorkspaceHandler = (request: OAuthRequest, tenant: string, workspace: string, params?: Readonly<Record<string, string>>) => Promise<OAuthResponse>;
 
 /** The methods an endpoint may answer (OPTIONS is answered for it, for CORS). */
-export type EndpointMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type EndpointMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export interface RouteOptions {
   /** Browsers may call it from the origins the workspace's clients allow (CORS). */
@@ -46,7 +49,7 @@ export function workspaceHandler(
   urlFor: (issuer: string, name: RouteName) => string,
 ): WorkspaceHandler {
   const allowed = Object.keys(endpoints);
-  const serve: WorkspaceHandler = async (request, tenant, slug) => {
+  const serve: WorkspaceHandler = async (request, tenant, slug, params = {}) => {
     const requestId = randomUUID();
     // Made when something is logged: most requests log nothing but their audit line, which
     // carries the request id itself.
@@ -75,6 +78,7 @@ export function workspaceHandler(
             return log();
           },
           ip,
+          params,
           audit: draft,
           urlFor: (name) => urlFor(issuer, name),
         });

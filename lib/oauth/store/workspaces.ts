@@ -34,5 +34,6 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     sessionTtl: row.sessionTtl,
     // An unknown stored value (a later version's) errs on the safe side.
     mfaPolicy: isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
+    passwordMinLength: row.passwordMinLength,
   };
 }
