@@ -9,6 +9,8 @@ import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticat
 import { mfaConfirmEndpoint } from "@/lib/oauth/endpoints/mfa/confirm.ts";
 import { mfaRecoveryCodesEndpoint } from "@/lib/oauth/endpoints/mfa/recovery-codes.ts";
 import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
+import { emailVerifyEndpoint, profileEndpoint, profileUpdateEndpoint } from "@/lib/oauth/endpoints/account/profile.ts";
+import { passwordResetCompleteEndpoint, passwordResetEndpoint } from "@/lib/oauth/endpoints/account/password-reset.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type EndpointMethod, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
@@ -59,6 +61,12 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true } },
   mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true } },
   mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true } },
+  // The account API: the profile (a user's access token with the account scope), confirming a
+  // new address (the mailed link's token), password recovery (a confidential client).
+  accountProfile: { path: "/account/profile", methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint }, options: { cors: true, audit: true } },
+  accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true } },
+  passwordReset: { path: "/account/password-reset", methods: { POST: passwordResetEndpoint }, options: { cors: true, audit: true } },
+  passwordResetComplete: { path: "/account/password-reset/complete", methods: { POST: passwordResetCompleteEndpoint }, options: { cors: true, audit: true } },
 };
 
 /**

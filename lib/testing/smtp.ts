@@ -22,14 +22,17 @@ export interface TestSmtpServer {
   received: ReceivedMail[];
   /** Resolves with the next mail to arrive (or the first one not yet taken). */
   nextMail(timeoutMs?: number): Promise<ReceivedMail>;
+  /** Marks every mail received so far as taken: `nextMail` waits for a new one. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * A real SMTP server on a free local port (the `smtp-server` package), requiring the account
- * `user`/`password` and keeping what it receives. No TLS: the connection never leaves the machine.
+ * A real SMTP server on a local port (the `smtp-server` package; a free one unless `port` is
+ * given), requiring the account `user`/`password` and keeping what it receives. No TLS: the
+ * connection never leaves the machine.
  */
-export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1" } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1", port = 0 } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let taken = 0;
   const waiting: Array<() => void> = [];
@@ -65,11 +68,14 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const { port: bound } = server.server.address() as AddressInfo;
   const enc = encodeURIComponent;
   return {
-    url: `smtp://${enc(user)}:${enc(password)}@127.0.0.1:${port}`,
+    url: `smtp://${enc(user)}:${enc(password)}@127.0.0.1:${bound}`,
     received,
     async nextMail(timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
@@ -85,6 +91,9 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
         });
       }
       return received[taken++]!;
+    },
+    async drain() {
+      taken = received.length;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -50,6 +50,10 @@ export type RouteName =
   | "mfaAssociate"
   | "mfaConfirm"
   | "mfaRemove"
-  | "mfaRecoveryCodes";
+  | "mfaRecoveryCodes"
+  | "accountProfile"
+  | "accountEmailVerify"
+  | "passwordReset"
+  | "passwordResetComplete";
 
 export type Endpoint = (request: OAuthRequest, context: EndpointContext) => Promise<OAuthResponse>;
