@@ -7,9 +7,24 @@ export const E2E = {
   NEXTAUTH_SECRET: "e2e-nextauth-secret-0123456789abcdef0123456789",
   LOGIN_CLIENT_SECRET: "e2e-login-client-secret-0123456789",
   LOG_LEVEL: "warn",
+  /** The SMTP server e2e/recovery.spec.ts starts; the server mails through it (SMTP_URL). */
+  SMTP_URL: "smtp://e2e-mailer:e2e-mail-password@127.0.0.1:3125",
+  MAIL_FROM: "E2E Login <no-reply@example.com>",
   /** demo-web's access tokens live this long in the tests, so that a refresh can be watched. */
   ACCESS_TOKEN_TTL: 8,
 } as const;
+
+/** Users of e2e/recovery.spec.ts, each for one test (address `${username}@example.com`, password RECOVERY_PASSWORD until the test changes it). */
+export const RECOVERY_USERS = [
+  "reset-me",
+  "reset-nojs",
+  // One per screenshot test: a user is mailed at most 3 links an hour.
+  "reset-shots-narrow-light",
+  "reset-shots-narrow-dark",
+  "reset-shots-desktop-light",
+  "reset-shots-desktop-dark",
+] as const;
+export const RECOVERY_PASSWORD = "forgotten passphrase 1";
 
 /** Users without a second factor, each for one test of e2e/mfa.spec.ts (their password: `${username}-password-1`). */
 export const MFA_USERS = [

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { E2E, MFA_USERS } from "./env.ts";
+import { E2E, MFA_USERS, RECOVERY_PASSWORD, RECOVERY_USERS } from "./env.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -21,6 +21,10 @@ await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTo
 const { addUser } = await import("@/lib/admin/users.ts");
 for (const username of MFA_USERS) {
   await addUser({ workspace: "demo/default", username, password: `${username}-password-1`, email: `${username}@example.com`, name: `${username} Example` });
+}
+// One user per password-recovery test (e2e/recovery.spec.ts): each ends with another password.
+for (const username of RECOVERY_USERS) {
+  await addUser({ workspace: "demo/default", username, password: RECOVERY_PASSWORD, email: `${username}@example.com`, name: `${username} Example` });
 }
 await db().$disconnect();
 

@@ -1,15 +1,23 @@
+import Link from "next/link";
 import { redirect } from "next/navigation";
 import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
 import { currentMfaStep, currentSession } from "@/lib/login/current-session.ts";
 import { SESSION_ENDED_MESSAGE, SIGNED_OUT_MESSAGE, signInMessage } from "@/lib/login/messages.ts";
 import { operatorHint } from "@/lib/login/self-check.ts";
+import { recoveryOffered } from "@/lib/login/recovery.ts";
+import { PASSWORD_RESET_DONE_MESSAGE } from "@/lib/login/recovery-messages.ts";
 import { LoginForm } from "./login-form.tsx";
 import { SecondStep } from "./second-step.tsx";
 
 export const metadata = { title: "Sign in" };
 
-const NOTICES: Record<string, string> = { expired: SESSION_ENDED_MESSAGE, mfa_expired: signInMessage("mfa_expired"), signed_out: SIGNED_OUT_MESSAGE };
+const NOTICES: Record<string, string> = {
+  expired: SESSION_ENDED_MESSAGE,
+  mfa_expired: signInMessage("mfa_expired"),
+  signed_out: SIGNED_OUT_MESSAGE,
+  password_reset: PASSWORD_RESET_DONE_MESSAGE,
+};
 
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
@@ -28,6 +36,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
     <main className="card">
       <h1>Sign in</h1>
       <LoginForm callbackUrl={callbackUrl} notice={notice} operatorHint={operatorHint()} />
+      {/* Only when the issuer offers recovery (its discovery lists password_reset_endpoint). */}
+      {(await recoveryOffered()) && (
+        <p>
+          <Link href="/forgot-password">Forgot password?</Link>
+        </p>
+      )}
     </main>
   );
 }

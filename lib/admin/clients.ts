@@ -14,6 +14,7 @@ import {
   lifetime,
   needsSecret,
   origins,
+  passwordResetUri,
   scopeTokens,
   valid,
 } from "@/lib/admin/values.ts";
@@ -52,6 +53,8 @@ export interface ClientSummary {
   mfaPolicy: string | null;
   /** RFC 9449 §5.2 dpop_bound_access_tokens: its token requests must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean;
+  /** Where its password-reset links lead; null: no recovery through it. */
+  passwordResetUri: string | null;
   disabled: boolean;
 }
 
@@ -90,6 +93,7 @@ function summaryOf(c: ClientRow): ClientSummary {
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
     dpopBoundAccessTokens: c.dpopBoundAccessTokens,
+    passwordResetUri: c.passwordResetUri,
     disabled: c.disabled,
   };
 }
@@ -120,6 +124,8 @@ export interface NewClient {
   registrationTokenHash?: string;
   /** RFC 9449 §5.2 dpop_bound_access_tokens: refuse its token requests without a DPoP proof. */
   dpopBoundAccessTokens?: boolean;
+  /** Its page where password-reset links lead (a confidential client only): offers recovery to its users. */
+  passwordResetUri?: string;
 }
 
 export interface AddedClient {
@@ -144,6 +150,8 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
   const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
+  const resetUri = ifGiven(client.passwordResetUri, (v) => passwordResetUri(v, settings().isProduction)) ?? null;
+  assertResetPageRules(type, resetUri);
   const jwks = ifGiven(client.jwks, clientJwks) ?? null;
   const jwksUri = ifGiven(client.jwksUri, (v) => clientJwksUri(v, settings().isProduction)) ?? null;
   assertKeysForMethods(methods, jwks, jwksUri);
@@ -170,6 +178,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
         idTokenSignedResponseAlg,
         dpopBoundAccessTokens: client.dpopBoundAccessTokens ?? false,
         registrationTokenHash: client.registrationTokenHash ?? null,
+        passwordResetUri: resetUri,
       },
     });
   });
@@ -212,6 +221,8 @@ export interface ClientChanges {
   mfaPolicy?: string;
   /** RFC 9449 §5.2 dpop_bound_access_tokens. */
   dpopBoundAccessTokens?: boolean;
+  /** Its password-reset page; "" removes it (no recovery through it). */
+  passwordResetUri?: string;
   disabled?: boolean;
 }
 
@@ -237,6 +248,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
     dpopBoundAccessTokens: changes.dpopBoundAccessTokens,
+    passwordResetUri: ifGiven(changes.passwordResetUri, (v) => passwordResetUri(v, settings().isProduction)),
     disabled: changes.disabled,
   };
   const changed = Object.entries(data)
@@ -256,6 +268,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), keys.jwks, keys.jwksUri);
     Object.assign(data, data.jwks !== undefined || data.jwksUri !== undefined ? { jwks: keys.jwks, jwksUri: keys.jwksUri } : {});
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
+    assertResetPageRules(c.type, data.passwordResetUri === undefined ? c.passwordResetUri : data.passwordResetUri);
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
       throw new AdminError("Default scopes must be among the client's scopes");
@@ -310,6 +323,14 @@ function assertPublicClientRules(type: string, grants: readonly string[], forwar
   if (forwardsEndUserIp) throw new AdminError("Only a confidential client can be trusted with its end users' addresses");
 }
 
+/**
+ * Password recovery needs a client that authenticates: the reset request is its word that the
+ * person asking is at its page, and a reset link must lead to a page whose owner is known.
+ */
+function assertResetPageRules(type: string, resetUri: string | null): void {
+  if (type === "public" && resetUri !== null) throw new AdminError("Only a confidential client can offer password recovery (a password reset URI)");
+}
+
 /** The login app's own client: the password and refresh grants, trusted with its end users' addresses. */
 const LOGIN_CLIENT = {
   grants: ["password", "refresh_token"],
@@ -328,7 +349,7 @@ export async function ensureLoginClient(workspace: string, clientId: string, sec
   const w = await workspaceByRef(workspace);
   const existing = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
   if (!existing) {
-    const added = await addClient({ workspace, clientId, ...LOGIN_CLIENT });
+    const added = await addClient({ workspace, clientId, ...LOGIN_CLIENT, passwordResetUri: `${settings().APP_URL}/reset-password` });
     if (secret === undefined) return { outcome: "created with a new secret", secret: added.secret };
   } else if (existing.type === "public") {
     throw new AdminError(`${clientId} is a public client: the login app needs a confidential one (set LOGIN_CLIENT_ID to another client id)`);

@@ -115,6 +115,41 @@ describe("admin CLI", () => {
     expect(await db().client.count()).toBe(before);
   });
 
+  it("gives a confidential client a password reset page, and takes it away", async () => {
+    const added = await cli([
+      "client",
+      "add",
+      "demo/default",
+      "resetting",
+      "--grants",
+      "password",
+      "--scopes",
+      "openid",
+      "--password-reset-uri",
+      "https://app.example/reset",
+    ]);
+    expect(added.status).toBe(0);
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "resetting" } })).passwordResetUri).toBe("https://app.example/reset");
+    expect((await cli(["client", "list", "demo/default", "--json"])).out).toContain('"password_reset_uri": "https://app.example/reset"');
+    expect((await cli(["client", "set", "demo/default", "resetting", "--password-reset-uri", ""])).status).toBe(0);
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "resetting" } })).passwordResetUri).toBeNull();
+    const refused = await cli([
+      "client",
+      "add",
+      "demo/default",
+      "public-reset",
+      "--grants",
+      "password",
+      "--scopes",
+      "openid",
+      "--auth-methods",
+      "none",
+      "--password-reset-uri",
+      "https://app.example/reset",
+    ]);
+    expect(refused).toMatchObject({ status: 1, err: "Error: Only a confidential client can offer password recovery (a password reset URI)\n" });
+  });
+
   it("changes a client's grants, origins and state", async () => {
     await cli(["client", "add", "demo/default", "changing", "--grants", "password", "--scopes", "openid", "--auth-methods", "none"]);
     expect((await cli(["client", "set", "demo/default", "changing", "--grants", "password,refresh_token", "--origins", "https://app.example"])).status).toBe(0);
@@ -223,6 +258,7 @@ describe("admin CLI", () => {
         "forwards_ip",
         "id_token_alg",
         "mfa_policy",
+        "password_reset_uri",
         "disabled",
       ],
     ],

@@ -320,6 +320,7 @@ export function buildProgram(io: CliIo): Command {
           id_token_alg: c.idTokenAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
           dpop_bound: c.dpopBoundAccessTokens,
+          password_reset_uri: c.passwordResetUri,
           disabled: c.disabled,
         })),
         o.json,
@@ -342,6 +343,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .option("--dpop-bound-access-tokens", "refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)", false)
+    .option("--password-reset-uri <url>", "its page where password-reset links lead (a confidential client): offers recovery")
     .action(
       async (
         ref: string,
@@ -358,6 +360,7 @@ export function buildProgram(io: CliIo): Command {
           jwks?: unknown;
           jwksUri?: string;
           dpopBoundAccessTokens: boolean;
+          passwordResetUri?: string;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -397,6 +400,7 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--dpop-bound-access-tokens <yes|no>", "refuse its token requests without a DPoP proof").choices(["yes", "no"]))
+    .option("--password-reset-uri <url>", 'its page where password-reset links lead; "" removes it')
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
     .action(async (ref: string, clientId: string, o: ClientSetOptions) => {
       const { takesEffectWithinSeconds } = await setClient(ref, clientId, {
@@ -414,6 +418,7 @@ export function buildProgram(io: CliIo): Command {
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
         dpopBoundAccessTokens: o.dpopBoundAccessTokens === undefined ? undefined : o.dpopBoundAccessTokens === "yes",
+        passwordResetUri: o.passwordResetUri,
         disabled: o.state === undefined ? undefined : o.state === "disabled",
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
@@ -568,6 +573,7 @@ interface ClientSetOptions {
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;
   dpopBoundAccessTokens?: "yes" | "no";
+  passwordResetUri?: string;
   state?: "enabled" | "disabled";
 }
 

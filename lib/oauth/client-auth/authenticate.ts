@@ -53,6 +53,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   forwardsEndUserIp: false,
   mfaPolicy: null,
   dpopBoundAccessTokens: false,
+  passwordResetUri: null,
   disabled: true,
 };
 

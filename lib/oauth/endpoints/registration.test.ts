@@ -178,6 +178,26 @@ describe("client registration management (RFC 7592)", () => {
     expect(await auditEvents("client.registration.read", client.client_id)).toMatchObject([{ outcome: "success" }]);
   });
 
+  it("registers a password client's reset page as ropc_password_reset_uri, for a confidential client only", async () => {
+    const metadata = { grant_types: ["password"], scope: "openid", ropc_password_reset_uri: "https://app.example/reset" };
+    const client = await registered(metadata);
+    expect(client).toMatchObject({ ropc_password_reset_uri: "https://app.example/reset" });
+    expect((await db().client.findFirstOrThrow({ where: { clientId: client.client_id } })).passwordResetUri).toBe("https://app.example/reset");
+    // PUT without it removes it.
+    const put = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
+      client_id: client.client_id,
+      grant_types: ["password"],
+      scope: "openid",
+    });
+    expect(await put.json()).not.toHaveProperty("ropc_password_reset_uri");
+    const refused = await register({ ...metadata, token_endpoint_auth_method: "none" }, bearer(await serviceToken()));
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "Only a confidential client can offer password recovery (a password reset URI)",
+    });
+  });
+
   it("replaces the metadata with PUT under the same rules; the secret and the registration token stay", async () => {
     const client = await registered();
     const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {

@@ -62,6 +62,7 @@ function metadataOf(client: ClientSummary, registration: Pick<Registration, "iss
     ...(registration.jwksUri ? { jwks_uri: registration.jwksUri } : {}),
     ropc_allowed_origins: client.allowedOrigins,
     dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    ...(client.passwordResetUri ? { ropc_password_reset_uri: client.passwordResetUri } : {}),
     registration_client_uri: clientUri,
   };
 }
@@ -99,6 +100,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
         jwks: metadata.jwks,
         jwksUri: metadata.jwksUri,
         dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
+        passwordResetUri: metadata.passwordResetUri,
         registrationTokenHash: hashClientSecret(registrationToken),
       },
       check.claims.client_id,
@@ -169,6 +171,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
           origins: metadata.origins,
           idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
           dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
+          passwordResetUri: metadata.passwordResetUri ?? "",
           ...(metadata.jwks !== undefined ? { jwks: metadata.jwks } : {}),
           ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : {}),
         },

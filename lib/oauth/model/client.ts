@@ -40,6 +40,8 @@ export interface StoredClient {
   mfaPolicy: MfaPolicy | null;
   /** RFC 9449 §5.2 `dpop_bound_access_tokens`: its token requests must carry a DPoP proof. */
   dpopBoundAccessTokens: boolean;
+  /** Its page where password-reset links lead (a confidential client only); null: it offers no recovery. */
+  passwordResetUri: string | null;
   disabled: boolean;
 }
 

@@ -19,6 +19,8 @@ export interface ClientMetadata {
   origins: string[];
   /** RFC 9449 §5.2 dpop_bound_access_tokens (default false). */
   dpopBoundAccessTokens: boolean;
+  /** `ropc_password_reset_uri`: ours, as no standard name exists. The client's password-reset page. */
+  passwordResetUri?: string;
 }
 
 /** RFC 7591 §2: the default token_endpoint_auth_method. */
@@ -70,5 +72,6 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
     idTokenAlg: optionalString(body, "id_token_signed_response_alg"),
     origins: optionalStrings(body, "ropc_allowed_origins") ?? [],
     dpopBoundAccessTokens: dpop ?? false,
+    passwordResetUri: optionalString(body, "ropc_password_reset_uri"),
   };
 }

@@ -40,6 +40,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     forwardsEndUserIp: row.forwardsEndUserIp,
     mfaPolicy: row.mfaPolicy === null ? null : isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
     dpopBoundAccessTokens: row.dpopBoundAccessTokens,
+    passwordResetUri: row.passwordResetUri,
     disabled: row.disabled,
   };
 }

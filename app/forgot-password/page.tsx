@@ -1,0 +1,55 @@
+import Link from "next/link";
+import { connection } from "next/server";
+import { recoveryOffered } from "@/lib/login/recovery.ts";
+import { FORGOT_PASSWORD_MESSAGES, messageFor } from "@/lib/login/recovery-messages.ts";
+
+export const metadata = { title: "Forgot password" };
+
+export default async function ForgotPasswordPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  await connection();
+  const params = await searchParams;
+  if (!(await recoveryOffered())) {
+    return (
+      <main className="card">
+        <h1>Forgot password</h1>
+        <p data-testid="recovery-off">Password recovery is not available here. Please contact your administrator.</p>
+        <p>
+          <Link href="/login">Back to sign in</Link>
+        </p>
+      </main>
+    );
+  }
+  if (params.sent === "1") {
+    return (
+      <main className="card">
+        <h1>Check your email</h1>
+        <p data-testid="recovery-sent">
+          If an account exists, we&apos;ve sent a link to reset its password to its email address. The link works once and expires soon.
+        </p>
+        <p>
+          <Link href="/login">Back to sign in</Link>
+        </p>
+      </main>
+    );
+  }
+  const message = messageFor(FORGOT_PASSWORD_MESSAGES, params.error);
+  return (
+    <main className="card">
+      <h1>Forgot password</h1>
+      <p className="hint">Enter your username or email address. If an account matches, we&apos;ll email it a link to choose a new password.</p>
+      <form method="post" action="/forgot-password/submit">
+        {message && (
+          <div role="alert" data-testid="recovery-message" className="message">
+            {message}
+          </div>
+        )}
+        <label htmlFor="identifier">Username or email</label>
+        <input id="identifier" name="identifier" autoComplete="username" autoCapitalize="none" spellCheck={false} required maxLength={255} />
+        <button type="submit">Send the link</button>
+      </form>
+      <p>
+        <Link href="/login">Back to sign in</Link>
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,3 @@
+import { forgotPasswordSubmit } from "@/lib/login/recovery-forms.ts";
+
+export { forgotPasswordSubmit as POST };

@@ -1,0 +1,3 @@
+import { resetPasswordSubmit } from "@/lib/login/recovery-forms.ts";
+
+export { resetPasswordSubmit as POST };

@@ -1,0 +1,3 @@
+import { verifyEmailSubmit } from "@/lib/login/recovery-forms.ts";
+
+export { verifyEmailSubmit as POST };

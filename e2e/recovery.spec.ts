@@ -1,0 +1,140 @@
+import path from "node:path";
+import { expect, test, type Page } from "@playwright/test";
+import { startSmtpServer, type TestSmtpServer } from "../lib/testing/smtp.ts";
+import { E2E, RECOVERY_PASSWORD } from "./env.ts";
+
+// The server mails through SMTP_URL (e2e/env.ts): the SMTP server at that address is this one.
+let smtp: TestSmtpServer;
+test.beforeAll(async () => {
+  const url = new URL(E2E.SMTP_URL);
+  smtp = await startSmtpServer({ user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), port: Number(url.port) });
+});
+test.afterAll(() => smtp.close());
+
+const LINK = new RegExp(`^${E2E.APP_URL.replace(/[.]/g, "\\.")}/reset-password\\?token=[A-Za-z0-9_-]{43}$`, "m");
+
+/** The reset link of the next mail, which must be to `to`. */
+async function resetLinkFor(to: string): Promise<string> {
+  const mail = await smtp.nextMail(15_000);
+  expect(mail.rcptTo).toEqual([to]);
+  expect(mail.subject).toBe("Reset your password for Default workspace");
+  const link = LINK.exec(mail.text)?.[0];
+  expect(link, mail.text).toBeDefined();
+  return link ?? "";
+}
+
+async function askForLink(page: Page, identifier: string) {
+  await page.goto("/login");
+  await page.getByRole("link", { name: "Forgot password?" }).click();
+  await expect(page).toHaveURL(/\/forgot-password$/);
+  await page.getByLabel("Username or email").fill(identifier);
+  await page.getByRole("button", { name: "Send the link" }).click();
+  await expect(page.getByTestId("recovery-sent")).toContainText("If an account exists, we've sent a link");
+}
+
+async function signIn(page: Page, username: string, password: string) {
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("forgot password: a link by mail, a new password, then sign-in with it", async ({ page }) => {
+  await askForLink(page, "reset-me@example.com");
+  const link = await resetLinkFor("reset-me@example.com");
+  const response = await page.goto(link);
+  // The token is in this page's URL: no Referer may carry it anywhere.
+  expect(response?.headers()["referrer-policy"]).toBe("no-referrer");
+  await expect(page.getByTestId("password-rules")).toContainText("At least 8 characters");
+  await expect(page.getByTestId("password-rules")).toContainText("Not a commonly used password");
+  await page.getByLabel("New password", { exact: true }).fill("a new passphrase for me");
+  await page.getByLabel("New password again").fill("a new passphrase for me");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=password_reset$/);
+  await expect(page.getByTestId("login-message")).toHaveText(/Your password has been changed/);
+  await signIn(page, "reset-me", RECOVERY_PASSWORD);
+  await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
+  await signIn(page, "reset-me", "a new passphrase for me");
+  await expect(page).toHaveURL(/\/account$/);
+  // The link worked once.
+  await page.goto(link);
+  await page.getByLabel("New password", { exact: true }).fill("yet another passphrase");
+  await page.getByLabel("New password again").fill("yet another passphrase");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page.getByTestId("reset-message")).toContainText("This link is no longer valid");
+});
+
+test("without JavaScript too: the forms post to the server, a refused password says which rule", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  try {
+    const page = await context.newPage();
+    await askForLink(page, "reset-nojs");
+    const link = await resetLinkFor("reset-nojs@example.com");
+    await page.goto(link);
+    const posts: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST") posts.push(r.url());
+    });
+    await page.getByLabel("New password", { exact: true }).fill("password123");
+    await page.getByLabel("New password again").fill("password124");
+    await page.getByRole("button", { name: "Set the new password" }).click();
+    await expect(page.getByTestId("reset-message")).toHaveText("The two passwords are not the same. Please type them again.");
+    await page.getByLabel("New password", { exact: true }).fill("password123");
+    await page.getByLabel("New password again").fill("password123");
+    await page.getByRole("button", { name: "Set the new password" }).click();
+    await expect(page.getByTestId("reset-message")).toContainText("That password is too common");
+    // No password in any URL the browser went to, only in the posted bodies.
+    expect(page.url()).not.toContain("password123");
+    expect(posts.every((u) => u.endsWith("/reset-password/submit"))).toBe(true);
+    await page.getByLabel("New password", { exact: true }).fill("a passphrase without script");
+    await page.getByLabel("New password again").fill("a passphrase without script");
+    await page.getByRole("button", { name: "Set the new password" }).click();
+    await expect(page).toHaveURL(/\/login\?reason=password_reset$/);
+  } finally {
+    await context.close();
+  }
+});
+
+test("the development mailbox is never served in production", async ({ page }) => {
+  const response = await page.goto("/dev/mailbox");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
+});
+
+// SCREENSHOTS=1 writes each page to e2e/screenshots/ (for the README), otherwise to the test's output folder.
+for (const [name, width, height] of [
+  ["narrow", 320, 640],
+  ["desktop", 1280, 800],
+] as const) {
+  for (const colorScheme of ["light", "dark"] as const) {
+    test(`the recovery pages do not scroll sideways at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme });
+      try {
+        const page = await context.newPage();
+        const check = async (file: string) => {
+          const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+          expect(overflow, `${file} scrolls sideways by ${overflow}px`).toBe(0);
+          await page.screenshot({
+            fullPage: true,
+            path: process.env.SCREENSHOTS
+              ? path.join(import.meta.dirname, "screenshots", `${file}-${name}-${colorScheme}.png`)
+              : testInfo.outputPath(`${file}.png`),
+          });
+        };
+        const user = `reset-shots-${name}-${colorScheme}`;
+        await askForLink(page, user);
+        await check("forgot-password-sent");
+        await page.goto("/forgot-password");
+        await check("forgot-password");
+        const link = await resetLinkFor(`${user}@example.com`);
+        await page.goto(link);
+        await page.getByLabel("New password", { exact: true }).fill("password123");
+        await page.getByLabel("New password again").fill("password123");
+        await page.getByRole("button", { name: "Set the new password" }).click();
+        await expect(page.getByTestId("reset-message")).toContainText("That password is too common");
+        await check("reset-password");
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,116 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { backgroundSettled } from "@/lib/platform/background.ts";
+import { clearDevMailbox, devMailbox } from "@/lib/platform/mail.ts";
+import { issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
+import { setFetchForTests } from "@/lib/login/token-client.ts";
+import { forgotPasswordSubmit, resetPasswordSubmit, verifyEmailSubmit } from "@/lib/login/recovery-forms.ts";
+import { passwordPolicy, policyRules, recoveryOffered } from "@/lib/login/recovery.ts";
+import { inProcessFetch, postToken, SPA } from "@/lib/testing/oauth.ts";
+
+// The login app's calls are answered in-process by the real endpoints; mail goes to the
+// development mailbox (no SMTP_URL outside production).
+const APP = "http://localhost:3000";
+beforeAll(() => setFetchForTests(inProcessFetch));
+afterAll(() => setFetchForTests(undefined));
+afterEach(() => clearDevMailbox());
+
+function post(path: string, fields: Record<string, string>, origin = APP): Request {
+  return new Request(`${APP}${path}`, {
+    method: "POST",
+    headers: { Origin: origin, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  });
+}
+
+const location = (res: Response) => res.headers.get("location")?.replace(APP, "");
+
+async function mailedToken(to: string): Promise<string> {
+  await backgroundSettled();
+  const mail = devMailbox().find((m) => m.to === to);
+  const token = /reset-password\?token=([A-Za-z0-9_-]{43})/.exec(mail?.text ?? "")?.[1];
+  expect(token, `a reset link to ${to}`).toBeDefined();
+  return token ?? "";
+}
+
+describe("the forgot-password form", () => {
+  it("asks the issuer for a link and says it was sent, for an address or a username alike", async () => {
+    const res = await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: " bob@example.com " }));
+    expect(res.status).toBe(303);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(location(res)).toBe("/forgot-password?sent=1");
+    expect(await mailedToken("bob@example.com")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const unknown = await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "nobody" }));
+    expect(location(unknown)).toBe("/forgot-password?sent=1");
+  });
+
+  it("refuses a post from another site, and asks again for an empty field", async () => {
+    expect((await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "bob" }, "https://evil.example"))).status).toBe(403);
+    expect(location(await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "  " })))).toBe("/forgot-password?error=missing");
+  });
+
+  it("knows recovery and the policy from discovery, and that recovery is off when the issuer does not list it", async () => {
+    expect(await recoveryOffered()).toBe(true);
+    expect(policyRules(await passwordPolicy())).toEqual([
+      "At least 8 characters (a few words together work well)",
+      "Not a commonly used password",
+      "Not containing your username or email address",
+    ]);
+    const production = settings().isProduction;
+    settings().isProduction = true;
+    setFetchForTests(inProcessFetch); // forgets the discovered document
+    try {
+      expect(await recoveryOffered()).toBe(false);
+      expect(location(await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "bob" })))).toBe("/forgot-password?error=unavailable");
+    } finally {
+      settings().isProduction = production;
+      setFetchForTests(inProcessFetch);
+    }
+  });
+});
+
+describe("the reset-password form", () => {
+  it("sets the new password through the link, never putting a password in a URL", async () => {
+    await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "alice" }));
+    const token = await mailedToken("alice@example.com");
+    const back = (query: string) => `/reset-password?token=${token}&${query}`;
+    const mismatch = await resetPasswordSubmit(post("/reset-password/submit", { token, password: "a fine new passphrase", confirm: "a fine new passphrase!" }));
+    expect(location(mismatch)).toBe(back("error=mismatch"));
+    const common = await resetPasswordSubmit(post("/reset-password/submit", { token, password: "password123", confirm: "password123" }));
+    expect(location(common)).toBe(back("error=policy&rule=common"));
+    expect(location(await resetPasswordSubmit(post("/reset-password/submit", { token, password: "", confirm: "" })))).toBe(back("error=missing"));
+    const done = await resetPasswordSubmit(post("/reset-password/submit", { token, password: "a fine new passphrase", confirm: "a fine new passphrase" }));
+    expect(location(done)).toBe("/login?reason=password_reset");
+    for (const res of [mismatch, common, done]) expect(location(res)).not.toContain("passphrase");
+    expect((await postToken({ grant_type: "password", ...SPA, username: "alice", password: "a fine new passphrase" })).status).toBe(200);
+    // The link worked once.
+    const again = await resetPasswordSubmit(post("/reset-password/submit", { token, password: "another passphrase", confirm: "another passphrase" }));
+    expect(location(again)).toBe(back("error=invalid_link"));
+  });
+
+  it("refuses a post from another site", async () => {
+    const res = await resetPasswordSubmit(
+      post("/reset-password/submit", { token: "x", password: "a fine new passphrase", confirm: "a fine new passphrase" }, "https://evil.example"),
+    );
+    expect(res.status).toBe(403);
+  });
+});
+
+describe("the confirm-email form", () => {
+  it("posts the link's token to the issuer once", async () => {
+    const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
+    const token = await issueAccountToken({
+      purpose: "email_verification",
+      workspaceId: bob.workspaceId,
+      userId: bob.id,
+      email: "robert@example.com",
+      ttlSeconds: 600,
+      limit: 3,
+    });
+    expect(location(await verifyEmailSubmit(post("/verify-email/submit", { token: token ?? "" })))).toBe("/verify-email?done=1");
+    expect((await db().user.findUniqueOrThrow({ where: { id: bob.id } })).email).toBe("robert@example.com");
+    expect(location(await verifyEmailSubmit(post("/verify-email/submit", { token: token ?? "" })))).toBe("/verify-email?error=invalid_link");
+    expect((await verifyEmailSubmit(post("/verify-email/submit", { token: token ?? "" }, "https://evil.example"))).status).toBe(403);
+  });
+});

@@ -1,0 +1,64 @@
+import { settings } from "@/lib/platform/env.ts";
+import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
+import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
+import { confirmEmailAddress } from "@/lib/login/email-verification.ts";
+
+/**
+ * The recovery pages' forms, posted without script as with it (POST, then a 303 to the page that
+ * says what happened). A password travels in a request body only, never in a URL; the link's
+ * token, which came in the URL, may go back into one.
+ */
+
+const NO_STORE = { "Cache-Control": "no-store" };
+const MAX_FIELD = 1024;
+
+/** A 303 to a path of this app. */
+function seeOther(path: string): Response {
+  return new Response(null, { status: 303, headers: { Location: new URL(path, settings().APP_URL).toString(), ...NO_STORE } });
+}
+
+async function fields(req: Request): Promise<((name: string) => string) | null> {
+  // A form from another site must not set anyone's password or spend their link (CSRF).
+  if (!isSameOriginPost(req, new URL(settings().APP_URL).origin)) return null;
+  const form = await req.formData().catch(() => undefined);
+  return (name) => {
+    const value = form?.get(name);
+    return typeof value === "string" ? value.slice(0, MAX_FIELD) : "";
+  };
+}
+
+const forbidden = () => new Response("Forbidden", { status: 403, headers: NO_STORE });
+
+/** POST /forgot-password/submit: `identifier` (username or email). */
+export async function forgotPasswordSubmit(req: Request): Promise<Response> {
+  const field = await fields(req);
+  if (!field) return forbidden();
+  const identifier = field("identifier").trim();
+  if (identifier === "") return seeOther("/forgot-password?error=missing");
+  const outcome = await requestPasswordReset(identifier);
+  return seeOther(outcome === "sent" ? "/forgot-password?sent=1" : `/forgot-password?error=${outcome}`);
+}
+
+/** POST /reset-password/submit: `token`, `password` and `confirm`. */
+export async function resetPasswordSubmit(req: Request): Promise<Response> {
+  const field = await fields(req);
+  if (!field) return forbidden();
+  const token = field("token");
+  const back = (extra: Record<string, string>) => seeOther(`/reset-password?${new URLSearchParams({ token, ...extra })}`);
+  if (token === "") return seeOther("/reset-password?error=invalid_link");
+  const password = field("password");
+  if (password === "") return back({ error: "missing" });
+  if (password !== field("confirm")) return back({ error: "mismatch" });
+  const outcome = await completePasswordReset(token, password);
+  if (outcome.ok) return seeOther("/login?reason=password_reset");
+  // The rule's code only (the server's own words are shown from it): never the password.
+  return back(outcome.error === "policy" ? { error: "policy", rule: outcome.rule ?? "" } : { error: outcome.error });
+}
+
+/** POST /verify-email/submit: `token`. */
+export async function verifyEmailSubmit(req: Request): Promise<Response> {
+  const field = await fields(req);
+  if (!field) return forbidden();
+  const outcome = await confirmEmailAddress(field("token"));
+  return seeOther(outcome === "confirmed" ? "/verify-email?done=1" : `/verify-email?error=${outcome}`);
+}
