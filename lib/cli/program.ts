@@ -8,7 +8,7 @@ import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
-import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
+import { AUTH_METHODS, AUTH_SIGNING_ALGS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, scopeTokens } from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
@@ -299,6 +299,7 @@ export function buildProgram(io: CliIo): Command {
           refresh_ttl: c.refreshTokenTtl,
           forwards_ip: c.forwardsEndUserIp,
           id_token_alg: c.idTokenAlg,
+          auth_signing_alg: c.authSigningAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
           disabled: c.disabled,
         })),
@@ -321,6 +322,11 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
+    .addOption(
+      new Option("--auth-signing-alg <alg>", "token_endpoint_auth_signing_alg: the one algorithm its client assertions may use").choices([
+        ...AUTH_SIGNING_ALGS,
+      ]),
+    )
     .action(
       async (
         ref: string,
@@ -336,6 +342,7 @@ export function buildProgram(io: CliIo): Command {
           idTokenAlg?: string;
           jwks?: unknown;
           jwksUri?: string;
+          authSigningAlg?: string;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -372,6 +379,9 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
+    .addOption(
+      new Option("--auth-signing-alg <alg>", "token_endpoint_auth_signing_alg, or any (whatever its JWT method allows)").choices([...AUTH_SIGNING_ALGS, "any"]),
+    )
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
@@ -387,6 +397,7 @@ export function buildProgram(io: CliIo): Command {
         idTokenAlg: o.idTokenAlg,
         jwks: o.jwks,
         jwksUri: o.jwksUri,
+        authSigningAlg: o.authSigningAlg === "any" ? null : o.authSigningAlg,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -540,6 +551,7 @@ interface ClientSetOptions {
   idTokenAlg?: string;
   jwks?: unknown;
   jwksUri?: string;
+  authSigningAlg?: string;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

@@ -30,6 +30,15 @@ const manage = (uri: string, method: "GET" | "PUT" | "DELETE", token: string, bo
     headers: { ...bearer(token), ...(body === undefined ? {} : JSON_TYPE) },
   });
 
+// A P-256 public key (RFC 7517 §A.1's example): registration checks its shape, nothing is signed with it.
+const EC_PUBLIC_JWK = {
+  kty: "EC",
+  crv: "P-256",
+  x: "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+  y: "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+  kid: "reg-1",
+};
+
 const SERVICE_METADATA = { client_name: "Reporting job", grant_types: ["client_credentials"], scope: "introspect_tokens" };
 
 interface Registered {
@@ -140,6 +149,27 @@ describe("dynamic client registration (RFC 7591)", () => {
     ["a public client with client_credentials", { grant_types: ["client_credentials"], token_endpoint_auth_method: "none" }, "invalid_client_metadata"],
     ["an unknown auth method", { grant_types: ["password"], token_endpoint_auth_method: "tls_client_auth" }, "invalid_client_metadata"],
     ["private_key_jwt without keys", { grant_types: ["client_credentials"], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
+    [
+      "token_endpoint_auth_signing_alg HS256 for private_key_jwt",
+      {
+        grant_types: ["client_credentials"],
+        scope: "revoke_tokens",
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: { keys: [EC_PUBLIC_JWK] },
+        token_endpoint_auth_signing_alg: "HS256",
+      },
+      "invalid_client_metadata",
+    ],
+    [
+      "token_endpoint_auth_signing_alg for a secret method",
+      { grant_types: ["client_credentials"], scope: "revoke_tokens", token_endpoint_auth_signing_alg: "ES256" },
+      "invalid_client_metadata",
+    ],
+    [
+      "token_endpoint_auth_signing_alg not a string",
+      { grant_types: ["client_credentials"], scope: "revoke_tokens", token_endpoint_auth_signing_alg: ["ES256"] },
+      "invalid_client_metadata",
+    ],
     ["jwks and jwks_uri both", { grant_types: ["client_credentials"], jwks: { keys: [] }, jwks_uri: "https://keys.example/jwks" }, "invalid_client_metadata"],
     ["a malformed scope", { grant_types: ["password"], scope: 'openid "x"' }, "invalid_client_metadata"],
     ["the right to register clients itself", { grant_types: ["client_credentials"], scope: "register_clients" }, "invalid_client_metadata"],
@@ -181,6 +211,24 @@ describe("dynamic client registration (RFC 7591)", () => {
     const ok = await register({ grant_types: ["password", "refresh_token"], scope: "openid profile email offline_access revoke_tokens" }, bearer(token));
     expect(ok.status).toBe(201);
     expect((await ok.json()).scope).toBe("openid profile email offline_access revoke_tokens");
+  });
+
+  it("registers token_endpoint_auth_signing_alg and answers it; an update without it unpins", async () => {
+    const body = {
+      grant_types: ["client_credentials"],
+      scope: "revoke_tokens",
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [EC_PUBLIC_JWK] },
+    };
+    const client = await registered({ ...body, token_endpoint_auth_signing_alg: "ES256" });
+    expect(client).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256" });
+    expect(client.client_secret).toBeUndefined();
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read.token_endpoint_auth_signing_alg).toBe("ES256");
+    const updated = await (
+      await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...body, client_id: client.client_id })
+    ).json();
+    expect(updated.token_endpoint_auth_signing_alg).toBeUndefined();
   });
 
   it("accepts an empty redirect_uris, dpop_bound_access_tokens false, and ignores unknown metadata (§2)", async () => {
