@@ -4,6 +4,7 @@ import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type D
 import { change } from "@/lib/admin/transaction.ts";
 import {
   authMethods,
+  authSigningAlg,
   clientJwks,
   clientJwksUri,
   clientMfaPolicy,
@@ -38,6 +39,8 @@ export interface ClientSummary {
   name: string;
   type: ClientType;
   authMethods: string[];
+  /** token_endpoint_auth_signing_alg; null: any its JWT methods allow. */
+  authSigningAlg: string | null;
   grantTypes: string[];
   scopes: string[];
   defaultScopes: string[] | null;
@@ -81,6 +84,7 @@ function summaryOf(c: ClientRow): ClientSummary {
     name: c.name,
     type: c.type === "public" ? "public" : "confidential",
     authMethods: splitList(c.authMethods),
+    authSigningAlg: c.authSigningAlg,
     grantTypes: splitList(c.grantTypes),
     scopes: splitList(c.scopes),
     defaultScopes: c.defaultScopes === null ? null : splitList(c.defaultScopes),
@@ -107,6 +111,8 @@ export interface NewClient {
   scopes: readonly string[];
   /** `none` makes it a public client; DEFAULT_AUTH_METHODS when not given. */
   authMethods?: readonly string[];
+  /** token_endpoint_auth_signing_alg: the one algorithm its client assertions may use. */
+  authSigningAlg?: string;
   name?: string;
   /** Browser origins allowed to call the endpoints as this client (CORS). */
   origins?: readonly string[];
@@ -145,6 +151,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
   const grants = grantTypes(client.grants);
   const scopes = scopeTokens(client.scopes);
   const methods = authMethods(client.authMethods ?? DEFAULT_AUTH_METHODS);
+  const signingAlg = authSigningAlg(client.authSigningAlg ?? null, methods);
   const allowedOrigins = origins(client.origins ?? []);
   const forwardsEndUserIp = client.forwardsEndUserIp ?? false;
   const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
@@ -170,6 +177,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
         jwks,
         jwksUri,
         authMethods: joinList(methods),
+        authSigningAlg: signingAlg,
         grantTypes: joinList(grants),
         scopes: joinList(scopes),
         allowedOrigins: joinList(allowedOrigins),
@@ -207,6 +215,8 @@ export interface ClientChanges {
   defaultScopes?: readonly string[];
   /** Within its type: `none` for a public client, secret methods for a confidential one. */
   authMethods?: readonly string[];
+  /** token_endpoint_auth_signing_alg; null: any its JWT methods allow. */
+  authSigningAlg?: string | null;
   origins?: readonly string[];
   accessTokenTtl?: number;
   idTokenTtl?: number;
@@ -238,6 +248,8 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     scopes: ifGiven(changes.scopes, (v) => joinList(scopeTokens(v))),
     defaultScopes: ifGiven(changes.defaultScopes, (v) => joinList(scopeTokens(v))),
     authMethods: ifGiven(changes.authMethods, (v) => joinList(authMethods(v))),
+    // Checked against the client's methods below, once they are known.
+    authSigningAlg: changes.authSigningAlg,
     allowedOrigins: ifGiven(changes.origins, (v) => joinList(origins(v))),
     accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
@@ -269,6 +281,9 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     Object.assign(data, data.jwks !== undefined || data.jwksUri !== undefined ? { jwks: keys.jwks, jwksUri: keys.jwksUri } : {});
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
     assertResetPageRules(c.type, data.passwordResetUri === undefined ? c.passwordResetUri : data.passwordResetUri);
+    // A pinned algorithm must fit the methods, old or new: changing the methods re-checks it.
+    const signingAlg = authSigningAlg(data.authSigningAlg === undefined ? c.authSigningAlg : data.authSigningAlg, splitList(data.authMethods ?? c.authMethods));
+    if (data.authSigningAlg !== undefined) data.authSigningAlg = signingAlg;
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
       throw new AdminError("Default scopes must be among the client's scopes");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AdminError } from "@/lib/admin/errors.ts";
-import { AUTH_METHODS, CREDENTIAL_METHODS, SECRET_METHODS } from "@/lib/oauth/client-auth/registry.ts";
+import { AUTH_METHODS, AUTH_SIGNING_ALGS, CLIENT_AUTH_METHODS, CREDENTIAL_METHODS, SECRET_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
@@ -14,7 +14,7 @@ import { MIN_PASSWORD_LENGTH_BOUNDS } from "@/lib/platform/password-policy.ts";
 
 /** The grant types the server implements, as a client registers them. */
 export const GRANT_TYPES: readonly string[] = GRANTS.map((g) => g.type);
-export { AUTH_METHODS };
+export { AUTH_METHODS, AUTH_SIGNING_ALGS };
 
 /** The longest token lifetime an operator may set: a year. */
 const MAX_LIFETIME_SECONDS = 365 * 24 * 3600;
@@ -75,6 +75,22 @@ export function clientTypeOf(methods: readonly string[]): ClientType {
 /** A client's `id_token_signed_response_alg`: one we keep keys for. */
 export function idTokenAlg(value: string): SigningAlg {
   return valid(z.enum(SIGNING_ALGS), value, "ID token algorithm");
+}
+
+/**
+ * A client's `token_endpoint_auth_signing_alg` (RFC 7591 §2): the one algorithm its client
+ * assertions may use, which one of its JWT methods must allow (HS256 for client_secret_jwt, an
+ * asymmetric one for private_key_jwt). Null: any its methods allow.
+ */
+export function authSigningAlg(value: string | null, methods: readonly string[]): string | null {
+  if (value === null) return null;
+  const alg = valid(z.enum(AUTH_SIGNING_ALGS), value, "token endpoint auth signing algorithm");
+  const jwtMethods = CLIENT_AUTH_METHODS.filter((m) => m.signingAlgs !== undefined && methods.includes(m.name));
+  if (!jwtMethods.some((m) => m.signingAlgs?.includes(alg))) {
+    const takes = CLIENT_AUTH_METHODS.filter((m) => m.signingAlgs !== undefined).map((m) => `${m.name} takes ${m.signingAlgs?.join(", ")}`);
+    throw new AdminError(`A token endpoint auth signing algorithm of ${alg} fits none of the client's auth methods (${takes.join("; ")})`);
+  }
+  return alg;
 }
 
 /** Whether a client registered for `methods` has a secret (one of them proves the secret). */

@@ -83,6 +83,31 @@ describe("admin CLI", () => {
     expect(events.map((e) => e.event)).toEqual(["admin.user.add", "admin.user.disable", "admin.user.enable", "admin.user.reset_password"]);
   });
 
+  it("pins a JWT client's assertion algorithm with --auth-signing-alg, and unpins it with any", async () => {
+    const add = [
+      "client",
+      "add",
+      "demo/default",
+      "pinned-cs",
+      "--grants",
+      "client_credentials",
+      "--scopes",
+      "introspect_tokens",
+      "--auth-methods",
+      "client_secret_jwt",
+    ];
+    const refused = await cli([...add, "--auth-signing-alg", "ES256"]);
+    expect(refused.status).toBe(1);
+    expect(refused.err).toContain("A token endpoint auth signing algorithm of ES256 fits none of the client's auth methods");
+    expect((await cli([...add, "--auth-signing-alg", "HS256"])).status).toBe(0);
+    const pinned = async () =>
+      (JSON.parse((await cli(["client", "list", "demo/default", "--json"])).out) as Record<string, unknown>[]).find((c) => c.client_id === "pinned-cs");
+    expect((await pinned())?.auth_signing_alg).toBe("HS256");
+    expect((await cli(["client", "set", "demo/default", "pinned-cs", "--auth-signing-alg", "any"])).status).toBe(0);
+    expect((await pinned())?.auth_signing_alg).toBeNull();
+    expect((await cli(["client", "set", "demo/default", "pinned-cs", "--auth-signing-alg", "none"])).status).not.toBe(0);
+  });
+
   it("adds a client, printing its secret once; the secret works and is stored only hashed", async () => {
     const { status, out } = await cli(["client", "add", "demo/default", "reports", "--grants", "client_credentials", "--scopes", "introspect_tokens"]);
     expect(status).toBe(0);
@@ -257,6 +282,7 @@ describe("admin CLI", () => {
         "refresh_ttl",
         "forwards_ip",
         "id_token_alg",
+        "auth_signing_alg",
         "mfa_policy",
         "password_reset_uri",
         "disabled",

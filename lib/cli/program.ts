@@ -8,7 +8,17 @@ import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { addUser, deleteUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
 import { listFactors, resetFactors } from "@/lib/admin/mfa.ts";
-import { AUTH_METHODS, authMethods, GRANT_TYPES, grantTypes, lifetime, origins, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
+import {
+  AUTH_METHODS,
+  AUTH_SIGNING_ALGS,
+  authMethods,
+  GRANT_TYPES,
+  grantTypes,
+  lifetime,
+  origins,
+  passwordMinLength,
+  scopeTokens,
+} from "@/lib/admin/values.ts";
 import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
@@ -318,6 +328,7 @@ export function buildProgram(io: CliIo): Command {
           refresh_ttl: c.refreshTokenTtl,
           forwards_ip: c.forwardsEndUserIp,
           id_token_alg: c.idTokenAlg,
+          auth_signing_alg: c.authSigningAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
           dpop_bound: c.dpopBoundAccessTokens,
           password_reset_uri: c.passwordResetUri,
@@ -344,6 +355,11 @@ export function buildProgram(io: CliIo): Command {
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .option("--dpop-bound-access-tokens", "refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)", false)
     .option("--password-reset-uri <url>", "its page where password-reset links lead (a confidential client): offers recovery")
+    .addOption(
+      new Option("--auth-signing-alg <alg>", "token_endpoint_auth_signing_alg: the one algorithm its client assertions may use").choices([
+        ...AUTH_SIGNING_ALGS,
+      ]),
+    )
     .action(
       async (
         ref: string,
@@ -361,6 +377,7 @@ export function buildProgram(io: CliIo): Command {
           jwksUri?: string;
           dpopBoundAccessTokens: boolean;
           passwordResetUri?: string;
+          authSigningAlg?: string;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -397,6 +414,9 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
+    .addOption(
+      new Option("--auth-signing-alg <alg>", "token_endpoint_auth_signing_alg, or any (whatever its JWT method allows)").choices([...AUTH_SIGNING_ALGS, "any"]),
+    )
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
     .addOption(new Option("--dpop-bound-access-tokens <yes|no>", "refuse its token requests without a DPoP proof").choices(["yes", "no"]))
@@ -414,6 +434,7 @@ export function buildProgram(io: CliIo): Command {
         idTokenAlg: o.idTokenAlg,
         jwks: o.jwks,
         jwksUri: o.jwksUri,
+        authSigningAlg: o.authSigningAlg === "any" ? null : o.authSigningAlg,
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
@@ -569,6 +590,7 @@ interface ClientSetOptions {
   idTokenAlg?: string;
   jwks?: unknown;
   jwksUri?: string;
+  authSigningAlg?: string;
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;

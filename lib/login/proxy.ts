@@ -78,7 +78,7 @@ async function withSession(request: NextRequest, next: () => NextResponse): Prom
     return next();
   }
   // A network failure ("unknown") keeps the session: see sessionLiveness.
-  if ((await sessionLiveness(accessToken)) === "ended") return endSession(request, next, name);
+  if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next, name);
   return next();
 }
 

@@ -17,6 +17,7 @@ const ROUTES: Record<string, WorkspaceRoute> = {
   "/demo/default/oauth2/token": routes.token,
   "/demo/default/oauth2/revoke": routes.revocation,
   "/demo/default/userinfo": routes.userinfo,
+  "/demo/default/oauth2/introspect": routes.introspection,
 };
 
 type Tamper = (url: URL, respond: () => Promise<Response>) => Promise<Response>;
@@ -25,13 +26,14 @@ const requests: Request[] = [];
 
 const inProcessFetch = (async (input: string | URL | Request, init?: RequestInit) => {
   const request = new Request(input, init);
-  requests.push(request);
+  requests.push(request.clone());
   const url = new URL(request.url);
   const route = ROUTES[url.pathname];
   const respond = async () => (route ? route[request.method as "GET" | "POST"](request, routeContext()) : new Response("not found", { status: 404 }));
   return tamper ? tamper(url, respond) : respond();
 }) as typeof fetch;
 
+const introspectionCalls = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/introspect"));
 const userinfoCalls = () => requests.filter((r) => new URL(r.url).pathname.endsWith("/userinfo")).length;
 
 /** A UserInfo endpoint that answers `status` (RFC 6750 §3.1's 401 for a token it refuses). */
@@ -66,10 +68,13 @@ async function signedIn(username = "alice", password = "alice-password-1"): Prom
   return tokens;
 }
 
+/** A session without a refresh token: checked at UserInfo only. */
+const accessOnly = (tokens: SessionTokens) => ({ accessToken: tokens.accessToken });
+
 describe("sessionLiveness", () => {
   it("finds a fresh session alive at the real UserInfo endpoint, with the bearer access token", async () => {
     const tokens = await signedIn();
-    expect(await sessionLiveness(tokens.accessToken)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens))).toBe("alive");
     const [request] = requests;
     expect(request!.method).toBe("GET");
     expect(request!.url).toBe("http://localhost:3000/demo/default/userinfo");
@@ -79,30 +84,30 @@ describe("sessionLiveness", () => {
   it("finds a session ended when UserInfo answers 401", async () => {
     const tokens = await signedIn();
     tamper = userinfoAnswers(401);
-    expect(await sessionLiveness(tokens.accessToken)).toBe("ended");
+    expect(await sessionLiveness(accessOnly(tokens))).toBe("ended");
   });
 
   it("asks at most once per SESSION_CHECK_SECONDS (5 s by default) per session", async () => {
     const tokens = await signedIn();
     const t0 = Date.now();
-    expect(await sessionLiveness(tokens.accessToken, t0)).toBe("alive");
-    expect(await sessionLiveness(tokens.accessToken, t0 + 4_999)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens), t0)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens), t0 + 4_999)).toBe("alive");
     expect(userinfoCalls()).toBe(1);
-    expect(await sessionLiveness(tokens.accessToken, t0 + 5_000)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens), t0 + 5_000)).toBe("alive");
     expect(userinfoCalls()).toBe(2);
   });
 
   it("asks on every call when the interval is 0", async () => {
     const tokens = await signedIn();
     const t0 = Date.now();
-    await sessionLiveness(tokens.accessToken, t0, 0);
-    await sessionLiveness(tokens.accessToken, t0, 0);
+    await sessionLiveness(accessOnly(tokens), t0, 0);
+    await sessionLiveness(accessOnly(tokens), t0, 0);
     expect(userinfoCalls()).toBe(2);
   });
 
   it("shares one request between calls that arrive together", async () => {
     const tokens = await signedIn();
-    const answers = await Promise.all([sessionLiveness(tokens.accessToken), sessionLiveness(tokens.accessToken), sessionLiveness(tokens.accessToken)]);
+    const answers = await Promise.all([sessionLiveness(accessOnly(tokens)), sessionLiveness(accessOnly(tokens)), sessionLiveness(accessOnly(tokens))]);
     expect(answers).toEqual(["alive", "alive", "alive"]);
     expect(userinfoCalls()).toBe(1);
   });
@@ -110,9 +115,9 @@ describe("sessionLiveness", () => {
   it("remembers an ended session too: a replay within the interval is refused without asking", async () => {
     const tokens = await signedIn();
     tamper = userinfoAnswers(401);
-    await sessionLiveness(tokens.accessToken);
+    await sessionLiveness(accessOnly(tokens));
     tamper = undefined;
-    expect(await sessionLiveness(tokens.accessToken)).toBe("ended");
+    expect(await sessionLiveness(accessOnly(tokens))).toBe("ended");
     expect(userinfoCalls()).toBe(1);
   });
 
@@ -123,16 +128,16 @@ describe("sessionLiveness", () => {
   ])("does not know after %s, keeps the session and asks again next time", async (_what, failure) => {
     const tokens = await signedIn();
     tamper = failure;
-    expect(await sessionLiveness(tokens.accessToken)).toBe("unknown");
+    expect(await sessionLiveness(accessOnly(tokens))).toBe("unknown");
     tamper = undefined;
-    expect(await sessionLiveness(tokens.accessToken)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens))).toBe("alive");
   });
 
   it("logs a failed check by a hash of the token, never the token", async () => {
     const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
     const tokens = await signedIn();
     tamper = userinfoAnswers(503);
-    await sessionLiveness(tokens.accessToken);
+    await sessionLiveness(accessOnly(tokens));
     expect(warn).toHaveBeenCalledTimes(1);
     const [fields] = warn.mock.calls[0] as unknown as [Record<string, unknown>];
     expect(fields).toEqual({
@@ -145,10 +150,70 @@ describe("sessionLiveness", () => {
 
   it("remembers a bounded number of sessions", async () => {
     tamper = userinfoAnswers(200);
-    for (let i = 0; i <= MAX_SESSION_CHECKS; i++) await sessionLiveness(`token-${i}`);
+    for (let i = 0; i <= MAX_SESSION_CHECKS; i++) await sessionLiveness({ accessToken: `token-${i}` });
     expect(sessionChecksSize()).toBe(1);
     clearSessionChecks();
     expect(sessionChecksSize()).toBe(0);
+  });
+});
+
+/** An issuer that lets the login app introspect (oidc-provider does, for a client's own tokens). */
+const introspectionAnswers =
+  (answer: Response): Tamper =>
+  async (url, respond) =>
+    url.pathname.endsWith("/oauth2/introspect") ? answer.clone() : respond();
+
+describe("sessionLiveness of a session with a refresh token", () => {
+  it("asks the introspection endpoint about the refresh token, with the client's authentication", async () => {
+    const tokens = await signedIn();
+    const info = vi.spyOn(logger, "info").mockImplementation(() => undefined);
+    // Our own server lets only clients with introspect_tokens ask: demo-web gets 403.
+    expect(await sessionLiveness(tokens)).toBe("alive");
+    const [introspection] = introspectionCalls();
+    expect(introspection!.method).toBe("POST");
+    expect(introspection!.headers.get("authorization")).toMatch(/^Basic /);
+    expect(Object.fromEntries(new URLSearchParams(await introspection!.text()))).toEqual({
+      token: tokens.refreshToken,
+      token_type_hint: "refresh_token",
+    });
+    expect(userinfoCalls()).toBe(1);
+    expect(info).toHaveBeenCalledWith(
+      { event: "login.issuer.no_introspection", issuer: "http://localhost:3000/demo/default", status: 403 },
+      expect.stringContaining("checked at its UserInfo endpoint"),
+    );
+  });
+
+  it("asks an issuer that refused once only at UserInfo from then on", async () => {
+    const tokens = await signedIn();
+    await sessionLiveness(tokens, Date.now(), 0);
+    await sessionLiveness(tokens, Date.now(), 0);
+    expect(introspectionCalls()).toHaveLength(1);
+    expect(userinfoCalls()).toBe(2);
+  });
+
+  it("finds the session alive when the refresh token is active, though UserInfo refuses the access token (one issued for an API)", async () => {
+    const tokens = await signedIn();
+    const answer = Response.json({ active: true, client_id: "demo-web" });
+    tamper = async (url, respond) => (url.pathname.endsWith("/userinfo") ? userinfoAnswers(401)(url, respond) : introspectionAnswers(answer)(url, respond));
+    expect(await sessionLiveness(tokens)).toBe("alive");
+    expect(userinfoCalls()).toBe(0);
+  });
+
+  it("finds the session ended when the refresh token is not active", async () => {
+    const tokens = await signedIn();
+    tamper = introspectionAnswers(Response.json({ active: false }));
+    expect(await sessionLiveness(tokens)).toBe("ended");
+    expect(userinfoCalls()).toBe(0);
+  });
+
+  it("does not know after a 503 at introspection, and asks there again next time", async () => {
+    const tokens = await signedIn();
+    tamper = introspectionAnswers(new Response("unavailable", { status: 503 }));
+    expect(await sessionLiveness(tokens, Date.now(), 0)).toBe("unknown");
+    tamper = introspectionAnswers(Response.json({ active: true }));
+    expect(await sessionLiveness(tokens, Date.now(), 0)).toBe("alive");
+    expect(introspectionCalls()).toHaveLength(2);
+    expect(userinfoCalls()).toBe(0);
   });
 });
 
@@ -157,9 +222,9 @@ describe("sessionLiveness", () => {
 describe("sessionLiveness against the real server: sign-out ends the session", () => {
   it("finds the session ended once its refresh token is revoked", async () => {
     const tokens = await signedIn("bob", "bob-password-1");
-    expect(await sessionLiveness(tokens.accessToken, Date.now(), 0)).toBe("alive");
+    expect(await sessionLiveness(accessOnly(tokens), Date.now(), 0)).toBe("alive");
     await revokeRefreshToken(tokens.refreshToken!);
-    expect(await sessionLiveness(tokens.accessToken, Date.now(), 0)).toBe("ended");
+    expect(await sessionLiveness(accessOnly(tokens), Date.now(), 0)).toBe("ended");
   });
 });
 

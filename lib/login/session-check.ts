@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
-import { accessTokenStatus, SignInError } from "@/lib/login/token-client.ts";
+import { sessionStatus, SignInError, type SessionTokens } from "@/lib/login/token-client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
 /**
@@ -18,12 +18,15 @@ export const MAX_SESSION_CHECKS = 10_000;
 // dumps and logs.
 const checks = registerCache("login session checks", new Map<string, { at: number; liveness: Promise<Liveness> }>(), "state");
 
+/** What the check asks about: the refresh token where the session has one (see sessionStatus). */
+export type SessionCheckTokens = Pick<SessionTokens, "accessToken" | "refreshToken">;
+
 function sessionKey(accessToken: string): string {
   return createHash("sha256").update(accessToken).digest("base64url");
 }
 
-function ask(accessToken: string, key: string): Promise<Liveness> {
-  return accessTokenStatus(accessToken).then(
+function ask(tokens: SessionCheckTokens, key: string): Promise<Liveness> {
+  return sessionStatus(tokens).then(
     (status): Liveness => (status === "active" ? "alive" : "ended"),
     (err: unknown): Liveness => {
       // The session is kept: an outage of the authorization server must not sign everyone out.
@@ -36,16 +39,16 @@ function ask(accessToken: string, key: string): Promise<Liveness> {
 }
 
 /**
- * Asks the authorization server whether the session with this access token still lives, at most
+ * Asks the authorization server whether the session with these tokens still lives, at most
  * once per `ttlMs` (SESSION_CHECK_SECONDS; 0: on every call). Calls that arrive while a check is
  * under way share it.
  */
-export function sessionLiveness(accessToken: string, now = Date.now(), ttlMs = settings().SESSION_CHECK_SECONDS * 1000): Promise<Liveness> {
-  const key = sessionKey(accessToken);
+export function sessionLiveness(tokens: SessionCheckTokens, now = Date.now(), ttlMs = settings().SESSION_CHECK_SECONDS * 1000): Promise<Liveness> {
+  const key = sessionKey(tokens.accessToken);
   const cached = checks.get(key);
   if (cached && now - cached.at < ttlMs) return cached.liveness;
   if (checks.size >= MAX_SESSION_CHECKS) checks.clear();
-  const liveness = ask(accessToken, key);
+  const liveness = ask(tokens, key);
   const entry = { at: now, liveness };
   checks.set(key, entry);
   void liveness.then((answer) => {

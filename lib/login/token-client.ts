@@ -89,6 +89,11 @@ interface Server {
   auth: oauth.ClientAuth;
   options: { [oauth.allowInsecureRequests]?: boolean; [oauth.customFetch]?: typeof fetch };
   forwardEndUser: boolean;
+  /**
+   * Whether the session check asks the issuer's introspection endpoint: while it lists one and
+   * has not refused this client (forgotten with the discovery, so asked again after a while).
+   */
+  introspection: boolean;
 }
 
 /** Where tests send requests instead of the network. */
@@ -129,7 +134,14 @@ async function discover(): Promise<Server> {
       "the issuer publishes no revocation_endpoint: sign-out cannot revoke refresh tokens there, so a signed-out session's refresh token stays valid until it expires",
     );
   }
-  return { as, client: { client_id: clientId }, auth: oauth.ClientSecretBasic(clientSecret), options, forwardEndUser };
+  return {
+    as,
+    client: { client_id: clientId },
+    auth: oauth.ClientSecretBasic(clientSecret),
+    options,
+    forwardEndUser,
+    introspection: as.introspection_endpoint !== undefined,
+  };
 }
 
 /** The issuer's discovery document, for the login app's calls beyond sign-in (password recovery, lib/login/recovery.ts). */
@@ -299,22 +311,69 @@ export async function revokeRefreshToken(refreshToken: string): Promise<"revoked
   return "revoked";
 }
 
-/** What the authorization server says of a session's access token. */
-export type AccessTokenStatus = "active" | "rejected";
+/** What the authorization server says of a session. */
+export type SessionStatus = "active" | "rejected";
 
 // A page load waits for this check: a server that does not answer must not hold it up for long.
-const USERINFO_TIMEOUT_MS = 5_000;
+const SESSION_CHECK_TIMEOUT_MS = 5_000;
 
 /**
- * Asks the issuer's UserInfo endpoint (OIDC Core §5.3) whether it still honours `accessToken`:
- * 401 (RFC 6750 §3.1, `invalid_token`) means it does not: expired, revoked, or its session ended.
- * Any other failure is a SignInError: the answer is unknown.
+ * Asks the issuer whether it still honours a session: at its introspection endpoint (RFC 7662)
+ * about the refresh token when it has one, else at UserInfo (OIDC Core §5.3) with the access
+ * token. The refresh token first because it is what sign-out revokes and what outlives every
+ * access token, and because an access token need not be usable at UserInfo: one issued for an
+ * API (RFC 8707 resource indicators, RFC 9068 JWTs) is refused there (oidc-provider answers 401)
+ * although the session lives. An issuer that does not let this client introspect (our own, where
+ * that takes the `introspect_tokens` scope) is asked at UserInfo from then on. Any other failure
+ * is a SignInError: the answer is unknown.
  */
-export async function accessTokenStatus(accessToken: string): Promise<AccessTokenStatus> {
+export async function sessionStatus({ accessToken, refreshToken }: Pick<SessionTokens, "accessToken" | "refreshToken">): Promise<SessionStatus> {
+  let s: Server;
+  try {
+    s = await server();
+  } catch (err) {
+    throw classify(err);
+  }
+  if (refreshToken && s.introspection) {
+    const status = await refreshTokenStatus(s, refreshToken);
+    if (status) return status;
+  }
+  return accessTokenStatus(s, accessToken);
+}
+
+/** The refresh token's `active` (RFC 7662 §2.2), or undefined when the issuer will not tell this client. */
+async function refreshTokenStatus(s: Server, refreshToken: string): Promise<SessionStatus | undefined> {
   let response: Response;
   try {
-    const s = await server();
-    response = await oauth.userInfoRequest(s.as, s.client, accessToken, { ...s.options, signal: AbortSignal.timeout(USERINFO_TIMEOUT_MS) });
+    response = await oauth.introspectionRequest(s.as, s.client, s.auth, refreshToken, {
+      ...s.options,
+      additionalParameters: { token_type_hint: "refresh_token" },
+      signal: AbortSignal.timeout(SESSION_CHECK_TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw classify(err);
+  }
+  if (response.status >= 400 && response.status < 500) {
+    await response.body?.cancel();
+    s.introspection = false;
+    logger.info(
+      { event: "login.issuer.no_introspection", issuer: s.as.issuer, status: response.status },
+      "the issuer does not let the login app introspect its refresh tokens: sessions are checked at its UserInfo endpoint",
+    );
+    return undefined;
+  }
+  try {
+    return (await oauth.processIntrospectionResponse(s.as, s.client, response)).active === true ? "active" : "rejected";
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+/** The access token at UserInfo: 401 (RFC 6750 §3.1, `invalid_token`) means expired, revoked, or its session ended. */
+async function accessTokenStatus(s: Server, accessToken: string): Promise<SessionStatus> {
+  let response: Response;
+  try {
+    response = await oauth.userInfoRequest(s.as, s.client, accessToken, { ...s.options, signal: AbortSignal.timeout(SESSION_CHECK_TIMEOUT_MS) });
   } catch (err) {
     throw classify(err);
   }

@@ -40,6 +40,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   jwks: null,
   jwksUri: null,
   authMethods: new Set(),
+  authSigningAlg: null,
   grantTypes: new Set(),
   scopes: new Set(),
   defaultScopes: null,

@@ -59,7 +59,7 @@ const WRONG_KEY = new Set([joseErrors.JWSSignatureVerificationFailed.code, joseE
 
 /**
  * Verifies a client assertion (RFC 7523 §3) for `client`: the signature with `key` in one of
- * `algorithms` (never `none`); `iss` and `sub` the client id; `aud` the issuer, the token endpoint
+ * `algorithms` (never `none`; only the client's `token_endpoint_auth_signing_alg` when it has one); `iss` and `sub` the client id; `aud` the issuer, the token endpoint
  * or the endpoint called; `exp` present, not past, and at most `maxSeconds` ahead; `iat` and `nbf`
  * not in the future beyond the skew; a `jti`, used once until `exp` (stored in the database, so
  * that a replay to another instance fails too). False for a signature that does not verify;
@@ -72,9 +72,12 @@ export async function verifyAssertion(
   algorithms: readonly string[],
   context: VerifyContext,
 ): Promise<boolean> {
+  // RFC 7591 §2: a client registered with token_endpoint_auth_signing_alg uses that one only.
+  const allowed = client.authSigningAlg === null ? algorithms : algorithms.filter((a) => a === client.authSigningAlg);
+  if (allowed.length === 0) throw refused("client_assertion: this method cannot use the client's token_endpoint_auth_signing_alg");
   const nowMs = context.now ?? Date.now();
   const options = {
-    algorithms: [...algorithms],
+    algorithms: [...allowed],
     issuer: client.clientId,
     subject: client.clientId,
     audience: [...context.audiences],

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { addClient } from "@/lib/admin/clients.ts";
+import { addClient, getClient, setClient } from "@/lib/admin/clients.ts";
 import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
 import { db } from "@/lib/platform/db.ts";
 import { ALICE, basic, expectNoStore, inProcessFetch, introspect, ISSUER, postIntrospect, postRevoke, postToken, TOKEN_URL } from "@/lib/testing/oauth.ts";
@@ -197,6 +197,92 @@ describe("every refusal: 401 invalid_client (RFC 7523 §3.2, RFC 6749 §5.2)", (
     ],
   ])("client_secret_jwt: refuses %s", async (_name, make) => {
     await expectRefused(await postToken(withAssertion(await make())), "invalid_client", 401);
+  });
+});
+
+describe("a client pinned to one algorithm (token_endpoint_auth_signing_alg, RFC 7591 §2)", () => {
+  const PINNED = "pk-jwt-pinned";
+  const UNPINNED = "pk-jwt-unpinned";
+  const both = () => ({ keys: [ecKey.publicJwk, rsaKey.publicJwk] });
+  /** A valid assertion for `clientId`, signed with `alg` by the matching key. */
+  const signed = (clientId: string, alg: "ES256" | "RS256") => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, iat: now, exp: now + 60, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg, kid: alg === "ES256" ? "ec-1" : "rsa-1" })
+      .sign(alg === "ES256" ? ecKey.privateKey : rsaKey.privateKey);
+  };
+
+  beforeAll(async () => {
+    await addClient({
+      workspace: "demo/default",
+      clientId: PINNED,
+      grants: GRANTS,
+      scopes: SCOPES,
+      authMethods: ["private_key_jwt"],
+      jwks: both(),
+      authSigningAlg: "ES256",
+    });
+    await addClient({ workspace: "demo/default", clientId: UNPINNED, grants: GRANTS, scopes: SCOPES, authMethods: ["private_key_jwt"], jwks: both() });
+  });
+
+  it("accepts the pinned algorithm only: an RS256 assertion by the client's own RSA key is invalid_client", async () => {
+    expect((await postToken(withAssertion(await signed(PINNED, "ES256")))).status).toBe(200);
+    await expectRefused(await postToken(withAssertion(await signed(PINNED, "RS256"))), "invalid_client", 401);
+    // The same keys without a pin: both algorithms work.
+    expect((await postToken(withAssertion(await signed(UNPINNED, "ES256")))).status).toBe(200);
+    expect((await postToken(withAssertion(await signed(UNPINNED, "RS256")))).status).toBe(200);
+  });
+
+  it("is changed with the admin layer: another algorithm, then any again", async () => {
+    await setClient("demo/default", PINNED, { authSigningAlg: "RS256" });
+    expect((await getClient("demo/default", PINNED)).authSigningAlg).toBe("RS256");
+    await setClient("demo/default", PINNED, { authSigningAlg: null });
+    expect((await getClient("demo/default", PINNED)).authSigningAlg).toBeNull();
+    await setClient("demo/default", PINNED, { authSigningAlg: "ES256" });
+  });
+
+  it.each([
+    ["HS256 for private_key_jwt", ["private_key_jwt"], "HS256"],
+    ["ES256 for client_secret_jwt", ["client_secret_jwt"], "ES256"],
+    ["an algorithm for a secret method", ["client_secret_basic"], "ES256"],
+    ["none", ["private_key_jwt"], "none"],
+    ["an unknown algorithm", ["private_key_jwt"], "ES512"],
+  ])("refuses %s", async (_name, authMethods, alg) => {
+    await expect(
+      addClient({
+        workspace: "demo/default",
+        clientId: `pinned-${crypto.randomUUID()}`,
+        grants: GRANTS,
+        scopes: SCOPES,
+        authMethods,
+        jwks: both(),
+        authSigningAlg: alg,
+      }),
+    ).rejects.toThrow(/token endpoint auth signing algorithm/);
+  });
+
+  it("refuses a change of methods that the pin no longer fits, and keeps the client as it was", async () => {
+    await expect(setClient("demo/default", PINNED, { authMethods: ["client_secret_jwt"] })).rejects.toThrow(/fits none of the client's auth methods/);
+    expect((await getClient("demo/default", PINNED)).authMethods).toEqual(["private_key_jwt"]);
+  });
+
+  it("pins client_secret_jwt to HS256, which oauth4webapi's ClientSecretJwt uses", async () => {
+    const added = await addClient({
+      workspace: "demo/default",
+      clientId: "cs-jwt-pinned",
+      grants: GRANTS,
+      scopes: SCOPES,
+      authMethods: ["client_secret_jwt"],
+      authSigningAlg: "HS256",
+    });
+    const as = await discover();
+    const client = { client_id: "cs-jwt-pinned" };
+    const cc = await oauth.processClientCredentialsResponse(
+      as,
+      client,
+      await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretJwt(added.secret ?? ""), { scope: "introspect_tokens" }, options),
+    );
+    expect(cc.scope).toBe("introspect_tokens");
   });
 });
 

@@ -30,6 +30,15 @@ const manage = (uri: string, method: "GET" | "PUT" | "DELETE", token: string, bo
     headers: { ...bearer(token), ...(body === undefined ? {} : JSON_TYPE) },
   });
 
+// A P-256 public key (RFC 7517 §A.1's example): registration checks its shape, nothing is signed with it.
+const EC_PUBLIC_JWK = {
+  kty: "EC",
+  crv: "P-256",
+  x: "MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4",
+  y: "4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM",
+  kid: "reg-1",
+};
+
 const SERVICE_METADATA = { client_name: "Reporting job", grant_types: ["client_credentials"], scope: "introspect_tokens" };
 
 interface Registered {
@@ -140,9 +149,31 @@ describe("dynamic client registration (RFC 7591)", () => {
     ["a public client with client_credentials", { grant_types: ["client_credentials"], token_endpoint_auth_method: "none" }, "invalid_client_metadata"],
     ["an unknown auth method", { grant_types: ["password"], token_endpoint_auth_method: "tls_client_auth" }, "invalid_client_metadata"],
     ["private_key_jwt without keys", { grant_types: ["client_credentials"], token_endpoint_auth_method: "private_key_jwt" }, "invalid_client_metadata"],
+    [
+      "token_endpoint_auth_signing_alg HS256 for private_key_jwt",
+      {
+        grant_types: ["client_credentials"],
+        scope: "revoke_tokens",
+        token_endpoint_auth_method: "private_key_jwt",
+        jwks: { keys: [EC_PUBLIC_JWK] },
+        token_endpoint_auth_signing_alg: "HS256",
+      },
+      "invalid_client_metadata",
+    ],
+    [
+      "token_endpoint_auth_signing_alg for a secret method",
+      { grant_types: ["client_credentials"], scope: "revoke_tokens", token_endpoint_auth_signing_alg: "ES256" },
+      "invalid_client_metadata",
+    ],
+    [
+      "token_endpoint_auth_signing_alg not a string",
+      { grant_types: ["client_credentials"], scope: "revoke_tokens", token_endpoint_auth_signing_alg: ["ES256"] },
+      "invalid_client_metadata",
+    ],
     ["jwks and jwks_uri both", { grant_types: ["client_credentials"], jwks: { keys: [] }, jwks_uri: "https://keys.example/jwks" }, "invalid_client_metadata"],
     ["a malformed scope", { grant_types: ["password"], scope: 'openid "x"' }, "invalid_client_metadata"],
     ["the right to register clients itself", { grant_types: ["client_credentials"], scope: "register_clients" }, "invalid_client_metadata"],
+    ["a scope demo-service does not hold", { grant_types: ["client_credentials"], scope: "introspect_tokens unheard_of" }, "invalid_client_metadata"],
     ["an unknown ID token alg", { grant_types: ["password"], id_token_signed_response_alg: "none" }, "invalid_client_metadata"],
     ["a bad origin", { grant_types: ["password"], ropc_allowed_origins: ["not an origin"] }, "invalid_client_metadata"],
     ["client_name not a string", { grant_types: ["password"], client_name: 42 }, "invalid_client_metadata"],
@@ -158,6 +189,46 @@ describe("dynamic client registration (RFC 7591)", () => {
     expectNoStore(res);
     expect((await res.json()).error).toBe(error);
     expect(await registeredCount()).toBe(before);
+  });
+
+  it("gives a registered client no scope its registrar does not hold, though another client of the workspace has it", async () => {
+    const registrar = await adminAddClient({
+      workspace: "demo/default",
+      clientId: "narrow-registrar",
+      grants: ["client_credentials"],
+      scopes: ["register_clients", "revoke_tokens"],
+    });
+    const token = await serviceToken("register_clients", { Authorization: basic("narrow-registrar", registrar.secret ?? "") });
+    const before = await registeredCount();
+    const res = await register({ grant_types: ["client_credentials"], scope: "revoke_tokens introspect_tokens" }, bearer(token));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "scope may hold only scopes the registering client has itself (and user scopes): not introspect_tokens",
+    });
+    expect(await registeredCount()).toBe(before);
+    // Its own scopes, and scopes that describe a user (granted only when a user signs in), it may give.
+    const ok = await register({ grant_types: ["password", "refresh_token"], scope: "openid profile email offline_access revoke_tokens" }, bearer(token));
+    expect(ok.status).toBe(201);
+    expect((await ok.json()).scope).toBe("openid profile email offline_access revoke_tokens");
+  });
+
+  it("registers token_endpoint_auth_signing_alg and answers it; an update without it unpins", async () => {
+    const body = {
+      grant_types: ["client_credentials"],
+      scope: "revoke_tokens",
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [EC_PUBLIC_JWK] },
+    };
+    const client = await registered({ ...body, token_endpoint_auth_signing_alg: "ES256" });
+    expect(client).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256" });
+    expect(client.client_secret).toBeUndefined();
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read.token_endpoint_auth_signing_alg).toBe("ES256");
+    const updated = await (
+      await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...body, client_id: client.client_id })
+    ).json();
+    expect(updated.token_endpoint_auth_signing_alg).toBeUndefined();
   });
 
   it("accepts an empty redirect_uris, dpop_bound_access_tokens false, and ignores unknown metadata (§2)", async () => {
@@ -199,19 +270,19 @@ describe("client registration management (RFC 7592)", () => {
   });
 
   it("replaces the metadata with PUT under the same rules; the secret and the registration token stay", async () => {
-    const client = await registered();
+    const client = await registered({ ...SERVICE_METADATA, scope: "introspect_tokens revoke_tokens" });
     const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
       client_id: client.client_id,
       client_secret: client.client_secret,
       grant_types: ["client_credentials"],
-      scope: "introspect_tokens revoke_tokens",
+      scope: "revoke_tokens",
     });
     expect(res.status).toBe(200);
     const body = await res.json();
     // Left out, the name goes back to its default.
-    expect(body).toMatchObject({ client_name: client.client_id, scope: "introspect_tokens revoke_tokens" });
+    expect(body).toMatchObject({ client_name: client.client_id, scope: "revoke_tokens" });
     const token = await postToken({ grant_type: "client_credentials" }, { Authorization: basic(client.client_id, client.client_secret ?? "") });
-    expect((await token.json()).scope).toBe("introspect_tokens revoke_tokens");
+    expect((await token.json()).scope).toBe("revoke_tokens");
     expect((await manage(client.registration_client_uri, "GET", client.registration_access_token)).status).toBe(200);
     expect(await auditEvents("admin.client.set", client.client_id)).toHaveLength(1);
   });
@@ -230,6 +301,13 @@ describe("client registration management (RFC 7592)", () => {
       (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, redirect_uris: ["https://a.example/cb"] }),
       400,
       "invalid_redirect_uri",
+    ],
+    // Even one its registrar holds: widening takes a new registration, or an operator.
+    [
+      "a scope the client does not have now",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, scope: "introspect_tokens revoke_tokens" }),
+      400,
+      "invalid_client_metadata",
     ],
   ])("refuses a PUT with %s", async (_, body, status, error) => {
     const client = await registered();

@@ -8,6 +8,7 @@ import { parseClientMetadata } from "@/lib/oauth/protocol/client-metadata.ts";
 import { DEFAULT_ID_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject } from "@/lib/oauth/protocol/form.ts";
+import { USER_SCOPES } from "@/lib/oauth/protocol/scopes.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
@@ -23,6 +24,19 @@ export const REGISTER_SCOPE = "register_clients";
 function registrable<M extends { scopes: string[] }>(metadata: M): M {
   if (metadata.scopes.includes(REGISTER_SCOPE))
     throw new InvalidClientMetadata(`a registered client may not have the ${REGISTER_SCOPE} scope: an operator grants it (client set --scopes)`);
+  return metadata;
+}
+
+/**
+ * RFC 7591 §2 lets the server refuse requested metadata: a registered client gets no scope beyond
+ * `allowed` (on registration, the registrar's own scopes; on an update, the client's present
+ * ones), so that registering, or updating a registration, never gives more than its author holds.
+ * Scopes that describe a user are free: a token carries them only for a user who signs in, never
+ * for the client itself (client_credentials leaves them out), so they give a registrar nothing.
+ */
+function withinScopes<M extends { scopes: string[] }>(metadata: M, allowed: readonly string[], whose: string): M {
+  const beyond = metadata.scopes.filter((s) => !USER_SCOPES.has(s) && !allowed.includes(s));
+  if (beyond.length > 0) throw new InvalidClientMetadata(`scope may hold only scopes ${whose} (and user scopes): not ${beyond.join(" ")}`);
   return metadata;
 }
 
@@ -57,6 +71,7 @@ function metadataOf(client: ClientSummary, registration: Pick<Registration, "iss
     grant_types: client.grantTypes,
     scope: client.scopes.join(" "),
     token_endpoint_auth_method: client.authMethods[0],
+    ...(client.authSigningAlg ? { token_endpoint_auth_signing_alg: client.authSigningAlg } : {}),
     id_token_signed_response_alg: client.idTokenAlg,
     ...(registration.jwks ? { jwks: registration.jwks } : {}),
     ...(registration.jwksUri ? { jwks_uri: registration.jwksUri } : {}),
@@ -83,7 +98,11 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
   if (check.claims.idp !== undefined || check.claims.sub !== check.claims.client_id)
     throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token");
   if (!check.claims.scope.split(" ").includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE);
-  const metadata = registrable(parseClientMetadata(await readJsonObject(request)));
+  const registrar = await getClient(workspaceRef(workspace), check.claims.client_id).catch((err: unknown) => {
+    if (err instanceof AdminError) throw new InvalidToken(realm, "the initial access token is invalid", "its client is gone");
+    throw err;
+  });
+  const metadata = withinScopes(registrable(parseClientMetadata(await readJsonObject(request))), registrar.scopes, "the registering client has itself");
   const clientId = randomUUID();
   const registrationToken = generateClientSecret();
   const added = await underClientRules(() =>
@@ -97,6 +116,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
         authMethods: [metadata.authMethod],
         origins: metadata.origins,
         idTokenAlg: metadata.idTokenAlg,
+        authSigningAlg: metadata.authSigningAlg,
         jwks: metadata.jwks,
         jwksUri: metadata.jwksUri,
         dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
@@ -157,7 +177,8 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
       !(typeof body.client_secret === "string" && registration.secretHash && verifyClientSecret(registration.secretHash, body.client_secret))
     )
       throw new InvalidRequest("client_secret does not match the client's");
-    const metadata = registrable(parseClientMetadata(body));
+    // Widening its scopes takes a new registration by a registrar, or an operator.
+    const metadata = withinScopes(registrable(parseClientMetadata(body)), (await getClient(ref, clientId)).scopes, "the client has now");
     // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
     await underClientRules(() =>
       setClient(
@@ -172,6 +193,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
           idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
           dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
           passwordResetUri: metadata.passwordResetUri ?? "",
+          authSigningAlg: metadata.authSigningAlg ?? null,
           ...(metadata.jwks !== undefined ? { jwks: metadata.jwks } : {}),
           ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : {}),
         },

@@ -1,12 +1,9 @@
 import { UnauthorizedClient } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { grantScope, parseScope } from "@/lib/oauth/protocol/scopes.ts";
+import { grantScope, parseScope, USER_SCOPES } from "@/lib/oauth/protocol/scopes.ts";
 import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
 import { mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
-
-/** Scopes that describe a user; a client acting for itself has none to give. */
-const USER_SCOPES = new Set(["openid", "profile", "email", "offline_access", "address", "phone", "account"]);
 
 /**
  * The client credentials grant (RFC 6749 §4.4): a confidential client's own access token, `sub`

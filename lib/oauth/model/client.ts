@@ -22,6 +22,8 @@ export interface StoredClient {
   jwksUri: string | null;
   /** The token_endpoint_auth_methods it registered. */
   authMethods: ReadonlySet<string>;
+  /** token_endpoint_auth_signing_alg: the one JWS algorithm its client assertions may use; null: any its method allows. */
+  authSigningAlg: string | null;
   grantTypes: ReadonlySet<string>;
   scopes: ReadonlySet<string>;
   defaultScopes: readonly string[] | null;

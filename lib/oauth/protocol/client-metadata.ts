@@ -15,6 +15,8 @@ export interface ClientMetadata {
   jwksUri?: string;
   /** id_token_signed_response_alg */
   idTokenAlg?: string;
+  /** token_endpoint_auth_signing_alg */
+  authSigningAlg?: string;
   /** `ropc_allowed_origins`: ours, as no standard name exists. Browser origins allowed CORS. */
   origins: string[];
   /** RFC 9449 §5.2 dpop_bound_access_tokens (default false). */
@@ -70,6 +72,7 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
     jwks,
     jwksUri: optionalString(body, "jwks_uri"),
     idTokenAlg: optionalString(body, "id_token_signed_response_alg"),
+    authSigningAlg: optionalString(body, "token_endpoint_auth_signing_alg"),
     origins: optionalStrings(body, "ropc_allowed_origins") ?? [],
     dpopBoundAccessTokens: dpop ?? false,
     passwordResetUri: optionalString(body, "ropc_password_reset_uri"),

@@ -16,6 +16,9 @@ export function parseScope(scope: string | undefined): string[] {
   return [...new Set(tokens)];
 }
 
+/** Scopes that describe a user: granted only when a user signs in, never to a client acting for itself. */
+export const USER_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "email", "offline_access", "address", "phone", "account"]);
+
 export interface ScopePolicy {
   /** What the client may be granted. */
   allowed: ReadonlySet<string>;

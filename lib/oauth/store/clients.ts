@@ -27,6 +27,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     jwksUri: row.jwksUri,
     authMethods: new Set(splitList(row.authMethods)),
+    authSigningAlg: row.authSigningAlg,
     grantTypes: new Set(splitList(row.grantTypes)),
     scopes: new Set(splitList(row.scopes)),
     defaultScopes: row.defaultScopes === null ? null : splitList(row.defaultScopes),
