@@ -44,6 +44,7 @@ export type RouteName =
   | "registration"
   | "discovery"
   | "jwks"
+  | "branding"
   | "mfaAuthenticators"
   | "mfaAssociate"
   | "mfaConfirm"
