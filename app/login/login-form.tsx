@@ -4,22 +4,32 @@ import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useRef, useState, type FormEvent } from "react";
 import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
-import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
+import { NEXT_STEP } from "@/lib/login/messages.ts";
+import { PasswordField } from "@/lib/login/ui/password-field.tsx";
+import { SignInMessage } from "@/lib/login/ui/sign-in-message.tsx";
 
-/** `operatorHint`: what the login app's self-check found wrong; the page passes one in development only. */
-export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: string; notice?: string; operatorHint?: string }) {
+/**
+ * `error`: the code a submit without script came back with; `notice`: what the page says first
+ * (signed out, session ended); `operatorHint`: what the login app's self-check found wrong (the
+ * page passes one in development only).
+ */
+export function LoginForm({ callbackUrl, error, notice, operatorHint }: { callbackUrl: string; error?: string; notice?: string; operatorHint?: string }) {
   const router = useRouter();
-  const [username, setUsername] = useState("");
-  const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | undefined>();
+  const [code, setCode] = useState(error);
+  const [noticeShown, setNoticeShown] = useState(true);
   const [busy, setBusy] = useState(false);
   const passwordInput = useRef<HTMLInputElement>(null);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const field = (name: string) => String(form.get(name) ?? "");
     setBusy(true);
-    setError(undefined);
-    const result = await signIn("credentials", { redirect: false, username, password, callbackUrl }).catch(() => undefined);
+    setCode(undefined);
+    setNoticeShown(false);
+    const result = await signIn("credentials", { redirect: false, username: field("username"), password: field("password"), callbackUrl }).catch(
+      () => undefined,
+    );
     if (result?.ok && !result.error) {
       // Where the server's redirect callback sent us, never anything the browser composed.
       router.replace(validatedCallbackPath(result.url));
@@ -32,53 +42,38 @@ export function LoginForm({ callbackUrl, notice, operatorHint }: { callbackUrl: 
       return;
     }
     setBusy(false);
-    setPassword("");
-    const code = result ? result.error : "unreachable";
-    setError(signInMessage(code));
+    const failure = (result ? result.error : null) ?? "unreachable";
+    setCode(failure);
     // In development, the server has just checked its settings again (lib/login/self-check.ts):
     // render the page again to show what it found.
-    if (process.env.NODE_ENV === "development" && (code === "refused" || code === "unreachable")) router.refresh();
-    passwordInput.current?.focus();
+    if (process.env.NODE_ENV === "development" && (failure === "refused" || failure === "unreachable")) router.refresh();
+    if (passwordInput.current) {
+      passwordInput.current.value = "";
+      // After the fieldset is enabled again (a disabled field cannot take focus).
+      requestAnimationFrame(() => passwordInput.current?.focus());
+    }
   }
 
-  const message = error ?? notice;
+  const shownNotice = noticeShown ? notice : undefined;
+  const described = code || shownNotice ? "login-message" : undefined;
   return (
     // Without script the browser posts the form to the server, which signs in the same way.
-    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={message ? "login-message" : undefined}>
-      <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={message ? "message" : "message empty"}>
-        {message}
-      </div>
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={described} aria-busy={busy}>
+      {shownNotice && !code && <SignInMessage notice={shownNotice} />}
       {operatorHint && (
         <p role="note" data-testid="operator-hint" className="operator-hint">
           {operatorHint}
         </p>
       )}
       <input type="hidden" name="callbackUrl" value={callbackUrl} />
-      <label htmlFor="username">Username</label>
-      <input
-        id="username"
-        name="username"
-        autoComplete="username"
-        autoCapitalize="none"
-        spellCheck={false}
-        required
-        value={username}
-        onChange={(e) => setUsername(e.target.value)}
-      />
-      <label htmlFor="password">Password</label>
-      <input
-        id="password"
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        required
-        ref={passwordInput}
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-      />
-      <button type="submit" disabled={busy} aria-busy={busy}>
-        Sign in
-      </button>
+      {/* Locked while the sign-in is under way: what is sent is what the user sees. */}
+      <fieldset disabled={busy}>
+        <label htmlFor="username">Username</label>
+        <input id="username" name="username" autoComplete="username" autoCapitalize="none" spellCheck={false} required />
+        <PasswordField inputRef={passwordInput} />
+        <button type="submit">{busy ? "Signing in…" : "Sign in"}</button>
+      </fieldset>
+      {!(shownNotice && !code) && <SignInMessage code={code} />}
     </form>
   );
 }

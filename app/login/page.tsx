@@ -23,19 +23,18 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const params = await searchParams;
   const callbackUrl = safeCallbackPath(typeof params.callbackUrl === "string" ? params.callbackUrl : undefined, settings().APP_URL);
   if (await currentSession()) redirect(callbackUrl);
-  const notice =
-    typeof params.reason === "string" && Object.hasOwn(NOTICES, params.reason)
-      ? NOTICES[params.reason]
-      : // A sign-in posted without script comes back here with its error code (lib/login/form-sign-in.ts).
-        typeof params.error === "string"
-        ? signInMessage(params.error)
-        : undefined;
+  const reason = typeof params.reason === "string" && Object.hasOwn(NOTICES, params.reason) ? NOTICES[params.reason] : undefined;
+  // A sign-in posted without script comes back here with its error code (lib/login/form-sign-in.ts).
+  const error = reason === undefined && typeof params.error === "string" ? params.error : undefined;
   const step = await currentMfaStep();
-  if (step) return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
+  if (step) {
+    const notice = reason ?? (error === undefined ? undefined : signInMessage(error));
+    return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
+  }
   return (
     <main className="card">
       <h1>Sign in</h1>
-      <LoginForm callbackUrl={callbackUrl} notice={notice} operatorHint={operatorHint()} />
+      <LoginForm callbackUrl={callbackUrl} error={error} notice={reason} operatorHint={operatorHint()} />
       {/* Only when the issuer offers recovery (its discovery lists password_reset_endpoint). */}
       {(await recoveryOffered()) && (
         <p>

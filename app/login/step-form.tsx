@@ -4,7 +4,8 @@ import { signIn } from "next-auth/react";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
-import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
+import { NEXT_STEP } from "@/lib/login/messages.ts";
+import { SignInMessage } from "@/lib/login/ui/sign-in-message.tsx";
 
 /**
  * One step of a sign-in after the password (a code, an enrolment, the recovery codes): the
@@ -13,7 +14,8 @@ import { NEXT_STEP, signInMessage } from "@/lib/login/messages.ts";
  */
 export function StepForm({ callbackUrl, submitLabel, notice, children }: { callbackUrl: string; submitLabel: string; notice?: string; children: ReactNode }) {
   const router = useRouter();
-  const [error, setError] = useState<string | undefined>(notice);
+  const [code, setCode] = useState<string | undefined>();
+  const [noticeShown, setNoticeShown] = useState(true);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -22,37 +24,39 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
     const fields: Record<string, string> = {};
     for (const [name, value] of new FormData(form)) if (typeof value === "string") fields[name] = value;
     setBusy(true);
-    setError(undefined);
+    setCode(undefined);
+    setNoticeShown(false);
     const result = await signIn("credentials", { ...fields, redirect: false, callbackUrl }).catch(() => undefined);
     if (result?.ok && !result.error) {
       router.replace(validatedCallbackPath(result.url));
       router.refresh();
       return;
     }
-    const code = result ? result.error : "unreachable";
-    if (code === NEXT_STEP) {
+    const failure = (result ? result.error : null) ?? "unreachable";
+    if (failure === NEXT_STEP) {
       router.refresh();
-    } else if (code === "mfa_expired") {
+    } else if (failure === "mfa_expired") {
       router.replace(`/login?${new URLSearchParams({ reason: "mfa_expired", callbackUrl })}`);
       return;
     } else {
       form.reset();
-      setError(signInMessage(code));
-      form.querySelector<HTMLInputElement>("input:not([type=hidden])")?.focus();
+      setCode(failure);
+      // After the fieldset is enabled again (a disabled field cannot take focus).
+      requestAnimationFrame(() => form.querySelector<HTMLInputElement>("input:not([type=hidden])")?.focus());
     }
     setBusy(false);
   }
 
+  const shownNotice = noticeShown ? notice : undefined;
   return (
-    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={error ? "login-message" : undefined}>
-      <div id="login-message" role="alert" aria-live="assertive" data-testid="login-message" className={error ? "message" : "message empty"}>
-        {error}
-      </div>
+    <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={code || shownNotice ? "login-message" : undefined} aria-busy={busy}>
+      {shownNotice && !code && <SignInMessage notice={shownNotice} />}
       <input type="hidden" name="callbackUrl" value={callbackUrl} />
-      {children}
-      <button type="submit" disabled={busy} aria-busy={busy}>
-        {submitLabel}
-      </button>
+      <fieldset disabled={busy}>
+        {children}
+        <button type="submit">{submitLabel}</button>
+      </fieldset>
+      {!(shownNotice && !code) && <SignInMessage code={code} />}
     </form>
   );
 }

@@ -11,7 +11,9 @@ import { hash, verify } from "@node-rs/argon2";
 import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { chromium } from "@playwright/test";
 import { startArguments } from "../../lib/scripts/start-command.ts";
+import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { appendResults, cpuMs, table, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
@@ -237,6 +239,9 @@ async function main() {
     await waitFor(BASELINE, baseline);
     await waitFor(`${PEER}/.well-known/openid-configuration`, peer);
 
+    log("measuring the pages' JavaScript");
+    const weights = await pageWeights();
+
     log("warming up");
     await autocannon({ ...(await passwordGrant(APP)), connections: 4, duration: 1 });
     await autocannon({ ...(await passwordGrant(BASELINE)), connections: 4, duration: 1 });
@@ -314,7 +319,7 @@ async function main() {
     rows.push(await load("JWKS", app.pid, { url: `${APP}/demo/default/.well-known/jwks.json` }));
     rows.push(await load("discovery", app.pid, { url: `${APP}/demo/default/.well-known/openid-configuration` }));
 
-    const table = report(rows, pw, base, ceiling, ratios, peerRatios);
+    const table = report(rows, pw, base, ceiling, ratios, peerRatios, weights);
     process.stdout.write(table);
     if (!args.smoke) appendResults(path.join(root, "e2e", "bench", "results.md"), table);
   } finally {
@@ -324,7 +329,29 @@ async function main() {
   }
 }
 
-function report(rows: Row[], pw: Row, base: Row, ceiling: number, ratios: Array<[string, number]>, peerRatios: Array<[string, number]>): string {
+/** The login app's pages on a cold load in Chromium (the same measure as e2e/page-weight.spec.ts). */
+async function pageWeights(): Promise<Weight[]> {
+  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  const browser = await chromium.launch({
+    executablePath: fs.existsSync(executablePath) ? executablePath : undefined,
+    args: ["--no-sandbox", "--disable-gpu"],
+  });
+  try {
+    return await loginAppWeights(browser, APP, "bench-0", PASSWORD);
+  } finally {
+    await browser.close();
+  }
+}
+
+function report(
+  rows: Row[],
+  pw: Row,
+  base: Row,
+  ceiling: number,
+  ratios: Array<[string, number]>,
+  peerRatios: Array<[string, number]>,
+  weights: Weight[],
+): string {
   const f = (n: number, d = 0) => n.toFixed(d);
   const peerVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "oidc-provider", "package.json"), "utf8")) as { version: string }).version;
   const lines = [
@@ -336,6 +363,10 @@ function report(rows: Row[], pw: Row, base: Row, ceiling: number, ratios: Array<
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on SQLite (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
+    "",
+    "Page weight: gzip JavaScript of a cold load in Chromium (budget: 15 kB over the empty page)",
+    "",
+    ...weightTable(weights),
     "",
   ];
   return lines.join("\n");

@@ -17,13 +17,40 @@ const signIn = (username: string, password: string) => postToken({ grant_type: "
 
 describe("admin CLI", () => {
   it.each(
-    "|workspace|workspace create|workspace list|workspace set|user|user add|user list|user disable|user enable|user reset-password|user factors|user reset-mfa|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune|workspace delete|user set|user delete|client delete|database|database backup|database restore"
+    "|workspace|workspace create|workspace list|workspace set|workspace branding|user|user add|user list|user disable|user enable|user reset-password|user factors|user reset-mfa|client|client add|client list|client rotate-secret|client set|key|key rotate|key list|key retire|audit|audit tail|prune|workspace delete|user set|user delete|client delete|database|database backup|database restore"
       .split("|")
       .map((path) => [path.split(" ").filter(Boolean)]),
   )("has --help for %j", async (path) => {
     const { status, out } = await cli([...path, "--help"]);
     expect(status).toBe(0);
     expect(out).toMatch(/^Usage: cli/);
+  });
+
+  it("shows and changes a workspace's branding, with the logo read from a file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "branding-"));
+    const png = path.join(dir, "logo.png");
+    fs.writeFileSync(png, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]));
+    const svg = path.join(dir, "logo.svg");
+    fs.writeFileSync(svg, "<svg xmlns='http://www.w3.org/2000/svg'/>");
+    expect(await cli(["workspace", "branding", "demo/default", "--name", "Acme", "--accent", "#1d4ed8", "--logo-file", png])).toMatchObject({
+      status: 0,
+      out: "Updated the branding of workspace demo/default\n",
+    });
+    expect(JSON.parse((await cli(["workspace", "branding", "demo/default", "--json"])).out)).toEqual([
+      { name: "Acme", logo: "uploaded image/png, 12 bytes", accent: "#1d4ed8", help_url: null, terms_url: null, privacy_url: null },
+    ]);
+    expect(await cli(["workspace", "branding", "demo/default", "--accent", "#7dd3fc"])).toMatchObject({
+      status: 1,
+      err: "Error: Invalid accent colour #7dd3fc: white button text on it has a contrast of 1.66:1, below the 4.5:1 that WCAG 2.2 AA asks; choose a darker colour\n",
+    });
+    expect((await cli(["workspace", "branding", "demo/default", "--logo-file", svg])).err).toBe(
+      "Error: Invalid logo: a PNG, JPEG or WebP image (SVG is refused: it can carry script)\n",
+    );
+    expect((await cli(["workspace", "branding", "demo/default", "--logo-file", path.join(dir, "missing.png")])).err).toBe(
+      `Error: Cannot read the logo file ${JSON.stringify(path.join(dir, "missing.png"))}\n`,
+    );
+    expect((await cli(["workspace", "branding", "demo/default", "--name", ""])).status).toBe(0);
+    expect(JSON.parse((await cli(["workspace", "branding", "demo/default", "--json"])).out)[0].name).toBeNull();
   });
 
   it("refuses unknown commands and options with a non-zero exit", async () => {

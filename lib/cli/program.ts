@@ -23,6 +23,7 @@ import { MFA_POLICIES } from "@/lib/oauth/model/mfa.ts";
 import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
 import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
+import { setBranding, showBranding } from "@/lib/admin/branding.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
@@ -181,6 +182,40 @@ export function buildProgram(io: CliIo): Command {
           passwordMinLength: o.passwordMinLength,
         });
         io.out(`Updated workspace ${ref}`);
+      },
+    );
+  ws.command("branding")
+    .description("Show or change how the sign-in pages look for a workspace (an empty value removes a setting)")
+    .argument("<tenant/workspace>")
+    .option("--name <name>", "display name (default: the workspace's name)")
+    .option("--logo-url <url>", "https URL of the logo (http in development)")
+    .option("--logo-file <path>", "a PNG, JPEG or WebP logo of at most 64 KiB, stored in the database (SVG is refused)")
+    .option("--accent <#rrggbb>", "button colour; white text on it must reach a contrast of 4.5:1")
+    .option("--help-url <url>", "the help link in the footer")
+    .option("--terms-url <url>", "the terms of service link in the footer")
+    .option("--privacy-url <url>", "the privacy policy link in the footer")
+    .option("--json", JSON_HELP, false)
+    .action(
+      async (
+        ref: string,
+        o: { name?: string; logoUrl?: string; logoFile?: string; accent?: string; helpUrl?: string; termsUrl?: string; privacyUrl?: string; json: boolean },
+      ) => {
+        const { json, logoFile, ...changes } = o;
+        if (logoFile !== undefined || Object.values(changes).some((v) => v !== undefined)) {
+          let logoImage: Uint8Array | undefined;
+          if (logoFile !== undefined) {
+            try {
+              logoImage = fs.readFileSync(logoFile);
+            } catch {
+              throw new AdminError(`Cannot read the logo file ${JSON.stringify(logoFile)}`);
+            }
+          }
+          await setBranding(ref, { ...changes, logoImage });
+          io.out(`Updated the branding of workspace ${ref}`);
+          return;
+        }
+        const b = await showBranding(ref);
+        print(io, [{ name: b.name, logo: b.logo, accent: b.accent, help_url: b.helpUrl, terms_url: b.termsUrl, privacy_url: b.privacyUrl }], json);
       },
     );
   ws.command("delete")

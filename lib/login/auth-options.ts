@@ -8,7 +8,7 @@ import { loginConfig } from "@/lib/login/config.ts";
 import { SESSION_MAX_AGE } from "@/lib/login/session.ts";
 import { revokeRefreshToken } from "@/lib/login/token-client.ts";
 import { signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
-import { NEXT_STEP } from "@/lib/login/messages.ts";
+import { lockoutCode, NEXT_STEP } from "@/lib/login/messages.ts";
 import { selfCheckAfterFailure } from "@/lib/login/self-check.ts";
 
 // TRUST_PROXY compiled once per value (a sign-in reads it; parsing it costs more than using it).
@@ -109,8 +109,9 @@ export function authOptions(mfaStep: MfaStepExchange = { current: null }): NextA
           // Not the user's doing: the first such failure checks the login app's settings again
           // and logs which one is wrong (lib/login/self-check.ts).
           if (outcome.reason === "refused" || outcome.reason === "unreachable") await selfCheckAfterFailure().catch(() => undefined);
-          // next-auth passes the message on as the `error` of signIn(); it is one of our codes.
-          throw new Error(outcome.reason);
+          // next-auth passes the message on as the `error` of signIn(); it is one of our codes
+          // (a lockout's with its end, so that the page can say how long).
+          throw new Error(outcome.reason === "too_many_attempts" && outcome.retryAt ? lockoutCode(outcome.retryAt) : outcome.reason);
         },
       }),
     ],

@@ -22,6 +22,41 @@ export const SIGNED_OUT_MESSAGE = "You have signed out.";
 
 export const SESSION_ENDED_MESSAGE = "Your session has ended. Please sign in again.";
 
-export function signInMessage(code: string | null | undefined): string {
+const LOCKOUT = "too_many_attempts";
+
+/**
+ * The failure code of a lockout whose end is known (the server's `Retry-After`):
+ * `too_many_attempts:<unix seconds>`. It travels as next-auth's error code (and in `/login?error=`
+ * after a submit without script), so that the page can say how long, and count down, at any time.
+ */
+export function lockoutCode(until: number): string {
+  return `${LOCKOUT}:${Math.ceil(until / 1000)}`;
+}
+
+/** When the lockout that `code` names ends (ms since the epoch), if it is one and says. */
+export function lockoutEnd(code: string | null | undefined): number | undefined {
+  const match = code ? /^too_many_attempts:(\d{1,12})$/.exec(code) : null;
+  return match ? Number(match[1]) * 1000 : undefined;
+}
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/**
+ * The wait in words, rounded up: whole minutes from a minute on, seconds under it (a countdown
+ * changes the minutes at most once a minute and the seconds once a second).
+ */
+export function waitInWords(ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  return seconds >= 60 ? plural(Math.ceil(seconds / 60), "minute") : plural(seconds, "second");
+}
+
+/** A lockout ending at `until`, said at `now`. */
+export function lockoutMessage(until: number, now = Date.now()): string {
+  return until - now > 0 ? `Too many sign-in attempts. Try again in ${waitInWords(until - now)}.` : "You can try to sign in again now.";
+}
+
+export function signInMessage(code: string | null | undefined, now = Date.now()): string {
+  const until = lockoutEnd(code);
+  if (until !== undefined) return lockoutMessage(until, now);
   return (code && Object.hasOwn(SIGN_IN_MESSAGES, code) && SIGN_IN_MESSAGES[code]) || REFUSED;
 }

@@ -61,7 +61,7 @@ export interface StepCredentials {
 export type StepOutcome =
   | { kind: "signed_in"; signedIn: SignedIn & { user: NonNullable<SignedIn["user"]> }; next: null }
   | { kind: "next_step"; next: MfaStep }
-  | { kind: "failed"; reason: SignInFailure; next?: null };
+  | { kind: "failed"; reason: SignInFailure; next?: null; retryAt?: number };
 
 function signedInWithUser(signedIn: SignedIn): SignedIn & { user: NonNullable<SignedIn["user"]> } {
   if (!signedIn.user) throw new SignInError("refused", "no user");
@@ -108,6 +108,8 @@ export async function signInStep(credentials: StepCredentials, current: MfaStep 
     return await attempt(credentials, current, endUser);
   } catch (err) {
     const reason = err instanceof SignInError ? err.reason : "unreachable";
-    return reason === "mfa_expired" ? { kind: "failed", reason, next: null } : { kind: "failed", reason };
+    if (reason === "mfa_expired") return { kind: "failed", reason, next: null };
+    const retryAt = err instanceof SignInError ? err.retryAt : undefined;
+    return { kind: "failed", reason, ...(retryAt ? { retryAt } : {}) };
   }
 }

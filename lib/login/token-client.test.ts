@@ -10,6 +10,7 @@ import {
   expectedAtHash,
   passwordSignIn,
   refreshTokens,
+  retryAt,
   revokeRefreshToken,
   setFetchForTests,
   SignInError,
@@ -124,10 +125,30 @@ describe("passwordSignIn", () => {
     await expect(passwordSignIn(username, password)).rejects.toMatchObject({ reason: "invalid_credentials" });
   });
 
-  it("reports HTTP 429 as too_many_attempts", async () => {
+  it("reports HTTP 429 as too_many_attempts, with the end its Retry-After names", async () => {
     tamper = async (url, _req, respond) =>
       url.pathname.endsWith("/token") ? Response.json({ error: "too_many_attempts" }, { status: 429, headers: { "Retry-After": "60" } }) : respond();
-    await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "too_many_attempts" });
+    const before = Date.now();
+    const err = await passwordSignIn("alice", "alice-password-1").catch((e: unknown) => e);
+    expect(err).toMatchObject({ reason: "too_many_attempts" });
+    const { retryAt: at } = err as SignInError;
+    expect(at).toBeGreaterThanOrEqual(before + 60_000);
+    expect(at).toBeLessThanOrEqual(Date.now() + 60_000);
+  });
+
+  it.each([
+    ["120", 120_000],
+    ["Tue, 01 Dec 2026 17:05:00 GMT", 300_000],
+    [null, undefined],
+    ["", undefined],
+    ["soon", undefined],
+    ["0", undefined],
+    ["-5", undefined],
+    ["86401", undefined],
+    ["Tue, 01 Dec 2026 16:00:00 GMT", undefined],
+  ])("reads Retry-After %j as %j ms from now", (header, delay) => {
+    const now = Date.UTC(2026, 11, 1, 17, 0, 0);
+    expect(retryAt(header, now)).toBe(delay === undefined ? undefined : now + delay);
   });
 
   it("reports a server it cannot reach as unreachable", async () => {

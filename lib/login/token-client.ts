@@ -48,10 +48,23 @@ export class SignInError extends Error {
   constructor(
     readonly reason: SignInFailure,
     detail?: string,
+    /** For `too_many_attempts`: when the server said to try again (its `Retry-After`), in ms since the epoch. */
+    readonly retryAt?: number,
   ) {
     super(reason, { cause: detail });
     this.name = "SignInError";
   }
+}
+
+// A day: a Retry-After beyond it is not a lockout's wait we would show.
+const MAX_RETRY_AFTER_SECONDS = 86_400;
+
+/** RFC 9110 §10.2.3 `Retry-After` (delay-seconds or an HTTP date) as a time, when it says one. */
+export function retryAt(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  const at = /^\d{1,9}$/.test(value) ? now + Number(value) * 1000 : Date.parse(value);
+  return Number.isFinite(at) && at > now && at - now <= MAX_RETRY_AFTER_SECONDS * 1000 ? at : undefined;
 }
 
 /**
@@ -191,7 +204,7 @@ function classify(err: unknown): SignInError {
   if (err instanceof oauth.ResponseBodyError) {
     const mfaToken = err.error === "mfa_required" ? err.cause.mfa_token : undefined;
     if (typeof mfaToken === "string" && mfaToken) return new SecondFactorRequired(mfaToken);
-    if (err.status === 429) return new SignInError("too_many_attempts", err.error);
+    if (err.status === 429) return new SignInError("too_many_attempts", err.error, retryAt(err.response.headers.get("retry-after")));
     if (err.error === "invalid_grant") return new SignInError("invalid_credentials", err.error);
     return new SignInError("refused", `${err.status} ${err.error}`);
   }
@@ -476,7 +489,7 @@ async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, 
   }
   if (response.ok) return json;
   const error = json && typeof json === "object" && "error" in json && typeof json.error === "string" ? json.error : `HTTP ${response.status}`;
-  if (response.status === 429) throw new SignInError("too_many_attempts", error);
+  if (response.status === 429) throw new SignInError("too_many_attempts", error, retryAt(response.headers.get("retry-after")));
   if (error === "invalid_grant") throw new SignInError("invalid_code", error);
   throw new SignInError("refused", `${response.status} ${error}`);
 }

@@ -3,6 +3,7 @@ import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
 import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
 import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
+import { brandingEndpoint } from "@/lib/oauth/endpoints/branding.ts";
 import { registrationEndpoint, registrationManagementEndpoint } from "@/lib/oauth/endpoints/registration.ts";
 import { mfaAssociateEndpoint } from "@/lib/oauth/endpoints/mfa/associate.ts";
 import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticators.ts";
@@ -58,6 +59,8 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
     options: {},
   },
   jwks: { path: "/.well-known/jwks.json", methods: { GET: jwks }, options: {} },
+  // What the sign-in pages show for this workspace (name, logo, accent colour, links).
+  branding: { path: "/branding", methods: { GET: brandingEndpoint }, options: {} },
   // Multi-factor authentication (Auth0's MFA API shape where it has one).
   mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true } },
   mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true } },

@@ -48,6 +48,7 @@ export const postToken = (body: string | Record<string, string>, headers: Record
 
 export const getDiscovery = (c: Call = {}) => call(routes.discovery, `${ISSUER}/.well-known/openid-configuration`, c);
 export const getJwks = (c: Call = {}) => call(routes.jwks, `${ISSUER}/.well-known/jwks.json`, c);
+export const getBranding = (c: Call = {}) => call(routes.branding, `${ISSUER}/branding`, c);
 
 /**
  * `fetch` answered in-process by the real route handlers, found by path through the routes table

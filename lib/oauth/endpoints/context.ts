@@ -46,6 +46,7 @@ export type RouteName =
   | "registration"
   | "discovery"
   | "jwks"
+  | "branding"
   | "mfaAuthenticators"
   | "mfaAssociate"
   | "mfaConfirm"

@@ -1,5 +1,6 @@
 import { settings } from "@/lib/platform/env.ts";
 import type { MfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import type { Branding } from "@/lib/oauth/model/branding.ts";
 
 /** One authorization server: a tenant's workspace, as the endpoints see it. */
 export interface Workspace {
@@ -21,6 +22,8 @@ export interface Workspace {
   dpopNonces: boolean;
   /** The shortest password accepted when one is set (lib/platform/password-policy.ts). */
   passwordMinLength: number;
+  /** The sign-in pages' branding (an uploaded logo's bytes are not held here). */
+  branding: Branding;
 }
 
 // Tenant and workspace names as they appear in a path (the issuer's last two segments).

@@ -4,6 +4,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { NotFound } from "@/lib/oauth/protocol/errors.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
 import { isMfaPolicy } from "@/lib/oauth/model/mfa.ts";
+import { isLogoType } from "@/lib/oauth/model/branding.ts";
 import { isSlug, issuerFor, type Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -19,7 +20,8 @@ export async function findWorkspace(tenant: string, workspace: string): Promise<
 }
 
 async function loadWorkspace(tenant: string, workspace: string): Promise<Workspace | null> {
-  const row = await db().workspace.findFirst({ where: { slug: workspace, tenant: { slug: tenant } } });
+  // Not the logo's bytes: every workspace in the cache would hold them (workspaceLogo reads them).
+  const row = await db().workspace.findFirst({ where: { slug: workspace, tenant: { slug: tenant } }, omit: { brandLogoImage: true } });
   if (!row) return null;
   return {
     id: row.id,
@@ -36,5 +38,20 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     mfaPolicy: isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
     dpopNonces: row.dpopNonces,
     passwordMinLength: row.passwordMinLength,
+    branding: {
+      name: row.brandName ?? row.name,
+      logoUrl: row.brandLogoUrl,
+      logoType: isLogoType(row.brandLogoType) ? row.brandLogoType : null,
+      accent: row.brandAccent,
+      helpUrl: row.brandHelpUrl,
+      termsUrl: row.brandTermsUrl,
+      privacyUrl: row.brandPrivacyUrl,
+    },
   };
+}
+
+/** A workspace's uploaded logo, if it has one. */
+export async function workspaceLogo(workspaceId: string): Promise<{ type: string; bytes: Uint8Array } | null> {
+  const row = await db().workspace.findUnique({ where: { id: workspaceId }, select: { brandLogoImage: true, brandLogoType: true } });
+  return row?.brandLogoImage && row.brandLogoType ? { type: row.brandLogoType, bytes: row.brandLogoImage } : null;
 }
