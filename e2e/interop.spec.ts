@@ -121,6 +121,8 @@ for (const [format, peerPort, appPort] of [
       await expect(page.getByTestId("access-token-countdown")).toHaveText(/^\d+ s$|^expired$/);
       // oidc-provider has no MFA API: the section says so, and the page works.
       await expect(page.getByTestId("two-step-status")).toHaveText("The state of two-step verification cannot be read right now.");
+      // Our end-user headers went to no request: this issuer is on another origin (LOGIN_FORWARD_END_USER=auto).
+      expect(await (await fetch(`${issuer}/test/forwarded-headers`)).json()).toEqual({ count: 0 });
     });
 
     test("the session refreshes silently past the access token's expiry, with the tokens rotated", async ({ page }) => {
