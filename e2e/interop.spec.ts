@@ -74,7 +74,7 @@ for (const [format, peerPort, appPort] of [
 
     test.afterAll(async () => {
       await Promise.all([stop(server), stop(peer)]);
-      fs.rmSync(database, { force: true });
+      for (const suffix of ["", "-journal", "-wal", "-shm"]) fs.rmSync(`${database}${suffix}`, { force: true });
     });
 
     /** The tokens inside the encrypted session cookie, read with the login app's secret. */
