@@ -74,7 +74,7 @@ for (const [format, peerPort, appPort] of [
 
     test.afterAll(async () => {
       await Promise.all([stop(server), stop(peer)]);
-      fs.rmSync(database, { force: true });
+      for (const suffix of ["", "-journal", "-wal", "-shm"]) fs.rmSync(`${database}${suffix}`, { force: true });
     });
 
     /** The tokens inside the encrypted session cookie, read with the login app's secret. */
@@ -121,6 +121,8 @@ for (const [format, peerPort, appPort] of [
       await expect(page.getByTestId("access-token-countdown")).toHaveText(/^\d+ s$|^expired$/);
       // oidc-provider has no MFA API: the section says so, and the page works.
       await expect(page.getByTestId("two-step-status")).toHaveText("The state of two-step verification cannot be read right now.");
+      // Our end-user headers went to no request: this issuer is on another origin (LOGIN_FORWARD_END_USER=auto).
+      expect(await (await fetch(`${issuer}/test/forwarded-headers`)).json()).toEqual({ count: 0 });
     });
 
     test("the session refreshes silently past the access token's expiry, with the tokens rotated", async ({ page }) => {

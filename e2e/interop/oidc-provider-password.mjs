@@ -9,8 +9,9 @@
 // What it has that the test relies on: one confidential client (`interop-login`, client_secret_basic,
 // the password and refresh_token grants), one user (`ada`), refresh tokens rotated on every use,
 // RS256 ID tokens (oidc-provider's default), revocation (revoking a refresh token revokes its
-// grant) and introspection for its clients, userinfo.
-// oidc-provider has no password grant: PASSWORD_GRANT below is one, registered with
+// grant) and introspection for its clients, userinfo; and a count of requests that carried our
+// end-user headers.
+// oidc-provider has no password grant: passwordGrant below is one, registered with
 // `registerGrantType`, which issues tokens the way its own grants do (lib/helpers/grant_common.js).
 // The bench's peer (e2e/bench/peers/oidc-provider.mjs) is a different configuration of the same
 // library: SQLite storage and a grant that only fills token pools, without a password.
@@ -149,6 +150,18 @@ async function passwordGrant(ctx) {
 }
 
 provider.registerGrantType("password", passwordGrant, ["username", "password", "scope"]);
+
+// The test asks whether any request carried our own end-user headers (the login app must send
+// them only to an issuer that knows them): GET /test/forwarded-headers counts them.
+let forwardedHeaders = 0;
+provider.use(async (ctx, next) => {
+  if (ctx.get("ropc-forwarded-for") || ctx.get("ropc-forwarded-user-agent")) forwardedHeaders += 1;
+  if (ctx.method === "GET" && ctx.path === "/test/forwarded-headers") {
+    ctx.body = { count: forwardedHeaders };
+    return;
+  }
+  await next();
+});
 provider.on("server_error", (_ctx, error) => process.stderr.write(`oidc-provider: ${error.stack}\n`));
 
 createServer(provider.callback()).listen(PORT, "127.0.0.1", () => process.stdout.write("ready\n"));
