@@ -217,6 +217,39 @@ describe("admin CLI", () => {
     expect(row).toMatchObject({ grantTypes: "password refresh_token", allowedOrigins: "https://app.example", disabled: true });
   });
 
+  it("sets dpop_bound_access_tokens on a client (RFC 9449 §5.2) and DPoP nonces on a workspace (§8), and lists both", async () => {
+    const added = await cli([
+      "client",
+      "add",
+      "demo/default",
+      "bound",
+      "--grants",
+      "password",
+      "--scopes",
+      "openid",
+      "--auth-methods",
+      "none",
+      "--dpop-bound-access-tokens",
+    ]);
+    expect(added.status).toBe(0);
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "bound" } })).dpopBoundAccessTokens).toBe(true);
+    clearCaches();
+    const refused = await postToken({ grant_type: "password", client_id: "bound", username: "alice", password: "alice-password-1" });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error).toBe("invalid_dpop_proof");
+    expect((await cli(["client", "set", "demo/default", "bound", "--dpop-bound-access-tokens", "no"])).status).toBe(0);
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "bound" } })).dpopBoundAccessTokens).toBe(false);
+    expect((await cli(["client", "set", "demo/default", "bound", "--dpop-bound-access-tokens", "maybe"])).status).not.toBe(0);
+    const clients = JSON.parse((await cli(["client", "list", "demo/default", "--json"])).out) as { client_id: string; dpop_bound: boolean }[];
+    expect(clients.find((c) => c.client_id === "bound")?.dpop_bound).toBe(false);
+
+    expect((await cli(["workspace", "set", "demo/default", "--dpop-nonces", "on"])).status).toBe(0);
+    const workspaces = JSON.parse((await cli(["workspace", "list", "--json"])).out) as { workspace: string; dpop_nonces: boolean }[];
+    expect(workspaces.find((w) => w.workspace === "demo/default")?.dpop_nonces).toBe(true);
+    expect((await cli(["workspace", "set", "demo/default", "--dpop-nonces", "off"])).status).toBe(0);
+    expect((await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).dpopNonces).toBe(false);
+  });
+
   it("rotates keys: the new one is published first, signs after the delay; the old one retires only when safe", async () => {
     const before = (await keySet(Date.now() + 10 ** 9)).signer().kid;
     const rotated = await cli(["key", "rotate", "--delay", "600"]);
@@ -282,7 +315,7 @@ describe("admin CLI", () => {
   it.each([
     [
       ["workspace", "list"],
-      ["workspace", "name", "access_ttl", "id_ttl", "refresh_ttl", "default_scopes", "mfa_policy", "password_min_length"],
+      ["workspace", "name", "access_ttl", "id_ttl", "refresh_ttl", "default_scopes", "mfa_policy", "dpop_nonces", "password_min_length"],
     ],
     [
       ["user", "list", "demo/default"],
@@ -311,6 +344,7 @@ describe("admin CLI", () => {
         "id_token_alg",
         "auth_signing_alg",
         "mfa_policy",
+        "dpop_bound",
         "password_reset_uri",
         "disabled",
       ],

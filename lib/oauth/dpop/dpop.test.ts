@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
@@ -171,6 +171,27 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
       },
     ],
     ["two DPoP headers", async () => ({ DPoP: `${await proof(key)}, ${await proof(key)}` })],
+    [
+      "an RSA key under 2048 bits",
+      async () => {
+        // jose will not make or use one: signed by hand.
+        const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
+        const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+        const input = `${part({ alg: "RS256", typ: "dpop+jwt", jwk: small.publicKey.export({ format: "jwk" }) })}.${part({ jti: randomUUID(), htm: "POST", htu: TOKEN_URL, iat: now() })}`;
+        return { DPoP: `${input}.${sign("sha256", Buffer.from(input), small.privateKey).toString("base64url")}` };
+      },
+    ],
+    ["a symmetric jwk", async () => ({ DPoP: await proof(key, { jwk: { kty: "oct", k: "c2VjcmV0" } }) })],
+    ["a jwk that is a string", async () => ({ DPoP: await proof(key, { jwk: "key" as unknown as JWK }) })],
+    [
+      "no jwk",
+      async () => ({
+        DPoP: await new SignJWT({ jti: randomUUID(), htm: "POST", htu: TOKEN_URL, iat: now() })
+          .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt" })
+          .sign(key.privateKey),
+      }),
+    ],
+    ["an alg outside the list (ES384)", async () => ({ DPoP: await proof(await newKey("ES384")) })],
     ["an oversized proof", async () => ({ DPoP: await proof(key, { claims: { pad: "x".repeat(MAX_DPOP_PROOF_LENGTH) } }) })],
     ["no JWT at all", async () => ({ DPoP: "not-a-jwt" })],
   ])("refuses a proof with %s: 400 invalid_dpop_proof", async (_, headers) => {

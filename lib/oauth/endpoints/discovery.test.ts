@@ -36,6 +36,7 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),
+      dpop_signing_alg_values_supported: ["ES256", "RS256", "PS256", "EdDSA"],
       password_policy: { min_length: 8, max_length: 1024, rejects: ["common", "username", "email"] },
       // Outside production without SMTP_URL, mail goes to the development mailbox: recovery is on.
       password_reset_endpoint: "http://localhost:3000/demo/default/account/password-reset",

@@ -82,6 +82,7 @@ describe("dynamic client registration (RFC 7591)", () => {
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: "ES256",
       ropc_allowed_origins: [],
+      dpop_bound_access_tokens: false,
       client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       client_secret_expires_at: 0,
       registration_access_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),

@@ -38,10 +38,10 @@ describe("userinfo (OIDC Core §5.3, RFC 6750)", () => {
     expect((await res.json()).error).toBe("invalid_request");
   });
 
-  it("answers no token with a bare 401 challenge and no error code", async () => {
+  it("answers no token with a bare 401 challenge in each scheme (RFC 6750 §3.1, RFC 9449 §7.1) and no error code", async () => {
     for (const res of [await callUserinfo(), await callUserinfo({ method: "POST", body: {} }), await callUserinfo({ method: "GET", headers: {} })]) {
       expect(res.status).toBe(401);
-      expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}"`);
+      expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="ES256 RS256 PS256 EdDSA"`);
       expect(await res.text()).toBe("");
     }
   });
