@@ -63,10 +63,13 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     metricsServer?.close();
     // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
     const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
+    // Work begun after an answer (a password-reset mail, lib/platform/background.ts) ends before the process does.
+    const background = (globalThis as Record<symbol, { jobs?: Set<Promise<void>> } | undefined>)[Symbol.for("ropc.background")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
     // Every request under way is answered before the audit rows and the last spans are flushed
     // and the process exits: a refresh the database committed is never left without its answer.
     void closeGracefully(server, STOP_REQUESTS_MS)
+      .then(() => Promise.all([...(background?.jobs ?? [])]))
       .then(() => audit?.flush?.())
       .then(() => stopTracing())
       .then(() => flushLog?.())

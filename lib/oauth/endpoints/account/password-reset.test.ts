@@ -293,6 +293,7 @@ describe("POST /account/password-reset/complete", () => {
       ["short", "too_short"],
       ["password123", "common"],
       ["bob.secret", "contains_username"],
+      ["x".repeat(1025), "too_long"],
     ] as const) {
       const res = await complete({ token, new_password: password });
       expect(res.status).toBe(400);

@@ -1,0 +1,39 @@
+import { Writable } from "node:stream";
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { backgroundSettled, inBackground, MAX_BACKGROUND_JOBS } from "@/lib/platform/background.ts";
+
+function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+  return { log: pino({ level: "info" }, sink), lines: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe("work after the answer", () => {
+  it("runs only after the caller has gone on, and logs a failure under its name without throwing", async () => {
+    const { log, lines } = capture();
+    const order: string[] = [];
+    inBackground("first job", async () => void order.push("job"), log);
+    inBackground("failing job", () => Promise.reject(new Error("mail server down")), log);
+    order.push("answer");
+    await backgroundSettled();
+    expect(order).toEqual(["answer", "job"]);
+    expect(lines()).toEqual([expect.objectContaining({ level: 50, event: "background.failed", job: "failing job", err: "mail server down" })]);
+  });
+
+  it("keeps at most MAX_BACKGROUND_JOBS under way: one more is dropped, and said", async () => {
+    const { log, lines } = capture();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let ran = 0;
+    const accepted = Array.from({ length: MAX_BACKGROUND_JOBS + 1 }, () => inBackground("held", () => gate.then(() => void ran++), log));
+    expect(accepted.filter(Boolean)).toHaveLength(MAX_BACKGROUND_JOBS);
+    expect(accepted.at(-1)).toBe(false);
+    expect(lines()).toEqual([expect.objectContaining({ level: 40, event: "background.dropped", job: "held" })]);
+    release();
+    await backgroundSettled();
+    expect(ran).toBe(MAX_BACKGROUND_JOBS);
+    expect(inBackground("after", async () => {}, log)).toBe(true);
+    await backgroundSettled();
+  });
+});
