@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { redirect } from "next/navigation";
 import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
@@ -24,9 +25,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
     return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
   }
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Sign in</h1>
       <LoginForm callbackUrl={callbackUrl} error={error} notice={reason} operatorHint={operatorHint()} />
-    </main>
+    </PageFrame>
   );
 }
