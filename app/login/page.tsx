@@ -21,7 +21,8 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const error = reason === undefined && typeof params.error === "string" ? params.error : undefined;
   const step = await currentMfaStep();
   if (step) {
-    const notice = reason ?? (error === undefined ? undefined : signInMessage(error));
+    // What the password form's page said (signed out, say) is over once the password was right.
+    const notice = error === undefined ? undefined : signInMessage(error);
     return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
   }
   return (
