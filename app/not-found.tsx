@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import Link from "next/link";
 import { connection } from "next/server";
 
@@ -8,12 +9,12 @@ export default async function NotFound() {
   // only when it renders the page for the request.
   await connection();
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Page not found</h1>
       <p>There is no page at this address.</p>
       <p>
         <Link href="/">Go to the start page</Link>
       </p>
-    </main>
+    </PageFrame>
   );
 }

@@ -42,3 +42,9 @@ export const MFA_USERS = [
   "mfa-required-shots",
   "mfa-policy-probe",
 ] as const;
+
+/** Users locked out on purpose (five wrong passwords), one per test: the lockout countdown, its page without script, the screenshots. */
+export const LOCKOUT_USERS = ["lockout-countdown", "lockout-no-js", "lockout-shots"] as const;
+
+/** Sets up two-step verification (never finishing it) for the pages' screenshots (e2e/pages.spec.ts). */
+export const SHOTS_USER = "ux-shots";

@@ -1,4 +1,3 @@
-import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
 import { E2E } from "./env.ts";
@@ -221,7 +220,7 @@ test("an empty submit asks for the missing field on that field, without a reques
   expect(posts).toEqual([]);
 });
 
-// SCREENSHOTS=1 writes each page to e2e/screenshots/ (for the README), otherwise to the test's output folder.
+// The README's pictures are e2e/pages.spec.ts's; these go to the test's output folder.
 for (const [name, width, height] of [
   ["narrow", 320, 640],
   ["desktop", 1280, 800],
@@ -234,12 +233,7 @@ for (const [name, width, height] of [
         const check = async (file: string) => {
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
           expect(overflow, `${file} scrolls sideways by ${overflow}px`).toBe(0);
-          await page.screenshot({
-            fullPage: true,
-            path: process.env.SCREENSHOTS
-              ? path.join(import.meta.dirname, "screenshots", `${file}-${name}-${colorScheme}.png`)
-              : testInfo.outputPath(`${file}.png`),
-          });
+          await page.screenshot({ fullPage: true, path: testInfo.outputPath(`${file}-${name}-${colorScheme}.png`) });
         };
         await page.goto("/login");
         await check("login");

@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
@@ -13,7 +14,7 @@ export default async function AccountPage() {
   const access = describeToken(session.tokens.accessToken, session.tokens.expiresAt);
   const id = describeToken(session.tokens.idToken);
   return (
-    <main className="wide">
+    <PageFrame width="wide">
       <header className="account-header">
         <div>
           <h1>{session.name ?? "Your account"}</h1>
@@ -24,6 +25,6 @@ export default async function AccountPage() {
       <TwoStep status={await twoStepStatus(session.tokens.accessToken)} />
       <TokenViewer title="Access token" testId="access-token" token={access} />
       <TokenViewer title="ID token" testId="id-token" token={id} />
-    </main>
+    </PageFrame>
   );
 }

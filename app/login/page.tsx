@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { redirect } from "next/navigation";
 import { settings } from "@/lib/platform/env.ts";
 import { safeCallbackPath } from "@/lib/login/callback-url.ts";
@@ -28,11 +29,12 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
   const error = reason === undefined && typeof params.error === "string" ? params.error : undefined;
   const step = await currentMfaStep();
   if (step) {
-    const notice = reason ?? (error === undefined ? undefined : signInMessage(error));
+    // What the password form's page said (signed out, say) is over once the password was right.
+    const notice = error === undefined ? undefined : signInMessage(error);
     return <SecondStep step={step} callbackUrl={callbackUrl} useRecoveryCode={params.method === "recovery-code"} notice={notice} />;
   }
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Sign in</h1>
       <LoginForm callbackUrl={callbackUrl} error={error} notice={reason} operatorHint={operatorHint()} />
       {/* Only when the issuer offers recovery (its discovery lists password_reset_endpoint). */}
@@ -41,6 +43,6 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
           <Link href="/forgot-password">Forgot password?</Link>
         </p>
       )}
-    </main>
+    </PageFrame>
   );
 }

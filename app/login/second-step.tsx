@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import type { MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { groupedSecret, qrCodeDataUrl } from "@/lib/login/qr-code.ts";
 import { RecoveryCodes } from "../account/recovery-codes.tsx";
@@ -53,7 +54,7 @@ export async function SecondStep({
   if (step.stage === "code") {
     const other = new URLSearchParams({ callbackUrl, ...(useRecoveryCode ? {} : { method: "recovery-code" }) });
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Two-step verification</h1>
         {useRecoveryCode ? (
           <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
@@ -81,13 +82,13 @@ export async function SecondStep({
           <a href={`/login?${other}`}>{useRecoveryCode ? "Use your authenticator app instead" : "Use a recovery code instead"}</a>
         </p>
         <StartAgain callbackUrl={callbackUrl} />
-      </main>
+      </PageFrame>
     );
   }
   if (step.stage === "enrol") {
     const { secret, barcodeUri } = step.enrolment;
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Set up two-step verification</h1>
         <p>This account needs a second step when you sign in. Scan the QR code with an authenticator app, then enter the code it shows.</p>
         <Enrolment qrCode={await qrCodeDataUrl(barcodeUri)} secret={secret} />
@@ -95,17 +96,17 @@ export async function SecondStep({
           <CodeField />
         </StepForm>
         <StartAgain callbackUrl={callbackUrl} />
-      </main>
+      </PageFrame>
     );
   }
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Two-step verification is on</h1>
       <RecoveryCodes codes={step.recoveryCodes} />
       <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="I have saved them, continue">
         <input type="hidden" name="done" value="1" />
       </StepForm>
-    </main>
+    </PageFrame>
   );
 }
 

@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { cookies } from "next/headers";
 import Link from "next/link";
 import { redirect } from "next/navigation";
@@ -14,7 +15,7 @@ export default async function EnrolmentPage() {
   const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value);
   if (!enrolment) redirect("/account");
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Set up two-step verification</h1>
       <p>Scan the QR code with an authenticator app (Google Authenticator, 1Password, Authy…), then enter the code it shows.</p>
       <Enrolment qrCode={await qrCodeDataUrl(enrolment.barcodeUri)} secret={enrolment.secret} />
@@ -22,6 +23,6 @@ export default async function EnrolmentPage() {
       <p className="switch">
         <Link href="/account">Cancel</Link>
       </p>
-    </main>
+    </PageFrame>
   );
 }

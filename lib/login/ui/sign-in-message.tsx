@@ -34,7 +34,7 @@ export function SignInMessage({ code, notice }: { code?: string; notice?: string
       id="login-message"
       role="alert"
       data-testid="login-message"
-      className={message ? "message" : "message empty"}
+      className={message ? (code ? "message" : "message notice") : "message empty"}
       // The server rendered the wait at its own time; the browser says it at its own.
       suppressHydrationWarning
     >

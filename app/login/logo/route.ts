@@ -1,0 +1,3 @@
+import { logoResponse } from "@/lib/login/branding.ts";
+
+export const GET = logoResponse;
