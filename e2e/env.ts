@@ -27,3 +27,6 @@ export const MFA_USERS = [
   "mfa-required-shots",
   "mfa-policy-probe",
 ] as const;
+
+/** Users of e2e/account.spec.ts whose password a test changes (their password: `${username}-password-1`). */
+export const ACCOUNT_USERS = ["account-password", "account-password-nojs"] as const;

@@ -248,7 +248,7 @@ for (const [name, width, height] of [
         await check("login-error");
         await signIn(page, "alice", "alice-password-1");
         await expect(page).toHaveURL(/\/account$/);
-        await expect(page.getByTestId("access-token-claims")).toBeVisible();
+        await expect(page.getByRole("heading", { name: "Your sessions" })).toBeVisible();
         await check("account");
       } finally {
         await context.close();

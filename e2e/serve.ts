@@ -19,6 +19,11 @@ await seedDemo();
 await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTokenTtl: ACCESS_TOKEN_TTL } });
 // One user per two-step verification test (e2e/mfa.spec.ts): a TOTP code works once per window.
 const { addUser } = await import("@/lib/admin/users.ts");
+// One user per password-change test (e2e/account.spec.ts): each ends with another password.
+const { ACCOUNT_USERS } = await import("./env.ts");
+for (const username of ACCOUNT_USERS) {
+  await addUser({ workspace: "demo/default", username, password: `${username}-password-1`, email: `${username}@example.com`, name: `${username} Example` });
+}
 for (const username of MFA_USERS) {
   await addUser({ workspace: "demo/default", username, password: `${username}-password-1`, email: `${username}@example.com`, name: `${username} Example` });
 }

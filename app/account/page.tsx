@@ -1,19 +1,33 @@
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
+import { hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
+import { accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
+import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
-import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { TwoStep } from "./two-step.tsx";
+import { Sessions } from "./sessions.tsx";
+import { Activity } from "./activity.tsx";
+import { ChangePasswordForm } from "./account-forms.tsx";
 
 export const metadata = { title: "Your account" };
 
-export default async function AccountPage() {
+const orNull = <T,>(work: Promise<T>): Promise<T | null> => work.catch(() => null);
+
+export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const session = await currentSession();
   if (!session) redirect("/login");
-  const access = describeToken(session.tokens.accessToken, session.tokens.expiresAt);
-  const id = describeToken(session.tokens.idToken);
+  const token = session.tokens.accessToken;
+  const notice = accountNotice((await searchParams).notice);
+  const api = await hasAccountApi();
+  const [twoStep, sessions, activity, rules] = await Promise.all([
+    twoStepStatus(token),
+    api ? orNull(listSessions(token)) : null,
+    api ? orNull(recentActivity(token)) : null,
+    passwordRules(),
+  ]);
   return (
-    <main className="wide">
+    <main className="wide account">
       <header className="account-header">
         <div>
           <h1>{session.name ?? "Your account"}</h1>
@@ -21,9 +35,34 @@ export default async function AccountPage() {
         </div>
         <SignOutButton />
       </header>
-      <TwoStep status={await twoStepStatus(session.tokens.accessToken)} />
-      <TokenViewer title="Access token" testId="access-token" token={access} />
-      <TokenViewer title="ID token" testId="id-token" token={id} />
+      {notice ? (
+        <p className="notice" role="status" data-testid="account-notice">
+          {notice}
+        </p>
+      ) : null}
+      {api ? (
+        <section className="panel" aria-labelledby="password-title">
+          <h2 id="password-title">Password</h2>
+          <details>
+            <summary>Change password</summary>
+            <ul className="rules" id="password-rules">
+              {rulesInWords(rules).map((rule) => (
+                <li key={rule}>{rule}</li>
+              ))}
+            </ul>
+            <ChangePasswordForm rulesId="password-rules" />
+          </details>
+        </section>
+      ) : null}
+      <TwoStep status={twoStep} />
+      {api ? <Sessions sessions={sessions} /> : null}
+      {api ? <Activity events={activity} /> : null}
+      <details className="developer">
+        <summary>Developer details</summary>
+        <p className="hint">What this app holds for your session: the decoded access and ID tokens.</p>
+        <TokenViewer title="Access token" testId="access-token" token={describeToken(token, session.tokens.expiresAt)} />
+        <TokenViewer title="ID token" testId="id-token" token={describeToken(session.tokens.idToken)} />
+      </details>
     </main>
   );
 }

@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { inProcessFetch } from "@/lib/testing/oauth.ts";
+import { passwordSignIn, setFetchForTests } from "@/lib/login/token-client.ts";
+import {
+  AccountApiError,
+  changePassword,
+  endOtherSessions,
+  endSession,
+  hasAccountApi,
+  listSessions,
+  passwordRules,
+  recentActivity,
+} from "@/lib/login/account-api.ts";
+import { activityInWords, rulesInWords, submitEndSession, submitPasswordChange, timeAgo } from "@/lib/login/account-page.ts";
+import { flushAudit } from "@/lib/platform/audit.ts";
+
+// The login app speaks HTTP only: its requests are answered in-process by the real route handlers.
+const requests: string[] = [];
+beforeEach(() => {
+  requests.length = 0;
+  setFetchForTests((async (input: string | URL | Request, init?: RequestInit) => {
+    const request = new Request(input, init);
+    requests.push(`${request.method} ${new URL(request.url).pathname}`);
+    return inProcessFetch(request);
+  }) as typeof fetch);
+});
+afterEach(() => setFetchForTests(undefined));
+
+const CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
+const signInBob = () => passwordSignIn("bob", "bob-password-1", { ip: "203.0.113.5", userAgent: CHROME });
+
+describe("the login app's account API client", () => {
+  it("finds the account API and the password rules through discovery", async () => {
+    expect(await hasAccountApi()).toBe(true);
+    expect(await passwordRules()).toEqual({ minLength: 8, maxLength: 1024, rejects: ["common", "username", "email"] });
+    expect(rulesInWords(await passwordRules())).toEqual([
+      "At least 8 characters. Longer is stronger: a few unrelated words make a good password.",
+      "Not a commonly used password.",
+      "Not built on your username or email address.",
+    ]);
+  });
+
+  it("lists the sessions with the browser and address it forwarded at sign-in, and ends them", async () => {
+    const other = await signInBob();
+    const { tokens } = await signInBob();
+    const sessions = await listSessions(tokens.accessToken);
+    expect(sessions[0]).toMatchObject({ clientId: "demo-web", ip: "203.0.113.5", userAgent: CHROME, current: true });
+    expect(sessions.filter((s) => s.current)).toHaveLength(1);
+    const otherId = sessions.find((s) => !s.current)!.id;
+    await endSession(tokens.accessToken, otherId);
+    expect(requests).toContain(`DELETE /demo/default/account/sessions/${otherId}`);
+    expect((await listSessions(tokens.accessToken)).map((s) => s.id)).not.toContain(otherId);
+    // Ended already: the page treats it as done.
+    expect(await submitEndSession(tokens.accessToken, otherId)).toEqual({});
+    await expect(listSessions(other.tokens.accessToken)).rejects.toEqual(new AccountApiError("ended"));
+    await endOtherSessions(tokens.accessToken);
+    expect((await listSessions(tokens.accessToken)).every((s) => s.current)).toBe(true);
+  });
+
+  it("says why a password change failed, in words for people, and sends the passwords in the body only", async () => {
+    const { tokens } = await signInBob();
+    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "a new passphrase", "a new passphrase!")).toEqual({
+      error: "The new passwords don't match.",
+      field: "confirm",
+    });
+    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "password1", "password1")).toEqual({
+      error: "That password is too common. Choose one that is harder to guess.",
+      field: "new",
+    });
+    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "bob-1234", "bob-1234")).toEqual({
+      error: "That password is too close to your username. Choose something else.",
+      field: "new",
+    });
+    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "short", "short")).toEqual({
+      error: "The password must have at least 8 characters.",
+      field: "new",
+    });
+    expect(await submitPasswordChange(tokens.accessToken, "wrong", "a new passphrase", "a new passphrase")).toEqual({
+      error: "Your current password is not right.",
+      field: "current",
+    });
+    expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
+    await expect(changePassword(tokens.accessToken, "bob-password-1", "short")).rejects.toMatchObject({ reason: "policy", rule: "too_short" });
+  });
+
+  it("reads the recent activity", async () => {
+    const { tokens } = await signInBob();
+    await flushAudit();
+    const [newest] = await recentActivity(tokens.accessToken);
+    expect(newest).toMatchObject({ type: "sign_in", outcome: "success", clientId: "demo-web", ip: "203.0.113.5", userAgent: CHROME });
+    expect(activityInWords(newest!.type, newest!.outcome)).toBe("Signed in");
+  });
+});
+
+describe("the account page's words", () => {
+  it.each([
+    [0, "just now"],
+    [59, "just now"],
+    [60, "1 minute ago"],
+    [3 * 3600, "3 hours ago"],
+    [86400, "yesterday"],
+    [9 * 86400, "last week"],
+  ])("says %i seconds ago as %j", (ago, words) => {
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    expect(timeAgo(now / 1000 - ago, now)).toBe(words);
+  });
+
+  it.each([
+    ["sign_in", "failure", "Failed sign-in attempt"],
+    ["sign_in", "locked", "Sign-in blocked after too many attempts"],
+    ["password_change", "success", "Changed password"],
+    ["second_factor", "success", "Passed two-step verification"],
+  ])("says %s %s as %j", (type, outcome, words) => {
+    expect(activityInWords(type, outcome)).toBe(words);
+  });
+});
