@@ -87,6 +87,8 @@ function demoClients(loginClientSecret: string) {
       scopes: `${USER_SCOPES} account`,
       // Signs users in from its server: trusted to pass their addresses to the brute-force defence.
       forwardsEndUserIp: true,
+      // Password-reset links lead to the login app's page.
+      passwordResetUri: `${settings().APP_URL}/reset-password`,
     },
   ];
 }

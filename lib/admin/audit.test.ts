@@ -21,6 +21,7 @@ describe("the audit trail", () => {
 
   it("prunes, saying how many rows of each kind it deleted", async () => {
     expect(Object.keys(await prune()).sort()).toEqual([
+      "accountTokens",
       "auditEvents",
       "clientAssertions",
       "failedLogins",

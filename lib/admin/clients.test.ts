@@ -66,6 +66,17 @@ describe("adding a client", () => {
     ["an origin with a path", { origins: ["https://app.example/path"] }, "Invalid origins: an origin is scheme://host[:port], nothing more"],
     ["a client id with a space", { clientId: "my client" }, "Invalid client id: printable ASCII without spaces, at most 255 characters"],
     ["an existing client id", { clientId: "demo-spa" }, "Client demo-spa exists already"],
+    [
+      "a public client with a password reset page",
+      { authMethods: ["none"], passwordResetUri: "https://app.example/reset" },
+      "Only a confidential client can offer password recovery (a password reset URI)",
+    ],
+    [
+      "a reset page with a fragment",
+      { passwordResetUri: "https://app.example/reset#x" },
+      "Invalid password reset URI: an absolute URL without credentials, fragment or token parameter",
+    ],
+    ["a relative reset page", { passwordResetUri: "/reset" }, "Invalid password reset URI: an absolute URL without credentials, fragment or token parameter"],
     ["an unknown workspace", { workspace: "nope/none" }, "No workspace nope/none"],
     ["a malformed workspace", { workspace: "Demo" }, 'Invalid workspace "Demo": write it tenant/workspace'],
   ])("refuses %s, writing nothing", async (_, input, message) => {
@@ -110,10 +121,24 @@ describe("changing a client", () => {
       { forwardsEndUserIp: true },
       "Only a confidential client can be trusted with its end users' addresses",
     ],
+    [
+      "a public client given a password reset page",
+      "demo-spa",
+      { passwordResetUri: "https://app.example/reset" },
+      "Only a confidential client can offer password recovery (a password reset URI)",
+    ],
   ])("refuses %s", async (_, clientId, changes, message) => {
     const events = await adminEvents();
     expect(await refusal(setClient(W, clientId, changes))).toBe(message);
     expect(await adminEvents()).toBe(events);
+  });
+
+  it("sets and removes a confidential client's password reset page", async () => {
+    await setClient(W, "demo-backend", { passwordResetUri: "https://app.example/reset?lang=en" });
+    expect((await findClient((await db().workspace.findFirstOrThrow()).id, "demo-backend"))?.passwordResetUri).toBe("https://app.example/reset?lang=en");
+    await setClient(W, "demo-backend", { passwordResetUri: "" });
+    expect((await listClients(W)).find((c) => c.clientId === "demo-backend")?.passwordResetUri).toBeNull();
+    expect((await listClients(W)).find((c) => c.clientId === "demo-web")?.passwordResetUri).toBe("http://localhost:3000/reset-password");
   });
 
   it("refuses a change that changes nothing", async () => {

@@ -14,6 +14,7 @@ import {
   lifetime,
   needsSecret,
   origins,
+  passwordResetUri,
   scopeTokens,
   valid,
 } from "@/lib/admin/values.ts";
@@ -50,6 +51,8 @@ export interface ClientSummary {
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
   mfaPolicy: string | null;
+  /** Where its password-reset links lead; null: no recovery through it. */
+  passwordResetUri: string | null;
   disabled: boolean;
 }
 
@@ -87,6 +90,7 @@ function summaryOf(c: ClientRow): ClientSummary {
     refreshTokenTtl: c.refreshTokenTtl,
     forwardsEndUserIp: c.forwardsEndUserIp,
     mfaPolicy: c.mfaPolicy,
+    passwordResetUri: c.passwordResetUri,
     disabled: c.disabled,
   };
 }
@@ -115,6 +119,8 @@ export interface NewClient {
   jwksUri?: string;
   /** The hash of its registration access token, when it registered itself (RFC 7592). */
   registrationTokenHash?: string;
+  /** Its page where password-reset links lead (a confidential client only): offers recovery to its users. */
+  passwordResetUri?: string;
 }
 
 export interface AddedClient {
@@ -139,6 +145,8 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
   const idTokenSignedResponseAlg = ifGiven(client.idTokenAlg, idTokenAlg);
   const type = clientTypeOf(methods);
   assertPublicClientRules(type, grants, forwardsEndUserIp);
+  const resetUri = ifGiven(client.passwordResetUri, (v) => passwordResetUri(v, settings().isProduction)) ?? null;
+  assertResetPageRules(type, resetUri);
   const jwks = ifGiven(client.jwks, clientJwks) ?? null;
   const jwksUri = ifGiven(client.jwksUri, (v) => clientJwksUri(v, settings().isProduction)) ?? null;
   assertKeysForMethods(methods, jwks, jwksUri);
@@ -164,6 +172,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
         forwardsEndUserIp,
         idTokenSignedResponseAlg,
         registrationTokenHash: client.registrationTokenHash ?? null,
+        passwordResetUri: resetUri,
       },
     });
   });
@@ -204,6 +213,8 @@ export interface ClientChanges {
   forwardsEndUserIp?: boolean;
   /** off, optional, required, or inherit (the workspace's). */
   mfaPolicy?: string;
+  /** Its password-reset page; "" removes it (no recovery through it). */
+  passwordResetUri?: string;
   disabled?: boolean;
 }
 
@@ -228,6 +239,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
     mfaPolicy: ifGiven(changes.mfaPolicy, clientMfaPolicy),
+    passwordResetUri: ifGiven(changes.passwordResetUri, (v) => passwordResetUri(v, settings().isProduction)),
     disabled: changes.disabled,
   };
   const changed = Object.entries(data)
@@ -247,6 +259,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     assertKeysForMethods(splitList(data.authMethods ?? c.authMethods), keys.jwks, keys.jwksUri);
     Object.assign(data, data.jwks !== undefined || data.jwksUri !== undefined ? { jwks: keys.jwks, jwksUri: keys.jwksUri } : {});
     assertPublicClientRules(c.type, splitList(data.grantTypes ?? c.grantTypes), data.forwardsEndUserIp ?? c.forwardsEndUserIp);
+    assertResetPageRules(c.type, data.passwordResetUri === undefined ? c.passwordResetUri : data.passwordResetUri);
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
       throw new AdminError("Default scopes must be among the client's scopes");
@@ -301,6 +314,14 @@ function assertPublicClientRules(type: string, grants: readonly string[], forwar
   if (forwardsEndUserIp) throw new AdminError("Only a confidential client can be trusted with its end users' addresses");
 }
 
+/**
+ * Password recovery needs a client that authenticates: the reset request is its word that the
+ * person asking is at its page, and a reset link must lead to a page whose owner is known.
+ */
+function assertResetPageRules(type: string, resetUri: string | null): void {
+  if (type === "public" && resetUri !== null) throw new AdminError("Only a confidential client can offer password recovery (a password reset URI)");
+}
+
 /** The login app's own client: the password and refresh grants, trusted with its end users' addresses. */
 const LOGIN_CLIENT = {
   grants: ["password", "refresh_token"],
@@ -319,7 +340,7 @@ export async function ensureLoginClient(workspace: string, clientId: string, sec
   const w = await workspaceByRef(workspace);
   const existing = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
   if (!existing) {
-    const added = await addClient({ workspace, clientId, ...LOGIN_CLIENT });
+    const added = await addClient({ workspace, clientId, ...LOGIN_CLIENT, passwordResetUri: `${settings().APP_URL}/reset-password` });
     if (secret === undefined) return { outcome: "created with a new secret", secret: added.secret };
   } else if (existing.type === "public") {
     throw new AdminError(`${clientId} is a public client: the login app needs a confidential one (set LOGIN_CLIENT_ID to another client id)`);

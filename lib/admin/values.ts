@@ -122,6 +122,19 @@ export function passwordMinLength(value: unknown): number {
   return valid(z.coerce.number().int().min(min).max(max), value, `password minimum length (${min} to ${max})`);
 }
 
+/**
+ * A client's password-reset page: an absolute URL without credentials or fragment (the link adds
+ * `?token=`), https in production. "" clears it.
+ */
+export function passwordResetUri(value: string, production: boolean): string | null {
+  if (value === "") return null;
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || value.length > 2048 || url.username || url.password || url.hash || url.searchParams.has("token"))
+    throw new AdminError("Invalid password reset URI: an absolute URL without credentials, fragment or token parameter");
+  if (url.protocol !== "https:" && (production || url.protocol !== "http:")) throw new AdminError("Invalid password reset URI: it must be https");
+  return url.toString();
+}
+
 /** Who must pass a second factor: off, optional or required. */
 export function mfaPolicy(value: string): MfaPolicy {
   return valid(z.enum(MFA_POLICIES), value, "MFA policy");

@@ -308,6 +308,7 @@ export function buildProgram(io: CliIo): Command {
           forwards_ip: c.forwardsEndUserIp,
           id_token_alg: c.idTokenAlg,
           mfa_policy: c.mfaPolicy ?? "inherit",
+          password_reset_uri: c.passwordResetUri,
           disabled: c.disabled,
         })),
         o.json,
@@ -329,6 +330,7 @@ export function buildProgram(io: CliIo): Command {
     .addOption(new Option("--id-token-alg <alg>", "id_token_signed_response_alg (default ES256)").choices([...SIGNING_ALGS]))
     .option("--jwks <file>", "its public keys (a JWK Set, JSON) for private_key_jwt", jwksFile)
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
+    .option("--password-reset-uri <url>", "its page where password-reset links lead (a confidential client): offers recovery")
     .action(
       async (
         ref: string,
@@ -344,6 +346,7 @@ export function buildProgram(io: CliIo): Command {
           idTokenAlg?: string;
           jwks?: unknown;
           jwksUri?: string;
+          passwordResetUri?: string;
         },
       ) => {
         const { secret } = await addClient({ workspace: ref, clientId, ...o });
@@ -382,6 +385,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--jwks-uri <url>", "or where the server fetches them (https)")
     .addOption(new Option("--forwards-end-user-ip <yes|no>", "trust it with its end users' addresses").choices(["yes", "no"]))
     .addOption(new Option("--mfa-policy <policy>", "its own MFA policy, or inherit the workspace's").choices([...MFA_POLICIES, "inherit"]))
+    .option("--password-reset-uri <url>", 'its page where password-reset links lead; "" removes it')
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
     .action(async (ref: string, clientId: string, o: ClientSetOptions) => {
       const { takesEffectWithinSeconds } = await setClient(ref, clientId, {
@@ -398,6 +402,7 @@ export function buildProgram(io: CliIo): Command {
         refreshTokenTtl: o.refreshTtl,
         forwardsEndUserIp: o.forwardsEndUserIp === undefined ? undefined : o.forwardsEndUserIp === "yes",
         mfaPolicy: o.mfaPolicy,
+        passwordResetUri: o.passwordResetUri,
         disabled: o.state === undefined ? undefined : o.state === "disabled",
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
@@ -551,6 +556,7 @@ interface ClientSetOptions {
   refreshTtl?: number;
   forwardsEndUserIp?: "yes" | "no";
   mfaPolicy?: string;
+  passwordResetUri?: string;
   state?: "enabled" | "disabled";
 }
 

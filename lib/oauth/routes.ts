@@ -12,6 +12,8 @@ import { mfaRemoveEndpoint } from "@/lib/oauth/endpoints/mfa/remove.ts";
 import { accountActivityEndpoint } from "@/lib/oauth/endpoints/account/activity.ts";
 import { accountPasswordEndpoint } from "@/lib/oauth/endpoints/account/password.ts";
 import { accountOtherSessionsEndpoint, accountSessionEndpoint, accountSessionsEndpoint } from "@/lib/oauth/endpoints/account/sessions.ts";
+import { emailVerifyEndpoint, profileEndpoint, profileUpdateEndpoint } from "@/lib/oauth/endpoints/account/profile.ts";
+import { passwordResetCompleteEndpoint, passwordResetEndpoint } from "@/lib/oauth/endpoints/account/password-reset.ts";
 import type { Endpoint, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { nextHandlers, type NextHandlers } from "@/lib/oauth/pipeline/next-adapter.ts";
 import { workspaceHandler, type EndpointMethod, type RouteOptions, type WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
@@ -71,6 +73,12 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   accountSession: { path: "/account/sessions/{id}", methods: { DELETE: accountSessionEndpoint }, options: { cors: true, audit: true } },
   accountPassword: { path: "/account/password", methods: { POST: accountPasswordEndpoint }, options: { cors: true, audit: true } },
   accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true } },
+  // The account API: the profile (a user's access token with the account scope), confirming a
+  // new address (the mailed link's token), password recovery (a confidential client).
+  accountProfile: { path: "/account/profile", methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint }, options: { cors: true, audit: true } },
+  accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true } },
+  passwordReset: { path: "/account/password-reset", methods: { POST: passwordResetEndpoint }, options: { cors: true, audit: true } },
+  passwordResetComplete: { path: "/account/password-reset/complete", methods: { POST: passwordResetCompleteEndpoint }, options: { cors: true, audit: true } },
 };
 
 /**

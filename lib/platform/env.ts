@@ -17,6 +17,9 @@ const otlpUrl = () =>
 const otlpProtocol = () =>
   z.literal("http/json", { error: "the trace exporter sends OTLP/HTTP JSON only: set http/json or unset it (collectors take both on port 4318)" }).optional();
 
+/** `someone@example.com`, or `Some Name <someone@example.com>`: one address, no line breaks. */
+const MAIL_ADDRESS = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
+
 /**
  * Every setting of the app, validated once at first use. Development needs none of them; a
  * production server refuses to start without its secrets (see `assertProductionSettings`).
@@ -122,6 +125,24 @@ const schema = z.object({
    * (this app's own server, which knows the headers), `yes`, or `no`.
    */
   LOGIN_FORWARD_END_USER: z.enum(["auto", "yes", "no"]).default("auto"),
+  /**
+   * Outgoing mail (password recovery, email verification): smtp:// (STARTTLS when the server
+   * offers it) or smtps:// (TLS from the start), with the account in the URL. Unset: development
+   * writes mail to the log and /dev/mailbox; production sends none and turns recovery off.
+   */
+  SMTP_URL: z
+    .url({
+      protocol: /^smtps?$/,
+      error:
+        "must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587 or smtps://user:password@mail.example.com:465; unset it to send no mail",
+    })
+    .optional(),
+  /** The sender of every mail: an address, or a name and an address. */
+  MAIL_FROM: z.string().regex(MAIL_ADDRESS, "must be an address or a name and an address, e.g. MAIL_FROM='Example Login <no-reply@example.com>'").optional(),
+  /** How long a password-reset link works (seconds). */
+  PASSWORD_RESET_TTL_SECONDS: integer(300, 86400, 1800),
+  /** How long a link confirming a new email address works (seconds). */
+  EMAIL_VERIFICATION_TTL_SECONDS: integer(300, 604800, 86400),
 });
 
 type RawSettings = z.infer<typeof schema>;
@@ -164,6 +185,11 @@ export function parseSettings(env: Env = process.env): Settings {
     throw new ConfigError(problems);
   }
   const raw = parsed.data;
+  if (raw.SMTP_URL !== undefined && raw.MAIL_FROM === undefined) {
+    throw new ConfigError(
+      "Invalid setting MAIL_FROM: required with SMTP_URL, the sender of every mail, e.g. MAIL_FROM='Example Login <no-reply@example.com>'.",
+    );
+  }
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
   const file = raw.DATABASE_URL.startsWith("file:") ? raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "") : undefined;
   return {

@@ -39,6 +39,8 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+    // How mail goes out; in production without SMTP_URL, a warning that recovery is off.
+    void import("@/lib/platform/mail.ts").then(({ reportMailAtStart }) => reportMailAtStart(logger));
     // Does the login app's issuer answer, and does its client authenticate? Logged either way.
     void import("@/lib/login/self-check.ts")
       .then(({ selfCheckAtStart }) => selfCheckAtStart())

@@ -111,6 +111,7 @@ export async function addClient(
     idTokenSignedResponseAlg: string;
     type: string;
     forwardsEndUserIp: boolean;
+    passwordResetUri: string;
   }>,
 ) {
   const { secret, ...rest } = fields;

@@ -52,6 +52,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   allowedOrigins: [],
   forwardsEndUserIp: false,
   mfaPolicy: null,
+  passwordResetUri: null,
   disabled: true,
 };
 

@@ -54,6 +54,10 @@ export type RouteName =
   | "accountSessions"
   | "accountSession"
   | "accountPassword"
-  | "accountActivity";
+  | "accountActivity"
+  | "accountProfile"
+  | "accountEmailVerify"
+  | "passwordReset"
+  | "passwordResetComplete";
 
 export type Endpoint = (request: OAuthRequest, context: EndpointContext) => Promise<OAuthResponse>;

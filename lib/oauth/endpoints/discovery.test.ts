@@ -37,6 +37,9 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),
       password_policy: { min_length: 8, max_length: 1024, rejects: ["common", "username", "email"] },
+      // Outside production without SMTP_URL, mail goes to the development mailbox: recovery is on.
+      password_reset_endpoint: "http://localhost:3000/demo/default/account/password-reset",
+      password_reset_complete_endpoint: "http://localhost:3000/demo/default/account/password-reset/complete",
     });
   });
 

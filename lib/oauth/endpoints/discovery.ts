@@ -7,6 +7,7 @@ import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
 import { publicPasswordPolicy } from "@/lib/platform/password-policy.ts";
 import { CLAIMS_SUPPORTED } from "@/lib/oauth/tokens/claims.ts";
+import { recoveryIsOn } from "@/lib/oauth/endpoints/account/password-reset.ts";
 
 /** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
 const MAX_AGE = 300;
@@ -42,6 +43,9 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       claims_supported: [...CLAIMS_SUPPORTED],
       // Ours: what a new password must be, for a page to say before it is submitted (lib/platform/password-policy.ts).
       password_policy: publicPasswordPolicy({ minLength: workspace.passwordMinLength }),
+      // Ours: password recovery, only while the server can send mail (the login app shows
+      // "Forgot password?" only then).
+      ...(recoveryIsOn() ? { password_reset_endpoint: urlFor("passwordReset"), password_reset_complete_endpoint: urlFor("passwordResetComplete") } : {}),
     },
     MAX_AGE,
   );

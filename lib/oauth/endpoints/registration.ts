@@ -61,6 +61,7 @@ function metadataOf(client: ClientSummary, registration: Pick<Registration, "iss
     ...(registration.jwks ? { jwks: registration.jwks } : {}),
     ...(registration.jwksUri ? { jwks_uri: registration.jwksUri } : {}),
     ropc_allowed_origins: client.allowedOrigins,
+    ...(client.passwordResetUri ? { ropc_password_reset_uri: client.passwordResetUri } : {}),
     registration_client_uri: clientUri,
   };
 }
@@ -97,6 +98,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
         idTokenAlg: metadata.idTokenAlg,
         jwks: metadata.jwks,
         jwksUri: metadata.jwksUri,
+        passwordResetUri: metadata.passwordResetUri,
         registrationTokenHash: hashClientSecret(registrationToken),
       },
       check.claims.client_id,
@@ -166,6 +168,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
           authMethods: [metadata.authMethod],
           origins: metadata.origins,
           idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
+          passwordResetUri: metadata.passwordResetUri ?? "",
           ...(metadata.jwks !== undefined ? { jwks: metadata.jwks } : {}),
           ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : {}),
         },

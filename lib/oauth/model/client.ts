@@ -38,6 +38,8 @@ export interface StoredClient {
   forwardsEndUserIp: boolean;
   /** Its own MFA policy; null: the workspace's. */
   mfaPolicy: MfaPolicy | null;
+  /** Its page where password-reset links lead (a confidential client only); null: it offers no recovery. */
+  passwordResetUri: string | null;
   disabled: boolean;
 }
 

@@ -17,6 +17,8 @@ export interface ClientMetadata {
   idTokenAlg?: string;
   /** `ropc_allowed_origins`: ours, as no standard name exists. Browser origins allowed CORS. */
   origins: string[];
+  /** `ropc_password_reset_uri`: ours, as no standard name exists. The client's password-reset page. */
+  passwordResetUri?: string;
 }
 
 /** RFC 7591 §2: the default token_endpoint_auth_method. */
@@ -68,5 +70,6 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
     jwksUri: optionalString(body, "jwks_uri"),
     idTokenAlg: optionalString(body, "id_token_signed_response_alg"),
     origins: optionalStrings(body, "ropc_allowed_origins") ?? [],
+    passwordResetUri: optionalString(body, "ropc_password_reset_uri"),
   };
 }

@@ -27,6 +27,9 @@ export type OAuthErrorCode =
   | "invalid_client_metadata"
   // Auth0's MFA step-up (HTTP 403): the password was right, a second factor must follow
   | "mfa_required"
+  // Ours: a mailed link's token that is unknown, already used or expired (HTTP 400)
+  | "invalid_reset_token"
+  | "invalid_verification_token"
   // Not an OAuth code: an unknown tenant or workspace, or an unknown route under it
   | "not_found";
 
@@ -157,6 +160,16 @@ export class TooManyRequests extends OAuthError {
       headers: { "Retry-After": String(retryAfterSeconds) },
     });
   }
+}
+
+/** A password-reset link's token that is unknown, used, expired, or another client's. */
+export class InvalidResetToken extends OAuthError {
+  readonly error = "invalid_reset_token";
+}
+
+/** An email-verification link's token that is unknown, used or expired. */
+export class InvalidVerificationToken extends OAuthError {
+  readonly error = "invalid_verification_token";
 }
 
 export class NotFound extends OAuthError {

@@ -39,6 +39,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     allowedOrigins: splitList(row.allowedOrigins),
     forwardsEndUserIp: row.forwardsEndUserIp,
     mfaPolicy: row.mfaPolicy === null ? null : isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
+    passwordResetUri: row.passwordResetUri,
     disabled: row.disabled,
   };
 }

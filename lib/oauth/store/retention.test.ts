@@ -72,6 +72,16 @@ async function seedRows(now: number) {
       { id: randomUUID(), expiresAt: at(330_000) },
     ],
   });
+  // A mailed link counts for the mail limit for an hour after it is made, whatever its expiry.
+  const link = (createdAgo: number, expiresIn: number) => ({
+    tokenHash: randomUUID(),
+    purpose: "password_reset",
+    workspaceId: client.workspaceId,
+    userId: user.id,
+    createdAt: at(-createdAgo),
+    expiresAt: at(expiresIn),
+  });
+  await db().accountToken.createMany({ data: [link(3_700_000, -1000), link(1_900_000, -100_000), link(60_000, 1_740_000)] });
   return { live };
 }
 
@@ -91,11 +101,13 @@ describe("retention: expired and old rows are pruned", () => {
       knownAddresses: 1,
       mfaChallenges: 1,
       clientAssertions: 1,
+      accountTokens: 1,
       auditEvents: 2,
     });
     expect(await db().usedClientAssertion.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
     expect(await db().refreshToken.count()).toBe(1);
+    expect(await db().accountToken.count()).toBe(2);
     expect(await db().auditEvent.count({ where: { event: "test.retention" } })).toBe(1);
     expect(await pruneExpired(new Date(now))).toEqual({
       refreshTokens: 0,
@@ -105,6 +117,7 @@ describe("retention: expired and old rows are pruned", () => {
       knownAddresses: 0,
       mfaChallenges: 0,
       clientAssertions: 0,
+      accountTokens: 0,
       auditEvents: 0,
     });
   });

@@ -1,6 +1,7 @@
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import { MAIL_WINDOW_MS } from "@/lib/oauth/store/account-tokens.ts";
 
 /** How many rows of each kind a prune deleted. */
 export interface Pruned {
@@ -11,6 +12,8 @@ export interface Pruned {
   knownAddresses: number;
   mfaChallenges: number;
   clientAssertions: number;
+  /** Mailed links (password reset, email verification) past their expiry and out of the mail limit's hour. */
+  accountTokens: number;
   auditEvents: number;
 }
 
@@ -34,7 +37,8 @@ async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys
  * Removes what no longer counts for anything: refresh tokens and sessions past their expiry
  * (every token of a session ends with it), denylist entries past the access token's expiry,
  * failed sign-ins older than the lockout window, addresses not signed in from within
- * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions, and audit events older than AUDIT_RETENTION_DAYS. In small
+ * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions, mailed links
+ * both expired and older than the mail limit's hour (they are what it counts), and audit events older than AUDIT_RETENTION_DAYS. In small
  * batches, each its own short statement, so that a prune never holds the database for long.
  */
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
@@ -81,6 +85,18 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
     clientAssertions: await inBatches(
       (take) => byId(client.usedClientAssertion.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
       async (ids) => (await client.usedClientAssertion.deleteMany({ where: { id: { in: ids } } })).count,
+      batch,
+    ),
+    accountTokens: await inBatches(
+      async (take) =>
+        (
+          await client.accountToken.findMany({
+            where: { expiresAt: { lt: now }, createdAt: { lt: before(MAIL_WINDOW_MS) } },
+            select: { tokenHash: true },
+            take,
+          })
+        ).map((r) => r.tokenHash),
+      async (keys) => (await client.accountToken.deleteMany({ where: { tokenHash: { in: keys } } })).count,
       batch,
     ),
     auditEvents: await inBatches(

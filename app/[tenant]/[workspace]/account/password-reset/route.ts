@@ -1,0 +1,3 @@
+import { routes } from "@/lib/oauth/routes.ts";
+
+export const { GET, POST, PUT, PATCH, DELETE, OPTIONS } = routes.passwordReset;

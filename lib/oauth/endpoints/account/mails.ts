@@ -1,0 +1,52 @@
+import { escapeHtml, type Mail } from "@/lib/platform/mail.ts";
+
+/** What every mail of a workspace says about whom it is for. */
+interface Addressee {
+  /** The workspace's name: the mail says where the account is. */
+  workspaceName: string;
+  username: string;
+  to: string;
+}
+
+/** A mail of a few paragraphs and one link, in plain text and the same in simple, escaped HTML. */
+function mail(to: string, subject: string, before: string[], link: string, after: string[]): Mail {
+  const text = [...before, link, ...after].join("\n\n") + "\n";
+  const paragraphs = (lines: string[]) => lines.map((line) => `<p>${escapeHtml(line)}</p>`).join("\n");
+  const html = [
+    "<!doctype html>",
+    '<html><body style="font-family: system-ui, sans-serif; line-height: 1.5">',
+    paragraphs(before),
+    `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
+    paragraphs(after),
+    "</body></html>",
+  ].join("\n");
+  return { to, subject, text, html };
+}
+
+const minutes = (seconds: number) => Math.max(1, Math.round(seconds / 60));
+const inWords = (seconds: number) => (seconds >= 7200 && seconds % 3600 === 0 ? `${seconds / 3600} hours` : `${minutes(seconds)} minutes`);
+
+/** The password-reset mail: the link is its only secret. */
+export function passwordResetMail(to: Addressee, link: string, ttlSeconds: number): Mail {
+  return mail(
+    to.to,
+    `Reset your password for ${to.workspaceName}`,
+    [`Someone asked to reset the password of the account ${to.username} at ${to.workspaceName}. To choose a new password, open this link:`],
+    link,
+    [
+      `The link works once, for ${inWords(ttlSeconds)}. Setting a new password signs the account out everywhere.`,
+      "If you did not ask for this, ignore this mail: your password stays as it is.",
+    ],
+  );
+}
+
+/** The mail to a new address, asking its owner to confirm it. */
+export function emailVerificationMail(to: Addressee, link: string, ttlSeconds: number): Mail {
+  return mail(
+    to.to,
+    `Confirm your email address for ${to.workspaceName}`,
+    [`The account ${to.username} at ${to.workspaceName} asked to use this address. To confirm that it is yours, open this link:`],
+    link,
+    [`The link works once, for ${inWords(ttlSeconds)}. Until then the account keeps its current address.`, "If you did not ask for this, ignore this mail."],
+  );
+}

@@ -1,0 +1,129 @@
+import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/account/caller.ts";
+import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
+import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { InvalidRequest, InvalidVerificationToken } from "@/lib/oauth/protocol/errors.ts";
+import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
+import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { confirmEmail, findAccountToken, issueAccountToken, pendingEmailOf, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
+import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
+
+/** Confirmation mails one user may be sent per hour: an account must not become a way to mail strangers. */
+export const VERIFICATION_MAILS_PER_HOUR = 3;
+
+/** Where a confirmation link leads: this app's page, which posts the token to `/account/email/verify`. */
+export const verifyEmailPage = () => `${settings().APP_URL}/verify-email`;
+
+const MAX_NAME_LENGTH = 200;
+const MAX_EMAIL_LENGTH = 254;
+// One address, no spaces or angle brackets: enough to catch a typo; the confirmation mail proves the rest.
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[\]\\,;:"]+$/;
+// Control characters (line breaks among them) have no place in a name or an address.
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+
+/** The profile as the account API answers it; `pending_email` only while a new address awaits its confirmation. */
+function profileBody(profile: Profile, pendingEmail: string | null): Record<string, unknown> {
+  return {
+    sub: profile.id,
+    username: profile.username,
+    name: profile.name,
+    email: profile.email,
+    email_verified: profile.emailVerified,
+    ...(pendingEmail !== null ? { pending_email: pendingEmail } : {}),
+  };
+}
+
+async function currentProfile(caller: AccountCaller): Promise<Record<string, unknown>> {
+  const profile = await findProfile(caller.user.id);
+  if (!profile) throw new Error("the caller's user is gone");
+  return profileBody(profile, await pendingEmailOf(profile.id));
+}
+
+/** What a PATCH asks to change, checked. `name: null` or `""` removes the name. */
+function readChanges(body: Record<string, unknown>): { name?: string | null; email?: string } {
+  const unknown = Object.keys(body).filter((k) => k !== "name" && k !== "email");
+  if (unknown.length > 0) throw new InvalidRequest(`only name and email can be changed, not ${/^[a-z_]{1,40}$/.test(unknown[0] ?? "") ? unknown[0] : "that"}`);
+  if (!("name" in body) && !("email" in body)) throw new InvalidRequest("send name, email or both");
+  const changes: { name?: string | null; email?: string } = {};
+  if ("name" in body) {
+    const name = body.name;
+    if (name !== null && typeof name !== "string") throw new InvalidRequest("name must be a string");
+    const trimmed = name === null ? "" : name.trim();
+    if (trimmed.length > MAX_NAME_LENGTH) throw new InvalidRequest(`name must have at most ${MAX_NAME_LENGTH} characters`);
+    if (CONTROL.test(trimmed)) throw new InvalidRequest("name must not contain control characters");
+    changes.name = trimmed === "" ? null : trimmed.normalize("NFC");
+  }
+  if ("email" in body) {
+    const email = body.email;
+    if (typeof email !== "string") throw new InvalidRequest("email must be a string");
+    const trimmed = email.trim();
+    if (trimmed.length > MAX_EMAIL_LENGTH) throw new InvalidRequest(`email must have at most ${MAX_EMAIL_LENGTH} characters`);
+    if (CONTROL.test(trimmed) || !EMAIL.test(trimmed)) throw new InvalidRequest("email must be an email address, like name@example.com");
+    changes.email = trimmed;
+  }
+  return changes;
+}
+
+/** `GET {issuer}/account/profile`: who the caller is. */
+export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _context, caller) => json(await currentProfile(caller)), "account.profile.read");
+
+/**
+ * `PATCH {issuer}/account/profile` with a JSON object of `name` and/or `email`. The name changes
+ * at once. A new address is only pending: a single-use link (its hash stored, valid
+ * EMAIL_VERIFICATION_TTL_SECONDS) goes to it, and until its owner follows the link the account
+ * keeps its current address. The same address again changes nothing.
+ */
+async function updateProfile(request: OAuthRequest, { workspace, log }: EndpointContext, caller: AccountCaller): Promise<OAuthResponse> {
+  const changes = readChanges(await readJsonObject(request));
+  const profile = await findProfile(caller.user.id);
+  if (!profile) throw new Error("the caller's user is gone");
+  const newEmail = changes.email !== undefined && changes.email !== profile.email ? changes.email : undefined;
+  if (newEmail !== undefined && mailDelivery() === "off")
+    throw new InvalidRequest("this server sends no mail, so the email address cannot be changed here", { status: 409 });
+  if (changes.name !== undefined) await setName(profile.id, changes.name);
+  if (newEmail !== undefined) {
+    const ttl = settings().EMAIL_VERIFICATION_TTL_SECONDS;
+    const token = await issueAccountToken({
+      purpose: "email_verification",
+      workspaceId: workspace.id,
+      userId: profile.id,
+      email: newEmail,
+      ttlSeconds: ttl,
+      limit: VERIFICATION_MAILS_PER_HOUR,
+    });
+    if (token === null) throw new InvalidRequest("too many address changes this hour; try again later", { status: 429, detail: "verification mail limit" });
+    const link = new URL(verifyEmailPage());
+    link.searchParams.set("token", token);
+    await sendMail(emailVerificationMail({ to: newEmail, username: profile.username, workspaceName: profile.workspaceName }, link.toString(), ttl), log);
+    log.info({ event: "account.email.verification_mailed", userId: profile.id }, "email confirmation link mailed");
+  }
+  return json(await currentProfile(caller));
+}
+
+export const profileUpdateEndpoint: Endpoint = accountEndpoint(updateProfile, "account.profile.update");
+
+const TOKEN_PROBLEMS: Record<TokenProblem, string> = {
+  unknown: "the confirmation link is not valid",
+  used: "the confirmation link has been used already",
+  expired: "the confirmation link has expired; change the address again for a new one",
+};
+
+/**
+ * `POST {issuer}/account/email/verify` with `token` (form or JSON): the link's token is the
+ * proof, so no other authentication is asked (the link may be opened on another device). `204`:
+ * the new address is the account's, verified. An unknown, used or expired token is `400
+ * invalid_verification_token`.
+ */
+export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+  audit.event = "account.email.verify";
+  const token = (await readParams(request)).get("token");
+  if (token === undefined) throw new InvalidRequest("token is required");
+  const found = token.length <= 128 ? await findAccountToken(token, "email_verification", workspace.id) : { problem: "unknown" as const };
+  if ("problem" in found) throw new InvalidVerificationToken(TOKEN_PROBLEMS[found.problem], { detail: `verification token: ${found.problem}` });
+  if (found.user.disabled || found.email === null) throw new InvalidVerificationToken(TOKEN_PROBLEMS.unknown, { detail: "verification token: user disabled" });
+  Object.assign(audit, { userId: found.user.id, username: found.user.username, accountable: true });
+  if (!(await confirmEmail(found.tokenHash, found.user.id, found.email)))
+    throw new InvalidVerificationToken(TOKEN_PROBLEMS.used, { detail: "verification token: spent meanwhile" });
+  return { status: 204, headers: { ...NO_STORE }, body: null };
+}

@@ -1,0 +1,176 @@
+import { createHash, randomBytes } from "node:crypto";
+import { db } from "@/lib/platform/db.ts";
+import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
+
+/** What a mailed link is for. */
+export type AccountTokenPurpose = "password_reset" | "email_verification";
+
+/** The window of the mail rate limit: at most `limit` links of one purpose per user within it. */
+export const MAIL_WINDOW_MS = 3_600_000;
+
+export function accountTokenHash(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("base64url");
+}
+
+/** Someone a link may be mailed to: an active user of the workspace with an address. */
+export interface Recipient {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string;
+  workspaceName: string;
+}
+
+const RECIPIENT = { id: true, username: true, name: true, email: true, workspace: { select: { name: true } } } as const;
+
+function recipient(row: { id: string; username: string; name: string | null; email: string | null; workspace: { name: string } }): Recipient | null {
+  return row.email ? { id: row.id, username: row.username, name: row.name, email: row.email, workspaceName: row.workspace.name } : null;
+}
+
+/**
+ * The active users a reset link goes to: the one of that username, or those of that address
+ * (addresses are not unique; at most 10). Disabled users and users without an address get none.
+ */
+export async function findRecipients(workspaceId: string, by: { username: string } | { email: string }): Promise<Recipient[]> {
+  const rows = await db().user.findMany({
+    where: { workspaceId, disabled: false, ...("username" in by ? { username: by.username } : { email: by.email }) },
+    select: RECIPIENT,
+    orderBy: { createdAt: "asc" },
+    take: 10,
+  });
+  return rows.map(recipient).filter((r): r is Recipient => r !== null);
+}
+
+/** The workspace's name, for a mail to one of its users. */
+export async function workspaceNameOf(userId: string): Promise<string> {
+  const row = await db().user.findUnique({ where: { id: userId }, select: { workspace: { select: { name: true } } } });
+  return row?.workspace.name ?? "";
+}
+
+export interface NewAccountToken {
+  purpose: AccountTokenPurpose;
+  workspaceId: string;
+  userId: string;
+  clientId?: string;
+  email?: string;
+  ttlSeconds: number;
+  /** At most this many tokens of this purpose per user within MAIL_WINDOW_MS. */
+  limit: number;
+  now?: Date;
+}
+
+/**
+ * A new single-use token (256 random bits, base64url; only its hash is kept), or null when the
+ * user has had `limit` of them within the hour. The row is written first and counted after, so
+ * that instances racing for the last place can only leave fewer than `limit`, never more: the
+ * last of them to write sees everyone else's row.
+ */
+export async function issueAccountToken(input: NewAccountToken): Promise<string | null> {
+  const now = input.now ?? new Date();
+  const token = randomBytes(32).toString("base64url");
+  const tokenHash = accountTokenHash(token);
+  const client = db();
+  await client.accountToken.create({
+    data: {
+      tokenHash,
+      purpose: input.purpose,
+      workspaceId: input.workspaceId,
+      userId: input.userId,
+      clientId: input.clientId ?? null,
+      email: input.email ?? null,
+      expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+      createdAt: now,
+    },
+    select: { tokenHash: true },
+  });
+  const recent = await client.accountToken.count({
+    where: { userId: input.userId, purpose: input.purpose, createdAt: { gt: new Date(now.getTime() - MAIL_WINDOW_MS), lte: now } },
+  });
+  if (recent <= input.limit) return token;
+  await client.accountToken.delete({ where: { tokenHash } });
+  return null;
+}
+
+/** Why a token cannot be used. */
+export type TokenProblem = "unknown" | "used" | "expired";
+
+export interface LiveAccountToken {
+  tokenHash: string;
+  userId: string;
+  clientId: string | null;
+  email: string | null;
+  user: { id: string; username: string; email: string | null; disabled: boolean; workspaceId: string };
+}
+
+/** A token of this purpose and workspace that may still be used, or why not. */
+export async function findAccountToken(
+  token: string,
+  purpose: AccountTokenPurpose,
+  workspaceId: string,
+  now = new Date(),
+): Promise<LiveAccountToken | { problem: TokenProblem }> {
+  const row = await db().accountToken.findUnique({
+    where: { tokenHash: accountTokenHash(token) },
+    select: {
+      tokenHash: true,
+      purpose: true,
+      workspaceId: true,
+      userId: true,
+      clientId: true,
+      email: true,
+      expiresAt: true,
+      usedAt: true,
+      user: { select: { id: true, username: true, email: true, disabled: true, workspaceId: true } },
+    },
+  });
+  if (!row || row.purpose !== purpose || row.workspaceId !== workspaceId) return { problem: "unknown" };
+  if (row.usedAt !== null) return { problem: "used" };
+  if (row.expiresAt <= now) return { problem: "expired" };
+  return { tokenHash: row.tokenHash, userId: row.userId, clientId: row.clientId, email: row.email, user: row.user };
+}
+
+/**
+ * Sets a user's new password through a reset token, in one transaction: the token is spent (only
+ * if nobody spent it first: false then, and nothing changes), with every other reset link of the
+ * user; every session ends; the failed sign-ins counted against the username are forgotten.
+ */
+export async function completePasswordReset(
+  tokenHash: string,
+  user: { id: string; username: string; workspaceId: string },
+  passwordHash: string,
+  now = new Date(),
+): Promise<boolean> {
+  return db().$transaction(async (tx) => {
+    const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    if (spent.count !== 1) return false;
+    await tx.accountToken.updateMany({ where: { userId: user.id, purpose: "password_reset", usedAt: null }, data: { usedAt: now } });
+    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+    await endUserSessions(user.id, tx);
+    await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
+    return true;
+  });
+}
+
+/**
+ * Makes a confirmed address the user's, in one transaction: the token is spent (false when
+ * somebody spent it first), with the user's other pending confirmations.
+ */
+export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<boolean> {
+  return db().$transaction(async (tx) => {
+    const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+    if (spent.count !== 1) return false;
+    await tx.accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
+    await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
+    return true;
+  });
+}
+
+/** The address a user asked to change to and has not confirmed yet (the newest live request), or null. */
+export async function pendingEmailOf(userId: string, now = new Date()): Promise<string | null> {
+  const row = await db().accountToken.findFirst({
+    where: { userId, purpose: "email_verification", usedAt: null, expiresAt: { gt: now } },
+    orderBy: { createdAt: "desc" },
+    select: { email: true },
+  });
+  return row?.email ?? null;
+}

@@ -1,0 +1,100 @@
+import type { AddressInfo } from "node:net";
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+
+/** A mail as the test SMTP server received it, parsed. */
+export interface ReceivedMail {
+  /** The envelope: who the client said it was from, and to whom. */
+  mailFrom: string;
+  rcptTo: string[];
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** The message as it came over the wire. */
+  raw: string;
+}
+
+export interface TestSmtpServer {
+  /** smtp://user:password@127.0.0.1:port */
+  url: string;
+  received: ReceivedMail[];
+  /** Resolves with the next mail to arrive (or the first one not yet taken). */
+  nextMail(timeoutMs?: number): Promise<ReceivedMail>;
+  /** Marks every mail received so far as taken: `nextMail` waits for a new one. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real SMTP server on a local port (the `smtp-server` package; a free one unless `port` is
+ * given), requiring the account `user`/`password` and keeping what it receives. No TLS: the
+ * connection never leaves the machine.
+ */
+export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1", port = 0 } = {}): Promise<TestSmtpServer> {
+  const received: ReceivedMail[] = [];
+  let taken = 0;
+  const waiting: Array<() => void> = [];
+  const server = new SMTPServer({
+    disabledCommands: ["STARTTLS"],
+    allowInsecureAuth: true,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.username === user && auth.password === password) return callback(null, { user });
+      callback(new Error("Invalid username or password"));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        simpleParser(raw)
+          .then((parsed) => {
+            received.push({
+              mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+              from: parsed.from?.text ?? "",
+              to: (Array.isArray(parsed.to) ? parsed.to[0]?.text : parsed.to?.text) ?? "",
+              subject: parsed.subject ?? "",
+              text: parsed.text ?? "",
+              html: typeof parsed.html === "string" ? parsed.html : "",
+              raw,
+            });
+            waiting.splice(0).forEach((wake) => wake());
+            callback();
+          })
+          .catch((err: Error) => callback(err));
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const { port: bound } = server.server.address() as AddressInfo;
+  const enc = encodeURIComponent;
+  return {
+    url: `smtp://${enc(user)}:${enc(password)}@127.0.0.1:${bound}`,
+    received,
+    async nextMail(timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length <= taken) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error("no mail arrived");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiting.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      return received[taken++]!;
+    },
+    async drain() {
+      taken = received.length;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
