@@ -223,6 +223,7 @@ describe("admin CLI", () => {
         "forwards_ip",
         "id_token_alg",
         "mfa_policy",
+        "password_reset_uri",
         "disabled",
       ],
     ],
