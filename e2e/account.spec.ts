@@ -51,7 +51,7 @@ test("a password change signs every other session out; the new password signs in
     const urls: string[] = [];
     page.on("request", (request) => urls.push(request.url()));
 
-    await page.getByText("Change password", { exact: true }).click();
+    await page.locator("summary", { hasText: "Change password" }).click();
     // The rules are there before anything is submitted.
     await expect(page.locator("#password-rules")).toContainText("At least 8 characters");
     await expect(page.locator("#password-rules")).toContainText("Not a commonly used password.");
@@ -99,7 +99,7 @@ test.describe("without JavaScript", () => {
       const urls: string[] = [];
       page.on("request", (request) => urls.push(request.url()));
 
-      await page.getByText("Change password", { exact: true }).click();
+      await page.locator("summary", { hasText: "Change password" }).click();
       await page.getByLabel("Current password").fill("account-password-nojs-password-1");
       await page.getByLabel("New password", { exact: true }).fill("short");
       await page.getByLabel("New password again").fill("short");
@@ -130,7 +130,7 @@ for (const [name, width, height] of [
         await signIn(await elsewhere.newPage(), "bob", "bob-password-1");
         const page = await context.newPage();
         await signIn(page, "bob", "bob-password-1");
-        await page.getByText("Change password", { exact: true }).click();
+        await page.locator("summary", { hasText: "Change password" }).click();
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect(overflow, `the account page scrolls sideways by ${overflow}px`).toBe(0);
         await page.screenshot({

@@ -1,8 +1,8 @@
 "use client";
 
 import { useActionState } from "react";
-import type { PasswordFormState } from "@/lib/login/account-page.ts";
-import { changePasswordAction, endOtherSessionsAction, endSessionAction } from "./actions.ts";
+import type { PasswordFormState, ProfileFormState } from "@/lib/login/account-page.ts";
+import { changePasswordAction, endOtherSessionsAction, endSessionAction, saveProfileAction } from "./actions.ts";
 
 function Message({ error, id }: { error?: string; id: string }) {
   return (
@@ -61,6 +61,36 @@ export function EndOtherSessionsForm() {
       <Message error={state.error} id="end-others-message" />
       <button type="submit" className="danger" disabled={pending} aria-busy={pending}>
         Sign out of all other sessions
+      </button>
+    </form>
+  );
+}
+
+/** Name and email; a new email is confirmed by a link sent to it before it counts. */
+export function ProfileForm({ name, email }: { name: string; email: string }) {
+  const [state, action, pending] = useActionState<ProfileFormState, FormData>(saveProfileAction, {});
+  return (
+    <form action={action} aria-describedby={state.error ? "profile-message" : undefined}>
+      <Message error={state.error} id="profile-message" />
+      <label htmlFor="profile-name">Name</label>
+      <input id="profile-name" name="name" autoComplete="name" maxLength={200} defaultValue={name} aria-invalid={state.field === "name" ? true : undefined} />
+      <label htmlFor="profile-email">Email</label>
+      <input
+        id="profile-email"
+        name="email"
+        type="email"
+        autoComplete="email"
+        maxLength={254}
+        required
+        defaultValue={email}
+        aria-describedby="profile-email-hint"
+        aria-invalid={state.field === "email" ? true : undefined}
+      />
+      <p id="profile-email-hint" className="hint">
+        A new address is used once you follow the link we send to it.
+      </p>
+      <button type="submit" disabled={pending} aria-busy={pending}>
+        Save
       </button>
     </form>
   );

@@ -15,7 +15,14 @@ import {
   type AccountFormState,
 } from "@/lib/login/account-mfa.ts";
 import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
-import { submitEndOtherSessions, submitEndSession, submitPasswordChange, type PasswordFormState } from "@/lib/login/account-page.ts";
+import {
+  submitEndOtherSessions,
+  submitEndSession,
+  submitPasswordChange,
+  submitProfile,
+  type PasswordFormState,
+  type ProfileFormState,
+} from "@/lib/login/account-page.ts";
 
 async function accessToken(): Promise<string> {
   const session = await currentSession();
@@ -81,4 +88,10 @@ export async function endOtherSessionsAction(_state: { error?: string }): Promis
   if (state.error) return state;
   forgetAllSessionChecks();
   redirect("/account?notice=others_ended#sessions");
+}
+
+export async function saveProfileAction(_state: ProfileFormState, formData: FormData): Promise<ProfileFormState> {
+  const state = await submitProfile(await accessToken(), field(formData, "name"), field(formData, "email"));
+  if (state.notice) redirect(`/account?notice=${state.notice}`);
+  return state;
 }

@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
-import { hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
+import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
 import { accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
 import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
@@ -8,7 +8,7 @@ import { TokenViewer } from "./token-viewer.tsx";
 import { TwoStep } from "./two-step.tsx";
 import { Sessions } from "./sessions.tsx";
 import { Activity } from "./activity.tsx";
-import { ChangePasswordForm } from "./account-forms.tsx";
+import { ChangePasswordForm, ProfileForm } from "./account-forms.tsx";
 
 export const metadata = { title: "Your account" };
 
@@ -20,7 +20,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   const token = session.tokens.accessToken;
   const notice = accountNotice((await searchParams).notice);
   const api = await hasAccountApi();
-  const [twoStep, sessions, activity, rules] = await Promise.all([
+  const [profile, twoStep, sessions, activity, rules] = await Promise.all([
+    api ? orNull(getProfile(token)) : null,
     twoStepStatus(token),
     api ? orNull(listSessions(token)) : null,
     api ? orNull(recentActivity(token)) : null,
@@ -30,8 +31,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
     <main className="wide account">
       <header className="account-header">
         <div>
-          <h1>{session.name ?? "Your account"}</h1>
-          <p data-testid="account-email">{session.email}</p>
+          <h1>{(profile ? profile.name : session.name) ?? "Your account"}</h1>
+          <p data-testid="account-email">{profile ? profile.email : session.email}</p>
         </div>
         <SignOutButton />
       </header>
@@ -39,6 +40,26 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
         <p className="notice" role="status" data-testid="account-notice">
           {notice}
         </p>
+      ) : null}
+      {profile ? (
+        <section className="panel" aria-labelledby="details-title">
+          <h2 id="details-title">Your details</h2>
+          <dl className="details">
+            <dt>Name</dt>
+            <dd data-testid="profile-name">{profile.name ?? "Not set"}</dd>
+            <dt>Email</dt>
+            <dd data-testid="profile-email">
+              {profile.email ?? "Not set"}
+              {profile.pendingEmail ? <span className="meta">Waiting for you to confirm {profile.pendingEmail}: follow the link we sent there.</span> : null}
+            </dd>
+            <dt>Username</dt>
+            <dd>{profile.username}</dd>
+          </dl>
+          <details>
+            <summary>Edit your details</summary>
+            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} />
+          </details>
+        </section>
       ) : null}
       {api ? (
         <section className="panel" aria-labelledby="password-title">

@@ -6,12 +6,13 @@ import {
   changePassword,
   endOtherSessions,
   endSession,
+  getProfile,
   hasAccountApi,
   listSessions,
   passwordRules,
   recentActivity,
 } from "@/lib/login/account-api.ts";
-import { activityInWords, rulesInWords, submitEndSession, submitPasswordChange, timeAgo } from "@/lib/login/account-page.ts";
+import { activityInWords, rulesInWords, submitEndSession, submitPasswordChange, submitProfile, timeAgo } from "@/lib/login/account-page.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 
 // The login app speaks HTTP only: its requests are answered in-process by the real route handlers.
@@ -81,6 +82,20 @@ describe("the login app's account API client", () => {
     });
     expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
     await expect(changePassword(tokens.accessToken, "bob-password-1", "short")).rejects.toMatchObject({ reason: "policy", rule: "too_short" });
+  });
+
+  it("saves the name at once, sends nothing when nothing changed, and says what was refused", async () => {
+    const { tokens } = await signInBob();
+    expect(await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com")).toEqual({ notice: "profile_saved" });
+    expect(requests.filter((r) => r.startsWith("PATCH"))).toEqual([]);
+    expect(await submitProfile(tokens.accessToken, "  Robert Example ", "bob@example.com")).toEqual({ notice: "profile_saved" });
+    expect(await getProfile(tokens.accessToken)).toMatchObject({ name: "Robert Example", email: "bob@example.com", pendingEmail: null });
+    expect(await submitProfile(tokens.accessToken, "x".repeat(201), "bob@example.com")).toEqual({
+      error: "Name must have at most 200 characters.",
+      field: "name",
+    });
+    expect(await submitProfile(tokens.accessToken, "Robert Example", " ")).toEqual({ error: "Enter your email address.", field: "email" });
+    await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com");
   });
 
   it("reads the recent activity", async () => {

@@ -13,10 +13,11 @@ const TIMEOUT_MS = 10_000;
  * Why a call failed, in terms the account page can explain: `ended` the session is no longer
  * honoured (sign in again), `wrong_password` the current password was wrong, `policy` a new
  * password broke a rule (`rule`, `description` say which), `not_found` no such session,
- * `too_many_attempts` locked for a while, `unavailable` the server has no account API or could
- * not be reached, `refused` anything else.
+ * `invalid` a profile value was refused (`description` says why), `conflict` the server cannot
+ * do it now (it sends no mail), `too_many_attempts` locked or rate-limited for a while,
+ * `unavailable` the server has no account API or could not be reached, `refused` anything else.
  */
-export type AccountFailure = "ended" | "wrong_password" | "policy" | "not_found" | "too_many_attempts" | "unavailable" | "refused";
+export type AccountFailure = "ended" | "wrong_password" | "policy" | "invalid" | "conflict" | "not_found" | "too_many_attempts" | "unavailable" | "refused";
 
 export class AccountApiError extends Error {
   constructor(
@@ -40,15 +41,26 @@ export async function hasAccountApi(): Promise<boolean> {
 
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
-async function accountRequest(accessToken: string, method: Method, path: string, body?: Record<string, string>): Promise<unknown> {
+async function accountRequest(
+  accessToken: string,
+  method: Method,
+  path: string,
+  body?: Record<string, string> | { json: Record<string, unknown> },
+): Promise<unknown> {
+  const payload =
+    body === undefined
+      ? undefined
+      : "json" in body
+        ? { type: "application/json", text: JSON.stringify(body.json) }
+        : { type: "application/x-www-form-urlencoded", text: new URLSearchParams(body as Record<string, string>).toString() };
   let response: Response;
   try {
     const as = await issuerMetadata();
     if (!as.scopes_supported?.includes(ACCOUNT_SCOPE)) throw new AccountApiError("unavailable");
     response = await loginFetch()(new URL(`${as.issuer.replace(/\/$/, "")}/account/${path}`), {
       method,
-      headers: { Accept: "application/json", Authorization: `Bearer ${accessToken}`, ...(body ? { "Content-Type": "application/x-www-form-urlencoded" } : {}) },
-      body: body ? new URLSearchParams(body) : undefined,
+      headers: { Accept: "application/json", Authorization: `Bearer ${accessToken}`, ...(payload ? { "Content-Type": payload.type } : {}) },
+      body: payload?.text,
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
@@ -72,6 +84,8 @@ async function accountRequest(accessToken: string, method: Method, path: string,
   if (response.status === 404) throw new AccountApiError("not_found");
   if (response.status === 403 && text("error") === "invalid_grant") throw new AccountApiError("wrong_password");
   if (response.status === 400 && text("password_rule")) throw new AccountApiError("policy", text("password_rule"), text("error_description"));
+  if (response.status === 400 && text("error") === "invalid_request") throw new AccountApiError("invalid", undefined, text("error_description"));
+  if (response.status === 409) throw new AccountApiError("conflict", undefined, text("error_description"));
   throw new AccountApiError("refused", undefined, text("error"));
 }
 
@@ -166,4 +180,34 @@ export async function passwordRules(): Promise<PasswordRules> {
   } catch {
     return fallback;
   }
+}
+
+/** The user's profile as the account API keeps it; `pendingEmail` while a new address awaits its confirmation. */
+export interface Profile {
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  pendingEmail: string | null;
+}
+
+function profileOf(answer: unknown): Profile {
+  const p = answer && typeof answer === "object" ? (answer as Record<string, unknown>) : {};
+  return {
+    username: str(p.username) ?? "",
+    name: str(p.name),
+    email: str(p.email),
+    emailVerified: p.email_verified === true,
+    pendingEmail: str(p.pending_email),
+  };
+}
+
+/** `GET /account/profile`. */
+export async function getProfile(accessToken: string): Promise<Profile> {
+  return profileOf(await accountRequest(accessToken, "GET", "profile"));
+}
+
+/** `PATCH /account/profile` with what changed: the name at once, a new email once its owner confirms it. */
+export async function updateProfile(accessToken: string, changes: { name?: string | null; email?: string }): Promise<Profile> {
+  return profileOf(await accountRequest(accessToken, "PATCH", "profile", { json: changes }));
 }

@@ -1,4 +1,4 @@
-import { AccountApiError, changePassword, endOtherSessions, endSession, type PasswordRules } from "@/lib/login/account-api.ts";
+import { AccountApiError, changePassword, endOtherSessions, endSession, getProfile, updateProfile, type PasswordRules } from "@/lib/login/account-api.ts";
 import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
 
 /**
@@ -15,6 +15,8 @@ export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
   session_ended: "That session has been signed out.",
   others_ended: "You've been signed out of every other session.",
   password_changed: "Your password has been changed, and every other session has been signed out.",
+  profile_saved: "Your details have been saved.",
+  email_pending: "We've sent a link to your new email address. It becomes your address once you follow that link.",
 };
 
 /** The notice for `?notice=`, or none for anything else. */
@@ -66,6 +68,32 @@ export async function submitPasswordChange(accessToken: string, current: string,
   } catch (err) {
     if (err instanceof AccountApiError && err.reason === "wrong_password") return { error: "Your current password is not right.", field: "current" };
     if (err instanceof AccountApiError && err.reason === "policy") return { error: policyMessage(err), field: "new" };
+    return { error: failureMessage(err) };
+  }
+}
+
+/** What the profile form shows after a submit; `notice` is the page's notice once saved. */
+export type ProfileFormState = { error?: string; field?: "name" | "email"; notice?: "profile_saved" | "email_pending" };
+
+/** The profile form: the name changes at once, a new email once its owner follows the mailed link. */
+export async function submitProfile(accessToken: string, name: string, email: string): Promise<ProfileFormState> {
+  const nextName = name.trim();
+  const nextEmail = email.trim();
+  if (!nextEmail) return { error: "Enter your email address.", field: "email" };
+  try {
+    const current = await getProfile(accessToken);
+    const changes: { name?: string | null; email?: string } = {};
+    if (nextName !== (current.name ?? "")) changes.name = nextName === "" ? null : nextName;
+    if (nextEmail.toLowerCase() !== (current.email ?? "").toLowerCase() && nextEmail !== current.pendingEmail) changes.email = nextEmail;
+    if (Object.keys(changes).length === 0) return { notice: "profile_saved" };
+    const saved = await updateProfile(accessToken, changes);
+    return { notice: changes.email !== undefined && saved.pendingEmail !== null ? "email_pending" : "profile_saved" };
+  } catch (err) {
+    if (err instanceof AccountApiError && err.reason === "invalid")
+      return { error: sentence(err.description) ?? "That can't be saved.", field: err.description?.startsWith("name") ? "name" : "email" };
+    if (err instanceof AccountApiError && err.reason === "conflict") return { error: "Your email address can't be changed right now.", field: "email" };
+    if (err instanceof AccountApiError && err.reason === "too_many_attempts")
+      return { error: "Too many confirmation emails this hour. Please try again later.", field: "email" };
     return { error: failureMessage(err) };
   }
 }
