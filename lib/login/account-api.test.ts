@@ -124,7 +124,7 @@ describe("the account page's words", () => {
     ["sign_in", "failure", "Failed sign-in attempt"],
     ["sign_in", "locked", "Sign-in blocked after too many attempts"],
     ["password_change", "success", "Changed password"],
-    ["second_factor", "success", "Passed two-step verification"],
+    ["second_factor", "success", "Signed in with two-step verification"],
   ])("says %s %s as %j", (type, outcome, words) => {
     expect(activityInWords(type, outcome)).toBe(words);
   });

@@ -142,8 +142,8 @@ export function timeAgo(seconds: number, now = Date.now()): string {
 export function activityInWords(type: string, outcome: string): string {
   const failed = outcome !== "success";
   if (type === "sign_in") return outcome === "locked" ? "Sign-in blocked after too many attempts" : failed ? "Failed sign-in attempt" : "Signed in";
-  if (type === "second_factor") return failed ? "Wrong two-step verification code" : "Passed two-step verification";
-  if (type === "recovery_code") return failed ? "Wrong recovery code" : "Used a recovery code";
+  if (type === "second_factor") return failed ? "Wrong two-step verification code" : "Signed in with two-step verification";
+  if (type === "recovery_code") return failed ? "Wrong recovery code" : "Signed in with a recovery code";
   if (type === "password_change")
     return outcome === "locked" ? "Password change blocked after too many attempts" : failed ? "Password change refused" : "Changed password";
   return failed ? "Failed attempt" : "Account activity";

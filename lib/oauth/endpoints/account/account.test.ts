@@ -7,6 +7,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { addClient, ALICE, basic, call, expectNoStore, inProcessFetch, introspect, ISSUER, postToken, signIn, SPA, type Tokens } from "@/lib/testing/oauth.ts";
 
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
@@ -348,5 +349,16 @@ describe("GET /account/activity", () => {
     ]);
     expect(events.map((e) => e.at)).toEqual([...events.map((e) => e.at as number)].sort((a, b) => b - a));
     expect(JSON.stringify(events)).not.toMatch(/reason|wrong password|198\.51\.100\.9/);
+  });
+
+  it("shows a sign-in with a second factor as one sign-in, not as a failed password", async () => {
+    const mfaToken = await mfaTokenFor({ ...DAVE, scope: "openid account" }, WEB);
+    const res = await postToken({ grant_type: MFA_OTP, mfa_token: mfaToken, otp: codeAt(DAVE_SECRET) }, WEB);
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as Tokens;
+    await flushAudit();
+    const { events } = (await (await getActivity(tokens)).json()) as { events: Array<Record<string, unknown>> };
+    expect(events[0]).toMatchObject({ type: "second_factor", outcome: "success", client_id: "demo-web" });
+    expect(events.filter((e) => e.type === "sign_in" && e.outcome === "failure")).toEqual([]);
   });
 });
