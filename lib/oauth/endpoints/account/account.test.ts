@@ -71,6 +71,14 @@ describe("the account API's authentication (RFC 6750)", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
+  it("records no audit event for a call without a token", async () => {
+    await flushAudit();
+    const before = await db().auditEvent.count({ where: { event: { startsWith: "account." } } });
+    for (const [, route, method, path] of ROUTES) expect((await call(route, `${ISSUER}${path}`, { method, params: { id: "x" } })).status).toBe(401);
+    await flushAudit();
+    expect(await db().auditEvent.count({ where: { event: { startsWith: "account." } } })).toBe(before);
+  });
+
   it.each(ROUTES)("%s with a bad token: 401 invalid_token", async (_name, route, method, path) => {
     const res = await call(route, `${ISSUER}${path}`, { method, params: { id: "x" }, headers: { Authorization: "Bearer not.a.token" } });
     expect(res.status).toBe(401);
