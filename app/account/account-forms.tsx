@@ -1,8 +1,5 @@
-"use client";
-
-import { useActionState } from "react";
-import type { PasswordFormState, ProfileFormState } from "@/lib/login/account-page.ts";
-import { changePasswordAction, endOtherSessionsAction, endSessionAction, saveProfileAction } from "./actions.ts";
+// Plain HTML forms posted to /account/submit (lib/login/account-forms.ts): they work without
+// script, and the page they come back to says what happened.
 
 function Message({ error, id }: { error?: string; id: string }) {
   return (
@@ -12,68 +9,33 @@ function Message({ error, id }: { error?: string; id: string }) {
   );
 }
 
+const Action = ({ name }: { name: string }) => <input type="hidden" name="action" value={name} />;
+
 /** Current password, then the new one twice; the rules are on the page before any submit. */
-export function ChangePasswordForm({ rulesId }: { rulesId: string }) {
-  const [state, action, pending] = useActionState<PasswordFormState, FormData>(changePasswordAction, {});
-  const invalid = (field: PasswordFormState["field"]) => (state.field === field ? true : undefined);
+export function ChangePasswordForm({ rulesId, error }: { rulesId: string; error?: string }) {
   return (
-    <form action={action} aria-describedby={state.error ? "password-message" : undefined}>
-      <Message error={state.error} id="password-message" />
+    <form action="/account/submit" method="post" aria-describedby={error ? "password-message" : undefined}>
+      <Action name="change_password" />
+      <Message error={error} id="password-message" />
       <label htmlFor="current-password">Current password</label>
-      <input id="current-password" name="current_password" type="password" autoComplete="current-password" required aria-invalid={invalid("current")} />
+      <input id="current-password" name="current_password" type="password" autoComplete="current-password" required />
       <label htmlFor="new-password">New password</label>
-      <input
-        id="new-password"
-        name="new_password"
-        type="password"
-        autoComplete="new-password"
-        required
-        aria-describedby={rulesId}
-        aria-invalid={invalid("new")}
-      />
+      <input id="new-password" name="new_password" type="password" autoComplete="new-password" required aria-describedby={rulesId} />
       <label htmlFor="confirm-password">New password again</label>
-      <input id="confirm-password" name="confirm_password" type="password" autoComplete="new-password" required aria-invalid={invalid("confirm")} />
-      <button type="submit" disabled={pending} aria-busy={pending}>
-        Change password
-      </button>
-    </form>
-  );
-}
-
-/** "Sign out" on one row of the session list. */
-export function EndSessionForm({ id, device }: { id: string; device: string }) {
-  const [state, action, pending] = useActionState(endSessionAction, {});
-  return (
-    <form action={action} className="row-action">
-      <input type="hidden" name="session" value={id} />
-      <button type="submit" className="secondary" disabled={pending} aria-busy={pending} aria-label={`Sign out ${device}`}>
-        Sign out
-      </button>
-      {state.error ? <Message error={state.error} id={`end-${id}-message`} /> : null}
-    </form>
-  );
-}
-
-export function EndOtherSessionsForm() {
-  const [state, action, pending] = useActionState(endOtherSessionsAction, {});
-  return (
-    <form action={action} className="section-action">
-      <Message error={state.error} id="end-others-message" />
-      <button type="submit" className="danger" disabled={pending} aria-busy={pending}>
-        Sign out of all other sessions
-      </button>
+      <input id="confirm-password" name="confirm_password" type="password" autoComplete="new-password" required />
+      <button type="submit">Change password</button>
     </form>
   );
 }
 
 /** Name and email; a new email is confirmed by a link sent to it before it counts. */
-export function ProfileForm({ name, email }: { name: string; email: string }) {
-  const [state, action, pending] = useActionState<ProfileFormState, FormData>(saveProfileAction, {});
+export function ProfileForm({ name, email, error }: { name: string; email: string; error?: string }) {
   return (
-    <form action={action} aria-describedby={state.error ? "profile-message" : undefined}>
-      <Message error={state.error} id="profile-message" />
+    <form action="/account/submit" method="post" aria-describedby={error ? "profile-message" : undefined}>
+      <Action name="save_profile" />
+      <Message error={error} id="profile-message" />
       <label htmlFor="profile-name">Name</label>
-      <input id="profile-name" name="name" autoComplete="name" maxLength={200} defaultValue={name} aria-invalid={state.field === "name" ? true : undefined} />
+      <input id="profile-name" name="name" autoComplete="name" maxLength={200} defaultValue={name} />
       <label htmlFor="profile-email">Email</label>
       <input
         id="profile-email"
@@ -84,13 +46,35 @@ export function ProfileForm({ name, email }: { name: string; email: string }) {
         required
         defaultValue={email}
         aria-describedby="profile-email-hint"
-        aria-invalid={state.field === "email" ? true : undefined}
       />
       <p id="profile-email-hint" className="hint">
         A new address is used once you follow the link we send to it.
       </p>
-      <button type="submit" disabled={pending} aria-busy={pending}>
-        Save
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+/** "Sign out" on one row of the session list. */
+export function EndSessionForm({ id, device }: { id: string; device: string }) {
+  return (
+    <form action="/account/submit" method="post" className="row-action">
+      <Action name="end_session" />
+      <input type="hidden" name="session" value={id} />
+      <button type="submit" className="secondary" aria-label={`Sign out ${device}`}>
+        Sign out
+      </button>
+    </form>
+  );
+}
+
+export function EndOtherSessionsForm({ error }: { error?: string }) {
+  return (
+    <form action="/account/submit" method="post" className="section-action">
+      <Action name="end_other_sessions" />
+      <Message error={error} id="sessions-message" />
+      <button type="submit" className="danger">
+        Sign out of all other sessions
       </button>
     </form>
   );

@@ -14,15 +14,6 @@ import {
   turnOff,
   type AccountFormState,
 } from "@/lib/login/account-mfa.ts";
-import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
-import {
-  submitEndOtherSessions,
-  submitEndSession,
-  submitPasswordChange,
-  submitProfile,
-  type PasswordFormState,
-  type ProfileFormState,
-} from "@/lib/login/account-page.ts";
 
 async function accessToken(): Promise<string> {
   const session = await currentSession();
@@ -62,36 +53,4 @@ export async function turnOffAction(_state: AccountFormState, formData: FormData
 
 export async function newRecoveryCodesAction(_state: AccountFormState, formData: FormData): Promise<AccountFormState> {
   return newRecoveryCodes(await accessToken(), field(formData, "proof"));
-}
-
-export async function changePasswordAction(_state: PasswordFormState, formData: FormData): Promise<PasswordFormState> {
-  const state = await submitPasswordChange(
-    await accessToken(),
-    field(formData, "current_password"),
-    field(formData, "new_password"),
-    field(formData, "confirm_password"),
-  );
-  if (!state.done) return state;
-  forgetAllSessionChecks();
-  redirect("/account?notice=password_changed");
-}
-
-export async function endSessionAction(_state: { error?: string }, formData: FormData): Promise<{ error?: string }> {
-  const state = await submitEndSession(await accessToken(), field(formData, "session"));
-  if (state.error) return state;
-  forgetAllSessionChecks();
-  redirect("/account?notice=session_ended#sessions");
-}
-
-export async function endOtherSessionsAction(_state: { error?: string }): Promise<{ error?: string }> {
-  const state = await submitEndOtherSessions(await accessToken());
-  if (state.error) return state;
-  forgetAllSessionChecks();
-  redirect("/account?notice=others_ended#sessions");
-}
-
-export async function saveProfileAction(_state: ProfileFormState, formData: FormData): Promise<ProfileFormState> {
-  const state = await submitProfile(await accessToken(), field(formData, "name"), field(formData, "email"));
-  if (state.notice) redirect(`/account?notice=${state.notice}`);
-  return state;
 }

@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
-import { accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
+import { accountError, accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
 import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
@@ -18,7 +18,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   const session = await currentSession();
   if (!session) redirect("/login");
   const token = session.tokens.accessToken;
-  const notice = accountNotice((await searchParams).notice);
+  const query = await searchParams;
+  const notice = accountNotice(query.notice);
   const api = await hasAccountApi();
   const [profile, twoStep, sessions, activity, rules] = await Promise.all([
     api ? orNull(getProfile(token)) : null,
@@ -27,6 +28,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
     api ? orNull(recentActivity(token)) : null,
     passwordRules(),
   ]);
+  // An error comes back for one form: its section shows it, opened.
+  const errorFor = (form: string) => (query.form === form ? accountError(query.error, rules) : undefined);
   return (
     <main className="wide account">
       <header className="account-header">
@@ -42,7 +45,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
         </p>
       ) : null}
       {profile ? (
-        <section className="panel" aria-labelledby="details-title">
+        <section className="panel" id="details" aria-labelledby="details-title">
           <h2 id="details-title">Your details</h2>
           <dl className="details">
             <dt>Name</dt>
@@ -55,28 +58,28 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
             <dt>Username</dt>
             <dd>{profile.username}</dd>
           </dl>
-          <details>
+          <details open={errorFor("profile") !== undefined}>
             <summary>Edit your details</summary>
-            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} />
+            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} error={errorFor("profile")} />
           </details>
         </section>
       ) : null}
       {api ? (
-        <section className="panel" aria-labelledby="password-title">
+        <section className="panel" id="password" aria-labelledby="password-title">
           <h2 id="password-title">Password</h2>
-          <details>
+          <details open={errorFor("password") !== undefined}>
             <summary>Change password</summary>
             <ul className="rules" id="password-rules">
               {rulesInWords(rules).map((rule) => (
                 <li key={rule}>{rule}</li>
               ))}
             </ul>
-            <ChangePasswordForm rulesId="password-rules" />
+            <ChangePasswordForm rulesId="password-rules" error={errorFor("password")} />
           </details>
         </section>
       ) : null}
       <TwoStep status={twoStep} />
-      {api ? <Sessions sessions={sessions} /> : null}
+      {api ? <Sessions sessions={sessions} error={errorFor("sessions")} /> : null}
       {api ? <Activity events={activity} /> : null}
       <details className="developer">
         <summary>Developer details</summary>

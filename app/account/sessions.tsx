@@ -9,7 +9,7 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 const SHOWN = 10;
 
 /** "Your sessions": every browser and app signed in to this account, this one first. */
-export function Sessions({ sessions }: { sessions: AccountSession[] | null }) {
+export function Sessions({ sessions, error }: { sessions: AccountSession[] | null; error?: string }) {
   const ordered = sessions ? [...sessions].sort((a, b) => Number(b.current) - Number(a.current)) : [];
   const others = ordered.filter((s) => !s.current).length;
   const hidden = Math.max(0, ordered.length - SHOWN);
@@ -40,7 +40,18 @@ export function Sessions({ sessions }: { sessions: AccountSession[] | null }) {
             })}
           </ul>
           {hidden > 0 ? <p className="hint">And {hidden === 1 ? "1 older session" : `${hidden} older sessions`}.</p> : null}
-          {others > 0 ? <EndOtherSessionsForm /> : <p className="hint">No other session is signed in.</p>}
+          {others > 0 ? (
+            <EndOtherSessionsForm error={error} />
+          ) : (
+            <>
+              {error ? (
+                <div role="alert" className="message" id="sessions-message">
+                  {error}
+                </div>
+              ) : null}
+              <p className="hint">No other session is signed in.</p>
+            </>
+          )}
         </>
       )}
     </section>

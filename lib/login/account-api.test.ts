@@ -12,7 +12,8 @@ import {
   passwordRules,
   recentActivity,
 } from "@/lib/login/account-api.ts";
-import { activityInWords, rulesInWords, submitEndSession, submitPasswordChange, submitProfile, timeAgo } from "@/lib/login/account-page.ts";
+import { accountError, activityInWords, rulesInWords, submitEndSession, submitPasswordChange, submitProfile, timeAgo } from "@/lib/login/account-page.ts";
+import { accountFormSubmit, destinationOf } from "@/lib/login/account-forms.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 
 // The login app speaks HTTP only: its requests are answered in-process by the real route handlers.
@@ -52,7 +53,7 @@ describe("the login app's account API client", () => {
     expect(requests).toContain(`DELETE /demo/default/account/sessions/${otherId}`);
     expect((await listSessions(tokens.accessToken)).map((s) => s.id)).not.toContain(otherId);
     // Ended already: the page treats it as done.
-    expect(await submitEndSession(tokens.accessToken, otherId)).toEqual({});
+    expect(await submitEndSession(tokens.accessToken, otherId)).toEqual({ notice: "session_ended" });
     await expect(listSessions(other.tokens.accessToken)).rejects.toEqual(new AccountApiError("ended"));
     await endOtherSessions(tokens.accessToken);
     expect((await listSessions(tokens.accessToken)).every((s) => s.current)).toBe(true);
@@ -60,26 +61,18 @@ describe("the login app's account API client", () => {
 
   it("says why a password change failed, in words for people, and sends the passwords in the body only", async () => {
     const { tokens } = await signInBob();
-    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "a new passphrase", "a new passphrase!")).toEqual({
-      error: "The new passwords don't match.",
-      field: "confirm",
-    });
-    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "password1", "password1")).toEqual({
-      error: "That password is too common. Choose one that is harder to guess.",
-      field: "new",
-    });
-    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "bob-1234", "bob-1234")).toEqual({
-      error: "That password is too close to your username. Choose something else.",
-      field: "new",
-    });
-    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", "short", "short")).toEqual({
-      error: "The password must have at least 8 characters.",
-      field: "new",
-    });
-    expect(await submitPasswordChange(tokens.accessToken, "wrong", "a new passphrase", "a new passphrase")).toEqual({
-      error: "Your current password is not right.",
-      field: "current",
-    });
+    const outcome = (current: string, next: string, confirm = next) => submitPasswordChange(tokens.accessToken, current, next, confirm);
+    expect(await outcome("bob-password-1", "a new passphrase", "a new passphrase!")).toEqual({ error: "mismatch", form: "password" });
+    expect(await outcome("", "a new passphrase")).toEqual({ error: "missing_current", form: "password" });
+    expect(await outcome("bob-password-1", "password1")).toEqual({ error: "common", form: "password" });
+    expect(await outcome("bob-password-1", "bob-1234")).toEqual({ error: "contains_username", form: "password" });
+    expect(await outcome("bob-password-1", "short")).toEqual({ error: "too_short", form: "password" });
+    expect(await outcome("wrong", "a new passphrase")).toEqual({ error: "wrong_password", form: "password" });
+    const rules = await passwordRules();
+    expect(accountError("too_short", rules)).toBe("The password must have at least 8 characters.");
+    expect(accountError("wrong_password", rules)).toBe("Your current password is not right.");
+    expect(accountError("<script>", rules)).toBe("This can't be done right now. Please try again in a moment.");
+    expect(accountError(undefined, rules)).toBeUndefined();
     expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
     await expect(changePassword(tokens.accessToken, "bob-password-1", "short")).rejects.toMatchObject({ reason: "policy", rule: "too_short" });
   });
@@ -90,11 +83,9 @@ describe("the login app's account API client", () => {
     expect(requests.filter((r) => r.startsWith("PATCH"))).toEqual([]);
     expect(await submitProfile(tokens.accessToken, "  Robert Example ", "bob@example.com")).toEqual({ notice: "profile_saved" });
     expect(await getProfile(tokens.accessToken)).toMatchObject({ name: "Robert Example", email: "bob@example.com", pendingEmail: null });
-    expect(await submitProfile(tokens.accessToken, "x".repeat(201), "bob@example.com")).toEqual({
-      error: "Name must have at most 200 characters.",
-      field: "name",
-    });
-    expect(await submitProfile(tokens.accessToken, "Robert Example", " ")).toEqual({ error: "Enter your email address.", field: "email" });
+    expect(await submitProfile(tokens.accessToken, "x".repeat(201), "bob@example.com")).toEqual({ error: "invalid_name", form: "profile" });
+    expect(await submitProfile(tokens.accessToken, "Robert Example", "not an address")).toEqual({ error: "invalid_email", form: "profile" });
+    expect(await submitProfile(tokens.accessToken, "Robert Example", " ")).toEqual({ error: "missing_email", form: "profile" });
     await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com");
   });
 
@@ -108,6 +99,24 @@ describe("the login app's account API client", () => {
 });
 
 describe("the account page's words", () => {
+  it("refuses a form posted from another site (CSRF) before reading anything", async () => {
+    const res = await accountFormSubmit(
+      new Request("http://localhost:3000/account/submit", {
+        method: "POST",
+        headers: { Origin: "https://evil.example", "Content-Type": "application/x-www-form-urlencoded" },
+        body: "action=end_other_sessions",
+      }),
+    );
+    expect(res.status).toBe(403);
+  });
+
+  it("comes back from a form with codes only, to the form's section", () => {
+    expect(destinationOf({ notice: "session_ended" })).toBe("/account?notice=session_ended#sessions");
+    expect(destinationOf({ notice: "password_changed" })).toBe("/account?notice=password_changed");
+    expect(destinationOf({ error: "too_short", form: "password" })).toBe("/account?error=too_short&form=password#password");
+    expect(destinationOf({ error: "invalid_email", form: "profile" })).toBe("/account?error=invalid_email&form=profile#details");
+  });
+
   it.each([
     [0, "just now"],
     [59, "just now"],

@@ -3,12 +3,19 @@ import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
 
 /**
  * What the account page's sessions, password and activity sections say and do, over the account
- * API (lib/login/account-api.ts). The forms post to the server (server actions), with or without
- * script; a password goes in a request body only, never in a URL.
+ * API (lib/login/account-api.ts). The forms post to `/account/submit` (account-forms.ts), with or
+ * without script; a password goes in a request body only, never in a URL.
  */
 
-/** What the change-password form shows after a submit. */
-export type PasswordFormState = { error?: string; field?: "current" | "new" | "confirm"; done?: boolean };
+/** Which form of the account page an outcome belongs to (its section shows the message). */
+export type AccountForm = "password" | "profile" | "sessions";
+
+/**
+ * What a form of the account page led to: a notice for the whole page, or an error code for its
+ * form, each carried back in the redirect's query (`/account?notice=…`, `?error=…&form=…`). Codes
+ * only: no value typed into a form, and never a password, goes into a URL.
+ */
+export type AccountOutcome = { notice: string } | { error: string; form: AccountForm };
 
 /** Notices the page shows after a form that redirected back to it (`/account?notice=…`). */
 export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
@@ -26,12 +33,40 @@ export function accountNotice(code: string | string[] | undefined): string | und
 
 const UNAVAILABLE = "This can't be done right now. Please try again in a moment.";
 
-function failureMessage(err: unknown): string {
-  if (!(err instanceof AccountApiError)) return UNAVAILABLE;
-  if (err.reason === "ended") return SESSION_ENDED_MESSAGE;
-  if (err.reason === "too_many_attempts") return "Too many wrong passwords. Please wait a few minutes before trying again.";
-  if (err.reason === "not_found") return "That session has already ended.";
-  return UNAVAILABLE;
+/** What each error code says; `too_short` and `too_long` are worded with the issuer's rules. */
+const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
+  missing_current: "Enter your current password.",
+  missing_new: "Enter a new password.",
+  mismatch: "The new passwords don't match.",
+  wrong_password: "Your current password is not right.",
+  common: "That password is too common. Choose one that is harder to guess.",
+  contains_username: "That password is too close to your username. Choose something else.",
+  contains_email: "That password is too close to your email address. Choose something else.",
+  policy: "That password can't be used. Choose another.",
+  too_many_attempts: "Too many wrong passwords. Please wait a few minutes before trying again.",
+  missing_email: "Enter your email address.",
+  invalid_name: "That name can't be used: at most 200 characters, on one line.",
+  invalid_email: "That doesn't look like an email address.",
+  email_unavailable: "Your email address can't be changed right now.",
+  too_many_mails: "Too many confirmation emails this hour. Please try again later.",
+  session_gone: "That session has already ended.",
+  ended: SESSION_ENDED_MESSAGE,
+  unavailable: UNAVAILABLE,
+};
+
+/** The message for an error code of the account page's forms. */
+export function accountError(code: string | string[] | undefined, rules: PasswordRules): string | undefined {
+  if (typeof code !== "string") return undefined;
+  if (code === "too_short") return `The password must have at least ${rules.minLength} characters.`;
+  if (code === "too_long") return `The password must have at most ${rules.maxLength} characters.`;
+  return Object.hasOwn(ACCOUNT_ERRORS, code) ? ACCOUNT_ERRORS[code] : UNAVAILABLE;
+}
+
+function failureCode(err: unknown): string {
+  if (!(err instanceof AccountApiError)) return "unavailable";
+  if (err.reason === "ended" || err.reason === "too_many_attempts") return err.reason;
+  if (err.reason === "not_found") return "session_gone";
+  return "unavailable";
 }
 
 /** The rules a new password must follow, in words, shown before submitting. */
@@ -43,43 +78,30 @@ export function rulesInWords(rules: PasswordRules): string[] {
   return words;
 }
 
-/** The server's own description of a broken rule, made into a sentence for people. */
-function policyMessage(err: AccountApiError): string {
-  const rule = err.rule;
-  if (rule === "too_short" || rule === "too_long") return sentence(err.description) ?? "That password is not the right length.";
-  if (rule === "common") return "That password is too common. Choose one that is harder to guess.";
-  if (rule === "contains_username") return "That password is too close to your username. Choose something else.";
-  if (rule === "contains_email") return "That password is too close to your email address. Choose something else.";
-  return sentence(err.description) ?? "That password can't be used. Choose another.";
-}
-
-function sentence(text: string | undefined): string | undefined {
-  return text ? `${text.charAt(0).toUpperCase()}${text.slice(1)}.` : undefined;
-}
+const POLICY_RULES = new Set(["too_short", "too_long", "common", "contains_username", "contains_email"]);
 
 /** The change-password form: the current password, the new one twice. */
-export async function submitPasswordChange(accessToken: string, current: string, next: string, confirm: string): Promise<PasswordFormState> {
-  if (!current) return { error: "Enter your current password.", field: "current" };
-  if (!next) return { error: "Enter a new password.", field: "new" };
-  if (next !== confirm) return { error: "The new passwords don't match.", field: "confirm" };
+export async function submitPasswordChange(accessToken: string, current: string, next: string, confirm: string): Promise<AccountOutcome> {
+  const fail = (error: string): AccountOutcome => ({ error, form: "password" });
+  if (!current) return fail("missing_current");
+  if (!next) return fail("missing_new");
+  if (next !== confirm) return fail("mismatch");
   try {
     await changePassword(accessToken, current, next);
-    return { done: true };
+    return { notice: "password_changed" };
   } catch (err) {
-    if (err instanceof AccountApiError && err.reason === "wrong_password") return { error: "Your current password is not right.", field: "current" };
-    if (err instanceof AccountApiError && err.reason === "policy") return { error: policyMessage(err), field: "new" };
-    return { error: failureMessage(err) };
+    if (err instanceof AccountApiError && err.reason === "wrong_password") return fail("wrong_password");
+    if (err instanceof AccountApiError && err.reason === "policy") return fail(err.rule && POLICY_RULES.has(err.rule) ? err.rule : "policy");
+    return fail(failureCode(err));
   }
 }
 
-/** What the profile form shows after a submit; `notice` is the page's notice once saved. */
-export type ProfileFormState = { error?: string; field?: "name" | "email"; notice?: "profile_saved" | "email_pending" };
-
 /** The profile form: the name changes at once, a new email once its owner follows the mailed link. */
-export async function submitProfile(accessToken: string, name: string, email: string): Promise<ProfileFormState> {
+export async function submitProfile(accessToken: string, name: string, email: string): Promise<AccountOutcome> {
+  const fail = (error: string): AccountOutcome => ({ error, form: "profile" });
   const nextName = name.trim();
   const nextEmail = email.trim();
-  if (!nextEmail) return { error: "Enter your email address.", field: "email" };
+  if (!nextEmail) return fail("missing_email");
   try {
     const current = await getProfile(accessToken);
     const changes: { name?: string | null; email?: string } = {};
@@ -89,34 +111,31 @@ export async function submitProfile(accessToken: string, name: string, email: st
     const saved = await updateProfile(accessToken, changes);
     return { notice: changes.email !== undefined && saved.pendingEmail !== null ? "email_pending" : "profile_saved" };
   } catch (err) {
-    if (err instanceof AccountApiError && err.reason === "invalid")
-      return { error: sentence(err.description) ?? "That can't be saved.", field: err.description?.startsWith("name") ? "name" : "email" };
-    if (err instanceof AccountApiError && err.reason === "conflict") return { error: "Your email address can't be changed right now.", field: "email" };
-    if (err instanceof AccountApiError && err.reason === "too_many_attempts")
-      return { error: "Too many confirmation emails this hour. Please try again later.", field: "email" };
-    return { error: failureMessage(err) };
+    if (err instanceof AccountApiError && err.reason === "invalid") return fail(err.description?.startsWith("name") ? "invalid_name" : "invalid_email");
+    if (err instanceof AccountApiError && err.reason === "conflict") return fail("email_unavailable");
+    if (err instanceof AccountApiError && err.reason === "too_many_attempts") return fail("too_many_mails");
+    return fail(failureCode(err));
   }
 }
 
 /** "Sign out" on one row of the session list; an already ended session counts as done. */
-export async function submitEndSession(accessToken: string, id: string): Promise<{ error?: string }> {
-  if (!id) return { error: "That session has already ended." };
+export async function submitEndSession(accessToken: string, id: string): Promise<AccountOutcome> {
   try {
-    await endSession(accessToken, id);
-    return {};
+    if (id) await endSession(accessToken, id);
+    return { notice: "session_ended" };
   } catch (err) {
-    if (err instanceof AccountApiError && err.reason === "not_found") return {};
-    return { error: failureMessage(err) };
+    if (err instanceof AccountApiError && err.reason === "not_found") return { notice: "session_ended" };
+    return { error: failureCode(err), form: "sessions" };
   }
 }
 
 /** "Sign out of all other sessions". */
-export async function submitEndOtherSessions(accessToken: string): Promise<{ error?: string }> {
+export async function submitEndOtherSessions(accessToken: string): Promise<AccountOutcome> {
   try {
     await endOtherSessions(accessToken);
-    return {};
+    return { notice: "others_ended" };
   } catch (err) {
-    return { error: failureMessage(err) };
+    return { error: failureCode(err), form: "sessions" };
   }
 }
 
