@@ -48,3 +48,6 @@ export const LOCKOUT_USERS = ["lockout-countdown", "lockout-no-js", "lockout-sho
 
 /** Sets up two-step verification (never finishing it) for the pages' screenshots (e2e/pages.spec.ts). */
 export const SHOTS_USER = "ux-shots";
+
+/** Users of e2e/account.spec.ts whose password a test changes (their password: `${username}-password-1`). */
+export const ACCOUNT_USERS = ["account-password", "account-password-nojs"] as const;

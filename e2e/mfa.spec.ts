@@ -201,7 +201,7 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   await page.goto("/account/two-step-verification");
   await expect(page).toHaveURL(/\/account$/);
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await signIn(page, "mfa-enrol", "mfa-enrol-password-1");
   await enterCode(page, totp(secret, 1));
@@ -228,7 +228,7 @@ test("new recovery codes, then two-step verification turned off, each with the p
   await page.getByRole("button", { name: "Turn off two-step verification" }).click();
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
 
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await signIn(page, "mfa-off", "mfa-off-password-1");
   await expect(page).toHaveURL(/\/account$/);
@@ -383,7 +383,7 @@ test.describe("when demo-web's policy is required", () => {
     await expect(page).toHaveURL(/\/account$/);
 
     // Enrolled: the next sign-in asks for a code, and a recovery code shown at enrolment works.
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
     await signIn(page, "mfa-required", "mfa-required-password-1");
     await page.getByRole("link", { name: "Use a recovery code instead" }).click();

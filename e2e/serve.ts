@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { E2E, LOCKOUT_USERS, MFA_USERS, RECOVERY_PASSWORD, RECOVERY_USERS, SHOTS_USER } from "./env.ts";
+import { ACCOUNT_USERS, E2E, LOCKOUT_USERS, MFA_USERS, RECOVERY_PASSWORD, RECOVERY_USERS, SHOTS_USER } from "./env.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -19,7 +19,7 @@ await seedDemo();
 await db().client.updateMany({ where: { clientId: "demo-web" }, data: { accessTokenTtl: ACCESS_TOKEN_TTL } });
 // One user per two-step verification test (e2e/mfa.spec.ts): a TOTP code works once per window.
 const { addUser } = await import("@/lib/admin/users.ts");
-for (const username of [...MFA_USERS, ...LOCKOUT_USERS, SHOTS_USER]) {
+for (const username of [...MFA_USERS, ...LOCKOUT_USERS, SHOTS_USER, ...ACCOUNT_USERS]) {
   await addUser({ workspace: "demo/default", username, password: `${username}-password-1`, email: `${username}@example.com`, name: `${username} Example` });
 }
 // One user per password-recovery test (e2e/recovery.spec.ts): each ends with another password.

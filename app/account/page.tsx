@@ -1,30 +1,93 @@
 import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
+import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
+import { accountError, accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
+import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
-import { twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { TwoStep } from "./two-step.tsx";
+import { Sessions } from "./sessions.tsx";
+import { Activity } from "./activity.tsx";
+import { ChangePasswordForm, ProfileForm } from "./account-forms.tsx";
 
 export const metadata = { title: "Your account" };
 
-export default async function AccountPage() {
+const orNull = <T,>(work: Promise<T>): Promise<T | null> => work.catch(() => null);
+
+export default async function AccountPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const session = await currentSession();
   if (!session) redirect("/login");
-  const access = describeToken(session.tokens.accessToken, session.tokens.expiresAt);
-  const id = describeToken(session.tokens.idToken);
+  const token = session.tokens.accessToken;
+  const query = await searchParams;
+  const notice = accountNotice(query.notice);
+  const api = await hasAccountApi();
+  const [profile, twoStep, sessions, activity, rules] = await Promise.all([
+    api ? orNull(getProfile(token)) : null,
+    twoStepStatus(token),
+    api ? orNull(listSessions(token)) : null,
+    api ? orNull(recentActivity(token)) : null,
+    passwordRules(),
+  ]);
+  // An error comes back for one form: its section shows it, opened.
+  const errorFor = (form: string) => (query.form === form ? accountError(query.error, rules) : undefined);
   return (
-    <PageFrame width="wide">
+    <PageFrame width="wide" className="account">
       <header className="account-header">
         <div>
-          <h1>{session.name ?? "Your account"}</h1>
-          <p data-testid="account-email">{session.email}</p>
+          <h1>{(profile ? profile.name : session.name) ?? "Your account"}</h1>
+          <p data-testid="account-email">{profile ? profile.email : session.email}</p>
         </div>
         <SignOutButton />
       </header>
-      <TwoStep status={await twoStepStatus(session.tokens.accessToken)} />
-      <TokenViewer title="Access token" testId="access-token" token={access} />
-      <TokenViewer title="ID token" testId="id-token" token={id} />
+      {notice ? (
+        <p className="message notice" role="status" data-testid="account-notice">
+          {notice}
+        </p>
+      ) : null}
+      {profile ? (
+        <section className="panel" id="details" aria-labelledby="details-title">
+          <h2 id="details-title">Your details</h2>
+          <dl className="details">
+            <dt>Name</dt>
+            <dd data-testid="profile-name">{profile.name ?? "Not set"}</dd>
+            <dt>Email</dt>
+            <dd data-testid="profile-email">
+              {profile.email ?? "Not set"}
+              {profile.pendingEmail ? <span className="meta">Waiting for you to confirm {profile.pendingEmail}: follow the link we sent there.</span> : null}
+            </dd>
+            <dt>Username</dt>
+            <dd>{profile.username}</dd>
+          </dl>
+          <details open={errorFor("profile") !== undefined}>
+            <summary>Edit your details</summary>
+            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} error={errorFor("profile")} />
+          </details>
+        </section>
+      ) : null}
+      {api ? (
+        <section className="panel" id="password" aria-labelledby="password-title">
+          <h2 id="password-title">Password</h2>
+          <details open={errorFor("password") !== undefined}>
+            <summary>Change password</summary>
+            <ul className="rules" id="password-rules">
+              {rulesInWords(rules).map((rule) => (
+                <li key={rule}>{rule}</li>
+              ))}
+            </ul>
+            <ChangePasswordForm rulesId="password-rules" error={errorFor("password")} />
+          </details>
+        </section>
+      ) : null}
+      <TwoStep status={twoStep} />
+      {api ? <Sessions sessions={sessions} error={errorFor("sessions")} /> : null}
+      {api ? <Activity events={activity} /> : null}
+      <details className="developer">
+        <summary>Developer details</summary>
+        <p className="hint">What this app holds for your session: the decoded access and ID tokens.</p>
+        <TokenViewer title="Access token" testId="access-token" token={describeToken(token, session.tokens.expiresAt)} />
+        <TokenViewer title="ID token" testId="id-token" token={describeToken(session.tokens.idToken)} />
+      </details>
     </PageFrame>
   );
 }

@@ -18,6 +18,8 @@ describe("proxy.ts runs before every page, never before the authorization server
     "/a/b/c/d",
     "/demo/default",
     "/demo/default/oauth2",
+    "/account",
+    "/account/two-step-verification",
   ])("runs for %s", (path) => {
     expect(runsFor(path)).toBe(true);
   });
@@ -27,6 +29,8 @@ describe("proxy.ts runs before every page, never before the authorization server
     "/demo/default/oauth2/revoke",
     "/demo/default/oauth2/introspect",
     "/demo/default/userinfo",
+    "/demo/default/account/sessions",
+    "/demo/default/account/sessions/0b0e4a36-7c1f-4a59-9d56-6a35a1c8e0f1",
     "/demo/default/.well-known/openid-configuration",
     "/demo/default/.well-known/jwks.json",
     "/.well-known/oauth-authorization-server/demo/default",

@@ -16,7 +16,14 @@ export const MAX_SESSION_CHECKS = 10_000;
 
 // By a hash of the access token: the token itself is a bearer credential and stays out of memory
 // dumps and logs.
-const checks = registerCache("login session checks", new Map<string, { at: number; liveness: Promise<Liveness> }>(), "state");
+// One map per process on globalThis: the proxy (lib/login/proxy.ts) and the account page's actions
+// are bundled apart by Next, and an action must be able to forget what the proxy knows.
+const CHECKS = Symbol.for("ropc.login.session-checks");
+const checks = registerCache(
+  "login session checks",
+  ((globalThis as Record<symbol, Map<string, { at: number; liveness: Promise<Liveness> }> | undefined>)[CHECKS] ??= new Map()),
+  "state",
+);
 
 /** What the check asks about: the refresh token where the session has one (see sessionStatus). */
 export type SessionCheckTokens = Pick<SessionTokens, "accessToken" | "refreshToken">;
@@ -70,4 +77,13 @@ export function clearSessionChecks(): void {
 /** How many sessions are remembered (tests: the cache is bounded). */
 export function sessionChecksSize(): number {
   return checks.size;
+}
+
+/**
+ * Forgets what is known of every session, so that each one's next request asks again: after this
+ * user ended one of their other sessions (or all), whose access tokens this app does not hold, so
+ * that the browser of the ended session, if it is served here, is signed out at its next request.
+ */
+export function forgetAllSessionChecks(): void {
+  checks.clear();
 }

@@ -4,14 +4,15 @@ import { currentBranding } from "@/lib/login/branding.ts";
 /**
  * The frame of every page of the login app: the workspace's name and logo above the content, its
  * accent colour (a CSS custom property the buttons and links use), its links in the footer.
- * `card` is the narrow centred card of the sign-in pages; `wide` the account pages' column.
+ * `card` is the narrow centred card of the sign-in pages; `wide` the account pages' column;
+ * `className` adds a page's own class to the column.
  */
-export async function PageFrame({ width = "card", children }: { width?: "card" | "wide"; children: ReactNode }) {
+export async function PageFrame({ width = "card", className, children }: { width?: "card" | "wide"; className?: string; children: ReactNode }) {
   const branding = await currentBranding();
   const style = branding.accent ? ({ "--accent": branding.accent } as CSSProperties) : undefined;
   return (
     <div className="page" style={style}>
-      <main className={width}>
+      <main className={className ? `${width} ${className}` : width}>
         {(branding.name || branding.logoSrc) && (
           <div className="brand" data-testid="brand">
             {branding.logoSrc && (

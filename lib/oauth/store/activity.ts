@@ -8,6 +8,9 @@ export const ACTIVITY_EVENTS = {
   "account.password.change": "password_change",
 } as const;
 
+/** The reason the password grant records when a right password asks for a second factor (grants/password.ts). */
+const MFA_CHALLENGE = "mfa challenge issued";
+
 export type ActivityKind = (typeof ACTIVITY_EVENTS)[keyof typeof ACTIVITY_EVENTS];
 
 export interface Activity {
@@ -29,7 +32,11 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
     where: {
       workspaceId,
       event: { in: Object.keys(ACTIVITY_EVENTS) },
-      OR: [{ userId: user.id }, { userId: null, username: user.username }],
+      AND: [
+        { OR: [{ userId: user.id }, { userId: null, username: user.username }] },
+        // A right password that asked for a second factor is no failure: the step after it says how the sign-in ended.
+        { OR: [{ reason: null }, { NOT: { reason: { startsWith: MFA_CHALLENGE } } }] },
+      ],
     },
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
     take: limit,

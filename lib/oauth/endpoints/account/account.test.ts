@@ -7,6 +7,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { addClient, ALICE, basic, call, expectNoStore, inProcessFetch, introspect, ISSUER, postToken, signIn, SPA, type Tokens } from "@/lib/testing/oauth.ts";
 
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
@@ -68,6 +69,14 @@ describe("the account API's authentication (RFC 6750)", () => {
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}"`);
     expect(res.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("records no audit event for a call without a token", async () => {
+    await flushAudit();
+    const before = await db().auditEvent.count({ where: { event: { startsWith: "account." } } });
+    for (const [, route, method, path] of ROUTES) expect((await call(route, `${ISSUER}${path}`, { method, params: { id: "x" } })).status).toBe(401);
+    await flushAudit();
+    expect(await db().auditEvent.count({ where: { event: { startsWith: "account." } } })).toBe(before);
   });
 
   it.each(ROUTES)("%s with a bad token: 401 invalid_token", async (_name, route, method, path) => {
@@ -348,5 +357,16 @@ describe("GET /account/activity", () => {
     ]);
     expect(events.map((e) => e.at)).toEqual([...events.map((e) => e.at as number)].sort((a, b) => b - a));
     expect(JSON.stringify(events)).not.toMatch(/reason|wrong password|198\.51\.100\.9/);
+  });
+
+  it("shows a sign-in with a second factor as one sign-in, not as a failed password", async () => {
+    const mfaToken = await mfaTokenFor({ ...DAVE, scope: "openid account" }, WEB);
+    const res = await postToken({ grant_type: MFA_OTP, mfa_token: mfaToken, otp: codeAt(DAVE_SECRET) }, WEB);
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as Tokens;
+    await flushAudit();
+    const { events } = (await (await getActivity(tokens)).json()) as { events: Array<Record<string, unknown>> };
+    expect(events[0]).toMatchObject({ type: "second_factor", outcome: "success", client_id: "demo-web" });
+    expect(events.filter((e) => e.type === "sign_in" && e.outcome === "failure")).toEqual([]);
   });
 });

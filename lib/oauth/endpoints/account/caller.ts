@@ -22,13 +22,15 @@ export type AccountEndpoint = (request: OAuthRequest, context: EndpointContext, 
  * endpoints' one check, access-token-caller.ts) is live, belongs to an enabled user's sign-in (it
  * carries `sid`) and has the `account` scope. A request without a token gets RFC 6750 §3.1's bare
  * challenge (401), a bad token `invalid_token` (401), one without the scope `insufficient_scope`
- * (403). `event` names its audit events.
+ * (403). `event` names the audit events of authenticated calls.
  */
 export function accountEndpoint(handle: AccountEndpoint, event?: string): Endpoint {
   return async (request, context) => {
-    if (event) context.audit.event = event;
     const caller = await accessTokenCaller(request, context.workspace, context.audit, { scope: ACCOUNT_SCOPE, session: true });
     if (!caller) return accessTokenRequired(context.workspace);
+    // Named once the caller is known: what the user did (or failed to), not every anonymous knock,
+    // whose bare 401 challenge is an answer, not a thrown failure, and would be recorded as a success.
+    if (event) context.audit.event = event;
     const { user, claims } = caller;
     // `session: true` made sure of it.
     if (claims.sid === undefined) throw new TypeError("a session's token without sid");

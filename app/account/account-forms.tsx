@@ -1,0 +1,81 @@
+// Plain HTML forms posted to /account/submit (lib/login/account-forms.ts): they work without
+// script, and the page they come back to says what happened.
+
+function Message({ error, id }: { error?: string; id: string }) {
+  return (
+    <div id={id} role="alert" aria-live="assertive" className={error ? "message" : "message empty"}>
+      {error}
+    </div>
+  );
+}
+
+const Action = ({ name }: { name: string }) => <input type="hidden" name="action" value={name} />;
+
+/** Current password, then the new one twice; the rules are on the page before any submit. */
+export function ChangePasswordForm({ rulesId, error }: { rulesId: string; error?: string }) {
+  return (
+    <form action="/account/submit" method="post" aria-describedby={error ? "password-message" : undefined}>
+      <Action name="change_password" />
+      <Message error={error} id="password-message" />
+      <label htmlFor="current-password">Current password</label>
+      <input id="current-password" name="current_password" type="password" autoComplete="current-password" required />
+      <label htmlFor="new-password">New password</label>
+      <input id="new-password" name="new_password" type="password" autoComplete="new-password" required aria-describedby={rulesId} />
+      <label htmlFor="confirm-password">New password again</label>
+      <input id="confirm-password" name="confirm_password" type="password" autoComplete="new-password" required />
+      <button type="submit">Change password</button>
+    </form>
+  );
+}
+
+/** Name and email; a new email is confirmed by a link sent to it before it counts. */
+export function ProfileForm({ name, email, error }: { name: string; email: string; error?: string }) {
+  return (
+    <form action="/account/submit" method="post" aria-describedby={error ? "profile-message" : undefined}>
+      <Action name="save_profile" />
+      <Message error={error} id="profile-message" />
+      <label htmlFor="profile-name">Name</label>
+      <input id="profile-name" name="name" autoComplete="name" maxLength={200} defaultValue={name} />
+      <label htmlFor="profile-email">Email</label>
+      <input
+        id="profile-email"
+        name="email"
+        type="email"
+        autoComplete="email"
+        maxLength={254}
+        required
+        defaultValue={email}
+        aria-describedby="profile-email-hint"
+      />
+      <p id="profile-email-hint" className="hint">
+        A new address is used once you follow the link we send to it.
+      </p>
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+/** "Sign out" on one row of the session list. */
+export function EndSessionForm({ id, device }: { id: string; device: string }) {
+  return (
+    <form action="/account/submit" method="post" className="row-action">
+      <Action name="end_session" />
+      <input type="hidden" name="session" value={id} />
+      <button type="submit" className="secondary" aria-label={`Sign out ${device}`}>
+        Sign out
+      </button>
+    </form>
+  );
+}
+
+export function EndOtherSessionsForm({ error }: { error?: string }) {
+  return (
+    <form action="/account/submit" method="post" className="section-action">
+      <Action name="end_other_sessions" />
+      <Message error={error} id="sessions-message" />
+      <button type="submit" className="danger">
+        Sign out of all other sessions
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,3 @@
+import { accountFormSubmit } from "@/lib/login/account-forms.ts";
+
+export { accountFormSubmit as POST };

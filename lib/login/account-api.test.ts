@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { inProcessFetch } from "@/lib/testing/oauth.ts";
+import { passwordSignIn, setFetchForTests } from "@/lib/login/token-client.ts";
+import {
+  AccountApiError,
+  changePassword,
+  endOtherSessions,
+  endSession,
+  getProfile,
+  hasAccountApi,
+  listSessions,
+  passwordRules,
+  recentActivity,
+} from "@/lib/login/account-api.ts";
+import { accountError, activityInWords, rulesInWords, submitEndSession, submitPasswordChange, submitProfile, timeAgo } from "@/lib/login/account-page.ts";
+import { accountFormSubmit, destinationOf } from "@/lib/login/account-forms.ts";
+import { flushAudit } from "@/lib/platform/audit.ts";
+
+// The login app speaks HTTP only: its requests are answered in-process by the real route handlers.
+const requests: string[] = [];
+beforeEach(() => {
+  requests.length = 0;
+  setFetchForTests((async (input: string | URL | Request, init?: RequestInit) => {
+    const request = new Request(input, init);
+    requests.push(`${request.method} ${new URL(request.url).pathname}`);
+    return inProcessFetch(request);
+  }) as typeof fetch);
+});
+afterEach(() => setFetchForTests(undefined));
+
+const CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
+const signInBob = () => passwordSignIn("bob", "bob-password-1", { ip: "203.0.113.5", userAgent: CHROME });
+
+describe("the login app's account API client", () => {
+  it("finds the account API and the password rules through discovery", async () => {
+    expect(await hasAccountApi()).toBe(true);
+    expect(await passwordRules()).toEqual({ minLength: 8, maxLength: 1024, rejects: ["common", "username", "email"] });
+    expect(rulesInWords(await passwordRules())).toEqual([
+      "At least 8 characters. Longer is stronger: a few unrelated words make a good password.",
+      "Not a commonly used password.",
+      "Not built on your username or email address.",
+    ]);
+  });
+
+  it("lists the sessions with the browser and address it forwarded at sign-in, and ends them", async () => {
+    const other = await signInBob();
+    const { tokens } = await signInBob();
+    const sessions = await listSessions(tokens.accessToken);
+    expect(sessions[0]).toMatchObject({ clientId: "demo-web", ip: "203.0.113.5", userAgent: CHROME, current: true });
+    expect(sessions.filter((s) => s.current)).toHaveLength(1);
+    const otherId = sessions.find((s) => !s.current)!.id;
+    await endSession(tokens.accessToken, otherId);
+    expect(requests).toContain(`DELETE /demo/default/account/sessions/${otherId}`);
+    expect((await listSessions(tokens.accessToken)).map((s) => s.id)).not.toContain(otherId);
+    // Ended already: the page treats it as done.
+    expect(await submitEndSession(tokens.accessToken, otherId)).toEqual({ notice: "session_ended" });
+    await expect(listSessions(other.tokens.accessToken)).rejects.toEqual(new AccountApiError("ended"));
+    await endOtherSessions(tokens.accessToken);
+    expect((await listSessions(tokens.accessToken)).every((s) => s.current)).toBe(true);
+  });
+
+  it("says why a password change failed, in words for people, and sends the passwords in the body only", async () => {
+    const { tokens } = await signInBob();
+    const outcome = (current: string, next: string, confirm = next) => submitPasswordChange(tokens.accessToken, current, next, confirm);
+    expect(await outcome("bob-password-1", "a new passphrase", "a new passphrase!")).toEqual({ error: "mismatch", form: "password" });
+    expect(await outcome("", "a new passphrase")).toEqual({ error: "missing_current", form: "password" });
+    expect(await outcome("bob-password-1", "password1")).toEqual({ error: "common", form: "password" });
+    expect(await outcome("bob-password-1", "bob-1234")).toEqual({ error: "contains_username", form: "password" });
+    expect(await outcome("bob-password-1", "short")).toEqual({ error: "too_short", form: "password" });
+    expect(await outcome("wrong", "a new passphrase")).toEqual({ error: "wrong_password", form: "password" });
+    const rules = await passwordRules();
+    expect(accountError("too_short", rules)).toBe("The password must have at least 8 characters.");
+    expect(accountError("wrong_password", rules)).toBe("Your current password is not right.");
+    expect(accountError("<script>", rules)).toBe("This can't be done right now. Please try again in a moment.");
+    expect(accountError(undefined, rules)).toBeUndefined();
+    expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
+    await expect(changePassword(tokens.accessToken, "bob-password-1", "short")).rejects.toMatchObject({ reason: "policy", rule: "too_short" });
+  });
+
+  it("saves the name at once, sends nothing when nothing changed, and says what was refused", async () => {
+    const { tokens } = await signInBob();
+    expect(await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com")).toEqual({ notice: "profile_saved" });
+    expect(requests.filter((r) => r.startsWith("PATCH"))).toEqual([]);
+    expect(await submitProfile(tokens.accessToken, "  Robert Example ", "bob@example.com")).toEqual({ notice: "profile_saved" });
+    expect(await getProfile(tokens.accessToken)).toMatchObject({ name: "Robert Example", email: "bob@example.com", pendingEmail: null });
+    expect(await submitProfile(tokens.accessToken, "x".repeat(201), "bob@example.com")).toEqual({ error: "invalid_name", form: "profile" });
+    expect(await submitProfile(tokens.accessToken, "Robert Example", "not an address")).toEqual({ error: "invalid_email", form: "profile" });
+    expect(await submitProfile(tokens.accessToken, "Robert Example", " ")).toEqual({ error: "missing_email", form: "profile" });
+    await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com");
+  });
+
+  it("reads the recent activity", async () => {
+    const { tokens } = await signInBob();
+    await flushAudit();
+    const [newest] = await recentActivity(tokens.accessToken);
+    expect(newest).toMatchObject({ type: "sign_in", outcome: "success", clientId: "demo-web", ip: "203.0.113.5", userAgent: CHROME });
+    expect(activityInWords(newest!.type, newest!.outcome)).toBe("Signed in");
+  });
+});
+
+describe("the account page's words", () => {
+  it("refuses a form posted from another site (CSRF) before reading anything", async () => {
+    const res = await accountFormSubmit(
+      new Request("http://localhost:3000/account/submit", {
+        method: "POST",
+        headers: { Origin: "https://evil.example", "Content-Type": "application/x-www-form-urlencoded" },
+        body: "action=end_other_sessions",
+      }),
+    );
+    expect(res.status).toBe(403);
+  });
+
+  it("comes back from a form with codes only, to the form's section", () => {
+    expect(destinationOf({ notice: "session_ended" })).toBe("/account?notice=session_ended#sessions");
+    expect(destinationOf({ notice: "password_changed" })).toBe("/account?notice=password_changed");
+    expect(destinationOf({ error: "too_short", form: "password" })).toBe("/account?error=too_short&form=password#password");
+    expect(destinationOf({ error: "invalid_email", form: "profile" })).toBe("/account?error=invalid_email&form=profile#details");
+  });
+
+  it.each([
+    [0, "just now"],
+    [59, "just now"],
+    [60, "1 minute ago"],
+    [3 * 3600, "3 hours ago"],
+    [86400, "yesterday"],
+    [9 * 86400, "last week"],
+  ])("says %i seconds ago as %j", (ago, words) => {
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    expect(timeAgo(now / 1000 - ago, now)).toBe(words);
+  });
+
+  it.each([
+    ["sign_in", "failure", "Failed sign-in attempt"],
+    ["sign_in", "locked", "Sign-in blocked after too many attempts"],
+    ["password_change", "success", "Changed password"],
+    ["second_factor", "success", "Signed in with two-step verification"],
+  ])("says %s %s as %j", (type, outcome, words) => {
+    expect(activityInWords(type, outcome)).toBe(words);
+  });
+});
