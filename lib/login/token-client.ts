@@ -167,16 +167,6 @@ export function loginFetch(): typeof fetch {
   return fetchOverride ?? fetch;
 }
 
-/** The issuer's discovery document, for the login app's calls beyond sign-in (password recovery, lib/login/recovery.ts). */
-export async function issuerMetadata(): Promise<oauth.AuthorizationServer> {
-  return (await server()).as;
-}
-
-/** The fetch the login app's calls go through (tests answer them in-process). */
-export function loginFetch(): typeof fetch {
-  return fetchOverride ?? fetch;
-}
-
 /**
  * Discovers the login app's issuer once at start (lib/scripts/serve.ts), so that what it cannot
  * do (no revocation endpoint) is said in the log then, not at the first sign-out.
