@@ -51,7 +51,9 @@ describe("the production server's direct route to the authorization server", () 
   it("matches a route's path parameter as one whole segment", async () => {
     const res = await fetch(`${base}/demo/default/account/sessions/some%20id`, { method: "DELETE" });
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="http://localhost:3000/demo/default"');
+    expect(res.headers.get("www-authenticate")).toBe(
+      'Bearer realm="http://localhost:3000/demo/default", DPoP realm="http://localhost:3000/demo/default", algs="ES256 RS256 PS256 EdDSA"',
+    );
     expect((await fetch(`${base}/demo/default/account/sessions/a/b`, { method: "DELETE" })).status).toBe(418);
     expect((await fetch(`${base}/demo/default/account/sessions/`, { method: "DELETE" })).status).toBe(418);
   });

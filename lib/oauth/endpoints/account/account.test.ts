@@ -63,11 +63,11 @@ const ROUTES: Array<[string, WorkspaceRoute, string, string]> = [
   ["GET /account/activity", routes.accountActivity, "GET", "/account/activity"],
 ];
 
-describe("the account API's authentication (RFC 6750)", () => {
-  it.each(ROUTES)("%s without a token: 401 with a bare Bearer challenge", async (_name, route, method, path) => {
+describe("the account API's authentication (RFC 6750, RFC 9449 §7.1)", () => {
+  it.each(ROUTES)("%s without a token: 401 with a bare challenge in both schemes", async (_name, route, method, path) => {
     const res = await call(route, `${ISSUER}${path}`, { method, params: { id: "x" } });
     expect(res.status).toBe(401);
-    expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}"`);
+    expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="ES256 RS256 PS256 EdDSA"`);
     expect(res.headers.get("cache-control")).toBe("no-store");
   });
 
