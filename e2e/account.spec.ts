@@ -1,5 +1,6 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
+import { expectNoAxeViolations } from "./axe.ts";
 
 const FIREFOX_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0";
 const SAFARI_ON_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
@@ -123,7 +124,7 @@ for (const [name, width, height] of [
   ["desktop", 1280, 800],
 ] as const) {
   for (const colorScheme of ["light", "dark"] as const) {
-    test(`the account page at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+    test(`the account page with its password form open passes axe and fits at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme });
       const elsewhere = await browser.newContext({ userAgent: SAFARI_ON_MAC });
       try {
@@ -131,6 +132,7 @@ for (const [name, width, height] of [
         const page = await context.newPage();
         await signIn(page, "bob", "bob-password-1");
         await page.locator("summary", { hasText: "Change password" }).click();
+        await expectNoAxeViolations(page, `account, ${width}px, ${colorScheme}`);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect(overflow, `the account page scrolls sideways by ${overflow}px`).toBe(0);
         await page.screenshot({

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { startSmtpServer, type TestSmtpServer } from "../lib/testing/smtp.ts";
+import { expectNoAxeViolations } from "./axe.ts";
 import { E2E, RECOVERY_PASSWORD } from "./env.ts";
 
 // The server mails through SMTP_URL (e2e/env.ts): the SMTP server at that address is this one.
@@ -106,11 +107,12 @@ for (const [name, width, height] of [
   ["desktop", 1280, 800],
 ] as const) {
   for (const colorScheme of ["light", "dark"] as const) {
-    test(`the recovery pages do not scroll sideways at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+    test(`the recovery pages pass axe and do not scroll sideways at ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme });
       try {
         const page = await context.newPage();
         const check = async (file: string) => {
+          await expectNoAxeViolations(page, `${file}, ${width}px, ${colorScheme}`);
           const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
           expect(overflow, `${file} scrolls sideways by ${overflow}px`).toBe(0);
           await page.screenshot({

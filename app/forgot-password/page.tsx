@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import Link from "next/link";
 import { connection } from "next/server";
 import { recoveryOffered } from "@/lib/login/recovery.ts";
@@ -10,18 +11,18 @@ export default async function ForgotPasswordPage({ searchParams }: { searchParam
   const params = await searchParams;
   if (!(await recoveryOffered())) {
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Forgot password</h1>
         <p data-testid="recovery-off">Password recovery is not available here. Please contact your administrator.</p>
         <p>
           <Link href="/login">Back to sign in</Link>
         </p>
-      </main>
+      </PageFrame>
     );
   }
   if (params.sent === "1") {
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Check your email</h1>
         <p data-testid="recovery-sent">
           If an account exists, we&apos;ve sent a link to reset its password to its email address. The link works once and expires soon.
@@ -29,12 +30,12 @@ export default async function ForgotPasswordPage({ searchParams }: { searchParam
         <p>
           <Link href="/login">Back to sign in</Link>
         </p>
-      </main>
+      </PageFrame>
     );
   }
   const message = messageFor(FORGOT_PASSWORD_MESSAGES, params.error);
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Forgot password</h1>
       <p className="hint">Enter your username or email address. If an account matches, we&apos;ll email it a link to choose a new password.</p>
       <form method="post" action="/forgot-password/submit">
@@ -50,6 +51,6 @@ export default async function ForgotPasswordPage({ searchParams }: { searchParam
       <p>
         <Link href="/login">Back to sign in</Link>
       </p>
-    </main>
+    </PageFrame>
   );
 }

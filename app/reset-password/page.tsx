@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import Link from "next/link";
 import { connection } from "next/server";
 import { passwordPolicy, policyRules } from "@/lib/login/recovery.ts";
@@ -17,7 +18,7 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
   const error = typeof params.error === "string" ? params.error : undefined;
   if (token === "" || error === "invalid_link") {
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Choose a new password</h1>
         <div role="alert" data-testid="reset-message" className="message">
           {RESET_PASSWORD_MESSAGES.invalid_link}
@@ -25,7 +26,7 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
         <p>
           <Link href="/forgot-password">Ask for a new link</Link>
         </p>
-      </main>
+      </PageFrame>
     );
   }
   const policy = await passwordPolicy();
@@ -34,7 +35,7 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
       ? (messageFor(PASSWORD_RULE_MESSAGES, params.rule) ?? "That password is not allowed. Choose another.")
       : messageFor(RESET_PASSWORD_MESSAGES, error);
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Choose a new password</h1>
       <form method="post" action="/reset-password/submit" aria-describedby="password-rules">
         {message && (
@@ -60,6 +61,6 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
       <p>
         <Link href="/login">Back to sign in</Link>
       </p>
-    </main>
+    </PageFrame>
   );
 }

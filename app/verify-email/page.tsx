@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import Link from "next/link";
 import { connection } from "next/server";
 import { messageFor, VERIFY_EMAIL_MESSAGES } from "@/lib/login/recovery-messages.ts";
@@ -14,18 +15,18 @@ export default async function VerifyEmailPage({ searchParams }: { searchParams: 
   const token = typeof params.token === "string" ? params.token : "";
   if (params.done === "1") {
     return (
-      <main className="card">
+      <PageFrame>
         <h1>Email address confirmed</h1>
         <p data-testid="verify-done">Your account now uses this email address.</p>
         <p>
           <Link href="/account">Go to your account</Link>
         </p>
-      </main>
+      </PageFrame>
     );
   }
   const message = messageFor(VERIFY_EMAIL_MESSAGES, params.error) ?? (token === "" ? VERIFY_EMAIL_MESSAGES.invalid_link : undefined);
   return (
-    <main className="card">
+    <PageFrame>
       <h1>Confirm your email address</h1>
       {message && (
         <div role="alert" data-testid="verify-message" className="message">
@@ -42,6 +43,6 @@ export default async function VerifyEmailPage({ searchParams }: { searchParams: 
       <p>
         <Link href="/account">Go to your account</Link>
       </p>
-    </main>
+    </PageFrame>
   );
 }

@@ -1,3 +1,4 @@
+import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
 import { devMailbox, mailDelivery } from "@/lib/platform/mail.ts";
@@ -16,7 +17,7 @@ export default async function DevMailboxPage() {
   if (mailDelivery() !== "development") notFound();
   const mails = devMailbox();
   return (
-    <main className="card wide">
+    <PageFrame width="wide">
       <h1>Development mailbox</h1>
       <p className="hint">
         What this server sent while <code>SMTP_URL</code> is unset, newest first (the last 50; gone at restart).
@@ -38,6 +39,6 @@ export default async function DevMailboxPage() {
           ))}
         </article>
       ))}
-    </main>
+    </PageFrame>
   );
 }
