@@ -240,7 +240,7 @@ test("new recovery codes, then two-step verification turned off, each with the p
 test.describe("the account page without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("a user sets up two-step verification, gets new recovery codes and turns it off, with plain form posts", async ({ page }) => {
+  test("a user sets up two-step verification, gets new recovery codes and turns it off, with plain form posts", async ({ page }, testInfo) => {
     const urls: string[] = [];
     page.on("request", (request) => urls.push(request.url()));
     await signIn(page, "mfa-account-nojs", "mfa-account-nojs-password-1");
@@ -266,6 +266,7 @@ test.describe("the account page without JavaScript", () => {
     const codes = page.getByTestId("recovery-codes").locator("li");
     await expect(codes).toHaveCount(10);
     const first = await codes.allTextContents();
+    await page.screenshot({ fullPage: true, path: testInfo.outputPath("account-recovery-codes.png") });
     // Shown once: the same page again has no codes, and the set-up page has nothing left to show.
     await page.reload();
     await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
