@@ -35,6 +35,7 @@ export const MFA_USERS = [
   "mfa-off",
   "mfa-codes",
   "mfa-nojs",
+  "mfa-account-nojs",
   // The `required` policy's enrolment during sign-in: one user per test, one for the screenshots
   // (who never confirms), and one who only probes which policy the server applies.
   "mfa-required",

@@ -191,13 +191,16 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   expect(await page.evaluate(() => document.cookie)).toBe("");
   await page.getByLabel("Authentication code").fill(totp(secret));
   await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page).toHaveURL(/\/account\?notice=two_step_on#two-step$/);
   const codes = page.getByTestId("recovery-codes").locator("li");
   await expect(codes).toHaveCount(10);
   await expect(page.getByRole("link", { name: "Download" })).toHaveAttribute("download", "recovery-codes.txt");
-  await page.getByRole("button", { name: "Done" }).click();
-  await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
-  // Shown once: the enrolment page has nothing left to show.
+  expect(await page.evaluate(() => document.cookie)).toBe("");
+  // Shown once: a reload has no codes, and the enrolment page has nothing left to show.
+  await page.reload();
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+  await expect(page.getByTestId("recovery-codes")).toHaveCount(0);
   await page.goto("/account/two-step-verification");
   await expect(page).toHaveURL(/\/account$/);
 
@@ -232,6 +235,66 @@ test("new recovery codes, then two-step verification turned off, each with the p
   await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
   await signIn(page, "mfa-off", "mfa-off-password-1");
   await expect(page).toHaveURL(/\/account$/);
+});
+
+test.describe("the account page without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a user sets up two-step verification, gets new recovery codes and turns it off, with plain form posts", async ({ page }, testInfo) => {
+    const urls: string[] = [];
+    page.on("request", (request) => urls.push(request.url()));
+    await signIn(page, "mfa-account-nojs", "mfa-account-nojs-password-1");
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
+    await page.getByRole("button", { name: "Set up two-step verification" }).click();
+    await expect(page).toHaveURL(/\/account\/two-step-verification$/);
+    const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
+    expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
+
+    // A wrong code comes back to the same page, which says so.
+    const right = new Set([totp(secret, -1), totp(secret), totp(secret, 1)]);
+    const wrong = ["000000", "111111", "222222", "333333"].find((code) => !right.has(code))!;
+    await page.getByLabel("Authentication code").fill(wrong);
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await expect(page).toHaveURL(/\/account\/two-step-verification\?error=wrong_code$/);
+    await expect(page.getByRole("alert").filter({ hasText: "didn't work" })).toBeVisible();
+
+    await page.getByLabel("Authentication code").fill(totp(secret));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await expect(page).toHaveURL(/\/account\?notice=two_step_on#two-step$/);
+    await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+    const codes = page.getByTestId("recovery-codes").locator("li");
+    await expect(codes).toHaveCount(10);
+    const first = await codes.allTextContents();
+    await page.screenshot({ fullPage: true, path: testInfo.outputPath("account-recovery-codes.png") });
+    // Shown once: the same page again has no codes, and the set-up page has nothing left to show.
+    await page.reload();
+    await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
+    await expect(page.getByTestId("recovery-codes")).toHaveCount(0);
+    await page.goto("/account/two-step-verification");
+    await expect(page).toHaveURL(/\/account$/);
+
+    await page.getByText("New recovery codes", { exact: true }).click();
+    await page.locator("#codes-proof").fill("mfa-account-nojs-password-1");
+    await page.getByRole("button", { name: "Get new recovery codes" }).click();
+    await expect(page).toHaveURL(/\/account\?notice=codes_renewed#two-step$/);
+    await expect(codes).toHaveCount(10);
+    expect(await codes.allTextContents()).not.toEqual(first);
+
+    await page.getByText("Turn off two-step verification", { exact: true }).first().click();
+    await page.locator("#turn-off-proof").fill("not-the-password");
+    await page.getByRole("button", { name: "Turn off two-step verification" }).click();
+    await expect(page).toHaveURL(/\/account\?error=wrong_code&form=turn_off#two-step$/);
+    await expect(page.getByRole("alert").filter({ hasText: "didn't work" })).toBeVisible();
+    await page.locator("#turn-off-proof").fill("mfa-account-nojs-password-1");
+    await page.getByRole("button", { name: "Turn off two-step verification" }).click();
+    await expect(page).toHaveURL(/\/account\?notice=two_step_off#two-step$/);
+    await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
+
+    // No secret, recovery code or password ever went into a URL.
+    const secrets = [secret, ...first, "mfa-account-nojs-password-1", "not-the-password"];
+    for (const url of urls) for (const value of secrets) expect(decodeURIComponent(url)).not.toContain(value);
+  });
 });
 
 // Screenshots of the new pages for the README and review: SCREENSHOTS=1 writes them to

@@ -1,9 +1,10 @@
 import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
 import { accountError, accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
-import { twoStepStatus } from "@/lib/login/account-mfa.ts";
+import { openRecoveryCodes, RECOVERY_CODES_HEADER, twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
 import { TwoStep } from "./two-step.tsx";
@@ -22,6 +23,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   const query = await searchParams;
   const notice = accountNotice(query.notice);
   const api = await hasAccountApi();
+  // Recovery codes to show once: the proxy took them off their sealed cookie for this load only.
+  const recoveryCodes = await openRecoveryCodes((await headers()).get(RECOVERY_CODES_HEADER));
   const [profile, twoStep, sessions, activity, rules] = await Promise.all([
     api ? orNull(getProfile(token)) : null,
     twoStepStatus(token),
@@ -79,7 +82,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
           </details>
         </section>
       ) : null}
-      <TwoStep status={twoStep} />
+      <TwoStep status={twoStep} recoveryCodes={recoveryCodes} errorFor={errorFor} />
       {api ? <Sessions sessions={sessions} error={errorFor("sessions")} /> : null}
       {api ? <Activity events={activity} /> : null}
       <details className="developer">

@@ -1,56 +1,37 @@
-"use client";
+// Plain HTML forms posted to /account/submit (lib/login/account-forms.ts), like the account
+// page's other forms: they work without script, and the page they come back to says what happened.
 
-import { useActionState } from "react";
-import type { AccountFormState } from "@/lib/login/account-mfa.ts";
-import { confirmEnrolmentAction, finishEnrolmentAction, newRecoveryCodesAction, startEnrolmentAction, turnOffAction } from "./actions.ts";
-import { RecoveryCodes } from "./recovery-codes.tsx";
-
-function Message({ state, id }: { state: AccountFormState; id: string }) {
+function Message({ error, id }: { error?: string; id: string }) {
   return (
-    <div id={id} role="alert" aria-live="assertive" className={state.error ? "message" : "message empty"}>
-      {state.error}
+    <div id={id} role="alert" aria-live="assertive" className={error ? "message" : "message empty"}>
+      {error}
     </div>
   );
 }
 
-export function SetUpForm() {
-  const [state, action, pending] = useActionState(startEnrolmentAction, {});
+const Action = ({ name }: { name: string }) => <input type="hidden" name="action" value={name} />;
+
+export function SetUpForm({ error }: { error?: string }) {
   return (
-    <form action={action}>
-      <Message state={state} id="set-up-message" />
-      <button type="submit" disabled={pending} aria-busy={pending}>
-        Set up two-step verification
-      </button>
+    <form action="/account/submit" method="post" aria-describedby={error ? "set-up-message" : undefined}>
+      <Action name="start_two_step" />
+      <Message error={error} id="set-up-message" />
+      <button type="submit">Set up two-step verification</button>
     </form>
   );
 }
 
-export function ConfirmEnrolmentForm() {
-  const [state, action, pending] = useActionState(confirmEnrolmentAction, {});
-  if (state.recoveryCodes) {
-    return (
-      <>
-        <p className="status on" data-testid="two-step-status">
-          Two-step verification is on.
-        </p>
-        <RecoveryCodes codes={state.recoveryCodes} />
-        <form action={finishEnrolmentAction}>
-          <button type="submit">Done</button>
-        </form>
-      </>
-    );
-  }
+export function ConfirmEnrolmentForm({ error }: { error?: string }) {
   return (
-    <form action={action} aria-describedby={state.error ? "confirm-message" : undefined}>
-      <Message state={state} id="confirm-message" />
+    <form action="/account/submit" method="post" aria-describedby={error ? "confirm-message" : undefined}>
+      <Action name="confirm_two_step" />
+      <Message error={error} id="confirm-message" />
       <label htmlFor="otp">Authentication code</label>
       <input id="otp" name="otp" autoComplete="one-time-code" inputMode="numeric" maxLength={7} spellCheck={false} required aria-describedby="otp-hint" />
       <p id="otp-hint" className="hint">
         The 6-digit code your authenticator app shows now.
       </p>
-      <button type="submit" disabled={pending} aria-busy={pending}>
-        Turn on
-      </button>
+      <button type="submit">Turn on</button>
     </form>
   );
 }
@@ -64,28 +45,27 @@ function ProofField({ id }: { id: string }) {
   );
 }
 
-export function TurnOffForm() {
-  const [state, action, pending] = useActionState(turnOffAction, {});
+export function TurnOffForm({ error }: { error?: string }) {
   return (
-    <form action={action} aria-describedby={state.error ? "turn-off-message" : undefined}>
-      <Message state={state} id="turn-off-message" />
+    <form action="/account/submit" method="post" aria-describedby={error ? "turn-off-message" : undefined}>
+      <Action name="turn_off_two_step" />
+      <Message error={error} id="turn-off-message" />
       <ProofField id="turn-off-proof" />
-      <button type="submit" className="danger" disabled={pending} aria-busy={pending}>
+      <button type="submit" className="danger">
         Turn off two-step verification
       </button>
     </form>
   );
 }
 
-export function NewRecoveryCodesForm() {
-  const [state, action, pending] = useActionState(newRecoveryCodesAction, {});
-  if (state.recoveryCodes) return <RecoveryCodes codes={state.recoveryCodes} />;
+export function NewRecoveryCodesForm({ error }: { error?: string }) {
   return (
-    <form action={action} aria-describedby={state.error ? "codes-message" : undefined}>
-      <Message state={state} id="codes-message" />
+    <form action="/account/submit" method="post" aria-describedby={error ? "codes-message" : undefined}>
+      <Action name="new_recovery_codes" />
+      <Message error={error} id="codes-message" />
       <p className="hint">The codes you have now stop working.</p>
       <ProofField id="codes-proof" />
-      <button type="submit" className="secondary" disabled={pending} aria-busy={pending}>
+      <button type="submit" className="secondary">
         Get new recovery codes
       </button>
     </form>

@@ -12,7 +12,16 @@ import {
   passwordRules,
   recentActivity,
 } from "@/lib/login/account-api.ts";
-import { accountError, activityInWords, rulesInWords, submitEndSession, submitPasswordChange, submitProfile, timeAgo } from "@/lib/login/account-page.ts";
+import {
+  accountError,
+  accountNotice,
+  activityInWords,
+  rulesInWords,
+  submitEndSession,
+  submitPasswordChange,
+  submitProfile,
+  timeAgo,
+} from "@/lib/login/account-page.ts";
 import { accountFormSubmit, destinationOf } from "@/lib/login/account-forms.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 
@@ -115,6 +124,32 @@ describe("the account page's words", () => {
     expect(destinationOf({ notice: "password_changed" })).toBe("/account?notice=password_changed");
     expect(destinationOf({ error: "too_short", form: "password" })).toBe("/account?error=too_short&form=password#password");
     expect(destinationOf({ error: "invalid_email", form: "profile" })).toBe("/account?error=invalid_email&form=profile#details");
+  });
+
+  it("comes back from two-step verification's forms with codes only: never a secret or a recovery code", () => {
+    expect(destinationOf({ notice: "two_step_on" })).toBe("/account?notice=two_step_on#two-step");
+    expect(destinationOf({ notice: "codes_renewed" })).toBe("/account?notice=codes_renewed#two-step");
+    expect(destinationOf({ notice: "two_step_off" })).toBe("/account?notice=two_step_off#two-step");
+    expect(destinationOf({ error: "wrong_code", form: "enrolment" })).toBe("/account/two-step-verification?error=wrong_code");
+    expect(destinationOf({ error: "enrolment_expired", form: "enrolment" })).toBe("/account?error=enrolment_expired&form=enrolment#two-step");
+    expect(destinationOf({ error: "wrong_code", form: "turn_off" })).toBe("/account?error=wrong_code&form=turn_off#two-step");
+    expect(destinationOf({ error: "missing_proof", form: "new_codes" })).toBe("/account?error=missing_proof&form=new_codes#two-step");
+    const rules = { minLength: 8, maxLength: 128, rejects: [] };
+    expect(accountError("wrong_code", rules)).toBe("That code or password didn't work. Please try again.");
+    expect(accountError("enrolment_expired", rules)).toBe("The setup took too long. Please start again.");
+    expect(accountNotice("two_step_on")).toBe("Two-step verification is on. Signing in now asks for a code from your authenticator app.");
+  });
+
+  it("refuses a two-step form posted from another site before reading anything", async () => {
+    const res = await accountFormSubmit(
+      new Request("http://localhost:3000/account/submit", {
+        method: "POST",
+        headers: { Origin: "null", "Sec-Fetch-Site": "cross-site", "Content-Type": "application/x-www-form-urlencoded" },
+        body: "action=turn_off_two_step&proof=123456",
+      }),
+    );
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
   });
 
   it.each([

@@ -2,6 +2,20 @@ import { settings } from "@/lib/platform/env.ts";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
 import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
+import { setCookieHeader } from "@/lib/login/sealed-cookie.ts";
+import {
+  confirmEnrolment,
+  ENROLMENT_PATH,
+  ENROLMENT_SECONDS,
+  enrolmentCookieName,
+  newRecoveryCodes,
+  openEnrolment,
+  RECOVERY_CODES_SECONDS,
+  recoveryCodesCookieName,
+  sealRecoveryCodes,
+  startEnrolment,
+  turnOff,
+} from "@/lib/login/account-mfa.ts";
 import {
   submitEndOtherSessions,
   submitEndSession,
@@ -18,24 +32,44 @@ import {
  * `Referrer-Policy: no-referrer`, so a browser's form post says `Origin: null`, which Next's
  * action check refuses; this route makes the same-origin check the sign-in form makes. A
  * password travels in the request body only; the redirect carries codes, never a typed value.
+ * Two-step verification's forms post here too: the new secret waits in the sealed enrolment
+ * cookie, and recovery codes to show once in a sealed cookie the next /account load takes.
  */
 
 const NO_STORE = { "Cache-Control": "no-store" };
 const MAX_FIELD = 1024;
 
 /** Where each form's section is on the page. */
-const SECTION: Readonly<Record<AccountForm, string>> = { password: "password", profile: "details", sessions: "sessions" };
+const SECTION: Readonly<Record<AccountForm, string>> = {
+  password: "password",
+  profile: "details",
+  sessions: "sessions",
+  set_up: "two-step",
+  enrolment: "two-step",
+  turn_off: "two-step",
+  new_codes: "two-step",
+};
+
+/** Notices of two-step verification's forms: the page opens at its section. */
+const TWO_STEP_NOTICES = new Set(["two_step_on", "codes_renewed", "two_step_off"]);
 
 /** Notices after which other browsers' sessions may have ended. */
 const ENDS_SESSIONS = new Set(["session_ended", "others_ended", "password_changed"]);
 
-function seeOther(path: string): Response {
-  return new Response(null, { status: 303, headers: { Location: new URL(path, settings().APP_URL).toString(), ...NO_STORE } });
+function seeOther(path: string, cookies: readonly string[] = []): Response {
+  const headers = new Headers({ Location: new URL(path, settings().APP_URL).toString(), ...NO_STORE });
+  for (const cookie of cookies) headers.append("Set-Cookie", cookie);
+  return new Response(null, { status: 303, headers });
 }
 
 /** Where the browser goes after a form: the page with its notice, or the form's section with its error. */
 export function destinationOf(outcome: AccountOutcome): string {
-  if ("notice" in outcome) return `/account?notice=${outcome.notice}${outcome.notice.endsWith("ended") ? "#sessions" : ""}`;
+  if ("notice" in outcome) {
+    const section = outcome.notice.endsWith("ended") ? "#sessions" : TWO_STEP_NOTICES.has(outcome.notice) ? "#two-step" : "";
+    return `/account?notice=${outcome.notice}${section}`;
+  }
+  // The code was wrong: the set-up page again, with its secret and QR code.
+  if (outcome.form === "enrolment" && outcome.error !== "enrolment_expired") return `${ENROLMENT_PATH}?${new URLSearchParams({ error: outcome.error })}`;
   return `/account?${new URLSearchParams({ error: outcome.error, form: outcome.form })}#${SECTION[outcome.form]}`;
 }
 
@@ -51,6 +85,10 @@ export async function accountFormSubmit(req: Request): Promise<Response> {
   };
   const token = session.tokens.accessToken;
   const action = field("action");
+  if (TWO_STEP_ACTIONS.has(action)) {
+    const { destination, cookies } = await submitTwoStep(req, token, action, field);
+    return seeOther(destination, cookies);
+  }
   const outcome: AccountOutcome =
     action === "change_password"
       ? await submitPasswordChange(token, field("current_password"), field("new_password"), field("confirm_password"))
@@ -64,4 +102,59 @@ export async function accountFormSubmit(req: Request): Promise<Response> {
   // The ended browsers' next requests ask the authorization server again (lib/login/session-check.ts).
   if ("notice" in outcome && ENDS_SESSIONS.has(outcome.notice)) forgetAllSessionChecks();
   return seeOther(destinationOf(outcome));
+}
+
+const TWO_STEP_ACTIONS = new Set(["start_two_step", "confirm_two_step", "turn_off_two_step", "new_recovery_codes"]);
+
+const enrolmentCookie = (value: string, maxAge: number) => setCookieHeader({ name: enrolmentCookieName(), path: "/account", maxAge }, value);
+
+async function codesCookie(codes: readonly string[]): Promise<string> {
+  return setCookieHeader({ name: recoveryCodesCookieName(), path: "/account", maxAge: RECOVERY_CODES_SECONDS }, await sealRecoveryCodes(codes));
+}
+
+function cookieOf(req: Request, name: string): string | undefined {
+  for (const pair of (req.headers.get("cookie") ?? "").split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/** Two-step verification's forms: what each led to, and the cookies it sets. */
+async function submitTwoStep(
+  req: Request,
+  token: string,
+  action: string,
+  field: (name: string) => string,
+): Promise<{ destination: string; cookies: string[] }> {
+  const { outcome, cookies = [] } = await twoStepOutcome(req, token, action, field);
+  return { destination: outcome === "enrolment" ? ENROLMENT_PATH : destinationOf(outcome), cookies };
+}
+
+async function twoStepOutcome(
+  req: Request,
+  token: string,
+  action: string,
+  field: (name: string) => string,
+): Promise<{ outcome: AccountOutcome | "enrolment"; cookies?: string[] }> {
+  if (action === "start_two_step") {
+    const started = await startEnrolment(token);
+    if (!started.ok) return { outcome: { error: started.error, form: "set_up" } };
+    // The set-up page, with the new secret.
+    return { outcome: "enrolment", cookies: [enrolmentCookie(started.sealed, ENROLMENT_SECONDS)] };
+  }
+  if (action === "confirm_two_step") {
+    const enrolment = await openEnrolment(cookieOf(req, enrolmentCookieName()));
+    const state = await confirmEnrolment(token, enrolment, field("otp"));
+    if (state.error || !state.recoveryCodes) return { outcome: { error: state.error ?? "unavailable", form: "enrolment" } };
+    return { outcome: { notice: "two_step_on" }, cookies: [enrolmentCookie("", 0), await codesCookie(state.recoveryCodes)] };
+  }
+  if (action === "new_recovery_codes") {
+    const state = await newRecoveryCodes(token, field("proof"));
+    if (state.error || !state.recoveryCodes) return { outcome: { error: state.error ?? "unavailable", form: "new_codes" } };
+    return { outcome: { notice: "codes_renewed" }, cookies: [await codesCookie(state.recoveryCodes)] };
+  }
+  const state = await turnOff(token, field("proof"));
+  if (state.error) return { outcome: { error: state.error, form: "turn_off" } };
+  return { outcome: { notice: "two_step_off" } };
 }

@@ -1,6 +1,5 @@
 import { seal, unseal } from "@/lib/login/sealed-cookie.ts";
 import { loginConfig } from "@/lib/login/config.ts";
-import { signInMessage } from "@/lib/login/messages.ts";
 import {
   associateOtp,
   confirmOtpEnrolment,
@@ -49,7 +48,7 @@ export async function startEnrolment(accessToken: string, now = Date.now()): Pro
     const enrolment = await associateOtp(accessToken);
     return { ok: true, sealed: await seal("account-enrolment", { enrolment }, ENROLMENT_SECONDS, now) };
   } catch (err) {
-    return { ok: false, error: messageOf(err) };
+    return { ok: false, error: codeOf(err) };
   }
 }
 
@@ -58,26 +57,31 @@ export async function openEnrolment(value: string | undefined, now = Date.now())
   return payload?.enrolment && typeof payload.enrolment === "object" ? (payload.enrolment as OtpEnrolment) : null;
 }
 
-/** What a form on the account page shows after its submit. */
+/**
+ * What a two-step form led to: an error code (lib/login/account-page.ts words it), or done, with
+ * the recovery codes to show once. Codes only go into the redirect's URL; the recovery codes
+ * travel in a sealed cookie (recoveryCodesCookie below).
+ */
 export type AccountFormState = { error?: string; recoveryCodes?: string[]; done?: boolean };
 
-function messageOf(err: unknown): string {
+function codeOf(err: unknown): string {
   const reason = err instanceof SignInError ? err.reason : "unreachable";
-  if (reason === "invalid_code") return "That code or password didn't work. Please try again.";
-  if (reason === "mfa_expired") return "Your session has ended. Please sign in again.";
-  return signInMessage(reason);
+  if (reason === "invalid_code") return "wrong_code";
+  if (reason === "mfa_expired") return "ended";
+  if (reason === "too_many_attempts") return "too_many_codes";
+  return "unavailable";
 }
 
 /** A current code confirms the enrolment; the recovery codes are then shown, once. */
 export async function confirmEnrolment(accessToken: string, enrolment: OtpEnrolment | null, code: string): Promise<AccountFormState> {
-  if (!enrolment) return { error: "The setup took too long. Please start again." };
+  if (!enrolment) return { error: "enrolment_expired" };
   const otp = code.replace(/\s/g, "");
-  if (!/^\d{6}$/.test(otp)) return { error: "Enter the 6-digit code your authenticator app shows." };
+  if (!/^\d{6}$/.test(otp)) return { error: "code_format" };
   try {
     await confirmOtpEnrolment(accessToken, otp);
     return { recoveryCodes: enrolment.recoveryCodes, done: true };
   } catch (err) {
-    return { error: messageOf(err) };
+    return { error: codeOf(err) };
   }
 }
 
@@ -90,23 +94,46 @@ export function proofOf(input: string): Proof | null {
 
 export async function turnOff(accessToken: string, input: string): Promise<AccountFormState> {
   const proof = proofOf(input);
-  if (!proof) return { error: "Enter a current code or your password." };
+  if (!proof) return { error: "missing_proof" };
   const status = await twoStepStatus(accessToken);
   if (status.kind !== "on") return { done: true };
   try {
     await removeSecondFactor(accessToken, proof);
     return { done: true };
   } catch (err) {
-    return { error: messageOf(err) };
+    return { error: codeOf(err) };
   }
 }
 
 export async function newRecoveryCodes(accessToken: string, input: string): Promise<AccountFormState> {
   const proof = proofOf(input);
-  if (!proof) return { error: "Enter a current code or your password." };
+  if (!proof) return { error: "missing_proof" };
   try {
     return { recoveryCodes: await regenerateRecoveryCodes(accessToken, proof), done: true };
   } catch (err) {
-    return { error: messageOf(err) };
+    return { error: codeOf(err) };
   }
+}
+
+/**
+ * Recovery codes shown once after a redirect: sealed for a minute in an httpOnly cookie for
+ * /account only. The proxy (lib/login/proxy.ts) takes it off the next page load of /account,
+ * deleting it in the same response, and hands it to the page in a request header; so the codes
+ * are in no URL, no page script can read them, and a reload does not show them again.
+ */
+export const RECOVERY_CODES_SECONDS = 60;
+export const RECOVERY_CODES_HEADER = "x-account-recovery-codes";
+
+export function recoveryCodesCookieName(secure = loginConfig().secureCookies): string {
+  return `${secure ? "__Secure-" : ""}account-recovery-codes`;
+}
+
+export function sealRecoveryCodes(codes: readonly string[], now = Date.now()): Promise<string> {
+  return seal("account-recovery-codes", { codes }, RECOVERY_CODES_SECONDS, now);
+}
+
+export async function openRecoveryCodes(value: string | null | undefined, now = Date.now()): Promise<string[] | null> {
+  const payload = await unseal("account-recovery-codes", value ?? undefined, now);
+  const codes = payload?.codes;
+  return Array.isArray(codes) && codes.every((code) => typeof code === "string") ? codes : null;
 }

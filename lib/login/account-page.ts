@@ -8,7 +8,7 @@ import { SESSION_ENDED_MESSAGE } from "@/lib/login/messages.ts";
  */
 
 /** Which form of the account page an outcome belongs to (its section shows the message). */
-export type AccountForm = "password" | "profile" | "sessions";
+export type AccountForm = "password" | "profile" | "sessions" | "set_up" | "enrolment" | "turn_off" | "new_codes";
 
 /**
  * What a form of the account page led to: a notice for the whole page, or an error code for its
@@ -24,6 +24,9 @@ export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
   password_changed: "Your password has been changed, and every other session has been signed out.",
   profile_saved: "Your details have been saved.",
   email_pending: "We've sent a link to your new email address. It becomes your address once you follow that link.",
+  two_step_on: "Two-step verification is on. Signing in now asks for a code from your authenticator app.",
+  codes_renewed: "You have new recovery codes. The ones you had before no longer work.",
+  two_step_off: "Two-step verification is off.",
 };
 
 /** The notice for `?notice=`, or none for anything else. */
@@ -50,6 +53,11 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   email_unavailable: "Your email address can't be changed right now.",
   too_many_mails: "Too many confirmation emails this hour. Please try again later.",
   session_gone: "That session has already ended.",
+  wrong_code: "That code or password didn't work. Please try again.",
+  code_format: "Enter the 6-digit code your authenticator app shows.",
+  missing_proof: "Enter a current code or your password.",
+  enrolment_expired: "The setup took too long. Please start again.",
+  too_many_codes: "Too many wrong codes. Please wait a few minutes before trying again.",
   ended: SESSION_ENDED_MESSAGE,
   unavailable: UNAVAILABLE,
 };

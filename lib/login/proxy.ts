@@ -5,6 +5,7 @@ import { strictTransportSecurity } from "@/lib/platform/security-headers.mjs";
 import { decodeSession, encodeSession, refreshSession, SESSION_MAX_AGE, sessionCookieName } from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";
+import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
 
 /**
  * The Content-Security-Policy of the login app's pages: scripts only from us and with this
@@ -44,16 +45,29 @@ export function contentSecurityPolicy(nonce: string, dev = process.env.NODE_ENV 
 export async function loginProxy(request: NextRequest): Promise<NextResponse> {
   const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
   const csp = contentSecurityPolicy(nonce);
+  const codesCookie = recoveryCodesCookieName();
+  const codes = takesRecoveryCodes(request) ? request.cookies.get(codesCookie)?.value : undefined;
   const response = await withSession(request, () => {
     const headers = new Headers(request.headers);
     headers.set("Content-Security-Policy", csp);
     headers.set("x-nonce", nonce);
+    // Only this proxy says what the header holds; the page opens it only if we sealed it.
+    headers.delete(RECOVERY_CODES_HEADER);
+    if (codes) headers.set(RECOVERY_CODES_HEADER, codes);
     return NextResponse.next({ request: { headers } });
   });
+  // Recovery codes are shown by one page load (lib/login/account-mfa.ts): this one takes them.
+  if (codes) response.cookies.set(codesCookie, "", { path: "/account", maxAge: 0, httpOnly: true, sameSite: "strict", secure: loginConfig().secureCookies });
   response.headers.set("Content-Security-Policy", csp);
   const hsts = strictTransportSecurity(settings().APP_URL);
   if (hsts) response.headers.set(hsts.key, hsts.value);
   return response;
+}
+
+/** A page load of /account (not a prefetch, which nobody sees). */
+function takesRecoveryCodes(request: NextRequest): boolean {
+  if (request.method !== "GET" || request.nextUrl.pathname !== "/account") return false;
+  return !request.headers.has("next-router-prefetch") && request.headers.get("purpose") !== "prefetch" && request.headers.get("sec-purpose") !== "prefetch";
 }
 
 /** next-auth's sign-out: the session is about to end at the server. */

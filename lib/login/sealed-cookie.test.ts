@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seal, setCookieHeader, unseal } from "@/lib/login/sealed-cookie.ts";
 import { mfaStepCookie, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
-import { proofOf } from "@/lib/login/account-mfa.ts";
+import { openRecoveryCodes, proofOf, sealRecoveryCodes } from "@/lib/login/account-mfa.ts";
 
 describe("sealed cookies", () => {
   it("open what they sealed, for the same purpose only", async () => {
@@ -28,6 +28,20 @@ describe("sealed cookies", () => {
     expect(set).toMatch(/^login-mfa-step=[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/);
     expect(await openMfaStep(set.split(";")[0]!.split("=")[1])).toEqual({ stage: "code", mfaToken: "tok" });
     expect(await mfaStepCookie(null)).toBe("login-mfa-step=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+  });
+});
+
+describe("recovery codes on their way to the page", () => {
+  it("open for their purpose within a minute only, and never as another sealed value", async () => {
+    const now = Date.now();
+    const sealed = await sealRecoveryCodes(["abcd-efgh", "ijkl-mnop"], now);
+    expect(sealed).not.toContain("abcd");
+    expect(await openRecoveryCodes(sealed, now)).toEqual(["abcd-efgh", "ijkl-mnop"]);
+    expect(await openRecoveryCodes(sealed, now + 61_000)).toBeNull();
+    expect(await openRecoveryCodes(await seal("account-enrolment", { codes: ["x"] }, 60), now)).toBeNull();
+    expect(await openRecoveryCodes(await seal("account-recovery-codes", { codes: [1] }, 60), now)).toBeNull();
+    expect(await openRecoveryCodes(null)).toBeNull();
+    expect(await openRecoveryCodes("abcd-efgh")).toBeNull();
   });
 });
 

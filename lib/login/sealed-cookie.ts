@@ -5,10 +5,10 @@ import { loginConfig } from "@/lib/login/config.ts";
 /**
  * Short-lived state of the login app that must outlive one request but never reach page script:
  * the `mfa_token` of a sign-in waiting for its second factor, an enrolment waiting for its first
- * code. Sealed as a JWE (`dir`, A256GCM) under a key derived from NEXTAUTH_SECRET for one purpose,
+ * code, recovery codes on their way to the one page load that shows them. Sealed as a JWE (`dir`, A256GCM) under a key derived from NEXTAUTH_SECRET for one purpose,
  * so a cookie sealed for one purpose cannot be replayed as another, and held in an httpOnly cookie.
  */
-export type SealedPurpose = "mfa-step" | "account-enrolment";
+export type SealedPurpose = "mfa-step" | "account-enrolment" | "account-recovery-codes";
 
 const keys = new Map<string, Uint8Array>();
 

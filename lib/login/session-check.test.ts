@@ -5,6 +5,7 @@ import { routes } from "@/lib/oauth/routes.ts";
 import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
 import { loginProxy } from "@/lib/login/proxy.ts";
+import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
 import { encodeSession, sessionCookieName } from "@/lib/login/session.ts";
 import { clearSessionChecks, MAX_SESSION_CHECKS, sessionChecksSize, sessionLiveness } from "@/lib/login/session-check.ts";
 import { passwordSignIn, revokeRefreshToken, setFetchForTests, type SessionTokens } from "@/lib/login/token-client.ts";
@@ -242,6 +243,25 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(res.headers.get("content-security-policy")).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
     expect(res.headers.get("strict-transport-security")).toBeNull();
     expect(userinfoCalls()).toBe(1);
+  });
+
+  it("takes recovery codes off their cookie for one page load of /account, into a request header only the proxy sets", async () => {
+    const tokens = await signedIn();
+    const codes = `${recoveryCodesCookieName()}=sealed-codes`;
+    const load = async (path: string, extra: Record<string, string> = {}) =>
+      loginProxy(
+        new NextRequest(`http://localhost:3000${path}`, {
+          headers: { cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}; ${codes}`, [RECOVERY_CODES_HEADER]: "forged", ...extra },
+        }),
+      );
+    const res = await load("/account");
+    expect(res.headers.get(`x-middleware-request-${RECOVERY_CODES_HEADER}`)).toBe("sealed-codes");
+    expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
+    for (const other of [await load("/account/two-step-verification"), await load("/account", { "next-router-prefetch": "1" })]) {
+      expect(other.headers.get(`x-middleware-request-${RECOVERY_CODES_HEADER}`)).toBeNull();
+      expect(other.headers.get("x-middleware-override-headers")?.split(",")).not.toContain(RECOVERY_CODES_HEADER);
+      expect(other.headers.get("set-cookie")).toBeNull();
+    }
   });
 
   it("sends a page load to /login?reason=expired and deletes the cookie", async () => {

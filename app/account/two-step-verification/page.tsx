@@ -4,13 +4,15 @@ import Link from "next/link";
 import { redirect } from "next/navigation";
 import { currentSession } from "@/lib/login/current-session.ts";
 import { enrolmentCookieName, openEnrolment } from "@/lib/login/account-mfa.ts";
+import { accountError } from "@/lib/login/account-page.ts";
+import { passwordRules } from "@/lib/login/account-api.ts";
 import { qrCodeDataUrl } from "@/lib/login/qr-code.ts";
 import { Enrolment } from "../../login/second-step.tsx";
 import { ConfirmEnrolmentForm } from "../two-step-forms.tsx";
 
 export const metadata = { title: "Set up two-step verification" };
 
-export default async function EnrolmentPage() {
+export default async function EnrolmentPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   if (!(await currentSession())) redirect("/login");
   const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value);
   if (!enrolment) redirect("/account");
@@ -19,7 +21,7 @@ export default async function EnrolmentPage() {
       <h1>Set up two-step verification</h1>
       <p>Scan the QR code with an authenticator app (Google Authenticator, 1Password, Authy…), then enter the code it shows.</p>
       <Enrolment qrCode={await qrCodeDataUrl(enrolment.barcodeUri)} secret={enrolment.secret} />
-      <ConfirmEnrolmentForm />
+      <ConfirmEnrolmentForm error={accountError((await searchParams).error, await passwordRules())} />
       <p className="switch">
         <Link href="/account">Cancel</Link>
       </p>
