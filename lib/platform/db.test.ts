@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
-import { createDb, db, executeIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { createDb, db, executeIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 describe("reuseStatements", () => {
@@ -93,6 +95,35 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
 
   it("refuses a client it did not make", async () => {
     await expect(sqlRows({} as never, Prisma.sql`SELECT 1`)).rejects.toThrow("not a client made by createDb");
+  });
+});
+
+describe("sqlLimit", () => {
+  it("writes the count into the statement's text, so that SQLite does not compile it again at every run", async () => {
+    const query = Prisma.sql`SELECT "id" FROM "FailedLogin" WHERE "workspaceId" = ${"w-limit"} ORDER BY "createdAt" DESC ${sqlLimit(3)}`;
+    expect(query.sql).toMatch(/ LIMIT 3$/);
+    expect(query.values).toEqual(["w-limit"]);
+    expect(await sqlRows(db(), query)).toEqual([]);
+    expect(sqlLimit(0).sql).toBe("LIMIT 0");
+  });
+
+  it("refuses anything but a non-negative integer", () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) expect(() => sqlLimit(bad)).toThrow(RangeError);
+  });
+
+  it("is how every plain SQL statement of the project limits its rows (none binds a LIMIT)", () => {
+    const root = path.join(import.meta.dirname, "..", "..");
+    const sources = ["lib", "app"].flatMap((dir) =>
+      fs
+        .readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
+        .filter((f) => /\.tsx?$/.test(f) && !f.includes("generated"))
+        .map((f) => path.join(dir, f)),
+    );
+    expect(sources.length).toBeGreaterThan(100);
+    // A `${…}` after LIMIT or OFFSET in a Prisma.sql template is a bound parameter (sqlLimit's own Prisma.raw is not).
+    const binds = (line: string) => /\b(LIMIT|OFFSET)\s+\$\{/i.test(line) && !line.includes("Prisma.raw(");
+    const bound = sources.filter((f) => fs.readFileSync(path.join(root, f), "utf8").split("\n").some(binds));
+    expect(bound).toEqual([]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { db, sqlRows } from "@/lib/platform/db.ts";
+import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { newestFirst, type AttemptHistory } from "@/lib/oauth/model/user.ts";
@@ -39,11 +39,11 @@ export async function clientAttemptHistory(workspaceId: string, address: string,
     db(),
     Prisma.sql`SELECT * FROM (SELECT f."id", f."username", f."createdAt" FROM "FailedLogin" f
         WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'client'
-        ORDER BY f."createdAt" DESC LIMIT ${settings().LOCKOUT_IP_LIMIT + 1}) AS "recent"
+        ORDER BY f."createdAt" DESC ${sqlLimit(settings().LOCKOUT_IP_LIMIT + 1)}) AS "recent"
       UNION ALL
       SELECT * FROM (SELECT m."id", m."username", m."createdAt" FROM "FailedLogin" m
         WHERE m."workspaceId" = ${workspaceId} AND m."ip" = ${address} AND m."username" = ${clientId} AND m."kind" = 'client'
-        ORDER BY m."createdAt" DESC LIMIT ${settings().LOCKOUT_USER_IP_LIMIT + 1}) AS "mine"`,
+        ORDER BY m."createdAt" DESC ${sqlLimit(settings().LOCKOUT_USER_IP_LIMIT + 1)}) AS "mine"`,
   );
   return {
     failures: newestFirst(rows.map((r) => ({ id: r.id, username: r.username, at: new Date(r.createdAt).getTime() }))),

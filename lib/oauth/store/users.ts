@@ -1,4 +1,4 @@
-import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 
@@ -46,7 +46,7 @@ export async function findUserAndHistory(
       SELECT 'failure', f."id", CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
         CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), f."createdAt", f."username", CAST(NULL AS INTEGER), CAST(NULL AS BOOLEAN)
       FROM "FailedLogin" f
-      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'user' ORDER BY f."createdAt" DESC LIMIT ${limit}
+      WHERE f."workspaceId" = ${workspaceId} AND f."ip" = ${address} AND f."kind" = 'user' ORDER BY f."createdAt" DESC ${sqlLimit(limit)}
     ) AS "recent"
     UNION ALL
     SELECT * FROM (
@@ -54,7 +54,7 @@ export async function findUserAndHistory(
         CAST(NULL AS BOOLEAN), CAST(NULL AS BOOLEAN), m."createdAt", m."username", CAST(NULL AS INTEGER), CAST(NULL AS BOOLEAN)
       FROM "FailedLogin" m
       WHERE m."workspaceId" = ${workspaceId} AND m."ip" = ${address} AND m."username" = ${username} AND m."kind" = 'user'
-      ORDER BY m."createdAt" DESC LIMIT ${nameLimit}
+      ORDER BY m."createdAt" DESC ${sqlLimit(nameLimit)}
     ) AS "mine"
     UNION ALL
     SELECT 'account', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT),
