@@ -1,4 +1,5 @@
-import { importJWK, type JWK } from "jose";
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import type { JWK } from "jose";
 import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -15,15 +16,15 @@ interface LoadedKey {
   alg: SigningAlg;
   activeFrom: number;
   publicJwk: PublicJwk;
-  privateKey: CryptoKey;
-  publicKey: CryptoKey;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
 }
 
 export interface KeySet {
   /** The key that signs `alg` now: the newest of that algorithm whose `activeFrom` has passed. */
-  signer(alg?: SigningAlg, now?: number): { kid: string; alg: SigningAlg; key: CryptoKey };
+  signer(alg?: SigningAlg, now?: number): { kid: string; alg: SigningAlg; key: KeyObject };
   /** Public key by `kid` when it is a key of `alg`, for verification; undefined for any other. */
-  verifier(kid: string, alg: SigningAlg): CryptoKey | undefined;
+  verifier(kid: string, alg: SigningAlg): KeyObject | undefined;
   jwks(): { keys: PublicJwk[] };
 }
 
@@ -35,10 +36,11 @@ function publicMembers(jwk: JWK, kid: string, alg: SigningAlg): PublicJwk {
   return { kty: "EC", crv: "P-256", x: jwk.x ?? "", y: jwk.y ?? "", ...base };
 }
 
-// Imported keys, kept per process across reloads: importing costs more than signing.
+// Imported keys (node:crypto's, which lib/oauth/tokens/jws.ts signs and verifies with), kept per
+// process across reloads: importing costs more than signing.
 const imported = new Map<string, LoadedKey>();
 
-async function importRow(row: { kid: string; alg: string; publicJwk: string; privateJwk: string; activeFrom: Date }): Promise<LoadedKey> {
+function importRow(row: { kid: string; alg: string; publicJwk: string; privateJwk: string; activeFrom: Date }): LoadedKey {
   const known = imported.get(row.kid);
   if (known) return { ...known, activeFrom: row.activeFrom.getTime() };
   if (!isSigningAlg(row.alg)) throw new Error(`signing key ${row.kid} has an unknown algorithm`);
@@ -49,15 +51,15 @@ async function importRow(row: { kid: string; alg: string; publicJwk: string; pri
     alg,
     activeFrom: row.activeFrom.getTime(),
     publicJwk,
-    privateKey: (await importJWK(JSON.parse(openAtRest(row.privateJwk, signingKeyContext(row.kid))) as JWK, alg)) as CryptoKey,
-    publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
+    privateKey: createPrivateKey({ key: JSON.parse(openAtRest(row.privateJwk, signingKeyContext(row.kid))) as JsonWebKey, format: "jwk" }),
+    publicKey: createPublicKey({ key: publicJwk as JsonWebKey, format: "jwk" }),
   };
   imported.set(row.kid, key);
   return key;
 }
 
 async function loadKeySet(): Promise<KeySet> {
-  const keys = await Promise.all((await publishedKeyRows()).map(importRow));
+  const keys = (await publishedKeyRows()).map(importRow);
   const byKid = new Map(keys.map((k) => [k.kid, k]));
   const jwks = { keys: keys.map((k) => k.publicJwk) };
   const byAlg = new Map<SigningAlg, LoadedKey[]>();

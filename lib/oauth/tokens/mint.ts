@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
-import { SignJWT, type JWTPayload } from "jose";
+import type { JWTPayload } from "jose";
+import { signJws } from "@/lib/oauth/tokens/jws.ts";
 import { userClaims, type ClaimsUser } from "@/lib/oauth/tokens/claims.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
 import { ACCESS_TOKEN_ALG, tokenHashAlgorithm, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
@@ -36,7 +37,7 @@ export interface IssuedToken<C> {
 /** Signs with the key of `alg` active at `nowMs` (milliseconds: a key may become active mid-second). */
 async function sign(claims: JWTPayload, typ: string, alg: SigningAlg, nowMs: number): Promise<string> {
   const { kid, key } = (await keySet()).signer(alg, nowMs);
-  return new SignJWT(claims).setProtectedHeader({ alg, kid, typ }).sign(key);
+  return signJws({ alg, kid, typ }, claims, key);
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);

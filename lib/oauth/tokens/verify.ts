@@ -1,6 +1,6 @@
-import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from "jose";
 import { findClient } from "@/lib/oauth/store/clients.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { verifyJwt } from "@/lib/oauth/tokens/jws.ts";
 import { ACCESS_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { accessTokenState, type TokenHolder } from "@/lib/oauth/store/sessions.ts";
 import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
@@ -23,27 +23,16 @@ export type AccessTokenCheck =
  */
 export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
   const keys = await keySet();
-  let claims: AccessTokenClaims;
-  try {
-    const verified = await jwtVerify<AccessTokenClaims>(
-      token,
-      (header: JWTHeaderParameters) => {
-        const key = header.kid === undefined ? undefined : keys.verifier(header.kid, ACCESS_TOKEN_ALG);
-        if (!key) throw new joseErrors.JWKSNoMatchingKey();
-        return key;
-      },
-      {
-        algorithms: [ACCESS_TOKEN_ALG],
-        typ: "at+jwt",
-        issuer: workspace.issuer,
-        clockTolerance: CLOCK_SKEW_SECONDS,
-        requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
-      },
-    );
-    claims = verified.payload;
-  } catch (err) {
-    return { valid: false, reason: err instanceof joseErrors.JOSEError ? err.code : "malformed" };
-  }
+  const verified = verifyJwt<AccessTokenClaims>(token, {
+    alg: ACCESS_TOKEN_ALG,
+    typ: "at+jwt",
+    issuer: workspace.issuer,
+    clockTolerance: CLOCK_SKEW_SECONDS,
+    requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
+    keyFor: (kid) => keys.verifier(kid, ACCESS_TOKEN_ALG),
+  });
+  if ("refused" in verified) return { valid: false, reason: verified.refused };
+  const claims = verified.payload;
   if (typeof claims.jti !== "string" || typeof claims.scope !== "string" || typeof claims.client_id !== "string") {
     return { valid: false, reason: "bad claims" };
   }
