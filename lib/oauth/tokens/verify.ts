@@ -23,7 +23,7 @@ export type AccessTokenCheck =
  */
 export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
   const keys = await keySet();
-  const verified = verifyJwt<AccessTokenClaims>(token, {
+  const verified = await verifyJwt<AccessTokenClaims>(token, {
     alg: ACCESS_TOKEN_ALG,
     typ: "at+jwt",
     issuer: workspace.issuer,
