@@ -73,7 +73,7 @@ async function joseAccepts(token: string, r: JwtRules): Promise<boolean> {
 
 describe("signJws", () => {
   it.each(SIGNING_ALGS)("writes %s tokens that jose verifies, header and payload exactly as given", async (alg) => {
-    const token = signJws({ alg, kid: `k-${alg}`, typ: "JWT" }, claims, keys[alg].privateKey);
+    const token = await signJws({ alg, kid: `k-${alg}`, typ: "JWT" }, claims, keys[alg].privateKey);
     const { payload, protectedHeader } = await jwtVerify(token, keys[alg].cryptoPublic, { algorithms: [alg], issuer: ISSUER });
     expect(protectedHeader).toEqual({ alg, kid: `k-${alg}`, typ: "JWT" });
     expect(payload).toEqual(claims);
@@ -85,7 +85,7 @@ describe("signJws", () => {
 
 describe("verifyJwt", () => {
   it("accepts our tokens and jose's alike, with their payload", async () => {
-    const ours = signJws({ alg: "ES256", kid: "k-es", typ: "at+jwt" }, claims, keys.ES256.privateKey);
+    const ours = await signJws({ alg: "ES256", kid: "k-es", typ: "at+jwt" }, claims, keys.ES256.privateKey);
     expect(await verifyJwt(ours, rules())).toEqual({ payload: claims });
     expect(await verifyJwt(await joseSigned(claims), rules())).toEqual({ payload: claims });
     expect(await verifyJwt(await joseSigned(claims, { typ: "application/AT+JWT" }), rules())).toEqual({ payload: claims });
@@ -93,7 +93,7 @@ describe("verifyJwt", () => {
 
   it("verifies RS256 and EdDSA tokens with keys of their own algorithm", async () => {
     for (const alg of ["RS256", "EdDSA"] as const) {
-      const token = signJws({ alg, kid: "k", typ: "JWT" }, claims, keys[alg].privateKey);
+      const token = await signJws({ alg, kid: "k", typ: "JWT" }, claims, keys[alg].privateKey);
       expect(await verifyJwt(token, rules({ alg, typ: "JWT", keyFor: () => keys[alg].publicKey }))).toEqual({ payload: claims });
       expect(await verifyJwt(token, rules({ typ: "JWT", keyFor: () => keys.ES256.publicKey }))).toEqual({ refused: "ERR_JOSE_ALG_NOT_ALLOWED" });
     }
