@@ -7,6 +7,7 @@ import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { NEXT_STEP } from "@/lib/login/messages.ts";
 import { PasswordField } from "@/lib/login/ui/password-field.tsx";
 import { SignInMessage } from "@/lib/login/ui/sign-in-message.tsx";
+import { useFocusAfterRender } from "@/lib/login/ui/focus-after-render.ts";
 
 /**
  * `error`: the code a submit without script came back with; `notice`: what the page says first
@@ -19,6 +20,7 @@ export function LoginForm({ callbackUrl, error, notice, operatorHint }: { callba
   const [noticeShown, setNoticeShown] = useState(true);
   const [busy, setBusy] = useState(false);
   const passwordInput = useRef<HTMLInputElement>(null);
+  const focusAfterRender = useFocusAfterRender();
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -50,7 +52,7 @@ export function LoginForm({ callbackUrl, error, notice, operatorHint }: { callba
     if (passwordInput.current) {
       passwordInput.current.value = "";
       // After the fieldset is enabled again (a disabled field cannot take focus).
-      requestAnimationFrame(() => passwordInput.current?.focus());
+      focusAfterRender(() => passwordInput.current);
     }
   }
 

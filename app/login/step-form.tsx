@@ -6,6 +6,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { NEXT_STEP } from "@/lib/login/messages.ts";
 import { SignInMessage } from "@/lib/login/ui/sign-in-message.tsx";
+import { useFocusAfterRender } from "@/lib/login/ui/focus-after-render.ts";
 
 /**
  * One step of a sign-in after the password (a code, an enrolment, the recovery codes): the
@@ -17,6 +18,7 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
   const [code, setCode] = useState<string | undefined>();
   const [noticeShown, setNoticeShown] = useState(true);
   const [busy, setBusy] = useState(false);
+  const focusAfterRender = useFocusAfterRender();
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -42,7 +44,7 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
       form.reset();
       setCode(failure);
       // After the fieldset is enabled again (a disabled field cannot take focus).
-      requestAnimationFrame(() => form.querySelector<HTMLInputElement>("input:not([type=hidden])")?.focus());
+      focusAfterRender(() => form.querySelector<HTMLInputElement>("input:not([type=hidden])"));
     }
     setBusy(false);
   }
