@@ -151,6 +151,13 @@ describe("verifyJwt", () => {
     expect(await joseAccepts(token, r)).toBe(false);
   });
 
+  it("refuses, never throws, when the key for the kid is of another type than the algorithm", async () => {
+    // An RSA or Ed25519 key cannot check an ES256 signature: node:crypto's error is a refusal.
+    for (const wrong of [keys.RS256.publicKey, keys.EdDSA.publicKey]) {
+      expect(await verifyJwt(await joseSigned(claims), rules({ keyFor: () => wrong }))).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    }
+  });
+
   it("tolerates the clock skew as jose does, to the second", async () => {
     for (const payload of [
       { ...claims, nbf: now + 30 },
