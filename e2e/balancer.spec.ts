@@ -17,6 +17,7 @@ import { startArguments } from "../lib/scripts/start-command.ts";
 // Conditional skips, never silent in CI: .ci/run starts PostgreSQL and installs HAProxy, so both
 // hold there; on a developer's machine without them the file says what to install.
 const server = process.env.TEST_POSTGRES_URL;
+// Skipped only without a PostgreSQL server (never in CI, which starts one): the message says how to start it.
 test.skip(!server, "needs TEST_POSTGRES_URL (.ci/run starts PostgreSQL; or `export TEST_POSTGRES_URL=$(.ci/postgres start)`)");
 
 function findHaproxy(): string | undefined {
@@ -26,6 +27,7 @@ function findHaproxy(): string | undefined {
   return spawnSync("haproxy", ["-v"]).status === 0 ? "haproxy" : undefined;
 }
 const haproxy = findHaproxy();
+// Skipped only where HAProxy is missing (never in CI, which installs it): the message says how to get it.
 test.skip(!haproxy, "needs HAProxy: `apt-get install haproxy` (.ci/run installs it), or HAPROXY_PATH");
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -9,6 +9,7 @@ import { startArguments } from "../lib/scripts/start-command.ts";
 // Needs a PostgreSQL server: .ci/run starts one and sets TEST_POSTGRES_URL; without it this
 // file is skipped with that reason (it and the balancer spec are the only ones that need it).
 const server = process.env.TEST_POSTGRES_URL;
+// Skipped only without a PostgreSQL server (never in CI, which starts one): the message says how to start it.
 test.skip(!server, "needs TEST_POSTGRES_URL (.ci/run starts PostgreSQL; or `export TEST_POSTGRES_URL=$(.ci/postgres start)`)");
 
 const root = path.resolve(import.meta.dirname, "..");
