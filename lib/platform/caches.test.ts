@@ -21,6 +21,7 @@ describe("every module-level cache is registered in one place and clearable", ()
       "server secrets",
       "signing keys",
       "unauthenticated failure budget",
+      "verified token signatures",
       "workspaces",
     ]);
   });

@@ -169,3 +169,31 @@ describe("verifyJwt", () => {
     }
   });
 });
+
+describe("the memory of signatures found valid", () => {
+  it("applies every rule again to a token it remembers, and the signature's check again for any other key", async () => {
+    const token = await signJws({ alg: "ES256", kid: "k-es", typ: "at+jwt" }, { ...claims, jti: "remembered" }, keys.ES256.privateKey);
+    expect(await verifyJwt(token, rules())).toEqual({ payload: { ...claims, jti: "remembered" } });
+    // Remembered with the key that verified it: any other key object is checked afresh (a key set
+    // loaded again, or a kid now naming another key).
+    expect(await verifyJwt(token, rules({ keyFor: () => other.publicKey }))).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    // A retired key's tokens are refused at once.
+    expect(await verifyJwt(token, rules({ keyFor: () => undefined }))).toEqual({ refused: "ERR_JWKS_NO_MATCHING_KEY" });
+    // The claims are judged at every use.
+    expect(await verifyJwt(token, rules({ now: now + 600 + 30 }))).toEqual({ refused: "ERR_JWT_EXPIRED" });
+    expect(await verifyJwt(token, rules({ issuer: "https://other.example/demo/default" }))).toEqual({ refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+    expect(await verifyJwt(token, rules({ typ: "JWT" }))).toEqual({ refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+    // Still valid with its own key, after all that.
+    expect(await verifyJwt(token, rules())).toEqual({ payload: { ...claims, jti: "remembered" } });
+  });
+
+  it("never lends a remembered signature to a token that differs by one character", async () => {
+    const token = await signJws({ alg: "ES256", kid: "k-es", typ: "at+jwt" }, { ...claims, jti: "original" }, keys.ES256.privateKey);
+    expect("payload" in (await verifyJwt(token, rules()))).toBe(true);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const otherPayload = b64({ ...claims, jti: "original", scope: "openid admin" });
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "AB" : "AA"}`;
+    expect(await verifyJwt(`${header}.${otherPayload}.${signature}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+    expect(await verifyJwt(`${header}.${payload}.${flipped}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
+  });
+});

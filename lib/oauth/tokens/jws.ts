@@ -1,5 +1,6 @@
 import { sign, verify, type KeyObject } from "node:crypto";
 import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import { registerCache } from "@/lib/platform/caches.ts";
 
 /**
  * Compact JWS (RFC 7515) of the tokens this server issues and reads back itself, on node:crypto
@@ -92,6 +93,27 @@ function signatureValid(alg: SigningAlg, data: Buffer, key: KeyObject, signature
   });
 }
 
+/**
+ * Tokens whose signature was found valid lately, each with the key object that verified it. A
+ * resource server presents the same access token at every call it makes with it (introspection
+ * at each API request, userinfo), and the signature's math is the largest part of checking it
+ * (its hand-off to the pool and back, ~40% of introspection's event-loop time). Only the
+ * signature is remembered: every other rule (algorithm, `typ`, `kid`, issuer, claims, expiry) is
+ * applied again at each use, and the key must be the very object that verified it, which a
+ * retired key (gone from the key set) or a reloaded key set (new objects) never is. Exact bytes
+ * only: a token differing in any character is verified afresh. Per process, bounded (the oldest
+ * entry makes room), safe to lose.
+ */
+const verifiedWith = registerCache("verified token signatures", new Map<string, KeyObject>());
+export const VERIFIED_SIGNATURES_MAX = 4096;
+
+function rememberVerified(token: string, key: KeyObject): void {
+  if (verifiedWith.size >= VERIFIED_SIGNATURES_MAX) verifiedWith.delete(verifiedWith.keys().next().value as string);
+  // A copy of its own: the token may be a slice of a longer string (a header, a body) that the
+  // cache would otherwise keep alive.
+  verifiedWith.set(Buffer.from(token, "latin1").toString("latin1"), key);
+}
+
 const normalizedTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
 
 /**
@@ -111,9 +133,12 @@ export async function verifyJwt<C extends Record<string, unknown>>(token: string
   if (typeof header.typ !== "string" || normalizedTyp(header.typ) !== normalizedTyp(rules.typ)) return { refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" };
   const key = typeof header.kid === "string" ? rules.keyFor(header.kid) : undefined;
   if (!key) return { refused: "ERR_JWKS_NO_MATCHING_KEY" };
-  const signature = Buffer.from(signaturePart, "base64url");
-  const valid = await signatureValid(rules.alg, Buffer.from(`${headerPart}.${payloadPart}`), key, signature);
-  if (!valid) return { refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" };
+  if (verifiedWith.get(token) !== key) {
+    const signature = Buffer.from(signaturePart, "base64url");
+    const valid = await signatureValid(rules.alg, Buffer.from(`${headerPart}.${payloadPart}`), key, signature);
+    if (!valid) return { refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" };
+    rememberVerified(token, key);
+  }
   const payload = jsonObject(payloadPart);
   if (!payload) return { refused: "ERR_JWT_INVALID" };
   for (const claim of ["iat", "nbf", "exp"]) {
