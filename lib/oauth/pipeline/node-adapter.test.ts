@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
 
@@ -96,6 +97,51 @@ describe("the production server's direct route to the authorization server", () 
     expect(res.headers.get("connection")).toBe("close");
     expect((await res.json()).error).toBe("invalid_request");
     expect((await fetch(`${base}/demo/default/.well-known/jwks.json`)).status).toBe(200);
+  });
+
+  it("reads a form that arrives in pieces", async () => {
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, "127.0.0.1");
+    await once(socket, "connect");
+    const body = "grant_type=password&client_id=demo-spa&username=alice&password=wrong-password";
+    socket.write(
+      `POST /demo/default/oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 30)}`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.write(body.slice(30));
+    let answer = "";
+    for await (const chunk of socket) answer += String(chunk);
+    // The whole form was read: the grant judged the password (a piece alone lacks one).
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4))).toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("answers (to no one) a request whose client goes away mid-upload, and keeps serving", async () => {
+    const responses: ServerResponse[] = [];
+    const own = createServer((req, res) => {
+      responses.push(res);
+      serveOAuth(req, res);
+    });
+    await new Promise<void>((resolve) => own.listen(0, "127.0.0.1", resolve));
+    const { port } = own.address() as AddressInfo;
+    try {
+      const socket = connect(port, "127.0.0.1");
+      await once(socket, "connect");
+      socket.write(
+        "POST /demo/default/oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=pass",
+      );
+      const started = Date.now();
+      while (responses.length === 0 && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+      socket.destroy();
+      // Its handler ends (the body could not be read): nothing is left waiting for an upload that never comes.
+      while (!responses[0]?.writableEnded && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(responses[0]?.writableEnded).toBe(true);
+      const res = await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`);
+      expect(res.status).toBe(200);
+    } finally {
+      own.closeAllConnections();
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
   });
 
   it("answers a malformed escape in the path with 404 JSON, not a fault", async () => {

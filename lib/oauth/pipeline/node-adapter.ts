@@ -43,10 +43,53 @@ function oauthRequest(req: IncomingMessage, method: string): OAuthRequest {
         return Array.isArray(value) ? value.join(", ") : value;
       },
     },
-    // Stopping early (a body over the limit) leaves the upload unread rather than destroying the
-    // socket under the answer; `respond` then closes the connection after answering.
-    body: method === "GET" || method === "HEAD" ? null : req.iterator({ destroyOnReturn: false }),
+    body: method === "GET" || method === "HEAD" ? null : { readUpTo: (limit) => readUpTo(req, limit) },
   };
+}
+
+/**
+ * The request's body, read by Node's events: a stream's async iterator costs a generator, its
+ * end-of-stream watch and promises per chunk, several times this for a form of a few hundred
+ * bytes (every token request has one). Past `limit` it stops reading and answers null, leaving
+ * the upload unread rather than destroying the socket under the answer; `respond` then closes
+ * the connection after answering.
+ */
+function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  // Read already (no endpoint reads a body twice): nothing is left of it.
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  // The client went away before the endpoint came to read it (its events are past).
+  if (req.destroyed) return Promise.reject(new Error("the request closed before its body was read"));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      stop();
+      req.pause();
+      resolve(null);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    // Closed before its end: the client went away mid-upload.
+    const onClose = () => onError(new Error("the request closed before its body ended"));
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
 }
 
 /** A decoded path segment; malformed escapes are kept as they are (no workspace has such a name). */

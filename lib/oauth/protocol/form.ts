@@ -64,6 +64,13 @@ function mediaType(header: string): { type: string; charset: string | undefined 
 /** Reads at most `limit` bytes of the body; a longer body is refused as soon as it shows. */
 async function readLimited(body: OAuthRequest["body"], limit: number): Promise<Uint8Array> {
   if (!body) return new Uint8Array();
+  if ("readUpTo" in body) {
+    const bytes = await body.readUpTo(limit).catch((err: unknown) => {
+      throw new InvalidRequest("the request body could not be read", { detail: err instanceof Error ? err.message : String(err) });
+    });
+    if (bytes === null) throw tooLarge();
+    return bytes;
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   const iterator = body[Symbol.asyncIterator]();

@@ -10,8 +10,16 @@ export interface OAuthRequest {
   /** The request target: an absolute URL (Web) or the path with its query (Node). */
   readonly url: string;
   readonly headers: { get(name: string): string | null };
-  /** The body as it arrives (a Web stream or a Node stream), or null for none. */
-  readonly body: AsyncIterable<Uint8Array> | null;
+  /** The body as it arrives (a Web stream), read whole at once (Node's request), or null for none. */
+  readonly body: AsyncIterable<Uint8Array> | WholeBody | null;
+}
+
+/**
+ * A body read in one go: its bytes, or null as soon as it shows itself longer than `limit` (the
+ * rest is left unread). Rejects when the client goes away mid-upload.
+ */
+export interface WholeBody {
+  readUpTo(limit: number): Promise<Uint8Array | null>;
 }
 
 /**
