@@ -194,23 +194,43 @@ async function driverOf(client: Db): Promise<Driver> {
  * booleans or 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
  */
 export function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
-  return tracing.tracer ? traced(client, query.sql, (driver) => rows<T>(driver, query)) : driverOf(client).then((driver) => rows<T>(driver, query));
+  return onDriver(client, query.sql, (driver) => rows<T>(driver, query));
 }
 
-async function rows<T>(driver: Driver, query: Prisma.Sql): Promise<T[]> {
-  if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rows as T[];
+function rows<T>(driver: Driver, query: Prisma.Sql): Promise<T[]> {
+  if (driver.kind === "postgres") return pgQuery(driver.pool, query).then((result) => result.rows as T[]);
   // better-sqlite3 answers at once.
-  return driver.connection.prepare(query.sql).all(query.values.map(sqliteArg)) as T[];
+  return settled(() => driver.connection.prepare(query.sql).all(query.values.map(sqliteArg)) as T[]);
 }
 
 /** Like `sqlRows`, for a statement: the number of rows it changed. */
 export function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
-  return tracing.tracer ? traced(client, query.sql, (driver) => execute(driver, query)) : driverOf(client).then((driver) => execute(driver, query));
+  return onDriver(client, query.sql, (driver) => execute(driver, query));
 }
 
-async function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
-  if (driver.kind === "postgres") return (await pgQuery(driver.pool, query)).rowCount ?? 0;
-  return driver.connection.prepare(query.sql).run(query.values.map(sqliteArg)).changes;
+function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
+  if (driver.kind === "postgres") return pgQuery(driver.pool, query).then((result) => result.rowCount ?? 0);
+  return settled(() => driver.connection.prepare(query.sql).run(query.values.map(sqliteArg)).changes);
+}
+
+/**
+ * `run` on the client's driver, in a span when tracing. Once connected, it runs at once: on SQLite
+ * a query is then one promise, not four (each costs more with the promise hooks that Next's
+ * AsyncLocalStorage keeps on for the whole process).
+ */
+function onDriver<T>(client: Db, sql: string, run: (driver: Driver) => Promise<T>): Promise<T> {
+  if (tracing.tracer) return traced(client, sql, run);
+  const driver = (client as Noted)[CONNECTION]?.driver;
+  return driver ? run(driver) : driverOf(client).then(run);
+}
+
+/** A synchronous result (or its error) as a settled promise. */
+function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
 }
 
 /**
@@ -276,18 +296,19 @@ export function sqlLimit(count: number): Prisma.Sql {
  * `then` ran. For a conditional write and what depends on it (a refresh token's rotation).
  */
 export function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
-  const run = (driver: Driver) => ifChanged(driver, first, then);
-  return tracing.tracer ? traced(client, `${first.sql};\n${then.sql}`, run) : driverOf(client).then(run);
+  return onDriver(client, `${first.sql};\n${then.sql}`, (driver) => ifChanged(driver, first, then));
 }
 
-async function ifChanged(driver: Driver, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
+function ifChanged(driver: Driver, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
   if (driver.kind === "postgres") return pgExecuteIfChanged(driver.pool, first, then);
   const sqlite = driver.connection;
-  return sqlite.transaction(() => {
-    if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
-    sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
-    return true;
-  })();
+  return settled(() =>
+    sqlite.transaction(() => {
+      if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+      sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
+      return true;
+    })(),
+  );
 }
 
 // One client per process; `next dev` re-evaluates modules on reload, so it lives on globalThis.
