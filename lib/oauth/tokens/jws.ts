@@ -94,24 +94,38 @@ function signatureValid(alg: SigningAlg, data: Buffer, key: KeyObject, signature
 }
 
 /**
- * Tokens whose signature was found valid lately, each with the key object that verified it. A
- * resource server presents the same access token at every call it makes with it (introspection
- * at each API request, userinfo), and the signature's math is the largest part of checking it
- * (its hand-off to the pool and back, ~40% of introspection's event-loop time). Only the
- * signature is remembered: every other rule (algorithm, `typ`, `kid`, issuer, claims, expiry) is
- * applied again at each use, and the key must be the very object that verified it, which a
+ * Tokens whose signature was found valid lately, each with the key object that verified it and
+ * its decoded header and payload. A resource server presents the same access token at every call
+ * it makes with it (introspection at each API request, userinfo), and the signature's math and the
+ * decoding are most of checking it (the signature's hand-off to the pool and back alone was ~40% of
+ * introspection's event-loop time). Every rule (algorithm, `typ`, `kid`, issuer, claims, expiry)
+ * is applied again at each use, and the key must be the very object that verified it, which a
  * retired key (gone from the key set) or a reloaded key set (new objects) never is. Exact bytes
  * only: a token differing in any character is verified afresh. Per process, bounded (the oldest
  * entry makes room), safe to lose.
  */
-const verifiedWith = registerCache("verified token signatures", new Map<string, KeyObject>());
+interface Remembered {
+  key: KeyObject;
+  header: Readonly<Record<string, unknown>>;
+  payload: Readonly<Record<string, unknown>>;
+}
+const verifiedWith = registerCache("verified token signatures", new Map<string, Remembered>());
 export const VERIFIED_SIGNATURES_MAX = 4096;
 
-function rememberVerified(token: string, key: KeyObject): void {
+function remember(token: string, entry: Remembered): void {
   if (verifiedWith.size >= VERIFIED_SIGNATURES_MAX) verifiedWith.delete(verifiedWith.keys().next().value as string);
   // A copy of its own: the token may be a slice of a longer string (a header, a body) that the
   // cache would otherwise keep alive.
-  verifiedWith.set(Buffer.from(token, "latin1").toString("latin1"), key);
+  verifiedWith.set(Buffer.from(token, "latin1").toString("latin1"), entry);
+}
+
+/** Frozen all the way down: a remembered payload is handed out again (as a shallow copy) at each use. */
+function deepFrozen<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFrozen(inner);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 const normalizedTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
@@ -123,24 +137,46 @@ const normalizedTyp = (typ: string) => typ.toLowerCase().replace(/^application\/
  * required claims, numeric dates, `exp` and `nbf` within the tolerance.
  */
 export async function verifyJwt<C extends Record<string, unknown>>(token: string, rules: JwtRules): Promise<{ payload: C } | { refused: JwsRefusal }> {
+  const known = verifiedWith.get(token);
+  if (known) {
+    const refused = headerRefusal(known.header, rules);
+    if (refused) return { refused };
+    // The very key that verified it; otherwise (retired, reloaded, another) verified afresh below.
+    if (keyOf(known.header, rules) === known.key) return claimsOf<C>(known.payload, rules);
+  }
   const parts = token.split(".");
   if (parts.length !== 3 || !parts.every((p) => BASE64URL.test(p))) return { refused: "ERR_JWS_INVALID" };
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = jsonObject(headerPart);
   if (!header) return { refused: "ERR_JWS_INVALID" };
-  if (header.alg !== rules.alg) return { refused: "ERR_JOSE_ALG_NOT_ALLOWED" };
-  if (header.crit !== undefined || header.b64 !== undefined) return { refused: "ERR_JOSE_NOT_SUPPORTED" };
-  if (typeof header.typ !== "string" || normalizedTyp(header.typ) !== normalizedTyp(rules.typ)) return { refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" };
-  const key = typeof header.kid === "string" ? rules.keyFor(header.kid) : undefined;
+  const refused = headerRefusal(header, rules);
+  if (refused) return { refused };
+  const key = keyOf(header, rules);
   if (!key) return { refused: "ERR_JWKS_NO_MATCHING_KEY" };
-  if (verifiedWith.get(token) !== key) {
-    const signature = Buffer.from(signaturePart, "base64url");
-    const valid = await signatureValid(rules.alg, Buffer.from(`${headerPart}.${payloadPart}`), key, signature);
-    if (!valid) return { refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" };
-    rememberVerified(token, key);
-  }
+  const signature = Buffer.from(signaturePart, "base64url");
+  const valid = await signatureValid(rules.alg, Buffer.from(`${headerPart}.${payloadPart}`), key, signature);
+  if (!valid) return { refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" };
   const payload = jsonObject(payloadPart);
   if (!payload) return { refused: "ERR_JWT_INVALID" };
+  remember(token, { key, header: deepFrozen(header), payload: deepFrozen(payload) });
+  return claimsOf<C>(payload, rules);
+}
+
+/** The header's refusal under `rules`, in jose's order, or undefined. */
+function headerRefusal(header: Readonly<Record<string, unknown>>, rules: JwtRules): JwsRefusal | undefined {
+  if (header.alg !== rules.alg) return "ERR_JOSE_ALG_NOT_ALLOWED";
+  if (header.crit !== undefined || header.b64 !== undefined) return "ERR_JOSE_NOT_SUPPORTED";
+  if (typeof header.typ !== "string" || normalizedTyp(header.typ) !== normalizedTyp(rules.typ)) return "ERR_JWT_CLAIM_VALIDATION_FAILED";
+  return undefined;
+}
+
+/** The published key the header's `kid` names for the algorithm, or undefined. */
+function keyOf(header: Readonly<Record<string, unknown>>, rules: JwtRules): KeyObject | undefined {
+  return typeof header.kid === "string" ? rules.keyFor(header.kid) : undefined;
+}
+
+/** The claims' checks, after the signature's: a copy of the payload, or the refusal. */
+function claimsOf<C>(payload: Readonly<Record<string, unknown>>, rules: JwtRules): { payload: C } | { refused: JwsRefusal } {
   for (const claim of ["iat", "nbf", "exp"]) {
     if (payload[claim] !== undefined && typeof payload[claim] !== "number") return { refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" };
   }
@@ -149,5 +185,5 @@ export async function verifyJwt<C extends Record<string, unknown>>(token: string
   const now = rules.now ?? Math.floor(Date.now() / 1000);
   if (typeof payload.nbf === "number" && payload.nbf > now + rules.clockTolerance) return { refused: "ERR_JWT_CLAIM_VALIDATION_FAILED" };
   if (typeof payload.exp === "number" && payload.exp <= now - rules.clockTolerance) return { refused: "ERR_JWT_EXPIRED" };
-  return { payload: payload as C };
+  return { payload: { ...payload } as C };
 }
