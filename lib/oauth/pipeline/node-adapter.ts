@@ -112,12 +112,14 @@ async function respond(
   const response = await serve(oauthRequest(req, method), pathSegment(tenant), pathSegment(workspace), own);
   // For the access log (lib/platform/http-server.ts).
   res[RESPONSE_INFO] = { requestId: response.headers["X-Request-Id"] ?? "", route };
+  // Node's flat form, [name, value, name, value, …]: the security headers the endpoint did not set itself, then its own.
   const names = new Set(Object.keys(response.headers).map((name) => name.toLowerCase()));
-  const headers: Array<[string, string]> = securityHeaderPairs().filter(([name]) => !names.has(name.toLowerCase()));
-  for (const [name, value] of Object.entries(response.headers)) headers.push([name, value]);
-  if (response.body !== null) headers.push(["Content-Length", String(Buffer.byteLength(response.body))]);
+  const headers: string[] = [];
+  for (const [name, value] of securityHeaderPairs()) if (!names.has(name.toLowerCase())) headers.push(name, value);
+  for (const [name, value] of Object.entries(response.headers)) headers.push(name, value);
+  if (response.body !== null) headers.push("Content-Length", String(Buffer.byteLength(response.body)));
   // Answered before the whole request arrived (a refused upload): the rest is not read.
-  if (!req.complete) headers.push(["Connection", "close"]);
-  res.writeHead(response.status, headers.flat());
+  if (!req.complete) headers.push("Connection", "close");
+  res.writeHead(response.status, headers);
   res.end(req.method === "HEAD" || response.body === null ? undefined : response.body);
 }

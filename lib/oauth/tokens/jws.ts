@@ -26,6 +26,19 @@ const ALGORITHMS: Record<SigningAlg, Algorithm> = {
 
 const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
+// The encoded headers: a handful (one per key and token type), each written once.
+const headerSegments = new Map<string, string>();
+function headerSegment({ alg, kid, typ }: { alg: SigningAlg; kid: string; typ: string }): string {
+  const name = `${alg} ${kid} ${typ}`;
+  let encoded = headerSegments.get(name);
+  if (encoded === undefined) {
+    encoded = segment({ alg, kid, typ });
+    if (headerSegments.size >= 64) headerSegments.clear();
+    headerSegments.set(name, encoded);
+  }
+  return encoded;
+}
+
 /**
  * `header.payload.signature`, the header with `alg` first as jose writes it. The signature is made
  * on libuv's thread pool (node:crypto's callback form), like the checks below: measured side by
@@ -34,7 +47,7 @@ const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString(
  */
 export function signJws(header: { alg: SigningAlg; kid: string; typ: string }, payload: object, key: KeyObject): Promise<string> {
   const { digest, options } = ALGORITHMS[header.alg];
-  const input = `${segment({ alg: header.alg, kid: header.kid, typ: header.typ })}.${segment(payload)}`;
+  const input = `${headerSegment(header)}.${segment(payload)}`;
   return new Promise((resolve, reject) => {
     sign(digest, Buffer.from(input), { key, ...options }, (err, signature) => (err ? reject(err) : resolve(`${input}.${signature.toString("base64url")}`)));
   });
