@@ -196,4 +196,16 @@ describe("the memory of signatures found valid", () => {
     expect(await verifyJwt(`${header}.${otherPayload}.${signature}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
     expect(await verifyJwt(`${header}.${payload}.${flipped}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
   });
+  it("is bounded: past 4,096 tokens the oldest makes room", async () => {
+    const registry = (globalThis as Record<symbol, Map<string, { cache: unknown }> | undefined>)[Symbol.for("ropc.caches")];
+    const memory = registry?.get("verified token signatures")?.cache as Map<string, unknown>;
+    memory.clear();
+    const tokens = await Promise.all(
+      Array.from({ length: 4097 }, (_, i) => signJws({ alg: "ES256", kid: "k-es", typ: "at+jwt" }, { ...claims, jti: `bound-${i}` }, keys.ES256.privateKey)),
+    );
+    for (const token of tokens) expect("payload" in (await verifyJwt(token, rules()))).toBe(true);
+    expect(memory.size).toBe(4096);
+    expect(memory.has(tokens[0]!)).toBe(false);
+    expect(memory.has(tokens[4096]!)).toBe(true);
+  });
 });

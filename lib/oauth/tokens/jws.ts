@@ -123,7 +123,7 @@ interface Remembered {
   payload: Readonly<Record<string, unknown>>;
 }
 const verifiedWith = registerCache("verified token signatures", new Map<string, Remembered>());
-export const VERIFIED_SIGNATURES_MAX = 4096;
+const VERIFIED_SIGNATURES_MAX = 4096;
 
 function remember(token: string, entry: Remembered): void {
   if (verifiedWith.size >= VERIFIED_SIGNATURES_MAX) verifiedWith.delete(verifiedWith.keys().next().value as string);
