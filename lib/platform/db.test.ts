@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import { createDb, db, executeIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { createDb, db, insertIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlExecuteAll, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 describe("reuseStatements", () => {
@@ -127,9 +127,9 @@ describe("sqlLimit", () => {
   });
 });
 
-describe("executeIfChanged", () => {
+describe("insertIfChanged", () => {
   const insert = (id: string, ip: string) =>
-    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-tx"}, ${"tx"}, ${ip}, ${new Date()})`;
+    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") SELECT ${id}, ${"w-tx"}, ${"tx"}, ${ip}, ${new Date()}`;
   const ipOf = async (id: string) => (await db().failedLogin.findUnique({ where: { id } }))?.ip;
 
   it("runs the second statement only when the first changed exactly one row", async () => {
@@ -137,8 +137,8 @@ describe("executeIfChanged", () => {
     const next = crypto.randomUUID();
     await sqlExecute(db(), insert(id, "192.0.2.1"));
     const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id} AND "ip" = ${"192.0.2.1"}`;
-    expect(await executeIfChanged(db(), consume, insert(next, "192.0.2.3"))).toBe(true);
-    expect(await executeIfChanged(db(), consume, insert(crypto.randomUUID(), "192.0.2.4"))).toBe(false);
+    expect(await insertIfChanged(db(), consume, insert(next, "192.0.2.3"))).toBe(true);
+    expect(await insertIfChanged(db(), consume, insert(crypto.randomUUID(), "192.0.2.4"))).toBe(false);
     expect([await ipOf(id), await ipOf(next)]).toEqual(["192.0.2.2", "192.0.2.3"]);
   });
 
@@ -147,13 +147,56 @@ describe("executeIfChanged", () => {
     await sqlExecute(db(), insert(id, "192.0.2.1"));
     // The second statement reuses the row's id: a primary-key violation.
     await expect(
-      executeIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.9"} WHERE "id" = ${id}`, insert(id, "192.0.2.9")),
+      insertIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.9"} WHERE "id" = ${id}`, insert(id, "192.0.2.9")),
     ).rejects.toThrow();
     expect(await ipOf(id)).toBe("192.0.2.1");
     expect(
-      await executeIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.5"} WHERE "id" = ${id}`, insert(crypto.randomUUID(), "192.0.2.5")),
+      await insertIfChanged(db(), Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.5"} WHERE "id" = ${id}`, insert(crypto.randomUUID(), "192.0.2.5")),
     ).toBe(true);
     expect(await ipOf(id)).toBe("192.0.2.5");
+  });
+
+  it("lets one of two racing callers insert, and only one", async () => {
+    const id = crypto.randomUUID();
+    await sqlExecute(db(), insert(id, "192.0.2.1"));
+    const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id} AND "ip" = ${"192.0.2.1"}`;
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    const outcomes = await Promise.all([insertIfChanged(db(), consume, insert(a, "192.0.2.3")), insertIfChanged(db(), consume, insert(b, "192.0.2.4"))]);
+    expect(outcomes.sort()).toEqual([false, true]);
+    expect([await ipOf(a), await ipOf(b)].filter(Boolean)).toHaveLength(1);
+  });
+
+  it("refuses an insert in any other form than INSERT … SELECT without FROM", () => {
+    const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"none"}`;
+    const values = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${"x"}, ${"w"}, ${"u"}, ${"i"}, ${new Date()})`;
+    const from = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") SELECT "id", "workspaceId", "username", "ip", "createdAt" FROM "FailedLogin"`;
+    for (const bad of [values, from]) expect(() => insertIfChanged(db(), consume, bad)).toThrow(/not an INSERT … SELECT without FROM/);
+  });
+});
+
+describe("sqlExecuteAll", () => {
+  const insert = (id: string, ip: string) =>
+    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-all"}, ${"all"}, ${ip}, ${new Date()})`;
+  const ipOf = async (id: string) => (await db().failedLogin.findUnique({ where: { id } }))?.ip;
+
+  it("writes every row, each with its own parameters", async () => {
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await sqlExecuteAll(db(), [insert(a, "192.0.2.1"), insert(b, "192.0.2.2"), insert(c, "192.0.2.3")]);
+    expect([await ipOf(a), await ipOf(b), await ipOf(c)]).toEqual(["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+    await sqlExecuteAll(db(), []);
+  });
+
+  it("writes none when one fails, and goes on working", async () => {
+    const taken = crypto.randomUUID();
+    await sqlExecute(db(), insert(taken, "192.0.2.1"));
+    const first = crypto.randomUUID();
+    // The second write reuses a row's id: a primary-key violation.
+    await expect(sqlExecuteAll(db(), [insert(first, "192.0.2.7"), insert(taken, "192.0.2.7")])).rejects.toThrow();
+    expect(await ipOf(first)).toBeUndefined();
+    expect(await ipOf(taken)).toBe("192.0.2.1");
+    const next = crypto.randomUUID();
+    await sqlExecuteAll(db(), [insert(next, "192.0.2.8")]);
+    expect(await ipOf(next)).toBe("192.0.2.8");
   });
 });
 
@@ -207,11 +250,11 @@ describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", (
   it("keeps a connection whose statement the server refused, out of any transaction", () =>
     withClient(async (client) => {
       const id = crypto.randomUUID();
-      const row = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-pg"}, ${"pg"}, ${"192.0.2.1"}, ${new Date()})`;
+      const row = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") SELECT ${id}, ${"w-pg"}, ${"pg"}, ${"192.0.2.1"}, ${new Date()}`;
       await sqlExecute(client, row);
       const before = await backendOf(client);
       await expect(sqlExecute(client, row)).rejects.toMatchObject({ code: "23505" });
-      await expect(executeIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, row)).rejects.toMatchObject({
+      await expect(insertIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, row)).rejects.toMatchObject({
         code: "23505",
       });
       expect(await backendOf(client)).toBe(before);
@@ -221,9 +264,12 @@ describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", (
       ).toEqual([{ xact: null, ip: "192.0.2.1" }]);
     }));
 
-  it("closes a connection that broke, in a transaction or not, and goes on with another", () =>
+  it("closes a connection that broke, in a statement alone or with a conditional write, and goes on with another", () =>
     withClient(async (client) => {
       const kill = Prisma.sql`SELECT pg_terminate_backend(pg_backend_pid())`;
+      // An insert whose value ends its own connection, half-way through the statement.
+      const killing = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt")
+        SELECT ${crypto.randomUUID()}, ${"w-pg"}, ${"pg"}, CAST(pg_terminate_backend(pg_backend_pid()) AS TEXT), ${new Date()}`;
       const before = await backendOf(client);
       await expect(sqlRows(client, kill)).rejects.toThrow();
       const after = await backendOf(client);
@@ -233,7 +279,7 @@ describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", (
         client,
         Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-pg"}, ${"pg"}, ${"192.0.2.1"}, ${new Date()})`,
       );
-      await expect(executeIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, kill)).rejects.toThrow();
+      await expect(insertIfChanged(client, Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id}`, killing)).rejects.toThrow();
       expect(await backendOf(client)).not.toBe(after);
       expect(await sqlRows(client, Prisma.sql`SELECT "ip" FROM "FailedLogin" WHERE "id" = ${id}`)).toEqual([{ ip: "192.0.2.1" }]);
     }));

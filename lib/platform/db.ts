@@ -8,7 +8,7 @@ import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { measureDatabasePool } from "@/lib/platform/metrics.ts";
-import { pgExecuteIfChanged, pgQuery } from "@/lib/platform/pg-statements.ts";
+import { pgQuery } from "@/lib/platform/pg-statements.ts";
 import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 import { childSpan, tracing } from "@/lib/platform/tracing.ts";
 import {
@@ -290,25 +290,63 @@ export function sqlLimit(count: number): Prisma.Sql {
 }
 
 /**
- * Runs `first` and, when it changed exactly one row, `then`, as one transaction that nothing can
- * interleave with: synchronously on SQLite's connection (no other request's query can slip in
- * between), on one pooled connection between BEGIN and COMMIT on PostgreSQL. Answers whether
- * `then` ran. For a conditional write and what depends on it (a refresh token's rotation).
+ * Runs `first` and, when it changed exactly one row, `insert`, as one: nothing can come between
+ * them and neither happens alone. `insert` is an `INSERT INTO … (…) SELECT …` with no FROM of its
+ * own (the form both databases read), and `first` changes at most one row (a key's). On SQLite one
+ * synchronous transaction on the connection; on PostgreSQL one statement, `first` as a WITH query
+ * whose RETURNING row the insert selects from: one round trip instead of BEGIN, two statements and
+ * COMMIT (of two racing, the second's update waits for the first's row lock, then finds the row
+ * changed and inserts nothing). Answers whether `insert` ran. For a conditional write and the row
+ * that depends on it (a refresh token's rotation).
  */
-export function executeIfChanged(client: Db, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
-  return onDriver(client, `${first.sql};\n${then.sql}`, (driver) => ifChanged(driver, first, then));
+export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql): Promise<boolean> {
+  if (!INSERT_SELECT.test(insert.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${insert.sql}`);
+  return onDriver(client, `${first.sql};\n${insert.sql}`, (driver) => {
+    if (driver.kind === "postgres") {
+      return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1) ${insert} FROM "changed"`).then((result) => result.rowCount === 1);
+    }
+    const sqlite = driver.connection;
+    return settled(() =>
+      sqlite.transaction(() => {
+        if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+        sqlite.prepare(insert.sql).run(insert.values.map(sqliteArg));
+        return true;
+      })(),
+    );
+  });
 }
 
-function ifChanged(driver: Driver, first: Prisma.Sql, then: Prisma.Sql): Promise<boolean> {
-  if (driver.kind === "postgres") return pgExecuteIfChanged(driver.pool, first, then);
-  const sqlite = driver.connection;
+const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\S]*\bFROM\b)/i;
+
+/**
+ * Writes that do not read one another's effects, as one: all of them or none. On SQLite one
+ * transaction on the connection (synchronous, so nothing interleaves); on PostgreSQL one statement,
+ * the first writes being data-modifying WITH queries of the last (one round trip, atomic as any
+ * statement; they see the same snapshot, so none may depend on another's rows). For a sign-in's
+ * session and first refresh token: one commit instead of two.
+ */
+export function sqlExecuteAll(client: Db, writes: readonly Prisma.Sql[]): Promise<void> {
+  if (writes.length === 0) return Promise.resolve();
+  const sql = writes.map((write) => write.sql).join(";\n");
+  return onDriver(client, sql, (driver) =>
+    driver.kind === "postgres" ? pgQuery(driver.pool, asOneStatement(writes)).then(() => undefined) : allOnSqlite(driver.connection, writes),
+  );
+}
+
+function allOnSqlite(sqlite: SqliteConnection, writes: readonly Prisma.Sql[]): Promise<void> {
   return settled(() =>
     sqlite.transaction(() => {
-      if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
-      sqlite.prepare(then.sql).run(then.values.map(sqliteArg));
-      return true;
+      for (const write of writes) sqlite.prepare(write.sql).run(write.values.map(sqliteArg));
     })(),
   );
+}
+
+/** `WITH "w0" AS (first), "w1" AS (second) last`: PostgreSQL's one statement of several writes. */
+function asOneStatement(writes: readonly Prisma.Sql[]): Prisma.Sql {
+  const last = writes.at(-1)!;
+  if (writes.length === 1) return last;
+  const parts = writes.slice(0, -1).map((write, i) => Prisma.sql`${Prisma.raw(`"w${i}"`)} AS (${write})`);
+  return Prisma.sql`WITH ${Prisma.join(parts, ", ")} ${last}`;
 }
 
 // One client per process; `next dev` re-evaluates modules on reload, so it lives on globalThis.

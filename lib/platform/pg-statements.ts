@@ -92,24 +92,3 @@ async function onConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient, disc
 export function pgQuery(pool: pg.Pool, statement: PgStatement): Promise<pg.QueryResult> {
   return onConnection(pool, (client) => run(client, statement));
 }
-
-/**
- * Runs `first` and, when it changed exactly one row, `then`, between BEGIN and COMMIT on one
- * connection of the pool; answers whether `then` ran. On a failure the transaction is rolled back
- * before the connection goes back to the pool, or, when even ROLLBACK fails, the connection is
- * closed.
- */
-export function pgExecuteIfChanged(pool: pg.Pool, first: PgStatement, then: PgStatement): Promise<boolean> {
-  return onConnection(pool, async (client, discard) => {
-    await client.query("BEGIN");
-    try {
-      const changed = (await run(client, first)).rowCount === 1;
-      if (changed) await run(client, then);
-      await client.query("COMMIT");
-      return changed;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(discard);
-      throw err;
-    }
-  });
-}

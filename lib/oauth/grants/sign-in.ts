@@ -1,7 +1,6 @@
 import { sessionLifetime } from "@/lib/oauth/model/session.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
-import { storeRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
 import { startSession, type Device } from "@/lib/oauth/store/sessions.ts";
 import { rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
@@ -33,29 +32,23 @@ export interface CompletedSignIn {
 export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, jkt, device }: CompletedSignIn): Promise<TokenResponse> {
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
-  const session = await startSession({
-    workspaceId: workspace.id,
-    clientId: client.id,
-    userId: user.id,
-    amr,
-    authTime: Math.floor(now / 1000),
-    ttl: sessionLifetime(client, workspace),
-    // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a confidential
-    // client's are not (it authenticates each refresh), though its access tokens are.
-    dpopJkt: client.confidential ? null : (jkt ?? null),
-    now,
-    device,
-  });
-  const refreshToken = client.grantTypes.has("refresh_token")
-    ? await storeRefreshToken({
-        clientId: client.id,
-        userId: user.id,
-        scope,
-        authTime: session.authTime,
-        familyId: session.id,
-        ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl,
-        notAfter: session.expiresAt,
-      })
-    : undefined;
+  const { session, refreshToken } = await startSession(
+    {
+      workspaceId: workspace.id,
+      clientId: client.id,
+      userId: user.id,
+      amr,
+      authTime: Math.floor(now / 1000),
+      ttl: sessionLifetime(client, workspace),
+      // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a confidential
+      // client's are not (it authenticates each refresh), though its access tokens are.
+      dpopJkt: client.confidential ? null : (jkt ?? null),
+      now,
+      device,
+    },
+    client.grantTypes.has("refresh_token")
+      ? { clientId: client.id, userId: user.id, scope, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl }
+      : undefined,
+  );
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
 }

@@ -2,9 +2,8 @@ import { db, sqlExecute } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 /**
- * Puts an access token on the denylist until `until` (its expiry with the verifiers' clock skew).
- * Two independent statements, no transaction (none may stay open across awaits on the server's
- * connection, see executeIfChanged in lib/platform/db.ts); expired entries go with the pruning.
+ * Puts an access token on the denylist until `until` (its expiry with the verifiers' clock skew);
+ * a token denied twice keeps its first row. Expired entries go with the pruning.
  */
 export async function denyAccessToken(jti: string, until: Date): Promise<void> {
   await sqlExecute(

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { db, executeIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { db, insertIfChanged, sqlRows } from "@/lib/platform/db.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -46,18 +46,15 @@ export async function successorOf(token: string): Promise<string> {
     .digest("base64url");
 }
 
-/** Stores a refresh token (plain SQL straight to the driver) and returns it in clear, once. */
-export async function storeRefreshToken(grant: RefreshGrant, token: string = newRefreshToken()): Promise<IssuedRefreshToken> {
-  const { insert, expiresAt } = insertRefreshToken(grant, token, new Date());
-  await sqlExecute(db(), insert);
-  return { token, expiresAt };
-}
-
-function insertRefreshToken(grant: RefreshGrant, token: string, now: Date): { insert: Prisma.Sql; expiresAt: Date } {
+/**
+ * The INSERT of a refresh token, for a caller that writes it with other rows: a sign-in's session
+ * (startSession) or the token it replaces (rotation). `INSERT … SELECT`, the form insertIfChanged reads.
+ */
+export function insertRefreshToken(grant: RefreshGrant, token: string, now: Date): { insert: Prisma.Sql; expiresAt: Date } {
   const expiresAt = new Date(Math.min(now.getTime() + grant.ttl * 1000, grant.notAfter.getTime()));
   const insert = Prisma.sql`
     INSERT INTO "RefreshToken" ("tokenHash", "familyId", "clientId", "userId", "scope", "authTime", "expiresAt", "createdAt")
-    VALUES (${refreshTokenHash(token)}, ${grant.familyId}, ${grant.clientId}, ${grant.userId}, ${joinList(grant.scope)}, ${grant.authTime}, ${expiresAt}, ${now})`;
+    SELECT ${refreshTokenHash(token)}, ${grant.familyId}, ${grant.clientId}, ${grant.userId}, ${joinList(grant.scope)}, ${grant.authTime}, ${expiresAt}, ${now}`;
   return { insert, expiresAt };
 }
 
@@ -170,7 +167,7 @@ export async function rotateRefreshToken(tokenHash: string, successor: RefreshGr
   const consume = Prisma.sql`UPDATE "RefreshToken" SET "consumedAt" = ${now}
     WHERE "tokenHash" = ${tokenHash} AND "consumedAt" IS NULL AND "revokedAt" IS NULL AND "expiresAt" > ${now}`;
   const { insert, expiresAt } = insertRefreshToken(successor, token, now);
-  return (await executeIfChanged(db(), consume, insert)) ? { token, expiresAt } : null;
+  return (await insertIfChanged(db(), consume, insert)) ? { token, expiresAt } : null;
 }
 
 /** When a refresh token was consumed, if it was. */

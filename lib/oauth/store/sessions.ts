@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { settings } from "@/lib/platform/env.ts";
-import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlExecuteAll, sqlRows } from "@/lib/platform/db.ts";
+import { insertRefreshToken, newRefreshToken, type IssuedRefreshToken, type RefreshGrant } from "@/lib/oauth/store/refresh-tokens.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
@@ -14,8 +15,14 @@ export interface Device {
 // A User-Agent is rarely over 300 characters; the session list needs no more than this.
 const MAX_USER_AGENT_LENGTH = 512;
 
-/** Records a new sign-in (plain SQL straight to the driver: the password grant's hot path). */
-export async function startSession(input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number; device: Device }): Promise<Session> {
+/**
+ * Records a new sign-in: its session and, for a client that may refresh, its first refresh token,
+ * in one commit (plain SQL straight to the driver: the password grant's hot path).
+ */
+export async function startSession(
+  input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number; device: Device },
+  refresh?: Pick<RefreshGrant, "clientId" | "userId" | "scope" | "ttl">,
+): Promise<{ session: Session; refreshToken?: IssuedRefreshToken }> {
   const session: Session = {
     id: randomUUID(),
     workspaceId: input.workspaceId,
@@ -27,13 +34,21 @@ export async function startSession(input: Omit<Session, "id" | "expiresAt" | "en
     endedAt: null,
     dpopJkt: input.dpopJkt,
   };
-  await sqlExecute(
-    db(),
-    Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt", "ip", "userAgent")
+  const insertSession = Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt", "ip", "userAgent")
       VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)},
-        ${isIP(input.device.ip) ? input.device.ip : null}, ${input.device.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null})`,
+        ${isIP(input.device.ip) ? input.device.ip : null}, ${input.device.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null})`;
+  if (!refresh) {
+    await sqlExecute(db(), insertSession);
+    return { session };
+  }
+  const token = newRefreshToken();
+  const { insert, expiresAt } = insertRefreshToken(
+    { ...refresh, authTime: session.authTime, familyId: session.id, notAfter: session.expiresAt },
+    token,
+    new Date(input.now),
   );
-  return session;
+  await sqlExecuteAll(db(), [insertSession, insert]);
+  return { session, refreshToken: { token, expiresAt } };
 }
 
 /**
