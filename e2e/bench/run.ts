@@ -47,7 +47,8 @@ const env = {
   PORT: String(APP_PORT),
   HOSTNAME: "127.0.0.1",
   APP_URL: APP,
-  // --postgres <server URL>: the app runs on a fresh database there (the baseline stays on SQLite).
+  // --postgres <server URL>: the app runs on a fresh database there, and the floors on another
+  // (the peer stays on SQLite).
   DATABASE_URL: args.postgres ? Object.assign(new URL(args.postgres), { pathname: "/ropc_bench" }).toString() : `file:${path.join(data, "bench.db")}`,
   NEXTAUTH_SECRET: "bench-nextauth-secret-0123456789abcdef0123",
   LOGIN_CLIENT_SECRET: "bench-login-client-secret-0123",
@@ -183,36 +184,62 @@ async function argon2Ceiling(seconds: number): Promise<number> {
   return count / ((Date.now() - started) / 1000);
 }
 
+// The floors' tables; an instant is milliseconds since the epoch (PostgreSQL's INTEGER is 32 bits).
+const FLOOR_TABLES = (instant: string) =>
+  "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT, disabled INTEGER DEFAULT 0);" +
+  `CREATE TABLE tokens (hash TEXT PRIMARY KEY, family TEXT, user_id TEXT, scope TEXT, auth_time INTEGER, expires_at ${instant}, consumed_at ${instant}, created_at ${instant});` +
+  "CREATE INDEX tokens_family ON tokens (family);" +
+  `CREATE TABLE denylist (jti TEXT PRIMARY KEY, expires_at ${instant});` +
+  `CREATE TABLE audit (id TEXT PRIMARY KEY, created_at ${instant}, event TEXT, user_id TEXT, ip TEXT);`;
+const floorUser = (i: number, passwordHash: string) => [crypto.randomUUID(), `bench-${i}`, passwordHash, `Bench ${i}`, `bench-${i}@example.com`];
+
 function prepareBaselineDb(file: string, passwordHash: string) {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   const db = new Database(file);
-  db.exec(
-    "CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT UNIQUE, hash TEXT, name TEXT, email TEXT, disabled INTEGER DEFAULT 0);" +
-      "CREATE TABLE tokens (hash TEXT PRIMARY KEY, family TEXT, user_id TEXT, scope TEXT, auth_time INTEGER, expires_at INTEGER, consumed_at INTEGER, created_at INTEGER);" +
-      "CREATE INDEX tokens_family ON tokens (family);" +
-      "CREATE TABLE denylist (jti TEXT PRIMARY KEY, expires_at INTEGER);" +
-      "CREATE TABLE audit (id TEXT PRIMARY KEY, created_at INTEGER, event TEXT, user_id TEXT, ip TEXT);",
-  );
+  db.exec(FLOOR_TABLES("INTEGER"));
   const insert = db.prepare("INSERT INTO users (id, username, hash, name, email) VALUES (?, ?, ?, ?, ?)");
-  for (let i = 0; i < USERS; i++) insert.run(crypto.randomUUID(), `bench-${i}`, passwordHash, `Bench ${i}`, `bench-${i}@example.com`);
+  for (let i = 0; i < USERS; i++) insert.run(...floorUser(i, passwordHash));
   db.close();
+}
+
+/** A fresh database `name` on the PostgreSQL server at `server` (dropped first if there), its URL. */
+async function freshPostgresDb(server: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return Object.assign(new URL(server), { pathname: `/${name}` }).toString();
+}
+
+/** The floors' tables and users in a fresh PostgreSQL database: with the app on PostgreSQL, its floors are too. */
+async function prepareBaselinePg(server: string, passwordHash: string): Promise<string> {
+  const url = await freshPostgresDb(server, "ropc_bench_floor");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(FLOOR_TABLES("BIGINT"));
+    for (let i = 0; i < USERS; i++)
+      await client.query("INSERT INTO users (id, username, hash, name, email) VALUES ($1, $2, $3, $4, $5)", floorUser(i, passwordHash));
+  } finally {
+    await client.end();
+  }
+  return url;
 }
 
 async function main() {
   fs.mkdirSync(data, { recursive: true });
   for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
-  if (args.postgres) {
-    const admin = new pg.Client({ connectionString: args.postgres });
-    await admin.connect();
-    await admin.query('DROP DATABASE IF EXISTS "ropc_bench" WITH (FORCE)');
-    await admin.query('CREATE DATABASE "ropc_bench"');
-    await admin.end();
-  }
+  if (args.postgres) await freshPostgresDb(args.postgres, "ropc_bench");
   log("preparing the databases");
   run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
   const passwordHash = await hash(PASSWORD, ARGON2);
   prepareBaselineDb(path.join(data, "baseline.db"), passwordHash);
+  const floorDb = args.postgres ? { BASELINE_PG: await prepareBaselinePg(args.postgres, passwordHash) } : { BASELINE_DB: path.join(data, "baseline.db") };
   // The peer reads the same users (it never checks their passwords) and adds its own table.
   prepareBaselineDb(path.join(data, "peer.db"), passwordHash);
   if (!args["no-build"]) {
@@ -226,7 +253,7 @@ async function main() {
   const app = spawn(process.execPath, startArguments(root), { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   const baseline = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "baseline-server.ts")], {
     cwd: root,
-    env: { ...env, PORT: String(BASE_PORT), BASELINE_DB: path.join(data, "baseline.db") },
+    env: { ...env, PORT: String(BASE_PORT), ...floorDb },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const peer = spawn(process.execPath, [path.join(root, "e2e", "bench", "peers", "oidc-provider.mjs")], {
@@ -361,7 +388,7 @@ function report(
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
-    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine)" : "SQLite"}`,
+    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on SQLite (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
     "",
     "Page weight: gzip JavaScript of a cold load in Chromium (budget: 15 kB over the empty page)",
