@@ -23,6 +23,17 @@ export async function withPeakRss<T>(pid: number | undefined, work: () => Promis
   }
 }
 
+/**
+ * The `q` quantile (0 to 1) of `values` by nearest rank, 0 for none. The benchmark keeps every
+ * response's latency as autocannon measures it (hrtime, fractions of a millisecond): its own
+ * histogram counts whole milliseconds, too coarse for a p50 of 2 ms.
+ */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
 /** One scenario's figures. */
 export interface Row {
   name: string;
@@ -53,8 +64,7 @@ export function cpuMs(pid: number | undefined): number {
 /** The markdown table of the rows. */
 export function table(rows: Row[]): string[] {
   const f = (n: number, d = 0) => n.toFixed(d);
-  // autocannon's latency histogram counts whole milliseconds: 0 means under one.
-  const ms = (n: number) => (n === 0 ? "<1" : f(n, 1));
+  const ms = (n: number) => f(n, n < 10 ? 2 : 1);
   return [
     `| scenario | req/s | CPU ms/req | p50 ms | p99 ms | errors | server RSS MB |`,
     `|---|---:|---:|---:|---:|---:|---:|`,
