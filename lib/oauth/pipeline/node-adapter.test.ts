@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
+import { readUpTo, serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
 
 let server: Server;
 let base: string;
@@ -168,5 +168,57 @@ describe("the production server's direct route to the authorization server", () 
     for (const path of ["/login", "/account", "/demo/default/oauth2", "/demo/default/oauth2/token/x", "/api/auth/session"]) {
       expect((await fetch(`${base}${path}`)).status).toBe(418);
     }
+  });
+});
+
+describe("readUpTo (a request's body by Node's events)", () => {
+  /** A server whose handler is `handle`, for one test; answers what the handler answers. */
+  async function withServer(handle: (req: IncomingMessage) => Promise<unknown>, request: (url: string) => Promise<unknown>) {
+    const own = createServer((req, res) => {
+      handle(req).then(
+        (value) => res.writeHead(200).end(JSON.stringify(value)),
+        (err: Error) => res.writeHead(500).end(JSON.stringify({ error: err.message })),
+      );
+    });
+    await new Promise<void>((resolve) => own.listen(0, "127.0.0.1", resolve));
+    try {
+      return await request(`http://127.0.0.1:${(own.address() as AddressInfo).port}/`);
+    } finally {
+      own.closeAllConnections();
+      await new Promise<void>((resolve) => own.close(() => resolve()));
+    }
+  }
+
+  it("reads a body once: a second read finds it ended and gets nothing, at once", async () => {
+    const answer = await withServer(
+      async (req) => {
+        const first = await readUpTo(req, 100);
+        const second = await readUpTo(req, 100);
+        return [first?.toString(), second?.length];
+      },
+      async (url) => (await fetch(url, { method: "POST", body: "token=abc" })).json(),
+    );
+    expect(answer).toEqual(["token=abc", 0]);
+  });
+
+  it("stops at the limit with null, and refuses a request closed before it was read", async () => {
+    let seen: Promise<unknown> | undefined;
+    await withServer(
+      (req) => {
+        seen = (async () => {
+          const over = await readUpTo(req, 4);
+          req.destroy();
+          const gone = await readUpTo(req, 100).then(
+            () => "read",
+            (err: Error) => err.message,
+          );
+          return [over, gone];
+        })();
+        return seen;
+      },
+      // The connection dies with the request: the client sees an error, the handler its reads.
+      (url) => fetch(url, { method: "POST", body: "token=abc" }).catch(() => undefined),
+    );
+    expect(await seen).toEqual([null, "the request closed before its body was read"]);
   });
 });

@@ -54,7 +54,7 @@ function oauthRequest(req: IncomingMessage, method: string): OAuthRequest {
  * the upload unread rather than destroying the socket under the answer; `respond` then closes
  * the connection after answering.
  */
-function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+export function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   // Read already (no endpoint reads a body twice): nothing is left of it.
   if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   // The client went away before the endpoint came to read it (its events are past).
