@@ -23,6 +23,8 @@ export const RECOVERY_USERS = [
   "reset-shots-narrow-dark",
   "reset-shots-desktop-light",
   "reset-shots-desktop-dark",
+  // Changes its email address and confirms it.
+  "verify-me",
 ] as const;
 export const RECOVERY_PASSWORD = "forgotten passphrase 1";
 

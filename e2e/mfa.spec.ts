@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
+import { expectNoAxeViolations } from "./axe.ts";
 import { E2E } from "./env.ts";
 
 const ISSUER = "/demo/default";
@@ -304,7 +305,7 @@ for (const [name, width, height] of [
   ["desktop", 1280, 800],
 ] as const) {
   for (const colorScheme of ["light", "dark"] as const) {
-    test(`the code step and the enrolment page fit ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+    test(`the code step and the enrolment page pass axe and fit ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme });
       const shot = (page: Page, file: string) =>
         page.screenshot({
@@ -319,6 +320,7 @@ for (const [name, width, height] of [
         await expect(page.getByLabel("Authentication code")).toBeVisible();
         const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect(await overflow()).toBe(0);
+        await expectNoAxeViolations(page, `code step, ${width}px, ${colorScheme}`);
         await shot(page, "mfa-code");
 
         await page.request.post("/api/auth/signout", { failOnStatusCode: false });
@@ -328,6 +330,7 @@ for (const [name, width, height] of [
         await page.getByRole("button", { name: "Set up two-step verification" }).click();
         await expect(page.getByTestId("totp-secret")).toBeVisible();
         expect(await overflow()).toBe(0);
+        await expectNoAxeViolations(page, `enrolment page, ${width}px, ${colorScheme}`);
         await shot(page, "mfa-enrol");
       } finally {
         await context.close();
@@ -405,6 +408,7 @@ test.describe("when demo-web's policy is required", () => {
     await expect(page.getByLabel("Authentication code")).toBeFocused();
     expect(await page.evaluate(() => document.cookie)).toBe("");
     expect(await page.content()).not.toMatch(/mfa_token|mfaToken/);
+    await expectNoAxeViolations(page, "enrolment during sign-in");
 
     // No session yet: the account page sends the user back to the sign-in, which is still at its step.
     expect(await sessionCookie(page)).toBeUndefined();
@@ -428,6 +432,7 @@ test.describe("when demo-web's policy is required", () => {
     await expect(codes).toHaveCount(10);
     const recoveryCodes = await codes.allTextContents();
     for (const code of recoveryCodes) expect(code).toMatch(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+    await expectNoAxeViolations(page, "recovery codes during sign-in");
     // Still no session while the recovery codes are on screen: the tokens wait, sealed.
     expect(await sessionCookie(page)).toBeUndefined();
     const account = await page.request.get("/account", { maxRedirects: 0 });
@@ -480,7 +485,7 @@ test.describe("when demo-web's policy is required", () => {
     ["desktop", 1280, 800],
   ] as const) {
     for (const colorScheme of ["light", "dark"] as const) {
-      test(`the enrolment during sign-in fits ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+      test(`the enrolment during sign-in passes axe and fits ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
         const context = await browser.newContext({ viewport: { width, height }, colorScheme });
         try {
           const page = await context.newPage();
@@ -488,6 +493,7 @@ test.describe("when demo-web's policy is required", () => {
           await expect(page.getByTestId("totp-secret")).toBeVisible();
           await expect(page.getByRole("img", { name: /QR code/ })).toBeVisible();
           expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+          await expectNoAxeViolations(page, `enrolment during sign-in, ${width}px, ${colorScheme}`);
           await page.screenshot({
             fullPage: true,
             path: process.env.SCREENSHOTS

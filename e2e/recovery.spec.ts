@@ -95,6 +95,41 @@ test("without JavaScript too: the forms post to the server, a refused password s
   }
 });
 
+test("a new email address counts once its link is followed, and the link works once; each step passes axe", async ({ page }) => {
+  await page.goto("/login");
+  await signIn(page, "verify-me", RECOVERY_PASSWORD);
+  await expect(page).toHaveURL(/\/account$/);
+  const email = page.getByLabel("Email", { exact: true });
+  await page.getByText("Edit your details").click();
+  await email.fill("verify-me-new@example.com");
+  await page.getByRole("button", { name: "Save" }).click();
+  const mail = await smtp.nextMail(15_000);
+  expect(mail.rcptTo).toEqual(["verify-me-new@example.com"]);
+  const link = new RegExp(`${E2E.APP_URL.replace(/[.]/g, "\\.")}/verify-email\\?token=[A-Za-z0-9_-]+`).exec(mail.text)?.[0];
+  expect(link, mail.text).toBeDefined();
+  // Until the link is followed, the account keeps its old address.
+  await page.goto("/account");
+  await expect(email).toHaveValue("verify-me@example.com");
+
+  // Opening the link confirms nothing by itself (mail scanners open links): its button does.
+  await page.goto(link!);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Confirm your email address");
+  await expectNoAxeViolations(page, "verify-email");
+  await page.getByRole("button", { name: "Confirm the address" }).click();
+  await expect(page.getByTestId("verify-done")).toHaveText("Your account now uses this email address.");
+  await expectNoAxeViolations(page, "verify-email, done");
+  await page.getByRole("link", { name: "Go to your account" }).click();
+  await expect(email).toHaveValue("verify-me-new@example.com");
+
+  // Spent: the same link again is refused, with what to do.
+  await page.goto(link!);
+  await page.getByRole("button", { name: "Confirm the address" }).click();
+  await expect(page.getByTestId("verify-message")).toHaveText(
+    "This link is no longer valid: a link works once, and only for a limited time. Change the address again from your account for a new one.",
+  );
+  await expectNoAxeViolations(page, "verify-email, spent link");
+});
+
 test("the development mailbox is never served in production", async ({ page }) => {
   const response = await page.goto("/dev/mailbox");
   expect(response?.status()).toBe(404);
