@@ -218,8 +218,8 @@ function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
  * a query is then one promise, not four (each costs more with the promise hooks that Next's
  * AsyncLocalStorage keeps on for the whole process).
  */
-function onDriver<T>(client: Db, sql: string, run: (driver: Driver) => Promise<T>): Promise<T> {
-  if (tracing.tracer) return traced(client, sql, run);
+function onDriver<T>(client: Db, sql: string | (() => string), run: (driver: Driver) => Promise<T>): Promise<T> {
+  if (tracing.tracer) return traced(client, typeof sql === "string" ? sql : sql(), run);
   const driver = (client as Noted)[CONNECTION]?.driver;
   return driver ? run(driver) : driverOf(client).then(run);
 }
@@ -258,7 +258,22 @@ function traced<T>(client: Db, sql: string, run: (driver: Driver) => Promise<T>)
 /** What of better-sqlite3's connection a synchronous transaction needs (under the SQLite adapter). */
 interface SqliteConnection {
   prepare(sql: string): { run(params: unknown[]): { changes: number }; all(params: unknown[]): unknown[] };
-  transaction<T>(fn: () => T): () => T;
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
+}
+
+// better-sqlite3 builds a transaction function with four variants and their properties each time
+// it is asked for one (~4 µs, Object.defineProperties on each): one per connection, running
+// whatever work it is given.
+const transactions = new WeakMap<SqliteConnection, <T>(work: () => T) => T>();
+
+/** `work` in one transaction on the connection: committed when it returns, rolled back when it throws. */
+function inTransaction<T>(sqlite: SqliteConnection, work: () => T): T {
+  let run = transactions.get(sqlite);
+  if (!run) {
+    run = sqlite.transaction((w: () => unknown) => w()) as <U>(w: () => U) => U;
+    transactions.set(sqlite, run);
+  }
+  return run(work);
 }
 
 /** better-sqlite3's connection under the SQLite adapter (its `client`, which the pinned version keeps). */
@@ -272,7 +287,7 @@ function sqliteConnection(adapter: SqlDriverAdapter): SqliteConnection {
 
 /** A parameter as the SQLite adapter writes it (its iso8601 timestamp format, booleans as 0/1). */
 function sqliteArg(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString().replace("Z", "+00:00");
+  if (value instanceof Date) return `${value.toISOString().slice(0, -1)}+00:00`;
   return typeof value === "boolean" ? Number(value) : value;
 }
 
@@ -301,17 +316,17 @@ export function sqlLimit(count: number): Prisma.Sql {
  */
 export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql): Promise<boolean> {
   if (!INSERT_SELECT.test(insert.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${insert.sql}`);
-  return onDriver(client, `${first.sql};\n${insert.sql}`, (driver) => {
+  return onDriver(client, () => `${first.sql};\n${insert.sql}`, (driver) => {
     if (driver.kind === "postgres") {
       return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1) ${insert} FROM "changed"`).then((result) => result.rowCount === 1);
     }
     const sqlite = driver.connection;
     return settled(() =>
-      sqlite.transaction(() => {
+      inTransaction(sqlite, () => {
         if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
         sqlite.prepare(insert.sql).run(insert.values.map(sqliteArg));
         return true;
-      })(),
+      }),
     );
   });
 }
@@ -327,17 +342,16 @@ const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\
  */
 export function sqlExecuteAll(client: Db, writes: readonly Prisma.Sql[]): Promise<void> {
   if (writes.length === 0) return Promise.resolve();
-  const sql = writes.map((write) => write.sql).join(";\n");
-  return onDriver(client, sql, (driver) =>
+  return onDriver(client, () => writes.map((write) => write.sql).join(";\n"), (driver) =>
     driver.kind === "postgres" ? pgQuery(driver.pool, asOneStatement(writes)).then(() => undefined) : allOnSqlite(driver.connection, writes),
   );
 }
 
 function allOnSqlite(sqlite: SqliteConnection, writes: readonly Prisma.Sql[]): Promise<void> {
   return settled(() =>
-    sqlite.transaction(() => {
+    inTransaction(sqlite, () => {
       for (const write of writes) sqlite.prepare(write.sql).run(write.values.map(sqliteArg));
-    })(),
+    }),
   );
 }
 
