@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { db } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 
 /** What a mailed link is for. */
@@ -29,16 +30,32 @@ function recipient(row: { id: string; username: string; name: string | null; ema
 
 /**
  * The active users a reset link goes to: the one of that username, or those of that address
- * (addresses are not unique; at most 10). Disabled users and users without an address get none.
+ * (addresses are not unique; at most 10, the oldest accounts first). Disabled users and users
+ * without an address get none. An address matches whatever the case of its letters A–Z (a phone
+ * keyboard capitalises the first one; every mail provider ignores it), other characters exactly.
  */
 export async function findRecipients(workspaceId: string, by: { username: string } | { email: string }): Promise<Recipient[]> {
-  const rows = await db().user.findMany({
-    where: { workspaceId, disabled: false, ...("username" in by ? { username: by.username } : { email: by.email }) },
-    select: RECIPIENT,
-    orderBy: { createdAt: "asc" },
-    take: 10,
-  });
+  const where = "username" in by ? { username: by.username } : { id: { in: await idsWithAddress(workspaceId, by.email) } };
+  const rows = await db().user.findMany({ where: { workspaceId, disabled: false, ...where }, select: RECIPIENT, orderBy: { createdAt: "asc" }, take: 10 });
   return rows.map(recipient).filter((r): r is Recipient => r !== null);
+}
+
+const asciiLower = (text: string) => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+
+/**
+ * The active users of the workspace with that address, its letters A–Z compared without case.
+ * SQL's LOWER folds only those on SQLite and every letter on PostgreSQL: it narrows the rows on
+ * both, and the comparison here decides, the same on both.
+ */
+async function idsWithAddress(workspaceId: string, email: string): Promise<string[]> {
+  const rows = await sqlRows<{ id: string; email: string }>(
+    db(),
+    Prisma.sql`SELECT "id", "email" FROM "User"
+      WHERE "workspaceId" = ${workspaceId} AND "disabled" = ${false} AND LOWER("email") = LOWER(${email})
+      ORDER BY "createdAt" ${sqlLimit(100)}`,
+  );
+  const wanted = asciiLower(email);
+  return rows.filter((row) => asciiLower(row.email) === wanted).map((row) => row.id);
 }
 
 /** The workspace's name, for a mail to one of its users. */
