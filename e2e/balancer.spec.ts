@@ -7,6 +7,7 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { E2E } from "./env.ts";
+import { freshSeededDatabase } from "./postgres.ts";
 import { startArguments } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behind a real HAProxy (Debian's), as the
@@ -203,14 +204,7 @@ test.describe("two instances behind HAProxy", () => {
   test.describe.configure({ mode: "serial", timeout: 180_000 });
 
   test.beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${DB}"`);
-    await admin.end();
-    url = Object.assign(new URL(server!), { pathname: `/${DB}` }).toString();
-    expect(spawnSync(process.execPath, ["prisma/cli.mjs", "migrate", "deploy"], { cwd: root, env: envFor(), stdio: "ignore" }).status).toBe(0);
-    expect(spawnSync(process.execPath, ["--import", "tsx", "prisma/seed.ts"], { cwd: root, env: envFor(), stdio: "ignore" }).status).toBe(0);
+    url = await freshSeededDatabase(server!, DB, (at) => ({ ...envFor(), DATABASE_URL: at }));
 
     workdir = mkdtempSync(path.join(os.tmpdir(), "ropc-haproxy-"));
     const config = path.join(workdir, "haproxy.cfg");

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
-import pg from "pg";
 import { E2E } from "./env.ts";
+import { freshSeededDatabase } from "./postgres.ts";
 import { startArguments } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behave as one authorization server.
@@ -60,14 +60,7 @@ test.describe("two instances on one PostgreSQL database", () => {
   test.describe.configure({ mode: "serial", timeout: 120_000 });
 
   test.beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: server });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${DB}"`);
-    await admin.end();
-    url = Object.assign(new URL(server!), { pathname: `/${DB}` }).toString();
-    expect(spawnSync(process.execPath, ["prisma/cli.mjs", "migrate", "deploy"], { cwd: root, env: envFor(), stdio: "ignore" }).status).toBe(0);
-    expect(spawnSync(process.execPath, ["--import", "tsx", "prisma/seed.ts"], { cwd: root, env: envFor(), stdio: "ignore" }).status).toBe(0);
+    url = await freshSeededDatabase(server!, DB, (at) => ({ ...envFor(), DATABASE_URL: at }));
     servers = await Promise.all(PORTS.map(start));
   });
 

@@ -14,6 +14,7 @@ import pg from "pg";
 import { chromium } from "@playwright/test";
 import { startArguments } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
+import { freshDatabase } from "../postgres.ts";
 import { appendResults, cpuMs, quantile, table, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
@@ -213,22 +214,9 @@ function prepareBaselineDb(file: string, passwordHash: string) {
   db.close();
 }
 
-/** A fresh database `name` on the PostgreSQL server at `server` (dropped first if there), its URL. */
-async function freshPostgresDb(server: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: server });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  return Object.assign(new URL(server), { pathname: `/${name}` }).toString();
-}
-
 /** The floors' tables and users in a fresh PostgreSQL database: with the app on PostgreSQL, its floors are too. */
 async function prepareBaselinePg(server: string, passwordHash: string): Promise<string> {
-  const url = await freshPostgresDb(server, "ropc_bench_floor");
+  const url = await freshDatabase(server, "ropc_bench_floor");
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -244,7 +232,7 @@ async function prepareBaselinePg(server: string, passwordHash: string): Promise<
 async function main() {
   fs.mkdirSync(data, { recursive: true });
   for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
-  if (args.postgres) await freshPostgresDb(args.postgres, "ropc_bench");
+  if (args.postgres) await freshDatabase(args.postgres, "ropc_bench");
   log("preparing the databases");
   run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
