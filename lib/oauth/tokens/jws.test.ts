@@ -207,5 +207,11 @@ describe("the memory of signatures found valid", () => {
     expect(memory.size).toBe(4096);
     expect(memory.has(tokens[0]!)).toBe(false);
     expect(memory.has(tokens[4096]!)).toBe(true);
+    // A token remembered again (verified afresh under a key set loaded again: the same key, a new
+    // object) takes its own place: nothing else makes room.
+    const reloaded = createPublicKey({ key: keys.ES256.publicKey.export({ format: "jwk" }), format: "jwk" });
+    expect("payload" in (await verifyJwt(tokens[4096]!, rules({ keyFor: () => reloaded })))).toBe(true);
+    expect(memory.size).toBe(4096);
+    expect(memory.has(tokens[1]!)).toBe(true);
   });
 });

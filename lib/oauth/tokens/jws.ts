@@ -126,7 +126,8 @@ const verifiedWith = registerCache("verified token signatures", new Map<string, 
 const VERIFIED_SIGNATURES_MAX = 4096;
 
 function remember(token: string, entry: Remembered): void {
-  if (verifiedWith.size >= VERIFIED_SIGNATURES_MAX) verifiedWith.delete(verifiedWith.keys().next().value as string);
+  // A token remembered already (verified afresh under another key object) keeps its own place.
+  if (verifiedWith.size >= VERIFIED_SIGNATURES_MAX && !verifiedWith.has(token)) verifiedWith.delete(verifiedWith.keys().next().value as string);
   // A copy of its own: the token may be a slice of a longer string (a header, a body) that the
   // cache would otherwise keep alive.
   verifiedWith.set(Buffer.from(token, "latin1").toString("latin1"), entry);
