@@ -22,7 +22,10 @@ export async function freshDatabase(server: string, name: string): Promise<strin
 /** The same, migrated and seeded with the demo data, `env(url)` the environment of both steps. */
 export async function freshSeededDatabase(server: string, name: string, env: (url: string) => NodeJS.ProcessEnv): Promise<string> {
   const url = await freshDatabase(server, name);
-  for (const step of [["prisma/cli.mjs", "migrate", "deploy"], ["--import", "tsx", "prisma/seed.ts"]]) {
+  for (const step of [
+    ["prisma/cli.mjs", "migrate", "deploy"],
+    ["--import", "tsx", "prisma/seed.ts"],
+  ]) {
     const done = spawnSync(process.execPath, step, { cwd: root, env: env(url), encoding: "utf8" });
     if (done.status !== 0) throw new Error(`${step.join(" ")} failed on ${name}: ${done.stderr}`);
   }

@@ -316,19 +316,23 @@ export function sqlLimit(count: number): Prisma.Sql {
  */
 export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql): Promise<boolean> {
   if (!INSERT_SELECT.test(insert.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${insert.sql}`);
-  return onDriver(client, () => `${first.sql};\n${insert.sql}`, (driver) => {
-    if (driver.kind === "postgres") {
-      return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1) ${insert} FROM "changed"`).then((result) => result.rowCount === 1);
-    }
-    const sqlite = driver.connection;
-    return settled(() =>
-      inTransaction(sqlite, () => {
-        if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
-        sqlite.prepare(insert.sql).run(insert.values.map(sqliteArg));
-        return true;
-      }),
-    );
-  });
+  return onDriver(
+    client,
+    () => `${first.sql};\n${insert.sql}`,
+    (driver) => {
+      if (driver.kind === "postgres") {
+        return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1) ${insert} FROM "changed"`).then((result) => result.rowCount === 1);
+      }
+      const sqlite = driver.connection;
+      return settled(() =>
+        inTransaction(sqlite, () => {
+          if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+          sqlite.prepare(insert.sql).run(insert.values.map(sqliteArg));
+          return true;
+        }),
+      );
+    },
+  );
 }
 
 const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\S]*\bFROM\b)/i;
@@ -342,8 +346,10 @@ const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\
  */
 export function sqlExecuteAll(client: Db, writes: readonly Prisma.Sql[]): Promise<void> {
   if (writes.length === 0) return Promise.resolve();
-  return onDriver(client, () => writes.map((write) => write.sql).join(";\n"), (driver) =>
-    driver.kind === "postgres" ? pgQuery(driver.pool, asOneStatement(writes)).then(() => undefined) : allOnSqlite(driver.connection, writes),
+  return onDriver(
+    client,
+    () => writes.map((write) => write.sql).join(";\n"),
+    (driver) => (driver.kind === "postgres" ? pgQuery(driver.pool, asOneStatement(writes)).then(() => undefined) : allOnSqlite(driver.connection, writes)),
   );
 }
 

@@ -135,7 +135,11 @@ describe("POST /account/password-reset", () => {
     };
     try {
       // dave's mails: never more than 3 an hour, so most of his requests do the whole work but the mail.
-      await expectSameTiming(() => time("dave"), (i) => time(`nobody-${i}`), backgroundSettled);
+      await expectSameTiming(
+        () => time("dave"),
+        (i) => time(`nobody-${i}`),
+        backgroundSettled,
+      );
     } finally {
       // Drain what this test mailed dave and forget his links, pass or fail, so that later tests
       // read their own mails within the hourly limit.
