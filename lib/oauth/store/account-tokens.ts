@@ -32,7 +32,7 @@ function recipient(row: { id: string; username: string; name: string | null; ema
  * The active users a reset link goes to: the one of that username, or those of that address
  * (addresses are not unique; at most 10, the oldest accounts first). Disabled users and users
  * without an address get none. An address matches whatever the case of its letters A–Z (a phone
- * keyboard capitalises the first one; every mail provider ignores it), other characters exactly.
+ * keyboard capitalises the first one; mail providers ignore it in practice), other characters exactly.
  */
 export async function findRecipients(workspaceId: string, by: { username: string } | { email: string }): Promise<Recipient[]> {
   const where = "username" in by ? { username: by.username } : { id: { in: await idsWithAddress(workspaceId, by.email) } };
