@@ -194,7 +194,11 @@ async function driverOf(client: Db): Promise<Driver> {
  * booleans or 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
  */
 export function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
-  return onDriver(client, query.sql, (driver) => rows<T>(driver, query));
+  return onDriver(
+    client,
+    () => query.sql,
+    (driver) => rows<T>(driver, query),
+  );
 }
 
 function rows<T>(driver: Driver, query: Prisma.Sql): Promise<T[]> {
@@ -205,7 +209,11 @@ function rows<T>(driver: Driver, query: Prisma.Sql): Promise<T[]> {
 
 /** Like `sqlRows`, for a statement: the number of rows it changed. */
 export function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
-  return onDriver(client, query.sql, (driver) => execute(driver, query));
+  return onDriver(
+    client,
+    () => query.sql,
+    (driver) => execute(driver, query),
+  );
 }
 
 function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
@@ -214,12 +222,13 @@ function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
 }
 
 /**
- * `run` on the client's driver, in a span when tracing. Once connected, it runs at once: on SQLite
+ * `run` on the client's driver, in a span when tracing (named from `sql`, the statement's text,
+ * built only then: Prisma.Sql joins its parts at each read of `.sql`). Once connected, it runs at once: on SQLite
  * a query is then one promise, not four (each costs more with the promise hooks that Next's
  * AsyncLocalStorage keeps on for the whole process).
  */
-function onDriver<T>(client: Db, sql: string | (() => string), run: (driver: Driver) => Promise<T>): Promise<T> {
-  if (tracing.tracer) return traced(client, typeof sql === "string" ? sql : sql(), run);
+function onDriver<T>(client: Db, sql: () => string, run: (driver: Driver) => Promise<T>): Promise<T> {
+  if (tracing.tracer) return traced(client, sql(), run);
   const driver = (client as Noted)[CONNECTION]?.driver;
   return driver ? run(driver) : driverOf(client).then(run);
 }
