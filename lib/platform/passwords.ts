@@ -11,8 +11,37 @@ import { normalizePassword } from "@/lib/platform/password-policy.ts";
  */
 export const PASSWORD_HASH_OPTIONS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-// Hashes under way: libuv's pool runs UV_THREADPOOL_SIZE (default 4) at once, the rest wait.
-const POOL_SIZE = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+/**
+ * The threads of libuv's pool, as libuv reads UV_THREADPOOL_SIZE when the pool starts: 4 when
+ * unset, else the number it begins with (C's atoi, unsigned: nothing readable or 0 gives 1, a
+ * negative number or one above 1024 gives 1024).
+ */
+export function threadPoolSize(value: string | undefined = process.env.UV_THREADPOOL_SIZE): number {
+  if (value === undefined) return 4;
+  const [, sign, digits] = /^\s*([+-]?)(\d*)/.exec(value) ?? [];
+  const n = Number(digits || "0");
+  if (n === 0) return 1;
+  return sign === "-" ? 1024 : Math.min(n, 1024);
+}
+
+/**
+ * What the start logs of password hashing's capacity: at most one hash per thread of the pool
+ * at once, so a pool smaller than the machine's cores leaves cores idle under a sign-in load (the
+ * default of 4 on a bigger machine). Each hash holds its 19 MiB while it runs.
+ */
+export function hashingCapacity(cores: number, threads: number): { level: "info" | "warn"; message: string } {
+  const held = Math.round((threads * PASSWORD_HASH_OPTIONS.memoryCost) / 1024);
+  if (threads < cores) {
+    return {
+      level: "warn",
+      message: `password hashing: ${threads} at once on ${cores} cores (libuv's thread pool): set UV_THREADPOOL_SIZE=${cores} to use every core (each hash holds 19 MiB while it runs)`,
+    };
+  }
+  return { level: "info", message: `password hashing: up to ${threads} at once (UV_THREADPOOL_SIZE), up to ${held} MiB, on ${cores} cores` };
+}
+
+// Hashes under way: libuv's pool runs one per thread at once, the rest wait.
+const POOL_SIZE = threadPoolSize();
 let pending = 0;
 measurePasswordHashes(() => ({ running: Math.min(pending, POOL_SIZE), waiting: Math.max(0, pending - POOL_SIZE) }));
 

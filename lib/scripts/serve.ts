@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import next from "next";
 import { settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
@@ -35,7 +36,13 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   const s = settings();
   const server = createAppServer({ handle, serveOAuth, serveOperations: operations?.operationsHandler(s, logger), upgrade, settings: s, log: logger });
   const metricsServer = s.METRICS_PORT && operations ? operations.createMetricsServer(s, logger) : undefined;
-  if (operations) logger.info({ event: "metrics.exposure" }, operations.metricsExposure(s));
+  if (operations) {
+    logger.info({ event: "metrics.exposure" }, operations.metricsExposure(s));
+    const { hashingCapacity, threadPoolSize } = await import("@/lib/platform/passwords.ts");
+    const [threads, cores] = [threadPoolSize(), availableParallelism()];
+    const capacity = hashingCapacity(cores, threads);
+    logger[capacity.level]({ event: "passwords.capacity", threads, cores }, capacity.message);
+  }
   metricsServer?.listen(s.METRICS_PORT, hostname);
   server.listen(port, hostname, () => {
     process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
