@@ -34,12 +34,10 @@ export function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** The median of `values` and their range, e.g. `0.940 (0.901–0.972)`: each round's ratio of the app to its floor. */
+/** The median of `values` (nearest rank, as `quantile`) and their range, e.g. `0.940 (0.901–0.972)`. */
 export function spread(values: number[]): string {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return `${median.toFixed(3)} (${sorted[0]!.toFixed(3)}–${sorted[sorted.length - 1]!.toFixed(3)})`;
+  const [median, low, high] = [0.5, 0, 1].map((q) => quantile(values, q).toFixed(3));
+  return `${median} (${low}–${high})`;
 }
 
 /** One scenario's figures. */
