@@ -11,7 +11,7 @@ describe("recordAudit", () => {
     expect(await db().auditEvent.count({ where: { event: "test.batched" } })).toBe(0);
     await vi.advanceTimersByTimeAsync(150);
     vi.useRealTimers();
-    await flushAudit(); // waits for nothing if the timer's flush already wrote it
+    await flushAudit(); // and for the timer's flush, if its write is still under way
     const rows = await db().auditEvent.findMany({ where: { event: "test.batched" } });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.createdAt.toISOString()).toBe("2030-01-02T03:04:05.000Z");

@@ -50,8 +50,15 @@ export async function audit(record: AuditRecord, log: Logger = auditLogger, clie
 // code queued, at shutdown.
 const FLUSH_MS = 100;
 const MAX_BATCH = 200;
-const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= { queue: [], timer: undefined, aggregates: new Map() }) as {
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.audit")] ??= {
+  queue: [],
+  timer: undefined,
+  aggregates: new Map(),
+  writing: new Set(),
+}) as {
   queue: Prisma.AuditEventCreateManyInput[];
+  /** Batches being written: a flush returns only once these are stored too. */
+  writing: Set<Promise<void>>;
   timer: NodeJS.Timeout | undefined;
   /** Unauthenticated failures being counted, by minute, workspace, address and event. */
   aggregates: Map<string, { minute: number; row: Prisma.AuditEventCreateManyInput & { count: number } }>;
@@ -130,12 +137,18 @@ export async function flushAudit({ finishedMinutesOnly = false }: { finishedMinu
   clearTimeout(state.timer);
   state.timer = undefined;
   const batch = [...state.queue.splice(0), ...takeAggregates(!finishedMinutesOnly, Date.now())];
-  if (batch.length === 0) return;
-  try {
-    await insertEvents(batch);
-  } catch (err) {
-    logger.error({ err, events: batch.length }, "could not store audit events");
+  state.writing ??= new Set();
+  if (batch.length > 0) {
+    const writing = insertEvents(batch).then(
+      () => undefined,
+      (err: unknown) => logger.error({ err, events: batch.length }, "could not store audit events"),
+    );
+    state.writing.add(writing);
+    void writing.finally(() => state.writing.delete(writing));
   }
+  // A batch an earlier flush (the timer's) took may still be on its way to the database (always on
+  // PostgreSQL): a reader that flushes must see it too.
+  await Promise.all(state.writing);
 }
 
 const COLUMNS = [
