@@ -51,8 +51,7 @@ const env = {
   PORT: String(APP_PORT),
   HOSTNAME: "127.0.0.1",
   APP_URL: APP,
-  // --postgres <server URL>: the app runs on a fresh database there, and the floors on another
-  // (the peer stays on SQLite).
+  // --postgres <server URL>: the app runs on a fresh database there, the floors and the peer each on another.
   DATABASE_URL: args.postgres ? Object.assign(new URL(args.postgres), { pathname: "/ropc_bench" }).toString() : `file:${path.join(data, "bench.db")}`,
   NEXTAUTH_SECRET: "bench-nextauth-secret-0123456789abcdef0123",
   LOGIN_CLIENT_SECRET: "bench-login-client-secret-0123",
@@ -208,18 +207,20 @@ const FLOOR_TABLES = (instant: string) =>
   `CREATE TABLE audit (id TEXT PRIMARY KEY, created_at ${instant}, event TEXT, user_id TEXT, ip TEXT);`;
 const floorUser = (i: number, passwordHash: string) => [crypto.randomUUID(), `bench-${i}`, passwordHash, `Bench ${i}`, `bench-${i}@example.com`];
 
-function prepareBaselineDb(file: string, passwordHash: string) {
+/** The floors' tables and users in a fresh SQLite file (`file`, returned). */
+function prepareBaselineDb(file: string, passwordHash: string): string {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
   const db = new Database(file);
   db.exec(FLOOR_TABLES("INTEGER"));
   const insert = db.prepare("INSERT INTO users (id, username, hash, name, email) VALUES (?, ?, ?, ?, ?)");
   for (let i = 0; i < USERS; i++) insert.run(...floorUser(i, passwordHash));
   db.close();
+  return file;
 }
 
-/** The floors' tables and users in a fresh PostgreSQL database: with the app on PostgreSQL, its floors are too. */
-async function prepareBaselinePg(server: string, passwordHash: string): Promise<string> {
-  const url = await freshDatabase(server, "ropc_bench_floor");
+/** The floors' tables and users in a fresh PostgreSQL database: with the app on PostgreSQL, its floors and the peer are too. */
+async function prepareBaselinePg(server: string, name: string, passwordHash: string): Promise<string> {
+  const url = await freshDatabase(server, name);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -240,10 +241,13 @@ async function main() {
   run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
   const passwordHash = await hash(PASSWORD, ARGON2);
-  prepareBaselineDb(path.join(data, "baseline.db"), passwordHash);
-  const floorDb = args.postgres ? { BASELINE_PG: await prepareBaselinePg(args.postgres, passwordHash) } : { BASELINE_DB: path.join(data, "baseline.db") };
-  // The peer reads the same users (it never checks their passwords) and adds its own table.
-  prepareBaselineDb(path.join(data, "peer.db"), passwordHash);
+  const floorDb = args.postgres
+    ? { BASELINE_PG: await prepareBaselinePg(args.postgres, "ropc_bench_floor", passwordHash) }
+    : { BASELINE_DB: prepareBaselineDb(path.join(data, "baseline.db"), passwordHash) };
+  // The peer reads the same users (it never checks their passwords) and adds its own table, on the app's kind of database.
+  const peerDb = args.postgres
+    ? { PEER_PG: await prepareBaselinePg(args.postgres, "ropc_bench_peer", passwordHash) }
+    : { PEER_DB: prepareBaselineDb(path.join(data, "peer.db"), passwordHash) };
   if (!args["no-build"]) {
     log("building");
     run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"]);
@@ -260,7 +264,7 @@ async function main() {
   });
   const peer = spawn(process.execPath, [path.join(root, "e2e", "bench", "peers", "oidc-provider.mjs")], {
     cwd: root,
-    env: { ...env, PORT: String(PEER_PORT), PEER_DB: path.join(data, "peer.db") },
+    env: { ...env, PORT: String(PEER_PORT), ...peerDb },
     stdio: ["ignore", "ignore", "inherit"],
   });
   try {
@@ -404,7 +408,7 @@ function report(
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
-    `- peer: oidc-provider ${peerVersion} on SQLite (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
+    `- peer: oidc-provider ${peerVersion} on ${args.postgres ? "PostgreSQL" : "SQLite"} (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
     "",
     "Page weight: gzip JavaScript of a cold load in Chromium (budget: 15 kB over the empty page)",
     "",
