@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { flushAudit, recordAudit } from "@/lib/platform/audit.ts";
 import * as database from "@/lib/platform/db.ts";
+import { logger } from "@/lib/platform/logger.ts";
 
 const { db } = database;
 
@@ -36,10 +37,13 @@ describe("flushAudit", () => {
     expect(await db().auditEvent.count({ where: { event: "test.flush.own" } })).toBe(1);
   });
 
-  it("resolves when a batch cannot be stored, and stores the next one", async () => {
+  it("resolves when a batch cannot be stored, logs it as an error, and stores the next one", async () => {
+    const error = vi.spyOn(logger, "error");
     writes.fail = true;
     recordAudit({ event: "test.flush.lost", outcome: "success" });
     await expect(flushAudit()).resolves.toBeUndefined();
+    expect(error).toHaveBeenCalledWith({ err: new Error("the database is gone"), events: 1 }, "could not store audit events");
+    error.mockRestore();
     writes.fail = false;
     recordAudit({ event: "test.flush.next", outcome: "success" });
     await flushAudit();

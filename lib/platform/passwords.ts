@@ -30,14 +30,14 @@ export function threadPoolSize(value: string | undefined = process.env.UV_THREAD
  * default of 4 on a bigger machine). Each hash holds its 19 MiB while it runs.
  */
 export function hashingCapacity(cores: number, threads: number): { level: "info" | "warn"; message: string } {
-  const held = Math.round((threads * PASSWORD_HASH_OPTIONS.memoryCost) / 1024);
+  const perHash = PASSWORD_HASH_OPTIONS.memoryCost / 1024;
   if (threads < cores) {
     return {
       level: "warn",
-      message: `password hashing: ${threads} at once on ${cores} cores (libuv's thread pool): set UV_THREADPOOL_SIZE=${cores} to use every core (each hash holds 19 MiB while it runs)`,
+      message: `password hashing: ${threads} at once on ${cores} cores (libuv's thread pool): set UV_THREADPOOL_SIZE=${cores} to use every core (each hash holds ${perHash} MiB while it runs)`,
     };
   }
-  return { level: "info", message: `password hashing: up to ${threads} at once (UV_THREADPOOL_SIZE), up to ${held} MiB, on ${cores} cores` };
+  return { level: "info", message: `password hashing: up to ${threads} at once (UV_THREADPOOL_SIZE), up to ${threads * perHash} MiB, on ${cores} cores` };
 }
 
 // Hashes under way: libuv's pool runs one per thread at once, the rest wait.
