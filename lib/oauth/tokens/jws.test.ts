@@ -192,7 +192,9 @@ describe("the memory of signatures found valid", () => {
     expect("payload" in (await verifyJwt(token, rules()))).toBe(true);
     const [header, payload, signature] = token.split(".") as [string, string, string];
     const otherPayload = b64({ ...claims, jti: "original", scope: "openid admin" });
-    const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "AB" : "AA"}`;
+    // One character in the middle: all six of its bits are the signature's (the last character's
+    // low four are padding, so changing only those can leave the same signature).
+    const flipped = `${signature.slice(0, 40)}${signature[40] === "A" ? "B" : "A"}${signature.slice(41)}`;
     expect(await verifyJwt(`${header}.${otherPayload}.${signature}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
     expect(await verifyJwt(`${header}.${payload}.${flipped}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
   });
