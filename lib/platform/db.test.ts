@@ -200,6 +200,19 @@ describe("sqlExecuteAll", () => {
   });
 });
 
+describe.runIf(!isPostgresUrl(process.env.DATABASE_URL ?? ""))("the SQLite connection", () => {
+  it("runs in WAL mode, syncs NORMAL, checks foreign keys and keeps a page cache of 2 MB", async () => {
+    // The connection reads integers as BigInts.
+    const pragma = async (name: string) =>
+      Object.values((await sqlRows(db(), Prisma.raw(`PRAGMA ${name}`)))[0] ?? {}).map((v) => (typeof v === "bigint" ? Number(v) : v));
+    expect(await pragma("journal_mode")).toEqual(["wal"]);
+    expect(await pragma("synchronous")).toEqual([1]);
+    expect(await pragma("foreign_keys")).toEqual([1]);
+    // better-sqlite3's build would keep 16 MB (-16000).
+    expect(await pragma("cache_size")).toEqual([-2000]);
+  });
+});
+
 // What only PostgreSQL has: a pool of connections, each with its own prepared statements.
 describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", () => {
   const pid = Prisma.sql`SELECT pg_backend_pid() AS "pid"`;
