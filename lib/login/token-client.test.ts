@@ -25,6 +25,7 @@ import { logger } from "@/lib/platform/logger.ts";
 import { db } from "@/lib/platform/db.ts";
 import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { withCharChanged } from "@/lib/testing/tamper.ts";
 
 // The login app speaks HTTP only; here its requests are served in-process by the real route
 // handlers, so the whole exchange runs without a server.
@@ -164,7 +165,7 @@ describe("passwordSignIn", () => {
       if (!url.pathname.endsWith("/token")) return res;
       const body = await res.json();
       const [h, p, sig] = body.id_token.split(".");
-      body.id_token = `${h}.${p}.${sig.startsWith("A") ? "B" : "A"}${sig.slice(1)}`;
+      body.id_token = `${h}.${p}.${withCharChanged(sig, 0)}`;
       return Response.json(body);
     };
     await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "refused" });

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWTPayload } from 
 import { beforeAll, describe, expect, it } from "vitest";
 import { signJws, verifyJwt, type JwtRules } from "@/lib/oauth/tokens/jws.ts";
 import { SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import { withCharChanged } from "@/lib/testing/tamper.ts";
 
 interface Pair {
   privateKey: KeyObject;
@@ -192,9 +193,8 @@ describe("the memory of signatures found valid", () => {
     expect("payload" in (await verifyJwt(token, rules()))).toBe(true);
     const [header, payload, signature] = token.split(".") as [string, string, string];
     const otherPayload = b64({ ...claims, jti: "original", scope: "openid admin" });
-    // One character in the middle: all six of its bits are the signature's (the last character's
-    // low four are padding, so changing only those can leave the same signature).
-    const flipped = `${signature.slice(0, 40)}${signature[40] === "A" ? "B" : "A"}${signature.slice(41)}`;
+    // One character in the middle: all six of its bits are the signature's.
+    const flipped = withCharChanged(signature, 40);
     expect(await verifyJwt(`${header}.${otherPayload}.${signature}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
     expect(await verifyJwt(`${header}.${payload}.${flipped}`, rules())).toEqual({ refused: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
   });
