@@ -114,7 +114,8 @@ export async function authenticateClient(
 }
 
 // Object.assign, not object spread, to copy the cached client (see lib/oauth/protocol/responses.ts):
-// with the spread, introspection promoted 2.2 kB a request out of the young generation; 0.07 kB so.
+// with the spreads here, introspection promoted 1.4 kB a request out of the young generation
+// (the response headers and the endpoint's context already mended); 0.07 kB without.
 function accepted(request: OAuthRequest, client: StoredClient, method: ClientAuthMethod): Client {
   assertOriginAllowed(request, client.allowedOrigins);
   return Object.assign({}, client, { authMethod: method.name, confidential: client.type === "confidential" });
