@@ -45,7 +45,9 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  * (§2.2); a token of another client is not revoked and the client is told (§2.1).
  * `token_type_hint` only decides which kind is looked up first.
  */
-export async function revocationEndpoint(request: OAuthRequest, { workspace, log, ip, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
+export async function revocationEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
+  // Not `log`: the request's child logger is made only if a token is revoked.
+  const { workspace, ip, audit, urlFor } = context;
   audit.event = "token.revoke";
   const params = await readForm(request);
   const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("revocation") });
@@ -58,7 +60,10 @@ export async function revocationEndpoint(request: OAuthRequest, { workspace, log
     const order = params.get("token_type_hint") === "access_token" ? [revokeAccessToken, revokeRefreshToken] : [revokeRefreshToken, revokeAccessToken];
     for (const revoke of order) {
       if ((await revoke(token, client, workspace)) === "revoked") {
-        log.info({ event: "token.revoked", client: client.clientId, kind: revoke === revokeAccessToken ? "access_token" : "refresh_token" }, "token revoked");
+        context.log.info(
+          { event: "token.revoked", client: client.clientId, kind: revoke === revokeAccessToken ? "access_token" : "refresh_token" },
+          "token revoked",
+        );
         break;
       }
     }

@@ -1,7 +1,8 @@
 import { decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { logger } from "@/lib/platform/logger.ts";
 import { passwordVerifier } from "@/lib/platform/passwords.ts";
-import { ALICE, basic, expectNoStore, getJwks, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { ALICE, basic, expectNoStore, getJwks, ISSUER, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -163,4 +164,32 @@ it("decodes the header the way RFC 9068 asks (typ at+jwt, kid of a published key
   const header = decodeProtectedHeader(body.access_token);
   const published = (await (await getJwks()).json()).keys.map((k: { kid: string }) => k.kid);
   expect(published).toContain(header.kid);
+});
+
+describe("the request's child logger (README, Performance: made only when something is logged)", () => {
+  it("is not made by a password grant, a refresh or a revocation that log nothing", async () => {
+    const tokens = await signIn();
+    const child = vi.spyOn(logger, "child");
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE })).status).toBe(200);
+    const refreshed = await postToken({ grant_type: "refresh_token", ...SPA, refresh_token: tokens.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect((await postRevoke({ ...SPA, token: "not-a-token-of-ours" })).status).toBe(200);
+    expect(child).not.toHaveBeenCalled();
+  });
+
+  it("is made, with the request id the answer carries, by a grant or a revocation that logs", async () => {
+    const tokens = await signIn();
+    expect((await postToken({ grant_type: "refresh_token", ...SPA, refresh_token: tokens.refresh_token })).status).toBe(200);
+    const child = vi.spyOn(logger, "child");
+    // Reuse of the consumed token: the grant logs token.reuse_detected.
+    const reused = await postToken({ grant_type: "refresh_token", ...SPA, refresh_token: tokens.refresh_token });
+    expect(reused.status).toBe(400);
+    expect(child).toHaveBeenCalledWith({ requestId: reused.headers.get("x-request-id") });
+    child.mockClear();
+    const fresh = await signIn();
+    const revoked = await postRevoke({ ...SPA, token: fresh.refresh_token });
+    expect(revoked.status).toBe(200);
+    expect(child).toHaveBeenCalledTimes(1);
+    expect(child).toHaveBeenCalledWith({ requestId: revoked.headers.get("x-request-id") });
+  });
 });

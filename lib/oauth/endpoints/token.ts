@@ -3,17 +3,21 @@ import { endUserAgent, endUserIp } from "@/lib/oauth/client-auth/end-user.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/protocol/errors.ts";
 import { grantOf } from "@/lib/oauth/grants/registry.ts";
-import type { Grant } from "@/lib/oauth/grants/types.ts";
+import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 import { type FormParams, readForm } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import type { AuditDraft, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import type { Logger } from "@/lib/platform/logger.ts";
+import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
 import { tokenRequestProof } from "@/lib/oauth/dpop/token-request.ts";
 
 /**
  * `POST /{tenant}/{workspace}/oauth2/token` (RFC 6749 §3.2). The checks run in this order, each
  * step throwing the OAuth error that ends the request; the grant then runs its own steps.
  */
-export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
+export async function tokenEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
+  const { workspace, ip, audit, urlFor } = context;
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
@@ -26,9 +30,32 @@ export async function tokenEndpoint(request: OAuthRequest, { workspace, log, ip,
   const grant = supportedGrant(params);
   assertClientMayUse(client, grant.type);
   const dpop = await tokenRequestProof(request, client, workspace, urlFor("token"));
-  const response = await grant.handle({ request, params, client, workspace, log, ip: audit.ip, audit, dpop });
+  const response = await grant.handle(new GrantCall(request, params, client, workspace, audit.ip, audit, dpop, context));
   if (dpop?.nextNonce !== undefined) response.headers["DPoP-Nonce"] = dpop.nextNonce;
   return response;
+}
+
+/**
+ * What the grant gets. A class whose logger is the endpoint's, read only when a grant logs: the
+ * request's child logger is made at the first line logged, not at every grant (and not an object
+ * literal with a getter, which kept what it held past V8's young-generation collections; see
+ * `Context` in lib/oauth/pipeline/workspace-route.ts).
+ */
+class GrantCall implements GrantRequest {
+  constructor(
+    readonly request: OAuthRequest,
+    readonly params: FormParams,
+    readonly client: Client,
+    readonly workspace: Workspace,
+    readonly ip: string,
+    readonly audit: AuditDraft,
+    readonly dpop: DpopProof | undefined,
+    private readonly context: EndpointContext,
+  ) {}
+
+  get log(): Logger {
+    return this.context.log;
+  }
 }
 
 /** The grant type as an audit event name: ours, or `other` (never arbitrary input). */

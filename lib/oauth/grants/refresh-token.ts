@@ -27,7 +27,9 @@ export const MAX_REFRESH_TOKEN_LENGTH = 512;
  * conditional update in a transaction with the successor's insert: of two concurrent uses
  * exactly one wins, in one process or across many.
  */
-async function handle({ params, client, workspace, log, audit: draft, dpop }: GrantRequest): Promise<OAuthResponse> {
+async function handle(grant: GrantRequest): Promise<OAuthResponse> {
+  // Not `log`: the request's child logger is made only when something is logged.
+  const { params, client, workspace, audit: draft, dpop } = grant;
   const presented = params.get("refresh_token");
   if (presented === undefined) throw new InvalidRequest("the refresh_token parameter is required");
   if (presented.length > MAX_REFRESH_TOKEN_LENGTH) throw new InvalidGrant(INVALID, { detail: "too long" });
@@ -70,7 +72,7 @@ async function handle({ params, client, workspace, log, audit: draft, dpop }: Gr
   // gets the same successor; anything else is reuse.
   next ??= await replayWithinGrace(stored.tokenHash, successor);
   if (!next) {
-    await revokeAsReuse(stored, log);
+    await revokeAsReuse(stored, grant.log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
   // The session says how the user signed in: a refresh never changes amr or auth_time.

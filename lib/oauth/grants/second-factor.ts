@@ -41,10 +41,9 @@ export function liveChallenge(challenge: StoredChallenge | null, workspaceId: st
  * `amr` of the factor used. A wrong or replayed code is `invalid_grant`, counted against the
  * challenge (it dies after MFA_TOKEN_MAX_FAILURES) and by the brute-force defence.
  */
-export async function passSecondFactor(
-  { params, client, workspace, ip, audit, log, dpop }: GrantRequest,
-  kind: "otp" | "recovery-code",
-): Promise<OAuthResponse> {
+export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recovery-code"): Promise<OAuthResponse> {
+  // Not `log`: the request's child logger is made only when something is logged.
+  const { params, client, workspace, ip, audit, dpop } = grant;
   const parameter = kind === "otp" ? "otp" : "recovery_code";
   const mfaToken = params.get("mfa_token");
   const code = params.get(parameter);
@@ -100,7 +99,7 @@ export async function passSecondFactor(
         ip,
         reason: "otp factor confirmed at sign-in",
       },
-      log,
+      grant.log,
     );
   }
   const device = { ip, userAgent: audit.userAgent };

@@ -12,7 +12,8 @@ export interface GrantRequest {
   params: FormParams;
   client: Client;
   workspace: Workspace;
-  log: Logger;
+  /** The request's child logger, made when first read: take it out only where a line is logged. */
+  readonly log: Logger;
   /** The address attempts are counted against: the end user's, for a trusted client. */
   ip: string;
   /** Who the request turned out to be about, for the audit trail. */
