@@ -268,6 +268,8 @@ describe("closeGracefully: a stop that cuts no request short", () => {
       serveOAuth: () => false,
       handle: (req, res) => {
         if (req.url === "/slow") void released.then(() => res.writeHead(200, { "Content-Length": "4" }).end("done"));
+        // Node writes the headers itself (`end` without `writeHead`), as Next's pages often do.
+        else if (req.url === "/slow-implicit") void released.then(() => res.end("also"));
         else res.writeHead(200, { "Content-Length": "2" }).end("ok");
       },
     });
@@ -277,6 +279,8 @@ describe("closeGracefully: a stop that cuts no request short", () => {
     await vi.waitFor(() => expect(idle.received()).toContain("\r\n\r\nok"));
     const busy = await connection(port);
     busy.send("/slow");
+    const implicit = await connection(port);
+    implicit.send("/slow-implicit");
     await vi.waitFor(() => expect(server.listenerCount("request")).toBeGreaterThan(0));
     await new Promise((resolve) => setTimeout(resolve, 50));
 
@@ -293,6 +297,11 @@ describe("closeGracefully: a stop that cuts no request short", () => {
     expect(response.status).toBe(200);
     expect(response.headers.connection).toBe("close");
     expect(response.body).toBe("done");
+    expect(await implicit.closed).toBe(true);
+    const implicitResponse = parseResponse(implicit.received());
+    expect(implicitResponse.status).toBe(200);
+    expect(implicitResponse.headers.connection).toBe("close");
+    expect(implicitResponse.body).toBe("also");
     await stopping;
     expect(stopped).toBe(true);
   });
