@@ -74,3 +74,41 @@ describe("presentedClient: exactly one method (RFC 6749 §2.3)", () => {
     expect(() => presentedClient(request(authorization), params(body), REALM)).toThrow(expect.objectContaining({ error, status }));
   });
 });
+
+describe("authenticateClient: the authenticated client", () => {
+  const authenticate = async (authorization: string, body = "") => {
+    const { authenticateClient } = await import("@/lib/oauth/client-auth/authenticate.ts");
+    const { findWorkspace } = await import("@/lib/oauth/store/workspaces.ts");
+    const workspace = await findWorkspace("demo", "default");
+    const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
+    const request = new Request(`${REALM}/oauth2/token`, { method: "POST", headers });
+    const endpoints = { token: `${REALM}/oauth2/token`, called: `${REALM}/oauth2/token` };
+    return authenticateClient(request, parseUrlEncoded(body), workspace, "198.51.100.9", endpoints);
+  };
+
+  it("is one frozen object while its settings are cached, one per method, and follows a change once the cache is cleared", async () => {
+    const { clearCaches } = await import("@/lib/platform/caches.ts");
+    const { db } = await import("@/lib/platform/db.ts");
+    const { addClient } = await import("@/lib/testing/oauth.ts");
+    await addClient("copy-test", { secret: "copy-test-secret", authMethods: "client_secret_basic client_secret_post" });
+    const first = await authenticate(basic("copy-test", "copy-test-secret"));
+    const again = await authenticate(basic("copy-test", "copy-test-secret"));
+    expect(again).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.authMethod).toBe("client_secret_basic");
+    expect(first.confidential).toBe(true);
+    expect(() => Object.assign(first, { scopes: new Set(["admin"]) })).toThrow(TypeError);
+
+    const byPost = await authenticate("", "client_id=copy-test&client_secret=copy-test-secret");
+    expect(byPost).not.toBe(first);
+    expect(byPost.authMethod).toBe("client_secret_post");
+
+    await db().client.update({ where: { workspaceId_clientId: { workspaceId: first.workspaceId, clientId: "copy-test" } }, data: { scopes: "openid" } });
+    expect((await authenticate(basic("copy-test", "copy-test-secret"))).scopes).toEqual(first.scopes);
+    clearCaches("settings");
+    const changed = await authenticate(basic("copy-test", "copy-test-secret"));
+    expect(changed).not.toBe(first);
+    expect([...changed.scopes]).toEqual(["openid"]);
+    expect([...first.scopes].sort()).toEqual(["email", "openid", "profile"]);
+  });
+});
