@@ -3,12 +3,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
-import { startArguments } from "../lib/scripts/start-command.ts";
+import { startCommand } from "../lib/scripts/start-command.ts";
 
 // A second production server, from the build the suite already made, on its own database.
 const PORT = "3101";
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = path.resolve(import.meta.dirname, "..");
+// What `npm start` runs: its environment settings and Node's arguments.
+const npmStart = startCommand(root);
 const { ACCESS_TOKEN_TTL, ...settings } = E2E;
 const env = {
   ...process.env,
@@ -24,7 +26,7 @@ const BACKEND = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toStrin
 
 async function startServer(): Promise<ChildProcess> {
   // What `npm start` runs: the launcher that the suite's build made.
-  const child = spawn(process.execPath, startArguments(root), { cwd: root, env, stdio: "ignore" });
+  const child = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...env, ...npmStart.env }, stdio: "ignore" });
   for (let i = 0; i < 200; i++) {
     const up = await fetch(`${BASE}/demo/default/.well-known/jwks.json`).then(
       (r) => r.ok,

@@ -4,11 +4,13 @@ import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
-import { startArguments } from "../lib/scripts/start-command.ts";
+import { startCommand } from "../lib/scripts/start-command.ts";
 
 // What `npm start` says of itself once it serves, from the build the suite already made, on a
 // database of its own. Port 3104: no other spec uses it.
 const root = path.resolve(import.meta.dirname, "..");
+// What `npm start` runs: its environment settings and Node's arguments.
+const npmStart = startCommand(root);
 const DB = path.join("e2e", ".data", "start.db");
 
 test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {
@@ -17,7 +19,11 @@ test("the production server says how many password hashes it runs at once, and w
   const { ACCESS_TOKEN_TTL, ...settings } = E2E;
   const env = { ...process.env, ...settings, PORT: "3104", APP_URL: "http://127.0.0.1:3104", DATABASE_URL: `file:${DB}`, NODE_ENV: "production" as const };
   // One thread of libuv's pool on a machine with more cores: a warning that names the fix.
-  const child = spawn(process.execPath, startArguments(root), { cwd: root, env: { ...env, UV_THREADPOOL_SIZE: "1" }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, npmStart.args, {
+    cwd: root,
+    env: { ...env, ...npmStart.env, UV_THREADPOOL_SIZE: "1" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   try {
     const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = "";

@@ -1,12 +1,37 @@
-// The Node arguments of `npm start` (package.json's start script), so that the benchmark and the
-// end-to-end tests start the production server exactly as `npm start` does, flags included.
+// The command of `npm start` (package.json's start script), so that the benchmark and the
+// end-to-end tests start the production server exactly as `npm start` does: its environment
+// settings (the leading `NAME=value` words, as sh reads them) and Node's arguments.
 import fs from "node:fs";
 import path from "node:path";
 
+export interface StartCommand {
+  /** What the script sets in the environment before node starts (malloc's settings). */
+  env: Record<string, string>;
+  /** Node's arguments, the launcher's path among them. */
+  args: string[];
+}
+
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/;
+
+/** Reads a start script of the form `[NAME=value …] node [argument …]` (no quotes, no other shell syntax). */
+export function parseStartScript(script: string): StartCommand {
+  const words = script.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (words.length > 0) {
+    const [, name, value] = ASSIGNMENT.exec(words[0]!) ?? [];
+    if (name === undefined) break;
+    env[name] = value ?? "";
+    words.shift();
+  }
+  const [command, ...args] = words;
+  if (command !== "node" || args.some((word) => /["'`$\\;&|<>()]/.test(word))) {
+    throw new Error(`package.json's start script must be [NAME=value …] node [argument …], without quotes or other shell syntax: ${script}`);
+  }
+  return { env, args };
+}
+
 /** `root` is the project folder. */
-export function startArguments(root: string): string[] {
+export function startCommand(root: string): StartCommand {
   const script = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-  const [command, ...args] = script.trim().split(/\s+/);
-  if (command !== "node") throw new Error(`package.json's start script must run node: ${script}`);
-  return args;
+  return parseStartScript(script);
 }
