@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
 import { startCommand } from "../lib/scripts/start-command.ts";
+import { poolSizeFor } from "../lib/scripts/thread-pool.ts";
 
 // What `npm start` says of itself once it serves, from the build the suite already made, on a
 // database of its own. Port 3104: no other spec uses it.
@@ -12,28 +13,70 @@ const root = path.resolve(import.meta.dirname, "..");
 // What `npm start` runs: its environment settings and Node's arguments.
 const npmStart = startCommand(root);
 const DB = path.join("e2e", ".data", "start.db");
+const PORT = 3104;
 
-test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {
-  test.setTimeout(60_000);
+test.describe.configure({ mode: "serial" });
+
+test.beforeAll(() => {
   for (const f of [DB, `${DB}-wal`, `${DB}-shm`]) fs.rmSync(path.join(root, f), { force: true });
+});
+
+/**
+ * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined), once it has said
+ * its capacity (logged at info: the suite's LOG_LEVEL of warn shows only the warning).
+ */
+async function started(pool: string | undefined): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const { ACCESS_TOKEN_TTL, ...settings } = E2E;
-  const env = { ...process.env, ...settings, PORT: "3104", APP_URL: "http://127.0.0.1:3104", DATABASE_URL: `file:${DB}`, NODE_ENV: "production" as const };
-  // One thread of libuv's pool on a machine with more cores: a warning that names the fix.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...settings,
+    PORT: String(PORT),
+    APP_URL: `http://127.0.0.1:${PORT}`,
+    DATABASE_URL: `file:${DB}`,
+    NODE_ENV: "production",
+    LOG_LEVEL: "info",
+  };
+  delete env.UV_THREADPOOL_SIZE;
   const child = spawn(process.execPath, npmStart.args, {
     cwd: root,
-    env: { ...env, ...npmStart.env, UV_THREADPOOL_SIZE: "1" },
+    env: { ...env, ...npmStart.env, ...(pool === undefined ? {} : { UV_THREADPOOL_SIZE: pool }) },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
     const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = "";
-      child.stdout.on("data", (chunk: Buffer) => {
+      child.stdout!.on("data", (chunk: Buffer) => {
         out += chunk.toString();
         const found = out.split("\n").find((l) => l.includes('"event":"passwords.capacity"'));
         if (found) resolve(JSON.parse(found) as Record<string, unknown>);
       });
       child.on("exit", (code) => reject(new Error(`the server exited (${code}) before saying it:\n${out}`)));
     });
+    return { child, line };
+  } catch (err) {
+    child.kill("SIGTERM");
+    throw err;
+  }
+}
+
+/** The server's threads once it has answered a request that reads the database (its pool and its workers all started). */
+async function threadsOf(child: ChildProcess): Promise<number> {
+  await expect.poll(async () => (await fetch(`http://127.0.0.1:${PORT}/readyz`).catch(() => undefined))?.status).toBe(200);
+  await new Promise((r) => setTimeout(r, 500));
+  return fs.readdirSync(`/proc/${child.pid}/task`).length;
+}
+
+async function stopped(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {
+  test.setTimeout(60_000);
+  // One thread of libuv's pool on a machine with more cores: a warning that names the fix.
+  const { child, line } = await started("1");
+  try {
     const cores = os.availableParallelism();
     expect(cores, "this test needs a machine of two cores or more").toBeGreaterThan(1);
     expect(line).toMatchObject({
@@ -43,6 +86,28 @@ test("the production server says how many password hashes it runs at once, and w
       msg: `password hashing: 1 at once on ${cores} cores (libuv's thread pool): set UV_THREADPOOL_SIZE=${cores} to use every core (each hash holds 19 MiB while it runs)`,
     });
   } finally {
-    child.kill("SIGTERM");
+    await stopped(child);
+  }
+});
+
+test("without UV_THREADPOOL_SIZE, npm start gives libuv's pool one thread per core (two at least), before anything starts the pool", async () => {
+  test.setTimeout(90_000);
+  const cores = os.availableParallelism();
+  const expected = poolSizeFor(cores);
+  // The same server with a pool of one thread, for its count of threads.
+  const one = await started("1");
+  const withOne = await threadsOf(one.child).finally(() => stopped(one.child));
+  const { child, line } = await started(undefined);
+  try {
+    expect(line).toMatchObject({
+      level: 30,
+      threads: expected,
+      cores,
+      msg: `password hashing: up to ${expected} at once (UV_THREADPOOL_SIZE), up to ${expected * 19} MiB, on ${cores} cores`,
+    });
+    // What libuv made, not only what the variable says: the pool's threads are the difference.
+    expect(await threadsOf(child)).toBe(withOne - 1 + expected);
+  } finally {
+    await stopped(child);
   }
 });

@@ -1,17 +1,17 @@
 // Part of `npm run build`: bundles the production launcher (lib/scripts/start.ts and the few
 // modules it imports) into .next/launcher/start.mjs with esbuild, so that `npm start` runs on
-// plain Node: no TypeScript loader (and its worker thread) in the server's process.
+// plain Node: no TypeScript loader (and its worker thread) in the server's process. `npm start`
+// runs .next/launcher/start.cjs (lib/scripts/start-entry.ts), which sizes libuv's thread pool
+// before the ES module loader starts it, then loads start.mjs.
 import { build } from "esbuild";
 
+const common = { bundle: true, platform: "node", target: "node20", packages: "external", alias: { "@": "." }, logLevel: "warning" };
+
 await build({
+  ...common,
   entryPoints: ["lib/scripts/start.ts"],
   outfile: ".next/launcher/start.mjs",
-  bundle: true,
-  platform: "node",
   format: "esm",
-  target: "node20",
-  packages: "external",
-  alias: { "@": "." },
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  logLevel: "warning",
 });
+await build({ ...common, entryPoints: ["lib/scripts/start-entry.ts"], outfile: ".next/launcher/start.cjs", format: "cjs" });

@@ -22,10 +22,10 @@ describe("the start command", () => {
     expect(() => parseStartScript("node --title=$NAME start.mjs")).toThrow(/without quotes or other shell syntax/);
   });
 
-  it("is package.json's: malloc's two settings, then the launcher with the two V8 settings", () => {
+  it("is package.json's: malloc's two settings, then the launcher's CommonJS entry (which sizes libuv's pool) with the two V8 settings", () => {
     expect(startCommand(root)).toEqual({
       env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "65536" },
-      args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.mjs"],
+      args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
     });
   });
 });

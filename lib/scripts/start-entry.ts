@@ -1,0 +1,13 @@
+// `npm start`'s entry: `npm run build` bundles it into .next/launcher/start.cjs, a CommonJS file
+// (lib/scripts/build-launcher.mjs). libuv sizes its thread pool once, when something first uses
+// it, from UV_THREADPOOL_SIZE; the ES module loader does, reading the launcher's files, before the
+// launcher's first line runs. This file runs first: it sizes the pool for the machine (unless the
+// variable is set) and then loads the launcher, .next/launcher/start.mjs.
+import { availableParallelism } from "node:os";
+import { poolSizeFor } from "@/lib/scripts/thread-pool.ts";
+
+process.env.UV_THREADPOOL_SIZE ??= String(poolSizeFor(availableParallelism()));
+// Beside this file once built (a path the bundler leaves as it is). Should it fail to load, the
+// rejection ends the process with the error, as the launcher's own uncaught errors do.
+const launcher = "./start.mjs";
+void import(launcher);
