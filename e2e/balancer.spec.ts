@@ -8,7 +8,7 @@ import { expect, test } from "@playwright/test";
 import pg from "pg";
 import { E2E } from "./env.ts";
 import { freshSeededDatabase } from "./postgres.ts";
-import { startCommand } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behind a real HAProxy (Debian's), as the
 // README's "Deployment" section sets it up: round robin, health checks on /healthz, `option
@@ -32,8 +32,6 @@ const haproxy = findHaproxy();
 test.skip(!haproxy, "needs HAProxy: `apt-get install haproxy` (.ci/run installs it), or HAPROXY_PATH");
 
 const root = path.resolve(import.meta.dirname, "..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 // Ports no other spec uses: the suite's server is 3100, crash 3101, instances 3102-3103.
 const BALANCER = { port: 3110, source: "127.0.0.2" };
 const BACKENDS = [
@@ -112,7 +110,7 @@ async function until(what: string, ready: () => Promise<boolean>, ms = 20_000): 
 }
 
 async function startBackend(name: string, port: number): Promise<void> {
-  const child = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...envFor(port), ...npmStart.env }, stdio: "ignore" });
+  const child = spawnNpmStart(root, envFor(port));
   backends.set(name, child);
   await until(`the backend on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
 }

@@ -1,16 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
-import { startCommand } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../lib/scripts/start-command.ts";
 
 // A second production server, from the build the suite already made, on its own database.
 const PORT = "3101";
 const BASE = `http://127.0.0.1:${PORT}`;
 const root = path.resolve(import.meta.dirname, "..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 const { ACCESS_TOKEN_TTL, ...settings } = E2E;
 const env = {
   ...process.env,
@@ -25,8 +23,8 @@ const env = {
 const BACKEND = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
 
 async function startServer(): Promise<ChildProcess> {
-  // What `npm start` runs: the launcher that the suite's build made.
-  const child = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...env, ...npmStart.env }, stdio: "ignore" });
+  // `npm start`, from the launcher that the suite's build made.
+  const child = spawnNpmStart(root, env);
   for (let i = 0; i < 200; i++) {
     const up = await fetch(`${BASE}/demo/default/.well-known/jwks.json`).then(
       (r) => r.ok,

@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
 import { freshSeededDatabase } from "./postgres.ts";
-import { startCommand } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../lib/scripts/start-command.ts";
 
 // Two production servers on one PostgreSQL database behave as one authorization server.
 // Needs a PostgreSQL server: .ci/run starts one and sets TEST_POSTGRES_URL; without it this
@@ -13,8 +13,6 @@ const server = process.env.TEST_POSTGRES_URL;
 test.skip(!server, "needs TEST_POSTGRES_URL (.ci/run starts PostgreSQL; or `export TEST_POSTGRES_URL=$(.ci/postgres start)`)");
 
 const root = path.resolve(import.meta.dirname, "..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 const PORTS = [3102, 3103];
 const DB = "ropc_instances";
 const BOUND_SECONDS = 2;
@@ -38,7 +36,7 @@ function envFor(port?: number) {
 }
 
 async function start(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...envFor(port), ...npmStart.env }, stdio: "ignore" });
+  const child = spawnNpmStart(root, envFor(port));
   for (let i = 0; i < 200; i++) {
     if (
       await fetch(`http://127.0.0.1:${port}/demo/default/.well-known/jwks.json`).then(

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
 import { E2E } from "./env.ts";
-import { startCommand } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../lib/scripts/start-command.ts";
 
 // The login app against another authorization server: panva's oidc-provider with a password
 // grant (e2e/interop/oidc-provider-password.mjs), started here as its own process, and a second
@@ -12,8 +12,6 @@ import { startCommand } from "../lib/scripts/start-command.ts";
 // OAUTH_ISSUER pointed at it. Once with opaque access tokens, once with JWT access tokens for an
 // API (which oidc-provider refuses at UserInfo). Ports no other spec uses: 3120-3123.
 const root = path.resolve(import.meta.dirname, "..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 const { ACCESS_TOKEN_TTL, ...settings } = E2E;
 const CLIENT = { id: "interop-login", secret: "interop-login-secret-0123456789abcdef" };
 const PEER_BASIC = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString("base64")}`;
@@ -70,7 +68,7 @@ for (const [format, peerPort, appPort] of [
       };
       fs.rmSync(database, { force: true });
       expect(spawnSync(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"], { cwd: root, env, stdio: "ignore" }).status).toBe(0);
-      server = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...env, ...npmStart.env }, stdio: "ignore" });
+      server = spawnNpmStart(root, env);
       await until("the login app", async () => (await fetch(`${app}/login`)).ok);
     });
 

@@ -1,17 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
-import { startCommand } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../lib/scripts/start-command.ts";
 import { poolSizeFor } from "../lib/scripts/thread-pool.ts";
 
 // What `npm start` says of itself once it serves, from the build the suite already made, on a
 // database of its own. Port 3104: no other spec uses it.
 const root = path.resolve(import.meta.dirname, "..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 const DB = path.join("e2e", ".data", "start.db");
 const PORT = 3104;
 
@@ -37,11 +35,8 @@ async function started(pool: string | undefined): Promise<{ child: ChildProcess;
     LOG_LEVEL: "info",
   };
   delete env.UV_THREADPOOL_SIZE;
-  const child = spawn(process.execPath, npmStart.args, {
-    cwd: root,
-    env: { ...env, ...npmStart.env, ...(pool === undefined ? {} : { UV_THREADPOOL_SIZE: pool }) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  if (pool !== undefined) env.UV_THREADPOOL_SIZE = pool;
+  const child = spawnNpmStart(root, env, ["ignore", "pipe", "inherit"]);
   try {
     const line = await new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = "";

@@ -12,7 +12,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { chromium } from "@playwright/test";
-import { startCommand } from "../../lib/scripts/start-command.ts";
+import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
 import { appendResults, cpuMs, quantile, spread, table, withPeakRss, type Row } from "./report.ts";
@@ -21,8 +21,6 @@ const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
 });
 const root = path.resolve(import.meta.dirname, "../..");
-// What `npm start` runs: its environment settings and Node's arguments.
-const npmStart = startCommand(root);
 const data = path.join(root, "e2e", ".data");
 const APP_PORT = 3200;
 const BASE_PORT = 3201;
@@ -257,8 +255,8 @@ async function main() {
   }
 
   log("starting the servers");
-  // What `npm start` runs.
-  const app = spawn(process.execPath, npmStart.args, { cwd: root, env: { ...env, ...npmStart.env }, stdio: ["ignore", "ignore", "inherit"] });
+  // `npm start`, as npm would run it.
+  const app = spawnNpmStart(root, env, ["ignore", "ignore", "inherit"]);
   const baseline = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "baseline-server.ts")], {
     cwd: root,
     env: { ...env, PORT: String(BASE_PORT), ...floorDb },

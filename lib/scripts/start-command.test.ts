@@ -1,6 +1,8 @@
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseStartScript, startCommand } from "@/lib/scripts/start-command.ts";
+import { parseStartScript, spawnNpmStart, startCommand } from "@/lib/scripts/start-command.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -27,5 +29,31 @@ describe("the start command", () => {
       env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "65536" },
       args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
     });
+  });
+
+  it("starts the script's node in the project folder, its settings on top of the environment given", async () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "start-command-"));
+    try {
+      fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ scripts: { start: "SET=script KEPT= node --no-warnings report.cjs one" } }));
+      fs.writeFileSync(
+        path.join(project, "report.cjs"),
+        "process.stdout.write(JSON.stringify({ cwd: process.cwd(), argv: process.argv.slice(2), execArgv: process.execArgv, SET: process.env.SET, KEPT: process.env.KEPT, GIVEN: process.env.GIVEN }));",
+      );
+      const child = spawnNpmStart(project, { NODE_ENV: "test", GIVEN: "caller", SET: "caller", KEPT: "caller" }, ["ignore", "pipe", "inherit"]);
+      let output = "";
+      child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const code = await new Promise((resolve) => child.on("exit", resolve));
+      expect(code).toBe(0);
+      expect(JSON.parse(output)).toEqual({
+        cwd: fs.realpathSync(project),
+        argv: ["one"],
+        execArgv: ["--no-warnings"],
+        SET: "script",
+        KEPT: "",
+        GIVEN: "caller",
+      });
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
   });
 });

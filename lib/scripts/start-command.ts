@@ -1,6 +1,7 @@
 // The command of `npm start` (package.json's start script), so that the benchmark and the
 // end-to-end tests start the production server exactly as `npm start` does: its environment
 // settings (the leading `NAME=value` words, as sh reads them) and Node's arguments.
+import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -34,4 +35,14 @@ export function parseStartScript(script: string): StartCommand {
 export function startCommand(root: string): StartCommand {
   const script = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
   return parseStartScript(script);
+}
+
+/**
+ * Starts `npm start`'s server from `root` as npm would, without npm in between (so that the child
+ * is the server itself, to signal and to measure): the script's settings go on top of `env`, as
+ * sh puts a command's leading assignments on top of the environment it inherits.
+ */
+export function spawnNpmStart(root: string, env: NodeJS.ProcessEnv, stdio: StdioOptions = "ignore"): ChildProcess {
+  const command = startCommand(root);
+  return spawn(process.execPath, command.args, { cwd: root, env: { ...env, ...command.env }, stdio });
 }
