@@ -2,7 +2,18 @@ import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
-import { createDb, db, insertIfChanged, isPostgresUrl, reuseStatements, sqlExecute, sqlExecuteAll, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import {
+  clientHasConnected,
+  createDb,
+  db,
+  insertIfChanged,
+  isPostgresUrl,
+  reuseStatements,
+  sqlExecute,
+  sqlExecuteAll,
+  sqlLimit,
+  sqlRows,
+} from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 describe("reuseStatements", () => {
@@ -91,6 +102,38 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
     } finally {
       process.env.TZ = tz;
     }
+  });
+
+  it("runs without connecting the client, whose own queries then share the same connection", async () => {
+    const client = createDb();
+    const driverOf = (c: typeof client) =>
+      (c as unknown as Record<symbol, { driver?: { connection?: object; pool?: object } }>)[Symbol.for("ropc.db.connection")]?.driver;
+    try {
+      expect(await sqlRows(client, Prisma.sql`SELECT ${"a"} AS "x"`)).toEqual([{ x: "a" }]);
+      expect(clientHasConnected(client)).toBe(false);
+      const ours = driverOf(client);
+      expect(ours).toBeDefined();
+      expect(typeof (await client.user.count())).toBe("number");
+      expect(clientHasConnected(client)).toBe(true);
+      expect(driverOf(client)).toBe(ours);
+    } finally {
+      await client.$disconnect();
+    }
+    expect(driverOf(client)).toBeUndefined();
+  });
+
+  it("ends the connection at the disconnect of a client that never connected", async () => {
+    const client = createDb();
+    await sqlRows(client, Prisma.sql`SELECT 1 AS "one"`);
+    const driver = (client as unknown as Record<symbol, { driver?: { kind: string; connection?: { open: boolean }; pool?: { ended: boolean } } }>)[
+      Symbol.for("ropc.db.connection")
+    ]?.driver;
+    await client.$disconnect();
+    expect(clientHasConnected(client)).toBe(false);
+    expect(driver?.kind === "postgres" ? driver.pool?.ended : driver?.connection?.open === false).toBe(true);
+    // And the next use opens another.
+    expect(await sqlRows(client, Prisma.sql`SELECT ${"b"} AS "x"`)).toEqual([{ x: "b" }]);
+    await client.$disconnect();
   });
 
   it("refuses a client it did not make", async () => {

@@ -124,29 +124,68 @@ type Driver = { kind: "sqlite"; connection: SqliteConnection } | { kind: "postgr
 // Kept on the client: `next dev` and tests may load this module anew while the client (on
 // globalThis) lives on.
 const CONNECTION = Symbol.for("ropc.db.connection");
-type Noted = Db & { [CONNECTION]?: { driver?: Driver } };
+type Noted = Db & { [CONNECTION]?: Shared };
+type Shared = Pick<SharedAdapter, "driver" | "clientConnected" | "open" | "close">;
 
-/** The factory, noting in `into` the driver the client is connected with (none after a disconnect). */
-function noting<A extends SqlDriverAdapter>(
-  factory: Omit<SqlDriverAdapterFactory, "connect"> & { connect(): Promise<A> },
-  into: { driver?: Driver },
-  driverUnder: (adapter: A) => Driver,
-): SqlDriverAdapterFactory {
-  return {
-    provider: factory.provider,
-    adapterName: factory.adapterName,
-    async connect() {
-      const adapter = await factory.connect();
-      const driver = driverUnder(adapter);
-      const dispose = adapter.dispose.bind(adapter);
-      adapter.dispose = () => {
-        if (into.driver === driver) into.driver = undefined;
-        return dispose();
-      };
-      into.driver = driver;
-      return adapter;
-    },
-  };
+/**
+ * The one driver adapter that a client's queries and our own SQL (`sqlRows` and the rest) share,
+ * opened by whichever comes first. Our SQL never connects the client: connecting is what compiles
+ * Prisma's query compiler (README "Performance": up to 29 MB of a server's RSS), so a server whose
+ * requests only ever run our SQL (the grants, introspection, userinfo, the caches' reloads,
+ * retention) never pays for it. A
+ * disconnect of the client ends the adapter (the next use opens another), and so does one of a
+ * client that never connected.
+ */
+class SharedAdapter<A extends SqlDriverAdapter = SqlDriverAdapter> {
+  /** The driver under the open adapter; none before the first use and after a disconnect. */
+  driver?: Driver;
+  /** Whether a query of the client's own has ever connected it. */
+  clientConnected = false;
+  #adapter?: Promise<A>;
+
+  constructor(
+    private readonly factory: Omit<SqlDriverAdapterFactory, "connect"> & { connect(): Promise<A> },
+    private readonly driverUnder: (adapter: A) => Driver,
+  ) {}
+
+  open(): Promise<A> {
+    if (this.#adapter) return this.#adapter;
+    const opening: Promise<A> = this.factory.connect().then(
+      (adapter) => {
+        const driver = this.driverUnder(adapter);
+        const dispose = adapter.dispose.bind(adapter);
+        adapter.dispose = () => {
+          if (this.#adapter === opening) this.#adapter = this.driver = undefined;
+          return dispose();
+        };
+        this.driver = driver;
+        return adapter;
+      },
+      (err: unknown) => {
+        this.#adapter = undefined;
+        throw err;
+      },
+    );
+    return (this.#adapter = opening);
+  }
+
+  /** Ends the adapter unless the client's disconnect already has. */
+  async close(): Promise<void> {
+    const adapter = await this.#adapter?.catch(() => undefined);
+    await adapter?.dispose();
+  }
+
+  /** The factory the client connects with: the shared adapter. */
+  forClient(): SqlDriverAdapterFactory {
+    return {
+      provider: this.factory.provider,
+      adapterName: this.factory.adapterName,
+      connect: () => {
+        this.clientConnected = true;
+        return this.open();
+      },
+    };
+  }
 }
 
 /** The SQLite file a `file:` URL or a path names (absolute), or undefined for a PostgreSQL URL. */
@@ -157,31 +196,45 @@ export function sqliteFile(target: string): string | undefined {
 
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
-  const connection: { driver?: Driver } = {};
   let client: Db;
+  let shared: Shared;
   if (isPostgresUrl(target)) {
     // pg's default pool (10 connections), shared by Prisma's queries and ours.
-    const factory = noting(new PrismaPg({ connectionString: target }), connection, (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
-    client = new PostgresPrismaClient({ adapter: factory }) as unknown as Db;
-    // The metrics read the pool's gauges (the one made at the client's latest connect).
+    const postgres = new SharedAdapter(new PrismaPg({ connectionString: target }), (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
+    client = new PostgresPrismaClient({ adapter: postgres.forClient() }) as unknown as Db;
+    shared = postgres;
+    // The metrics read the pool's gauges (the one made at the latest connect).
     measureDatabasePool(() => {
-      const driver = connection.driver;
+      const driver = shared.driver;
       return driver?.kind === "postgres" ? { total: driver.pool.totalCount, idle: driver.pool.idleCount, waiting: driver.pool.waitingCount } : undefined;
     });
   } else {
     const file = sqliteFile(target) ?? target;
-    client = new PrismaClient({ adapter: noting(sqliteAdapter(file), connection, (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) })) });
+    const sqlite = new SharedAdapter(sqliteAdapter(file), (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) }));
+    client = new PrismaClient({ adapter: sqlite.forClient() });
+    shared = sqlite;
   }
-  (client as Noted)[CONNECTION] = connection;
+  const disconnect = client.$disconnect.bind(client);
+  client.$disconnect = () => disconnect().then(() => shared.close());
+  (client as Noted)[CONNECTION] = shared;
   return client;
 }
 
+/**
+ * Whether a query through the client's own API (not `sqlRows` and the rest) has connected it, and
+ * so loaded Prisma's query compiler: never, in a server that only serves the grants,
+ * introspection, userinfo and the metadata (lib/oauth/store/steady-state.test.ts).
+ */
+export function clientHasConnected(client: Db): boolean {
+  return (client as Noted)[CONNECTION]?.clientConnected ?? false;
+}
+
 async function driverOf(client: Db): Promise<Driver> {
-  const connection = (client as Noted)[CONNECTION];
-  if (!connection) throw new Error("not a client made by createDb");
-  if (!connection.driver) await client.$connect();
-  if (!connection.driver) throw new Error("the client did not connect");
-  return connection.driver;
+  const shared = (client as Noted)[CONNECTION];
+  if (!shared) throw new Error("not a client made by createDb");
+  await shared.open();
+  if (!shared.driver) throw new Error("the client's adapter closed as it opened");
+  return shared.driver;
 }
 
 /**
@@ -189,12 +242,15 @@ async function driverOf(client: Db): Promise<Driver> {
  * without the query engine's layers around it: on SQLite straight to better-sqlite3's prepared
  * statement (cached, see reuseStatements; parameters written as the adapter writes them), on
  * PostgreSQL straight to the pg pool, as a named prepared statement (parsed and planned once per
- * connection, see lib/platform/pg-statements.ts). For the hot paths (the grants' reads and
- * writes, introspection, userinfo, the audit batches): there, Prisma's per-query work
- * (serializing the parameters to JSON and back, plan interpretation, result mapping) cost more
- * CPU than the database spent running them. Never inside a Prisma interactive transaction. Column
- * values come back as the driver gives them: datetimes as ISO 8601 strings or Dates, booleans as
- * booleans or 0/1, integers as numbers (PostgreSQL's COUNT as a string: read it with Number()).
+ * connection, see lib/platform/pg-statements.ts). For a server's steady state: the hot paths
+ * (the grants' reads and writes, introspection, userinfo, the audit batches), where Prisma's
+ * per-query work (serializing the parameters to JSON and back, plan interpretation, result
+ * mapping) cost more CPU than the database spent running them, and all else a server runs
+ * without an operator or an account's change (the caches' reloads, sign-out, retention), so that
+ * the client never connects (see SharedAdapter). Never inside a Prisma interactive transaction.
+ * Column values come back as the driver gives them: datetimes as ISO 8601 strings or Dates,
+ * booleans as booleans or 0/1, integers as numbers or, on SQLite, bigints (PostgreSQL's COUNT as a
+ * string): read them with Number().
  */
 export function sqlRows<T extends Record<string, unknown>>(client: Db, query: Prisma.Sql): Promise<T[]> {
   return onDriver(
@@ -217,6 +273,15 @@ export function sqlExecute(client: Db, query: Prisma.Sql): Promise<number> {
     () => query.sql,
     (driver) => execute(driver, query),
   );
+}
+
+/**
+ * A statement in `tx`, Prisma's interactive transaction (for the paths that change several things
+ * as one: an account's new password ends its sessions), or, without one, straight on the driver as
+ * `sqlExecute` runs it: one text of SQL for both.
+ */
+export function sqlExecuteIn(tx: Prisma.TransactionClient | undefined, query: Prisma.Sql): Promise<number> {
+  return tx ? tx.$executeRaw(query) : sqlExecute(db(), query);
 }
 
 function execute(driver: Driver, query: Prisma.Sql): Promise<number> {

@@ -184,10 +184,12 @@ export async function confirmEmail(tokenHash: string, userId: string, email: str
 
 /** The address a user asked to change to and has not confirmed yet (the newest live request), or null. */
 export async function pendingEmailOf(userId: string, now = new Date()): Promise<string | null> {
-  const row = await db().accountToken.findFirst({
-    where: { userId, purpose: "email_verification", usedAt: null, expiresAt: { gt: now } },
-    orderBy: { createdAt: "desc" },
-    select: { email: true },
-  });
+  // Plain SQL: the account page reads it at each visit (lib/platform/db.ts).
+  const [row] = await sqlRows<{ email: string | null }>(
+    db(),
+    Prisma.sql`SELECT "email" FROM "AccountToken"
+      WHERE "userId" = ${userId} AND "purpose" = ${"email_verification"} AND "usedAt" IS NULL AND "expiresAt" > ${now}
+      ORDER BY "createdAt" DESC ${sqlLimit(1)}`,
+  );
   return row?.email ?? null;
 }

@@ -1,4 +1,5 @@
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 /** The audit events an account's activity shows: sign-ins (each step) and password changes. */
 export const ACTIVITY_EVENTS = {
@@ -28,22 +29,25 @@ export interface Activity {
  * too while the user still has that name.
  */
 export async function recentActivity(workspaceId: string, user: { id: string; username: string }, limit: number): Promise<Activity[]> {
-  const rows = await db().auditEvent.findMany({
-    where: {
-      workspaceId,
-      event: { in: Object.keys(ACTIVITY_EVENTS) },
-      AND: [
-        { OR: [{ userId: user.id }, { userId: null, username: user.username }] },
-        // A right password that asked for a second factor is no failure: the step after it says how the sign-in ended.
-        { OR: [{ reason: null }, { NOT: { reason: { startsWith: MFA_CHALLENGE } } }] },
-      ],
-    },
-    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    take: limit,
-    select: { createdAt: true, event: true, outcome: true, clientId: true, ip: true, userAgent: true },
-  });
+  // Plain SQL: the account page reads it at each visit (lib/platform/db.ts). A right password
+  // that asked for a second factor is no failure: the step after it says how the sign-in ended.
+  const rows = await sqlRows<{
+    createdAt: Date | string;
+    event: string;
+    outcome: string;
+    clientId: string | null;
+    ip: string | null;
+    userAgent: string | null;
+  }>(
+    db(),
+    Prisma.sql`SELECT "createdAt", "event", "outcome", "clientId", "ip", "userAgent" FROM "AuditEvent"
+      WHERE "workspaceId" = ${workspaceId} AND "event" IN (${Prisma.join(Object.keys(ACTIVITY_EVENTS))})
+        AND ("userId" = ${user.id} OR ("userId" IS NULL AND "username" = ${user.username}))
+        AND ("reason" IS NULL OR SUBSTR("reason", 1, ${MFA_CHALLENGE.length}) <> ${MFA_CHALLENGE})
+      ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`,
+  );
   return rows.map((r) => ({
-    at: r.createdAt,
+    at: new Date(r.createdAt),
     kind: ACTIVITY_EVENTS[r.event as keyof typeof ACTIVITY_EVENTS],
     outcome: r.outcome,
     clientId: r.clientId,

@@ -1,7 +1,8 @@
 import type { JSONWebKeySet } from "jose";
 import { TtlCache } from "@/lib/platform/cache.ts";
 import { openAtRest } from "@/lib/platform/at-rest.ts";
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { jwtSecretContext, type ClientType, type StoredClient } from "@/lib/oauth/model/client.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
@@ -10,11 +11,54 @@ import { DEFAULT_ID_TOKEN_ALG, isSigningAlg } from "@/lib/oauth/protocol/algorit
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
-type ClientRow = NonNullable<Awaited<ReturnType<typeof loadRow>>>;
+type Int = number | bigint;
+type Bool = boolean | number | bigint;
 
-function loadRow(workspaceId: string, clientId: string) {
-  return db().client.findUnique({ where: { workspaceId_clientId: { workspaceId, clientId } } });
+/** A client's row as the drivers give it (lib/platform/db.ts, `sqlRows`). */
+interface ClientRow extends Record<string, unknown> {
+  id: string;
+  workspaceId: string;
+  clientId: string;
+  type: string;
+  secretHash: string | null;
+  jwtSecret: string | null;
+  jwks: string | null;
+  jwksUri: string | null;
+  authMethods: string;
+  authSigningAlg: string | null;
+  grantTypes: string;
+  scopes: string;
+  defaultScopes: string | null;
+  audiences: string;
+  accessTokenTtl: Int | null;
+  idTokenTtl: Int | null;
+  idTokenSignedResponseAlg: string;
+  refreshTokenTtl: Int | null;
+  sessionTtl: Int | null;
+  allowedOrigins: string;
+  forwardsEndUserIp: Bool;
+  mfaPolicy: string | null;
+  dpopBoundAccessTokens: Bool;
+  passwordResetUri: string | null;
+  disabled: Bool;
+  registrationTokenHash: string | null;
+  createdAt: Date | string;
 }
+
+// Plain SQL: reloaded every CONFIG_CACHE_SECONDS, so part of a server's steady state (lib/platform/db.ts).
+async function loadRow(workspaceId: string, clientId: string): Promise<ClientRow | null> {
+  const [row] = await sqlRows<ClientRow>(
+    db(),
+    Prisma.sql`SELECT "id", "workspaceId", "clientId", "type", "secretHash", "jwtSecret", "jwks", "jwksUri", "authMethods", "authSigningAlg",
+        "grantTypes", "scopes", "defaultScopes", "audiences", "accessTokenTtl", "idTokenTtl", "idTokenSignedResponseAlg", "refreshTokenTtl",
+        "sessionTtl", "allowedOrigins", "forwardsEndUserIp", "mfaPolicy", "dpopBoundAccessTokens", "passwordResetUri", "disabled",
+        "registrationTokenHash", "createdAt"
+      FROM "Client" WHERE "workspaceId" = ${workspaceId} AND "clientId" = ${clientId}`,
+  );
+  return row ?? null;
+}
+
+const int = (value: Int | null) => (value === null ? null : Number(value));
 
 function toStoredClient(row: ClientRow): StoredClient {
   return {
@@ -32,17 +76,17 @@ function toStoredClient(row: ClientRow): StoredClient {
     scopes: new Set(splitList(row.scopes)),
     defaultScopes: row.defaultScopes === null ? null : splitList(row.defaultScopes),
     audiences: splitList(row.audiences),
-    accessTokenTtl: row.accessTokenTtl,
-    idTokenTtl: row.idTokenTtl,
+    accessTokenTtl: int(row.accessTokenTtl),
+    idTokenTtl: int(row.idTokenTtl),
     idTokenSignedResponseAlg: isSigningAlg(row.idTokenSignedResponseAlg) ? row.idTokenSignedResponseAlg : DEFAULT_ID_TOKEN_ALG,
-    refreshTokenTtl: row.refreshTokenTtl,
-    sessionTtl: row.sessionTtl,
+    refreshTokenTtl: int(row.refreshTokenTtl),
+    sessionTtl: int(row.sessionTtl),
     allowedOrigins: splitList(row.allowedOrigins),
-    forwardsEndUserIp: row.forwardsEndUserIp,
+    forwardsEndUserIp: Boolean(row.forwardsEndUserIp),
     mfaPolicy: row.mfaPolicy === null ? null : isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
-    dpopBoundAccessTokens: row.dpopBoundAccessTokens,
+    dpopBoundAccessTokens: Boolean(row.dpopBoundAccessTokens),
     passwordResetUri: row.passwordResetUri,
-    disabled: row.disabled,
+    disabled: Boolean(row.disabled),
   };
 }
 
@@ -63,7 +107,10 @@ const origins = registerCache("client origins", new TtlCache<ReadonlySet<string>
 /** Every browser origin some enabled client of the workspace allows (cached like client settings). */
 export function allowedOriginsOf(workspace: Workspace): Promise<ReadonlySet<string>> {
   return origins.get(workspace.id, async () => {
-    const rows = await db().client.findMany({ where: { workspaceId: workspace.id, disabled: false }, select: { allowedOrigins: true } });
+    const rows = await sqlRows<{ allowedOrigins: string }>(
+      db(),
+      Prisma.sql`SELECT "allowedOrigins" FROM "Client" WHERE "workspaceId" = ${workspace.id} AND "disabled" = ${false}`,
+    );
     return new Set(rows.flatMap((c) => splitList(c.allowedOrigins)));
   });
 }
@@ -73,7 +120,10 @@ const scopes = registerCache("client scopes", new TtlCache<string[]>(() => setti
 /** Every scope some enabled client of the workspace may be granted (cached like client settings). */
 export function scopesSupported(workspaceId: string): Promise<string[]> {
   return scopes.get(workspaceId, async () => {
-    const rows = await db().client.findMany({ where: { workspaceId, disabled: false }, select: { scopes: true } });
+    const rows = await sqlRows<{ scopes: string }>(
+      db(),
+      Prisma.sql`SELECT "scopes" FROM "Client" WHERE "workspaceId" = ${workspaceId} AND "disabled" = ${false}`,
+    );
     return [...new Set(rows.flatMap((c) => splitList(c.scopes)))].sort();
   });
 }
@@ -94,7 +144,7 @@ export async function findRegistration(workspaceId: string, clientId: string): P
   return {
     registrationTokenHash: row.registrationTokenHash,
     secretHash: row.secretHash,
-    issuedAt: row.createdAt,
+    issuedAt: new Date(row.createdAt),
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     jwksUri: row.jwksUri,
   };

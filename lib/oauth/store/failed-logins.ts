@@ -1,4 +1,4 @@
-import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { newestFirst, type AttemptHistory } from "@/lib/oauth/model/user.ts";
@@ -13,15 +13,18 @@ export interface FailureKey {
 
 /** Counts a failure (with the id the attempt was known by in memory). */
 export async function recordFailure(id: string, key: FailureKey, at: Date): Promise<void> {
-  await db().failedLogin.create({
-    data: { id, workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip, createdAt: at },
-    select: { id: true },
-  });
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "kind", "username", "ip", "createdAt") VALUES (${id}, ${key.workspaceId}, ${key.kind}, ${key.name}, ${key.ip}, ${at})`,
+  );
 }
 
 /** Forgets a name's failures from an address group (it has just succeeded there). */
 export async function forgiveFailures(key: FailureKey): Promise<void> {
-  await db().failedLogin.deleteMany({ where: { workspaceId: key.workspaceId, kind: key.kind, username: key.name, ip: key.ip } });
+  await sqlExecute(
+    db(),
+    Prisma.sql`DELETE FROM "FailedLogin" WHERE "workspaceId" = ${key.workspaceId} AND "kind" = ${key.kind} AND "username" = ${key.name} AND "ip" = ${key.ip}`,
+  );
 }
 
 interface FailureRow extends Record<string, unknown> {
@@ -55,6 +58,5 @@ export async function clientAttemptHistory(workspaceId: string, address: string,
 /** Drops counted failures older than the window (they no longer count). */
 export async function pruneFailures(now = new Date()): Promise<number> {
   const since = new Date(now.getTime() - settings().LOCKOUT_WINDOW_SECONDS * 1000);
-  const { count } = await db().failedLogin.deleteMany({ where: { createdAt: { lt: since } } });
-  return count;
+  return sqlExecute(db(), Prisma.sql`DELETE FROM "FailedLogin" WHERE "createdAt" < ${since}`);
 }

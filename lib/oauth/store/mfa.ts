@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 
 /** A user's second factor as the MFA grants and endpoints need it. */
@@ -33,34 +34,39 @@ function mfaTokenHash(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("base64url");
 }
 
-const FACTOR_FIELDS = {
-  id: true,
-  userId: true,
-  type: true,
-  secret: true,
-  confirmedAt: true,
-  lastUsedStep: true,
-  _count: { select: { recoveryCodes: true } },
-} as const;
-
 /** What a TOTP secret, sealed, is bound to (lib/platform/at-rest.ts): its user. */
 export const factorSecretContext = (userId: string) => `MfaFactor:${userId}`;
 
-function toFactor(row: {
+interface FactorRow extends Record<string, unknown> {
   id: string;
   userId: string;
   secret: string;
-  confirmedAt: Date | null;
-  lastUsedStep: number | null;
-  _count: { recoveryCodes: number };
-}): StoredFactor {
+  confirmedAt: Date | string | null;
+  lastUsedStep: number | bigint | null;
+  /** How many recovery codes it has left (PostgreSQL's COUNT comes as a string). */
+  codes: number | bigint | string;
+}
+
+// The sign-in's second step runs these (plain SQL on the driver, lib/platform/db.ts): the
+// challenge, the user's factors, the code's single use. Enrolment, rarer, runs through Prisma.
+
+/** A user's factors with their recovery codes left, the oldest first. */
+const factorRows = (userId: string) =>
+  sqlRows<FactorRow>(
+    db(),
+    Prisma.sql`SELECT f."id", f."userId", f."secret", f."confirmedAt", f."lastUsedStep",
+        (SELECT COUNT(*) FROM "MfaRecoveryCode" r WHERE r."factorId" = f."id") AS "codes"
+      FROM "MfaFactor" f WHERE f."userId" = ${userId} ORDER BY f."createdAt" ASC`,
+  );
+
+function toFactor(row: FactorRow): StoredFactor {
   return {
     id: row.id,
     type: "otp",
     secret: openAtRest(row.secret, factorSecretContext(row.userId)),
-    confirmedAt: row.confirmedAt,
-    lastUsedStep: row.lastUsedStep,
-    recoveryCodesLeft: row._count.recoveryCodes,
+    confirmedAt: row.confirmedAt === null ? null : new Date(row.confirmedAt),
+    lastUsedStep: row.lastUsedStep === null ? null : Number(row.lastUsedStep),
+    recoveryCodesLeft: Number(row.codes),
   };
 }
 
@@ -73,50 +79,65 @@ export async function createChallenge(input: {
   expiresAt: Date;
 }): Promise<string> {
   const token = randomBytes(32).toString("base64url");
-  await db().mfaChallenge.create({
-    data: { tokenHash: mfaTokenHash(token), ...input, scope: joinList(input.scope) },
-    select: { tokenHash: true },
-  });
+  await sqlExecute(
+    db(),
+    Prisma.sql`INSERT INTO "MfaChallenge" ("tokenHash", "workspaceId", "clientId", "userId", "scope", "failures", "expiresAt", "createdAt")
+      VALUES (${mfaTokenHash(token)}, ${input.workspaceId}, ${input.clientId}, ${input.userId}, ${joinList(input.scope)}, 0, ${input.expiresAt}, ${new Date()})`,
+  );
   return token;
+}
+
+interface ChallengeRow extends Record<string, unknown> {
+  tokenHash: string;
+  workspaceId: string;
+  clientId: string;
+  scope: string;
+  failures: number | bigint;
+  expiresAt: Date | string;
+  publicClientId: string;
+  allowedOrigins: string;
+  userId: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean | number | bigint;
+  disabled: boolean | number | bigint;
 }
 
 /** The challenge of an `mfa_token` with its client, user and the user's factors, or null. */
 export async function findChallenge(token: string): Promise<StoredChallenge | null> {
-  const row = await db().mfaChallenge.findUnique({
-    where: { tokenHash: mfaTokenHash(token) },
-    include: {
-      client: { select: { clientId: true, allowedOrigins: true } },
-      user: {
-        select: {
-          id: true,
-          username: true,
-          name: true,
-          email: true,
-          emailVerified: true,
-          disabled: true,
-          mfaFactors: { select: FACTOR_FIELDS, orderBy: { createdAt: "asc" } },
-        },
-      },
-    },
-  });
+  const [row] = await sqlRows<ChallengeRow>(
+    db(),
+    Prisma.sql`SELECT m."tokenHash", m."workspaceId", m."clientId", m."scope", m."failures", m."expiresAt",
+        c."clientId" AS "publicClientId", c."allowedOrigins",
+        u."id" AS "userId", u."username", u."name", u."email", u."emailVerified", u."disabled"
+      FROM "MfaChallenge" m JOIN "Client" c ON c."id" = m."clientId" JOIN "User" u ON u."id" = m."userId"
+      WHERE m."tokenHash" = ${mfaTokenHash(token)}`,
+  );
   if (!row) return null;
-  const { mfaFactors, ...user } = row.user;
   return {
     tokenHash: row.tokenHash,
     workspaceId: row.workspaceId,
     clientId: row.clientId,
-    client: { clientId: row.client.clientId, allowedOrigins: splitList(row.client.allowedOrigins) },
+    client: { clientId: row.publicClientId, allowedOrigins: splitList(row.allowedOrigins) },
     scope: splitList(row.scope),
-    failures: row.failures,
-    expiresAt: row.expiresAt,
-    user,
-    factors: mfaFactors.map(toFactor),
+    failures: Number(row.failures),
+    expiresAt: new Date(row.expiresAt),
+    user: {
+      id: row.userId,
+      username: row.username,
+      name: row.name,
+      email: row.email,
+      emailVerified: Boolean(row.emailVerified),
+      disabled: Boolean(row.disabled),
+    },
+    factors: (await factorRows(row.userId)).map(toFactor),
   };
 }
 
 /** Counts a wrong code against a challenge. */
 export async function countWrongCode(tokenHash: string): Promise<void> {
-  await db().mfaChallenge.updateMany({ where: { tokenHash }, data: { failures: { increment: 1 } } });
+  await sqlExecute(db(), Prisma.sql`UPDATE "MfaChallenge" SET "failures" = "failures" + 1 WHERE "tokenHash" = ${tokenHash}`);
 }
 
 /**
@@ -124,7 +145,10 @@ export async function countWrongCode(tokenHash: string): Promise<void> {
  * completions exactly one wins. False if it was gone, expired or exhausted meanwhile.
  */
 export async function consumeChallenge(tokenHash: string, maxFailures: number, now: Date): Promise<boolean> {
-  const { count } = await db().mfaChallenge.deleteMany({ where: { tokenHash, failures: { lt: maxFailures }, expiresAt: { gt: now } } });
+  const count = await sqlExecute(
+    db(),
+    Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`,
+  );
   return count === 1;
 }
 
@@ -133,27 +157,27 @@ export async function consumeChallenge(tokenHash: string, maxFailures: number, n
  * once (RFC 6238 §5.2), even by two instances at the same moment. False for a replay.
  */
 export async function useTimeStep(factorId: string, step: number): Promise<boolean> {
-  const { count } = await db().mfaFactor.updateMany({
-    where: { id: factorId, OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }] },
-    data: { lastUsedStep: step },
-  });
+  const count = await sqlExecute(
+    db(),
+    Prisma.sql`UPDATE "MfaFactor" SET "lastUsedStep" = ${step} WHERE "id" = ${factorId} AND ("lastUsedStep" IS NULL OR "lastUsedStep" < ${step})`,
+  );
   return count === 1;
 }
 
 /** Uses a recovery code: deleted if it was there (single use). False if it was not, or is used already. */
 export async function useRecoveryCode(factorId: string, codeHash: string): Promise<boolean> {
-  const { count } = await db().mfaRecoveryCode.deleteMany({ where: { factorId, codeHash } });
+  const count = await sqlExecute(db(), Prisma.sql`DELETE FROM "MfaRecoveryCode" WHERE "factorId" = ${factorId} AND "codeHash" = ${codeHash}`);
   return count === 1;
 }
 
 export async function recoveryCodesLeft(factorId: string): Promise<number> {
-  return db().mfaRecoveryCode.count({ where: { factorId } });
+  const [row] = await sqlRows<{ n: number | bigint | string }>(db(), Prisma.sql`SELECT COUNT(*) AS "n" FROM "MfaRecoveryCode" WHERE "factorId" = ${factorId}`);
+  return Number(row?.n ?? 0);
 }
 
 /** A user's factors, the oldest first. */
 export async function factorsOf(userId: string): Promise<StoredFactor[]> {
-  const rows = await db().mfaFactor.findMany({ where: { userId }, select: FACTOR_FIELDS, orderBy: { createdAt: "asc" } });
-  return rows.map(toFactor);
+  return (await factorRows(userId)).map(toFactor);
 }
 
 /** A pending TOTP factor with its recovery codes (hashed), replacing any earlier pending one. */

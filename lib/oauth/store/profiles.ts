@@ -1,4 +1,5 @@
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 
 /** What the account API shows of a user. */
 export interface Profile {
@@ -10,12 +11,14 @@ export interface Profile {
   workspaceName: string;
 }
 
+/** A user's profile (plain SQL: the account page reads it at each visit, lib/platform/db.ts). */
 export async function findProfile(userId: string): Promise<Profile | null> {
-  const row = await db().user.findUnique({
-    where: { id: userId },
-    select: { id: true, username: true, name: true, email: true, emailVerified: true, workspace: { select: { name: true } } },
-  });
-  return row && { id: row.id, username: row.username, name: row.name, email: row.email, emailVerified: row.emailVerified, workspaceName: row.workspace.name };
+  const [row] = await sqlRows<Omit<Profile, "emailVerified"> & { emailVerified: boolean | number | bigint }>(
+    db(),
+    Prisma.sql`SELECT u."id", u."username", u."name", u."email", u."emailVerified", w."name" AS "workspaceName"
+      FROM "User" u JOIN "Workspace" w ON w."id" = u."workspaceId" WHERE u."id" = ${userId}`,
+  );
+  return row ? { ...row, emailVerified: Boolean(row.emailVerified) } : null;
 }
 
 /** Sets (or, with null, removes) a user's display name. */

@@ -1,4 +1,5 @@
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlLimit } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { MAIL_WINDOW_MS } from "@/lib/oauth/store/account-tokens.ts";
@@ -23,13 +24,23 @@ const DAY_MS = 86_400_000;
 /** Yields to the event loop between batches, so that requests are served meanwhile. */
 const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Deletes, `batch` rows at a time, what `take` finds, until it finds fewer than a batch. */
-async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys: K[]) => Promise<number>, batch: number): Promise<number> {
+/**
+ * Deletes, `batch` rows at a time, the rows of `table` that `where` selects, until a batch comes
+ * back short: each batch one statement, its rows named by `key` (the table's key columns) in a subquery,
+ * the form SQLite and PostgreSQL both read. Plain SQL on the driver: retention runs in every
+ * server every PRUNE_INTERVAL_SECONDS, so it is part of its steady state (lib/platform/db.ts).
+ */
+async function inBatches(table: string, key: readonly string[], where: Prisma.Sql, batch: number): Promise<number> {
+  const columns = key.map((column) => `"${column}"`).join(", ");
+  const [from, keys, selected] = [Prisma.raw(`"${table}"`), Prisma.raw(key.length === 1 ? columns : `(${columns})`), Prisma.raw(columns)];
   let total = 0;
   for (;;) {
-    const keys = await take(batch);
-    if (keys.length > 0) total += await remove(keys);
-    if (keys.length < batch) return total;
+    const deleted = await sqlExecute(
+      db(),
+      Prisma.sql`DELETE FROM ${from} WHERE ${keys} IN (SELECT ${selected} FROM ${from} WHERE ${where} ${sqlLimit(batch)})`,
+    );
+    total += deleted;
+    if (deleted < batch) return total;
     await breathe();
   }
 }
@@ -45,71 +56,22 @@ async function inBatches<K>(take: (batch: number) => Promise<K[]>, remove: (keys
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
   const s = settings();
   const before = (ms: number) => new Date(now.getTime() - ms);
-  const client = db();
-  const byId = async <T extends { id: string }>(rows: Promise<T[]>) => (await rows).map((r) => r.id);
   return {
-    refreshTokens: await inBatches(
-      async (take) => (await client.refreshToken.findMany({ where: { expiresAt: { lt: now } }, select: { tokenHash: true }, take })).map((r) => r.tokenHash),
-      async (keys) => (await client.refreshToken.deleteMany({ where: { tokenHash: { in: keys } } })).count,
-      batch,
-    ),
-    sessions: await inBatches(
-      (take) => byId(client.session.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
-      async (ids) => (await client.session.deleteMany({ where: { id: { in: ids } } })).count,
-      batch,
-    ),
-    revokedAccessTokens: await inBatches(
-      async (take) => (await client.revokedAccessToken.findMany({ where: { expiresAt: { lt: now } }, select: { jti: true }, take })).map((r) => r.jti),
-      async (keys) => (await client.revokedAccessToken.deleteMany({ where: { jti: { in: keys } } })).count,
-      batch,
-    ),
-    failedLogins: await inBatches(
-      (take) => byId(client.failedLogin.findMany({ where: { createdAt: { lt: before(s.LOCKOUT_WINDOW_SECONDS * 1000) } }, select: { id: true }, take })),
-      async (ids) => (await client.failedLogin.deleteMany({ where: { id: { in: ids } } })).count,
-      batch,
-    ),
+    refreshTokens: await inBatches("RefreshToken", ["tokenHash"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    sessions: await inBatches("Session", ["id"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    revokedAccessTokens: await inBatches("RevokedAccessToken", ["jti"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    failedLogins: await inBatches("FailedLogin", ["id"], Prisma.sql`"createdAt" < ${before(s.LOCKOUT_WINDOW_SECONDS * 1000)}`, batch),
     knownAddresses: await inBatches(
-      (take) =>
-        client.knownAddress.findMany({
-          where: { lastSignInAt: { lt: before(s.LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS) } },
-          select: { userId: true, address: true },
-          take,
-        }),
-      async (keys) => (await client.knownAddress.deleteMany({ where: { OR: keys } })).count,
+      "KnownAddress",
+      ["userId", "address"],
+      Prisma.sql`"lastSignInAt" < ${before(s.LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS)}`,
       batch,
     ),
-    mfaChallenges: await inBatches(
-      async (take) => (await client.mfaChallenge.findMany({ where: { expiresAt: { lt: now } }, select: { tokenHash: true }, take })).map((r) => r.tokenHash),
-      async (keys) => (await client.mfaChallenge.deleteMany({ where: { tokenHash: { in: keys } } })).count,
-      batch,
-    ),
-    clientAssertions: await inBatches(
-      (take) => byId(client.usedClientAssertion.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
-      async (ids) => (await client.usedClientAssertion.deleteMany({ where: { id: { in: ids } } })).count,
-      batch,
-    ),
-    dpopProofs: await inBatches(
-      (take) => byId(client.usedDpopProof.findMany({ where: { expiresAt: { lt: now } }, select: { id: true }, take })),
-      async (ids) => (await client.usedDpopProof.deleteMany({ where: { id: { in: ids } } })).count,
-      batch,
-    ),
-    accountTokens: await inBatches(
-      async (take) =>
-        (
-          await client.accountToken.findMany({
-            where: { expiresAt: { lt: now }, createdAt: { lt: before(MAIL_WINDOW_MS) } },
-            select: { tokenHash: true },
-            take,
-          })
-        ).map((r) => r.tokenHash),
-      async (keys) => (await client.accountToken.deleteMany({ where: { tokenHash: { in: keys } } })).count,
-      batch,
-    ),
-    auditEvents: await inBatches(
-      (take) => byId(client.auditEvent.findMany({ where: { createdAt: { lt: before(s.AUDIT_RETENTION_DAYS * DAY_MS) } }, select: { id: true }, take })),
-      async (ids) => (await client.auditEvent.deleteMany({ where: { id: { in: ids } } })).count,
-      batch,
-    ),
+    mfaChallenges: await inBatches("MfaChallenge", ["tokenHash"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    clientAssertions: await inBatches("UsedClientAssertion", ["id"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    dpopProofs: await inBatches("UsedDpopProof", ["id"], Prisma.sql`"expiresAt" < ${now}`, batch),
+    accountTokens: await inBatches("AccountToken", ["tokenHash"], Prisma.sql`"expiresAt" < ${now} AND "createdAt" < ${before(MAIL_WINDOW_MS)}`, batch),
+    auditEvents: await inBatches("AuditEvent", ["id"], Prisma.sql`"createdAt" < ${before(s.AUDIT_RETENTION_DAYS * DAY_MS)}`, batch),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
 /** What a server secret, sealed, is bound to (lib/platform/at-rest.ts). */
@@ -17,13 +18,15 @@ export function serverSecret(name: string): Promise<Buffer> {
   let secret = loaded.get(name);
   if (secret) return secret;
   secret = (async () => {
-    const read = () => db().serverSecret.findUnique({ where: { name } });
+    const read = async () => (await sqlRows<{ value: string }>(db(), Prisma.sql`SELECT "value" FROM "ServerSecret" WHERE "name" = ${name}`))[0];
     let row = await read();
     if (!row) {
       // Two instances may race to make it: one insert wins, both then read the winner's.
-      await db()
-        .serverSecret.create({ data: { name, value: sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(name)) } })
-        .catch(() => undefined);
+      const value = sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(name));
+      await sqlExecute(
+        db(),
+        Prisma.sql`INSERT INTO "ServerSecret" ("name", "value", "createdAt") VALUES (${name}, ${value}, ${new Date()}) ON CONFLICT ("name") DO NOTHING`,
+      );
       row = await read();
     }
     if (!row) throw new Error(`no ${name} secret`);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { settings } from "@/lib/platform/env.ts";
-import { db, sqlExecute, sqlExecuteAll, sqlRows } from "@/lib/platform/db.ts";
+import { db, sqlExecute, sqlExecuteAll, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { insertRefreshToken, newRefreshToken, type IssuedRefreshToken, type RefreshGrant } from "@/lib/oauth/store/refresh-tokens.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -93,22 +93,23 @@ export async function findSession(id: string): Promise<Session | null> {
  * refused from now on (RFC 7009 §2.1: revoking a refresh token SHOULD also invalidate the access
  * tokens of the same grant). Returns how many refresh tokens it revoked.
  */
-export async function endSession(id: string, tx: Prisma.TransactionClient = db()): Promise<number> {
+export async function endSession(id: string, tx?: Prisma.TransactionClient): Promise<number> {
   const now = new Date();
-  await tx.session.updateMany({ where: { id, endedAt: null }, data: { endedAt: now } });
-  const { count } = await tx.refreshToken.updateMany({ where: { familyId: id, revokedAt: null }, data: { revokedAt: now } });
-  return count;
+  // In plain SQL: a sign-out is part of a server's steady state (lib/platform/db.ts).
+  await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "id" = ${id} AND "endedAt" IS NULL`);
+  return sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "familyId" = ${id} AND "revokedAt" IS NULL`);
 }
 
 /**
  * Ends every session of a user (a new password): all their refresh tokens and access tokens die;
  * all but the session `except` when given (the one the user is changing it from).
  */
-export async function endUserSessions(userId: string, tx: Prisma.TransactionClient = db(), except?: string): Promise<void> {
+export async function endUserSessions(userId: string, tx?: Prisma.TransactionClient, except?: string): Promise<void> {
   const now = new Date();
-  const all = except === undefined;
-  await tx.session.updateMany({ where: { userId, endedAt: null, ...(all ? {} : { id: { not: except } }) }, data: { endedAt: now } });
-  await tx.refreshToken.updateMany({ where: { userId, revokedAt: null, ...(all ? {} : { familyId: { not: except } }) }, data: { revokedAt: now } });
+  const [sessions, tokens] =
+    except === undefined ? [Prisma.empty, Prisma.empty] : [Prisma.sql` AND "id" <> ${except}`, Prisma.sql` AND "familyId" <> ${except}`];
+  await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "userId" = ${userId} AND "endedAt" IS NULL${sessions}`);
+  await sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "userId" = ${userId} AND "revokedAt" IS NULL${tokens}`);
 }
 
 /** A live sign-in of a user, as their account lists it. */
@@ -133,26 +134,31 @@ export const MAX_LISTED_SESSIONS = 100;
  * stores its successor, so the refresh grant writes nothing more for it.
  */
 export async function listUserSessions(userId: string, now = new Date()): Promise<UserSession[]> {
-  const sessions = await db().session.findMany({
-    where: { userId, endedAt: null, expiresAt: { gt: now } },
-    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
-    take: MAX_LISTED_SESSIONS,
-    select: { id: true, createdAt: true, ip: true, userAgent: true, client: { select: { clientId: true } } },
-  });
-  const familyId = { in: sessions.map((s) => s.id) };
-  const [issued, usable] = await Promise.all([
-    db().refreshToken.groupBy({ by: ["familyId"], where: { familyId }, _max: { createdAt: true } }),
-    db().refreshToken.groupBy({ by: ["familyId"], where: { familyId, consumedAt: null, revokedAt: null, expiresAt: { gt: now } }, _count: { _all: true } }),
-  ]);
-  const lastIssued = new Map(issued.map((g) => [g.familyId, g._max.createdAt]));
-  const live = new Set(usable.map((g) => g.familyId));
-  return sessions
-    .filter((s) => !lastIssued.has(s.id) || live.has(s.id))
+  // Plain SQL, one statement: the account page reads it at each visit (lib/platform/db.ts).
+  const rows = await sqlRows<{
+    id: string;
+    createdAt: Date | string;
+    ip: string | null;
+    userAgent: string | null;
+    clientId: string;
+    lastIssued: Date | string | null;
+    usable: number | bigint | string;
+  }>(
+    db(),
+    Prisma.sql`SELECT s."id", s."createdAt", s."ip", s."userAgent", c."clientId",
+        (SELECT MAX(r."createdAt") FROM "RefreshToken" r WHERE r."familyId" = s."id") AS "lastIssued",
+        (SELECT COUNT(*) FROM "RefreshToken" r WHERE r."familyId" = s."id" AND r."consumedAt" IS NULL AND r."revokedAt" IS NULL AND r."expiresAt" > ${now}) AS "usable"
+      FROM "Session" s JOIN "Client" c ON c."id" = s."clientId"
+      WHERE s."userId" = ${userId} AND s."endedAt" IS NULL AND s."expiresAt" > ${now}
+      ORDER BY s."createdAt" DESC, s."id" ASC ${sqlLimit(MAX_LISTED_SESSIONS)}`,
+  );
+  return rows
+    .filter((s) => s.lastIssued === null || Number(s.usable) > 0)
     .map((s) => ({
       id: s.id,
-      clientId: s.client.clientId,
-      createdAt: s.createdAt,
-      lastUsedAt: lastIssued.get(s.id) ?? s.createdAt,
+      clientId: s.clientId,
+      createdAt: new Date(s.createdAt),
+      lastUsedAt: new Date(s.lastIssued ?? s.createdAt),
       ip: s.ip,
       userAgent: s.userAgent,
     }));

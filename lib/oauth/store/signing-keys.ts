@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type GenerateKeyPairOptions } from "jose";
 import { sealAtRest } from "@/lib/platform/at-rest.ts";
-import { db } from "@/lib/platform/db.ts";
-import type { Prisma } from "@/lib/generated/prisma/client.ts";
+import { db, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 // RSA keys of 2048 bits (RFC 7518 §3.3's minimum, what every client verifies); Ed25519 for EdDSA.
@@ -52,13 +52,17 @@ export async function ensureSigningKey(client: Prisma.TransactionClient = db()):
   for (const alg of SIGNING_ALGS) if (!have.has(alg)) await createSigningKey(client, new Date(), alg);
 }
 
+// The longest lifetime any workspace or client gives an access or ID token (s).
+const LONGEST_TTL = Prisma.sql`SELECT MAX("ttl") AS "longest" FROM (
+    SELECT "accessTokenTtl" AS "ttl" FROM "Workspace" UNION ALL SELECT "idTokenTtl" FROM "Workspace"
+    UNION ALL SELECT "accessTokenTtl" FROM "Client" UNION ALL SELECT "idTokenTtl" FROM "Client") AS "lifetimes"`;
+
+type LongestRow = { longest: number | bigint | string | null };
+const atLeastAnHour = (rows: LongestRow[]) => Math.max(3600, Number(rows[0]?.longest ?? 0));
+
 /** The longest any token we sign may live (s): how long a superseded key must still verify. */
 export async function maxTokenLifetime(client: Prisma.TransactionClient = db()): Promise<number> {
-  const [w, c] = await Promise.all([
-    client.workspace.aggregate({ _max: { accessTokenTtl: true, idTokenTtl: true } }),
-    client.client.aggregate({ _max: { accessTokenTtl: true, idTokenTtl: true } }),
-  ]);
-  return Math.max(3600, w._max.accessTokenTtl ?? 0, w._max.idTokenTtl ?? 0, c._max.accessTokenTtl ?? 0, c._max.idTokenTtl ?? 0);
+  return atLeastAnHour(await client.$queryRaw<LongestRow[]>(LONGEST_TTL));
 }
 
 export type KeyState = "pending" | "signing" | "verifying" | "expired" | "retired";
@@ -81,7 +85,11 @@ export interface KeyInfo {
  */
 export async function listSigningKeys(client: Prisma.TransactionClient = db(), now = new Date()): Promise<KeyInfo[]> {
   const rows = await client.signingKey.findMany({ orderBy: { activeFrom: "desc" } });
-  const lifetime = (await maxTokenLifetime(client)) * 1000;
+  return keyStates(rows, (await maxTokenLifetime(client)) * 1000, now);
+}
+
+/** The state of each key (`rows` newest first) at `now`, tokens living at most `lifetime` ms. */
+function keyStates(rows: ReadonlyArray<{ kid: string; alg: string; activeFrom: Date; retiredAt: Date | null }>, lifetime: number, now: Date): KeyInfo[] {
   // Per algorithm: a new RS256 key supersedes the RS256 key, never the ES256 one.
   const newerActive = new Map<string, Date>();
   return rows.flatMap((row) => {
@@ -131,9 +139,40 @@ export async function retireSigningKey(kid: string, { force = false } = {}, clie
   await client.signingKey.update({ where: { kid }, data: { retiredAt: now } });
 }
 
-/** The key rows to publish now (not retired, not expired), newest first. */
-export async function publishedKeyRows(client: Prisma.TransactionClient = db()) {
-  await ensureSigningKey(client);
-  const published = new Set((await listSigningKeys(client)).filter((k) => k.state !== "retired" && k.state !== "expired").map((k) => k.kid));
-  return (await client.signingKey.findMany({ where: { retiredAt: null }, orderBy: { activeFrom: "desc" } })).filter((r) => published.has(r.kid));
+/** A key row as the server loads it. */
+export interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  publicJwk: string;
+  privateJwk: string;
+  activeFrom: Date;
+  retiredAt: Date | null;
+}
+
+/**
+ * The key rows to publish now (not retired, not expired), newest first: what every server reads
+ * again each KEY_CACHE_SECONDS (lib/oauth/tokens/keys.ts), so in plain SQL, two statements
+ * (lib/platform/db.ts). Where an algorithm has no key that can sign (a new database, or one from
+ * before RS256 and EdDSA), `ensureSigningKey` makes it first.
+ */
+export async function publishedKeyRows(now = new Date()): Promise<SigningKeyRow[]> {
+  const [loaded, longest] = await Promise.all([signingKeyRows(), sqlRows<LongestRow>(db(), LONGEST_TTL)]);
+  let rows = loaded;
+  const signing = new Set(rows.filter((r) => r.retiredAt === null && r.activeFrom <= now).map((r) => r.alg));
+  if (SIGNING_ALGS.some((alg) => !signing.has(alg))) {
+    await ensureSigningKey();
+    rows = await signingKeyRows();
+  }
+  const published = new Set(
+    keyStates(rows, atLeastAnHour(longest) * 1000, now).flatMap((k) => (k.state === "retired" || k.state === "expired" ? [] : [k.kid])),
+  );
+  return rows.filter((r) => published.has(r.kid));
+}
+
+async function signingKeyRows(): Promise<SigningKeyRow[]> {
+  const rows = await sqlRows<{ kid: string; alg: string; publicJwk: string; privateJwk: string; activeFrom: Date | string; retiredAt: Date | string | null }>(
+    db(),
+    Prisma.sql`SELECT "kid", "alg", "publicJwk", "privateJwk", "activeFrom", "retiredAt" FROM "SigningKey" ORDER BY "activeFrom" DESC`,
+  );
+  return rows.map((r) => ({ ...r, activeFrom: new Date(r.activeFrom), retiredAt: r.retiredAt === null ? null : new Date(r.retiredAt) }));
 }

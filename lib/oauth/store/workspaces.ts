@@ -1,5 +1,6 @@
 import { TtlCache } from "@/lib/platform/cache.ts";
-import { db } from "@/lib/platform/db.ts";
+import { db, sqlRows } from "@/lib/platform/db.ts";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { NotFound } from "@/lib/oauth/protocol/errors.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
@@ -19,9 +20,37 @@ export async function findWorkspace(tenant: string, workspace: string): Promise<
   return found;
 }
 
+interface WorkspaceRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  identityPoolId: string;
+  defaultScopes: string;
+  accessTokenTtl: number | bigint;
+  idTokenTtl: number | bigint;
+  refreshTokenTtl: number | bigint;
+  sessionTtl: number | bigint | null;
+  mfaPolicy: string;
+  dpopNonces: boolean | number | bigint;
+  passwordMinLength: number | bigint;
+  brandName: string | null;
+  brandLogoUrl: string | null;
+  brandLogoType: string | null;
+  brandAccent: string | null;
+  brandHelpUrl: string | null;
+  brandTermsUrl: string | null;
+  brandPrivacyUrl: string | null;
+}
+
 async function loadWorkspace(tenant: string, workspace: string): Promise<Workspace | null> {
   // Not the logo's bytes: every workspace in the cache would hold them (workspaceLogo reads them).
-  const row = await db().workspace.findFirst({ where: { slug: workspace, tenant: { slug: tenant } }, omit: { brandLogoImage: true } });
+  // Plain SQL: reloaded every CONFIG_CACHE_SECONDS, so part of a server's steady state (lib/platform/db.ts).
+  const [row] = await sqlRows<WorkspaceRow>(
+    db(),
+    Prisma.sql`SELECT w."id", w."name", w."identityPoolId", w."defaultScopes", w."accessTokenTtl", w."idTokenTtl", w."refreshTokenTtl",
+        w."sessionTtl", w."mfaPolicy", w."dpopNonces", w."passwordMinLength", w."brandName", w."brandLogoUrl", w."brandLogoType",
+        w."brandAccent", w."brandHelpUrl", w."brandTermsUrl", w."brandPrivacyUrl"
+      FROM "Workspace" w JOIN "Tenant" t ON t."id" = w."tenantId" WHERE t."slug" = ${tenant} AND w."slug" = ${workspace}`,
+  );
   if (!row) return null;
   return {
     id: row.id,
@@ -30,14 +59,14 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
     issuer: issuerFor(tenant, workspace),
     identityPoolId: row.identityPoolId,
     defaultScopes: splitList(row.defaultScopes),
-    accessTokenTtl: row.accessTokenTtl,
-    idTokenTtl: row.idTokenTtl,
-    refreshTokenTtl: row.refreshTokenTtl,
-    sessionTtl: row.sessionTtl,
+    accessTokenTtl: Number(row.accessTokenTtl),
+    idTokenTtl: Number(row.idTokenTtl),
+    refreshTokenTtl: Number(row.refreshTokenTtl),
+    sessionTtl: row.sessionTtl === null ? null : Number(row.sessionTtl),
     // An unknown stored value (a later version's) errs on the safe side.
     mfaPolicy: isMfaPolicy(row.mfaPolicy) ? row.mfaPolicy : "required",
-    dpopNonces: row.dpopNonces,
-    passwordMinLength: row.passwordMinLength,
+    dpopNonces: Boolean(row.dpopNonces),
+    passwordMinLength: Number(row.passwordMinLength),
     branding: {
       name: row.brandName ?? row.name,
       logoUrl: row.brandLogoUrl,
@@ -50,8 +79,11 @@ async function loadWorkspace(tenant: string, workspace: string): Promise<Workspa
   };
 }
 
-/** A workspace's uploaded logo, if it has one. */
+/** A workspace's uploaded logo, if it has one (read at each branding document: plain SQL, like the workspace). */
 export async function workspaceLogo(workspaceId: string): Promise<{ type: string; bytes: Uint8Array } | null> {
-  const row = await db().workspace.findUnique({ where: { id: workspaceId }, select: { brandLogoImage: true, brandLogoType: true } });
+  const [row] = await sqlRows<{ brandLogoImage: Uint8Array | null; brandLogoType: string | null }>(
+    db(),
+    Prisma.sql`SELECT "brandLogoImage", "brandLogoType" FROM "Workspace" WHERE "id" = ${workspaceId}`,
+  );
   return row?.brandLogoImage && row.brandLogoType ? { type: row.brandLogoType, bytes: row.brandLogoImage } : null;
 }
