@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import { describe, expect, it, vi } from "vitest";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {
   clientHasConnected,
@@ -253,6 +254,20 @@ describe.runIf(!isPostgresUrl(process.env.DATABASE_URL ?? ""))("the SQLite conne
     expect(await pragma("foreign_keys")).toEqual([1]);
     // better-sqlite3's build would keep 16 MB (-16000).
     expect(await pragma("cache_size")).toEqual([-2000]);
+  });
+
+  it("opens again after a connection that failed to open: the failure is not kept", async () => {
+    const folder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ropc-db-")), "not-yet");
+    const client = createDb(`file:${path.join(folder, "late.db")}`);
+    try {
+      await expect(sqlRows(client, Prisma.sql`SELECT ${"a"} AS "x"`)).rejects.toThrow(/directory does not exist/i);
+      fs.mkdirSync(folder);
+      expect(await sqlRows(client, Prisma.sql`SELECT ${"a"} AS "x"`)).toEqual([{ x: "a" }]);
+      expect(clientHasConnected(client)).toBe(false);
+    } finally {
+      await client.$disconnect();
+      fs.rmSync(path.dirname(folder), { recursive: true, force: true });
+    }
   });
 });
 
