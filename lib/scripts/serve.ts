@@ -3,6 +3,7 @@ import next from "next";
 import { settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
 import { closeGracefully, createAppServer } from "@/lib/platform/http-server.ts";
+import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
 // On SIGTERM, how long the requests under way have to finish.
@@ -68,16 +69,12 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     if (stopping) return;
     stopping = true;
     metricsServer?.close();
-    // The audit rows the app's code still holds (lib/platform/audit.ts keeps its queue on globalThis).
-    const audit = (globalThis as Record<symbol, { flush?: () => Promise<void> } | undefined>)[Symbol.for("ropc.audit")];
-    // Work begun after an answer (a password-reset mail, lib/platform/background.ts) ends before the process does.
-    const background = (globalThis as Record<symbol, { jobs?: Set<Promise<void>> } | undefined>)[Symbol.for("ropc.background")];
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
-    // Every request under way is answered before the audit rows and the last spans are flushed
-    // and the process exits: a refresh the database committed is never left without its answer.
+    // Every request under way is answered, and the work begun after an answer (a password-reset
+    // mail) ends, before the audit rows and the last spans are flushed and the process exits: a
+    // refresh the database committed is never left without its answer.
     void closeGracefully(server, STOP_REQUESTS_MS)
-      .then(() => Promise.all([...(background?.jobs ?? [])]))
-      .then(() => audit?.flush?.())
+      .then(settleLeftoverWork)
       .then(() => stopTracing())
       .then(() => flushLog?.())
       .then(() => app.close())

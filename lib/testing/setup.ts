@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, inject } from "vitest";
+import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 
 const template = inject("template");
 let cleanup: () => Promise<void>;
@@ -24,6 +25,13 @@ if (template.kind === "sqlite") {
   await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template.name}"`);
   process.env.DATABASE_URL = Object.assign(new URL(template.server), { pathname: `/${name}` }).toString();
   cleanup = async () => {
+    // pg's pool.end() resolves before its sockets have closed: give their sessions a moment to
+    // end, so that FORCE only ends a connection something left open.
+    for (let i = 0; i < 40; i++) {
+      const { rows } = await admin.query<{ n: number }>("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = $1", [name]);
+      if (rows[0]!.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await admin.end();
   };
@@ -41,6 +49,9 @@ process.env.LOCKOUT_ACCOUNT_LIMIT = "1000000";
 process.env.UNAUTHENTICATED_FAILURE_LIMIT = "1000000";
 
 afterAll(async () => {
+  // Before the connection closes: the audit's timer, or a background job, would otherwise open
+  // another after it, which the drop of the file's database kills mid-query.
+  await settleLeftoverWork();
   const cache = globalThis as typeof globalThis & { __ropcDb?: { $disconnect(): Promise<void> } };
   await cache.__ropcDb?.$disconnect();
   await cleanup();

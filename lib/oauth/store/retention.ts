@@ -76,7 +76,7 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
 }
 
 // One pruning timer per process, started by the first request; kept on globalThis so that
-// `next dev` reloads do not start another.
+// `next dev` reloads do not start another (and a shutdown stops it: lib/platform/leftover-work.ts).
 const state = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.pruning")] ??= {}) as { timer?: NodeJS.Timeout; running?: Promise<void> };
 
 /** Prunes every PRUNE_INTERVAL_SECONDS in the background (never two runs at once); 0 turns it off. */

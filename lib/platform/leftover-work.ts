@@ -1,0 +1,27 @@
+// What a process's requests leave running after their answers, ended before the process (or a
+// test file) lets go of its database. Each module keeps its state on globalThis under these keys;
+// this reads it there and imports none of them: the production server's launcher must not load the
+// database layer or the logger itself (lib/scripts/serve.ts), nor a test's setup before the file
+// under test (lib/testing/setup.ts).
+
+type Keyed<T> = T | undefined;
+
+const at = <T>(key: string): Keyed<T> => (globalThis as Record<symbol, unknown>)[Symbol.for(key)] as Keyed<T>;
+
+/**
+ * Waits for work begun after an answer (lib/platform/background.ts: a password-reset mail), writes
+ * the audit rows still queued (lib/platform/audit.ts), then stops the pruning timer and waits for a
+ * run under way (last: a long one must not hold up the audit rows). Left to their timers, they would
+ * open the database again after it closed.
+ */
+export async function settleLeftoverWork(): Promise<void> {
+  const background = at<{ jobs?: Set<Promise<void>> }>("ropc.background");
+  while (background?.jobs?.size) await Promise.all([...background.jobs]);
+  await at<{ flush?: () => Promise<void> }>("ropc.audit")?.flush?.();
+  const pruning = at<{ timer?: NodeJS.Timeout; running?: Promise<void> }>("ropc.pruning");
+  if (pruning) {
+    clearInterval(pruning.timer);
+    pruning.timer = undefined;
+    await pruning.running;
+  }
+}
