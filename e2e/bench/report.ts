@@ -72,12 +72,22 @@ export function table(rows: Row[]): string[] {
   const f = (n: number, d = 0) => n.toFixed(d);
   const ms = (n: number) => f(n, n < 10 ? 2 : 1);
   return [
-    `| scenario | req/s | CPU ms/req | p50 ms | p99 ms | errors | server RSS MB |`,
-    `|---|---:|---:|---:|---:|---:|---:|`,
+    `| scenario | req/s | CPU ms/req | p50 ms | p99 ms | p99 / p50 | errors | server RSS MB |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|`,
     ...rows.map(
-      (r) => `| ${r.name} | ${f(r.rps, 1)} | ${r.cpu ? f(r.cpu, 2) : "-"} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`,
+      (r) =>
+        `| ${r.name} | ${f(r.rps, 1)} | ${r.cpu ? f(r.cpu, 2) : "-"} | ${ms(r.p50)} | ${ms(r.p99)} | ${f(tail(r), 2)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`,
     ),
   ];
+}
+
+/** A scenario's tail: its worst round's p99 over its rounds' mean p50. */
+export const tail = (r: Row) => r.p99 / r.p50;
+
+/** The row with the longest tail, as `1.23 (its name)`. */
+export function longestTail(rows: Row[]): string {
+  const worst = rows.reduce((a, r) => (tail(r) > tail(a) ? r : a));
+  return `${tail(worst).toFixed(2)} (${worst.name})`;
 }
 
 /** Appends a full run, headed by its date and machine, to the results file. */

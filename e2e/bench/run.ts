@@ -15,7 +15,7 @@ import { chromium } from "@playwright/test";
 import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
-import { appendResults, cpuMs, quantile, spread, table, withPeakRss, type Row } from "./report.ts";
+import { appendResults, cpuMs, longestTail, quantile, spread, table, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -38,6 +38,9 @@ const ROUNDS = args.smoke ? 1 : 4;
 // its ratio is the one with a target near 1: twice the rounds, and each round's ratio reported.
 const PASSWORD_ROUNDS = args.smoke ? 1 : 8;
 const ROUND_DURATION = args.smoke ? 2 : 5;
+// Before its rounds, each server serves each scenario this long, unmeasured: a path's first
+// requests run code V8 has not compiled yet, and they would set the first round's p99.
+const WARM_UP_DURATION = args.smoke ? 0 : 1;
 const CONNECTIONS = 10;
 const USERS = 100;
 const PASSWORD = "bench-password-1";
@@ -300,6 +303,7 @@ async function main() {
       const appRuns: Runs = { name, pid: app.pid, options: await options(APP), rows: [] };
       const peerRuns: Runs | undefined = peerName ? { name: peerName, pid: peer.pid, options: await options(PEER), rows: [] } : undefined;
       const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
+      if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.pid, runs.options, WARM_UP_DURATION);
       for (let round = 0; round < rounds; round++) {
         log(`${name}, round ${round + 1} of ${rounds}`);
         for (const runs of round % 2 === 0 ? order : [...order].reverse()) runs.rows.push(await load(runs.name, runs.pid, runs.options, ROUND_DURATION));
@@ -325,9 +329,9 @@ async function main() {
 
     log("signing in the token pools");
     const pools = new Map<string, Array<{ access_token: string; refresh_token: string }>>();
-    // The requests in flight when a round ends lose their tokens (autocannon drops their answers):
-    // enough tokens for every round's losses and a full set of connections after them.
-    const poolSize = CONNECTIONS * (ROUNDS + 2);
+    // The requests in flight when a round (or the warm-up) ends lose their tokens (autocannon drops
+    // their answers): enough tokens for every round's losses and a full set of connections after them.
+    const poolSize = CONNECTIONS * (ROUNDS + 3);
     for (const url of [APP, BASELINE, PEER]) pools.set(url, await Promise.all(Array.from({ length: poolSize }, (_, i) => signIn(url, i))));
     const pool = (url: string) => pools.get(url) ?? [];
     await compare(
@@ -361,8 +365,13 @@ async function main() {
       { peerName: "peer: oidc-provider userinfo" },
     );
     log("JWKS, discovery");
-    rows.push(await load("JWKS", app.pid, { url: `${APP}/demo/default/.well-known/jwks.json` }));
-    rows.push(await load("discovery", app.pid, { url: `${APP}/demo/default/.well-known/openid-configuration` }));
+    for (const [name, url] of [
+      ["JWKS", `${APP}/demo/default/.well-known/jwks.json`],
+      ["discovery", `${APP}/demo/default/.well-known/openid-configuration`],
+    ] as const) {
+      if (WARM_UP_DURATION > 0) await load(name, app.pid, { url }, WARM_UP_DURATION);
+      rows.push(await load(name, app.pid, { url }));
+    }
 
     const table = report(rows, pw, base, pwRounds, ceiling, ratios, peerRatios, weights);
     process.stdout.write(table);
@@ -388,6 +397,9 @@ async function pageWeights(): Promise<Weight[]> {
   }
 }
 
+/** The rows of the servers we compare against: the baseline, the floors and the peer. */
+const OTHERS = /^(baseline|floor|peer):/;
+
 function report(
   rows: Row[],
   pw: Row,
@@ -406,6 +418,7 @@ function report(
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.95)${pwRounds.length > 1 ? `; round by round ${spread(pwRounds)}` : ""}`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
+    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => /^(baseline|floor):/.test(r.name)))}`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on ${args.postgres ? "PostgreSQL" : "SQLite"} (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
