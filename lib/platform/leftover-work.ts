@@ -10,18 +10,18 @@ const at = <T>(key: string): Keyed<T> => (globalThis as Record<symbol, unknown>)
 
 /**
  * Waits for work begun after an answer (lib/platform/background.ts: a password-reset mail), writes
- * the audit rows still queued (lib/platform/audit.ts), then stops the pruning timer and waits for a
- * run under way (last: a long one must not hold up the audit rows). Left to their timers, they would
- * open the database again after it closed.
+ * the audit rows still queued (lib/platform/audit.ts) and stops the pruning timer. Left to their
+ * timers, they would open the database again after it closed. A pruning run under way is not
+ * waited for: it may be long, the server's last log lines and spans come after this, and each of
+ * its batches is a statement of its own.
  */
 export async function settleLeftoverWork(): Promise<void> {
   const background = at<{ jobs?: Set<Promise<void>> }>("ropc.background");
   while (background?.jobs?.size) await Promise.all([...background.jobs]);
   await at<{ flush?: () => Promise<void> }>("ropc.audit")?.flush?.();
-  const pruning = at<{ timer?: NodeJS.Timeout; running?: Promise<void> }>("ropc.pruning");
+  const pruning = at<{ timer?: NodeJS.Timeout }>("ropc.pruning");
   if (pruning) {
     clearInterval(pruning.timer);
     pruning.timer = undefined;
-    await pruning.running;
   }
 }
