@@ -4,9 +4,7 @@
 // database layer or the logger itself (lib/scripts/serve.ts), nor a test's setup before the file
 // under test (lib/testing/setup.ts).
 
-type Keyed<T> = T | undefined;
-
-const at = <T>(key: string): Keyed<T> => (globalThis as Record<symbol, unknown>)[Symbol.for(key)] as Keyed<T>;
+const at = <T>(key: string) => (globalThis as Record<symbol, unknown>)[Symbol.for(key)] as T | undefined;
 
 /**
  * Waits for work begun after an answer (lib/platform/background.ts: a password-reset mail), writes
