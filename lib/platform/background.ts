@@ -3,8 +3,24 @@ import { logger, type Logger } from "@/lib/platform/logger.ts";
 /** Background jobs one process runs at most at once; past it a new one is dropped (and logged). */
 export const MAX_BACKGROUND_JOBS = 100;
 
+interface State {
+  jobs: Set<Promise<void>>;
+  /** backgroundSettled, kept here for a process's shutdown (lib/platform/leftover-work.ts), which does not import this module. */
+  settled(): Promise<void>;
+}
+
 const KEY = Symbol.for("ropc.background");
-const state = ((globalThis as Record<symbol, unknown>)[KEY] ??= { jobs: new Set<Promise<void>>() }) as { jobs: Set<Promise<void>> };
+const state = ((globalThis as Record<symbol, unknown>)[KEY] ??= newState()) as State;
+
+function newState(): State {
+  const jobs = new Set<Promise<void>>();
+  return {
+    jobs,
+    async settled() {
+      while (jobs.size > 0) await Promise.all([...jobs]);
+    },
+  };
+}
 
 /**
  * Runs `job` after the current request has been answered, so that its time never shows in the
@@ -26,6 +42,6 @@ export function inBackground(name: string, job: () => Promise<void>, log: Logger
 }
 
 /** Resolves when every background job under way (and any it started) has ended: for tests and shutdown. */
-export async function backgroundSettled(): Promise<void> {
-  while (state.jobs.size > 0) await Promise.all([...state.jobs]);
+export function backgroundSettled(): Promise<void> {
+  return state.settled();
 }

@@ -14,8 +14,7 @@ const at = <T>(key: string) => (globalThis as Record<symbol, unknown>)[Symbol.fo
  * its batches is a statement of its own.
  */
 export async function settleLeftoverWork(): Promise<void> {
-  const background = at<{ jobs?: Set<Promise<void>> }>("ropc.background");
-  while (background?.jobs?.size) await Promise.all([...background.jobs]);
+  await at<{ settled?: () => Promise<void> }>("ropc.background")?.settled?.();
   await at<{ flush?: () => Promise<void> }>("ropc.audit")?.flush?.();
   const pruning = at<{ timer?: NodeJS.Timeout }>("ropc.pruning");
   if (pruning) {
