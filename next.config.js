@@ -4,6 +4,15 @@ import { SECURITY_HEADERS } from "./lib/platform/security-headers.mjs";
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  experimental: {
+    // Next loads every route's modules when the server starts. In production the launcher answers
+    // the authorization server's paths and the operations paths itself (lib/scripts/serve.ts), so
+    // Next's copies of those routes (a second copy of lib/oauth's modules and of Prisma's client
+    // runtime) are never used. Loaded on demand, they never load, and a page loads on its first
+    // visit (README, Performance: 10 MB less live heap at start, a page's first visit ~0.1 s
+    // slower).
+    preloadEntriesOnStart: false,
+  },
   // Loaded from node_modules at run time, as the production launcher loads them: one copy of the
   // API's global state per process, and nothing of the SDK in the bundle (instrumentation.ts).
   serverExternalPackages: ["@opentelemetry/api", "@opentelemetry/sdk-trace-node", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/resources"],

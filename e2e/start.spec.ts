@@ -23,7 +23,7 @@ test.beforeAll(() => {
  * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined), once it has said
  * its capacity (logged at info: the suite's LOG_LEVEL of warn shows only the warning).
  */
-async function started(pool: string | undefined): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+async function started(pool: string | undefined, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const { ACCESS_TOKEN_TTL, ...settings } = E2E;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -34,6 +34,7 @@ async function started(pool: string | undefined): Promise<{ child: ChildProcess;
     NODE_ENV: "production",
     LOG_LEVEL: "info",
   };
+  Object.assign(env, extra);
   delete env.UV_THREADPOOL_SIZE;
   if (pool !== undefined) env.UV_THREADPOOL_SIZE = pool;
   const child = spawnNpmStart(root, env, ["ignore", "pipe", "inherit"]);
@@ -104,5 +105,35 @@ test("without UV_THREADPOOL_SIZE, npm start gives libuv's pool one thread per co
     expect(await threadsOf(child)).toBe(withOne - 1 + expected);
   } finally {
     await stopped(child);
+  }
+});
+
+test("the production server never loads Next's copies of the authorization server's routes, and loads a page when it is first asked for", async () => {
+  test.setTimeout(60_000);
+  const loaded = path.join(root, "e2e", ".data", "start-loaded-modules.txt");
+  fs.rmSync(loaded, { force: true });
+  const { child } = await started(undefined, {
+    NODE_OPTIONS: `--import ${JSON.stringify(path.join(root, "e2e", "loaded-modules.mjs"))}`,
+    LOADED_MODULES_FILE: loaded,
+  });
+  const built = (route: string) => path.join(root, ".next", "server", "app", ...route.split("/"));
+  try {
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${PORT}/readyz`).catch(() => undefined))?.status).toBe(200);
+    // Answered by the launcher (lib/oauth/pipeline/node-adapter.ts): this database has no workspace.
+    const token = await fetch(`http://127.0.0.1:${PORT}/demo/default/oauth2/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "grant_type=password",
+    });
+    expect(token.status).toBe(404);
+    expect(await token.json()).toEqual({ error: "not_found", error_description: "no such tenant or workspace" });
+    expect((await fetch(`http://127.0.0.1:${PORT}/login`)).status).toBe(200);
+  } finally {
+    await stopped(child);
+  }
+  const files = new Set(fs.readFileSync(loaded, "utf8").split("\n"));
+  expect(files.has(built("login/page.js"))).toBe(true);
+  for (const route of ["[tenant]/[workspace]/oauth2/token/route.js", "[tenant]/[workspace]/userinfo/route.js", "healthz/route.js", "readyz/route.js"]) {
+    expect(files.has(built(route)), route).toBe(false);
   }
 });
