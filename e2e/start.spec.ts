@@ -20,8 +20,9 @@ test.beforeAll(() => {
 });
 
 /**
- * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined), once it has said
- * its capacity (logged at info: the suite's LOG_LEVEL of warn shows only the warning).
+ * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined) and `extra` in its
+ * environment, once it has said its capacity (logged at info: the suite's LOG_LEVEL of warn shows
+ * only the warning).
  */
 async function started(pool: string | undefined, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const { ACCESS_TOKEN_TTL, ...settings } = E2E;
