@@ -164,6 +164,31 @@ describe("the account page's words", () => {
     expect(timeAgo(now / 1000 - ago, now)).toBe(words);
   });
 
+  it("words every elapsed time as Intl.RelativeTimeFormat's English does, in the largest whole unit", () => {
+    const format = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+    const units = [
+      ["year", 365 * 86400],
+      ["month", 30 * 86400],
+      ["week", 7 * 86400],
+      ["day", 86400],
+      ["hour", 3600],
+      ["minute", 60],
+    ] as const;
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    // Each unit's bounds: a second short of one, one, two, eleven (the plural forms).
+    const elapsed = [0, 30, ...units.flatMap(([, size]) => [size - 1, size, size + 1, 2 * size - 1, 2 * size, 11 * size + 5])];
+    for (const ago of elapsed) {
+      const unit = units.find(([, size]) => ago >= size);
+      const expected = unit ? format.format(-Math.floor(ago / unit[1]), unit[0]) : "just now";
+      expect([ago, timeAgo(now / 1000 - ago, now)]).toEqual([ago, expected]);
+    }
+  });
+
+  it("says a time in the future (a clock ahead of the server's) as just now", () => {
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    expect(timeAgo(now / 1000 + 3600, now)).toBe("just now");
+  });
+
   it.each([
     ["sign_in", "failure", "Failed sign-in attempt"],
     ["sign_in", "locked", "Sign-in blocked after too many attempts"],

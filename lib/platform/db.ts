@@ -124,7 +124,8 @@ type Driver = { kind: "sqlite"; connection: SqliteConnection } | { kind: "postgr
 // Kept on the client: `next dev` and tests may load this module anew while the client (on
 // globalThis) lives on.
 const CONNECTION = Symbol.for("ropc.db.connection");
-type Noted = Db & { [CONNECTION]?: Shared };
+const MADE = Symbol.for("ropc.db.made");
+type Noted = Db & { [CONNECTION]?: Shared; [MADE]?: boolean };
 type Shared = Pick<SharedAdapter, "driver" | "clientConnected" | "open" | "close">;
 
 /**
@@ -196,28 +197,47 @@ export function sqliteFile(target: string): string | undefined {
 
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
-  let client: Db;
-  let shared: Shared;
   if (isPostgresUrl(target)) {
     // pg's default pool (10 connections), shared by Prisma's queries and ours.
     const postgres = new SharedAdapter(new PrismaPg({ connectionString: target }), (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
-    client = new PostgresPrismaClient({ adapter: postgres.forClient() }) as unknown as Db;
-    shared = postgres;
     // The metrics read the pool's gauges (the one made at the latest connect).
     measureDatabasePool(() => {
-      const driver = shared.driver;
+      const driver = postgres.driver;
       return driver?.kind === "postgres" ? { total: driver.pool.totalCount, idle: driver.pool.idleCount, waiting: driver.pool.waitingCount } : undefined;
     });
-  } else {
-    const file = sqliteFile(target) ?? target;
-    const sqlite = new SharedAdapter(sqliteAdapter(file), (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) }));
-    client = new PrismaClient({ adapter: sqlite.forClient() });
-    shared = sqlite;
+    return madeWhenUsed(() => new PostgresPrismaClient({ adapter: postgres.forClient() }) as unknown as Db, postgres);
   }
-  const disconnect = client.$disconnect.bind(client);
-  client.$disconnect = () => disconnect().then(() => shared.close());
-  (client as Noted)[CONNECTION] = shared;
-  return client;
+  const file = sqliteFile(target) ?? target;
+  const sqlite = new SharedAdapter(sqliteAdapter(file), (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) }));
+  return madeWhenUsed(() => new PrismaClient({ adapter: sqlite.forClient() }), sqlite);
+}
+
+/**
+ * The client, constructed at the first use of its own API (a model, `$transaction`, `$queryRaw`):
+ * constructing it builds Prisma's model of the schema, 2.8 MB of heap that a server whose
+ * requests only run our SQL (see SharedAdapter) never needs. Until then the object answers only
+ * what our SQL reads (the shared adapter) and `$disconnect`, which ends the adapter whether or not
+ * the client was made.
+ */
+function madeWhenUsed(make: () => Db, shared: Shared): Db {
+  let made: Db | undefined;
+  const client = () => (made ??= make());
+  const disconnect = async () => {
+    await made?.$disconnect();
+    await shared.close();
+  };
+  return new Proxy(Object.create(null) as Db, {
+    get(_, key) {
+      if (key === CONNECTION) return shared;
+      if (key === MADE) return made !== undefined;
+      if (key === "$disconnect") return disconnect;
+      const target = client();
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+    has: (_, key) => key === CONNECTION || key in client(),
+    set: (_, key, value) => Reflect.set(client(), key, value),
+  });
 }
 
 /**
@@ -227,6 +247,11 @@ export function createDb(target: string = settings().DATABASE_URL): Db {
  */
 export function clientHasConnected(client: Db): boolean {
   return (client as Noted)[CONNECTION]?.clientConnected ?? false;
+}
+
+/** Whether the client itself has been constructed (see madeWhenUsed); the same servers never do. */
+export function clientWasMade(client: Db): boolean {
+  return (client as Noted)[MADE] ?? true;
 }
 
 async function driverOf(client: Db): Promise<Driver> {

