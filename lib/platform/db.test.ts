@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   clientHasConnected,
+  clientWasMade,
   createDb,
   db,
   insertIfChanged,
@@ -131,6 +132,8 @@ describe("sqlRows and sqlExecute (plain SQL on the driver adapter)", () => {
     ]?.driver;
     await client.$disconnect();
     expect(clientHasConnected(client)).toBe(false);
+    // Never even made: the disconnect ends the adapter all the same.
+    expect(clientWasMade(client)).toBe(false);
     expect(driver?.kind === "postgres" ? driver.pool?.ended : driver?.connection?.open === false).toBe(true);
     // And the next use opens another.
     expect(await sqlRows(client, Prisma.sql`SELECT ${"b"} AS "x"`)).toEqual([{ x: "b" }]);
