@@ -18,6 +18,21 @@ describe("recordAudit", () => {
     expect(rows[0]!.reason).toHaveLength(512);
   });
 
+  it("keys events by time-ordered ids (UUID version 7): each one after the last, its time the event's", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2030-01-02T03:04:05.678Z") });
+    for (let i = 0; i < 50; i++) recordAudit({ event: "test.ordered", outcome: "success", requestId: String(i).padStart(2, "0") });
+    vi.useRealTimers();
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { event: "test.ordered" }, orderBy: { requestId: "asc" } });
+    expect(rows).toHaveLength(50);
+    for (const [i, { id }] of rows.entries()) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      // The first 48 bits are the milliseconds since the epoch (RFC 9562 §5.7).
+      expect(parseInt(id.replace(/-/g, "").slice(0, 12), 16)).toBe(Date.parse("2030-01-02T03:04:05.678Z"));
+      if (i > 0) expect(id > rows[i - 1]!.id).toBe(true);
+    }
+  });
+
   it("stores a batch of events field by field, absent fields as NULL", async () => {
     const full = {
       event: "test.batch.full",
