@@ -101,7 +101,17 @@ export async function authenticateClient(
       { workspaceId: workspace.id, kind: "client", name: client.clientId, ip: address },
       await clientAttemptHistory(workspace.id, address, client.clientId),
     );
-    if (!(await method.verify(client, presented, context))) {
+    let verified: boolean;
+    try {
+      verified = await method.verify(client, presented, context);
+    } catch (err) {
+      // Refused before any credential was checked (a malformed assertion, an algorithm not
+      // allowed, its claims, a jwks_uri that failed): not a guess, so not counted; and the
+      // attempt must not stay in flight, where it would count as one until the process ends.
+      attempt.release();
+      throw err;
+    }
+    if (!verified) {
       await attempt.failed();
       throw fail(method.usesSecret ? "wrong client secret" : "wrong client key");
     }

@@ -1,9 +1,11 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addClient, getClient, setClient } from "@/lib/admin/clients.ts";
 import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
 import { ALICE, basic, expectNoStore, inProcessFetch, introspect, ISSUER, postIntrospect, postRevoke, postToken, TOKEN_URL } from "@/lib/testing/oauth.ts";
 
 // JWT client authentication (RFC 7523 §2.2, OIDC Core §9) against the real endpoints: oauth4webapi
@@ -197,6 +199,45 @@ describe("every refusal: 401 invalid_client (RFC 7523 §3.2, RFC 6749 §5.2)", (
     ],
   ])("client_secret_jwt: refuses %s", async (_name, make) => {
     await expectRefused(await postToken(withAssertion(await make())), "invalid_client", 401);
+  });
+});
+
+describe("lockout (the production limits: 5 per client and address, 50 per address)", () => {
+  afterEach(() => vi.restoreAllMocks());
+  const limits = () => {
+    vi.spyOn(settings(), "LOCKOUT_USER_IP_LIMIT", "get").mockReturnValue(5);
+    vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(50);
+    vi.spyOn(settings(), "LOCKOUT_WINDOW_SECONDS", "get").mockReturnValue(900);
+  };
+  const from = (ip: string) => ({ [PEER_HEADER]: peerHeaderValue(ip) });
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it("does not count assertions refused before their signature was checked, nor keep them in flight", async () => {
+    limits();
+    const ip = "203.0.113.71";
+    const refusedEarly = [
+      () => unsecured({ iss: PK, sub: PK, aud: ISSUER, exp: now() + 60, jti: crypto.randomUUID() }),
+      async () => `${(await assertion()).slice(0, -4)}!!!!`,
+      () => assertion({ alg: "RS256", key: rsaKey.privateKey }),
+      () => assertion({ claims: { iat: now() - 600, exp: now() - 60 } }),
+      () => assertion({ claims: { aud: "https://other.example/token" } }),
+      () => assertion({ without: ["jti"] }),
+    ];
+    for (const make of refusedEarly) await expectRefused(await postToken(withAssertion(await make()), from(ip)), "invalid_client", 401);
+    expect((await postToken(withAssertion(await assertion()), from(ip))).status).toBe(200);
+    expect(await db().failedLogin.count({ where: { ip, kind: "client", username: PK } })).toBe(0);
+  });
+
+  it("counts a signature by a key that is not the client's, and locks the client out at that address after five", async () => {
+    limits();
+    const ip = "203.0.113.72";
+    const other = (await generateKeyPair("ES256")).privateKey;
+    for (let i = 0; i < 5; i++) await expectRefused(await postToken(withAssertion(await assertion({ key: other })), from(ip)), "invalid_client", 401);
+    const locked = await postToken(withAssertion(await assertion()), from(ip));
+    expect(locked.status).toBe(429);
+    expect((await locked.json()).error).toBe("too_many_attempts");
+    expect(await db().failedLogin.count({ where: { ip, kind: "client", username: PK } })).toBe(5);
+    expect((await postToken(withAssertion(await assertion()), from("203.0.113.73"))).status).toBe(200);
   });
 });
 
