@@ -102,6 +102,11 @@ test("a new email address counts once its link is followed, and the link works o
   const email = page.getByLabel("Email", { exact: true });
   await page.getByText("Edit your details").click();
   await email.fill("verify-me-new@example.com");
+  // A new address needs the current password: a signed-in browser alone must not move the account's mail.
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#profile-message")).toHaveText("Enter your current password to change your email address.");
+  await email.fill("verify-me-new@example.com");
+  await page.locator("#profile-password").fill(RECOVERY_PASSWORD);
   await page.getByRole("button", { name: "Save" }).click();
   const mail = await smtp.nextMail(15_000);
   expect(mail.rcptTo).toEqual(["verify-me-new@example.com"]);
@@ -110,6 +115,9 @@ test("a new email address counts once its link is followed, and the link works o
   // Until the link is followed, the account keeps its old address.
   await page.goto("/account");
   await expect(email).toHaveValue("verify-me@example.com");
+  await expect(page.getByTestId("profile-email")).toContainText("Waiting for you to confirm verify-me-new@example.com");
+  await expect(page.getByRole("button", { name: "Cancel change" })).toBeVisible();
+  await expectNoAxeViolations(page, "account, an address waiting for its confirmation");
 
   // Opening the link confirms nothing by itself (mail scanners open links): its button does.
   await page.goto(link!);

@@ -50,7 +50,24 @@ export function ProfileForm({ name, email, error }: { name: string; email: strin
       <p id="profile-email-hint" className="hint">
         A new address is used once you follow the link we send to it.
       </p>
+      <label htmlFor="profile-password">Your password</label>
+      <input id="profile-password" name="current_password" type="password" autoComplete="current-password" aria-describedby="profile-password-hint" />
+      <p id="profile-password-hint" className="hint">
+        Needed only to change your email address.
+      </p>
       <button type="submit">Save</button>
+    </form>
+  );
+}
+
+/** "Cancel change" beside an address that waits for its confirmation. */
+export function CancelEmailChangeForm() {
+  return (
+    <form action="/account/submit" method="post" className="row-action">
+      <Action name="cancel_email_change" />
+      <button type="submit" className="secondary">
+        Cancel change
+      </button>
     </form>
   );
 }

@@ -10,7 +10,7 @@ import { TokenViewer } from "./token-viewer.tsx";
 import { TwoStep } from "./two-step.tsx";
 import { Sessions } from "./sessions.tsx";
 import { Activity } from "./activity.tsx";
-import { ChangePasswordForm, ProfileForm } from "./account-forms.tsx";
+import { CancelEmailChangeForm, ChangePasswordForm, ProfileForm } from "./account-forms.tsx";
 
 export const metadata = { title: "Your account" };
 
@@ -57,7 +57,12 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
             <dt>Email</dt>
             <dd data-testid="profile-email">
               {profile.email ?? "Not set"}
-              {profile.pendingEmail ? <span className="meta">Waiting for you to confirm {profile.pendingEmail}: follow the link we sent there.</span> : null}
+              {profile.pendingEmail ? (
+                <span className="pending">
+                  <span className="meta">Waiting for you to confirm {profile.pendingEmail}: follow the link we sent there.</span>
+                  <CancelEmailChangeForm />
+                </span>
+              ) : null}
             </dd>
             <dt>Username</dt>
             <dd>{profile.username}</dd>

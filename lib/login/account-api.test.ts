@@ -19,11 +19,14 @@ import {
   rulesInWords,
   submitEndSession,
   submitPasswordChange,
+  submitCancelEmailChange,
   submitProfile,
   timeAgo,
 } from "@/lib/login/account-page.ts";
 import { accountFormSubmit, destinationOf } from "@/lib/login/account-forms.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { startSmtpServer } from "@/lib/testing/smtp.ts";
 
 // The login app speaks HTTP only: its requests are answered in-process by the real route handlers.
 const requests: string[] = [];
@@ -96,6 +99,28 @@ describe("the login app's account API client", () => {
     expect(await submitProfile(tokens.accessToken, "Robert Example", "not an address")).toEqual({ error: "invalid_email", form: "profile" });
     expect(await submitProfile(tokens.accessToken, "Robert Example", " ")).toEqual({ error: "missing_email", form: "profile" });
     await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com");
+  });
+
+  it("changes the email only with the current password, and cancels a pending change", async () => {
+    const smtp = await startSmtpServer();
+    const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM };
+    Object.assign(settings(), { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@example.com" });
+    try {
+      const { tokens } = await signInBob();
+      const change = (password?: string) => submitProfile(tokens.accessToken, "Bob Example", "bob.moved@example.com", password);
+      expect(await change()).toEqual({ error: "missing_current_for_email", form: "profile" });
+      expect(await submitProfile(tokens.accessToken, "Bob Example", "not an address")).toEqual({ error: "invalid_email", form: "profile" });
+      expect(await change("not-bobs-password")).toEqual({ error: "wrong_password", form: "profile" });
+      expect(await change("bob-password-1")).toEqual({ notice: "email_pending" });
+      expect((await smtp.nextMail()).rcptTo).toEqual(["bob.moved@example.com"]);
+      expect(await getProfile(tokens.accessToken)).toMatchObject({ email: "bob@example.com", pendingEmail: "bob.moved@example.com" });
+      expect(await submitCancelEmailChange(tokens.accessToken)).toEqual({ notice: "email_change_cancelled" });
+      expect(await getProfile(tokens.accessToken)).toMatchObject({ email: "bob@example.com", pendingEmail: null });
+      expect(accountNotice("email_change_cancelled")).toBe("The change of your email address is cancelled: its link no longer works.");
+    } finally {
+      Object.assign(settings(), original);
+      await smtp.close();
+    }
   });
 
   it("reads the recent activity", async () => {

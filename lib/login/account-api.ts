@@ -80,7 +80,8 @@ async function accountRequest(
   const fields = json && typeof json === "object" ? (json as Record<string, unknown>) : {};
   const text = (name: string) => (typeof fields[name] === "string" ? fields[name] : undefined);
   if (response.status === 401) throw new AccountApiError("ended");
-  if (response.status === 429) throw new AccountApiError("too_many_attempts");
+  // Its error code tells a lockout (too_many_attempts) from a mail limit (invalid_request).
+  if (response.status === 429) throw new AccountApiError("too_many_attempts", undefined, text("error"));
   if (response.status === 404) throw new AccountApiError("not_found");
   if (response.status === 403 && text("error") === "invalid_grant") throw new AccountApiError("wrong_password");
   if (response.status === 400 && text("password_rule")) throw new AccountApiError("policy", text("password_rule"), text("error_description"));
@@ -208,6 +209,9 @@ export async function getProfile(accessToken: string): Promise<Profile> {
 }
 
 /** `PATCH /account/profile` with what changed: the name at once, a new email once its owner confirms it. */
-export async function updateProfile(accessToken: string, changes: { name?: string | null; email?: string }): Promise<Profile> {
-  return profileOf(await accountRequest(accessToken, "PATCH", "profile", { json: changes }));
+export async function updateProfile(accessToken: string, changes: { name?: string | null; email?: string; currentPassword?: string }): Promise<Profile> {
+  const { currentPassword, ...fields } = changes;
+  return profileOf(
+    await accountRequest(accessToken, "PATCH", "profile", { json: currentPassword === undefined ? fields : { ...fields, current_password: currentPassword } }),
+  );
 }

@@ -21,6 +21,7 @@ import {
   submitEndSession,
   submitPasswordChange,
   submitProfile,
+  submitCancelEmailChange,
   type AccountForm,
   type AccountOutcome,
 } from "@/lib/login/account-page.ts";
@@ -93,12 +94,14 @@ export async function accountFormSubmit(req: Request): Promise<Response> {
     action === "change_password"
       ? await submitPasswordChange(token, field("current_password"), field("new_password"), field("confirm_password"))
       : action === "save_profile"
-        ? await submitProfile(token, field("name"), field("email"))
-        : action === "end_session"
-          ? await submitEndSession(token, field("session"))
-          : action === "end_other_sessions"
-            ? await submitEndOtherSessions(token)
-            : { error: "unavailable", form: "sessions" };
+        ? await submitProfile(token, field("name"), field("email"), field("current_password"))
+        : action === "cancel_email_change"
+          ? await submitCancelEmailChange(token)
+          : action === "end_session"
+            ? await submitEndSession(token, field("session"))
+            : action === "end_other_sessions"
+              ? await submitEndOtherSessions(token)
+              : { error: "unavailable", form: "sessions" };
   // The ended browsers' next requests ask the authorization server again (lib/login/session-check.ts).
   if ("notice" in outcome && ENDS_SESSIONS.has(outcome.notice)) forgetAllSessionChecks();
   return seeOther(destinationOf(outcome));

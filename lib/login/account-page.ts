@@ -24,6 +24,7 @@ export const ACCOUNT_NOTICES: Readonly<Record<string, string>> = {
   password_changed: "Your password has been changed, and every other session has been signed out.",
   profile_saved: "Your details have been saved.",
   email_pending: "We've sent a link to your new email address. It becomes your address once you follow that link.",
+  email_change_cancelled: "The change of your email address is cancelled: its link no longer works.",
   two_step_on: "Two-step verification is on. Signing in now asks for a code from your authenticator app.",
   codes_renewed: "You have new recovery codes. The ones you had before no longer work.",
   two_step_off: "Two-step verification is off.",
@@ -48,6 +49,7 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   policy: "That password can't be used. Choose another.",
   too_many_attempts: "Too many wrong passwords. Please wait a few minutes before trying again.",
   missing_email: "Enter your email address.",
+  missing_current_for_email: "Enter your current password to change your email address.",
   invalid_name: "That name can't be used: at most 200 characters, on one line.",
   invalid_email: "That doesn't look like an email address.",
   email_unavailable: "Your email address can't be changed right now.",
@@ -104,25 +106,48 @@ export async function submitPasswordChange(accessToken: string, current: string,
   }
 }
 
-/** The profile form: the name changes at once, a new email once its owner follows the mailed link. */
-export async function submitProfile(accessToken: string, name: string, email: string): Promise<AccountOutcome> {
+/**
+ * The profile form: the name changes at once, a new email once its owner follows the mailed link.
+ * A new email needs the current password (the address is where password resets go).
+ */
+export async function submitProfile(accessToken: string, name: string, email: string, currentPassword = ""): Promise<AccountOutcome> {
   const fail = (error: string): AccountOutcome => ({ error, form: "profile" });
   const nextName = name.trim();
   const nextEmail = email.trim();
   if (!nextEmail) return fail("missing_email");
   try {
     const current = await getProfile(accessToken);
-    const changes: { name?: string | null; email?: string } = {};
+    const changes: { name?: string | null; email?: string; currentPassword?: string } = {};
     if (nextName !== (current.name ?? "")) changes.name = nextName === "" ? null : nextName;
-    if (nextEmail.toLowerCase() !== (current.email ?? "").toLowerCase() && nextEmail !== current.pendingEmail) changes.email = nextEmail;
+    // Without the password the API says which is missing or wrong: the address or the password.
+    if (nextEmail.toLowerCase() !== (current.email ?? "").toLowerCase() && nextEmail !== current.pendingEmail)
+      Object.assign(changes, { email: nextEmail }, currentPassword ? { currentPassword } : {});
     if (Object.keys(changes).length === 0) return { notice: "profile_saved" };
     const saved = await updateProfile(accessToken, changes);
     return { notice: changes.email !== undefined && saved.pendingEmail !== null ? "email_pending" : "profile_saved" };
   } catch (err) {
-    if (err instanceof AccountApiError && err.reason === "invalid") return fail(err.description?.startsWith("name") ? "invalid_name" : "invalid_email");
+    if (err instanceof AccountApiError && err.reason === "invalid") return fail(invalidProfileField(err.description));
     if (err instanceof AccountApiError && err.reason === "conflict") return fail("email_unavailable");
-    if (err instanceof AccountApiError && err.reason === "too_many_attempts") return fail("too_many_mails");
+    if (err instanceof AccountApiError && err.reason === "wrong_password") return fail("wrong_password");
+    if (err instanceof AccountApiError && err.reason === "too_many_attempts")
+      return fail(err.description === "too_many_attempts" ? "too_many_attempts" : "too_many_mails");
     return fail(failureCode(err));
+  }
+}
+
+function invalidProfileField(description = ""): string {
+  if (description.startsWith("name")) return "invalid_name";
+  return description.startsWith("current_password") ? "missing_current_for_email" : "invalid_email";
+}
+
+/** "Cancel change" beside a pending address: the current address again, which spends its link. */
+export async function submitCancelEmailChange(accessToken: string): Promise<AccountOutcome> {
+  try {
+    const current = await getProfile(accessToken);
+    if (current.pendingEmail !== null && current.email !== null) await updateProfile(accessToken, { email: current.email });
+    return { notice: "email_change_cancelled" };
+  } catch (err) {
+    return { error: failureCode(err), form: "profile" };
   }
 }
 

@@ -148,8 +148,8 @@ export async function findAccountToken(
 
 /**
  * Sets a user's new password through a reset token, in one transaction: the token is spent (only
- * if nobody spent it first: false then, and nothing changes), with every other reset link of the
- * user; every session ends; the failed sign-ins counted against the username are forgotten.
+ * if nobody spent it first: false then, and nothing changes); every session ends, and with them
+ * every other link mailed to the user (endUserSessions); the failed sign-ins counted against the username are forgotten.
  */
 export async function completePasswordReset(
   tokenHash: string,
@@ -160,7 +160,6 @@ export async function completePasswordReset(
   return db().$transaction(async (tx) => {
     const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
     if (spent.count !== 1) return false;
-    await tx.accountToken.updateMany({ where: { userId: user.id, purpose: "password_reset", usedAt: null }, data: { usedAt: now } });
     await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
     await endUserSessions(user.id, tx);
     await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
@@ -180,6 +179,11 @@ export async function confirmEmail(tokenHash: string, userId: string, email: str
     await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
     return true;
   });
+}
+
+/** Cancels a user's pending address change: its links are spent. */
+export async function cancelEmailChange(userId: string, now = new Date()): Promise<void> {
+  await db().accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
 }
 
 /** The address a user asked to change to and has not confirmed yet (the newest live request), or null. */

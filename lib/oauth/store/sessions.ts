@@ -101,8 +101,10 @@ export async function endSession(id: string, tx?: Prisma.TransactionClient): Pro
 }
 
 /**
- * Ends every session of a user (a new password): all their refresh tokens and access tokens die;
- * all but the session `except` when given (the one the user is changing it from).
+ * Ends every session of a user (a new password, "sign out everywhere else"): all their refresh
+ * tokens and access tokens die; all but the session `except` when given (the one the user is
+ * changing it from). The links mailed to the user and not used yet (a pending change of address,
+ * a password reset) are spent too: whoever is being signed out must not finish what they started.
  */
 export async function endUserSessions(userId: string, tx?: Prisma.TransactionClient, except?: string): Promise<void> {
   const now = new Date();
@@ -110,6 +112,7 @@ export async function endUserSessions(userId: string, tx?: Prisma.TransactionCli
     except === undefined ? [Prisma.empty, Prisma.empty] : [Prisma.sql` AND "id" <> ${except}`, Prisma.sql` AND "familyId" <> ${except}`];
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "userId" = ${userId} AND "endedAt" IS NULL${sessions}`);
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "userId" = ${userId} AND "revokedAt" IS NULL${tokens}`);
+  await sqlExecuteIn(tx, Prisma.sql`UPDATE "AccountToken" SET "usedAt" = ${now} WHERE "userId" = ${userId} AND "usedAt" IS NULL`);
 }
 
 /** A live sign-in of a user, as their account lists it. */

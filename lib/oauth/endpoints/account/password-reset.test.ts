@@ -4,7 +4,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { routes } from "@/lib/oauth/routes.ts";
-import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
+import { accountTokenHash, findAccountToken, issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
 import { RESET_REQUESTED } from "@/lib/oauth/endpoints/account/password-reset.ts";
 import { addClient, basic, call, expectNoStore, getDiscovery, introspect, ISSUER, postToken, signIn, SPA, type Call } from "@/lib/testing/oauth.ts";
 import { DAVE } from "@/lib/testing/mfa.ts";
@@ -266,14 +266,23 @@ describe("POST /account/password-reset/complete", () => {
     expect(await db().mfaFactor.count({ where: { userId: (await userRow("dave")).id, confirmedAt: { not: null } } })).toBe(1);
   });
 
-  it("spends the user's other links with the one used", async () => {
+  it("spends the user's other links with the one used, a pending change of address's too", async () => {
     const bob = await userRow("bob");
     await db().accountToken.deleteMany({ where: { userId: bob.id } });
     const first = await resetLink("bob", "bob@example.com");
     const second = await resetLink("bob", "bob@example.com");
+    const pending = await issueAccountToken({
+      purpose: "email_verification",
+      workspaceId: bob.workspaceId,
+      userId: bob.id,
+      email: "mallory@evil.example",
+      ttlSeconds: 3600,
+      limit: 3,
+    });
     expect((await complete({ token: second, new_password: "bobs new passphrase" })).status).toBe(204);
     const res = await complete({ token: first, new_password: "bobs other passphrase" });
     expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
+    expect(await findAccountToken(pending ?? "", "email_verification", bob.workspaceId)).toEqual({ problem: "used" });
   });
 
   it("refuses an expired, unknown or another client's token: 400 invalid_reset_token", async () => {

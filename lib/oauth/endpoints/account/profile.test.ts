@@ -3,6 +3,7 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
+import { hashPassword } from "@/lib/platform/passwords.ts";
 import { basic, call, expectNoStore, ISSUER, signIn, type Call } from "@/lib/testing/oauth.ts";
 import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 
@@ -41,6 +42,7 @@ function patchProfile(token: string, body: unknown): Promise<Response> {
 }
 
 const verify = (token: string) => call(routes.accountEmailVerify, VERIFY_URL, { body: { token } });
+const BOB_PASSWORD = "bob-password-1";
 
 describe("GET /account/profile", () => {
   it("answers the caller's profile", async () => {
@@ -83,6 +85,8 @@ describe("PATCH /account/profile", () => {
     ["an email with a line break", { email: "bob@example.com\r\nBcc: x@example.com" }, "email must be an email address, like name@example.com"],
     ["an email too long", { email: `${"b".repeat(250)}@example.com` }, "email must have at most 254 characters"],
     ["a body that is not JSON", "name=Bob", "the request body is not valid JSON"],
+    ["a new email without the current password", { email: "bob.other@example.com" }, "current_password is required to change the email address"],
+    ["a current password that is not a string", { email: "bob.other@example.com", current_password: 1 }, "current_password must be a string"],
   ])("refuses %s: 400 invalid_request", async (_, body, description) => {
     const res = await patchProfile(await accessToken("bob"), body);
     expect(res.status).toBe(400);
@@ -91,7 +95,7 @@ describe("PATCH /account/profile", () => {
 
   it("keeps the old address until the new one is confirmed through the link mailed to it", async () => {
     const token = await accessToken("alice");
-    const res = await patchProfile(token, { email: "alice.new@example.com" });
+    const res = await patchProfile(token, { email: "alice.new@example.com", current_password: "alice-password-1" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ email: "alice@example.com", email_verified: true, pending_email: "alice.new@example.com" });
     const mail = await smtp.nextMail();
@@ -116,6 +120,58 @@ describe("PATCH /account/profile", () => {
     expect(await again.json()).toEqual({ error: "invalid_verification_token", error_description: "the confirmation link has been used already" });
   });
 
+  it("refuses a new email with a wrong current password: 403 invalid_grant, counted, nothing mailed", async () => {
+    const before = smtp.received.length;
+    const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
+    const failures = await db().failedLogin.count({ where: { username: "bob" } });
+    const res = await patchProfile(await accessToken("bob"), { email: "mallory@evil.example", current_password: "not-bobs-password" });
+    expect(res.status).toBe(403);
+    expectNoStore(res);
+    expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "the current password is wrong" });
+    expect(await db().failedLogin.count({ where: { username: "bob" } })).toBe(failures + 1);
+    expect(await db().accountToken.count({ where: { userId: bob.id, email: "mallory@evil.example" } })).toBe(0);
+    expect(smtp.received.length).toBe(before);
+  });
+
+  let n = 0;
+  /** A user of this test alone, with an address: `${username}-password-1`, like the demo users. */
+  async function newUser(): Promise<string> {
+    const username = `pending-${++n}`;
+    const workspace = await db().workspace.findFirstOrThrow({ where: { slug: "default", tenant: { slug: "demo" } } });
+    const passwordHash = await hashPassword(`${username}-password-1`);
+    await db().user.create({ data: { workspaceId: workspace.id, username, passwordHash, email: `${username}@example.com`, emailVerified: true } });
+    return username;
+  }
+
+  it.each<[string, (token: string, username: string) => Promise<Response>]>([
+    ["the current address saved again", (token, username) => patchProfile(token, { email: `${username}@example.com` })],
+    [
+      "a new password",
+      (token, username) =>
+        call(routes.accountPassword, `${ISSUER}/account/password`, {
+          headers: { Authorization: `Bearer ${token}` },
+          body: { current_password: `${username}-password-1`, new_password: "a brand new passphrase" },
+        }),
+    ],
+    [
+      "signing out every other session",
+      (token) => call(routes.accountSessions, `${ISSUER}/account/sessions`, { method: "DELETE", headers: { Authorization: `Bearer ${token}` } }),
+    ],
+  ])("cancels a pending address change: %s spends its link", async (_name, cancel) => {
+    const username = await newUser();
+    const token = await accessToken(username);
+    expect((await patchProfile(token, { email: `${username}.new@example.com`, current_password: `${username}-password-1` })).status).toBe(200);
+    const link = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
+    expect(await (await getProfile(token)).json()).toMatchObject({ pending_email: `${username}.new@example.com` });
+    expect([200, 204]).toContain((await cancel(token, username)).status);
+    expect(await (await getProfile(token)).json()).not.toHaveProperty("pending_email");
+    expect(await (await verify(link)).json()).toEqual({
+      error: "invalid_verification_token",
+      error_description: "the confirmation link has been used already",
+    });
+    expect((await db().user.findFirstOrThrow({ where: { username } })).email).toBe(`${username}@example.com`);
+  });
+
   it("mails nothing for the same address", async () => {
     const before = smtp.received.length;
     const res = await patchProfile(await accessToken("bob"), { email: "bob@example.com" });
@@ -125,7 +181,7 @@ describe("PATCH /account/profile", () => {
   });
 
   it("refuses an expired or unknown confirmation token: 400 invalid_verification_token", async () => {
-    await patchProfile(await accessToken("bob"), { email: "bob.new@example.com" });
+    await patchProfile(await accessToken("bob"), { email: "bob.new@example.com", current_password: BOB_PASSWORD });
     const link = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
     await db().accountToken.update({ where: { tokenHash: accountTokenHash(link) }, data: { expiresAt: new Date(Date.now() - 1) } });
     expect(await (await verify(link)).json()).toEqual({
@@ -145,8 +201,8 @@ describe("PATCH /account/profile", () => {
     const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
     await db().accountToken.deleteMany({ where: { userId: bob.id } });
     const bearer = await accessToken("bob");
-    for (const n of [1, 2, 3]) expect((await patchProfile(bearer, { email: `bob.${n}@example.com` })).status).toBe(200);
-    const res = await patchProfile(bearer, { email: "bob.4@example.com" });
+    for (const n of [1, 2, 3]) expect((await patchProfile(bearer, { email: `bob.${n}@example.com`, current_password: BOB_PASSWORD })).status).toBe(200);
+    const res = await patchProfile(bearer, { email: "bob.4@example.com", current_password: BOB_PASSWORD });
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual({ error: "invalid_request", error_description: "too many address changes this hour; try again later" });
     expect(smtp.received.filter((m) => m.rcptTo[0] === "bob.4@example.com")).toEqual([]);

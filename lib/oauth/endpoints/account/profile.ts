@@ -1,10 +1,11 @@
 import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/account/caller.ts";
+import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { InvalidRequest, InvalidVerificationToken } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { confirmEmail, findAccountToken, issueAccountToken, pendingEmailOf, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
+import { cancelEmailChange, confirmEmail, findAccountToken, issueAccountToken, pendingEmailOf, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
 import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
@@ -40,12 +41,23 @@ async function currentProfile(caller: AccountCaller): Promise<Record<string, unk
   return profileBody(profile, await pendingEmailOf(profile.id));
 }
 
+interface Changes {
+  name?: string | null;
+  email?: string;
+  /** The proof a new address needs. */
+  currentPassword?: string;
+}
+
 /** What a PATCH asks to change, checked. `name: null` or `""` removes the name. */
-function readChanges(body: Record<string, unknown>): { name?: string | null; email?: string } {
-  const unknown = Object.keys(body).filter((k) => k !== "name" && k !== "email");
+function readChanges(body: Record<string, unknown>): Changes {
+  const unknown = Object.keys(body).filter((k) => k !== "name" && k !== "email" && k !== "current_password");
   if (unknown.length > 0) throw new InvalidRequest(`only name and email can be changed, not ${/^[a-z_]{1,40}$/.test(unknown[0] ?? "") ? unknown[0] : "that"}`);
   if (!("name" in body) && !("email" in body)) throw new InvalidRequest("send name, email or both");
-  const changes: { name?: string | null; email?: string } = {};
+  const changes: Changes = {};
+  if ("current_password" in body) {
+    if (typeof body.current_password !== "string") throw new InvalidRequest("current_password must be a string");
+    changes.currentPassword = body.current_password;
+  }
   if ("name" in body) {
     const name = body.name;
     if (name !== null && typeof name !== "string") throw new InvalidRequest("name must be a string");
@@ -70,9 +82,12 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
 
 /**
  * `PATCH {issuer}/account/profile` with a JSON object of `name` and/or `email`. The name changes
- * at once. A new address is only pending: a single-use link (its hash stored, valid
- * EMAIL_VERIFICATION_TTL_SECONDS) goes to it, and until its owner follows the link the account
- * keeps its current address. The same address again changes nothing.
+ * at once. A new address needs `current_password` too: the address is where password resets go,
+ * so a session alone (a device left signed in) must not be able to take the account with it
+ * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password). It
+ * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS)
+ * goes to it, and until its owner follows the link the account keeps its current address. The
+ * current address again cancels a pending change (its links are spent) and mails nothing.
  */
 async function updateProfile(request: OAuthRequest, { workspace, log }: EndpointContext, caller: AccountCaller): Promise<OAuthResponse> {
   const changes = readChanges(await readJsonObject(request));
@@ -81,7 +96,12 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
   const newEmail = changes.email !== undefined && changes.email !== profile.email ? changes.email : undefined;
   if (newEmail !== undefined && mailDelivery() === "off")
     throw new InvalidRequest("this server sends no mail, so the email address cannot be changed here", { status: 409 });
+  if (newEmail !== undefined) {
+    if (changes.currentPassword === undefined) throw new InvalidRequest("current_password is required to change the email address");
+    await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
+  }
   if (changes.name !== undefined) await setName(profile.id, changes.name);
+  if (changes.email !== undefined && newEmail === undefined) await cancelEmailChange(profile.id);
   if (newEmail !== undefined) {
     const ttl = settings().EMAIL_VERIFICATION_TTL_SECONDS;
     const token = await issueAccountToken({
