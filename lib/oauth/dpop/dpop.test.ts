@@ -327,6 +327,33 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
     await expectResourceError(await callUserinfo({ headers }), "invalid_dpop_proof");
   });
 
+  it("binds registration's initial access token too: a bound one needs the DPoP scheme and a proof by its key", async () => {
+    const url = `${ISSUER}/oauth2/register`;
+    const res = await postToken({ grant_type: "client_credentials", scope: "register_clients" }, { ...SERVICE_BASIC, DPoP: await proof(key) });
+    const { access_token, token_type } = (await res.json()) as { access_token: string; token_type: string };
+    expect(token_type).toBe("DPoP");
+    const body = JSON.stringify({ client_name: "Bound registrar's", grant_types: ["client_credentials"], scope: "introspect_tokens" });
+    const register = (headers: Record<string, string>) =>
+      call(routes.registration, url, { method: "POST", body, headers: { "Content-Type": "application/json", ...headers } });
+    await expectResourceError(await register({ Authorization: `Bearer ${access_token}` }), "invalid_token");
+    await expectResourceError(await register({ Authorization: `DPoP ${access_token}` }), "invalid_dpop_proof");
+    const other = await newKey();
+    const byOther = await proof(other, { htu: url, ath: accessTokenHash(access_token) });
+    await expectResourceError(await register({ Authorization: `DPoP ${access_token}`, DPoP: byOther }), "invalid_token");
+    const registered = await register({ Authorization: `DPoP ${access_token}`, DPoP: await proof(key, { htu: url, ath: accessTokenHash(access_token) }) });
+    expect(registered.status).toBe(201);
+    expect((await registered.json()).client_name).toBe("Bound registrar's");
+    // An unbound initial access token still goes as Bearer only.
+    const unbound = (await (await postToken({ grant_type: "client_credentials", scope: "register_clients" }, SERVICE_BASIC)).json()) as {
+      access_token: string;
+    };
+    await expectResourceError(
+      await register({ Authorization: `DPoP ${unbound.access_token}`, DPoP: await proof(key, { htu: url, ath: accessTokenHash(unbound.access_token) }) }),
+      "invalid_token",
+    );
+    expect((await register({ Authorization: `Bearer ${unbound.access_token}` })).status).toBe(201);
+  });
+
   it("challenges a request without a token in both schemes, the DPoP one naming the algorithms", async () => {
     const res = await callUserinfo();
     expect(res.status).toBe(401);

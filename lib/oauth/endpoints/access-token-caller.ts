@@ -100,7 +100,7 @@ export async function authenticateAccessToken(
   if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
   if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason, scheme);
   const { claims, user } = check;
-  const dpop = await boundCaller(request, token, claims, workspace, scheme);
+  const dpop = await checkTokenBinding(request, token, claims, workspace, scheme);
   const client = await findClient(workspace.id, claims.client_id);
   if (!client) throw new InvalidToken(realm, "the access token is invalid", "client gone", scheme);
   assertOriginAllowed(request, client.allowedOrigins);
@@ -112,8 +112,12 @@ export async function authenticateAccessToken(
   return { token, claims, user, client, ...(dpop === undefined ? {} : { dpop }) };
 }
 
-/** RFC 9449 §7.1, §7.2: the token's binding and the request's scheme and proof agree, or `invalid_token` / `invalid_dpop_proof`. */
-async function boundCaller(
+/**
+ * RFC 9449 §7.1, §7.2: the token's binding and the request's scheme and proof agree, or
+ * `invalid_token` / `invalid_dpop_proof`. Any endpoint that takes one of our access tokens checks
+ * it so (the resource endpoints here, registration's initial access token).
+ */
+export async function checkTokenBinding(
   request: OAuthRequest,
   token: string,
   claims: AccessTokenClaims,

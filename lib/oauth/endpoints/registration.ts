@@ -3,6 +3,7 @@ import { addClient, deleteClient, getClient, setClient, type ClientSummary } fro
 import { AdminError } from "@/lib/admin/errors.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
+import { authorizationScheme, checkTokenBinding } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { findRegistration, type Registration } from "@/lib/oauth/store/clients.ts";
 import { parseClientMetadata } from "@/lib/oauth/protocol/client-metadata.ts";
 import { DEFAULT_ID_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
@@ -40,11 +41,15 @@ function withinScopes<M extends { scopes: string[] }>(metadata: M, allowed: read
   return metadata;
 }
 
-/** The bearer token of the Authorization header (RFC 6750 §2.1): registration takes it there only. */
-function bearerToken(request: OAuthRequest, realm: string, what: string): string {
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+// An initial access token is one of our access tokens, which may be DPoP-bound (RFC 9449 §7.1).
+const BEARER_OR_DPOP = /^(?:Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/** The token of the Authorization header (RFC 6750 §2.1): registration takes it there only. */
+function headerToken(request: OAuthRequest, realm: string, what: string, schemes = BEARER): string {
   const header = request.headers.get("authorization");
   if (header === null) throw new InvalidToken(realm, `${what} is required`, "no token");
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  const match = schemes.exec(header);
   if (!match?.[1] || match[1].length > MAX_TOKEN_LENGTH) throw new InvalidToken(realm, `${what} is invalid`, "malformed Authorization header");
   return match[1];
 }
@@ -91,15 +96,19 @@ function metadataOf(client: ClientSummary, registration: Pick<Registration, "iss
 export async function registrationEndpoint(request: OAuthRequest, { workspace, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "client.register";
   const realm = workspace.issuer;
-  const check = await checkAccessToken(bearerToken(request, realm, "an initial access token"), workspace);
+  const scheme = authorizationScheme(request);
+  const token = headerToken(request, realm, "an initial access token", BEARER_OR_DPOP);
+  const check = await checkAccessToken(token, workspace);
   if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
-  if (!check.valid) throw new InvalidToken(realm, "the initial access token is invalid", check.reason);
+  if (!check.valid) throw new InvalidToken(realm, "the initial access token is invalid", check.reason, scheme);
+  // A DPoP-bound token needs the DPoP scheme and a proof by its key; an unbound one, Bearer.
+  const dpop = await checkTokenBinding(request, token, check.claims, workspace, scheme);
   // An end user's token, whatever its scope, speaks for the user, not for a client allowed to register others.
   if (check.claims.idp !== undefined || check.claims.sub !== check.claims.client_id)
-    throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token");
-  if (!check.claims.scope.split(" ").includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE);
+    throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token", scheme);
+  if (!check.claims.scope.split(" ").includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE, scheme);
   const registrar = await getClient(workspaceRef(workspace), check.claims.client_id).catch((err: unknown) => {
-    if (err instanceof AdminError) throw new InvalidToken(realm, "the initial access token is invalid", "its client is gone");
+    if (err instanceof AdminError) throw new InvalidToken(realm, "the initial access token is invalid", "its client is gone", scheme);
     throw err;
   });
   const metadata = withinScopes(registrable(parseClientMetadata(await readJsonObject(request))), registrar.scopes, "the registering client has itself");
@@ -129,7 +138,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
   const registration = await findRegistration(workspace.id, clientId);
   if (!registration) throw new Error("the client just registered is gone");
   const client = await getClient(workspaceRef(workspace), clientId);
-  return json(
+  const response = json(
     {
       ...metadataOf(client, registration, registrationClientUri(urlFor("registration"), clientId)),
       // RFC 7591 §3.2.1: 0, the secret does not expire.
@@ -138,6 +147,8 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
     },
     201,
   );
+  if (dpop?.nextNonce !== undefined) response.headers["DPoP-Nonce"] = dpop.nextNonce;
+  return response;
 }
 
 /** RFC 7592 §1: where a registered client manages its registration; the client id is in the query. */
@@ -156,7 +167,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
   const method = request.method;
   audit.event = method === "GET" ? "client.registration.read" : method === "PUT" ? "client.registration.update" : "client.registration.delete";
   const realm = workspace.issuer;
-  const token = bearerToken(request, realm, "the registration access token");
+  const token = headerToken(request, realm, "the registration access token");
   const clientId = new URL(request.url, "http://localhost").searchParams.get("client_id") ?? "";
   const registration = clientId.length > 0 && clientId.length <= 255 ? await findRegistration(workspace.id, clientId) : null;
   if (!registration || !verifyClientSecret(registration.registrationTokenHash, token))
