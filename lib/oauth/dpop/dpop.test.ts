@@ -215,6 +215,16 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     );
   });
 
+  it("treats a consumed bound refresh token presented without its proof as reuse: the family dies", async () => {
+    const tokens = await dpopSignIn(key);
+    const next = await (await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(key) })).json();
+    await expectTokenError(await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }), "invalid_grant");
+    await expectTokenError(
+      await postToken({ grant_type: "refresh_token", refresh_token: next.refresh_token, ...SPA }, { DPoP: await proof(key) }),
+      "invalid_grant",
+    );
+  });
+
   it("does not bind a confidential client's refresh token, but binds each access token a proof asks for (§5)", async () => {
     const tokens = await dpopSignIn(key, { client_id: "demo-backend" }, BACKEND_BASIC);
     expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt: key.jkt });

@@ -89,6 +89,40 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
     expect(await introspect(third.refresh_token)).toEqual({ active: false });
   });
 
+  it("treats a consumed token as reuse even when the request is wrong otherwise (a wider scope): no probing it", async () => {
+    const first = await signIn();
+    const second = await (await refresh(first.refresh_token)).json();
+    const probe = await refresh(first.refresh_token, { scope: "openid phone address" });
+    expect(probe.status).toBe(400);
+    expect(await probe.json()).toEqual({ error: "invalid_grant", error_description: "the refresh token is invalid" });
+    expect((await refresh(second.refresh_token)).status).toBe(400);
+  });
+
+  it("carries on no scope the client has lost since the sign-in", async () => {
+    const { setClient, getClient } = await import("@/lib/admin/clients.ts");
+    const { clearCaches } = await import("@/lib/platform/caches.ts");
+    const scopes = (await getClient("demo/default", "demo-spa")).scopes;
+    const first = await signIn({ ...SPA, ...ALICE, scope: "openid email profile offline_access" });
+    await setClient("demo/default", "demo-spa", { scopes: scopes.filter((s) => s !== "email") });
+    clearCaches();
+    try {
+      const res = await refresh(first.refresh_token);
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.scope).toBe("offline_access openid profile");
+      expect(decodeJwt(body.access_token).scope).toBe("offline_access openid profile");
+      expect(decodeJwt(body.id_token)).not.toHaveProperty("email");
+      const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(body.refresh_token) } });
+      expect(row.scope).toBe("offline_access openid profile");
+      const wider = await refresh(body.refresh_token, { scope: "openid email" });
+      expect(wider.status).toBe(400);
+      expect((await wider.json()).error).toBe("invalid_scope");
+    } finally {
+      await setClient("demo/default", "demo-spa", { scopes });
+      clearCaches();
+    }
+  });
+
   it("lets exactly one of two concurrent requests with the same token succeed", async () => {
     const { refresh_token } = await signIn();
     const results = await Promise.all([refresh(refresh_token), refresh(refresh_token)]);

@@ -42,8 +42,6 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   draft.username = stored.user.username;
   if (stored.revokedAt) throw new InvalidGrant(INVALID, { detail: "revoked" });
   if (!stored.consumedAt && stored.expiresAt.getTime() <= Date.now()) throw new InvalidGrant(INVALID, { detail: "expired" });
-  const original = splitList(stored.scope);
-  const scope = narrowScope(requested, original);
   if (stored.user.disabled) {
     await endSession(stored.familyId);
     throw new InvalidGrant(INVALID, { detail: "user disabled" });
@@ -51,16 +49,14 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   // The sign-in it descends from: ended (sign-out, reuse, an admin) or past its absolute lifetime.
   const session = stored.session ?? (await adoptLegacySession({ ...stored, workspaceId: stored.client.workspaceId }));
   if (!isLive(session)) throw new InvalidGrant(INVALID, { detail: "session ended" });
-  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is good only with a
-  // proof by that key; a stolen one is useless without the private key.
-  if (session.dpopJkt !== null) {
-    if (dpop === undefined) throw new InvalidDpopProof("this refresh token is bound to a DPoP key: send a DPoP proof by it");
-    if (dpop.jkt !== session.dpopJkt) throw new InvalidGrant(INVALID, { detail: "DPoP proof by another key than the refresh token's" });
-  }
-
+  // What the grant may still carry: a scope the client has since lost (an operator's `client set
+  // --scopes`) is not carried on by its sessions' refreshes either.
+  const original = splitList(stored.scope).filter((s) => client.scopes.has(s));
+  const refusal = bindingRefusal(session.dpopJkt, dpop) ?? scopeRefusal(requested, original);
   const successor = await successorOf(presented);
   let next: IssuedRefreshToken | null = null;
   if (!stored.consumedAt) {
+    if (refusal) throw refusal;
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await rotateRefreshToken(
       stored.tokenHash,
@@ -68,15 +64,38 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
       successor,
     );
   }
-  // Consumed already, or just now by a concurrent request: a retry within the grace window
-  // gets the same successor; anything else is reuse.
-  next ??= await replayWithinGrace(stored.tokenHash, successor);
+  // Consumed already, or just now by a concurrent request: a retry within the grace window (with
+  // everything else in order) gets the same successor; anything else is reuse, whatever else is
+  // wrong with the request (a wider scope, no DPoP proof), so that a consumed token cannot be
+  // probed without revoking its family.
+  if (!next && !refusal) next = await replayWithinGrace(stored.tokenHash, successor);
   if (!next) {
     await revokeAsReuse(stored, grant.log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
   }
+  const scope = narrowScope(requested, original);
   // The session says how the user signed in: a refresh never changes amr or auth_time.
   return json(await userTokens({ workspace, client, user: stored.user, scope, session, refreshToken: next, jkt: dpop?.jkt }));
+}
+
+/**
+ * RFC 9449 §5: a refresh token bound to a DPoP key (a public client's, `jkt`) is good only with a
+ * proof by that key; a stolen one is useless without the private key. The refusal, or null.
+ */
+function bindingRefusal(jkt: string | null, dpop: GrantRequest["dpop"]): Error | null {
+  if (jkt === null) return null;
+  if (dpop === undefined) return new InvalidDpopProof("this refresh token is bound to a DPoP key: send a DPoP proof by it");
+  return dpop.jkt === jkt ? null : new InvalidGrant(INVALID, { detail: "DPoP proof by another key than the refresh token's" });
+}
+
+function scopeRefusal(requested: readonly string[], original: readonly string[]): Error | null {
+  try {
+    narrowScope(requested, original);
+    return null;
+  } catch (err) {
+    if (err instanceof InvalidScope) return err;
+    throw err;
+  }
 }
 
 const INVALID = "the refresh token is invalid";

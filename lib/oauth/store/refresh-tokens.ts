@@ -161,10 +161,13 @@ export function isUsable(row: { consumedAt: Date | null; revokedAt: Date | null;
  * Rotation: consumes `tokenHash` if, and only if, nobody has yet (a conditional update, so that
  * of two concurrent uses exactly one wins, in one process or across many sharing the database),
  * and stores its successor in the same transaction; null when the token was consumed already.
+ * The consumed row is kept until its session's end (`successor.notAfter`) instead of its own
+ * expiry, and pruned then: presented again at any time in the session's life, it is reuse and
+ * revokes the family (RFC 9700 §4.14.2), however long a thief's refreshes kept the session going.
  */
 export async function rotateRefreshToken(tokenHash: string, successor: RefreshGrant, token: string): Promise<IssuedRefreshToken | null> {
   const now = new Date();
-  const consume = Prisma.sql`UPDATE "RefreshToken" SET "consumedAt" = ${now}
+  const consume = Prisma.sql`UPDATE "RefreshToken" SET "consumedAt" = ${now}, "expiresAt" = ${successor.notAfter}
     WHERE "tokenHash" = ${tokenHash} AND "consumedAt" IS NULL AND "revokedAt" IS NULL AND "expiresAt" > ${now}`;
   const { insert, expiresAt } = insertRefreshToken(successor, token, now);
   return (await insertIfChanged(db(), consume, insert)) ? { token, expiresAt } : null;

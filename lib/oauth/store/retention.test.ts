@@ -131,6 +131,29 @@ describe("retention: expired and old rows are pruned", () => {
     });
   });
 
+  it("keeps reuse detection past a consumed token's own expiry, for as long as its session lives", async () => {
+    const refresh = (refresh_token: string) => postToken({ grant_type: "refresh_token", refresh_token, ...SPA });
+    const first = (await (
+      await postToken({ grant_type: "password", ...SPA, username: "alice", password: "alice-password-1", scope: "openid offline_access" })
+    ).json()) as {
+      refresh_token: string;
+    };
+    const start = Date.now();
+    const second = (await (await refresh(first.refresh_token)).json()) as { refresh_token: string };
+    // A thief goes on refreshing; days later, past the first tokens' 7 days but within the
+    // session's 30, the pruning has run and the rightful client presents the first token again.
+    vi.useFakeTimers({ toFake: ["Date"], now: start + 5 * DAY });
+    const stolen = await refresh(second.refresh_token);
+    expect(stolen.status).toBe(200);
+    const third = (await stolen.json()) as { refresh_token: string };
+    vi.setSystemTime(start + 7.5 * DAY);
+    await pruneExpired(new Date());
+    const reuse = await refresh(first.refresh_token);
+    expect(reuse.status).toBe(400);
+    expect((await reuse.json()).error).toBe("invalid_grant");
+    expect((await refresh(third.refresh_token)).status).toBe(400);
+  });
+
   it("is a CLI command: npm run cli -- prune", async () => {
     await db().auditEvent.create({ data: { event: "test.retention.cli", outcome: "success", createdAt: new Date(Date.now() - 100 * DAY) } });
     const { status, out } = await cli(["prune"]);
