@@ -52,5 +52,12 @@ export const LOCKOUT_USERS = ["lockout-countdown", "lockout-no-js", "lockout-sho
 /** Sets up two-step verification (never finishing it) for the pages' screenshots (e2e/pages.spec.ts). */
 export const SHOTS_USER = "ux-shots";
 
+/** A user whose name and address are as long as the profile allows: the session takes more than one 4 kB cookie (e2e/account.spec.ts). */
+export const LONG_DETAILS_USER = {
+  username: "long-details",
+  name: `Long ${"Details ".repeat(23)}Example`,
+  email: `long-details-${"x".repeat(228)}@example.com`,
+} as const;
+
 /** Users of e2e/account.spec.ts whose password a test changes (their password: `${username}-password-1`). */
 export const ACCOUNT_USERS = ["account-password", "account-password-nojs"] as const;

@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
-import { E2E } from "./env.ts";
+import { E2E, LONG_DETAILS_USER } from "./env.ts";
 
 async function signIn(page: Page, username: string, password: string) {
   await page.getByLabel("Username").fill(username);
@@ -129,6 +129,26 @@ test("the session survives an access-token expiry, with the tokens visibly rotat
   expect(after.refreshToken).not.toBe(before.refreshToken);
   expect(await introspect(page, before.refreshToken!)).toEqual({ active: false });
   expect((await introspect(page, after.refreshToken!)).active).toBe(true);
+});
+
+test("a session too long for one cookie (the longest name and address) signs in, and survives a refresh in chunks", async ({ page, context }) => {
+  await page.goto("/login");
+  await signIn(page, LONG_DETAILS_USER.username, `${LONG_DETAILS_USER.username}-password-1`);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(LONG_DETAILS_USER.name);
+  // next-auth splits a value over ~4 kB into numbered cookies, as a browser keeps none longer.
+  const sessionCookies = async () => (await context.cookies()).filter((c) => c.name.startsWith("next-auth.session-token")).map((c) => c.name);
+  expect((await sessionCookies()).sort()).toEqual(["next-auth.session-token.0", "next-auth.session-token.1"]);
+  const first = JSON.parse((await page.getByTestId("access-token-claims").textContent()) ?? "{}");
+  // Past the access token's expiry (E2E.ACCESS_TOKEN_TTL seconds): the proxy refreshes and writes the chunks again.
+  await page.waitForTimeout((E2E.ACCESS_TOKEN_TTL + 1) * 1000);
+  await page.reload();
+  await expect(page).toHaveURL(/\/account$/);
+  const second = JSON.parse((await page.getByTestId("access-token-claims").textContent()) ?? "{}");
+  expect(second.jti).not.toBe(first.jti);
+  await page.reload();
+  await expect(page.getByTestId("account-email")).toHaveText(LONG_DETAILS_USER.email);
+  expect((await sessionCookies()).sort()).toEqual(["next-auth.session-token.0", "next-auth.session-token.1"]);
 });
 
 test("a callbackUrl on another origin is ignored", async ({ page }) => {

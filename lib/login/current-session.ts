@@ -1,12 +1,12 @@
 import { cookies } from "next/headers";
 import type { JWT } from "next-auth/jwt";
-import { decodeSession, sessionCookieName } from "@/lib/login/session.ts";
+import { decodeSession, sessionCookieValue } from "@/lib/login/session.ts";
 import { mfaStepCookieName, openMfaStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 
 /** The session of the request being rendered (tokens included: server components only). */
 export async function currentSession(): Promise<(JWT & { tokens: NonNullable<JWT["tokens"]> }) | null> {
   const store = await cookies();
-  const token = await decodeSession(store.get(sessionCookieName())?.value);
+  const token = await decodeSession(sessionCookieValue(store.getAll()));
   return token?.tokens ? { ...token, tokens: token.tokens } : null;
 }
 

@@ -2,7 +2,15 @@ import { NextResponse, type NextRequest } from "next/server";
 import type { JWT } from "next-auth/jwt";
 import { settings } from "@/lib/platform/env.ts";
 import { strictTransportSecurity } from "@/lib/platform/security-headers.mjs";
-import { decodeSession, encodeSession, refreshSession, SESSION_MAX_AGE, sessionCookieName } from "@/lib/login/session.ts";
+import {
+  decodeSession,
+  encodeSession,
+  isSessionCookie,
+  refreshSession,
+  SESSION_MAX_AGE,
+  sessionCookieValue,
+  sessionCookieWrites,
+} from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";
 import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
@@ -76,12 +84,11 @@ function isSignOut(request: NextRequest): boolean {
 }
 
 async function withSession(request: NextRequest, next: () => NextResponse): Promise<NextResponse> {
-  const name = sessionCookieName();
-  const token = await decodeSession(request.cookies.get(name)?.value);
+  const token = await decodeSession(sessionCookieValue(request.cookies.getAll()));
   if (!token?.tokens) return next();
   const outcome = await refreshSession(token);
-  if (outcome.kind === "ended") return endSession(request, next, name);
-  if (outcome.kind === "refreshed") return keepRefreshed(request, next, name, outcome.token);
+  if (outcome.kind === "ended") return endSession(request, next);
+  if (outcome.kind === "refreshed") return keepRefreshed(request, next, outcome.token);
 
   const { accessToken } = token.tokens;
   if (isSignOut(request)) {
@@ -92,22 +99,34 @@ async function withSession(request: NextRequest, next: () => NextResponse): Prom
     return next();
   }
   // A network failure ("unknown") keeps the session: see sessionLiveness.
-  if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next, name);
+  if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next);
   return next();
 }
 
-function endSession(request: NextRequest, next: () => NextResponse, name: string): NextResponse {
-  request.cookies.delete(name);
+/** The session's cookies of the request: the whole one, or next-auth's chunks of a long one. */
+const sessionCookiesOf = (request: NextRequest) =>
+  request.cookies
+    .getAll()
+    .filter((cookie) => isSessionCookie(cookie.name))
+    .map((cookie) => cookie.name);
+
+function endSession(request: NextRequest, next: () => NextResponse): NextResponse {
+  const names = sessionCookiesOf(request);
+  for (const name of names) request.cookies.delete(name);
   const isPageLoad = request.method === "GET" && !request.nextUrl.pathname.startsWith("/api/") && request.nextUrl.pathname !== "/login";
   const response = isPageLoad ? NextResponse.redirect(new URL("/login?reason=expired", request.url)) : next();
-  response.cookies.delete(name);
+  for (const name of names) response.cookies.delete(name);
   return response;
 }
 
-async function keepRefreshed(request: NextRequest, next: () => NextResponse, name: string, token: JWT): Promise<NextResponse> {
-  const value = await encodeSession(token);
-  request.cookies.set(name, value);
+async function keepRefreshed(request: NextRequest, next: () => NextResponse, token: JWT): Promise<NextResponse> {
+  // Split as next-auth splits it: a browser drops a cookie over 4 kB, and with it the new tokens.
+  const { set, remove } = sessionCookieWrites(await encodeSession(token), sessionCookiesOf(request));
+  for (const name of remove) request.cookies.delete(name);
+  for (const [name, value] of set) request.cookies.set(name, value);
   const response = next();
-  response.cookies.set(name, value, { httpOnly: true, sameSite: "lax", secure: loginConfig().secureCookies, path: "/", maxAge: SESSION_MAX_AGE });
+  for (const name of remove) response.cookies.delete(name);
+  const options = { httpOnly: true, sameSite: "lax" as const, secure: loginConfig().secureCookies, path: "/", maxAge: SESSION_MAX_AGE };
+  for (const [name, value] of set) response.cookies.set(name, value, options);
   return response;
 }

@@ -6,7 +6,7 @@ import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
 import { loginProxy } from "@/lib/login/proxy.ts";
 import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
-import { encodeSession, sessionCookieName } from "@/lib/login/session.ts";
+import { decodeSession, encodeSession, sessionCookieName, sessionCookieValue, sessionCookieWrites } from "@/lib/login/session.ts";
 import { clearSessionChecks, MAX_SESSION_CHECKS, sessionChecksSize, sessionLiveness } from "@/lib/login/session-check.ts";
 import { passwordSignIn, revokeRefreshToken, setFetchForTests, type SessionTokens } from "@/lib/login/token-client.ts";
 
@@ -282,6 +282,31 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(deletesCookie(res)).toBe(true);
   });
 
+  it("reads a long session split into chunks as next-auth writes it, and splits a refreshed one the same way", async () => {
+    const tokens = await signedIn();
+    // A long name: the cookie passes the 4 kB a browser keeps (a long address, an RS256 ID token, another issuer's tokens).
+    const session = { name: "A".repeat(3000), tokens };
+    const { set } = sessionCookieWrites(await encodeSession(session), []);
+    expect(set.map(([cookie]) => cookie)).toEqual([`${name}.0`, `${name}.1`]);
+    expect(set.every(([, value]) => value.length <= 4096 - 163)).toBe(true);
+    const cookieHeader = (pairs: Array<[string, string]>) => pairs.map(([cookie, value]) => `${cookie}=${value}`).join("; ");
+    const live = await loginProxy(new NextRequest("http://localhost:3000/account", { headers: { cookie: cookieHeader(set) } }));
+    expect(live.headers.get("x-middleware-next")).toBe("1");
+    expect(live.headers.get("set-cookie")).toBeNull();
+    expect(userinfoCalls()).toBe(1);
+
+    // Refreshed: written in chunks again (one cookie over 4 kB would be dropped, new tokens and all).
+    const due = sessionCookieWrites(await encodeSession({ ...session, tokens: { ...tokens, expiresAt: Date.now() + 1000 } }), []).set;
+    const res = await loginProxy(new NextRequest("http://localhost:3000/account", { headers: { cookie: cookieHeader(due) } }));
+    const written = res.headers.getSetCookie();
+    expect(written.map((c) => c.slice(0, c.indexOf("=")))).toEqual([`${name}.0`, `${name}.1`]);
+    const pairs = written.map((c) => c.slice(0, c.indexOf(";")).split("=") as [string, string]);
+    expect(pairs.every(([, value]) => value.length <= 4096 - 163)).toBe(true);
+    const refreshed = await decodeSession(sessionCookieValue(pairs.map(([cookie, value]) => ({ name: cookie, value }))));
+    expect(refreshed?.name).toBe(session.name);
+    expect(refreshed?.tokens?.refreshToken).not.toBe(tokens.refreshToken);
+  });
+
   it("keeps the session when the authorization server cannot be reached", async () => {
     const tokens = await signedIn();
     tamper = networkDown;
@@ -317,5 +342,31 @@ describe("the proxy refuses the cookie of an ended session", () => {
     await revokeRefreshToken(tokens.refreshToken!);
     const res = await loginProxy(await request("/account", tokens));
     expect(res.headers.get("location")).toBe("http://localhost:3000/login?reason=expired");
+  });
+});
+
+describe("the session cookie, whole or in next-auth's chunks", () => {
+  const name = sessionCookieName();
+  it("joins chunks in the order of their numbers, not of their names", () => {
+    const cookies = [10, 2, 0, 1, 3, 4, 5, 6, 7, 8, 9].map((i) => ({ name: `${name}.${i}`, value: String.fromCharCode(97 + i) }));
+    expect(sessionCookieValue([...cookies, { name: "other", value: "x" }])).toBe("abcdefghijk");
+    expect(sessionCookieValue([{ name, value: "whole" }])).toBe("whole");
+    expect(
+      sessionCookieValue([
+        { name: `${name}.x`, value: "not a chunk" },
+        { name: `${name}x`, value: "nor this" },
+      ]),
+    ).toBeUndefined();
+  });
+
+  it("writes a short value whole and removes the chunks of a longer one before it", () => {
+    expect(sessionCookieWrites("short", [`${name}.0`, `${name}.1`, "other"])).toEqual({ set: [[name, "short"]], remove: [`${name}.0`, `${name}.1`] });
+    const long = sessionCookieWrites("x".repeat(8000), [name]);
+    expect(long.set.map(([cookie, value]) => [cookie, value.length])).toEqual([
+      [`${name}.0`, 3933],
+      [`${name}.1`, 3933],
+      [`${name}.2`, 134],
+    ]);
+    expect(long.remove).toEqual([name]);
   });
 });
