@@ -24,7 +24,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   const notice = accountNotice(query.notice);
   const api = await hasAccountApi();
   // Recovery codes to show once: the proxy took them off their sealed cookie for this load only.
-  const recoveryCodes = await openRecoveryCodes((await headers()).get(RECOVERY_CODES_HEADER));
+  const recoveryCodes = await openRecoveryCodes((await headers()).get(RECOVERY_CODES_HEADER), session.sub ?? "");
   const [profile, twoStep, sessions, activity, rules] = await Promise.all([
     api ? orNull(getProfile(token)) : null,
     twoStepStatus(token),

@@ -87,7 +87,8 @@ export async function accountFormSubmit(req: Request): Promise<Response> {
   const token = session.tokens.accessToken;
   const action = field("action");
   if (TWO_STEP_ACTIONS.has(action)) {
-    const { destination, cookies } = await submitTwoStep(req, token, action, field);
+    // The secret being set up and the new recovery codes are sealed for this user only.
+    const { destination, cookies } = await submitTwoStep(req, { token, holder: session.sub ?? "" }, action, field);
     return seeOther(destination, cookies);
   }
   const outcome: AccountOutcome =
@@ -111,8 +112,14 @@ const TWO_STEP_ACTIONS = new Set(["start_two_step", "confirm_two_step", "turn_of
 
 const enrolmentCookie = (value: string, maxAge: number) => setCookieHeader({ name: enrolmentCookieName(), path: "/account", maxAge }, value);
 
-async function codesCookie(codes: readonly string[]): Promise<string> {
-  return setCookieHeader({ name: recoveryCodesCookieName(), path: "/account", maxAge: RECOVERY_CODES_SECONDS }, await sealRecoveryCodes(codes));
+async function codesCookie(codes: readonly string[], holder: string): Promise<string> {
+  return setCookieHeader({ name: recoveryCodesCookieName(), path: "/account", maxAge: RECOVERY_CODES_SECONDS }, await sealRecoveryCodes(codes, holder));
+}
+
+/** The signed-in user of a two-step form: the session's access token, and whose the sealed cookies are. */
+interface TwoStepCaller {
+  token: string;
+  holder: string;
 }
 
 function cookieOf(req: Request, name: string): string | undefined {
@@ -126,36 +133,36 @@ function cookieOf(req: Request, name: string): string | undefined {
 /** Two-step verification's forms: what each led to, and the cookies it sets. */
 async function submitTwoStep(
   req: Request,
-  token: string,
+  caller: TwoStepCaller,
   action: string,
   field: (name: string) => string,
 ): Promise<{ destination: string; cookies: string[] }> {
-  const { outcome, cookies = [] } = await twoStepOutcome(req, token, action, field);
+  const { outcome, cookies = [] } = await twoStepOutcome(req, caller, action, field);
   return { destination: outcome === "enrolment" ? ENROLMENT_PATH : destinationOf(outcome), cookies };
 }
 
 async function twoStepOutcome(
   req: Request,
-  token: string,
+  { token, holder }: TwoStepCaller,
   action: string,
   field: (name: string) => string,
 ): Promise<{ outcome: AccountOutcome | "enrolment"; cookies?: string[] }> {
   if (action === "start_two_step") {
-    const started = await startEnrolment(token);
+    const started = await startEnrolment(token, holder);
     if (!started.ok) return { outcome: { error: started.error, form: "set_up" } };
     // The set-up page, with the new secret.
     return { outcome: "enrolment", cookies: [enrolmentCookie(started.sealed, ENROLMENT_SECONDS)] };
   }
   if (action === "confirm_two_step") {
-    const enrolment = await openEnrolment(cookieOf(req, enrolmentCookieName()));
+    const enrolment = await openEnrolment(cookieOf(req, enrolmentCookieName()), holder);
     const state = await confirmEnrolment(token, enrolment, field("otp"));
     if (state.error || !state.recoveryCodes) return { outcome: { error: state.error ?? "unavailable", form: "enrolment" } };
-    return { outcome: { notice: "two_step_on" }, cookies: [enrolmentCookie("", 0), await codesCookie(state.recoveryCodes)] };
+    return { outcome: { notice: "two_step_on" }, cookies: [enrolmentCookie("", 0), await codesCookie(state.recoveryCodes, holder)] };
   }
   if (action === "new_recovery_codes") {
     const state = await newRecoveryCodes(token, field("proof"));
     if (state.error || !state.recoveryCodes) return { outcome: { error: state.error ?? "unavailable", form: "new_codes" } };
-    return { outcome: { notice: "codes_renewed" }, cookies: [await codesCookie(state.recoveryCodes)] };
+    return { outcome: { notice: "codes_renewed" }, cookies: [await codesCookie(state.recoveryCodes, holder)] };
   }
   const state = await turnOff(token, field("proof"));
   if (state.error) return { outcome: { error: state.error, form: "turn_off" } };

@@ -42,19 +42,29 @@ export function enrolmentCookieOptions(maxAge = ENROLMENT_SECONDS) {
   return { path: "/account", maxAge, httpOnly: true, sameSite: "strict", secure: loginConfig().secureCookies } as const;
 }
 
-/** Starts an enrolment; the sealed value keeps it for the enrolment page. */
-export async function startEnrolment(accessToken: string, now = Date.now()): Promise<{ ok: true; sealed: string } | { ok: false; error: string }> {
+/**
+ * Starts an enrolment; the sealed value keeps it for the enrolment page, for `holder` (the
+ * session's user, `sub`) only: on a shared browser the next person to sign in must not find the
+ * last one's new secret.
+ */
+export async function startEnrolment(
+  accessToken: string,
+  holder: string,
+  now = Date.now(),
+): Promise<{ ok: true; sealed: string } | { ok: false; error: string }> {
   try {
     const enrolment = await associateOtp(accessToken);
-    return { ok: true, sealed: await seal("account-enrolment", { enrolment }, ENROLMENT_SECONDS, now) };
+    return { ok: true, sealed: await seal("account-enrolment", { enrolment, holder }, ENROLMENT_SECONDS, now) };
   } catch (err) {
     return { ok: false, error: codeOf(err) };
   }
 }
 
-export async function openEnrolment(value: string | undefined, now = Date.now()): Promise<OtpEnrolment | null> {
+/** The enrolment a sealed value keeps, if it is `holder`'s and has not expired. */
+export async function openEnrolment(value: string | undefined, holder: string, now = Date.now()): Promise<OtpEnrolment | null> {
   const payload = await unseal("account-enrolment", value, now);
-  return payload?.enrolment && typeof payload.enrolment === "object" ? (payload.enrolment as OtpEnrolment) : null;
+  if (payload?.holder !== holder) return null;
+  return payload.enrolment && typeof payload.enrolment === "object" ? (payload.enrolment as OtpEnrolment) : null;
 }
 
 /**
@@ -128,12 +138,14 @@ export function recoveryCodesCookieName(secure = loginConfig().secureCookies): s
   return `${secure ? "__Secure-" : ""}account-recovery-codes`;
 }
 
-export function sealRecoveryCodes(codes: readonly string[], now = Date.now()): Promise<string> {
-  return seal("account-recovery-codes", { codes }, RECOVERY_CODES_SECONDS, now);
+/** New recovery codes sealed for one page load of `holder` (the session's user, `sub`), and nobody else's. */
+export function sealRecoveryCodes(codes: readonly string[], holder: string, now = Date.now()): Promise<string> {
+  return seal("account-recovery-codes", { codes, holder }, RECOVERY_CODES_SECONDS, now);
 }
 
-export async function openRecoveryCodes(value: string | null | undefined, now = Date.now()): Promise<string[] | null> {
+export async function openRecoveryCodes(value: string | null | undefined, holder: string, now = Date.now()): Promise<string[] | null> {
   const payload = await unseal("account-recovery-codes", value ?? undefined, now);
-  const codes = payload?.codes;
+  if (payload?.holder !== holder) return null;
+  const codes = payload.codes;
   return Array.isArray(codes) && codes.every((code) => typeof code === "string") ? codes : null;
 }

@@ -13,7 +13,7 @@ import {
 } from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";
-import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
+import { enrolmentCookieName, RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
 
 /**
  * The Content-Security-Policy of the login app's pages: scripts only from us and with this
@@ -96,7 +96,11 @@ async function withSession(request: NextRequest, next: () => NextResponse): Prom
     // sign-out must be asked about afresh (in this instance at once, elsewhere within
     // SESSION_CHECK_SECONDS).
     forgetSessionCheck(accessToken);
-    return next();
+    // What the account pages sealed for this user (a secret being set up, new recovery codes) goes with the session.
+    const response = next();
+    for (const name of [enrolmentCookieName(), recoveryCodesCookieName()])
+      response.cookies.set(name, "", { path: "/account", maxAge: 0, httpOnly: true, sameSite: "strict", secure: loginConfig().secureCookies });
+    return response;
   }
   // A network failure ("unknown") keeps the session: see sessionLiveness.
   if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next);

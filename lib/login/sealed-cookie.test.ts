@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { seal, setCookieHeader, unseal } from "@/lib/login/sealed-cookie.ts";
 import { mfaStepCookie, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
-import { openRecoveryCodes, proofOf, sealRecoveryCodes } from "@/lib/login/account-mfa.ts";
+import { openEnrolment, openRecoveryCodes, proofOf, sealRecoveryCodes } from "@/lib/login/account-mfa.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
 
 describe("sealed cookies", () => {
@@ -35,14 +35,25 @@ describe("sealed cookies", () => {
 describe("recovery codes on their way to the page", () => {
   it("open for their purpose within a minute only, and never as another sealed value", async () => {
     const now = Date.now();
-    const sealed = await sealRecoveryCodes(["abcd-efgh", "ijkl-mnop"], now);
+    const sealed = await sealRecoveryCodes(["abcd-efgh", "ijkl-mnop"], "user-1", now);
     expect(sealed).not.toContain("abcd");
-    expect(await openRecoveryCodes(sealed, now)).toEqual(["abcd-efgh", "ijkl-mnop"]);
-    expect(await openRecoveryCodes(sealed, now + 61_000)).toBeNull();
-    expect(await openRecoveryCodes(await seal("account-enrolment", { codes: ["x"] }, 60), now)).toBeNull();
-    expect(await openRecoveryCodes(await seal("account-recovery-codes", { codes: [1] }, 60), now)).toBeNull();
-    expect(await openRecoveryCodes(null)).toBeNull();
-    expect(await openRecoveryCodes("abcd-efgh")).toBeNull();
+    expect(await openRecoveryCodes(sealed, "user-1", now)).toEqual(["abcd-efgh", "ijkl-mnop"]);
+    expect(await openRecoveryCodes(sealed, "user-1", now + 61_000)).toBeNull();
+    expect(await openRecoveryCodes(await seal("account-enrolment", { codes: ["x"], holder: "user-1" }, 60), "user-1", now)).toBeNull();
+    expect(await openRecoveryCodes(await seal("account-recovery-codes", { codes: [1], holder: "user-1" }, 60), "user-1", now)).toBeNull();
+    expect(await openRecoveryCodes(null, "user-1")).toBeNull();
+    expect(await openRecoveryCodes("abcd-efgh", "user-1")).toBeNull();
+  });
+
+  it("open for the user they were sealed for only: the next person on a shared browser sees none", async () => {
+    const now = Date.now();
+    const codes = await sealRecoveryCodes(["abcd-efgh"], "user-1", now);
+    expect(await openRecoveryCodes(codes, "user-2", now)).toBeNull();
+    expect(await openRecoveryCodes(await seal("account-recovery-codes", { codes: ["abcd-efgh"] }, 60), "", now)).toBeNull();
+    const enrolment = { secret: "JBSWY3DPEHPK3PXP", barcodeUri: "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP", recoveryCodes: [] };
+    const sealed = await seal("account-enrolment", { enrolment, holder: "user-1" }, 600, now);
+    expect(await openEnrolment(sealed, "user-1", now)).toEqual(enrolment);
+    expect(await openEnrolment(sealed, "user-2", now)).toBeNull();
   });
 });
 

@@ -5,7 +5,7 @@ import { routes } from "@/lib/oauth/routes.ts";
 import type { WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
 import { loginProxy } from "@/lib/login/proxy.ts";
-import { RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
+import { enrolmentCookieName, RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
 import { decodeSession, encodeSession, sessionCookieName, sessionCookieValue, sessionCookieWrites } from "@/lib/login/session.ts";
 import { clearSessionChecks, MAX_SESSION_CHECKS, sessionChecksSize, sessionLiveness } from "@/lib/login/session-check.ts";
 import { passwordSignIn, revokeRefreshToken, setFetchForTests, type SessionTokens } from "@/lib/login/token-client.ts";
@@ -321,6 +321,14 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^${name}=[^;]+; Path=/;`));
     expect(requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"))).toHaveLength(1);
     expect(userinfoCalls()).toBe(0);
+  });
+
+  it("deletes at sign-out what the account pages sealed for the user (a secret being set up, new recovery codes)", async () => {
+    const res = await loginProxy(await request("/api/auth/signout", await signedIn(), "POST"));
+    const written = res.headers.getSetCookie();
+    expect(written).toHaveLength(2);
+    expect(written[0]).toMatch(new RegExp(`^${enrolmentCookieName()}=; Path=/account; .*Max-Age=0`));
+    expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
   });
 
   it("forgets a session's answer at sign-out, so its replayed cookie is asked about again", async () => {

@@ -13,8 +13,9 @@ import { ConfirmEnrolmentForm } from "../two-step-forms.tsx";
 export const metadata = { title: "Set up two-step verification" };
 
 export default async function EnrolmentPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  if (!(await currentSession())) redirect("/login");
-  const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value);
+  const session = await currentSession();
+  if (!session) redirect("/login");
+  const enrolment = await openEnrolment((await cookies()).get(enrolmentCookieName())?.value, session.sub ?? "");
   if (!enrolment) redirect("/account");
   return (
     <PageFrame>
