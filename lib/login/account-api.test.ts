@@ -101,6 +101,16 @@ describe("the login app's account API client", () => {
     await submitProfile(tokens.accessToken, "Bob Example", "bob@example.com");
   });
 
+  it("takes a password of 600 four-byte characters: the policy counts 600, and the sign-in takes it too", async () => {
+    const { tokens } = await signInBob();
+    const emoji = "\u{1F511}".repeat(599) + "\u{1F512}";
+    expect(emoji.length).toBe(1200);
+    expect(await submitPasswordChange(tokens.accessToken, "bob-password-1", emoji, emoji)).toEqual({ notice: "password_changed" });
+    const signedIn = await passwordSignIn("bob", emoji, { ip: "203.0.113.5", userAgent: CHROME });
+    expect(signedIn.tokens.accessToken).toBeTypeOf("string");
+    expect(await submitPasswordChange(signedIn.tokens.accessToken, emoji, "bob-password-1", "bob-password-1")).toEqual({ notice: "password_changed" });
+  });
+
   it("changes the email only with the current password, and cancels a pending change", async () => {
     const smtp = await startSmtpServer();
     const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM };

@@ -1,3 +1,4 @@
+import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
 import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
@@ -10,7 +11,10 @@ import { confirmEmailAddress } from "@/lib/login/email-verification.ts";
  */
 
 const NO_STORE = { "Cache-Control": "no-store" };
-const MAX_FIELD = 1024;
+// A form's fields are read whole up to the longest password field the server takes; longer ones
+// are cut here, and then too long for the policy too (lib/platform/password-policy.ts), so no cut
+// password is ever set.
+const MAX_FIELD = MAX_PASSWORD_INPUT_LENGTH;
 
 /** A 303 to a path of this app. */
 function seeOther(path: string): Response {

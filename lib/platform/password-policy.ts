@@ -8,6 +8,13 @@
 
 /** Every password's upper bound: argon2 hashes anything, this keeps a request's hashing cost bounded. */
 export const MAX_PASSWORD_LENGTH = 1024;
+/**
+ * How long (UTF-16 code units, as JavaScript counts) a password field may be wherever a password
+ * is read: the sign-in, the current password of a change, a new one. Every password the policy
+ * accepts (1024 code points after NFKC, up to two units each) fits, so none that could be set is
+ * refused at sign-in; a longer field is refused as it is, never cut.
+ */
+export const MAX_PASSWORD_INPUT_LENGTH = 4096;
 /** The workspace setting's default and bounds: ASVS §6.2.1 asks for 8 at least; §6.2.9 for 64 accepted. */
 export const DEFAULT_MIN_PASSWORD_LENGTH = 8;
 export const MIN_PASSWORD_LENGTH_BOUNDS = { min: 8, max: 64 } as const;

@@ -1,3 +1,4 @@
+import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { addressGroup } from "@/lib/platform/client-address.ts";
 import { dummyPasswordHash, passwordVerifier } from "@/lib/platform/passwords.ts";
@@ -15,7 +16,6 @@ import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 export const MAX_USERNAME_LENGTH = 255;
-export const MAX_PASSWORD_LENGTH = 1024;
 
 /** Wrong password, unknown user and disabled user all get exactly this (no user enumeration). */
 const BAD_CREDENTIALS = "invalid username or password";
@@ -90,7 +90,7 @@ export function requireCredentials(params: FormParams): { username: string; pass
   if (username === undefined) throw new InvalidRequest("the username parameter is required");
   if (password === undefined) throw new InvalidRequest("the password parameter is required");
   if (username.length > MAX_USERNAME_LENGTH) throw new InvalidRequest(`username is longer than ${MAX_USERNAME_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) throw new InvalidRequest(`password is longer than ${MAX_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_INPUT_LENGTH) throw new InvalidRequest(`password is longer than ${MAX_PASSWORD_INPUT_LENGTH} characters`);
   return { username, password };
 }
 

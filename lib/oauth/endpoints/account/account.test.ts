@@ -266,7 +266,7 @@ describe("POST /account/password", () => {
   it.each([
     [{ new_password: "a brand new passphrase" }, "current_password and new_password are required"],
     [{ current_password: ALICE.password }, "current_password and new_password are required"],
-    [{ current_password: "x".repeat(1025), new_password: "a brand new passphrase" }, "current_password is longer than 1024 characters"],
+    [{ current_password: "x".repeat(4097), new_password: "a brand new passphrase" }, "current_password is longer than 4096 characters"],
   ])("refuses a request without both passwords: 400 invalid_request %#", async (body, description) => {
     const res = await changePassword(await signInWeb(), body);
     expect(res.status).toBe(400);

@@ -3,7 +3,7 @@ import { admitUserAttempt } from "@/lib/oauth/mfa/attempts.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import type { TokenHolder } from "@/lib/oauth/store/sessions.ts";
-import { MAX_PASSWORD_LENGTH } from "@/lib/platform/password-policy.ts";
+import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { passwordVerifier } from "@/lib/platform/passwords.ts";
 
 /**
@@ -14,7 +14,7 @@ import { passwordVerifier } from "@/lib/platform/passwords.ts";
  * right one forgives nothing.
  */
 export async function assertCurrentPassword(workspace: Workspace, user: TokenHolder, current: string): Promise<void> {
-  if (current.length > MAX_PASSWORD_LENGTH) throw new InvalidRequest(`current_password is longer than ${MAX_PASSWORD_LENGTH} characters`);
+  if (current.length > MAX_PASSWORD_INPUT_LENGTH) throw new InvalidRequest(`current_password is longer than ${MAX_PASSWORD_INPUT_LENGTH} characters`);
   const { attempt, user: stored } = await admitUserAttempt(workspace.id, user.username, proofAddress({ user }), Date.now());
   try {
     if (!stored || !(await passwordVerifier.verify(stored.passwordHash, current))) {

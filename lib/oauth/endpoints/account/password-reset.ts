@@ -1,3 +1,4 @@
+import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { authenticateClient } from "@/lib/oauth/client-auth/authenticate.ts";
 import { passwordResetMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
@@ -26,9 +27,6 @@ export const RESET_REQUESTED = {
 // A token is 43 base64url characters; anything far longer is not one of ours.
 const MAX_TOKEN_LENGTH = 128;
 const MAX_NAME_LENGTH = 255;
-// Past the policy's 1024 code points (its too_long rule) even in four-byte characters: a bound on
-// what is read, not the rule.
-const MAX_PASSWORD_LENGTH = 4096;
 
 /** Password recovery is offered when mail can go out (SMTP_URL, or development's mailbox). */
 export function recoveryIsOn(): boolean {
@@ -124,7 +122,7 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   const params = await readParams(request);
   const client = await recoveryClient(request, params, context, urlFor("passwordResetComplete"));
   const token = optional(params, "token", MAX_TOKEN_LENGTH);
-  const password = optional(params, "new_password", MAX_PASSWORD_LENGTH);
+  const password = optional(params, "new_password", MAX_PASSWORD_INPUT_LENGTH);
   if (token === undefined) throw new InvalidRequest("token is required");
   if (password === undefined) throw new InvalidRequest("new_password is required");
   const found = await findAccountToken(token, "password_reset", workspace.id);
