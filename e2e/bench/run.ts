@@ -15,7 +15,7 @@ import { chromium } from "@playwright/test";
 import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
-import { appendResults, cpuMs, longestTail, quantile, spread, table, withPeakRss, type Row } from "./report.ts";
+import { appendResults, cpuMs, longestTail, quantile, spread, table, tail, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -288,6 +288,8 @@ async function main() {
     const rows: Row[] = [];
     const ratios: Array<[string, number]> = [];
     const peerRatios: Array<[string, number]> = [];
+    // Each round's own p99 / p50, ours and the floor's: how far the tail moves from round to round.
+    const roundTails: Array<[string, Row[], Row[]]> = [];
     /**
      * The app's scenario, its floor's and, given `peerName`, the peer's, in alternating rounds
      * (ABBA, or ABCCBA with the peer: the machine's speed drifts, and each server's mean position
@@ -311,6 +313,7 @@ async function main() {
       const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
       rows.push(mine, floor);
       ratios.push([name, mine.rps / floor.rps]);
+      roundTails.push([name, appRuns.rows, floorRuns.rows]);
       if (peerRuns) {
         const other = mean(peerRuns.rows, peerRuns.name);
         rows.push(other);
@@ -373,7 +376,7 @@ async function main() {
       rows.push(await load(name, app.pid, { url }));
     }
 
-    const table = report(rows, pw, base, pwRounds, ceiling, ratios, peerRatios, weights);
+    const table = report(rows, pw, base, pwRounds, ceiling, ratios, peerRatios, roundTails, weights);
     process.stdout.write(table);
     if (!args.smoke) appendResults(path.join(root, "e2e", "bench", "results.md"), table);
   } finally {
@@ -409,6 +412,7 @@ function report(
   ceiling: number,
   ratios: Array<[string, number]>,
   peerRatios: Array<[string, number]>,
+  roundTails: Array<[string, Row[], Row[]]>,
   weights: Weight[],
 ): string {
   const f = (n: number, d = 0) => n.toFixed(d);
@@ -420,6 +424,10 @@ function report(
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
     `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}`,
+    ...roundTails.map(
+      ([name, mine, floor]) =>
+        `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}`,
+    ),
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on ${args.postgres ? "PostgreSQL" : "SQLite"} (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
