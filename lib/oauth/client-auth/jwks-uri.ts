@@ -25,10 +25,17 @@ for (const [net, prefix] of [
   ["224.0.0.0", 3],
 ] as const)
   INTERNAL.addSubnet(net, prefix, "ipv4");
-// (An IPv4-mapped IPv6 address, ::ffff:a.b.c.d, is checked against the IPv4 ranges by BlockList itself.)
+// (An IPv4-mapped IPv6 address, ::ffff:a.b.c.d, is checked against the IPv4 ranges by BlockList
+// itself.) The forms that carry an IPv4 address some network may route to it are refused whole:
+// IPv4-compatible (::a.b.c.d, with :: and ::1), SIIT's ::ffff:0:a.b.c.d, NAT64's prefixes (RFC
+// 6052, RFC 8215), 6to4 (2002::/16) and Teredo (2001::/32).
 for (const [net, prefix] of [
-  ["::", 127],
+  ["::", 96],
+  ["::ffff:0:0:0", 96],
   ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["2001::", 32],
+  ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
   ["ff00::", 8],
