@@ -30,12 +30,14 @@ function recipient(row: { id: string; username: string; name: string | null; ema
 
 /**
  * The active users a reset link goes to: the one of that username, or those of that address
- * (addresses are not unique; at most 10, the oldest accounts first). Disabled users and users
- * without an address get none. An address matches whatever the case of its letters A–Z (a phone
- * keyboard capitalises the first one; mail providers ignore it in practice), other characters exactly.
+ * (addresses are not unique; at most 10, the oldest accounts first) and the one whose username it
+ * is (a username may look like an address: a form that asks for "username or email" cannot tell).
+ * Disabled users and users without an address get none. An address matches whatever the case of
+ * its letters A–Z (a phone keyboard capitalises the first one; mail providers ignore it in
+ * practice), other characters exactly.
  */
 export async function findRecipients(workspaceId: string, by: { username: string } | { email: string }): Promise<Recipient[]> {
-  const where = "username" in by ? { username: by.username } : { id: { in: await idsWithAddress(workspaceId, by.email) } };
+  const where = "username" in by ? { username: by.username } : { OR: [{ id: { in: await idsWithAddress(workspaceId, by.email) } }, { username: by.email }] };
   const rows = await db().user.findMany({ where: { workspaceId, disabled: false, ...where }, select: RECIPIENT, orderBy: { createdAt: "asc" }, take: 10 });
   return rows.map(recipient).filter((r): r is Recipient => r !== null);
 }

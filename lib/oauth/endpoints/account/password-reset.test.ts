@@ -96,6 +96,21 @@ describe("POST /account/password-reset", () => {
     expect(smtp.received.length).toBe(before);
   });
 
+  it("finds a username written like an address by email too: a form asking for username or email cannot tell", async () => {
+    const user = await db().user.create({
+      data: { workspaceId: (await userRow("bob")).workspaceId, username: "frank@team", passwordHash: "x", email: "frank@example.com" },
+    });
+    try {
+      expect((await requestReset({ email: "frank@team" })).status).toBe(202);
+      expect(await linkTokenMailedTo("frank@example.com")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const before = smtp.received.length;
+      expect((await requestReset({ email: "Frank@team" })).status).toBe(202);
+      expect(smtp.received.length).toBe(before);
+    } finally {
+      await db().user.delete({ where: { id: user.id } });
+    }
+  });
+
   it("compares letters other than A–Z exactly, the same on both databases", async () => {
     const user = await db().user.create({
       data: { workspaceId: (await userRow("bob")).workspaceId, username: "zoe-reset", passwordHash: "x", email: "Zoë@example.com" },
