@@ -60,7 +60,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
               {profile.pendingEmail ? (
                 <span className="pending">
                   <span className="meta">Waiting for you to confirm {profile.pendingEmail}: follow the link we sent there.</span>
-                  <CancelEmailChangeForm />
+                  {/* Cancelling sends the current address again: there is none to send for a first one. */}
+                  {profile.email ? <CancelEmailChangeForm /> : null}
                 </span>
               ) : null}
             </dd>
