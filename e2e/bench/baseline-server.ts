@@ -86,7 +86,8 @@ function sqliteStore(file: string): Store {
 }
 
 function postgresStore(url: string): Store {
-  const pool = new pg.Pool({ connectionString: url });
+  // Kept as the app keeps its own (POSTGRES_POOL in lib/platform/db.ts): opened connections stay.
+  const pool = new pg.Pool({ connectionString: url, idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 60_000 });
   // bigint columns (the instants) as numbers.
   pg.types.setTypeParser(20, Number);
   const named = (name: keyof typeof SQL, values: unknown[]) => ({ name: `floor_${name}`, text: SQL[name], values });

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import {
   clientHasConnected,
   clientWasMade,
@@ -319,6 +320,46 @@ describe.runIf(isPostgresUrl(process.env.DATABASE_URL ?? ""))("on PostgreSQL", (
           { pid: second },
         ]),
       );
+    }));
+
+  it("keeps the connections it opened through a quiet spell (each holds its prepared statements), with TCP keepalives", () =>
+    withClient(async (client) => {
+      // The pool is made at the first query, on the real clock; what it opens after, on a fake one.
+      const first = await backendOf(client);
+      const pool = (client as unknown as Record<symbol, { driver?: { pool: { totalCount: number; options: Record<string, unknown> } } }>)[
+        Symbol.for("ropc.db.connection")
+      ]!.driver!.pool;
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      let backends: number[];
+      try {
+        // At once, so that the pool opens several.
+        backends = [...new Set(await Promise.all(Array.from({ length: 6 }, () => backendOf(client))))];
+        expect(backends.length).toBeGreaterThan(1);
+        const opened = pool.totalCount;
+        vi.advanceTimersByTime(10 * 60_000);
+        expect(pool.totalCount).toBe(opened);
+      } finally {
+        vi.useRealTimers();
+      }
+      const alive = await sqlRows<{ pid: number }>(
+        client,
+        Prisma.sql`SELECT "pid" FROM pg_stat_activity WHERE "pid" IN (${Prisma.join([first, ...backends])})`,
+      );
+      expect(alive).toHaveLength(new Set([first, ...backends]).size);
+      expect(pool.options).toMatchObject({ idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 60_000 });
+      // One the server ends while it is unused (idle_session_timeout, an administrator) leaves the
+      // pool, and the next queries get another.
+      const total = pool.totalCount;
+      const other = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await other.connect();
+      try {
+        await other.query("SELECT pg_terminate_backend($1)", [backends[0]]);
+      } finally {
+        await other.end();
+      }
+      await vi.waitFor(() => expect(pool.totalCount).toBe(total - 1));
+      const answers = await Promise.all(Array.from({ length: 6 }, () => backendOf(client)));
+      expect(answers).not.toContain(backends[0]);
     }));
 
   it("keeps a connection whose statement the server refused, out of any transaction", () =>

@@ -189,6 +189,17 @@ class SharedAdapter<A extends SqlDriverAdapter = SqlDriverAdapter> {
   }
 }
 
+/**
+ * How the PostgreSQL pool keeps its connections. pg closes one after 10 s unused, and each holds
+ * the named statements it has prepared (pg-statements.ts): a burst after a quiet spell then paid a
+ * backend's start and every statement's preparation again, on its first requests (the first ten
+ * sign-ins after 12 s idle took 3 × the p50, measured). So the pool keeps what it has opened, as a
+ * fixed-size pool does; a connection the server or a proxy closes is replaced at the next use.
+ * TCP keepalives from a minute unused on, so that a NAT or load balancer on the way does not
+ * forget a quiet connection.
+ */
+export const POSTGRES_POOL = { idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 60_000 } as const;
+
 /** The SQLite file a `file:` URL or a path names (absolute), or undefined for a PostgreSQL URL. */
 export function sqliteFile(target: string): string | undefined {
   if (isPostgresUrl(target)) return undefined;
@@ -198,8 +209,11 @@ export function sqliteFile(target: string): string | undefined {
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
 export function createDb(target: string = settings().DATABASE_URL): Db {
   if (isPostgresUrl(target)) {
-    // pg's default pool (10 connections), shared by Prisma's queries and ours.
-    const postgres = new SharedAdapter(new PrismaPg({ connectionString: target }), (adapter) => ({ kind: "postgres", pool: adapter.underlyingDriver() }));
+    // pg's pool of 10 connections, shared by Prisma's queries and ours, on POSTGRES_POOL.
+    const postgres = new SharedAdapter(new PrismaPg({ connectionString: target, ...POSTGRES_POOL }), (adapter) => ({
+      kind: "postgres",
+      pool: adapter.underlyingDriver(),
+    }));
     // The metrics read the pool's gauges (the one made at the latest connect).
     measureDatabasePool(() => {
       const driver = postgres.driver;

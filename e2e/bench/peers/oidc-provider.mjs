@@ -67,7 +67,8 @@ function sqliteStatements(file) {
 
 /** The same on PostgreSQL: named prepared statements (parsed once per connection) on pg's pool. */
 async function postgresStatements(url) {
-  const pool = new pg.Pool({ connectionString: url });
+  // Kept as the app keeps its own (POSTGRES_POOL in lib/platform/db.ts): opened connections stay.
+  const pool = new pg.Pool({ connectionString: url, idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 60_000 });
   // BIGINT columns (the instants) as numbers.
   pg.types.setTypeParser(20, Number);
   await pool.query(table());
