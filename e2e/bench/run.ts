@@ -41,6 +41,9 @@ const ROUND_DURATION = args.smoke ? 2 : 5;
 // Before its rounds, each server serves each scenario this long, unmeasured: a path's first
 // requests run code V8 has not compiled yet, and they would set the first round's p99.
 const WARM_UP_DURATION = args.smoke ? 0 : 1;
+// Between rounds, each server is given time to finish the requests of its last one (settled()).
+const SETTLE_WINDOW_MS = 100;
+const SETTLE_MAX_MS = 3000;
 const CONNECTIONS = 10;
 const USERS = 100;
 const PASSWORD = "bench-password-1";
@@ -108,10 +111,29 @@ interface Runs {
   rows: Row[];
 }
 
+/**
+ * Waits until the server has been idle for a moment (less than one clock tick of CPU over
+ * SETTLE_WINDOW_MS), at most SETTLE_MAX_MS: the requests of a finished round are answered.
+ */
+async function settled(pid: number | undefined): Promise<void> {
+  if (cpuMs(pid) === 0) return;
+  const end = Date.now() + SETTLE_MAX_MS;
+  let last = cpuMs(pid);
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    const now = cpuMs(pid);
+    if (now - last < 10) return;
+    last = now;
+  }
+}
+
 async function load(name: string, pid: number | undefined, options: autocannon.Options, duration = DURATION): Promise<Row> {
   const before = cpuMs(pid);
   // Each 2xx answer's latency (ms, from hrtime), as autocannon counts them in its histogram.
   const latencies: number[] = [];
+  // BENCH_TRACE=<file>: each answer's time into the round, latency and status, a JSON line a round.
+  const trace: number[][] | undefined = process.env.BENCH_TRACE ? [] : undefined;
+  const t0 = performance.now();
   const [result, rss] = await withPeakRss(
     pid,
     () =>
@@ -119,10 +141,17 @@ async function load(name: string, pid: number | undefined, options: autocannon.O
         const instance = autocannon({ connections: CONNECTIONS, duration, ...options }, (err, done) => (err ? reject(err as Error) : resolve(done)));
         instance.on("response", (_client, status, _bytes, ms) => {
           if (status >= 200 && status < 300) latencies.push(ms);
+          trace?.push([Math.round(performance.now() - t0), Math.round(ms * 10) / 10, status]);
         });
       }),
   );
+  // autocannon's clients are gone at the end of the round, but the requests they had in flight
+  // are still in the server's queue: the next round's first requests would queue behind them, at
+  // twice the round's concurrency, and they set a 5-second round's p99. The round's CPU is read
+  // once they are done, so that it counts its own work.
+  await settled(pid);
   const cpu = (cpuMs(pid) - before) / Math.max(1, result.requests.total);
+  if (trace) fs.appendFileSync(process.env.BENCH_TRACE!, `${JSON.stringify({ name, started: Date.now() - Math.round(performance.now() - t0), trace })}\n`);
   return {
     name,
     rps: result.requests.average,
@@ -281,6 +310,7 @@ async function main() {
     log("warming up");
     await autocannon({ ...(await passwordGrant(APP)), connections: 4, duration: 1 });
     await autocannon({ ...(await passwordGrant(BASELINE)), connections: 4, duration: 1 });
+    await Promise.all([settled(app.pid), settled(baseline.pid)]);
 
     log("measuring the argon2id ceiling");
     const ceiling = await argon2Ceiling(args.smoke ? 1 : 3);
