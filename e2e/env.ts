@@ -59,5 +59,12 @@ export const LONG_DETAILS_USER = {
   email: `long-details-${"x".repeat(228)}@example.com`,
 } as const;
 
+/** The same lengths, enrolling during sign-in under a required policy: the step that holds the tokens and the recovery codes takes more than one cookie too (e2e/mfa.spec.ts). */
+export const LONG_DETAILS_MFA_USER = {
+  username: "long-details-mfa",
+  name: LONG_DETAILS_USER.name,
+  email: `long-details-mfa-${"x".repeat(224)}@example.com`,
+} as const;
+
 /** Users of e2e/account.spec.ts whose password a test changes (their password: `${username}-password-1`). */
 export const ACCOUNT_USERS = ["account-password", "account-password-nojs"] as const;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { decode } from "next-auth/jwt";
 import { expectNoAxeViolations } from "./axe.ts";
-import { E2E } from "./env.ts";
+import { E2E, LONG_DETAILS_MFA_USER } from "./env.ts";
 
 const ISSUER = "/demo/default";
 const DAVE_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -459,6 +459,24 @@ test.describe("when demo-web's policy is required", () => {
     await page.getByRole("button", { name: "Verify" }).click();
     await expect(page).toHaveURL(/\/account$/);
     expect((await sessionClaims(page)).amr).toEqual(["pwd", "mfa"]);
+  });
+
+  test("a user with the longest name and address enrols during sign-in: the step waits in chunks, then the session begins", async ({ page, context }) => {
+    const { username, name } = LONG_DETAILS_MFA_USER;
+    await signIn(page, username, `${username}-password-1`);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Set up two-step verification");
+    const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
+    await page.getByLabel("Authentication code").fill(totp(secret));
+    await page.getByRole("button", { name: "Verify and continue" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Two-step verification is on");
+    // The tokens and the recovery codes wait, sealed, in more than one cookie: a browser keeps none over 4 kB.
+    const stepCookies = async () => (await context.cookies()).filter((c) => c.name.startsWith("login-mfa-step")).map((c) => c.name);
+    expect((await stepCookies()).sort()).toEqual(["login-mfa-step.0", "login-mfa-step.1"]);
+    await page.getByRole("button", { name: "I have saved them, continue" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(name);
+    expect(JSON.parse((await page.getByTestId("access-token-claims").textContent()) ?? "{}").amr).toEqual(["pwd", "otp", "mfa"]);
+    expect(await stepCookies()).toEqual([]);
   });
 
   test("an enrolment step that expired sends the user back to the password, and enrols nothing", async ({ page }) => {

@@ -3,7 +3,17 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ACCOUNT_USERS, E2E, LOCKOUT_USERS, LONG_DETAILS_USER, MFA_USERS, RECOVERY_PASSWORD, RECOVERY_USERS, SHOTS_USER } from "./env.ts";
+import {
+  ACCOUNT_USERS,
+  E2E,
+  LOCKOUT_USERS,
+  LONG_DETAILS_MFA_USER,
+  LONG_DETAILS_USER,
+  MFA_USERS,
+  RECOVERY_PASSWORD,
+  RECOVERY_USERS,
+  SHOTS_USER,
+} from "./env.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -22,7 +32,7 @@ const { addUser } = await import("@/lib/admin/users.ts");
 for (const username of [...MFA_USERS, ...LOCKOUT_USERS, SHOTS_USER, ...ACCOUNT_USERS]) {
   await addUser({ workspace: "demo/default", username, password: `${username}-password-1`, email: `${username}@example.com`, name: `${username} Example` });
 }
-await addUser({ workspace: "demo/default", ...LONG_DETAILS_USER, password: `${LONG_DETAILS_USER.username}-password-1` });
+for (const user of [LONG_DETAILS_USER, LONG_DETAILS_MFA_USER]) await addUser({ workspace: "demo/default", ...user, password: `${user.username}-password-1` });
 // One user per password-recovery test (e2e/recovery.spec.ts): each ends with another password.
 for (const username of RECOVERY_USERS) {
   await addUser({ workspace: "demo/default", username, password: RECOVERY_PASSWORD, email: `${username}@example.com`, name: `${username} Example` });

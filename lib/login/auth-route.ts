@@ -1,7 +1,7 @@
 import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
 import { authOptions, type MfaStepExchange } from "@/lib/login/auth-options.ts";
-import { mfaStepCookie, mfaStepCookieName, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { mfaStepCookies, mfaStepCookieValue, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
 
 export interface AuthRouteContext {
   params: Promise<{ nextauth: string[] }>;
@@ -26,8 +26,11 @@ export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promis
   const refused = methodNotAllowed(nextauth, req.method);
   if (refused) return refused;
   if (nextauth[0] !== "callback") return NextAuth(req, ctx, authOptions());
-  const mfaStep: MfaStepExchange = { current: await openMfaStep(req.cookies.get(mfaStepCookieName())?.value) };
+  const mfaStep: MfaStepExchange = { current: await openMfaStep(mfaStepCookieValue(req.cookies.getAll())) };
   const response: Response = await NextAuth(req, ctx, authOptions(mfaStep));
-  if (mfaStep.next !== undefined) response.headers.append("Set-Cookie", await mfaStepCookie(mfaStep.next));
+  if (mfaStep.next !== undefined) {
+    const existing = req.cookies.getAll().map((cookie) => cookie.name);
+    for (const header of await mfaStepCookies(mfaStep.next, existing)) response.headers.append("Set-Cookie", header);
+  }
   return response;
 }

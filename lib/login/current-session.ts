@@ -1,7 +1,7 @@
 import { cookies } from "next/headers";
 import type { JWT } from "next-auth/jwt";
 import { decodeSession, sessionCookieValue } from "@/lib/login/session.ts";
-import { mfaStepCookieName, openMfaStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { mfaStepCookieValue, openMfaStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 
 /** The session of the request being rendered (tokens included: server components only). */
 export async function currentSession(): Promise<(JWT & { tokens: NonNullable<JWT["tokens"]> }) | null> {
@@ -40,5 +40,5 @@ export function describeToken(token: string, expiresAt?: number): DisplayedToken
 
 /** The sign-in step in progress for this browser (its sealed cookie), if any. */
 export async function currentMfaStep(): Promise<MfaStep | null> {
-  return openMfaStep((await cookies()).get(mfaStepCookieName())?.value);
+  return openMfaStep(mfaStepCookieValue((await cookies()).getAll()));
 }

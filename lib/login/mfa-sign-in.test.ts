@@ -20,7 +20,7 @@ import {
   SignInError,
   type SignedIn,
 } from "@/lib/login/token-client.ts";
-import { MFA_STEP_SECONDS, mfaStepCookie, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { MFA_STEP_SECONDS, mfaStepCookies, mfaStepCookieValue, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
 
 // The login app's second step against the real routes, in-process (as in token-client.test.ts):
@@ -310,28 +310,65 @@ describe("signInStep: one submit of the sign-in form", () => {
 });
 
 describe("the sealed step cookie", () => {
-  it("carries each stage, fits a browser's 4096-byte limit, and expires with its step", async () => {
+  /** The cookies a browser keeps from Set-Cookie headers (deleting those at Max-Age=0), as a request would carry them. */
+  const kept = (headers: string[], jar = new Map<string, string>()) => {
+    for (const header of headers) {
+      const [pair] = header.split(";");
+      const name = pair!.slice(0, pair!.indexOf("="));
+      if (/; Max-Age=0;/.test(header)) jar.delete(name);
+      else jar.set(name, pair!.slice(pair!.indexOf("=") + 1));
+    }
+    return jar;
+  };
+  const cookiesOf = (jar: Map<string, string>) => [...jar].map(([name, value]) => ({ name, value }));
+
+  it("carries each stage, each cookie within a browser's 4096-byte limit, and expires with its step", async () => {
     const jay = await newUser("jay");
     await withLoginClientPolicy("required", async () => {
       const enrol = ((await signInStep(jay, null, END_USER)) as { next: Extract<MfaStep, { stage: "enrol" }> }).next;
       const shown = ((await signInStep({ otp: codeAt(enrol.enrolment.secret) }, enrol, END_USER)) as { next: MfaStep }).next;
       for (const step of [enrol, shown]) {
-        const header = await mfaStepCookie(step);
-        const [pair] = header.split(";");
+        const headers = await mfaStepCookies(step);
         // RFC 6265 §6.1: browsers keep at least 4096 bytes of name, value and attributes together.
-        expect(header.length).toBeLessThan(4096);
-        const value = pair!.slice(pair!.indexOf("=") + 1);
+        for (const header of headers) expect(header.length).toBeLessThan(4096);
+        const value = mfaStepCookieValue(cookiesOf(kept(headers)));
         expect(await openMfaStep(value)).toEqual(step);
         expect(await openMfaStep(value, Date.now() + (MFA_STEP_SECONDS + 1) * 1000)).toBeNull();
-        expect(header).toMatch(/; HttpOnly; SameSite=Strict/);
+        expect(headers[0]).toMatch(/; HttpOnly; SameSite=Strict/);
       }
-      expect(await mfaStepCookie(null)).toMatch(/^login-mfa-step=; Path=\/; Max-Age=0;/);
+      expect(await mfaStepCookies(null)).toEqual([expect.stringMatching(/^login-mfa-step=; Path=\/; Max-Age=0;/)]);
+    });
+  });
+
+  it("splits a step too long for one cookie (the longest name and address), and leaves no stale chunk behind", async () => {
+    const long = await newUser("long-step");
+    await db().user.update({
+      where: { workspaceId_username: { workspaceId: (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id, username: long.username } },
+      data: { name: `Long ${"Details ".repeat(23)}Example`, email: `long-step-${"x".repeat(231)}@example.com` },
+    });
+    await withLoginClientPolicy("required", async () => {
+      const enrol = ((await signInStep(long, null, END_USER)) as { next: Extract<MfaStep, { stage: "enrol" }> }).next;
+      const jar = kept(await mfaStepCookies(enrol));
+      const shown = ((await signInStep({ otp: codeAt(enrol.enrolment.secret) }, enrol, END_USER)) as { next: MfaStep }).next;
+      expect(shown.stage).toBe("recovery-codes");
+      const headers = await mfaStepCookies(shown, jar.keys());
+      for (const header of headers) expect(header.length).toBeLessThan(4096);
+      kept(headers, jar);
+      expect([...jar.keys()].sort()).toEqual(["login-mfa-step.0", "login-mfa-step.1"]);
+      expect(await openMfaStep(mfaStepCookieValue(cookiesOf(jar)))).toEqual(shown);
+      // A short step after it: the chunks go, or they would be joined to it.
+      kept(await mfaStepCookies({ stage: "code", mfaToken: "x" }, jar.keys()), jar);
+      expect([...jar.keys()]).toEqual(["login-mfa-step"]);
+      expect(await openMfaStep(mfaStepCookieValue(cookiesOf(jar)))).toEqual({ stage: "code", mfaToken: "x" });
+      // The end of the sign-in deletes every chunk there is.
+      kept(await mfaStepCookies(shown, jar.keys()), jar);
+      expect(kept(await mfaStepCookies(null, jar.keys()), jar).size).toBe(0);
     });
   });
 
   it("opens nothing that was tampered with or sealed for another purpose", async () => {
-    const header = await mfaStepCookie({ stage: "code", mfaToken: "x" });
-    const value = header.split(";")[0]!.split("=")[1]!;
+    const [header] = await mfaStepCookies({ stage: "code", mfaToken: "x" });
+    const value = header!.split(";")[0]!.split("=")[1]!;
     // One character inside the tag changed.
     expect(await openMfaStep(withCharChanged(value, -10))).toBeNull();
     expect(await openMfaStep(undefined)).toBeNull();

@@ -1,3 +1,4 @@
+import { chunkedCookieValue, chunkedCookieWrites, isChunkOf } from "@/lib/login/cookie-chunks.ts";
 import { seal, setCookieHeader, unseal } from "@/lib/login/sealed-cookie.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import {
@@ -39,10 +40,32 @@ export async function openMfaStep(value: string | undefined, now = Date.now()): 
   return payload?.step && typeof payload.step === "object" ? (payload.step as MfaStep) : null;
 }
 
-/** The Set-Cookie header that stores `step`, or deletes the cookie when it is null. */
-export async function mfaStepCookie(step: MfaStep | null, now = Date.now()): Promise<string> {
-  const cookie = { name: mfaStepCookieName(), path: "/", maxAge: step ? MFA_STEP_SECONDS : 0 };
-  return setCookieHeader(cookie, step ? await seal("mfa-step", { step }, MFA_STEP_SECONDS, now) : "");
+/**
+ * The sealed step among a request's cookies. The recovery-codes stage holds the tokens and the
+ * user's profile, which at the longest name and address the profile allows pass one cookie's
+ * 4 kB: it is split as the session is (cookie-chunks.ts).
+ */
+export function mfaStepCookieValue(cookies: Iterable<{ name: string; value: string }>): string | undefined {
+  return chunkedCookieValue(cookies, mfaStepCookieName());
+}
+
+/** Whether a cookie is the step's, whole or a chunk of it. */
+export const isMfaStepCookie = (cookie: string) => isChunkOf(cookie, mfaStepCookieName());
+
+/**
+ * The Set-Cookie headers that store `step` (in chunks when it is long), or delete it when it is
+ * null, and delete what of the request's step cookies (`existing`, their names) the new value
+ * does not use.
+ */
+export async function mfaStepCookies(step: MfaStep | null, existing: Iterable<string> = [], now = Date.now()): Promise<string[]> {
+  const name = mfaStepCookieName();
+  const { set, remove } = step
+    ? chunkedCookieWrites(await seal("mfa-step", { step }, MFA_STEP_SECONDS, now), existing, name)
+    : { set: [], remove: [...new Set([name, ...[...existing].filter(isMfaStepCookie)])] };
+  return [
+    ...set.map(([cookie, value]) => setCookieHeader({ name: cookie, path: "/", maxAge: MFA_STEP_SECONDS }, value)),
+    ...remove.map((cookie) => setCookieHeader({ name: cookie, path: "/", maxAge: 0 }, "")),
+  ];
 }
 
 /** What the sign-in form sent: the password, or a code for the step in progress, or "done" after the recovery codes. */

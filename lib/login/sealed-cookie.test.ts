@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seal, setCookieHeader, unseal } from "@/lib/login/sealed-cookie.ts";
-import { mfaStepCookie, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { mfaStepCookies, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { openEnrolment, openRecoveryCodes, proofOf, sealRecoveryCodes } from "@/lib/login/account-mfa.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
 
@@ -25,10 +25,10 @@ describe("sealed cookies", () => {
 
   it("are httpOnly and SameSite=Strict; a null step deletes the cookie", async () => {
     expect(setCookieHeader({ name: "n", path: "/", maxAge: 60 }, "v")).toBe("n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict");
-    const set = await mfaStepCookie({ stage: "code", mfaToken: "tok" });
+    const [set] = await mfaStepCookies({ stage: "code", mfaToken: "tok" });
     expect(set).toMatch(/^login-mfa-step=[^;]+; Path=\/; Max-Age=300; HttpOnly; SameSite=Strict$/);
-    expect(await openMfaStep(set.split(";")[0]!.split("=")[1])).toEqual({ stage: "code", mfaToken: "tok" });
-    expect(await mfaStepCookie(null)).toBe("login-mfa-step=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    expect(await openMfaStep(set!.split(";")[0]!.split("=")[1])).toEqual({ stage: "code", mfaToken: "tok" });
+    expect(await mfaStepCookies(null)).toEqual(["login-mfa-step=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { decode, encode, type JWT } from "next-auth/jwt";
 import { loginConfig } from "@/lib/login/config.ts";
+import { chunkedCookieValue, chunkedCookieWrites, isChunkOf } from "@/lib/login/cookie-chunks.ts";
 import { refreshTokens, SignInError, type SessionTokens } from "@/lib/login/token-client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
@@ -18,34 +19,12 @@ export function sessionCookieName(secure = loginConfig().secureCookies): string 
   return `${secure ? "__Secure-" : ""}next-auth.session-token`;
 }
 
-// next-auth splits a session cookie longer than this into `name.0`, `name.1`, … (a browser keeps
-// no cookie over 4,096 bytes; next-auth/core/lib/cookie.js), and so must whatever else writes it.
-const CHUNK_SIZE = 4096 - 163;
-
-const chunkIndex = (cookie: string, name: string): number | undefined => {
-  if (!cookie.startsWith(`${name}.`)) return undefined;
-  const suffix = cookie.slice(name.length + 1);
-  return /^\d{1,3}$/.test(suffix) ? Number(suffix) : undefined;
-};
-
-/** Whether a cookie is the session's, whole or one of its chunks. */
-export const isSessionCookie = (cookie: string, name = sessionCookieName()) => cookie === name || chunkIndex(cookie, name) !== undefined;
+/** Whether a cookie is the session's, whole or one of its chunks (next-auth splits a long one: cookie-chunks.ts). */
+export const isSessionCookie = (cookie: string, name = sessionCookieName()) => isChunkOf(cookie, name);
 
 /** The session cookie's value among a request's cookies: its chunks joined in order, or the cookie whole. */
 export function sessionCookieValue(cookies: Iterable<{ name: string; value: string }>, name = sessionCookieName()): string | undefined {
-  const chunks: Array<[number, string]> = [];
-  let whole: string | undefined;
-  for (const cookie of cookies) {
-    const index = chunkIndex(cookie.name, name);
-    if (index !== undefined) chunks.push([index, cookie.value]);
-    else if (cookie.name === name) whole = cookie.value;
-  }
-  return chunks.length > 0
-    ? chunks
-        .sort((a, b) => a[0] - b[0])
-        .map(([, value]) => value)
-        .join("")
-    : whole;
+  return chunkedCookieValue(cookies, name);
 }
 
 /**
@@ -53,12 +32,7 @@ export function sessionCookieValue(cookies: Iterable<{ name: string; value: stri
  * request's session cookies (`existing`) must go: a stale chunk would be joined to the new value.
  */
 export function sessionCookieWrites(value: string, existing: Iterable<string>, name = sessionCookieName()): { set: Array<[string, string]>; remove: string[] } {
-  const set: Array<[string, string]> =
-    value.length <= CHUNK_SIZE
-      ? [[name, value]]
-      : Array.from({ length: Math.ceil(value.length / CHUNK_SIZE) }, (_, i) => [`${name}.${i}`, value.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE)]);
-  const kept = new Set(set.map(([cookie]) => cookie));
-  return { set, remove: [...existing].filter((cookie) => isSessionCookie(cookie, name) && !kept.has(cookie)) };
+  return chunkedCookieWrites(value, existing, name);
 }
 
 export function decodeSession(value: string | undefined): Promise<JWT | null> {
