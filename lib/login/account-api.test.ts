@@ -83,6 +83,7 @@ describe("the login app's account API client", () => {
     const rules = await passwordRules();
     expect(accountError("too_short", rules)).toBe("The password must have at least 8 characters.");
     expect(accountError("wrong_password", rules)).toBe("Your current password is not right.");
+    expect(accountError("mail_not_sent", rules)).toBe("The confirmation email couldn't be sent, so your address is unchanged. Please try again later.");
     expect(accountError("<script>", rules)).toBe("This can't be done right now. Please try again in a moment.");
     expect(accountError(undefined, rules)).toBeUndefined();
     expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
@@ -127,6 +128,12 @@ describe("the login app's account API client", () => {
       expect(await submitCancelEmailChange(tokens.accessToken)).toEqual({ notice: "email_change_cancelled" });
       expect(await getProfile(tokens.accessToken)).toMatchObject({ email: "bob@example.com", pendingEmail: null });
       expect(accountNotice("email_change_cancelled")).toBe("The change of your email address is cancelled: its link no longer works.");
+      // The mail server refuses the mail: the page says so, and nothing is pending.
+      const refusing = new URL(smtp.url);
+      refusing.password = "not-the-password";
+      Object.assign(settings(), { SMTP_URL: refusing.toString() });
+      expect(await change("bob-password-1")).toEqual({ error: "mail_not_sent", form: "profile" });
+      expect(await getProfile(tokens.accessToken)).toMatchObject({ email: "bob@example.com", pendingEmail: null });
     } finally {
       Object.assign(settings(), original);
       await smtp.close();

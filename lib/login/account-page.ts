@@ -54,6 +54,7 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   invalid_email: "That doesn't look like an email address.",
   email_unavailable: "Your email address can't be changed right now.",
   too_many_mails: "Too many confirmation emails this hour. Please try again later.",
+  mail_not_sent: "The confirmation email couldn't be sent, so your address is unchanged. Please try again later.",
   session_gone: "That session has already ended.",
   wrong_code: "That code or password didn't work. Please try again.",
   code_format: "Enter the 6-digit code your authenticator app shows.",
@@ -128,6 +129,7 @@ export async function submitProfile(accessToken: string, name: string, email: st
   } catch (err) {
     if (err instanceof AccountApiError && err.reason === "invalid") return fail(invalidProfileField(err.description));
     if (err instanceof AccountApiError && err.reason === "conflict") return fail("email_unavailable");
+    if (err instanceof AccountApiError && err.reason === "refused" && err.description === "temporarily_unavailable") return fail("mail_not_sent");
     if (err instanceof AccountApiError && err.reason === "wrong_password") return fail("wrong_password");
     if (err instanceof AccountApiError && err.reason === "too_many_attempts")
       return fail(err.description === "too_many_attempts" ? "too_many_attempts" : "too_many_mails");

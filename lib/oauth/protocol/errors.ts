@@ -15,8 +15,9 @@ export type OAuthErrorCode =
   | "unauthorized_client"
   | "unsupported_grant_type"
   | "invalid_scope"
-  // RFC 6749 §4.1.2.1, used for faults of the server itself
+  // RFC 6749 §4.1.2.1, used for faults of the server itself, and for a service it needs being down (HTTP 503)
   | "server_error"
+  | "temporarily_unavailable"
   // Ours, RFC 6749 §5.2-shaped: the brute-force defence refused to verify a password (HTTP 429)
   | "too_many_attempts"
   // Ours: an address spent its budget of unauthenticated failures for the minute (HTTP 429)
@@ -228,6 +229,12 @@ export class MethodNotAllowed extends OAuthError {
   constructor(allowed: readonly string[]) {
     super(`method not allowed; use ${allowed.join(" or ")}`, { headers: { Allow: allowed.join(", ") } });
   }
+}
+
+/** Something the request needs is down for now (RFC 6749 §4.1.2.1's code): the mail server, for a confirmation link. */
+export class TemporarilyUnavailable extends OAuthError {
+  readonly error = "temporarily_unavailable";
+  static override readonly defaultStatus = 503;
 }
 
 /** Anything unexpected: the caller learns nothing but that it was our fault. */

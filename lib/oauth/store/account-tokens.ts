@@ -188,6 +188,11 @@ export async function cancelEmailChange(userId: string, now = new Date()): Promi
   await db().accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
 }
 
+/** Spends one issued token whose mail never went out: its link was never sent, and it is no longer a pending request. */
+export async function withdrawAccountToken(token: string, now = new Date()): Promise<void> {
+  await db().accountToken.updateMany({ where: { tokenHash: accountTokenHash(token), usedAt: null }, data: { usedAt: now } });
+}
+
 /** The address a user asked to change to and has not confirmed yet (the newest live request), or null. */
 export async function pendingEmailOf(userId: string, now = new Date()): Promise<string | null> {
   // Plain SQL: the account page reads it at each visit (lib/platform/db.ts).

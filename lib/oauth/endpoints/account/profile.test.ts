@@ -172,6 +172,31 @@ describe("PATCH /account/profile", () => {
     expect((await db().user.findFirstOrThrow({ where: { username } })).email).toBe(`${username}@example.com`);
   });
 
+  it("answers 503 temporarily_unavailable when the mail server refuses the mail, and leaves only the earlier request pending", async () => {
+    const username = await newUser();
+    const token = await accessToken(username);
+    const proof = { current_password: `${username}-password-1` };
+    expect((await patchProfile(token, { email: `${username}.first@example.com`, ...proof })).status).toBe(200);
+    const first = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
+    // The same SMTP server, which now refuses our login.
+    const url = new URL(smtp.url);
+    url.password = "not-the-password";
+    Object.assign(settings(), { SMTP_URL: url.toString() });
+    let res: Response;
+    try {
+      res = await patchProfile(token, { email: `${username}.second@example.com`, ...proof });
+    } finally {
+      Object.assign(settings(), { SMTP_URL: smtp.url });
+    }
+    expect(res.status).toBe(503);
+    expectNoStore(res);
+    expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "the confirmation mail could not be sent; try again later" });
+    // No link went out for the second address: it is not pending, the first still is, and its link works.
+    expect(await (await getProfile(token)).json()).toMatchObject({ pending_email: `${username}.first@example.com` });
+    expect((await verify(first)).status).toBe(204);
+    expect((await db().user.findFirstOrThrow({ where: { username } })).email).toBe(`${username}.first@example.com`);
+  });
+
   it("mails nothing for the same address", async () => {
     const before = smtp.received.length;
     const res = await patchProfile(await accessToken("bob"), { email: "bob@example.com" });

@@ -2,13 +2,21 @@ import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/accou
 import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { InvalidRequest, InvalidVerificationToken } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidRequest, InvalidVerificationToken, TemporarilyUnavailable } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { cancelEmailChange, confirmEmail, findAccountToken, issueAccountToken, pendingEmailOf, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
+import {
+  cancelEmailChange,
+  confirmEmail,
+  findAccountToken,
+  issueAccountToken,
+  pendingEmailOf,
+  withdrawAccountToken,
+  type TokenProblem,
+} from "@/lib/oauth/store/account-tokens.ts";
 import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
+import { MailFailure, mailDelivery, sendMail } from "@/lib/platform/mail.ts";
 
 /** Confirmation mails one user may be sent per hour: an account must not become a way to mail strangers. */
 export const VERIFICATION_MAILS_PER_HOUR = 3;
@@ -115,7 +123,15 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
     if (token === null) throw new InvalidRequest("too many address changes this hour; try again later", { status: 429, detail: "verification mail limit" });
     const link = new URL(verifyEmailPage());
     link.searchParams.set("token", token);
-    await sendMail(emailVerificationMail({ to: newEmail, username: profile.username, workspaceName: profile.workspaceName }, link.toString(), ttl), log);
+    try {
+      await sendMail(emailVerificationMail({ to: newEmail, username: profile.username, workspaceName: profile.workspaceName }, link.toString(), ttl), log);
+    } catch (err) {
+      if (!(err instanceof MailFailure)) throw err;
+      // No link went out: the change is not pending (an earlier request's link, if any, still is).
+      await withdrawAccountToken(token);
+      log.warn({ event: "account.email.verification_not_mailed", userId: profile.id, reason: err.message }, "email confirmation link not mailed");
+      throw new TemporarilyUnavailable("the confirmation mail could not be sent; try again later", { detail: "verification mail failed" });
+    }
     log.info({ event: "account.email.verification_mailed", userId: profile.id }, "email confirmation link mailed");
   }
   return json(await currentProfile(caller));
