@@ -50,6 +50,27 @@ export interface Row {
   rss: number;
   /** The server's CPU time per request (ms), all its threads: the main thread and libuv's pool. */
   cpu: number;
+  /** Of the round's slowest 1% of answers, the share that came in its first EARLY_MS. */
+  early: number;
+}
+
+/** The start of a round whose share of the slowest answers the report gives (Row.early). */
+export const EARLY_MS = 500;
+
+/**
+ * Of the answers at or above the p99 of `latencies`, the share that came (`times`, ms into the
+ * round) in the round's first EARLY_MS: a server that was idle before the round, or a machine
+ * waking up, shows here rather than in the steady state.
+ */
+export function earlyShare(latencies: number[], times: number[], p99: number): number {
+  let slow = 0;
+  let early = 0;
+  for (let i = 0; i < latencies.length; i++) {
+    if (latencies[i]! < p99) continue;
+    slow += 1;
+    if (times[i]! < EARLY_MS) early += 1;
+  }
+  return slow === 0 ? 0 : early / slow;
 }
 
 // Linux counts a process's CPU time in clock ticks of 1/100 s (USER_HZ).

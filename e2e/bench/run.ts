@@ -15,7 +15,7 @@ import { chromium } from "@playwright/test";
 import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
-import { appendResults, cpuMs, longestTail, quantile, spread, table, tail, withPeakRss, type Row } from "./report.ts";
+import { appendResults, cpuMs, EARLY_MS, earlyShare, longestTail, quantile, spread, table, tail, withPeakRss, type Row } from "./report.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -90,6 +90,9 @@ async function waitFor(url: string, child: ChildProcess) {
   throw new Error(`${url} did not come up`);
 }
 
+/** The mean share of the rounds' slowest answers that came early in them (Row.early), as `12%`. */
+const percent = (rounds: Row[]) => `${Math.round((100 * rounds.reduce((a, r) => a + r.early, 0)) / rounds.length)}%`;
+
 /** The mean of several rounds of one scenario (the worst p99 and memory). */
 function mean(xs: Row[], name: string): Row {
   return {
@@ -100,6 +103,7 @@ function mean(xs: Row[], name: string): Row {
     errors: xs.reduce((a, r) => a + r.errors, 0),
     rss: Math.max(...xs.map((r) => r.rss)),
     cpu: xs.reduce((a, r) => a + r.cpu, 0) / xs.length,
+    early: xs.reduce((a, r) => a + r.early, 0) / xs.length,
   };
 }
 
@@ -116,9 +120,9 @@ interface Runs {
  * SETTLE_WINDOW_MS), at most SETTLE_MAX_MS: the requests of a finished round are answered.
  */
 async function settled(pid: number | undefined): Promise<void> {
-  if (cpuMs(pid) === 0) return;
-  const end = Date.now() + SETTLE_MAX_MS;
   let last = cpuMs(pid);
+  if (last === 0) return;
+  const end = Date.now() + SETTLE_MAX_MS;
   while (Date.now() < end) {
     await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
     const now = cpuMs(pid);
@@ -129,10 +133,13 @@ async function settled(pid: number | undefined): Promise<void> {
 
 async function load(name: string, pid: number | undefined, options: autocannon.Options, duration = DURATION): Promise<Row> {
   const before = cpuMs(pid);
-  // Each 2xx answer's latency (ms, from hrtime), as autocannon counts them in its histogram.
+  // Each 2xx answer's latency (ms, from hrtime), as autocannon counts them in its histogram, and
+  // when it came (ms into the round).
   const latencies: number[] = [];
+  const times: number[] = [];
   // BENCH_TRACE=<file>: each answer's time into the round, latency and status, a JSON line a round.
-  const trace: number[][] | undefined = process.env.BENCH_TRACE ? [] : undefined;
+  const traceFile = process.env.BENCH_TRACE;
+  const trace: number[][] | undefined = traceFile ? [] : undefined;
   const t0 = performance.now();
   const [result, rss] = await withPeakRss(
     pid,
@@ -140,8 +147,12 @@ async function load(name: string, pid: number | undefined, options: autocannon.O
       new Promise<autocannon.Result>((resolve, reject) => {
         const instance = autocannon({ connections: CONNECTIONS, duration, ...options }, (err, done) => (err ? reject(err as Error) : resolve(done)));
         instance.on("response", (_client, status, _bytes, ms) => {
-          if (status >= 200 && status < 300) latencies.push(ms);
-          trace?.push([Math.round(performance.now() - t0), Math.round(ms * 10) / 10, status]);
+          const at = performance.now() - t0;
+          if (status >= 200 && status < 300) {
+            latencies.push(ms);
+            times.push(at);
+          }
+          trace?.push([Math.round(at), Math.round(ms * 10) / 10, status]);
         });
       }),
   );
@@ -151,15 +162,17 @@ async function load(name: string, pid: number | undefined, options: autocannon.O
   // once they are done, so that it counts its own work.
   await settled(pid);
   const cpu = (cpuMs(pid) - before) / Math.max(1, result.requests.total);
-  if (trace) fs.appendFileSync(process.env.BENCH_TRACE!, `${JSON.stringify({ name, started: Date.now() - Math.round(performance.now() - t0), trace })}\n`);
+  if (traceFile && trace) fs.appendFileSync(traceFile, `${JSON.stringify({ name, started: Date.now() - Math.round(performance.now() - t0), trace })}\n`);
+  const p99 = quantile(latencies, 0.99);
   return {
     name,
     rps: result.requests.average,
     p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
+    p99,
     errors: result.errors + result.timeouts + result.non2xx,
     rss,
     cpu,
+    early: earlyShare(latencies, times, p99),
   };
 }
 
@@ -458,6 +471,9 @@ function report(
       ([name, mine, floor]) =>
         `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}`,
     ),
+    `- the share of each round's slowest 1% that came in its first ${EARLY_MS / 1000} s of ${ROUND_DURATION}, the mean over the rounds: ${roundTails
+      .map(([name, mine, floor]) => `${name} ${percent(mine)}, the ${name === pw.name ? "baseline" : "floor"}'s ${percent(floor)}`)
+      .join("; ")}`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on ${args.postgres ? "PostgreSQL" : "SQLite"} (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
