@@ -110,7 +110,8 @@ test("a new email address counts once its link is followed, and the link works o
   await page.getByRole("button", { name: "Save" }).click();
   const mail = await smtp.nextMail(15_000);
   expect(mail.rcptTo).toEqual(["verify-me-new@example.com"]);
-  const link = new RegExp(`${E2E.APP_URL.replace(/[.]/g, "\\.")}/verify-email\\?token=[A-Za-z0-9_-]+`).exec(mail.text)?.[0];
+  // The link names the account's workspace (this app's own here).
+  const link = new RegExp(`${E2E.APP_URL.replace(/[.]/g, "\\.")}/verify-email\\?token=[A-Za-z0-9_-]+&tenant=demo&workspace=default$`, "m").exec(mail.text)?.[0];
   expect(link, mail.text).toBeDefined();
   // Until the link is followed, the account keeps its old address.
   await page.goto("/account");
@@ -136,6 +137,27 @@ test("a new email address counts once its link is followed, and the link works o
     "This link is no longer valid: a link works once, and only for a limited time. Change the address again from your account for a new one.",
   );
   await expectNoAxeViolations(page, "verify-email, spent link");
+});
+
+test("a link for another workspace of this server: the page posts to it, and offers no way to this app's account page", async ({ page }) => {
+  const account = page.getByRole("link", { name: "Go to your account" });
+  // A workspace this server does not have: the link is no good, and says so.
+  await page.goto("/verify-email?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&tenant=acme&workspace=nowhere");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Confirm your email address");
+  await expect(account).toHaveCount(0);
+  await page.getByRole("button", { name: "Confirm the address" }).click();
+  await expect(page).toHaveURL(/\/verify-email\?error=invalid_link&tenant=acme&workspace=nowhere$/);
+  await expect(page.getByTestId("verify-message")).toHaveText(/^This link is no longer valid/);
+  await expect(account).toHaveCount(0);
+  // A name no workspace can have is refused before anything is posted.
+  await page.goto("/verify-email?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&tenant=..&workspace=default");
+  await expect(page.getByTestId("verify-message")).toHaveText(/^This link is no longer valid/);
+  await expect(page.getByRole("button", { name: "Confirm the address" })).toHaveCount(0);
+  // Confirmed elsewhere: no link to this app's account page, which is not that account's.
+  await page.goto("/verify-email?done=1&tenant=acme&workspace=prod");
+  await expect(page.getByTestId("verify-done")).toHaveText("Your account now uses this email address.");
+  await expect(account).toHaveCount(0);
+  await expectNoAxeViolations(page, "verify-email, done in another workspace");
 });
 
 test("the development mailbox is never served in production", async ({ page }) => {

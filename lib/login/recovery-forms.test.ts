@@ -6,6 +6,8 @@ import { clearDevMailbox, devMailbox } from "@/lib/platform/mail.ts";
 import { issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
 import { setFetchForTests } from "@/lib/login/token-client.ts";
 import { forgotPasswordSubmit, resetPasswordSubmit, verifyEmailSubmit } from "@/lib/login/recovery-forms.ts";
+import { linkIssuer } from "@/lib/login/email-verification.ts";
+import { createWorkspace } from "@/lib/admin/workspaces.ts";
 import { passwordPolicy, policyRules, recoveryOffered } from "@/lib/login/recovery.ts";
 import { inProcessFetch, postToken, SPA } from "@/lib/testing/oauth.ts";
 
@@ -112,5 +114,60 @@ describe("the confirm-email form", () => {
     expect((await db().user.findUniqueOrThrow({ where: { id: bob.id } })).email).toBe("robert@example.com");
     expect(location(await verifyEmailSubmit(post("/verify-email/submit", { token: token ?? "" })))).toBe("/verify-email?error=invalid_link");
     expect((await verifyEmailSubmit(post("/verify-email/submit", { token: token ?? "" }, "https://evil.example"))).status).toBe(403);
+  });
+
+  it("confirms for the workspace the link names, on this app's server only", async () => {
+    await createWorkspace({ ref: "acme/verify-elsewhere", name: "Acme" });
+    const workspace = await db().workspace.findFirstOrThrow({ where: { slug: "verify-elsewhere", tenant: { slug: "acme" } } });
+    const carol = await db().user.create({
+      data: { workspaceId: workspace.id, username: "carol", passwordHash: "unused", email: "carol@example.com", emailVerified: true },
+    });
+    const token =
+      (await issueAccountToken({
+        purpose: "email_verification",
+        workspaceId: workspace.id,
+        userId: carol.id,
+        email: "carol@example.org",
+        ttlSeconds: 600,
+        limit: 3,
+      })) ?? "";
+    const submit = async (fields: Record<string, string>) => location(await verifyEmailSubmit(post("/verify-email/submit", { token, ...fields })));
+    // This app's own workspace does not know the token; half a pair, or a name that is not one, goes nowhere.
+    expect(await submit({})).toBe("/verify-email?error=invalid_link");
+    expect(await submit({ tenant: "demo", workspace: "default" })).toBe("/verify-email?error=invalid_link");
+    expect(await submit({ tenant: "acme" })).toBe("/verify-email?error=invalid_link");
+    expect(await submit({ tenant: "acme", workspace: "nowhere" })).toBe("/verify-email?error=invalid_link&tenant=acme&workspace=nowhere");
+    expect(await submit({ tenant: "..", workspace: "verify-elsewhere" })).toBe("/verify-email?error=invalid_link");
+    expect(await submit({ tenant: "acme/verify-elsewhere", workspace: "x" })).toBe("/verify-email?error=invalid_link");
+    expect((await db().user.findUniqueOrThrow({ where: { id: carol.id } })).email).toBe("carol@example.com");
+    // The page it goes back to names the workspace again: it is not this app's, so no link to this app's account page.
+    expect(await submit({ tenant: "acme", workspace: "verify-elsewhere" })).toBe("/verify-email?done=1&tenant=acme&workspace=verify-elsewhere");
+    expect(await db().user.findUniqueOrThrow({ where: { id: carol.id } })).toMatchObject({ email: "carol@example.org", emailVerified: true });
+    expect(await submit({ tenant: "acme", workspace: "verify-elsewhere" })).toBe("/verify-email?error=invalid_link&tenant=acme&workspace=verify-elsewhere");
+  });
+});
+
+describe("linkIssuer", () => {
+  const original = settings().OAUTH_ISSUER;
+  afterEach(() => Object.assign(settings(), { OAUTH_ISSUER: original }));
+
+  it("is this app's own issuer for a link that names no workspace or its own, another workspace of the same server else", () => {
+    expect(linkIssuer("", "")).toEqual({ issuer: "http://localhost:3000/demo/default", own: true });
+    expect(linkIssuer("demo", "default")).toEqual({ issuer: "http://localhost:3000/demo/default", own: true });
+    expect(linkIssuer("acme", "prod")).toEqual({ issuer: "http://localhost:3000/acme/prod", own: false });
+    Object.assign(settings(), { OAUTH_ISSUER: "https://auth.example.com/sso/demo/default" });
+    expect(linkIssuer("acme", "prod")).toEqual({ issuer: "https://auth.example.com/sso/acme/prod", own: false });
+  });
+
+  it.each([
+    ["", "prod"],
+    ["acme", ""],
+    ["Acme", "prod"],
+    ["acme", "prod?x=1"],
+    ["acme", "%2e%2e"],
+    ["acme", "-prod"],
+    ["a".repeat(64), "prod"],
+  ])("refuses %j / %j", (tenant, workspace) => {
+    expect(linkIssuer(tenant, workspace)).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
 import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
-import { confirmEmailAddress } from "@/lib/login/email-verification.ts";
+import { confirmEmailAddress, linkIssuer } from "@/lib/login/email-verification.ts";
 
 /**
  * The recovery pages' forms, posted without script as with it (POST, then a 303 to the page that
@@ -59,10 +59,18 @@ export async function resetPasswordSubmit(req: Request): Promise<Response> {
   return back(outcome.error === "policy" ? { error: "policy", rule: outcome.rule ?? "" } : { error: outcome.error });
 }
 
-/** POST /verify-email/submit: `token`. */
+/**
+ * POST /verify-email/submit: `token`, and the `tenant` and `workspace` the link named. The page
+ * it goes back to names them again when they are not this app's own (it then offers no link to
+ * this app's account page).
+ */
 export async function verifyEmailSubmit(req: Request): Promise<Response> {
   const field = await fields(req);
   if (!field) return forbidden();
-  const outcome = await confirmEmailAddress(field("token"));
-  return seeOther(outcome === "confirmed" ? "/verify-email?done=1" : `/verify-email?error=${outcome}`);
+  const target = linkIssuer(field("tenant"), field("workspace"));
+  if (!target) return seeOther("/verify-email?error=invalid_link");
+  const outcome = await confirmEmailAddress(field("token"), target.issuer);
+  const page = new URLSearchParams(outcome === "confirmed" ? { done: "1" } : { error: outcome });
+  if (!target.own) for (const name of ["tenant", "workspace"]) page.set(name, field(name));
+  return seeOther(`/verify-email?${page.toString()}`);
 }

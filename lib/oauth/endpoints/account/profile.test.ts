@@ -10,7 +10,8 @@ import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
 const PROFILE_URL = `${ISSUER}/account/profile`;
 const VERIFY_URL = `${ISSUER}/account/email/verify`;
-const LINK = /^http:\/\/localhost:3000\/verify-email\?token=([A-Za-z0-9_-]{43})$/m;
+// The link names the account's workspace, so that the login app confirms for any workspace of this server.
+const LINK = /^http:\/\/localhost:3000\/verify-email\?token=([A-Za-z0-9_-]{43})&tenant=demo&workspace=default$/m;
 
 let smtp: TestSmtpServer;
 const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM, isProduction: settings().isProduction };

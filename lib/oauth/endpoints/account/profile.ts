@@ -17,12 +17,23 @@ import {
 import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { MailFailure, mailDelivery, sendMail } from "@/lib/platform/mail.ts";
+import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /** Confirmation mails one user may be sent per hour: an account must not become a way to mail strangers. */
 export const VERIFICATION_MAILS_PER_HOUR = 3;
 
-/** Where a confirmation link leads: this app's page, which posts the token to `/account/email/verify`. */
-export const verifyEmailPage = () => `${settings().APP_URL}/verify-email`;
+/**
+ * A confirmation link: this app's page, which posts the token to `{issuer}/account/email/verify`.
+ * The link names the account's workspace (`tenant`, `workspace`), so that the page confirms
+ * addresses for every workspace of this server, not only the login app's own.
+ */
+export function verifyEmailLink(workspace: Workspace, token: string): string {
+  const link = new URL(`${settings().APP_URL}/verify-email`);
+  link.searchParams.set("token", token);
+  link.searchParams.set("tenant", workspace.tenant);
+  link.searchParams.set("workspace", workspace.slug);
+  return link.toString();
+}
 
 const MAX_NAME_LENGTH = 200;
 const MAX_EMAIL_LENGTH = 254;
@@ -121,10 +132,9 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
       limit: VERIFICATION_MAILS_PER_HOUR,
     });
     if (token === null) throw new InvalidRequest("too many address changes this hour; try again later", { status: 429, detail: "verification mail limit" });
-    const link = new URL(verifyEmailPage());
-    link.searchParams.set("token", token);
     try {
-      await sendMail(emailVerificationMail({ to: newEmail, username: profile.username, workspaceName: profile.workspaceName }, link.toString(), ttl), log);
+      const link = verifyEmailLink(workspace, token);
+      await sendMail(emailVerificationMail({ to: newEmail, username: profile.username, workspaceName: profile.workspaceName }, link, ttl), log);
     } catch (err) {
       if (!(err instanceof MailFailure)) throw err;
       // No link went out: the change is not pending (an earlier request's link, if any, still is).
