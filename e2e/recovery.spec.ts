@@ -139,12 +139,20 @@ test("a new email address counts once its link is followed, and the link works o
   await expectNoAxeViolations(page, "verify-email, spent link");
 });
 
-test("a link for another workspace of this server: the page posts to it, and offers no way to this app's account page", async ({ page }) => {
+test("a link for another workspace of this server: the page posts to it, wears no workspace's look, and offers no way to this app's account page", async ({
+  page,
+}) => {
   const account = page.getByRole("link", { name: "Go to your account" });
+  const brand = page.getByTestId("brand");
+  // This app's own workspace's link: its name above the page, and its account page below.
+  await page.goto(`/verify-email?token=${"A".repeat(43)}&tenant=demo&workspace=default`);
+  await expect(brand).toHaveText("Default workspace");
+  await expect(account).toHaveCount(1);
   // A workspace this server does not have: the link is no good, and says so.
   await page.goto("/verify-email?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&tenant=acme&workspace=nowhere");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Confirm your email address");
   await expect(account).toHaveCount(0);
+  await expect(brand).toHaveCount(0);
   await page.getByRole("button", { name: "Confirm the address" }).click();
   await expect(page).toHaveURL(/\/verify-email\?error=invalid_link&tenant=acme&workspace=nowhere$/);
   await expect(page.getByTestId("verify-message")).toHaveText(/^This link is no longer valid/);
@@ -156,7 +164,9 @@ test("a link for another workspace of this server: the page posts to it, and off
   // Confirmed elsewhere: no link to this app's account page, which is not that account's.
   await page.goto("/verify-email?done=1&tenant=acme&workspace=prod");
   await expect(page.getByTestId("verify-done")).toHaveText("Your account now uses this email address.");
+  await expect(page.getByText("You can close this page.")).toBeVisible();
   await expect(account).toHaveCount(0);
+  await expect(brand).toHaveCount(0);
   await expectNoAxeViolations(page, "verify-email, done in another workspace");
 });
 
@@ -199,6 +209,14 @@ for (const [name, width, height] of [
         await page.getByRole("button", { name: "Set the new password" }).click();
         await expect(page.getByTestId("reset-message")).toContainText("That password is too common");
         await check("reset-password");
+        // A confirmation link as mailed (the token is never looked at before the click), and the
+        // page after one of another workspace was confirmed: no link to this app's account page.
+        await page.goto(`/verify-email?token=${"A".repeat(43)}&tenant=demo&workspace=default`);
+        await expect(page.getByRole("button", { name: "Confirm the address" })).toBeVisible();
+        await check("verify-email");
+        await page.goto("/verify-email?done=1&tenant=acme&workspace=prod");
+        await expect(page.getByTestId("verify-done")).toBeVisible();
+        await check("verify-email-done-elsewhere");
       } finally {
         await context.close();
       }

@@ -11,8 +11,8 @@ const text = (value: string | string[] | undefined) => (typeof value === "string
 /**
  * Where a confirmation link leads (`?token=&tenant=&workspace=`). Opening the link confirms
  * nothing by itself (mail scanners open links): the button posts the token. The link names the
- * account's workspace; for one that is not this app's own, the page offers no way to this app's
- * account page, which is not that account's.
+ * account's workspace; for one that is not this app's own, the page wears the default look, not
+ * this app's workspace's, and offers no way to this app's account page, which is not that account's.
  */
 export default async function VerifyEmailPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   await connection();
@@ -20,23 +20,24 @@ export default async function VerifyEmailPage({ searchParams }: { searchParams: 
   const token = text(params.token);
   const [tenant, workspace] = [text(params.tenant), text(params.workspace)];
   const target = linkIssuer(tenant, workspace);
-  const accountLink = target?.own ? (
+  const branded = target?.own === true;
+  const accountLink = branded ? (
     <p>
       <Link href="/account">Go to your account</Link>
     </p>
   ) : null;
   if (params.done === "1") {
     return (
-      <PageFrame>
+      <PageFrame branded={branded}>
         <h1>Email address confirmed</h1>
         <p data-testid="verify-done">Your account now uses this email address.</p>
-        {accountLink}
+        {accountLink ?? <p className="hint">You can close this page.</p>}
       </PageFrame>
     );
   }
   const message = messageFor(VERIFY_EMAIL_MESSAGES, params.error) ?? (token === "" || !target ? VERIFY_EMAIL_MESSAGES.invalid_link : undefined);
   return (
-    <PageFrame>
+    <PageFrame branded={branded}>
       <h1>Confirm your email address</h1>
       {message && (
         <div role="alert" data-testid="verify-message" className="message">

@@ -1,14 +1,26 @@
 import type { CSSProperties, ReactNode } from "react";
-import { currentBranding } from "@/lib/login/branding.ts";
+import { currentBranding, type PageBranding } from "@/lib/login/branding.ts";
 
 /**
  * The frame of every page of the login app: the workspace's name and logo above the content, its
  * accent colour (a CSS custom property the buttons and links use), its links in the footer.
  * `card` is the narrow centred card of the sign-in pages; `wide` the account pages' column;
- * `className` adds a page's own class to the column.
+ * `className` adds a page's own class to the column. `branded={false}` gives the default look (no
+ * name, logo, colour or links): for a page about another workspace's account, which this app's
+ * workspace must not appear to own.
  */
-export async function PageFrame({ width = "card", className, children }: { width?: "card" | "wide"; className?: string; children: ReactNode }) {
-  const branding = await currentBranding();
+export async function PageFrame({
+  width = "card",
+  className,
+  branded = true,
+  children,
+}: {
+  width?: "card" | "wide";
+  className?: string;
+  branded?: boolean;
+  children: ReactNode;
+}) {
+  const branding: PageBranding = branded ? await currentBranding() : { links: [] };
   const style = branding.accent ? ({ "--accent": branding.accent } as CSSProperties) : undefined;
   return (
     <div className="page" style={style}>
