@@ -73,7 +73,11 @@ for (const [size, width, height] of SIZES) {
         await signIn(page, "dave", "dave-password-1");
         await expect(page.getByLabel("Authentication code")).toBeVisible();
         await check(page, "login-code-step");
+        expect((await context.cookies()).filter((cookie) => cookie.name.includes("login-mfa-step"))).toHaveLength(1);
         await page.getByRole("button", { name: "Cancel and start again" }).click();
+        // The step is forgotten: the password form, and no step cookie left in the browser.
+        await expect(page.getByLabel("Password")).toBeVisible();
+        expect((await context.cookies()).filter((cookie) => cookie.name.includes("login-mfa-step"))).toEqual([]);
         await signIn(page, "alice", "alice-password-1");
         await expect(page).toHaveURL(/\/account$/);
         await expect(page.getByRole("heading", { name: "Your sessions" })).toBeVisible();

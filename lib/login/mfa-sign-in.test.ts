@@ -20,7 +20,7 @@ import {
   SignInError,
   type SignedIn,
 } from "@/lib/login/token-client.ts";
-import { MFA_STEP_SECONDS, mfaStepCookies, mfaStepCookieValue, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { MFA_STEP_SECONDS, mfaStepCookieNames, mfaStepCookies, mfaStepCookieValue, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
 
 // The login app's second step against the real routes, in-process (as in token-client.test.ts):
@@ -364,6 +364,15 @@ describe("the sealed step cookie", () => {
       kept(await mfaStepCookies(shown, jar.keys()), jar);
       expect(kept(await mfaStepCookies(null, jar.keys()), jar).size).toBe(0);
     });
+  });
+
+  it('names every cookie of the step to forget it ("Start again"), and no other cookie', () => {
+    expect(mfaStepCookieNames([])).toEqual(["login-mfa-step"]);
+    expect(mfaStepCookieNames(["session", "login-mfa-step.1", "login-mfa-step.0", "login-mfa-step", "login-mfa-steps", "login-mfa-step.x"])).toEqual([
+      "login-mfa-step",
+      "login-mfa-step.1",
+      "login-mfa-step.0",
+    ]);
   });
 
   it("opens nothing that was tampered with or sealed for another purpose", async () => {

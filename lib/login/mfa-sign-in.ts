@@ -49,8 +49,14 @@ export function mfaStepCookieValue(cookies: Iterable<{ name: string; value: stri
   return chunkedCookieValue(cookies, mfaStepCookieName());
 }
 
-/** Whether a cookie is the step's, whole or a chunk of it. */
-export const isMfaStepCookie = (cookie: string) => isChunkOf(cookie, mfaStepCookieName());
+/**
+ * The names to delete to forget the step: its own, and every chunk of it among `existing` (the
+ * request's cookie names).
+ */
+export function mfaStepCookieNames(existing: Iterable<string>): string[] {
+  const name = mfaStepCookieName();
+  return [...new Set([name, ...existing].filter((cookie) => isChunkOf(cookie, name)))];
+}
 
 /**
  * The Set-Cookie headers that store `step` (in chunks when it is long), or delete it when it is
@@ -61,7 +67,7 @@ export async function mfaStepCookies(step: MfaStep | null, existing: Iterable<st
   const name = mfaStepCookieName();
   const { set, remove } = step
     ? chunkedCookieWrites(await seal("mfa-step", { step }, MFA_STEP_SECONDS, now), existing, name)
-    : { set: [], remove: [...new Set([name, ...[...existing].filter(isMfaStepCookie)])] };
+    : { set: [], remove: mfaStepCookieNames(existing) };
   return [
     ...set.map(([cookie, value]) => setCookieHeader({ name: cookie, path: "/", maxAge: MFA_STEP_SECONDS }, value)),
     ...remove.map((cookie) => setCookieHeader({ name: cookie, path: "/", maxAge: 0 }, "")),
