@@ -52,6 +52,11 @@ export interface Row {
   cpu: number;
   /** Of the round's slowest 1% of answers, the share that came in its first EARLY_MS. */
   early: number;
+  /**
+   * On PostgreSQL, the database server's CPU time per request (ms): its backends that serve this
+   * server's database. It shares the machine's cores with the server.
+   */
+  dbCpu?: number;
 }
 
 /** The start of a round whose share of the slowest answers the report gives (Row.early). */
@@ -88,16 +93,29 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** The markdown table of the rows. */
+/** The CPU time (ms) each of `pids` has used so far (those gone are left out). */
+export function cpuByPid(pids: number[]): Map<number, number> {
+  return new Map(pids.map((pid) => [pid, cpuMs(pid)] as const).filter(([, ms]) => ms > 0));
+}
+
+/** The CPU time (ms) processes used between two readings; one that started in between counts whole. */
+export function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, ms] of after) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** The markdown table of the rows; on PostgreSQL, with the database server's CPU per request. */
 export function table(rows: Row[]): string[] {
   const f = (n: number, d = 0) => n.toFixed(d);
   const ms = (n: number) => f(n, n < 10 ? 2 : 1);
+  const db = rows.some((r) => r.dbCpu !== undefined);
   return [
-    `| scenario | req/s | CPU ms/req | p50 ms | p99 ms | p99 / p50 | errors | server RSS MB |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|`,
+    `| scenario | req/s | CPU ms/req |${db ? " database CPU ms/req |" : ""} p50 ms | p99 ms | p99 / p50 | errors | server RSS MB |`,
+    `|---|---:|---:|${db ? "---:|" : ""}---:|---:|---:|---:|---:|`,
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${f(r.rps, 1)} | ${r.cpu ? f(r.cpu, 2) : "-"} | ${ms(r.p50)} | ${ms(r.p99)} | ${f(tail(r), 2)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`,
+        `| ${r.name} | ${f(r.rps, 1)} | ${r.cpu ? f(r.cpu, 2) : "-"} |${db ? ` ${r.dbCpu === undefined ? "-" : f(r.dbCpu, 2)} |` : ""} ${ms(r.p50)} | ${ms(r.p99)} | ${f(tail(r), 2)} | ${r.errors} | ${r.rss ? f(r.rss / 2 ** 20) : "-"} |`,
     ),
   ];
 }

@@ -15,7 +15,21 @@ import { chromium } from "@playwright/test";
 import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
-import { appendResults, cpuMs, EARLY_MS, earlyShare, longestTail, quantile, spread, table, tail, withPeakRss, type Row } from "./report.ts";
+import {
+  appendResults,
+  cpuBetween,
+  cpuByPid,
+  cpuMs,
+  EARLY_MS,
+  earlyShare,
+  longestTail,
+  quantile,
+  spread,
+  table,
+  tail,
+  withPeakRss,
+  type Row,
+} from "./report.ts";
 
 const { values: args } = parseArgs({
   options: { smoke: { type: "boolean", default: false }, "no-build": { type: "boolean", default: false }, postgres: { type: "string" } },
@@ -50,6 +64,8 @@ const PASSWORD = "bench-password-1";
 const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 const BASIC = `Basic ${Buffer.from("demo-backend:demo-backend-secret").toString("base64")}`;
 const FORM = "application/x-www-form-urlencoded";
+/** On PostgreSQL, each server's own database on the server `--postgres` names. */
+const DATABASES = { app: "ropc_bench", baseline: "ropc_bench_floor", peer: "ropc_bench_peer" };
 
 const env = {
   ...process.env,
@@ -58,7 +74,7 @@ const env = {
   HOSTNAME: "127.0.0.1",
   APP_URL: APP,
   // --postgres <server URL>: the app runs on a fresh database there, the floors and the peer each on another.
-  DATABASE_URL: args.postgres ? Object.assign(new URL(args.postgres), { pathname: "/ropc_bench" }).toString() : `file:${path.join(data, "bench.db")}`,
+  DATABASE_URL: args.postgres ? Object.assign(new URL(args.postgres), { pathname: `/${DATABASES.app}` }).toString() : `file:${path.join(data, "bench.db")}`,
   NEXTAUTH_SECRET: "bench-nextauth-secret-0123456789abcdef0123",
   LOGIN_CLIENT_SECRET: "bench-login-client-secret-0123",
   NEXT_TELEMETRY_DISABLED: "1",
@@ -104,15 +120,33 @@ function mean(xs: Row[], name: string): Row {
     rss: Math.max(...xs.map((r) => r.rss)),
     cpu: xs.reduce((a, r) => a + r.cpu, 0) / xs.length,
     early: xs.reduce((a, r) => a + r.early, 0) / xs.length,
+    dbCpu: xs.some((r) => r.dbCpu === undefined) ? undefined : xs.reduce((a, r) => a + r.dbCpu!, 0) / xs.length,
   };
+}
+
+/** A server under load: its process and, on PostgreSQL, the database it alone uses. */
+interface Server {
+  pid: number | undefined;
+  database?: string;
 }
 
 /** One server's rounds of one scenario. */
 interface Runs {
   name: string;
-  pid: number | undefined;
+  server: Server;
   options: autocannon.Options;
   rows: Row[];
+}
+
+/**
+ * On PostgreSQL (on this machine: /proc), the CPU time so far of each backend serving `database`;
+ * undefined on SQLite. The bench's own connection is to another database.
+ */
+let pgAdmin: pg.Client | undefined;
+async function databaseCpu(database: string | undefined): Promise<Map<number, number> | undefined> {
+  if (!pgAdmin || !database) return undefined;
+  const { rows } = await pgAdmin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [database]);
+  return cpuByPid(rows.map((row) => row.pid));
 }
 
 /**
@@ -131,7 +165,8 @@ async function settled(pid: number | undefined): Promise<void> {
   }
 }
 
-async function load(name: string, pid: number | undefined, options: autocannon.Options, duration = DURATION): Promise<Row> {
+async function load(name: string, { pid, database }: Server, options: autocannon.Options, duration = DURATION): Promise<Row> {
+  const dbBefore = await databaseCpu(database);
   const before = cpuMs(pid);
   // Each 2xx answer's latency (ms, from hrtime), as autocannon counts them in its histogram, and
   // when it came (ms into the round).
@@ -162,6 +197,9 @@ async function load(name: string, pid: number | undefined, options: autocannon.O
   // once they are done, so that it counts its own work.
   await settled(pid);
   const cpu = (cpuMs(pid) - before) / Math.max(1, result.requests.total);
+  const dbAfter = dbBefore && (await databaseCpu(database));
+  // None found: the database server is not on this machine.
+  const dbCpu = dbBefore && dbAfter?.size ? cpuBetween(dbBefore, dbAfter) / Math.max(1, result.requests.total) : undefined;
   if (traceFile && trace) fs.appendFileSync(traceFile, `${JSON.stringify({ name, started: Date.now() - Math.round(performance.now() - t0), trace })}\n`);
   const p99 = quantile(latencies, 0.99);
   return {
@@ -173,6 +211,7 @@ async function load(name: string, pid: number | undefined, options: autocannon.O
     rss,
     cpu,
     early: earlyShare(latencies, times, p99),
+    dbCpu,
   };
 }
 
@@ -281,17 +320,17 @@ async function prepareBaselinePg(server: string, name: string, passwordHash: str
 async function main() {
   fs.mkdirSync(data, { recursive: true });
   for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
-  if (args.postgres) await freshDatabase(args.postgres, "ropc_bench");
+  if (args.postgres) await freshDatabase(args.postgres, DATABASES.app);
   log("preparing the databases");
   run(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"]);
   run(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "seed.ts")], { BENCH_USERS: String(USERS), BENCH_PASSWORD: PASSWORD });
   const passwordHash = await hash(PASSWORD, ARGON2);
   const floorDb = args.postgres
-    ? { BASELINE_PG: await prepareBaselinePg(args.postgres, "ropc_bench_floor", passwordHash) }
+    ? { BASELINE_PG: await prepareBaselinePg(args.postgres, DATABASES.baseline, passwordHash) }
     : { BASELINE_DB: prepareBaselineDb(path.join(data, "baseline.db"), passwordHash) };
   // The peer reads the same users (it never checks their passwords) and adds its own table, on the app's kind of database.
   const peerDb = args.postgres
-    ? { PEER_PG: await prepareBaselinePg(args.postgres, "ropc_bench_peer", passwordHash) }
+    ? { PEER_PG: await prepareBaselinePg(args.postgres, DATABASES.peer, passwordHash) }
     : { PEER_DB: prepareBaselineDb(path.join(data, "peer.db"), passwordHash) };
   if (!args["no-build"]) {
     log("building");
@@ -312,7 +351,17 @@ async function main() {
     env: { ...env, PORT: String(PEER_PORT), ...peerDb },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  const onPostgres = (database: string) => (args.postgres ? database : undefined);
+  const servers: Record<"app" | "baseline" | "peer", Server> = {
+    app: { pid: app.pid, database: onPostgres(DATABASES.app) },
+    baseline: { pid: baseline.pid, database: onPostgres(DATABASES.baseline) },
+    peer: { pid: peer.pid, database: onPostgres(DATABASES.peer) },
+  };
   try {
+    if (args.postgres) {
+      pgAdmin = new pg.Client({ connectionString: args.postgres });
+      await pgAdmin.connect();
+    }
     await waitFor(`${APP}/demo/default/.well-known/jwks.json`, app);
     await waitFor(BASELINE, baseline);
     await waitFor(`${PEER}/.well-known/openid-configuration`, peer);
@@ -344,14 +393,14 @@ async function main() {
       options: (url: string) => Promise<autocannon.Options>,
       { peerName, rounds = ROUNDS }: { peerName?: string; rounds?: number } = {},
     ): Promise<[Row, Row, number[]]> => {
-      const floorRuns: Runs = { name: floorName, pid: baseline.pid, options: await options(BASELINE), rows: [] };
-      const appRuns: Runs = { name, pid: app.pid, options: await options(APP), rows: [] };
-      const peerRuns: Runs | undefined = peerName ? { name: peerName, pid: peer.pid, options: await options(PEER), rows: [] } : undefined;
+      const floorRuns: Runs = { name: floorName, server: servers.baseline, options: await options(BASELINE), rows: [] };
+      const appRuns: Runs = { name, server: servers.app, options: await options(APP), rows: [] };
+      const peerRuns: Runs | undefined = peerName ? { name: peerName, server: servers.peer, options: await options(PEER), rows: [] } : undefined;
       const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
-      if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.pid, runs.options, WARM_UP_DURATION);
+      if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
       for (let round = 0; round < rounds; round++) {
         log(`${name}, round ${round + 1} of ${rounds}`);
-        for (const runs of round % 2 === 0 ? order : [...order].reverse()) runs.rows.push(await load(runs.name, runs.pid, runs.options, ROUND_DURATION));
+        for (const runs of round % 2 === 0 ? order : [...order].reverse()) runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
       }
       const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
       rows.push(mine, floor);
@@ -415,8 +464,8 @@ async function main() {
       ["JWKS", `${APP}/demo/default/.well-known/jwks.json`],
       ["discovery", `${APP}/demo/default/.well-known/openid-configuration`],
     ] as const) {
-      if (WARM_UP_DURATION > 0) await load(name, app.pid, { url }, WARM_UP_DURATION);
-      rows.push(await load(name, app.pid, { url }));
+      if (WARM_UP_DURATION > 0) await load(name, servers.app, { url }, WARM_UP_DURATION);
+      rows.push(await load(name, servers.app, { url }));
     }
 
     const table = report(rows, pw, base, pwRounds, ceiling, ratios, peerRatios, roundTails, weights);
@@ -426,6 +475,7 @@ async function main() {
     app.kill("SIGTERM");
     baseline.kill("SIGTERM");
     peer.kill("SIGTERM");
+    await pgAdmin?.end();
   }
 }
 
@@ -442,6 +492,9 @@ async function pageWeights(): Promise<Weight[]> {
     await browser.close();
   }
 }
+
+/** A request's CPU time (ms): the server's and, on PostgreSQL, the database server's. */
+const allCpu = (r: Row) => r.cpu + (r.dbCpu ?? 0);
 
 /** The rows of the servers we compare against: the baseline and the floors, and the peer. */
 const FLOORS = /^(baseline|floor):/;
@@ -464,6 +517,7 @@ function report(
     ...table(rows),
     "",
     `- password grant / baseline: **${f(pw.rps / base.rps, 3)}** (target >= 0.95)${pwRounds.length > 1 ? `; round by round ${spread(pwRounds)}` : ""}`,
+    `- CPU per password grant, the server's${args.postgres ? " and the database server's together" : ""}: ours ${f(allCpu(pw), 2)} ms, the baseline's ${f(allCpu(base), 2)} ms; on a machine whose cores it keeps busy, that alone would make the ratio ${f(allCpu(base) / allCpu(pw), 3)}`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
     `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}`,
