@@ -198,7 +198,7 @@ async function load(name: string, { pid, database }: Server, options: autocannon
   await settled(pid);
   const cpu = (cpuMs(pid) - before) / Math.max(1, result.requests.total);
   const dbAfter = dbBefore && (await databaseCpu(database));
-  // None found: the database server is not on this machine.
+  // None found: no backend serves the database now, or the database server is not on this machine.
   const dbCpu = dbBefore && dbAfter?.size ? cpuBetween(dbBefore, dbAfter) / Math.max(1, result.requests.total) : undefined;
   if (traceFile && trace) fs.appendFileSync(traceFile, `${JSON.stringify({ name, started: Date.now() - Math.round(performance.now() - t0), trace })}\n`);
   const p99 = quantile(latencies, 0.99);
