@@ -39,9 +39,11 @@ const data = path.join(root, "e2e", ".data");
 const APP_PORT = 3200;
 const BASE_PORT = 3201;
 const PEER_PORT = 3202;
+const STEADY_PORT = 3203;
 const APP = `http://127.0.0.1:${APP_PORT}`;
 const BASELINE = `http://127.0.0.1:${BASE_PORT}`;
 const PEER = `http://127.0.0.1:${PEER_PORT}`;
+const STEADY = `http://127.0.0.1:${STEADY_PORT}`;
 /** The peer's own grant that fills its token pools (it has no password grant; see the peer). */
 const PEER_SIGN_IN = "urn:ropc-login-kit:bench:sign-in";
 const DURATION = args.smoke ? 2 : 10;
@@ -351,11 +353,17 @@ async function main() {
     env: { ...env, PORT: String(PEER_PORT), ...peerDb },
     stdio: ["ignore", "ignore", "inherit"],
   });
+  const steady = spawn(process.execPath, ["--import", "tsx", path.join(root, "e2e", "bench", "steady-server.ts")], {
+    cwd: root,
+    env: { ...env, PORT: String(STEADY_PORT) },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const onPostgres = (database: string) => (args.postgres ? database : undefined);
-  const servers: Record<"app" | "baseline" | "peer", Server> = {
+  const servers: Record<"app" | "baseline" | "peer" | "steady", Server> = {
     app: { pid: app.pid, database: onPostgres(DATABASES.app) },
     baseline: { pid: baseline.pid, database: onPostgres(DATABASES.baseline) },
     peer: { pid: peer.pid, database: onPostgres(DATABASES.peer) },
+    steady: { pid: steady.pid },
   };
   try {
     if (args.postgres) {
@@ -365,6 +373,7 @@ async function main() {
     await waitFor(`${APP}/demo/default/.well-known/jwks.json`, app);
     await waitFor(BASELINE, baseline);
     await waitFor(`${PEER}/.well-known/openid-configuration`, peer);
+    await waitFor(STEADY, steady);
 
     log("measuring the pages' JavaScript");
     const weights = await pageWeights();
@@ -380,37 +389,55 @@ async function main() {
     const rows: Row[] = [];
     const ratios: Array<[string, number]> = [];
     const peerRatios: Array<[string, number]> = [];
-    // Each round's own p99 / p50, ours and the floor's: how far the tail moves from round to round.
-    const roundTails: Array<[string, Row[], Row[]]> = [];
+    // Each round's own p99 / p50, ours, the floor's and, beside introspection, the machine's: how
+    // far the tail moves from round to round.
+    const roundTails: RoundTails[] = [];
     /**
      * The app's scenario, its floor's and, given `peerName`, the peer's, in alternating rounds
      * (ABBA, or ABCCBA with the peer: the machine's speed drifts, and each server's mean position
-     * in the sequence is the same).
+     * in the sequence is the same). Given `machineName`, the steady server (steady-server.ts) joins
+     * the rounds at the app's rate.
      */
     const compare = async (
       name: string,
       floorName: string,
       options: (url: string) => Promise<autocannon.Options>,
-      { peerName, rounds = ROUNDS }: { peerName?: string; rounds?: number } = {},
+      { peerName, machineName, rounds = ROUNDS }: { peerName?: string; machineName?: string; rounds?: number } = {},
     ): Promise<[Row, Row, number[]]> => {
       const floorRuns: Runs = { name: floorName, server: servers.baseline, options: await options(BASELINE), rows: [] };
       const appRuns: Runs = { name, server: servers.app, options: await options(APP), rows: [] };
       const peerRuns: Runs | undefined = peerName ? { name: peerName, server: servers.peer, options: await options(PEER), rows: [] } : undefined;
       const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
       if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
+      let machineRuns: Runs | undefined;
+      let machineOptions: ((appRate: number) => autocannon.Options) | undefined;
+      if (machineName) {
+        // The steady server spins for as long as the app took over a request in its latest round
+        // (by their rates: at the same rate, the two have the same p50 under the same load). Its
+        // own cost per request comes from a second of it spinning for nothing, which warms it up.
+        const ownRate = (await load(machineName, servers.steady, { url: STEADY }, 1)).rps;
+        machineOptions = (appRate) => ({ url: `${STEADY}/?us=${Math.max(0, Math.round(1e6 / appRate - 1e6 / ownRate))}` });
+        machineRuns = { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] };
+        order.push(machineRuns);
+      }
       for (let round = 0; round < rounds; round++) {
         log(`${name}, round ${round + 1} of ${rounds}`);
-        for (const runs of round % 2 === 0 ? order : [...order].reverse()) runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
+        for (const runs of round % 2 === 0 ? order : [...order].reverse()) {
+          // In the first round the app comes before the steady server; after that, its latest round.
+          if (runs === machineRuns && machineOptions) runs.options = machineOptions(appRuns.rows.at(-1)!.rps);
+          runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
+        }
       }
       const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
       rows.push(mine, floor);
       ratios.push([name, mine.rps / floor.rps]);
-      roundTails.push([name, appRuns.rows, floorRuns.rows]);
+      roundTails.push({ name, mine: appRuns.rows, floor: floorRuns.rows, machine: machineRuns?.rows });
       if (peerRuns) {
         const other = mean(peerRuns.rows, peerRuns.name);
         rows.push(other);
         peerRatios.push([name, mine.rps / other.rps]);
       }
+      if (machineRuns) rows.push(mean(machineRuns.rows, machineRuns.name));
       return [mine, floor, appRuns.rows.map((row, i) => row.rps / floorRuns.rows[i]!.rps)];
     };
     const [pw, base, pwRounds] = await compare(
@@ -448,7 +475,7 @@ async function main() {
         headers: { Authorization: BASIC, "Content-Type": FORM },
         body: `token=${pool(url)[0]?.access_token}`,
       }),
-      { peerName: "peer: oidc-provider introspection" },
+      { peerName: "peer: oidc-provider introspection", machineName: MACHINE_NAME },
     );
     await compare(
       "userinfo",
@@ -475,6 +502,7 @@ async function main() {
     app.kill("SIGTERM");
     baseline.kill("SIGTERM");
     peer.kill("SIGTERM");
+    steady.kill("SIGTERM");
     await pgAdmin?.end();
   }
 }
@@ -496,9 +524,18 @@ async function pageWeights(): Promise<Weight[]> {
 /** A request's CPU time (ms): the server's and, on PostgreSQL, the database server's. */
 const allCpu = (r: Row) => r.cpu + (r.dbCpu ?? 0);
 
-/** The rows of the servers we compare against: the baseline and the floors, and the peer. */
+/** The rows of the servers we compare against: the baseline and the floors, the peer, and the machine's steady server. */
 const FLOORS = /^(baseline|floor):/;
-const OTHERS = /^(baseline|floor|peer):/;
+const OTHERS = /^(baseline|floor|peer|machine):/;
+const MACHINE_NAME = "machine: a steady server at introspection's rate (node:http)";
+
+/** One scenario's rounds, ours, its floor's and (beside introspection) the steady server's. */
+interface RoundTails {
+  name: string;
+  mine: Row[];
+  floor: Row[];
+  machine?: Row[];
+}
 
 function report(
   rows: Row[],
@@ -508,7 +545,7 @@ function report(
   ceiling: number,
   ratios: Array<[string, number]>,
   peerRatios: Array<[string, number]>,
-  roundTails: Array<[string, Row[], Row[]]>,
+  roundTails: RoundTails[],
   weights: Weight[],
 ): string {
   const f = (n: number, d = 0) => n.toFixed(d);
@@ -520,13 +557,16 @@ function report(
     `- CPU per password grant, the server's${args.postgres ? " and the database server's together" : ""}: ours ${f(allCpu(pw), 2)} ms, the baseline's ${f(allCpu(base), 2)} ms; on a machine whose cores it keeps busy, that alone would make the ratio ${f(allCpu(base) / allCpu(pw), 3)}`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
-    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}`,
+    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}; the machine's own (a server that spends the same time on every request, at introspection's rate, and does nothing else) ${rows.filter((r) => r.name === MACHINE_NAME).map((r) => f(tail(r), 2))[0] ?? "-"}`,
     ...roundTails.map(
-      ([name, mine, floor]) =>
-        `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}`,
+      ({ name, mine, floor, machine }) =>
+        `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}${machine ? `; the machine's ${machine.map((r) => f(tail(r), 2)).join(", ")}` : ""}`,
     ),
     `- the share of each round's slowest 1% that came in its first ${EARLY_MS / 1000} s of ${ROUND_DURATION}, the mean over the rounds: ${roundTails
-      .map(([name, mine, floor]) => `${name} ${percent(mine)}, the ${name === pw.name ? "baseline" : "floor"}'s ${percent(floor)}`)
+      .map(
+        ({ name, mine, floor, machine }) =>
+          `${name} ${percent(mine)}, the ${name === pw.name ? "baseline" : "floor"}'s ${percent(floor)}${machine ? `, the machine's ${percent(machine)}` : ""}`,
+      )
       .join("; ")}`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
     `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
