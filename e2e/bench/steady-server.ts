@@ -38,11 +38,21 @@ const body = JSON.stringify({
   sub: "00000000-0000-0000-0000-000000000000",
 });
 
+// A round asks for one time throughout: its URL is parsed once, so that requests make no garbage.
+let last = { url: "", iterations: 0 };
+function iterationsFor(url: string): number {
+  if (url !== last.url) {
+    const us = Number(new URL(url, "http://localhost").searchParams.get("us") ?? 0);
+    last = { url, iterations: Math.round(Math.min(Math.max(us, 0), 100_000) * perMicrosecond) || 0 };
+  }
+  return last.iterations;
+}
+
 createServer((req, res) => {
-  const us = Number(new URL(req.url ?? "/", "http://localhost").searchParams.get("us") ?? 0);
+  const iterations = iterationsFor(req.url ?? "/");
   req.resume();
   req.on("end", () => {
-    spin(Math.round(Math.min(Math.max(us, 0), 100_000) * perMicrosecond));
+    spin(iterations);
     res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
     res.end(body);
   });
