@@ -409,35 +409,36 @@ async function main() {
       const peerRuns: Runs | undefined = peerName ? { name: peerName, server: servers.peer, options: await options(PEER), rows: [] } : undefined;
       const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
       if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
-      let machineRuns: Runs | undefined;
-      let machineOptions: ((appRate: number) => autocannon.Options) | undefined;
+      let machine: { runs: Runs; optionsAt: (appRate: number) => autocannon.Options } | undefined;
       if (machineName) {
         // The steady server spins for as long as the app took over a request in its latest round
         // (by their rates: at the same rate, the two have the same p50 under the same load). Its
         // own cost per request comes from a second of it spinning for nothing, which warms it up.
         const ownRate = (await load(machineName, servers.steady, { url: STEADY }, 1)).rps;
-        machineOptions = (appRate) => ({ url: `${STEADY}/?us=${Math.max(0, Math.round(1e6 / appRate - 1e6 / ownRate))}` });
-        machineRuns = { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] };
-        order.push(machineRuns);
+        machine = {
+          runs: { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] },
+          optionsAt: (appRate) => ({ url: `${STEADY}/?us=${Math.max(0, Math.round(1e6 / appRate - 1e6 / ownRate))}` }),
+        };
+        order.push(machine.runs);
       }
       for (let round = 0; round < rounds; round++) {
         log(`${name}, round ${round + 1} of ${rounds}`);
         for (const runs of round % 2 === 0 ? order : [...order].reverse()) {
           // In the first round the app comes before the steady server; after that, its latest round.
-          if (runs === machineRuns && machineOptions) runs.options = machineOptions(appRuns.rows.at(-1)!.rps);
+          if (runs === machine?.runs) runs.options = machine.optionsAt(appRuns.rows.at(-1)!.rps);
           runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
         }
       }
       const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
       rows.push(mine, floor);
       ratios.push([name, mine.rps / floor.rps]);
-      roundTails.push({ name, mine: appRuns.rows, floor: floorRuns.rows, machine: machineRuns?.rows });
+      roundTails.push({ name, mine: appRuns.rows, floor: floorRuns.rows, machine: machine?.runs.rows });
       if (peerRuns) {
         const other = mean(peerRuns.rows, peerRuns.name);
         rows.push(other);
         peerRatios.push([name, mine.rps / other.rps]);
       }
-      if (machineRuns) rows.push(mean(machineRuns.rows, machineRuns.name));
+      if (machine) rows.push(mean(machine.runs.rows, machine.runs.name));
       return [mine, floor, appRuns.rows.map((row, i) => row.rps / floorRuns.rows[i]!.rps)];
     };
     const [pw, base, pwRounds] = await compare(
@@ -549,6 +550,7 @@ function report(
   weights: Weight[],
 ): string {
   const f = (n: number, d = 0) => n.toFixed(d);
+  const steady = rows.find((r) => r.name === MACHINE_NAME);
   const peerVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "oidc-provider", "package.json"), "utf8")) as { version: string }).version;
   const lines = [
     ...table(rows),
@@ -557,7 +559,7 @@ function report(
     `- CPU per password grant, the server's${args.postgres ? " and the database server's together" : ""}: ours ${f(allCpu(pw), 2)} ms, the baseline's ${f(allCpu(base), 2)} ms; on a machine whose cores it keeps busy, that alone would make the ratio ${f(allCpu(base) / allCpu(pw), 3)}`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
-    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}; the machine's own (a server that spends the same time on every request, at introspection's rate, and does nothing else) ${rows.filter((r) => r.name === MACHINE_NAME).map((r) => f(tail(r), 2))[0] ?? "-"}`,
+    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}; the machine's own (a server that spends the same time on every request, at introspection's rate, and does nothing else) ${steady ? f(tail(steady), 2) : "-"}`,
     ...roundTails.map(
       ({ name, mine, floor, machine }) =>
         `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}${machine ? `; the machine's ${machine.map((r) => f(tail(r), 2)).join(", ")}` : ""}`,

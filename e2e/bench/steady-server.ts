@@ -37,6 +37,7 @@ const body = JSON.stringify({
   token_type: "bearer",
   sub: "00000000-0000-0000-0000-000000000000",
 });
+const headers = { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" };
 
 // A round asks for one time throughout: its URL is parsed once, so that requests make no garbage.
 let last = { url: "", iterations: 0 };
@@ -53,7 +54,7 @@ createServer((req, res) => {
   req.resume();
   req.on("end", () => {
     spin(iterations);
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-store" });
+    res.writeHead(200, headers);
     res.end(body);
   });
 }).listen(Number(process.env.PORT ?? 3203), "127.0.0.1");
