@@ -52,10 +52,7 @@ function sqliteAdapter(file: string): SqlDriverAdapterFactory {
         // The log's fsync'd copy into the file, off the event loop (see sqlite-checkpoints.ts).
         const checkpoints = startCheckpoints(connection, file, { warn: (message, detail) => logger.warn({ event: "db.checkpoints", ...detail }, message) });
         const dispose = adapter.dispose.bind(adapter);
-        adapter.dispose = async () => {
-          await checkpoints.stop();
-          return dispose();
-        };
+        adapter.dispose = () => checkpoints.stop(dispose);
       }
       return adapter;
     },

@@ -56,6 +56,57 @@ describe("WAL checkpoints from a worker thread", () => {
     await until(() => pragma.mock.calls.some(([source]) => source === "wal_checkpoint(PASSIVE)"));
   });
 
+  it("under a writer that never pauses, sync and copy until little is left, and let the log start over", async () => {
+    const { db, file, write } = open("e.db");
+    const pragma = vi.spyOn(db, "pragma");
+    running.push(startCheckpoints(db, file, { intervalMs: 20, maxLogPages: 200, warn: vi.fn() }));
+    // The log's last frame, from the wal-index header in the shared-memory file (sqlite.org/walformat.html).
+    const lastFrame = () => {
+      const header = fs.readFileSync(`${file}-shm`);
+      return os.endianness() === "LE" ? header.readUInt32LE(16) : header.readUInt32BE(16);
+    };
+    const frames: number[] = [];
+    const catchUps = () => pragma.mock.calls.filter(([source]) => source === "wal_checkpoint(PASSIVE)").length;
+    // A commit every turn of the event loop: the worker's passes never find the log still.
+    const writer = setInterval(() => {
+      write(20);
+      frames.push(lastFrame());
+    }, 0);
+    try {
+      await until(() => catchUps() >= 2, 20_000);
+    } finally {
+      clearInterval(writer);
+    }
+    // The log passed its bound, and started over after a catch-up.
+    const peak = frames.findIndex((n) => n > 200);
+    expect(peak).toBeGreaterThanOrEqual(0);
+    expect(frames.slice(peak).some((n) => n < 200)).toBe(true);
+  });
+
+  it.runIf(fs.existsSync("/proc/self/fd"))(
+    // Linux's /proc lists the process's descriptors; elsewhere nothing here can count them.
+    "keep the worker's descriptor of the file until the connection has closed, then close it",
+    async () => {
+      const { db, file } = open("f.db");
+      const target = (fd: string) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return undefined; // closed meanwhile (the directory's own, for one)
+        }
+      };
+      const descriptors = () => fs.readdirSync("/proc/self/fd").filter((fd) => target(fd) === file).length;
+      const checkpoints = startCheckpoints(db, file, { intervalMs: 50, warn: vi.fn() });
+      let atClose = -1;
+      await checkpoints.stop(() => {
+        db.close();
+        atClose = descriptors();
+      });
+      expect(atClose).toBe(1);
+      expect(descriptors()).toBe(0);
+    },
+  );
+
   it("fall back to the connection's own checkpoints, with a warning, when the worker fails", async () => {
     const { db } = open("c.db");
     const warn = vi.fn();
