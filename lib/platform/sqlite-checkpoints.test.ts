@@ -56,7 +56,7 @@ describe("WAL checkpoints from a worker thread", () => {
     await until(() => pragma.mock.calls.some(([source]) => source === "wal_checkpoint(PASSIVE)"));
   });
 
-  it("under a writer that never pauses, sync and copy until little is left, and let the log start over", async () => {
+  it("under a writer that never pauses, still ask for the catch-up after the fsync and copy passes, and let the log start over", async () => {
     const { db, file, write } = open("e.db");
     const pragma = vi.spyOn(db, "pragma");
     running.push(startCheckpoints(db, file, { intervalMs: 20, maxLogPages: 200, warn: vi.fn() }));
