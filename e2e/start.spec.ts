@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
@@ -19,14 +20,10 @@ test.beforeAll(() => {
   for (const f of [DB, `${DB}-wal`, `${DB}-shm`]) fs.rmSync(path.join(root, f), { force: true });
 });
 
-/**
- * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined) and `extra` in its
- * environment, once it has said its capacity (logged at info: the suite's LOG_LEVEL of warn shows
- * only the warning).
- */
-async function started(pool: string | undefined, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+/** `npm start`'s environment: the suite's settings, this spec's port and database, and `extra`. */
+function startEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const { ACCESS_TOKEN_TTL, ...settings } = E2E;
-  const env: NodeJS.ProcessEnv = {
+  return {
     ...process.env,
     ...settings,
     PORT: String(PORT),
@@ -34,8 +31,17 @@ async function started(pool: string | undefined, extra: Record<string, string> =
     DATABASE_URL: `file:${DB}`,
     NODE_ENV: "production",
     LOG_LEVEL: "info",
+    ...extra,
   };
-  Object.assign(env, extra);
+}
+
+/**
+ * `npm start`'s server with `pool` as UV_THREADPOOL_SIZE (unset for undefined) and `extra` in its
+ * environment, once it has said its capacity (logged at info: the suite's LOG_LEVEL of warn shows
+ * only the warning).
+ */
+async function started(pool: string | undefined, extra: Record<string, string> = {}): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
+  const env = startEnv(extra);
   delete env.UV_THREADPOOL_SIZE;
   if (pool !== undefined) env.UV_THREADPOOL_SIZE = pool;
   const child = spawnNpmStart(root, env, ["ignore", "pipe", "inherit"]);
@@ -68,6 +74,24 @@ async function stopped(child: ChildProcess): Promise<void> {
   child.kill("SIGTERM");
   await exited;
 }
+
+test("on a port in use, npm start says so in one line that names PORT, and ends with status 1", async () => {
+  test.setTimeout(60_000);
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(PORT, "127.0.0.1", resolve));
+  try {
+    const child = spawnNpmStart(root, startEnv({ HOSTNAME: "127.0.0.1" }), ["ignore", "ignore", "pipe"]);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise((resolve) => child.once("exit", resolve));
+    expect({ status, stderr }).toEqual({
+      status: 1,
+      stderr: `Cannot start: 127.0.0.1:${PORT} is in use: stop what listens there, or set PORT to a free port.\n`,
+    });
+  } finally {
+    holder.close();
+  }
+});
 
 test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {
   test.setTimeout(60_000);

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { Duplex } from "node:stream";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -7,7 +7,7 @@ import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import { closeGracefully, createAppServer, type ServerSettings } from "@/lib/platform/http-server.ts";
+import { closeGracefully, createAppServer, listen as listenOn, ListenFailure, type ServerSettings } from "@/lib/platform/http-server.ts";
 import { logger } from "@/lib/platform/logger.ts";
 
 const DEFAULTS: ServerSettings = { HEADERS_TIMEOUT_SECONDS: 10, REQUEST_TIMEOUT_SECONDS: 30, MAX_CONNECTIONS: 1024 };
@@ -317,5 +317,42 @@ describe("closeGracefully: a stop that cuts no request short", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(await stuck.closed).toBe(true);
     expect(stuck.received()).toBe("");
+  });
+});
+
+describe("listen: a server that cannot have its address says which setting to change", () => {
+  async function taken(): Promise<{ port: number; holder: net.Server }> {
+    const holder = net.createServer();
+    holder.listen(0, "127.0.0.1");
+    await once(holder, "listening");
+    return { port: (holder.address() as AddressInfo).port, holder };
+  }
+
+  it("a port in use: the address, and the setting to change", async () => {
+    const { port, holder } = await taken();
+    try {
+      const server = createServer();
+      await expect(listenOn(server, port, "127.0.0.1", "PORT")).rejects.toThrow(
+        new ListenFailure(`127.0.0.1:${port} is in use: stop what listens there, or set PORT to a free port.`),
+      );
+      expect(server.listening).toBe(false);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("an address this machine does not have: HOSTNAME", async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): no machine has it.
+    await expect(listenOn(createServer(), 0, "192.0.2.1", "METRICS_PORT")).rejects.toThrow(
+      new ListenFailure("192.0.2.1:0: no address of this machine: check HOSTNAME (0.0.0.0 listens on every one)."),
+    );
+  });
+
+  it("listens, and leaves no error listener behind", async () => {
+    const server = createServer();
+    servers.push(server);
+    await listenOn(server, 0, "127.0.0.1", "PORT");
+    expect(server.listening).toBe(true);
+    expect(server.listenerCount("error")).toBe(0);
   });
 });

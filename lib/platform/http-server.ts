@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type OutgoingHttpHeader, type OutgoingHttpHeaders, type Server, ServerResponse } from "node:http";
+import type { Server as NetServer } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
@@ -95,6 +96,41 @@ const closing = new WeakSet<Server>();
 
 // While stopping, how often connections that have become idle are closed.
 const IDLE_SWEEP_MS = 50;
+
+/** Why a server could not listen, in words that name the setting to change. */
+export class ListenFailure extends Error {}
+
+/**
+ * Listens on `hostname`:`port`, or rejects with a ListenFailure that names `setting` (the port's,
+ * and HOSTNAME for an address this machine does not have). Without it, a port in use would be an
+ * uncaught 'error' event: a stack trace, and a process that ends with status 0, as if it had been
+ * stopped.
+ */
+export function listen(server: NetServer, port: number, hostname: string, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => reject(new ListenFailure(listenProblem(err, `${hostname}:${port}`, setting)));
+    server.once("error", failed);
+    server.listen(port, hostname, () => {
+      server.off("error", failed);
+      resolve();
+    });
+  });
+}
+
+function listenProblem(err: NodeJS.ErrnoException, address: string, setting: string): string {
+  switch (err.code) {
+    case "EADDRINUSE":
+      return `${address} is in use: stop what listens there, or set ${setting} to a free port.`;
+    case "EACCES":
+      return `${address} needs privileges this process does not have: set ${setting} to a port above 1023 (a load balancer or proxy can take 80 and 443).`;
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `${address}: no address of this machine: check HOSTNAME (0.0.0.0 listens on every one).`;
+    default:
+      return `cannot listen on ${address} (${setting}, HOSTNAME): ${err.message}`;
+  }
+}
 
 /**
  * Stops `server` without cutting a request short: it accepts no new connection, closes the idle

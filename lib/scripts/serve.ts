@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import next from "next";
 import { settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
-import { closeGracefully, createAppServer } from "@/lib/platform/http-server.ts";
+import { closeGracefully, createAppServer, listen, ListenFailure } from "@/lib/platform/http-server.ts";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
@@ -44,26 +44,33 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     const capacity = hashingCapacity(cores, threads);
     logger[capacity.level]({ event: "passwords.capacity", threads, cores }, capacity.message);
   }
-  metricsServer?.listen(s.METRICS_PORT, hostname);
-  server.listen(port, hostname, () => {
-    process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
-    // How mail goes out; in production without SMTP_URL, a warning that recovery is off.
-    void import("@/lib/platform/mail.ts").then(({ reportMailAtStart }) => reportMailAtStart(logger));
-    // Does the login app's issuer answer, and does its client authenticate? Logged either way.
-    void import("@/lib/login/self-check.ts")
-      .then(({ selfCheckAtStart }) => selfCheckAtStart())
-      .catch((err: unknown) => logger.error({ err }, "login app self-check could not run"));
-    // The login app's issuer, discovered now: what it cannot do (revoke at sign-out) is logged at
-    // start. An issuer not reachable yet is discovered again at the first sign-in.
-    void import("@/lib/login/token-client.ts")
-      .then(({ checkIssuer }) => checkIssuer())
-      .catch((err: unknown) =>
-        logger.warn(
-          { event: "login.issuer.unreachable", err: err instanceof Error ? err.message : String(err) },
-          "the login app's issuer could not be discovered at start",
-        ),
-      );
-  });
+  try {
+    if (metricsServer && s.METRICS_PORT) await listen(metricsServer, s.METRICS_PORT, hostname, "METRICS_PORT");
+    await listen(server, port, hostname, "PORT");
+  } catch (err) {
+    if (!(err instanceof ListenFailure)) throw err;
+    process.stderr.write(`Cannot start: ${err.message}\n`);
+    metricsServer?.close();
+    await stopTracing();
+    process.exit(1);
+  }
+  process.stdout.write(`Ready on http://${hostname === "0.0.0.0" ? "localhost" : hostname}:${port} (${dev ? "development" : "production"})\n`);
+  // How mail goes out; in production without SMTP_URL, a warning that recovery is off.
+  void import("@/lib/platform/mail.ts").then(({ reportMailAtStart }) => reportMailAtStart(logger));
+  // Does the login app's issuer answer, and does its client authenticate? Logged either way.
+  void import("@/lib/login/self-check.ts")
+    .then(({ selfCheckAtStart }) => selfCheckAtStart())
+    .catch((err: unknown) => logger.error({ err }, "login app self-check could not run"));
+  // The login app's issuer, discovered now: what it cannot do (revoke at sign-out) is logged at
+  // start. An issuer not reachable yet is discovered again at the first sign-in.
+  void import("@/lib/login/token-client.ts")
+    .then(({ checkIssuer }) => checkIssuer())
+    .catch((err: unknown) =>
+      logger.warn(
+        { event: "login.issuer.unreachable", err: err instanceof Error ? err.message : String(err) },
+        "the login app's issuer could not be discovered at start",
+      ),
+    );
   let stopping = false;
   const stop = () => {
     if (stopping) return;
