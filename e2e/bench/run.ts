@@ -4,6 +4,7 @@
 // runs append their figures to e2e/bench/results.md.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -91,6 +92,25 @@ function log(line: string) {
 function run(cmd: string, argv: string[], extraEnv: Record<string, string> = {}) {
   const result = spawnSync(cmd, argv, { cwd: root, env: { ...env, ...extraEnv }, stdio: ["ignore", "ignore", "inherit"] });
   if (result.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed`);
+}
+
+/**
+ * Fails when something listens on `port` already: the benchmark would measure it in place of the
+ * server it starts there (which would fail to listen, after the first answer came from the other).
+ */
+async function assertFree(port: number): Promise<void> {
+  const probe = net.createServer();
+  const taken = await new Promise<boolean>((resolve) => {
+    probe.once("error", () => resolve(true));
+    probe.listen(port, "127.0.0.1", () => resolve(false));
+  });
+  if (!taken) {
+    await new Promise((resolve) => probe.close(resolve));
+    return;
+  }
+  throw new Error(
+    `port ${port} is in use, and the benchmark starts a server there: stop what listens on it (a server left running?), then run the benchmark again`,
+  );
 }
 
 async function waitFor(url: string, child: ChildProcess) {
@@ -320,6 +340,8 @@ async function prepareBaselinePg(server: string, name: string, passwordHash: str
 }
 
 async function main() {
+  // Before anything is built or prepared.
+  for (const port of [APP_PORT, BASE_PORT, PEER_PORT, STEADY_PORT]) await assertFree(port);
   fs.mkdirSync(data, { recursive: true });
   for (const f of ["bench.db", "bench.db-wal", "bench.db-shm"]) fs.rmSync(path.join(data, f), { force: true });
   if (args.postgres) await freshDatabase(args.postgres, DATABASES.app);
