@@ -83,29 +83,26 @@ describe("WAL checkpoints from a worker thread", () => {
     expect(frames.slice(peak).some((n) => n < 200)).toBe(true);
   });
 
-  it.runIf(fs.existsSync("/proc/self/fd"))(
-    // Linux's /proc lists the process's descriptors; elsewhere nothing here can count them.
-    "keep the worker's descriptor of the file until the connection has closed, then close it",
-    async () => {
-      const { db, file } = open("f.db");
-      const target = (fd: string) => {
-        try {
-          return fs.readlinkSync(`/proc/self/fd/${fd}`);
-        } catch {
-          return undefined; // closed meanwhile (the directory's own, for one)
-        }
-      };
-      const descriptors = () => fs.readdirSync("/proc/self/fd").filter((fd) => target(fd) === file).length;
-      const checkpoints = startCheckpoints(db, file, { intervalMs: 50, warn: vi.fn() });
-      let atClose = -1;
-      await checkpoints.stop(() => {
-        db.close();
-        atClose = descriptors();
-      });
-      expect(atClose).toBe(1);
-      expect(descriptors()).toBe(0);
-    },
-  );
+  // Linux's /proc lists the process's descriptors; elsewhere nothing here can count them.
+  it.runIf(fs.existsSync("/proc/self/fd"))("keep the worker's descriptor of the file until the connection has closed, then close it", async () => {
+    const { db, file } = open("f.db");
+    const target = (fd: string) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return undefined; // closed meanwhile (the directory's own, for one)
+      }
+    };
+    const descriptors = () => fs.readdirSync("/proc/self/fd").filter((fd) => target(fd) === file).length;
+    const checkpoints = startCheckpoints(db, file, { intervalMs: 50, warn: vi.fn() });
+    let atClose = -1;
+    await checkpoints.stop(() => {
+      db.close();
+      atClose = descriptors();
+    });
+    expect(atClose).toBe(1);
+    expect(descriptors()).toBe(0);
+  });
 
   it("fall back to the connection's own checkpoints, with a warning, when the worker fails", async () => {
     const { db } = open("c.db");
