@@ -93,6 +93,29 @@ test("on a port in use, npm start says so in one line that names PORT, and ends 
   }
 });
 
+test("on a metrics port in use, npm start names METRICS_PORT, serves nothing, and ends with status 1", async () => {
+  test.setTimeout(60_000);
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const metricsPort = (holder.address() as net.AddressInfo).port;
+  try {
+    const child = spawnNpmStart(root, startEnv({ HOSTNAME: "127.0.0.1", METRICS_PORT: String(metricsPort) }), ["ignore", "ignore", "pipe"]);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise((resolve) => child.once("exit", resolve));
+    expect({ status, stderr }).toEqual({
+      status: 1,
+      stderr: `Cannot start: 127.0.0.1:${metricsPort} is in use: stop what listens there, or set METRICS_PORT to a free port.\n`,
+    });
+    // The app's own port was never taken: it is free again for the next start.
+    const probe = net.createServer();
+    await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(PORT, "127.0.0.1", resolve));
+    probe.close();
+  } finally {
+    holder.close();
+  }
+});
+
 test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {
   test.setTimeout(60_000);
   // One thread of libuv's pool on a machine with more cores: a warning that names the fix.

@@ -348,6 +348,30 @@ describe("listen: a server that cannot have its address says which setting to ch
     );
   });
 
+  /** A server whose listen fails as the system would with `code` (root, as these tests run, may take any port). */
+  function failingWith(code: string, message: string): net.Server {
+    const server = net.createServer();
+    server.listen = (() => {
+      process.nextTick(() => server.emit("error", Object.assign(new Error(message), { code })));
+      return server;
+    }) as net.Server["listen"];
+    return server;
+  }
+
+  it("a port that needs privileges: the setting, a port above 1023", async () => {
+    await expect(listenOn(failingWith("EACCES", "listen EACCES: permission denied 0.0.0.0:443"), 443, "0.0.0.0", "PORT")).rejects.toThrow(
+      new ListenFailure(
+        "0.0.0.0:443 needs privileges this process does not have: set PORT to a port above 1023 (a load balancer or proxy can take 80 and 443).",
+      ),
+    );
+  });
+
+  it("any other failure: the address, both settings, and the system's own words", async () => {
+    await expect(listenOn(failingWith("EMFILE", "listen EMFILE: too many open files"), 9464, "127.0.0.1", "METRICS_PORT")).rejects.toThrow(
+      new ListenFailure("cannot listen on 127.0.0.1:9464 (METRICS_PORT, HOSTNAME): listen EMFILE: too many open files"),
+    );
+  });
+
   it("listens, and leaves no error listener behind", async () => {
     const server = createServer();
     servers.push(server);
