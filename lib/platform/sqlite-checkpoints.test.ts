@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type * as workerThreads from "node:worker_threads";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { startCheckpoints, type Checkpoints } from "@/lib/platform/sqlite-checkpoints.ts";
@@ -111,6 +112,42 @@ describe("WAL checkpoints from a worker thread", () => {
     await until(() => warn.mock.calls.length > 0);
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^WAL checkpoints are back on the server's own connection/), { error: expect.any(String) });
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+  });
+
+  it("keep the connection's own checkpoints, with a warning, when the worker cannot start, and still close the descriptor after the connection", async () => {
+    const { db, file } = open("g.db");
+    vi.resetModules();
+    vi.doMock("node:worker_threads", async (original) => ({
+      ...(await original<typeof workerThreads>()),
+      Worker: class {
+        constructor() {
+          throw new Error("Worker initialization failure: EAGAIN");
+        }
+      },
+    }));
+    try {
+      const { startCheckpoints: startWithoutWorkers } = await import("@/lib/platform/sqlite-checkpoints.ts");
+      const warn = vi.fn();
+      const checkpoints = startWithoutWorkers(db, file, { warn });
+      expect(warn.mock.calls).toEqual([
+        ["WAL checkpoints stay on the server's own connection: their worker could not start", { error: "Worker initialization failure: EAGAIN" }],
+      ]);
+      expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+      const closed: string[] = [];
+      const close = vi.spyOn(fs, "closeSync").mockImplementation((fd) => {
+        closed.push(`descriptor ${typeof fd}`);
+        close.mockRestore();
+        fs.closeSync(fd);
+      });
+      await checkpoints.stop(() => {
+        closed.push("connection");
+        db.close();
+      });
+      expect(closed).toEqual(["connection", "descriptor number"]);
+    } finally {
+      vi.doUnmock("node:worker_threads");
+      vi.resetModules();
+    }
   });
 
   it("stop, even when nothing else keeps the process alive (a script's last disconnect)", { timeout: 90_000 }, () => {

@@ -111,7 +111,22 @@ function descriptor(file: string): number | undefined {
 /** Starts checkpointing `file` from a worker thread; `connection` stops checkpointing by itself meanwhile. */
 export function startCheckpoints(connection: Connection, file: string, { intervalMs = 1000, maxLogPages = 16_384, warn }: CheckpointOptions): Checkpoints {
   let fd = descriptor(file);
-  const worker = new Worker(WORKER, { eval: true, workerData: { driver: driverPath(), file, intervalMs, maxLogPages, fd } });
+  // The connection first, the descriptor last (see Checkpoints.stop).
+  const release = async (closeConnection?: () => unknown) => {
+    try {
+      await closeConnection?.();
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+    }
+  };
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER, { eval: true, workerData: { driver: driverPath(), file, intervalMs, maxLogPages, fd } });
+  } catch (err) {
+    warn("WAL checkpoints stay on the server's own connection: their worker could not start", { error: err instanceof Error ? err.message : String(err) });
+    return { stop: release };
+  }
   worker.unref();
   connection.pragma("wal_autocheckpoint = 0");
   let running = true;
@@ -144,12 +159,7 @@ export function startCheckpoints(connection: Connection, file: string, { interva
       const stuck = setTimeout(() => void worker.terminate(), 10_000);
       await exited;
       clearTimeout(stuck);
-      try {
-        await closeConnection?.();
-      } finally {
-        if (fd !== undefined) fs.closeSync(fd);
-        fd = undefined;
-      }
+      await release(closeConnection);
     },
   };
 }
