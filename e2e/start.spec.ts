@@ -1,11 +1,11 @@
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { E2E } from "./env.ts";
-import { spawnNpmStart } from "../lib/scripts/start-command.ts";
+import { spawnNpmStart, startCommand } from "../lib/scripts/start-command.ts";
 import { poolSizeFor } from "../lib/scripts/thread-pool.ts";
 
 // What `npm start` says of itself once it serves, from the build the suite already made, on a
@@ -114,6 +114,30 @@ test("on a metrics port in use, npm start names METRICS_PORT, serves nothing, an
   } finally {
     holder.close();
   }
+});
+
+test("started from another folder (a service manager's), the server runs from its own, a relative DATABASE_URL included", async () => {
+  test.setTimeout(60_000);
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-start-"));
+  const command = startCommand(root);
+  const args = command.args.map((arg) => (arg.endsWith(".cjs") ? path.join(root, arg) : arg));
+  // startEnv's DATABASE_URL is relative: file:e2e/.data/start.db.
+  const child = spawn(process.execPath, args, { cwd: elsewhere, env: { ...startEnv(), ...command.env }, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    // Once the server has ended, its status and what it said instead of readyz's.
+    const ready = async () =>
+      (child.exitCode ?? child.signalCode) === null ? (await fetch(`http://127.0.0.1:${PORT}/readyz`).catch(() => undefined))?.status : `ended: ${stderr}`;
+    await expect.poll(ready, { timeout: 30_000 }).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${PORT}/login`)).status).toBe(200);
+    expect(fs.readdirSync(elsewhere)).toEqual([]);
+    expect(fs.existsSync(path.join(root, DB))).toBe(true);
+  } finally {
+    if ((child.exitCode ?? child.signalCode) === null) await stopped(child);
+    fs.rmSync(elsewhere, { recursive: true, force: true });
+  }
+  expect(stderr).toBe("");
 });
 
 test("the production server says how many password hashes it runs at once, and warns when cores stay idle", async () => {

@@ -4,8 +4,14 @@
 // launcher's first line runs. This file runs first: it sizes the pool for the machine (unless the
 // variable is set) and then loads the launcher, .next/launcher/start.mjs.
 import { availableParallelism } from "node:os";
+import path from "node:path";
 import { poolSizeFor } from "@/lib/scripts/thread-pool.ts";
 
+// The app's own folder, two above this file's (.next/launcher), whatever folder it was started
+// from (a service manager's, without its working directory set): Next reads the build and .env
+// there, the launcher the migrations, and a relative DATABASE_URL names a file there, as under
+// `npm start`, which runs from it.
+process.chdir(path.resolve(__dirname, "..", ".."));
 process.env.UV_THREADPOOL_SIZE ??= String(poolSizeFor(availableParallelism()));
 // Beside this file once built (a path the bundler leaves as it is). Should it fail to load, the
 // rejection ends the process with the error, as the launcher's own uncaught errors do.
