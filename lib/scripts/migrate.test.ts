@@ -4,7 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { shippedMigrations } from "@/lib/platform/migrations.ts";
-import { applyPendingMigrations, readAppliedMigrations } from "@/lib/scripts/migrate.ts";
+import { applyPendingMigrations, MigrationFailure, readAppliedMigrations } from "@/lib/scripts/migrate.ts";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-migrate-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -22,6 +22,18 @@ describe.runIf(sqlite)("the migration step of npm start (SQLite)", () => {
     expect(await readAppliedMigrations(url, 1000)).toEqual(shippedMigrations("sqlite"));
     expect(await applyPendingMigrations(options(url))).toEqual([]);
   }, 60_000);
+
+  it("names the database file and the setting when the file cannot be created", async () => {
+    // A folder that cannot be made: its parent is a file.
+    const parent = path.join(dir, "a-file");
+    fs.writeFileSync(parent, "");
+    const file = path.join(parent, "app.db");
+    await expect(applyPendingMigrations(options(`file:${file}`))).rejects.toThrow(
+      new MigrationFailure(
+        `Cannot create the database file ${file} (EEXIST: file already exists, mkdir '${parent}'): point DATABASE_URL at a file in a folder this process can write, or create the folder and give this process write access.`,
+      ),
+    );
+  });
 
   it("writes nothing and waits for nothing when a serving process holds the write lock and nothing is pending", async () => {
     // The test's own database is migrated; another connection holds its write lock, as a

@@ -50,6 +50,21 @@ function sqliteFile(databaseUrl: string): string {
   return path.resolve(process.cwd(), databaseUrl.replace(/^file:/, "").replace(/\?.*$/, ""));
 }
 
+/**
+ * Makes the database's folder and an empty file, as the migration engine would, or throws a
+ * MigrationFailure that says so, where the engine's own output would be its stack trace.
+ */
+function creatable(file: string): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.closeSync(fs.openSync(file, "a")); // an empty file is an empty SQLite database
+  } catch (err) {
+    throw new MigrationFailure(
+      `Cannot create the database file ${file} (${(err as Error).message}): point DATABASE_URL at a file in a folder this process can write, or create the folder and give this process write access.`,
+    );
+  }
+}
+
 function describeSqliteFailure(file: string, err: unknown, busyTimeoutMs: number): string {
   const code = (err as { code?: string }).code ?? "";
   const message = err instanceof Error ? err.message : String(err);
@@ -76,6 +91,7 @@ export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, 
   const busyTimeoutMs = busyTimeoutSeconds * 1000;
   const pending = pendingMigrations(await readAppliedMigrations(databaseUrl, busyTimeoutMs), shippedMigrations(providerOf(databaseUrl), root));
   if (pending.length === 0) return [];
+  if (providerOf(databaseUrl) === "sqlite") creatable(sqliteFile(databaseUrl));
   out(`Applying ${pending.length} database migration(s): ${pending.join(", ")}`);
   const result = spawnSync(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"], {
     cwd: root,
