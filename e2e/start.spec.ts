@@ -75,45 +75,41 @@ async function stopped(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * `npm start`'s status and what it wrote to stderr while another listener holds `port` on
+ * 127.0.0.1 (0: any free one); `extra` gets the port held, for the settings.
+ */
+async function startBesideHolder(port: number, extra: (held: number) => Record<string, string> = () => ({})) {
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+  const held = (holder.address() as net.AddressInfo).port;
+  try {
+    const child = spawnNpmStart(root, startEnv({ HOSTNAME: "127.0.0.1", ...extra(held) }), ["ignore", "ignore", "pipe"]);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise((resolve) => child.once("exit", resolve));
+    return { held, status, stderr };
+  } finally {
+    holder.close();
+  }
+}
+
 test("on a port in use, npm start says so in one line that names PORT, and ends with status 1", async () => {
   test.setTimeout(60_000);
-  const holder = net.createServer();
-  await new Promise<void>((resolve) => holder.listen(PORT, "127.0.0.1", resolve));
-  try {
-    const child = spawnNpmStart(root, startEnv({ HOSTNAME: "127.0.0.1" }), ["ignore", "ignore", "pipe"]);
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = await new Promise((resolve) => child.once("exit", resolve));
-    expect({ status, stderr }).toEqual({
-      status: 1,
-      stderr: `Cannot start: 127.0.0.1:${PORT} is in use: stop what listens there, or set PORT to a free port.\n`,
-    });
-  } finally {
-    holder.close();
-  }
+  const { status, stderr } = await startBesideHolder(PORT);
+  expect({ status, stderr }).toEqual({
+    status: 1,
+    stderr: `Cannot start: 127.0.0.1:${PORT} is in use: stop what listens there, or set PORT to a free port.\n`,
+  });
 });
 
-test("on a metrics port in use, npm start names METRICS_PORT, serves nothing, and ends with status 1", async () => {
+test("on a metrics port in use, npm start says so in one line that names METRICS_PORT, and ends with status 1", async () => {
   test.setTimeout(60_000);
-  const holder = net.createServer();
-  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
-  const metricsPort = (holder.address() as net.AddressInfo).port;
-  try {
-    const child = spawnNpmStart(root, startEnv({ HOSTNAME: "127.0.0.1", METRICS_PORT: String(metricsPort) }), ["ignore", "ignore", "pipe"]);
-    let stderr = "";
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const status = await new Promise((resolve) => child.once("exit", resolve));
-    expect({ status, stderr }).toEqual({
-      status: 1,
-      stderr: `Cannot start: 127.0.0.1:${metricsPort} is in use: stop what listens there, or set METRICS_PORT to a free port.\n`,
-    });
-    // The app's own port was never taken: it is free again for the next start.
-    const probe = net.createServer();
-    await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(PORT, "127.0.0.1", resolve));
-    probe.close();
-  } finally {
-    holder.close();
-  }
+  const { held, status, stderr } = await startBesideHolder(0, (metricsPort) => ({ METRICS_PORT: String(metricsPort) }));
+  expect({ status, stderr }).toEqual({
+    status: 1,
+    stderr: `Cannot start: 127.0.0.1:${held} is in use: stop what listens there, or set METRICS_PORT to a free port.\n`,
+  });
 });
 
 test("started from another folder (a service manager's), the server runs from its own, a relative DATABASE_URL included", async () => {
