@@ -51,10 +51,11 @@ function sqliteFile(databaseUrl: string): string {
 }
 
 /**
- * Makes the database's folder and an empty file, as the migration engine would, or throws a
+ * Makes a new database's folder and an empty file, as the migration engine would, or throws a
  * MigrationFailure that says so, where the engine's own output would be its stack trace.
  */
-function creatable(file: string): void {
+function created(file: string): void {
+  if (fs.existsSync(file)) return;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.closeSync(fs.openSync(file, "a")); // an empty file is an empty SQLite database
@@ -91,7 +92,7 @@ export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, 
   const busyTimeoutMs = busyTimeoutSeconds * 1000;
   const pending = pendingMigrations(await readAppliedMigrations(databaseUrl, busyTimeoutMs), shippedMigrations(providerOf(databaseUrl), root));
   if (pending.length === 0) return [];
-  if (providerOf(databaseUrl) === "sqlite") creatable(sqliteFile(databaseUrl));
+  if (providerOf(databaseUrl) === "sqlite") created(sqliteFile(databaseUrl));
   out(`Applying ${pending.length} database migration(s): ${pending.join(", ")}`);
   const result = spawnSync(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"], {
     cwd: root,
