@@ -16,9 +16,10 @@ const PORT = 3104;
 
 test.describe.configure({ mode: "serial" });
 
-test.beforeAll(() => {
+const removeDatabase = () => {
   for (const f of [DB, `${DB}-wal`, `${DB}-shm`]) fs.rmSync(path.join(root, f), { force: true });
-});
+};
+test.beforeAll(removeDatabase);
 
 /** `npm start`'s environment: the suite's settings, this spec's port and database, and `extra`. */
 function startEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -115,6 +116,8 @@ test("on a metrics port in use, npm start says so in one line that names METRICS
 test("started from another folder (a service manager's), the server runs from its own, a relative DATABASE_URL included", async () => {
   test.setTimeout(60_000);
   const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-start-"));
+  // The tests before made this spec's database: without it, the one this start makes is seen.
+  removeDatabase();
   const command = startCommand(root);
   const args = command.args.map((arg) => (arg.endsWith(".cjs") ? path.join(root, arg) : arg));
   // startEnv's DATABASE_URL is relative: file:e2e/.data/start.db.
