@@ -31,9 +31,9 @@ describe("settings", () => {
       "APP_URL is required in production: the public https origin of the app, e.g. APP_URL=https://login.example.com.",
       "DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db.",
       "LOGIN_CLIENT_SECRET is required in production: the login app's client secret: `npm run setup` prints a new one, or stores the one you set.",
-      "Invalid setting PORT: Too small: expected number to be >=1.",
+      "Invalid setting PORT: must be a whole number from 1 to 65535 (3000 when unset).",
       "Invalid setting NEXTAUTH_SECRET: must be at least 32 characters.",
-      "Invalid setting LOCKOUT_IP_LIMIT: Invalid input: expected number, received NaN.",
+      "Invalid setting LOCKOUT_IP_LIMIT: must be a whole number from 1 to 100000 (50 when unset).",
     ]);
     const error = (() => {
       try {
@@ -59,6 +59,28 @@ describe("settings", () => {
 
   it("refuses an http APP_URL in production except for localhost", () => {
     expect(() => assertProductionSettings({ ...production, APP_URL: "http://login.example.com" })).toThrow(/^APP_URL must be an https URL/);
+  });
+
+  it.each([
+    [{ PORT: "abc" }, "Invalid setting PORT: must be a whole number from 1 to 65535 (3000 when unset)."],
+    [{ PORT: "3000.5" }, "Invalid setting PORT: must be a whole number from 1 to 65535 (3000 when unset)."],
+    [{ METRICS_PORT: "metrics" }, "Invalid setting METRICS_PORT: must be a whole number from 1 to 65535."],
+    [
+      { APP_URL: "https://login.example.com/login" },
+      "Invalid setting APP_URL: must be the app's public origin, without a path, query or fragment, e.g. https://login.example.com.",
+    ],
+    [
+      { APP_URL: "https://login.example.com?tenant=demo" },
+      "Invalid setting APP_URL: must be the app's public origin, without a path, query or fragment, e.g. https://login.example.com.",
+    ],
+    [{ APP_URL: "login.example.com" }, "Invalid setting APP_URL: must be the app's public http(s) origin, e.g. https://login.example.com."],
+  ])("says what %j should be", (env, message) => {
+    expect(() => parseSettings(env)).toThrow(new ConfigError([message]));
+  });
+
+  it("takes an origin with a port, or with a trailing slash, as APP_URL", () => {
+    expect(parseSettings({ APP_URL: "https://login.example.com:8443" }).APP_URL).toBe("https://login.example.com:8443");
+    expect(parseSettings({ APP_URL: "http://127.0.0.1:3100/" }).APP_URL).toBe("http://127.0.0.1:3100");
   });
 
   it.each([

@@ -3,8 +3,12 @@ import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 import { KEY_ENCRYPTION_KEY_FORMAT, parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
 
-/** A whole number from the environment, within its range, with its default. */
-const integer = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+/** A whole number from the environment, from `min` to `max`: one message for every way to miss it. */
+const wholeNumber = (min: number, max: number, error: string) => z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+/** …with its default, which the message names. */
+const integer = (min: number, max: number, fallback: number) =>
+  wholeNumber(min, max, `must be a whole number from ${min} to ${max} (${fallback} when unset)`).default(fallback);
+const optionalInteger = (min: number, max: number) => wholeNumber(min, max, `must be a whole number from ${min} to ${max}`).optional();
 
 /** An OTLP/HTTP receiver's URL. */
 const otlpUrl = () =>
@@ -28,7 +32,13 @@ const MAIL_ADDRESS = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: integer(1, 65535, 3000),
-  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // The app is served at the root of its origin: a path would misplace the issuer and every link.
+  APP_URL: z
+    .url({ protocol: /^https?$/, error: "must be the app's public http(s) origin, e.g. https://login.example.com" })
+    .refine((url) => !/^https?:\/\//i.test(url) || /^https?:\/\/[^/?#]+\/?$/i.test(url), {
+      error: "must be the app's public origin, without a path, query or fragment, e.g. https://login.example.com",
+    })
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
@@ -96,7 +106,7 @@ const schema = z.object({
    * Prometheus metrics: on their own port (every interface HOSTNAME names), and/or at /metrics on
    * the app's port behind `Authorization: Bearer {METRICS_TOKEN}`. Neither set: not served.
    */
-  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  METRICS_PORT: optionalInteger(1, 65535),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** The production server's access log: one line per request (`info`), or none (`off`). */
   ACCESS_LOG: z.enum(["off", "info"]).default("off"),

@@ -118,7 +118,7 @@ describe("mail settings", () => {
     [{ SMTP_URL: "smtp://u:p@mail.example.com" }, /^Invalid setting MAIL_FROM: required with SMTP_URL/],
     [{ MAIL_FROM: "not an address" }, /^Invalid setting MAIL_FROM: must be an address or a name and an address/],
     [{ MAIL_FROM: "a@example.com\r\nBcc: b@example.com" }, /^Invalid setting MAIL_FROM: /],
-    [{ PASSWORD_RESET_TTL_SECONDS: "10" }, /^Invalid setting PASSWORD_RESET_TTL_SECONDS: Too small/],
+    [{ PASSWORD_RESET_TTL_SECONDS: "10" }, /^Invalid setting PASSWORD_RESET_TTL_SECONDS: must be a whole number from 300 to 86400 \(1800 when unset\)\.$/],
   ])("refuses %o, naming the setting", (env, message) => {
     expect(productionProblems({ ...production, ...env })).toEqual([expect.stringMatching(message)]);
   });

@@ -38,7 +38,7 @@ describe("npm start", () => {
       expect.stringMatching(/^ {2}- DATABASE_URL is required in production: /),
       expect.stringMatching(/^ {2}- NEXTAUTH_SECRET is required in production: /),
       expect.stringMatching(/^ {2}- LOGIN_CLIENT_SECRET is required in production: /),
-      "  - Invalid setting PORT: Too big: expected number to be <=65535.",
+      "  - Invalid setting PORT: must be a whole number from 1 to 65535 (3000 when unset).",
       "  - APP_URL must be an https URL in production (http only for localhost).",
     ]);
   });
