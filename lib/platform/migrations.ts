@@ -37,3 +37,9 @@ export function pendingMigrations(applied: Iterable<string>, shippedNames: reado
   const done = new Set(applied);
   return shippedNames.filter((name) => !done.has(name));
 }
+
+/** The applied migrations this build does not ship: a newer build's, when this one is a rollback. */
+export function unknownMigrations(applied: Iterable<string>, shippedNames: readonly string[]): string[] {
+  const known = new Set(shippedNames);
+  return [...applied].filter((name) => !known.has(name)).sort();
+}

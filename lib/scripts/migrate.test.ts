@@ -23,6 +23,24 @@ describe.runIf(sqlite)("the migration step of npm start (SQLite)", () => {
     expect(await applyPendingMigrations(options(url))).toEqual([]);
   }, 60_000);
 
+  it("warns of migrations a newer build applied, and serves on the database as it is", async () => {
+    const file = path.join(dir, "newer.db");
+    await applyPendingMigrations(options(`file:${file}`, 30));
+    const newer = new Database(file);
+    const row = { id: "newer", checksum: "0", name: "29991231000000_from_a_newer_build", at: Date.now() };
+    newer
+      .prepare(
+        `INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "started_at", "finished_at", "applied_steps_count") VALUES (@id, @checksum, @name, @at, @at, 1)`,
+      )
+      .run(row);
+    newer.close();
+    out.length = 0;
+    expect(await applyPendingMigrations(options(`file:${file}`))).toEqual([]);
+    expect(out).toEqual([
+      "Warning: the database has 1 migration(s) this build does not ship (29991231000000_from_a_newer_build), applied by a newer build: this one serves on it as it is. Should it fail on what they changed, deploy the newer build again.",
+    ]);
+  }, 60_000);
+
   it("names the database file and the setting when the file cannot be created", async () => {
     // A folder that cannot be made: its parent is a file.
     const parent = path.join(dir, "a-file");

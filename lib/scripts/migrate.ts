@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { APPLIED_MIGRATIONS_SQL, pendingMigrations, providerOf, shippedMigrations } from "@/lib/platform/migrations.ts";
+import { APPLIED_MIGRATIONS_SQL, pendingMigrations, providerOf, shippedMigrations, unknownMigrations } from "@/lib/platform/migrations.ts";
 
 export class MigrationFailure extends Error {
   override name = "MigrationFailure";
@@ -90,7 +90,15 @@ export interface MigrateOptions {
 /** Applies the pending migrations, if any; returns their names. Throws a MigrationFailure in plain words. */
 export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, out, root = process.cwd() }: MigrateOptions): Promise<string[]> {
   const busyTimeoutMs = busyTimeoutSeconds * 1000;
-  const pending = pendingMigrations(await readAppliedMigrations(databaseUrl, busyTimeoutMs), shippedMigrations(providerOf(databaseUrl), root));
+  const applied = await readAppliedMigrations(databaseUrl, busyTimeoutMs);
+  const shipped = shippedMigrations(providerOf(databaseUrl), root);
+  const unknown = unknownMigrations(applied, shipped);
+  if (unknown.length > 0) {
+    out(
+      `Warning: the database has ${unknown.length} migration(s) this build does not ship (${unknown.join(", ")}), applied by a newer build: this one serves on it as it is. Should it fail on what they changed, deploy the newer build again.`,
+    );
+  }
+  const pending = pendingMigrations(applied, shipped);
   if (pending.length === 0) return [];
   if (providerOf(databaseUrl) === "sqlite") created(sqliteFile(databaseUrl));
   out(`Applying ${pending.length} database migration(s): ${pending.join(", ")}`);
