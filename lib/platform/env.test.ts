@@ -74,6 +74,18 @@ describe("settings", () => {
       "Invalid setting APP_URL: must be the app's public origin, without a path, query or fragment, e.g. https://login.example.com.",
     ],
     [{ APP_URL: "login.example.com" }, "Invalid setting APP_URL: must be the app's public http(s) origin, e.g. https://login.example.com."],
+    [
+      { APP_URL: "https://admin:hunter2@login.example.com" },
+      "Invalid setting APP_URL: must not hold a user name or password: it is published, e.g. https://login.example.com.",
+    ],
+    [
+      { OAUTH_ISSUER: "https://login:hunter2@id.example.com/demo/default" },
+      "Invalid setting OAUTH_ISSUER: must be the issuer's URL, without a user name, password, query or fragment, e.g. https://login.example.com/demo/default.",
+    ],
+    [
+      { OAUTH_ISSUER: "https://id.example.com/demo/default?x=1" },
+      "Invalid setting OAUTH_ISSUER: must be the issuer's URL, without a user name, password, query or fragment, e.g. https://login.example.com/demo/default.",
+    ],
   ])("says what %j should be", (env, message) => {
     expect(() => parseSettings(env)).toThrow(new ConfigError([message]));
   });

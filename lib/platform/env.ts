@@ -24,6 +24,12 @@ const otlpProtocol = () =>
 /** `someone@example.com`, or `Some Name <someone@example.com>`: one address, no line breaks. */
 const MAIL_ADDRESS = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
 
+/** Does this URL carry a user name or password (`https://user:secret@host`)? */
+function hasCredentials(url: string): boolean {
+  const parsed = URL.parse(url);
+  return parsed !== null && (parsed.username !== "" || parsed.password !== "");
+}
+
 /**
  * Every setting of the app, validated once at first use. Development needs none of them; a
  * production server refuses to start without its secrets (see `assertProductionSettings`).
@@ -38,6 +44,9 @@ const schema = z.object({
     .refine((url) => !/^https?:\/\//i.test(url) || /^https?:\/\/[^/?#]+\/?$/i.test(url), {
       error: "must be the app's public origin, without a path, query or fragment, e.g. https://login.example.com",
     })
+    // It is published (every issuer, link and mail is built on it): a user name or password in it
+    // would be too.
+    .refine((url) => !hasCredentials(url), { error: "must not hold a user name or password: it is published, e.g. https://login.example.com" })
     .optional(),
   DATABASE_URL: z
     .string()
@@ -117,7 +126,14 @@ const schema = z.object({
   /** How old a DPoP proof's `iat` may be (RFC 9449 §11.1; seconds), besides the clock skew. */
   DPOP_PROOF_MAX_AGE_SECONDS: integer(5, 600, 60),
   /** The login app's authorization server; default: this app's demo workspace. */
-  OAUTH_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  OAUTH_ISSUER: z
+    .url({ protocol: /^https?$/ })
+    // An issuer identifier has no query or fragment (RFC 8414 §2), and fetch refuses a URL with
+    // credentials, which the login app's log lines would also show.
+    .refine((url) => !hasCredentials(url) && !/[?#]/.test(url), {
+      error: "must be the issuer's URL, without a user name, password, query or fragment, e.g. https://login.example.com/demo/default",
+    })
+    .optional(),
   /** The login app's client at OAUTH_ISSUER. */
   LOGIN_CLIENT_ID: z.string().min(1).default("demo-web"),
   /**
