@@ -119,7 +119,7 @@ function endSession(request: NextRequest, next: () => NextResponse): NextRespons
   for (const name of names) request.cookies.delete(name);
   const isPageLoad = request.method === "GET" && !request.nextUrl.pathname.startsWith("/api/") && request.nextUrl.pathname !== "/login";
   const response = isPageLoad ? NextResponse.redirect(new URL("/login?reason=expired", request.url)) : next();
-  for (const name of names) response.cookies.delete(name);
+  for (const name of names) expireCookie(response, name);
   return response;
 }
 
@@ -129,8 +129,17 @@ async function keepRefreshed(request: NextRequest, next: () => NextResponse, tok
   for (const name of remove) request.cookies.delete(name);
   for (const [name, value] of set) request.cookies.set(name, value);
   const response = next();
-  for (const name of remove) response.cookies.delete(name);
+  for (const name of remove) expireCookie(response, name);
   const options = { httpOnly: true, sameSite: "lax" as const, secure: loginConfig().secureCookies, path: "/", maxAge: SESSION_MAX_AGE };
   for (const [name, value] of set) response.cookies.set(name, value, options);
   return response;
+}
+
+/**
+ * Deletes a session cookie in the browser. Over https its name carries the `__Secure-` prefix, and
+ * a browser ignores any Set-Cookie of such a name without `Secure`, a deletion included (RFC 6265bis
+ * §4.1.3.1): `cookies.delete(name)` writes none, so the cookie would stay.
+ */
+function expireCookie(response: NextResponse, name: string): void {
+  response.cookies.set(name, "", { path: "/", maxAge: 0, httpOnly: true, sameSite: "lax", secure: loginConfig().secureCookies });
 }
