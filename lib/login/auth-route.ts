@@ -18,6 +18,14 @@ export function methodNotAllowed(segments: readonly string[], method: string): R
 }
 
 /**
+ * next-auth's `_log` route writes whatever a request posts (`level`, `code` and the rest) through
+ * the server's logger, with no session, CSRF token or limit: anybody could forge next-auth's
+ * error lines, at any length. It is how next-auth's browser code reports its own failures,
+ * which are not the server's to log: it does not exist here.
+ */
+const CLIENT_LOG = "_log";
+
+/**
  * next-auth's routes (/api/auth/*), with the options built for this request. A credentials
  * sign-in reads the step in progress from its sealed cookie and writes back the next one.
  */
@@ -25,6 +33,7 @@ export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promis
   const { nextauth } = await ctx.params;
   const refused = methodNotAllowed(nextauth, req.method);
   if (refused) return refused;
+  if (nextauth[0] === CLIENT_LOG) return new Response(null, { status: 404, headers: { "Cache-Control": "no-store" } });
   if (nextauth[0] !== "callback") return NextAuth(req, ctx, authOptions());
   const mfaStep: MfaStepExchange = { current: await openMfaStep(mfaStepCookieValue(req.cookies.getAll())) };
   const response: Response = await NextAuth(req, ctx, authOptions(mfaStep));
