@@ -47,33 +47,37 @@ test("no page sends HSTS over http (the e2e server's APP_URL is http)", async ({
   }
 });
 
-test("a page that does not exist is a 404 with the pages' CSP and security headers", async ({ page }) => {
-  const violations: string[] = [];
-  page.on("console", (msg) => {
-    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
+// The second: a path under the authorization server's that no endpoint answers, which Next's 404 page
+// answers as it does any other (the login app's proxy runs on it: lib/login/proxy-matcher.test.ts).
+for (const missing of ["/no-such-page", "/demo/default/account/no-such-endpoint"]) {
+  test(`a page that does not exist (${missing}) is a 404 with the pages' CSP and security headers`, async ({ page }) => {
+    const violations: string[] = [];
+    page.on("console", (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
+    });
+    const res = (await page.goto(missing))!;
+    expect(res.status()).toBe(404);
+    const headers = res.headers();
+    const csp = headers["content-security-policy"]!;
+    expect(csp).toMatch(/^default-src 'self'; script-src 'self' 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'; /);
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(headers["x-content-type-options"]).toBe("nosniff");
+    expect(headers["referrer-policy"]).toBe("no-referrer");
+    expect(headers["x-frame-options"]).toBe("DENY");
+    expect(headers["permissions-policy"]).toBe("camera=(), microphone=(), geolocation=(), payment=()");
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
+    await expect(page).toHaveTitle("Page not found");
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
+    const scripts = await page.locator("script[src]").evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const n of scripts) expect(n).toBe(nonce);
+    // Hydrated under the CSP: the link navigates client-side to the start page (then /login).
+    await page.getByRole("link", { name: "Go to the start page" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    expect(violations).toEqual([]);
   });
-  const res = (await page.goto("/no-such-page"))!;
-  expect(res.status()).toBe(404);
-  const headers = res.headers();
-  const csp = headers["content-security-policy"]!;
-  expect(csp).toMatch(/^default-src 'self'; script-src 'self' 'nonce-[A-Za-z0-9+/=]{20,}' 'strict-dynamic'; /);
-  expect(csp).toContain("frame-ancestors 'none'");
-  expect(csp).toContain("object-src 'none'");
-  expect(headers["x-content-type-options"]).toBe("nosniff");
-  expect(headers["referrer-policy"]).toBe("no-referrer");
-  expect(headers["x-frame-options"]).toBe("DENY");
-  expect(headers["permissions-policy"]).toBe("camera=(), microphone=(), geolocation=(), payment=()");
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Page not found");
-  await expect(page).toHaveTitle("Page not found");
-  const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
-  const scripts = await page.locator("script[src]").evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).nonce));
-  expect(scripts.length).toBeGreaterThan(0);
-  for (const n of scripts) expect(n).toBe(nonce);
-  // Hydrated under the CSP: the link navigates client-side to the start page (then /login).
-  await page.getByRole("link", { name: "Go to the start page" }).click();
-  await expect(page).toHaveURL(/\/login$/);
-  expect(violations).toEqual([]);
-});
+}
 
 for (const [pageName, path, heading] of [
   ["404", "/no-such-page", "Page not found"],
