@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addClient as adminAddClient } from "@/lib/admin/clients.ts";
+import { addClient as adminAddClient, setClient } from "@/lib/admin/clients.ts";
 import { createWorkspace } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
@@ -250,24 +250,86 @@ describe("client registration management (RFC 7592)", () => {
     expect(await auditEvents("client.registration.read", client.client_id)).toMatchObject([{ outcome: "success" }]);
   });
 
-  it("registers a password client's reset page as ropc_password_reset_uri, for a confidential client only", async () => {
-    const metadata = { grant_types: ["password"], scope: "openid", ropc_password_reset_uri: "https://app.example/reset" };
-    const client = await registered(metadata);
-    expect(client).toMatchObject({ ropc_password_reset_uri: "https://app.example/reset" });
-    expect((await db().client.findFirstOrThrow({ where: { clientId: client.client_id } })).passwordResetUri).toBe("https://app.example/reset");
-    // PUT without it removes it.
+  it("refuses ropc_password_reset_uri at registration: any user's reset link would be mailed to a page the registrar chose", async () => {
+    const before = await registeredCount();
+    const res = await register(
+      { grant_types: ["password"], scope: "openid", ropc_password_reset_uri: "https://evil.example/reset" },
+      bearer(await serviceToken()),
+    );
+    expect(res.status).toBe(400);
+    expectNoStore(res);
+    expect(await res.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description:
+        "a registered client may not set ropc_password_reset_uri: any user's reset link is mailed to it, so an operator sets it (client set --password-reset-uri)",
+    });
+    expect(await registeredCount()).toBe(before);
+  });
+
+  it("lets an update keep the reset page an operator set, or drop it, but never set another", async () => {
+    const client = await registered({ grant_types: ["password"], scope: "openid" });
+    const put = (extra: Record<string, unknown>) =>
+      manage(client.registration_client_uri, "PUT", client.registration_access_token, {
+        client_id: client.client_id,
+        grant_types: ["password"],
+        scope: "openid",
+        ...extra,
+      });
+    const resetUri = async () => (await db().client.findFirstOrThrow({ where: { clientId: client.client_id } })).passwordResetUri;
+
+    const added = await put({ ropc_password_reset_uri: "https://evil.example/reset" });
+    expect(added.status).toBe(400);
+    expect((await added.json()).error).toBe("invalid_client_metadata");
+    expect(await resetUri()).toBeNull();
+
+    await setClient("demo/default", client.client_id, { passwordResetUri: "https://app.example/reset" });
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read.ropc_password_reset_uri).toBe("https://app.example/reset");
+    const kept = await put({ ropc_password_reset_uri: "https://app.example/reset" });
+    expect(kept.status).toBe(200);
+    expect((await kept.json()).ropc_password_reset_uri).toBe("https://app.example/reset");
+    const moved = await put({ ropc_password_reset_uri: "https://evil.example/reset" });
+    expect(moved.status).toBe(400);
+    expect(await resetUri()).toBe("https://app.example/reset");
+    // Sent back without it (RFC 7592 §2.2: a field left out goes back to its default), it is gone.
+    const dropped = await put({});
+    expect(dropped.status).toBe(200);
+    expect(await dropped.json()).not.toHaveProperty("ropc_password_reset_uri");
+    expect(await resetUri()).toBeNull();
+  });
+
+  it("gives the account scope only from a registrar that holds it: its tokens manage the user's account", async () => {
+    const before = await registeredCount();
+    const res = await register({ grant_types: ["password"], scope: "openid account" }, bearer(await serviceToken()));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "scope may hold only scopes the registering client has itself (and user scopes): not account",
+    });
+    expect(await registeredCount()).toBe(before);
+    // Nor may a registered client add it to itself.
+    const client = await registered({ grant_types: ["password"], scope: "openid" });
     const put = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
       client_id: client.client_id,
       grant_types: ["password"],
-      scope: "openid",
+      scope: "openid account",
     });
-    expect(await put.json()).not.toHaveProperty("ropc_password_reset_uri");
-    const refused = await register({ ...metadata, token_endpoint_auth_method: "none" }, bearer(await serviceToken()));
-    expect(refused.status).toBe(400);
-    expect(await refused.json()).toEqual({
+    expect(put.status).toBe(400);
+    expect(await put.json()).toEqual({
       error: "invalid_client_metadata",
-      error_description: "Only a confidential client can offer password recovery (a password reset URI)",
+      error_description: "scope may hold only scopes the client has now (and user scopes): not account",
     });
+    // A registrar an operator gave it may.
+    const registrar = await adminAddClient({
+      workspace: "demo/default",
+      clientId: "account-registrar",
+      grants: ["client_credentials"],
+      scopes: ["register_clients", "account"],
+    });
+    const token = await serviceToken("register_clients", { Authorization: basic("account-registrar", registrar.secret ?? "") });
+    const ok = await register({ grant_types: ["password"], scope: "openid account" }, bearer(token));
+    expect(ok.status).toBe(201);
+    expect((await ok.json()).scope).toBe("openid account");
   });
 
   it("replaces the metadata with PUT under the same rules; the secret and the registration token stay", async () => {

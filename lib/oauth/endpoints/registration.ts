@@ -10,6 +10,7 @@ import { DEFAULT_ID_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { InsufficientScope, InvalidClientMetadata, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject } from "@/lib/oauth/protocol/form.ts";
 import { USER_SCOPES } from "@/lib/oauth/protocol/scopes.ts";
+import { ACCOUNT_SCOPE } from "@/lib/oauth/endpoints/account/caller.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
@@ -22,9 +23,16 @@ export const REGISTER_SCOPE = "register_clients";
  * What a registrar may not hand out: the right to register clients itself (a registered client
  * with it could mint registrars of its own, out of the operator's sight). An operator grants it.
  */
-function registrable<M extends { scopes: string[] }>(metadata: M): M {
+function registrable<M extends { scopes: string[]; passwordResetUri?: string }>(metadata: M, present: { passwordResetUri: string | null } | null = null): M {
   if (metadata.scopes.includes(REGISTER_SCOPE))
     throw new InvalidClientMetadata(`a registered client may not have the ${REGISTER_SCOPE} scope: an operator grants it (client set --scopes)`);
+  // The reset page is where the server mails any user's reset link when the client asks: one a
+  // registrar chose would send genuine mails from this server to its own site. An update may keep
+  // the page an operator set (RFC 7592 §2.2 sends every field back), or drop it.
+  if (metadata.passwordResetUri !== undefined && metadata.passwordResetUri !== present?.passwordResetUri)
+    throw new InvalidClientMetadata(
+      "a registered client may not set ropc_password_reset_uri: any user's reset link is mailed to it, so an operator sets it (client set --password-reset-uri)",
+    );
   return metadata;
 }
 
@@ -34,9 +42,11 @@ function registrable<M extends { scopes: string[] }>(metadata: M): M {
  * ones), so that registering, or updating a registration, never gives more than its author holds.
  * Scopes that describe a user are free: a token carries them only for a user who signs in, never
  * for the client itself (client_credentials leaves them out), so they give a registrar nothing.
+ * All but `account`: with it a client's tokens manage the user's account (sessions, password,
+ * profile, activity), which a registrar that does not hold it may not hand out.
  */
 function withinScopes<M extends { scopes: string[] }>(metadata: M, allowed: readonly string[], whose: string): M {
-  const beyond = metadata.scopes.filter((s) => !USER_SCOPES.has(s) && !allowed.includes(s));
+  const beyond = metadata.scopes.filter((s) => !(USER_SCOPES.has(s) && s !== ACCOUNT_SCOPE) && !allowed.includes(s));
   if (beyond.length > 0) throw new InvalidClientMetadata(`scope may hold only scopes ${whose} (and user scopes): not ${beyond.join(" ")}`);
   return metadata;
 }
@@ -189,7 +199,8 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
     )
       throw new InvalidRequest("client_secret does not match the client's");
     // Widening its scopes takes a new registration by a registrar, or an operator.
-    const metadata = withinScopes(registrable(parseClientMetadata(body)), (await getClient(ref, clientId)).scopes, "the client has now");
+    const present = await getClient(ref, clientId);
+    const metadata = withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now");
     // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
     await underClientRules(() =>
       setClient(
