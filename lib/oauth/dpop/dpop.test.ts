@@ -13,6 +13,7 @@ import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.t
 import {
   ALICE,
   BACKEND_BASIC,
+  basic,
   call,
   callUserinfo,
   expectNoStore,
@@ -411,6 +412,44 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
       expect((await userinfo(key, access_token, { nonce })).status).toBe(200);
       // A request without DPoP needs no nonce.
       expect((await password({})).status).toBe(200);
+    } finally {
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
+  });
+
+  it("when on, every resource endpoint (userinfo, /mfa, the account API) answers a proof with the previous nonce with the current one", async () => {
+    await setWorkspace("demo/default", { dpopNonces: true });
+    clearCaches("settings");
+    try {
+      const workspace = await findWorkspace("demo", "default");
+      const current = await currentDpopNonce(workspace);
+      const previous = await currentDpopNonce(workspace, Date.now() - DPOP_NONCE_WINDOW_MS);
+      const signIn = await postToken(
+        { grant_type: "password", scope: "openid account", ...ALICE },
+        { Authorization: basic("demo-web", "demo-web-secret"), DPoP: await proof(key, { nonce: current }) },
+      );
+      expect(signIn.status).toBe(200);
+      const { access_token } = await signIn.json();
+      const get = async (route: (typeof routes)[keyof typeof routes], path: string, nonce: string) => {
+        const url = `${ISSUER}${path}`;
+        return call(route, url, {
+          headers: { Authorization: `DPoP ${access_token}`, DPoP: await proof(key, { htm: "GET", htu: url, ath: accessTokenHash(access_token), nonce }) },
+        });
+      };
+      for (const [route, path] of [
+        [routes.userinfo, "/userinfo"],
+        [routes.mfaAuthenticators, "/mfa/authenticators"],
+        [routes.accountSessions, "/account/sessions"],
+        [routes.accountProfile, "/account/profile"],
+      ] as const) {
+        const stale = await get(route, path, previous);
+        expect(stale.status, path).toBe(200);
+        expect(stale.headers.get("dpop-nonce"), path).toBe(current);
+        const fresh = await get(route, path, current);
+        expect(fresh.status, path).toBe(200);
+        expect(fresh.headers.get("dpop-nonce"), path).toBeNull();
+      }
     } finally {
       await setWorkspace("demo/default", { dpopNonces: false });
       clearCaches("settings");

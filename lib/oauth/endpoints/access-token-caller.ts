@@ -31,6 +31,16 @@ export interface AccessTokenCaller {
   dpop?: DpopProof;
 }
 
+/**
+ * RFC 9449 §8.2, §9: a resource endpoint's answer to a DPoP-bound token whose proof carried the
+ * previous nonce names the current one, so that the client's next proof is not refused.
+ */
+export function withDpopNonce(response: OAuthResponse, caller: { dpop?: DpopProof } | null): OAuthResponse {
+  const nonce = caller?.dpop?.nextNonce;
+  if (nonce !== undefined) response.headers["DPoP-Nonce"] = nonce;
+  return response;
+}
+
 export interface AccessTokenCallerOptions {
   /** A scope the token must carry, else `insufficient_scope` (403). */
   scope?: string;

@@ -1,4 +1,4 @@
-import { accessTokenCaller, accessTokenRequired } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenCaller, accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { TokenHolder } from "@/lib/oauth/store/sessions.ts";
@@ -34,6 +34,6 @@ export function accountEndpoint(handle: AccountEndpoint, event?: string): Endpoi
     const { user, claims } = caller;
     // `session: true` made sure of it.
     if (claims.sid === undefined) throw new TypeError("a session's token without sid");
-    return handle(request, context, { user, claims, sessionId: claims.sid });
+    return withDpopNonce(await handle(request, context, { user, claims, sessionId: claims.sid }), caller);
   };
 }

@@ -6,6 +6,7 @@ import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/l
 import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { confirmedFactor, mfaCaller } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/associate` (Auth0's shape): starts a TOTP enrolment for a user without a confirmed
@@ -28,12 +29,15 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();
   await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash));
-  return json({
-    authenticator_type: "otp",
-    secret,
-    barcode_uri: totpUri(secret, `${workspace.tenant}/${workspace.slug}`, caller.user.username),
-    recovery_codes: codes,
-  });
+  return withDpopNonce(
+    json({
+      authenticator_type: "otp",
+      secret,
+      barcode_uri: totpUri(secret, `${workspace.tenant}/${workspace.slug}`, caller.user.username),
+      recovery_codes: codes,
+    }),
+    caller,
+  );
 }
 
 /** A list parameter: a JSON array of strings, or names separated by spaces or commas. */

@@ -2,6 +2,7 @@ import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/l
 import type { Authenticator } from "@/lib/oauth/model/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `GET /mfa/authenticators` (Auth0's shape), with an `mfa_token` or a user's access token as
@@ -17,5 +18,5 @@ export async function mfaAuthenticatorsEndpoint(request: OAuthRequest, { workspa
     list.push({ id: `otp|${factor.id}`, authenticator_type: "otp", active: true });
     if (factor.recoveryCodesLeft > 0) list.push({ id: `recovery-code|${factor.id}`, authenticator_type: "recovery-code", active: true });
   }
-  return json(list);
+  return withDpopNonce(json(list), caller);
 }

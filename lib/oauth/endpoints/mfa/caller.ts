@@ -6,6 +6,7 @@ import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/m
 import { authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
 
 /**
  * Who calls an /mfa endpoint: a sign-in waiting for its second factor (its `mfa_token`), or a
@@ -15,6 +16,8 @@ export interface MfaCaller {
   via: "mfa_token" | "access_token";
   user: { id: string; username: string };
   factors: StoredFactor[];
+  /** An access token's DPoP proof: its `nextNonce` goes in the answer (withDpopNonce). */
+  dpop?: DpopProof;
 }
 
 /**
@@ -28,8 +31,8 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
   const token = await presentedToken(request, realm);
   if (token === undefined) return null;
   if (token.includes(".")) {
-    const { user } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
-    return { via: "access_token", user, factors: await factorsOf(user.id) };
+    const { user, dpop } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
+    return { via: "access_token", user, factors: await factorsOf(user.id), ...(dpop === undefined ? {} : { dpop }) };
   }
   if (authorizationScheme(request) !== "Bearer") throw new InvalidToken(realm, "an mfa_token is a bearer token: send it with the Bearer scheme");
   let challenge;

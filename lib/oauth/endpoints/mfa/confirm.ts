@@ -5,6 +5,7 @@ import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/l
 import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/confirm` with the user's access token and `otp`, a current code of the pending
@@ -34,5 +35,5 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
   }
   attempt.release();
   await confirmFactor(pending.id, new Date(now));
-  return json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true });
+  return withDpopNonce(json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true }), caller);
 }

@@ -6,6 +6,7 @@ import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/l
 import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
@@ -22,5 +23,5 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
-  return json({ recovery_codes: codes });
+  return withDpopNonce(json({ recovery_codes: codes }), caller);
 }

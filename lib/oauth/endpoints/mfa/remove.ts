@@ -5,6 +5,7 @@ import { bearerRequired, NO_STORE, type OAuthRequest, type OAuthResponse } from 
 import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/remove` with the user's access token and either `otp` (a current code) or
@@ -20,5 +21,5 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, confirmedFactor(caller));
   await removeFactors(caller.user.id);
-  return { status: 204, headers: { ...NO_STORE }, body: null };
+  return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }
