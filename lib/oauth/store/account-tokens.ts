@@ -171,13 +171,15 @@ export async function completePasswordReset(
 
 /**
  * Makes a confirmed address the user's, in one transaction: the token is spent (false when
- * somebody spent it first), with the user's other pending confirmations.
+ * somebody spent it first), with every other link mailed to the user: the other pending
+ * confirmations, and the reset links mailed to the old address, a mailbox the user may have left
+ * because it is no longer theirs.
  */
 export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<boolean> {
   return db().$transaction(async (tx) => {
     const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
     if (spent.count !== 1) return false;
-    await tx.accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
+    await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
     await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
     return true;
   });

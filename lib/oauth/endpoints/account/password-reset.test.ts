@@ -8,6 +8,7 @@ import { accountTokenHash, findAccountToken, issueAccountToken } from "@/lib/oau
 import { RESET_REQUESTED } from "@/lib/oauth/endpoints/account/password-reset.ts";
 import { addClient, basic, call, expectNoStore, getDiscovery, introspect, ISSUER, postToken, signIn, SPA, type Call } from "@/lib/testing/oauth.ts";
 import { DAVE } from "@/lib/testing/mfa.ts";
+import { addUser } from "@/lib/admin/users.ts";
 import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 import { expectSameTiming, timed } from "@/lib/testing/timing.ts";
 
@@ -298,6 +299,27 @@ describe("POST /account/password-reset/complete", () => {
     const res = await complete({ token: first, new_password: "bobs other passphrase" });
     expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
     expect(await findAccountToken(pending ?? "", "email_verification", bob.workspaceId)).toEqual({ problem: "used" });
+  });
+
+  it("spends the reset links mailed to the old address once a new one is confirmed: the old mailbox may be no longer the user's", async () => {
+    await addUser({ workspace: "demo/default", username: "moving-user", password: "moving user passphrase 1", email: "moving@old.example" });
+    const user = await userRow("moving-user");
+    const reset = await resetLink("moving-user", "moving@old.example");
+    const change = await issueAccountToken({
+      purpose: "email_verification",
+      workspaceId: user.workspaceId,
+      userId: user.id,
+      email: "moving@new.example",
+      ttlSeconds: 3600,
+      limit: 3,
+    });
+    const confirmed = await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: change ?? "" } });
+    expect(confirmed.status).toBe(204);
+    expect((await userRow("moving-user")).email).toBe("moving@new.example");
+    const res = await complete({ token: reset, new_password: "taken over passphrase" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
+    expect((await userRow("moving-user")).passwordHash).toBe(user.passwordHash);
   });
 
   it("refuses an expired, unknown or another client's token: 400 invalid_reset_token", async () => {
