@@ -39,7 +39,10 @@ async function enrolOverHttp(request: APIRequestContext, username: string) {
   });
   expect(token.status()).toBe(200);
   const bearer = { Authorization: `Bearer ${(await token.json()).access_token}` };
-  const associated = await request.post(`${ISSUER}/mfa/associate`, { headers: bearer, form: { authenticator_types: "otp" } });
+  const associated = await request.post(`${ISSUER}/mfa/associate`, {
+    headers: bearer,
+    form: { authenticator_types: "otp", password: `${username}-password-1` },
+  });
   expect(associated.status()).toBe(200);
   const { secret, recovery_codes: recoveryCodes } = (await associated.json()) as { secret: string; recovery_codes: string[] };
   const confirmed = await request.post(`${ISSUER}/mfa/confirm`, { headers: bearer, form: { otp: totp(secret) } });
@@ -52,6 +55,12 @@ async function signIn(page: Page, username: string, password: string) {
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** The account page's set-up form: the user's password, then the button. */
+async function setUp(page: Page, password: string) {
+  await page.locator("#two-step").getByLabel("Your password").fill(password);
+  await page.getByRole("button", { name: "Set up two-step verification" }).click();
 }
 
 async function enterCode(page: Page, code: string) {
@@ -184,7 +193,13 @@ test("a user enrols from the account page: QR code, secret, a code, then the rec
   await signIn(page, "mfa-enrol", "mfa-enrol-password-1");
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
-  await page.getByRole("button", { name: "Set up two-step verification" }).click();
+  // A session alone adds no factor: with a wrong password nothing starts, and the form says so.
+  await setUp(page, "not-the-password");
+  await expect(page).toHaveURL(/\/account\?/);
+  expect(page.url()).not.toContain("not-the-password");
+  await expect(page.locator("#set-up-message")).toHaveText("Your current password is not right.");
+  await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
+  await setUp(page, "mfa-enrol-password-1");
   await expect(page).toHaveURL(/\/account\/two-step-verification$/);
   await expect(page.getByRole("img", { name: /QR code/ })).toHaveAttribute("src", /^data:image\/svg\+xml;base64,/);
   const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
@@ -247,7 +262,7 @@ test.describe("the account page without JavaScript", () => {
     await signIn(page, "mfa-account-nojs", "mfa-account-nojs-password-1");
     await expect(page).toHaveURL(/\/account$/);
     await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");
-    await page.getByRole("button", { name: "Set up two-step verification" }).click();
+    await setUp(page, "mfa-account-nojs-password-1");
     await expect(page).toHaveURL(/\/account\/two-step-verification$/);
     const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
     expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
@@ -327,7 +342,7 @@ for (const [name, width, height] of [
         await context.clearCookies();
         await signIn(page, "alice", "alice-password-1");
         await expect(page).toHaveURL(/\/account$/);
-        await page.getByRole("button", { name: "Set up two-step verification" }).click();
+        await setUp(page, "alice-password-1");
         await expect(page.getByTestId("totp-secret")).toBeVisible();
         expect(await overflow()).toBe(0);
         await expectNoAxeViolations(page, `enrolment page, ${width}px, ${colorScheme}`);

@@ -97,6 +97,7 @@ for (const [size, width, height] of SIZES) {
         await shots.page.goto("/login");
         await signIn(shots.page, SHOTS_USER, `${SHOTS_USER}-password-1`);
         await expect(shots.page).toHaveURL(/\/account$/);
+        await shots.page.locator("#two-step").getByLabel("Your password").fill(`${SHOTS_USER}-password-1`);
         await shots.page.getByRole("button", { name: "Set up two-step verification" }).click();
         await expect(shots.page.getByRole("img", { name: /QR code/ })).toBeVisible();
         await check(shots.page, "account-two-step");

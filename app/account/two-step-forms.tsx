@@ -16,6 +16,8 @@ export function SetUpForm({ error }: { error?: string }) {
     <form action="/account/submit" method="post" aria-describedby={error ? "set-up-message" : undefined}>
       <Action name="start_two_step" />
       <Message error={error} id="set-up-message" />
+      <label htmlFor="set-up-password">Your password</label>
+      <input id="set-up-password" name="password" type="password" autoComplete="current-password" required />
       <button type="submit">Set up two-step verification</button>
     </form>
   );

@@ -152,7 +152,7 @@ async function twoStepOutcome(
   field: (name: string) => string,
 ): Promise<{ outcome: AccountOutcome | "enrolment"; cookies?: string[] }> {
   if (action === "start_two_step") {
-    const started = await startEnrolment(token, holder);
+    const started = await startEnrolment(token, holder, field("password"));
     if (!started.ok) return { outcome: { error: started.error, form: "set_up" } };
     // The set-up page, with the new secret.
     return { outcome: "enrolment", cookies: [enrolmentCookie(started.sealed, ENROLMENT_SECONDS)] };

@@ -43,20 +43,24 @@ export function enrolmentCookieOptions(maxAge = ENROLMENT_SECONDS) {
 }
 
 /**
- * Starts an enrolment; the sealed value keeps it for the enrolment page, for `holder` (the
- * session's user, `sub`) only: on a shared browser the next person to sign in must not find the
- * last one's new secret.
+ * Starts an enrolment with the user's password (a session alone may not add a factor); the
+ * sealed value keeps it for the enrolment page, for `holder` (the session's user, `sub`) only: on
+ * a shared browser the next person to sign in must not find the last one's new secret.
  */
 export async function startEnrolment(
   accessToken: string,
   holder: string,
+  password: string,
   now = Date.now(),
 ): Promise<{ ok: true; sealed: string } | { ok: false; error: string }> {
+  if (!password) return { ok: false, error: "missing_current" };
   try {
-    const enrolment = await associateOtp(accessToken);
+    const enrolment = await associateOtp(accessToken, password);
     return { ok: true, sealed: await seal("account-enrolment", { enrolment, holder }, ENROLMENT_SECONDS, now) };
   } catch (err) {
-    return { ok: false, error: codeOf(err) };
+    // Here the one proof is the password: the account page's words for it.
+    const reason = err instanceof SignInError ? err.reason : undefined;
+    return { ok: false, error: reason === "invalid_code" ? "wrong_password" : reason === "too_many_attempts" ? "too_many_attempts" : codeOf(err) };
   }
 }
 

@@ -169,7 +169,10 @@ describe("token-client: the MFA API", () => {
     const gus = await newUser("gus");
     const { tokens } = await passwordSignIn(gus.username, gus.password);
     expect(await mfaAuthenticators(tokens.accessToken)).toEqual([]);
-    const enrolment = await associateOtp(tokens.accessToken);
+    // A session alone adds no factor: the password goes with it.
+    await expect(associateOtp(tokens.accessToken)).rejects.toMatchObject({ reason: "refused" });
+    await expect(associateOtp(tokens.accessToken, "not-gus's-password")).rejects.toMatchObject({ reason: "invalid_code" });
+    const enrolment = await associateOtp(tokens.accessToken, gus.password);
     expect(enrolment.secret).toMatch(/^[A-Z2-7]{32}$/);
     expect(enrolment.barcodeUri).toMatch(/^otpauth:\/\/totp\/demo%2Fdefault:gus\?/);
     expect(enrolment.recoveryCodes).toHaveLength(10);
@@ -179,7 +182,7 @@ describe("token-client: the MFA API", () => {
     await confirmOtpEnrolment(tokens.accessToken, codeAt(enrolment.secret));
     expect((await mfaAuthenticators(tokens.accessToken)).map((a) => a.type)).toEqual(["otp", "recovery-code"]);
     // Already enrolled: a second association is refused.
-    await expect(associateOtp(tokens.accessToken)).rejects.toMatchObject({ reason: "refused" });
+    await expect(associateOtp(tokens.accessToken, gus.password)).rejects.toMatchObject({ reason: "refused" });
     await expect(passwordSignIn(gus.username, gus.password)).rejects.toBeInstanceOf(SecondFactorRequired);
 
     await expect(regenerateRecoveryCodes(tokens.accessToken, { password: "wrong" })).rejects.toMatchObject({ reason: "invalid_code" });

@@ -505,9 +505,14 @@ export async function mfaAuthenticators(bearer: string): Promise<Authenticator[]
   );
 }
 
-/** Starts a TOTP enrolment (Auth0's `POST /mfa/associate`), with an `mfa_token` or an access token. */
-export async function associateOtp(bearer: string): Promise<OtpEnrolment> {
-  const answer = await mfaRequest(bearer, "POST", "associate", new URLSearchParams({ authenticator_types: "otp" }));
+/**
+ * Starts a TOTP enrolment (Auth0's `POST /mfa/associate`): with an `mfa_token` during a sign-in, or
+ * with the session's access token and the user's password.
+ */
+export async function associateOtp(bearer: string, password?: string): Promise<OtpEnrolment> {
+  const params = new URLSearchParams({ authenticator_types: "otp" });
+  if (password !== undefined) params.set("password", password);
+  const answer = await mfaRequest(bearer, "POST", "associate", params);
   const { secret, barcode_uri: barcodeUri, recovery_codes: recoveryCodes } = (answer ?? {}) as Record<string, unknown>;
   if (typeof secret !== "string" || typeof barcodeUri !== "string" || !Array.isArray(recoveryCodes) || !recoveryCodes.every((c) => typeof c === "string")) {
     throw new SignInError("refused", "associate: unexpected answer");

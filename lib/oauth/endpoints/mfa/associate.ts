@@ -5,14 +5,15 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { confirmedFactor, mfaCaller, proofAddress } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/associate` (Auth0's shape): starts a TOTP enrolment for a user without a confirmed
  * factor, with an `mfa_token` (the `required` policy's enrolment during sign-in) or their access
- * token (the account page). `authenticator_types` must name `otp` (JSON `["otp"]`, or in a form
- * `otp` or `["otp"]`). The answer carries the secret, its `otpauth://` URI and ten recovery codes:
+ * token and their `password` (the account page). `authenticator_types` must name `otp` (JSON
+ * `["otp"]`, or in a form `otp` or `["otp"]`). The answer carries the secret, its `otpauth://` URI and ten recovery codes:
  * the only time any of them is shown. The factor stays pending (it gates nothing) until a first
  * code confirms it: the `mfa-otp` grant with the same `mfa_token`, or `POST /mfa/confirm`.
  * Starting again replaces a pending enrolment.
@@ -26,6 +27,15 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   // Said without quotes: RFC 6749 §5.2 allows none in error_description (they would read as "?").
   if (types.length === 0 || types.some((t) => t !== "otp")) throw new InvalidRequest("authenticator_types must be otp, the only type supported");
   if (confirmedFactor(caller)) throw new InvalidRequest("two-step verification is already set up; remove it first", { detail: "already enrolled" });
+  // From a session, only with the user's password: a session alone (a stolen token, a device left
+  // signed in) must not bind the account to an authenticator of its holder's choosing, whose codes
+  // every later sign-in would then ask for. During a sign-in the mfa_token stands for the password
+  // just given.
+  if (caller.via === "access_token") {
+    if (params.get("password") === undefined)
+      throw new InvalidRequest("the password parameter is required: a signed-in user adds a factor with their password");
+    await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, undefined);
+  }
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();
   await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash));

@@ -117,7 +117,7 @@ describe("enrolment from a signed-in session", () => {
   it("associates, confirms with a current code, then gates sign-in; removal needs a code or the password", async () => {
     const fay = await newUser("fay");
     const { access_token } = await signIn({ ...SPA, ...fay });
-    const res = await associate(access_token, { authenticator_types: '["otp"]' });
+    const res = await associate(access_token, { authenticator_types: '["otp"]', password: fay.password });
     expect(res.status).toBe(200);
     const { secret, recovery_codes } = await res.json();
     // Until confirmed it gates nothing.
@@ -163,10 +163,35 @@ describe("enrolment from a signed-in session", () => {
     expect((await postToken({ grant_type: "password", ...SPA, ...fay })).status).toBe(200);
   });
 
+  it("adds a factor from a session only with the user's password: a stolen token alone cannot", async () => {
+    const ida = await newUser("ida");
+    const { access_token } = await signIn({ ...SPA, ...ida });
+    const without = await associate(access_token, { authenticator_types: "otp" });
+    expect(without.status).toBe(400);
+    expect(await without.json()).toEqual({
+      error: "invalid_request",
+      error_description: "the password parameter is required: a signed-in user adds a factor with their password",
+    });
+    const failures = await db().failedLogin.count({ where: { username: "ida" } });
+    const wrong = await associate(access_token, { authenticator_types: "otp", password: "not-ida's-password" });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toEqual({ error: "invalid_grant", error_description: "the password is invalid" });
+    // Counted like any other wrong password.
+    expect(await db().failedLogin.count({ where: { username: "ida" } })).toBe(failures + 1);
+    // Nothing was started: no pending factor, and the next sign-in needs no code.
+    expect(await db().mfaFactor.count({ where: { user: { username: "ida" } } })).toBe(0);
+    expect((await postToken({ grant_type: "password", ...SPA, ...ida })).status).toBe(200);
+    await flushAudit();
+    const rows = await db().auditEvent.findMany({ where: { username: "ida", event: "mfa.associate" }, orderBy: { createdAt: "asc" } });
+    expect(rows.map((r) => r.outcome)).toEqual(["failure", "failure"]);
+    const ok = await associate(access_token, { authenticator_types: "otp", password: ida.password });
+    expect(ok.status).toBe(200);
+  });
+
   it("removes with the password too", async () => {
     const gus = await newUser("gus");
     const { access_token } = await signIn({ ...SPA, ...gus });
-    const { secret } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: gus.password })).json();
     expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
     expect((await remove(access_token, { password: gus.password })).status).toBe(204);
   });
@@ -199,7 +224,7 @@ describe("enrolment from a signed-in session", () => {
   it("audits enrolment steps, never with a secret or code", async () => {
     const hal = await newUser("hal");
     const { access_token } = await signIn({ ...SPA, ...hal });
-    const { secret, recovery_codes } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+    const { secret, recovery_codes } = await (await associate(access_token, { authenticator_types: "otp", password: hal.password })).json();
     const code = codeAt(secret);
     await confirm(access_token, { otp: code });
     await flushAudit();
@@ -225,7 +250,7 @@ describe("a signed-in user's proofs are counted per user, not per caller address
     const enrolled = async (username: string, ip: string) => {
       const user = await newUser(username);
       const { access_token } = await signIn({ ...SPA, ...user }, { [PEER_HEADER]: peerHeaderValue(ip) });
-      const { secret } = await (await associate(access_token, { authenticator_types: "otp" })).json();
+      const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: user.password })).json();
       expect((await fromApp(routes.mfaConfirm, "/mfa/confirm", access_token, { otp: codeAt(secret) })).status).toBe(200);
       return { ...user, access_token };
     };
