@@ -81,11 +81,22 @@ export async function authenticateClient(
   const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
   const client = await findClient(workspace.id, presented.clientId);
   if (!client || client.disabled) {
-    // The same work as for a known client's wrong credential, so that timing does not tell
-    // which client ids exist.
+    // The same work and the same answers as for a known client's wrong credential: its failures
+    // are counted under the id presented and locked out alike (429 after the limit), so that
+    // neither timing nor a lockout tells which client ids exist.
     if (method.provesCredential) {
-      await clientAttemptHistory(workspace.id, addressGroup(callerIp), presented.clientId);
-      await method.verify(UNKNOWN_CLIENT, presented, context);
+      const address = addressGroup(callerIp);
+      const attempt = admitAttempt(
+        { workspaceId: workspace.id, kind: "client", name: presented.clientId, ip: address },
+        await clientAttemptHistory(workspace.id, address, presented.clientId),
+      );
+      try {
+        await method.verify(UNKNOWN_CLIENT, presented, context);
+      } catch (err) {
+        attempt.release();
+        throw err;
+      }
+      await attempt.failed();
     }
     throw fail(client ? "client disabled" : "unknown client");
   }

@@ -153,4 +153,25 @@ describe("an unknown client id", () => {
     expect(res.status).toBe(401);
     expect(verify).toHaveBeenCalledTimes(1);
   });
+
+  it("is locked out after five wrong secrets exactly as a known one is (a lockout tells no client ids)", async () => {
+    const answers = async (clientId: string) => {
+      const ip = newIp();
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await postIntrospect({ token: "x" }, { ...from(ip), Authorization: basic(clientId, `guess-${i}`) })).status);
+      return statuses;
+    };
+    const known = await answers("demo-backend");
+    expect(known).toEqual([401, 401, 401, 401, 401, 429]);
+    expect(await answers("no-such-client")).toEqual(known);
+    // A disabled client too.
+    await db().client.updateMany({ where: { clientId: "demo-service" }, data: { disabled: true } });
+    clearCaches("settings");
+    try {
+      expect(await answers("demo-service")).toEqual(known);
+    } finally {
+      await db().client.updateMany({ where: { clientId: "demo-service" }, data: { disabled: false } });
+      clearCaches("settings");
+    }
+  });
 });
