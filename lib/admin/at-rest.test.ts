@@ -90,6 +90,32 @@ describe("secrets at rest under KEY_ENCRYPTION_KEY", () => {
     }
   });
 
+  it("key rotate refuses a KEY_ENCRYPTION_KEY that does not open the keys in use, or none for sealed ones, and changes nothing", async () => {
+    withKey(KEY);
+    expect((await cli(["key", "seal"])).status).toBe(0);
+    const keys = () => db().signingKey.findMany({ select: { kid: true, privateJwk: true }, orderBy: { kid: "asc" } });
+    const before = await keys();
+    for (const [key, message] of [
+      [
+        randomBytes(32).toString("base64"),
+        /was sealed with another KEY_ENCRYPTION_KEY .*: set KEY_ENCRYPTION_KEY in this shell as it is on the servers; nothing was changed\n$/,
+      ],
+      [undefined, /is sealed, and KEY_ENCRYPTION_KEY is not set.*: set KEY_ENCRYPTION_KEY in this shell as it is on the servers; nothing was changed\n$/],
+    ] as const) {
+      withKey(key);
+      const { status, err } = await cli(["key", "rotate"]);
+      expect(status).toBe(1);
+      expect(err).toMatch(message);
+      expect(await keys()).toEqual(before);
+    }
+    // With the servers' key it rotates, and the servers go on signing with every key opened.
+    withKey(KEY);
+    expect((await cli(["key", "rotate"])).status).toBe(0);
+    expect((await keys()).every((k) => k.privateJwk.startsWith("sealed:"))).toBe(true);
+    clearCaches();
+    expect((await readiness()).status).toBe(200);
+  });
+
   it("key seal without KEY_ENCRYPTION_KEY says what to set", async () => {
     withKey(undefined);
     const { status, err } = await cli(["key", "seal"]);

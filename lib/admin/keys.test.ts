@@ -1,7 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { AdminError } from "@/lib/admin/errors.ts";
 import { listKeys, retireKey, rotateKey, rotationDelay } from "@/lib/admin/keys.ts";
 import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { keySet } from "@/lib/oauth/tokens/keys.ts";
 
 describe("signing keys", () => {
   it("rotates: the new key is pending until the delay, and the one signing now cannot be retired unforced", async () => {
@@ -26,6 +30,44 @@ describe("signing keys", () => {
       ["admin.key.retire", kid],
       ["admin.key.rotate", "delay 600s"],
     ]);
+  });
+
+  it("force-retiring the signing key never brings back an older key that had stopped being published", async () => {
+    const hour = 3_600_000;
+    const now = Date.now();
+    // The seed's ES256 key, then one that superseded it two hours ago: the seed's has expired.
+    const seedKey = (await listKeys()).find((k) => k.alg === "ES256" && k.state === "signing")!;
+    await db().signingKey.update({ where: { kid: seedKey.kid }, data: { activeFrom: new Date(now - 3 * hour) } });
+    const { keys } = await rotateKey(0);
+    const superseding = keys.find((k) => k.alg === "ES256")!.kid;
+    await db().signingKey.update({ where: { kid: superseding }, data: { activeFrom: new Date(now - 2 * hour) } });
+    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: seedKey.kid, state: "expired" }));
+    // The runbook after a leak: rotate, then force-retire the key that signs.
+    const { keys: fresh } = await rotateKey(600);
+    await retireKey(superseding, { force: true });
+    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: seedKey.kid, state: "expired" }));
+    clearCaches();
+    const set = await keySet();
+    expect(set.jwks().keys.map((k) => k.kid)).not.toContain(seedKey.kid);
+    expect(set.jwks().keys.map((k) => k.kid)).not.toContain(superseding);
+    // The new key signs at once rather than a leaked one: until it is due, nothing else can.
+    expect(set.signer("ES256").kid).toBe(fresh.find((k) => k.alg === "ES256")!.kid);
+  });
+
+  it("refuses to seal new keys beside keys stored unsealed (run key seal first), and changes nothing", async () => {
+    const s = settings() as { KEY_ENCRYPTION_KEY?: string };
+    const count = await db().signingKey.count();
+    s.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
+    try {
+      const refused: unknown = await rotateKey(0).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(AdminError);
+      expect((refused as AdminError).message).toBe(
+        "The signing keys are stored unsealed, and this shell has KEY_ENCRYPTION_KEY: run `key seal` with the servers' value first, or unset it here as it is on the servers; nothing was changed",
+      );
+    } finally {
+      delete s.KEY_ENCRYPTION_KEY;
+    }
+    expect(await db().signingKey.count()).toBe(count);
   });
 
   it.each([-1, 604801, "soon"])("refuses the delay %j", async (delay) => {

@@ -8,9 +8,12 @@ import {
   listSigningKeys,
   retireSigningKey,
   rotateSigningKey,
+  signingKeyContext,
   type KeyInfo,
 } from "@/lib/oauth/store/signing-keys.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { db } from "@/lib/platform/db.ts";
+import { atRestKey, isSealed, openAtRest, SealedValueError } from "@/lib/platform/at-rest.ts";
 import type { SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 
 // Signing keys are deployment-wide: every workspace publishes and uses the same ones.
@@ -33,11 +36,38 @@ export function rotationDelay(value: unknown): number {
  */
 export async function rotateKey(delaySeconds?: number): Promise<{ keys: Array<{ kid: string; alg: SigningAlg }>; signsFrom: Date }> {
   const delay = delaySeconds === undefined ? settings().KEY_ROTATION_DELAY_SECONDS : rotationDelay(delaySeconds);
+  await assertSealedAlike();
   // Made before the transaction: an RSA key takes a moment, which must not hold the database's lock.
   const keys = await generateSigningKeys();
   const now = new Date();
   await change("key.rotate", { reason: `delay ${delay}s` }, (tx) => rotateSigningKey(delay, tx, now, keys));
   return { keys: keys.map(({ kid, alg }) => ({ kid, alg })), signsFrom: new Date(now.getTime() + delay * 1000) };
+}
+
+/**
+ * New keys are sealed with this shell's KEY_ENCRYPTION_KEY (kept plain without one), and a server
+ * opens every published key when it loads them: one it cannot open stops it signing at all, at
+ * once (a new key is published at once). So the keys in use must open with this shell's setting,
+ * as they do on the servers: sealed ones with its key, plain ones only without one (`key seal`
+ * seals those first).
+ */
+async function assertSealedAlike(): Promise<void> {
+  const unchanged = "nothing was changed";
+  for (const k of await db().signingKey.findMany({ where: { retiredAt: null }, select: { kid: true, privateJwk: true } })) {
+    if (!isSealed(k.privateJwk)) {
+      if (atRestKey())
+        throw new AdminError(
+          `The signing keys are stored unsealed, and this shell has KEY_ENCRYPTION_KEY: run \`key seal\` with the servers' value first, or unset it here as it is on the servers; ${unchanged}`,
+        );
+      continue;
+    }
+    try {
+      openAtRest(k.privateJwk, signingKeyContext(k.kid));
+    } catch (err) {
+      if (err instanceof SealedValueError) throw new AdminError(`${err.message}: set KEY_ENCRYPTION_KEY in this shell as it is on the servers; ${unchanged}`);
+      throw err;
+    }
+  }
 }
 
 /**

@@ -102,7 +102,10 @@ function keyStates(rows: ReadonlyArray<{ kid: string; alg: string; activeFrom: D
     else if (row.activeFrom > now) state = "pending";
     else if (!supersededAt) state = "signing";
     else state = now.getTime() - supersededAt.getTime() < lifetime ? "verifying" : "expired";
-    if (!row.retiredAt && row.activeFrom <= now) newerActive.set(alg, row.activeFrom);
+    // A key that became active supersedes the older ones for good, even once retired since (a
+    // signing key force-retired after a leak): an older key never signs or is published again.
+    // One retired while still pending never signed, and supersedes nothing.
+    if (row.activeFrom <= now && (!row.retiredAt || row.retiredAt > row.activeFrom)) newerActive.set(alg, row.activeFrom);
     return [{ kid: row.kid, alg, state, activeFrom: row.activeFrom, supersededAt, retiredAt: row.retiredAt }];
   });
 }
