@@ -1,6 +1,7 @@
 import { refusal } from "@/lib/testing/admin.ts";
 import { describe, expect, it, vi } from "vitest";
-import { addUser, listUsers, resetPassword, setUserDisabled } from "@/lib/admin/users.ts";
+import { addUser, listUsers, resetPassword, setUser, setUserDisabled } from "@/lib/admin/users.ts";
+import { findAccountToken, issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
 import { setWorkspace } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { ALICE, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
@@ -52,7 +53,27 @@ describe("users", () => {
     expect(await refusal(addUser({ workspace: W, username: " padded", password: ask }))).toBe("Invalid username: no leading or trailing spaces");
     expect(await refusal(addUser({ workspace: "nope/none", username: "x", password: ask }))).toBe("No workspace nope/none");
     expect(await refusal(resetPassword(W, "nobody", ask))).toBe("No user nobody in demo/default");
+    expect(await refusal(addUser({ workspace: W, username: "alice", password: ask }))).toBe("User alice exists already");
     expect(ask).not.toHaveBeenCalled();
+  });
+
+  it("spends the links mailed to a user's old address when an operator sets a new one", async () => {
+    const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
+    const reset = await issueAccountToken({ purpose: "password_reset", workspaceId: bob.workspaceId, userId: bob.id, ttlSeconds: 1800, limit: 3 });
+    const change = await issueAccountToken({
+      purpose: "email_verification",
+      workspaceId: bob.workspaceId,
+      userId: bob.id,
+      email: "bob@elsewhere.example",
+      ttlSeconds: 3600,
+      limit: 3,
+    });
+    // A change that keeps the address leaves them.
+    await setUser(W, "bob", { name: "Bob Example" });
+    expect(await findAccountToken(reset ?? "", "password_reset", bob.workspaceId)).toMatchObject({ userId: bob.id });
+    await setUser(W, "bob", { email: "bob@new.example" });
+    expect(await findAccountToken(reset ?? "", "password_reset", bob.workspaceId)).toEqual({ problem: "used" });
+    expect(await findAccountToken(change ?? "", "email_verification", bob.workspaceId)).toEqual({ problem: "used" });
   });
 
   it("refuses to disable a user who does not exist", async () => {

@@ -65,6 +65,8 @@ export async function addUser(user: NewUser): Promise<{ id: string }> {
   const w = await workspaceByRef(user.workspace);
   const username = valid(USERNAME, user.username, "username");
   if (user.email !== undefined) valid(EMAIL, user.email, "email");
+  // Before the password is asked for (checked again in the transaction below, for a race).
+  if (await db().user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } })) throw new AdminError(`User ${username} exists already`);
   const passwordHash = await hashPassword(await newPassword(user.password, { minLength: w.passwordMinLength }, { username, email: user.email }));
   return change("user.add", { workspaceId: w.id, username }, async (tx) => {
     if (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } })) throw new AdminError(`User ${username} exists already`);
@@ -142,6 +144,11 @@ export async function setUser(workspace: string, username: string, changes: User
     if (renamed && (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username: data.username ?? "" } } })))
       throw new AdminError(`User ${data.username} exists already`);
     await tx.user.update({ where: { id: user.id }, data });
+    // A new address (or none): the links mailed to the old one, password resets and a pending
+    // change of address alike, are spent, as when the user confirms a new address themselves; the
+    // old mailbox may be no longer theirs, and a pending change would overwrite this one.
+    if (email !== undefined && email !== user.email)
+      await tx.accountToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
   });
 }
 
