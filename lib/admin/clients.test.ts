@@ -141,6 +141,26 @@ describe("changing a client", () => {
     expect((await listClients(W)).find((c) => c.clientId === "demo-web")?.passwordResetUri).toBe("http://localhost:3000/reset-password");
   });
 
+  it("keeps no secret as it is once the client no longer uses client_secret_jwt: the hash alone, as every other client", async () => {
+    const { secret } = await addClient({
+      ...base,
+      clientId: "jwt-then-basic",
+      grants: ["client_credentials"],
+      scopes: ["introspect_tokens"],
+      authMethods: ["client_secret_jwt"],
+    });
+    const stored = () => db().client.findFirstOrThrow({ where: { clientId: "jwt-then-basic" }, select: { jwtSecret: true, secretHash: true } });
+    expect((await stored()).jwtSecret).not.toBeNull();
+    // Another change that keeps the method keeps the secret.
+    await setClient(W, "jwt-then-basic", { name: "Still HMAC" });
+    expect((await stored()).jwtSecret).not.toBeNull();
+    await setClient(W, "jwt-then-basic", { authMethods: ["client_secret_basic"] });
+    const after = await stored();
+    expect(after.jwtSecret).toBeNull();
+    expect(after.secretHash).not.toBeNull();
+    expect(JSON.stringify(after)).not.toContain(secret ?? "no secret");
+  });
+
   it("refuses a change that changes nothing", async () => {
     await expect(setClient(W, "demo-spa", {})).rejects.toBeInstanceOf(NothingToChange);
   });

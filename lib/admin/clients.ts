@@ -287,7 +287,10 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     const scopes = splitList(data.scopes ?? c.scopes);
     if (splitList(data.defaultScopes ?? c.defaultScopes).some((s) => !scopes.includes(s)))
       throw new AdminError("Default scopes must be among the client's scopes");
-    await tx.client.update({ where: { id: c.id }, data });
+    // Only a client_secret_jwt client keeps its secret as it is (for HMAC); moved off that method,
+    // it keeps the hash alone, as every other client does.
+    const dropsJwtSecret = c.jwtSecret !== null && !splitList(data.authMethods ?? c.authMethods).includes("client_secret_jwt");
+    await tx.client.update({ where: { id: c.id }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
   });
   return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
 }
