@@ -58,6 +58,9 @@ export interface ClientSummary {
   dpopBoundAccessTokens: boolean;
   /** Where its password-reset links lead; null: no recovery through it. */
   passwordResetUri: string | null;
+  /** Its public keys for private_key_jwt, given as a JWK Set (RFC 7517), or where it publishes them. */
+  jwks: unknown;
+  jwksUri: string | null;
   disabled: boolean;
 }
 
@@ -98,6 +101,8 @@ function summaryOf(c: ClientRow): ClientSummary {
     mfaPolicy: c.mfaPolicy,
     dpopBoundAccessTokens: c.dpopBoundAccessTokens,
     passwordResetUri: c.passwordResetUri,
+    jwks: c.jwks === null ? null : (JSON.parse(c.jwks) as unknown),
+    jwksUri: c.jwksUri,
     disabled: c.disabled,
   };
 }

@@ -346,6 +346,8 @@ describe("admin CLI", () => {
         "mfa_policy",
         "dpop_bound",
         "password_reset_uri",
+        "jwks",
+        "jwks_uri",
         "disabled",
       ],
     ],
@@ -554,6 +556,12 @@ describe("admin CLI: a private_key_jwt client", () => {
     ]);
     expect(added).toMatchObject({ status: 0, err: "" });
     expect(added.out).toBe("Added client keyed to demo/default\n");
+    // client list --json shows every setting, its keys included (public ones: nothing secret).
+    const listed = (JSON.parse((await cli(["client", "list", "demo/default", "--json"])).out) as Array<Record<string, unknown>>).find(
+      (c) => c.client_id === "keyed",
+    );
+    expect(listed).toMatchObject({ jwks: { keys: [expect.objectContaining({ kid: "k1", kty: "EC" })] }, jwks_uri: null });
+    expect(JSON.stringify(listed)).not.toContain('"d"');
     const now = Math.floor(Date.now() / 1000);
     const assertion = await new SignJWT({ iss: "keyed", sub: "keyed", aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
       .setProtectedHeader({ alg: "ES256", kid: "k1" })

@@ -367,6 +367,8 @@ export function buildProgram(io: CliIo): Command {
           mfa_policy: c.mfaPolicy ?? "inherit",
           dpop_bound: c.dpopBoundAccessTokens,
           password_reset_uri: c.passwordResetUri,
+          jwks: c.jwks,
+          jwks_uri: c.jwksUri,
           disabled: c.disabled,
         })),
         o.json,
