@@ -87,4 +87,38 @@ describe("database backups", () => {
       { event: "admin.database.restore", reason: backup },
     ]);
   });
+
+  it.runIf(onSqlite)("restores a backup older than this build's schema, and says the restore could not be recorded in it", async () => {
+    // A database of this app as its first five migrations left it (before AuditEvent had `count`).
+    const old = path.join(dir, "old.db");
+    const c = new Database(old);
+    const migrations = path.join(import.meta.dirname, "..", "..", "prisma", "migrations");
+    c.exec(`CREATE TABLE "_prisma_migrations" ("id" TEXT PRIMARY KEY, "checksum" TEXT NOT NULL, "migration_name" TEXT NOT NULL)`);
+    for (const name of fs
+      .readdirSync(migrations)
+      .filter((n) => /^\d/.test(n))
+      .sort()
+      .slice(0, 5)) {
+      c.exec(fs.readFileSync(path.join(migrations, name, "migration.sql"), "utf8"));
+      c.prepare(`INSERT INTO "_prisma_migrations" VALUES (?, '', ?)`).run(name, name);
+    }
+    c.close();
+    const target = path.join(dir, "current.db");
+    await backupDatabase(target);
+    const done = await restoreDatabase(old, yes, { database: `file:${target}` });
+    expect(done.keptAside).toMatch(/current\.db\.before-restore-/);
+    expect(done.unrecorded).toMatch(/count/);
+    expect(rows(target, `SELECT migration_name FROM "_prisma_migrations"`)).toHaveLength(5);
+    // The CLI says all of it: where the replaced file is, and why the restore is not in the trail.
+    const { cli } = await import("@/lib/testing/cli.ts");
+    const s = settings();
+    const database = s.DATABASE_URL;
+    s.DATABASE_URL = `file:${target}`;
+    const res = await cli(["database", "restore", old, "--yes"]).finally(() => (s.DATABASE_URL = database));
+    expect(res.err).toBe("");
+    expect(res.status).toBe(0);
+    expect(res.out).toMatch(
+      /^Restored \S+current\.db from \S+old\.db\.\nThe database it replaced is kept at \S+: delete it once the restored one is known good\.\nThe restore is not in the restored database's audit trail: it could not be written there \(.+\)\. A backup older than this build is brought up to date by the servers when they start\.\n/,
+    );
+  });
 });

@@ -57,13 +57,15 @@ export async function backupDatabase(
 /**
  * Replaces the SQLite database with the backup at `from`: refused while any process has the
  * database open (stop the servers first) or when `from` is not a sound database of this app.
- * The file it replaces is kept beside it. The restore is audited in the restored database.
+ * The file it replaces is kept beside it. The restore is audited in the restored database; when
+ * that cannot be written (a backup older than this build's schema, which the servers bring up to
+ * date when they start), `unrecorded` says why, and the restore stands.
  */
 export async function restoreDatabase(
   from: string,
   confirm: (target: string) => Promise<boolean>,
   { database = settings().DATABASE_URL }: DatabaseOption = {},
-): Promise<{ target: string; keptAside: string | null }> {
+): Promise<{ target: string; keptAside: string | null; unrecorded?: string }> {
   const target = sqliteDatabase(database, "pg_restore");
   const backup = path.resolve(from);
   if (!fs.existsSync(backup)) throw new AdminError(`No backup at ${backup}`);
@@ -75,6 +77,11 @@ export async function restoreDatabase(
   // Checked again: a server may have started while the operator was asked.
   if (sqliteInUse(target)) throw new AdminError(`${target} is in use (a server or another command has it open): stop every server on it first`);
   const { keptAside } = restoreSqlite(backup, target);
-  await recordIn(`file:${target}`, "database.restore", backup);
+  try {
+    await recordIn(`file:${target}`, "database.restore", backup);
+  } catch (err) {
+    // The file is in place by now: a failure to record it must not hide that, nor where the old one is.
+    return { target, keptAside, unrecorded: (err instanceof Error ? err.message : String(err)).trim().split("\n").at(-1) ?? "" };
+  }
   return { target, keptAside };
 }

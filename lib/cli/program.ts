@@ -606,6 +606,9 @@ export function buildProgram(io: CliIo): Command {
         [
           `Restored ${done.target} from ${file}.`,
           done.keptAside ? `The database it replaced is kept at ${done.keptAside}: delete it once the restored one is known good.` : "",
+          done.unrecorded !== undefined
+            ? `The restore is not in the restored database's audit trail: it could not be written there (${done.unrecorded}). A backup older than this build is brought up to date by the servers when they start.`
+            : "",
           "Start the servers now. Whatever was written after the backup is gone: sessions and refresh tokens issued since then no longer work (their users sign in again), and users, clients and keys made since then are to be made again.",
         ]
           .filter(Boolean)
