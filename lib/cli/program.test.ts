@@ -2,6 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -52,6 +54,58 @@ describe("admin CLI", () => {
     expect((await cli(["workspace", "branding", "demo/default", "--name", ""])).status).toBe(0);
     expect(JSON.parse((await cli(["workspace", "branding", "demo/default", "--json"])).out)[0].name).toBeNull();
   });
+
+  it("refuses to run in production without DATABASE_URL: the development file is never a production database", async () => {
+    const { DATABASE_URL: _, ...rest } = process.env;
+    const before = await db().workspace.count();
+    for (const args of [
+      ["workspace", "list"],
+      ["workspace", "create", "acme/prod"],
+    ]) {
+      const { status, out, err } = await cli(args, { env: { ...rest, NODE_ENV: "production" } });
+      expect(status).toBe(1);
+      expect(out).toBe("");
+      expect(err).toBe(
+        "Error: DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db.\nSee .env.example.\n",
+      );
+    }
+    expect(await db().workspace.count()).toBe(before);
+  });
+
+  it("names a bad setting and its fix, without a stack trace", async () => {
+    const { status, err } = await cli(["workspace", "list"], { env: { ...process.env, KEY_ENCRYPTION_KEY: "short", DATABASE_URL: "mysql://x" } });
+    expect(status).toBe(1);
+    expect(err).toMatch(
+      /^Error: Invalid setting DATABASE_URL: must be a file: URL \(SQLite\) or a postgresql:\/\/ URL\.\nInvalid setting KEY_ENCRYPTION_KEY: .*\nSee \.env\.example\.\n$/,
+    );
+    expect(err).not.toMatch(/\n\s+at /);
+  });
+
+  it("names a missing SQLite database and how to make one, without making an empty file there", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cli-db-")), "nope.db");
+    const env = { ...process.env, DATABASE_URL: `file:${file}` };
+    const { status, err } = await cli(["workspace", "list"], { env });
+    expect(status).toBe(1);
+    expect(err).toBe(`Error: No database at ${file}: run \`npm run setup\` to make one there, or set DATABASE_URL to the database the servers use\n`);
+    expect(fs.readdirSync(path.dirname(file))).toEqual([]);
+    // Help needs no database.
+    expect((await cli(["--help"], { env })).status).toBe(0);
+  });
+
+  it("says a database without this app's tables needs `npm run setup`, without a stack trace", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cli-db-")), "empty.db");
+    new Database(file).close();
+    const root = path.resolve(import.meta.dirname, "..", "..");
+    const run = spawnSync(path.join(root, "node_modules", ".bin", "tsx"), ["lib/cli/main.ts", "workspace", "list"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: `file:${file}` },
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      "Error: The database has no tables of this app, or lacks some (it was never set up, or this build is newer): run `npm run setup`, which migrates it.\n",
+    );
+  }, 30_000);
 
   it("refuses unknown commands and options with a non-zero exit", async () => {
     expect((await cli(["frobnicate"])).status).not.toBe(0);

@@ -24,7 +24,8 @@ import { SIGNING_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
 import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import { setBranding, showBranding } from "@/lib/admin/branding.ts";
-import type { CliIo } from "@/lib/cli/io.ts";
+import { Cancelled, type CliIo } from "@/lib/cli/io.ts";
+import { assertProductionSettings, ConfigError, parseSettings, type Env } from "@/lib/platform/env.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
 // what it returns. The rules (and their messages) are the use cases'.
@@ -639,13 +640,51 @@ interface ClientSetOptions {
   state?: "enabled" | "disabled";
 }
 
+/**
+ * The settings every command runs with: valid ones, and in production the database named. The
+ * default, prisma/data/dev.db, is development's: a production shell without DATABASE_URL (set
+ * only in the service's unit, say) would change, or restore, a database no server uses.
+ */
+function checkSettings(env: Env, argv: readonly string[]): void {
+  const { databaseFile } = parseSettings(env);
+  if (env.NODE_ENV === "production") assertProductionSettings(env, ["DATABASE_URL"]);
+  // SQLite would make an empty file there (and its log), then fail on the first missing table.
+  // A restore makes the file; help needs none.
+  const restores = argv[0] === "database" && argv[1] === "restore";
+  const helps = argv.length === 0 || argv.some((a) => a === "--help" || a === "-h" || a === "help");
+  if (databaseFile !== undefined && !fs.existsSync(databaseFile) && !restores && !helps)
+    throw new AdminError(`No database at ${databaseFile}: run \`npm run setup\` to make one there, or set DATABASE_URL to the database the servers use`);
+}
+
+/** An error of a database that has none of this app's tables yet (never migrated). */
+function isUnmigrated(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === "P2021" || (typeof e?.message === "string" && /^no such table: /.test(e.message));
+}
+
 /** Runs one command line; returns the exit status (1 for a refusal, which writes nothing). */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], io: CliIo, env: Env = process.env): Promise<number> {
   try {
+    checkSettings(env, argv);
     await buildProgram(io).parseAsync(argv, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    // Settings the command cannot run with: each named with its fix, as `npm start` says them.
+    if (err instanceof ConfigError) {
+      io.err(`Error: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof Cancelled) {
+      io.err("Cancelled: nothing was changed.");
+      return 130;
+    }
+    if (isUnmigrated(err)) {
+      io.err(
+        "Error: The database has no tables of this app, or lacks some (it was never set up, or this build is newer): run `npm run setup`, which migrates it.",
+      );
+      return 1;
+    }
     if (err instanceof AdminError) {
       io.err(`Error: ${err.message}${err instanceof NothingToChange ? " (see --help)" : ""}`);
       return 1;

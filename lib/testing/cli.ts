@@ -1,5 +1,6 @@
 import { runCli } from "@/lib/cli/program.ts";
 import type { CliIo } from "@/lib/cli/io.ts";
+import type { Env } from "@/lib/platform/env.ts";
 
 export interface Terminal {
   /** What standard input gives, one answer per secret asked for (the last one repeats). */
@@ -8,10 +9,12 @@ export interface Terminal {
   interactive?: boolean;
   /** The answer to every yes-or-no question. */
   answer?: boolean;
+  /** The environment the command's settings are checked in (this process's by default). */
+  env?: Env;
 }
 
 /** Runs one command line against buffers: its exit status, its output and errors, the prompts it showed. */
-export async function cli(args: string[], { secrets = [""], interactive = false, answer = false }: Terminal = {}) {
+export async function cli(args: string[], { secrets = [""], interactive = false, answer = false, env }: Terminal = {}) {
   let out = "";
   let err = "";
   const prompts: string[] = [];
@@ -29,6 +32,6 @@ export async function cli(args: string[], { secrets = [""], interactive = false,
       return answer;
     },
   };
-  const status = await runCli(args, io);
+  const status = await runCli(args, io, env);
   return { status, out, err, prompts };
 }
