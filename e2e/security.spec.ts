@@ -48,7 +48,7 @@ test("no page sends HSTS over http (the e2e server's APP_URL is http)", async ({
 });
 
 // The second: a path under the authorization server's that no endpoint answers, which Next's 404 page
-// answers as it does any other (the login app's proxy runs on it: lib/login/proxy-matcher.test.ts).
+// answers as it does any other (the login app's proxy runs on it: lib/login/proxy.test.ts).
 for (const missing of ["/no-such-page", "/demo/default/account/no-such-endpoint"]) {
   test(`a page that does not exist (${missing}) is a 404 with the pages' CSP and security headers`, async ({ page }) => {
     const violations: string[] = [];
