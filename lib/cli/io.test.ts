@@ -95,6 +95,13 @@ describe("the CLI at a terminal", () => {
     expect(await db().user.count({ where: { username: "bob" } })).toBe(1);
   }, 30_000);
 
+  it("takes Ctrl-D at a question for no", async () => {
+    const { output, status } = await inTerminal(["user", "delete", "demo/default", "bob"], [{ after: "[y/N]", keys: "\x04" }]);
+    expect(status).toBe(1);
+    expect(output).toContain("Error: Nothing was deleted");
+    expect(await db().user.count({ where: { username: "bob" } })).toBe(1);
+  }, 30_000);
+
   it("stops at Ctrl-C at a password prompt, changing nothing, with status 130", async () => {
     const { output, status } = await inTerminal(["user", "add", "demo/default", "pty-cancelled"], [{ after: "Password: ", keys: "half\x03" }]);
     expect(status).toBe(130);

@@ -20,6 +20,12 @@ async function serviceToken(
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
+/** An initial access token of a new registrar an operator made with `scopes`. */
+async function registrarToken(clientId: string, scopes: string[]): Promise<string> {
+  const registrar = await adminAddClient({ workspace: "demo/default", clientId, grants: ["client_credentials"], scopes });
+  return serviceToken("register_clients", { Authorization: basic(clientId, registrar.secret ?? "") });
+}
+
 const register = (body: unknown, headers: Record<string, string>) =>
   call(routes.registration, REGISTER_URL, { method: "POST", body: JSON.stringify(body), headers: { ...JSON_TYPE, ...headers } });
 
@@ -193,13 +199,7 @@ describe("dynamic client registration (RFC 7591)", () => {
   });
 
   it("gives a registered client no scope its registrar does not hold, though another client of the workspace has it", async () => {
-    const registrar = await adminAddClient({
-      workspace: "demo/default",
-      clientId: "narrow-registrar",
-      grants: ["client_credentials"],
-      scopes: ["register_clients", "revoke_tokens"],
-    });
-    const token = await serviceToken("register_clients", { Authorization: basic("narrow-registrar", registrar.secret ?? "") });
+    const token = await registrarToken("narrow-registrar", ["register_clients", "revoke_tokens"]);
     const before = await registeredCount();
     const res = await register({ grant_types: ["client_credentials"], scope: "revoke_tokens introspect_tokens" }, bearer(token));
     expect(res.status).toBe(400);
@@ -320,13 +320,7 @@ describe("client registration management (RFC 7592)", () => {
       error_description: "scope may hold only scopes the client has now (and user scopes): not account",
     });
     // A registrar an operator gave it may.
-    const registrar = await adminAddClient({
-      workspace: "demo/default",
-      clientId: "account-registrar",
-      grants: ["client_credentials"],
-      scopes: ["register_clients", "account"],
-    });
-    const token = await serviceToken("register_clients", { Authorization: basic("account-registrar", registrar.secret ?? "") });
+    const token = await registrarToken("account-registrar", ["register_clients", "account"]);
     const ok = await register({ grant_types: ["password"], scope: "openid account" }, bearer(token));
     expect(ok.status).toBe(201);
     expect((await ok.json()).scope).toBe("openid account");
