@@ -91,7 +91,8 @@ export interface MigrateOptions {
 export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, out, root = process.cwd() }: MigrateOptions): Promise<string[]> {
   const busyTimeoutMs = busyTimeoutSeconds * 1000;
   const applied = await readAppliedMigrations(databaseUrl, busyTimeoutMs);
-  const shipped = shippedMigrations(providerOf(databaseUrl), root);
+  const provider = providerOf(databaseUrl);
+  const shipped = shippedMigrations(provider, root);
   const unknown = unknownMigrations(applied, shipped);
   if (unknown.length > 0) {
     out(
@@ -100,7 +101,7 @@ export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, 
   }
   const pending = pendingMigrations(applied, shipped);
   if (pending.length === 0) return [];
-  if (providerOf(databaseUrl) === "sqlite") created(sqliteFile(databaseUrl));
+  if (provider === "sqlite") created(sqliteFile(databaseUrl));
   out(`Applying ${pending.length} database migration(s): ${pending.join(", ")}`);
   const result = spawnSync(process.execPath, [path.join(root, "prisma", "cli.mjs"), "migrate", "deploy"], {
     cwd: root,
