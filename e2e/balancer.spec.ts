@@ -196,7 +196,8 @@ async function serverStates(): Promise<Record<string, { status: string; check: s
     lines
       .map((line) => line.split(","))
       .filter((f) => f[column("pxname")] === "login_app" && BACKENDS.some((b) => b.name === f[column("svname")]))
-      .map((f) => [f[column("svname")], { status: f[column("status")] ?? "", check: f[column("check_status")] ?? "" }]),
+      // HAProxy puts "* " before the last check's status while the next check is under way.
+      .map((f) => [f[column("svname")], { status: f[column("status")] ?? "", check: (f[column("check_status")] ?? "").replace(/^\* /, "") }]),
   );
 }
 
