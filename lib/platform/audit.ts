@@ -103,6 +103,13 @@ export function recordUnauthenticatedFailure(record: AuditRecord, group = record
   }
   aggregate.row.count += 1;
   aggregate.row.reason = clip(record.reason);
+  // Who the attempts named is kept only while they all named the same: a user's activity list
+  // (recentActivity) must not count attempts at other usernames or clients from the same address.
+  const { row: r } = aggregate;
+  if (r.username !== clip(record.username)) r.username = null;
+  if (r.userId !== record.userId) r.userId = null;
+  if (r.clientId !== clip(record.clientId)) r.clientId = null;
+  if (r.userAgent !== clip(record.userAgent)) r.userAgent = null;
 }
 
 /** Writes the counted failures once their minute is over (one timer for all of them). */

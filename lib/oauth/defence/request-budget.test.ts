@@ -58,6 +58,33 @@ describe("unauthenticated failures are counted per address before they cost a wr
     expect(rows[1]!.reason).toBe("unknown client");
   });
 
+  it("an aggregated row names a user or client only when all its attempts named the same", async () => {
+    const [same, mixed] = [newIp(), newIp()];
+    const minute = Math.floor(Date.now() / 60_000) * 60_000 + 180_000;
+    vi.useFakeTimers({ toFake: ["Date"], now: minute + 1_000 });
+    // Refused before the password is checked (a scope the client may not have): not an attempt at
+    // the user's password, so counted, with the username it named.
+    const attempt = (ip: string, username: string) =>
+      postToken({ grant_type: "password", ...SPA, username, password: "x", scope: "openid no-such-scope" }, from(ip));
+    for (const [ip, username] of [
+      [same, "alice"],
+      [same, "alice"],
+      [mixed, "alice"],
+      [mixed, "bob"],
+    ] as const) {
+      expect((await attempt(ip, username)).status).toBe(400);
+    }
+    await flushAudit();
+    const row = async (ip: string) => {
+      const [only, ...more] = await db().auditEvent.findMany({ where: { ip } });
+      expect(more).toEqual([]);
+      return [only!.count, only!.username, only!.clientId];
+    };
+    expect(await row(same)).toEqual([2, "alice", SPA.client_id]);
+    // Alice's activity list reads rows by her username: bob's attempt must not be counted there.
+    expect(await row(mixed)).toEqual([2, null, SPA.client_id]);
+  });
+
   it("still writes a row for each authenticated failure (a wrong password)", async () => {
     const ip = newIp();
     for (let i = 0; i < 3; i++) await postToken({ grant_type: "password", ...SPA, username: "alice", password: "wrong" }, from(ip));
