@@ -47,6 +47,8 @@ describe("database backups", () => {
     await backupDatabase(file, { force: true });
     expect(rows(file, `SELECT slug FROM "Tenant" WHERE slug = 'written-after'`)).toHaveLength(1);
     expect(await db().auditEvent.count({ where: { event: "admin.database.backup", reason: file, clientId: "cli" } })).toBe(2);
+    // It holds every secret of the database: only its owner may read it, whatever the umask.
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(await refusal(backupDatabase(path.join(dir, "no-such-dir", "x.db")))).toBe(`No directory ${path.join(dir, "no-such-dir")}`);
   });
 
@@ -79,7 +81,11 @@ describe("database backups", () => {
     expect(await refusal(restoreDatabase(backup, async () => false, { database: `file:${target}` }))).toBe("Nothing was restored");
     expect(rows(target, `SELECT slug FROM "Tenant" WHERE slug = 'only-in-the-log'`)).toHaveLength(1);
 
+    // The restored file keeps the replaced one's mode (the operator's), not the backup's.
+    fs.chmodSync(backup, 0o644);
+    fs.chmodSync(target, 0o640);
     const { keptAside } = await restoreDatabase(backup, yes, { database: `file:${target}` });
+    expect(fs.statSync(target).mode & 0o777).toBe(0o640);
     expect(keptAside).toMatch(/target\.db\.before-restore-\d{4}-\d\d-\d\dT/);
     expect(rows(keptAside ?? "", `SELECT slug FROM "Tenant" WHERE slug = 'only-in-the-log'`)).toHaveLength(1);
     expect(rows(target, `SELECT slug FROM "Tenant" WHERE slug = 'only-in-the-log'`)).toHaveLength(0);
@@ -107,6 +113,7 @@ describe("database backups", () => {
     await backupDatabase(target);
     const done = await restoreDatabase(old, yes, { database: `file:${target}` });
     expect(done.keptAside).toMatch(/current\.db\.before-restore-/);
+    expect(fs.statSync(target).mode & 0o777).toBe(0o600);
     expect(done.unrecorded).toMatch(/count/);
     expect(rows(target, `SELECT migration_name FROM "_prisma_migrations"`)).toHaveLength(5);
     // The CLI says all of it: where the replaced file is, and why the restore is not in the trail.

@@ -18,6 +18,8 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
   const db = new Database(source, { fileMustExist: true, timeout: 5000 });
   try {
     await db.backup(tmp);
+    // A backup holds every secret the database does: only its owner may read it.
+    fs.chmodSync(tmp, 0o600);
     const copy = new Database(tmp, { timeout: 5000 });
     try {
       assertSound(copy, tmp);
@@ -90,6 +92,9 @@ export function sqliteInUse(file: string): boolean {
 export function restoreSqlite(backup: string, target: string, now = new Date()): { keptAside: string | null } {
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomUUID()}.tmp`);
   fs.copyFileSync(backup, tmp);
+  // The restored file keeps the mode of the one it replaces (the operator's), else only its owner
+  // may read it: not the backup's, which may have been copied around with another.
+  fs.chmodSync(tmp, fs.existsSync(target) ? fs.statSync(target).mode & 0o777 : 0o600);
   fsyncFile(tmp);
   let keptAside: string | null = null;
   try {

@@ -21,6 +21,8 @@ describe.runIf(sqlite)("the migration step of npm start (SQLite)", () => {
     expect(out.at(-1)).toBe(`Applying ${shipped.length} database migration(s): ${shipped.join(", ")}`);
     expect(await readAppliedMigrations(url, 1000)).toEqual(shippedMigrations("sqlite"));
     expect(await applyPendingMigrations(options(url))).toEqual([]);
+    // It will hold every secret the server keeps: only its owner may read it, whatever the umask.
+    expect(fs.statSync(path.join(dir, "new.db")).mode & 0o777).toBe(0o600);
   }, 60_000);
 
   it("warns of migrations a newer build applied, and serves on the database as it is", async () => {

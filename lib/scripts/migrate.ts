@@ -58,7 +58,9 @@ function created(file: string): void {
   if (fs.existsSync(file)) return;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.closeSync(fs.openSync(file, "a")); // an empty file is an empty SQLite database
+    // An empty file is an empty SQLite database. It will hold every secret the server keeps, so
+    // only its owner may read it (SQLite gives its -wal and -shm files the same mode).
+    fs.closeSync(fs.openSync(file, "a", 0o600));
   } catch (err) {
     throw new MigrationFailure(
       `Cannot create the database file ${file} (${(err as Error).message}): point DATABASE_URL at a file in a folder this process can write, or create the folder and give this process write access.`,
