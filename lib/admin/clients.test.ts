@@ -186,7 +186,10 @@ describe("changing a client", () => {
   it("is seen at once by this process (its caches are cleared) and is audited with what changed", async () => {
     const workspaceId = (await db().workspace.findFirstOrThrow()).id;
     expect((await findClient(workspaceId, "demo-service"))?.disabled).toBe(false);
-    expect(await setClient(W, "demo-service", { disabled: true, accessTokenTtl: 600 })).toEqual({ takesEffectWithinSeconds: expect.any(Number) });
+    expect(await setClient(W, "demo-service", { disabled: true, accessTokenTtl: 600 })).toEqual({
+      takesEffectWithinSeconds: expect.any(Number),
+      needsNewSecret: false,
+    });
     expect(await findClient(workspaceId, "demo-service")).toMatchObject({ disabled: true, accessTokenTtl: 600 });
     expect(await db().auditEvent.findFirst({ where: { event: "admin.client.set" }, orderBy: { createdAt: "desc" } })).toMatchObject({
       reason: "demo-service accessTokenTtl,disabled",

@@ -243,9 +243,16 @@ export interface ClientChanges {
 
 /**
  * Changes a client; at least one change must be given. Returns how long until every instance
- * applies it (each caches clients for CONFIG_CACHE_SECONDS).
+ * applies it (each caches clients for CONFIG_CACHE_SECONDS), and whether it is left on
+ * client_secret_jwt without a secret kept for HMAC (switched to it from a hash-only method): its
+ * assertions verify only after `rotateClientSecret`.
  */
-export async function setClient(workspace: string, clientId: string, changes: ClientChanges, actor?: string): Promise<{ takesEffectWithinSeconds: number }> {
+export async function setClient(
+  workspace: string,
+  clientId: string,
+  changes: ClientChanges,
+  actor?: string,
+): Promise<{ takesEffectWithinSeconds: number; needsNewSecret: boolean }> {
   const w = await workspaceByRef(workspace);
   const data = {
     name: ifGiven(changes.name, (v) => valid(CLIENT_NAME, v, "client name")),
@@ -272,7 +279,7 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
     .filter(([, v]) => v !== undefined)
     .map(([k]) => k);
   if (changed.length === 0) throw new NothingToChange();
-  await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}`, actor }, async (tx) => {
+  const needsNewSecret = await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}`, actor }, async (tx) => {
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
     // The type is stored with the client: its methods may change within the type, never across it.
@@ -294,10 +301,12 @@ export async function setClient(workspace: string, clientId: string, changes: Cl
       throw new AdminError("Default scopes must be among the client's scopes");
     // Only a client_secret_jwt client keeps its secret as it is (for HMAC); moved off that method,
     // it keeps the hash alone, as every other client does.
-    const dropsJwtSecret = c.jwtSecret !== null && !splitList(data.authMethods ?? c.authMethods).includes("client_secret_jwt");
+    const onJwtSecret = splitList(data.authMethods ?? c.authMethods).includes("client_secret_jwt");
+    const dropsJwtSecret = c.jwtSecret !== null && !onJwtSecret;
     await tx.client.update({ where: { id: c.id }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
+    return onJwtSecret && c.jwtSecret === null;
   });
-  return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS };
+  return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS, needsNewSecret };
 }
 
 /**

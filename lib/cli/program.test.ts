@@ -207,6 +207,20 @@ describe("admin CLI", () => {
     expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("reports", next) })).status).toBe(200);
   });
 
+  it("says that a client switched to client_secret_jwt needs a new secret, and which command gives it one", async () => {
+    expect((await cli(["client", "add", "demo/default", "to-hmac", "--grants", "client_credentials", "--scopes", "introspect_tokens"])).status).toBe(0);
+    const switched = await cli(["client", "set", "demo/default", "to-hmac", "--auth-methods", "client_secret_basic,client_secret_jwt"]);
+    expect(switched.status).toBe(0);
+    expect(switched.out).toBe(
+      "Updated client to-hmac (takes effect within 10 s on every instance)\nIts client_secret_jwt assertions are refused until it has a new secret: only a hash of its current one is kept, and an HMAC needs the secret itself. Run: npm run cli -- client rotate-secret demo/default to-hmac\n",
+    );
+    // Once it has one, it is kept: another change says nothing more.
+    expect((await cli(["client", "rotate-secret", "demo/default", "to-hmac"])).status).toBe(0);
+    expect((await cli(["client", "set", "demo/default", "to-hmac", "--auth-methods", "client_secret_jwt"])).out).toBe(
+      "Updated client to-hmac (takes effect within 10 s on every instance)\n",
+    );
+  });
+
   it.each([
     [["--grants", "implicit", "--scopes", "a"], /^Error: Invalid grants/],
     [["--grants", "password", "--scopes", 'bad"scope'], /^Error: Invalid scopes/],

@@ -461,7 +461,7 @@ export function buildProgram(io: CliIo): Command {
     .option("--password-reset-uri <url>", 'its page where password-reset links lead; "" removes it')
     .addOption(new Option("--state <state>", "enable or disable the client").choices(["enabled", "disabled"]))
     .action(async (ref: string, clientId: string, o: ClientSetOptions) => {
-      const { takesEffectWithinSeconds } = await setClient(ref, clientId, {
+      const { takesEffectWithinSeconds, needsNewSecret } = await setClient(ref, clientId, {
         grants: o.grants,
         scopes: o.scopes,
         defaultScopes: o.defaultScopes,
@@ -481,6 +481,11 @@ export function buildProgram(io: CliIo): Command {
         disabled: o.state === undefined ? undefined : o.state === "disabled",
       });
       io.out(`Updated client ${clientId} (takes effect within ${takesEffectWithinSeconds} s on every instance)`);
+      if (needsNewSecret) {
+        io.out(
+          `Its client_secret_jwt assertions are refused until it has a new secret: only a hash of its current one is kept, and an HMAC needs the secret itself. Run: npm run cli -- client rotate-secret ${ref} ${clientId}`,
+        );
+      }
     });
   client
     .command("delete")

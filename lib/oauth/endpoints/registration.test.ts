@@ -366,6 +366,13 @@ describe("client registration management (RFC 7592)", () => {
       400,
       "invalid_client_metadata",
     ],
+    // Its secret is kept only as a hash: an HMAC with it could never be checked.
+    [
+      "a switch to client_secret_jwt",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, token_endpoint_auth_method: "client_secret_jwt" }),
+      400,
+      "invalid_client_metadata",
+    ],
   ])("refuses a PUT with %s", async (_, body, status, error) => {
     const client = await registered();
     const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, body(client));

@@ -201,6 +201,11 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
     // Widening its scopes takes a new registration by a registrar, or an operator.
     const present = await getClient(ref, clientId);
     const metadata = withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now");
+    // Its secret is kept only as a hash unless it was registered for client_secret_jwt, and an
+    // HMAC needs the secret itself: switched by PUT, its assertions could never verify.
+    if (metadata.authMethod === "client_secret_jwt" && !present.authMethods.includes("client_secret_jwt")) {
+      throw new InvalidClientMetadata("token_endpoint_auth_method client_secret_jwt needs a secret kept for it: register a new client with it");
+    }
     // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
     await underClientRules(() =>
       setClient(
