@@ -8,7 +8,7 @@ import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { measureDatabasePool } from "@/lib/platform/metrics.ts";
-import { pgQuery } from "@/lib/platform/pg-statements.ts";
+import { pgQuery, pgTransaction } from "@/lib/platform/pg-statements.ts";
 import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 import { childSpan, tracing } from "@/lib/platform/tracing.ts";
 import {
@@ -447,6 +447,49 @@ export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sq
     },
   );
 }
+
+/**
+ * Runs `first` and `second`, statements that each change at most one row (a key's), as one: both
+ * change their row, or neither changes anything. Answers `both`, or which found no row: `first`
+ * (then `second` did not run) or `second` (then `first` was rolled back). On SQLite one
+ * synchronous transaction on the connection; on PostgreSQL one transaction on a connection of the
+ * pool. For something spent together with what it is spent for (a recovery code and its sign-in's
+ * challenge).
+ */
+export function bothOrNeither(client: Db, first: Prisma.Sql, second: Prisma.Sql): Promise<"both" | "first" | "second"> {
+  return onDriver(
+    client,
+    () => `${first.sql};\n${second.sql}`,
+    (driver) => {
+      if (driver.kind === "postgres") {
+        return pgTransaction(driver.pool, async (query): Promise<"both" | "first"> => {
+          if ((await query(first)).rowCount !== 1) return "first";
+          if ((await query(second)).rowCount === 1) return "both";
+          throw NEITHER;
+        }).catch((err: unknown): "second" => {
+          if (err === NEITHER) return "second";
+          throw err;
+        });
+      }
+      const sqlite = driver.connection;
+      return settled(() => {
+        try {
+          return inTransaction(sqlite, (): "both" | "first" => {
+            if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return "first";
+            if (sqlite.prepare(second.sql).run(second.values.map(sqliteArg)).changes === 1) return "both";
+            throw NEITHER;
+          });
+        } catch (err) {
+          if (err === NEITHER) return "second";
+          throw err;
+        }
+      });
+    },
+  );
+}
+
+// Thrown to roll back bothOrNeither's transaction when its second statement found no row.
+const NEITHER = new Error("bothOrNeither: the second statement changed no row");
 
 const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\S]*\bFROM\b)/i;
 

@@ -92,3 +92,22 @@ async function onConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient, disc
 export function pgQuery(pool: pg.Pool, statement: PgStatement): Promise<pg.QueryResult> {
   return onConnection(pool, (client) => run(client, statement));
 }
+
+/**
+ * Runs `work` in one transaction on one connection of the pool: committed when it returns,
+ * rolled back when it throws (and the error passed on). Its statements are prepared under their
+ * names, as pgQuery's.
+ */
+export function pgTransaction<T>(pool: pg.Pool, work: (query: (statement: PgStatement) => Promise<pg.QueryResult>) => Promise<T>): Promise<T> {
+  return onConnection(pool, async (client) => {
+    await client.query("BEGIN");
+    try {
+      const done = await work((statement) => run(client, statement));
+      await client.query("COMMIT");
+      return done;
+    } catch (err) {
+      await client.query("ROLLBACK");
+      throw err;
+    }
+  });
+}

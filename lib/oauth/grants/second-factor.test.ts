@@ -210,6 +210,22 @@ describe("mfa-recovery-code grant", () => {
     expect(JSON.stringify(await db().mfaRecoveryCode.findMany())).not.toContain(DAVE_RECOVERY_CODES[1]);
   });
 
+  it("spends a code only with its sign-in: of two racing on one mfa_token, the loser keeps its code", async () => {
+    const [a, b] = [DAVE_RECOVERY_CODES[3], DAVE_RECOVERY_CODES[4]];
+    const left = () => db().mfaRecoveryCode.count({ where: { factor: { user: { username: "dave" } } } });
+    const before = await left();
+    const mfaToken = await mfaTokenFor();
+    const answers = await Promise.all([a, b].map((code) => postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: code })));
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    const lost = answers.findIndex((r) => r.status === 400);
+    expect(await answers[lost]!.json()).toEqual({ error: "invalid_grant", error_description: "the mfa_token is invalid or expired" });
+    expect(await left()).toBe(before - 1);
+    // The loser's code still passes a sign-in of its own.
+    const again = await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: await mfaTokenFor(), recovery_code: [a, b][lost]! });
+    expect(again.status).toBe(200);
+    expect((await again.json()).recovery_codes_remaining).toBe(before - 2);
+  });
+
   it("refuses a TOTP code as a recovery code, and the other way round", async () => {
     const mfaToken = await mfaTokenFor();
     expect((await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: codeAt(DAVE_SECRET) })).status).toBe(400);

@@ -66,19 +66,20 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
   const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
   try {
+    // A recovery code is spent together with the challenge, so a sign-in that loses its challenge
+    // keeps the code. A TOTP code's time step is marked used, then the challenge is consumed.
+    const at = new Date(now);
     const outcome = !factor
       ? "no factor"
-      : kind === "otp"
-        ? await checkTotp(factor, code, now)
-        : (await useRecoveryCode(factor.id, recoveryCodeHash(code)))
-          ? "accepted"
-          : "wrong";
+      : kind === "recovery-code"
+        ? await useRecoveryCode(factor.id, recoveryCodeHash(code), challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, at)
+        : await checkTotp(factor, code, now).then(async (checked) =>
+            checked === "accepted" && !(await consumeChallenge(challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, at)) ? "gone" : checked,
+          );
+    if (outcome === "gone") throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     if (outcome !== "accepted") {
       await countWrongCode(challenge.tokenHash);
       throw new InvalidGrant(WRONG_CODE, { detail: `${outcome === "no factor" ? "no factor" : `${outcome} ${kind}`}` });
-    }
-    if (!(await consumeChallenge(challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, new Date(now)))) {
-      throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     }
   } catch (err) {
     if (err instanceof InvalidGrant) await attempt.failed();

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
-import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { bothOrNeither, db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 
@@ -145,12 +145,11 @@ export async function countWrongCode(tokenHash: string): Promise<void> {
  * completions exactly one wins. False if it was gone, expired or exhausted meanwhile.
  */
 export async function consumeChallenge(tokenHash: string, maxFailures: number, now: Date): Promise<boolean> {
-  const count = await sqlExecute(
-    db(),
-    Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`,
-  );
-  return count === 1;
+  return (await sqlExecute(db(), consumeStatement(tokenHash, maxFailures, now))) === 1;
 }
+
+const consumeStatement = (tokenHash: string, maxFailures: number, now: Date) =>
+  Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`;
 
 /**
  * Marks a TOTP time step as used, only if it is later than the last one used: a code is accepted
@@ -164,10 +163,25 @@ export async function useTimeStep(factorId: string, step: number): Promise<boole
   return count === 1;
 }
 
-/** Uses a recovery code: deleted if it was there (single use). False if it was not, or is used already. */
-export async function useRecoveryCode(factorId: string, codeHash: string): Promise<boolean> {
-  const count = await sqlExecute(db(), Prisma.sql`DELETE FROM "MfaRecoveryCode" WHERE "factorId" = ${factorId} AND "codeHash" = ${codeHash}`);
-  return count === 1;
+/**
+ * Uses a recovery code to pass a sign-in's challenge: the code (single use) and the challenge are
+ * spent together, so a sign-in that loses its challenge (used, expired or exhausted meanwhile)
+ * keeps the code. `wrong` when the code is not one of the factor's (or is used already), `gone`
+ * when the challenge is.
+ */
+export async function useRecoveryCode(
+  factorId: string,
+  codeHash: string,
+  tokenHash: string,
+  maxFailures: number,
+  now: Date,
+): Promise<"accepted" | "wrong" | "gone"> {
+  const spent = await bothOrNeither(
+    db(),
+    Prisma.sql`DELETE FROM "MfaRecoveryCode" WHERE "factorId" = ${factorId} AND "codeHash" = ${codeHash}`,
+    consumeStatement(tokenHash, maxFailures, now),
+  );
+  return spent === "both" ? "accepted" : spent === "first" ? "wrong" : "gone";
 }
 
 export async function recoveryCodesLeft(factorId: string): Promise<number> {
