@@ -17,6 +17,13 @@ export interface ChangeDetails {
 export const ADMIN_ACTOR = "cli";
 
 /**
+ * How long an admin change may run: Prisma ends an interactive transaction after 5 s by default,
+ * and on PostgreSQL a `key seal` over 20,000 TOTP secrets took longer (measured), so it failed
+ * and changed nothing. On SQLite the timer cannot fire while the work runs (synchronous).
+ */
+export const ADMIN_CHANGE_TIMEOUT_MS = 10 * 60_000;
+
+/**
  * One admin change: one transaction with its audit event (`admin.{event}`) inside it, so that
  * all of it happens or none. Once it is committed this process's caches are cleared, so that
  * this process sees the change at once; other instances see it within CONFIG_CACHE_SECONDS.
@@ -26,12 +33,15 @@ export async function change<T>(
   details: ChangeDetails | ((done: T) => ChangeDetails),
   work: (tx: Prisma.TransactionClient) => Promise<T>,
 ): Promise<T> {
-  const result = await db().$transaction(async (tx) => {
-    const done = await work(tx);
-    const { actor, ...said } = typeof details === "function" ? details(done) : details;
-    await audit({ event: `admin.${event}`, outcome: "success", clientId: actor ?? ADMIN_ACTOR, ...said }, undefined, tx);
-    return done;
-  });
+  const result = await db().$transaction(
+    async (tx) => {
+      const done = await work(tx);
+      const { actor, ...said } = typeof details === "function" ? details(done) : details;
+      await audit({ event: `admin.${event}`, outcome: "success", clientId: actor ?? ADMIN_ACTOR, ...said }, undefined, tx);
+      return done;
+    },
+    { timeout: ADMIN_CHANGE_TIMEOUT_MS },
+  );
   clearCaches("settings");
   return result;
 }
