@@ -326,6 +326,19 @@ function execute(driver: Driver, query: Prisma.Sql): Promise<number> {
 }
 
 /**
+ * Whether a transaction is open on the client's SQLite connection now (never on PostgreSQL, where
+ * each transaction has a connection of its own). On SQLite, one connection serves every query:
+ * a statement that runs while a Prisma interactive transaction is open runs inside it, and is
+ * undone if that transaction rolls back. So an interactive transaction in a server must not give
+ * the event loop a turn before it ends (await only its own queries: they settle as microtasks),
+ * and lib/oauth/store/transactions.test.ts checks each of the server's with this.
+ */
+export function inOpenTransaction(client: Db): boolean {
+  const driver = (client as Noted)[CONNECTION]?.driver;
+  return driver?.kind === "sqlite" && driver.connection.inTransaction;
+}
+
+/**
  * `run` on the client's driver, in a span when tracing (named from `sql`, the statement's text,
  * built only then: Prisma.Sql joins its parts at each read of `.sql`). Once connected, it runs at once: on SQLite
  * a query is then one promise, not four (each costs more with the promise hooks that Next's
@@ -372,6 +385,7 @@ function traced<T>(client: Db, sql: string, run: (driver: Driver) => Promise<T>)
 interface SqliteConnection {
   prepare(sql: string): { run(params: unknown[]): { changes: number }; all(params: unknown[]): unknown[] };
   transaction<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T;
+  readonly inTransaction: boolean;
 }
 
 // better-sqlite3 builds a transaction function with four variants and their properties each time
