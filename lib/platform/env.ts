@@ -250,12 +250,19 @@ export function productionProblems(env: Env = process.env, required: readonly (t
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  // Tokens and session cookies must not cross the network in clear; localhost is for local tests.
   const url = URL.parse(env.APP_URL ?? "");
-  if (url?.protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+  if (url?.protocol === "http:" && !clearTextAllowed(url)) {
     problems.push("APP_URL must be an https URL in production (http only for localhost).");
   }
   return problems;
+}
+
+/**
+ * Whether a production server may send something secret to `url` over http: only on this machine.
+ * Tokens and session cookies must not cross the network in clear; localhost is for local tests.
+ */
+export function clearTextAllowed(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
 }
 
 /** Throws a ConfigError listing every problem of a production environment (see productionProblems). */

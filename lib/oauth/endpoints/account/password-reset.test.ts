@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash, findAccountToken, issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
@@ -212,6 +213,28 @@ describe("POST /account/password-reset", () => {
       const res = await requestReset(body, headers);
       expect(res.status).toBe(403);
       expect(await res.json()).toEqual({ error: "unauthorized_client", error_description: "this client does not offer password recovery" });
+    }
+  });
+
+  it("in production, mails no link to a reset page that is not https (an operator's CLI without NODE_ENV took it): 403", async () => {
+    const issued = async () => db().accountToken.count({ where: { userId: (await userRow("alice")).id, purpose: "password_reset" } });
+    const before = await issued();
+    await db().client.updateMany({ where: { clientId: "demo-web" }, data: { passwordResetUri: "http://login.example/reset-password" } });
+    clearCaches();
+    Object.assign(settings(), { isProduction: true });
+    try {
+      const res = await requestReset({ username: "alice" });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ error: "unauthorized_client", error_description: "this client does not offer password recovery" });
+      expect(await issued()).toBe(before);
+      // On this machine it may be http, as APP_URL may (the login app's own page in the tests).
+      await db().client.updateMany({ where: { clientId: "demo-web" }, data: { passwordResetUri: "http://localhost:3000/reset-password" } });
+      clearCaches();
+      expect((await requestReset({ username: "alice" })).status).toBe(202);
+      await linkTokenMailedTo("alice@example.com");
+    } finally {
+      Object.assign(settings(), { isProduction: original.isProduction });
+      clearCaches();
     }
   });
 
