@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { buildSources, SOURCES_FILE } from "@/lib/scripts/build-sources.mjs";
 
 // `npm start` itself, in a folder that has the project's package.json and its scripts' check,
 // and as much of a build as each test gives it.
@@ -17,13 +18,22 @@ function project(built: string[]): string {
   folders.push(dir);
   fs.mkdirSync(path.join(dir, "lib", "scripts"), { recursive: true });
   fs.copyFileSync(path.join(root, "package.json"), path.join(dir, "package.json"));
-  fs.copyFileSync(path.join(root, "lib", "scripts", "check-build.mjs"), path.join(dir, "lib", "scripts", "check-build.mjs"));
+  for (const script of ["check-build.mjs", "build-sources.mjs"])
+    fs.copyFileSync(path.join(root, "lib", "scripts", script), path.join(dir, "lib", "scripts", script));
+  write(dir, "app/page.tsx", "export default function Page() {}");
   for (const file of built) {
-    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-    fs.writeFileSync(path.join(dir, file), ""); // a launcher that does nothing
+    // A launcher that does nothing; the record of the sources as they are now.
+    write(dir, file, file === SOURCES_FILE ? JSON.stringify(buildSources(dir)) : "");
   }
   return dir;
 }
+
+function write(dir: string, file: string, text: string) {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+  fs.writeFileSync(path.join(dir, file), text);
+}
+
+const BUILT = [".next/BUILD_ID", ".next/launcher/start.cjs", ".next/launcher/start.mjs", SOURCES_FILE];
 
 const npmStart = (cwd: string) => {
   const run = spawnSync("npm", ["start", "--silent"], { cwd, encoding: "utf8", timeout: 30_000 });
@@ -45,7 +55,34 @@ describe("npm start without a production build", () => {
     });
   });
 
+  it("names the record of the build's sources when it is missing (a build made before it was kept)", () => {
+    expect(npmStart(project(BUILT.slice(0, 3)))).toEqual({
+      status: 1,
+      stderr: "Cannot start: there is no production build here (.next/launcher/sources.json is missing): run npm run build first (npm run dev needs none).\n",
+    });
+  });
+
   it("starts the launcher when the build is complete", () => {
-    expect(npmStart(project([".next/BUILD_ID", ".next/launcher/start.cjs", ".next/launcher/start.mjs"]))).toEqual({ status: 0, stderr: "" });
+    expect(npmStart(project(BUILT))).toEqual({ status: 0, stderr: "" });
+  });
+});
+
+describe("npm start with a build older than the code", () => {
+  it("names what changed since the build (changed, added, removed) and ends with status 1", () => {
+    const dir = project(BUILT);
+    write(dir, "lib/oauth/tests-only.test.ts", "a test is not built");
+    write(dir, "lib/testing/helper.ts", "nor a test helper");
+    expect(npmStart(dir)).toEqual({ status: 0, stderr: "" });
+    write(dir, "app/page.tsx", "export default function Page() { return null; }");
+    write(dir, "lib/oauth/new.ts", "export {};");
+    expect(npmStart(dir)).toEqual({
+      status: 1,
+      stderr: "Cannot start: the code here has changed since the production build was made (app/page.tsx, lib/oauth/new.ts): run npm run build again.\n",
+    });
+    fs.rmSync(path.join(dir, "app/page.tsx"));
+    for (const file of ["next.config.js", "tsconfig.json", "package-lock.json"]) write(dir, file, "{}");
+    expect(npmStart(dir).stderr).toBe(
+      "Cannot start: the code here has changed since the production build was made (app/page.tsx, lib/oauth/new.ts, next.config.js and 2 more): run npm run build again.\n",
+    );
   });
 });
