@@ -9,6 +9,7 @@ import {
   clientWasMade,
   createDb,
   db,
+  bothOrNeither,
   insertIfChanged,
   isPostgresUrl,
   reuseStatements,
@@ -219,6 +220,43 @@ describe("insertIfChanged", () => {
     const values = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${"x"}, ${"w"}, ${"u"}, ${"i"}, ${new Date()})`;
     const from = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") SELECT "id", "workspaceId", "username", "ip", "createdAt" FROM "FailedLogin"`;
     for (const bad of [values, from]) expect(() => insertIfChanged(db(), consume, bad)).toThrow(/not an INSERT … SELECT without FROM/);
+  });
+});
+
+describe("bothOrNeither", () => {
+  const insert = (id: string) =>
+    Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${id}, ${"w-pair"}, ${"pair"}, ${"192.0.2.1"}, ${new Date()})`;
+  const remove = (id: string) => Prisma.sql`DELETE FROM "FailedLogin" WHERE "id" = ${id}`;
+  const there = async (...ids: string[]) => Promise.all(ids.map(async (id) => (await db().failedLogin.count({ where: { id } })) === 1));
+
+  it("changes both rows, or neither: says which statement found none", async () => {
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    for (const id of [a, b]) await sqlExecute(db(), insert(id));
+    // The second finds none: the first is rolled back.
+    expect(await bothOrNeither(db(), remove(a), remove(c))).toBe("second");
+    expect(await there(a, b)).toEqual([true, true]);
+    // The first finds none: the second does not run.
+    expect(await bothOrNeither(db(), remove(c), remove(b))).toBe("first");
+    expect(await there(a, b)).toEqual([true, true]);
+    expect(await bothOrNeither(db(), remove(a), remove(b))).toBe("both");
+    expect(await there(a, b)).toEqual([false, false]);
+  });
+
+  it("rolls back without closing a connection (on PostgreSQL, the pool keeps its connections and their statements)", async () => {
+    const postgres = isPostgresUrl(process.env.DATABASE_URL ?? "");
+    const backends = async () =>
+      postgres
+        ? (await sqlRows<{ pid: number }>(db(), Prisma.sql`SELECT "pid" FROM pg_stat_activity WHERE "datname" = current_database()`)).map((r) => r.pid).sort()
+        : [];
+    await sqlRows(db(), Prisma.sql`SELECT 1`);
+    const before = await backends();
+    const ids = Array.from({ length: 10 }, () => crypto.randomUUID());
+    for (const id of ids) {
+      await sqlExecute(db(), insert(id));
+      expect(await bothOrNeither(db(), remove(id), remove(crypto.randomUUID()))).toBe("second");
+    }
+    expect(await backends()).toEqual(before);
+    expect((await there(...ids)).every(Boolean)).toBe(true);
   });
 });
 

@@ -463,12 +463,11 @@ export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sq
 }
 
 /**
- * Runs `first` and `second`, statements that each change at most one row (a key's), as one: both
- * change their row, or neither changes anything. Answers `both`, or which found no row: `first`
- * (then `second` did not run) or `second` (then `first` was rolled back). On SQLite one
- * synchronous transaction on the connection; on PostgreSQL one transaction on a connection of the
- * pool. For something spent together with what it is spent for (a recovery code and its sign-in's
- * challenge).
+ * Runs `first` and `second`, statements that change a row each (a key's), as one: both change
+ * their row, or nothing changes. Answers `both`, or which changed none: `first` (then `second` did
+ * not run) or `second` (then `first` was rolled back). On SQLite one synchronous transaction on the
+ * connection; on PostgreSQL one transaction on a connection of the pool. For something spent
+ * together with what it is spent for (a recovery code and its sign-in's challenge).
  */
 export function bothOrNeither(client: Db, first: Prisma.Sql, second: Prisma.Sql): Promise<"both" | "first" | "second"> {
   return onDriver(
@@ -476,25 +475,23 @@ export function bothOrNeither(client: Db, first: Prisma.Sql, second: Prisma.Sql)
     () => `${first.sql};\n${second.sql}`,
     (driver) => {
       if (driver.kind === "postgres") {
-        return pgTransaction(driver.pool, async (query): Promise<"both" | "first"> => {
-          if ((await query(first)).rowCount !== 1) return "first";
-          if ((await query(second)).rowCount === 1) return "both";
-          throw NEITHER;
-        }).catch((err: unknown): "second" => {
-          if (err === NEITHER) return "second";
-          throw err;
+        return pgTransaction(driver.pool, async (query) => {
+          if ((await query(first)).rowCount === 0) return { commit: false, value: "first" as const };
+          const both = (await query(second)).rowCount !== 0;
+          return { commit: both, value: both ? ("both" as const) : ("second" as const) };
         });
       }
       const sqlite = driver.connection;
       return settled(() => {
         try {
-          return inTransaction(sqlite, (): "both" | "first" => {
-            if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return "first";
-            if (sqlite.prepare(second.sql).run(second.values.map(sqliteArg)).changes === 1) return "both";
-            throw NEITHER;
+          return inTransaction(sqlite, () => {
+            if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes === 0) return "first" as const;
+            if (sqlite.prepare(second.sql).run(second.values.map(sqliteArg)).changes !== 0) return "both" as const;
+            // better-sqlite3 rolls a transaction back when its function throws.
+            throw SECOND_CHANGED_NONE;
           });
         } catch (err) {
-          if (err === NEITHER) return "second";
+          if (err === SECOND_CHANGED_NONE) return "second" as const;
           throw err;
         }
       });
@@ -502,8 +499,7 @@ export function bothOrNeither(client: Db, first: Prisma.Sql, second: Prisma.Sql)
   );
 }
 
-// Thrown to roll back bothOrNeither's transaction when its second statement found no row.
-const NEITHER = new Error("bothOrNeither: the second statement changed no row");
+const SECOND_CHANGED_NONE = new Error("bothOrNeither: the second statement changed no row");
 
 const INSERT_SELECT = /^\s*INSERT\s+INTO\s+"?\w+"?\s*\([^)]*\)\s*SELECT\s(?![\s\S]*\bFROM\b)/i;
 

@@ -251,17 +251,18 @@ export function productionProblems(env: Env = process.env, required: readonly (t
     problems.push(...err.problems);
   }
   const url = URL.parse(env.APP_URL ?? "");
-  if (url?.protocol === "http:" && !clearTextAllowed(url)) {
+  if (url?.protocol === "http:" && !safeForSecrets(url)) {
     problems.push("APP_URL must be an https URL in production (http only for localhost).");
   }
   return problems;
 }
 
 /**
- * Whether a production server may send something secret to `url` over http: only on this machine.
- * Tokens and session cookies must not cross the network in clear; localhost is for local tests.
+ * Whether a production server may send something secret to `url`: over https, or over http only
+ * on this machine. Tokens and session cookies must not cross the network in clear; localhost is
+ * for local tests.
  */
-export function clearTextAllowed(url: URL): boolean {
+export function safeForSecrets(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
 }
 

@@ -94,20 +94,24 @@ export function pgQuery(pool: pg.Pool, statement: PgStatement): Promise<pg.Query
 }
 
 /**
- * Runs `work` in one transaction on one connection of the pool: committed when it returns,
- * rolled back when it throws (and the error passed on). Its statements are prepared under their
- * names, as pgQuery's.
+ * Runs `work` in one transaction on one connection of the pool: committed or rolled back as it
+ * answers, rolled back when it throws (and the error passed on; the connection is closed if even
+ * the rollback fails). Its statements are prepared under their names, as pgQuery's.
  */
-export function pgTransaction<T>(pool: pg.Pool, work: (query: (statement: PgStatement) => Promise<pg.QueryResult>) => Promise<T>): Promise<T> {
-  return onConnection(pool, async (client) => {
+export function pgTransaction<T>(
+  pool: pg.Pool,
+  work: (query: (statement: PgStatement) => Promise<pg.QueryResult>) => Promise<{ commit: boolean; value: T }>,
+): Promise<T> {
+  return onConnection(pool, async (client, discard) => {
     await client.query("BEGIN");
+    let done: { commit: boolean; value: T };
     try {
-      const done = await work((statement) => run(client, statement));
-      await client.query("COMMIT");
-      return done;
+      done = await work((statement) => run(client, statement));
     } catch (err) {
-      await client.query("ROLLBACK");
+      await client.query("ROLLBACK").catch(discard);
       throw err;
     }
+    await client.query(done.commit ? "COMMIT" : "ROLLBACK");
+    return done.value;
   });
 }

@@ -10,7 +10,7 @@ import { readParams, type FormParams } from "@/lib/oauth/protocol/form.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { completePasswordReset, findAccountToken, findRecipients, issueAccountToken, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
 import { inBackground } from "@/lib/platform/background.ts";
-import { clearTextAllowed, settings } from "@/lib/platform/env.ts";
+import { safeForSecrets, settings } from "@/lib/platform/env.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
 import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
@@ -68,7 +68,8 @@ export async function passwordResetEndpoint(request: OAuthRequest, context: Endp
   const resetPage = client.passwordResetUri ?? "";
   // The CLI refuses an http page only when its own shell says production: a production server
   // never mails a link with a live token to one (but on localhost, as APP_URL may be).
-  if (settings().isProduction && !clearTextAllowed(new URL(resetPage))) {
+  const page = URL.parse(resetPage);
+  if (settings().isProduction && !(page && safeForSecrets(page))) {
     log.error(
       `password reset: client ${client.clientId}'s reset page is not https (${resetPage}), and no link is mailed to one in production: set an https page with npm run cli -- client set <tenant>/<workspace> ${client.clientId} --password-reset-uri https://...`,
     );
