@@ -227,6 +227,11 @@ describe("POST /account/password-reset", () => {
       expect(res.status).toBe(403);
       expect(await res.json()).toEqual({ error: "unauthorized_client", error_description: "this client does not offer password recovery" });
       expect(await issued()).toBe(before);
+      // Nor to a page stored as something else than a URL (the CLI would not store one).
+      await db().client.updateMany({ where: { clientId: "demo-web" }, data: { passwordResetUri: "not a url" } });
+      clearCaches();
+      expect((await requestReset({ username: "alice" })).status).toBe(403);
+      expect(await issued()).toBe(before);
       // On this machine it may be http, as APP_URL may (the login app's own page in the tests).
       await db().client.updateMany({ where: { clientId: "demo-web" }, data: { passwordResetUri: "http://localhost:3000/reset-password" } });
       clearCaches();
