@@ -11,8 +11,9 @@ if (missing !== undefined) {
   process.stderr.write(`Cannot start: there is no production build here (${missing} is missing): run npm run build first (npm run dev needs none).\n`);
   process.exit(1);
 }
-// And not from an older build than the code here.
-const changed = changedSources(JSON.parse(fs.readFileSync(SOURCES_FILE, "utf8")), buildSources("."));
+// And not from an older build than the code here (when the code is here: a build copied without
+// its sources has nothing to be older than).
+const changed = fs.existsSync("app") ? changedSources(JSON.parse(fs.readFileSync(SOURCES_FILE, "utf8")), buildSources(".")) : [];
 if (changed.length > 0) {
   const named = changed.length > 3 ? `${changed.slice(0, 3).join(", ")} and ${changed.length - 3} more` : changed.join(", ");
   process.stderr.write(`Cannot start: the code here has changed since the production build was made (${named}): run npm run build again.\n`);

@@ -85,4 +85,10 @@ describe("npm start with a build older than the code", () => {
       "Cannot start: the code here has changed since the production build was made (app/page.tsx, lib/oauth/new.ts, next.config.js and 2 more): run npm run build again.\n",
     );
   });
+
+  it("starts a build copied without its sources (no app folder beside it)", () => {
+    const dir = project(BUILT);
+    for (const folder of ["app", "lib/oauth", "lib/testing"]) fs.rmSync(path.join(dir, folder), { recursive: true, force: true });
+    expect(npmStart(dir)).toEqual({ status: 0, stderr: "" });
+  });
 });
