@@ -2,6 +2,7 @@ import { decodeJwt } from "jose";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
+import { settings } from "@/lib/platform/env.ts";
 import { routes, type WorkspaceRoute } from "@/lib/oauth/routes.ts";
 import { parseBasic } from "@/lib/oauth/client-auth/methods/client-secret-basic.ts";
 import { routeContext } from "@/lib/testing/oauth.ts";
@@ -22,6 +23,8 @@ import {
 } from "@/lib/login/token-client.ts";
 import { MFA_STEP_SECONDS, mfaStepCookieNames, mfaStepCookies, mfaStepCookieValue, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
+import { startEnrolment } from "@/lib/login/account-mfa.ts";
+import { accountError } from "@/lib/login/account-page.ts";
 
 // The login app's second step against the real routes, in-process (as in token-client.test.ts):
 // the token endpoint with Auth0's MFA grants and the /mfa endpoints, as demo-web.
@@ -58,6 +61,7 @@ beforeEach(() => {
 afterEach(() => {
   setFetchForTests(undefined);
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const END_USER = { ip: "203.0.113.7", userAgent: "Test Browser" };
@@ -194,6 +198,19 @@ describe("token-client: the MFA API", () => {
     await removeSecondFactor(tokens.accessToken, { otp: codeAt(enrolment.secret) });
     expect(await mfaAuthenticators(tokens.accessToken)).toEqual([]);
     expect((await passwordSignIn(gus.username, gus.password)).user?.name).toBe("gus Example");
+  });
+
+  it("the account page's set-up: a wrong password, then the lockout, each in the page's words", async () => {
+    const hal = await newUser("hal");
+    const { tokens } = await passwordSignIn(hal.username, hal.password);
+    const words = (result: { ok: boolean; error?: string }) => (result.ok ? "started" : accountError(result.error, { minLength: 8, maxLength: 128 }));
+    expect(words(await startEnrolment(tokens.accessToken, "hal", ""))).toBe("Enter your current password.");
+    vi.spyOn(settings(), "LOCKOUT_IP_LIMIT", "get").mockReturnValue(3);
+    for (let i = 0; i < 3; i++) expect(words(await startEnrolment(tokens.accessToken, "hal", "wrong"))).toBe("Your current password is not right.");
+    // Counted like sign-ins: the right password is refused too, until the lockout ends.
+    expect(words(await startEnrolment(tokens.accessToken, "hal", hal.password))).toBe(
+      "Too many wrong passwords. Please wait a few minutes before trying again.",
+    );
   });
 
   it("reports a lockout, an answer that is not JSON and an unreachable server", async () => {
