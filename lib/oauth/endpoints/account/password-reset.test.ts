@@ -56,6 +56,10 @@ async function resetLink(username: string, email: string): Promise<string> {
 
 const userRow = (username: string) => db().user.findFirstOrThrow({ where: { username } });
 
+/** A pending change of `user`'s address to `email`: the token its confirmation link carries. */
+const addressChange = (user: { id: string; workspaceId: string }, email: string) =>
+  issueAccountToken({ purpose: "email_verification", workspaceId: user.workspaceId, userId: user.id, email, ttlSeconds: 3600, limit: 3 });
+
 describe("POST /account/password-reset", () => {
   it("mails alice a single-use link to demo-web's reset page, valid 30 minutes, kept only as a hash: 202", async () => {
     const before = Date.now();
@@ -315,14 +319,7 @@ describe("POST /account/password-reset/complete", () => {
     await db().accountToken.deleteMany({ where: { userId: bob.id } });
     const first = await resetLink("bob", "bob@example.com");
     const second = await resetLink("bob", "bob@example.com");
-    const pending = await issueAccountToken({
-      purpose: "email_verification",
-      workspaceId: bob.workspaceId,
-      userId: bob.id,
-      email: "mallory@evil.example",
-      ttlSeconds: 3600,
-      limit: 3,
-    });
+    const pending = await addressChange(bob, "mallory@evil.example");
     expect((await complete({ token: second, new_password: "bobs new passphrase" })).status).toBe(204);
     const res = await complete({ token: first, new_password: "bobs other passphrase" });
     expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
@@ -333,14 +330,7 @@ describe("POST /account/password-reset/complete", () => {
     await addUser({ workspace: "demo/default", username: "moving-user", password: "moving user passphrase 1", email: "moving@old.example" });
     const user = await userRow("moving-user");
     const reset = await resetLink("moving-user", "moving@old.example");
-    const change = await issueAccountToken({
-      purpose: "email_verification",
-      workspaceId: user.workspaceId,
-      userId: user.id,
-      email: "moving@new.example",
-      ttlSeconds: 3600,
-      limit: 3,
-    });
+    const change = await addressChange(user, "moving@new.example");
     const confirmed = await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: change ?? "" } });
     expect(confirmed.status).toBe(204);
     expect((await userRow("moving-user")).email).toBe("moving@new.example");
