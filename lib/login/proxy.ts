@@ -130,8 +130,7 @@ async function keepRefreshed(request: NextRequest, next: () => NextResponse, tok
   for (const [name, value] of set) request.cookies.set(name, value);
   const response = next();
   for (const name of remove) expireCookie(response, name);
-  const options = { httpOnly: true, sameSite: "lax" as const, secure: loginConfig().secureCookies, path: "/", maxAge: SESSION_MAX_AGE };
-  for (const [name, value] of set) response.cookies.set(name, value, options);
+  for (const [name, value] of set) response.cookies.set(name, value, sessionCookie(SESSION_MAX_AGE));
   return response;
 }
 
@@ -141,5 +140,10 @@ async function keepRefreshed(request: NextRequest, next: () => NextResponse, tok
  * §4.1.3.1): `cookies.delete(name)` writes none, so the cookie would stay.
  */
 function expireCookie(response: NextResponse, name: string): void {
-  response.cookies.set(name, "", { path: "/", maxAge: 0, httpOnly: true, sameSite: "lax", secure: loginConfig().secureCookies });
+  response.cookies.set(name, "", sessionCookie(0));
+}
+
+/** A session cookie's attributes, as next-auth writes them (Secure over https). */
+function sessionCookie(maxAge: number) {
+  return { httpOnly: true, sameSite: "lax", secure: loginConfig().secureCookies, path: "/", maxAge } as const;
 }
