@@ -226,6 +226,28 @@ describe("mfa-recovery-code grant", () => {
     expect((await again.json()).recovery_codes_remaining).toBe(before - 2);
   });
 
+  it("spends a TOTP code only with its sign-in: racing a recovery code on one mfa_token, the loser keeps its code", async () => {
+    // Between the refresh test's T0 + 80 min and the audit test's T0 + 85 min: later than any step used before.
+    freeze(T0 + 82 * 60_000);
+    const [recovery, otp] = [DAVE_RECOVERY_CODES[5], codeAt(DAVE_SECRET)];
+    const mfaToken = await mfaTokenFor();
+    const answers = await Promise.all([
+      postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: recovery }),
+      postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp }),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    const lost = answers.findIndex((r) => r.status === 400);
+    expect(await answers[lost]!.json()).toEqual({ error: "invalid_grant", error_description: "the mfa_token is invalid or expired" });
+    // Whichever lost, its code passes a sign-in of its own, in the same 30-s step.
+    vi.setSystemTime(Date.now() + 1_000);
+    const again = await postToken(
+      lost === 0
+        ? { grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: await mfaTokenFor(), recovery_code: recovery }
+        : { grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor(), otp },
+    );
+    expect(again.status).toBe(200);
+  });
+
   it("refuses a TOTP code as a recovery code, and the other way round", async () => {
     const mfaToken = await mfaTokenFor();
     expect((await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: codeAt(DAVE_SECRET) })).status).toBe(400);

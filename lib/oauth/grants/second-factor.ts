@@ -4,15 +4,7 @@ import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
 import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import {
-  confirmFactor,
-  consumeChallenge,
-  countWrongCode,
-  findChallenge,
-  recoveryCodesLeft,
-  useRecoveryCode,
-  type StoredChallenge,
-} from "@/lib/oauth/store/mfa.ts";
+import { confirmFactor, countWrongCode, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
 import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 
@@ -66,16 +58,13 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
   const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
   try {
-    // A recovery code is spent together with the challenge, so a sign-in that loses its challenge
-    // keeps the code. A TOTP code's time step is marked used, then the challenge is consumed.
-    const at = new Date(now);
+    // The code is spent together with the challenge, so a sign-in that loses its challenge keeps it.
+    const end = { tokenHash: challenge.tokenHash, maxFailures: MFA_TOKEN_MAX_FAILURES, now: new Date(now) };
     const outcome = !factor
       ? "no factor"
       : kind === "recovery-code"
-        ? await useRecoveryCode(factor.id, recoveryCodeHash(code), challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, at)
-        : await checkTotp(factor, code, now).then(async (checked) =>
-            checked === "accepted" && !(await consumeChallenge(challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, at)) ? "gone" : checked,
-          );
+        ? await useRecoveryCode(factor.id, recoveryCodeHash(code), end)
+        : await checkTotp(factor, code, now, end);
     if (outcome === "gone") throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     if (outcome !== "accepted") {
       await countWrongCode(challenge.tokenHash);

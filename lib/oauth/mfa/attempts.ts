@@ -5,7 +5,7 @@ import { admitAttempt, type Attempt } from "@/lib/oauth/defence/brute-force.ts";
 import { matchingStep } from "@/lib/oauth/mfa/totp.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import type { FormParams } from "@/lib/oauth/protocol/form.ts";
-import { useTimeStep, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
+import { useTimeStep, type ChallengeToEnd, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
 import { findUserAndHistory } from "@/lib/oauth/store/users.ts";
 import type { SignInUser } from "@/lib/oauth/model/user.ts";
 
@@ -39,13 +39,21 @@ export async function admitUserAttempt(workspaceId: string, username: string, ip
 /**
  * A TOTP code against a factor: `accepted` once per time step (the step is marked used atomically,
  * so a code seen by someone else cannot be used again within its window), `replayed` for a step
- * already used, `wrong` otherwise.
+ * already used, `wrong` otherwise. With a sign-in's challenge, the step is marked used only if
+ * the challenge ends with it (`gone` if it is gone meanwhile).
  */
-export async function checkTotp(factor: StoredFactor, code: string, now: number): Promise<"accepted" | "replayed" | "wrong"> {
+export async function checkTotp(factor: StoredFactor, code: string, now: number): Promise<"accepted" | "replayed" | "wrong">;
+export async function checkTotp(
+  factor: StoredFactor,
+  code: string,
+  now: number,
+  challenge: ChallengeToEnd,
+): Promise<"accepted" | "replayed" | "wrong" | "gone">;
+export async function checkTotp(factor: StoredFactor, code: string, now: number, challenge?: ChallengeToEnd) {
   const step = matchingStep(factor.secret, code, now);
   if (step === null) return "wrong";
   if (factor.lastUsedStep !== null && step <= factor.lastUsedStep) return "replayed";
-  return (await useTimeStep(factor.id, step)) ? "accepted" : "replayed";
+  return useTimeStep(factor.id, step, challenge);
 }
 
 export const WRONG_CODE = "the code is invalid";

@@ -141,45 +141,41 @@ export async function countWrongCode(tokenHash: string): Promise<void> {
 }
 
 /**
- * Ends a challenge whose second factor was passed: a conditional delete, so of two concurrent
- * completions exactly one wins. False if it was gone, expired or exhausted meanwhile.
+ * A sign-in's challenge, ended when its second factor is passed: by a conditional delete, so of
+ * two concurrent completions exactly one wins (not if it is gone, expired or exhausted meanwhile).
+ * The code that passed it is spent in the same transaction, so a sign-in that loses its challenge
+ * keeps its code.
  */
-export async function consumeChallenge(tokenHash: string, maxFailures: number, now: Date): Promise<boolean> {
-  return (await sqlExecute(db(), consumeStatement(tokenHash, maxFailures, now))) === 1;
+export interface ChallengeToEnd {
+  tokenHash: string;
+  maxFailures: number;
+  now: Date;
 }
 
-const consumeStatement = (tokenHash: string, maxFailures: number, now: Date) =>
+const endStatement = ({ tokenHash, maxFailures, now }: ChallengeToEnd) =>
   Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`;
 
 /**
  * Marks a TOTP time step as used, only if it is later than the last one used: a code is accepted
- * once (RFC 6238 §5.2), even by two instances at the same moment. False for a replay.
+ * once (RFC 6238 §5.2), even by two instances at the same moment. `replayed` if it is not later;
+ * with a challenge, `gone` if the challenge is (and then the step stays unused).
  */
-export async function useTimeStep(factorId: string, step: number): Promise<boolean> {
-  const count = await sqlExecute(
-    db(),
-    Prisma.sql`UPDATE "MfaFactor" SET "lastUsedStep" = ${step} WHERE "id" = ${factorId} AND ("lastUsedStep" IS NULL OR "lastUsedStep" < ${step})`,
-  );
-  return count === 1;
+export async function useTimeStep(factorId: string, step: number, challenge?: ChallengeToEnd): Promise<"accepted" | "replayed" | "gone"> {
+  const mark = Prisma.sql`UPDATE "MfaFactor" SET "lastUsedStep" = ${step} WHERE "id" = ${factorId} AND ("lastUsedStep" IS NULL OR "lastUsedStep" < ${step})`;
+  if (!challenge) return (await sqlExecute(db(), mark)) === 1 ? "accepted" : "replayed";
+  const spent = await bothOrNeither(db(), mark, endStatement(challenge));
+  return spent === "both" ? "accepted" : spent === "first" ? "replayed" : "gone";
 }
 
 /**
- * Uses a recovery code to pass a sign-in's challenge: the code (single use) and the challenge are
- * spent together, so a sign-in that loses its challenge (used, expired or exhausted meanwhile)
- * keeps the code. `wrong` when the code is not one of the factor's (or is used already), `gone`
- * when the challenge is.
+ * Uses a recovery code (single use) to pass a sign-in's challenge, both spent together. `wrong`
+ * when the code is not one of the factor's (or is used already), `gone` when the challenge is.
  */
-export async function useRecoveryCode(
-  factorId: string,
-  codeHash: string,
-  tokenHash: string,
-  maxFailures: number,
-  now: Date,
-): Promise<"accepted" | "wrong" | "gone"> {
+export async function useRecoveryCode(factorId: string, codeHash: string, challenge: ChallengeToEnd): Promise<"accepted" | "wrong" | "gone"> {
   const spent = await bothOrNeither(
     db(),
     Prisma.sql`DELETE FROM "MfaRecoveryCode" WHERE "factorId" = ${factorId} AND "codeHash" = ${codeHash}`,
-    consumeStatement(tokenHash, maxFailures, now),
+    endStatement(challenge),
   );
   return spent === "both" ? "accepted" : spent === "first" ? "wrong" : "gone";
 }
