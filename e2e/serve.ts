@@ -39,10 +39,8 @@ for (const username of RECOVERY_USERS) {
 }
 await db().$disconnect();
 
-for (const step of [[path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"], [path.join(root, "lib", "scripts", "build-launcher.mjs")]]) {
-  const built = spawnSync(process.execPath, step, { stdio: ["ignore", "ignore", "inherit"] });
-  if (built.status !== 0) throw new Error(`${step.join(" ")} failed`);
-}
+const built = spawnSync(process.execPath, [path.join(root, "lib", "scripts", "build.mjs")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+if (built.status !== 0) throw new Error("the production build (lib/scripts/build.mjs) failed");
 
 const { serve } = await import("@/lib/scripts/serve.ts");
 await serve({ dev: false });

@@ -358,8 +358,7 @@ async function main() {
     : { PEER_DB: prepareBaselineDb(path.join(data, "peer.db"), passwordHash) };
   if (!args["no-build"]) {
     log("building");
-    run(process.execPath, [path.join(root, "node_modules", "next", "dist", "bin", "next"), "build"]);
-    run(process.execPath, [path.join(root, "lib", "scripts", "build-launcher.mjs")]);
+    run(process.execPath, [path.join(root, "lib", "scripts", "build.mjs")]);
   }
 
   log("starting the servers");

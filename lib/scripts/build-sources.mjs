@@ -1,5 +1,5 @@
 // What a production build is made from, file by file: the check before `npm start`
-// (check-build.mjs) compares it with what `npm run build` recorded (build-launcher.mjs), so that a
+// (check-build.mjs) compares it with what `npm run build` recorded (build.mjs), so that a
 // server never starts from a build older than the code beside it (a `git pull` without a build
 // would serve the old code, on a database the new code's migrations have changed).
 import { createHash } from "node:crypto";
@@ -42,4 +42,9 @@ export function buildSources(root) {
 /** The files that differ between two records (changed, added or removed), in order. */
 export function changedSources(recorded, now) {
   return [...new Set([...Object.keys(recorded), ...Object.keys(now)])].filter((file) => recorded[file] !== now[file]).sort();
+}
+
+/** Files named in one line: the first three, and how many more. */
+export function nameFiles(files) {
+  return files.length > 3 ? `${files.slice(0, 3).join(", ")} and ${files.length - 3} more` : files.join(", ");
 }

@@ -1,7 +1,7 @@
 // Run by npm before `npm start` (the prestart script): without a production build, one line that
 // says what to run, where Node would print a stack trace for a module it cannot find.
 import fs from "node:fs";
-import { buildSources, changedSources, SOURCES_FILE } from "./build-sources.mjs";
+import { buildSources, changedSources, nameFiles, SOURCES_FILE } from "./build-sources.mjs";
 
 // What `npm run build` leaves: Next's build (its id is written last), then the launcher.
 const BUILT = [".next/BUILD_ID", ".next/launcher/start.cjs", ".next/launcher/start.mjs", SOURCES_FILE];
@@ -15,7 +15,6 @@ if (missing !== undefined) {
 // its sources has nothing to be older than).
 const changed = fs.existsSync("app") ? changedSources(JSON.parse(fs.readFileSync(SOURCES_FILE, "utf8")), buildSources(".")) : [];
 if (changed.length > 0) {
-  const named = changed.length > 3 ? `${changed.slice(0, 3).join(", ")} and ${changed.length - 3} more` : changed.join(", ");
-  process.stderr.write(`Cannot start: the code here has changed since the production build was made (${named}): run npm run build again.\n`);
+  process.stderr.write(`Cannot start: the code here has changed since the production build was made (${nameFiles(changed)}): run npm run build again.\n`);
   process.exit(1);
 }

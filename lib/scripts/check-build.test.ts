@@ -92,3 +92,50 @@ describe("npm start with a build older than the code", () => {
     expect(npmStart(dir)).toEqual({ status: 0, stderr: "" });
   });
 });
+
+describe("npm run build (after Prisma's client): what it records", () => {
+  // Next's build stood in for by a script that writes a build id, and may edit a source meanwhile;
+  // the launcher's real bundling of two empty entry points.
+  function buildable(editDuringBuild: string | null) {
+    const dir = project([]);
+    fs.copyFileSync(path.join(root, "lib", "scripts", "build.mjs"), path.join(dir, "lib", "scripts", "build.mjs"));
+    for (const entry of ["start.ts", "start-entry.ts"]) write(dir, `lib/scripts/${entry}`, "export {};");
+    fs.mkdirSync(path.join(dir, "node_modules"));
+    fs.symlinkSync(path.join(root, "node_modules", "esbuild"), path.join(dir, "node_modules", "esbuild"));
+    write(dir, "node_modules/next/package.json", "{}");
+    const edit = editDuringBuild === null ? "" : `fs.appendFileSync(${JSON.stringify(editDuringBuild)}, "// edited");`;
+    write(
+      dir,
+      "node_modules/next/dist/bin/next",
+      `const fs = require("fs"); fs.mkdirSync(".next", { recursive: true }); ${edit} fs.writeFileSync(".next/BUILD_ID", "id");`,
+    );
+    const run = spawnSync(process.execPath, ["lib/scripts/build.mjs"], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+    return { dir, status: run.status, stderr: run.stderr };
+  }
+
+  it("records the sources the build was made from, and npm start then starts", () => {
+    const { dir, status, stderr } = buildable(null);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(dir, SOURCES_FILE), "utf8")))).toEqual([
+      "app/page.tsx",
+      "lib/scripts/build-sources.mjs",
+      "lib/scripts/build.mjs",
+      "lib/scripts/check-build.mjs",
+      "lib/scripts/start-entry.ts",
+      "lib/scripts/start.ts",
+    ]);
+    expect(npmStart(dir)).toEqual({ status: 0, stderr: "" });
+  });
+
+  it("fails when a source changed while it built, and npm start refuses that build", () => {
+    const { dir, status, stderr } = buildable("app/page.tsx");
+    expect({ status, stderr }).toEqual({
+      status: 1,
+      stderr: "The build failed: the code changed while it was built (app/page.tsx): run npm run build again.\n",
+    });
+    expect(npmStart(dir)).toEqual({
+      status: 1,
+      stderr: "Cannot start: the code here has changed since the production build was made (app/page.tsx): run npm run build again.\n",
+    });
+  });
+});

@@ -1,5 +1,5 @@
 // `npm start`'s entry: `npm run build` bundles it into .next/launcher/start.cjs, a CommonJS file
-// (lib/scripts/build-launcher.mjs). libuv sizes its thread pool once, when something first uses
+// (lib/scripts/build.mjs). libuv sizes its thread pool once, when something first uses
 // it, from UV_THREADPOOL_SIZE; the ES module loader does, reading the launcher's files, before the
 // launcher's first line runs. This file runs first: it sizes the pool for the machine (unless the
 // variable is set) and then loads the launcher, .next/launcher/start.mjs.

@@ -2,7 +2,7 @@
 // setting, then applies pending migrations (reading first: nothing is written when none is
 // pending), then serves the build. It never seeds. The first request that needs a signing key
 // creates one when none exists (lib/oauth/tokens/keys.ts). `npm run build` bundles this file into
-// .next/launcher/start.mjs (lib/scripts/build-launcher.mjs), so the server runs on plain Node,
+// .next/launcher/start.mjs (lib/scripts/build.mjs), so the server runs on plain Node,
 // with no TypeScript loader in its process; it loads no Prisma client of its own.
 import { assertProductionSettings, ConfigError, parseSettings } from "@/lib/platform/env.ts";
 import { applyPendingMigrations, MigrationFailure } from "@/lib/scripts/migrate.ts";
