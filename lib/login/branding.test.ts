@@ -1,14 +1,16 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { setBranding } from "@/lib/admin/branding.ts";
 import { inProcessFetch } from "@/lib/testing/oauth.ts";
 import { currentBranding, logoResponse, pageBranding } from "@/lib/login/branding.ts";
 import { setFetchForTests } from "@/lib/login/token-client.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
+import { settings } from "@/lib/platform/env.ts";
 
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 
 afterEach(() => {
   setFetchForTests(undefined);
+  vi.unstubAllGlobals();
   clearCaches();
 });
 
@@ -55,5 +57,48 @@ describe("the login app's branding", () => {
     ],
   ])("keeps only what is well formed of %j", (document, page) => {
     expect(pageBranding(document).page).toEqual(page);
+  });
+});
+
+describe("a logo at a URL", () => {
+  /**
+   * The logo `GET /login/logo` serves when the issuer's branding names `logoUri`, fetched from a
+   * stand-in web that answers `landsAt` (the address after redirects) with the PNG; with the
+   * addresses the login app asked for.
+   */
+  async function served(logoUri: string, production: boolean, landsAt = logoUri) {
+    const asked: string[] = [];
+    setFetchForTests(async () => Response.json({ logo_uri: logoUri }));
+    vi.stubGlobal("fetch", async (url: string) => {
+      asked.push(String(url));
+      const response = new Response(PNG, { headers: { "Content-Type": "image/png" } });
+      Object.defineProperty(response, "url", { value: landsAt });
+      return response;
+    });
+    // The branding document first: the login app's own settings are a development's here.
+    await currentBranding();
+    const original = settings().isProduction;
+    Object.assign(settings(), { isProduction: production });
+    try {
+      const logo = await logoResponse();
+      return { status: logo.status, asked };
+    } finally {
+      Object.assign(settings(), { isProduction: original });
+      clearCaches();
+    }
+  }
+
+  it("is fetched over https, and over http in development", async () => {
+    expect(await served("https://cdn.example/logo.png", true)).toEqual({ status: 200, asked: ["https://cdn.example/logo.png"] });
+    expect(await served("http://cdn.example/logo.png", false)).toEqual({ status: 200, asked: ["http://cdn.example/logo.png"] });
+  });
+
+  it("is not fetched over http in production (anyone on the way could swap it), but on this machine", async () => {
+    expect(await served("http://cdn.example/logo.png", true)).toEqual({ status: 404, asked: [] });
+    expect(await served("http://localhost:4000/logo.png", true)).toEqual({ status: 200, asked: ["http://localhost:4000/logo.png"] });
+  });
+
+  it("is not served in production when its https address redirects to http", async () => {
+    expect(await served("https://cdn.example/logo.png", true, "http://cdn.example/logo.png")).toEqual({ status: 404, asked: ["https://cdn.example/logo.png"] });
   });
 });

@@ -3,6 +3,7 @@ import { loginConfig } from "@/lib/login/config.ts";
 import { requestOptions } from "@/lib/login/token-client.ts";
 import { customFetch } from "oauth4webapi";
 import { registerCache } from "@/lib/platform/caches.ts";
+import { safeForSecrets, settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 
 /**
@@ -110,7 +111,17 @@ async function fetchLogo(uri: string): Promise<Logo | null> {
     const [head = "", data = ""] = uri.split(",");
     return { type: head.slice(5, -7), bytes: Uint8Array.from(Buffer.from(data, "base64")) };
   }
+  // In production, over https only (or on this machine): over http anyone on the way could swap
+  // the image every sign-in page shows. The CLI refuses an http logo URL only when its own shell
+  // has NODE_ENV=production.
+  const production = settings().isProduction;
+  if (production && !safeForSecrets(new URL(uri)))
+    throw new Error(`the logo at ${uri} is not https: in production set an https --logo-url, or upload it (--logo-file)`);
   const response = await fetch(uri, { redirect: "follow", signal: AbortSignal.timeout(5_000) });
+  if (production && !safeForSecrets(new URL(response.url || uri))) {
+    await response.body?.cancel();
+    throw new Error(`the logo at ${uri} redirects to ${response.url}, which is not https`);
+  }
   const type = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
   const length = Number(response.headers.get("content-length") ?? 0);
   if (!response.ok || !LOGO_TYPES.has(type) || length > MAX_LOGO_BYTES) {
