@@ -5,6 +5,7 @@ import { currentBranding, logoResponse, pageBranding } from "@/lib/login/brandin
 import { setFetchForTests } from "@/lib/login/token-client.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
 
 const PNG = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 
@@ -60,45 +61,70 @@ describe("the login app's branding", () => {
   });
 });
 
-describe("a logo at a URL", () => {
+describe("addresses in production", () => {
   /**
-   * The logo `GET /login/logo` serves when the issuer's branding names `logoUri`, fetched from a
-   * stand-in web that answers `landsAt` (the address after redirects) with the PNG; with the
-   * addresses the login app asked for.
+   * A production login app's page, and the logo `GET /login/logo` serves, when the issuer's
+   * branding is `document`; the logo fetched from a stand-in web that answers `landsAt` (the address
+   * after redirects) with the PNG. With the addresses the app asked it for, and what it logged.
    */
-  async function served(logoUri: string, production: boolean, landsAt = logoUri) {
+  async function production(document: Record<string, string>, landsAt = document.logo_uri) {
     const asked: string[] = [];
-    setFetchForTests(async () => Response.json({ logo_uri: logoUri }));
+    const errors = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    setFetchForTests(async () => Response.json(document));
     vi.stubGlobal("fetch", async (url: string) => {
       asked.push(String(url));
       const response = new Response(PNG, { headers: { "Content-Type": "image/png" } });
       Object.defineProperty(response, "url", { value: landsAt });
       return response;
     });
-    // The branding document first: the login app's own settings are a development's here.
-    await currentBranding();
-    const original = settings().isProduction;
-    Object.assign(settings(), { isProduction: production });
+    const s = settings();
+    const original = { isProduction: s.isProduction, NEXTAUTH_SECRET: s.NEXTAUTH_SECRET, LOGIN_CLIENT_SECRET: s.LOGIN_CLIENT_SECRET };
+    Object.assign(s, { isProduction: true, NEXTAUTH_SECRET: "a-production-secret", LOGIN_CLIENT_SECRET: "demo-web-secret" });
     try {
-      const logo = await logoResponse();
-      return { status: logo.status, asked };
+      vi.useFakeTimers({ toFake: ["Date"] });
+      const page = await currentBranding();
+      // The document again a minute later: the same addresses are not logged again.
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await currentBranding()).toEqual(page);
+      const logo = (await logoResponse()).status;
+      return { page, logo, asked, logged: errors.mock.calls.map(([fields]) => fields) };
     } finally {
-      Object.assign(settings(), { isProduction: original });
-      clearCaches();
+      vi.useRealTimers();
+      Object.assign(s, original);
+      errors.mockRestore();
     }
   }
 
-  it("is fetched over https, and over http in development", async () => {
-    expect(await served("https://cdn.example/logo.png", true)).toEqual({ status: 200, asked: ["https://cdn.example/logo.png"] });
-    expect(await served("http://cdn.example/logo.png", false)).toEqual({ status: 200, asked: ["http://cdn.example/logo.png"] });
+  it("shows https addresses, and those on this machine", async () => {
+    const document = { logo_uri: "https://cdn.example/logo.png", help_uri: "https://help.example/", tos_uri: "http://localhost:4000/terms" };
+    expect(await production(document)).toEqual({
+      page: {
+        logoSrc: expect.stringMatching(/^\/login\/logo\?v=/),
+        links: [
+          { label: "Help", href: "https://help.example/" },
+          { label: "Terms", href: "http://localhost:4000/terms" },
+        ],
+      },
+      logo: 200,
+      asked: ["https://cdn.example/logo.png"],
+      logged: [],
+    });
   });
 
-  it("is not fetched over http in production (anyone on the way could swap it), but on this machine", async () => {
-    expect(await served("http://cdn.example/logo.png", true)).toEqual({ status: 404, asked: [] });
-    expect(await served("http://localhost:4000/logo.png", true)).toEqual({ status: 200, asked: ["http://localhost:4000/logo.png"] });
+  it("leaves out http ones (anyone on the way could swap the logo or the page), and says so once in the log", async () => {
+    const document = { logo_uri: "http://cdn.example/logo.png", help_uri: "http://help.example/", policy_uri: "https://example.com/privacy" };
+    expect(await production(document)).toEqual({
+      page: { links: [{ label: "Privacy", href: "https://example.com/privacy" }] },
+      logo: 404,
+      asked: [],
+      logged: [{ event: "login.branding.insecure", left_out: ["logo_uri http://cdn.example/logo.png", "help_uri http://help.example/"] }],
+    });
+    // In development they are shown.
+    expect(pageBranding(document, false)).toMatchObject({ logoUri: "http://cdn.example/logo.png", page: { links: [{ label: "Help" }, { label: "Privacy" }] } });
   });
 
-  it("is not served in production when its https address redirects to http", async () => {
-    expect(await served("https://cdn.example/logo.png", true, "http://cdn.example/logo.png")).toEqual({ status: 404, asked: ["https://cdn.example/logo.png"] });
+  it("serves no logo whose https address redirects to http", async () => {
+    const redirected = await production({ logo_uri: "https://cdn.example/logo.png" }, "http://cdn.example/logo.png");
+    expect(redirected).toMatchObject({ logo: 404, asked: ["https://cdn.example/logo.png"] });
   });
 });

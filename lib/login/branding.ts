@@ -48,30 +48,46 @@ const DEFAULT: Loaded = { page: { links: [] } };
 
 // One entry: the login app has one issuer.
 let cached: { at: number; ttl: number; loaded: Promise<Loaded> } | undefined;
+let reportedInsecure = "";
 registerCache("login branding", {
   clear: () => {
     cached = undefined;
+    reportedInsecure = "";
   },
 });
 
-const webUrl = (value: unknown): string | undefined =>
-  typeof value === "string" && URL.canParse(value) && ["https:", "http:"].includes(new URL(value).protocol) ? new URL(value).href : undefined;
-
-/** The document as this app shows it: anything malformed is left out, never trusted. */
-export function pageBranding(document: unknown): Loaded {
-  if (!document || typeof document !== "object") return DEFAULT;
+/**
+ * The document as this app shows it: anything malformed is left out, never trusted. In production
+ * so is an http address (but one on this machine): over http anyone on the way could swap the logo
+ * every sign-in page shows, or the page a link leads to. The CLI refuses them only when its own
+ * shell has NODE_ENV=production; `insecure` names those left out, for the log.
+ */
+export function pageBranding(document: unknown, production = settings().isProduction): Loaded & { insecure: string[] } {
+  const insecure: string[] = [];
+  const webUrl = (key: string, value: unknown): string | undefined => {
+    const url = typeof value === "string" ? URL.parse(value) : null;
+    if (!url || !["https:", "http:"].includes(url.protocol)) return undefined;
+    if (production && !safeForSecrets(url)) {
+      insecure.push(`${key} ${url.href}`);
+      return undefined;
+    }
+    return url.href;
+  };
+  if (!document || typeof document !== "object") return { ...DEFAULT, insecure };
   const d = document as Record<string, unknown>;
   const name = typeof d.name === "string" && d.name.trim() && d.name.length <= 80 ? d.name.trim() : undefined;
   const accent = typeof d.accent_color === "string" && /^#[0-9a-f]{6}$/i.test(d.accent_color) ? d.accent_color : undefined;
-  const logoUri = typeof d.logo_uri === "string" && /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/=]+$/.test(d.logo_uri) ? d.logo_uri : webUrl(d.logo_uri);
+  const logoUri =
+    typeof d.logo_uri === "string" && /^data:image\/(png|jpeg|webp);base64,[A-Za-z0-9+/=]+$/.test(d.logo_uri) ? d.logo_uri : webUrl("logo_uri", d.logo_uri);
   const links = LINKS.flatMap(([key, label]) => {
-    const href = webUrl(d[key]);
+    const href = webUrl(key, d[key]);
     return href ? [{ label, href }] : [];
   });
   const version = logoUri ? createHash("sha256").update(logoUri).digest("base64url").slice(0, 12) : undefined;
   return {
     page: { ...(name ? { name } : {}), ...(accent ? { accent } : {}), ...(version ? { logoSrc: `/login/logo?v=${version}` } : {}), links },
     logoUri,
+    insecure,
   };
 }
 
@@ -85,7 +101,16 @@ async function load(): Promise<Loaded> {
     return DEFAULT;
   }
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return pageBranding(await response.json());
+  const { insecure, ...shown } = pageBranding(await response.json());
+  // Once for each set of addresses, not at each reload of the document.
+  if (insecure.length > 0 && insecure.join(" ") !== reportedInsecure) {
+    reportedInsecure = insecure.join(" ");
+    logger.error(
+      { event: "login.branding.insecure", left_out: insecure },
+      "the workspace's branding has http addresses, which a production login app does not show: set https ones (npm run cli -- workspace branding)",
+    );
+  }
+  return shown;
 }
 
 function loaded(now = Date.now()): Promise<Loaded> {
@@ -111,14 +136,9 @@ async function fetchLogo(uri: string): Promise<Logo | null> {
     const [head = "", data = ""] = uri.split(",");
     return { type: head.slice(5, -7), bytes: Uint8Array.from(Buffer.from(data, "base64")) };
   }
-  // In production, over https only (or on this machine): over http anyone on the way could swap
-  // the image every sign-in page shows. The CLI refuses an http logo URL only when its own shell
-  // has NODE_ENV=production.
-  const production = settings().isProduction;
-  if (production && !safeForSecrets(new URL(uri)))
-    throw new Error(`the logo at ${uri} is not https: in production set an https --logo-url, or upload it (--logo-file)`);
   const response = await fetch(uri, { redirect: "follow", signal: AbortSignal.timeout(5_000) });
-  if (production && !safeForSecrets(new URL(response.url || uri))) {
+  // Nor redirected to http (see pageBranding).
+  if (settings().isProduction && !safeForSecrets(new URL(response.url || uri))) {
     await response.body?.cancel();
     throw new Error(`the logo at ${uri} redirects to ${response.url}, which is not https`);
   }
