@@ -216,6 +216,37 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     );
   });
 
+  it("binds a public client's refresh token from its first refresh with a proof, when the sign-in had none (§5)", async () => {
+    const unbound = await password({});
+    expect(unbound.status).toBe(200);
+    const tokens = await unbound.json();
+    const res = await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(key) });
+    expect(res.status).toBe(200);
+    const next = await res.json();
+    expect(next.token_type).toBe("DPoP");
+    expect(decodeJwt(next.access_token).cnf).toEqual({ jkt: key.jkt });
+    // From here on the family is the key's: no proof, or another key's, is refused.
+    const refresh = (headers: Record<string, string>) => postToken({ grant_type: "refresh_token", refresh_token: next.refresh_token, ...SPA }, headers);
+    await expectTokenError(await refresh({}), "invalid_dpop_proof");
+    await expectTokenError(await refresh({ DPoP: await proof(await newKey()) }), "invalid_grant");
+    expect((await refresh({ DPoP: await proof(key) })).status).toBe(200);
+  });
+
+  it("binds the family to one key when two refreshes with different keys race on an unbound token", async () => {
+    const tokens = await (await password({})).json();
+    const [a, b] = [key, await newKey()];
+    const answers = await Promise.all(
+      [a, b].map(async (k) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(k) })),
+    );
+    const won = answers.filter((r) => r.status === 200);
+    expect(won).toHaveLength(1);
+    const winner = await won[0]!.json();
+    const winnerKey = decodeJwt(winner.access_token).cnf as { jkt: string };
+    const loserKey = winnerKey.jkt === a.jkt ? b : a;
+    const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: winner.refresh_token, ...SPA }, { DPoP: await proof(k) });
+    await expectTokenError(await refresh(loserKey), "invalid_grant");
+  });
+
   it("treats a consumed bound refresh token presented without its proof as reuse: the family dies", async () => {
     const tokens = await dpopSignIn(key);
     const next = await (await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(key) })).json();

@@ -13,7 +13,7 @@ import {
 } from "@/lib/oauth/store/refresh-tokens.ts";
 import { parseScope } from "@/lib/oauth/protocol/scopes.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
-import { adoptLegacySession, endSession } from "@/lib/oauth/store/sessions.ts";
+import { adoptLegacySession, bindSessionToKey, endSession } from "@/lib/oauth/store/sessions.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
 import { userTokens } from "@/lib/oauth/tokens/response.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -57,6 +57,10 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   let next: IssuedRefreshToken | null = null;
   if (!stored.consumedAt) {
     if (refusal) throw refusal;
+    // RFC 9449 §5: a public client's refresh tokens are bound to the key of the first proof it
+    // sends, if its sign-in sent none (a confidential client's are bound by its authentication).
+    if (!client.confidential && session.dpopJkt === null && dpop && !(await bindSessionToKey(session.id, dpop.jkt)))
+      throw new InvalidGrant(INVALID, { detail: "bound meanwhile to another DPoP key" });
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await rotateRefreshToken(
       stored.tokenHash,
