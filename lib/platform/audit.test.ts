@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { flushAudit, recordAudit } from "@/lib/platform/audit.ts";
+import { flushAudit, recordAudit, recordUnauthenticatedFailure } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 
 afterEach(() => vi.useRealTimers());
@@ -68,5 +68,25 @@ describe("recordAudit", () => {
         null,
         null,
       ]);
+  });
+});
+
+describe("a flush of many counted failures", () => {
+  it("stores a minute's counts from thousands of address groups, and the events queued with them", async () => {
+    // More rows than one statement may carry parameters for (13 a row: SQLite takes 32,766, PostgreSQL 65,535).
+    const groups = 6_000;
+    const lastMinute = Date.now() - 60_000;
+    for (let i = 0; i < groups; i++) {
+      const group = `2001:db8:1:${i.toString(16)}::/64`;
+      recordUnauthenticatedFailure(
+        { event: "test.many.junk", outcome: "failure", ip: `2001:db8:1:${i.toString(16)}::1`, reason: "unknown client" },
+        group,
+        lastMinute,
+      );
+    }
+    recordAudit({ event: "test.many.sign-in", outcome: "success", username: "alice" });
+    await flushAudit();
+    expect(await db().auditEvent.count({ where: { event: "test.many.junk" } })).toBe(groups);
+    expect(await db().auditEvent.count({ where: { event: "test.many.sign-in" } })).toBe(1);
   });
 });
