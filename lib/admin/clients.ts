@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
+import { AdminError, NoSuchClient, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import {
@@ -75,7 +75,7 @@ export async function listClients(workspace: string): Promise<ClientSummary[]> {
 export async function getClient(workspace: string, clientId: string): Promise<ClientSummary> {
   const w = await workspaceByRef(workspace);
   const row = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
-  if (!row) throw new AdminError(`No client ${clientId} in ${workspace}`);
+  if (!row) throw new NoSuchClient(clientId, workspace);
   return summaryOf(row);
 }
 
@@ -204,7 +204,7 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
   const secret = generateClientSecret();
   await change("client.rotate_secret", { workspaceId: w.id, reason: clientId }, async (tx) => {
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
-    if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+    if (!c) throw new NoSuchClient(clientId, workspace);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
     const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null;
     await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
@@ -227,7 +227,7 @@ export interface ClientChanges {
   idTokenTtl?: number;
   /** id_token_signed_response_alg: ES256, RS256 or EdDSA. */
   idTokenAlg?: string;
-  /** Its public keys (a JWK Set) for private_key_jwt. */
+  /** Its public keys (a JWK Set) for private_key_jwt; null removes them (and a jwks_uri). */
   jwks?: unknown;
   jwksUri?: string;
   refreshTokenTtl?: number;
@@ -266,7 +266,7 @@ export async function setClient(
     accessTokenTtl: ifGiven(changes.accessTokenTtl, lifetime),
     idTokenTtl: ifGiven(changes.idTokenTtl, lifetime),
     idTokenSignedResponseAlg: ifGiven(changes.idTokenAlg, idTokenAlg),
-    jwks: ifGiven(changes.jwks, clientJwks),
+    jwks: changes.jwks === null ? null : ifGiven(changes.jwks, clientJwks),
     jwksUri: ifGiven(changes.jwksUri, (v) => clientJwksUri(v, settings().isProduction)),
     refreshTokenTtl: ifGiven(changes.refreshTokenTtl, lifetime),
     forwardsEndUserIp: changes.forwardsEndUserIp,
@@ -281,7 +281,7 @@ export async function setClient(
   if (changed.length === 0) throw new NothingToChange();
   const needsNewSecret = await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}`, actor }, async (tx) => {
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
-    if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+    if (!c) throw new NoSuchClient(clientId, workspace);
     // The type is stored with the client: its methods may change within the type, never across it.
     const isPublic = c.type === "public";
     if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
@@ -323,7 +323,7 @@ export async function deleteClient(
 ): Promise<Deletion & { takesEffectWithinSeconds: number }> {
   const w = await workspaceByRef(workspace);
   const c = await db().client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
-  if (!c) throw new AdminError(`No client ${clientId} in ${workspace}`);
+  if (!c) throw new NoSuchClient(clientId, workspace);
   const ttl = c.accessTokenTtl ?? w.accessTokenTtl;
   await confirmDeletion(await impactOf(db(), { clientId: c.id }, ttl), confirm);
   const impact = await change<Deletion>(
@@ -332,7 +332,7 @@ export async function deleteClient(
     async (tx) => {
       const done = await impactOf(tx, { clientId: c.id }, ttl);
       const { count } = await tx.client.deleteMany({ where: { id: c.id } });
-      if (count === 0) throw new AdminError(`No client ${clientId} in ${workspace}`);
+      if (count === 0) throw new NoSuchClient(clientId, workspace);
       return done;
     },
   );

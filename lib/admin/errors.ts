@@ -11,3 +11,10 @@ export class NothingToChange extends AdminError {
     super("Nothing to change: give at least one option");
   }
 }
+
+/** A client that is not (or no longer) in its workspace. */
+export class NoSuchClient extends AdminError {
+  constructor(clientId: string, workspace: string) {
+    super(`No client ${clientId} in ${workspace}`);
+  }
+}

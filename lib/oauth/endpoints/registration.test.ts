@@ -395,6 +395,51 @@ describe("client registration management (RFC 7592)", () => {
     expect((await manage(client.registration_client_uri, "GET", client.registration_access_token)).status).toBe(401);
   });
 
+  it("answers two DELETEs at once with 204 and, for the one that finds the client gone, 401 as for an unknown client", async () => {
+    const client = await registered();
+    const answers = await Promise.all([1, 2].map(() => manage(client.registration_client_uri, "DELETE", client.registration_access_token)));
+    expect(answers.map((r) => r.status).sort()).toEqual([204, 401]);
+    const lost = answers.find((r) => r.status === 401)!;
+    expect(await lost.json()).toEqual({ error: "invalid_token", error_description: "the registration access token is invalid" });
+    // A PUT beside a DELETE is answered alike.
+    const other = await registered();
+    const [deleted, put] = await Promise.all([
+      manage(other.registration_client_uri, "DELETE", other.registration_access_token),
+      manage(other.registration_client_uri, "PUT", other.registration_access_token, { ...SERVICE_METADATA, client_id: other.client_id }),
+    ]);
+    expect(deleted.status).toBe(204);
+    expect([200, 401]).toContain(put.status);
+  });
+
+  it("removes the keys a PUT leaves out (§2.2): refused for private_key_jwt, which needs them", async () => {
+    const body = {
+      grant_types: ["client_credentials"],
+      scope: "revoke_tokens",
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [EC_PUBLIC_JWK] },
+    };
+    const client = await registered(body);
+    const { jwks: _, ...withoutKeys } = body;
+    const refused = await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...withoutKeys, client_id: client.client_id });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "private_key_jwt needs the client's public keys (--jwks <file> or --jwks-uri <url>)",
+    });
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read.jwks).toEqual({ keys: [EC_PUBLIC_JWK] });
+    // Sent again, they are kept; a jwks_uri in their place replaces them.
+    const kept = await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...body, client_id: client.client_id });
+    expect((await kept.json()).jwks).toEqual({ keys: [EC_PUBLIC_JWK] });
+    const moved = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
+      ...withoutKeys,
+      jwks_uri: "https://keys.example/jwks",
+      client_id: client.client_id,
+    });
+    expect(await moved.json()).toMatchObject({ jwks_uri: "https://keys.example/jwks" });
+    expect((await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json()).jwks).toBeUndefined();
+  });
+
   it("answers a wrong token, another client's token, an unknown client and an operator's client alike: 401", async () => {
     const client = await registered();
     const other = await registered();

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { addClient, deleteClient, getClient, setClient, type ClientSummary } from "@/lib/admin/clients.ts";
-import { AdminError } from "@/lib/admin/errors.ts";
+import { AdminError, NoSuchClient } from "@/lib/admin/errors.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
 import { authorizationScheme, checkTokenBinding } from "@/lib/oauth/endpoints/access-token-caller.ts";
@@ -72,7 +72,7 @@ async function underClientRules<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof AdminError) throw new InvalidClientMetadata(err.message.replace(/[^\x20-\x7e]/g, "?"));
+    if (err instanceof AdminError && !(err instanceof NoSuchClient)) throw new InvalidClientMetadata(err.message.replace(/[^\x20-\x7e]/g, "?"));
     throw err;
   }
 }
@@ -180,11 +180,30 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
   const token = headerToken(request, realm, "the registration access token");
   const clientId = new URL(request.url, "http://localhost").searchParams.get("client_id") ?? "";
   const registration = clientId.length > 0 && clientId.length <= 255 ? await findRegistration(workspace.id, clientId) : null;
+  const unknown = () => new InvalidToken(realm, "the registration access token is invalid", "no such registered client");
   if (!registration || !verifyClientSecret(registration.registrationTokenHash, token))
-    throw new InvalidToken(realm, "the registration access token is invalid", registration ? "wrong registration token" : "no such registered client");
+    throw registration ? new InvalidToken(realm, "the registration access token is invalid", "wrong registration token") : unknown();
   Object.assign(audit, { clientId, accountable: true });
+  try {
+    return await manageRegistration(request, workspace, clientId, registration, urlFor("registration"));
+  } catch (err) {
+    // Deleted meanwhile (two DELETEs at once, a PUT beside a DELETE): as for an unknown client (§2.1).
+    if (err instanceof NoSuchClient) throw unknown();
+    throw err;
+  }
+}
+
+/** What a registered client's registration access token may do, once checked. */
+async function manageRegistration(
+  request: OAuthRequest,
+  workspace: Workspace,
+  clientId: string,
+  registration: Registration,
+  endpoint: string,
+): Promise<OAuthResponse> {
+  const { method } = request;
   const ref = workspaceRef(workspace);
-  const clientUri = registrationClientUri(urlFor("registration"), clientId);
+  const clientUri = registrationClientUri(endpoint, clientId);
   if (method === "DELETE") {
     await deleteClient(ref, clientId, undefined, clientId);
     return { status: 204, headers: { ...NO_STORE }, body: null };
@@ -221,14 +240,14 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
           dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
           passwordResetUri: metadata.passwordResetUri ?? "",
           authSigningAlg: metadata.authSigningAlg ?? null,
-          ...(metadata.jwks !== undefined ? { jwks: metadata.jwks } : {}),
-          ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : {}),
+          // Keys too: left out, they are removed (and private_key_jwt is refused without them).
+          ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : { jwks: metadata.jwks ?? null }),
         },
         clientId,
       ),
     );
   }
   const current = await findRegistration(workspace.id, clientId);
-  if (!current) throw new Error("the registered client is gone");
+  if (!current) throw new NoSuchClient(clientId, ref);
   return json(metadataOf(await getClient(ref, clientId), current, clientUri));
 }
