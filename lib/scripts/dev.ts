@@ -1,12 +1,16 @@
 // `npm run dev`: a working development server from a fresh clone. Applies migrations, seeds the
 // demo data into an empty database, makes sure a signing key exists, then serves `next dev`.
-import { runPrisma } from "../../prisma/cli.mjs";
-import { isEmpty, seedDemo } from "../../prisma/seed.ts";
-import { db } from "@/lib/platform/db.ts";
-import { ensureSigningKey } from "@/lib/oauth/store/signing-keys.ts";
-import { serve } from "@/lib/scripts/serve.ts";
+import { loadEnvFiles } from "@/lib/scripts/env-files.ts";
 
 (process.env as Record<string, string>).NODE_ENV ??= "development";
+// Before the modules that read the settings are loaded (the logger reads them as it loads).
+loadEnvFiles(false);
+const { runPrisma } = await import("../../prisma/cli.mjs");
+const { isEmpty, seedDemo } = await import("../../prisma/seed.ts");
+const { db } = await import("@/lib/platform/db.ts");
+const { ensureSigningKey } = await import("@/lib/oauth/store/signing-keys.ts");
+const { serve } = await import("@/lib/scripts/serve.ts");
+
 if (runPrisma(["migrate", "deploy"]) !== 0) process.exit(1);
 if (await isEmpty()) {
   await seedDemo();

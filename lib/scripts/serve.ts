@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import next from "next";
-import { settings } from "@/lib/platform/env.ts";
+import { settings, type Settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
 import { closeGracefully, createAppServer, listen, ListenFailure } from "@/lib/platform/http-server.ts";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
@@ -8,6 +8,15 @@ import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
 // On SIGTERM, how long the requests under way have to finish.
 const STOP_REQUESTS_MS = 10_000;
+
+/**
+ * Where the server listens: PORT (the settings' value, checked at start) and HOSTNAME (every
+ * interface when unset). An empty variable is an unset one, as for every setting: an env file
+ * made from .env.example has `PORT=` and `HOSTNAME=`.
+ */
+export function listenAddress(s: Pick<Settings, "PORT">, env: Record<string, string | undefined> = process.env): { port: number; hostname: string } {
+  return { port: s.PORT, hostname: env.HOSTNAME || "0.0.0.0" };
+}
 
 /**
  * Serves the app through Next's request handler behind our own `node:http` server
@@ -19,8 +28,7 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   // next-auth builds its absolute URLs (redirects after sign-in and sign-out) from NEXTAUTH_URL.
   process.env.NEXTAUTH_URL ??= settings().APP_URL;
   initPeerSecret();
-  const port = Number(process.env.PORT ?? 3000);
-  const hostname = process.env.HOSTNAME ?? "0.0.0.0";
+  const { port, hostname } = listenAddress(settings());
   // The project folder: npm runs its scripts there.
   const app = next({ dev, dir: process.cwd(), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
   const handle = app.getRequestHandler();

@@ -59,6 +59,8 @@ export async function setup(env: Env = process.env): Promise<SetupResult> {
 
 if (process.argv[1]?.endsWith("setup.ts")) {
   try {
+    const { loadEnvFiles } = await import("@/lib/scripts/env-files.ts");
+    loadEnvFiles(process.env.NODE_ENV === "production");
     const { lines, newSecret } = await setup();
     for (const line of lines) process.stdout.write(`${line}\n`);
     if (newSecret) {

@@ -1,7 +1,9 @@
 import { execFile, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { startOtlpReceiver } from "@/lib/testing/otlp-receiver.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -79,5 +81,57 @@ describe("npm start", () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe("npm start with env files", () => {
+  const folders: string[] = [];
+  afterEach(() => {
+    for (const dir of folders.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The launcher run from a folder of its own that holds `files` (npm runs it from the project's). */
+  function startWith(files: Record<string, string>, env: Record<string, string> = {}) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-env-files-"));
+    folders.push(dir);
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+    fs.symlinkSync(path.join(root, "prisma"), path.join(dir, "prisma"));
+    const { PATH, HOME } = process.env;
+    const script = path.join(root, "lib", "scripts", "start.ts");
+    return spawnSync(tsx, ["--tsconfig", path.join(root, "tsconfig.json"), script], {
+      cwd: dir,
+      env: { PATH, HOME, NODE_ENV: "production", ...env },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+  }
+
+  const lines = (settings: Record<string, string>) =>
+    Object.entries(settings)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("");
+
+  it("reads the settings in .env and .env.production, as Next does for the login app: one set for the whole server", () => {
+    const notADatabase = path.join(root, "package.json");
+    const result = startWith({
+      ".env": lines({ ...complete, DATABASE_URL: `file:${notADatabase}`, NEXTAUTH_SECRET: "" }),
+      ".env.production": lines({ NEXTAUTH_SECRET: "n".repeat(32) }),
+    });
+    // Past the settings, to the database the files name.
+    expect(result.stderr).toBe(`Cannot start: ${notADatabase} is not an SQLite database: check DATABASE_URL.\n`);
+    expect(result.stdout).toContain("Settings: the environment's, then .env.production, .env\n");
+    expect(result.status).toBe(1);
+  });
+
+  it("refuses a bad setting in an env file at start, naming it", () => {
+    const result = startWith({ ".env.production": lines({ TRUST_PROXY: "true" }) }, complete);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Cannot start: 1 setting(s) to fix:\n  - Invalid setting TRUST_PROXY: ");
+  });
+
+  it("lets the environment win over the files", () => {
+    const result = startWith({ ".env": lines({ ...complete, APP_URL: "http://login.example.com" }) }, { APP_URL: "https://login.example.com" });
+    expect(result.stderr).not.toContain("APP_URL");
+    expect(result.status).toBe(1);
   });
 });

@@ -7,9 +7,12 @@
 import { assertProductionSettings, ConfigError, parseSettings } from "@/lib/platform/env.ts";
 import { applyPendingMigrations, MigrationFailure } from "@/lib/scripts/migrate.ts";
 import { serve } from "@/lib/scripts/serve.ts";
+import { loadEnvFiles } from "@/lib/scripts/env-files.ts";
 import { startTracing, startupSpan, stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
 (process.env as Record<string, string>).NODE_ENV = "production";
+const envFiles = loadEnvFiles(true);
+if (envFiles.length > 0) process.stdout.write(`Settings: the environment's, then ${envFiles.join(", ")}\n`);
 try {
   assertProductionSettings();
 } catch (err) {
