@@ -47,7 +47,8 @@ export function readAssertion(params: FormParams): Presented {
   } catch {
     throw refused("client_assertion is not a JWT");
   }
-  if (typeof sub !== "string" || sub === "" || sub.length > MAX_CLIENT_ID) throw refused("client_assertion has no usable sub");
+  // No client id holds a NUL (and PostgreSQL could not look one up).
+  if (typeof sub !== "string" || sub === "" || sub.length > MAX_CLIENT_ID || sub.includes("\u0000")) throw refused("client_assertion has no usable sub");
   const clientId = params.get("client_id");
   if (clientId !== undefined && clientId !== sub) throw new InvalidRequest("client_id does not match the client_assertion's sub");
   return { clientId: sub, credential: assertion };

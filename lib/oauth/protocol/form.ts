@@ -132,7 +132,12 @@ export async function readJsonObject(req: OAuthRequest): Promise<Record<string, 
   if (type !== "application/json") throw new InvalidRequest("the request body must be application/json");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readText(req, charset));
+    // As in a form, no string of ours may hold a NUL (a `\u0000` escape), and PostgreSQL cannot store one.
+    parsed = JSON.parse(await readText(req, charset), (key, value: unknown) => {
+      if (key.includes("\u0000") || (typeof value === "string" && value.includes("\u0000")))
+        throw new InvalidRequest("the request body must not contain NUL characters");
+      return value;
+    });
   } catch (err) {
     if (err instanceof InvalidRequest) throw err;
     throw new InvalidRequest("the request body is not valid JSON");
