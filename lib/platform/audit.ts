@@ -91,6 +91,8 @@ const MAX_AGGREGATES = 10_000;
  */
 export function recordUnauthenticatedFailure(record: AuditRecord, group = record.ip ?? "", now = Date.now()): void {
   state.aggregates ??= new Map();
+  // The shutdown's flush (leftover-work.ts) finds it here, also when nothing else was recorded.
+  state.flush ??= flushAudit;
   const minute = Math.floor(now / 60_000);
   // By address group (an IPv6 /64 is one source): the row keeps the first address seen.
   const key = `${minute} ${record.workspaceId ?? ""} ${group} ${record.event}`;
