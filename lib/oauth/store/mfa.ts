@@ -190,9 +190,15 @@ export async function factorsOf(userId: string): Promise<StoredFactor[]> {
   return (await factorRows(userId)).map(toFactor);
 }
 
-/** A pending TOTP factor with its recovery codes (hashed), replacing any earlier pending one. */
+/**
+ * A pending TOTP factor with its recovery codes (hashed), replacing any earlier pending one. The
+ * user's row is locked first: under PostgreSQL's READ COMMITTED, two enrolments at once would
+ * each delete only what was committed before them, and both pending factors would stay. (SQLite
+ * runs one write transaction at a time; there the update changes nothing.)
+ */
 export async function startEnrolment(userId: string, secret: string, codeHashes: readonly string[]): Promise<string> {
   return db().$transaction(async (tx) => {
+    await tx.$executeRaw`UPDATE "User" SET "disabled" = "disabled" WHERE "id" = ${userId}`;
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
     const factor = await tx.mfaFactor.create({
       data: {
@@ -218,9 +224,13 @@ export async function removeFactors(userId: string): Promise<number> {
   return count;
 }
 
-/** Replaces a factor's recovery codes with new ones (hashed): the old ones stop working. */
+/**
+ * Replaces a factor's recovery codes with new ones (hashed): the old ones stop working. The
+ * factor's row is locked first, so that of two replacements at once one set is left (as above).
+ */
 export async function replaceRecoveryCodes(factorId: string, codeHashes: readonly string[]): Promise<void> {
   await db().$transaction([
+    db().$executeRaw`UPDATE "MfaFactor" SET "type" = "type" WHERE "id" = ${factorId}`,
     db().mfaRecoveryCode.deleteMany({ where: { factorId } }),
     db().mfaRecoveryCode.createMany({ data: codeHashes.map((codeHash) => ({ factorId, codeHash })) }),
   ]);

@@ -1,0 +1,35 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { factorsOf, recoveryCodesLeft, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+
+// Double submissions: two requests of one user at once. On PostgreSQL (READ COMMITTED) each
+// transaction's delete saw only what was committed before it, and both sets of rows stayed.
+async function newUser(prefix: string) {
+  const workspaceId = (await db().workspace.findFirstOrThrow()).id;
+  return db().user.create({ data: { workspaceId, username: `${prefix}-${randomUUID()}`, passwordHash: "x" } });
+}
+
+describe("two changes of one user's second factor at once", () => {
+  it("leave one pending factor of two enrolments", async () => {
+    const user = await newUser("enrol");
+    const pending: number[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      await Promise.all([startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a"]), startEnrolment(user.id, "KRSXG5CTMVRXEZLU", ["b"])]);
+      pending.push((await factorsOf(user.id)).filter((f) => f.confirmedAt === null).length);
+    }
+    expect(pending).toEqual(Array(10).fill(1));
+  });
+
+  it("leave one set of recovery codes of two replacements", async () => {
+    const user = await newUser("codes");
+    const factorId = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["old"]);
+    const left: number[] = [];
+    for (let round = 0; round < 10; round += 1) {
+      const set = (name: string) => Array.from({ length: 10 }, (_, i) => `${name}${round}-${i}`);
+      await Promise.all([replaceRecoveryCodes(factorId, set("a")), replaceRecoveryCodes(factorId, set("b"))]);
+      left.push(await recoveryCodesLeft(factorId));
+    }
+    expect(left).toEqual(Array(10).fill(10));
+  });
+});
