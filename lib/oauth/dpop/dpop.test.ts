@@ -1,8 +1,10 @@
 import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
 import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { setClient } from "@/lib/admin/clients.ts";
@@ -482,6 +484,32 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
         expect(fresh.headers.get("dpop-nonce"), path).toBeNull();
       }
     } finally {
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
+  });
+
+  it("when on, the nonce exchange of well-behaved public clients does not spend their address's budget for junk", async () => {
+    await setWorkspace("demo/default", { dpopNonces: true });
+    clearCaches("settings");
+    vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(3);
+    // Within one minute of the budget: from its start.
+    vi.useFakeTimers({ toFake: ["Date"], now: (Math.floor(Date.now() / 60_000) + 1) * 60_000 + 1_000 });
+    try {
+      const from = { [PEER_HEADER]: peerHeaderValue("198.18.9.9") };
+      const statuses: number[] = [];
+      // Six browsers behind one address, each with its own key: a proof without the nonce, then with it.
+      for (let browser = 0; browser < 6; browser += 1) {
+        const own = await newKey();
+        const first = await password({ ...from, DPoP: await proof(own) });
+        statuses.push(first.status);
+        const nonce = first.headers.get("dpop-nonce") ?? "";
+        statuses.push((await password({ ...from, DPoP: await proof(own, { nonce }) })).status);
+      }
+      expect(statuses).toEqual([400, 200, 400, 200, 400, 200, 400, 200, 400, 200, 400, 200]);
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
       await setWorkspace("demo/default", { dpopNonces: false });
       clearCaches("settings");
     }

@@ -6,7 +6,7 @@ import { addressGroup, clientIp, compileTrustProxy, UnknownClientAddress, type T
 import { logger, type Logger } from "@/lib/platform/logger.ts";
 import { countOutcome } from "@/lib/platform/metrics.ts";
 import { addCorsHeaders } from "@/lib/oauth/pipeline/cors.ts";
-import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
 import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
@@ -79,7 +79,10 @@ export function workspaceHandler(
     // A refusal for a spent budget costs nothing more: no count, no row, no log line.
     if (failure instanceof TooManyRequests) return response;
     const unauthenticated = failure !== undefined && !draft.accountable && !(failure instanceof ServerError);
-    if (unauthenticated) spendBudget(addressGroup(ip));
+    // A nonce asked for (RFC 9449 §8) is a step of the protocol that every public client of a
+    // workspace with nonces takes once per window, not junk: the browsers behind one address must
+    // not spend its budget by doing what we ask.
+    if (unauthenticated && !(failure instanceof UseDpopNonce)) spendBudget(addressGroup(ip));
     if (options.audit && draft.event && workspace) {
       const record = {
         event: draft.event,
