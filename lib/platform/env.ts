@@ -263,7 +263,12 @@ export function productionProblems(env: Env = process.env, required: readonly (t
  * for local tests.
  */
 export function safeForSecrets(url: URL): boolean {
-  return url.protocol === "https:" || (url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname));
+  return url.protocol === "https:" || (url.protocol === "http:" && isThisMachine(url.hostname));
+}
+
+/** Whether a URL's host name is this machine's own (what may be reached in clear in production). */
+export function isThisMachine(hostname: string): boolean {
+  return ["localhost", "127.0.0.1", "[::1]"].includes(hostname);
 }
 
 /** Throws a ConfigError listing every problem of a production environment (see productionProblems). */

@@ -1,3 +1,4 @@
+import net, { type AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -51,6 +52,47 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
     expect((failure as Error).message).not.toContain("wrong-secret-9");
     expect((failure as Error).message).not.toContain("mailer");
   });
+
+  it("in production, logs in and sends in clear only to a server on this machine", async () => {
+    Object.assign(settings(), { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@example.com", isProduction: true });
+    await sendMail(MAIL);
+    expect((await smtp.nextMail()).subject).toBe(MAIL.subject);
+  });
+
+  it("in production, refuses a server elsewhere that offers no STARTTLS: the password and the links never go in clear", async () => {
+    // 127.0.0.2 is on this machine too, but not by a name the server takes for its own.
+    const elsewhere = await startSmtpServer({ host: "127.0.0.2" });
+    try {
+      Object.assign(settings(), { SMTP_URL: elsewhere.url, MAIL_FROM: "no-reply@example.com", isProduction: true });
+      const failure = await sendMail(MAIL).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(MailFailure);
+      expect((failure as Error).message).toMatch(/^the SMTP server did not take the mail: .*STARTTLS/);
+      expect(elsewhere.received).toEqual([]);
+      // Outside production it goes through (a development relay).
+      Object.assign(settings(), { isProduction: false });
+      await sendMail(MAIL);
+      expect((await elsewhere.nextMail()).subject).toBe(MAIL.subject);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
+  it("gives up on a server that accepts the connection and says nothing, after its 10-s greeting timeout", async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      Object.assign(settings(), { SMTP_URL: `smtp://u:p@127.0.0.1:${port}`, MAIL_FROM: "no-reply@example.com" });
+      const started = Date.now();
+      const failure = await sendMail(MAIL).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(MailFailure);
+      expect((failure as Error).message).toMatch(/Greeting never received/);
+      // Not nodemailer's own 30 s (before, the URL's options replaced ours).
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      silent.close();
+    }
+  }, 25_000);
 
   it("fails with a MailFailure when no server answers", async () => {
     Object.assign(settings(), { SMTP_URL: "smtp://u:p@127.0.0.1:1", MAIL_FROM: "no-reply@example.com" });

@@ -1,5 +1,5 @@
 import type { Transporter } from "nodemailer";
-import { settings, type Settings } from "@/lib/platform/env.ts";
+import { isThisMachine, settings, type Settings } from "@/lib/platform/env.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
 
 /** One mail: a plain-text body and the same in simple HTML. */
@@ -59,20 +59,33 @@ export class MailFailure extends Error {
 
 // One transport (and its connection pool) per SMTP_URL, made at the first mail. nodemailer is
 // loaded then too: a server that sends no mail never holds its modules (0.8 MB of live heap).
-let transport: { url: string; transporter: Transporter } | undefined;
+let transport: { key: string; transporter: Transporter } | undefined;
 
-async function transporterFor(url: string): Promise<Transporter> {
-  if (transport?.url !== url) {
+async function transporterFor(url: string, production: boolean): Promise<Transporter> {
+  // In production an smtp:// server on another machine must take STARTTLS: nodemailer uses it
+  // only when offered, so a server without it (or someone on the way who strips it from the
+  // answer) would get the account's password and the mailed reset links in clear. smtps:// is
+  // TLS from the start.
+  const parsed = new URL(url);
+  const requireTLS = production && parsed.protocol === "smtp:" && !isThisMachine(parsed.hostname);
+  const key = `${requireTLS} ${url}`;
+  if (transport?.key !== key) {
     const { default: nodemailer } = await import("nodemailer");
-    if (transport?.url === url) return transport.transporter;
+    if (transport?.key === key) return transport.transporter;
     transport?.transporter.close();
-    // Timeouts so that a silent mail server cannot hold a request's work for minutes.
+    // The options from the URL, not the URL itself: given `url`, nodemailer takes the URL's
+    // options alone and drops every other (the pool, the timeouts, requireTLS).
     transport = {
-      url,
+      key,
       transporter: nodemailer.createTransport({
-        url,
+        host: parsed.hostname.replace(/^\[(.*)\]$/, "$1"),
+        port: Number(parsed.port) || (parsed.protocol === "smtps:" ? 465 : 587),
+        secure: parsed.protocol === "smtps:",
+        ...(parsed.username ? { auth: { user: decodeURIComponent(parsed.username), pass: decodeURIComponent(parsed.password) } } : {}),
+        requireTLS,
         pool: true,
         maxConnections: 2,
+        // Timeouts so that a silent mail server cannot hold a request's work for minutes.
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 20_000,
@@ -100,7 +113,7 @@ export async function sendMail(mail: Mail, log: Logger = logger): Promise<void> 
     return;
   }
   try {
-    await (await transporterFor(s.SMTP_URL ?? "")).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+    await (await transporterFor(s.SMTP_URL ?? "", s.isProduction)).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
   } catch (err) {
     // nodemailer's messages carry the server's reply and code, never the URL or its password.
     const reason = err instanceof Error ? err.message : String(err);

@@ -30,9 +30,10 @@ export interface TestSmtpServer {
 /**
  * A real SMTP server on a local port (the `smtp-server` package; a free one unless `port` is
  * given), requiring the account `user`/`password` and keeping what it receives. No TLS: the
- * connection never leaves the machine.
+ * connection never leaves the machine (`host` is a loopback address: 127.0.0.2 is one a
+ * production server does not take for its own machine by its name).
  */
-export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1", port = 0 } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1", port = 0, host = "127.0.0.1" } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let taken = 0;
   const waiting: Array<() => void> = [];
@@ -70,12 +71,12 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
   });
   await new Promise<void>((resolve, reject) => {
     server.server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
+    server.listen(port, host, resolve);
   });
   const { port: bound } = server.server.address() as AddressInfo;
   const enc = encodeURIComponent;
   return {
-    url: `smtp://${enc(user)}:${enc(password)}@127.0.0.1:${bound}`,
+    url: `smtp://${enc(user)}:${enc(password)}@${host}:${bound}`,
     received,
     async nextMail(timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
