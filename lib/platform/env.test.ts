@@ -90,6 +90,15 @@ describe("settings", () => {
     expect(() => parseSettings(env)).toThrow(new ConfigError([message]));
   });
 
+  it("refuses a key rotation delay shorter than a key cache plus the JWKS's max-age: a new key would sign before every verifier knows it", () => {
+    expect(productionProblems({ ...production, KEY_CACHE_SECONDS: "900", KEY_ROTATION_DELAY_SECONDS: "600" })).toEqual([
+      "Invalid setting KEY_ROTATION_DELAY_SECONDS: 600 s is shorter than a process's key cache (KEY_CACHE_SECONDS, 900 s) plus the JWKS's max-age (300 s): a new key would sign before every verifier knows it. Set it to at least 1200, or lower KEY_CACHE_SECONDS.",
+    ]);
+    expect(() => parseSettings({ KEY_ROTATION_DELAY_SECONDS: "359" })).toThrow(/at least 360/);
+    expect(parseSettings({ KEY_ROTATION_DELAY_SECONDS: "360" }).KEY_ROTATION_DELAY_SECONDS).toBe(360);
+    expect(parseSettings({}).KEY_ROTATION_DELAY_SECONDS).toBe(600);
+  });
+
   it("takes an origin with a port, or with a trailing slash, as APP_URL", () => {
     expect(parseSettings({ APP_URL: "https://login.example.com:8443" }).APP_URL).toBe("https://login.example.com:8443");
     expect(parseSettings({ APP_URL: "http://127.0.0.1:3100/" }).APP_URL).toBe("http://127.0.0.1:3100");

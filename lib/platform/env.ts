@@ -203,6 +203,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** The max-age of the discovery document and the JWKS (seconds): how long anyone may keep them. */
+export const DISCOVERY_MAX_AGE_SECONDS = 300;
+
 export function parseSettings(env: Env = process.env): Settings {
   // An empty variable counts as unset, as in a shell `VAR= npm start`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -216,6 +219,14 @@ export function parseSettings(env: Env = process.env): Settings {
   if (raw.SMTP_URL !== undefined && raw.MAIL_FROM === undefined) {
     throw new ConfigError(
       "Invalid setting MAIL_FROM: required with SMTP_URL, the sender of every mail, e.g. MAIL_FROM='Example Login <no-reply@example.com>'.",
+    );
+  }
+  // A rotated key signs only once every verifier knows it: each process reads keys every
+  // KEY_CACHE_SECONDS, and anyone else may keep our JWKS for its max-age.
+  const published = raw.KEY_CACHE_SECONDS + DISCOVERY_MAX_AGE_SECONDS;
+  if (raw.KEY_ROTATION_DELAY_SECONDS < published) {
+    throw new ConfigError(
+      `Invalid setting KEY_ROTATION_DELAY_SECONDS: ${raw.KEY_ROTATION_DELAY_SECONDS} s is shorter than a process's key cache (KEY_CACHE_SECONDS, ${raw.KEY_CACHE_SECONDS} s) plus the JWKS's max-age (${DISCOVERY_MAX_AGE_SECONDS} s): a new key would sign before every verifier knows it. Set it to at least ${published}, or lower KEY_CACHE_SECONDS.`,
     );
   }
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");

@@ -6,11 +6,12 @@ import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import { scopesSupported } from "@/lib/oauth/store/clients.ts";
 import { publicPasswordPolicy } from "@/lib/platform/password-policy.ts";
+import { DISCOVERY_MAX_AGE_SECONDS } from "@/lib/platform/env.ts";
 import { CLAIMS_SUPPORTED } from "@/lib/oauth/tokens/claims.ts";
 import { recoveryIsOn } from "@/lib/oauth/endpoints/account/password-reset.ts";
 
 /** Seconds a cache may keep discovery and the JWKS: shorter than the pre-publication delay of a rotated key. */
-const MAX_AGE = 300;
+const MAX_AGE = DISCOVERY_MAX_AGE_SECONDS;
 
 /**
  * `GET /.well-known/openid-configuration` (OIDC Discovery 1.0 §3, RFC 8414 §2): what this
