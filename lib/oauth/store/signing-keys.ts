@@ -44,7 +44,9 @@ export async function createSigningKey(client: Prisma.TransactionClient = db(), 
 /**
  * Makes sure a key of every algorithm can sign now, creating the first one of an algorithm when
  * none exists (a database from before RS256 and EdDSA gets theirs here). Two processes racing
- * here may both create one: harmless, both are published and the newest signs.
+ * here may both create one: both are published and the newest signs, and a process that loaded
+ * its keys before the other's was made reads them again at the first token it does not know
+ * (keySetForUnknownKid), not only after KEY_CACHE_SECONDS.
  */
 export async function ensureSigningKey(client: Prisma.TransactionClient = db()): Promise<void> {
   const usable = await client.signingKey.findMany({ where: { retiredAt: null, activeFrom: { lte: new Date() } }, select: { alg: true }, distinct: ["alg"] });

@@ -103,3 +103,17 @@ export function keySet(now = Date.now()): Promise<KeySet> {
   }
   return current.keys;
 }
+
+/** The least time between two reads of the keys for tokens whose `kid` the cached set does not know. */
+const UNKNOWN_KID_RELOAD_MS = 1000;
+
+/**
+ * The signing keys read again now, for a token whose `kid` the cached set does not know: a key
+ * another instance made a moment ago (two instances starting on an empty database each make a
+ * first key; a rotation with `--delay 0`). At most once a second, so that tokens with made-up
+ * kids cannot make every request read the database.
+ */
+export function keySetForUnknownKid(now = Date.now()): Promise<KeySet> {
+  if (current && now - current.loadedAt >= UNKNOWN_KID_RELOAD_MS) current = undefined;
+  return keySet(now);
+}

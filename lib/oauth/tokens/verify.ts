@@ -1,5 +1,5 @@
 import { findClient } from "@/lib/oauth/store/clients.ts";
-import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { keySet, keySetForUnknownKid, type KeySet } from "@/lib/oauth/tokens/keys.ts";
 import { verifyJwt } from "@/lib/oauth/tokens/jws.ts";
 import { ACCESS_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { accessTokenState, type TokenHolder } from "@/lib/oauth/store/sessions.ts";
@@ -22,15 +22,22 @@ export type AccessTokenCheck =
  * enabled, the denylist, and its session (`sid`) not ended.
  */
 export async function checkAccessToken(token: string, workspace: Workspace): Promise<AccessTokenCheck> {
+  const verify = (keys: KeySet) =>
+    verifyJwt<AccessTokenClaims>(token, {
+      alg: ACCESS_TOKEN_ALG,
+      typ: "at+jwt",
+      issuer: workspace.issuer,
+      clockTolerance: CLOCK_SKEW_SECONDS,
+      requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
+      keyFor: (kid) => keys.verifier(kid, ACCESS_TOKEN_ALG),
+    });
   const keys = await keySet();
-  const verified = await verifyJwt<AccessTokenClaims>(token, {
-    alg: ACCESS_TOKEN_ALG,
-    typ: "at+jwt",
-    issuer: workspace.issuer,
-    clockTolerance: CLOCK_SKEW_SECONDS,
-    requiredClaims: ["sub", "client_id", "jti", "exp", "iat", "scope"],
-    keyFor: (kid) => keys.verifier(kid, ACCESS_TOKEN_ALG),
-  });
+  let verified = await verify(keys);
+  // A kid this process does not know yet may be a key another instance has just made.
+  if ("refused" in verified && verified.refused === "ERR_JWKS_NO_MATCHING_KEY") {
+    const reloaded = await keySetForUnknownKid();
+    if (reloaded !== keys) verified = await verify(reloaded);
+  }
   if ("refused" in verified) return { valid: false, reason: verified.refused };
   const claims = verified.payload;
   if (typeof claims.jti !== "string" || typeof claims.scope !== "string" || typeof claims.client_id !== "string") {
