@@ -661,10 +661,14 @@ function checkSettings(env: Env, argv: readonly string[]): void {
     throw new AdminError(`No database at ${databaseFile}: run \`npm run setup\` to make one there, or set DATABASE_URL to the database the servers use`);
 }
 
-/** An error of a database that has none of this app's tables yet (never migrated). */
+/**
+ * An error of a database that lacks a table or a column of this build (never migrated, or by an
+ * older build): Prisma's P2021 and P2022, SQLite's and PostgreSQL's own words in plain SQL.
+ */
 function isUnmigrated(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
-  return e?.code === "P2021" || (typeof e?.message === "string" && /^no such table: /.test(e.message));
+  if (e?.code === "P2021" || e?.code === "P2022" || e?.code === "42P01" || e?.code === "42703") return true;
+  return typeof e?.message === "string" && /^no such (table|column): |(relation|column) "[^"]+" does not exist/.test(e.message);
 }
 
 /** Runs one command line; returns the exit status (1 for a refusal, which writes nothing). */
