@@ -25,7 +25,8 @@ export function tracesUrl(env: Env = process.env): string | undefined {
 export async function startTracing(env: Env = process.env): Promise<boolean> {
   if (tracing.tracer) return true;
   const url = tracesUrl(env);
-  if (url === undefined || env.OTEL_SDK_DISABLED === "true") return false;
+  // A boolean of the OpenTelemetry specification: "true" in any case, anything else is false.
+  if (url === undefined || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
   return (tracing.starting ??= setUp(url, env).finally(() => (tracing.starting = undefined)));
 }
 

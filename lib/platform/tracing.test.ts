@@ -39,6 +39,10 @@ describe("traces", () => {
   it("without an OTLP endpoint: no SDK, no exporter, no span, nothing sent", async () => {
     await register();
     expect(await startTracing({ ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined })).toBe(false);
+    // Nor with one, when OTEL_SDK_DISABLED is true in any case (the specification's boolean).
+    for (const disabled of ["true", "TRUE", " True "]) {
+      expect(await startTracing({ ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: disabled })).toBe(false);
+    }
     expect(tracing.tracer).toBeUndefined();
     expect(loads.exporter).toBe(0);
     expect((await passwordGrant(ALICE.password)).status).toBe(200);

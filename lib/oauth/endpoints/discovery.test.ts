@@ -33,6 +33,7 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
       introspection_endpoint_auth_signing_alg_values_supported: ["HS256", "ES256", "RS256", "PS256", "EdDSA"],
       scopes_supported: ["account", "email", "introspect_tokens", "offline_access", "openid", "profile", "register_clients", "revoke_tokens"],
       response_types_supported: [],
+      request_uri_parameter_supported: false,
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       claims_supported: "iss sub aud exp iat auth_time jti amr azp at_hash sid name email email_verified refresh_token_expires_at".split(" "),

@@ -39,6 +39,8 @@ export async function discovery(_request: OAuthRequest, { workspace, urlFor }: E
       introspection_endpoint_auth_signing_alg_values_supported: [...AUTH_SIGNING_ALGS],
       scopes_supported: await scopesSupported(workspace.id),
       response_types_supported: [],
+      // OIDC Discovery §3 takes its absence for true: there is no authorization request to refer to.
+      request_uri_parameter_supported: false,
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: [...SIGNING_ALGS],
       claims_supported: [...CLAIMS_SUPPORTED],
