@@ -48,6 +48,8 @@ export function runPrisma(args, { env = process.env, stdio = "inherit" } = {}) {
   return result.status ?? 1;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+// Run as a script: by its real path, whatever link it was named through (Node loads the real file).
+const realPath = (file) => (fs.existsSync(file) ? fs.realpathSync(file) : file);
+if (process.argv[1] && fileURLToPath(import.meta.url) === realPath(path.resolve(process.argv[1]))) {
   process.exit(runPrisma(process.argv.slice(2)));
 }

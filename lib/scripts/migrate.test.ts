@@ -25,6 +25,30 @@ describe.runIf(sqlite)("the migration step of npm start (SQLite)", () => {
     expect(fs.statSync(path.join(dir, "new.db")).mode & 0o777).toBe(0o600);
   }, 60_000);
 
+  it("applies them through a project folder that is a link to the real one (the Prisma CLI's script, named through it)", async () => {
+    const linked = path.join(dir, "linked-project");
+    fs.mkdirSync(linked);
+    fs.symlinkSync(path.resolve("prisma"), path.join(linked, "prisma"));
+    const url = `file:${path.join(dir, "through-a-link.db")}`;
+    expect(await applyPendingMigrations({ ...options(url, 30), root: linked })).toEqual(shippedMigrations("sqlite"));
+    expect(await readAppliedMigrations(url, 1000)).toEqual(shippedMigrations("sqlite"));
+  }, 60_000);
+
+  it("fails, naming what is left, when the migration command ends well but applied nothing", async () => {
+    // A project whose Prisma CLI script does nothing and exits 0.
+    const project = path.join(dir, "idle-cli");
+    fs.mkdirSync(path.join(project, "prisma"), { recursive: true });
+    fs.symlinkSync(path.resolve("prisma", "migrations"), path.join(project, "prisma", "migrations"));
+    fs.writeFileSync(path.join(project, "prisma", "cli.mjs"), "process.exit(0);\n");
+    const url = `file:${path.join(dir, "idle.db")}`;
+    const failure = await applyPendingMigrations({ ...options(url, 30), root: project }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(MigrationFailure);
+    const shipped = shippedMigrations("sqlite");
+    expect((failure as Error).message).toBe(
+      `Applying the migrations failed: prisma migrate deploy ended without an error, yet ${shipped.length} migration(s) are still not applied (${shipped.join(", ")}). Run \`npm run db:migrate\` in ${project} to see why.`,
+    );
+  }, 60_000);
+
   it("warns of migrations a newer build applied, and serves on the database as it is", async () => {
     const file = path.join(dir, "newer.db");
     await applyPendingMigrations(options(`file:${file}`, 30));

@@ -111,7 +111,14 @@ export async function applyPendingMigrations({ databaseUrl, busyTimeoutSeconds, 
     encoding: "utf8",
   });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
-  if (result.status === 0) return pending;
+  if (result.status === 0) {
+    // Read back, not taken on the exit status' word: a server must not start on tables it lacks.
+    const left = pendingMigrations(await readAppliedMigrations(databaseUrl, busyTimeoutMs), shipped);
+    if (left.length === 0) return pending;
+    throw new MigrationFailure(
+      `Applying the migrations failed: prisma migrate deploy ended without an error, yet ${left.length} migration(s) are still not applied (${left.join(", ")}). Run \`npm run db:migrate\` in ${root} to see why.`,
+    );
+  }
   const detail = output.trim().split("\n").slice(-15).join("\n");
   if (/SocketTimeout|database is locked|SQLITE_BUSY/.test(output)) {
     throw new MigrationFailure(
