@@ -61,6 +61,16 @@ export class MailFailure extends Error {
 // loaded then too: a server that sends no mail never holds its modules (0.8 MB of live heap).
 let transport: { key: string; transporter: Transporter } | undefined;
 
+/**
+ * Closes the pool's connections to the SMTP server: at shutdown (lib/platform/leftover-work.ts
+ * finds it on globalThis, as it finds the audit queue), and in a test before its server closes.
+ */
+export function closeMailTransport(): void {
+  transport?.transporter.close();
+  transport = undefined;
+}
+(globalThis as Record<symbol, unknown>)[Symbol.for("ropc.mail")] = { close: closeMailTransport };
+
 async function transporterFor(url: string, production: boolean): Promise<Transporter> {
   // In production an smtp:// server on another machine must take STARTTLS: nodemailer uses it
   // only when offered, so a server without it (or someone on the way who strips it from the

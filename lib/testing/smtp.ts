@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { closeMailTransport } from "@/lib/platform/mail.ts";
 
 /** A mail as the test SMTP server received it, parsed. */
 export interface ReceivedMail {
@@ -39,6 +40,9 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
   const waiting: Array<() => void> = [];
   const server = new SMTPServer({
     disabledCommands: ["STARTTLS"],
+    // A client's pooled connections (another process's: the end-to-end server) end a second after
+    // close, not the 30 s smtp-server waits for them by default.
+    closeTimeout: 1_000,
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, callback) {
@@ -96,6 +100,10 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
     async drain() {
       taken = received.length;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // The app's pooled connections first: the server waits for its connections to end.
+    close: () => {
+      closeMailTransport();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
