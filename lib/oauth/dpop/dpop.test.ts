@@ -412,6 +412,12 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
 });
 
 describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting", () => {
+  /** The clock (Date only) stopped in the middle of a nonce window: a test's nonces do not roll over under it. */
+  const midWindow = () => {
+    const start = Math.floor(Date.now() / DPOP_NONCE_WINDOW_MS) * DPOP_NONCE_WINDOW_MS;
+    vi.useFakeTimers({ toFake: ["Date"], now: start + DPOP_NONCE_WINDOW_MS / 2 });
+  };
+
   it("are derived statelessly: the current and the previous window's are accepted, no older", async () => {
     const workspace = await findWorkspace("demo", "default");
     const t = Date.now();
@@ -428,6 +434,7 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
   it("when on, the token endpoint and userinfo answer use_dpop_nonce with a DPoP-Nonce until the proof carries it", async () => {
     await setWorkspace("demo/default", { dpopNonces: true });
     clearCaches("settings");
+    midWindow();
     try {
       const first = await password({ DPoP: await proof(key) });
       expect(first.status).toBe(400);
@@ -446,6 +453,7 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
       // A request without DPoP needs no nonce.
       expect((await password({})).status).toBe(200);
     } finally {
+      vi.useRealTimers();
       await setWorkspace("demo/default", { dpopNonces: false });
       clearCaches("settings");
     }
@@ -454,6 +462,7 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
   it("when on, every resource endpoint (userinfo, /mfa, the account API) answers a proof with the previous nonce with the current one", async () => {
     await setWorkspace("demo/default", { dpopNonces: true });
     clearCaches("settings");
+    midWindow();
     try {
       const workspace = await findWorkspace("demo", "default");
       const current = await currentDpopNonce(workspace);
@@ -484,6 +493,7 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
         expect(fresh.headers.get("dpop-nonce"), path).toBeNull();
       }
     } finally {
+      vi.useRealTimers();
       await setWorkspace("demo/default", { dpopNonces: false });
       clearCaches("settings");
     }
