@@ -412,11 +412,23 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
 });
 
 describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting", () => {
-  /** The clock (Date only) stopped in the middle of a nonce window: a test's nonces do not roll over under it. */
-  const midWindow = () => {
-    const start = Math.floor(Date.now() / DPOP_NONCE_WINDOW_MS) * DPOP_NONCE_WINDOW_MS;
-    vi.useFakeTimers({ toFake: ["Date"], now: start + DPOP_NONCE_WINDOW_MS / 2 });
-  };
+  /**
+   * Runs `test` with the workspace's nonces on and the clock (Date only) stopped at `at` (by
+   * default mid-window, so that a test's nonces do not roll over under it); then turns them off.
+   */
+  async function withNonces(test: () => Promise<void>, at = Math.floor(Date.now() / DPOP_NONCE_WINDOW_MS) * DPOP_NONCE_WINDOW_MS + DPOP_NONCE_WINDOW_MS / 2) {
+    await setWorkspace("demo/default", { dpopNonces: true });
+    clearCaches("settings");
+    vi.useFakeTimers({ toFake: ["Date"], now: at });
+    try {
+      await test();
+    } finally {
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
+  }
 
   it("are derived statelessly: the current and the previous window's are accepted, no older", async () => {
     const workspace = await findWorkspace("demo", "default");
@@ -432,10 +444,7 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
   });
 
   it("when on, the token endpoint and userinfo answer use_dpop_nonce with a DPoP-Nonce until the proof carries it", async () => {
-    await setWorkspace("demo/default", { dpopNonces: true });
-    clearCaches("settings");
-    midWindow();
-    try {
+    await withNonces(async () => {
       const first = await password({ DPoP: await proof(key) });
       expect(first.status).toBe(400);
       expect((await first.json()).error).toBe("use_dpop_nonce");
@@ -452,18 +461,11 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
       expect((await userinfo(key, access_token, { nonce })).status).toBe(200);
       // A request without DPoP needs no nonce.
       expect((await password({})).status).toBe(200);
-    } finally {
-      vi.useRealTimers();
-      await setWorkspace("demo/default", { dpopNonces: false });
-      clearCaches("settings");
-    }
+    });
   });
 
   it("when on, every resource endpoint (userinfo, /mfa, the account API) answers a proof with the previous nonce with the current one", async () => {
-    await setWorkspace("demo/default", { dpopNonces: true });
-    clearCaches("settings");
-    midWindow();
-    try {
+    await withNonces(async () => {
       const workspace = await findWorkspace("demo", "default");
       const current = await currentDpopNonce(workspace);
       const previous = await currentDpopNonce(workspace, Date.now() - DPOP_NONCE_WINDOW_MS);
@@ -492,37 +494,28 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
         expect(fresh.status, path).toBe(200);
         expect(fresh.headers.get("dpop-nonce"), path).toBeNull();
       }
-    } finally {
-      vi.useRealTimers();
-      await setWorkspace("demo/default", { dpopNonces: false });
-      clearCaches("settings");
-    }
+    });
   });
 
   it("when on, the nonce exchange of well-behaved public clients does not spend their address's budget for junk", async () => {
-    await setWorkspace("demo/default", { dpopNonces: true });
-    clearCaches("settings");
     vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(3);
     // Within one minute of the budget: from its start.
-    vi.useFakeTimers({ toFake: ["Date"], now: (Math.floor(Date.now() / 60_000) + 1) * 60_000 + 1_000 });
-    try {
-      const from = { [PEER_HEADER]: peerHeaderValue("198.18.9.9") };
-      const statuses: number[] = [];
-      // Six browsers behind one address, each with its own key: a proof without the nonce, then with it.
-      for (let browser = 0; browser < 6; browser += 1) {
-        const own = await newKey();
-        const first = await password({ ...from, DPoP: await proof(own) });
-        statuses.push(first.status);
-        const nonce = first.headers.get("dpop-nonce") ?? "";
-        statuses.push((await password({ ...from, DPoP: await proof(own, { nonce }) })).status);
-      }
-      expect(statuses).toEqual([400, 200, 400, 200, 400, 200, 400, 200, 400, 200, 400, 200]);
-    } finally {
-      vi.useRealTimers();
-      vi.restoreAllMocks();
-      await setWorkspace("demo/default", { dpopNonces: false });
-      clearCaches("settings");
-    }
+    await withNonces(
+      async () => {
+        const from = { [PEER_HEADER]: peerHeaderValue("198.18.9.9") };
+        const statuses: number[] = [];
+        // Six browsers behind one address, each with its own key: a proof without the nonce, then with it.
+        for (let browser = 0; browser < 6; browser += 1) {
+          const own = await newKey();
+          const first = await password({ ...from, DPoP: await proof(own) });
+          statuses.push(first.status);
+          const nonce = first.headers.get("dpop-nonce") ?? "";
+          statuses.push((await password({ ...from, DPoP: await proof(own, { nonce }) })).status);
+        }
+        expect(statuses).toEqual([400, 200, 400, 200, 400, 200, 400, 200, 400, 200, 400, 200]);
+      },
+      (Math.floor(Date.now() / 60_000) + 1) * 60_000 + 1_000,
+    );
   });
 
   it("are off by default: a proof without a nonce is taken", async () => {
