@@ -1,10 +1,12 @@
 import { discovery, jwks } from "@/lib/oauth/endpoints/discovery.ts";
 import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
 import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
-import { tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
+import { grantUserGone, tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
 import { brandingEndpoint } from "@/lib/oauth/endpoints/branding.ts";
 import { registrationEndpoint, registrationManagementEndpoint } from "@/lib/oauth/endpoints/registration.ts";
+import { mfaUserGone } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { accessTokenUserGone } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { mfaAssociateEndpoint } from "@/lib/oauth/endpoints/mfa/associate.ts";
 import { mfaAuthenticatorsEndpoint } from "@/lib/oauth/endpoints/mfa/authenticators.ts";
 import { mfaConfirmEndpoint } from "@/lib/oauth/endpoints/mfa/confirm.ts";
@@ -42,7 +44,7 @@ export interface RouteSpec {
  * (pipeline/node-adapter.ts), and discovery builds its URLs from it (`context.urlFor`).
  */
 export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
-  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true } },
+  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true, userGone: grantUserGone } },
   revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
   introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
   // RFC 7591 registration (POST) and RFC 7592 management of a registered client (its registration_client_uri: `?client_id=`).
@@ -62,23 +64,35 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   // What the sign-in pages show for this workspace (name, logo, accent colour, links).
   branding: { path: "/branding", methods: { GET: brandingEndpoint }, options: {} },
   // Multi-factor authentication (Auth0's MFA API shape where it has one).
-  mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true } },
-  mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true } },
-  mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true } },
-  mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true } },
-  mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true } },
+  mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true, userGone: mfaUserGone } },
+  mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
+  mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
+  mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
+  mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
   // The account API: a signed-in user's own sessions, password and activity (scope `account`).
   accountSessions: {
     path: "/account/sessions",
     methods: { GET: accountSessionsEndpoint, DELETE: accountOtherSessionsEndpoint },
-    options: { cors: true, audit: true },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone },
   },
-  accountSession: { path: "/account/sessions/{id}", methods: { DELETE: accountSessionEndpoint }, options: { cors: true, audit: true } },
-  accountPassword: { path: "/account/password", methods: { POST: accountPasswordEndpoint }, options: { cors: true, audit: true } },
-  accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true } },
+  accountSession: {
+    path: "/account/sessions/{id}",
+    methods: { DELETE: accountSessionEndpoint },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+  },
+  accountPassword: {
+    path: "/account/password",
+    methods: { POST: accountPasswordEndpoint },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+  },
+  accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true, userGone: accessTokenUserGone } },
   // The account API: the profile (a user's access token with the account scope), confirming a
   // new address (the mailed link's token), password recovery (a confidential client).
-  accountProfile: { path: "/account/profile", methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint }, options: { cors: true, audit: true } },
+  accountProfile: {
+    path: "/account/profile",
+    methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+  },
   accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true } },
   passwordReset: { path: "/account/password-reset", methods: { POST: passwordResetEndpoint }, options: { cors: true, audit: true } },
   passwordResetComplete: { path: "/account/password-reset/complete", methods: { POST: passwordResetCompleteEndpoint }, options: { cors: true, audit: true } },

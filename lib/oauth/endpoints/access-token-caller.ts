@@ -52,6 +52,11 @@ export interface AccessTokenCallerOptions {
 
 const AUTHORIZATION = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
+/** What a request whose access token's user was deleted while it ran is answered (RouteOptions.userGone). */
+export function accessTokenUserGone(request: OAuthRequest, workspace: Workspace): InvalidToken {
+  return new InvalidToken(workspace.issuer, "the access token is invalid", "user deleted meanwhile", authorizationScheme(request));
+}
+
 /** The scheme of the request's Authorization header: `DPoP` (RFC 9449 §7.1), else `Bearer`. */
 export function authorizationScheme(request: OAuthRequest): TokenScheme {
   return /^DPoP /i.test(request.headers.get("authorization") ?? "") ? "DPoP" : "Bearer";

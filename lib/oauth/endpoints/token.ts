@@ -1,7 +1,7 @@
 import { authenticateClient } from "@/lib/oauth/client-auth/authenticate.ts";
 import { endUserAgent, endUserIp } from "@/lib/oauth/client-auth/end-user.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
-import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidGrant, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from "@/lib/oauth/protocol/errors.ts";
 import { grantOf } from "@/lib/oauth/grants/registry.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 import { type FormParams, readForm } from "@/lib/oauth/protocol/form.ts";
@@ -77,3 +77,10 @@ export function assertClientMayUse(client: Client, grantType: string): void {
     throw new UnauthorizedClient("this client is not allowed this grant_type", { detail: `${client.clientId} used ${grantType}` });
   }
 }
+
+/**
+ * What the token endpoint answers when a grant failed because its user was deleted while it ran
+ * (RouteOptions.userGone). It is reached only past the grant's proof (the password, a live
+ * refresh token or mfa_token), so saying so tells the caller nothing it could not know.
+ */
+export const grantUserGone = (): InvalidGrant => new InvalidGrant("the user no longer exists", { detail: "user deleted meanwhile" });

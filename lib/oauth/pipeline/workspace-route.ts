@@ -11,6 +11,7 @@ import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
+import { userExists } from "@/lib/oauth/store/users.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /**
@@ -27,6 +28,12 @@ export interface RouteOptions {
   cors?: boolean;
   /** Every outcome is an audit event (the endpoint names it in `context.audit.event`). */
   audit?: boolean;
+  /**
+   * What a request is answered when it failed because its user was deleted while it ran (an
+   * operator, or the user from another device): its writes then find no user. Without it, that
+   * is a `server_error` like any unexpected failure.
+   */
+  userGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
 }
 
 let trust: { list: string | undefined; fn: TrustProxy } | undefined;
@@ -71,7 +78,11 @@ export function workspaceHandler(
         response = await endpoint(request, new Context(workspace, logs, ip, params, draft, urlFor));
       }
     } catch (err) {
-      failure = asOAuthError(err, log, draft);
+      const userGone =
+        options.userGone && workspace && draft.userId !== undefined && !(err instanceof OAuthError) && (await userIsGone(draft.userId))
+          ? options.userGone(request, workspace)
+          : undefined;
+      failure = asOAuthError(userGone ?? err, log, draft);
       response = errorResponse(failure);
     }
     response.headers["X-Request-Id"] = requestId;
@@ -156,6 +167,15 @@ class Context implements EndpointContext {
 
   // Its own property, not a method: endpoints take it out of the context (`{ urlFor }`).
   readonly urlFor = (name: RouteName): string => this.urls(this.workspace.issuer, name);
+}
+
+/** Whether a user no longer exists; false when that cannot be read (the failure stays what it was). */
+async function userIsGone(userId: string): Promise<boolean> {
+  try {
+    return !(await userExists(userId));
+  } catch {
+    return false;
+  }
 }
 
 function asOAuthError(err: unknown, log: () => Logger, draft: AuditDraft): OAuthError {

@@ -93,6 +93,11 @@ export async function findUserAndHistory(
   return { user, ...history };
 }
 
+/** Whether a user (still) exists. */
+export async function userExists(userId: string): Promise<boolean> {
+  return (await db().user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;
+}
+
 /** Notes a successful sign-in from an address group (an upsert both databases understand). */
 export async function rememberAddress(userId: string, address: string, at: Date): Promise<void> {
   await sqlExecute(

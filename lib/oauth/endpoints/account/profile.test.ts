@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
-import { hashPassword } from "@/lib/platform/passwords.ts";
+import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
 import { basic, call, expectNoStore, ISSUER, signIn, type Call } from "@/lib/testing/oauth.ts";
 import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 
@@ -119,6 +119,25 @@ describe("PATCH /account/profile", () => {
     expect(again.status).toBe(400);
     expectNoStore(again);
     expect(await again.json()).toEqual({ error: "invalid_verification_token", error_description: "the confirmation link has been used already" });
+  });
+
+  it("answers invalid_token, not a 500, when the user is deleted while their change runs", async () => {
+    const { id: workspaceId } = await db().workspace.findFirstOrThrow({ where: { slug: "default" } });
+    const user = await db().user.create({ data: { workspaceId, username: `leaving-${Date.now()}`, passwordHash: await hashPassword(BOB_PASSWORD) } });
+    const token = (await signIn({ username: user.username, password: BOB_PASSWORD, scope: "openid account" }, WEB)).access_token;
+    // Deleted after the request found them, while their password is verified: the name then has no user to go to.
+    const verify = passwordVerifier.verify.bind(passwordVerifier);
+    const spy = vi.spyOn(passwordVerifier, "verify").mockImplementation(async (hash, password) => {
+      await db().user.deleteMany({ where: { id: user.id } });
+      return verify(hash, password);
+    });
+    try {
+      const res = await patchProfile(token, { name: "Leaving", email: "leaving@example.com", current_password: BOB_PASSWORD });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the access token is invalid" });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("refuses a new email with a wrong current password: 403 invalid_grant, counted, nothing mailed", async () => {

@@ -3,7 +3,7 @@ import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidGrant, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
-import { authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenUserGone, authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
@@ -47,6 +47,14 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
   if (challenge.user.disabled) throw new InvalidToken(realm, "the mfa_token is invalid or expired", "user disabled");
   assertOriginAllowed(request, challenge.client.allowedOrigins);
   return { via: "mfa_token", user: challenge.user, factors: challenge.factors };
+}
+
+/** What a request whose user was deleted while it ran is answered (RouteOptions.userGone): its token is no longer valid. */
+export function mfaUserGone(request: OAuthRequest, workspace: Workspace): InvalidToken {
+  // An access token is a JWT, with dots; an mfa_token has none (nor does the scheme).
+  return (request.headers.get("authorization") ?? "").includes(".")
+    ? accessTokenUserGone(request, workspace)
+    : new InvalidToken(workspace.issuer, "the mfa_token is invalid or expired", "user deleted meanwhile");
 }
 
 /** Endpoints that change a signed-in user's factors take their access token, not an `mfa_token`. */
