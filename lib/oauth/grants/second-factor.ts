@@ -76,8 +76,9 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     throw err;
   }
   await attempt.succeeded();
-  if (factor && !factor.confirmedAt) {
-    await confirmFactor(factor.id, new Date(now));
+  // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
+  // sign-in passes, but nothing was confirmed to record.
+  if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now)))) {
     recordAudit(
       {
         event: "mfa.confirm",

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
-import { factorsOf, recoveryCodesLeft, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { confirmFactor, factorsOf, recoveryCodesLeft, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
 
 // Double submissions: two requests of one user at once. On PostgreSQL (READ COMMITTED) each
 // transaction's delete saw only what was committed before it, and both sets of rows stayed.
@@ -31,5 +31,18 @@ describe("two changes of one user's second factor at once", () => {
       left.push(await recoveryCodesLeft(factorId));
     }
     expect(left).toEqual(Array(10).fill(10));
+  });
+
+  it("a confirmation of an enrolment replaced meanwhile confirms nothing, and says so", async () => {
+    const user = await newUser("confirm");
+    const first = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a"]);
+    // /mfa/associate again, after /mfa/confirm checked the first one's code and before it confirmed it.
+    await startEnrolment(user.id, "KRSXG5CTMVRXEZLU", ["b"]);
+    expect(await confirmFactor(first, new Date())).toBe(false);
+    expect((await factorsOf(user.id)).map((f) => f.confirmedAt)).toEqual([null]);
+    // A factor confirmed already (two confirmations at once) is confirmed: both may say so.
+    const second = (await factorsOf(user.id))[0]!.id;
+    expect(await confirmFactor(second, new Date())).toBe(true);
+    expect(await confirmFactor(second, new Date())).toBe(true);
   });
 });

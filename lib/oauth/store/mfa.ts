@@ -213,9 +213,14 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
   });
 }
 
-/** Activates a pending factor: from now on it gates the user's sign-ins. */
-export async function confirmFactor(factorId: string, at: Date): Promise<void> {
-  await db().mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
+/**
+ * Activates a pending factor: from now on it gates the user's sign-ins. False when it is gone
+ * (a new enrolment replaced it, or the user removed it, after its code was checked); true when
+ * it is confirmed, now or already (two confirmations at once).
+ */
+export async function confirmFactor(factorId: string, at: Date): Promise<boolean> {
+  const { count } = await db().mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
+  return count === 1 || (await db().mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1;
 }
 
 /** Removes every factor of a user (their recovery codes with them). Returns how many. */

@@ -34,6 +34,7 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
     throw err;
   }
   attempt.release();
-  await confirmFactor(pending.id, new Date(now));
+  if (!(await confirmFactor(pending.id, new Date(now))))
+    throw new InvalidRequest("the enrolment was replaced or removed meanwhile; confirm the current one", { status: 409, detail: "factor gone" });
   return withDpopNonce(json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true }), caller);
 }
