@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -255,6 +255,24 @@ describe("the access log", () => {
     expect(page.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     expect(access[0]?.durationMs).toEqual(expect.any(Number));
     expect(JSON.stringify(access)).not.toContain("secret-ish");
+  });
+
+  it("writes a line for a request whose client went away before the answer (aborted)", async () => {
+    const { lines, log } = capture();
+    const url = new URL(await app({}, { ACCESS_LOG: "info" }, log));
+    // A body that never arrives in full: the server waits for it until the client closes.
+    const socket = net.connect(Number(url.port), url.hostname);
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      "POST /demo/default/oauth2/token?x=secret-ish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const access = lines.filter((l) => l.event === "http.access");
+    expect(access).toEqual([expect.objectContaining({ method: "POST", path: "/demo/default/oauth2/token", aborted: true })]);
+    // Nothing was answered: no status is made up.
+    expect(access[0]).not.toHaveProperty("status");
   });
 
   it("writes none when off (the default)", async () => {

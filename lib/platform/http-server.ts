@@ -182,10 +182,14 @@ function setRequestId(res: ServerResponse): string {
   return requestId;
 }
 
-/** One line per request once it is answered (ACCESS_LOG=info): never its query string, which may carry a token. */
+/**
+ * One line per request once it is answered (ACCESS_LOG=info), or once its connection closed
+ * before the answer was sent (`aborted: true`: a client that gave up, a proxy's timeout; with a
+ * `status` only if the answer had begun): never its query string, which may carry a token.
+ */
 function logAccess(req: IncomingMessage, res: TaggedResponse, log: Logger): void {
   const started = performance.now();
-  res.once("finish", () => {
+  res.once("close", () => {
     const info = res[RESPONSE_INFO];
     log.info(
       {
@@ -194,7 +198,8 @@ function logAccess(req: IncomingMessage, res: TaggedResponse, log: Logger): void
         route: info?.route,
         method: req.method,
         path: (req.url ?? "/").split("?", 1)[0],
-        status: res.statusCode,
+        status: res.headersSent ? res.statusCode : undefined,
+        ...(res.writableFinished ? {} : { aborted: true }),
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       },
       "request",
