@@ -207,6 +207,26 @@ describe("admin CLI", () => {
     expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("reports", next) })).status).toBe(200);
   });
 
+  it("asks before giving the login app's own client a new secret: its sign-ins fail until LOGIN_CLIENT_SECRET holds it", async () => {
+    const before = (await db().client.findFirstOrThrow({ where: { clientId: "demo-web" } })).secretHash;
+    expect(await cli(["client", "rotate-secret", "demo/default", "demo-web"])).toMatchObject({
+      status: 1,
+      out: "",
+      err: "Standard input is not a terminal: give --yes to confirm\nError: Nothing was changed\n",
+    });
+    expect(await cli(["client", "rotate-secret", "demo/default", "demo-web"], { interactive: true, answer: false })).toMatchObject({
+      status: 1,
+      out: "",
+      prompts: [
+        "demo-web is the login app's own client (LOGIN_CLIENT_ID): sign-ins on its pages fail until LOGIN_CLIENT_SECRET holds the new secret and the app is restarted. Give it a new secret? [y/N] ",
+      ],
+    });
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "demo-web" } })).secretHash).toBe(before);
+    const rotated = await cli(["client", "rotate-secret", "demo/default", "demo-web", "--yes"]);
+    expect(rotated).toMatchObject({ status: 0, prompts: [], out: expect.stringMatching(/^client_secret: [A-Za-z0-9_-]{43}\n/) });
+    expect((await db().client.findFirstOrThrow({ where: { clientId: "demo-web" } })).secretHash).not.toBe(before);
+  });
+
   it("says that a client switched to client_secret_jwt needs a new secret, and which command gives it one", async () => {
     expect((await cli(["client", "add", "demo/default", "to-hmac", "--grants", "client_credentials", "--scopes", "introspect_tokens"])).status).toBe(0);
     const switched = await cli(["client", "set", "demo/default", "to-hmac", "--auth-methods", "client_secret_basic,client_secret_jwt"]);

@@ -25,7 +25,8 @@ import { sealStoredSecrets } from "@/lib/admin/at-rest.ts";
 import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "@/lib/admin/workspaces.ts";
 import { setBranding, showBranding } from "@/lib/admin/branding.ts";
 import { Cancelled, type CliIo } from "@/lib/cli/io.ts";
-import { assertProductionSettings, ConfigError, parseSettings, type Env } from "@/lib/platform/env.ts";
+import { assertProductionSettings, ConfigError, parseSettings, settings, type Env } from "@/lib/platform/env.ts";
+import { loginWorkspace } from "@/lib/scripts/setup.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
 // what it returns. The rules (and their messages) are the use cases'.
@@ -101,6 +102,19 @@ async function confirmed(io: CliIo, yes: boolean, question: string): Promise<boo
     return false;
   }
   return io.confirm(`${question} [y/N] `);
+}
+
+/** Whether a client is the login app's own: LOGIN_CLIENT_ID, in OAUTH_ISSUER's workspace when that is this app's. */
+function isLoginAppClient(ref: string, clientId: string): boolean {
+  const s = settings();
+  if (clientId !== s.LOGIN_CLIENT_ID) return false;
+  try {
+    return loginWorkspace(s.APP_URL, s.OAUTH_ISSUER ?? `${s.APP_URL}/demo/default`) === ref;
+  } catch (err) {
+    // OAUTH_ISSUER is another server's: its client is not in this database.
+    if (err instanceof ConfigError) return false;
+    throw err;
+  }
 }
 
 /** What a deletion's sessions and tokens became, in the operator's words. */
@@ -428,7 +442,10 @@ export function buildProgram(io: CliIo): Command {
     .description("Give a confidential client a new secret (printed once); the old one stops working")
     .argument("<tenant/workspace>")
     .argument("<client-id>")
-    .action(async (ref: string, clientId: string) => {
+    .option("--yes", "do not ask for confirmation (asked for the login app's own client only)", false)
+    .action(async (ref: string, clientId: string, o: { yes: boolean }) => {
+      const question = `${clientId} is the login app's own client (LOGIN_CLIENT_ID): sign-ins on its pages fail until LOGIN_CLIENT_SECRET holds the new secret and the app is restarted. Give it a new secret?`;
+      if (isLoginAppClient(ref, clientId) && !(await confirmed(io, o.yes, question))) throw new AdminError("Nothing was changed");
       const { secret } = await rotateClientSecret(ref, clientId);
       io.out(`client_secret: ${secret}\n${SHOWN_ONCE}`);
     });
