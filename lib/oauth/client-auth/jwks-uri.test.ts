@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { addClient } from "@/lib/admin/clients.ts";
 import { AdminError } from "@/lib/admin/errors.ts";
 import { clientJwksUri } from "@/lib/admin/values.ts";
@@ -37,6 +37,7 @@ beforeAll(async () => {
     ["remote-huge", "/huge"],
     ["remote-redirect", "/redirect"],
     ["remote-missing", "/missing"],
+    ["remote-failing", "/failing"],
   ]) {
     await addClient({
       workspace: "demo/default",
@@ -74,6 +75,25 @@ describe("private_key_jwt with a jwks_uri", () => {
     const res = await tokenRequest(clientId);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+  });
+
+  it("asks a failing jwks_uri again only after 30 s, however many requests name it meanwhile", async () => {
+    served.length = 0;
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1) statuses.push((await tokenRequest("remote-failing")).status);
+    expect(statuses).toEqual([401, 401, 401]);
+    expect(served.filter((u) => u === "/failing")).toHaveLength(1);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 29_000);
+      expect((await tokenRequest("remote-failing")).status).toBe(401);
+      expect(served.filter((u) => u === "/failing")).toHaveLength(1);
+      vi.setSystemTime(Date.now() + 2_000);
+      expect((await tokenRequest("remote-failing")).status).toBe(401);
+      expect(served.filter((u) => u === "/failing")).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

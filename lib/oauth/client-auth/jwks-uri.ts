@@ -114,20 +114,26 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
 }
 
 // Fetched key sets by URI, each imported once (jose's local set keeps imported keys), kept for a
-// bounded time and number; an unknown kid fetches again when the copy is a minute old.
+// bounded time and number; an unknown kid fetches again when the copy is a minute old. A failed
+// fetch is kept too, for less time: until then every request naming that URI fails as it did,
+// without connecting. Otherwise each one would wait for the client's server again (up to the
+// timeout), and a registered client could make this server knock on its URL at every request.
 const CACHE_MS = 5 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
+export const RETRY_FAILED_AFTER_MS = 30_000;
 const CACHE_MAX = 1000;
-const fetched = registerCache("client jwks_uri key sets", new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>(), "state");
+const fetched = registerCache("client jwks_uri key sets", new Map<string, { at: number; keys: Promise<JWTVerifyGetKey>; failed: boolean }>(), "state");
 
 function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGetKey> {
   const known = fetched.get(uri);
-  if (known && now - known.at < CACHE_MS) return known.keys;
+  if (known && now - known.at < (known.failed ? RETRY_FAILED_AFTER_MS : CACHE_MS)) return known.keys;
   if (fetched.size >= CACHE_MAX) fetched.clear();
   const keys = fetchJwks(uri, rules).then((set) => createLocalJWKSet(set));
-  // A failed fetch is not kept.
-  keys.catch(() => fetched.delete(uri));
-  fetched.set(uri, { at: now, keys });
+  const entry = { at: now, keys, failed: false };
+  keys.catch(() => {
+    entry.failed = true;
+  });
+  fetched.set(uri, entry);
   return keys;
 }
 
