@@ -23,12 +23,12 @@ describe("refresh tokens from the password grant", () => {
     const rows = await db().refreshToken.findMany({ where: { tokenHash: refreshTokenHash(tokens.refresh_token) }, include: { client: true } });
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
-    expect(JSON.stringify(row)).not.toContain(tokens.refresh_token);
+    expect(JSON.stringify(row, (_key, value: unknown) => (typeof value === "bigint" ? String(value) : value))).not.toContain(tokens.refresh_token);
     const id = decodeJwt(tokens.id_token!);
     expect(row.client.clientId).toBe("demo-spa");
     expect(row.userId).toBe(id.sub);
     expect(row.scope).toBe("email offline_access openid");
-    expect(row.authTime).toBe(id.auth_time);
+    expect(row.authTime).toBe(BigInt(id.auth_time as number));
     expect(Math.round((row.expiresAt.getTime() - Date.now()) / 1000)).toBeCloseTo(7 * 24 * 3600, -1);
     expect(id.refresh_token_expires_at).toBe(Math.floor(row.expiresAt.getTime() / 1000));
   });

@@ -26,7 +26,7 @@ describe("every sign-in is a session with an id (sid)", () => {
     const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(tokens.refresh_token) } });
     expect(row.familyId).toBe(access.sid);
     const session = await db().session.findUniqueOrThrow({ where: { id: access.sid as string } });
-    expect(session).toMatchObject({ userId: access.sub, amr: "pwd", authTime: id.auth_time, endedAt: null });
+    expect(session).toMatchObject({ userId: access.sub, amr: "pwd", authTime: BigInt(id.auth_time as number), endedAt: null });
     const next = await (await refresh(tokens.refresh_token)).json();
     expect(decodeJwt(next.access_token).sid).toBe(access.sid);
     expect(decodeJwt(next.id_token).sid).toBe(access.sid);
@@ -145,7 +145,7 @@ describe("a refresh-token family from before sessions (a rolling upgrade)", () =
     expect(res.status).toBe(200);
     expect(decodeJwt((await res.json()).access_token).sid).toBe("legacy-family");
     const session = await db().session.findUniqueOrThrow({ where: { id: "legacy-family" } });
-    expect(session).toMatchObject({ amr: "pwd", authTime, endedAt: null, userId: user.id });
+    expect(session).toMatchObject({ amr: "pwd", authTime: BigInt(authTime), endedAt: null, userId: user.id });
     expect(session.expiresAt.getTime()).toBe((authTime + 30 * 24 * 3600) * 1000);
   });
 });

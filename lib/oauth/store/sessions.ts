@@ -85,7 +85,7 @@ export async function adoptLegacySession(family: {
 
 export async function findSession(id: string): Promise<Session | null> {
   const row = await db().session.findUnique({ where: { id } });
-  return row && { ...row, amr: row.amr.split(" ").filter(Boolean) };
+  return row && { ...row, amr: row.amr.split(" ").filter(Boolean), authTime: Number(row.authTime) };
 }
 
 /**
