@@ -104,12 +104,26 @@ export function scrubAttributes(attributes: Attributes): Attributes {
   return clean ?? attributes;
 }
 
+/** A span's events (an exception's message and stack among them: Next records its pages' failures so) scrubbed alike. */
+function scrubEvents(events: ReadableSpan["events"]): ReadableSpan["events"] {
+  let clean: ReadableSpan["events"] | undefined;
+  events.forEach((event, i) => {
+    const attributes = event.attributes && scrubAttributes(event.attributes);
+    const name = withoutQuery(event.name);
+    if (attributes === event.attributes && name === event.name) return;
+    clean ??= [...events];
+    clean[i] = { ...event, name, attributes };
+  });
+  return clean ?? events;
+}
+
 function scrub(span: ReadableSpan): ReadableSpan {
   const attributes = scrubAttributes(span.attributes);
   const name = withoutQuery(span.name);
-  if (attributes === span.attributes && name === span.name) return span;
-  // The span with two fields replaced; its methods (spanContext) read the rest through the prototype.
-  return Object.create(span, { attributes: { value: attributes }, name: { value: name } }) as ReadableSpan;
+  const events = scrubEvents(span.events);
+  if (attributes === span.attributes && name === span.name && events === span.events) return span;
+  // The span with three fields replaced; its methods (spanContext) read the rest through the prototype.
+  return Object.create(span, { attributes: { value: attributes }, name: { value: name }, events: { value: events } }) as ReadableSpan;
 }
 
 /** The exporter, given scrubbed spans. */

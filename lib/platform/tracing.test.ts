@@ -74,10 +74,13 @@ describe("traces", () => {
       tokens = (await ok.json()) as Tokens;
       expect((await passwordGrant(WRONG_PASSWORD)).status).toBe(400);
       // A span as Next makes for the login app's pages: the URL with its query string.
-      trace
+      const page = trace
         .getTracer("next.js")
-        .startSpan(`GET /login?${QUERY_PROBE}`, { attributes: { "http.target": `/login?${QUERY_PROBE}`, "next.route": "/login" } })
-        .end();
+        .startSpan(`GET /login?${QUERY_PROBE}`, { attributes: { "http.target": `/login?${QUERY_PROBE}`, "next.route": "/login" } });
+      // Next records a page's failure on its span as an exception event, whose message and stack may quote the URL.
+      page.recordException(new Error(`fetch failed: http://localhost:3000/login?${QUERY_PROBE}`));
+      page.addEvent("probe", { "http.request.header.cookie": QUERY_PROBE, "next.route": "/login" });
+      page.end();
       await flushTracing();
       spans = receiver.spans();
     });
@@ -130,6 +133,9 @@ describe("traces", () => {
       ]) {
         expect(everything).not.toContain(secret);
       }
+      // Its events too, without the query string or the secret attribute.
+      expect(everything).toContain('"fetch failed: http://localhost:3000/login"');
+      expect(everything).toContain('"name":"probe"');
       // The Next-like span is still exported, without its query string.
       expect(spans.find((s) => s.name === "GET /login")?.attributes).toMatchObject({ "http.target": "/login", "next.route": "/login" });
     });
