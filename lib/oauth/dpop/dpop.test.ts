@@ -137,6 +137,9 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
       `${TOKEN_URL}#f`,
       "HTTP://LOCALHOST:3000/demo/default/oauth2/token",
       "http://localhost:3000/demo/default/oauth2/./token",
+      // Percent-encoded unreserved characters (RFC 3986 §6.2.2.2): %74 is t, %64 d, %6F o.
+      "http://localhost:3000/demo/default/oauth2/%74oken",
+      "http://localhost:3000/demo/%64efault/oauth2/t%6Fken",
     ]) {
       expect((await password({ DPoP: await proof(key, { htu }) })).status).toBe(200);
     }
@@ -147,6 +150,8 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     ["another URL", async () => ({ DPoP: await proof(key, { htu: `${ISSUER}/oauth2/revoke` }) })],
     ["another host", async () => ({ DPoP: await proof(key, { htu: "https://evil.example/demo/default/oauth2/token" }) })],
     ["an htu that is no URL", async () => ({ DPoP: await proof(key, { htu: "token" }) })],
+    // A reserved character percent-encoded is another URL (RFC 3986 §2.2): %2F is not a path's /.
+    ["an htu with an encoded slash", async () => ({ DPoP: await proof(key, { htu: `${ISSUER}/oauth2%2Ftoken` }) })],
     ["another method", async () => ({ DPoP: await proof(key, { htm: "GET" }) })],
     ["a stale iat", async () => ({ DPoP: await proof(key, { iat: now() - 60 - 31 }) })],
     ["an iat in the future", async () => ({ DPoP: await proof(key, { iat: now() + 60 }) })],

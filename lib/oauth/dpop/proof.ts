@@ -46,6 +46,14 @@ function comparableUrl(value: unknown): string | undefined {
     if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
     url.search = "";
     url.hash = "";
+    // WHATWG's parser lower-cases the scheme and host, drops a default port and removes dot
+    // segments, but leaves percent-encodings as written: RFC 3986 §6.2.2.1 and §6.2.2.2 upper-case
+    // their hex digits and decode those of unreserved characters (then dot segments again).
+    const path = url.pathname.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+      const char = String.fromCharCode(parseInt(hex, 16));
+      return /^[A-Za-z0-9._~-]$/.test(char) ? char : `%${hex.toUpperCase()}`;
+    });
+    if (path !== url.pathname) url.pathname = path;
     return url.href;
   } catch {
     return undefined;
