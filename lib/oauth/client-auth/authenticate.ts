@@ -7,6 +7,7 @@ import { CLIENT_AUTH_METHODS } from "@/lib/oauth/client-auth/registry.ts";
 import { admitAttempt } from "@/lib/oauth/defence/brute-force.ts";
 import type { Client, StoredClient } from "@/lib/oauth/model/client.ts";
 import { hashClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
+import { STAND_IN_KEYS } from "@/lib/oauth/client-auth/stand-in-keys.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
@@ -29,15 +30,16 @@ export function presentedClient(request: OAuthRequest, params: FormParams, realm
   return presented;
 }
 
-// What an unknown client's credential is checked against: a stored secret nobody knows.
+// What an unknown client's credential is checked against, as a known client's wrong one is: a
+// stored secret nobody knows, an HMAC key nobody knows, public keys whose private halves nobody has.
 const UNKNOWN_CLIENT: StoredClient = {
   id: "",
   workspaceId: "",
   clientId: "",
   type: "confidential",
   secretHash: hashClientSecret(randomBytes(32).toString("base64url")),
-  jwtSecret: null,
-  jwks: null,
+  jwtSecret: randomBytes(32).toString("base64url"),
+  jwks: STAND_IN_KEYS,
   jwksUri: null,
   authMethods: new Set(),
   authSigningAlg: null,

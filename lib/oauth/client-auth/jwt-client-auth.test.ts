@@ -241,6 +241,44 @@ describe("lockout (the production limits: 5 per client and address, 50 per addre
   });
 });
 
+describe("an unknown client id: the same checks as a known client's wrong key (timing tells no client ids)", () => {
+  afterEach(() => vi.restoreAllMocks());
+  let n = 0;
+  const from = () => ({ [PEER_HEADER]: peerHeaderValue(`203.0.113.${100 + (n++ % 100)}`) });
+
+  /** An assertion for `clientId`, signed by a key of `alg` that is not its, with or without a `kid`. */
+  async function foreign(clientId: string, alg: string, kid?: string): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const key = alg === "HS256" ? new TextEncoder().encode("a secret that is nobody's, 32 bytes+") : (await generateKeyPair(alg)).privateKey;
+    return new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, iat: now, exp: now + 60, jti: crypto.randomUUID() })
+      .setProtectedHeader(kid === undefined ? { alg } : { alg, kid })
+      .sign(key);
+  }
+
+  /** How many signatures the server verified to refuse the assertion. */
+  async function verifications(clientAssertion: string): Promise<number> {
+    const verify = vi.spyOn(crypto.subtle, "verify");
+    await expectRefused(await postToken(withAssertion(clientAssertion), from()), "invalid_client", 401);
+    const count = verify.mock.calls.length;
+    verify.mockRestore();
+    return count;
+  }
+
+  it.each([
+    ["ES256", PK],
+    ["RS256", PK_RSA],
+    ["HS256", CS],
+  ])("verifies a %s signature without a kid once, for an unknown client as for a known one", async (alg, known) => {
+    expect(await verifications(await foreign(known, alg))).toBe(1);
+    expect(await verifications(await foreign("no-such-client", alg))).toBe(1);
+  });
+
+  it("verifies none for a kid that no key has, for an unknown client as for a known one", async () => {
+    expect(await verifications(await foreign(PK, "ES256", "someone-else"))).toBe(0);
+    expect(await verifications(await foreign("no-such-client", "ES256", "someone-else"))).toBe(0);
+  });
+});
+
 describe("a client pinned to one algorithm (token_endpoint_auth_signing_alg, RFC 7591 §2)", () => {
   const PINNED = "pk-jwt-pinned";
   const UNPINNED = "pk-jwt-unpinned";
