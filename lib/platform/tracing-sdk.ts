@@ -84,8 +84,10 @@ export async function stopTracing(): Promise<void> {
 // What a span may not carry, whoever made it: our spans hold none of it, but Next's own spans (the
 // login app's pages) record the requested URL, query string included.
 const SECRET_KEY = /authorization|cookie|password|secret|token|username|^url\.query$/i;
-// A URL or a path followed by its query or fragment, alone or in a span name (`GET /login?…`).
-const QUERY = /(^|\s)((?:https?:\/\/|\/)[^?#\s]*)[?#]\S*/gi;
+// A URL or a path followed by its query or fragment: alone, in a span name (`GET /login?…`), or
+// in an error's message or stack: quoted, in a stack frame's parentheses, after `=` or `;` (the
+// digest of Next's redirects). The query goes up to a space, a quote or a closing parenthesis.
+const QUERY = /(^|[\s"'(=;,<[])((?:https?:\/\/|\/)[^?#\s"'<>()]*)[?#][^\s"'<>)]*/gi;
 
 function withoutQuery(value: string): string {
   return value.replace(QUERY, "$1$2");
@@ -121,9 +123,17 @@ function scrub(span: ReadableSpan): ReadableSpan {
   const attributes = scrubAttributes(span.attributes);
   const name = withoutQuery(span.name);
   const events = scrubEvents(span.events);
-  if (attributes === span.attributes && name === span.name && events === span.events) return span;
-  // The span with three fields replaced; its methods (spanContext) read the rest through the prototype.
-  return Object.create(span, { attributes: { value: attributes }, name: { value: name }, events: { value: events } }) as ReadableSpan;
+  // Next sets an error's message as its span's status too (recordSpanError).
+  const message = span.status.message === undefined ? undefined : withoutQuery(span.status.message);
+  const status = message === span.status.message ? span.status : { ...span.status, message };
+  if (attributes === span.attributes && name === span.name && events === span.events && status === span.status) return span;
+  // The span with these fields replaced; its methods (spanContext) read the rest through the prototype.
+  return Object.create(span, {
+    attributes: { value: attributes },
+    name: { value: name },
+    events: { value: events },
+    status: { value: status },
+  }) as ReadableSpan;
 }
 
 /** The exporter, given scrubbed spans. */

@@ -78,7 +78,9 @@ describe("traces", () => {
         .getTracer("next.js")
         .startSpan(`GET /login?${QUERY_PROBE}`, { attributes: { "http.target": `/login?${QUERY_PROBE}`, "next.route": "/login" } });
       // Next records a page's failure on its span as an exception event, whose message and stack may quote the URL.
+      // (recordSpanError: the exception event, then the status with the error's message.)
       page.recordException(new Error(`fetch failed: http://localhost:3000/login?${QUERY_PROBE}`));
+      page.setStatus({ code: 2, message: `Invalid URL "http://localhost:3000/login?${QUERY_PROBE}"` });
       page.addEvent("probe", { "http.request.header.cookie": QUERY_PROBE, "next.route": "/login" });
       page.end();
       await flushTracing();
@@ -136,6 +138,7 @@ describe("traces", () => {
       // Its events too, without the query string or the secret attribute.
       expect(everything).toContain('"fetch failed: http://localhost:3000/login"');
       expect(everything).toContain('"name":"probe"');
+      expect(everything).toContain('Invalid URL \\"http://localhost:3000/login\\"');
       // The Next-like span is still exported, without its query string.
       expect(spans.find((s) => s.name === "GET /login")?.attributes).toMatchObject({ "http.target": "/login", "next.route": "/login" });
     });
@@ -148,6 +151,11 @@ describe("scrubAttributes", () => {
     [{ "next.span_name": "GET /account?tab=mfa" }, { "next.span_name": "GET /account" }],
     [{ "url.full": "https://login.example.com/a/b?code=x#frag" }, { "url.full": "https://login.example.com/a/b" }],
     [{ "url.query": "password=x", "http.route": "/login" }, { "http.route": "/login" }],
+    // In messages and stacks: quoted, in a stack frame's parentheses, after = or ; (Next's redirect digest).
+    [{ "exception.message": 'Invalid URL "http://x.example/login?code=s1"' }, { "exception.message": 'Invalid URL "http://x.example/login"' }],
+    [{ "exception.stacktrace": "    at f (http://x.example/a.js?v=s2:1:2)" }, { "exception.stacktrace": "    at f (http://x.example/a.js)" }],
+    [{ "exception.message": "NEXT_REDIRECT;replace;/login?token=s3;307;" }, { "exception.message": "NEXT_REDIRECT;replace;/login" }],
+    [{ "exception.message": "url=/login?code=s4, then" }, { "exception.message": "url=/login then" }],
     [{ "http.request.header.authorization": "Basic eDp5", "http.request.header.cookie": "s=1", "enduser.username": "alice" }, {}],
     [
       { "db.query.text": "SELECT 1 WHERE a = ?", "http.response.status_code": 200 },
