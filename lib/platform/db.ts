@@ -418,6 +418,22 @@ function sqliteArg(value: unknown): unknown {
   return typeof value === "boolean" ? Number(value) : value;
 }
 
+// A write that needed a row another request deleted meanwhile: a foreign key to it (Prisma's
+// P2003 and its driver adapter's kind; SQLite's and PostgreSQL's own codes in plain SQL), or
+// Prisma's "record to update not found" (P2025).
+const MISSING_ROW_CODES = new Set(["P2003", "P2025", "SQLITE_CONSTRAINT_FOREIGNKEY", "23503"]);
+
+/** Whether an error (or one it was caused by) is a write that found a row it needed gone. */
+export function isMissingRowError(err: unknown): boolean {
+  let e = err as { code?: unknown; cause?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null | undefined;
+  for (let depth = 0; e && typeof e === "object" && depth < 5; depth += 1) {
+    if (typeof e.code === "string" && MISSING_ROW_CODES.has(e.code)) return true;
+    if (e.meta?.driverAdapterError?.cause?.kind === "ForeignKeyConstraintViolation") return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
 /**
  * A LIMIT for plain SQL, written into the statement's text rather than bound. SQLite (3.46 on)
  * marks a statement whose LIMIT is a bound parameter to be compiled again whenever that

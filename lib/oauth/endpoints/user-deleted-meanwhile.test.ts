@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { mfaUserGone } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { routes } from "@/lib/oauth/routes.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { passwordVerifier } from "@/lib/platform/passwords.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
@@ -66,6 +68,39 @@ describe("a user deleted while their request runs", () => {
     });
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the access token is invalid" });
+  });
+
+  it("any other failure stays a server_error, whether or not the user is still there", async () => {
+    const user = await newUser();
+    const { access_token } = await signIn({ username: user.username, password: user.password, scope: "openid account" }, WEB);
+    vi.spyOn(passwordVerifier, "verify").mockImplementation(async () => {
+      await db().user.deleteMany({ where: { id: user.id } });
+      throw new Error("the hash's thread pool broke");
+    });
+    const res = await call(routes.accountPassword, `${ISSUER}/account/password`, {
+      body: { current_password: user.password, new_password: "a brand new passphrase" },
+      headers: bearer(access_token),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ error: "server_error", error_description: "the server could not handle the request" });
+  });
+
+  it("an mfa_token's request is told its mfa_token is invalid, an access token's its access token", async () => {
+    const workspace = await findWorkspace("demo", "default");
+    const asked = (authorization: string) => {
+      const error = mfaUserGone({ method: "POST", url: `${ISSUER}/mfa/associate`, headers: new Headers({ authorization }), body: null } as never, workspace);
+      return [error.status, error.description, error.headers["WWW-Authenticate"]];
+    };
+    expect(asked("Bearer an-opaque-mfa-token")).toEqual([
+      401,
+      "the mfa_token is invalid or expired",
+      `Bearer realm="${ISSUER}", error="invalid_token", error_description="the mfa_token is invalid or expired"`,
+    ]);
+    expect(asked("DPoP a.b.c")).toEqual([
+      401,
+      "the access token is invalid",
+      `DPoP realm="${ISSUER}", error="invalid_token", error_description="the access token is invalid", algs="ES256 RS256 PS256 EdDSA"`,
+    ]);
   });
 
   it("a failure of a user who is still there stays a server_error", async () => {

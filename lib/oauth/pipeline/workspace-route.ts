@@ -11,7 +11,8 @@ import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
-import { userExists } from "@/lib/oauth/store/users.ts";
+import { UserGone, userExists } from "@/lib/oauth/store/users.ts";
+import { isMissingRowError } from "@/lib/platform/db.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /**
@@ -30,8 +31,9 @@ export interface RouteOptions {
   audit?: boolean;
   /**
    * What a request is answered when it failed because its user was deleted while it ran (an
-   * operator, or the user from another device): its writes then find no user. Without it, that
-   * is a `server_error` like any unexpected failure.
+   * operator, or the user from another device): a write of it then found no user (a foreign key,
+   * a row to update; `isMissingRowError`), or it found none to read (`UserGone`), and the user is
+   * gone indeed. Without it, or for any other failure, that is a `server_error`.
    */
   userGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
 }
@@ -78,10 +80,12 @@ export function workspaceHandler(
         response = await endpoint(request, new Context(workspace, logs, ip, params, draft, urlFor));
       }
     } catch (err) {
+      // A write that found its user gone: the user was deleted while the request ran.
       const userGone =
-        options.userGone && workspace && draft.userId !== undefined && !(err instanceof OAuthError) && (await userIsGone(draft.userId))
+        options.userGone && workspace && draft.userId !== undefined && (err instanceof UserGone || isMissingRowError(err)) && (await userIsGone(draft.userId))
           ? options.userGone(request, workspace)
           : undefined;
+      if (userGone) log().info({ err }, "the request's user was deleted while it ran");
       failure = asOAuthError(userGone ?? err, log, draft);
       response = errorResponse(failure);
     }

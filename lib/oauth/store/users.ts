@@ -93,6 +93,13 @@ export async function findUserAndHistory(
   return { user, ...history };
 }
 
+/** Thrown where a request's user, known a moment ago, is found gone (deleted while it ran). */
+export class UserGone extends Error {
+  constructor() {
+    super("the request's user is gone");
+  }
+}
+
 /** Whether a user (still) exists. */
 export async function userExists(userId: string): Promise<boolean> {
   return (await db().user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;

@@ -15,6 +15,7 @@ import {
   type TokenProblem,
 } from "@/lib/oauth/store/account-tokens.ts";
 import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
+import { UserGone } from "@/lib/oauth/store/users.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { MailFailure, mailDelivery, sendMail } from "@/lib/platform/mail.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
@@ -56,7 +57,7 @@ function profileBody(profile: Profile, pendingEmail: string | null): Record<stri
 
 async function currentProfile(caller: AccountCaller): Promise<Record<string, unknown>> {
   const profile = await findProfile(caller.user.id);
-  if (!profile) throw new Error("the caller's user is gone");
+  if (!profile) throw new UserGone();
   return profileBody(profile, await pendingEmailOf(profile.id));
 }
 
@@ -111,7 +112,7 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
 async function updateProfile(request: OAuthRequest, { workspace, log }: EndpointContext, caller: AccountCaller): Promise<OAuthResponse> {
   const changes = readChanges(await readJsonObject(request));
   const profile = await findProfile(caller.user.id);
-  if (!profile) throw new Error("the caller's user is gone");
+  if (!profile) throw new UserGone();
   const newEmail = changes.email !== undefined && changes.email !== profile.email ? changes.email : undefined;
   if (newEmail !== undefined && mailDelivery() === "off")
     throw new InvalidRequest("this server sends no mail, so the email address cannot be changed here", { status: 409 });
