@@ -11,8 +11,7 @@ import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
-import { UserGone, userExists } from "@/lib/oauth/store/users.ts";
-import { isMissingRowError } from "@/lib/platform/db.ts";
+import { failedForUserGone } from "@/lib/oauth/store/users.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /**
@@ -32,7 +31,7 @@ export interface RouteOptions {
   /**
    * What a request is answered when it failed because its user was deleted while it ran (an
    * operator, or the user from another device): a write of it then found no user (a foreign key,
-   * a row to update; `isMissingRowError`), or it found none to read (`UserGone`), and the user is
+   * a row to update), or it found none to read (`UserGone`): `failedForUserGone`, and the user is
    * gone indeed. Without it, or for any other failure, that is a `server_error`.
    */
   userGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
@@ -82,7 +81,7 @@ export function workspaceHandler(
     } catch (err) {
       // A write that found its user gone: the user was deleted while the request ran.
       const userGone =
-        options.userGone && workspace && draft.userId !== undefined && (err instanceof UserGone || isMissingRowError(err)) && (await userIsGone(draft.userId))
+        options.userGone && workspace && draft.userId !== undefined && (await failedForUserGone(err, draft.userId))
           ? options.userGone(request, workspace)
           : undefined;
       if (userGone) log().info({ err }, "the request's user was deleted while it ran");
@@ -171,15 +170,6 @@ class Context implements EndpointContext {
 
   // Its own property, not a method: endpoints take it out of the context (`{ urlFor }`).
   readonly urlFor = (name: RouteName): string => this.urls(this.workspace.issuer, name);
-}
-
-/** Whether a user no longer exists; false when that cannot be read (the failure stays what it was). */
-async function userIsGone(userId: string): Promise<boolean> {
-  try {
-    return !(await userExists(userId));
-  } catch {
-    return false;
-  }
 }
 
 function asOAuthError(err: unknown, log: () => Logger, draft: AuditDraft): OAuthError {

@@ -1,4 +1,4 @@
-import { db, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 
@@ -100,9 +100,18 @@ export class UserGone extends Error {
   }
 }
 
-/** Whether a user (still) exists. */
-export async function userExists(userId: string): Promise<boolean> {
-  return (await db().user.findUnique({ where: { id: userId }, select: { id: true } })) !== null;
+/**
+ * Whether a request failed because its user was deleted while it ran: `err` is a write that
+ * found a row it needed gone (`isMissingRowError`) or a `UserGone`, and the user is gone indeed.
+ * False when that cannot be read: the failure stays what it was.
+ */
+export async function failedForUserGone(err: unknown, userId: string): Promise<boolean> {
+  if (!(err instanceof UserGone) && !isMissingRowError(err)) return false;
+  try {
+    return (await db().user.findUnique({ where: { id: userId }, select: { id: true } })) === null;
+  } catch {
+    return false;
+  }
 }
 
 /** Notes a successful sign-in from an address group (an upsert both databases understand). */
