@@ -17,6 +17,7 @@ let base: string;
 let privateKey: CryptoKey;
 let jwks: unknown;
 const served: string[] = [];
+let flakyDown = false;
 
 beforeAll(async () => {
   const pair = await generateKeyPair("ES256", { extractable: true });
@@ -25,6 +26,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     served.push(req.url ?? "");
     if (req.url === "/jwks") return void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(jwks));
+    if (req.url === "/flaky") return void (flakyDown ? res.writeHead(503).end() : res.writeHead(200).end(JSON.stringify(jwks)));
     if (req.url === "/huge") return void res.writeHead(200).end(JSON.stringify({ keys: [], pad: "x".repeat(100_000) }));
     if (req.url === "/redirect") return void res.writeHead(302, { Location: "/jwks" }).end();
     if (req.url === "/slow") return; // never answers
@@ -38,6 +40,7 @@ beforeAll(async () => {
     ["remote-redirect", "/redirect"],
     ["remote-missing", "/missing"],
     ["remote-failing", "/failing"],
+    ["remote-flaky", "/flaky"],
   ]) {
     await addClient({
       workspace: "demo/default",
@@ -51,10 +54,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function tokenRequest(clientId: string) {
+async function tokenRequest(clientId: string, kid = "remote-1") {
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
-    .setProtectedHeader({ alg: "ES256", kid: "remote-1" })
+    .setProtectedHeader({ alg: "ES256", kid })
     .sign(privateKey);
   return postToken({ grant_type: "client_credentials", client_assertion_type: ASSERTION_TYPE, client_assertion: assertion });
 }
@@ -75,6 +78,26 @@ describe("private_key_jwt with a jwks_uri", () => {
     const res = await tokenRequest(clientId);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+  });
+
+  it("keeps the keys it has when fetching again for an unknown kid fails", async () => {
+    served.length = 0;
+    expect((await tokenRequest("remote-flaky")).status).toBe(200);
+    flakyDown = true;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // A minute on, a kid the copy lacks asks the client's server again, which fails now.
+      vi.setSystemTime(Date.now() + 61_000);
+      expect((await tokenRequest("remote-flaky", "rotated-2")).status).toBe(401);
+      expect(served.filter((u) => u === "/flaky")).toHaveLength(2);
+      // The client's own key still works; the server is not asked again within the minute.
+      expect((await tokenRequest("remote-flaky")).status).toBe(200);
+      expect((await tokenRequest("remote-flaky", "rotated-2")).status).toBe(401);
+      expect(served.filter((u) => u === "/flaky")).toHaveLength(2);
+    } finally {
+      flakyDown = false;
+      vi.useRealTimers();
+    }
   });
 
   it("asks a failing jwks_uri again only after 30 s, however many requests name it meanwhile", async () => {

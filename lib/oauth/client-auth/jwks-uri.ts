@@ -114,27 +114,57 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
 }
 
 // Fetched key sets by URI, each imported once (jose's local set keeps imported keys), kept for a
-// bounded time and number; an unknown kid fetches again when the copy is a minute old. A failed
-// fetch is kept too, for less time: until then every request naming that URI fails as it did,
-// without connecting. Otherwise each one would wait for the client's server again (up to the
-// timeout), and a registered client could make this server knock on its URL at every request.
+// bounded time and number. An unknown kid asks the client's server again when the copy is a
+// minute old (at most once a minute: forged assertions with made-up kids cannot make us knock at
+// will), and the copy stays when that fails. A failed first fetch is kept too, for less time:
+// until then every request naming that URI fails as it did, without connecting. Otherwise each
+// one would wait for the client's server again (up to the timeout), and a registered client could
+// make this server knock on its URL at every request.
 const CACHE_MS = 5 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
 export const RETRY_FAILED_AFTER_MS = 30_000;
 const CACHE_MAX = 1000;
-const fetched = registerCache("client jwks_uri key sets", new Map<string, { at: number; keys: Promise<JWTVerifyGetKey>; failed: boolean }>(), "state");
+
+interface Fetched {
+  /** When the keys were fetched (or the fetch that failed began). */
+  at: number;
+  keys: Promise<JWTVerifyGetKey>;
+  failed: boolean;
+  /** When the server was last asked again for an unknown kid; the fetch then under way. */
+  askedAgainAt: number;
+  askingAgain?: Promise<JWTVerifyGetKey | undefined>;
+}
+const fetched = registerCache("client jwks_uri key sets", new Map<string, Fetched>(), "state");
 
 function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGetKey> {
   const known = fetched.get(uri);
   if (known && now - known.at < (known.failed ? RETRY_FAILED_AFTER_MS : CACHE_MS)) return known.keys;
   if (fetched.size >= CACHE_MAX) fetched.clear();
   const keys = fetchJwks(uri, rules).then((set) => createLocalJWKSet(set));
-  const entry = { at: now, keys, failed: false };
+  const entry: Fetched = { at: now, keys, failed: false, askedAgainAt: now };
   keys.catch(() => {
     entry.failed = true;
   });
   fetched.set(uri, entry);
   return keys;
+}
+
+/** The client's keys fetched again (for a kid the copy lacks), replacing the copy; undefined, and the copy kept, when that fails. */
+function askAgain(uri: string, rules: FetchRules, now: number, entry: Fetched): Promise<JWTVerifyGetKey | undefined> {
+  entry.askedAgainAt = now;
+  const asking = fetchJwks(uri, rules).then(
+    (set) => {
+      const keys = createLocalJWKSet(set);
+      fetched.set(uri, { at: now, keys: Promise.resolve(keys), failed: false, askedAgainAt: now });
+      return keys;
+    },
+    () => undefined,
+  );
+  entry.askingAgain = asking;
+  void asking.finally(() => {
+    if (entry.askingAgain === asking) delete entry.askingAgain;
+  });
+  return asking;
 }
 
 /** The key resolver of a client's `jwks_uri`, fetched (or refreshed on an unknown kid) under `rules`. */
@@ -144,10 +174,12 @@ export async function remoteKeys(uri: string, rules: FetchRules, now = Date.now(
     try {
       return await keys(header, token);
     } catch (err) {
-      const at = fetched.get(uri)?.at ?? now;
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || now - at < REFETCH_AFTER_MS) throw err;
-      fetched.delete(uri);
-      return (await load(uri, rules, now))(header, token);
+      const entry = fetched.get(uri);
+      if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !entry || entry.failed) throw err;
+      // One fetch under way serves every request that waits for it.
+      const fresh = await (entry.askingAgain ?? (now - entry.askedAgainAt >= REFETCH_AFTER_MS ? askAgain(uri, rules, now, entry) : undefined));
+      if (!fresh) throw err;
+      return fresh(header, token);
     }
   };
 }
