@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ALICE, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 // Times are stored as seconds since 1970 where a token carries them (auth_time). In a 32-bit
-// column they would end on 2038-01-19; every sign-in after that would fail.
+// column they would end on 2038-01-19; every sign-in after that would fail. That is PostgreSQL's
+// `integer`: this test tells on `npm run test:pg` (SQLite's integers are 64 bits anyway).
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import net, { type AddressInfo } from "node:net";
 import pino from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
@@ -268,7 +268,7 @@ describe("the access log", () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await vi.waitFor(() => expect(lines.some((l) => l.event === "http.access")).toBe(true));
     const access = lines.filter((l) => l.event === "http.access");
     expect(access).toEqual([expect.objectContaining({ method: "POST", path: "/demo/default/oauth2/token", aborted: true })]);
     // Nothing was answered: no status is made up.
