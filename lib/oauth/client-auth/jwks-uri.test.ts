@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { addClient } from "@/lib/admin/clients.ts";
 import { AdminError } from "@/lib/admin/errors.ts";
 import { clientJwksUri } from "@/lib/admin/values.ts";
@@ -18,14 +18,27 @@ let privateKey: CryptoKey;
 let jwks: unknown;
 const served: string[] = [];
 let flakyDown = false;
+// What each /served/{name} URL answers now: the key set, the rotated set (the old key and a new one), a 503, or a malformed set.
+const modes: Record<string, "keys" | "rotated" | "down" | "malformed"> = {};
+let rotated: { privateKey: CryptoKey; jwks: unknown };
 
 beforeAll(async () => {
   const pair = await generateKeyPair("ES256", { extractable: true });
   privateKey = pair.privateKey;
   jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "remote-1", use: "sig" }] };
+  const next = await generateKeyPair("ES256", { extractable: true });
+  rotated = {
+    privateKey: next.privateKey,
+    jwks: { keys: [...(jwks as { keys: unknown[] }).keys, { ...(await exportJWK(next.publicKey)), kid: "rotated-2", use: "sig" }] },
+  };
   server = createServer((req, res) => {
     served.push(req.url ?? "");
     if (req.url === "/jwks") return void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(jwks));
+    const mode = req.url?.startsWith("/served/") ? modes[req.url.slice("/served/".length)] : undefined;
+    if (mode === "down") return void res.writeHead(503).end();
+    if (mode === "malformed") return void res.writeHead(200).end(JSON.stringify({ keys: ["x"] }));
+    if (mode === "keys") return void res.writeHead(200).end(JSON.stringify(jwks));
+    if (mode === "rotated") return void res.writeHead(200).end(JSON.stringify(rotated.jwks));
     if (req.url === "/flaky") return void (flakyDown ? res.writeHead(503).end() : res.writeHead(200).end(JSON.stringify(jwks)));
     if (req.url === "/huge") return void res.writeHead(200).end(JSON.stringify({ keys: [], pad: "x".repeat(100_000) }));
     if (req.url === "/redirect") return void res.writeHead(302, { Location: "/jwks" }).end();
@@ -41,6 +54,7 @@ beforeAll(async () => {
     ["remote-missing", "/missing"],
     ["remote-failing", "/failing"],
     ["remote-flaky", "/flaky"],
+    ...["stale", "rotating", "malformed"].map((name) => [`remote-${name}`, `/served/${name}`]),
   ]) {
     await addClient({
       workspace: "demo/default",
@@ -58,7 +72,7 @@ async function tokenRequest(clientId: string, kid = "remote-1") {
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, exp: now + 60, jti: crypto.randomUUID() })
     .setProtectedHeader({ alg: "ES256", kid })
-    .sign(privateKey);
+    .sign(kid === "rotated-2" ? rotated.privateKey : privateKey);
   return postToken({ grant_type: "client_credentials", client_assertion_type: ASSERTION_TYPE, client_assertion: assertion });
 }
 
@@ -98,6 +112,49 @@ describe("private_key_jwt with a jwks_uri", () => {
       flakyDown = false;
       vi.useRealTimers();
     }
+  });
+
+  describe("as time goes by (the clock moved, Date only)", () => {
+    const count = (name: string) => served.filter((u) => u === `/served/${name}`).length;
+    const later = (ms: number) => vi.setSystemTime(Date.now() + ms);
+    beforeEach(() => {
+      served.length = 0;
+      vi.useFakeTimers({ toFake: ["Date"] });
+    });
+    afterEach(() => vi.useRealTimers());
+
+    it("takes a rotated key once a minute has passed, with one fetch for the requests that wait for it", async () => {
+      modes.rotating = "keys";
+      expect((await tokenRequest("remote-rotating")).status).toBe(200);
+      modes.rotating = "rotated";
+      expect((await tokenRequest("remote-rotating", "rotated-2")).status).toBe(401);
+      later(61_000);
+      const statuses = await Promise.all([tokenRequest("remote-rotating", "rotated-2"), tokenRequest("remote-rotating", "rotated-2")]);
+      expect(statuses.map((r) => r.status)).toEqual([200, 200]);
+      expect(count("rotating")).toBe(2);
+    });
+
+    it("serves the old copy while the client's server fails, up to 5 minutes past its age", async () => {
+      modes.stale = "keys";
+      expect((await tokenRequest("remote-stale")).status).toBe(200);
+      modes.stale = "down";
+      later(5 * 60_000 + 1_000);
+      expect((await tokenRequest("remote-stale")).status).toBe(200);
+      expect((await tokenRequest("remote-stale")).status).toBe(200);
+      later(5 * 60_000);
+      expect((await tokenRequest("remote-stale")).status).toBe(401);
+      expect(count("stale")).toBe(3);
+    });
+
+    it("takes a malformed set fetched again for a kid as a failure: the copy stays, nothing is left unhandled", async () => {
+      modes.malformed = "keys";
+      expect((await tokenRequest("remote-malformed")).status).toBe(200);
+      modes.malformed = "malformed";
+      later(61_000);
+      expect((await tokenRequest("remote-malformed", "rotated-2")).status).toBe(401);
+      expect((await tokenRequest("remote-malformed")).status).toBe(200);
+      expect(count("malformed")).toBe(2);
+    });
   });
 
   it("asks a failing jwks_uri again only after 30 s, however many requests name it meanwhile", async () => {

@@ -114,12 +114,13 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
 }
 
 // Fetched key sets by URI, each imported once (jose's local set keeps imported keys), kept for a
-// bounded time and number. An unknown kid asks the client's server again when the copy is a
-// minute old (at most once a minute: forged assertions with made-up kids cannot make us knock at
-// will), and the copy stays when that fails. A failed first fetch is kept too, for less time:
-// until then every request naming that URI fails as it did, without connecting. Otherwise each
-// one would wait for the client's server again (up to the timeout), and a registered client could
-// make this server knock on its URL at every request.
+// bounded time and number. The client's server is asked again when the copy is CACHE_MS old (the
+// copy serves meanwhile, and, should that fail, up to CACHE_MS more: a blip of the client's server
+// must not lock it out), and for a kid the copy lacks, at most once a minute (forged assertions
+// with made-up kids cannot make us knock at will; the copy stays when that fails). A failed first
+// fetch is kept too, for less time: until then every request naming that URI fails as it did,
+// without connecting. Otherwise each one would wait for the client's server again (up to the
+// timeout), and a registered client could make this server knock on its URL at every request.
 const CACHE_MS = 5 * 60_000;
 const REFETCH_AFTER_MS = 60_000;
 export const RETRY_FAILED_AFTER_MS = 30_000;
@@ -130,7 +131,7 @@ interface Fetched {
   at: number;
   keys: Promise<JWTVerifyGetKey>;
   failed: boolean;
-  /** When the server was last asked again for an unknown kid; the fetch then under way. */
+  /** When the server was last asked again; the fetch then under way, which every request that waits shares. */
   askedAgainAt: number;
   askingAgain?: Promise<JWTVerifyGetKey | undefined>;
 }
@@ -139,6 +140,10 @@ const fetched = registerCache("client jwks_uri key sets", new Map<string, Fetche
 function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGetKey> {
   const known = fetched.get(uri);
   if (known && now - known.at < (known.failed ? RETRY_FAILED_AFTER_MS : CACHE_MS)) return known.keys;
+  if (known && !known.failed && now - known.at < 2 * CACHE_MS) {
+    if (!known.askingAgain && now - known.askedAgainAt >= REFETCH_AFTER_MS) void askAgain(uri, rules, now, known);
+    return known.keys;
+  }
   if (fetched.size >= CACHE_MAX) fetched.clear();
   const keys = fetchJwks(uri, rules).then((set) => createLocalJWKSet(set));
   const entry: Fetched = { at: now, keys, failed: false, askedAgainAt: now };
@@ -149,21 +154,21 @@ function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGet
   return keys;
 }
 
-/** The client's keys fetched again (for a kid the copy lacks), replacing the copy; undefined, and the copy kept, when that fails. */
+/** The client's keys fetched again, replacing the copy; undefined, and the copy kept, when that fails. Never rejects. */
 function askAgain(uri: string, rules: FetchRules, now: number, entry: Fetched): Promise<JWTVerifyGetKey | undefined> {
   entry.askedAgainAt = now;
-  const asking = fetchJwks(uri, rules).then(
-    (set) => {
+  const asking = fetchJwks(uri, rules)
+    .then((set) => {
+      // (jose refuses a set its own checks find malformed here: a failure like any other.)
       const keys = createLocalJWKSet(set);
       fetched.set(uri, { at: now, keys: Promise.resolve(keys), failed: false, askedAgainAt: now });
       return keys;
-    },
-    () => undefined,
-  );
+    })
+    .catch(() => undefined)
+    .finally(() => {
+      if (entry.askingAgain === asking) delete entry.askingAgain;
+    });
   entry.askingAgain = asking;
-  void asking.finally(() => {
-    if (entry.askingAgain === asking) delete entry.askingAgain;
-  });
   return asking;
 }
 
