@@ -82,10 +82,11 @@ export async function authenticateClient(
   const context = { audiences: [workspace.issuer, endpoints.token, endpoints.called], maxAssertionSeconds: settings().CLIENT_ASSERTION_MAX_SECONDS };
   const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
   const client = await findClient(workspace.id, presented.clientId);
-  if (!client || client.disabled) {
+  if (!client || client.disabled || !client.authMethods.has(method.name)) {
     // The same work and the same answers as for a known client's wrong credential: its failures
     // are counted under the id presented and locked out alike (429 after the limit), so that
-    // neither timing nor a lockout tells which client ids exist.
+    // neither timing nor a lockout tells which client ids exist. So too for a client tried with a
+    // method it did not register (else a lockout that never came would tell that it exists).
     if (method.provesCredential) {
       const address = addressGroup(callerIp);
       const attempt = admitAttempt(
@@ -100,9 +101,8 @@ export async function authenticateClient(
       }
       await attempt.failed();
     }
-    throw fail(client ? "client disabled" : "unknown client");
+    throw fail(!client ? "unknown client" : client.disabled ? "client disabled" : `client did not register ${method.name}`);
   }
-  if (!client.authMethods.has(method.name)) throw fail(`client did not register ${method.name}`);
   if (method.provesCredential) {
     const address = addressGroup(callerIp);
     const proven = `${workspace.id} ${client.clientId} ${address}`;

@@ -19,6 +19,15 @@ export const ASSERTION_CLOCK_SKEW_SECONDS = 30;
 
 const refused = (detail: string) => new InvalidClient("client authentication failed", { detail });
 
+/** The `alg` of a JWT's protected header, or undefined when it has none it can read. */
+function headerAlg(jwt: string): string | undefined {
+  try {
+    return decodeProtectedHeader(jwt).alg;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the request carries a client assertion signed with an HMAC (`HS…`): client_secret_jwt's. */
 export function hasHmacAssertion(params: FormParams): boolean {
   const assertion = params.get("client_assertion");
@@ -76,6 +85,10 @@ export async function verifyAssertion(
   // RFC 7591 §2: a client registered with token_endpoint_auth_signing_alg uses that one only.
   const allowed = client.authSigningAlg === null ? algorithms : algorithms.filter((a) => a === client.authSigningAlg);
   if (allowed.length === 0) throw refused("client_assertion: this method cannot use the client's token_endpoint_auth_signing_alg");
+  // An algorithm of the method's that the client's pin rules out is no signature of the client's:
+  // counted like a wrong key, as it is for an unknown client id (which has no pin).
+  const alg = headerAlg(assertion);
+  if (allowed !== algorithms && alg !== undefined && algorithms.includes(alg) && !allowed.includes(alg)) return false;
   const nowMs = context.now ?? Date.now();
   const options = {
     algorithms: [...allowed],

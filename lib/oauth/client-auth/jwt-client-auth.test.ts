@@ -228,6 +228,36 @@ describe("lockout (the production limits: 5 per client and address, 50 per addre
     expect(await db().failedLogin.count({ where: { ip, kind: "client", username: PK } })).toBe(0);
   });
 
+  it("locks out a client id tried with a method it did not register, or an algorithm it is pinned against, as an unknown id (a lockout tells no client ids)", async () => {
+    limits();
+    await addClient({
+      workspace: "demo/default",
+      clientId: "pk-jwt-lockout-pinned",
+      grants: GRANTS,
+      scopes: SCOPES,
+      authMethods: ["private_key_jwt"],
+      jwks: { keys: [ecKey.publicJwk, rsaKey.publicJwk] },
+      authSigningAlg: "ES256",
+    });
+    const answers = async (clientId: string, alg: "HS256" | "RS256", ip: string) => {
+      const key = alg === "HS256" ? new TextEncoder().encode("a guess at a secret, thirty-two bytes") : rsaKey.privateKey;
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const assertion = await new SignJWT({ iss: clientId, sub: clientId, aud: ISSUER, iat: now(), exp: now() + 60, jti: crypto.randomUUID() })
+          .setProtectedHeader({ alg })
+          .sign(key);
+        statuses.push((await postToken(withAssertion(assertion), from(ip))).status);
+      }
+      return statuses;
+    };
+    const locked = [401, 401, 401, 401, 401, 429];
+    expect(await answers("no-such-client", "HS256", "203.0.113.81")).toEqual(locked);
+    // PK registered private_key_jwt only.
+    expect(await answers(PK, "HS256", "203.0.113.82")).toEqual(locked);
+    expect(await answers("no-such-client", "RS256", "203.0.113.83")).toEqual(locked);
+    expect(await answers("pk-jwt-lockout-pinned", "RS256", "203.0.113.84")).toEqual(locked);
+  });
+
   it("counts a signature by a key that is not the client's, and locks the client out at that address after five", async () => {
     limits();
     const ip = "203.0.113.72";
