@@ -85,9 +85,10 @@ export async function stopTracing(): Promise<void> {
 // login app's pages) record the requested URL, query string included.
 const SECRET_KEY = /authorization|cookie|password|secret|token|username|^url\.query$/i;
 // A URL or a path followed by its query or fragment: alone, in a span name (`GET /login?…`), or
-// in an error's message or stack: quoted, in a stack frame's parentheses, after `=` or `;` (the
-// digest of Next's redirects). The query goes up to a space, a quote or a closing parenthesis.
-const QUERY = /(^|[\s"'(=;,<[])((?:https?:\/\/|\/)[^?#\s"'<>()]*)[?#][^\s"'<>)]*/gi;
+// in an error's message or stack: quoted (", ', `), in brackets or a stack frame's parentheses,
+// after `=`, `:` or `;` (the digest of Next's redirects). The query goes up to a space, a quote or
+// a closing bracket (a comma goes with it: a query may hold one).
+const QUERY = /(^|[\s"'`(\[=:;,<])((?:https?:\/\/|\/)[^?#\s"'`<>]*)[?#][^\s"'`<>)\]]*/gi;
 
 function withoutQuery(value: string): string {
   return value.replace(QUERY, "$1$2");
