@@ -88,7 +88,7 @@ const SECRET_KEY = /authorization|cookie|password|secret|token|username|^url\.qu
 // in an error's message or stack: quoted (", ', `), in brackets or a stack frame's parentheses,
 // after `=`, `:` or `;` (the digest of Next's redirects). The query goes up to a space, a quote or
 // a closing bracket (a comma goes with it: a query may hold one).
-const QUERY = /(^|[\s"'`(\[=:;,<])((?:https?:\/\/|\/)[^?#\s"'`<>]*)[?#][^\s"'`<>)\]]*/gi;
+const QUERY = /(^|[\s"'`([=:;,<])((?:https?:\/\/|\/)[^?#\s"'`<>]*)[?#][^\s"'`<>)\]]*/gi;
 
 function withoutQuery(value: string): string {
   return value.replace(QUERY, "$1$2");

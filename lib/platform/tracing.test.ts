@@ -157,7 +157,10 @@ describe("scrubAttributes", () => {
     [{ "exception.message": "NEXT_REDIRECT;replace;/login?token=s3;307;" }, { "exception.message": "NEXT_REDIRECT;replace;/login" }],
     [{ "exception.message": "url=/login?code=s4, then" }, { "exception.message": "url=/login then" }],
     [{ "exception.message": "Invalid href `/login?code=s5` here" }, { "exception.message": "Invalid href `/login` here" }],
-    [{ "exception.message": "url:/login?code=s6 and URL:http://x.example/login?code=s7" }, { "exception.message": "url:/login and URL:http://x.example/login" }],
+    [
+      { "exception.message": "url:/login?code=s6 and URL:http://x.example/login?code=s7" },
+      { "exception.message": "url:/login and URL:http://x.example/login" },
+    ],
     [{ "exception.message": "[/login?code=s8] /a(b)/c?code=s9" }, { "exception.message": "[/login] /a(b)/c" }],
     [{ "http.request.header.authorization": "Basic eDp5", "http.request.header.cookie": "s=1", "enduser.username": "alice" }, {}],
     [
