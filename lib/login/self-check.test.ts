@@ -124,7 +124,8 @@ describe("checkLoginSetup", () => {
     ["a wrong LOGIN_CLIENT_SECRET", { clientSecret: "not-demo-web-secret" }, 1],
     // Counted as a known client's would be: a lockout tells no client ids.
     ["an unknown LOGIN_CLIENT_ID", { clientId: "nobody" }, 1],
-    ["a public client as LOGIN_CLIENT_ID", { clientId: "demo-spa" }, 0],
+    // A secret for a client that registered no secret method: counted as for an unknown id.
+    ["a public client as LOGIN_CLIENT_ID", { clientId: "demo-spa" }, 1],
   ])("names the client's settings and `npm run setup` for %s (invalid_client)", async (_label, change, counted) => {
     const before = await clientFailures();
     const result = await checkLoginSetup({ ...RIGHT, ...change });
@@ -135,8 +136,7 @@ describe("checkLoginSetup", () => {
     expect(result.ok || result.message).toContain("Run `npm run setup`");
     // The secret itself never reaches the log.
     expect(result.ok || result.message).not.toContain(change.clientSecret ?? RIGHT.clientSecret);
-    // A wrong secret counts once, like one wrong sign-in of the client: no more (a public client's
-    // secret is refused before any credential is checked: not counted).
+    // A wrong secret counts once, like one wrong sign-in of the client: no more.
     expect((await clientFailures()) - before).toBe(counted);
   });
 
