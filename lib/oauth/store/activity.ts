@@ -26,9 +26,18 @@ export interface Activity {
 /**
  * A user's newest activity from the audit trail, at most `limit` events. A failed password names
  * only the username it was tried for (no user is known before the password is), so those count
- * too while the user still has that name.
+ * too, from when the user got that name on: made with it, or renamed to it (`admin.user.set`,
+ * recorded under the new name), not a deleted or renamed earlier holder's.
  */
 export async function recentActivity(workspaceId: string, user: { id: string; username: string }, limit: number): Promise<Activity[]> {
+  const [named] = await sqlRows<{ created: Date | string | number; renamed: Date | string | number | null }>(
+    db(),
+    Prisma.sql`SELECT u."createdAt" AS "created",
+        (SELECT MAX(r."createdAt") FROM "AuditEvent" r WHERE r."workspaceId" = ${workspaceId} AND r."username" = ${user.username}
+          AND r."userId" = ${user.id} AND r."event" = ${"admin.user.set"} AND r."reason" LIKE ${"%username (was %"}) AS "renamed"
+      FROM "User" u WHERE u."id" = ${user.id}`,
+  );
+  const since = new Date(Math.max(named ? new Date(named.created).getTime() : Date.now(), named?.renamed ? new Date(named.renamed).getTime() : 0));
   // Plain SQL: the account page reads it at each visit (lib/platform/db.ts). A right password
   // that asked for a second factor is no failure: the step after it says how the sign-in ended.
   const rows = await sqlRows<{
@@ -42,7 +51,7 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
     db(),
     Prisma.sql`SELECT "createdAt", "event", "outcome", "clientId", "ip", "userAgent" FROM "AuditEvent"
       WHERE "workspaceId" = ${workspaceId} AND "event" IN (${Prisma.join(Object.keys(ACTIVITY_EVENTS))})
-        AND ("userId" = ${user.id} OR ("userId" IS NULL AND "username" = ${user.username}))
+        AND ("userId" = ${user.id} OR ("userId" IS NULL AND "username" = ${user.username} AND "createdAt" >= ${since}))
         AND ("reason" IS NULL OR SUBSTR("reason", 1, ${MFA_CHALLENGE.length}) <> ${MFA_CHALLENGE})
       ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`,
   );

@@ -113,7 +113,8 @@ export async function endSession(id: string, tx?: Prisma.TransactionClient): Pro
  * Ends every session of a user (a new password, "sign out everywhere else"): all their refresh
  * tokens and access tokens die; all but the session `except` when given (the one the user is
  * changing it from). The links mailed to the user and not used yet (a pending change of address,
- * a password reset) are spent too: whoever is being signed out must not finish what they started.
+ * a password reset) are spent too, and the sign-ins waiting for a second factor (their
+ * `mfa_token`s) end: whoever is being signed out must not finish what they started.
  */
 export async function endUserSessions(userId: string, tx?: Prisma.TransactionClient, except?: string): Promise<void> {
   const now = new Date();
@@ -122,6 +123,7 @@ export async function endUserSessions(userId: string, tx?: Prisma.TransactionCli
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "userId" = ${userId} AND "endedAt" IS NULL${sessions}`);
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "userId" = ${userId} AND "revokedAt" IS NULL${tokens}`);
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "AccountToken" SET "usedAt" = ${now} WHERE "userId" = ${userId} AND "usedAt" IS NULL`);
+  await sqlExecuteIn(tx, Prisma.sql`DELETE FROM "MfaChallenge" WHERE "userId" = ${userId}`);
 }
 
 /** A live sign-in of a user, as their account lists it. */
@@ -176,10 +178,10 @@ export async function listUserSessions(userId: string, now = new Date()): Promis
     }));
 }
 
-/** Ends the session `id` if it is one of the user's and not ended yet; false when there is none such. */
-export async function endSessionOf(userId: string, id: string): Promise<boolean> {
+/** Ends the session `id` if it is one of the user's, not ended yet nor past its end; false when there is none such. */
+export async function endSessionOf(userId: string, id: string, now = new Date()): Promise<boolean> {
   return db().$transaction(async (tx) => {
-    const mine = await tx.session.findFirst({ where: { id, userId, endedAt: null }, select: { id: true } });
+    const mine = await tx.session.findFirst({ where: { id, userId, endedAt: null, expiresAt: { gt: now } }, select: { id: true } });
     if (!mine) return false;
     await endSession(id, tx);
     return true;

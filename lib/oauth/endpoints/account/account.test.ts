@@ -7,6 +7,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { setUser } from "@/lib/admin/users.ts";
+import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { addClient, ALICE, basic, call, expectNoStore, inProcessFetch, introspect, ISSUER, postToken, signIn, SPA, type Tokens } from "@/lib/testing/oauth.ts";
 
@@ -340,7 +342,58 @@ describe("POST /account/password", () => {
   });
 });
 
+describe("ending sessions, and what else ends with them", () => {
+  it("ends the sign-ins waiting for their second factor too: their mfa_token stops working", async () => {
+    // Someone with dave's password waits for the second factor.
+    const pending = await mfaTokenFor(DAVE, WEB);
+    const authenticators = () => call(routes.mfaAuthenticators, `${ISSUER}/mfa/authenticators`, { headers: { Authorization: `Bearer ${pending}` } });
+    expect((await authenticators()).status).toBe(200);
+    // What a new password, a reset, an operator's reset and "sign out everywhere else" do.
+    await endUserSessions((await db().user.findFirstOrThrow({ where: { username: "dave" } })).id);
+    const refused = await authenticators();
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: "invalid_token", error_description: "the mfa_token is invalid or expired" });
+  });
+
+  it("answers 404 for a session id with a NUL in it, or one past its absolute end", async () => {
+    const tokens = await signInWeb();
+    const nul = await endSession(tokens, "\u0000");
+    expect(nul.status).toBe(404);
+    const other = await signInWeb();
+    await db().session.update({ where: { id: sid(other) }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await endSession(tokens, sid(other))).status).toBe(404);
+  });
+});
+
 describe("GET /account/activity", () => {
+  it("shows no failed sign-in of an earlier holder of the user's name (deleted, or renamed away)", async () => {
+    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+    const passwordHash = await hashPassword("sam-password-1");
+    await db().user.create({ data: { workspaceId, username: "sam", passwordHash } });
+    await postToken({ grant_type: "password", username: "sam", password: "wrong password" }, { ...WEB, [END_USER_IP_HEADER]: "192.0.2.51" });
+    await flushAudit();
+    await db().user.delete({ where: { workspaceId_username: { workspaceId, username: "sam" } } });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await db().user.create({ data: { workspaceId, username: "sam", passwordHash } });
+    const sam = await signInWeb({ username: "sam", password: "sam-password-1" });
+    await flushAudit();
+    const { events } = (await (await getActivity(sam)).json()) as { events: Array<Record<string, unknown>> };
+    expect(events.map((e) => [e.type, e.outcome])).toEqual([["sign_in", "success"]]);
+
+    // Renamed to a name whose failures are on the trail: they are not the renamed user's either.
+    await postToken({ grant_type: "password", username: "ursula", password: "wrong password" }, { ...WEB, [END_USER_IP_HEADER]: "192.0.2.52" });
+    await flushAudit();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await setUser("demo/default", "sam", { username: "ursula" });
+    const ursula = await signInWeb({ username: "ursula", password: "sam-password-1" });
+    await flushAudit();
+    const renamed = (await (await getActivity(ursula)).json()) as { events: Array<Record<string, unknown>> };
+    expect(renamed.events.map((e) => [e.type, e.outcome])).toEqual([
+      ["sign_in", "success"],
+      ["sign_in", "success"],
+    ]);
+  });
+
   it("lists the user's sign-ins, failed ones too, newest first, without reasons or anyone else's", async () => {
     await postToken({ grant_type: "password", username: "alice", password: "wrong password" }, { ...WEB, [END_USER_IP_HEADER]: "192.0.2.33" });
     await signInWeb(BOB);

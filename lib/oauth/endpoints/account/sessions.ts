@@ -35,7 +35,8 @@ export const accountSessionsEndpoint = accountEndpoint(async (_request, _context
  */
 export const accountSessionEndpoint = accountEndpoint(async (_request, { params }, { user }) => {
   const id = params.id ?? "";
-  if (id.length > MAX_SESSION_ID_LENGTH || !(await endSessionOf(user.id, id)))
+  // (No session id holds a NUL, and PostgreSQL could not look one up.)
+  if (id.length > MAX_SESSION_ID_LENGTH || id.includes("\u0000") || !(await endSessionOf(user.id, id)))
     throw new NotFound("no such session", { detail: "not a live session of this user" });
   return ended();
 }, "account.session.end");
