@@ -93,7 +93,8 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
     methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint },
     options: { cors: true, audit: true, userGone: accessTokenUserGone },
   },
-  accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true } },
+  // Its own request budget: the login app posts its links' tokens for whoever submits its form.
+  accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true, budget: "email-verify" } },
   passwordReset: { path: "/account/password-reset", methods: { POST: passwordResetEndpoint }, options: { cors: true, audit: true } },
   passwordResetComplete: { path: "/account/password-reset/complete", methods: { POST: passwordResetCompleteEndpoint }, options: { cors: true, audit: true } },
 };

@@ -4,7 +4,8 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { ALICE, callUserinfo, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { ALICE, call, callUserinfo, ISSUER, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
 beforeEach(() => {
   vi.spyOn(settings(), "UNAUTHENTICATED_FAILURE_LIMIT", "get").mockReturnValue(20);
@@ -38,6 +39,23 @@ describe("unauthenticated failures are counted per address before they cost a wr
     expect(rows.map((r) => [r.event, r.outcome, r.count, r.clientId])).toEqual([["token.other", "failure", 20, null]]);
     // Another address is not affected.
     expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(newIp()))).status).toBe(200);
+  });
+
+  it("keeps the email confirmations' own budget: junk confirmations sent through the login app's server cannot stop its sign-ins", async () => {
+    // The login app posts the link's token for whoever submits its form: every failure comes from its address.
+    const loginApp = newIp();
+    vi.useFakeTimers({ toFake: ["Date"], now: Math.floor(Date.now() / 60_000) * 60_000 + 180_000 + 5_000 });
+    const verify = () => call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: "x".repeat(43) }, headers: from(loginApp) });
+    for (let i = 0; i < 20; i++) expect((await verify()).status).toBe(400);
+    expect((await verify()).status).toBe(429);
+    // Its sign-ins go on.
+    expect((await postToken({ grant_type: "password", ...SPA, ...ALICE }, from(loginApp))).status).toBe(200);
+    // And the other way round: junk elsewhere does not stop its confirmations.
+    for (let i = 0; i < 20; i++) await junk(loginApp);
+    expect((await junk(loginApp)).status).toBe(429);
+    vi.setSystemTime(Date.now() + 60_000);
+    for (let i = 0; i < 20; i++) await junk(loginApp);
+    expect((await verify()).status).toBe(400);
   });
 
   it("aggregates: one audit row per address, event and minute, with its count", async () => {

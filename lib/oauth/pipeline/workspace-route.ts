@@ -35,6 +35,18 @@ export interface RouteOptions {
    * gone indeed. Without it, or for any other failure, that is a `server_error`.
    */
   userGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
+  /**
+   * A budget of unauthenticated failures of its own, per address group, apart from the one all
+   * other routes share. For a route that a server calls for whoever submits its form (the login
+   * app's email confirmation: no client authenticates, so every failure counts against the login
+   * app's address): junk sent through it must not spend the budget of that server's sign-ins.
+   */
+  budget?: string;
+}
+
+/** The key of the request budget a route's failures from `ip` spend. */
+function budgetOf(options: RouteOptions, ip: string): string {
+  return options.budget === undefined ? addressGroup(ip) : `${options.budget} ${addressGroup(ip)}`;
 }
 
 let trust: { list: string | undefined; fn: TrustProxy } | undefined;
@@ -69,7 +81,7 @@ export function workspaceHandler(
     startPruning();
     try {
       ip = callerAddress(request);
-      assertWithinBudget(addressGroup(ip));
+      assertWithinBudget(budgetOf(options, ip));
       workspace = await findWorkspace(tenant, slug);
       if (request.method === "OPTIONS" && options.cors) {
         response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
@@ -96,7 +108,7 @@ export function workspaceHandler(
     // A nonce asked for (RFC 9449 §8) is a step of the protocol that every public client of a
     // workspace with nonces takes once per window, not junk: the browsers behind one address must
     // not spend its budget by doing what we ask.
-    if (unauthenticated && !(failure instanceof UseDpopNonce)) spendBudget(addressGroup(ip));
+    if (unauthenticated && !(failure instanceof UseDpopNonce)) spendBudget(budgetOf(options, ip));
     if (options.audit && draft.event && workspace) {
       const record = {
         event: draft.event,
