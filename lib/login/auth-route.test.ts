@@ -44,3 +44,18 @@ describe("next-auth's client log route", () => {
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
 });
+
+describe("a POST whose JSON body does not parse", () => {
+  it.each([
+    [["signout"], "/api/auth/signout"],
+    [["callback", "credentials"], "/api/auth/callback/credentials"],
+  ])("answers %j with 400, not next-auth's unanswered SyntaxError (a 500)", async (segments, path) => {
+    const res = await authRoute(
+      new NextRequest(`http://localhost:3000${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{" }),
+      context(...segments),
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(await res.text()).toBe("");
+  });
+});

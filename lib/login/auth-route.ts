@@ -18,6 +18,21 @@ export function methodNotAllowed(segments: readonly string[], method: string): R
 }
 
 /**
+ * next-auth reads a POST's body as JSON whenever its type says JSON, before anything else, and a
+ * body that does not parse is its SyntaxError, answered by nobody: a 500 with a stack in the log.
+ * Its own forms and browser code post forms; a malformed JSON body is a bad request.
+ */
+async function malformedJson(req: NextRequest): Promise<Response | undefined> {
+  if (req.method !== "POST" || !(req.headers.get("content-type") ?? "").includes("application/json")) return undefined;
+  try {
+    await req.clone().json();
+    return undefined;
+  } catch {
+    return new Response(null, { status: 400, headers: { "Cache-Control": "no-store" } });
+  }
+}
+
+/**
  * next-auth's `_log` route writes whatever a request posts (`level`, `code` and the rest) through
  * the server's logger, with no session, CSRF token or limit: anybody could forge next-auth's
  * error lines, at any length. It is how next-auth's browser code reports its own failures,
@@ -34,6 +49,8 @@ export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promis
   const refused = methodNotAllowed(nextauth, req.method);
   if (refused) return refused;
   if (nextauth[0] === CLIENT_LOG) return new Response(null, { status: 404, headers: { "Cache-Control": "no-store" } });
+  const malformed = await malformedJson(req);
+  if (malformed) return malformed;
   if (nextauth[0] !== "callback") return NextAuth(req, ctx, authOptions());
   const mfaStep: MfaStepExchange = { current: await openMfaStep(mfaStepCookieValue(req.cookies.getAll())) };
   const response: Response = await NextAuth(req, ctx, authOptions(mfaStep));
