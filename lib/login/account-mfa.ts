@@ -110,7 +110,9 @@ export async function turnOff(accessToken: string, input: string): Promise<Accou
   const proof = proofOf(input);
   if (!proof) return { error: "missing_proof" };
   const status = await twoStepStatus(accessToken);
-  if (status.kind !== "on") return { done: true };
+  // Not known (the list failed): nothing was turned off, and the page must not say it was.
+  if (status.kind === "unknown") return { error: "unavailable" };
+  if (status.kind === "off") return { done: true };
   try {
     await removeSecondFactor(accessToken, proof);
     return { done: true };

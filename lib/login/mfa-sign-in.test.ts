@@ -23,7 +23,7 @@ import {
 } from "@/lib/login/token-client.ts";
 import { MFA_STEP_SECONDS, mfaStepCookieNames, mfaStepCookies, mfaStepCookieValue, openMfaStep, signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { withCharChanged } from "@/lib/testing/tamper.ts";
-import { startEnrolment } from "@/lib/login/account-mfa.ts";
+import { startEnrolment, turnOff } from "@/lib/login/account-mfa.ts";
 import { accountError } from "@/lib/login/account-page.ts";
 
 // The login app's second step against the real routes, in-process (as in token-client.test.ts):
@@ -212,6 +212,22 @@ describe("token-client: the MFA API", () => {
     expect(words(await startEnrolment(tokens.accessToken, "hal", hal.password))).toBe(
       "Too many wrong passwords. Please wait a few minutes before trying again.",
     );
+  });
+
+  it("the account page's turning off: a factor it cannot list is not reported off", async () => {
+    const ivy = await newUser("ivy");
+    const { tokens } = await passwordSignIn(ivy.username, ivy.password);
+    const enrolment = await associateOtp(tokens.accessToken, ivy.password);
+    await confirmOtpEnrolment(tokens.accessToken, codeAt(enrolment.secret));
+    // The list fails (a lockout, a server restarting): nothing was removed, and the page must not say it was.
+    tamper = async (url, respond) =>
+      url.pathname.endsWith("/mfa/authenticators") ? Response.json({ error: "temporarily_unavailable" }, { status: 503 }) : respond();
+    expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ error: "unavailable" });
+    tamper = undefined;
+    expect((await mfaAuthenticators(tokens.accessToken)).map((a) => a.type)).toEqual(["otp", "recovery-code"]);
+    // Off already: done, as before.
+    expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ done: true });
+    expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ done: true });
   });
 
   it("reports a lockout, an answer that is not JSON and an unreachable server", async () => {
