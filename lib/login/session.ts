@@ -63,26 +63,44 @@ const inFlight = registerCache("login refreshes in flight", new Map<string, { at
 const SHARE_MS = 60_000;
 
 /**
+ * Whether a refresh's failure says the session is over: its refresh token refused
+ * (`invalid_grant`), or the login app's client (`invalid_client`, `unauthorized_client`).
+ * Anything else (an unreachable, busy or failing server, a load balancer's page during a deploy)
+ * says nothing about the session.
+ */
+function endsSession(err: unknown): boolean {
+  if (!(err instanceof SignInError)) return false;
+  if (err.reason === "invalid_credentials") return true;
+  // classify's detail for a refusal: the status and the OAuth error code.
+  return err.reason === "refused" && / (invalid_client|unauthorized_client)$/.test(String(err.cause));
+}
+
+/**
  * The session with fresh tokens when its access token is about to expire. A refused refresh ends
- * the session; an unreachable server leaves it as it is, to be tried again on the next request.
+ * the session; an unreachable, busy or failing server leaves it as it is, to be tried again at the
+ * next request (the failure is not shared for the minute a refresh is).
  */
 export function refreshSession(token: JWT, now = Date.now()): Promise<RefreshOutcome> {
   const tokens = token.tokens;
   if (!tokens || !needsRefresh(tokens, now)) return Promise.resolve({ kind: "unchanged" });
   if (!tokens.refreshToken) return Promise.resolve({ kind: "ended", reason: "no refresh token" });
   for (const [key, entry] of inFlight) if (now - entry.at > SHARE_MS) inFlight.delete(key);
-  const shared = inFlight.get(tokens.refreshToken);
+  const refreshToken = tokens.refreshToken;
+  const shared = inFlight.get(refreshToken);
   if (shared) return shared.outcome;
-  const outcome = refreshTokens(tokens.refreshToken, tokens.idToken).then(
+  const outcome = refreshTokens(refreshToken, tokens.idToken).then(
     (signedIn): RefreshOutcome => ({
       kind: "refreshed",
-      token: { ...token, tokens: { ...signedIn.tokens, refreshToken: signedIn.tokens.refreshToken ?? tokens.refreshToken } },
+      token: { ...token, tokens: { ...signedIn.tokens, refreshToken: signedIn.tokens.refreshToken ?? refreshToken } },
     }),
     (err: unknown): RefreshOutcome => {
-      if (err instanceof SignInError && err.reason === "unreachable") return { kind: "unchanged" };
+      if (!endsSession(err)) {
+        inFlight.delete(refreshToken);
+        return { kind: "unchanged" };
+      }
       return { kind: "ended", reason: err instanceof SignInError ? err.reason : "error" };
     },
   );
-  inFlight.set(tokens.refreshToken, { at: now, outcome });
+  inFlight.set(refreshToken, { at: now, outcome });
   return outcome;
 }

@@ -247,6 +247,27 @@ describe("refreshSession", () => {
     expect(await refreshSession(session)).toEqual({ kind: "ended", reason: "invalid_credentials" });
   });
 
+  it("ends the session when the server refuses the client (invalid_client)", async () => {
+    const session = await expiring();
+    tamper = async (url, _request, respond) =>
+      url.pathname.endsWith("/oauth2/token") ? Response.json({ error: "invalid_client" }, { status: 401 }) : respond();
+    expect(await refreshSession(session)).toMatchObject({ kind: "ended" });
+  });
+
+  it.each([
+    ["busy (429)", () => Response.json({ error: "too_many_requests" }, { status: 429, headers: { "Retry-After": "30" } })],
+    ["failing (500)", () => Response.json({ error: "server_error" }, { status: 500 })],
+    ["a load balancer's page (503)", () => new Response("<html>deploying</html>", { status: 503, headers: { "Content-Type": "text/html" } })],
+  ])("keeps the session when the server is %s, and tries again at the next request", async (_name, answer) => {
+    const session = await expiring();
+    requests.length = 0;
+    tamper = async (url, _request, respond) => (url.pathname.endsWith("/oauth2/token") ? answer() : respond());
+    expect(await refreshSession(session)).toEqual({ kind: "unchanged" });
+    tamper = undefined;
+    expect((await refreshSession(session)).kind).toBe("refreshed");
+    expect(tokenRequests()).toHaveLength(2);
+  });
+
   it("keeps the session when the server is unreachable", async () => {
     const session = await expiring();
     tamper = async () => {
