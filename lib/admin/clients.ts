@@ -207,7 +207,8 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
     if (!c) throw new NoSuchClient(clientId, workspace);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
     const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null;
-    await tx.client.update({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
+    const { count } = await tx.client.updateMany({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
+    if (count === 0) throw new NoSuchClient(clientId, workspace);
   });
   return { secret };
 }
@@ -303,7 +304,10 @@ export async function setClient(
     // it keeps the hash alone, as every other client does.
     const onJwtSecret = splitList(data.authMethods ?? c.authMethods).includes("client_secret_jwt");
     const dropsJwtSecret = c.jwtSecret !== null && !onJwtSecret;
-    await tx.client.update({ where: { id: c.id }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
+    // (updateMany: a client deleted since it was read, which PostgreSQL's READ COMMITTED lets
+    // happen, is the caller's NoSuchClient, not Prisma's record-not-found.)
+    const { count } = await tx.client.updateMany({ where: { id: c.id }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
+    if (count === 0) throw new NoSuchClient(clientId, workspace);
     return onJwtSecret && c.jwtSecret === null;
   });
   return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS, needsNewSecret };
