@@ -85,26 +85,28 @@ function isSignOut(request: NextRequest): boolean {
 
 async function withSession(request: NextRequest, next: () => NextResponse): Promise<NextResponse> {
   const token = await decodeSession(sessionCookieValue(request.cookies.getAll()));
+  // Before any refresh: the sign-out revokes the session's refresh token as it is, and a refresh
+  // now would only rotate it first.
+  if (isSignOut(request)) return signOut(token?.tokens?.accessToken, next);
   if (!token?.tokens) return next();
   const outcome = await refreshSession(token);
   if (outcome.kind === "ended") return endSession(request, next);
   if (outcome.kind === "refreshed") return keepRefreshed(request, next, outcome.token);
-
-  const { accessToken } = token.tokens;
-  if (isSignOut(request)) {
-    // Asking now would find the session alive and remember that; the cookie replayed after this
-    // sign-out must be asked about afresh (in this instance at once, elsewhere within
-    // SESSION_CHECK_SECONDS).
-    forgetSessionCheck(accessToken);
-    // What the account pages sealed for this user (a secret being set up, new recovery codes) goes with the session.
-    const response = next();
-    for (const name of [enrolmentCookieName(), recoveryCodesCookieName()])
-      response.cookies.set(name, "", { path: "/account", maxAge: 0, httpOnly: true, sameSite: "strict", secure: loginConfig().secureCookies });
-    return response;
-  }
   // A network failure ("unknown") keeps the session: see sessionLiveness.
   if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next);
   return next();
+}
+
+function signOut(accessToken: string | undefined, next: () => NextResponse): NextResponse {
+  // Asking now would find the session alive and remember that; the cookie replayed after this
+  // sign-out must be asked about afresh (in this instance at once, elsewhere within
+  // SESSION_CHECK_SECONDS).
+  if (accessToken) forgetSessionCheck(accessToken);
+  // What the account pages sealed for this user (a secret being set up, new recovery codes) goes with the session.
+  const response = next();
+  for (const name of [enrolmentCookieName(), recoveryCodesCookieName()])
+    response.cookies.set(name, "", { path: "/account", maxAge: 0, httpOnly: true, sameSite: "strict", secure: loginConfig().secureCookies });
+  return response;
 }
 
 /** The session's cookies of the request: the whole one, or next-auth's chunks of a long one. */

@@ -331,6 +331,18 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
   });
 
+  it("signs out a session due for a refresh without refreshing it, and deletes what the account pages sealed", async () => {
+    const tokens = await signedIn();
+    const res = await loginProxy(await request("/api/auth/signout", { ...tokens, expiresAt: Date.now() + 1000 }, "POST"));
+    // The refresh token next-auth's sign-out revokes is the session's own, not a rotated one.
+    expect(requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"))).toHaveLength(0);
+    const written = res.headers.getSetCookie();
+    expect(written).toHaveLength(2);
+    expect(written[0]).toMatch(new RegExp(`^${enrolmentCookieName()}=; Path=/account; .*Max-Age=0`));
+    expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
+    expect(res.headers.get("x-middleware-request-cookie")).toContain(`${name}=`);
+  });
+
   it("forgets a session's answer at sign-out, so its replayed cookie is asked about again", async () => {
     const tokens = await signedIn();
     await loginProxy(await request("/account", tokens));
