@@ -37,6 +37,7 @@ export const MFA_USERS = [
   "mfa-off",
   "mfa-codes",
   "mfa-nojs",
+  "mfa-cancel-nojs",
   "mfa-account-nojs",
   // The `required` policy's enrolment during sign-in: one user per test, one for the screenshots
   // (who never confirms), and one who only probes which policy the server applies.

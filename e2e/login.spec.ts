@@ -212,6 +212,21 @@ test.describe("without JavaScript", () => {
     for (const url of urls) expect(url).not.toContain("wrong-password");
   });
 
+  test("sign out is a form posted to the server: it revokes the refresh token and ends the session", async ({ page }) => {
+    await page.goto("/login");
+    await signIn(page, "bob", "bob-password-1");
+    await expect(page).toHaveURL(/\/account$/);
+    const { refreshToken } = await sessionTokens(page);
+    expect((await introspect(page, refreshToken!)).active).toBe(true);
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+    await expect(page.getByTestId("login-message")).toHaveText("You have signed out.");
+    expect((await page.context().cookies()).find((c) => c.name === "next-auth.session-token")).toBeUndefined();
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login$/);
+    expect(await introspect(page, refreshToken!)).toEqual({ active: false });
+  });
+
   test("a post from another site is refused", async ({ request }) => {
     const res = await request.post("/login/submit", {
       form: { username: "alice", password: "alice-password-1" },
@@ -220,6 +235,19 @@ test.describe("without JavaScript", () => {
     });
     expect(res.status()).toBe(403);
     expect(res.headers()["set-cookie"] ?? "").not.toContain("session-token");
+  });
+
+  test("a sign-out posted from another site is refused, and the session lives on", async ({ page }) => {
+    await page.goto("/login");
+    await signIn(page, "bob", "bob-password-1");
+    await expect(page).toHaveURL(/\/account$/);
+    const { refreshToken } = await sessionTokens(page);
+    const res = await page.request.post("/account/sign-out", { headers: { Origin: "https://evil.example" }, maxRedirects: 0 });
+    expect(res.status()).toBe(403);
+    expect(res.headers()["set-cookie"]).toBeUndefined();
+    expect((await introspect(page, refreshToken!)).active).toBe(true);
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/account$/);
   });
 });
 

@@ -143,6 +143,26 @@ test.describe("without JavaScript", () => {
   });
 });
 
+test.describe("without JavaScript, at the code step", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("Cancel and start again forgets the step and shows the password form", async ({ page }) => {
+    await enrolOverHttp(page.request, "mfa-cancel-nojs");
+    await page.goto("/login?callbackUrl=%2Faccount%3Fnotice%3Dx");
+    await page.getByLabel("Username").fill("mfa-cancel-nojs");
+    await page.getByLabel("Password").fill("mfa-cancel-nojs-password-1");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByLabel("Authentication code")).toBeVisible();
+    expect((await page.context().cookies()).filter((c) => c.name.includes("login-mfa-step"))).toHaveLength(1);
+    const answer = page.waitForResponse((r) => r.request().method() === "POST");
+    await page.getByRole("button", { name: "Cancel and start again" }).click();
+    expect((await answer).status()).toBe(303);
+    await expect(page.getByLabel("Password")).toBeVisible();
+    expect(new URL(page.url()).search).toBe("?callbackUrl=%2Faccount%3Fnotice%3Dx");
+    expect((await page.context().cookies()).filter((c) => c.name.includes("login-mfa-step"))).toEqual([]);
+  });
+});
+
 test("a recovery code signs in instead of a code, once", async ({ page }) => {
   const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery");
   await signIn(page, "mfa-recovery", "mfa-recovery-password-1");

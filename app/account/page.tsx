@@ -5,7 +5,6 @@ import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
 import { accountError, accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
 import { openRecoveryCodes, RECOVERY_CODES_HEADER, twoStepStatus } from "@/lib/login/account-mfa.ts";
-import { SignOutButton } from "./sign-out-button.tsx";
 import { TokenViewer } from "./token-viewer.tsx";
 import { TwoStep } from "./two-step.tsx";
 import { Sessions } from "./sessions.tsx";
@@ -41,7 +40,9 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
           <h1>{(profile ? profile.name : session.name) ?? "Your account"}</h1>
           <p data-testid="account-email">{profile ? profile.email : session.email}</p>
         </div>
-        <SignOutButton />
+        <form method="post" action="/account/sign-out">
+          <button type="submit">Sign out</button>
+        </form>
       </header>
       {notice ? (
         <p className="message notice" role="status" data-testid="account-notice">

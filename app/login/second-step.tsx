@@ -2,7 +2,6 @@ import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import type { MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { groupedSecret, qrCodeDataUrl } from "@/lib/login/qr-code.ts";
 import { RecoveryCodes } from "../account/recovery-codes.tsx";
-import { cancelSignInStep } from "./actions.ts";
 import { StepForm } from "./step-form.tsx";
 
 export function CodeField() {
@@ -29,7 +28,7 @@ export function CodeField() {
 
 function StartAgain({ callbackUrl }: { callbackUrl: string }) {
   return (
-    <form action={cancelSignInStep} className="start-again">
+    <form method="post" action="/login/cancel" className="start-again">
       <input type="hidden" name="callbackUrl" value={callbackUrl} />
       <button type="submit" className="link">
         Cancel and start again

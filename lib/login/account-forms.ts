@@ -1,7 +1,7 @@
 import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { currentSession } from "@/lib/login/current-session.ts";
-import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
+import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
 import { setCookieHeader } from "@/lib/login/sealed-cookie.ts";
 import {

@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { destinationAfter, isSameOriginPost } from "@/lib/login/form-sign-in.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { cancelSignInStep, destinationAfter } from "@/lib/login/form-sign-in.ts";
+import { mfaStepCookieName } from "@/lib/login/mfa-sign-in.ts";
 
 const APP = "http://127.0.0.1:3100";
-
-describe("isSameOriginPost", () => {
-  it.each([
-    [{ origin: APP }, true],
-    [{ origin: "https://evil.example" }, false],
-    [{ origin: "https://evil.example", "sec-fetch-site": "same-origin" }, false],
-    [{ origin: "null", "sec-fetch-site": "same-origin" }, true],
-    [{ origin: "null", "sec-fetch-site": "cross-site" }, false],
-    [{ "sec-fetch-site": "same-site" }, false],
-    [{}, false],
-  ])("%o → %s", (headers, expected) => {
-    expect(isSameOriginPost(new Request(`${APP}/login/submit`, { method: "POST", headers }), APP)).toBe(expected);
-  });
-});
 
 describe("destinationAfter", () => {
   it.each([
@@ -28,5 +16,37 @@ describe("destinationAfter", () => {
     [null, "/login?error=refused&callbackUrl=%2Faccount"],
   ])("%s → %s", (location, expected) => {
     expect(destinationAfter(location, "/account", APP)).toBe(expected);
+  });
+});
+
+describe("cancelSignInStep (POST /login/cancel)", () => {
+  const cancel = (headers: Record<string, string>, callbackUrl = "/account?notice=x") =>
+    cancelSignInStep(
+      new Request(`${settings().APP_URL}/login/cancel`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+        body: new URLSearchParams({ callbackUrl }),
+      }),
+    );
+  const step = mfaStepCookieName();
+
+  it("deletes the step's cookie and each of its chunks, then sends the browser to the password form", async () => {
+    const res = await cancel({ origin: "null", "sec-fetch-site": "same-origin", cookie: `${step}.0=a; ${step}.1=b; other=c` });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/login?callbackUrl=%2Faccount%3Fnotice%3Dx");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf(";")))).toEqual([`${step}=`, `${step}.0=`, `${step}.1=`]);
+    expect(res.headers.getSetCookie().every((c) => c.includes("; Max-Age=0;"))).toBe(true);
+  });
+
+  it("keeps the way back on this site", async () => {
+    const res = await cancel({ origin: new URL(settings().APP_URL).origin }, "https://evil.example/account");
+    expect(res.headers.get("location")).toBe("/login?callbackUrl=%2Faccount");
+  });
+
+  it("refuses a form from another site (403), deleting nothing", async () => {
+    const res = await cancel({ origin: "https://evil.example", cookie: `${step}=a` });
+    expect(res.status).toBe(403);
+    expect(res.headers.getSetCookie()).toEqual([]);
   });
 });

@@ -6,23 +6,13 @@ import { authOptions } from "@/lib/login/auth-options.ts";
 import { authRoute } from "@/lib/login/auth-route.ts";
 import { safeCallbackPath, validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { NEXT_STEP } from "@/lib/login/messages.ts";
+import { mfaStepCookies } from "@/lib/login/mfa-sign-in.ts";
+import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 
 /** The fields of the password form and of each later step (auth-options.ts's `credentials`). */
 const CREDENTIAL_FIELDS = ["username", "password", "otp", "recoveryCode", "done"] as const;
 
 const NO_STORE = { "Cache-Control": "no-store" };
-
-/**
- * A cross-site form must not sign the browser in to an account of the attacker's choosing (login
- * CSRF). This route answers next-auth's CSRF check on the browser's behalf, so it makes its own:
- * the browser says where the form came from. Our pages send `Referrer-Policy: no-referrer`, under
- * which a browser sends `Origin: null`; Sec-Fetch-Site then says it (a browser without it is refused).
- */
-export function isSameOriginPost(req: Request, appOrigin: string): boolean {
-  const origin = req.headers.get("origin");
-  if (origin && origin !== "null") return origin === appOrigin;
-  return req.headers.get("sec-fetch-site") === "same-origin";
-}
 
 /** The first `name=value` of a Set-Cookie header, decoded as next-auth encoded it. */
 function cookiePair(setCookie: string): [string, string] | undefined {
@@ -34,6 +24,23 @@ function cookiePair(setCookie: string): [string, string] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * next-auth's own CSRF token, for a request this route makes to next-auth on the browser's
+ * behalf: its csrf route reuses the browser's cookie or makes a new one, which goes to the
+ * request's cookies (next-auth reads them from `next/headers`, not from the request it is handed)
+ * and to the browser.
+ */
+async function nextAuthCsrfToken(appUrl: string): Promise<string> {
+  const csrf = await NextAuth(new NextRequest(new URL("/api/auth/csrf", appUrl)), { params: Promise.resolve({ nextauth: ["csrf"] }) }, authOptions());
+  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+  const jar = await cookies();
+  for (const header of csrf.headers.getSetCookie()) {
+    const pair = cookiePair(header);
+    if (pair) jar.set(pair[0], pair[1], { httpOnly: true, sameSite: "lax", path: "/", secure: appUrl.startsWith("https://") });
+  }
+  return csrfToken;
 }
 
 /** Where the browser goes after next-auth answered the credentials callback with `location`. */
@@ -64,16 +71,7 @@ export async function formSignIn(req: NextRequest): Promise<Response> {
     if (typeof value === "string") body.set(name, value);
   }
 
-  // next-auth's own CSRF token: its csrf route reuses the browser's cookie or makes a new one,
-  // which goes to the request's cookies (read by the callback below) and to the browser.
-  const csrf = await NextAuth(new NextRequest(new URL("/api/auth/csrf", appUrl)), { params: Promise.resolve({ nextauth: ["csrf"] }) }, authOptions());
-  const { csrfToken } = (await csrf.json()) as { csrfToken: string };
-  const jar = await cookies();
-  for (const header of csrf.headers.getSetCookie()) {
-    const pair = cookiePair(header);
-    if (pair) jar.set(pair[0], pair[1], { httpOnly: true, sameSite: "lax", path: "/", secure: appUrl.startsWith("https://") });
-  }
-  body.set("csrfToken", csrfToken);
+  body.set("csrfToken", await nextAuthCsrfToken(appUrl));
   body.set("callbackUrl", callbackPath);
 
   const callback = await authRoute(
@@ -86,5 +84,57 @@ export async function formSignIn(req: NextRequest): Promise<Response> {
   );
   const headers = new Headers({ ...NO_STORE, Location: destinationAfter(callback.headers.get("location"), callbackPath, appUrl) });
   for (const setCookie of callback.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/** The names of the request's cookies. */
+function cookieNames(req: Request): string[] {
+  return (req.headers.get("cookie") ?? "")
+    .split(";")
+    .map((pair) => pair.slice(0, Math.max(pair.indexOf("="), 0)).trim())
+    .filter(Boolean);
+}
+
+/**
+ * "Cancel and start again" at a step after the password (POST /login/cancel), with or without
+ * script: forgets the step in progress (its sealed cookie and chunks), then a 303 to the password
+ * form. A plain form post and not a server action, which Next refuses from our pages' `Origin:
+ * null` (see isSameOriginPost).
+ */
+export async function cancelSignInStep(req: Request): Promise<Response> {
+  const appUrl = settings().APP_URL;
+  if (!isSameOriginPost(req, new URL(appUrl).origin)) return new Response("Forbidden", { status: 403, headers: NO_STORE });
+  const form = await req.formData().catch(() => undefined);
+  const callbackField = form?.get("callbackUrl");
+  const callbackPath = safeCallbackPath(typeof callbackField === "string" ? callbackField : undefined, appUrl);
+  const headers = new Headers({ ...NO_STORE, Location: `/login?${new URLSearchParams({ callbackUrl: callbackPath })}` });
+  for (const setCookie of await mfaStepCookies(null, cookieNames(req))) headers.append("Set-Cookie", setCookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/** Where a sign-out lands: the sign-in form, saying so. */
+export const SIGNED_OUT_PATH = "/login?reason=signed_out";
+
+/**
+ * The account page's "Sign out" (POST /account/sign-out), a plain form with or without script:
+ * next-auth's sign-out run here (which revokes the refresh token at the issuer, see
+ * auth-options.ts's `events.signOut`, and deletes the session cookie), then a 303 to the sign-in
+ * form. A cross-site form is refused (403) with nothing ended. The proxy (lib/login/proxy.ts) does
+ * the rest of a sign-out on the way in, as for next-auth's own route.
+ */
+export async function formSignOut(req: NextRequest): Promise<Response> {
+  const appUrl = settings().APP_URL;
+  if (!isSameOriginPost(req, new URL(appUrl).origin)) return new Response("Forbidden", { status: 403, headers: NO_STORE });
+  const body = new URLSearchParams({ csrfToken: await nextAuthCsrfToken(appUrl), callbackUrl: SIGNED_OUT_PATH });
+  const signOut = await authRoute(
+    new NextRequest(new URL("/api/auth/signout", appUrl), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: req.headers.get("cookie") ?? "" },
+      body,
+    }),
+    { params: Promise.resolve({ nextauth: ["signout"] }) },
+  );
+  const headers = new Headers({ ...NO_STORE, Location: SIGNED_OUT_PATH });
+  for (const setCookie of signOut.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
   return new Response(null, { status: 303, headers });
 }

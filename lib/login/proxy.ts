@@ -13,6 +13,7 @@ import {
 } from "@/lib/login/session.ts";
 import { loginConfig } from "@/lib/login/config.ts";
 import { forgetSessionCheck, sessionLiveness } from "@/lib/login/session-check.ts";
+import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 import { enrolmentCookieName, RECOVERY_CODES_HEADER, recoveryCodesCookieName } from "@/lib/login/account-mfa.ts";
 
 /**
@@ -78,9 +79,17 @@ function takesRecoveryCodes(request: NextRequest): boolean {
   return !request.headers.has("next-router-prefetch") && request.headers.get("purpose") !== "prefetch" && request.headers.get("sec-purpose") !== "prefetch";
 }
 
-/** next-auth's sign-out: the session is about to end at the server. */
+/**
+ * The account page's sign-out form, or next-auth's own sign-out route, posted from our pages: the
+ * session is about to end at the server. A cross-site post is refused there, and changes nothing here.
+ */
 function isSignOut(request: NextRequest): boolean {
-  return request.method === "POST" && request.nextUrl.pathname === "/api/auth/signout";
+  const { pathname } = request.nextUrl;
+  return (
+    request.method === "POST" &&
+    (pathname === "/account/sign-out" || pathname === "/api/auth/signout") &&
+    isSameOriginPost(request, new URL(settings().APP_URL).origin)
+  );
 }
 
 async function withSession(request: NextRequest, next: () => NextResponse): Promise<NextResponse> {

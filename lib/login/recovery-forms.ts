@@ -1,6 +1,6 @@
 import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { isSameOriginPost } from "@/lib/login/form-sign-in.ts";
+import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
 import { confirmEmailAddress, linkIssuer } from "@/lib/login/email-verification.ts";
 

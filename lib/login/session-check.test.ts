@@ -231,8 +231,15 @@ describe("sessionLiveness against the real server: sign-out ends the session", (
 
 describe("the proxy refuses the cookie of an ended session", () => {
   const name = sessionCookieName();
+  // A POST as the app's pages send it (Referrer-Policy: no-referrer): `Origin: null`, from the same origin.
   const request = async (path: string, tokens: SessionTokens, method = "GET") =>
-    new NextRequest(`http://localhost:3000${path}`, { method, headers: { cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}` } });
+    new NextRequest(`http://localhost:3000${path}`, {
+      method,
+      headers: {
+        cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}`,
+        ...(method === "POST" ? { origin: "null", "sec-fetch-site": "same-origin" } : {}),
+      },
+    });
   const deletesCookie = (res: Response) =>
     res.headers.get("set-cookie")?.startsWith(`${name}=;`) && /; Max-Age=0(;|$)/.test(res.headers.get("set-cookie") ?? "");
 
@@ -331,16 +338,33 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
   });
 
-  it("signs out a session due for a refresh without refreshing it, and deletes what the account pages sealed", async () => {
+  it.each(["/api/auth/signout", "/account/sign-out"])(
+    "signs out at %s a session due for a refresh without refreshing it, and deletes what the account pages sealed",
+    async (path) => {
+      const tokens = await signedIn();
+      const res = await loginProxy(await request(path, { ...tokens, expiresAt: Date.now() + 1000 }, "POST"));
+      // The refresh token next-auth's sign-out revokes is the session's own, not a rotated one.
+      expect(requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"))).toHaveLength(0);
+      const written = res.headers.getSetCookie();
+      expect(written).toHaveLength(2);
+      expect(written[0]).toMatch(new RegExp(`^${enrolmentCookieName()}=; Path=/account; .*Max-Age=0`));
+      expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
+      expect(res.headers.get("x-middleware-request-cookie")).toContain(`${name}=`);
+    },
+  );
+
+  it("changes nothing for a sign-out posted from another site (refused there): no cookie deleted, the session asked about as usual", async () => {
     const tokens = await signedIn();
-    const res = await loginProxy(await request("/api/auth/signout", { ...tokens, expiresAt: Date.now() + 1000 }, "POST"));
-    // The refresh token next-auth's sign-out revokes is the session's own, not a rotated one.
-    expect(requests.filter((r) => new URL(r.url).pathname.endsWith("/oauth2/token"))).toHaveLength(0);
-    const written = res.headers.getSetCookie();
-    expect(written).toHaveLength(2);
-    expect(written[0]).toMatch(new RegExp(`^${enrolmentCookieName()}=; Path=/account; .*Max-Age=0`));
-    expect(written[1]).toMatch(new RegExp(`^${recoveryCodesCookieName()}=; Path=/account; .*Max-Age=0`));
-    expect(res.headers.get("x-middleware-request-cookie")).toContain(`${name}=`);
+    for (const path of ["/api/auth/signout", "/account/sign-out"]) {
+      const res = await loginProxy(
+        new NextRequest(`http://localhost:3000${path}`, {
+          method: "POST",
+          headers: { cookie: `${name}=${await encodeSession({ name: "Alice Example", tokens })}`, origin: "https://evil.example" },
+        }),
+      );
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    expect(userinfoCalls()).toBe(1);
   });
 
   it("forgets a session's answer at sign-out, so its replayed cookie is asked about again", async () => {

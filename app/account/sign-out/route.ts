@@ -1,0 +1,3 @@
+import { formSignOut } from "@/lib/login/form-sign-in.ts";
+
+export { formSignOut as POST };

@@ -1,0 +1,3 @@
+import { cancelSignInStep } from "@/lib/login/form-sign-in.ts";
+
+export { cancelSignInStep as POST };
