@@ -14,6 +14,7 @@ import {
   revokeRefreshToken,
   setFetchForTests,
   SignInError,
+  TOKEN_REQUEST_TIMEOUT_MS,
 } from "@/lib/login/token-client.ts";
 import type { CredentialsConfig } from "next-auth/providers/credentials";
 import { authOptions } from "@/lib/login/auth-options.ts";
@@ -189,6 +190,65 @@ describe("passwordSignIn", () => {
     const other = await (await postToken({ grant_type: "password", client_id: "demo-spa", ...ALICE })).json();
     tamper = async (url, _req, respond) => (url.pathname.endsWith("/token") ? Response.json(other) : respond());
     await expect(passwordSignIn("alice", "alice-password-1")).rejects.toMatchObject({ reason: "refused" });
+  });
+});
+
+// Each request to the issuer carries its own timeout (AbortSignal.timeout, spied on here so that
+// the test ends it without waiting): a server that takes the connection and never answers must
+// not hold a sign-in, or a page load waiting for a refresh, for ever.
+describe("a server that never answers", () => {
+  /** Runs `call` against an issuer whose `path` never answers, then times that request out. */
+  async function timedOut(path: string, call: () => Promise<unknown>): Promise<unknown> {
+    const timers = new Map<AbortSignal, { ms: number; controller: AbortController }>();
+    vi.spyOn(AbortSignal, "timeout").mockImplementation((ms: number) => {
+      const controller = new AbortController();
+      timers.set(controller.signal, { ms, controller });
+      return controller.signal;
+    });
+    const held: Array<AbortSignal | undefined> = [];
+    setFetchForTests((async (input: string | URL | Request, init?: RequestInit) => {
+      if (!new URL(input instanceof Request ? input.url : input).pathname.endsWith(path)) return inProcessFetch(input, init);
+      const signal = init?.signal ?? undefined;
+      held.push(signal);
+      // A request without a signal would wait for ever: it fails at once, and the test at its assertion.
+      if (!signal) throw new TypeError("fetch failed");
+      return new Promise<Response>((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    }) as typeof fetch);
+    const outcome = call().then(
+      () => "answered",
+      (err: unknown) => err,
+    );
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    expect(held[0]).toBeInstanceOf(AbortSignal);
+    const timer = timers.get(held[0]!);
+    expect(TOKEN_REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
+    expect(timer?.ms).toBe(TOKEN_REQUEST_TIMEOUT_MS);
+    // What AbortSignal.timeout does when its time is up.
+    timer?.controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+    return outcome;
+  }
+
+  it.each([
+    ["discovery", "/.well-known/openid-configuration"],
+    ["the password grant", "/oauth2/token"],
+  ])("a sign-in gives up on %s: unreachable", async (_what, path) => {
+    const err = await timedOut(path, () => passwordSignIn("alice", "alice-password-1"));
+    expect(err).toBeInstanceOf(SignInError);
+    expect((err as SignInError).reason).toBe("unreachable");
+  });
+
+  it("a refresh gives up: unreachable, which keeps the session (lib/login/session.ts)", async () => {
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
+    const err = await timedOut("/oauth2/token", () => refreshTokens(tokens.refreshToken!, tokens.idToken));
+    expect(err).toBeInstanceOf(SignInError);
+    expect((err as SignInError).reason).toBe("unreachable");
+  });
+
+  it("a sign-out's revocation gives up (logged by the caller)", async () => {
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
+    const err = await timedOut("/oauth2/revoke", () => revokeRefreshToken(tokens.refreshToken!));
+    expect(err).toBeInstanceOf(DOMException);
+    expect((err as DOMException).name).toBe("TimeoutError");
   });
 });
 

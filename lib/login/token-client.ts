@@ -117,6 +117,19 @@ export function setFetchForTests(f: typeof fetch | undefined): void {
 }
 
 const DISCOVERY_TTL_MS = 5 * 60_000;
+
+/**
+ * How long the login app waits for each request to its issuer (discovery, the token endpoint, its
+ * JWKS, revocation, the MFA API): a sign-in, or a page load waiting for a refresh, must not hang on
+ * a server that took the connection and never answers. A timed-out sign-in says the server is
+ * unreachable; a timed-out refresh keeps the session (lib/login/session.ts).
+ */
+export const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
+
+/** `options` with a timeout of its own: a signal is made per request, as its clock starts when it is made. */
+function timed<T extends object>(options: T): T & { signal: AbortSignal } {
+  return { ...options, signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS) };
+}
 let discovered: { at: number; server: Promise<Server> } | undefined;
 registerCache("login discovery", {
   clear: () => {
@@ -139,7 +152,7 @@ export function requestOptions(issuer: URL): Server["options"] {
 async function discover(): Promise<Server> {
   const { issuer, clientId, clientSecret, forwardEndUser } = loginConfig();
   const options = requestOptions(issuer);
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: "oidc" }));
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, timed({ ...options, algorithm: "oidc" as const })));
   if (!as.revocation_endpoint && !reported.has(as.issuer)) {
     reported.add(as.issuer);
     logger.error(
@@ -252,12 +265,12 @@ async function tokensFrom(s: Server, response: Response, previousIdToken?: strin
  */
 async function verifyIdTokenSignature(s: Server, response: Response): Promise<void> {
   try {
-    await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+    await oauth.validateApplicationLevelSignature(s.as, response, timed({ ...s.options, [oauth.jwksCache]: jwksCache }));
   } catch (err) {
     if (!(err instanceof oauth.OperationProcessingError && err.code === oauth.KEY_SELECTION)) throw err;
     jwksCache = {};
     s.as = { ...s.as };
-    await oauth.validateApplicationLevelSignature(s.as, response, { ...s.options, [oauth.jwksCache]: jwksCache });
+    await oauth.validateApplicationLevelSignature(s.as, response, timed({ ...s.options, [oauth.jwksCache]: jwksCache }));
   }
 }
 
@@ -290,7 +303,7 @@ export async function passwordSignIn(username: string, password: string, endUser
       s.auth,
       "password",
       { username, password, scope: signInScope(s.as) },
-      { ...s.options, headers },
+      timed({ ...s.options, headers }),
     );
     return await tokensFrom(s, response);
   } catch (err) {
@@ -302,7 +315,7 @@ export async function passwordSignIn(username: string, password: string, endUser
 export async function refreshTokens(refreshToken: string, idToken: string): Promise<SignedIn> {
   try {
     const s = await server();
-    const response = await oauth.refreshTokenGrantRequest(s.as, s.client, s.auth, refreshToken, s.options);
+    const response = await oauth.refreshTokenGrantRequest(s.as, s.client, s.auth, refreshToken, timed(s.options));
     return await tokensFrom(s, response, idToken);
   } catch (err) {
     throw classify(err);
@@ -316,10 +329,13 @@ export async function refreshTokens(refreshToken: string, idToken: string): Prom
 export async function revokeRefreshToken(refreshToken: string): Promise<"revoked" | "unsupported"> {
   const s = await server();
   if (!s.as.revocation_endpoint) return "unsupported";
-  const response = await oauth.revocationRequest(s.as, s.client, s.auth, refreshToken, {
-    ...s.options,
-    additionalParameters: { token_type_hint: "refresh_token" },
-  });
+  const response = await oauth.revocationRequest(
+    s.as,
+    s.client,
+    s.auth,
+    refreshToken,
+    timed({ ...s.options, additionalParameters: { token_type_hint: "refresh_token" } }),
+  );
   await oauth.processRevocationResponse(response);
   return "revoked";
 }
@@ -418,10 +434,14 @@ export async function secondFactorSignIn(mfaToken: string, factor: SecondFactor,
       "otp" in factor
         ? [MFA_OTP_GRANT, { mfa_token: mfaToken, otp: factor.otp }]
         : [MFA_RECOVERY_CODE_GRANT, { mfa_token: mfaToken, recovery_code: factor.recoveryCode }];
-    const response = await oauth.genericTokenEndpointRequest(s.as, s.client, s.auth, grant, parameters, {
-      ...s.options,
-      headers: s.forwardEndUser ? endUserHeaders(endUser) : {},
-    });
+    const response = await oauth.genericTokenEndpointRequest(
+      s.as,
+      s.client,
+      s.auth,
+      grant,
+      parameters,
+      timed({ ...s.options, headers: s.forwardEndUser ? endUserHeaders(endUser) : {} }),
+    );
     return await tokensFrom(s, response);
   } catch (err) {
     if (err instanceof oauth.ResponseBodyError && err.error === "expired_token") throw new SignInError("mfa_expired", err.error);
@@ -450,9 +470,6 @@ export interface OtpEnrolment {
   recoveryCodes: string[];
 }
 
-// A page waits for these calls: a server that does not answer must not hold it up for long.
-const MFA_TIMEOUT_MS = 10_000;
-
 /** `{issuer}/mfa/…`: Auth0's MFA API sits under the issuer; discovery does not list it. */
 function mfaEndpoint(s: Server, path: string): URL {
   return new URL(`${s.as.issuer.replace(/\/$/, "")}/mfa/${path}`);
@@ -471,7 +488,7 @@ async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, 
       headers: { Accept: "application/json", Authorization: `Bearer ${bearer}` },
       body,
       redirect: "manual",
-      signal: AbortSignal.timeout(MFA_TIMEOUT_MS),
+      signal: AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS),
     });
   } catch (err) {
     throw classify(err);
