@@ -25,6 +25,8 @@ export interface TestSmtpServer {
   nextMail(timeoutMs?: number): Promise<ReceivedMail>;
   /** Marks every mail received so far as taken: `nextMail` waits for a new one. */
   drain(): Promise<void>;
+  /** Refuses the next `count` mails after their data, as a busy server does (`451`, try again later). */
+  refuseNext(count: number): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export interface TestSmtpServer {
 export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1", port = 0, host = "127.0.0.1" } = {}): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   let taken = 0;
+  let refusing = 0;
   const waiting: Array<() => void> = [];
   const server = new SMTPServer({
     disabledCommands: ["STARTTLS"],
@@ -53,6 +56,11 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
+        if (refusing > 0) {
+          refusing--;
+          callback(Object.assign(new Error("Requested action aborted: try again later"), { responseCode: 451 }));
+          return;
+        }
         const raw = Buffer.concat(chunks).toString("utf8");
         simpleParser(raw)
           .then((parsed) => {
@@ -99,6 +107,9 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
     },
     async drain() {
       taken = received.length;
+    },
+    refuseNext(count) {
+      refusing = count;
     },
     // The app's pooled connections first: the server waits for its connections to end.
     close: () => {

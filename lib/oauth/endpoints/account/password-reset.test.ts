@@ -1,6 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Writable } from "node:stream";
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
@@ -143,6 +146,32 @@ describe("POST /account/password-reset", () => {
     expectNoStore(res);
     expect(await res.json()).toEqual(RESET_REQUESTED);
     expect(smtp.received.length).toBe(before);
+  });
+
+  it("mails every account at an address its link though the mail server refuses one of them", async () => {
+    const workspace = "demo/default";
+    for (const username of ["shared-first", "shared-second"])
+      await addUser({ workspace, username, password: "shared address passphrase 1", email: "shared@example.com" });
+    try {
+      const lines: string[] = [];
+      const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+      vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+      smtp.refuseNext(1);
+      expect((await requestReset({ email: "shared@example.com" })).status).toBe(202);
+      const mail = await smtp.nextMail();
+      expect(mail.rcptTo).toEqual(["shared@example.com"]);
+      expect(LINK.test(mail.text)).toBe(true);
+      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const refused = logged.filter((line) => line.event === "account.password_reset.mail_failed");
+      expect(refused).toEqual([expect.objectContaining({ level: 50, userId: expect.any(String), clientId: "demo-web", err: expect.stringContaining("451") })]);
+      expect(logged.filter((line) => line.event === "account.password_reset.mailed")).toHaveLength(1);
+      // Both links were made; the refused one's user can ask again.
+      const users = await db().user.findMany({ where: { email: "shared@example.com" }, select: { id: true } });
+      expect(await db().accountToken.count({ where: { userId: { in: users.map((u) => u.id) }, purpose: "password_reset" } })).toBe(2);
+    } finally {
+      vi.restoreAllMocks();
+      await db().user.deleteMany({ where: { username: { in: ["shared-first", "shared-second"] } } });
+    }
   });
 
   it("takes as long for an unknown user as for a known one (medians of 30 within 25%)", async () => {

@@ -79,7 +79,10 @@ export async function passwordResetEndpoint(request: OAuthRequest, context: Endp
   return json(RESET_REQUESTED, 202);
 }
 
-/** What happens after the answer: each matching active account with an address gets its link, within the hourly limit. */
+/**
+ * What happens after the answer: each matching active account with an address gets its link,
+ * within the hourly limit. A mail the server does not take is logged, and the next account's goes on.
+ */
 async function mailResetLinks(
   workspace: Workspace,
   clientId: string,
@@ -105,7 +108,16 @@ async function mailResetLinks(
     }
     const link = new URL(resetPage);
     link.searchParams.set("token", token);
-    await sendMail(passwordResetMail({ to: user.email, username: user.username, workspaceName: user.workspaceName }, link.toString(), ttl), log);
+    try {
+      await sendMail(passwordResetMail({ to: user.email, username: user.username, workspaceName: user.workspaceName }, link.toString(), ttl), log);
+    } catch (err) {
+      // The other accounts at the address still get theirs; this user can ask again.
+      log.error(
+        { event: "account.password_reset.mail_failed", userId: user.id, clientId, err: err instanceof Error ? err.message : String(err) },
+        "password reset mail not sent",
+      );
+      continue;
+    }
     log.info({ event: "account.password_reset.mailed", userId: user.id, clientId }, "password reset link mailed");
   }
 }
