@@ -2,6 +2,7 @@ import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
+import { renameReason } from "@/lib/oauth/store/activity.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { ifGiven, valid } from "@/lib/admin/values.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
@@ -139,7 +140,7 @@ export async function setUser(workspace: string, username: string, changes: User
   if (changed.length === 0) throw new NothingToChange();
   const { w, user } = await userByName(workspace, username);
   const renamed = data.username !== undefined && data.username !== username;
-  const reason = changed.map((k) => (k === "username" && renamed ? `username (was ${username})` : k)).join(", ");
+  const reason = changed.map((k) => (k === "username" && renamed ? renameReason(username) : k)).join(", ");
   await change("user.set", { workspaceId: w.id, userId: user.id, username: data.username ?? username, reason }, async (tx) => {
     if (renamed && (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username: data.username ?? "" } } })))
       throw new AdminError(`User ${data.username} exists already`);

@@ -23,6 +23,10 @@ export interface Activity {
   userAgent: string | null;
 }
 
+/** How a rename reads in the reason of its audit event (`admin.user.set`, lib/admin/users.ts): `username (was alice)`. */
+const RENAMED_FROM = "username (was ";
+export const renameReason = (previous: string) => `${RENAMED_FROM}${previous})`;
+
 /**
  * A user's newest activity from the audit trail, at most `limit` events. A failed password names
  * only the username it was tried for (no user is known before the password is), so those count
@@ -34,7 +38,7 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
     db(),
     Prisma.sql`SELECT u."createdAt" AS "created",
         (SELECT MAX(r."createdAt") FROM "AuditEvent" r WHERE r."workspaceId" = ${workspaceId} AND r."username" = ${user.username}
-          AND r."userId" = ${user.id} AND r."event" = ${"admin.user.set"} AND r."reason" LIKE ${"%username (was %"}) AS "renamed"
+          AND r."userId" = ${user.id} AND r."event" = ${"admin.user.set"} AND r."reason" LIKE ${`%${RENAMED_FROM}%`}) AS "renamed"
       FROM "User" u WHERE u."id" = ${user.id}`,
   );
   const since = new Date(Math.max(named ? new Date(named.created).getTime() : Date.now(), named?.renamed ? new Date(named.renamed).getTime() : 0));
