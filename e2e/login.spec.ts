@@ -149,6 +149,10 @@ test("a session too long for one cookie (the longest name and address) signs in,
   await page.reload();
   await expect(page.getByTestId("account-email")).toHaveText(LONG_DETAILS_USER.email);
   expect((await sessionCookies()).sort()).toEqual(["next-auth.session-token.0", "next-auth.session-token.1"]);
+  // Sign-out deletes every chunk.
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+  expect(await sessionCookies()).toEqual([]);
 });
 
 test("a callbackUrl on another origin is ignored", async ({ page }) => {

@@ -2,6 +2,7 @@ import NextAuth from "next-auth";
 import { cookies } from "next/headers";
 import { NextRequest } from "next/server";
 import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { authOptions } from "@/lib/login/auth-options.ts";
 import { authRoute } from "@/lib/login/auth-route.ts";
 import { safeCallbackPath, validatedCallbackPath } from "@/lib/login/callback-url.ts";
@@ -114,6 +115,8 @@ export async function cancelSignInStep(req: Request): Promise<Response> {
 
 /** Where a sign-out lands: the sign-in form, saying so. */
 export const SIGNED_OUT_PATH = "/login?reason=signed_out";
+/** Where a sign-out that ended nothing lands: the account page, saying it could not be done (in its sessions section). */
+const SIGN_OUT_FAILED_PATH = "/account?error=unavailable&form=sessions#sessions";
 
 /**
  * The account page's "Sign out" (POST /account/sign-out), a plain form with or without script:
@@ -134,6 +137,14 @@ export async function formSignOut(req: NextRequest): Promise<Response> {
     }),
     { params: Promise.resolve({ nextauth: ["signout"] }) },
   );
+  // next-auth answers a sign-out with a redirect to the callback; anything else (its CSRF check
+  // refused, a failure) ended nothing, and the page must not say otherwise.
+  const location = signOut.headers.get("location");
+  const signedOut = signOut.status === 302 && location !== null && URL.parse(location, appUrl)?.href === new URL(SIGNED_OUT_PATH, appUrl).href;
+  if (!signedOut) {
+    logger.error({ event: "logout.failed", status: signOut.status, location }, "next-auth did not sign the session out");
+    return new Response(null, { status: 303, headers: { ...NO_STORE, Location: SIGN_OUT_FAILED_PATH } });
+  }
   const headers = new Headers({ ...NO_STORE, Location: SIGNED_OUT_PATH });
   for (const setCookie of signOut.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
   return new Response(null, { status: 303, headers });

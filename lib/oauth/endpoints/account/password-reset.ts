@@ -111,7 +111,8 @@ async function mailResetLinks(
     try {
       await sendMail(passwordResetMail({ to: user.email, username: user.username, workspaceName: user.workspaceName }, link.toString(), ttl), log);
     } catch (err) {
-      // The other accounts at the address still get theirs; this user can ask again.
+      // The other accounts at the address still get theirs. This user can ask again while under
+      // the hourly limit, which the link just made counts towards.
       log.error(
         { event: "account.password_reset.mail_failed", userId: user.id, clientId, err: err instanceof Error ? err.message : String(err) },
         "password reset mail not sent",
