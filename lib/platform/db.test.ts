@@ -215,6 +215,23 @@ describe("insertIfChanged", () => {
     expect([await ipOf(a), await ipOf(b)].filter(Boolean)).toHaveLength(1);
   });
 
+  it("runs several inserts after the first statement, all or none", async () => {
+    const id = crypto.randomUUID();
+    await sqlExecute(db(), insert(id, "192.0.2.1"));
+    const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${id} AND "ip" = ${"192.0.2.1"}`;
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    expect(await insertIfChanged(db(), consume, insert(a, "192.0.2.3"), insert(b, "192.0.2.4"), insert(c, "192.0.2.5"))).toBe(true);
+    expect([await ipOf(a), await ipOf(b), await ipOf(c)]).toEqual(["192.0.2.3", "192.0.2.4", "192.0.2.5"]);
+    const [d, e] = [crypto.randomUUID(), crypto.randomUUID()];
+    expect(await insertIfChanged(db(), consume, insert(d, "192.0.2.6"), insert(e, "192.0.2.7"))).toBe(false);
+    expect([await ipOf(d), await ipOf(e)]).toEqual([undefined, undefined]);
+    // The last insert failing (a key taken) undoes the first statement and the earlier inserts.
+    const again = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.8"} WHERE "id" = ${id}`;
+    const f = crypto.randomUUID();
+    await expect(insertIfChanged(db(), again, insert(f, "192.0.2.8"), insert(a, "192.0.2.8"))).rejects.toThrow();
+    expect([await ipOf(id), await ipOf(f)]).toEqual(["192.0.2.2", undefined]);
+  });
+
   it("refuses an insert in any other form than INSERT … SELECT without FROM", () => {
     const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"none"}`;
     const values = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${"x"}, ${"w"}, ${"u"}, ${"i"}, ${new Date()})`;

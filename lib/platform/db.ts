@@ -448,29 +448,36 @@ export function sqlLimit(count: number): Prisma.Sql {
 }
 
 /**
- * Runs `first` and, when it changed exactly one row, `insert`, as one: nothing can come between
- * them and neither happens alone. `insert` is an `INSERT INTO … (…) SELECT …` with no FROM of its
- * own (the form both databases read), and `first` changes at most one row (a key's). On SQLite one
- * synchronous transaction on the connection; on PostgreSQL one statement, `first` as a WITH query
- * whose RETURNING row the insert selects from: one round trip instead of BEGIN, two statements and
- * COMMIT (of two racing, the second's update waits for the first's row lock, then finds the row
- * changed and inserts nothing). Answers whether `insert` ran. For a conditional write and the row
- * that depends on it (a refresh token's rotation).
+ * Runs `first` and, when it changed exactly one row, `insert` (and each of `more`), as one:
+ * nothing can come between them and no insert happens alone. Each insert is an `INSERT INTO … (…)
+ * SELECT …` with no FROM of its own (the form both databases read), and `first` changes at most one
+ * row (a key's). On SQLite one synchronous transaction on the connection; on PostgreSQL one
+ * statement, `first` as a WITH query whose RETURNING row each insert selects from: one round trip
+ * instead of BEGIN, several statements and COMMIT (of two racing, the second's update waits for
+ * the first's row lock, then finds the row changed and inserts nothing). Answers whether the
+ * inserts ran. For a conditional write and the rows that depend on it (a refresh token's
+ * rotation; a sign-in's session and first refresh token, while its user's password is the one checked).
  */
-export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql): Promise<boolean> {
-  if (!INSERT_SELECT.test(insert.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${insert.sql}`);
+export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql, ...more: Prisma.Sql[]): Promise<boolean> {
+  const inserts = [insert, ...more];
+  for (const each of inserts) if (!INSERT_SELECT.test(each.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${each.sql}`);
   return onDriver(
     client,
-    () => `${first.sql};\n${insert.sql}`,
+    () => [first, ...inserts].map((statement) => statement.sql).join(";\n"),
     (driver) => {
       if (driver.kind === "postgres") {
-        return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1) ${insert} FROM "changed"`).then((result) => result.rowCount === 1);
+        const earlier = inserts.slice(0, -1).map((each, i) => Prisma.sql`, ${Prisma.raw(`"i${i}"`)} AS (${each} FROM "changed")`);
+        const last = inserts[inserts.length - 1] ?? insert;
+        const withs = earlier.length > 0 ? Prisma.join(earlier, "") : Prisma.empty;
+        return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1)${withs} ${last} FROM "changed"`).then(
+          (result) => result.rowCount === 1,
+        );
       }
       const sqlite = driver.connection;
       return settled(() =>
         inTransaction(sqlite, () => {
           if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
-          sqlite.prepare(insert.sql).run(insert.values.map(sqliteArg));
+          for (const each of inserts) sqlite.prepare(each.sql).run(each.values.map(sqliteArg));
           return true;
         }),
       );

@@ -11,6 +11,7 @@ import { scopePolicy } from "@/lib/oauth/model/client.ts";
 import { mfaPolicyOf, secondFactorRequired } from "@/lib/oauth/model/mfa.ts";
 import { createChallenge } from "@/lib/oauth/store/mfa.ts";
 import { findUserAndHistory } from "@/lib/oauth/store/users.ts";
+import { CredentialsChanged } from "@/lib/oauth/store/credentials.ts";
 import type { SignInUser } from "@/lib/oauth/model/user.ts";
 import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -57,30 +58,50 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
     // Not a sign-in yet: failures from here stay counted until the second factor is passed too,
     // so a guesser who has the password cannot clear the count of wrong codes with it.
     attempt.release();
-    const mfaToken = await createChallenge({
-      workspaceId: workspace.id,
-      clientId: client.id,
-      userId: active.id,
-      scope,
-      expiresAt: new Date(Date.now() + settings().MFA_TOKEN_TTL_SECONDS * 1000),
-    });
+    const mfaToken = await supersededAsBadCredentials(
+      createChallenge({
+        workspaceId: workspace.id,
+        clientId: client.id,
+        userId: active.id,
+        scope,
+        expiresAt: new Date(Date.now() + settings().MFA_TOKEN_TTL_SECONDS * 1000),
+        whilePassword: active.passwordHash,
+      }),
+    );
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
   }
   await attempt.succeeded();
   const device = { ip, userAgent: audit.userAgent };
-  const tokens = await completeSignIn({
-    workspace,
-    client,
-    user: active,
-    scope,
-    amr: ["pwd"],
-    address,
-    knownSince: history.knownSince,
-    now: Date.now(),
-    jkt: dpop?.jkt,
-    device,
-  });
+  const tokens = await supersededAsBadCredentials(
+    completeSignIn({
+      workspace,
+      client,
+      user: active,
+      scope,
+      amr: ["pwd"],
+      address,
+      knownSince: history.knownSince,
+      now: Date.now(),
+      jkt: dpop?.jkt,
+      device,
+      whilePassword: active.passwordHash,
+    }),
+  );
   return json(tokens);
+}
+
+/**
+ * A sign-in whose password was changed after it was checked (by its user elsewhere, a reset, an
+ * operator) writes nothing, and is answered as a wrong password is: the change ended every
+ * session, and whoever knew the old password must not keep one through it.
+ */
+async function supersededAsBadCredentials<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (err) {
+    if (err instanceof CredentialsChanged) throw new InvalidGrant(BAD_CREDENTIALS, { detail: err.message });
+    throw err;
+  }
 }
 
 /** §4.3.2: `username` and `password` are required; long inputs are refused before any hashing. */

@@ -23,13 +23,27 @@ export interface CompletedSignIn {
   jkt?: string;
   /** The end user's address and browser, as a trusted client passed them (or the caller's own): kept with the session. */
   device: Device;
+  /** The password hash a password grant checked: the session starts only while it is still the user's (startSession). */
+  whilePassword?: string;
 }
 
 /**
  * A sign-in every factor of which has been passed: the address is remembered as the user's, the
  * session starts, and the tokens are issued (a refresh token when the client may refresh).
  */
-export async function completeSignIn({ workspace, client, user, scope, amr, address, knownSince, now, jkt, device }: CompletedSignIn): Promise<TokenResponse> {
+export async function completeSignIn({
+  workspace,
+  client,
+  user,
+  scope,
+  amr,
+  address,
+  knownSince,
+  now,
+  jkt,
+  device,
+  whilePassword,
+}: CompletedSignIn): Promise<TokenResponse> {
   // A known address is written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   const { session, refreshToken } = await startSession(
@@ -45,6 +59,7 @@ export async function completeSignIn({ workspace, client, user, scope, amr, addr
       dpopJkt: client.confidential ? null : (jkt ?? null),
       now,
       device,
+      whilePassword,
     },
     client.grantTypes.has("refresh_token")
       ? { clientId: client.id, userId: user.id, scope, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl }

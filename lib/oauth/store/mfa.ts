@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
-import { bothOrNeither, db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { bothOrNeither, db, insertIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { notWrittenFor, passwordStill } from "@/lib/oauth/store/credentials.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 
@@ -77,13 +78,13 @@ export async function createChallenge(input: {
   userId: string;
   scope: readonly string[];
   expiresAt: Date;
+  /** The password hash the sign-in checked: no challenge unless it is still the user's (see startSession). */
+  whilePassword: string;
 }): Promise<string> {
   const token = randomBytes(32).toString("base64url");
-  await sqlExecute(
-    db(),
-    Prisma.sql`INSERT INTO "MfaChallenge" ("tokenHash", "workspaceId", "clientId", "userId", "scope", "failures", "expiresAt", "createdAt")
-      VALUES (${mfaTokenHash(token)}, ${input.workspaceId}, ${input.clientId}, ${input.userId}, ${joinList(input.scope)}, 0, ${input.expiresAt}, ${new Date()})`,
-  );
+  const insert = Prisma.sql`INSERT INTO "MfaChallenge" ("tokenHash", "workspaceId", "clientId", "userId", "scope", "failures", "expiresAt", "createdAt")
+      SELECT ${mfaTokenHash(token)}, ${input.workspaceId}, ${input.clientId}, ${input.userId}, ${joinList(input.scope)}, 0, ${input.expiresAt}, ${new Date()}`;
+  if (!(await insertIfChanged(db(), passwordStill(input.userId, input.whilePassword), insert))) throw await notWrittenFor(input.userId);
   return token;
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { settings } from "@/lib/platform/env.ts";
-import { db, sqlExecute, sqlExecuteAll, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, insertIfChanged, sqlExecute, sqlExecuteAll, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { notWrittenFor, passwordStill } from "@/lib/oauth/store/credentials.ts";
 import { insertRefreshToken, newRefreshToken, type IssuedRefreshToken, type RefreshGrant } from "@/lib/oauth/store/refresh-tokens.ts";
 import type { Session } from "@/lib/oauth/model/session.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -20,7 +21,16 @@ const MAX_USER_AGENT_LENGTH = 512;
  * in one commit (plain SQL straight to the driver: the password grant's hot path).
  */
 export async function startSession(
-  input: Omit<Session, "id" | "expiresAt" | "endedAt"> & { ttl: number; now: number; device: Device },
+  input: Omit<Session, "id" | "expiresAt" | "endedAt"> & {
+    ttl: number;
+    now: number;
+    device: Device;
+    /**
+     * The password hash the sign-in checked, if it checked one: nothing is written unless it is
+     * still the user's (CredentialsChanged, or UserGone, is thrown then; see passwordStill).
+     */
+    whilePassword?: string;
+  },
   refresh?: Pick<RefreshGrant, "clientId" | "userId" | "scope" | "ttl">,
 ): Promise<{ session: Session; refreshToken?: IssuedRefreshToken }> {
   const session: Session = {
@@ -34,21 +44,17 @@ export async function startSession(
     endedAt: null,
     dpopJkt: input.dpopJkt,
   };
+  // INSERT … SELECT: the form insertIfChanged reads.
   const insertSession = Prisma.sql`INSERT INTO "Session" ("id", "workspaceId", "clientId", "userId", "amr", "authTime", "expiresAt", "dpopJkt", "createdAt", "ip", "userAgent")
-      VALUES (${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)},
-        ${isIP(input.device.ip) ? input.device.ip : null}, ${input.device.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null})`;
-  if (!refresh) {
-    await sqlExecute(db(), insertSession);
-    return { session };
-  }
+      SELECT ${session.id}, ${session.workspaceId}, ${session.clientId}, ${session.userId}, ${session.amr.join(" ")}, ${session.authTime}, ${session.expiresAt}, ${session.dpopJkt}, ${new Date(input.now)},
+        ${isIP(input.device.ip) ? input.device.ip : null}, ${input.device.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null}`;
   const token = newRefreshToken();
-  const { insert, expiresAt } = insertRefreshToken(
-    { ...refresh, authTime: session.authTime, familyId: session.id, notAfter: session.expiresAt },
-    token,
-    new Date(input.now),
-  );
-  await sqlExecuteAll(db(), [insertSession, insert]);
-  return { session, refreshToken: { token, expiresAt } };
+  const issued =
+    refresh && insertRefreshToken({ ...refresh, authTime: session.authTime, familyId: session.id, notAfter: session.expiresAt }, token, new Date(input.now));
+  const more = issued ? [issued.insert] : [];
+  if (input.whilePassword === undefined) await sqlExecuteAll(db(), [insertSession, ...more]);
+  else if (!(await insertIfChanged(db(), passwordStill(input.userId, input.whilePassword), insertSession, ...more))) throw await notWrittenFor(input.userId);
+  return issued ? { session, refreshToken: { token, expiresAt: issued.expiresAt } } : { session };
 }
 
 /**

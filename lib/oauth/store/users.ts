@@ -1,6 +1,7 @@
 import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
+import { UserGone } from "@/lib/oauth/store/credentials.ts";
 
 import { newestFirst, type AttemptHistory, type SignInUser } from "@/lib/oauth/model/user.ts";
 
@@ -91,13 +92,6 @@ export async function findUserAndHistory(
   }
   history.failures = newestFirst(history.failures);
   return { user, ...history };
-}
-
-/** Thrown where a request's user, known a moment ago, is found gone (deleted while it ran). */
-export class UserGone extends Error {
-  constructor() {
-    super("the request's user is gone");
-  }
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type TokenProblem,
 } from "@/lib/oauth/store/account-tokens.ts";
 import { findProfile, setName, type Profile } from "@/lib/oauth/store/profiles.ts";
-import { UserGone } from "@/lib/oauth/store/users.ts";
+import { UserGone } from "@/lib/oauth/store/credentials.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { MailFailure, mailDelivery, sendMail } from "@/lib/platform/mail.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
