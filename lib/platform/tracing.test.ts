@@ -115,10 +115,13 @@ describe("traces", () => {
         // The user's lookup (with the brute-force defence's counts, in one statement).
         expect(database.map((s) => s.name)).toContainEqual(expect.stringMatching(/^SELECT .*\bUser\b/));
       }
-      // The sign-in's session and first refresh token, written as one: one span, both statements' text.
-      const signedIn = spans.filter((s) => s.parentSpanId === endpoints[0]!.spanId && s.name === "INSERT Session RefreshToken");
+      // The sign-in's session and first refresh token, written as one while the password checked is
+      // still the user's: one span, the three statements' text.
+      const signedIn = spans.filter((s) => s.parentSpanId === endpoints[0]!.spanId && s.name === "UPDATE User Session RefreshToken");
       expect(signedIn).toHaveLength(1);
-      expect(String(signedIn[0]!.attributes["db.query.text"])).toMatch(/^\s*INSERT INTO "Session"[\s\S]*;\n\s*INSERT INTO "RefreshToken"/);
+      expect(String(signedIn[0]!.attributes["db.query.text"])).toMatch(
+        /^\s*UPDATE "User"[\s\S]*;\n\s*INSERT INTO "Session"[\s\S]*;\n\s*INSERT INTO "RefreshToken"/,
+      );
     });
 
     it("records no password, username, token or query string anywhere", () => {

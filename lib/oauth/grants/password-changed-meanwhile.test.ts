@@ -51,6 +51,8 @@ describe("a password changed while a sign-in with the old one runs", () => {
     expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "invalid username or password" });
     expect(await liveSessions(user.id)).toBe(0);
     expect(await liveRefreshTokens(user.id)).toBe(0);
+    // No sign-in: the address is not made one the user is known from (spared limits, see brute-force.ts).
+    expect(await db().knownAddress.count({ where: { userId: user.id } })).toBe(0);
     await flushAudit();
     const audit = await db().auditEvent.findFirst({ where: { userId: user.id, event: "token.password" }, orderBy: { createdAt: "desc" } });
     expect(audit).toMatchObject({ outcome: "failure", reason: "the password changed during the sign-in" });

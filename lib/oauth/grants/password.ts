@@ -59,6 +59,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
     // so a guesser who has the password cannot clear the count of wrong codes with it.
     attempt.release();
     const mfaToken = await supersededAsBadCredentials(
+      undefined,
       createChallenge({
         workspaceId: workspace.id,
         clientId: client.id,
@@ -70,9 +71,9 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
     );
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");
   }
-  await attempt.succeeded();
   const device = { ip, userAgent: audit.userAgent };
   const tokens = await supersededAsBadCredentials(
+    attempt,
     completeSignIn({
       workspace,
       client,
@@ -87,6 +88,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
       whilePassword: active.passwordHash,
     }),
   );
+  await attempt.succeeded();
   return json(tokens);
 }
 
@@ -95,10 +97,12 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
  * operator) writes nothing, and is answered as a wrong password is: the change ended every
  * session, and whoever knew the old password must not keep one through it.
  */
-async function supersededAsBadCredentials<T>(write: Promise<T>): Promise<T> {
+async function supersededAsBadCredentials<T>(attempt: { release(): void } | undefined, write: Promise<T>): Promise<T> {
   try {
     return await write;
   } catch (err) {
+    // Not a success (nothing was issued) nor a wrong password: the attempt is let go uncounted.
+    attempt?.release();
     if (err instanceof CredentialsChanged) throw new InvalidGrant(BAD_CREDENTIALS, { detail: err.message });
     throw err;
   }

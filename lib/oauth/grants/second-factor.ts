@@ -5,6 +5,8 @@ import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { confirmFactor, countWrongCode, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
+import { CredentialsChanged } from "@/lib/oauth/store/credentials.ts";
+import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
 import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 
@@ -52,7 +54,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   if (user.disabled) throw new InvalidGrant(INVALID_TOKEN, { detail: "user disabled" });
   // From here on a failure is an attempt at the user's second factor, counted like a password.
   audit.accountable = true;
-  const { attempt, address, knownSince } = await admitUserAttempt(workspace.id, user.username, ip, now);
+  const { attempt, address, knownSince, user: current } = await admitUserAttempt(workspace.id, user.username, ip, now);
   const confirmed = challenge.factors.find((f) => f.confirmedAt !== null);
   // No confirmed factor: the user enrolled during this sign-in (POST /mfa/associate), and the
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
@@ -75,7 +77,6 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     else attempt.release();
     throw err;
   }
-  await attempt.succeeded();
   // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
   // sign-in passes, but nothing was confirmed to record.
   if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now)))) {
@@ -94,18 +95,30 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     );
   }
   const device = { ip, userAgent: audit.userAgent };
-  const tokens = await completeSignIn({
-    workspace,
-    client,
-    user,
-    scope: challenge.scope,
-    amr: [...SECOND_FACTOR_AMR[kind]],
-    address,
-    knownSince,
-    now,
-    jkt: dpop?.jkt,
-    device,
-  });
+  let tokens: TokenResponse;
+  try {
+    tokens = await completeSignIn({
+      workspace,
+      client,
+      user,
+      scope: challenge.scope,
+      amr: [...SECOND_FACTOR_AMR[kind]],
+      address,
+      knownSince,
+      now,
+      jkt: dpop?.jkt,
+      device,
+      // The password as it was after this challenge was found (a change of password ends the
+      // challenge): the session starts only while it is still the user's.
+      whilePassword: current?.id === user.id ? current.passwordHash : undefined,
+    });
+  } catch (err) {
+    attempt.release();
+    // The password changed after the challenge was checked: the change ended this sign-in.
+    if (err instanceof CredentialsChanged) throw new InvalidGrant(INVALID_TOKEN, { detail: err.message });
+    throw err;
+  }
+  await attempt.succeeded();
   if (kind === "otp" || !factor) return json(tokens);
   // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).
   return json({ ...tokens, recovery_codes_remaining: await recoveryCodesLeft(factor.id) });

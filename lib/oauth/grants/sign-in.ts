@@ -44,8 +44,6 @@ export async function completeSignIn({
   device,
   whilePassword,
 }: CompletedSignIn): Promise<TokenResponse> {
-  // A known address is written again only once a day: a success costs no extra write otherwise.
-  if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   const { session, refreshToken } = await startSession(
     {
       workspaceId: workspace.id,
@@ -65,5 +63,8 @@ export async function completeSignIn({
       ? { clientId: client.id, userId: user.id, scope, ttl: client.refreshTokenTtl ?? workspace.refreshTokenTtl }
       : undefined,
   );
+  // After the session, which may be refused (the password changed meanwhile): only a sign-in makes
+  // an address known. Written again only once a day: a success costs no extra write otherwise.
+  if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
 }
