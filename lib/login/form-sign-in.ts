@@ -44,6 +44,18 @@ async function nextAuthCsrfToken(appUrl: string): Promise<string> {
   return csrfToken;
 }
 
+/** A form post to next-auth's route `action` (`/api/auth/{action}`), made on the browser's behalf with its cookies. */
+function postToNextAuth(appUrl: string, action: string[], req: Request, body: URLSearchParams): Promise<Response> {
+  return authRoute(
+    new NextRequest(new URL(`/api/auth/${action.join("/")}`, appUrl), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: req.headers.get("cookie") ?? "" },
+      body,
+    }),
+    { params: Promise.resolve({ nextauth: action }) },
+  );
+}
+
 /** Where the browser goes after next-auth answered the credentials callback with `location`. */
 export function destinationAfter(location: string | null, callbackPath: string, appUrl: string): string {
   const url = new URL(location ?? "/api/auth/error?error=refused", appUrl);
@@ -75,14 +87,7 @@ export async function formSignIn(req: NextRequest): Promise<Response> {
   body.set("csrfToken", await nextAuthCsrfToken(appUrl));
   body.set("callbackUrl", callbackPath);
 
-  const callback = await authRoute(
-    new NextRequest(new URL("/api/auth/callback/credentials", appUrl), {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: req.headers.get("cookie") ?? "" },
-      body,
-    }),
-    { params: Promise.resolve({ nextauth: ["callback", "credentials"] }) },
-  );
+  const callback = await postToNextAuth(appUrl, ["callback", "credentials"], req, body);
   const headers = new Headers({ ...NO_STORE, Location: destinationAfter(callback.headers.get("location"), callbackPath, appUrl) });
   for (const setCookie of callback.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
   return new Response(null, { status: 303, headers });
@@ -129,14 +134,7 @@ export async function formSignOut(req: NextRequest): Promise<Response> {
   const appUrl = settings().APP_URL;
   if (!isSameOriginPost(req, new URL(appUrl).origin)) return new Response("Forbidden", { status: 403, headers: NO_STORE });
   const body = new URLSearchParams({ csrfToken: await nextAuthCsrfToken(appUrl), callbackUrl: SIGNED_OUT_PATH });
-  const signOut = await authRoute(
-    new NextRequest(new URL("/api/auth/signout", appUrl), {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: req.headers.get("cookie") ?? "" },
-      body,
-    }),
-    { params: Promise.resolve({ nextauth: ["signout"] }) },
-  );
+  const signOut = await postToNextAuth(appUrl, ["signout"], req, body);
   // next-auth answers a sign-out with a redirect to the callback; anything else (its CSRF check
   // refused, a failure) ended nothing, and the page must not say otherwise.
   const location = signOut.headers.get("location");
