@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
-import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
+import { replacePassword } from "@/lib/oauth/store/users.ts";
 import { renameReason } from "@/lib/oauth/store/activity.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { ifGiven, valid } from "@/lib/admin/values.ts";
@@ -89,7 +89,8 @@ export async function setUserDisabled(workspace: string, username: string, disab
 
 /**
  * Sets a user's password, ends their sessions and revokes their refresh tokens: whoever knew the
- * old password is signed out everywhere (every access token of an ended session is refused).
+ * old password is signed out everywhere (every access token of an ended session is refused), and
+ * the addresses they signed in from are no longer known (replacePassword).
  */
 export async function resetPassword(workspace: string, username: string, password: NewPassword): Promise<void> {
   const w = await workspaceByRef(workspace);
@@ -97,8 +98,7 @@ export async function resetPassword(workspace: string, username: string, passwor
   if (!existing) throw new AdminError(`No user ${username} in ${workspace}`);
   const passwordHash = await hashPassword(await newPassword(password, { minLength: w.passwordMinLength }, existing));
   await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
-    await tx.user.update({ where: { id: existing.id }, data: { passwordHash } });
-    await endUserSessions(existing.id, tx);
+    await replacePassword(tx, existing.id, passwordHash);
   });
 }
 

@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { resetPassword } from "@/lib/admin/users.ts";
+import { completePasswordReset } from "@/lib/oauth/store/account-tokens.ts";
+import { changePassword } from "@/lib/oauth/store/users.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
@@ -86,6 +90,48 @@ describe("the per-account ceiling (ASVS 5.0 §6.3.1)", () => {
     vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 31 * 86_400_000 });
     for (let i = 0; i < 10; i++) await attempt(newIp(), username, "wrong");
     expect((await attempt(home, username, password)).status).toBe(429);
+  });
+});
+
+describe("a password change", () => {
+  // Whoever signed in with the old password made their address one the user is known from, and
+  // a known address is spared the account's ceiling: the change must take that from them too.
+  const changes: Array<[string, (user: { id: string; username: string }, hash: string) => Promise<unknown>]> = [
+    ["the user's own", (user, hash) => changePassword(user.id, hash, randomUUID())],
+    [
+      "through a reset link",
+      async (user, hash) => {
+        const workspaceId = (await db().workspace.findFirstOrThrow()).id;
+        const tokenHash = randomUUID();
+        await db().accountToken.create({
+          data: { tokenHash, purpose: "password_reset", workspaceId, userId: user.id, expiresAt: new Date(Date.now() + 60_000) },
+        });
+        expect(await completePasswordReset(tokenHash, { ...user, workspaceId }, hash)).toBe(true);
+      },
+    ],
+    [
+      "an operator's",
+      async (user) => {
+        const workspace = await db().workspace.findFirstOrThrow({ include: { tenant: true } });
+        await resetPassword(`${workspace.tenant.slug}/${workspace.slug}`, user.username, "an operator's new passphrase");
+      },
+    ],
+  ];
+
+  it.each(changes)("(%s) forgets the addresses the user was known from", async (_name, change) => {
+    const { username, password } = await newUser();
+    const { id } = await db().user.findUniqueOrThrow({
+      where: { workspaceId_username: { workspaceId: (await db().workspace.findFirstOrThrow()).id, username } },
+    });
+    const holder = newIp();
+    expect((await attempt(holder, username, password)).status).toBe(200);
+    await change({ id, username }, await hashPassword("an operator's new passphrase"));
+    expect(await db().knownAddress.count({ where: { userId: id } })).toBe(0);
+    // The account's ceiling now holds at the old password's holder's address as everywhere else.
+    for (let i = 0; i < 10; i++) expect((await attempt(newIp(), username, "wrong")).status).toBe(400);
+    const verify = vi.spyOn(passwordVerifier, "verify");
+    expect((await attempt(holder, username, "an operator's new passphrase")).status).toBe(429);
+    expect(verify).not.toHaveBeenCalled();
   });
 });
 

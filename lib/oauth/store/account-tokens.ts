@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
-import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
+import { replacePassword } from "@/lib/oauth/store/users.ts";
 
 /** What a mailed link is for. */
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -150,8 +150,9 @@ export async function findAccountToken(
 
 /**
  * Sets a user's new password through a reset token, in one transaction: the token is spent (only
- * if nobody spent it first: false then, and nothing changes); every session ends, and with them
- * every other link mailed to the user (endUserSessions); the failed sign-ins counted against the username are forgotten.
+ * if nobody spent it first: false then, and nothing changes); the password is replaced
+ * (replacePassword: every session ends, and with them every other link mailed to the user; the
+ * addresses the user was known from are forgotten); the failed sign-ins counted against the username are forgotten.
  */
 export async function completePasswordReset(
   tokenHash: string,
@@ -162,8 +163,7 @@ export async function completePasswordReset(
   return db().$transaction(async (tx) => {
     const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
     if (spent.count !== 1) return false;
-    await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
-    await endUserSessions(user.id, tx);
+    await replacePassword(tx, user.id, passwordHash);
     await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
     return true;
   });

@@ -118,12 +118,20 @@ export async function rememberAddress(userId: string, address: string, at: Date)
 }
 
 /**
- * A user's new password (its hash): every session of theirs ends but `keepSession`, the one it
- * was changed from, so whoever else knew the old one is signed out everywhere.
+ * A user's new password (its hash), in `tx`, the one way every change of password takes (the
+ * user's own, a reset, an operator's): every session of theirs ends but `keepSession`, and the
+ * addresses they were known from are forgotten. Whoever knew the old password is signed out
+ * everywhere, and the addresses they signed in from with it are no longer spared the lockout's
+ * account and address limits (lib/oauth/defence/brute-force.ts); the user's own come back at
+ * their next sign-in from each.
  */
+export async function replacePassword(tx: Prisma.TransactionClient, userId: string, passwordHash: string, keepSession?: string): Promise<void> {
+  await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+  await endUserSessions(userId, tx, keepSession);
+  await tx.knownAddress.deleteMany({ where: { userId } });
+}
+
+/** A user's own change of password: every session of theirs ends but `keepSession`, the one it was changed from (replacePassword). */
 export async function changePassword(userId: string, passwordHash: string, keepSession: string): Promise<void> {
-  await db().$transaction(async (tx) => {
-    await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-    await endUserSessions(userId, tx, keepSession);
-  });
+  await db().$transaction((tx) => replacePassword(tx, userId, passwordHash, keepSession));
 }
