@@ -198,6 +198,16 @@ describe("dynamic client registration (RFC 7591)", () => {
     expect(await registeredCount()).toBe(before);
   });
 
+  it("refuses a registrar whose register_clients an operator took away, though its token still carries it: 403", async () => {
+    const token = await registrarToken("former-registrar", ["register_clients", "introspect_tokens"]);
+    await setClient("demo/default", "former-registrar", { scopes: ["introspect_tokens"] });
+    const before = await registeredCount();
+    const res = await register(SERVICE_METADATA, bearer(token));
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: "insufficient_scope" });
+    expect(await registeredCount()).toBe(before);
+  });
+
   it("gives a registered client no scope its registrar does not hold, though another client of the workspace has it", async () => {
     const token = await registrarToken("narrow-registrar", ["register_clients", "revoke_tokens"]);
     const before = await registeredCount();
@@ -366,6 +376,26 @@ describe("client registration management (RFC 7592)", () => {
       400,
       "invalid_client_metadata",
     ],
+    // Nor a grant: a client_credentials job that gave itself the password grant would sign users in.
+    [
+      "a grant the client does not have now",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, grant_types: ["client_credentials", "password", "refresh_token"] }),
+      400,
+      "invalid_client_metadata",
+    ],
+    [
+      "keys and a jwks_uri together",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, jwks: { keys: [EC_PUBLIC_JWK] }, jwks_uri: "https://keys.example/jwks" }),
+      400,
+      "invalid_client_metadata",
+    ],
+    // Its secret would stay behind, usable again once a later PUT switched back.
+    [
+      "a switch from its secret to keys",
+      (c: Registered) => ({ ...SERVICE_METADATA, client_id: c.client_id, token_endpoint_auth_method: "private_key_jwt", jwks: { keys: [EC_PUBLIC_JWK] } }),
+      400,
+      "invalid_client_metadata",
+    ],
     // Its secret is kept only as a hash: an HMAC with it could never be checked.
     [
       "a switch to client_secret_jwt",
@@ -378,7 +408,98 @@ describe("client registration management (RFC 7592)", () => {
     const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, body(client));
     expect(res.status).toBe(status);
     expect((await res.json()).error).toBe(error);
-    expect((await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json()).scope).toBe("introspect_tokens");
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read).toMatchObject({ scope: "introspect_tokens", grant_types: ["client_credentials"], token_endpoint_auth_method: "client_secret_basic" });
+    expect(read.jwks).toBeUndefined();
+  });
+
+  it("gives a registered client no grant by PUT that it does not have: the password grant stays refused", async () => {
+    const client = await registered();
+    const widened = { ...SERVICE_METADATA, client_id: client.client_id, grant_types: ["client_credentials", "password"], scope: "introspect_tokens openid" };
+    const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, widened);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "grant_types may hold only grants the client has now: not password (widening takes a new registration or an operator)",
+    });
+    const signIn = await postToken(
+      { grant_type: "password", username: "alice", password: "alice-password-1", scope: "openid" },
+      { Authorization: basic(client.client_id, client.client_secret ?? "") },
+    );
+    expect(signIn.status).toBe(400);
+    expect((await signIn.json()).error).toBe("unauthorized_client");
+    // Dropping one is an update like any other.
+    const both = await registered({ ...SERVICE_METADATA, grant_types: ["client_credentials", "password"] });
+    const narrowed = await manage(both.registration_client_uri, "PUT", both.registration_access_token, { ...SERVICE_METADATA, client_id: both.client_id });
+    expect(narrowed.status).toBe(200);
+    expect((await narrowed.json()).grant_types).toEqual(["client_credentials"]);
+  });
+
+  it("keeps what an operator tightened: a PUT adds no browser origin and does not turn DPoP binding off", async () => {
+    const client = await registered({ ...SERVICE_METADATA, ropc_allowed_origins: ["https://app.example"] });
+    await setClient("demo/default", client.client_id, { dpopBoundAccessTokens: true });
+    const put = (body: Record<string, unknown>) =>
+      manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...SERVICE_METADATA, client_id: client.client_id, ...body });
+    const unbound = await put({ ropc_allowed_origins: ["https://app.example"] });
+    expect(unbound.status).toBe(400);
+    expect(await unbound.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "dpop_bound_access_tokens may not be turned off by an update: an operator does it (client set)",
+    });
+    const origin = await put({ ropc_allowed_origins: ["https://app.example", "https://evil.example"], dpop_bound_access_tokens: true });
+    expect(origin.status).toBe(400);
+    expect(await origin.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description:
+        "ropc_allowed_origins may hold only origins the client has now: not https://evil.example (widening takes a new registration or an operator)",
+    });
+    const read = await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json();
+    expect(read).toMatchObject({ ropc_allowed_origins: ["https://app.example"], dpop_bound_access_tokens: true });
+    // Sent back as it reads, or narrower, it is an update like any other.
+    const kept = await put({ dpop_bound_access_tokens: true });
+    expect(kept.status).toBe(200);
+    expect(await kept.json()).toMatchObject({ ropc_allowed_origins: [], dpop_bound_access_tokens: true });
+  });
+
+  it("refuses a key client's switch to a secret by PUT: it would have no secret to authenticate with", async () => {
+    const body = {
+      grant_types: ["client_credentials"],
+      scope: "revoke_tokens",
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [EC_PUBLIC_JWK] },
+    };
+    const client = await registered(body);
+    const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
+      client_id: client.client_id,
+      grant_types: ["client_credentials"],
+      scope: "revoke_tokens",
+      token_endpoint_auth_method: "client_secret_basic",
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "invalid_client_metadata",
+      error_description: "an update keeps how the client authenticates (private_key_jwt): register a new client to change between a secret and keys",
+    });
+    expect((await (await manage(client.registration_client_uri, "GET", client.registration_access_token)).json()).token_endpoint_auth_method).toBe(
+      "private_key_jwt",
+    );
+  });
+
+  it("answers for a client an operator disabled as for an unknown one: 401, nothing read, changed or deleted", async () => {
+    const client = await registered();
+    await setClient("demo/default", client.client_id, { disabled: true });
+    for (const method of ["GET", "PUT", "DELETE"] as const) {
+      const res = await manage(
+        client.registration_client_uri,
+        method,
+        client.registration_access_token,
+        method === "PUT" ? { ...SERVICE_METADATA, client_id: client.client_id, scope: "" } : undefined,
+      );
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the registration access token is invalid" });
+    }
+    const row = await db().client.findFirstOrThrow({ where: { clientId: client.client_id } });
+    expect(row).toMatchObject({ disabled: true, scopes: "introspect_tokens" });
   });
 
   it("deletes the client with DELETE: 204, audited, and it can no longer authenticate", async () => {

@@ -36,6 +36,36 @@ function registrable<M extends { scopes: string[]; passwordResetUri?: string }>(
   return metadata;
 }
 
+/** How a client proves itself: an update may not move it between a secret and keys (nor to or from none, a change of type). */
+const credentialKind = (method: string | undefined) => (method === "private_key_jwt" ? "keys" : method === "none" ? "none" : "secret");
+
+/**
+ * An update gives a client nothing it does not have now, as for scopes (withinScopes): no grant
+ * (a client_credentials job that gave itself the password grant would sign users in), no browser
+ * origin, no release from DPoP binding; and it keeps the kind of credential it authenticates with
+ * (moved from keys to a secret, it would have none; from a secret to keys, its secret would stay
+ * behind, alive again at the next move). Narrowing is an update like any other. Widening takes a
+ * new registration, or an operator, whose own settings a client's update cannot undo.
+ */
+function withinPresent<M extends { grantTypes: string[]; origins: string[]; dpopBoundAccessTokens: boolean; authMethod: string }>(
+  metadata: M,
+  present: ClientSummary,
+): M {
+  const widening = " (widening takes a new registration or an operator)";
+  const grants = metadata.grantTypes.filter((g) => !present.grantTypes.includes(g));
+  if (grants.length > 0) throw new InvalidClientMetadata(`grant_types may hold only grants the client has now: not ${grants.join(" ")}${widening}`);
+  const origins = metadata.origins.filter((o) => !present.allowedOrigins.includes(o));
+  if (origins.length > 0) throw new InvalidClientMetadata(`ropc_allowed_origins may hold only origins the client has now: not ${origins.join(" ")}${widening}`);
+  if (present.dpopBoundAccessTokens && !metadata.dpopBoundAccessTokens)
+    throw new InvalidClientMetadata("dpop_bound_access_tokens may not be turned off by an update: an operator does it (client set)");
+  const [was, now] = [credentialKind(present.authMethods[0]), credentialKind(metadata.authMethod)];
+  if (was !== now && was !== "none" && now !== "none")
+    throw new InvalidClientMetadata(
+      `an update keeps how the client authenticates (${present.authMethods[0]}): register a new client to change between a secret and keys`,
+    );
+  return metadata;
+}
+
 /**
  * RFC 7591 §2 lets the server refuse requested metadata: a registered client gets no scope beyond
  * `allowed` (on registration, the registrar's own scopes; on an update, the client's present
@@ -121,6 +151,8 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
     if (err instanceof AdminError) throw new InvalidToken(realm, "the initial access token is invalid", "its client is gone", scheme);
     throw err;
   });
+  // The token says what the registrar held when it was issued; an operator may have taken it back since.
+  if (!registrar.scopes.includes(REGISTER_SCOPE)) throw new InsufficientScope(realm, REGISTER_SCOPE, scheme);
   const metadata = withinScopes(registrable(parseClientMetadata(await readJsonObject(request))), registrar.scopes, "the registering client has itself");
   const clientId = randomUUID();
   const registrationToken = generateClientSecret();
@@ -183,6 +215,8 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
   const unknown = () => new InvalidToken(realm, "the registration access token is invalid", "no such registered client");
   if (!registration || !verifyClientSecret(registration.registrationTokenHash, token))
     throw registration ? new InvalidToken(realm, "the registration access token is invalid", "wrong registration token") : unknown();
+  // Suspended by an operator: it may not read, rewrite or delete its registration meanwhile.
+  if (registration.disabled) throw new InvalidToken(realm, "the registration access token is invalid", "the client is disabled");
   Object.assign(audit, { clientId, accountable: true });
   try {
     return await manageRegistration(request, workspace, clientId, registration, urlFor("registration"));
@@ -217,9 +251,9 @@ async function manageRegistration(
       !(typeof body.client_secret === "string" && registration.secretHash && verifyClientSecret(registration.secretHash, body.client_secret))
     )
       throw new InvalidRequest("client_secret does not match the client's");
-    // Widening its scopes takes a new registration by a registrar, or an operator.
+    // Widening what it may do takes a new registration by a registrar, or an operator.
     const present = await getClient(ref, clientId);
-    const metadata = withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now");
+    const metadata = withinPresent(withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now"), present);
     // Its secret is kept only as a hash unless it was registered for client_secret_jwt, and an
     // HMAC needs the secret itself: switched by PUT, its assertions could never verify.
     if (metadata.authMethod === "client_secret_jwt" && !present.authMethods.includes("client_secret_jwt")) {

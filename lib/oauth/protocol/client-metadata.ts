@@ -64,6 +64,8 @@ export function parseClientMetadata(body: Record<string, unknown>): ClientMetada
   const scope = optionalString(body, "scope");
   const jwks = body.jwks;
   if (jwks !== undefined && (typeof jwks !== "object" || jwks === null || Array.isArray(jwks))) throw new InvalidClientMetadata("jwks must be a JWK Set");
+  // RFC 7591 §2: the two MUST NOT both be present (on an update too, where one would silently win).
+  if (jwks !== undefined && body.jwks_uri !== undefined) throw new InvalidClientMetadata("send jwks or jwks_uri, not both");
   return {
     clientName: optionalString(body, "client_name"),
     grantTypes,

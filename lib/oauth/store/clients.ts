@@ -135,6 +135,8 @@ export interface Registration {
   issuedAt: Date;
   jwks: JSONWebKeySet | null;
   jwksUri: string | null;
+  /** Disabled by an operator: its registration answers as an unknown client's. */
+  disabled: boolean;
 }
 
 /** A client's registration, read from the database (never the cache: its token is checked against it); null for one an operator added. */
@@ -147,5 +149,6 @@ export async function findRegistration(workspaceId: string, clientId: string): P
     issuedAt: new Date(row.createdAt),
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as JSONWebKeySet),
     jwksUri: row.jwksUri,
+    disabled: Boolean(row.disabled),
   };
 }
