@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, generatePrimeSync, randomBytes, randomUUID, sign } from "node:crypto";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
@@ -99,6 +99,48 @@ async function expectResourceError(res: Response, error: string) {
   expect((await res.json()).error).toBe(error);
   const challenge = res.headers.get("www-authenticate") ?? "";
   expect(challenge).toMatch(new RegExp(`^DPoP realm="${ISSUER}", error="${error}", error_description="[^"]+", ${ALGS}$`));
+}
+
+/** base64url of a big-endian unsigned integer (a JWK's RSA members, RFC 7518 §6.3). */
+function base64urlUint(value: bigint): string {
+  const hex = value.toString(16);
+  return Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex").toString("base64url");
+}
+
+/** x⁻¹ mod m (extended Euclid), or undefined when they share a factor. */
+function inverse(x: bigint, m: bigint): bigint | undefined {
+  let [a, b, u, v] = [((x % m) + m) % m, m, 1n, 0n];
+  while (b !== 0n) {
+    const q = a / b;
+    [a, b, u, v] = [b, a - q * b, v, u - q * v];
+  }
+  return a === 1n ? ((u % m) + m) % m : undefined;
+}
+
+/**
+ * An RSA-2048 private key whose public exponent is about as long as its modulus: no library makes
+ * one (Node's stop at 2^32), so it is built from two primes, with a random private exponent whose
+ * inverse is the public one. Verifying with it costs tens of times what 65537 costs.
+ */
+function rsaKeyWithLongExponent(): { privateKey: ReturnType<typeof createPrivateKey>; jwk: JWK } {
+  for (;;) {
+    const [p, q] = [generatePrimeSync(1024, { bigint: true }), generatePrimeSync(1024, { bigint: true })];
+    const phi = (p - 1n) * (q - 1n);
+    const d = BigInt(`0x${randomBytes(255).toString("hex")}`) | 1n;
+    const e = inverse(d, phi);
+    const qi = inverse(q, p);
+    if (e === undefined || qi === undefined || e.toString(2).length < 2000) continue;
+    const members = { n: p * q, e, d, p, q, dp: d % (p - 1n), dq: d % (q - 1n), qi };
+    const jwk = Object.fromEntries(Object.entries(members).map(([name, value]) => [name, base64urlUint(value)]));
+    return { privateKey: createPrivateKey({ key: { kty: "RSA", ...jwk }, format: "jwk" }), jwk: { kty: "RSA", n: jwk.n, e: jwk.e } };
+  }
+}
+
+/** A proof signed by hand (jose will not use every key a client may send). */
+function handSignedProof(alg: string, jwk: JWK, privateKey: Parameters<typeof sign>[2], claims: Record<string, unknown> = {}): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const input = `${part({ alg, typ: "dpop+jwt", jwk })}.${part({ jti: randomUUID(), htm: "POST", htu: TOKEN_URL, iat: Math.floor(Date.now() / 1000), ...claims })}`;
+  return `${input}.${sign("sha256", Buffer.from(input), privateKey).toString("base64url")}`;
 }
 
 let key: Key;
@@ -204,6 +246,37 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     ["no JWT at all", async () => ({ DPoP: "not-a-jwt" })],
   ])("refuses a proof with %s: 400 invalid_dpop_proof", async (_, headers) => {
     await expectTokenError(await password(await headers()), "invalid_dpop_proof");
+  });
+
+  it.each([
+    [
+      "an exponent as long as its modulus (a verification tens of times 65537's)",
+      () => {
+        const { privateKey, jwk } = rsaKeyWithLongExponent();
+        return handSignedProof("RS256", jwk, privateKey);
+      },
+      "the DPoP proof's RSA exponent must be under 2^32 (65537, as every library makes it)",
+    ],
+    [
+      "a modulus over 4096 bits",
+      () => {
+        const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const jwk = publicKey.export({ format: "jwk" }) as JWK;
+        return handSignedProof("RS256", { ...jwk, n: Buffer.concat([Buffer.from([0xc1]), randomBytes(512)]).toString("base64url") }, privateKey);
+      },
+      "the DPoP proof's RSA key may have at most 4096 bits",
+    ],
+  ])("refuses an RSA key with %s before verifying with it: 400 invalid_dpop_proof", async (_, made, description) => {
+    const res = await password({ DPoP: made() });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_dpop_proof", error_description: description });
+  });
+
+  it("takes an RSA key with exponent 65537 up to 4096 bits", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 4096 });
+    const res = await password({ DPoP: handSignedProof("RS256", publicKey.export({ format: "jwk" }) as JWK, privateKey) });
+    expect(res.status).toBe(200);
+    expect((await res.json()).token_type).toBe("DPoP");
   });
 
   it("binds a public client's refresh token: a refresh needs a proof by the same key (§5)", async () => {
@@ -521,6 +594,27 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
       },
       (Math.floor(Date.now() / 60_000) + 1) * 60_000 + 1_000,
     );
+  });
+
+  it("when on, answer a proof without the nonce before verifying it: a forged signature gets use_dpop_nonce too", async () => {
+    await withNonces(async () => {
+      const good = await proof(key);
+      const forged = `${good.slice(0, good.lastIndexOf("."))}.${Buffer.alloc(64, 7).toString("base64url")}`;
+      const res = await password({ DPoP: forged });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: "use_dpop_nonce", error_description: "the DPoP proof must carry the server's nonce" });
+      const nonce = res.headers.get("dpop-nonce") ?? "";
+      expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      // With the nonce, the signature is verified, and a forged one refused.
+      const signed = await proof(key, { nonce });
+      const forgedWithNonce = `${signed.slice(0, signed.lastIndexOf("."))}.${Buffer.alloc(64, 7).toString("base64url")}`;
+      const refused = await password({ DPoP: forgedWithNonce });
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({ error: "invalid_dpop_proof", error_description: "the DPoP proof's signature is invalid" });
+      // A payload that is no JWT's is refused as such, nonce or not.
+      const [header] = good.split(".");
+      await expectTokenError(await password({ DPoP: `${header}.bm90IGpzb24.${Buffer.alloc(64).toString("base64url")}` }), "invalid_dpop_proof");
+    });
   });
 
   it("are off by default: a proof without a nonce is taken", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from "jose";
+import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { settings } from "@/lib/platform/env.ts";
 import { DPOP_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
 import { InvalidDpopProof, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
@@ -15,6 +15,39 @@ const MAX_JTI_LENGTH = 256;
 
 /** RFC 7517 §9.1 and RFC 7518 §6: the members that make a JWK private (or symmetric). */
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/**
+ * The largest RSA key a proof may bring. jose refuses moduli under 2048 bits, but a verification's
+ * cost grows with the modulus and, far more, with the public exponent, which the sender chooses
+ * and OpenSSL bounds only for moduli over 3072 bits: measured here, an RSA-3072 key with a
+ * 3070-bit exponent took 7.3 ms a verification, against 0.07 ms with 65537. Every library makes
+ * 65537 (`AQAB`); a proof's key may have at most 4096 bits and an exponent under 2^32.
+ */
+const MAX_RSA_MODULUS_BYTES = 512;
+const MAX_RSA_EXPONENT_BYTES = 4;
+
+/** Why an RSA JWK is too costly to verify with, or undefined. */
+function rsaKeyRefusal(jwk: JWK): string | undefined {
+  const length = (member: unknown) => {
+    if (typeof member !== "string") return 0;
+    const bytes = Buffer.from(member, "base64url");
+    let first = 0;
+    while (first < bytes.length && bytes[first] === 0) first += 1;
+    return bytes.length - first;
+  };
+  if (length(jwk.n) > MAX_RSA_MODULUS_BYTES) return "the DPoP proof's RSA key may have at most 4096 bits";
+  if (length(jwk.e) > MAX_RSA_EXPONENT_BYTES) return "the DPoP proof's RSA exponent must be under 2^32 (65537, as every library makes it)";
+  return undefined;
+}
+
+/** The proof's `nonce` claim, read before its signature is verified; a payload that is no JWT's is refused. */
+function unverifiedNonce(proof: string, refuse: (description: string, detail?: string) => InvalidDpopProof): unknown {
+  try {
+    return decodeJwt(proof).nonce;
+  } catch (err) {
+    throw refuse("the DPoP proof is not a JWT", err instanceof Error ? err.message : undefined);
+  }
+}
 
 /** A verified DPoP proof: the key it binds to, and the nonce to provide next, if any. */
 export interface DpopProof {
@@ -70,7 +103,8 @@ export function dpopHeader(request: OAuthRequest): string | undefined {
  * exactly one, at most MAX_DPOP_PROOF_LENGTH; `typ` `dpop+jwt`; an asymmetric `alg` of DPOP_ALGS;
  * a public `jwk` with no private member, that verifies the signature; `htm` the request's method;
  * `htu` this endpoint's URL; `iat` within DPOP_PROOF_MAX_AGE_SECONDS (and the clock skew);
- * `ath` for an access token; the server's nonce when the workspace asks for one (§8); and a
+ * `ath` for an access token; the server's nonce when the workspace asks for one (§8, checked
+ * before the signature); an RSA key of at most 4096 bits with an exponent under 2^32; and a
  * `jti` never used before, recorded across instances (§11.1), checked last so that a proof
  * refused for anything else does not burn it.
  */
@@ -94,9 +128,25 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
     if (typeof header.jwk !== "object" || header.jwk === null || Array.isArray(header.jwk)) throw refuse("the DPoP proof must carry its public key as jwk");
     if (PRIVATE_MEMBERS.some((name) => name in (header.jwk as object))) throw refuse("the DPoP proof's jwk must be a public key");
     jwk = header.jwk;
+    const costly = jwk.kty === "RSA" ? rsaKeyRefusal(jwk) : undefined;
+    if (costly) throw refuse(costly);
   } catch (err) {
     if (err instanceof InvalidDpopProof) throw err;
     throw refuse("the DPoP proof is not a JWT", err instanceof Error ? err.message : undefined);
+  }
+
+  // With nonces on, a proof without an accepted nonce is answered before its signature is
+  // verified: the nonce is public, and such a proof (whose jti is never spent, so the same one
+  // may come again and again) costs no verification however often it is sent.
+  let nextNonce: string | undefined;
+  if (workspace.dpopNonces) {
+    const current = await currentDpopNonce(workspace, now);
+    const nonce = unverifiedNonce(proof, refuse);
+    if (typeof nonce !== "string" || !(await isAcceptedDpopNonce(workspace, nonce, now))) {
+      throw new UseDpopNonce(current, nonce === undefined ? "the DPoP proof must carry the server's nonce" : "the DPoP proof's nonce is not current", realm);
+    }
+    // The verified payload below is these same bytes: its nonce is this one.
+    if (nonce !== current) nextNonce = current;
   }
 
   let payload: JWTPayload;
@@ -125,16 +175,6 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
   if (expected === undefined || comparableUrl(htu) !== expected) throw refuse("the DPoP proof's htu does not match the request's URL");
   if (context.accessToken !== undefined && payload.ath !== accessTokenHash(context.accessToken)) {
     throw refuse("the DPoP proof's ath does not match the access token");
-  }
-
-  let nextNonce: string | undefined;
-  if (workspace.dpopNonces) {
-    const current = await currentDpopNonce(workspace, now);
-    const { nonce } = payload;
-    if (typeof nonce !== "string" || !(await isAcceptedDpopNonce(workspace, nonce, now))) {
-      throw new UseDpopNonce(current, nonce === undefined ? "the DPoP proof must carry the server's nonce" : "the DPoP proof's nonce is not current", realm);
-    }
-    if (nonce !== current) nextNonce = current;
   }
 
   const jkt = await calculateJwkThumbprint(jwk, "sha256");
