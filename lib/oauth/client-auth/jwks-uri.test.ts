@@ -1,3 +1,4 @@
+import dns from "node:dns/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from "jose";
@@ -222,6 +223,20 @@ describe("the SSRF rules of the fetch", () => {
     const started = Date.now();
     await expect(fetchJwks(`${base}/slow`, { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow("jwks_uri timed out");
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("counts the name's lookup in the time allowed: a resolver that does not answer is given up on too", async () => {
+    const lookup = vi.spyOn(dns, "lookup").mockImplementation(() => new Promise(() => undefined));
+    try {
+      const started = Date.now();
+      await expect(fetchJwks("https://slow-resolver.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
+        "jwks_uri timed out",
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(lookup).toHaveBeenCalledTimes(1);
+    } finally {
+      lookup.mockRestore();
+    }
   });
 
   it("registers only an https jwks_uri in production (http for local development)", () => {

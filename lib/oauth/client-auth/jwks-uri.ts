@@ -60,17 +60,35 @@ export const JWKS_URI_RULES = { timeoutMs: 3000, maxBytes: 64 * 1024 } as const;
 
 export class JwksUriError extends Error {}
 
+/** `work`'s result, or a JwksUriError once `end` (ms since the epoch) has passed. */
+async function beforeDeadline<T>(work: Promise<T>, end: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new JwksUriError("jwks_uri timed out")), Math.max(0, end - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * GETs a JWK Set from `uri`: https only and never to an internal address in production (each
  * address the name resolves to is checked, and the connection goes to the checked one, so a DNS
  * answer that changes in between cannot redirect it); no redirects; at most `maxBytes`; the whole
- * exchange within `timeoutMs`.
+ * exchange, the name's lookup included, within `timeoutMs`.
  */
 export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWebKeySet> {
   const url = new URL(uri);
   if (url.protocol !== "https:" && (rules.production || url.protocol !== "http:")) throw new JwksUriError("jwks_uri must be https");
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await dns.lookup(host, { all: true, verbatim: true });
+  // The time allowed covers the name's lookup too: the system's resolver may take its own timeout
+  // (often 10 s or more) on a name whose servers do not answer.
+  const end = Date.now() + rules.timeoutMs;
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await beforeDeadline(dns.lookup(host, { all: true, verbatim: true }), end);
   const pinned = addresses[0];
   if (!pinned) throw new JwksUriError("jwks_uri host does not resolve");
   if (rules.production && !addresses.every((a) => isPublicAddress(a.address))) throw new JwksUriError("jwks_uri resolves to an internal address");
@@ -99,7 +117,7 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
         response.on("error", reject);
       },
     );
-    const deadline = setTimeout(() => request.destroy(new JwksUriError("jwks_uri timed out")), rules.timeoutMs);
+    const deadline = setTimeout(() => request.destroy(new JwksUriError("jwks_uri timed out")), Math.max(0, end - Date.now()));
     request.on("close", () => clearTimeout(deadline));
     request.on("error", reject);
   });
