@@ -272,6 +272,12 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     expect(await res.json()).toEqual({ error: "invalid_dpop_proof", error_description: description });
   });
 
+  it.each(["DPoP+JWT", "application/dpop+jwt"])("takes typ %s: a media type, compared as one (RFC 7515 §4.1.9)", async (typ) => {
+    const res = await password({ DPoP: await proof(key, { typ }) });
+    expect(res.status).toBe(200);
+    expect((await res.json()).token_type).toBe("DPoP");
+  });
+
   it("takes an RSA key with exponent 65537 up to 4096 bits", async () => {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 4096 });
     const res = await password({ DPoP: handSignedProof("RS256", publicKey.export({ format: "jwk" }) as JWK, privateKey) });

@@ -6,6 +6,7 @@ import { InvalidDpopProof, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { useDpopProofOnce } from "@/lib/oauth/store/dpop-proofs.ts";
 import { CLOCK_SKEW_SECONDS } from "@/lib/oauth/tokens/verify.ts";
+import { normalizedTyp } from "@/lib/oauth/tokens/jws.ts";
 import { currentDpopNonce, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -121,7 +122,7 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
   let jwk: JWK;
   try {
     const header = decodeProtectedHeader(proof);
-    if (header.typ !== "dpop+jwt") throw refuse("the DPoP proof's typ must be dpop+jwt");
+    if (typeof header.typ !== "string" || normalizedTyp(header.typ) !== "dpop+jwt") throw refuse("the DPoP proof's typ must be dpop+jwt");
     if (typeof header.alg !== "string" || !(DPOP_ALGS as readonly string[]).includes(header.alg)) {
       throw refuse(`the DPoP proof's alg must be one of ${DPOP_ALGS.join(" ")}`);
     }

@@ -142,7 +142,8 @@ function deepFrozen<T>(value: T): T {
   return value;
 }
 
-const normalizedTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
+/** A `typ` as RFC 7515 §4.1.9 compares it: a media type, in any case, `application/` left out. */
+export const normalizedTyp = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
 
 /**
  * A JWT of ours, verified by the rules jose's `jwtVerify` applies with the same options: one
