@@ -12,6 +12,7 @@ import { setWorkspace } from "@/lib/admin/workspaces.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { currentDpopNonce, DPOP_NONCE_WINDOW_MS, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
+import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
   BACKEND_BASIC,
@@ -341,6 +342,33 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
       await postToken({ grant_type: "refresh_token", refresh_token: next.refresh_token, ...SPA }, { DPoP: await proof(key) }),
       "invalid_grant",
     );
+  });
+
+  it("binds a sign-in's mfa_token to the password step's key: the second step proves the same one", async () => {
+    const second = await newKey();
+    const started = await postToken({ grant_type: "password", ...SPA, ...DAVE, scope: "openid offline_access" }, { DPoP: await proof(key) });
+    expect(started.status).toBe(403);
+    const { mfa_token } = (await started.json()) as { mfa_token: string };
+    const otp = (headers: Record<string, string>) => postToken({ grant_type: MFA_OTP, ...SPA, mfa_token, otp: codeAt(DAVE_SECRET) }, headers);
+    // Without a proof: no unbound tokens; with another key's: refused; neither spends the token or a code.
+    const unproven = await otp({});
+    expect(unproven.status).toBe(400);
+    expect(await unproven.json()).toEqual({ error: "invalid_dpop_proof", error_description: "this mfa_token is bound to a DPoP key: send a DPoP proof by it" });
+    const another = await otp({ DPoP: await proof(second) });
+    expect(another.status).toBe(400);
+    expect(await another.json()).toEqual({ error: "invalid_grant", error_description: "the mfa_token is invalid or expired" });
+    const done = await otp({ DPoP: await proof(key) });
+    expect(done.status).toBe(200);
+    const body = (await done.json()) as { access_token: string; token_type: string };
+    expect(body.token_type).toBe("DPoP");
+    expect(decodeJwt(body.access_token).cnf).toEqual({ jkt: key.jkt });
+    // A sign-in begun without a proof is not bound: its second step may bring one, or none.
+    const unbound = await mfaTokenFor();
+    const later = await postToken(
+      { grant_type: MFA_OTP, ...SPA, mfa_token: unbound, otp: codeAt(DAVE_SECRET, Date.now() + 30_000) },
+      { DPoP: await proof(second) },
+    );
+    expect(later.status).toBe(200);
   });
 
   it("does not bind a confidential client's refresh token, but binds each access token a proof asks for (§5)", async () => {

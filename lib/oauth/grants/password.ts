@@ -67,6 +67,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
         scope,
         expiresAt: new Date(Date.now() + settings().MFA_TOKEN_TTL_SECONDS * 1000),
         whilePassword: active.passwordHash,
+        dpopJkt: dpop?.jkt,
       }),
     );
     throw new MfaRequired(mfaToken, active.mfaEnrolled ? "mfa challenge issued" : "mfa challenge issued: enrolment required");

@@ -2,7 +2,7 @@ import { recordAudit } from "@/lib/platform/audit.ts";
 import { admitUserAttempt, checkTotp, WRONG_CODE } from "@/lib/oauth/mfa/attempts.ts";
 import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
 import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa.ts";
-import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
+import { InvalidDpopProof, InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { confirmFactor, countWrongCode, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
 import { CredentialsChanged } from "@/lib/oauth/store/credentials.ts";
@@ -52,6 +52,13 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   audit.username = user.username;
   if (challenge.clientId !== client.id) throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token of another client" });
   if (user.disabled) throw new InvalidGrant(INVALID_TOKEN, { detail: "user disabled" });
+  // A sign-in begun with a DPoP proof finishes with the same key (as a bound refresh token is
+  // refreshed): whoever took the mfa_token and a code from the page cannot finish it on a machine
+  // of their own, with a key of their own, nor get unbound tokens by sending no proof.
+  if (challenge.dpopJkt !== null) {
+    if (dpop === undefined) throw new InvalidDpopProof("this mfa_token is bound to a DPoP key: send a DPoP proof by it");
+    if (dpop.jkt !== challenge.dpopJkt) throw new InvalidGrant(INVALID_TOKEN, { detail: "DPoP proof by another key than the mfa_token's" });
+  }
   // From here on a failure is an attempt at the user's second factor, counted like a password.
   audit.accountable = true;
   const { attempt, address, knownSince, user: current } = await admitUserAttempt(workspace.id, user.username, ip, now);

@@ -26,6 +26,8 @@ export interface StoredChallenge {
   scope: string[];
   failures: number;
   expiresAt: Date;
+  /** The DPoP key (its RFC 7638 thumbprint) the password step proved, which the second step must prove too; null when it proved none. */
+  dpopJkt: string | null;
   user: { id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean };
   factors: StoredFactor[];
 }
@@ -80,10 +82,12 @@ export async function createChallenge(input: {
   expiresAt: Date;
   /** The password hash the sign-in checked: no challenge unless it is still the user's (see startSession). */
   whilePassword: string;
+  /** The thumbprint of the password step's DPoP key, if it sent a proof: the second step must prove the same key. */
+  dpopJkt?: string;
 }): Promise<string> {
   const token = randomBytes(32).toString("base64url");
-  const insert = Prisma.sql`INSERT INTO "MfaChallenge" ("tokenHash", "workspaceId", "clientId", "userId", "scope", "failures", "expiresAt", "createdAt")
-      SELECT ${mfaTokenHash(token)}, ${input.workspaceId}, ${input.clientId}, ${input.userId}, ${joinList(input.scope)}, 0, ${input.expiresAt}, ${new Date()}`;
+  const insert = Prisma.sql`INSERT INTO "MfaChallenge" ("tokenHash", "workspaceId", "clientId", "userId", "scope", "failures", "expiresAt", "createdAt", "dpopJkt")
+      SELECT ${mfaTokenHash(token)}, ${input.workspaceId}, ${input.clientId}, ${input.userId}, ${joinList(input.scope)}, 0, ${input.expiresAt}, ${new Date()}, ${input.dpopJkt ?? null}`;
   if (!(await insertIfChanged(db(), passwordStill(input.userId, input.whilePassword), insert))) throw await notWrittenFor(input.userId);
   return token;
 }
@@ -95,6 +99,7 @@ interface ChallengeRow extends Record<string, unknown> {
   scope: string;
   failures: number | bigint;
   expiresAt: Date | string;
+  dpopJkt: string | null;
   publicClientId: string;
   allowedOrigins: string;
   userId: string;
@@ -109,7 +114,7 @@ interface ChallengeRow extends Record<string, unknown> {
 export async function findChallenge(token: string): Promise<StoredChallenge | null> {
   const [row] = await sqlRows<ChallengeRow>(
     db(),
-    Prisma.sql`SELECT m."tokenHash", m."workspaceId", m."clientId", m."scope", m."failures", m."expiresAt",
+    Prisma.sql`SELECT m."tokenHash", m."workspaceId", m."clientId", m."scope", m."failures", m."expiresAt", m."dpopJkt",
         c."clientId" AS "publicClientId", c."allowedOrigins",
         u."id" AS "userId", u."username", u."name", u."email", u."emailVerified", u."disabled"
       FROM "MfaChallenge" m JOIN "Client" c ON c."id" = m."clientId" JOIN "User" u ON u."id" = m."userId"
@@ -124,6 +129,7 @@ export async function findChallenge(token: string): Promise<StoredChallenge | nu
     scope: splitList(row.scope),
     failures: Number(row.failures),
     expiresAt: new Date(row.expiresAt),
+    dpopJkt: row.dpopJkt,
     user: {
       id: row.userId,
       username: row.username,

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "MfaChallenge" ADD COLUMN     "dpopJkt" TEXT;
