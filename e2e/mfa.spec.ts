@@ -276,7 +276,9 @@ test("new recovery codes, then two-step verification turned off, each with the p
 test.describe("the account page without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 
-  test("a user sets up two-step verification, gets new recovery codes and turns it off, with plain form posts", async ({ page }, testInfo) => {
+  test("a user sets up two-step verification, gets new recovery codes and turns it off, with plain form posts (codes: the session signed in without one)", async ({
+    page,
+  }, testInfo) => {
     const urls: string[] = [];
     page.on("request", (request) => urls.push(request.url()));
     await signIn(page, "mfa-account-nojs", "mfa-account-nojs-password-1");
@@ -295,7 +297,8 @@ test.describe("the account page without JavaScript", () => {
     await expect(page).toHaveURL(/\/account\/two-step-verification\?error=wrong_code$/);
     await expect(page.getByRole("alert").filter({ hasText: "didn't work" })).toBeVisible();
 
-    await page.getByLabel("Authentication code").fill(totp(secret));
+    // The previous step's code (still taken): this test uses three steps' codes in turn, each once.
+    await page.getByLabel("Authentication code").fill(totp(secret, -1));
     await page.getByRole("button", { name: "Turn on" }).click();
     await expect(page).toHaveURL(/\/account\?notice=two_step_on#two-step$/);
     await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is on");
@@ -310,8 +313,14 @@ test.describe("the account page without JavaScript", () => {
     await page.goto("/account/two-step-verification");
     await expect(page).toHaveURL(/\/account$/);
 
+    // This session signed in without a code: the password does not confirm a change of the second
+    // factor (whoever had it could otherwise turn the factor off); a current code does.
     await page.getByText("New recovery codes", { exact: true }).click();
     await page.locator("#codes-proof").fill("mfa-account-nojs-password-1");
+    await page.getByRole("button", { name: "Get new recovery codes" }).click();
+    await expect(page).toHaveURL(/\/account\?error=code_required&form=new_codes#two-step$/);
+    await expect(page.getByRole("alert").filter({ hasText: "signed in without a code" })).toBeVisible();
+    await page.locator("#codes-proof").fill(totp(secret));
     await page.getByRole("button", { name: "Get new recovery codes" }).click();
     await expect(page).toHaveURL(/\/account\?notice=codes_renewed#two-step$/);
     await expect(codes).toHaveCount(10);
@@ -320,9 +329,12 @@ test.describe("the account page without JavaScript", () => {
     await page.getByText("Turn off two-step verification", { exact: true }).first().click();
     await page.locator("#turn-off-proof").fill("not-the-password");
     await page.getByRole("button", { name: "Turn off two-step verification" }).click();
+    await expect(page).toHaveURL(/\/account\?error=code_required&form=turn_off#two-step$/);
+    await page.locator("#turn-off-proof").fill(wrong);
+    await page.getByRole("button", { name: "Turn off two-step verification" }).click();
     await expect(page).toHaveURL(/\/account\?error=wrong_code&form=turn_off#two-step$/);
     await expect(page.getByRole("alert").filter({ hasText: "didn't work" })).toBeVisible();
-    await page.locator("#turn-off-proof").fill("mfa-account-nojs-password-1");
+    await page.locator("#turn-off-proof").fill(totp(secret, 1));
     await page.getByRole("button", { name: "Turn off two-step verification" }).click();
     await expect(page).toHaveURL(/\/account\?notice=two_step_off#two-step$/);
     await expect(page.getByTestId("two-step-status")).toContainText("Two-step verification is off");

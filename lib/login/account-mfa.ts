@@ -81,6 +81,7 @@ export type AccountFormState = { error?: string; recoveryCodes?: string[]; done?
 function codeOf(err: unknown): string {
   const reason = err instanceof SignInError ? err.reason : "unreachable";
   if (reason === "invalid_code") return "wrong_code";
+  if (reason === "code_required") return "code_required";
   if (reason === "mfa_expired") return "ended";
   if (reason === "too_many_attempts") return "too_many_codes";
   return "unavailable";

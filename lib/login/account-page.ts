@@ -59,6 +59,7 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   wrong_code: "That code or password didn't work. Please try again.",
   code_format: "Enter the 6-digit code your authenticator app shows.",
   missing_proof: "Enter a current code or your password.",
+  code_required: "You signed in without a code this time, so your password can't confirm this. Enter the 6-digit code your authenticator app shows.",
   enrolment_expired: "The setup took too long. Please start again.",
   too_many_codes: "Too many wrong codes. Please wait a few minutes before trying again.",
   ended: SESSION_ENDED_MESSAGE,

@@ -189,8 +189,10 @@ describe("token-client: the MFA API", () => {
     await expect(associateOtp(tokens.accessToken, gus.password)).rejects.toMatchObject({ reason: "refused" });
     await expect(passwordSignIn(gus.username, gus.password)).rejects.toBeInstanceOf(SecondFactorRequired);
 
-    await expect(regenerateRecoveryCodes(tokens.accessToken, { password: "wrong" })).rejects.toMatchObject({ reason: "invalid_code" });
-    const fresh = await regenerateRecoveryCodes(tokens.accessToken, { password: gus.password });
+    // This session signed in without a code: the password does not prove a change of the factor (RFC 9470 step-up).
+    await expect(regenerateRecoveryCodes(tokens.accessToken, { password: gus.password })).rejects.toMatchObject({ reason: "code_required" });
+    nextStep();
+    const fresh = await regenerateRecoveryCodes(tokens.accessToken, { otp: codeAt(enrolment.secret) });
     expect(fresh).toHaveLength(10);
     expect(fresh).not.toContain(enrolment.recoveryCodes[0]);
     await expect(removeSecondFactor(tokens.accessToken, { otp: "000000" })).rejects.toMatchObject({ reason: "invalid_code" });
@@ -225,8 +227,15 @@ describe("token-client: the MFA API", () => {
     expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ error: "unavailable" });
     tamper = undefined;
     expect((await mfaAuthenticators(tokens.accessToken)).map((a) => a.type)).toEqual(["otp", "recovery-code"]);
+    // Signed in without a code, the page asks for one, in its words.
+    const refused = await turnOff(tokens.accessToken, ivy.password);
+    expect(refused).toEqual({ error: "code_required" });
+    expect(accountError(refused.error, { minLength: 8, maxLength: 128, rejects: [] })).toBe(
+      "You signed in without a code this time, so your password can't confirm this. Enter the 6-digit code your authenticator app shows.",
+    );
+    nextStep();
+    expect(await turnOff(tokens.accessToken, codeAt(enrolment.secret))).toEqual({ done: true });
     // Off already: done, as before.
-    expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ done: true });
     expect(await turnOff(tokens.accessToken, ivy.password)).toEqual({ done: true });
   });
 

@@ -42,7 +42,16 @@ export function signInScope(as: Pick<oauth.AuthorizationServer, "scopes_supporte
  * the step lives; `mfa_expired` a step the server no longer honours (expired, or too many wrong
  * codes): the user starts again from the password.
  */
-export type SignInFailure = "invalid_credentials" | "too_many_attempts" | "unreachable" | "refused" | "mfa_required" | "invalid_code" | "mfa_expired";
+export type SignInFailure =
+  | "invalid_credentials"
+  | "too_many_attempts"
+  | "unreachable"
+  | "refused"
+  | "mfa_required"
+  | "invalid_code"
+  | "mfa_expired"
+  // A change of the second factor by password, from a session that signed in without it.
+  | "code_required";
 
 export class SignInError extends Error {
   constructor(
@@ -477,7 +486,8 @@ function mfaEndpoint(s: Server, path: string): URL {
 
 /**
  * A call to the MFA API with `bearer` (an `mfa_token` during a sign-in, or the session's access
- * token). 401 is `mfa_expired`: the bearer is no longer honoured.
+ * token). 401 is `mfa_expired`: the bearer is no longer honoured; but one that asks for a stronger
+ * sign-in (RFC 9470's `insufficient_user_authentication`) is `code_required`.
  */
 async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, body?: URLSearchParams): Promise<unknown> {
   let response: Response;
@@ -495,6 +505,9 @@ async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, 
   }
   if (response.status === 401) {
     await response.body?.cancel();
+    // RFC 9470 step-up: the session is fine, but its sign-in did not pass the second factor, so
+    // the password does not prove this change (a current code does).
+    if (/error="insufficient_user_authentication"/.test(response.headers.get("www-authenticate") ?? "")) throw new SignInError("code_required", "401");
     throw new SignInError("mfa_expired", "401");
   }
   let json: unknown = null;

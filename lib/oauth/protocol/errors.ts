@@ -25,6 +25,8 @@ export type OAuthErrorCode =
   // RFC 6750 §3.1 (bearer tokens at the userinfo endpoint)
   | "invalid_token"
   | "insufficient_scope"
+  // RFC 9470 §3 (step-up): the sign-in behind the token is not strong enough for the request
+  | "insufficient_user_authentication"
   // RFC 7591 §3.2.2 (dynamic client registration)
   | "invalid_redirect_uri"
   | "invalid_client_metadata"
@@ -133,6 +135,19 @@ export class InsufficientScope extends OAuthError {
   constructor(realm: string, scope: string, scheme: TokenScheme = "Bearer") {
     const description = `the access token lacks the ${scope} scope`;
     super(description, { headers: challenge(scheme, realm, { error: "insufficient_scope", error_description: description, scope }) });
+  }
+}
+
+/**
+ * RFC 9470 §3: the sign-in behind the access token does not meet what the request needs (here: a
+ * change of the user's second factor, by password, from a session that never passed that factor).
+ * 401 with a challenge, as RFC 6750's errors.
+ */
+export class InsufficientUserAuthentication extends OAuthError {
+  readonly error = "insufficient_user_authentication";
+  static override readonly defaultStatus = 401;
+  constructor(realm: string, description: string, scheme: TokenScheme = "Bearer") {
+    super(description, { headers: challenge(scheme, realm, { error: "insufficient_user_authentication", error_description: description }) });
   }
 }
 

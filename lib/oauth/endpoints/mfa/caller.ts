@@ -1,6 +1,7 @@
 import { liveChallenge, MAX_MFA_TOKEN_LENGTH } from "@/lib/oauth/grants/second-factor.ts";
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
-import { InvalidGrant, InvalidRequest, InvalidToken } from "@/lib/oauth/protocol/errors.ts";
+import { InsufficientUserAuthentication, InvalidGrant, InvalidRequest, InvalidToken, type TokenScheme } from "@/lib/oauth/protocol/errors.ts";
+import type { FormParams } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
 import { accessTokenUserGone, authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
@@ -18,6 +19,10 @@ export interface MfaCaller {
   factors: StoredFactor[];
   /** An access token's DPoP proof: its `nextNonce` goes in the answer (withDpopNonce). */
   dpop?: DpopProof;
+  /** Whether the sign-in behind the access token passed a second factor (its `amr` has `mfa`); false for an `mfa_token`. */
+  passedSecondFactor: boolean;
+  /** The scheme the token came with, for a challenge. */
+  scheme: TokenScheme;
 }
 
 /**
@@ -31,8 +36,16 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
   const token = await presentedToken(request, realm);
   if (token === undefined) return null;
   if (token.includes(".")) {
-    const { user, dpop } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
-    return { via: "access_token", user, factors: await factorsOf(user.id), ...(dpop === undefined ? {} : { dpop }) };
+    const { user, dpop, claims } = await authenticateAccessToken(request, token, workspace, audit, { session: true });
+    const amr: unknown = claims.amr;
+    return {
+      via: "access_token",
+      user,
+      factors: await factorsOf(user.id),
+      passedSecondFactor: Array.isArray(amr) && amr.includes("mfa"),
+      scheme: authorizationScheme(request),
+      ...(dpop === undefined ? {} : { dpop }),
+    };
   }
   if (authorizationScheme(request) !== "Bearer") throw new InvalidToken(realm, "an mfa_token is a bearer token: send it with the Bearer scheme");
   let challenge;
@@ -46,7 +59,7 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
   Object.assign(audit, { clientId: challenge.client.clientId, userId: challenge.user.id, username: challenge.user.username, accountable: true });
   if (challenge.user.disabled) throw new InvalidToken(realm, "the mfa_token is invalid or expired", "user disabled");
   assertOriginAllowed(request, challenge.client.allowedOrigins);
-  return { via: "mfa_token", user: challenge.user, factors: challenge.factors };
+  return { via: "mfa_token", user: challenge.user, factors: challenge.factors, passedSecondFactor: false, scheme: "Bearer" };
 }
 
 /** What a request whose user was deleted while it ran is answered (RouteOptions.userGone): its token is no longer valid. */
@@ -63,6 +76,25 @@ export function requireSignedIn(caller: MfaCaller): void {
 }
 
 export const confirmedFactor = (caller: MfaCaller) => caller.factors.find((f) => f.confirmedAt !== null);
+
+/**
+ * The password proves a change of a confirmed second factor (turning it off, new recovery codes)
+ * only from a session that passed that factor (its `amr` has `mfa`). A session that signed in
+ * with the password alone (before the user enrolled, or through a client whose policy skips the
+ * step) must send a current code instead: else whoever had the password, and a session from
+ * before the enrolment, could turn the factor off or mint recovery codes for themselves.
+ * `401 insufficient_user_authentication` (RFC 9470 §3).
+ */
+export function assertPasswordMayProve(caller: MfaCaller, params: FormParams, realm: string): void {
+  // Both or neither sent: proveUser's invalid_request says so.
+  if (params.get("password") === undefined || params.get("otp") !== undefined) return;
+  if (caller.passedSecondFactor || !confirmedFactor(caller)) return;
+  throw new InsufficientUserAuthentication(
+    realm,
+    "this session signed in without two-step verification: prove it is you with a current code (otp), or sign in with it",
+    caller.scheme,
+  );
+}
 
 /**
  * Where a signed-in user's proofs at these endpoints (a code, the password) are counted by the

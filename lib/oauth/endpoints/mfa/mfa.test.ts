@@ -33,6 +33,14 @@ async function newUser(username: string) {
   return { username, password: "alice-password-1" };
 }
 
+/** RFC 9470 §3: the password refused as proof from a session that never passed the second factor. */
+async function expectStepUp(res: Response) {
+  expect(res.status).toBe(401);
+  const description = "this session signed in without two-step verification: prove it is you with a current code (otp), or sign in with it";
+  expect(await res.json()).toEqual({ error: "insufficient_user_authentication", error_description: description });
+  expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", error="insufficient_user_authentication", error_description="${description}"`);
+}
+
 /** Waits out a TOTP time step without sleeping: the clock (Date only) moves on. */
 function nextStep() {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -133,8 +141,11 @@ describe("enrolment from a signed-in session", () => {
     expect((await listAuthenticators(access_token)).status).toBe(200);
     expect(await mfaTokenFor({ ...SPA, ...fay })).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-    // Fresh recovery codes, with the password: the old ones stop working.
-    const regenerated = await regenerate(access_token, { password: fay.password });
+    // This session signed in with the password alone: the password no longer proves a change.
+    await expectStepUp(await regenerate(access_token, { password: fay.password }));
+    // Fresh recovery codes, with a current code: the old ones stop working.
+    nextStep();
+    const regenerated = await regenerate(access_token, { otp: codeAt(secret) });
     expect(regenerated.status).toBe(200);
     const { recovery_codes: fresh } = await regenerated.json();
     expect(fresh).toHaveLength(10);
@@ -151,9 +162,7 @@ describe("enrolment from a signed-in session", () => {
       error_description: "send either otp (a current code) or password",
     });
     expect((await remove(access_token, { otp: "1", password: "x" })).status).toBe(400);
-    const badPassword = await remove(access_token, { password: "not-her-password" });
-    expect(badPassword.status).toBe(400);
-    expect(await badPassword.json()).toEqual({ error: "invalid_grant", error_description: "the password is invalid" });
+    await expectStepUp(await remove(access_token, { password: "not-her-password" }));
     expect((await remove(access_token, { otp: "000000" })).status).toBe(400);
     nextStep();
     const removed = await remove(access_token, { otp: codeAt(secret) });
@@ -188,12 +197,28 @@ describe("enrolment from a signed-in session", () => {
     expect(ok.status).toBe(200);
   });
 
-  it("removes with the password too", async () => {
+  it("takes the password as proof only from a session that passed the second factor (RFC 9470 step-up)", async () => {
     const gus = await newUser("gus");
+    // A session of whoever else has the password, from before the enrolment.
+    const before = await signIn({ ...SPA, ...gus });
     const { access_token } = await signIn({ ...SPA, ...gus });
     const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: gus.password })).json();
     expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
-    expect((await remove(access_token, { password: gus.password })).status).toBe(204);
+    for (const token of [before.access_token, access_token]) {
+      await expectStepUp(await remove(token, { password: gus.password }));
+      await expectStepUp(await regenerate(token, { password: gus.password }));
+    }
+    // Nothing changed, and nothing was counted as a wrong password.
+    expect(await db().mfaFactor.count({ where: { user: { username: "gus" }, confirmedAt: { not: null } } })).toBe(1);
+    expect(await db().failedLogin.count({ where: { username: "gus" } })).toBe(0);
+    // Signed in with the code, the password does.
+    nextStep();
+    const res = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor({ ...SPA, ...gus }), otp: codeAt(secret) });
+    expect(res.status).toBe(200);
+    const stepped = ((await res.json()) as { access_token: string }).access_token;
+    expect(decodeJwt(stepped).amr).toEqual(["pwd", "otp", "mfa"]);
+    expect((await regenerate(stepped, { password: gus.password })).status).toBe(200);
+    expect((await remove(stepped, { password: gus.password })).status).toBe(204);
   });
 
   it("takes the access token only for changes: an mfa_token is refused there", async () => {
@@ -252,7 +277,14 @@ describe("a signed-in user's proofs are counted per user, not per caller address
       const { access_token } = await signIn({ ...SPA, ...user }, { [PEER_HEADER]: peerHeaderValue(ip) });
       const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: user.password })).json();
       expect((await fromApp(routes.mfaConfirm, "/mfa/confirm", access_token, { otp: codeAt(secret) })).status).toBe(200);
-      return { ...user, access_token };
+      // Signed in again with the code: a session whose password proves changes.
+      const mfa_token = await mfaTokenFor({ ...SPA, ...user }, { [PEER_HEADER]: peerHeaderValue(ip) });
+      const stepped = await postToken(
+        { grant_type: MFA_OTP, ...SPA, mfa_token, otp: codeAt(secret, Date.now() + 30_000) },
+        { [PEER_HEADER]: peerHeaderValue(ip) },
+      );
+      expect(stepped.status).toBe(200);
+      return { ...user, access_token: ((await stepped.json()) as { access_token: string }).access_token };
     };
     const [hank, iris] = [await enrolled("hank", "198.51.100.71"), await enrolled("iris", "198.51.100.72")];
     for (let i = 0; i < 3; i++) {

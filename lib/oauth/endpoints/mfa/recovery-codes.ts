@@ -5,7 +5,7 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
@@ -20,6 +20,7 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   const params = await readParams(request);
   const factor = confirmedFactor(caller);
   if (!factor) throw new InvalidRequest("two-step verification is not set up");
+  assertPasswordMayProve(caller, params, workspace.issuer);
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));

@@ -4,7 +4,7 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { bearerRequired, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
@@ -19,6 +19,7 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   requireSignedIn(caller);
   const params = await readParams(request);
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
+  assertPasswordMayProve(caller, params, workspace.issuer);
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, confirmedFactor(caller));
   await removeFactors(caller.user.id);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
