@@ -155,6 +155,23 @@ describe("mfa-otp grant", () => {
     expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "the mfa_token is invalid or expired" });
   });
 
+  it("checks at most 5 codes of one mfa_token, however many arrive at once", async () => {
+    freeze(T0 + 55 * 60_000);
+    const mfaToken = await mfaTokenFor();
+    // From ten addresses: the per-address limits are not what stops them.
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: "000000" }, { [PEER_HEADER]: peerHeaderValue(`203.0.113.${40 + i}`) }),
+      ),
+    );
+    const descriptions = await Promise.all(answers.map(async (res) => ((await res.json()) as { error_description: string }).error_description));
+    expect(answers.map((res) => res.status)).toEqual(Array<number>(10).fill(400));
+    expect(descriptions.filter((d) => d === "the code is invalid")).toHaveLength(5);
+    expect(descriptions.filter((d) => d === "the mfa_token is invalid or expired")).toHaveLength(5);
+    const res = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(DAVE_SECRET) });
+    expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "the mfa_token is invalid or expired" });
+  });
+
   it("is bound to the client that asked: another client's is invalid_grant", async () => {
     freeze(T0 + 60 * 60_000);
     const mfaToken = await mfaTokenFor();

@@ -4,7 +4,7 @@ import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
 import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa.ts";
 import { InvalidDpopProof, InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { confirmFactor, countWrongCode, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
+import { confirmFactor, countCodeAttempt, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
 import { CredentialsChanged } from "@/lib/oauth/store/credentials.ts";
 import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
 import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
@@ -66,9 +66,19 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   // No confirmed factor: the user enrolled during this sign-in (POST /mfa/associate), and the
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
   const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
+  // The code is spent together with the challenge, so a sign-in that loses its challenge keeps it.
+  const end = { tokenHash: challenge.tokenHash, maxFailures: MFA_TOKEN_MAX_FAILURES, now: new Date(now) };
+  // Counted against the challenge before it is checked: of codes that arrive at once, no more are
+  // checked than the challenge allows. One that finds none left is not checked, nor counted as a guess.
+  const counted = await countCodeAttempt(challenge.tokenHash, MFA_TOKEN_MAX_FAILURES, end.now).catch((err: unknown) => {
+    attempt.release();
+    throw err;
+  });
+  if (!counted) {
+    attempt.release();
+    throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token exhausted meanwhile" });
+  }
   try {
-    // The code is spent together with the challenge, so a sign-in that loses its challenge keeps it.
-    const end = { tokenHash: challenge.tokenHash, maxFailures: MFA_TOKEN_MAX_FAILURES, now: new Date(now) };
     const outcome = !factor
       ? "no factor"
       : kind === "recovery-code"
@@ -76,7 +86,6 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
         : await checkTotp(factor, code, now, end);
     if (outcome === "gone") throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     if (outcome !== "accepted") {
-      await countWrongCode(challenge.tokenHash);
       throw new InvalidGrant(WRONG_CODE, { detail: `${outcome === "no factor" ? "no factor" : `${outcome} ${kind}`}` });
     }
   } catch (err) {

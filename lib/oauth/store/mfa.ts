@@ -142,9 +142,17 @@ export async function findChallenge(token: string): Promise<StoredChallenge | nu
   };
 }
 
-/** Counts a wrong code against a challenge. */
-export async function countWrongCode(tokenHash: string): Promise<void> {
-  await sqlExecute(db(), Prisma.sql`UPDATE "MfaChallenge" SET "failures" = "failures" + 1 WHERE "tokenHash" = ${tokenHash}`);
+/**
+ * Counts a code against a challenge before it is checked: one conditional update, so that however
+ * many arrive at once (on any instance) at most `maxFailures` are ever checked. False when the
+ * challenge has none left (or is gone or expired): that code is not checked at all.
+ */
+export async function countCodeAttempt(tokenHash: string, maxFailures: number, now: Date): Promise<boolean> {
+  const changed = await sqlExecute(
+    db(),
+    Prisma.sql`UPDATE "MfaChallenge" SET "failures" = "failures" + 1 WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`,
+  );
+  return changed === 1;
 }
 
 /**
@@ -160,7 +168,8 @@ export interface ChallengeToEnd {
 }
 
 const endStatement = ({ tokenHash, maxFailures, now }: ChallengeToEnd) =>
-  Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" < ${maxFailures} AND "expiresAt" > ${now}`;
+  // The code that ends it was counted already (countCodeAttempt): up to maxFailures, itself included.
+  Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" <= ${maxFailures} AND "expiresAt" > ${now}`;
 
 /**
  * Marks a TOTP time step as used, only if it is later than the last one used: a code is accepted
