@@ -15,11 +15,15 @@ import Database from "better-sqlite3";
  */
 export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number }> {
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
+  // A backup holds every secret the database does: only its owner may read it, from its first
+  // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
+  fs.closeSync(fs.openSync(tmp, "wx", 0o600));
   const db = new Database(source, { fileMustExist: true, timeout: 5000 });
   try {
-    await db.backup(tmp);
-    // A backup holds every secret the database does: only its owner may read it.
-    fs.chmodSync(tmp, 0o600);
+    // The rest of the pages in one step once the first is done: a step-by-step copy starts over
+    // at every write another connection commits, so a busy server's database was never copied.
+    // One step reads one snapshot (in WAL mode, writers go on meanwhile).
+    await db.backup(tmp, { progress: ({ totalPages }) => Math.max(totalPages, 100) });
     const copy = new Database(tmp, { timeout: 5000 });
     try {
       assertSound(copy, tmp);
