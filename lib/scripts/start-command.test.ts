@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseStartScript, spawnNpmStart, startCommand } from "@/lib/scripts/start-command.ts";
 
@@ -14,11 +15,12 @@ describe("the start command", () => {
     });
     expect(parseStartScript("node start.mjs")).toEqual({ env: {}, args: ["start.mjs"] });
     expect(parseStartScript("EMPTY= node start.mjs")).toEqual({ env: { EMPTY: "" }, args: ["start.mjs"] });
+    expect(parseStartScript("A=1 exec node start.mjs")).toEqual({ env: { A: "1" }, args: ["start.mjs"] });
   });
 
   it("refuses a script it could not run as sh would", () => {
-    expect(() => parseStartScript("tsx lib/scripts/start.ts")).toThrow(/must be \[NAME=value …\] node/);
-    expect(() => parseStartScript("A=1")).toThrow(/must be \[NAME=value …\] node/);
+    expect(() => parseStartScript("tsx lib/scripts/start.ts")).toThrow(/must be \[NAME=value …\] \[exec\] node/);
+    expect(() => parseStartScript("A=1")).toThrow(/must be \[NAME=value …\] \[exec\] node/);
     expect(() => parseStartScript(`A="two words" node start.mjs`)).toThrow(/without quotes/);
     expect(() => parseStartScript("node start.mjs && echo done")).toThrow(/without quotes or other shell syntax/);
     expect(() => parseStartScript("node --title=$NAME start.mjs")).toThrow(/without quotes or other shell syntax/);
@@ -29,6 +31,36 @@ describe("the start command", () => {
       env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "65536" },
       args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
     });
+  });
+
+  it("hands npm's SIGTERM to the server itself: sh runs node in its place (exec), else node outlives npm and no graceful stop happens", async () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "start-signal-"));
+    const script = (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+    try {
+      // package.json's own script, its launcher replaced by one that says when it is up and what it got.
+      fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ scripts: { start: script.replace(".next/launcher/start.cjs", "server.cjs") } }));
+      fs.writeFileSync(
+        path.join(project, "server.cjs"),
+        `const fs = require("node:fs");
+process.on("SIGTERM", () => { fs.writeFileSync("stopped", String(process.pid)); process.exit(0); });
+fs.writeFileSync("up", String(process.pid));
+setInterval(() => undefined, 1000);`,
+      );
+      const npm = spawn("npm", ["start", "--silent"], { cwd: project, stdio: "ignore", env: { ...process.env, npm_config_update_notifier: "false" } });
+      const file = (name: string) => path.join(project, name);
+      const waitFor = async (name: string) => {
+        for (let i = 0; i < 100 && !fs.existsSync(file(name)); i++) await new Promise((r) => setTimeout(r, 100));
+        return fs.existsSync(file(name));
+      };
+      expect(await waitFor("up")).toBe(true);
+      const server = Number(fs.readFileSync(file("up"), "utf8"));
+      npm.kill("SIGTERM");
+      const stopped = await waitFor("stopped");
+      if (!stopped) process.kill(server, "SIGKILL");
+      expect(stopped).toBe(true);
+    } finally {
+      fs.rmSync(project, { recursive: true, force: true });
+    }
   });
 
   it("starts the script's node in the project folder, its settings on top of the environment given", async () => {

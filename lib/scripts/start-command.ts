@@ -14,7 +14,11 @@ export interface StartCommand {
 
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$/;
 
-/** Reads a start script of the form `[NAME=value …] node [argument …]` (no quotes, no other shell syntax). */
+/**
+ * Reads a start script of the form `[NAME=value …] [exec] node [argument …]` (no quotes, no other
+ * shell syntax). `exec` makes sh run node in its own place, so that the signals npm passes on
+ * (a supervisor's SIGTERM) reach the server: without it sh dies and node lives on, unstopped.
+ */
 export function parseStartScript(script: string): StartCommand {
   const words = script.trim().split(/\s+/);
   const env: Record<string, string> = {};
@@ -24,9 +28,10 @@ export function parseStartScript(script: string): StartCommand {
     env[name] = value ?? "";
     words.shift();
   }
+  if (words[0] === "exec") words.shift();
   const [command, ...args] = words;
   if (command !== "node" || args.some((word) => /["'`$\\;&|<>()]/.test(word))) {
-    throw new Error(`package.json's start script must be [NAME=value …] node [argument …], without quotes or other shell syntax: ${script}`);
+    throw new Error(`package.json's start script must be [NAME=value …] [exec] node [argument …], without quotes or other shell syntax: ${script}`);
   }
   return { env, args };
 }
