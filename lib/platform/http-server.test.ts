@@ -112,6 +112,20 @@ describe("the client's address (lib/platform/client-address.ts)", () => {
     expect(handed).not.toHaveBeenCalled();
   });
 
+  it.each(["OPTIONS *"])("answers a request target that is no path (%s) with 400 invalid_request, handing it to nobody", async (line) => {
+    const handed = vi.fn((_req: IncomingMessage, res: ServerResponse) => (res.writeHead(418).end(), true));
+    const server = appServer({ serveOAuth: handed, handle: handed });
+    const socket = new FakeSocket("198.51.100.9");
+    server.emit("connection", socket);
+    socket.push(`${line} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+    await once(socket, "finish");
+    const res = parseResponse(socket.written);
+    expect(res.status).toBe(400);
+    expect(res.headers["cache-control"]).toBe("no-store");
+    expect(JSON.parse(res.body)).toEqual({ error: "invalid_request", error_description: "the request target must be a path" });
+    expect(handed).not.toHaveBeenCalled();
+  });
+
   it("drops an upgrade whose address is unknown", async () => {
     const upgrade = vi.fn((_req: IncomingMessage, socket: Duplex) => socket.destroy());
     const server = createAppServer({ handle: vi.fn(), serveOAuth: () => false, upgrade, settings: DEFAULTS, log: logger });

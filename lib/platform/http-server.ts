@@ -32,6 +32,10 @@ export interface AppServerOptions {
 const TIMEOUT_CHECK_MS = 500;
 
 const UNKNOWN_ADDRESS_BODY = JSON.stringify({ error: "invalid_request", error_description: "the client's address is unknown" });
+// The asterisk form (`OPTIONS *`) and any other target neither a path nor an absolute URL: Next
+// answered it with a 500 and a stack trace on stderr.
+const NOT_A_PATH_BODY = JSON.stringify({ error: "invalid_request", error_description: "the request target must be a path" });
+const hasPathTarget = (url: string | undefined) => url !== undefined && (url.startsWith("/") || /^https?:\/\//i.test(url));
 
 /**
  * The production server's `node:http` server: stamps every request with its socket's address
@@ -76,7 +80,8 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     if (socket.remoteAddress !== undefined) addresses.set(socket, socket.remoteAddress);
   });
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    if (!stamp(req, addresses, log)) return refuse(res);
+    if (!stamp(req, addresses, log)) return refuse(res, UNKNOWN_ADDRESS_BODY);
+    if (!hasPathTarget(req.url)) return refuse(res, NOT_A_PATH_BODY);
     if (accessLog) logAccess(req, res, log);
     if (serveOperations?.(req, res) || serveOAuth(req, res)) return;
     // The authorization server's answers carry their own request id; the others get one here.
@@ -164,16 +169,17 @@ function stamp(req: IncomingMessage, addresses: WeakMap<Duplex, string>, log: Lo
   return true;
 }
 
-function refuse(res: ServerResponse): void {
+/** A 400 with `body` (an OAuth error object), the connection closed after it. */
+function refuse(res: ServerResponse, body: string): void {
   const headers: Array<[string, string]> = SECURITY_HEADERS.map(({ key, value }) => [key, value]);
   headers.push(
     ["Content-Type", "application/json;charset=UTF-8"],
     ["Cache-Control", "no-store"],
     ["Connection", "close"],
-    ["Content-Length", String(Buffer.byteLength(UNKNOWN_ADDRESS_BODY))],
+    ["Content-Length", String(Buffer.byteLength(body))],
   );
   res.writeHead(400, headers.flat());
-  res.end(UNKNOWN_ADDRESS_BODY);
+  res.end(body);
 }
 
 function setRequestId(res: ServerResponse): string {
