@@ -2,8 +2,7 @@ import { AdminError } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { jwtSecretContext } from "@/lib/oauth/model/client.ts";
 import { factorSecretContext } from "@/lib/oauth/store/mfa.ts";
-import { serverSecretContext } from "@/lib/oauth/store/server-secrets.ts";
-import { signingKeyContext } from "@/lib/oauth/store/signing-keys.ts";
+import { serverSecretContext, signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 import { atRestKey, isSealed, openAtRest, sealAtRest, SealedValueError } from "@/lib/platform/at-rest.ts";
 import { KEY_ENCRYPTION_KEY_FORMAT } from "@/lib/platform/key-encryption-key.ts";
 

@@ -8,9 +8,9 @@ import {
   listSigningKeys,
   retireSigningKey,
   rotateSigningKey,
-  signingKeyContext,
   type KeyInfo,
 } from "@/lib/oauth/store/signing-keys.ts";
+import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { db } from "@/lib/platform/db.ts";
 import { atRestKey, isSealed, openAtRest, SealedValueError } from "@/lib/platform/at-rest.ts";

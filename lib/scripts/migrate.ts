@@ -46,7 +46,7 @@ export async function readAppliedMigrations(databaseUrl: string, busyTimeoutMs: 
   }
 }
 
-function sqliteFile(databaseUrl: string): string {
+export function sqliteFile(databaseUrl: string): string {
   return path.resolve(process.cwd(), databaseUrl.replace(/^file:/, "").replace(/\?.*$/, ""));
 }
 

@@ -3,7 +3,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { randomBytes, randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { seal } from "@/lib/platform/at-rest.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { backupSqlite } from "@/lib/platform/sqlite-backup.ts";
 import { startOtlpReceiver } from "@/lib/testing/otlp-receiver.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -81,6 +86,41 @@ describe("npm start", () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe("npm start on a database whose secrets are sealed", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ropc-sealed-start-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sealedWith = randomBytes(32);
+
+  /** A copy of the test database with one more signing key, its private part sealed under `sealedWith`. */
+  async function sealedDatabase(): Promise<string> {
+    const file = path.join(dir, `sealed-${randomUUID()}.db`);
+    await backupSqlite(settings().databaseFile ?? "", file);
+    const copy = new Database(file);
+    try {
+      copy
+        .prepare(`INSERT INTO "SigningKey" ("kid", "alg", "publicJwk", "privateJwk", "activeFrom", "createdAt") VALUES (?, 'ES256', '{}', ?, ?, ?)`)
+        .run("sealed-kid", seal('{"kty":"EC"}', "SigningKey:sealed-kid", sealedWith), Date.now(), Date.now());
+    } finally {
+      copy.close();
+    }
+    return file;
+  }
+
+  it.runIf(settings().databaseFile !== undefined).each([
+    ["without KEY_ENCRYPTION_KEY", {}, "SigningKey:sealed-kid is sealed, and KEY_ENCRYPTION_KEY is not set: set it to the key it was sealed with"],
+    [
+      "with another KEY_ENCRYPTION_KEY",
+      { KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64") },
+      "SigningKey:sealed-kid was sealed with another KEY_ENCRYPTION_KEY",
+    ],
+  ])("refuses to start %s, naming the setting, before serving anything", async (_name, key, message) => {
+    const result = start({ ...complete, DATABASE_URL: `file:${await sealedDatabase()}`, ...key });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`Cannot start: ${message}`);
+    expect(result.stdout).not.toContain("Ready on");
   });
 });
 

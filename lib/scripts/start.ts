@@ -1,12 +1,13 @@
 // `npm start`: the production server. Refuses to start, listing every missing or invalid
 // setting, then applies pending migrations (reading first: nothing is written when none is
-// pending), then serves the build. It never seeds. The first request that needs a signing key
+// pending), checks that the database's sealed secrets open with KEY_ENCRYPTION_KEY, then serves the build. It never seeds. The first request that needs a signing key
 // creates one when none exists (lib/oauth/tokens/keys.ts). `npm run build` bundles this file into
 // .next/launcher/start.mjs (lib/scripts/build.mjs), so the server runs on plain Node,
 // with no TypeScript loader in its process; it loads no Prisma client of its own.
 import { assertProductionSettings, ConfigError, parseSettings } from "@/lib/platform/env.ts";
 import { applyPendingMigrations, MigrationFailure } from "@/lib/scripts/migrate.ts";
 import { serve } from "@/lib/scripts/serve.ts";
+import { sealedSecretsProblem } from "@/lib/scripts/sealed-secrets.ts";
 import { loadEnvFiles } from "@/lib/scripts/env-files.ts";
 import { startTracing, startupSpan, stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
@@ -35,6 +36,12 @@ try {
 } catch (err) {
   if (!(err instanceof MigrationFailure)) throw err;
   process.stderr.write(`Cannot start: ${err.message}\n`);
+  await stopTracing();
+  process.exit(1);
+}
+const sealed = await sealedSecretsProblem(DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS * 1000);
+if (sealed) {
+  process.stderr.write(`Cannot start: ${sealed}. Every instance needs the KEY_ENCRYPTION_KEY the database's secrets were sealed with.\n`);
   await stopTracing();
   process.exit(1);
 }

@@ -3,9 +3,7 @@ import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
-
-/** What a server secret, sealed, is bound to (lib/platform/at-rest.ts). */
-export const serverSecretContext = (name: string) => `ServerSecret:${name}`;
+import { serverSecretContext } from "@/lib/oauth/model/sealed-contexts.ts";
 
 const loaded = new Map<string, Promise<Buffer>>();
 registerCache("server secrets", { clear: () => loaded.clear() });

@@ -3,12 +3,10 @@ import { sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
+import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 
 // RSA keys of 2048 bits (RFC 7518 §3.3's minimum, what every client verifies); Ed25519 for EdDSA.
 const KEY_OPTIONS: Record<SigningAlg, GenerateKeyPairOptions> = { ES256: {}, RS256: { modulusLength: 2048 }, EdDSA: { crv: "Ed25519" } };
-
-/** What a signing key's sealed private part is bound to (lib/platform/at-rest.ts). */
-export const signingKeyContext = (kid: string) => `SigningKey:${kid}`;
 
 /** A key pair made and not yet stored. */
 export interface NewSigningKey {

@@ -4,7 +4,8 @@ import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { ACCESS_TOKEN_ALG, isSigningAlg, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
-import { publishedKeyRows, signingKeyContext } from "@/lib/oauth/store/signing-keys.ts";
+import { publishedKeyRows } from "@/lib/oauth/store/signing-keys.ts";
+import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 
 /** A published public key, as it appears in the JWKS (never a private member). */
 export type PublicJwk = { kid: string; alg: SigningAlg; use: "sig" } & (
