@@ -90,6 +90,14 @@ describe("settings", () => {
     expect(() => parseSettings(env)).toThrow(new ConfigError([message]));
   });
 
+  it("refuses METRICS_PORT equal to PORT, naming both (the second listener would fail, blaming PORT)", () => {
+    expect(productionProblems({ ...production, PORT: "3900", METRICS_PORT: "3900" })).toEqual([
+      "Invalid setting METRICS_PORT: 3900 is PORT too; the metrics listen on a port of their own: set another (or unset it, and set METRICS_TOKEN to serve /metrics on PORT).",
+    ]);
+    expect(productionProblems({ ...production, METRICS_PORT: "3000" })).toHaveLength(1);
+    expect(productionProblems({ ...production, PORT: "3900", METRICS_PORT: "9464" })).toEqual([]);
+  });
+
   it("refuses a key rotation delay shorter than a key cache plus the JWKS's max-age: a new key would sign before every verifier knows it", () => {
     expect(productionProblems({ ...production, KEY_CACHE_SECONDS: "900", KEY_ROTATION_DELAY_SECONDS: "600" })).toEqual([
       "Invalid setting KEY_ROTATION_DELAY_SECONDS: 600 s is shorter than a process's key cache (KEY_CACHE_SECONDS, 900 s) plus the JWKS's max-age (300 s): a new key would sign before every verifier knows it. Set it to at least 1200, or lower KEY_CACHE_SECONDS.",

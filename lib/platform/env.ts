@@ -229,6 +229,11 @@ export function parseSettings(env: Env = process.env): Settings {
       `Invalid setting KEY_ROTATION_DELAY_SECONDS: ${raw.KEY_ROTATION_DELAY_SECONDS} s is shorter than a process's key cache (KEY_CACHE_SECONDS, ${raw.KEY_CACHE_SECONDS} s) plus the JWKS's max-age (${DISCOVERY_MAX_AGE_SECONDS} s): a new key would sign before every verifier knows it. Set it to at least ${published}, or lower KEY_CACHE_SECONDS.`,
     );
   }
+  if (raw.METRICS_PORT === raw.PORT) {
+    throw new ConfigError(
+      `Invalid setting METRICS_PORT: ${raw.METRICS_PORT} is PORT too; the metrics listen on a port of their own: set another (or unset it, and set METRICS_TOKEN to serve /metrics on PORT).`,
+    );
+  }
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
   const file = raw.DATABASE_URL.startsWith("file:") ? raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "") : undefined;
   return {
