@@ -126,6 +126,19 @@ describe("the client's address (lib/platform/client-address.ts)", () => {
     expect(handed).not.toHaveBeenCalled();
   });
 
+  it("answers a path Next could not decode (a malformed percent-encoding) with 400 invalid_request, not handing it to Next", async () => {
+    const handle = vi.fn((_req: IncomingMessage, res: ServerResponse) => res.writeHead(418).end());
+    const server = appServer({ serveOAuth: () => false, handle });
+    const socket = new FakeSocket("198.51.100.9");
+    server.emit("connection", socket);
+    socket.push("GET /api/auth/%zz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    await once(socket, "finish");
+    const res = parseResponse(socket.written);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: "invalid_request", error_description: "the request path is not validly percent-encoded" });
+    expect(handle).not.toHaveBeenCalled();
+  });
+
   it("drops an upgrade whose address is unknown", async () => {
     const upgrade = vi.fn((_req: IncomingMessage, socket: Duplex) => socket.destroy());
     const server = createAppServer({ handle: vi.fn(), serveOAuth: () => false, upgrade, settings: DEFAULTS, log: logger });

@@ -35,6 +35,17 @@ const UNKNOWN_ADDRESS_BODY = JSON.stringify({ error: "invalid_request", error_de
 // The asterisk form (`OPTIONS *`) and any other target neither a path nor an absolute URL: Next
 // answered it with a 500 and a stack trace on stderr.
 const NOT_A_PATH_BODY = JSON.stringify({ error: "invalid_request", error_description: "the request target must be a path" });
+// A path whose percent-encoding does not decode: Next's router failed on it with a 500.
+const UNDECODABLE_PATH_BODY = JSON.stringify({ error: "invalid_request", error_description: "the request path is not validly percent-encoded" });
+function decodablePath(url: string): boolean {
+  const query = url.indexOf("?");
+  try {
+    decodeURIComponent(query === -1 ? url : url.slice(0, query));
+    return true;
+  } catch {
+    return false;
+  }
+}
 const hasPathTarget = (url: string | undefined) => url !== undefined && (url.startsWith("/") || /^https?:\/\//i.test(url));
 
 /**
@@ -86,6 +97,7 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     if (serveOperations?.(req, res) || serveOAuth(req, res)) return;
     // The authorization server's answers carry their own request id; the others get one here.
     if (accessLog) (res as TaggedResponse)[RESPONSE_INFO] = { requestId: setRequestId(res), route: "app" };
+    if (!decodablePath(req.url ?? "/")) return refuse(res, UNDECODABLE_PATH_BODY);
     void handle(req, res);
   });
   if (upgrade) {
