@@ -37,16 +37,30 @@ describe("flushAudit", () => {
     expect(await db().auditEvent.count({ where: { event: "test.flush.own" } })).toBe(1);
   });
 
-  it("resolves when a batch cannot be stored, logs it as an error, and stores the next one", async () => {
+  it("keeps a batch that could not be stored for the next flush, saying so; gives it up after 3 tries", async () => {
     const error = vi.spyOn(logger, "error");
     writes.fail = true;
-    recordAudit({ event: "test.flush.lost", outcome: "success" });
+    recordAudit({ event: "test.flush.retried", outcome: "success" });
     await expect(flushAudit()).resolves.toBeUndefined();
-    expect(error).toHaveBeenCalledWith({ err: new Error("the database is gone"), events: 1 }, "could not store audit events");
-    error.mockRestore();
+    expect(error).toHaveBeenCalledWith({ err: new Error("the database is gone"), events: 1, attempt: 1 }, "could not store audit events: trying again");
     writes.fail = false;
     recordAudit({ event: "test.flush.next", outcome: "success" });
     await flushAudit();
-    expect(await db().auditEvent.count({ where: { event: { in: ["test.flush.lost", "test.flush.next"] } } })).toBe(1);
+    expect(await db().auditEvent.count({ where: { event: { in: ["test.flush.retried", "test.flush.next"] } } })).toBe(2);
+
+    error.mockClear();
+    writes.fail = true;
+    recordAudit({ event: "test.flush.lost", outcome: "success" });
+    for (let i = 0; i < 3; i++) await flushAudit();
+    expect(error.mock.calls.map(([, message]) => message)).toEqual([
+      "could not store audit events: trying again",
+      "could not store audit events: trying again",
+      "could not store audit events",
+    ]);
+    expect(error).toHaveBeenLastCalledWith({ err: new Error("the database is gone"), events: 1, attempt: 3 }, "could not store audit events");
+    writes.fail = false;
+    await flushAudit();
+    expect(await db().auditEvent.count({ where: { event: "test.flush.lost" } })).toBe(0);
+    error.mockRestore();
   });
 });

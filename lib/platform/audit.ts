@@ -185,19 +185,39 @@ const INTO = Prisma.raw(`INSERT INTO "AuditEvent" (${COLUMNS.map((c) => `"${c}"`
 const MAX_ROWS_PER_INSERT = 500;
 
 /**
+ * How often an event is tried before it is given up (its log line is written already): a database
+ * that is busy for a moment (a lock another process holds, a fail-over) must not cost the trail
+ * the events of that moment. A failed statement's events go back to the queue, for the next flush
+ * (at most RETRY_MS later); a database that stays down costs at most STORE_ATTEMPTS tries each.
+ */
+const STORE_ATTEMPTS = 3;
+const RETRY_MS = 1000;
+const attempts = new WeakMap<Prisma.AuditEventCreateManyInput, number>();
+
+/**
  * Multi-row INSERTs in plain, portable SQL, straight to the driver (`sqlExecute`): one for a
  * request queue's batch. Prisma's createMany compiles a new query plan for every batch size (the
  * plan cache is keyed by shape), which cost more CPU than the insert. A statement that fails is
- * logged with its number of events, and the others are still written.
+ * logged with its number of events and tried again at the next flush (STORE_ATTEMPTS in all), and
+ * the others are still written.
  */
 async function insertEvents(batch: Prisma.AuditEventCreateManyInput[]): Promise<void> {
   for (let start = 0; start < batch.length; start += MAX_ROWS_PER_INSERT) {
     const part = batch.slice(start, start + MAX_ROWS_PER_INSERT);
     const rows = part.map((r) => Prisma.sql`(${Prisma.join(COLUMNS.map((c) => r[c] ?? (c === "count" ? 1 : null)))})`);
     try {
-      await sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)}`);
+      // A statement that committed though its answer was lost (a connection cut) is tried again: its rows are skipped then.
+      await sqlExecute(db(), Prisma.sql`${INTO}${Prisma.join(rows)} ON CONFLICT ("id") DO NOTHING`);
     } catch (err) {
-      logger.error({ err, events: part.length }, "could not store audit events");
+      const attempt = attempts.get(part[0]!) ?? 1;
+      if (attempt >= STORE_ATTEMPTS) {
+        logger.error({ err, events: part.length, attempt }, "could not store audit events");
+        continue;
+      }
+      logger.error({ err, events: part.length, attempt }, "could not store audit events: trying again");
+      for (const r of part) attempts.set(r, attempt + 1);
+      state.queue.unshift(...part);
+      state.timer ??= setTimeout(() => void flushAudit({ finishedMinutesOnly: true }), RETRY_MS);
     }
   }
 }
