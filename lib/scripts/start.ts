@@ -39,9 +39,12 @@ try {
   await stopTracing();
   process.exit(1);
 }
-const sealed = await sealedSecretsProblem(DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS * 1000);
+const sealed = await sealedSecretsProblem(DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS * 1000).then(
+  (problem) => problem && `${problem}. Every instance needs the KEY_ENCRYPTION_KEY the database's secrets were sealed with.`,
+  (err: unknown) => `cannot read the database's signing keys and server secrets: ${err instanceof Error ? err.message : String(err)}`,
+);
 if (sealed) {
-  process.stderr.write(`Cannot start: ${sealed}. Every instance needs the KEY_ENCRYPTION_KEY the database's secrets were sealed with.\n`);
+  process.stderr.write(`Cannot start: ${sealed}\n`);
   await stopTracing();
   process.exit(1);
 }
