@@ -46,6 +46,13 @@ const EC_PUBLIC_JWK = {
 };
 
 const SERVICE_METADATA = { client_name: "Reporting job", grant_types: ["client_credentials"], scope: "introspect_tokens" };
+/** A client_credentials client that authenticates with its key (private_key_jwt). */
+const KEY_CLIENT_METADATA = {
+  grant_types: ["client_credentials"],
+  scope: "revoke_tokens",
+  token_endpoint_auth_method: "private_key_jwt",
+  jwks: { keys: [EC_PUBLIC_JWK] },
+};
 
 interface Registered {
   client_id: string;
@@ -225,12 +232,7 @@ describe("dynamic client registration (RFC 7591)", () => {
   });
 
   it("registers token_endpoint_auth_signing_alg and answers it; an update without it unpins", async () => {
-    const body = {
-      grant_types: ["client_credentials"],
-      scope: "revoke_tokens",
-      token_endpoint_auth_method: "private_key_jwt",
-      jwks: { keys: [EC_PUBLIC_JWK] },
-    };
+    const body = KEY_CLIENT_METADATA;
     const client = await registered({ ...body, token_endpoint_auth_signing_alg: "ES256" });
     expect(client).toMatchObject({ token_endpoint_auth_method: "private_key_jwt", token_endpoint_auth_signing_alg: "ES256" });
     expect(client.client_secret).toBeUndefined();
@@ -462,12 +464,7 @@ describe("client registration management (RFC 7592)", () => {
   });
 
   it("refuses a key client's switch to a secret by PUT: it would have no secret to authenticate with", async () => {
-    const body = {
-      grant_types: ["client_credentials"],
-      scope: "revoke_tokens",
-      token_endpoint_auth_method: "private_key_jwt",
-      jwks: { keys: [EC_PUBLIC_JWK] },
-    };
+    const body = KEY_CLIENT_METADATA;
     const client = await registered(body);
     const res = await manage(client.registration_client_uri, "PUT", client.registration_access_token, {
       client_id: client.client_id,
@@ -536,12 +533,7 @@ describe("client registration management (RFC 7592)", () => {
   });
 
   it("removes the keys a PUT leaves out (§2.2): refused for private_key_jwt, which needs them", async () => {
-    const body = {
-      grant_types: ["client_credentials"],
-      scope: "revoke_tokens",
-      token_endpoint_auth_method: "private_key_jwt",
-      jwks: { keys: [EC_PUBLIC_JWK] },
-    };
+    const body = KEY_CLIENT_METADATA;
     const client = await registered(body);
     const { jwks: _, ...withoutKeys } = body;
     const refused = await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...withoutKeys, client_id: client.client_id });
