@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll } from "vitest";
+import { settings } from "@/lib/platform/env.ts";
 import { closeMailTransport } from "@/lib/platform/mail.ts";
 
 /** A mail as the test SMTP server received it, parsed. */
@@ -116,5 +118,38 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
       closeMailTransport();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * A test file's SMTP server: started before its tests as SMTP_URL (`mailFrom` as MAIL_FROM), closed
+ * after them with the settings as they were. The object stands for the server once it has started.
+ */
+export function smtpServerForTheseTests(mailFrom: string): TestSmtpServer {
+  let started: TestSmtpServer | undefined;
+  const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM, isProduction: settings().isProduction };
+  beforeAll(async () => {
+    started = await startSmtpServer();
+    Object.assign(settings(), { SMTP_URL: started.url, MAIL_FROM: mailFrom });
+  });
+  afterAll(async () => {
+    Object.assign(settings(), original);
+    await started?.close();
+  });
+  const server = () => {
+    if (!started) throw new Error("the test SMTP server starts before the tests (beforeAll)");
+    return started;
+  };
+  return {
+    get url() {
+      return server().url;
+    },
+    get received() {
+      return server().received;
+    },
+    nextMail: (timeoutMs) => server().nextMail(timeoutMs),
+    drain: () => server().drain(),
+    refuseNext: (count) => server().refuseNext(count),
+    close: () => server().close(),
   };
 }

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import pino from "pino";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -13,7 +13,7 @@ import { RESET_REQUESTED } from "@/lib/oauth/endpoints/account/password-reset.ts
 import { addClient, basic, call, expectNoStore, getDiscovery, introspect, ISSUER, postToken, signIn, SPA, type Call } from "@/lib/testing/oauth.ts";
 import { DAVE } from "@/lib/testing/mfa.ts";
 import { addUser } from "@/lib/admin/users.ts";
-import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
+import { smtpServerForTheseTests } from "@/lib/testing/smtp.ts";
 import { expectSameTiming, timed } from "@/lib/testing/timing.ts";
 
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
@@ -21,17 +21,9 @@ const RESET_URL = `${ISSUER}/account/password-reset`;
 const COMPLETE_URL = `${ISSUER}/account/password-reset/complete`;
 const LINK = /^http:\/\/localhost:3000\/reset-password\?token=([A-Za-z0-9_-]{43})$/m;
 
-let smtp: TestSmtpServer;
-const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM, isProduction: settings().isProduction };
-
-beforeAll(async () => {
-  smtp = await startSmtpServer();
-  Object.assign(settings(), { SMTP_URL: smtp.url, MAIL_FROM: "Demo Login <no-reply@example.com>" });
-});
-afterAll(async () => {
-  Object.assign(settings(), original);
-  await smtp.close();
-});
+// Before the SMTP server's settings: what the tests that change isProduction put back.
+const original = { isProduction: settings().isProduction };
+const smtp = smtpServerForTheseTests("Demo Login <no-reply@example.com>");
 afterEach(() => backgroundSettled());
 
 /** A reset request, answered, with whatever it started after the answer finished too. */

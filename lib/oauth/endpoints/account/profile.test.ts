@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
 import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
 import { basic, call, expectNoStore, ISSUER, signIn, type Call } from "@/lib/testing/oauth.ts";
-import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
+import { smtpServerForTheseTests } from "@/lib/testing/smtp.ts";
 
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
 const PROFILE_URL = `${ISSUER}/account/profile`;
@@ -13,17 +13,7 @@ const VERIFY_URL = `${ISSUER}/account/email/verify`;
 // The link names the account's workspace, so that the login app confirms for any workspace of this server.
 const LINK = /^http:\/\/localhost:3000\/verify-email\?token=([A-Za-z0-9_-]{43})&tenant=demo&workspace=default$/m;
 
-let smtp: TestSmtpServer;
-const original = { SMTP_URL: settings().SMTP_URL, MAIL_FROM: settings().MAIL_FROM, isProduction: settings().isProduction };
-
-beforeAll(async () => {
-  smtp = await startSmtpServer();
-  Object.assign(settings(), { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@example.com" });
-});
-afterAll(async () => {
-  Object.assign(settings(), original);
-  await smtp.close();
-});
+const smtp = smtpServerForTheseTests("no-reply@example.com");
 
 /** An access token of `username` through demo-web, with the account scope (or the scope given). */
 async function accessToken(username = "alice", scope = "openid account"): Promise<string> {
