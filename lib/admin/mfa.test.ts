@@ -3,6 +3,7 @@ import { db } from "@/lib/platform/db.ts";
 import { cli } from "@/lib/testing/cli.ts";
 import { postToken, SPA } from "@/lib/testing/oauth.ts";
 import { DAVE, DAVE_SECRET, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
 
 const signIn = (fields: Record<string, string>) => postToken({ grant_type: "password", ...SPA, ...fields });
 
@@ -13,6 +14,10 @@ describe("admin: second factors and MFA policies", () => {
     expect(out).toMatch(/^id\s+type\s+state\s+created_at\s+confirmed_at\s+recovery_codes_left\n/);
     expect(out).toMatch(/\sotp\s+active\s.*\s10\n$/);
     expect(out).not.toContain(DAVE_SECRET);
+    // Its codes refused after too many wrong ones in a row: the operator sees it.
+    await db().mfaFactor.updateMany({ where: { user: { username: "dave" } }, data: { wrongCodes: MFA_FACTOR_MAX_WRONG_CODES } });
+    expect((await cli(["user", "factors", "demo/default", "dave"])).out).toMatch(/\sotp\s+locked\s.*\s10\n$/);
+    await db().mfaFactor.updateMany({ where: { user: { username: "dave" } }, data: { wrongCodes: 0 } });
     expect((await cli(["user", "factors", "demo/default", "alice"])).out).toBe("(none)\n");
     expect(await cli(["user", "factors", "demo/default", "nobody"])).toMatchObject({ status: 1, err: "Error: No user nobody in demo/default\n" });
   });

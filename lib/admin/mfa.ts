@@ -2,12 +2,14 @@ import { AdminError } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
+import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
 
 /** A user's second factor as an operator sees it: never its secret or codes. */
 export interface FactorSummary {
   id: string;
   type: string;
-  state: "active" | "pending";
+  /** `locked`: active, but its codes are refused after too many wrong ones in a row (a recovery code, or a reset, ends it). */
+  state: "active" | "pending" | "locked";
   createdAt: Date;
   confirmedAt: Date | null;
   recoveryCodesLeft: number;
@@ -26,12 +28,12 @@ export async function listFactors(workspace: string, username: string): Promise<
   const rows = await db().mfaFactor.findMany({
     where: { userId },
     orderBy: { createdAt: "asc" },
-    select: { id: true, type: true, createdAt: true, confirmedAt: true, _count: { select: { recoveryCodes: true } } },
+    select: { id: true, type: true, createdAt: true, confirmedAt: true, wrongCodes: true, _count: { select: { recoveryCodes: true } } },
   });
   return rows.map((f) => ({
     id: f.id,
     type: f.type,
-    state: f.confirmedAt ? "active" : "pending",
+    state: !f.confirmedAt ? "pending" : f.wrongCodes >= MFA_FACTOR_MAX_WRONG_CODES ? "locked" : "active",
     createdAt: f.createdAt,
     confirmedAt: f.confirmedAt,
     recoveryCodesLeft: f._count.recoveryCodes,

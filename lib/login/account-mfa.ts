@@ -84,6 +84,7 @@ function codeOf(err: unknown): string {
   if (reason === "code_required") return "code_required";
   if (reason === "mfa_expired") return "ended";
   if (reason === "too_many_attempts") return "too_many_codes";
+  if (reason === "otp_locked") return "otp_locked";
   return "unavailable";
 }
 

@@ -62,6 +62,8 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   code_required: "You signed in without a code this time, so your password can't confirm this. Enter the 6-digit code your authenticator app shows.",
   enrolment_expired: "The setup took too long. Please start again.",
   too_many_codes: "Too many wrong codes. Please wait a few minutes before trying again.",
+  otp_locked:
+    "Too many wrong codes in a row, so codes from your authenticator app are turned off. Confirm with your password; signing in once with a recovery code turns the codes back on.",
   ended: SESSION_ENDED_MESSAGE,
   unavailable: UNAVAILABLE,
 };

@@ -16,6 +16,7 @@ export const SIGN_IN_MESSAGES: Readonly<Record<string, string>> = {
   refused: REFUSED,
   invalid_code: "That code didn't work. Check your authenticator app and try again.",
   mfa_expired: "Your sign-in timed out or had too many wrong codes. Please enter your password again.",
+  otp_locked: "Too many wrong codes in a row, so codes from your authenticator app are turned off. Use a recovery code instead: that turns them back on.",
 };
 
 export const SIGNED_OUT_MESSAGE = "You have signed out.";

@@ -25,6 +25,8 @@ import { MFA_STEP_SECONDS, mfaStepCookieNames, mfaStepCookies, mfaStepCookieValu
 import { withCharChanged } from "@/lib/testing/tamper.ts";
 import { startEnrolment, turnOff } from "@/lib/login/account-mfa.ts";
 import { accountError } from "@/lib/login/account-page.ts";
+import { signInMessage } from "@/lib/login/messages.ts";
+import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
 
 // The login app's second step against the real routes, in-process (as in token-client.test.ts):
 // the token endpoint with Auth0's MFA grants and the /mfa endpoints, as demo-web.
@@ -233,6 +235,14 @@ describe("token-client: the MFA API", () => {
     expect(accountError(refused.error, { minLength: 8, maxLength: 128, rejects: [] })).toBe(
       "You signed in without a code this time, so your password can't confirm this. Enter the 6-digit code your authenticator app shows.",
     );
+    // Its codes refused after too many wrong ones in a row: the page says so, in its words.
+    await db().mfaFactor.updateMany({ where: { user: { username: "ivy" } }, data: { wrongCodes: MFA_FACTOR_MAX_WRONG_CODES } });
+    const locked = await turnOff(tokens.accessToken, codeAt(enrolment.secret));
+    expect(locked).toEqual({ error: "otp_locked" });
+    expect(accountError(locked.error, { minLength: 8, maxLength: 128, rejects: [] })).toBe(
+      "Too many wrong codes in a row, so codes from your authenticator app are turned off. Confirm with your password; signing in once with a recovery code turns the codes back on.",
+    );
+    await db().mfaFactor.updateMany({ where: { user: { username: "ivy" } }, data: { wrongCodes: 0 } });
     nextStep();
     expect(await turnOff(tokens.accessToken, codeAt(enrolment.secret))).toEqual({ done: true });
     // Off already: done, as before.
@@ -280,6 +290,23 @@ describe("signInStep: one submit of the sign-in form", () => {
     const done = await signInStep({ otp: `${code.slice(0, 3)} ${code.slice(3)}` }, step, END_USER);
     expect(done).toMatchObject({ kind: "signed_in", next: null, signedIn: { user: { name: "Dave Example" } } });
     expect(amr((done as { signedIn: SignedIn }).signedIn)).toEqual(["pwd", "otp", "mfa"]);
+  });
+
+  it("keeps the step when the server refuses the app's codes (otp_locked), and a recovery code then passes it", async () => {
+    nextStep();
+    const step = ((await signInStep(DAVE, null, END_USER)) as { next: MfaStep }).next;
+    await db().mfaFactor.updateMany({ where: { user: { username: "dave" } }, data: { wrongCodes: MFA_FACTOR_MAX_WRONG_CODES } });
+    try {
+      // The right code is refused too; the step stays (next undefined leaves the cookie alone).
+      expect(await signInStep({ otp: codeAt(DAVE_SECRET) }, step, END_USER)).toEqual({ kind: "failed", reason: "otp_locked" });
+      expect(signInMessage("otp_locked")).toBe(
+        "Too many wrong codes in a row, so codes from your authenticator app are turned off. Use a recovery code instead: that turns them back on.",
+      );
+      const done = await signInStep({ recoveryCode: DAVE_RECOVERY_CODES[7]! }, step, END_USER);
+      expect(done).toMatchObject({ kind: "signed_in", next: null });
+    } finally {
+      await db().mfaFactor.updateMany({ where: { user: { username: "dave" } }, data: { wrongCodes: 0 } });
+    }
   });
 
   it("takes a recovery code with its dashes and spaces", async () => {

@@ -51,7 +51,9 @@ export type SignInFailure =
   | "invalid_code"
   | "mfa_expired"
   // A change of the second factor by password, from a session that signed in without it.
-  | "code_required";
+  | "code_required"
+  // Too many wrong codes in a row: the authenticator's codes are refused until a recovery code passes.
+  | "otp_locked";
 
 export class SignInError extends Error {
   constructor(
@@ -227,6 +229,7 @@ function classify(err: unknown): SignInError {
     const mfaToken = err.error === "mfa_required" ? err.cause.mfa_token : undefined;
     if (typeof mfaToken === "string" && mfaToken) return new SecondFactorRequired(mfaToken);
     if (err.status === 429) return new SignInError("too_many_attempts", err.error, retryAt(err.response.headers.get("retry-after")));
+    if (err.error === "otp_locked") return new SignInError("otp_locked", err.error);
     if (err.error === "invalid_grant") return new SignInError("invalid_credentials", err.error);
     return new SignInError("refused", `${err.status} ${err.error}`);
   }
@@ -521,6 +524,7 @@ async function mfaRequest(bearer: string, method: "GET" | "POST", path: string, 
   const error = json && typeof json === "object" && "error" in json && typeof json.error === "string" ? json.error : `HTTP ${response.status}`;
   if (response.status === 429) throw new SignInError("too_many_attempts", error, retryAt(response.headers.get("retry-after")));
   if (error === "invalid_grant") throw new SignInError("invalid_code", error);
+  if (error === "otp_locked") throw new SignInError("otp_locked", error);
   throw new SignInError("refused", `${response.status} ${error}`);
 }
 

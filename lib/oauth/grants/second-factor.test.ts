@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jose";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -11,6 +11,12 @@ let jwks: ReturnType<typeof createLocalJWKSet>;
 
 beforeAll(async () => {
   jwks = createLocalJWKSet((await (await getJwks()).json()) as JSONWebKeySet);
+});
+
+// Each test starts with dave's factor taking codes: the wrong codes of the tests before would
+// lock it after ten in a row (wrong-codes.test.ts tests that).
+beforeEach(async () => {
+  await db().mfaFactor.updateMany({ data: { wrongCodes: 0 } });
 });
 
 afterEach(() => {

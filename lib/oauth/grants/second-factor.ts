@@ -4,7 +4,16 @@ import { recoveryCodeHash } from "@/lib/oauth/mfa/recovery-codes.ts";
 import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa.ts";
 import { InvalidDpopProof, InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { confirmFactor, countCodeAttempt, findChallenge, recoveryCodesLeft, useRecoveryCode, type StoredChallenge } from "@/lib/oauth/store/mfa.ts";
+import { countCode, factorLocked, refuseIfLocked } from "@/lib/oauth/mfa/wrong-codes.ts";
+import {
+  confirmFactor,
+  countCodeAttempt,
+  findChallenge,
+  forgiveWrongCodes,
+  recoveryCodesLeft,
+  useRecoveryCode,
+  type StoredChallenge,
+} from "@/lib/oauth/store/mfa.ts";
 import { CredentialsChanged } from "@/lib/oauth/store/credentials.ts";
 import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
 import { completeSignIn } from "@/lib/oauth/grants/sign-in.ts";
@@ -33,7 +42,9 @@ export function liveChallenge(challenge: StoredChallenge | null, workspaceId: st
  * workspace's, this client's, alive), the user's state, the brute-force defence, the code, then
  * the challenge is consumed and the sign-in completes as the password grant's would, with the
  * `amr` of the factor used. A wrong or replayed code is `invalid_grant`, counted against the
- * challenge (it dies after MFA_TOKEN_MAX_FAILURES) and by the brute-force defence.
+ * challenge (it dies after MFA_TOKEN_MAX_FAILURES), against the factor (its codes are refused
+ * after MFA_FACTOR_MAX_WRONG_CODES in a row: `otp_locked`, until a recovery code passes) and by
+ * the brute-force defence.
  */
 export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recovery-code"): Promise<OAuthResponse> {
   // Not `log`: the request's child logger is made only when something is logged.
@@ -61,8 +72,10 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   }
   // From here on a failure is an attempt at the user's second factor, counted like a password.
   audit.accountable = true;
-  const { attempt, address, knownSince, user: current } = await admitUserAttempt(workspace.id, user.username, ip, now);
   const confirmed = challenge.factors.find((f) => f.confirmedAt !== null);
+  // Refused unchecked, and counted by neither the challenge nor the brute-force defence.
+  if (kind === "otp" && confirmed) refuseIfLocked(confirmed);
+  const { attempt, address, knownSince, user: current } = await admitUserAttempt(workspace.id, user.username, ip, now);
   // No confirmed factor: the user enrolled during this sign-in (POST /mfa/associate), and the
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
   const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
@@ -78,12 +91,17 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     attempt.release();
     throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token exhausted meanwhile" });
   }
+  let locksIfWrong = false;
   try {
+    // A TOTP code is counted against its factor too, before it is checked (OtpLocked: not checked).
+    if (kind === "otp" && factor) ({ locksIfWrong } = await countCode(factor));
     const outcome = !factor
       ? "no factor"
       : kind === "recovery-code"
         ? await useRecoveryCode(factor.id, recoveryCodeHash(code), end)
         : await checkTotp(factor, code, now, end);
+    // The last code the factor takes, and not spent (a challenge gone meanwhile counts it wrong too).
+    if (outcome !== "accepted" && locksIfWrong) factorLocked({ workspaceId: workspace.id, clientId: client.clientId, user, ip }, grant.log);
     if (outcome === "gone") throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     if (outcome !== "accepted") {
       throw new InvalidGrant(WRONG_CODE, { detail: `${outcome === "no factor" ? "no factor" : `${outcome} ${kind}`}` });
@@ -93,6 +111,8 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     else attempt.release();
     throw err;
   }
+  // A recovery code passed: the factor's codes are taken again (an accepted TOTP code forgave them as it was spent).
+  if (kind === "recovery-code" && factor) await forgiveWrongCodes(factor.id);
   // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
   // sign-in passes, but nothing was confirmed to record.
   if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now)))) {

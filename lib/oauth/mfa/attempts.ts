@@ -8,6 +8,8 @@ import type { FormParams } from "@/lib/oauth/protocol/form.ts";
 import { useTimeStep, type ChallengeToEnd, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
 import { findUserAndHistory } from "@/lib/oauth/store/users.ts";
 import type { SignInUser } from "@/lib/oauth/model/user.ts";
+import { countCode, factorLocked, refuseIfLocked } from "@/lib/oauth/mfa/wrong-codes.ts";
+import type { Logger } from "@/lib/platform/logger.ts";
 
 export interface UserAttempt {
   attempt: Attempt;
@@ -61,11 +63,12 @@ export const WRONG_CODE = "the code is invalid";
 /**
  * A signed-in user proves it is them again before changing their second factor: a current code
  * of the confirmed factor (`otp`) or the password (`password`), exactly one. A wrong one is
- * `invalid_grant` and counted like a wrong password.
+ * `invalid_grant` and counted like a wrong password; a code is counted against the factor too,
+ * as at sign-in (`otp_locked` past MFA_FACTOR_MAX_WRONG_CODES in a row).
  */
 export async function proveUser(
   params: FormParams,
-  who: { workspaceId: string; username: string; ip: string },
+  who: { workspaceId: string; username: string; ip: string; log: Logger },
   factor: StoredFactor | undefined,
   now = Date.now(),
 ): Promise<void> {
@@ -73,11 +76,15 @@ export async function proveUser(
   const password = params.get("password");
   if ((otp === undefined) === (password === undefined)) throw new InvalidRequest("send either otp (a current code) or password");
   if ((otp?.length ?? 0) > 64 || (password?.length ?? 0) > 1024) throw new InvalidRequest("the otp or password is too long");
+  const confirmed = factor?.confirmedAt ? factor : undefined;
+  if (otp !== undefined && confirmed) refuseIfLocked(confirmed);
   const { attempt, user } = await admitUserAttempt(who.workspaceId, who.username, who.ip, now);
   try {
     if (!user) throw new InvalidGrant(WRONG_CODE, { detail: "user gone" });
     if (otp !== undefined) {
-      const outcome = factor?.confirmedAt ? await checkTotp(factor, otp, now) : "wrong";
+      const { locksIfWrong } = confirmed ? await countCode(confirmed) : { locksIfWrong: false };
+      const outcome = confirmed ? await checkTotp(confirmed, otp, now) : "wrong";
+      if (outcome !== "accepted" && locksIfWrong) factorLocked({ workspaceId: who.workspaceId, user, ip: who.ip }, who.log);
       if (outcome !== "accepted") throw new InvalidGrant(WRONG_CODE, { detail: `${outcome} code` });
     } else if (password !== undefined && !(await passwordVerifier.verify(user.passwordHash, password))) {
       throw new InvalidGrant("the password is invalid", { detail: "wrong password" });

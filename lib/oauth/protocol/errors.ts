@@ -35,6 +35,8 @@ export type OAuthErrorCode =
   | "use_dpop_nonce"
   // Auth0's MFA step-up (HTTP 403): the password was right, a second factor must follow
   | "mfa_required"
+  // Ours (HTTP 403): a second factor that took too many wrong codes in a row refuses its codes until a recovery code passes
+  | "otp_locked"
   // Ours: a mailed link's token that is unknown, already used or expired (HTTP 400)
   | "invalid_reset_token"
   | "invalid_verification_token"
@@ -208,6 +210,19 @@ export class MfaRequired extends OAuthError {
   static override readonly defaultStatus = 403;
   constructor(mfaToken: string, detail: string) {
     super("multi-factor authentication required", { detail, fields: { mfa_token: mfaToken } });
+  }
+}
+
+/**
+ * A confirmed TOTP factor that took MFA_FACTOR_MAX_WRONG_CODES wrong codes in a row (NIST SP
+ * 800-63B §5.2.2 bounds them): its codes are refused, right or wrong and unchecked, until a
+ * recovery code passes a sign-in. No Retry-After: waiting does not end it.
+ */
+export class OtpLocked extends OAuthError {
+  readonly error = "otp_locked";
+  static override readonly defaultStatus = 403;
+  constructor(detail: string) {
+    super("too many wrong codes in a row: codes from the authenticator app are refused until a recovery code is used", { detail });
   }
 }
 

@@ -60,6 +60,12 @@ async function idsWithAddress(workspaceId: string, email: string): Promise<strin
   return rows.filter((row) => asciiLower(row.email) === wanted).map((row) => row.id);
 }
 
+/** A workspace's name by its id, for a mail to one of its users (plain SQL: from a sign-in's paths too). */
+export async function workspaceName(workspaceId: string): Promise<string> {
+  const [row] = await sqlRows<{ name: string }>(db(), Prisma.sql`SELECT "name" FROM "Workspace" WHERE "id" = ${workspaceId}`);
+  return row?.name ?? "";
+}
+
 /** The workspace's name, for a mail to one of its users. */
 export async function workspaceNameOf(userId: string): Promise<string> {
   const row = await db().user.findUnique({ where: { id: userId }, select: { workspace: { select: { name: true } } } });

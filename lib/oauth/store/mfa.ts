@@ -13,6 +13,8 @@ export interface StoredFactor {
   secret: string;
   confirmedAt: Date | null;
   lastUsedStep: number | null;
+  /** Wrong codes in a row since it last passed (see countFactorCode). */
+  wrongCodes: number;
   recoveryCodesLeft: number;
 }
 
@@ -46,6 +48,7 @@ interface FactorRow extends Record<string, unknown> {
   secret: string;
   confirmedAt: Date | string | null;
   lastUsedStep: number | bigint | null;
+  wrongCodes: number | bigint;
   /** How many recovery codes it has left (PostgreSQL's COUNT comes as a string). */
   codes: number | bigint | string;
 }
@@ -57,7 +60,7 @@ interface FactorRow extends Record<string, unknown> {
 const factorRows = (userId: string) =>
   sqlRows<FactorRow>(
     db(),
-    Prisma.sql`SELECT f."id", f."userId", f."secret", f."confirmedAt", f."lastUsedStep",
+    Prisma.sql`SELECT f."id", f."userId", f."secret", f."confirmedAt", f."lastUsedStep", f."wrongCodes",
         (SELECT COUNT(*) FROM "MfaRecoveryCode" r WHERE r."factorId" = f."id") AS "codes"
       FROM "MfaFactor" f WHERE f."userId" = ${userId} ORDER BY f."createdAt" ASC`,
   );
@@ -69,6 +72,7 @@ function toFactor(row: FactorRow): StoredFactor {
     secret: openAtRest(row.secret, factorSecretContext(row.userId)),
     confirmedAt: row.confirmedAt === null ? null : new Date(row.confirmedAt),
     lastUsedStep: row.lastUsedStep === null ? null : Number(row.lastUsedStep),
+    wrongCodes: Number(row.wrongCodes),
     recoveryCodesLeft: Number(row.codes),
   };
 }
@@ -172,12 +176,34 @@ const endStatement = ({ tokenHash, maxFailures, now }: ChallengeToEnd) =>
   Prisma.sql`DELETE FROM "MfaChallenge" WHERE "tokenHash" = ${tokenHash} AND "failures" <= ${maxFailures} AND "expiresAt" > ${now}`;
 
 /**
+ * Counts a code against a confirmed factor before it is checked, as countCodeAttempt counts it
+ * against a challenge: one conditional update, so that however many arrive at once (on any
+ * instance, through any challenge or proof) no more than `maxWrong` in a row are ever checked.
+ * The wrong codes in a row it has with this one, or null when it had `maxWrong` already (or is
+ * gone): then the code is not checked at all. A code that passes sets the count back to none
+ * (useTimeStep), as a recovery code that passes does (forgiveWrongCodes).
+ */
+export async function countFactorCode(factorId: string, maxWrong: number): Promise<number | null> {
+  const [row] = await sqlRows<{ wrongCodes: number | bigint }>(
+    db(),
+    Prisma.sql`UPDATE "MfaFactor" SET "wrongCodes" = "wrongCodes" + 1 WHERE "id" = ${factorId} AND "wrongCodes" < ${maxWrong} RETURNING "wrongCodes"`,
+  );
+  return row ? Number(row.wrongCodes) : null;
+}
+
+/** A factor's wrong codes forgiven: a recovery code passed a sign-in (its codes are taken again). */
+export async function forgiveWrongCodes(factorId: string): Promise<void> {
+  await sqlExecute(db(), Prisma.sql`UPDATE "MfaFactor" SET "wrongCodes" = 0 WHERE "id" = ${factorId} AND "wrongCodes" > 0`);
+}
+
+/**
  * Marks a TOTP time step as used, only if it is later than the last one used: a code is accepted
  * once (RFC 6238 §5.2), even by two instances at the same moment. `replayed` if it is not later;
- * with a challenge, `gone` if the challenge is (and then the step stays unused).
+ * with a challenge, `gone` if the challenge is (and then the step stays unused). An accepted code
+ * forgives the factor's wrong codes (countFactorCode counted this one among them).
  */
 export async function useTimeStep(factorId: string, step: number, challenge?: ChallengeToEnd): Promise<"accepted" | "replayed" | "gone"> {
-  const mark = Prisma.sql`UPDATE "MfaFactor" SET "lastUsedStep" = ${step} WHERE "id" = ${factorId} AND ("lastUsedStep" IS NULL OR "lastUsedStep" < ${step})`;
+  const mark = Prisma.sql`UPDATE "MfaFactor" SET "lastUsedStep" = ${step}, "wrongCodes" = 0 WHERE "id" = ${factorId} AND ("lastUsedStep" IS NULL OR "lastUsedStep" < ${step})`;
   if (!challenge) return (await sqlExecute(db(), mark)) === 1 ? "accepted" : "replayed";
   const spent = await bothOrNeither(db(), mark, endStatement(challenge));
   return spent === "both" ? "accepted" : spent === "first" ? "replayed" : "gone";

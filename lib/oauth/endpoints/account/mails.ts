@@ -8,15 +8,15 @@ interface Addressee {
   to: string;
 }
 
-/** A mail of a few paragraphs and one link, in plain text and the same in simple, escaped HTML. */
-function mail(to: string, subject: string, before: string[], link: string, after: string[]): Mail {
-  const text = [...before, link, ...after].join("\n\n") + "\n";
+/** A mail of a few paragraphs and at most one link, in plain text and the same in simple, escaped HTML. */
+function mail(to: string, subject: string, before: string[], link: string | null, after: string[]): Mail {
+  const text = [...before, ...(link === null ? [] : [link]), ...after].join("\n\n") + "\n";
   const paragraphs = (lines: string[]) => lines.map((line) => `<p>${escapeHtml(line)}</p>`).join("\n");
   const html = [
     "<!doctype html>",
     '<html><body style="font-family: system-ui, sans-serif; line-height: 1.5">',
     paragraphs(before),
-    `<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`,
+    ...(link === null ? [] : [`<p><a href="${escapeHtml(link)}">${escapeHtml(link)}</a></p>`]),
     paragraphs(after),
     "</body></html>",
   ].join("\n");
@@ -48,5 +48,24 @@ export function emailVerificationMail(to: Addressee, link: string, ttlSeconds: n
     [`The account ${to.username} at ${to.workspaceName} asked to use this address. To confirm that it is yours, open this link:`],
     link,
     [`The link works once, for ${inWords(ttlSeconds)}. Until then the account keeps its current address.`, "If you did not ask for this, ignore this mail."],
+  );
+}
+
+/**
+ * The mail after a second factor took too many wrong codes in a row: a code is asked for only
+ * after the right password, so whoever typed them knows it (or the user's app is out of step).
+ */
+export function codesLockedMail(to: Addressee, wrongCodes: number): Mail {
+  return mail(
+    to.to,
+    `Two-step verification codes locked for ${to.workspaceName}`,
+    [
+      `Someone signing in to the account ${to.username} at ${to.workspaceName} entered the right password, then ${wrongCodes} wrong codes in a row. Codes from the account's authenticator app are now refused.`,
+    ],
+    null,
+    [
+      "To sign in, use one of your recovery codes instead: that also turns the app's codes back on. If you have none left, ask the people who run this service to reset your two-step verification.",
+      "If this was not you, someone knows your password: change it as soon as you have signed in.",
+    ],
   );
 }

@@ -18,7 +18,7 @@ import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
  * code confirms it: the `mfa-otp` grant with the same `mfa_token`, or `POST /mfa/confirm`.
  * Starting again replaces a pending enrolment.
  */
-export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.associate";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -34,7 +34,7 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   if (caller.via === "access_token") {
     if (params.get("password") === undefined)
       throw new InvalidRequest("the password parameter is required: a signed-in user adds a factor with their password");
-    await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, undefined);
+    await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, undefined);
   }
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();

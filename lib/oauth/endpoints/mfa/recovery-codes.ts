@@ -12,7 +12,7 @@ import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
  * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
  * recovery codes, shown this once; the old ones stop working.
  */
-export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.recovery_codes";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -21,7 +21,7 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   const factor = confirmedFactor(caller);
   if (!factor) throw new InvalidRequest("two-step verification is not set up");
   assertPasswordMayProve(caller, params, workspace.issuer);
-  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, factor);
+  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
   return withDpopNonce(json({ recovery_codes: codes }), caller);

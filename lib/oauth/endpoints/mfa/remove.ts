@@ -12,7 +12,7 @@ import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
  * `password`: turns two-step verification off (the factor, pending or not, and its recovery
  * codes). 204 when done. Under a `required` policy the user enrols again at the next sign-in.
  */
-export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.remove";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -20,7 +20,7 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   const params = await readParams(request);
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
   assertPasswordMayProve(caller, params, workspace.issuer);
-  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller) }, confirmedFactor(caller));
+  await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, confirmedFactor(caller));
   await removeFactors(caller.user.id);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }

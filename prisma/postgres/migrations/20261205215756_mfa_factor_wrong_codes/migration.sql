@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "MfaFactor" ADD COLUMN     "wrongCodes" INTEGER NOT NULL DEFAULT 0;
