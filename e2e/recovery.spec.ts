@@ -16,7 +16,7 @@ const LINK = new RegExp(`^${E2E.APP_URL.replace(/[.]/g, "\\.")}/reset-password\\
 
 /** The reset link of the next mail, which must be to `to`. */
 async function resetLinkFor(to: string): Promise<string> {
-  const mail = await smtp.nextMail(15_000);
+  const mail = await smtp.nextMailAbout("Reset your password", 15_000);
   expect(mail.rcptTo).toEqual([to]);
   expect(mail.subject).toBe("Reset your password for Default workspace");
   const link = LINK.exec(mail.text)?.[0];
@@ -108,7 +108,7 @@ test("a new email address counts once its link is followed, and the link works o
   await email.fill("verify-me-new@example.com");
   await page.locator("#profile-password").fill(RECOVERY_PASSWORD);
   await page.getByRole("button", { name: "Save" }).click();
-  const mail = await smtp.nextMail(15_000);
+  const mail = await smtp.nextMailAbout("Confirm your email address", 15_000);
   expect(mail.rcptTo).toEqual(["verify-me-new@example.com"]);
   // The link names the account's workspace (this app's own here).
   const link = new RegExp(`${E2E.APP_URL.replace(/[.]/g, "\\.")}/verify-email\\?token=[A-Za-z0-9_-]+&tenant=demo&workspace=default$`, "m").exec(mail.text)?.[0];

@@ -25,6 +25,11 @@ export interface TestSmtpServer {
   received: ReceivedMail[];
   /** Resolves with the next mail to arrive (or the first one not yet taken). */
   nextMail(timeoutMs?: number): Promise<ReceivedMail>;
+  /**
+   * Resolves with the next mail whose subject starts with `subject`; the mails before it are
+   * passed over (taken): a link's mail among the notices that changes to an account send.
+   */
+  nextMailAbout(subject: string, timeoutMs?: number): Promise<ReceivedMail>;
   /** Marks every mail received so far as taken: `nextMail` waits for a new one. */
   drain(): Promise<void>;
   /** Refuses the next `count` mails after their data, as a busy server does (`451`, try again later). */
@@ -89,23 +94,31 @@ export async function startSmtpServer({ user = "mailer", password = "p@ss:w0rd/1
   });
   const { port: bound } = server.server.address() as AddressInfo;
   const enc = encodeURIComponent;
+  async function nextMail(timeoutMs = 5000): Promise<ReceivedMail> {
+    const deadline = Date.now() + timeoutMs;
+    while (received.length <= taken) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("no mail arrived");
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        waiting.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return received[taken++]!;
+  }
   return {
     url: `smtp://${enc(user)}:${enc(password)}@${host}:${bound}`,
     received,
-    async nextMail(timeoutMs = 5000) {
+    nextMail,
+    async nextMailAbout(subject, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;
-      while (received.length <= taken) {
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error("no mail arrived");
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiting.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
+      for (;;) {
+        const mail = await nextMail(Math.max(0, deadline - Date.now()));
+        if (mail.subject.startsWith(subject)) return mail;
       }
-      return received[taken++]!;
     },
     async drain() {
       taken = received.length;
@@ -148,6 +161,7 @@ export function smtpServerForTheseTests(mailFrom: string): TestSmtpServer {
       return server().received;
     },
     nextMail: (timeoutMs) => server().nextMail(timeoutMs),
+    nextMailAbout: (subject, timeoutMs) => server().nextMailAbout(subject, timeoutMs),
     drain: () => server().drain(),
     refuseNext: (count) => server().refuseNext(count),
     close: () => server().close(),

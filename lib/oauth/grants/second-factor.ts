@@ -5,6 +5,7 @@ import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa
 import { InvalidDpopProof, InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { countCode, factorLocked, refuseIfLocked } from "@/lib/oauth/mfa/wrong-codes.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import {
   confirmFactor,
   countCodeAttempt,
@@ -114,8 +115,9 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   // A recovery code passed: the factor's codes are taken again (an accepted TOTP code forgave them as it was spent).
   if (kind === "recovery-code" && factor) await forgiveWrongCodes(factor.id);
   // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
-  // sign-in passes, but nothing was confirmed to record.
-  if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now)))) {
+  // sign-in passes, but nothing was confirmed to record. Confirmed by another request at the same
+  // time: that one records it and mails the notice.
+  if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now))) === "confirmed") {
     recordAudit(
       {
         event: "mfa.confirm",
@@ -129,6 +131,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
       },
       grant.log,
     );
+    noticeUser(user.id, { kind: "mfa_enabled" }, grant.log);
   }
   const device = { ip, userAgent: audit.userAgent };
   let tokens: TokenResponse;

@@ -1,11 +1,10 @@
 import { recordAudit } from "@/lib/platform/audit.ts";
-import { inBackground } from "@/lib/platform/background.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
-import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
+import { mailDelivery } from "@/lib/platform/mail.ts";
 import { codesLockedMail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { mailUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
 import { OtpLocked } from "@/lib/oauth/protocol/errors.ts";
-import { workspaceName } from "@/lib/oauth/store/account-tokens.ts";
 import { countFactorCode, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
 
 /**
@@ -59,18 +58,10 @@ export function factorLocked({ workspaceId, clientId, user, ip }: LockedFactor, 
     },
     log,
   );
-  const to = user.email;
-  if (to === null) return;
+  if (user.email === null) return;
   if (mailDelivery() === "off") {
     log.warn({ event: "mfa.lock.mail_off", userId: user.id }, "second factor locked by wrong codes: no mail sent (SMTP_URL is not set)");
     return;
   }
-  inBackground(
-    "second factor locked mail",
-    async () => {
-      await sendMail(codesLockedMail({ to, username: user.username, workspaceName: await workspaceName(workspaceId) }, MFA_FACTOR_MAX_WRONG_CODES), log);
-      log.info({ event: "mfa.lock.mailed", userId: user.id }, "second factor locked: the user was mailed");
-    },
-    log,
-  );
+  mailUser(user.id, "mfa.lock", (to) => codesLockedMail(to, MFA_FACTOR_MAX_WRONG_CODES), log);
 }

@@ -60,16 +60,21 @@ async function idsWithAddress(workspaceId: string, email: string): Promise<strin
   return rows.filter((row) => asciiLower(row.email) === wanted).map((row) => row.id);
 }
 
-/** A workspace's name by its id, for a mail to one of its users (plain SQL: from a sign-in's paths too). */
-export async function workspaceName(workspaceId: string): Promise<string> {
-  const [row] = await sqlRows<{ name: string }>(db(), Prisma.sql`SELECT "name" FROM "Workspace" WHERE "id" = ${workspaceId}`);
-  return row?.name ?? "";
+/** Whom a mail about an account goes to: none when the user is gone. */
+export interface MailRecipient {
+  username: string;
+  /** The account's address now; none, no mail. */
+  email: string | null;
+  workspaceName: string;
 }
 
-/** The workspace's name, for a mail to one of its users. */
-export async function workspaceNameOf(userId: string): Promise<string> {
-  const row = await db().user.findUnique({ where: { id: userId }, select: { workspace: { select: { name: true } } } });
-  return row?.workspace.name ?? "";
+/** The user's username, address and workspace's name, for a mail to them (plain SQL: from a sign-in's paths too). */
+export async function mailRecipient(userId: string): Promise<MailRecipient | undefined> {
+  const [row] = await sqlRows<{ username: string; email: string | null; workspaceName: string }>(
+    db(),
+    Prisma.sql`SELECT u."username", u."email", w."name" AS "workspaceName" FROM "User" u JOIN "Workspace" w ON w."id" = u."workspaceId" WHERE u."id" = ${userId}`,
+  );
+  return row && { username: row.username, email: row.email, workspaceName: row.workspaceName };
 }
 
 export interface NewAccountToken {
@@ -179,15 +184,16 @@ export async function completePasswordReset(
  * Makes a confirmed address the user's, in one transaction: the token is spent (false when
  * somebody spent it first), with every other link mailed to the user: the other pending
  * confirmations, and the reset links mailed to the old address, a mailbox the user may have left
- * because it is no longer theirs.
+ * because it is no longer theirs. Returns the address it replaced (none: the account had none).
  */
-export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<boolean> {
+export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<{ replaced: string | null } | false> {
   return db().$transaction(async (tx) => {
     const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
     if (spent.count !== 1) return false;
     await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
+    const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
     await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
-    return true;
+    return { replaced: before?.email ?? null };
   });
 }
 

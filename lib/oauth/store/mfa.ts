@@ -256,13 +256,14 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
 }
 
 /**
- * Activates a pending factor: from now on it gates the user's sign-ins. False when it is gone
- * (a new enrolment replaced it, or the user removed it, after its code was checked); true when
- * it is confirmed, now or already (two confirmations at once).
+ * Activates a pending factor: from now on it gates the user's sign-ins. `gone` when it is gone
+ * (a new enrolment replaced it, or the user removed it, after its code was checked); `confirmed`
+ * by this call, or `already` by another at the same time.
  */
-export async function confirmFactor(factorId: string, at: Date): Promise<boolean> {
+export async function confirmFactor(factorId: string, at: Date): Promise<"confirmed" | "already" | "gone"> {
   const { count } = await db().mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
-  return count === 1 || (await db().mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1;
+  if (count === 1) return "confirmed";
+  return (await db().mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1 ? "already" : "gone";
 }
 
 /** Removes every factor of a user (their recovery codes with them). Returns how many. */

@@ -1,7 +1,7 @@
 import { escapeHtml, type Mail } from "@/lib/platform/mail.ts";
 
 /** What every mail of a workspace says about whom it is for. */
-interface Addressee {
+export interface Addressee {
   /** The workspace's name: the mail says where the account is. */
   workspaceName: string;
   username: string;
@@ -68,4 +68,74 @@ export function codesLockedMail(to: Addressee, wrongCodes: number): Mail {
       "If this was not you, someone knows your password: change it as soon as you have signed in.",
     ],
   );
+}
+
+/**
+ * A change to how the account is signed in to, made by whoever held a session or a link: the
+ * notice tells its owner, so that a change they did not make does not go unseen.
+ */
+export type Notice =
+  | { kind: "password_changed"; how: "account" | "reset" }
+  | { kind: "email_changed"; newEmail: string }
+  | { kind: "mfa_enabled" }
+  | { kind: "mfa_disabled" }
+  | { kind: "recovery_codes_replaced" };
+
+/** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
+export function maskedEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${[...email.slice(0, at)][0] ?? ""}***${email.slice(at)}`;
+}
+
+const HELP = "ask the people who run this service for help straight away";
+
+/** The mail of a notice, to the address it goes to (for a changed address, the old one). */
+export function noticeMail(to: Addressee, notice: Notice): Mail {
+  const account = `the account ${to.username} at ${to.workspaceName}`;
+  switch (notice.kind) {
+    case "password_changed":
+      return mail(
+        to.to,
+        `Your password for ${to.workspaceName} was changed`,
+        [
+          notice.how === "reset"
+            ? `The password of ${account} was reset, with a link mailed to this address. Every session of the account was signed out.`
+            : `The password of ${account} was changed on its account page. Every other session of the account was signed out.`,
+        ],
+        null,
+        [`If this was you, there is nothing more to do. If it was not, choose a new password with "Forgot password?" on the sign-in page, or ${HELP}.`],
+      );
+    case "email_changed":
+      return mail(
+        to.to,
+        `Your email address for ${to.workspaceName} was changed`,
+        [
+          `The email address of ${account} is now ${maskedEmail(notice.newEmail)}. Mails about the account, password reset links among them, go there from now on, and no longer to this address.`,
+        ],
+        null,
+        [`If this was you, there is nothing more to do. If it was not, someone else has signed in as you: ${HELP}.`],
+      );
+    case "mfa_enabled":
+      return mail(
+        to.to,
+        `Two-step verification turned on for ${to.workspaceName}`,
+        [`Two-step verification was turned on for ${account}: signing in now takes a code from an authenticator app after the password.`],
+        null,
+        [`If this was you, there is nothing more to do. If it was not, someone who knows your password has chosen the app: ${HELP}.`],
+      );
+    case "mfa_disabled":
+      return mail(
+        to.to,
+        `Two-step verification turned off for ${to.workspaceName}`,
+        [`Two-step verification was turned off for ${account}: signing in now takes the password alone, and its recovery codes no longer work.`],
+        null,
+        [
+          `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,
+        ],
+      );
+    case "recovery_codes_replaced":
+      return mail(to.to, `New recovery codes for ${to.workspaceName}`, [`New recovery codes were made for ${account}. The old ones no longer work.`], null, [
+        `If this was you, there is nothing more to do. If it was not, change your password from your account page, or ${HELP}.`,
+      ]);
+  }
 }

@@ -37,7 +37,7 @@ const complete = (body: Call["body"], headers: Record<string, string> = WEB) => 
 
 /** The token of the reset link in the next mail, which must be to `to`. */
 async function linkTokenMailedTo(to: string): Promise<string> {
-  const mail = await smtp.nextMail();
+  const mail = await smtp.nextMailAbout("Reset your password");
   expect(mail.rcptTo).toEqual([to]);
   const token = LINK.exec(mail.text)?.[1];
   expect(token, mail.text).toBeDefined();
@@ -62,7 +62,7 @@ describe("POST /account/password-reset", () => {
     expect(res.status).toBe(202);
     expectNoStore(res);
     expect(await res.json()).toEqual(RESET_REQUESTED);
-    const mail = await smtp.nextMail();
+    const mail = await smtp.nextMailAbout("Reset your password");
     expect(mail.rcptTo).toEqual(["alice@example.com"]);
     expect(mail.from).toBe('"Demo Login" <no-reply@example.com>');
     expect(mail.subject).toBe("Reset your password for Default workspace");
@@ -150,7 +150,7 @@ describe("POST /account/password-reset", () => {
       vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
       smtp.refuseNext(1);
       expect((await requestReset({ email: "shared@example.com" })).status).toBe(202);
-      const mail = await smtp.nextMail();
+      const mail = await smtp.nextMailAbout("Reset your password");
       expect(mail.rcptTo).toEqual(["shared@example.com"]);
       expect(LINK.test(mail.text)).toBe(true);
       const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);

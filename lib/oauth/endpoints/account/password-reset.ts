@@ -1,6 +1,7 @@
 import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { authenticateClient } from "@/lib/oauth/client-auth/authenticate.ts";
 import { passwordResetMail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
@@ -133,13 +134,13 @@ const TOKEN_PROBLEMS: Record<TokenProblem, string> = {
  * `POST {issuer}/account/password-reset/complete` with `token` and `new_password` (form or
  * JSON), by the same client that asked for the link (its authentication, as at the request).
  * `204`: the password is set, the token spent (with every other reset link of the user), every
- * session of the user ended and the failed sign-ins against the username forgotten. A second
- * factor is untouched: the next sign-in asks for it. An unknown, used, expired or another
- * client's token is `400 invalid_reset_token`; a password the policy refuses is `400
- * invalid_request` naming the rule.
+ * session of the user ended, the failed sign-ins against the username forgotten and the user
+ * mailed a notice. A second factor is untouched: the next sign-in asks for it. An unknown, used,
+ * expired or another client's token is `400 invalid_reset_token`; a password the policy refuses
+ * is `400 invalid_request` naming the rule.
  */
 export async function passwordResetCompleteEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
-  const { workspace, audit, urlFor } = context;
+  const { workspace, audit, log, urlFor } = context;
   audit.event = "account.password_reset.complete";
   const params = await readParams(request);
   const client = await recoveryClient(request, params, context, urlFor("passwordResetComplete"));
@@ -158,5 +159,6 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   // Spent in the same transaction as the change: of two requests with one token, one wins.
   if (!(await completePasswordReset(found.tokenHash, found.user, passwordHash)))
     throw new InvalidResetToken(TOKEN_PROBLEMS.used, { detail: "reset token: spent meanwhile" });
+  noticeUser(found.user.id, { kind: "password_changed", how: "reset" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -6,6 +6,7 @@ import { hashPassword } from "@/lib/platform/passwords.ts";
 import { accountEndpoint } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /account/password` with `current_password` and `new_password` (a form or a JSON object):
@@ -13,9 +14,10 @@ import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-po
  * policy (400 `invalid_request` naming the rule, before any hashing); a wrong current one is
  * `invalid_grant` with 403, counted by the brute-force defence like a wrong password at sign-in
  * (past its limits, 429 without verifying). 204 when changed: every other session of the user
- * ends, the one it was changed from goes on, and the user's unused mailed links are spent.
+ * ends, the one it was changed from goes on, the user's unused mailed links are spent, and the
+ * user is mailed a notice.
  */
-export const accountPasswordEndpoint = accountEndpoint(async (request, { workspace }, { user, sessionId }) => {
+export const accountPasswordEndpoint = accountEndpoint(async (request, { workspace, log }, { user, sessionId }) => {
   const params = await readParams(request);
   const current = params.get("current_password");
   const next = params.get("new_password");
@@ -23,5 +25,6 @@ export const accountPasswordEndpoint = accountEndpoint(async (request, { workspa
   await assertPasswordAllowed(next, workspace, user);
   await assertCurrentPassword(workspace, user, current);
   await changePassword(user.id, await hashPassword(next), sessionId);
+  noticeUser(user.id, { kind: "password_changed", how: "account" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }, "account.password.change");

@@ -1,4 +1,5 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { backgroundSettled } from "@/lib/platform/background.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
@@ -14,6 +15,8 @@ const VERIFY_URL = `${ISSUER}/account/email/verify`;
 const LINK = /^http:\/\/localhost:3000\/verify-email\?token=([A-Za-z0-9_-]{43})&tenant=demo&workspace=default$/m;
 
 const smtp = smtpServerForTheseTests("no-reply@example.com");
+// The notices a test's changes mail go out after its answers: all in before the next test counts mails.
+afterEach(() => backgroundSettled());
 
 /** An access token of `username` through demo-web, with the account scope (or the scope given). */
 async function accessToken(username = "alice", scope = "openid account"): Promise<string> {
@@ -89,7 +92,7 @@ describe("PATCH /account/profile", () => {
     const res = await patchProfile(token, { email: "alice.new@example.com", current_password: "alice-password-1" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ email: "alice@example.com", email_verified: true, pending_email: "alice.new@example.com" });
-    const mail = await smtp.nextMail();
+    const mail = await smtp.nextMailAbout("Confirm your email address");
     expect(mail.rcptTo).toEqual(["alice.new@example.com"]);
     expect(mail.subject).toBe("Confirm your email address for Default workspace");
     const link = LINK.exec(mail.text)?.[1] ?? "";
@@ -171,7 +174,7 @@ describe("PATCH /account/profile", () => {
     const username = await newUser();
     const token = await accessToken(username);
     expect((await patchProfile(token, { email: `${username}.new@example.com`, current_password: `${username}-password-1` })).status).toBe(200);
-    const link = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
+    const link = LINK.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
     expect(await (await getProfile(token)).json()).toMatchObject({ pending_email: `${username}.new@example.com` });
     expect([200, 204]).toContain((await cancel(token, username)).status);
     expect(await (await getProfile(token)).json()).not.toHaveProperty("pending_email");
@@ -187,7 +190,7 @@ describe("PATCH /account/profile", () => {
     const token = await accessToken(username);
     const proof = { current_password: `${username}-password-1` };
     expect((await patchProfile(token, { email: `${username}.first@example.com`, ...proof })).status).toBe(200);
-    const first = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
+    const first = LINK.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
     // The same SMTP server, which now refuses our login.
     const url = new URL(smtp.url);
     url.password = "not-the-password";
@@ -217,7 +220,7 @@ describe("PATCH /account/profile", () => {
 
   it("refuses an expired or unknown confirmation token: 400 invalid_verification_token", async () => {
     await patchProfile(await accessToken("bob"), { email: "bob.new@example.com", current_password: BOB_PASSWORD });
-    const link = LINK.exec((await smtp.nextMail()).text)?.[1] ?? "";
+    const link = LINK.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
     await db().accountToken.update({ where: { tokenHash: accountTokenHash(link) }, data: { expiresAt: new Date(Date.now() - 1) } });
     expect(await (await verify(link)).json()).toEqual({
       error: "invalid_verification_token",

@@ -1,6 +1,7 @@
 import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { InvalidRequest, InvalidVerificationToken, TemporarilyUnavailable } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
@@ -159,10 +160,10 @@ const TOKEN_PROBLEMS: Record<TokenProblem, string> = {
 /**
  * `POST {issuer}/account/email/verify` with `token` (form or JSON): the link's token is the
  * proof, so no other authentication is asked (the link may be opened on another device). `204`:
- * the new address is the account's, verified. An unknown, used or expired token is `400
- * invalid_verification_token`.
+ * the new address is the account's, verified, and the old one is told (noticeUser). An unknown,
+ * used or expired token is `400 invalid_verification_token`.
  */
-export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "account.email.verify";
   const token = (await readParams(request)).get("token");
   if (token === undefined) throw new InvalidRequest("token is required");
@@ -170,7 +171,10 @@ export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, au
   if ("problem" in found) throw new InvalidVerificationToken(TOKEN_PROBLEMS[found.problem], { detail: `verification token: ${found.problem}` });
   if (found.user.disabled || found.email === null) throw new InvalidVerificationToken(TOKEN_PROBLEMS.unknown, { detail: "verification token: user disabled" });
   Object.assign(audit, { userId: found.user.id, username: found.user.username, accountable: true });
-  if (!(await confirmEmail(found.tokenHash, found.user.id, found.email)))
-    throw new InvalidVerificationToken(TOKEN_PROBLEMS.used, { detail: "verification token: spent meanwhile" });
+  const confirmed = await confirmEmail(found.tokenHash, found.user.id, found.email);
+  if (!confirmed) throw new InvalidVerificationToken(TOKEN_PROBLEMS.used, { detail: "verification token: spent meanwhile" });
+  // The old address hears of it: whoever took the account by its address would otherwise go unseen.
+  if (confirmed.replaced !== null && confirmed.replaced !== found.email)
+    noticeUser(found.user.id, { kind: "email_changed", newEmail: found.email }, log, confirmed.replaced);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -6,13 +6,15 @@ import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/confirm` with the user's access token and `otp`, a current code of the pending
- * enrolment: activates it (from the next sign-in on, the user passes it). A wrong code is
- * `invalid_grant`, counted like a wrong password. (During sign-in the `mfa-otp` grant confirms.)
+ * enrolment: activates it (from the next sign-in on, the user passes it), and mails the user a
+ * notice. A wrong code is `invalid_grant`, counted like a wrong password. (During sign-in the
+ * `mfa-otp` grant confirms.)
  */
-export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
+export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.confirm";
   const caller = await mfaCaller(request, workspace, audit);
   if (!caller) return bearerRequired(workspace.issuer);
@@ -34,7 +36,9 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
     throw err;
   }
   attempt.release();
-  if (!(await confirmFactor(pending.id, new Date(now))))
+  const confirmed = await confirmFactor(pending.id, new Date(now));
+  if (confirmed === "gone")
     throw new InvalidRequest("the enrolment was replaced or removed meanwhile; confirm the current one", { status: 409, detail: "factor gone" });
+  if (confirmed === "confirmed") noticeUser(caller.user.id, { kind: "mfa_enabled" }, log);
   return withDpopNonce(json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true }), caller);
 }

@@ -7,10 +7,11 @@ import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
- * recovery codes, shown this once; the old ones stop working.
+ * recovery codes, shown this once; the old ones stop working, and the user is mailed a notice.
  */
 export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.recovery_codes";
@@ -24,5 +25,6 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
+  noticeUser(caller.user.id, { kind: "recovery_codes_replaced" }, log);
   return withDpopNonce(json({ recovery_codes: codes }), caller);
 }

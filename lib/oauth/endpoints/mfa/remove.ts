@@ -6,11 +6,13 @@ import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/remove` with the user's access token and either `otp` (a current code) or
  * `password`: turns two-step verification off (the factor, pending or not, and its recovery
- * codes). 204 when done. Under a `required` policy the user enrols again at the next sign-in.
+ * codes). 204 when done, and the user is mailed a notice when a confirmed factor was removed.
+ * Under a `required` policy the user enrols again at the next sign-in.
  */
 export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.remove";
@@ -22,5 +24,7 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   assertPasswordMayProve(caller, params, workspace.issuer);
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, confirmedFactor(caller));
   await removeFactors(caller.user.id);
+  // A pending enrolment alone never gated a sign-in: removing it turns nothing off.
+  if (confirmedFactor(caller)) noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }

@@ -1,0 +1,262 @@
+import { Writable } from "node:stream";
+import pino from "pino";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { backgroundSettled } from "@/lib/platform/background.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { routes } from "@/lib/oauth/routes.ts";
+import { maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
+
+// Security notices: a change to how an account is signed in to is mailed to its owner.
+
+const original = { isProduction: settings().isProduction };
+const smtp = smtpServerForTheseTests("Demo Login <no-reply@example.com>");
+afterEach(async () => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  await backgroundSettled();
+});
+
+const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const PASSWORD = "alice-password-1";
+const NEW_PASSWORD = "a notice-worthy passphrase 7";
+
+/** A user of the demo workspace for one test, with alice's password. */
+async function newUser(username: string, email: string | null = `${username}@example.com`) {
+  const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+  const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+  await db().user.create({ data: { workspaceId, username, passwordHash, name: username, email, emailVerified: email !== null } });
+  return { username, password: PASSWORD };
+}
+
+/** An access token for the user's account page (demo-web, the account scope). */
+async function accountToken(user: { username: string; password: string }): Promise<string> {
+  return (await signIn({ ...user, scope: "openid account" }, WEB)).access_token;
+}
+
+/** What a step mailed, once the work it left for after its answers is done. */
+async function mailedBy(step: () => Promise<unknown>): Promise<ReceivedMail[]> {
+  await backgroundSettled();
+  const before = smtp.received.length;
+  await step();
+  await backgroundSettled();
+  return smtp.received.slice(before);
+}
+
+function expectNotice(mails: ReceivedMail[], to: string, subject: string, says: string): ReceivedMail {
+  expect(mails.map((m) => [m.rcptTo, m.subject])).toEqual([[[to], subject]]);
+  const [mail] = mails as [ReceivedMail];
+  expect(mail.text).toContain(says);
+  expect(mail.html).toContain("<p>");
+  return mail;
+}
+
+const changePassword = (token: string, current: string, next: string) =>
+  call(routes.accountPassword, `${ISSUER}/account/password`, { body: { current_password: current, new_password: next }, headers: bearer(token) });
+
+describe("security notices", () => {
+  it("mails the owner when the password is changed on the account page, never the password", async () => {
+    const nora = await newUser("nora");
+    const token = await accountToken(nora);
+    // A change refused mails nothing.
+    expect(await mailedBy(async () => expect((await changePassword(token, "not-her-password", NEW_PASSWORD)).status).toBe(403))).toEqual([]);
+    const mails = await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204));
+    const mail = expectNotice(
+      mails,
+      "nora@example.com",
+      "Your password for Default workspace was changed",
+      "The password of the account nora at Default workspace was changed on its account page. Every other session of the account was signed out.",
+    );
+    expect(mail.text).toContain('choose a new password with "Forgot password?" on the sign-in page');
+    expect(mail.raw).not.toContain(NEW_PASSWORD);
+    expect(mail.raw).not.toContain(PASSWORD);
+  });
+
+  it("mails the owner when the password is reset through a mailed link, without the link", async () => {
+    const olga = await newUser("olga");
+    const reset = (body: Record<string, string>) =>
+      call(
+        body.token === undefined ? routes.passwordReset : routes.passwordResetComplete,
+        `${ISSUER}/account/password-reset${body.token === undefined ? "" : "/complete"}`,
+        {
+          body,
+          headers: WEB,
+        },
+      );
+    expect((await reset({ username: "olga" })).status).toBe(202);
+    const token = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Reset your password")).text)?.[1] ?? "";
+    expect(token).not.toBe("");
+    const mails = await mailedBy(async () => expect((await reset({ token, new_password: NEW_PASSWORD })).status).toBe(204));
+    const mail = expectNotice(
+      mails,
+      "olga@example.com",
+      "Your password for Default workspace was changed",
+      `The password of the account ${olga.username} at Default workspace was reset, with a link mailed to this address. Every session of the account was signed out.`,
+    );
+    expect(mail.raw).not.toContain(token);
+    expect(mail.raw).not.toContain(NEW_PASSWORD);
+  });
+
+  it("mails the old address, not the new one, once a new address is confirmed, and names the new one only masked", async () => {
+    await newUser("pia", "pia@old.example");
+    const token = await accountToken({ username: "pia", password: PASSWORD });
+    const patch = await call(routes.accountProfile, `${ISSUER}/account/profile`, {
+      method: "PATCH",
+      body: JSON.stringify({ email: "pia.moved@new.example", current_password: PASSWORD }),
+      headers: { ...bearer(token), "Content-Type": "application/json" },
+    });
+    expect(patch.status).toBe(200);
+    const link = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
+    const mails = await mailedBy(async () =>
+      expect((await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: link } })).status).toBe(204),
+    );
+    const mail = expectNotice(
+      mails,
+      "pia@old.example",
+      "Your email address for Default workspace was changed",
+      "The email address of the account pia at Default workspace is now p***@new.example. Mails about the account, password reset links among them, go there from now on",
+    );
+    expect(mail.raw).not.toContain("pia.moved");
+    expect(mail.text).toContain("someone else has signed in as you");
+  });
+
+  it("mails nobody when an account without an address gets its first", async () => {
+    await newUser("quinn", null);
+    const token = await accountToken({ username: "quinn", password: PASSWORD });
+    await call(routes.accountProfile, `${ISSUER}/account/profile`, {
+      method: "PATCH",
+      body: JSON.stringify({ email: "quinn@example.com", current_password: PASSWORD }),
+      headers: { ...bearer(token), "Content-Type": "application/json" },
+    });
+    const link = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
+    expect(
+      await mailedBy(async () => expect((await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: link } })).status).toBe(204)),
+    ).toEqual([]);
+    expect((await db().user.findFirstOrThrow({ where: { username: "quinn" } })).email).toBe("quinn@example.com");
+  });
+
+  it("mails the owner when two-step verification is turned on, given new recovery codes and turned off; never a code", async () => {
+    const rosa = await newUser("rosa");
+    const { access_token } = await signIn({ ...SPA, ...rosa });
+    const mfa = (route: keyof typeof routes, path: string, body: Record<string, string>) =>
+      call(routes[route], `${ISSUER}/mfa/${path}`, { body, headers: bearer(access_token) });
+    // A pending enrolment turns nothing on, and removing it turns nothing off.
+    const pending = await mailedBy(async () => {
+      expect((await mfa("mfaAssociate", "associate", { authenticator_types: "otp", password: PASSWORD })).status).toBe(200);
+      expect((await mfa("mfaRemove", "remove", { password: PASSWORD })).status).toBe(204);
+    });
+    expect(pending).toEqual([]);
+
+    const enrolment = (await (await mfa("mfaAssociate", "associate", { authenticator_types: "otp", password: PASSWORD })).json()) as {
+      secret: string;
+      recovery_codes: string[];
+    };
+    const on = await mailedBy(async () => expect((await mfa("mfaConfirm", "confirm", { otp: codeAt(enrolment.secret) })).status).toBe(200));
+    const onMail = expectNotice(
+      on,
+      "rosa@example.com",
+      "Two-step verification turned on for Default workspace",
+      "Two-step verification was turned on for the account rosa at Default workspace: signing in now takes a code from an authenticator app after the password.",
+    );
+    expect(onMail.raw).not.toContain(enrolment.secret);
+
+    // A session that signed in with both steps proves changes with a code: each in a time step of its own.
+    const mfaToken = await mfaTokenFor({ ...SPA, ...rosa });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 30_000);
+    const signedIn = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(enrolment.secret) });
+    expect(signedIn.status).toBe(200);
+    const session = ((await signedIn.json()) as { access_token: string }).access_token;
+    const withSession = (route: keyof typeof routes, path: string, body: Record<string, string>) =>
+      call(routes[route], `${ISSUER}/mfa/${path}`, { body, headers: bearer(session) });
+
+    let fresh: string[] = [];
+    vi.setSystemTime(Date.now() + 30_000);
+    const codes = await mailedBy(async () => {
+      const res = await withSession("mfaRecoveryCodes", "recovery-codes", { password: PASSWORD });
+      expect(res.status).toBe(200);
+      fresh = ((await res.json()) as { recovery_codes: string[] }).recovery_codes;
+    });
+    const codesMail = expectNotice(
+      codes,
+      "rosa@example.com",
+      "New recovery codes for Default workspace",
+      "New recovery codes were made for the account rosa at Default workspace. The old ones no longer work.",
+    );
+    for (const code of [...fresh, ...enrolment.recovery_codes]) expect(codesMail.raw).not.toContain(code);
+
+    vi.setSystemTime(Date.now() + 30_000);
+    const off = await mailedBy(async () => expect((await withSession("mfaRemove", "remove", { otp: codeAt(enrolment.secret) })).status).toBe(204));
+    expectNotice(
+      off,
+      "rosa@example.com",
+      "Two-step verification turned off for Default workspace",
+      "Two-step verification was turned off for the account rosa at Default workspace: signing in now takes the password alone, and its recovery codes no longer work.",
+    );
+  });
+
+  it("mails the owner when the first sign-in under a required policy enrols the factor", async () => {
+    const sara = await newUser("sara");
+    await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: "required" } });
+    clearCaches("settings");
+    try {
+      const mfaToken = await mfaTokenFor({ ...SPA, ...sara });
+      const associated = await call(routes.mfaAssociate, `${ISSUER}/mfa/associate`, { body: { authenticator_types: "otp" }, headers: bearer(mfaToken) });
+      const { secret } = (await associated.json()) as { secret: string };
+      const mails = await mailedBy(async () =>
+        expect((await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(secret) })).status).toBe(200),
+      );
+      expectNotice(
+        mails,
+        "sara@example.com",
+        "Two-step verification turned on for Default workspace",
+        "Two-step verification was turned on for the account sara at Default workspace",
+      );
+    } finally {
+      await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: null } });
+      clearCaches("settings");
+    }
+  });
+
+  it("keeps the change when the mail server refuses the notice, and logs it", async () => {
+    const tess = await newUser("tess");
+    const token = await accountToken(tess);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+    vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+    smtp.refuseNext(1);
+    expect(await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204))).toEqual([]);
+    expect((await postToken({ grant_type: "password", ...SPA, username: "tess", password: NEW_PASSWORD })).status).toBe(200);
+    const failed = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "background.failed");
+    expect(failed).toEqual([expect.objectContaining({ level: 50, job: "account.notice.password_changed", err: expect.stringContaining("451") })]);
+  });
+
+  it("mails nothing in production without SMTP_URL, and the change is made", async () => {
+    const uma = await newUser("uma");
+    const token = await accountToken(uma);
+    Object.assign(settings(), { SMTP_URL: undefined, isProduction: true });
+    try {
+      expect(await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204))).toEqual([]);
+    } finally {
+      Object.assign(settings(), { SMTP_URL: smtp.url, isProduction: original.isProduction });
+    }
+    expect((await postToken({ grant_type: "password", ...SPA, username: "uma", password: NEW_PASSWORD })).status).toBe(200);
+  });
+});
+
+describe("maskedEmail", () => {
+  it.each([
+    ["bob@example.com", "b***@example.com"],
+    ["b@example.com", "b***@example.com"],
+    ["élodie@example.fr", "é***@example.fr"],
+    ['"a@b"@example.com', '"***@example.com'],
+  ])("masks %s as %s", (email, masked) => {
+    expect(maskedEmail(email)).toBe(masked);
+  });
+});
