@@ -33,6 +33,7 @@ export const MFA_USERS = [
   "mfa-enrol",
   "mfa-wrong",
   "mfa-recovery",
+  "mfa-locked",
   "mfa-expired",
   "mfa-off",
   "mfa-codes",

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import path from "node:path";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import Database from "better-sqlite3";
 import { decode } from "next-auth/jwt";
 import { expectNoAxeViolations } from "./axe.ts";
 import { E2E, LONG_DETAILS_MFA_USER } from "./env.ts";
@@ -178,6 +179,41 @@ test("a recovery code signs in instead of a code, once", async ({ page }) => {
   await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+});
+
+/**
+ * Locks `username`'s factor as ten wrong codes in a row would (the server's own count, in the e2e
+ * database): from one browser the per-address limits stop the guessing at five.
+ */
+function lockFactor(username: string) {
+  const db = new Database(path.resolve(import.meta.dirname, "..", E2E.DATABASE_URL.slice("file:".length)));
+  try {
+    const { changes } = db.prepare(`UPDATE "MfaFactor" SET "wrongCodes" = 10 WHERE "userId" IN (SELECT "id" FROM "User" WHERE "username" = ?)`).run(username);
+    expect(changes).toBe(1);
+  } finally {
+    db.close();
+  }
+}
+
+test("codes locked by wrong ones: the right code brings the recovery code's form, saying why, and a recovery code signs in", async ({ page }) => {
+  const { secret, recoveryCodes } = await enrolOverHttp(page.request, "mfa-locked");
+  const urls: string[] = [];
+  page.on("request", (r) => urls.push(r.url()));
+  await signIn(page, "mfa-locked", "mfa-locked-password-1");
+  await expect(page.getByLabel("Authentication code")).toBeVisible();
+  lockFactor("mfa-locked");
+  const code = totp(secret, 1);
+  await enterCode(page, code);
+  await expect(page.getByLabel("Recovery code")).toBeFocused();
+  await expect(page.getByTestId("login-message")).toHaveText(
+    "Too many wrong codes in a row, so codes from your authenticator app are turned off. Use a recovery code instead: that turns them back on.",
+  );
+  expect(new URL(page.url()).searchParams.get("method")).toBe("recovery-code");
+  await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  expect((await sessionClaims(page)).amr).toEqual(["pwd", "mfa"]);
+  for (const url of urls) expect(url).not.toContain(code);
 });
 
 test("a step that expired sends the user back to the password with a clear message", async ({ page }) => {

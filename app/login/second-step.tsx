@@ -55,8 +55,9 @@ export async function SecondStep({
     return (
       <PageFrame>
         <h1>Two-step verification</h1>
+        {/* Keyed: a switch of form (a link, or codes locked) starts the new one afresh, not busy. */}
         {useRecoveryCode ? (
-          <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
+          <StepForm key="recovery-code" callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
             <label htmlFor="recovery-code">Recovery code</label>
             <input
               id="recovery-code"
@@ -73,7 +74,7 @@ export async function SecondStep({
             </p>
           </StepForm>
         ) : (
-          <StepForm callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
+          <StepForm key="otp" callbackUrl={callbackUrl} notice={notice} submitLabel="Verify">
             <CodeField />
           </StepForm>
         )}

@@ -40,6 +40,10 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
     } else if (failure === "mfa_expired") {
       router.replace(`/login?${new URLSearchParams({ reason: "mfa_expired", callbackUrl })}`);
       return;
+    } else if (failure === "otp_locked") {
+      // The app's codes are refused until a recovery code passes: its form, saying why.
+      router.replace(`/login?${new URLSearchParams({ method: "recovery-code", error: failure, callbackUrl })}`);
+      return;
     } else {
       form.reset();
       setCode(failure);

@@ -12,6 +12,7 @@ describe("destinationAfter", () => {
     [`${APP}/api/auth/error?error=invalid_credentials`, "/login?error=invalid_credentials&callbackUrl=%2Faccount"],
     [`${APP}/api/auth/error?error=mfa_step`, "/login?callbackUrl=%2Faccount"],
     [`${APP}/api/auth/error?error=mfa_expired`, "/login?reason=mfa_expired&callbackUrl=%2Faccount"],
+    [`${APP}/api/auth/error?error=otp_locked`, "/login?method=recovery-code&error=otp_locked&callbackUrl=%2Faccount"],
     [`${APP}/api/auth/signin?csrf=true`, "/login?error=refused&callbackUrl=%2Faccount"],
     [null, "/login?error=refused&callbackUrl=%2Faccount"],
   ])("%s → %s", (location, expected) => {

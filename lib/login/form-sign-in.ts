@@ -64,6 +64,8 @@ export function destinationAfter(location: string | null, callbackPath: string, 
   const code = url.pathname === "/api/auth/error" ? (url.searchParams.get("error") ?? "refused") : "refused";
   if (code === NEXT_STEP) return back({});
   if (code === "mfa_expired") return back({ reason: "mfa_expired" });
+  // The app's codes are refused until a recovery code passes: the recovery code's form, saying why.
+  if (code === "otp_locked") return back({ method: "recovery-code", error: code });
   return back({ error: code });
 }
 
