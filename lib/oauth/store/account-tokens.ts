@@ -44,6 +44,9 @@ export async function findRecipients(workspaceId: string, by: { username: string
 
 const asciiLower = (text: string) => text.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 
+/** Whether two addresses are one mailbox as the reset lookup takes them: the same but for the case of A–Z. */
+export const sameMailbox = (a: string, b: string) => asciiLower(a) === asciiLower(b);
+
 /**
  * The active users of the workspace with that address, its letters A–Z compared without case.
  * SQL's LOWER folds only those on SQLite and every letter on PostgreSQL: it narrows the rows on

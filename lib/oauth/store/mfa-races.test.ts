@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
-import { confirmFactor, factorsOf, recoveryCodesLeft, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { confirmFactor, factorsOf, recoveryCodesLeft, removeFactors, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
 
 // Double submissions: two requests of one user at once. On PostgreSQL (READ COMMITTED) each
 // transaction's delete saw only what was committed before it, and both sets of rows stayed.
@@ -44,5 +44,19 @@ describe("two changes of one user's second factor at once", () => {
     const second = (await factorsOf(user.id))[0]!.id;
     expect(await confirmFactor(second, new Date())).toBe("confirmed");
     expect(await confirmFactor(second, new Date())).toBe("already");
+  });
+
+  it("tell one removal of two that a confirmed factor went, whatever the caller read before: its owner is told once", async () => {
+    const user = await newUser("remove");
+    const factorId = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["r1", "r2"]);
+    // /mfa/remove read the factor as pending; it was confirmed before the removal ran.
+    expect(await confirmFactor(factorId, new Date())).toBe("confirmed");
+    const both = await Promise.all([removeFactors(user.id), removeFactors(user.id)]);
+    expect(both.map((r) => r.confirmed).sort()).toEqual([0, 1]);
+    expect(await factorsOf(user.id)).toEqual([]);
+    expect(await db().mfaRecoveryCode.count({ where: { factorId } })).toBe(0);
+    // A pending enrolment removed: nothing confirmed went.
+    await startEnrolment(user.id, "KRSXG5CTMVRXEZLU", ["p"]);
+    expect(await removeFactors(user.id)).toEqual({ confirmed: 0 });
   });
 });

@@ -266,10 +266,14 @@ export async function confirmFactor(factorId: string, at: Date): Promise<"confir
   return (await db().mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1 ? "already" : "gone";
 }
 
-/** Removes every factor of a user (their recovery codes with them). Returns how many. */
-export async function removeFactors(userId: string): Promise<number> {
-  const { count } = await db().mfaFactor.deleteMany({ where: { userId } });
-  return count;
+/**
+ * Removes every factor of a user (their recovery codes with them). Returns how many of them were
+ * confirmed: read from the rows this statement deleted, so that of two removals at once, or a
+ * confirmation just before, exactly one removal says a confirmed factor went.
+ */
+export async function removeFactors(userId: string): Promise<{ confirmed: number }> {
+  const rows = await sqlRows<{ confirmedAt: unknown }>(db(), Prisma.sql`DELETE FROM "MfaFactor" WHERE "userId" = ${userId} RETURNING "confirmedAt"`);
+  return { confirmed: rows.filter((row) => row.confirmedAt !== null).length };
 }
 
 /**

@@ -127,7 +127,7 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
       return mail(
         to.to,
         `Two-step verification turned off for ${to.workspaceName}`,
-        [`Two-step verification was turned off for ${account}: signing in now takes the password alone, and its recovery codes no longer work.`],
+        [`Two-step verification was turned off for ${account}: codes from its authenticator app and its recovery codes no longer work.`],
         null,
         [
           `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backgroundSettled } from "@/lib/platform/background.ts";
+import { backgroundSettled, inBackground, MAX_BACKGROUND_JOBS } from "@/lib/platform/background.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -57,6 +57,24 @@ function expectNotice(mails: ReceivedMail[], to: string, subject: string, says: 
   return mail;
 }
 
+/** A new address asked for on the account page: the token of the link mailed to it. */
+async function askForAddress(username: string, email: string): Promise<string> {
+  const token = await accountToken({ username, password: PASSWORD });
+  const patch = await call(routes.accountProfile, `${ISSUER}/account/profile`, {
+    method: "PATCH",
+    body: JSON.stringify({ email, current_password: PASSWORD }),
+    headers: { ...bearer(token), "Content-Type": "application/json" },
+  });
+  expect(patch.status).toBe(200);
+  const link = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
+  expect(link).not.toBe("");
+  return link;
+}
+
+/** The link followed: 204, and what that mailed. */
+const confirmAddress = (link: string) =>
+  mailedBy(async () => expect((await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: link } })).status).toBe(204));
+
 const changePassword = (token: string, current: string, next: string) =>
   call(routes.accountPassword, `${ISSUER}/account/password`, { body: { current_password: current, new_password: next }, headers: bearer(token) });
 
@@ -105,17 +123,7 @@ describe("security notices", () => {
 
   it("mails the old address, not the new one, once a new address is confirmed, and names the new one only masked", async () => {
     await newUser("pia", "pia@old.example");
-    const token = await accountToken({ username: "pia", password: PASSWORD });
-    const patch = await call(routes.accountProfile, `${ISSUER}/account/profile`, {
-      method: "PATCH",
-      body: JSON.stringify({ email: "pia.moved@new.example", current_password: PASSWORD }),
-      headers: { ...bearer(token), "Content-Type": "application/json" },
-    });
-    expect(patch.status).toBe(200);
-    const link = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
-    const mails = await mailedBy(async () =>
-      expect((await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: link } })).status).toBe(204),
-    );
+    const mails = await confirmAddress(await askForAddress("pia", "pia.moved@new.example"));
     const mail = expectNotice(
       mails,
       "pia@old.example",
@@ -126,18 +134,15 @@ describe("security notices", () => {
     expect(mail.text).toContain("someone else has signed in as you");
   });
 
+  it("mails nobody when only the case of the address's letters changes: the same mailbox", async () => {
+    await newUser("rita", "rita@example.com");
+    expect(await confirmAddress(await askForAddress("rita", "Rita@Example.com"))).toEqual([]);
+    expect((await db().user.findFirstOrThrow({ where: { username: "rita" } })).email).toBe("Rita@Example.com");
+  });
+
   it("mails nobody when an account without an address gets its first", async () => {
     await newUser("quinn", null);
-    const token = await accountToken({ username: "quinn", password: PASSWORD });
-    await call(routes.accountProfile, `${ISSUER}/account/profile`, {
-      method: "PATCH",
-      body: JSON.stringify({ email: "quinn@example.com", current_password: PASSWORD }),
-      headers: { ...bearer(token), "Content-Type": "application/json" },
-    });
-    const link = /token=([A-Za-z0-9_-]{43})/.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
-    expect(
-      await mailedBy(async () => expect((await call(routes.accountEmailVerify, `${ISSUER}/account/email/verify`, { body: { token: link } })).status).toBe(204)),
-    ).toEqual([]);
+    expect(await confirmAddress(await askForAddress("quinn", "quinn@example.com"))).toEqual([]);
     expect((await db().user.findFirstOrThrow({ where: { username: "quinn" } })).email).toBe("quinn@example.com");
   });
 
@@ -197,7 +202,7 @@ describe("security notices", () => {
       off,
       "rosa@example.com",
       "Two-step verification turned off for Default workspace",
-      "Two-step verification was turned off for the account rosa at Default workspace: signing in now takes the password alone, and its recovery codes no longer work.",
+      "Two-step verification was turned off for the account rosa at Default workspace: codes from its authenticator app and its recovery codes no longer work.",
     );
   });
 
@@ -235,6 +240,26 @@ describe("security notices", () => {
     expect((await postToken({ grant_type: "password", ...SPA, username: "tess", password: NEW_PASSWORD })).status).toBe(200);
     const failed = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "background.failed");
     expect(failed).toEqual([expect.objectContaining({ level: 50, job: "account.notice.password_changed", err: expect.stringContaining("451") })]);
+  });
+
+  it("logs an error naming the user when the notice is dropped (too many background jobs), and the change is made", async () => {
+    const vera = await newUser("vera");
+    const token = await accountToken(vera);
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
+    vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    for (let i = 0; i < MAX_BACKGROUND_JOBS; i++) inBackground("held", () => held);
+    try {
+      expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204);
+    } finally {
+      release();
+    }
+    const user = await db().user.findFirstOrThrow({ where: { username: "vera" } });
+    const dropped = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "account.notice.password_changed.dropped");
+    expect(dropped).toEqual([expect.objectContaining({ level: 50, userId: user.id })]);
+    expect((await postToken({ grant_type: "password", ...SPA, username: "vera", password: NEW_PASSWORD })).status).toBe(200);
   });
 
   it("mails nothing in production without SMTP_URL, and the change is made", async () => {

@@ -7,11 +7,13 @@ import { mailRecipient } from "@/lib/oauth/store/account-tokens.ts";
 /**
  * Mails a user after the answer (as every mail of a request is sent), to the account's address as
  * it is then, or to `to`. Nothing when mail is off, or the account has no address or is gone; a
- * mail the server does not take is logged under `event`, and the change it reports stands.
+ * mail the server does not take is logged under `event`, and the change it reports stands. A mail
+ * dropped because too many background jobs are under way is an error in the log, naming the user:
+ * a change the owner is not told of must be seen by the operator.
  */
 export function mailUser(userId: string, event: string, compose: (to: Addressee) => Mail, log: Logger, to?: string): void {
   if (mailDelivery() === "off") return;
-  inBackground(
+  const queued = inBackground(
     event,
     async () => {
       const recipient = await mailRecipient(userId);
@@ -22,6 +24,7 @@ export function mailUser(userId: string, event: string, compose: (to: Addressee)
     },
     log,
   );
+  if (!queued) log.error({ event: `${event}.dropped`, userId }, `${event}: the user was not mailed (too many background jobs under way)`);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   findAccountToken,
   issueAccountToken,
   pendingEmailOf,
+  sameMailbox,
   withdrawAccountToken,
   type TokenProblem,
 } from "@/lib/oauth/store/account-tokens.ts";
@@ -173,8 +174,9 @@ export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, au
   Object.assign(audit, { userId: found.user.id, username: found.user.username, accountable: true });
   const confirmed = await confirmEmail(found.tokenHash, found.user.id, found.email);
   if (!confirmed) throw new InvalidVerificationToken(TOKEN_PROBLEMS.used, { detail: "verification token: spent meanwhile" });
-  // The old address hears of it: whoever took the account by its address would otherwise go unseen.
-  if (confirmed.replaced !== null && confirmed.replaced !== found.email)
+  // The old address hears of it: whoever took the account by its address would otherwise go
+  // unseen. Not when only the case of its letters changed: the same mailbox, told nothing new.
+  if (confirmed.replaced !== null && !sameMailbox(confirmed.replaced, found.email))
     noticeUser(found.user.id, { kind: "email_changed", newEmail: found.email }, log, confirmed.replaced);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -23,8 +23,9 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
   assertPasswordMayProve(caller, params, workspace.issuer);
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, confirmedFactor(caller));
-  await removeFactors(caller.user.id);
-  // A pending enrolment alone never gated a sign-in: removing it turns nothing off.
-  if (confirmedFactor(caller)) noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
+  // A pending enrolment alone never gated a sign-in: removing it turns nothing off. What was
+  // removed, not what the caller's factors were when read: one confirmed meanwhile is told too.
+  const { confirmed } = await removeFactors(caller.user.id);
+  if (confirmed > 0) noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }
