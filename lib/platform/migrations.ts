@@ -8,8 +8,12 @@ import path from "node:path";
 
 export type Provider = "sqlite" | "postgres";
 
-/** The migrations table's applied rows, as Prisma writes them (a failed or rolled-back one is not applied). */
-export const APPLIED_MIGRATIONS_SQL = `SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL`;
+/**
+ * The migrations table's applied rows, as Prisma writes them (a failed or rolled-back one is not
+ * applied), in the order they were shipped (their names begin with a timestamp): without ORDER BY
+ * PostgreSQL answers in the order the rows lie in its table, which an update moves.
+ */
+export const APPLIED_MIGRATIONS_SQL = `SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL ORDER BY "migration_name"`;
 
 export function providerOf(databaseUrl: string): Provider {
   return /^postgres(ql)?:\/\//.test(databaseUrl) ? "postgres" : "sqlite";
