@@ -1,17 +1,10 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { capturingLogger } from "@/lib/testing/logs.ts";
 import { backgroundSettled, inBackground, MAX_BACKGROUND_JOBS } from "@/lib/platform/background.ts";
-
-function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const lines: string[] = [];
-  const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-  return { log: pino({ level: "info" }, sink), lines: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 describe("work after the answer", () => {
   it("runs only after the caller has gone on, and logs a failure under its name without throwing", async () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturingLogger();
     const order: string[] = [];
     inBackground("first job", async () => void order.push("job"), log);
     inBackground("failing job", () => Promise.reject(new Error("mail server down")), log);
@@ -22,7 +15,7 @@ describe("work after the answer", () => {
   });
 
   it("keeps at most MAX_BACKGROUND_JOBS under way: one more is dropped, and said", async () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturingLogger();
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let ran = 0;

@@ -1,19 +1,11 @@
 import net, { type AddressInfo } from "node:net";
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { capturingLogger } from "@/lib/testing/logs.ts";
 import { parseSettings, productionProblems, settings } from "@/lib/platform/env.ts";
 import { clearDevMailbox, DEV_MAILBOX_SIZE, devMailbox, escapeHtml, MailFailure, mailDelivery, reportMailAtStart, sendMail } from "@/lib/platform/mail.ts";
 import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 
 const MAIL = { to: "alice@example.com", subject: "Reset your password", text: "Follow https://app.example/reset-password?token=abc", html: "<p>Follow</p>" };
-
-/** A logger writing its JSON lines into `lines`. */
-function capture(): { log: pino.Logger; lines: string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-  return { log: pino({ level: "info" }, sink), lines };
-}
 
 const original = { ...settings() };
 afterEach(() => {
@@ -104,10 +96,10 @@ describe("mail without SMTP_URL", () => {
   it("goes to the development mailbox outside production, newest first and bounded", async () => {
     Object.assign(settings(), { SMTP_URL: undefined, MAIL_FROM: undefined, isProduction: false });
     expect(mailDelivery()).toBe("development");
-    const { log, lines } = capture();
+    const { log, lines } = capturingLogger();
     await sendMail(MAIL, log);
     expect(devMailbox()).toEqual([expect.objectContaining({ ...MAIL, from: "no-reply@localhost", sentAt: expect.any(Date) })]);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ event: "mail.development", to: "alice@example.com", body: MAIL.text });
+    expect(lines()[0]).toMatchObject({ event: "mail.development", to: "alice@example.com", body: MAIL.text });
     for (let i = 0; i < DEV_MAILBOX_SIZE + 5; i++) await sendMail({ ...MAIL, subject: `mail ${i}` }, log);
     expect(devMailbox()).toHaveLength(DEV_MAILBOX_SIZE);
     expect(devMailbox()[0]!.subject).toBe(`mail ${DEV_MAILBOX_SIZE + 4}`);
@@ -115,7 +107,7 @@ describe("mail without SMTP_URL", () => {
 
   it("is off in production: nothing is sent, and the mailbox shows nothing", async () => {
     Object.assign(settings(), { SMTP_URL: undefined, isProduction: false });
-    await sendMail(MAIL, capture().log);
+    await sendMail(MAIL, capturingLogger().log);
     Object.assign(settings(), { isProduction: true });
     expect(mailDelivery()).toBe("off");
     expect(devMailbox()).toEqual([]);
@@ -125,16 +117,16 @@ describe("mail without SMTP_URL", () => {
 
 describe("mail at start", () => {
   it("warns in production without SMTP_URL that recovery is off", () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturingLogger();
     reportMailAtStart(log, parseSettings({ NODE_ENV: "production" }));
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, event: "mail.off", msg: expect.stringMatching(/password recovery .* off\. Set SMTP_URL/) });
+    expect(lines()[0]).toMatchObject({ level: 40, event: "mail.off", msg: expect.stringMatching(/password recovery .* off\. Set SMTP_URL/) });
   });
 
   it("names the SMTP host and port, never the account or its password", () => {
-    const { log, lines } = capture();
+    const { log, lines } = capturingLogger();
     reportMailAtStart(log, parseSettings({ NODE_ENV: "production", SMTP_URL: "smtps://mailer:s3cret-pw@mail.example.com", MAIL_FROM: "no-reply@example.com" }));
-    expect(JSON.parse(lines[0]!)).toMatchObject({ event: "mail.smtp", host: "mail.example.com", port: "465" });
-    expect(lines.join("")).not.toMatch(/s3cret-pw|mailer/);
+    expect(lines()[0]).toMatchObject({ event: "mail.smtp", host: "mail.example.com", port: "465" });
+    expect(JSON.stringify(lines())).not.toMatch(/s3cret-pw|mailer/);
   });
 });
 

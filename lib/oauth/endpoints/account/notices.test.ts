@@ -1,11 +1,9 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { backgroundSettled, inBackground, MAX_BACKGROUND_JOBS } from "@/lib/platform/background.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { logger } from "@/lib/platform/logger.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
@@ -232,22 +230,18 @@ describe("security notices", () => {
   it("keeps the change when the mail server refuses the notice, and logs it", async () => {
     const tess = await newUser("tess");
     const token = await accountToken(tess);
-    const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-    vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+    const lines = captureRequestLogs();
     smtp.refuseNext(1);
     expect(await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204))).toEqual([]);
     expect((await postToken({ grant_type: "password", ...SPA, username: "tess", password: NEW_PASSWORD })).status).toBe(200);
-    const failed = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "background.failed");
+    const failed = lines().filter((line) => line.event === "background.failed");
     expect(failed).toEqual([expect.objectContaining({ level: 50, job: "account.notice.password_changed", err: expect.stringContaining("451") })]);
   });
 
   it("logs an error naming the user when the notice is dropped (too many background jobs), and the change is made", async () => {
     const vera = await newUser("vera");
     const token = await accountToken(vera);
-    const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-    vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+    const lines = captureRequestLogs();
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     for (let i = 0; i < MAX_BACKGROUND_JOBS; i++) inBackground("held", () => held);
@@ -257,7 +251,7 @@ describe("security notices", () => {
       release();
     }
     const user = await db().user.findFirstOrThrow({ where: { username: "vera" } });
-    const dropped = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.event === "account.notice.password_changed.dropped");
+    const dropped = lines().filter((line) => line.event === "account.notice.password_changed.dropped");
     expect(dropped).toEqual([expect.objectContaining({ level: 50, userId: user.id })]);
     expect((await postToken({ grant_type: "password", ...SPA, username: "vera", password: NEW_PASSWORD })).status).toBe(200);
   });

@@ -1,9 +1,7 @@
-import { Writable } from "node:stream";
-import pino from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
-import { logger } from "@/lib/platform/logger.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
@@ -145,15 +143,13 @@ describe("POST /account/password-reset", () => {
     for (const username of ["shared-first", "shared-second"])
       await addUser({ workspace, username, password: "shared address passphrase 1", email: "shared@example.com" });
     try {
-      const lines: string[] = [];
-      const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) });
-      vi.spyOn(logger, "child").mockReturnValue(pino({ level: "info" }, sink));
+      const lines = captureRequestLogs();
       smtp.refuseNext(1);
       expect((await requestReset({ email: "shared@example.com" })).status).toBe(202);
       const mail = await smtp.nextMailAbout("Reset your password");
       expect(mail.rcptTo).toEqual(["shared@example.com"]);
       expect(LINK.test(mail.text)).toBe(true);
-      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const logged = lines();
       const refused = logged.filter((line) => line.event === "account.password_reset.mail_failed");
       expect(refused).toEqual([expect.objectContaining({ level: 50, userId: expect.any(String), clientId: "demo-web", err: expect.stringContaining("451") })]);
       expect(logged.filter((line) => line.event === "account.password_reset.mailed")).toHaveLength(1);
