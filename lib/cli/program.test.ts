@@ -2,8 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -106,6 +108,50 @@ describe("admin CLI", () => {
       "Error: The database has no tables of this app, or lacks some (it was never set up, or this build is newer): run `npm run setup`, which migrates it.\n",
     );
   }, 30_000);
+
+  it("says how long the database kept it waiting, and which setting gives it longer, without a stack trace", async () => {
+    const root = path.resolve(import.meta.dirname, "..", "..");
+    const run = (args: string[], env: Record<string, string>) =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(path.join(root, "node_modules", ".bin", "tsx"), ["lib/cli/main.ts", ...args], {
+          cwd: root,
+          env: { ...process.env, DATABASE_TIMEOUT_SECONDS: "1", ...env },
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        child.on("close", (status) => resolve({ status, stderr }));
+      });
+    // A statement that waits for another process's lock on the table it writes.
+    const url = process.env.DATABASE_URL!;
+    const holder = url.startsWith("file:") ? new Database(settings().databaseFile!) : new pg.Client({ connectionString: url });
+    if (holder instanceof Database) holder.exec("BEGIN IMMEDIATE");
+    else await holder.connect().then(() => holder.query('BEGIN; LOCK TABLE "Workspace" IN EXCLUSIVE MODE'));
+    try {
+      expect(await run(["workspace", "create", "slow/create"], {})).toEqual({
+        status: 1,
+        stderr:
+          "Error: The database stopped a statement after DATABASE_TIMEOUT_SECONDS (1 s), spent running or waiting for another's lock, and rolled back its transaction. Try again; for a change this large, give the command more time in its environment, e.g. DATABASE_TIMEOUT_SECONDS=600.\n",
+      });
+    } finally {
+      if (holder instanceof Database) holder.exec("ROLLBACK");
+      else await holder.query("ROLLBACK").then(() => holder.end());
+    }
+    // Rolled back whole: the tenant it made before the workspace too.
+    expect(await db().tenant.count({ where: { slug: "slow" } })).toBe(0);
+    // A PostgreSQL server that takes the connection and never answers.
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      expect(await run(["workspace", "list"], { DATABASE_URL: `postgresql://ropc:secret@127.0.0.1:${port}/ropc` })).toEqual({
+        status: 1,
+        stderr:
+          "Error: The database did not answer within DATABASE_TIMEOUT_SECONDS (1 s): check that the server DATABASE_URL names is up, reachable from here, and has a connection to spare.\n",
+      });
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 
   it("refuses unknown commands and options with a non-zero exit", async () => {
     expect((await cli(["frobnicate"])).status).not.toBe(0);

@@ -27,6 +27,7 @@ import { setBranding, showBranding } from "@/lib/admin/branding.ts";
 import { Cancelled, type CliIo } from "@/lib/cli/io.ts";
 import { assertProductionSettings, ConfigError, parseSettings, settings, type Env } from "@/lib/platform/env.ts";
 import { loginWorkspace } from "@/lib/scripts/setup.ts";
+import { databaseTimeout } from "@/lib/platform/database-timeout.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
 // what it returns. The rules (and their messages) are the use cases'.
@@ -688,6 +689,13 @@ function isUnmigrated(err: unknown): boolean {
   return typeof e?.message === "string" && /^no such (table|column): |(relation|column) "[^"]+" does not exist/.test(e.message);
 }
 
+/** What an operator is told when the database kept the command waiting past DATABASE_TIMEOUT_SECONDS. */
+function timeoutMessage(kind: "statement" | "connection", seconds: number): string {
+  return kind === "statement"
+    ? `Error: The database stopped a statement after DATABASE_TIMEOUT_SECONDS (${seconds} s), spent running or waiting for another's lock, and rolled back its transaction. Try again; for a change this large, give the command more time in its environment, e.g. DATABASE_TIMEOUT_SECONDS=600.`
+    : `Error: The database did not answer within DATABASE_TIMEOUT_SECONDS (${seconds} s): check that the server DATABASE_URL names is up, reachable from here, and has a connection to spare.`;
+}
+
 /** Runs one command line; returns the exit status (1 for a refusal, which writes nothing). */
 export async function runCli(argv: string[], io: CliIo, env: Env = process.env): Promise<number> {
   try {
@@ -713,6 +721,11 @@ export async function runCli(argv: string[], io: CliIo, env: Env = process.env):
     }
     if (err instanceof AdminError) {
       io.err(`Error: ${err.message}${err instanceof NothingToChange ? " (see --help)" : ""}`);
+      return 1;
+    }
+    const timedOut = databaseTimeout(err);
+    if (timedOut) {
+      io.err(timeoutMessage(timedOut, settings().DATABASE_TIMEOUT_SECONDS));
       return 1;
     }
     throw err;

@@ -8,7 +8,7 @@ import { PrismaClient as PostgresPrismaClient } from "@/lib/generated/prisma-pg/
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { measureDatabasePool } from "@/lib/platform/metrics.ts";
-import { pgQuery, pgTransaction } from "@/lib/platform/pg-statements.ts";
+import { BoundedClient, pgQuery, pgTransaction } from "@/lib/platform/pg-statements.ts";
 import { startCheckpoints } from "@/lib/platform/sqlite-checkpoints.ts";
 import { childSpan, tracing } from "@/lib/platform/tracing.ts";
 import {
@@ -38,8 +38,9 @@ export function isPostgresUrl(url: string): boolean {
 // system's cache anyway (README, Performance). The adapter sets no pragmas itself.
 const SQLITE_PRAGMAS = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;";
 
-function sqliteAdapter(file: string): SqlDriverAdapterFactory {
-  const base = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: 5000 });
+/** `busyMs`: how long a statement waits for another connection's write lock (DATABASE_TIMEOUT_SECONDS), blocking the event loop. */
+function sqliteAdapter(file: string, busyMs: number): SqlDriverAdapterFactory {
+  const base = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: busyMs });
   return {
     provider: base.provider,
     adapterName: base.adapterName,
@@ -197,6 +198,31 @@ class SharedAdapter<A extends SqlDriverAdapter = SqlDriverAdapter> {
  */
 export const POSTGRES_POOL = { idleTimeoutMillis: 0, keepAlive: true, keepAliveInitialDelayMillis: 60_000 } as const;
 
+/**
+ * How long PostgreSQL may keep a caller waiting, `timeoutMs` (DATABASE_TIMEOUT_SECONDS) for each
+ * wait: pg's pool would wait for ever for a connection (all ten busy, or a server that does not
+ * answer the connect), the server would run a statement, or wait for a lock, as long as it takes,
+ * and a transaction left open would hold its locks. So the pool gives up on a connection after
+ * it; each new connection is told, before its first use, to cancel a statement after it
+ * (`statement_timeout`: SQLSTATE 57014, the connection stays usable) and to end a session idle
+ * in a transaction for as long; and a statement that has no answer even `QUERY_BACKSTOP_MS` later
+ * (the server or the network gone: TCP would wait minutes) fails here, its connection closed.
+ */
+export function postgresPool(connectionString: string, timeoutMs: number): pg.PoolConfig {
+  return {
+    connectionString,
+    ...POSTGRES_POOL,
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs + QUERY_BACKSTOP_MS,
+    Client: BoundedClient,
+    // A SET, not startup parameters: PgBouncer refuses a connection that sends those.
+    onConnect: (client) => client.query(`SET statement_timeout = ${timeoutMs}; SET idle_in_transaction_session_timeout = ${timeoutMs}`),
+  };
+}
+
+/** How much longer than the server's own cancel a statement may go without an answer. */
+export const QUERY_BACKSTOP_MS = 5_000;
+
 /** The SQLite file a `file:` URL or a path names (absolute), or undefined for a PostgreSQL URL. */
 export function sqliteFile(target: string): string | undefined {
   if (isPostgresUrl(target)) return undefined;
@@ -204,10 +230,10 @@ export function sqliteFile(target: string): string | undefined {
 }
 
 /** A client for a `postgresql://` URL, a `file:` URL, or a path to an SQLite file. */
-export function createDb(target: string = settings().DATABASE_URL): Db {
+export function createDb(target: string = settings().DATABASE_URL, timeoutSeconds = settings().DATABASE_TIMEOUT_SECONDS): Db {
   if (isPostgresUrl(target)) {
     // pg's pool of 10 connections, shared by Prisma's queries and ours, on POSTGRES_POOL.
-    const postgres = new SharedAdapter(new PrismaPg({ connectionString: target, ...POSTGRES_POOL }), (adapter) => ({
+    const postgres = new SharedAdapter(new PrismaPg(postgresPool(target, timeoutSeconds * 1000)), (adapter) => ({
       kind: "postgres",
       pool: adapter.underlyingDriver(),
     }));
@@ -219,7 +245,7 @@ export function createDb(target: string = settings().DATABASE_URL): Db {
     return madeWhenUsed(() => new PostgresPrismaClient({ adapter: postgres.forClient() }) as unknown as Db, postgres);
   }
   const file = sqliteFile(target) ?? target;
-  const sqlite = new SharedAdapter(sqliteAdapter(file), (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) }));
+  const sqlite = new SharedAdapter(sqliteAdapter(file, timeoutSeconds * 1000), (adapter) => ({ kind: "sqlite", connection: sqliteConnection(adapter) }));
   return madeWhenUsed(() => new PrismaClient({ adapter: sqlite.forClient() }), sqlite);
 }
 

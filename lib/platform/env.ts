@@ -121,6 +121,12 @@ const schema = z.object({
   ACCESS_LOG: z.enum(["off", "info"]).default("off"),
   /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
   DATABASE_BUSY_TIMEOUT_SECONDS: integer(1, 600, 30),
+  /**
+   * How long the database may keep a request (or a CLI command) waiting, in seconds: for one of
+   * PostgreSQL's pooled connections, for a statement (which the server then cancels, lock waits
+   * included), between a transaction's statements; for SQLite's write lock (lib/platform/db.ts).
+   */
+  DATABASE_TIMEOUT_SECONDS: integer(1, 3600, 5),
   /** How far ahead a client assertion's `exp` may be (private_key_jwt, client_secret_jwt; seconds). */
   CLIENT_ASSERTION_MAX_SECONDS: integer(30, 3600, 300),
   /** How old a DPoP proof's `iat` may be (RFC 9449 §11.1; seconds), besides the clock skew. */

@@ -56,13 +56,34 @@ function run(client: pg.ClientBase, statement: PgStatement): Promise<pg.QueryRes
 
 /**
  * Whether the server refused a statement and carries on (SQLSTATE classes 21 to 23: a bad value
- * or a constraint; 40: a conflict with another transaction; 42: bad SQL): the connection stays in
- * step, its prepared statements worth keeping. Not so after anything else: a broken socket, or the
- * server ending the session (its FATAL error arrives before the socket closes).
+ * or a constraint; 40: a conflict with another transaction; 42: bad SQL; 57014: cancelled, by
+ * `statement_timeout`): the connection stays in step, its prepared statements worth keeping. Not
+ * so after anything else: a broken socket, no answer in time (see BoundedClient), or the server
+ * ending the session (its FATAL error arrives before the socket closes).
  */
 function refused(err: unknown): boolean {
-  return err instanceof pg.DatabaseError && /^(2[1-3]|40|42)/.test(err.code ?? "");
+  return err instanceof pg.DatabaseError && /^(2[1-3]|40|42|57014)/.test(err.code ?? "");
 }
+
+/** pg's error for a statement that got no answer within `query_timeout`. */
+export const NO_ANSWER = "Query read timeout";
+
+/**
+ * pg's client, closing its connection when a statement it sent got no answer within
+ * `query_timeout`. pg fails the statement but goes on waiting for its answer, queueing every
+ * later statement behind it; a Prisma transaction gives its connection back to the pool without
+ * an error, so the pool would hand that connection out again.
+ */
+export class BoundedClient extends pg.Client {}
+const query = pg.Client.prototype.query;
+BoundedClient.prototype.query = function (this: BoundedClient, ...args: unknown[]) {
+  const result: unknown = Reflect.apply(query, this, args);
+  if (result instanceof Promise)
+    result.catch((err: unknown) => {
+      if (err instanceof Error && err.message === NO_ANSWER) this.connection.stream.destroy();
+    });
+  return result;
+} as typeof query;
 
 /**
  * Runs `work` on a connection of the pool and gives the connection back; closes it instead when

@@ -1,6 +1,7 @@
 import type { AuditDraft, Endpoint, EndpointContext, RouteName } from "@/lib/oauth/endpoints/context.ts";
 import { randomUUID } from "node:crypto";
 import { recordAudit, recordUnauthenticatedFailure } from "@/lib/platform/audit.ts";
+import { databaseTimeout } from "@/lib/platform/database-timeout.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { addressGroup, clientIp, compileTrustProxy, UnknownClientAddress, type TrustProxy } from "@/lib/platform/client-address.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
@@ -191,6 +192,8 @@ function asOAuthError(err: unknown, log: () => Logger, draft: AuditDraft): OAuth
     log()[level]({ event: "request.refused", error: err.error, status: err.status, reason: err.detail ?? err.description }, "request refused");
     return err;
   }
-  log().error({ err }, "unexpected error");
+  const wait = databaseTimeout(err);
+  if (wait) log().error({ event: "db.timeout", wait, err }, "the database kept the request waiting past DATABASE_TIMEOUT_SECONDS");
+  else log().error({ err }, "unexpected error");
   return new ServerError(err instanceof Error ? err.message : String(err));
 }

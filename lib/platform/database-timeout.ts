@@ -1,0 +1,37 @@
+import { NO_ANSWER } from "@/lib/platform/pg-statements.ts";
+
+// pg's and pg-pool's words for a wait given up (see postgresPool in db.ts), and Prisma's for a
+// transaction whose BEGIN got no answer within its own wait (2 s).
+const NO_CONNECTION = [
+  "timeout exceeded when trying to connect",
+  "Connection terminated due to connection timeout",
+  NO_ANSWER,
+  "Unable to start a transaction in the given time",
+];
+// Codes of a statement stopped: PostgreSQL's cancel (statement_timeout), SQLite's busy lock, and
+// Prisma's name for the latter.
+const STOPPED = new Set(["57014", "SQLITE_BUSY", "P1008"]);
+
+type Failure = {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } } };
+};
+
+/**
+ * Whether an error is DATABASE_TIMEOUT_SECONDS run out, from our SQL or Prisma's (which keeps
+ * the driver's error in `meta`), or an error it caused: `statement`, a statement stopped after
+ * it, running or waiting for a lock, its transaction rolled back; `connection`, the database not
+ * answering in time (no connection free or made, or a statement without any answer).
+ */
+export function databaseTimeout(err: unknown): "statement" | "connection" | undefined {
+  let e = err as Failure | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as Failure | undefined) {
+    const driver = e.meta?.driverAdapterError?.cause;
+    if (STOPPED.has(e.code as string) || STOPPED.has(driver?.originalCode as string)) return "statement";
+    const said = (message: unknown) => typeof message === "string" && NO_CONNECTION.some((words) => message.includes(words));
+    if (said(e.message) || said(driver?.originalMessage)) return "connection";
+  }
+  return undefined;
+}
