@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { AdminError, NoSuchClient, NothingToChange } from "@/lib/admin/errors.ts";
+import { isDeepStrictEqual } from "node:util";
+import { AdminError, ClientChangedMeanwhile, NoSuchClient, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import {
@@ -253,6 +254,7 @@ export async function setClient(
   clientId: string,
   changes: ClientChanges,
   actor?: string,
+  unchangedFrom?: ClientSummary,
 ): Promise<{ takesEffectWithinSeconds: number; needsNewSecret: boolean }> {
   const w = await workspaceByRef(workspace);
   const data = {
@@ -283,6 +285,9 @@ export async function setClient(
   const needsNewSecret = await change("client.set", { workspaceId: w.id, reason: `${clientId} ${changed.join(",")}`, actor }, async (tx) => {
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new NoSuchClient(clientId, workspace);
+    // Decided from an earlier read (a registered client's PUT, bounded by what it had then):
+    // made only on the client as it was.
+    if (unchangedFrom && !isDeepStrictEqual(summaryOf(c), unchangedFrom)) throw new ClientChangedMeanwhile(clientId, workspace);
     // The type is stored with the client: its methods may change within the type, never across it.
     const isPublic = c.type === "public";
     if (isPublic !== (clientTypeOf(splitList(data.authMethods ?? c.authMethods)) === "public")) {
@@ -304,10 +309,11 @@ export async function setClient(
     // it keeps the hash alone, as every other client does.
     const onJwtSecret = splitList(data.authMethods ?? c.authMethods).includes("client_secret_jwt");
     const dropsJwtSecret = c.jwtSecret !== null && !onJwtSecret;
-    // (updateMany: a client deleted since it was read, which PostgreSQL's READ COMMITTED lets
-    // happen, is the caller's NoSuchClient, not Prisma's record-not-found.)
-    const { count } = await tx.client.updateMany({ where: { id: c.id }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
-    if (count === 0) throw new NoSuchClient(clientId, workspace);
+    // On the client as read here: PostgreSQL's READ COMMITTED lets another change (or a deletion)
+    // land between that read and this write, which would then undo it, or be undone by it.
+    const { count } = await tx.client.updateMany({ where: { id: c.id, updatedAt: c.updatedAt }, data: dropsJwtSecret ? { ...data, jwtSecret: null } : data });
+    if (count === 0)
+      throw (await tx.client.count({ where: { id: c.id } })) > 0 ? new ClientChangedMeanwhile(clientId, workspace) : new NoSuchClient(clientId, workspace);
     return onJwtSecret && c.jwtSecret === null;
   });
   return { takesEffectWithinSeconds: settings().CONFIG_CACHE_SECONDS, needsNewSecret };

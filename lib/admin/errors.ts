@@ -12,6 +12,16 @@ export class NothingToChange extends AdminError {
   }
 }
 
+/**
+ * A client changed by someone else between the read a change was decided from and its write:
+ * nothing was written; read it again and decide again.
+ */
+export class ClientChangedMeanwhile extends AdminError {
+  constructor(clientId: string, workspace: string) {
+    super(`Client ${clientId} in ${workspace} was changed by someone else meanwhile: nothing was changed; run the command again`);
+  }
+}
+
 /** A client that is not (or no longer) in its workspace. */
 export class NoSuchClient extends AdminError {
   constructor(clientId: string, workspace: string) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { addClient, deleteClient, getClient, setClient, type ClientSummary } from "@/lib/admin/clients.ts";
-import { AdminError, NoSuchClient } from "@/lib/admin/errors.ts";
+import { AdminError, ClientChangedMeanwhile, NoSuchClient } from "@/lib/admin/errors.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { checkAccessToken } from "@/lib/oauth/tokens/verify.ts";
 import { authorizationScheme, checkTokenBinding } from "@/lib/oauth/endpoints/access-token-caller.ts";
@@ -102,7 +102,8 @@ async function underClientRules<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof AdminError && !(err instanceof NoSuchClient)) throw new InvalidClientMetadata(err.message.replace(/[^\x20-\x7e]/g, "?"));
+    if (err instanceof AdminError && !(err instanceof NoSuchClient) && !(err instanceof ClientChangedMeanwhile))
+      throw new InvalidClientMetadata(err.message.replace(/[^\x20-\x7e]/g, "?"));
     throw err;
   }
 }
@@ -251,37 +252,56 @@ async function manageRegistration(
       !(typeof body.client_secret === "string" && registration.secretHash && verifyClientSecret(registration.secretHash, body.client_secret))
     )
       throw new InvalidRequest("client_secret does not match the client's");
-    // Widening what it may do takes a new registration by a registrar, or an operator.
-    const present = await getClient(ref, clientId);
-    const metadata = withinPresent(withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now"), present);
-    // Its secret is kept only as a hash unless it was registered for client_secret_jwt, and an
-    // HMAC needs the secret itself: switched by PUT, its assertions could never verify.
-    if (metadata.authMethod === "client_secret_jwt" && !present.authMethods.includes("client_secret_jwt")) {
-      throw new InvalidClientMetadata("token_endpoint_auth_method client_secret_jwt needs a secret kept for it: register a new client with it");
+    // Decided from the client as it is, and written only on it as it was read: an operator's
+    // change landing between the two (narrowing it) is read again, never undone.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await replaceMetadata(ref, clientId, body);
+        break;
+      } catch (err) {
+        if (!(err instanceof ClientChangedMeanwhile)) throw err;
+        if (attempt === MAX_ATTEMPTS) throw new InvalidRequest("the client was changed by someone else meanwhile: send the update again");
+      }
     }
-    // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
-    await underClientRules(() =>
-      setClient(
-        ref,
-        clientId,
-        {
-          name: metadata.clientName ?? clientId,
-          grants: metadata.grantTypes,
-          scopes: metadata.scopes,
-          authMethods: [metadata.authMethod],
-          origins: metadata.origins,
-          idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
-          dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
-          passwordResetUri: metadata.passwordResetUri ?? "",
-          authSigningAlg: metadata.authSigningAlg ?? null,
-          // Keys too: left out, they are removed (and private_key_jwt is refused without them).
-          ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : { jwks: metadata.jwks ?? null }),
-        },
-        clientId,
-      ),
-    );
   }
   const current = await findRegistration(workspace.id, clientId);
   if (!current) throw new NoSuchClient(clientId, ref);
   return json(metadataOf(await getClient(ref, clientId), current, clientUri));
+}
+
+// How often a PUT reads the client again when it changed meanwhile, before it gives up.
+const MAX_ATTEMPTS = 3;
+
+/** A PUT's new metadata (RFC 7592 §2.2), within what the client has now. */
+async function replaceMetadata(ref: string, clientId: string, body: Record<string, unknown>): Promise<void> {
+  // Widening what it may do takes a new registration by a registrar, or an operator.
+  const present = await getClient(ref, clientId);
+  const metadata = withinPresent(withinScopes(registrable(parseClientMetadata(body), present), present.scopes, "the client has now"), present);
+  // Its secret is kept only as a hash unless it was registered for client_secret_jwt, and an
+  // HMAC needs the secret itself: switched by PUT, its assertions could never verify.
+  if (metadata.authMethod === "client_secret_jwt" && !present.authMethods.includes("client_secret_jwt")) {
+    throw new InvalidClientMetadata("token_endpoint_auth_method client_secret_jwt needs a secret kept for it: register a new client with it");
+  }
+  // Replaced, not merged: what the body leaves out goes back to its default (§2.2).
+  await underClientRules(() =>
+    setClient(
+      ref,
+      clientId,
+      {
+        name: metadata.clientName ?? clientId,
+        grants: metadata.grantTypes,
+        scopes: metadata.scopes,
+        authMethods: [metadata.authMethod],
+        origins: metadata.origins,
+        idTokenAlg: metadata.idTokenAlg ?? DEFAULT_ID_TOKEN_ALG,
+        dpopBoundAccessTokens: metadata.dpopBoundAccessTokens,
+        passwordResetUri: metadata.passwordResetUri ?? "",
+        authSigningAlg: metadata.authSigningAlg ?? null,
+        // Keys too: left out, they are removed (and private_key_jwt is refused without them).
+        ...(metadata.jwksUri !== undefined ? { jwksUri: metadata.jwksUri } : { jwks: metadata.jwks ?? null }),
+      },
+      clientId,
+      present,
+    ),
+  );
 }
