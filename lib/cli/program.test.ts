@@ -68,7 +68,7 @@ describe("admin CLI", () => {
       expect(status).toBe(1);
       expect(out).toBe("");
       expect(err).toBe(
-        "Error: DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db.\nSee .env.example.\n",
+        "Error: DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db?sslmode=verify-full.\nSee .env.example.\n",
       );
     }
     expect(await db().workspace.count()).toBe(before);

@@ -117,10 +117,21 @@ describe("metrics", () => {
   it("are not served without METRICS_PORT or METRICS_TOKEN (the path is Next's), and say so", async () => {
     const res = await fetch(`${await app()}/metrics`);
     expect(res.status).toBe(418);
-    expect(metricsExposure({})).toBe("metrics: not served (set METRICS_PORT or METRICS_TOKEN to serve them)");
-    expect(metricsExposure({ METRICS_PORT: 9464, METRICS_TOKEN: TOKEN })).toBe(
-      "metrics: served on port 9464 (bearer token) and at /metrics behind METRICS_TOKEN",
-    );
+    expect(metricsExposure({}, "0.0.0.0")).toEqual({ level: "info", message: "metrics: not served (set METRICS_PORT or METRICS_TOKEN to serve them)" });
+    expect(metricsExposure({ METRICS_PORT: 9464, METRICS_TOKEN: TOKEN }, "0.0.0.0")).toEqual({
+      level: "info",
+      message: "metrics: served on port 9464 (bearer token) and at /metrics behind METRICS_TOKEN",
+    });
+  });
+
+  it("warns at start when their own port answers anyone on the network without a token", () => {
+    expect(metricsExposure({ METRICS_PORT: 9464 }, "0.0.0.0")).toEqual({
+      level: "warn",
+      message:
+        "metrics: served on port 9464 of every interface (HOSTNAME) to anyone who reaches it, without a token: keep that port off the public network, or set METRICS_TOKEN",
+    });
+    expect(metricsExposure({ METRICS_PORT: 9464 }, "10.0.0.7").message).toMatch(/^metrics: served on port 9464 of 10\.0\.0\.7 \(HOSTNAME\) to anyone/);
+    expect(metricsExposure({ METRICS_PORT: 9464 }, "127.0.0.1")).toEqual({ level: "info", message: "metrics: served on port 9464" });
   });
 
   it.each([

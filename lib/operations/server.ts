@@ -71,11 +71,22 @@ export function createMetricsServer(settings: OperationsSettings, log: Logger): 
   });
 }
 
-/** Where the metrics are served, in a line for the start-up log. */
-export function metricsExposure(settings: OperationsSettings): string {
+/**
+ * Where the metrics are served, in a line for the start-up log: a warning when their own port
+ * answers anyone who reaches `hostname` (the listening address) without a token.
+ */
+export function metricsExposure(settings: OperationsSettings, hostname: string): { level: "info" | "warn"; message: string } {
+  const open = settings.METRICS_PORT !== undefined && !settings.METRICS_TOKEN && !["localhost", "127.0.0.1", "::1"].includes(hostname);
   const where = [
-    ...(settings.METRICS_PORT ? [`on port ${settings.METRICS_PORT}${settings.METRICS_TOKEN ? " (bearer token)" : ""}`] : []),
+    ...(settings.METRICS_PORT
+      ? [
+          `on port ${settings.METRICS_PORT}${settings.METRICS_TOKEN ? " (bearer token)" : open ? ` of ${hostname === "0.0.0.0" ? "every interface" : hostname} (HOSTNAME) to anyone who reaches it, without a token: keep that port off the public network, or set METRICS_TOKEN` : ""}`,
+        ]
+      : []),
     ...(settings.METRICS_TOKEN ? ["at /metrics behind METRICS_TOKEN"] : []),
   ];
-  return where.length > 0 ? `metrics: served ${where.join(" and ")}` : "metrics: not served (set METRICS_PORT or METRICS_TOKEN to serve them)";
+  return {
+    level: open ? "warn" : "info",
+    message: where.length > 0 ? `metrics: served ${where.join(" and ")}` : "metrics: not served (set METRICS_PORT or METRICS_TOKEN to serve them)",
+  };
 }

@@ -98,6 +98,8 @@ describe("TRUST_PROXY", () => {
   it("a list of addresses and CIDR ranges, as proxy-addr reads it", () => {
     expect(clientIp(xff("10.0.0.1", "198.51.100.7, 10.0.0.2"), compileTrustProxy("10.0.0.0/8"))).toBe("198.51.100.7");
     expect(clientIp(xff("10.0.0.1", "198.51.100.7"), compileTrustProxy("loopback, 10.0.0.1"))).toBe("198.51.100.7");
+    expect(clientIp(xff("10.0.0.1", "198.51.100.7"), compileTrustProxy("10.0.0.0/255.0.0.0, 2001:db8::/32"))).toBe("198.51.100.7");
+    expect(clientIp(xff("::ffff:10.0.0.1", "198.51.100.7"), compileTrustProxy("::ffff:10.0.0.1"))).toBe("198.51.100.7");
   });
 
   it.each([
@@ -106,6 +108,13 @@ describe("TRUST_PROXY", () => {
     ["yes-please", /invalid IP address/],
     ["10.0.0.0/33", /invalid range/],
     ["loopback,,", /empty entry/],
+    // Taken before as addresses in IPv4's short forms, trusting nothing and saying nothing.
+    ["100", /^a hop count is from 1 to 99/],
+    ["250", /^a hop count is from 1 to 99/],
+    ["10.0.0.1,5", /^5 is no address: write IPv4 addresses as four numbers \(10\.0\.0\.1\); a hop count stands alone/],
+    ["0x10", /^0x10 is no address: write IPv4 addresses as four numbers/],
+    ["10.1", /^10\.1 is no address: write IPv4 addresses as four numbers/],
+    ["010.0.0.1/8", /^010\.0\.0\.1\/8 is no address: write IPv4 addresses as four numbers/],
   ])("refuses %j at start, naming the variable", (value, message) => {
     expect(trustProxyProblem(value)).toMatch(message);
     expect(() => parseSettings({ TRUST_PROXY: value })).toThrow(ConfigError);

@@ -4,8 +4,8 @@ import { assertProductionSettings, ConfigError, parseSettings, productionProblem
 const production = {
   NODE_ENV: "production",
   APP_URL: "https://login.example.com",
-  NEXTAUTH_SECRET: "x".repeat(32),
-  LOGIN_CLIENT_SECRET: "y".repeat(32),
+  NEXTAUTH_SECRET: "nextauth-secret-0123456789abcdefgh",
+  LOGIN_CLIENT_SECRET: "login-client-secret-0123456789",
   DATABASE_URL: "file:/var/lib/ropc/ropc.db",
 } as const;
 
@@ -29,7 +29,7 @@ describe("settings", () => {
   it("lists every missing and invalid production setting at once, each with its fix", () => {
     expect(productionProblems({ NODE_ENV: "production", NEXTAUTH_SECRET: "short", PORT: "0", LOCKOUT_IP_LIMIT: "many" })).toEqual([
       "APP_URL is required in production: the public https origin of the app, e.g. APP_URL=https://login.example.com.",
-      "DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db.",
+      "DATABASE_URL is required in production: e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db?sslmode=verify-full.",
       "LOGIN_CLIENT_SECRET is required in production: the login app's client secret: `npm run setup` prints a new one, or stores the one you set.",
       "Invalid setting PORT: must be a whole number from 1 to 65535 (3000 when unset).",
       "Invalid setting NEXTAUTH_SECRET: must be at least 32 characters.",
@@ -120,5 +120,95 @@ describe("settings", () => {
     [{ PORT: "70000" }, /^Invalid setting PORT/],
   ])("names the bad setting in %j", (env, message) => {
     expect(() => parseSettings(env)).toThrow(message);
+  });
+
+  // Each of these was taken without a word: a number JavaScript reads in another base or notation
+  // (PORT=0x10 listened on port 16), a secret of one character repeated.
+  it.each([
+    ["PORT", "0x10", "must be a whole number from 1 to 65535 (3000 when unset)"],
+    ["PORT", "1e3", "must be a whole number from 1 to 65535 (3000 when unset)"],
+    ["PORT", "80.0", "must be a whole number from 1 to 65535 (3000 when unset)"],
+    ["PORT", " 80", "must be a whole number from 1 to 65535 (3000 when unset)"],
+    ["LOCKOUT_IP_LIMIT", "0b11", "must be a whole number from 1 to 100000 (50 when unset)"],
+    ["METRICS_PORT", "0o17", "must be a whole number from 1 to 65535"],
+  ])("takes %s only in decimal digits: %j is refused", (name, value, message) => {
+    expect(() => parseSettings({ [name]: value })).toThrow(new ConfigError([`Invalid setting ${name}: ${message}.`]));
+  });
+
+  it("still takes a number with leading zeros, as the shell wrote it", () => {
+    expect(parseSettings({ PORT: "08080" }).PORT).toBe(8080);
+  });
+
+  it.each([
+    ["NEXTAUTH_SECRET", "x".repeat(32), "has 1 different character in 32", "NEXTAUTH_SECRET=$(openssl rand -base64 32)"],
+    ["NEXTAUTH_SECRET", "ab".repeat(24), "has 2 different characters in 48", "NEXTAUTH_SECRET=$(openssl rand -base64 32)"],
+    ["LOGIN_CLIENT_SECRET", "0000111122223333", "has 4 different characters in 16", "LOGIN_CLIENT_SECRET=$(openssl rand -base64 32)"],
+    ["METRICS_TOKEN", "-".repeat(20), "has 1 different character in 20", "METRICS_TOKEN=$(openssl rand -base64 32)"],
+  ])("refuses a %s that is a character or a few repeated", (name, value, what, fix) => {
+    expect(() => parseSettings({ [name]: value })).toThrow(new ConfigError([`Invalid setting ${name}: ${what}: make it of random characters, e.g. ${fix}.`]));
+  });
+
+  it("refuses a KEY_ENCRYPTION_KEY of one byte repeated (32 zero bytes are valid base64)", () => {
+    expect(() => parseSettings({ KEY_ENCRYPTION_KEY: `${"A".repeat(43)}=` })).toThrow(
+      new ConfigError([
+        "Invalid setting KEY_ENCRYPTION_KEY: has 1 different byte in 32: make it of random bytes, e.g. KEY_ENCRYPTION_KEY=$(openssl rand -base64 32).",
+      ]),
+    );
+    expect(parseSettings({ KEY_ENCRYPTION_KEY: "q7F0e8rR2k0n3V1sYd0HcM5pLwX9aZb4uT6iJgKyNfE=" }).KEY_ENCRYPTION_KEY).toBeDefined();
+  });
+
+  it("takes secrets of random characters, hex and base64 alike", () => {
+    const s = parseSettings({
+      NEXTAUTH_SECRET: "3f9a0c2e7b1d4a6f8e0c2b4d6f8a0c1e",
+      LOGIN_CLIENT_SECRET: "9b2e4f60a1c3d5e7",
+      METRICS_TOKEN: "Zm9vYmFyLXRva2VuLTAx",
+    });
+    expect([s.NEXTAUTH_SECRET, s.LOGIN_CLIENT_SECRET, s.METRICS_TOKEN]).toEqual([
+      "3f9a0c2e7b1d4a6f8e0c2b4d6f8a0c1e",
+      "9b2e4f60a1c3d5e7",
+      "Zm9vYmFyLXRva2VuLTAx",
+    ]);
+  });
+
+  // next-auth builds its redirects from NEXTAUTH_URL, which `npm start` sets to APP_URL only when
+  // it is unset: another origin there sent every signed-in user to it.
+  it.each([
+    ["https://other.example.com", "https://login.example.com"],
+    ["http://login.example.com", "https://login.example.com"],
+    ["https://login.example.com/auth", "https://login.example.com"],
+    ["http://localhost:3001", undefined],
+  ])("refuses NEXTAUTH_URL %j beside APP_URL %j, naming both", (nextAuthUrl, appUrl) => {
+    const expected = appUrl ?? "http://localhost:3000";
+    expect(() => parseSettings({ NEXTAUTH_URL: nextAuthUrl, ...(appUrl ? { APP_URL: appUrl } : {}) })).toThrow(
+      new ConfigError([
+        `Invalid setting NEXTAUTH_URL: ${nextAuthUrl} is not APP_URL (${expected}); the login app's links and redirects are built on APP_URL: unset NEXTAUTH_URL (npm start sets it to APP_URL).`,
+      ]),
+    );
+  });
+
+  it.each([["https://login.example.com"], ["https://login.example.com/"], ["https://login.example.com/api/auth"]])(
+    "takes NEXTAUTH_URL %j, which is APP_URL's own",
+    (nextAuthUrl) => {
+      expect(parseSettings({ NEXTAUTH_URL: nextAuthUrl, APP_URL: "https://login.example.com" }).APP_URL).toBe("https://login.example.com");
+    },
+  );
+
+  // A database across the network without TLS sends every password hash and token over it in clear.
+  it("refuses a PostgreSQL server across the network without sslmode in production, naming the fix", () => {
+    expect(productionProblems({ ...production, DATABASE_URL: "postgresql://ropc:pw@db.internal:5432/ropc" })).toEqual([
+      "DATABASE_URL names the PostgreSQL server db.internal without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate (PGSSLROOTCERT names its CA), or ?sslmode=disable if the network between them is private.",
+    ]);
+    expect(productionProblems({ ...production, DATABASE_URL: "postgres://ropc:pw@10.0.0.5/ropc?connect_timeout=5" })).toHaveLength(1);
+  });
+
+  it.each([
+    "postgresql://ropc:pw@db.internal:5432/ropc?sslmode=verify-full",
+    "postgresql://ropc:pw@db.internal:5432/ropc?sslmode=disable",
+    "postgresql://ropc:pw@127.0.0.1:5432/ropc",
+    "postgresql://ropc:pw@localhost/ropc",
+    "postgresql://ropc:pw@[::1]:5432/ropc",
+    "postgresql://ropc@/ropc?host=/var/run/postgresql",
+  ])("takes %j in production: TLS asked for or refused explicitly, or the server on this machine", (url) => {
+    expect(productionProblems({ ...production, DATABASE_URL: url })).toEqual([]);
   });
 });

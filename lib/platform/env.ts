@@ -3,8 +3,16 @@ import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 import { KEY_ENCRYPTION_KEY_FORMAT, parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
 
-/** A whole number from the environment, from `min` to `max`: one message for every way to miss it. */
-const wholeNumber = (min: number, max: number, error: string) => z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+/**
+ * A whole number from the environment, from `min` to `max`, in decimal digits: one message for
+ * every way to miss it. JavaScript's Number() alone reads `0x10` as 16, `1e3` as 1000 and ` 80` as 80.
+ */
+const wholeNumber = (min: number, max: number, error: string) =>
+  z
+    .string({ error })
+    .regex(/^[0-9]+$/, { error })
+    .transform(Number)
+    .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
 /** …with its default, which the message names. */
 const integer = (min: number, max: number, fallback: number) =>
   wholeNumber(min, max, `must be a whole number from ${min} to ${max} (${fallback} when unset)`).default(fallback);
@@ -20,6 +28,30 @@ const otlpUrl = () =>
     .optional();
 const otlpProtocol = () =>
   z.literal("http/json", { error: "the trace exporter sends OTLP/HTTP JSON only: set http/json or unset it (collectors take both on port 4318)" }).optional();
+
+/**
+ * Fewer different characters than this, and a secret is a character or a few repeated (`x` × 32),
+ * whatever its length. Random ones are far from it: 16 hex digits show fewer than 5 different ones
+ * about once in two million.
+ */
+const MIN_DIFFERENT = 5;
+
+/** Why `units` (a secret's characters or bytes) look like no random secret, or undefined. */
+function repetition(units: Iterable<string | number>, length: number, kind: "character" | "byte"): string | undefined {
+  const different = new Set(units).size;
+  return different < MIN_DIFFERENT ? `has ${different} different ${kind}${different === 1 ? "" : "s"} in ${length}` : undefined;
+}
+
+/** A secret setting: at least `min` characters, and not a character or a few repeated. */
+const secret = (name: string, min: number) =>
+  z
+    .string()
+    .min(min, `must be at least ${min} characters`)
+    .superRefine((value, ctx) => {
+      const problem = value.length >= min ? repetition(value, value.length, "character") : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: `${problem}: make it of random characters, e.g. ${name}=$(openssl rand -base64 32)` });
+    })
+    .optional();
 
 /** `someone@example.com`, or `Some Name <someone@example.com>`: one address, no line breaks. */
 const MAIL_ADDRESS = /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/;
@@ -53,15 +85,28 @@ const schema = z.object({
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
     // Development only: production requires it (REQUIRED_IN_PRODUCTION).
     .default("file:prisma/data/dev.db"),
-  NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  LOGIN_CLIENT_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  NEXTAUTH_SECRET: secret("NEXTAUTH_SECRET", 32),
+  /**
+   * next-auth's own: the origin its redirects are built on. `npm start` sets it to APP_URL when
+   * unset; set, it must be APP_URL's (checked in parseSettings).
+   */
+  NEXTAUTH_URL: z.string().optional(),
+  LOGIN_CLIENT_SECRET: secret("LOGIN_CLIENT_SECRET", 16),
   /**
    * Seals what the database keeps that would let its reader act as the server (signing keys,
    * server secrets, TOTP secrets, secrets kept for client_secret_jwt): see lib/platform/at-rest.ts.
    */
   KEY_ENCRYPTION_KEY: z
     .string()
-    .refine((v) => parseKeyEncryptionKey(v) !== null, KEY_ENCRYPTION_KEY_FORMAT)
+    .superRefine((value, ctx) => {
+      const key = parseKeyEncryptionKey(value);
+      const problem = key === null ? KEY_ENCRYPTION_KEY_FORMAT : repetition(key, key.length, "byte");
+      if (problem === undefined) return;
+      ctx.addIssue({
+        code: "custom",
+        message: key === null ? problem : `${problem}: make it of random bytes, e.g. KEY_ENCRYPTION_KEY=$(openssl rand -base64 32)`,
+      });
+    })
     .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** How long a process may serve cached signing keys before reading them again (seconds). */
@@ -116,7 +161,7 @@ const schema = z.object({
    * the app's port behind `Authorization: Bearer {METRICS_TOKEN}`. Neither set: not served.
    */
   METRICS_PORT: optionalInteger(1, 65535),
-  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  METRICS_TOKEN: secret("METRICS_TOKEN", 16),
   /** The production server's access log: one line per request (`info`), or none (`off`). */
   ACCESS_LOG: z.enum(["off", "info"]).default("off"),
   /** `npm start` and `npm run setup`: how long to wait for an SQLite file another process is writing (seconds). */
@@ -241,6 +286,11 @@ export function parseSettings(env: Env = process.env): Settings {
     );
   }
   const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
+  if (raw.NEXTAUTH_URL !== undefined && !isAppUrlOwn(raw.NEXTAUTH_URL, appUrl)) {
+    throw new ConfigError(
+      `Invalid setting NEXTAUTH_URL: ${raw.NEXTAUTH_URL} is not APP_URL (${appUrl}); the login app's links and redirects are built on APP_URL: unset NEXTAUTH_URL (npm start sets it to APP_URL).`,
+    );
+  }
   const file = raw.DATABASE_URL.startsWith("file:") ? raw.DATABASE_URL.slice("file:".length).replace(/\?.*$/, "") : undefined;
   return {
     ...raw,
@@ -251,10 +301,34 @@ export function parseSettings(env: Env = process.env): Settings {
   };
 }
 
+/**
+ * Whether next-auth's NEXTAUTH_URL says what APP_URL says: its origin, at the root or at
+ * next-auth's own path (/api/auth, where the login app serves it).
+ */
+function isAppUrlOwn(nextAuthUrl: string, appUrl: string): boolean {
+  const url = URL.parse(nextAuthUrl);
+  return url !== null && url.origin === new URL(appUrl).origin && /^\/(api\/auth\/?)?$/.test(url.pathname) && url.search === "" && url.hash === "";
+}
+
+/**
+ * Why a PostgreSQL DATABASE_URL may not serve production, or undefined: a server across the
+ * network without `sslmode` would be sent every password hash and token in clear, unless someone
+ * said so (`sslmode=disable`). A server on this machine (loopback, a Unix socket) needs neither.
+ */
+function databaseTransportProblem(databaseUrl: string | undefined): string | undefined {
+  if (!databaseUrl || !/^postgres(ql)?:\/\//.test(databaseUrl)) return undefined;
+  const url = URL.parse(databaseUrl);
+  if (url === null || url.searchParams.has("sslmode") || url.searchParams.has("ssl")) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const socket = url.searchParams.get("host")?.startsWith("/") ?? false;
+  if (socket || host === "" || host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
+  return `DATABASE_URL names the PostgreSQL server ${host} without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate (PGSSLROOTCERT names its CA), or ?sslmode=disable if the network between them is private.`;
+}
+
 /** How to give each required production setting a value. */
 const HOW_TO_SET: Readonly<Record<(typeof REQUIRED_IN_PRODUCTION)[number], string>> = {
   APP_URL: "the public https origin of the app, e.g. APP_URL=https://login.example.com",
-  DATABASE_URL: "e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db",
+  DATABASE_URL: "e.g. DATABASE_URL=file:/var/lib/ropc-login-kit/ropc.db (SQLite) or postgresql://user:password@host:5432/db?sslmode=verify-full",
   NEXTAUTH_SECRET: "at least 32 random characters: NEXTAUTH_SECRET=$(openssl rand -base64 32)",
   LOGIN_CLIENT_SECRET: "the login app's client secret: `npm run setup` prints a new one, or stores the one you set",
 };
@@ -276,6 +350,8 @@ export function productionProblems(env: Env = process.env, required: readonly (t
   if (url?.protocol === "http:" && !safeForSecrets(url)) {
     problems.push("APP_URL must be an https URL in production (http only for localhost).");
   }
+  const transport = databaseTransportProblem(env.DATABASE_URL);
+  if (transport) problems.push(transport);
   return problems;
 }
 

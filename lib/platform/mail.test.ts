@@ -134,8 +134,8 @@ describe("mail settings", () => {
   const production = {
     NODE_ENV: "production",
     APP_URL: "https://login.example.com",
-    NEXTAUTH_SECRET: "x".repeat(32),
-    LOGIN_CLIENT_SECRET: "y".repeat(32),
+    NEXTAUTH_SECRET: "mail-test-nextauth-secret-0123456789",
+    LOGIN_CLIENT_SECRET: "mail-test-login-client-secret-01",
     DATABASE_URL: "file:/d.db",
   };
 

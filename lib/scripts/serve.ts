@@ -46,7 +46,8 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   const server = createAppServer({ handle, serveOAuth, serveOperations: operations?.operationsHandler(s, logger), upgrade, settings: s, log: logger });
   const metricsServer = s.METRICS_PORT && operations ? operations.createMetricsServer(s, logger) : undefined;
   if (operations) {
-    logger.info({ event: "metrics.exposure" }, operations.metricsExposure(s));
+    const exposure = operations.metricsExposure(s, hostname);
+    logger[exposure.level]({ event: "metrics.exposure" }, exposure.message);
     const { hashingCapacity, threadPoolSize } = await import("@/lib/platform/passwords.ts");
     const [threads, cores] = [threadPoolSize(), availableParallelism()];
     const capacity = hashingCapacity(cores, threads);

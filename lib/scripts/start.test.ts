@@ -21,8 +21,8 @@ function start(env: Record<string, string>) {
 
 const complete = {
   APP_URL: "https://login.example.com",
-  NEXTAUTH_SECRET: "n".repeat(32),
-  LOGIN_CLIENT_SECRET: "l".repeat(32),
+  NEXTAUTH_SECRET: "start-test-nextauth-secret-0123456789",
+  LOGIN_CLIENT_SECRET: "start-test-login-client-secret-01",
   DATABASE_URL: "file:/nonexistent/never-created.db",
 };
 
@@ -155,7 +155,7 @@ describe("npm start with env files", () => {
     const notADatabase = path.join(root, "package.json");
     const result = startWith({
       ".env": lines({ ...complete, DATABASE_URL: `file:${notADatabase}`, NEXTAUTH_SECRET: "" }),
-      ".env.production": lines({ NEXTAUTH_SECRET: "n".repeat(32) }),
+      ".env.production": lines({ NEXTAUTH_SECRET: "start-test-nextauth-secret-0123456789" }),
     });
     // Past the settings, to the database the files name.
     expect(result.stderr).toBe(`Cannot start: ${notADatabase} is not an SQLite database: check DATABASE_URL.\n`);
