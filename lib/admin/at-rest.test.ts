@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { db } from "@/lib/platform/db.ts";
-import { parseSettings, settings } from "@/lib/platform/env.ts";
+import { parseSettings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { isSealed } from "@/lib/platform/at-rest.ts";
 import { cli } from "@/lib/testing/cli.ts";
+import { withKey } from "@/lib/testing/at-rest.ts";
 import { readiness } from "@/lib/operations/health.ts";
 import { codeAt, DAVE, DAVE_RECOVERY_CODES, DAVE_SECRET, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { ALICE, getJwks, introspect, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
@@ -16,13 +17,6 @@ afterEach(() => {
   withKey(undefined);
   clearCaches();
 });
-
-/** Sets KEY_ENCRYPTION_KEY for this process (undefined: unset). */
-function withKey(key: string | undefined) {
-  const s = settings() as { KEY_ENCRYPTION_KEY?: string };
-  if (key === undefined) delete s.KEY_ENCRYPTION_KEY;
-  else s.KEY_ENCRYPTION_KEY = key;
-}
 
 /** Every stored secret's text, as a reader of the database sees it. */
 async function storedSecrets() {

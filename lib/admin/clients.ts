@@ -23,8 +23,8 @@ import {
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { generateClientSecret, hashClientSecret, verifyClientSecret } from "@/lib/oauth/client-auth/secrets.ts";
 import { jwtSecretContext, type ClientType } from "@/lib/oauth/model/client.ts";
+import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
-import { sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 
@@ -172,6 +172,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
   await change("client.add", { workspaceId: w.id, reason: clientId, actor }, async (tx) => {
     if (await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } }))
       throw new AdminError(`Client ${clientId} exists already`);
+    const jwtSecret = secret && methods.includes("client_secret_jwt") ? await sealForWrite(secret, jwtSecretContext(w.id, clientId), tx) : null;
     return tx.client.create({
       data: {
         workspaceId: w.id,
@@ -179,7 +180,7 @@ export async function addClient(client: NewClient, actor?: string): Promise<Adde
         name,
         type,
         secretHash: secret ? hashClientSecret(secret) : null,
-        jwtSecret: secret && methods.includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null,
+        jwtSecret,
         jwks,
         jwksUri,
         authMethods: joinList(methods),
@@ -207,7 +208,7 @@ export async function rotateClientSecret(workspace: string, clientId: string): P
     const c = await tx.client.findUnique({ where: { workspaceId_clientId: { workspaceId: w.id, clientId } } });
     if (!c) throw new NoSuchClient(clientId, workspace);
     if (c.type === "public") throw new AdminError(`${clientId} is a public client: it has no secret`);
-    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? sealAtRest(secret, jwtSecretContext(w.id, clientId)) : null;
+    const jwtSecret = splitList(c.authMethods).includes("client_secret_jwt") ? await sealForWrite(secret, jwtSecretContext(w.id, clientId), tx) : null;
     const { count } = await tx.client.updateMany({ where: { id: c.id }, data: { secretHash: hashClientSecret(secret), jwtSecret } });
     if (count === 0) throw new NoSuchClient(clientId, workspace);
   });

@@ -26,6 +26,7 @@ import { createWorkspace, deleteWorkspace, listWorkspaces, setWorkspace } from "
 import { setBranding, showBranding } from "@/lib/admin/branding.ts";
 import { Cancelled, type CliIo } from "@/lib/cli/io.ts";
 import { assertProductionSettings, ConfigError, parseSettings, settings, type Env } from "@/lib/platform/env.ts";
+import { SealedValueError } from "@/lib/platform/at-rest.ts";
 import { loginWorkspace } from "@/lib/scripts/setup.ts";
 import { databaseTimeout } from "@/lib/platform/database-timeout.ts";
 
@@ -721,6 +722,11 @@ export async function runCli(argv: string[], io: CliIo, env: Env = process.env):
     }
     if (err instanceof AdminError) {
       io.err(`Error: ${err.message}${err instanceof NothingToChange ? " (see --help)" : ""}`);
+      return 1;
+    }
+    // A secret this shell would write in clear into a sealed database (lib/oauth/store/sealing.ts).
+    if (err instanceof SealedValueError) {
+      io.err(`Error: ${err.message}; nothing was changed`);
       return 1;
     }
     const timedOut = databaseTimeout(err);

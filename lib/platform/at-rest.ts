@@ -14,7 +14,8 @@ import { parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
  * without the prefix is a plain one (written before the setting was set): it is read as it is,
  * and `npm run cli -- key seal` seals what is left.
  */
-const PREFIX = "sealed:v1:";
+export const SEALED_PREFIX = "sealed:v1:";
+const PREFIX = SEALED_PREFIX;
 
 /** A sealed value met without the key that opens it, or with another: named, never guessed around. */
 export class SealedValueError extends Error {}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
+import { openAtRest } from "@/lib/platform/at-rest.ts";
+import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 import { bothOrNeither, db, insertIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { notWrittenFor, passwordStill } from "@/lib/oauth/store/credentials.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -242,11 +243,12 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
   return db().$transaction(async (tx) => {
     await tx.$executeRaw`UPDATE "User" SET "disabled" = "disabled" WHERE "id" = ${userId}`;
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
+    const sealed = await sealForWrite(secret, factorSecretContext(userId), tx);
     const factor = await tx.mfaFactor.create({
       data: {
         userId,
         type: "otp",
-        secret: sealAtRest(secret, factorSecretContext(userId)),
+        secret: sealed,
         recoveryCodes: { create: codeHashes.map((codeHash) => ({ codeHash })) },
       },
       select: { id: true },

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { openAtRest, sealAtRest } from "@/lib/platform/at-rest.ts";
+import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { serverSecretContext } from "@/lib/oauth/model/sealed-contexts.ts";
+import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 
 const loaded = new Map<string, Promise<Buffer>>();
 registerCache("server secrets", { clear: () => loaded.clear() });
@@ -20,7 +21,7 @@ export function serverSecret(name: string): Promise<Buffer> {
     let row = await read();
     if (!row) {
       // Two instances may race to make it: one insert wins, both then read the winner's.
-      const value = sealAtRest(randomBytes(32).toString("base64url"), serverSecretContext(name));
+      const value = await sealForWrite(randomBytes(32).toString("base64url"), serverSecretContext(name));
       await sqlExecute(
         db(),
         Prisma.sql`INSERT INTO "ServerSecret" ("name", "value", "createdAt") VALUES (${name}, ${value}, ${new Date()}) ON CONFLICT ("name") DO NOTHING`,

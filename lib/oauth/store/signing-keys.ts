@@ -1,9 +1,9 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type GenerateKeyPairOptions } from "jose";
-import { sealAtRest } from "@/lib/platform/at-rest.ts";
 import { db, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { isSigningAlg, SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
+import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 
 // RSA keys of 2048 bits (RFC 7518 §3.3's minimum, what every client verifies); Ed25519 for EdDSA.
 const KEY_OPTIONS: Record<SigningAlg, GenerateKeyPairOptions> = { ES256: {}, RS256: { modulusLength: 2048 }, EdDSA: { crv: "Ed25519" } };
@@ -30,7 +30,8 @@ export function generateSigningKeys(): Promise<NewSigningKey[]> {
 }
 
 async function storeSigningKey(key: NewSigningKey, activeFrom: Date, client: Prisma.TransactionClient): Promise<string> {
-  await client.signingKey.create({ data: { ...key, privateJwk: sealAtRest(key.privateJwk, signingKeyContext(key.kid)), activeFrom } });
+  const privateJwk = await sealForWrite(key.privateJwk, signingKeyContext(key.kid), client);
+  await client.signingKey.create({ data: { ...key, privateJwk, activeFrom } });
   return key.kid;
 }
 
