@@ -86,22 +86,37 @@ describe("next-auth's logger is the app's", () => {
 
   it("logs an error as one event, without its stack", () => {
     const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
-    const err = new Error("decryption operation failed");
-    err.name = "JWEDecryptionFailed";
-    nextAuthLogger.error("JWT_SESSION_ERROR", err);
     nextAuthLogger.error("SIGNIN_EMAIL_ERROR", { error: new TypeError("boom"), providerId: "x" });
     // As jose's errors arrive from the minified server bundle: no name, a code.
     const minified = Object.assign(new Error("Invalid Initialization Vector length"), { name: "", code: "ERR_JWE_INVALID" });
-    nextAuthLogger.error("JWT_SESSION_ERROR", minified);
+    nextAuthLogger.error("CLIENT_FETCH_ERROR", minified);
     expect(error.mock.calls).toEqual([
-      [
-        { event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { name: "JWEDecryptionFailed", message: "decryption operation failed" } },
-        "next-auth error",
-      ],
       [{ event: "nextauth.error", code: "SIGNIN_EMAIL_ERROR", error: { name: "TypeError", message: "boom" } }, "next-auth error"],
       [
-        { event: "nextauth.error", code: "JWT_SESSION_ERROR", error: { code: "ERR_JWE_INVALID", message: "Invalid Initialization Vector length" } },
+        { event: "nextauth.error", code: "CLIENT_FETCH_ERROR", error: { code: "ERR_JWE_INVALID", message: "Invalid Initialization Vector length" } },
         "next-auth error",
+      ],
+    ]);
+  });
+
+  // Anyone can send GET /api/auth/session a cookie that does not open: at error level, each such
+  // request raised the server's alarms.
+  it("logs a session cookie that does not open as a warning (the browser's, not the server's error)", () => {
+    const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    const err = new Error("decryption operation failed");
+    err.name = "JWEDecryptionFailed";
+    nextAuthLogger.error("JWT_SESSION_ERROR", err);
+    nextAuthLogger.error("JWT_SESSION_ERROR", Object.assign(new Error("Invalid Compact JWE"), { name: "", code: "ERR_JWE_INVALID" }));
+    expect(error).not.toHaveBeenCalled();
+    expect(warn.mock.calls).toEqual([
+      [
+        { event: "nextauth.session_refused", code: "JWT_SESSION_ERROR", error: { name: "JWEDecryptionFailed", message: "decryption operation failed" } },
+        "a session cookie that does not open was ignored",
+      ],
+      [
+        { event: "nextauth.session_refused", code: "JWT_SESSION_ERROR", error: { code: "ERR_JWE_INVALID", message: "Invalid Compact JWE" } },
+        "a session cookie that does not open was ignored",
       ],
     ]);
   });

@@ -46,6 +46,13 @@ function describeError(metadata: unknown): { name?: string; code?: string; messa
  */
 export const nextAuthLogger: LoggerInstance = {
   error(code, metadata) {
+    // A session cookie that does not open is the browser's (tampered with, or sealed under a
+    // NEXTAUTH_SECRET since changed), not the server's: next-auth goes on without a session. At
+    // error level, anyone could raise the server's alarms with a cookie, at every request.
+    if (code === "JWT_SESSION_ERROR") {
+      logger.warn({ event: "nextauth.session_refused", code, error: describeError(metadata) }, "a session cookie that does not open was ignored");
+      return;
+    }
     logger.error({ event: "nextauth.error", code, error: describeError(metadata) }, "next-auth error");
   },
   warn(code) {
