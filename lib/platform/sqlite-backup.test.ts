@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -59,5 +60,42 @@ describe("backupSqlite", () => {
     expect(modes.length).toBeGreaterThan(0);
     expect(new Set(modes)).toEqual(new Set([0o600]));
     expect(fs.statSync(path.join(dir, "secret-copy.db")).mode & 0o777).toBe(0o600);
+  });
+
+  it("leaves no temporary file when the source does not open", async () => {
+    await expect(backupSqlite(path.join(dir, "missing.db"), path.join(dir, "missing-copy.db"))).rejects.toThrow(/unable to open database file|does not exist/);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(".missing-copy.db."))).toEqual([]);
+  });
+
+  // Ctrl-C during a backup left its temporary copy, a whole database with every secret in it,
+  // hidden beside the destination. SIGINT takes the same way, but a process started in the
+  // background by a shell inherits it ignored, and so would this test's child: SIGTERM and SIGHUP.
+  it.each(["SIGTERM", "SIGHUP"] as const)("removes its temporary copy when %s interrupts it, then ends by the signal", async (signal) => {
+    const source = path.join(dir, `large-${signal}.db`);
+    const db = new Database(source);
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)");
+    const insert = db.prepare("INSERT INTO t (body) VALUES (randomblob(1000))");
+    db.transaction(() => {
+      for (let i = 0; i < 30_000; i++) insert.run();
+    })();
+    db.close();
+    const dest = path.join(dir, `large-${signal}-copy.db`);
+    const backupModule = path.resolve(import.meta.dirname, "sqlite-backup.ts");
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "-e", `import(${JSON.stringify(backupModule)}).then((m) => m.backupSqlite(${JSON.stringify(source)}, ${JSON.stringify(dest)}))`],
+      {
+        stdio: "ignore",
+      },
+    );
+    const temporary = () => fs.readdirSync(dir).filter((f) => f.startsWith(`.large-${signal}-copy.db.`));
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, by) => resolve(by)));
+    // As soon as the copy has begun.
+    for (let i = 0; i < 10_000 && temporary().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(temporary()).toHaveLength(1);
+    child.kill(signal);
+    expect(await ended).toBe(signal);
+    expect(temporary()).toEqual([]);
+    expect(fs.existsSync(dest)).toBe(false);
   });
 });

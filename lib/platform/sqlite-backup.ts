@@ -11,20 +11,39 @@ import Database from "better-sqlite3";
  * snapshot (the WAL's committed frames included) taken while servers keep reading and writing.
  * The copy is written beside `dest` under a temporary name, checked, switched to the rollback
  * journal (one self-contained file, no -wal/-shm to carry along) and only then renamed to
- * `dest`: a failed or interrupted backup never leaves a half-written file under the name.
+ * `dest`: a failed or interrupted backup never leaves a half-written file under the name, nor
+ * (on SIGINT, SIGTERM or SIGHUP) its temporary copy.
  */
 export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number }> {
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
   // A backup holds every secret the database does: only its owner may read it, from its first
   // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
   fs.closeSync(fs.openSync(tmp, "wx", 0o600));
-  const db = new Database(source, { fileMustExist: true, timeout: 5000 });
+  const removeCopy = () => {
+    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+  };
+  // Interrupted (Ctrl-C, a supervisor's SIGTERM), the copy goes too: it is a whole database,
+  // every secret in it. Unless someone else handles the signal, it then ends the process as it
+  // would have: by the signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeCopy();
+    if (process.listenerCount(signal) > 1) return;
+    stopListening();
+    process.kill(process.pid, signal);
+  };
+  const stopListening = () => {
+    for (const signal of INTERRUPTIONS) process.off(signal, onSignal);
+  };
+  for (const signal of INTERRUPTIONS) process.on(signal, onSignal);
+  let db: Database.Database | undefined;
   try {
+    db = new Database(source, { fileMustExist: true, timeout: 5000 });
     // The rest of the pages in one step once the first is done: a step-by-step copy starts over
     // at every write another connection commits, so a busy server's database was never copied.
     // One step reads one snapshot (in WAL mode, writers go on meanwhile).
     await db.backup(tmp, { progress: ({ totalPages }) => Math.max(totalPages, 100) });
-    const copy = new Database(tmp, { timeout: 5000 });
+    // fileMustExist: a signal handled elsewhere may have removed it meanwhile (never an empty copy).
+    const copy = new Database(tmp, { fileMustExist: true, timeout: 5000 });
     try {
       assertSound(copy, tmp);
       copy.pragma("journal_mode = DELETE");
@@ -32,15 +51,22 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
       copy.close();
     }
     fsyncFile(tmp);
+    // A signal that came meanwhile (the copy is one long synchronous step) is handled now, before
+    // the copy is kept: its handler runs in the event loop's turn before this one's.
+    await new Promise((resolve) => setImmediate(resolve));
     fs.renameSync(tmp, dest);
     return { bytes: fs.statSync(dest).size };
   } catch (err) {
-    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+    removeCopy();
     throw err;
   } finally {
-    db.close();
+    stopListening();
+    db?.close();
   }
 }
+
+/** The signals that end a command line's process: a backup's temporary copy is removed first. */
+const INTERRUPTIONS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** Why `file` is not a sound SQLite database of this app (null when it is one). */
 export function sqliteFileProblem(file: string): string | null {
