@@ -3,6 +3,8 @@ import { change } from "@/lib/admin/transaction.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { logger } from "@/lib/platform/logger.ts";
 
 /** A user's second factor as an operator sees it: never its secret or codes. */
 export interface FactorSummary {
@@ -47,9 +49,11 @@ export async function listFactors(workspace: string, username: string): Promise<
  */
 export async function resetFactors(workspace: string, username: string): Promise<{ removed: number }> {
   const { workspaceId, userId } = await userOf(workspace, username);
-  return change("user.reset_mfa", { workspaceId, userId, username }, async (tx) => {
+  const result = await change("user.reset_mfa", { workspaceId, userId, username }, async (tx) => {
     const { count } = await tx.mfaFactor.deleteMany({ where: { userId } });
     await tx.mfaChallenge.deleteMany({ where: { userId } });
     return { removed: count };
   });
+  if (result.removed > 0) noticeUser(userId, { kind: "mfa_disabled", by: "administrator" }, logger);
+  return result;
 }

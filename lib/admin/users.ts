@@ -2,6 +2,8 @@ import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
 import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { replacePassword } from "@/lib/oauth/store/users.ts";
+import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { renameReason } from "@/lib/oauth/store/activity.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { ifGiven, valid } from "@/lib/admin/values.ts";
@@ -100,6 +102,7 @@ export async function resetPassword(workspace: string, username: string, passwor
   await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
     await replacePassword(tx, existing.id, passwordHash);
   });
+  noticeUser(existing.id, { kind: "password_changed", how: "administrator" }, logger);
 }
 
 /** The user `username` of a workspace, or an AdminError. */
@@ -151,6 +154,9 @@ export async function setUser(workspace: string, username: string, changes: User
     if (email !== undefined && email !== user.email)
       await tx.accountToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
   });
+  // To the address it had: its owner learns of it, whether or not they asked for it.
+  if (email !== undefined && user.email !== null && email !== user.email)
+    noticeUser(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, logger, user.email);
 }
 
 /**

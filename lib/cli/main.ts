@@ -9,6 +9,10 @@ loadEnvFiles(process.env.NODE_ENV === "production");
 const { runCli } = await import("@/lib/cli/program.ts");
 const { terminalIo } = await import("@/lib/cli/io.ts");
 const { db } = await import("@/lib/platform/db.ts");
+const { settleLeftoverWork } = await import("@/lib/platform/leftover-work.ts");
 const status = await runCli(process.argv.slice(2), terminalIo());
+// What the command left for after its answer (a notice mailed to a user it changed) is done
+// before the process ends.
+await settleLeftoverWork();
 await db().$disconnect();
 process.exit(status);

@@ -75,10 +75,11 @@ export function codesLockedMail(to: Addressee, wrongCodes: number): Mail {
  * notice tells its owner, so that a change they did not make does not go unseen.
  */
 export type Notice =
-  | { kind: "password_changed"; how: "account" | "reset" }
-  | { kind: "email_changed"; newEmail: string }
+  | { kind: "password_changed"; how: "account" | "reset" | "administrator" }
+  /** `newEmail` null: the address was removed (an administrator's change only). */
+  | { kind: "email_changed"; newEmail: string | null; by?: "administrator" }
   | { kind: "mfa_enabled" }
-  | { kind: "mfa_disabled" }
+  | { kind: "mfa_disabled"; by?: "administrator" }
   | { kind: "recovery_codes_replaced" };
 
 /** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
@@ -88,6 +89,9 @@ export function maskedEmail(email: string): string {
 }
 
 const HELP = "ask the people who run this service for help straight away";
+const BY_ADMINISTRATOR = "by an administrator of this service";
+/** The last paragraph of a notice of an administrator's change: the owner may have asked for it. */
+const ASKED_FOR = `If you asked for this, there is nothing more to do. If you did not, ${HELP}.`;
 
 /** The mail of a notice, to the address it goes to (for a changed address, the old one). */
 export function noticeMail(to: Addressee, notice: Notice): Mail {
@@ -100,20 +104,34 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
         [
           notice.how === "reset"
             ? `The password of ${account} was reset, with a link mailed to this address. Every session of the account was signed out.`
-            : `The password of ${account} was changed on its account page. Every other session of the account was signed out.`,
+            : notice.how === "administrator"
+              ? `The password of ${account} was set ${BY_ADMINISTRATOR}. Every session of the account was signed out.`
+              : `The password of ${account} was changed on its account page. Every other session of the account was signed out.`,
         ],
         null,
-        [`If this was you, there is nothing more to do. If it was not, choose a new password with "Forgot password?" on the sign-in page, or ${HELP}.`],
+        [
+          notice.how === "administrator"
+            ? ASKED_FOR
+            : `If this was you, there is nothing more to do. If it was not, choose a new password with "Forgot password?" on the sign-in page, or ${HELP}.`,
+        ],
       );
     case "email_changed":
       return mail(
         to.to,
         `Your email address for ${to.workspaceName} was changed`,
         [
-          `The email address of ${account} is now ${maskedEmail(notice.newEmail)}. Mails about the account, password reset links among them, go there from now on, and no longer to this address.`,
+          notice.newEmail === null
+            ? `The email address of ${account} was removed ${BY_ADMINISTRATOR}: mails about the account no longer go to this address.`
+            : notice.by === "administrator"
+              ? `The email address of ${account} was changed ${BY_ADMINISTRATOR} to ${maskedEmail(notice.newEmail)}. Mails about the account, password reset links among them, go there from now on, and no longer to this address.`
+              : `The email address of ${account} is now ${maskedEmail(notice.newEmail)}. Mails about the account, password reset links among them, go there from now on, and no longer to this address.`,
         ],
         null,
-        [`If this was you, there is nothing more to do. If it was not, someone else has signed in as you: ${HELP}.`],
+        [
+          notice.by === "administrator" || notice.newEmail === null
+            ? ASKED_FOR
+            : `If this was you, there is nothing more to do. If it was not, someone else has signed in as you: ${HELP}.`,
+        ],
       );
     case "mfa_enabled":
       return mail(
@@ -127,10 +145,14 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
       return mail(
         to.to,
         `Two-step verification turned off for ${to.workspaceName}`,
-        [`Two-step verification was turned off for ${account}: codes from its authenticator app and its recovery codes no longer work.`],
+        [
+          `Two-step verification was turned off for ${account}${notice.by === "administrator" ? ` ${BY_ADMINISTRATOR}` : ""}: codes from its authenticator app and its recovery codes no longer work.`,
+        ],
         null,
         [
-          `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,
+          notice.by === "administrator"
+            ? ASKED_FOR
+            : `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,
         ],
       );
     case "recovery_codes_replaced":
