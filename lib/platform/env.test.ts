@@ -196,7 +196,7 @@ describe("settings", () => {
   // A database across the network without TLS sends every password hash and token over it in clear.
   it("refuses a PostgreSQL server across the network without sslmode in production, naming the fix", () => {
     expect(productionProblems({ ...production, DATABASE_URL: "postgresql://ropc:pw@db.internal:5432/ropc" })).toEqual([
-      "DATABASE_URL names the PostgreSQL server db.internal without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate (PGSSLROOTCERT names its CA), or ?sslmode=disable if the network between them is private.",
+      "DATABASE_URL names the PostgreSQL server db.internal without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate, or ?sslmode=disable if the network between them is private.",
     ]);
     expect(productionProblems({ ...production, DATABASE_URL: "postgres://ropc:pw@10.0.0.5/ropc?connect_timeout=5" })).toHaveLength(1);
   });

@@ -322,7 +322,7 @@ function databaseTransportProblem(databaseUrl: string | undefined): string | und
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const socket = url.searchParams.get("host")?.startsWith("/") ?? false;
   if (socket || host === "" || host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
-  return `DATABASE_URL names the PostgreSQL server ${host} without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate (PGSSLROOTCERT names its CA), or ?sslmode=disable if the network between them is private.`;
+  return `DATABASE_URL names the PostgreSQL server ${host} without sslmode: add ?sslmode=verify-full to encrypt the connection and check the server's certificate, or ?sslmode=disable if the network between them is private.`;
 }
 
 /** How to give each required production setting a value. */
