@@ -16,15 +16,13 @@ import Database from "better-sqlite3";
  */
 export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number }> {
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
-  // A backup holds every secret the database does: only its owner may read it, from its first
-  // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
-  fs.closeSync(fs.openSync(tmp, "wx", 0o600));
+  let made = false;
   const removeCopy = () => {
-    for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+    if (made) for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
   };
   // Interrupted (Ctrl-C, a supervisor's SIGTERM), the copy goes too: it is a whole database,
   // every secret in it. Unless someone else handles the signal, it then ends the process as it
-  // would have: by the signal.
+  // would have: by the signal. Listening before the copy exists: a signal never finds it unwatched.
   const onSignal = (signal: NodeJS.Signals) => {
     removeCopy();
     if (process.listenerCount(signal) > 1) return;
@@ -37,6 +35,10 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
   for (const signal of INTERRUPTIONS) process.on(signal, onSignal);
   let db: Database.Database | undefined;
   try {
+    // A backup holds every secret the database does: only its owner may read it, from its first
+    // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
+    fs.closeSync(fs.openSync(tmp, "wx", 0o600));
+    made = true;
     db = new Database(source, { fileMustExist: true, timeout: 5000 });
     // The rest of the pages in one step once the first is done: a step-by-step copy starts over
     // at every write another connection commits, so a busy server's database was never copied.
