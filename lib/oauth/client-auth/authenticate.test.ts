@@ -82,8 +82,7 @@ describe("authenticateClient: the authenticated client", () => {
     const workspace = await findWorkspace("demo", "default");
     const headers: Record<string, string> = authorization ? { Authorization: authorization } : {};
     const request = new Request(`${REALM}/oauth2/token`, { method: "POST", headers });
-    const endpoints = { token: `${REALM}/oauth2/token`, called: `${REALM}/oauth2/token` };
-    return authenticateClient(request, parseUrlEncoded(body), workspace, "198.51.100.9", endpoints);
+    return authenticateClient(request, parseUrlEncoded(body), workspace, "198.51.100.9");
   };
 
   it("is one frozen object while its settings are cached, one per method, and follows a change once the cache is cleared", async () => {

@@ -68,18 +68,10 @@ const UNKNOWN_CLIENT: StoredClient = {
  * (defence/brute-force.ts): past the limits the caller gets 429 without the credential being
  * checked. A browser request from an origin the client does not allow is then refused (403).
  */
-export async function authenticateClient(
-  request: OAuthRequest,
-  params: FormParams,
-  workspace: Workspace,
-  callerIp: string,
-  endpoints: { token: string; called: string },
-): Promise<Client> {
+export async function authenticateClient(request: OAuthRequest, params: FormParams, workspace: Workspace, callerIp: string): Promise<Client> {
   const presented = presentedClient(request, params, workspace.issuer);
   const { method } = presented;
-  // RFC 7523 §3: an assertion's audience identifies the authorization server: its issuer, its
-  // token endpoint, or (as oidc-provider also accepts) the endpoint it is sent to.
-  const context = { audiences: [workspace.issuer, endpoints.token, endpoints.called], maxAssertionSeconds: settings().CLIENT_ASSERTION_MAX_SECONDS };
+  const context = { issuer: workspace.issuer, maxAssertionSeconds: settings().CLIENT_ASSERTION_MAX_SECONDS };
   const fail = (detail: string) => new InvalidClient("client authentication failed", { detail, headers: method.challenge?.(workspace.issuer) ?? {} });
   const client = await findClient(workspace.id, presented.clientId);
   if (!client || client.disabled || !client.authMethods.has(method.name)) {

@@ -19,14 +19,19 @@ export const ASSERTION_CLOCK_SKEW_SECONDS = 30;
 
 const refused = (detail: string) => new InvalidClient("client authentication failed", { detail });
 
-/** The `alg` of a JWT's protected header, or undefined when it has none it can read. */
-function headerAlg(jwt: string): string | undefined {
+/** A JWT's protected header, or an empty one when it has none that can be read. */
+function header(jwt: string): { alg?: unknown; typ?: unknown } {
   try {
-    return decodeProtectedHeader(jwt).alg;
+    return decodeProtectedHeader(jwt);
   } catch {
-    return undefined;
+    return {};
   }
 }
+
+// RFC 8725 §3.11: a `typ` naming another kind of JWT (a DPoP proof, an access token, a request
+// object) is no client assertion, whoever signed it. The draft's own type is accepted, with or
+// without its `application/` prefix (RFC 7515 §4.1.9), as is the generic `JWT` and no `typ`.
+const ASSERTION_TYPES = new Set(["client-authentication+jwt", "application/client-authentication+jwt", "jwt", "application/jwt"]);
 
 /** Whether the request carries a client assertion signed with an HMAC (`HS…`): client_secret_jwt's. */
 export function hasHmacAssertion(params: FormParams): boolean {
@@ -68,11 +73,12 @@ export function readAssertion(params: FormParams): Presented {
 const WRONG_KEY = new Set([joseErrors.JWSSignatureVerificationFailed.code, joseErrors.JWKSNoMatchingKey.code, joseErrors.JWKSMultipleMatchingKeys.code]);
 
 /**
- * Verifies a client assertion (RFC 7523 §3) for `client`: the signature with `key` in one of
- * `algorithms` (never `none`; only the client's `token_endpoint_auth_signing_alg` when it has one); `iss` and `sub` the client id; `aud` the issuer, the token endpoint
- * or the endpoint called; `exp` present, not past, and at most `maxSeconds` ahead; `iat` and `nbf`
- * not in the future beyond the skew; a `jti`, used once until `exp` (stored in the database, so
- * that a replay to another instance fails too). False for a signature that does not verify;
+ * Verifies a client assertion (RFC 7523 §3) for `client`: a `typ`, if any, of a client assertion;
+ * the signature with `key` in one of `algorithms` (never `none`; only the client's
+ * `token_endpoint_auth_signing_alg` when it has one); `iss` and `sub` the client id; `aud` the
+ * issuer and nothing else; `exp` present, not past, and at most `maxSeconds` ahead; `iat` and
+ * `nbf` not in the future beyond the skew; a `jti`, used once until `exp` (stored in the database,
+ * so that a replay to another instance fails too). False for a signature that does not verify;
  * `invalid_client` for any other defect.
  */
 export async function verifyAssertion(
@@ -87,14 +93,14 @@ export async function verifyAssertion(
   if (allowed.length === 0) throw refused("client_assertion: this method cannot use the client's token_endpoint_auth_signing_alg");
   // An algorithm of the method's that the client's pin rules out is no signature of the client's:
   // counted like a wrong key, as it is for an unknown client id (which has no pin).
-  const alg = headerAlg(assertion);
-  if (allowed !== algorithms && alg !== undefined && algorithms.includes(alg) && !allowed.includes(alg)) return false;
+  const { alg, typ } = header(assertion);
+  if (typ !== undefined && (typeof typ !== "string" || !ASSERTION_TYPES.has(typ.toLowerCase()))) throw refused("client_assertion typ is another kind of JWT's");
+  if (allowed !== algorithms && typeof alg === "string" && algorithms.includes(alg) && !allowed.includes(alg)) return false;
   const nowMs = context.now ?? Date.now();
   const options = {
     algorithms: [...allowed],
     issuer: client.clientId,
     subject: client.clientId,
-    audience: [...context.audiences],
     clockTolerance: ASSERTION_CLOCK_SKEW_SECONDS,
     requiredClaims: ["exp", "jti"],
     currentDate: new Date(nowMs),
@@ -107,6 +113,11 @@ export async function verifyAssertion(
     if (WRONG_KEY.has(code)) return false;
     throw refused(`client_assertion refused: ${code}${err instanceof joseErrors.JWTClaimValidationFailed ? ` (${err.claim})` : ""}`);
   }
+  // draft-ietf-oauth-rfc7523bis: the issuer identifier as the sole audience. The token endpoint's
+  // URL is refused: another server can name it as its own and so have the client sign an assertion
+  // this one would take. A list of that one value is the same audience.
+  const aud = Array.isArray(payload.aud) && payload.aud.length === 1 ? payload.aud[0] : payload.aud;
+  if (aud !== context.issuer) throw refused("client_assertion aud must be the issuer alone");
   const now = Math.floor(nowMs / 1000);
   const exp = payload.exp ?? 0;
   if (exp > now + context.maxAssertionSeconds) throw refused("client_assertion exp too far ahead");

@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addClient, getClient, setClient } from "@/lib/admin/clients.ts";
 import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
+import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { ALICE, basic, expectNoStore, inProcessFetch, introspect, ISSUER, postIntrospect, postRevoke, postToken, TOKEN_URL } from "@/lib/testing/oauth.ts";
@@ -123,23 +124,63 @@ async function expectRefused(res: Response, error: string, status: number) {
   expect(await res.json()).toEqual({ error, error_description: expect.any(String) });
 }
 
-describe("what an assertion may be addressed to (aud)", () => {
+let auditedFrom = 0;
+
+/** Posts `clientAssertion` to the token endpoint from an address of its own: refused, with what reason in the audit trail. */
+async function refusedBecause(clientAssertion: string): Promise<Array<string | null>> {
+  const ip = `198.51.100.${++auditedFrom}`;
+  await expectRefused(await postToken(withAssertion(clientAssertion), { [PEER_HEADER]: peerHeaderValue(ip) }), "invalid_client", 401);
+  await flushAudit();
+  return (await db().auditEvent.findMany({ where: { ip } })).map((row) => row.reason);
+}
+
+describe("what an assertion may be addressed to: the issuer alone (draft-ietf-oauth-rfc7523bis)", () => {
   it.each([
     ["the issuer", ISSUER],
-    ["the token endpoint", TOKEN_URL],
-    ["a list holding the issuer", ["https://elsewhere.example", ISSUER]],
+    ["a list holding the issuer alone", [ISSUER]],
   ])("accepts %s", async (_name, aud) => {
     expect((await postToken(withAssertion(await assertion({ claims: { aud } })))).status).toBe(200);
   });
 
-  it("accepts the revocation endpoint's URL at revocation, and introspection's at introspection", async () => {
+  // An assertion addressed to a token endpoint URL can have been asked for by another server that
+  // names this one's token endpoint as its own (the audience injection the draft answers).
+  it.each([
+    ["the token endpoint", TOKEN_URL],
+    ["a list holding the issuer and another audience", ["https://elsewhere.example", ISSUER]],
+    ["the issuer with a trailing slash", `${ISSUER}/`],
+    ["the issuer in other letters", ISSUER.toUpperCase()],
+  ])("refuses %s, and the audit trail says why", async (_name, aud) => {
+    expect(await refusedBecause(await assertion({ claims: { aud } }))).toEqual(["client_assertion aud must be the issuer alone"]);
+  });
+
+  it("refuses the introspection endpoint's URL at introspection, and the revocation endpoint's at revocation", async () => {
     const { access_token } = await (await postToken(withAssertion(await assertion()))).json();
     const introspection = await postIntrospect(withAssertion(await assertion({ claims: { aud: `${ISSUER}/oauth2/introspect` } }), { token: access_token }));
-    expect(await introspection.json()).toMatchObject({ active: true });
+    await expectRefused(introspection, "invalid_client", 401);
     const revocation = await postRevoke(withAssertion(await assertion({ claims: { aud: `${ISSUER}/oauth2/revoke` } }), { token: access_token }));
-    expect(revocation.status).toBe(200);
-    expect(await introspect(access_token)).toEqual({ active: false });
+    await expectRefused(revocation, "invalid_client", 401);
+    expect(await introspect(access_token)).toMatchObject({ active: true });
   });
+});
+
+describe("an assertion's explicit type (typ, RFC 8725 §3.11)", () => {
+  const typed = async (typ: unknown) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: PK, sub: PK, aud: ISSUER, iat: now, exp: now + 60, jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "ES256", kid: "ec-1", typ: typ as string })
+      .sign(ecKey.privateKey);
+  };
+
+  it.each(["client-authentication+jwt", "application/client-authentication+jwt", "Client-Authentication+JWT", "JWT"])("accepts typ %s", async (typ) => {
+    expect((await postToken(withAssertion(await typed(typ)))).status).toBe(200);
+  });
+
+  it.each(["dpop+jwt", "at+jwt", "application/at+jwt", "oauth-authz-req+jwt", "secevent+jwt", "", 7, null])(
+    "refuses typ %j: another kind of JWT",
+    async (typ) => {
+      expect(await refusedBecause(await typed(typ))).toEqual(["client_assertion typ is another kind of JWT's"]);
+    },
+  );
 });
 
 describe("every refusal: 401 invalid_client (RFC 7523 §3.2, RFC 6749 §5.2)", () => {

@@ -11,8 +11,8 @@ export interface Presented {
 
 /** What a method may need besides the request to check a credential. */
 export interface VerifyContext {
-  /** Who a client assertion may be addressed to (RFC 7523 §3): the issuer, the token endpoint, the endpoint called. */
-  audiences: readonly string[];
+  /** The issuer identifier: a client assertion's audience, and its only one (draft-ietf-oauth-rfc7523bis §4). */
+  issuer: string;
   /** How far ahead a client assertion's `exp` may be (seconds). */
   maxAssertionSeconds: number;
   /** Now (ms), for tests. */

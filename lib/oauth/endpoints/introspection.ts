@@ -66,9 +66,9 @@ const introspectRefreshToken: Introspector = async (token, workspace) => {
  * `POST /oauth2/introspect` (RFC 7662). Only a confidential client allowed `introspect_tokens`
  * may ask. Anything not active, for whatever reason, is exactly `{"active": false}` (§2.2).
  */
-export async function introspectionEndpoint(request: OAuthRequest, { workspace, ip, audit, urlFor }: EndpointContext): Promise<OAuthResponse> {
+export async function introspectionEndpoint(request: OAuthRequest, { workspace, ip, audit }: EndpointContext): Promise<OAuthResponse> {
   const params = await readForm(request);
-  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("introspection") });
+  const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
   audit.accountable = client.confidential;

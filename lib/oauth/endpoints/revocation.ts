@@ -47,10 +47,10 @@ const revokeAccessToken: Revoker = async (token, client, workspace) => {
  */
 export async function revocationEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
   // Not `log`: the request's child logger is made only if a token is revoked.
-  const { workspace, ip, audit, urlFor } = context;
+  const { workspace, ip, audit } = context;
   audit.event = "token.revoke";
   const params = await readForm(request);
-  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("revocation") });
+  const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
   audit.accountable = client.confidential;

@@ -21,7 +21,7 @@ export async function tokenEndpoint(request: OAuthRequest, context: EndpointCont
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
-  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called: urlFor("token") });
+  const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
   audit.accountable = client.confidential;

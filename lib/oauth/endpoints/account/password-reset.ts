@@ -35,9 +35,9 @@ export function recoveryIsOn(): boolean {
 }
 
 /** The client asking: authenticated, confidential, with a reset page registered. */
-async function recoveryClient(request: OAuthRequest, params: FormParams, { workspace, ip, audit, urlFor }: EndpointContext, called: string): Promise<Client> {
+async function recoveryClient(request: OAuthRequest, params: FormParams, { workspace, ip, audit }: EndpointContext): Promise<Client> {
   if (!recoveryIsOn()) throw new NotFound("password recovery is not offered by this server", { detail: "no SMTP_URL in production" });
-  const client = await authenticateClient(request, params, workspace, ip, { token: urlFor("token"), called });
+  const client = await authenticateClient(request, params, workspace, ip);
   Object.assign(audit, { clientId: client.clientId, accountable: client.confidential });
   if (!client.confidential || client.passwordResetUri === null)
     throw new UnauthorizedClient("this client does not offer password recovery", { status: 403, detail: "no password reset URI" });
@@ -58,10 +58,10 @@ function optional(params: FormParams, name: string, max: number): string | undef
  * client's page, valid PASSWORD_RESET_TTL_SECONDS, at most RESET_MAILS_PER_HOUR an hour.
  */
 export async function passwordResetEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
-  const { workspace, audit, log, urlFor } = context;
+  const { workspace, audit, log } = context;
   audit.event = "account.password_reset.request";
   const params = await readParams(request);
-  const client = await recoveryClient(request, params, context, urlFor("passwordReset"));
+  const client = await recoveryClient(request, params, context);
   const username = optional(params, "username", MAX_NAME_LENGTH);
   const email = optional(params, "email", MAX_NAME_LENGTH);
   if ((username === undefined) === (email === undefined)) throw new InvalidRequest("send username or email, one of them");
@@ -140,10 +140,10 @@ const TOKEN_PROBLEMS: Record<TokenProblem, string> = {
  * is `400 invalid_request` naming the rule.
  */
 export async function passwordResetCompleteEndpoint(request: OAuthRequest, context: EndpointContext): Promise<OAuthResponse> {
-  const { workspace, audit, log, urlFor } = context;
+  const { workspace, audit, log } = context;
   audit.event = "account.password_reset.complete";
   const params = await readParams(request);
-  const client = await recoveryClient(request, params, context, urlFor("passwordResetComplete"));
+  const client = await recoveryClient(request, params, context);
   const token = optional(params, "token", MAX_TOKEN_LENGTH);
   const password = optional(params, "new_password", MAX_PASSWORD_INPUT_LENGTH);
   if (token === undefined) throw new InvalidRequest("token is required");
