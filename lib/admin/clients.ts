@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isDeepStrictEqual } from "node:util";
 import { AdminError, ClientChangedMeanwhile, NoSuchClient, NothingToChange } from "@/lib/admin/errors.ts";
-import { confirmDeletion, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
+import { confirmDeletion, deleteSessionsFirst, deletionReason, impactOf, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import {
   authMethods,
@@ -342,6 +342,7 @@ export async function deleteClient(
     (done) => ({ workspaceId: w.id, reason: deletionReason(`client ${clientId}`, done), actor }),
     async (tx) => {
       const done = await impactOf(tx, { clientId: c.id }, ttl);
+      await deleteSessionsFirst(tx, { clientId: c.id });
       const { count } = await tx.client.deleteMany({ where: { id: c.id } });
       if (count === 0) throw new NoSuchClient(clientId, workspace);
       return done;

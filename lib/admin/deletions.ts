@@ -46,3 +46,30 @@ export async function confirmDeletion(impact: Deletion, confirm: ConfirmDeletion
 export function deletionReason(what: string, impact: Deletion): string {
   return `${what}; ended ${impact.sessions} session(s), ${impact.refreshTokens} refresh token(s)`;
 }
+
+/**
+ * Deletes `holder`'s sessions and refresh tokens ahead of the rows they hang on, taking the rows in
+ * the order the token endpoint takes them. On PostgreSQL each transaction locks rows as it goes,
+ * and two that each wait for a row the other holds are a deadlock: one of them is ended (a sign-in
+ * or a refresh answered 500, or the deletion failed). Here a request that runs meanwhile finishes
+ * first, and what it wrote goes with the user or client row after it (the cascade):
+ *
+ * - a sign-in changes its user's row first (passwordStill), then writes rows that reference the
+ *   client and the user: the users' rows are taken first, by the same no-op update (it takes no
+ *   lock that keeps a refresh from referring to the user);
+ * - a refresh consumes its token first, then writes the successor, which references the client
+ *   and the user: the tokens go before the users and the clients.
+ * - a sign-out ends its session, then revokes the session's tokens: the sessions go first.
+ *
+ * Other orders remain (a second factor's check takes its challenge before the user): admin changes
+ * ended so are run again (change). On SQLite, with one writer at a time, this only does the
+ * deletion's work in steps.
+ */
+export async function deleteSessionsFirst(tx: Prisma.TransactionClient, holder: Holder): Promise<void> {
+  if ("workspaceId" in holder) await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "workspaceId" = ${holder.workspaceId}`;
+  if ("userId" in holder) await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = ${holder.userId}`;
+  // A workspace's by its users (indexed), whose are all of its clients' too.
+  const where = "workspaceId" in holder ? { user: { workspaceId: holder.workspaceId } } : holder;
+  await tx.session.deleteMany({ where });
+  await tx.refreshToken.deleteMany({ where });
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { change } from "@/lib/admin/transaction.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { connection, someoneWaitsFor } from "@/lib/testing/pg-locks.ts";
 
 const onPostgres = settings().databaseFile === undefined;
 
@@ -22,4 +23,52 @@ describe("an admin change", () => {
     },
     30_000,
   );
+
+  // Two transactions that each wait for a row the other holds: PostgreSQL's deadlock detector
+  // ends one of them (SQLSTATE 40P01), the one that began waiting first, here the change (the
+  // other session waits 10 s before it looks). Ended so, the change changed nothing and is run
+  // again. SQLite has one writer at a time: there, two transactions never wait for each other.
+  it.runIf(onPostgres)(
+    "is run again when PostgreSQL ends it to break a deadlock, and commits once",
+    async () => {
+      const slug = "deadlocked-change";
+      const [a, b] = await Promise.all(["a", "b"].map((x) => db().tenant.create({ data: { slug: `${slug}-${x}`, name: "x" } })));
+      const { client: other, pid } = await connection();
+      try {
+        await other.query("BEGIN");
+        await other.query("SET LOCAL deadlock_timeout = '10s'");
+        await other.query(`UPDATE "Tenant" SET "name" = 'other' WHERE "id" = $1`, [b!.id]);
+        let runs = 0;
+        const changed = change("tenant.deadlocked", { reason: slug }, async (tx) => {
+          runs += 1;
+          await tx.$executeRaw`UPDATE "Tenant" SET "name" = ${"changed"} WHERE "id" = ${a!.id}`;
+          await tx.$executeRaw`UPDATE "Tenant" SET "name" = ${"changed"} WHERE "id" = ${b!.id}`;
+        });
+        changed.catch(() => undefined);
+        await someoneWaitsFor(pid);
+        await other.query(`UPDATE "Tenant" SET "name" = 'other' WHERE "id" = $1`, [a!.id]);
+        await other.query("COMMIT");
+        await changed;
+        expect(runs).toBe(2);
+        expect((await db().tenant.findMany({ where: { slug: { startsWith: slug } }, orderBy: { slug: "asc" } })).map((t) => t.name)).toEqual([
+          "changed",
+          "changed",
+        ]);
+        expect(await db().auditEvent.count({ where: { event: "admin.tenant.deadlocked", reason: slug } })).toBe(1);
+      } finally {
+        await other.end();
+      }
+    },
+    30_000,
+  );
+
+  it("is not run again after any other failure", async () => {
+    let runs = 0;
+    const failing = change("tenant.failing", { reason: "failing" }, async () => {
+      runs += 1;
+      throw Object.assign(new Error("unique"), { code: "P2002" });
+    });
+    await expect(failing).rejects.toMatchObject({ code: "P2002" });
+    expect(runs).toBe(1);
+  });
 });

@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
-import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
+import {
+  confirmDeletion,
+  deleteSessionsFirst,
+  deletionReason,
+  impactOf,
+  longestAccessTokenTtl,
+  type ConfirmDeletion,
+  type Deletion,
+} from "@/lib/admin/deletions.ts";
 import { replacePassword } from "@/lib/oauth/store/users.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -172,6 +180,7 @@ export async function deleteUser(workspace: string, username: string, confirm?: 
     (impact) => ({ workspaceId: w.id, userId: user.id, username, reason: deletionReason(`user ${username}`, impact) }),
     async (tx) => {
       const impact = await impactOf(tx, { userId: user.id }, ttl);
+      await deleteSessionsFirst(tx, { userId: user.id });
       const { count } = await tx.user.deleteMany({ where: { id: user.id } });
       if (count === 0) throw new AdminError(`No user ${username} in ${workspace}`);
       return impact;

@@ -1,5 +1,13 @@
 import { AdminError, NothingToChange } from "@/lib/admin/errors.ts";
-import { confirmDeletion, deletionReason, impactOf, longestAccessTokenTtl, type ConfirmDeletion, type Deletion } from "@/lib/admin/deletions.ts";
+import {
+  confirmDeletion,
+  deleteSessionsFirst,
+  deletionReason,
+  impactOf,
+  longestAccessTokenTtl,
+  type ConfirmDeletion,
+  type Deletion,
+} from "@/lib/admin/deletions.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { ifGiven, lifetime, mfaPolicy, passwordMinLength, scopeTokens } from "@/lib/admin/values.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -125,6 +133,7 @@ export async function deleteWorkspace(ref: string, confirm?: ConfirmDeletion): P
       const users = await tx.user.count({ where: { workspaceId: w.id } });
       const clients = await tx.client.count({ where: { workspaceId: w.id } });
       await tx.failedLogin.deleteMany({ where: { workspaceId: w.id } });
+      await deleteSessionsFirst(tx, { workspaceId: w.id });
       const { count } = await tx.workspace.deleteMany({ where: { id: w.id } });
       if (count === 0) throw new AdminError(`No workspace ${ref}`);
       await tx.tenant.deleteMany({ where: { id: w.tenantId, workspaces: { none: {} } } });

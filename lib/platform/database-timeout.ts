@@ -16,7 +16,7 @@ type Failure = {
   code?: unknown;
   message?: unknown;
   cause?: unknown;
-  meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown } } };
+  meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown; kind?: unknown } } };
 };
 
 /**
@@ -34,4 +34,18 @@ export function databaseTimeout(err: unknown): "statement" | "connection" | unde
     if (said(e.message) || said(driver?.originalMessage)) return "connection";
   }
   return undefined;
+}
+
+// PostgreSQL's codes for a transaction it ended to let another one on (a deadlock, a serialization
+// failure), and Prisma's for either, from a model query; a raw one keeps the driver's in `meta`.
+const CONFLICT = new Set(["40P01", "40001", "P2034"]);
+
+/**
+ * Whether the database ended a transaction because it conflicted with another one: it changed
+ * nothing, and the same work can be tried again.
+ */
+export function transactionConflict(err: unknown): boolean {
+  const e = err as Failure | undefined;
+  const driver = e?.meta?.driverAdapterError?.cause;
+  return CONFLICT.has(e?.code as string) || CONFLICT.has(driver?.originalCode as string) || driver?.kind === "TransactionWriteConflict";
 }

@@ -3,7 +3,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { describe, expect, it, vi } from "vitest";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import { databaseTimeout } from "@/lib/platform/database-timeout.ts";
+import { databaseTimeout, transactionConflict } from "@/lib/platform/database-timeout.ts";
 import { createDb, isPostgresUrl, QUERY_BACKSTOP_MS, sqlExecute, sqlRows, type Db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 
@@ -53,6 +53,24 @@ it("tells no other failure for a timeout", () => {
   ])
     expect(databaseTimeout(err)).toBeUndefined();
   expect(databaseTimeout(new Error("wrapped", { cause: new Error("timeout exceeded when trying to connect") }))).toBe("connection");
+});
+
+it("tells a transaction the database ended for a conflict (a deadlock, a serialization failure) from every other failure", () => {
+  const raw = (originalCode: string, kind: string) => ({ code: "P2010", meta: { driverAdapterError: { cause: { originalCode, kind } } } });
+  expect(transactionConflict(raw("40P01", "TransactionWriteConflict"))).toBe(true);
+  expect(transactionConflict(raw("40001", "TransactionWriteConflict"))).toBe(true);
+  expect(transactionConflict({ code: "P2034" })).toBe(true);
+  expect(transactionConflict(Object.assign(new Error("deadlock detected"), { code: "40P01" }))).toBe(true);
+  for (const err of [
+    raw("23505", "UniqueConstraintViolation"),
+    raw("57014", "postgres"),
+    { code: "P2002" },
+    { code: "SQLITE_BUSY" },
+    new Error("deadlock"),
+    null,
+    "40P01",
+  ])
+    expect(transactionConflict(err)).toBe(false);
 });
 
 describe.runIf(!onPostgres)("on SQLite", () => {
