@@ -168,6 +168,10 @@ test("a recovery code signs in instead of a code, once", async ({ page }) => {
   const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery");
   await signIn(page, "mfa-recovery", "mfa-recovery-password-1");
   await page.getByRole("link", { name: "Use a recovery code instead" }).click();
+  // Without any code left, the way out is an operator's `user reset-mfa`: the form says whom to ask.
+  await expect(page.getByLabel("Recovery code")).toHaveAccessibleDescription(
+    "One of the codes you saved when you set up two-step verification. Each works once. Lost them, or used them all? Your administrator can turn off two-step verification for your account.",
+  );
   await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
   await page.getByRole("button", { name: "Verify" }).click();
   await expect(page).toHaveURL(/\/account$/);
@@ -388,7 +392,7 @@ for (const [name, width, height] of [
   ["desktop", 1280, 800],
 ] as const) {
   for (const colorScheme of ["light", "dark"] as const) {
-    test(`the code step and the enrolment page pass axe and fit ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
+    test(`the code step, the recovery code step and the enrolment page pass axe and fit ${width}px in ${colorScheme} mode`, async ({ browser }, testInfo) => {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme });
       const shot = (page: Page, file: string) =>
         page.screenshot({
@@ -405,6 +409,17 @@ for (const [name, width, height] of [
         expect(await overflow()).toBe(0);
         await expectNoAxeViolations(page, `code step, ${width}px, ${colorScheme}`);
         await shot(page, "mfa-code");
+
+        // Codes locked (otp_locked, as the no-script path puts it in the URL): the recovery code's
+        // form, saying why, and whom to ask when no code is left.
+        await page.goto("/login?method=recovery-code&error=otp_locked");
+        await expect(page.getByLabel("Recovery code")).toBeVisible();
+        await expect(page.getByTestId("login-message")).toHaveText(
+          "Too many wrong codes in a row, so codes from your authenticator app are turned off. Use a recovery code instead: that turns them back on.",
+        );
+        expect(await overflow()).toBe(0);
+        await expectNoAxeViolations(page, `recovery code step, codes locked, ${width}px, ${colorScheme}`);
+        await shot(page, "mfa-code-locked");
 
         await page.request.post("/api/auth/signout", { failOnStatusCode: false });
         await context.clearCookies();

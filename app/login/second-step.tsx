@@ -70,7 +70,8 @@ export async function SecondStep({
               aria-describedby="recovery-hint"
             />
             <p id="recovery-hint" className="hint">
-              One of the codes you saved when you set up two-step verification. Each works once.
+              One of the codes you saved when you set up two-step verification. Each works once. Lost them, or used them all? Your administrator can turn off
+              two-step verification for your account.
             </p>
           </StepForm>
         ) : (
