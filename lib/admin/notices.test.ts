@@ -79,9 +79,12 @@ describe("an operator's change is mailed to the account's owner", () => {
     expect(await mailedBy(["user", "reset-mfa", "demo/default", "dave"])).toEqual([]);
   });
 
-  it("mails nothing for a change of name or username, or to an account without an address", async () => {
+  it("mails nothing for a change of name or username, of the address's letter case only, or to an account without an address", async () => {
     await newUser("op-quiet");
     await newUser("op-no-address", null);
+    await newUser("op-case");
+    expect(await mailedBy(["user", "set", "demo/default", "op-case", "--email", "OP-Case@Example.COM"])).toEqual([]);
+    expect((await db().user.findFirst({ where: { username: "op-case" } }))?.email).toBe("OP-Case@Example.COM");
     expect(await mailedBy(["user", "set", "demo/default", "op-quiet", "--name", "Quiet Example", "--username", "op-quieter"])).toEqual([]);
     expect(await mailedBy(["user", "reset-password", "demo/default", "op-no-address"], ["an operator's passphrase 42"])).toEqual([]);
     expect(await mailedBy(["user", "set", "demo/default", "op-no-address", "--email", "found@example.com"])).toEqual([]);

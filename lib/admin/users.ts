@@ -9,6 +9,7 @@ import {
   type ConfirmDeletion,
   type Deletion,
 } from "@/lib/admin/deletions.ts";
+import { sameMailbox } from "@/lib/oauth/store/account-tokens.ts";
 import { replacePassword } from "@/lib/oauth/store/users.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -162,8 +163,9 @@ export async function setUser(workspace: string, username: string, changes: User
     if (email !== undefined && email !== user.email)
       await tx.accountToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
   });
-  // To the address it had: its owner learns of it, whether or not they asked for it.
-  if (email !== undefined && user.email !== null && email !== user.email)
+  // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
+  // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
+  if (email !== undefined && user.email !== null && (email === null || !sameMailbox(email, user.email)))
     noticeUser(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, logger, user.email);
 }
 

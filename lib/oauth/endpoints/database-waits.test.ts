@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import pg from "pg";
-import { expect, it, vi } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { isPostgresUrl } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -30,6 +30,9 @@ async function holdLock(): Promise<() => Promise<void>> {
     await other.end();
   };
 }
+
+// The log capture is undone in the test, before its last sign-in; here too when an assertion fails first.
+afterEach(() => vi.restoreAllMocks());
 
 it("answers a sign-in that waited past DATABASE_TIMEOUT_SECONDS with server_error, and the next one normally", async () => {
   // Connected and warm first: the lock is what the request meets.
