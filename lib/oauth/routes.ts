@@ -2,6 +2,7 @@ import { discovery, jwks } from "@/lib/oauth/endpoints/discovery.ts";
 import { introspectionEndpoint } from "@/lib/oauth/endpoints/introspection.ts";
 import { revocationEndpoint } from "@/lib/oauth/endpoints/revocation.ts";
 import { grantUserGone, tokenEndpoint } from "@/lib/oauth/endpoints/token.ts";
+import { clientGone } from "@/lib/oauth/client-auth/authenticate.ts";
 import { userinfoEndpoint } from "@/lib/oauth/endpoints/userinfo.ts";
 import { brandingEndpoint } from "@/lib/oauth/endpoints/branding.ts";
 import { registrationEndpoint, registrationManagementEndpoint } from "@/lib/oauth/endpoints/registration.ts";
@@ -44,7 +45,7 @@ export interface RouteSpec {
  * (pipeline/node-adapter.ts), and discovery builds its URLs from it (`context.urlFor`).
  */
 export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
-  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true, userGone: grantUserGone } },
+  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true, userGone: grantUserGone, clientGone } },
   revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
   introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
   // RFC 7591 registration (POST) and RFC 7592 management of a registered client (its registration_client_uri: `?client_id=`).

@@ -24,6 +24,11 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** Forgets one key: its next `get` loads it again. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   clear(): void {
     this.entries.clear();
   }

@@ -11,7 +11,7 @@ import { STAND_IN_KEYS } from "@/lib/oauth/client-auth/stand-in-keys.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
-import type { FormParams } from "@/lib/oauth/protocol/form.ts";
+import { parseUrlEncoded, type FormParams } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { findClient } from "@/lib/oauth/store/clients.ts";
 import { clientAttemptHistory } from "@/lib/oauth/store/failed-logins.ts";
@@ -28,6 +28,19 @@ export function presentedClient(request: OAuthRequest, params: FormParams, realm
   const presented = Object.assign({ method }, method.read(request, params, realm));
   if (others.length > 0) throw new InvalidRequest("use one client authentication method, not two");
   return presented;
+}
+
+const NO_PARAMS = parseUrlEncoded("");
+
+/**
+ * What a request whose client was deleted while it ran is answered (RouteOptions.clientGone):
+ * what the client's next request gets, `invalid_client` (401, with the challenge of a method read
+ * from the request's headers: Basic's). It is reached only past the client's authentication, so
+ * saying why tells the caller nothing it could not know.
+ */
+export function clientGone(request: OAuthRequest, workspace: Workspace): InvalidClient {
+  const method = CLIENT_AUTH_METHODS.find((m) => m.challenge && m.isPresentedIn(request, NO_PARAMS));
+  return new InvalidClient("the client no longer exists", { detail: "client deleted meanwhile", headers: method?.challenge?.(workspace.issuer) ?? {} });
 }
 
 // What an unknown client's credential is checked against, as a known client's wrong one is: a

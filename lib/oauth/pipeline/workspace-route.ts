@@ -11,6 +11,7 @@ import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttem
 import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { failedForClientGone } from "@/lib/oauth/store/clients.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { failedForUserGone } from "@/lib/oauth/store/users.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
@@ -36,6 +37,12 @@ export interface RouteOptions {
    * gone indeed. Without it, or for any other failure, that is a `server_error`.
    */
   userGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
+  /**
+   * The same for a request whose client was deleted while it ran (or, on another instance, before
+   * it: this one's cache still held the client): a write of it then found no client. Without it,
+   * that is a `server_error`.
+   */
+  clientGone?: (request: OAuthRequest, workspace: Workspace) => OAuthError;
   /**
    * A budget of unauthenticated failures of its own, per address group, apart from the one all
    * other routes share. For a route that a server calls for whoever submits its form (the login
@@ -92,13 +99,10 @@ export function workspaceHandler(
         response = await endpoint(request, new Context(workspace, logs, ip, params, draft, urlFor));
       }
     } catch (err) {
-      // A write that found its user gone: the user was deleted while the request ran.
-      const userGone =
-        options.userGone && workspace && draft.userId !== undefined && (await failedForUserGone(err, draft.userId))
-          ? options.userGone(request, workspace)
-          : undefined;
-      if (userGone) log().info({ err }, "the request's user was deleted while it ran");
-      failure = asOAuthError(userGone ?? err, log, draft);
+      // A write that found its user or its client gone: deleted while the request ran.
+      const gone = workspace && (await goneMeanwhile(err, request, workspace, options, draft));
+      if (gone) log().info({ err }, `the request's ${gone.what} was deleted while it ran`);
+      failure = asOAuthError(gone ? gone.error : err, log, draft);
       response = errorResponse(failure);
     }
     response.headers["X-Request-Id"] = requestId;
@@ -130,6 +134,23 @@ export function workspaceHandler(
     return response;
   };
   return serve;
+}
+
+/** What a request that failed because its user or its client was deleted meanwhile is answered (RouteOptions). */
+async function goneMeanwhile(
+  err: unknown,
+  request: OAuthRequest,
+  workspace: Workspace,
+  options: RouteOptions,
+  draft: AuditDraft,
+): Promise<{ what: string; error: OAuthError } | undefined> {
+  if (options.userGone && draft.userId !== undefined && (await failedForUserGone(err, draft.userId))) {
+    return { what: "user", error: options.userGone(request, workspace) };
+  }
+  if (options.clientGone && draft.clientId !== undefined && (await failedForClientGone(err, workspace.id, draft.clientId))) {
+    return { what: "client", error: options.clientGone(request, workspace) };
+  }
+  return undefined;
 }
 
 /** The caller's address; a request whose address our server could not read is refused. */

@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from "jose";
 import { TtlCache } from "@/lib/platform/cache.ts";
 import { openAtRest } from "@/lib/platform/at-rest.ts";
-import { db, sqlRows } from "@/lib/platform/db.ts";
+import { db, isMissingRowError, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { jwtSecretContext, type ClientType, type StoredClient } from "@/lib/oauth/model/client.ts";
@@ -100,6 +100,26 @@ export function findClient(workspaceId: string, clientId: string): Promise<Store
     const row = await loadRow(workspaceId, clientId);
     return row && toStoredClient(row);
   });
+}
+
+/**
+ * Whether `err` is a write that found its client gone because the client was deleted while the
+ * request ran (by an operator here, or on another instance while this one's cache still held it).
+ * The client is then forgotten here at once, so its next request is refused as an unknown
+ * client's rather than failing its write again until the cache would have let it go. Read from
+ * the database, never the cache; a failure to read is no answer (false).
+ */
+export async function failedForClientGone(err: unknown, workspaceId: string, clientId: string): Promise<boolean> {
+  if (!isMissingRowError(err)) return false;
+  let row: ClientRow | null;
+  try {
+    row = await loadRow(workspaceId, clientId);
+  } catch {
+    return false;
+  }
+  if (row) return false;
+  clients.delete(`${workspaceId} ${clientId}`);
+  return true;
 }
 
 const origins = registerCache("client origins", new TtlCache<ReadonlySet<string>>(() => settings().CONFIG_CACHE_SECONDS * 1000));
