@@ -6,6 +6,7 @@ import type { Deletion } from "@/lib/admin/deletions.ts";
 import { addUser, deleteUser } from "@/lib/admin/users.ts";
 import { createWorkspace, deleteWorkspace, workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db, isPostgresUrl } from "@/lib/platform/db.ts";
+import { completePasswordReset, confirmEmail } from "@/lib/oauth/store/account-tokens.ts";
 import { connection, someoneWaitsFor } from "@/lib/testing/pg-locks.ts";
 
 // An operator's deletion while the token endpoint writes for the same user or client. On
@@ -92,6 +93,25 @@ describe.runIf(onPostgres)("a deletion and a request writing for the same user (
     return familyId;
   }
 
+  /** A user's factor with a recovery code and a sign-in's challenge, stored before the request. */
+  async function secondFactor(): Promise<{ factorId: string; tokenHash: string }> {
+    const tokenHash = randomUUID();
+    const factor = await db().mfaFactor.create({
+      data: { userId: ids.userId, secret: "JBSWY3DPEHPK3PXP", confirmedAt: new Date(), recoveryCodes: { create: [{ codeHash: "code" }] } },
+    });
+    await db().mfaChallenge.create({
+      data: { tokenHash, workspaceId: ids.workspace, clientId: ids.clientId, userId: ids.userId, scope: "openid", expiresAt: new Date(Date.now() + 300_000) },
+    });
+    return { factorId: factor.id, tokenHash };
+  }
+
+  /** The second step's spending of the code and the challenge together (lib/oauth/store/mfa.ts): the code's first. */
+  const spends: Record<string, (factorId: string) => Promise<unknown>> = {
+    "a TOTP code": (factorId) => request.query(`UPDATE "MfaFactor" SET "lastUsedStep" = 1, "wrongCodes" = 0 WHERE "id" = $1`, [factorId]),
+    "a recovery code": (factorId) => request.query(`DELETE FROM "MfaRecoveryCode" WHERE "factorId" = $1 AND "codeHash" = 'code'`, [factorId]),
+  };
+  const endChallenge = (tokenHash: string) => request.query(`DELETE FROM "MfaChallenge" WHERE "tokenHash" = $1`, [tokenHash]);
+
   const deletions: Record<string, () => Promise<Deletion>> = {
     "the workspace": () => deleteWorkspace(ids.ref),
     "the user": () => deleteUser(ids.ref, ids.username),
@@ -122,5 +142,72 @@ describe.runIf(onPostgres)("a deletion and a request writing for the same user (
     await bothFinish(deletions[what]!, () => newRefreshToken(familyId, new Date(Date.now() + 3_600_000)));
     expect(await db().refreshToken.count({ where: { familyId } })).toBe(0);
     expect(await db().session.count({ where: { id: familyId } })).toBe(0);
+  });
+
+  it.each([
+    ["a TOTP code", "the workspace"],
+    ["a TOTP code", "the user"],
+    ["a recovery code", "the workspace"],
+    ["a recovery code", "the user"],
+  ])("a second step that spent %s finishes ending its challenge, then %s is deleted with it", async (code, what) => {
+    const { factorId, tokenHash } = await secondFactor();
+    await begin();
+    await spends[code]!(factorId);
+    await bothFinish(deletions[what]!, () => endChallenge(tokenHash));
+    expect(await db().mfaChallenge.count({ where: { tokenHash } })).toBe(0);
+    expect(await db().mfaFactor.count({ where: { id: factorId } })).toBe(0);
+  });
+});
+
+// The other way round: the request is the code's own, the deletion the test's statements (its
+// first, the user's row, and its last, the user deleted with everything that refers to it), with
+// a deadlock timeout longer than the request's: were there a deadlock, the request would be ended.
+describe.runIf(onPostgres)("a request that writes for a user takes the user's row first, as a deletion does", () => {
+  let deletion: pg.Client;
+  let deletionPid: number;
+
+  beforeEach(async () => {
+    ({ client: deletion, pid: deletionPid } = await connection());
+  });
+
+  afterEach(async () => {
+    await deletion.end();
+  });
+
+  /** A user with a live link of `purpose`, and its hash. */
+  async function userWithLink(purpose: "password_reset" | "email_verification") {
+    const ref = `locks/w${randomUUID().slice(0, 8)}`;
+    await createWorkspace({ ref, name: "Locks" });
+    const { id: userId } = await addUser({ workspace: ref, username: "link-user", password: "a lock test passphrase" });
+    const user = await db().user.findUniqueOrThrow({ where: { id: userId } });
+    const tokenHash = randomUUID();
+    await db().accountToken.create({
+      data: { tokenHash, purpose, workspaceId: user.workspaceId, userId, email: "new@example.com", expiresAt: new Date(Date.now() + 3_600_000) },
+    });
+    return { user, tokenHash };
+  }
+
+  const requests = {
+    "a password reset": async () => {
+      const { user, tokenHash } = await userWithLink("password_reset");
+      return { userId: user.id, done: () => completePasswordReset(tokenHash, user, "a new hash") };
+    },
+    "an address confirmation": async () => {
+      const { user, tokenHash } = await userWithLink("email_verification");
+      return { userId: user.id, done: () => confirmEmail(tokenHash, user.id, "new@example.com") };
+    },
+  };
+
+  it.each(Object.keys(requests) as (keyof typeof requests)[])("%s waits for the user's deletion, then finds its link gone", async (what) => {
+    const { userId, done } = await requests[what]();
+    await deletion.query("BEGIN");
+    await deletion.query("SET LOCAL deadlock_timeout = '10s'");
+    await deletion.query(`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = $1`, [userId]);
+    const request = done();
+    request.catch(() => undefined);
+    await someoneWaitsFor(deletionPid);
+    await deletion.query(`DELETE FROM "User" WHERE "id" = $1`, [userId]);
+    await deletion.query("COMMIT");
+    expect(await request).toEqual({ problem: "unknown" });
   });
 });

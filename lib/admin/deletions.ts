@@ -60,10 +60,12 @@ export function deletionReason(what: string, impact: Deletion): string {
  * - a refresh consumes its token first, then writes the successor, which references the client
  *   and the user: the tokens go before the users and the clients.
  * - a sign-out ends its session, then revokes the session's tokens: the sessions go first.
+ * - a second step spends its code (the factor's row, or a recovery code's) and then ends its
+ *   challenge: the users' factors, with their recovery codes, go before their challenges (which
+ *   the user row's cascade would otherwise take first).
  *
- * Other orders remain (a second factor's check takes its challenge before the user): admin changes
- * ended so are run again (change). On SQLite, with one writer at a time, this only does the
- * deletion's work in steps.
+ * Should another order still meet a deletion, an admin change ended so is run again (change). On
+ * SQLite, with one writer at a time, this only does the deletion's work in steps.
  */
 export async function deleteSessionsFirst(tx: Prisma.TransactionClient, holder: Holder): Promise<void> {
   if ("workspaceId" in holder) await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "workspaceId" = ${holder.workspaceId}`;
@@ -72,4 +74,7 @@ export async function deleteSessionsFirst(tx: Prisma.TransactionClient, holder: 
   const where = "workspaceId" in holder ? { user: { workspaceId: holder.workspaceId } } : holder;
   await tx.session.deleteMany({ where });
   await tx.refreshToken.deleteMany({ where });
+  // A client's deletion takes its challenges and no factor: it never waits for a second step's code.
+  if ("clientId" in holder) return;
+  await tx.mfaFactor.deleteMany({ where: "userId" in holder ? holder : { user: { workspaceId: holder.workspaceId } } });
 }

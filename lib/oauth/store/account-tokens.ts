@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
-import { replacePassword } from "@/lib/oauth/store/users.ts";
+import { replacePassword, takeUserRow } from "@/lib/oauth/store/users.ts";
 
 /** What a mailed link is for. */
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -162,37 +162,55 @@ export async function findAccountToken(
   return { tokenHash: row.tokenHash, userId: row.userId, clientId: row.clientId, email: row.email, user: row.user };
 }
 
+/** Why a link found live a moment ago was not taken: spent meanwhile, or its user deleted meanwhile (and the link with them). */
+export type LinkLost = { problem: "used" | "unknown" };
+
+/** What the audit trail says of a link lost so. */
+export const LOST_MEANWHILE: Record<LinkLost["problem"], string> = { used: "spent meanwhile", unknown: "user deleted meanwhile" };
+
+/**
+ * Spends a live link in `tx`, the user's row taken first (takeUserRow); what kept it from being
+ * spent otherwise.
+ */
+async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId: string, now: Date): Promise<LinkLost | undefined> {
+  if (!(await takeUserRow(tx, userId))) return { problem: "unknown" };
+  const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+  return spent.count === 1 ? undefined : { problem: "used" };
+}
+
 /**
  * Sets a user's new password through a reset token, in one transaction: the token is spent (only
- * if nobody spent it first: false then, and nothing changes); the password is replaced
- * (replacePassword: every session ends, and with them every other link mailed to the user; the
- * addresses the user was known from are forgotten); the failed sign-ins counted against the username are forgotten.
+ * if nobody spent it first, nor deleted its user: what kept it then, and nothing changes); the
+ * password is replaced (replacePassword: every session ends, and with them every other link mailed
+ * to the user; the addresses the user was known from are forgotten); the failed sign-ins counted
+ * against the username are forgotten.
  */
 export async function completePasswordReset(
   tokenHash: string,
   user: { id: string; username: string; workspaceId: string },
   passwordHash: string,
   now = new Date(),
-): Promise<boolean> {
+): Promise<LinkLost | { reset: true }> {
   return db().$transaction(async (tx) => {
-    const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-    if (spent.count !== 1) return false;
+    const lost = await spendLink(tx, tokenHash, user.id, now);
+    if (lost) return lost;
     await replacePassword(tx, user.id, passwordHash);
     await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
-    return true;
+    return { reset: true };
   });
 }
 
 /**
- * Makes a confirmed address the user's, in one transaction: the token is spent (false when
- * somebody spent it first), with every other link mailed to the user: the other pending
- * confirmations, and the reset links mailed to the old address, a mailbox the user may have left
- * because it is no longer theirs. Returns the address it replaced (none: the account had none).
+ * Makes a confirmed address the user's, in one transaction: the token is spent (unless somebody
+ * spent it first, or deleted its user: what kept it then), with every other link mailed to the
+ * user: the other pending confirmations, and the reset links mailed to the old address, a mailbox
+ * the user may have left because it is no longer theirs. Returns the address it replaced (none:
+ * the account had none).
  */
-export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<{ replaced: string | null } | false> {
+export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<LinkLost | { replaced: string | null }> {
   return db().$transaction(async (tx) => {
-    const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-    if (spent.count !== 1) return false;
+    const lost = await spendLink(tx, tokenHash, userId, now);
+    if (lost) return lost;
     await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
     const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
     await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });

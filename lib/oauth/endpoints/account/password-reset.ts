@@ -9,7 +9,14 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { InvalidRequest, InvalidResetToken, NotFound, UnauthorizedClient } from "@/lib/oauth/protocol/errors.ts";
 import { readParams, type FormParams } from "@/lib/oauth/protocol/form.ts";
 import { json, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { completePasswordReset, findAccountToken, findRecipients, issueAccountToken, type TokenProblem } from "@/lib/oauth/store/account-tokens.ts";
+import {
+  completePasswordReset,
+  findAccountToken,
+  findRecipients,
+  issueAccountToken,
+  LOST_MEANWHILE,
+  type TokenProblem,
+} from "@/lib/oauth/store/account-tokens.ts";
 import { inBackground } from "@/lib/platform/background.ts";
 import { safeForSecrets, settings } from "@/lib/platform/env.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
@@ -157,8 +164,8 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   await assertPasswordAllowed(password, workspace, found.user);
   const passwordHash = await hashPassword(password);
   // Spent in the same transaction as the change: of two requests with one token, one wins.
-  if (!(await completePasswordReset(found.tokenHash, found.user, passwordHash)))
-    throw new InvalidResetToken(TOKEN_PROBLEMS.used, { detail: "reset token: spent meanwhile" });
+  const done = await completePasswordReset(found.tokenHash, found.user, passwordHash);
+  if ("problem" in done) throw new InvalidResetToken(TOKEN_PROBLEMS[done.problem], { detail: `reset token: ${LOST_MEANWHILE[done.problem]}` });
   noticeUser(found.user.id, { kind: "password_changed", how: "reset" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

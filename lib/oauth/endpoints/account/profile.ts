@@ -11,6 +11,7 @@ import {
   confirmEmail,
   findAccountToken,
   issueAccountToken,
+  LOST_MEANWHILE,
   pendingEmailOf,
   sameMailbox,
   withdrawAccountToken,
@@ -173,7 +174,9 @@ export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, au
   if (found.user.disabled || found.email === null) throw new InvalidVerificationToken(TOKEN_PROBLEMS.unknown, { detail: "verification token: user disabled" });
   Object.assign(audit, { userId: found.user.id, username: found.user.username, accountable: true });
   const confirmed = await confirmEmail(found.tokenHash, found.user.id, found.email);
-  if (!confirmed) throw new InvalidVerificationToken(TOKEN_PROBLEMS.used, { detail: "verification token: spent meanwhile" });
+  if ("problem" in confirmed) {
+    throw new InvalidVerificationToken(TOKEN_PROBLEMS[confirmed.problem], { detail: `verification token: ${LOST_MEANWHILE[confirmed.problem]}` });
+  }
   // The old address hears of it: whoever took the account by its address would otherwise go
   // unseen. Not when only the case of its letters changed: the same mailbox, told nothing new.
   if (confirmed.replaced !== null && !sameMailbox(confirmed.replaced, found.email))
