@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { change } from "@/lib/admin/transaction.ts";
+import { CHANGE_ATTEMPTS, change } from "@/lib/admin/transaction.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { connection, someoneWaitsFor } from "@/lib/testing/pg-locks.ts";
@@ -61,6 +62,23 @@ describe("an admin change", () => {
     },
     30_000,
   );
+
+  // A conflict as the driver reports it (Prisma's P2034, on either database: the work throws it
+  // itself, so SQLite runs this too): after the last attempt it is the caller's, with nothing of
+  // any attempt committed.
+  it(`gives up after ${CHANGE_ATTEMPTS} conflicts in a row, with the last one's error and nothing changed`, async () => {
+    const slug = `conflicted-${randomUUID().slice(0, 8)}`;
+    let runs = 0;
+    const conflicted = change("tenant.conflicted", { reason: slug }, async (tx) => {
+      runs += 1;
+      await tx.tenant.create({ data: { slug: `${slug}-${runs}`, name: "x" } });
+      throw Object.assign(new Error(`write conflict ${runs}`), { code: "P2034" });
+    });
+    await expect(conflicted).rejects.toMatchObject({ code: "P2034", message: `write conflict ${CHANGE_ATTEMPTS}` });
+    expect(runs).toBe(CHANGE_ATTEMPTS);
+    expect(await db().tenant.count({ where: { slug: { startsWith: slug } } })).toBe(0);
+    expect(await db().auditEvent.count({ where: { event: "admin.tenant.conflicted" } })).toBe(0);
+  });
 
   it("is not run again after any other failure", async () => {
     let runs = 0;
