@@ -21,6 +21,7 @@ describe("every module-level cache is registered in one place and clearable", ()
       "server secrets",
       "signing keys",
       "unauthenticated failure budget",
+      "unauthenticated failure budget of networks",
       "verified token signatures",
       "workspaces",
     ]);

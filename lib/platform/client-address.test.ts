@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, parseSettings } from "@/lib/platform/env.ts";
 import {
   addressGroup,
+  addressNetwork,
   clientIp,
   compileTrustProxy,
   normalizeAddress,
@@ -81,6 +82,19 @@ describe("addressGroup: what the brute-force defence counts as one source", () =
     ["::1", "::/64"],
   ])("%j → %j", (address, group) => {
     expect(addressGroup(address)).toBe(group);
+  });
+});
+
+describe("addressNetwork: what the request budget counts new sources by past its bound", () => {
+  it.each([
+    ["192.0.2.1", "192.0.2.0/24"],
+    ["198.51.100.254", "198.51.100.0/24"],
+    ["2001:db8::1", "2001:db8::/48"],
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1::/48"],
+    ["2001:db8:1:ffff::1", "2001:db8:1::/48"],
+    ["::1", "::/48"],
+  ])("%j → %j", (address, network) => {
+    expect(addressNetwork(address)).toBe(network);
   });
 });
 

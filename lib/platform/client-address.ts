@@ -113,10 +113,25 @@ export function normalizeAddress(raw: string): string | undefined {
  * subscriber's network: rotating through it is one attacker). Takes a normalised address.
  */
 export function addressGroup(address: string): string {
-  if (isIP(address) !== 6) return address;
+  return isIP(address) === 6 ? ipv6Prefix(address, 4) : address;
+}
+
+/**
+ * A wider network than the address group: an IPv4 /24, an IPv6 /48 (a site's usual allocation).
+ * What the request budget counts new sources by once it counts too many groups in a minute
+ * (lib/oauth/defence/request-budget.ts). Takes a normalised address.
+ */
+export function addressNetwork(address: string): string {
+  const version = isIP(address);
+  if (version === 4) return `${address.split(".").slice(0, 3).join(".")}.0/24`;
+  return version === 6 ? ipv6Prefix(address, 3) : address;
+}
+
+/** The first `hextets` 16-bit groups of an IPv6 address, as a prefix (`2001:db8:1::/48`). */
+function ipv6Prefix(address: string, hextets: number): string {
   const [head = "", tail = ""] = address.split("::");
   const left = head === "" ? [] : head.split(":");
   const right = tail === "" ? [] : tail.split(":");
   const groups = address.includes("::") ? [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right] : left;
-  return `${normalizeAddress(`${groups.slice(0, 4).join(":")}::`) ?? address}/64`;
+  return `${normalizeAddress(`${groups.slice(0, hextets).join(":")}::`) ?? address}/${hextets * 16}`;
 }

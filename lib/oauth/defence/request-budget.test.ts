@@ -4,6 +4,8 @@ import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
+import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
+import { TooManyRequests } from "@/lib/oauth/protocol/errors.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { ALICE, call, callUserinfo, ISSUER, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
@@ -150,5 +152,52 @@ describe("what spends the budget", () => {
     await flushAudit();
     const rows = await db().auditEvent.findMany({ where: { ip: { startsWith: "2001:db8:77::" } } });
     expect(rows.map((r) => [r.ip, r.count])).toEqual([["2001:db8:77::1", 20]]);
+  });
+});
+
+// More sources in one minute than the budget counts one by one (100,000 groups): cheap to have
+// with IPv6, where a site's /48 holds 65,536 /64s. The budget's own functions, at one instant.
+describe("an attacker with more address groups than the budget counts one by one", () => {
+  const LIMIT = 20;
+  const at = Math.floor(Date.now() / 60_000) * 60_000 + 600_000 + 5_000;
+  const refused = (ip: string) => {
+    try {
+      assertWithinBudget(ip, undefined, at);
+      return false;
+    } catch (err) {
+      if (err instanceof TooManyRequests) return true;
+      throw err;
+    }
+  };
+  /** One failure from each of the first `count` /64s of the /48 `2001:db8:<site>::`. */
+  const fromSite = (site: number, count: number) => {
+    for (let i = 0; i < count; i++) spendBudget(`2001:db8:${site.toString(16)}:${i.toString(16)}::1`, undefined, at);
+  };
+
+  it("spends only its own networks' budgets: addresses new that minute elsewhere are served", () => {
+    fromSite(1, 65_536);
+    fromSite(2, 34_464);
+    // Every group is counted now; the attacker's next /64s count against their /48.
+    for (let i = 0; i < LIMIT; i++) spendBudget(`2001:db8:2:${(40_000 + i).toString(16)}::1`, undefined, at);
+    expect(refused("2001:db8:2:ffff::1")).toBe(true);
+    // Refused before: all new groups shared one bucket, spent by the attacker.
+    expect(refused("2001:db8:3::1")).toBe(false);
+    expect(refused("198.51.100.9")).toBe(false);
+    expect(refused("2001:db8:1::1")).toBe(false);
+    // Each new network keeps a budget of its own.
+    for (let i = 0; i < LIMIT; i++) spendBudget(`198.51.100.${i}`, undefined, at);
+    expect(refused("198.51.100.200")).toBe(true);
+    expect(refused("198.51.101.1")).toBe(false);
+  });
+
+  it("past as many networks as it counts too, a new one is neither counted nor refused", () => {
+    fromSite(1, 65_536);
+    fromSite(2, 34_464);
+    for (let site = 0x100; site < 0x100 + 10_000; site++) spendBudget(`2001:db8:${site.toString(16)}::1`, undefined, at);
+    for (let i = 0; i < 2 * LIMIT; i++) spendBudget("2001:db9::1", undefined, at);
+    expect(refused("2001:db9::1")).toBe(false);
+    // Those counted already still are.
+    for (let i = 0; i < LIMIT; i++) spendBudget("2001:db8:100:1::1", undefined, at);
+    expect(refused("2001:db8:100:2::1")).toBe(true);
   });
 });

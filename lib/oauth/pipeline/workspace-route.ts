@@ -52,11 +52,6 @@ export interface RouteOptions {
   budget?: string;
 }
 
-/** The key of the request budget a route's failures from `ip` spend. */
-function budgetOf(options: RouteOptions, ip: string): string {
-  return options.budget === undefined ? addressGroup(ip) : `${options.budget} ${addressGroup(ip)}`;
-}
-
 let trust: { list: string | undefined; fn: TrustProxy } | undefined;
 function trustProxy(): TrustProxy {
   const list = settings().TRUST_PROXY;
@@ -89,7 +84,7 @@ export function workspaceHandler(
     startPruning();
     try {
       ip = callerAddress(request);
-      assertWithinBudget(budgetOf(options, ip));
+      assertWithinBudget(ip, options.budget);
       workspace = await findWorkspace(tenant, slug);
       if (request.method === "OPTIONS" && options.cors) {
         response = { status: 204, headers: { Allow: allowed.join(", ") }, body: null };
@@ -113,7 +108,7 @@ export function workspaceHandler(
     // A nonce asked for (RFC 9449 §8) is a step of the protocol that every public client of a
     // workspace with nonces takes once per window, not junk: the browsers behind one address must
     // not spend its budget by doing what we ask.
-    if (unauthenticated && !(failure instanceof UseDpopNonce)) spendBudget(budgetOf(options, ip));
+    if (unauthenticated && !(failure instanceof UseDpopNonce)) spendBudget(ip, options.budget);
     if (options.audit && draft.event && workspace) {
       const record = {
         event: draft.event,
