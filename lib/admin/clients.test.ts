@@ -39,6 +39,16 @@ describe("adding a client", () => {
       "Invalid JWKS: a key has a private member: register the public key only",
     ],
     [
+      "an RSA key of over 4096 bits in the JWKS (costly to verify with)",
+      { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "RSA", n: Buffer.alloc(513, 0xc5).toString("base64url"), e: "AQAB" }] } },
+      "Invalid JWKS: an RSA key may have at most 4096 bits",
+    ],
+    [
+      "an RSA key with an exponent of 2^32 or more in the JWKS (costly to verify with)",
+      { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "RSA", n: Buffer.alloc(256, 0xc5).toString("base64url"), e: "AQAAAAE" }] } },
+      "Invalid JWKS: an RSA exponent must be under 2^32 (65537, as every library makes it)",
+    ],
+    [
       "a symmetric key in the JWKS",
       { authMethods: ["private_key_jwt"], jwks: { keys: [{ kty: "oct", k: "c2VjcmV0" }] } },
       'Invalid JWKS: Invalid option: expected one of "EC"|"RSA"|"OKP"',

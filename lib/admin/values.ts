@@ -5,6 +5,7 @@ import { GRANTS } from "@/lib/oauth/grants/registry.ts";
 import type { ClientType } from "@/lib/oauth/model/client.ts";
 import { MFA_POLICIES, type MfaPolicy } from "@/lib/oauth/model/mfa.ts";
 import { isScopeToken } from "@/lib/oauth/protocol/scopes.ts";
+import { costlyRsaMember, hasPrivateMember, RSA_LIMITS } from "@/lib/oauth/protocol/jwk-limits.ts";
 import { SIGNING_ALGS, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
 import { MIN_PASSWORD_LENGTH_BOUNDS } from "@/lib/platform/password-policy.ts";
 
@@ -98,19 +99,22 @@ export function needsSecret(methods: readonly string[]): boolean {
   return methods.some((m) => SECRET_METHODS.includes(m));
 }
 
-// Members of a private or symmetric JWK: a client registers only public keys.
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 const MAX_JWKS_BYTES = 16_384;
 
 /**
  * A client's public keys for private_key_jwt, as RFC 7517 §5 writes a JWK Set: 1 to 10 EC, RSA
- * or OKP keys, no private or symmetric member, `use` (if any) `sig`, distinct `kid`s; at most
- * 16 KiB. Returns its JSON.
+ * or OKP keys, no private or symmetric member, `use` (if any) `sig`, distinct `kid`s, an RSA key
+ * of at most 4096 bits with an exponent under 2^32 (jwk-limits.ts); at most 16 KiB. Returns its
+ * JSON.
  */
 export function clientJwks(value: unknown): string {
   const key = z
     .looseObject({ kty: z.enum(["EC", "RSA", "OKP"]), kid: z.string().min(1).max(255).optional(), use: z.literal("sig").optional() })
-    .refine((k) => PRIVATE_MEMBERS.every((m) => !(m in k)), "a key has a private member: register the public key only");
+    .refine((k) => !hasPrivateMember(k), "a key has a private member: register the public key only")
+    .superRefine((k, ctx) => {
+      const costly = costlyRsaMember(k);
+      if (costly) ctx.addIssue({ code: "custom", message: `an RSA ${RSA_LIMITS[costly]}` });
+    });
   const set = valid(z.object({ keys: z.array(key).min(1).max(10) }), value, "JWKS");
   const kids = set.keys.map((k) => k.kid).filter((k) => k !== undefined);
   if (new Set(kids).size !== kids.length) throw new AdminError("Invalid JWKS: two keys share a kid");

@@ -41,6 +41,7 @@ beforeAll(async () => {
     if (mode === "keys") return void res.writeHead(200).end(JSON.stringify(jwks));
     if (mode === "rotated") return void res.writeHead(200).end(JSON.stringify(rotated.jwks));
     if (req.url === "/flaky") return void (flakyDown ? res.writeHead(503).end() : res.writeHead(200).end(JSON.stringify(jwks)));
+    if (req.url?.startsWith("/set?")) return void res.writeHead(200).end(new URL(req.url, "http://x").searchParams.get("json"));
     if (req.url === "/huge") return void res.writeHead(200).end(JSON.stringify({ keys: [], pad: "x".repeat(100_000) }));
     if (req.url === "/redirect") return void res.writeHead(302, { Location: "/jwks" }).end();
     if (req.url === "/slow") return; // never answers
@@ -217,6 +218,34 @@ describe("the SSRF rules of the fetch", () => {
     ["another scheme", "file:///etc/passwd", "jwks_uri must be https"],
   ])("refuses %s in production, before connecting", async (_name, uri, message) => {
     await expect(fetchJwks(uri, production)).rejects.toThrow(message);
+  });
+
+  // Held to what a registered set is held to where it concerns what is verified with (clientJwks).
+  it.each([
+    ["a private key", { kty: "EC", crv: "P-256", x: "x", y: "y", d: "d" }, "jwks_uri publishes a private or symmetric key"],
+    ["a symmetric key", { kty: "oct", k: "c2VjcmV0" }, "jwks_uri publishes a private or symmetric key"],
+    [
+      "an RSA key of over 4096 bits",
+      { kty: "RSA", n: Buffer.alloc(513, 0xc5).toString("base64url"), e: "AQAB" },
+      "jwks_uri answer refused: an RSA key may have at most 4096 bits",
+    ],
+    [
+      "an RSA key with an exponent of 2^32 or more",
+      { kty: "RSA", n: Buffer.alloc(256, 0xc5).toString("base64url"), e: "AQAAAAE" },
+      "jwks_uri answer refused: an RSA exponent must be under 2^32 (65537, as every library makes it)",
+    ],
+    ["a key that is no object", "x", "jwks_uri answer is not a JWK Set"],
+  ])("refuses a set with %s, whatever keys come with it", async (_name, key, message) => {
+    const set = JSON.stringify({ keys: [...(jwks as { keys: unknown[] }).keys, key] });
+    await expect(fetchJwks(`${base}/set?json=${encodeURIComponent(set)}`, { production: false, timeoutMs: 3000, maxBytes: 65536 })).rejects.toThrow(message);
+  });
+
+  it("takes a set of public keys within those bounds", async () => {
+    const rsa = { kty: "RSA", n: Buffer.alloc(512, 0xc5).toString("base64url"), e: "AQAB" };
+    const set = { keys: [...(jwks as { keys: unknown[] }).keys, rsa] };
+    expect(await fetchJwks(`${base}/set?json=${encodeURIComponent(JSON.stringify(set))}`, { production: false, timeoutMs: 3000, maxBytes: 65536 })).toEqual(
+      set,
+    );
   });
 
   it("gives up on a server that does not answer within the time allowed", async () => {

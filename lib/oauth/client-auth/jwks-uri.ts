@@ -4,6 +4,7 @@ import https from "node:https";
 import { BlockList, isIP } from "node:net";
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
 import { registerCache } from "@/lib/platform/caches.ts";
+import { costlyRsaMember, hasPrivateMember, RSA_LIMITS } from "@/lib/oauth/protocol/jwk-limits.ts";
 
 // A client's keys fetched from its `jwks_uri` (RFC 7591 §2) for private_key_jwt. The server makes
 // the request, so the URL is the client's choice of where our server connects: the SSRF rules of
@@ -128,6 +129,14 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
     throw new JwksUriError("jwks_uri answer is not JSON");
   }
   if (!set || typeof set !== "object" || !Array.isArray((set as JSONWebKeySet).keys)) throw new JwksUriError("jwks_uri answer is not a JWK Set");
+  // The bounds a registered set is held to (lib/admin/values.ts, clientJwks) where they concern
+  // what is verified with: a key published so is trusted no less.
+  for (const key of (set as JSONWebKeySet).keys as unknown[]) {
+    if (!key || typeof key !== "object") throw new JwksUriError("jwks_uri answer is not a JWK Set");
+    if (hasPrivateMember(key)) throw new JwksUriError("jwks_uri publishes a private or symmetric key");
+    const costly = costlyRsaMember(key);
+    if (costly) throw new JwksUriError(`jwks_uri answer refused: an RSA ${RSA_LIMITS[costly]}`);
+  }
   return set as JSONWebKeySet;
 }
 

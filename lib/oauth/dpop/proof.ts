@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from "jose";
 import { settings } from "@/lib/platform/env.ts";
 import { DPOP_ALGS } from "@/lib/oauth/protocol/algorithms.ts";
+import { costlyRsaMember, hasPrivateMember, RSA_LIMITS } from "@/lib/oauth/protocol/jwk-limits.ts";
 import { InvalidDpopProof, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { useDpopProofOnce } from "@/lib/oauth/store/dpop-proofs.ts";
@@ -13,33 +14,6 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** A proof's size cap: an RSA-4096 key and signature fit several times over. */
 export const MAX_DPOP_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
-
-/** RFC 7517 §9.1 and RFC 7518 §6: the members that make a JWK private (or symmetric). */
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-
-/**
- * The largest RSA key a proof may bring. jose refuses moduli under 2048 bits, but a verification's
- * cost grows with the modulus and, far more, with the public exponent, which the sender chooses
- * and OpenSSL bounds only for moduli over 3072 bits: measured here, an RSA-3072 key with a
- * 3070-bit exponent took 7.3 ms a verification, against 0.07 ms with 65537. Every library makes
- * 65537 (`AQAB`); a proof's key may have at most 4096 bits and an exponent under 2^32.
- */
-const MAX_RSA_MODULUS_BYTES = 512;
-const MAX_RSA_EXPONENT_BYTES = 4;
-
-/** Why an RSA JWK is too costly to verify with, or undefined. */
-function rsaKeyRefusal(jwk: JWK): string | undefined {
-  const length = (member: unknown) => {
-    if (typeof member !== "string") return 0;
-    const bytes = Buffer.from(member, "base64url");
-    let first = 0;
-    while (first < bytes.length && bytes[first] === 0) first += 1;
-    return bytes.length - first;
-  };
-  if (length(jwk.n) > MAX_RSA_MODULUS_BYTES) return "the DPoP proof's RSA key may have at most 4096 bits";
-  if (length(jwk.e) > MAX_RSA_EXPONENT_BYTES) return "the DPoP proof's RSA exponent must be under 2^32 (65537, as every library makes it)";
-  return undefined;
-}
 
 /** The proof's `nonce` claim, read before its signature is verified; a payload that is no JWT's is refused. */
 function unverifiedNonce(proof: string, refuse: (description: string, detail?: string) => InvalidDpopProof): unknown {
@@ -127,10 +101,10 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
       throw refuse(`the DPoP proof's alg must be one of ${DPOP_ALGS.join(" ")}`);
     }
     if (typeof header.jwk !== "object" || header.jwk === null || Array.isArray(header.jwk)) throw refuse("the DPoP proof must carry its public key as jwk");
-    if (PRIVATE_MEMBERS.some((name) => name in (header.jwk as object))) throw refuse("the DPoP proof's jwk must be a public key");
+    if (hasPrivateMember(header.jwk)) throw refuse("the DPoP proof's jwk must be a public key");
     jwk = header.jwk;
-    const costly = jwk.kty === "RSA" ? rsaKeyRefusal(jwk) : undefined;
-    if (costly) throw refuse(costly);
+    const costly = costlyRsaMember(jwk);
+    if (costly) throw refuse(`the DPoP proof's RSA ${RSA_LIMITS[costly]}`);
   } catch (err) {
     if (err instanceof InvalidDpopProof) throw err;
     throw refuse("the DPoP proof is not a JWT", err instanceof Error ? err.message : undefined);
