@@ -19,11 +19,16 @@ export function toWebResponse({ status, headers, body }: OAuthResponse): Respons
   return new Response(body, { status, headers });
 }
 
-/** Every method answered by `serve` (which says 405 for those it does not implement). */
+/**
+ * Every method answered by `serve` (which says 405 for those it does not implement). A `HEAD`,
+ * which Next hands to the `GET` handler as it is, is answered as a `GET` (without its body), as
+ * the production server answers it (node-adapter.ts).
+ */
 export function nextHandlers(serve: WorkspaceHandler): NextHandlers {
   const handle: RouteHandler = async (request, { params }) => {
     const { tenant, workspace, ...own } = await params;
-    return toWebResponse(await serve(request, tenant, workspace, own));
+    const asked = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
+    return toWebResponse(await serve(asked, tenant, workspace, own));
   };
   return Object.fromEntries(METHODS.map((m) => [m, handle])) as NextHandlers;
 }
