@@ -1,5 +1,6 @@
 import { AdminError } from "@/lib/admin/errors.ts";
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
+import { takeUserRow } from "@/lib/oauth/store/users.ts";
 
 /**
  * What deleting a user, a client or a workspace ends. Their sessions and refresh tokens are
@@ -69,7 +70,7 @@ export function deletionReason(what: string, impact: Deletion): string {
  */
 export async function deleteSessionsFirst(tx: Prisma.TransactionClient, holder: Holder): Promise<void> {
   if ("workspaceId" in holder) await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "workspaceId" = ${holder.workspaceId}`;
-  if ("userId" in holder) await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = ${holder.userId}`;
+  if ("userId" in holder) await takeUserRow(tx, holder.userId);
   // A workspace's by its users (indexed), whose are all of its clients' too.
   const where = "workspaceId" in holder ? { user: { workspaceId: holder.workspaceId } } : holder;
   await tx.session.deleteMany({ where });

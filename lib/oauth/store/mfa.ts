@@ -5,6 +5,7 @@ import { bothOrNeither, db, insertIfChanged, sqlExecute, sqlRows } from "@/lib/p
 import { notWrittenFor, passwordStill } from "@/lib/oauth/store/credentials.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
+import { takeUserRow } from "@/lib/oauth/store/users.ts";
 
 /** A user's second factor as the MFA grants and endpoints need it. */
 export interface StoredFactor {
@@ -241,7 +242,7 @@ export async function factorsOf(userId: string): Promise<StoredFactor[]> {
  */
 export async function startEnrolment(userId: string, secret: string, codeHashes: readonly string[]): Promise<string> {
   return db().$transaction(async (tx) => {
-    await tx.$executeRaw`UPDATE "User" SET "disabled" = "disabled" WHERE "id" = ${userId}`;
+    await takeUserRow(tx, userId);
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
     const sealed = await sealForWrite(secret, factorSecretContext(userId), tx);
     const factor = await tx.mfaFactor.create({

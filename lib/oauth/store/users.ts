@@ -109,11 +109,11 @@ export async function failedForUserGone(err: unknown, userId: string): Promise<b
 }
 
 /**
- * Takes a user's row, first thing in a transaction that writes for them and would otherwise take
- * another of their rows first (a link's): a deletion of the user takes that row first too
+ * Takes a user's row (a lock until the transaction ends; the update changes nothing), first thing
+ * in a transaction that writes for them: a deletion of the user takes it first too
  * (lib/admin/deletions.ts), so on PostgreSQL the two wait for each other rather than each for a row
- * the other holds (a deadlock, which the server ends by failing one of them). False: the user is
- * gone. The update changes nothing.
+ * the other holds (a deadlock, which the server ends by failing one of them); two enrolments wait
+ * for each other (startEnrolment). False: the user is gone.
  */
 export async function takeUserRow(tx: Prisma.TransactionClient, userId: string): Promise<boolean> {
   return (await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = ${userId}`) === 1;
