@@ -54,6 +54,6 @@ export async function resetFactors(workspace: string, username: string): Promise
     await tx.mfaChallenge.deleteMany({ where: { userId } });
     return { removed: count };
   });
-  if (result.removed > 0) noticeUser(userId, { kind: "mfa_disabled", by: "administrator" }, logger);
+  if (result.removed > 0) await noticeUser(userId, { kind: "mfa_disabled", by: "administrator" }, logger);
   return result;
 }

@@ -111,7 +111,7 @@ export async function resetPassword(workspace: string, username: string, passwor
   await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
     await replacePassword(tx, existing.id, passwordHash);
   });
-  noticeUser(existing.id, { kind: "password_changed", how: "administrator" }, logger);
+  await noticeUser(existing.id, { kind: "password_changed", how: "administrator" }, logger);
 }
 
 /** The user `username` of a workspace, or an AdminError. */
@@ -166,7 +166,7 @@ export async function setUser(workspace: string, username: string, changes: User
   // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
   // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
   if (email !== undefined && user.email !== null && (email === null || !sameMailbox(email, user.email)))
-    noticeUser(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, logger, user.email);
+    await noticeUser(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, logger, user.email);
 }
 
 /**

@@ -102,7 +102,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
         ? await useRecoveryCode(factor.id, recoveryCodeHash(code), end)
         : await checkTotp(factor, code, now, end);
     // The last code the factor takes, and not spent (a challenge gone meanwhile counts it wrong too).
-    if (outcome !== "accepted" && locksIfWrong) factorLocked({ workspaceId: workspace.id, clientId: client.clientId, user, ip }, grant.log);
+    if (outcome !== "accepted" && locksIfWrong) await factorLocked({ workspaceId: workspace.id, clientId: client.clientId, user, ip }, grant.log);
     if (outcome === "gone") throw new InvalidGrant(INVALID_TOKEN, { detail: "mfa_token used or exhausted meanwhile" });
     if (outcome !== "accepted") {
       throw new InvalidGrant(WRONG_CODE, { detail: `${outcome === "no factor" ? "no factor" : `${outcome} ${kind}`}` });
@@ -131,7 +131,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
       },
       grant.log,
     );
-    noticeUser(user.id, { kind: "mfa_enabled" }, grant.log);
+    await noticeUser(user.id, { kind: "mfa_enabled" }, grant.log);
   }
   const device = { ip, userAgent: audit.userAgent };
   let tokens: TokenResponse;

@@ -84,7 +84,7 @@ export async function proveUser(
     if (otp !== undefined) {
       const { locksIfWrong } = confirmed ? await countCode(confirmed) : { locksIfWrong: false };
       const outcome = confirmed ? await checkTotp(confirmed, otp, now) : "wrong";
-      if (outcome !== "accepted" && locksIfWrong) factorLocked({ workspaceId: who.workspaceId, user, ip: who.ip }, who.log);
+      if (outcome !== "accepted" && locksIfWrong) await factorLocked({ workspaceId: who.workspaceId, user, ip: who.ip }, who.log);
       if (outcome !== "accepted") throw new InvalidGrant(WRONG_CODE, { detail: `${outcome} code` });
     } else if (password !== undefined && !(await passwordVerifier.verify(user.passwordHash, password))) {
       throw new InvalidGrant("the password is invalid", { detail: "wrong password" });

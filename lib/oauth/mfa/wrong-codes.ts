@@ -1,7 +1,6 @@
 import { recordAudit } from "@/lib/platform/audit.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
 import { mailDelivery } from "@/lib/platform/mail.ts";
-import { codesLockedMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { mailUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
 import { OtpLocked } from "@/lib/oauth/protocol/errors.ts";
@@ -44,7 +43,7 @@ export interface LockedFactor {
  * The wrong code that locked a factor: an audit event, and a mail to the user (after the answer,
  * as every mail of a request is sent) saying that someone who knows the password is guessing codes.
  */
-export function factorLocked({ workspaceId, clientId, user, ip }: LockedFactor, log: Logger): void {
+export async function factorLocked({ workspaceId, clientId, user, ip }: LockedFactor, log: Logger): Promise<void> {
   recordAudit(
     {
       event: "mfa.lock",
@@ -63,5 +62,5 @@ export function factorLocked({ workspaceId, clientId, user, ip }: LockedFactor, 
     log.warn({ event: "mfa.lock.mail_off", userId: user.id }, "second factor locked by wrong codes: no mail sent (SMTP_URL is not set)");
     return;
   }
-  mailUser(user.id, "mfa.lock", (to) => codesLockedMail(to, MFA_FACTOR_MAX_WRONG_CODES), log);
+  await mailUser(user.id, "mfa.lock", { codesLocked: MFA_FACTOR_MAX_WRONG_CODES }, log);
 }

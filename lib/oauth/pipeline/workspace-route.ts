@@ -9,6 +9,7 @@ import { countOutcome } from "@/lib/platform/metrics.ts";
 import { addCorsHeaders } from "@/lib/oauth/pipeline/cors.ts";
 import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttempts, TooManyRequests, UseDpopNonce } from "@/lib/oauth/protocol/errors.ts";
 import { startPruning } from "@/lib/oauth/store/retention.ts";
+import { startMailSweep } from "@/lib/oauth/endpoints/account/notices.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { failedForClientGone } from "@/lib/oauth/store/clients.ts";
@@ -82,6 +83,7 @@ export function workspaceHandler(
     let response: OAuthResponse;
     let failure: OAuthError | undefined;
     startPruning();
+    startMailSweep();
     try {
       ip = callerAddress(request);
       assertWithinBudget(ip, options.budget);

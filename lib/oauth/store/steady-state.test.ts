@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { clientHasConnected, clientWasMade, db, sqlExecute } from "@/lib/platform/db.ts";
+import { clientHasConnected, clientWasMade, db, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
+import { backgroundSettled } from "@/lib/platform/background.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { devMailbox } from "@/lib/platform/mail.ts";
+import { deliverDueMails, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { pruneExpired } from "@/lib/oauth/store/retention.ts";
@@ -26,7 +30,7 @@ import { codeAt, DAVE, DAVE_RECOVERY_CODES, DAVE_SECRET, MFA_OTP, MFA_RECOVERY_C
 // This file's own process and database (lib/testing/setup.ts): nothing else has queried through
 // the client before it.
 describe("a server's steady state runs on plain SQL", () => {
-  it("never makes or connects Prisma's client: every grant, introspection, userinfo, revocation, the metadata and branding, the account page's reads, the failures' bookkeeping, retention", async () => {
+  it("never makes or connects Prisma's client: every grant, introspection, userinfo, revocation, the metadata and branding, the account page's reads, the failures' bookkeeping, the mails kept for users, retention", async () => {
     // Every cache cold, as in a server just started and each CONFIG_CACHE_SECONDS after.
     clearCaches();
     expect((await getDiscovery()).status).toBe(200);
@@ -88,6 +92,13 @@ describe("a server's steady state runs on plain SQL", () => {
     ] as const) {
       expect((await call(route, `${ISSUER}/account/${path}`, { headers: { Authorization: `Bearer ${web.access_token}` } })).status, path).toBe(200);
     }
+
+    // A mail kept for a user (as a notice or the codes-locked warning is), sent, and a sweep.
+    const [alice] = await sqlRows<{ id: string }>(db(), Prisma.sql`SELECT "id" FROM "User" WHERE "username" = ${ALICE.username}`);
+    await noticeUser(alice!.id, { kind: "mfa_enabled" }, logger);
+    await backgroundSettled();
+    expect(devMailbox().map((mail) => mail.subject)).toContain("Two-step verification turned on for Default workspace");
+    await deliverDueMails();
 
     await flushAudit();
     await pruneExpired(new Date(Date.now() + 400 * 86_400_000));

@@ -9,6 +9,9 @@ import { maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
+import { logger } from "@/lib/platform/logger.ts";
+import { claimMail } from "@/lib/oauth/store/pending-mails.ts";
+import { deliverDueMails, MAIL_CLAIM_MS, MAIL_GIVE_UP_MS, MAIL_RETRY_MS, nextTry, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 // Security notices: a change to how an account is signed in to is mailed to its owner.
 
@@ -45,6 +48,22 @@ async function mailedBy(step: () => Promise<unknown>): Promise<ReceivedMail[]> {
   await step();
   await backgroundSettled();
   return smtp.received.slice(before);
+}
+
+/** The user's kept mails (not sent yet). */
+const pendingOf = (userId: string) => db().pendingMail.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
+
+/** Keeps a mail without sending it: its send after the answer finds the background jobs full (the next sweep's work). */
+async function kept(keep: () => Promise<void>): Promise<void> {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  for (let i = 0; i < MAX_BACKGROUND_JOBS; i++) inBackground("held", () => held);
+  try {
+    await keep();
+  } finally {
+    release();
+  }
+  await backgroundSettled();
 }
 
 function expectNotice(mails: ReceivedMail[], to: string, subject: string, says: string): ReceivedMail {
@@ -227,18 +246,34 @@ describe("security notices", () => {
     }
   });
 
-  it("keeps the change when the mail server refuses the notice, and logs it", async () => {
+  it("keeps the change and the notice when the mail server refuses it, and mails it at the next try", async () => {
     const tess = await newUser("tess");
     const token = await accountToken(tess);
     const lines = captureRequestLogs();
     smtp.refuseNext(1);
+    const changedAt = Date.now();
     expect(await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204))).toEqual([]);
     expect((await postToken({ grant_type: "password", ...SPA, username: "tess", password: NEW_PASSWORD })).status).toBe(200);
-    const failed = lines().filter((line) => line.event === "background.failed");
-    expect(failed).toEqual([expect.objectContaining({ level: 50, job: "account.notice.password_changed", err: expect.stringContaining("451") })]);
+    const user = await db().user.findFirstOrThrow({ where: { username: "tess" } });
+    const deferred = lines().filter((line) => line.event === "mail.deferred");
+    expect(deferred).toEqual([
+      expect.objectContaining({ level: 40, job: "account.notice.password_changed", userId: user.id, attempts: 1, err: expect.stringContaining("451") }),
+    ]);
+    const [kept] = await pendingOf(user.id);
+    expect(kept).toMatchObject({ job: "account.notice.password_changed", attempts: 1, claim: null, toAddress: null });
+    // A minute after the try (the first of MAIL_RETRY_MS), not before.
+    const retryAt = kept!.dueAt.getTime();
+    expect(retryAt).toBeGreaterThanOrEqual(changedAt + MAIL_RETRY_MS[0]);
+    expect(retryAt).toBeLessThan(Date.now() + MAIL_RETRY_MS[0] + 1);
+    expect(new Date((deferred[0] as { retryAt: string }).retryAt).getTime()).toBe(retryAt);
+    expect(await mailedBy(() => deliverDueMails(logger, new Date(retryAt - 1)))).toEqual([]);
+
+    const mails = await mailedBy(() => deliverDueMails(logger, new Date(retryAt)));
+    expectNotice(mails, "tess@example.com", "Your password for Default workspace was changed", "was changed on its account page");
+    expect(await pendingOf(user.id)).toEqual([]);
   });
 
-  it("logs an error naming the user when the notice is dropped (too many background jobs), and the change is made", async () => {
+  it("keeps a notice past the bound of background jobs, and the next sweep mails it", async () => {
     const vera = await newUser("vera");
     const token = await accountToken(vera);
     const lines = captureRequestLogs();
@@ -250,10 +285,75 @@ describe("security notices", () => {
     } finally {
       release();
     }
+    await backgroundSettled();
     const user = await db().user.findFirstOrThrow({ where: { username: "vera" } });
-    const dropped = lines().filter((line) => line.event === "account.notice.password_changed.dropped");
-    expect(dropped).toEqual([expect.objectContaining({ level: 50, userId: user.id })]);
+    expect(lines().filter((line) => line.event === "background.dropped")).toEqual([expect.objectContaining({ job: "account.notice.password_changed" })]);
+    expect(await pendingOf(user.id)).toEqual([expect.objectContaining({ job: "account.notice.password_changed", attempts: 0 })]);
     expect((await postToken({ grant_type: "password", ...SPA, username: "vera", password: NEW_PASSWORD })).status).toBe(200);
+
+    expectNotice(
+      await mailedBy(() => deliverDueMails()),
+      "vera@example.com",
+      "Your password for Default workspace was changed",
+      "was changed on its account page",
+    );
+    expect(await pendingOf(user.id)).toEqual([]);
+  });
+
+  it("mails a notice whose sender stopped mid-send once its claim has run out, and only once", async () => {
+    const wren = await newUser("wren");
+    const user = await db().user.findFirstOrThrow({ where: { username: "wren" } });
+    await kept(() => noticeUser(user.id, { kind: "recovery_codes_replaced" }, logger));
+    const [id] = (await pendingOf(user.id)).map((row) => row.id);
+    // An instance claimed it and stopped before it settled it.
+    const now = Date.now();
+    expect(await claimMail(id!, new Date(now), new Date(now + MAIL_CLAIM_MS))).toMatchObject({ id, attempts: 1 });
+    // Another instance that found it due a moment before does not get it.
+    expect(await claimMail(id!, new Date(now), new Date(now + MAIL_CLAIM_MS))).toBeUndefined();
+    expect(await mailedBy(() => deliverDueMails(logger, new Date(now + MAIL_CLAIM_MS - 1)))).toEqual([]);
+    // Two sweeps at once, on two instances: one mail.
+    const mails = await mailedBy(() =>
+      Promise.all([deliverDueMails(logger, new Date(now + MAIL_CLAIM_MS)), deliverDueMails(logger, new Date(now + MAIL_CLAIM_MS))]),
+    );
+    expectNotice(mails, `${wren.username}@example.com`, "New recovery codes for Default workspace", "recovery codes");
+    expect(await pendingOf(user.id)).toEqual([]);
+  });
+
+  it("gives a notice up a day after its change, with an error naming the user", async () => {
+    await newUser("xena");
+    const user = await db().user.findFirstOrThrow({ where: { username: "xena" } });
+    await kept(() => noticeUser(user.id, { kind: "mfa_disabled" }, logger));
+    const lines = captureRequestLogs();
+    const dayAgo = new Date(Date.now() - MAIL_GIVE_UP_MS + 30_000);
+    await db().pendingMail.updateMany({ where: { userId: user.id }, data: { createdAt: dayAgo, attempts: 7 } });
+    smtp.refuseNext(1);
+    const log = logger.child({});
+    expect(await mailedBy(() => deliverDueMails(log))).toEqual([]);
+    expect(lines().filter((line) => String(line.event).startsWith("mail."))).toEqual([
+      expect.objectContaining({
+        level: 50,
+        event: "mail.undelivered",
+        job: "account.notice.mfa_disabled",
+        userId: user.id,
+        attempts: 8,
+        err: expect.stringContaining("451"),
+      }),
+    ]);
+    expect(await pendingOf(user.id)).toEqual([]);
+  });
+
+  it("mails nothing once the user is gone, before or after the notice was kept", async () => {
+    await newUser("yuri");
+    const user = await db().user.findFirstOrThrow({ where: { username: "yuri" } });
+    await kept(() => noticeUser(user.id, { kind: "mfa_enabled" }, logger));
+    expect(await pendingOf(user.id)).toHaveLength(1);
+    await db().user.delete({ where: { id: user.id } });
+    expect(await db().pendingMail.count({ where: { userId: user.id } })).toBe(0);
+    expect(await mailedBy(() => deliverDueMails())).toEqual([]);
+    const lines = captureRequestLogs();
+    await noticeUser(user.id, { kind: "mfa_enabled" }, logger.child({}));
+    expect(lines()).toEqual([]);
+    expect(await db().pendingMail.count({ where: { userId: user.id } })).toBe(0);
   });
 
   it("mails nothing in production without SMTP_URL, and the change is made", async () => {
@@ -266,6 +366,18 @@ describe("security notices", () => {
       Object.assign(settings(), { SMTP_URL: smtp.url, isProduction: original.isProduction });
     }
     expect((await postToken({ grant_type: "password", ...SPA, username: "uma", password: NEW_PASSWORD })).status).toBe(200);
+  });
+});
+
+describe("nextTry", () => {
+  const createdAt = new Date("2026-12-06T12:00:00Z");
+  const at = (minutes: number) => new Date(createdAt.getTime() + minutes * 60_000);
+  it("waits 1, 5 and 15 minutes after the first three tries, then an hour, and gives up past a day after the change", () => {
+    expect([1, 2, 3, 4, 9].map((attempts) => nextTry({ attempts, createdAt }, at(10))?.toISOString())).toEqual(
+      [11, 15, 25, 70, 70].map((minutes) => at(minutes).toISOString()),
+    );
+    expect(nextTry({ attempts: 20, createdAt }, at(23 * 60))?.toISOString()).toBe(at(24 * 60).toISOString());
+    expect(nextTry({ attempts: 20, createdAt }, at(23 * 60 + 1))).toBeUndefined();
   });
 });
 

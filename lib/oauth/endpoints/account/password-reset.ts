@@ -166,6 +166,6 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   // Spent in the same transaction as the change: of two requests with one token, one wins.
   const done = await completePasswordReset(found.tokenHash, found.user, passwordHash);
   if ("problem" in done) throw new InvalidResetToken(TOKEN_PROBLEMS[done.problem], { detail: `reset token: ${LOST_MEANWHILE[done.problem]}` });
-  noticeUser(found.user.id, { kind: "password_changed", how: "reset" }, log);
+  await noticeUser(found.user.id, { kind: "password_changed", how: "reset" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -25,6 +25,6 @@ export const accountPasswordEndpoint = accountEndpoint(async (request, { workspa
   await assertPasswordAllowed(next, workspace, user);
   await assertCurrentPassword(workspace, user, current);
   await changePassword(user.id, await hashPassword(next), sessionId);
-  noticeUser(user.id, { kind: "password_changed", how: "account" }, log);
+  await noticeUser(user.id, { kind: "password_changed", how: "account" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }, "account.password.change");

@@ -180,6 +180,6 @@ export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, au
   // The old address hears of it: whoever took the account by its address would otherwise go
   // unseen. Not when only the case of its letters changed: the same mailbox, told nothing new.
   if (confirmed.replaced !== null && !sameMailbox(confirmed.replaced, found.email))
-    noticeUser(found.user.id, { kind: "email_changed", newEmail: found.email }, log, confirmed.replaced);
+    await noticeUser(found.user.id, { kind: "email_changed", newEmail: found.email }, log, confirmed.replaced);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -39,6 +39,6 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
   const confirmed = await confirmFactor(pending.id, new Date(now));
   if (confirmed === "gone")
     throw new InvalidRequest("the enrolment was replaced or removed meanwhile; confirm the current one", { status: 409, detail: "factor gone" });
-  if (confirmed === "confirmed") noticeUser(caller.user.id, { kind: "mfa_enabled" }, log);
+  if (confirmed === "confirmed") await noticeUser(caller.user.id, { kind: "mfa_enabled" }, log);
   return withDpopNonce(json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true }), caller);
 }

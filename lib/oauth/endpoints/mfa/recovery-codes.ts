@@ -25,6 +25,6 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
   const codes = newRecoveryCodes();
   await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
-  noticeUser(caller.user.id, { kind: "recovery_codes_replaced" }, log);
+  await noticeUser(caller.user.id, { kind: "recovery_codes_replaced" }, log);
   return withDpopNonce(json({ recovery_codes: codes }), caller);
 }

@@ -26,6 +26,6 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   // A pending enrolment alone never gated a sign-in: removing it turns nothing off. What was
   // removed, not what the caller's factors were when read: one confirmed meanwhile is told too.
   const { confirmed } = await removeFactors(caller.user.id);
-  if (confirmed > 0) noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
+  if (confirmed > 0) await noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }

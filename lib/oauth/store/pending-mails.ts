@@ -1,0 +1,81 @@
+import { randomUUID } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
+import { Prisma } from "@/lib/generated/prisma/client.ts";
+import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+
+// The mails to users not sent yet (the PendingMail table): kept from the change they report until
+// a mail server takes them. Plain SQL: they are written and sent from a sign-in's paths too, and
+// every server looks for due ones, so they are part of its steady state (lib/platform/db.ts).
+
+/** A mail to keep: what it is, what it says, and where it goes when not to the account's address. */
+export interface MailToKeep {
+  userId: string;
+  job: string;
+  body: string;
+  to?: string;
+}
+
+/** A kept mail, as an instance that claimed it sends it. */
+export interface PendingMail {
+  id: string;
+  userId: string;
+  job: string;
+  body: string;
+  toAddress: string | null;
+  attempts: number;
+  createdAt: Date;
+  /** The claim it is under: only its holder settles it (see `settleMail`). */
+  claim: string;
+}
+
+/** Keeps a mail, due at once: its id, or undefined when its user is gone (deleted meanwhile). */
+export async function keepMail(mail: MailToKeep, now = new Date()): Promise<string | undefined> {
+  const id = uuidv7();
+  try {
+    await sqlExecute(
+      db(),
+      Prisma.sql`INSERT INTO "PendingMail" ("id", "userId", "job", "body", "toAddress", "dueAt", "attempts", "createdAt")
+        VALUES (${id}, ${mail.userId}, ${mail.job}, ${mail.body}, ${mail.to ?? null}, ${now}, ${0}, ${now})`,
+    );
+  } catch (err) {
+    if (isMissingRowError(err)) return undefined;
+    throw err;
+  }
+  return id;
+}
+
+/** The ids of the mails due by `now`, the longest due first. */
+export async function dueMails(now: Date, limit: number): Promise<string[]> {
+  const rows = await sqlRows<{ id: string }>(db(), Prisma.sql`SELECT "id" FROM "PendingMail" WHERE "dueAt" <= ${now} ORDER BY "dueAt" ${sqlLimit(limit)}`);
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Claims a due mail until `until`: one conditional update, so that of two instances (or a send
+ * begun after the answer and the periodic one) only one gets it; the other gets undefined, as
+ * for a mail sent meanwhile or gone with its user. A claim that ends unsettled (the instance
+ * stopped while it sent) leaves the mail due again at `until`.
+ */
+export async function claimMail(id: string, now: Date, until: Date): Promise<PendingMail | undefined> {
+  const claim = randomUUID();
+  const claimed = await sqlExecute(
+    db(),
+    Prisma.sql`UPDATE "PendingMail" SET "dueAt" = ${until}, "claim" = ${claim}, "attempts" = "attempts" + 1 WHERE "id" = ${id} AND "dueAt" <= ${now}`,
+  );
+  if (claimed === 0) return undefined;
+  const [row] = await sqlRows<Omit<PendingMail, "createdAt" | "attempts"> & { createdAt: string | Date; attempts: number | bigint }>(
+    db(),
+    Prisma.sql`SELECT "id", "userId", "job", "body", "toAddress", "attempts", "createdAt", "claim" FROM "PendingMail" WHERE "id" = ${id} AND "claim" = ${claim}`,
+  );
+  return row && { ...row, attempts: Number(row.attempts), createdAt: new Date(row.createdAt) };
+}
+
+/** Ends a claimed mail's wait: sent (or given up), the row goes; else it is due again at `retryAt`. */
+export async function settleMail(mail: PendingMail, retryAt?: Date): Promise<void> {
+  await sqlExecute(
+    db(),
+    retryAt === undefined
+      ? Prisma.sql`DELETE FROM "PendingMail" WHERE "id" = ${mail.id} AND "claim" = ${mail.claim}`
+      : Prisma.sql`UPDATE "PendingMail" SET "dueAt" = ${retryAt}, "claim" = ${null} WHERE "id" = ${mail.id} AND "claim" = ${mail.claim}`,
+  );
+}
