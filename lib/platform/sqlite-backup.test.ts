@@ -88,11 +88,13 @@ describe("backupSqlite", () => {
         stdio: "ignore",
       },
     );
+    // The copy and, once SQLite writes to it, its journal beside it.
     const temporary = () => fs.readdirSync(dir).filter((f) => f.startsWith(`.large-${signal}-copy.db.`));
+    const copies = () => temporary().filter((f) => f.endsWith(".tmp"));
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, by) => resolve(by)));
     // As soon as the copy has begun.
-    for (let i = 0; i < 10_000 && temporary().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1));
-    expect(temporary()).toHaveLength(1);
+    for (let i = 0; i < 10_000 && copies().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(copies()).toHaveLength(1);
     child.kill(signal);
     expect(await ended).toBe(signal);
     expect(temporary()).toEqual([]);
