@@ -1,4 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, generatePrimeSync, randomBytes, randomUUID, sign } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
@@ -12,6 +14,7 @@ import { setWorkspace } from "@/lib/admin/workspaces.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { currentDpopNonce, DPOP_NONCE_WINDOW_MS, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
+import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
@@ -25,6 +28,7 @@ import {
   introspect,
   ISSUER,
   postToken,
+  routeContext,
   SERVICE_BASIC,
   SPA,
   TOKEN_URL,
@@ -520,6 +524,53 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
     const res = await callUserinfo({ headers: { Authorization: "Bearer not.a.token" } });
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
+  });
+});
+
+// Both servers answer a HEAD as its GET (without the body); the proof still names the method the
+// client sent (RFC 9449 §4.3: htm is the request's method).
+describe("a HEAD at userinfo with a DPoP proof", () => {
+  const headers = async (key: Key, token: string, htm: string) => ({
+    Authorization: `DPoP ${token}`,
+    DPoP: await proof(key, { htm, htu: USERINFO_URL, ath: accessTokenHash(token) }),
+  });
+  const expectRefused = (res: Response) => {
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(
+      /^DPoP realm="[^"]+", error="invalid_dpop_proof", error_description="the DPoP proof's htm does not match the request's method"/,
+    );
+  };
+
+  it("under npm run dev (Next hands it to the GET handler): takes a proof that says HEAD, refuses one that says GET", async () => {
+    const key = await newKey();
+    const { access_token } = await dpopSignIn(key);
+    const ask = async (method: string, htm: string) =>
+      routes.userinfo.GET(new Request(USERINFO_URL, { method, headers: await headers(key, access_token, htm) }), routeContext());
+    expect((await ask("HEAD", "HEAD")).status).toBe(200);
+    expectRefused(await ask("HEAD", "GET"));
+    // Nor is a proof for a HEAD good for a GET.
+    expectRefused(await ask("GET", "HEAD"));
+  });
+
+  it("on the production server: the same", async () => {
+    const server = createServer((req, res) => {
+      if (!serveOAuth(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const key = await newKey();
+      const { access_token } = await dpopSignIn(key);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/demo/default/userinfo`;
+      const ask = async (method: string, htm: string) => fetch(url, { method, headers: await headers(key, access_token, htm) });
+      const taken = await ask("HEAD", "HEAD");
+      expect(taken.status).toBe(200);
+      expect(await taken.text()).toBe("");
+      expectRefused(await ask("HEAD", "GET"));
+      expectRefused(await ask("GET", "HEAD"));
+      expect((await ask("GET", "GET")).status).toBe(200);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

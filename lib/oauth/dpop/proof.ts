@@ -76,7 +76,8 @@ export function dpopHeader(request: OAuthRequest): string | undefined {
 /**
  * Verifies the request's DPoP proof (RFC 9449 §4.3), or returns undefined when it sent none:
  * exactly one, at most MAX_DPOP_PROOF_LENGTH; `typ` `dpop+jwt`; an asymmetric `alg` of DPOP_ALGS;
- * a public `jwk` with no private member, that verifies the signature; `htm` the request's method;
+ * a public `jwk` with no private member, that verifies the signature; `htm` the request's method
+ * (a `HEAD`'s, though it is answered as its `GET`);
  * `htu` this endpoint's URL; `iat` within DPOP_PROOF_MAX_AGE_SECONDS (and the clock skew);
  * `ath` for an access token; the server's nonce when the workspace asks for one (§8, checked
  * before the signature); an RSA key of at most 4096 bits with an exponent under 2^32; and a
@@ -145,7 +146,7 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
   const { jti, htm, htu, iat } = payload as { jti: unknown; htm: unknown; htu: unknown; iat: number };
   if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH)
     throw refuse("the DPoP proof's jti must be a string of at most 256 characters");
-  if (htm !== request.method) throw refuse("the DPoP proof's htm does not match the request's method");
+  if (htm !== (request.head === true ? "HEAD" : request.method)) throw refuse("the DPoP proof's htm does not match the request's method");
   const expected = comparableUrl(context.url);
   if (expected === undefined || comparableUrl(htu) !== expected) throw refuse("the DPoP proof's htu does not match the request's URL");
   if (context.accessToken !== undefined && payload.ath !== accessTokenHash(context.accessToken)) {

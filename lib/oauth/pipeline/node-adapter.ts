@@ -35,6 +35,7 @@ export function serveOAuth(req: IncomingMessage, res: ServerResponse): boolean {
 function oauthRequest(req: IncomingMessage, method: string): OAuthRequest {
   return {
     method,
+    head: req.method === "HEAD",
     url: req.url ?? "/",
     headers: {
       get(name: string): string | null {

@@ -7,6 +7,11 @@ import { bearerChallenge, type OAuthError } from "@/lib/oauth/protocol/errors.ts
  */
 export interface OAuthRequest {
   readonly method: string;
+  /**
+   * A `HEAD`, answered as its `GET` (`method`) without the body: the method the client sent, which
+   * a DPoP proof names (RFC 9449 §4.3).
+   */
+  readonly head?: boolean;
   /** The request target: an absolute URL (Web) or the path with its query (Node). */
   readonly url: string;
   readonly headers: { get(name: string): string | null };
