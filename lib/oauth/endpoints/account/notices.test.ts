@@ -342,6 +342,16 @@ describe("security notices", () => {
     expect(await pendingOf(user.id)).toEqual([]);
   });
 
+  it("mails nothing, and forgets the notice, when the account has no address by the time it is sent", async () => {
+    await newUser("zora");
+    const user = await db().user.findFirstOrThrow({ where: { username: "zora" } });
+    await kept(() => noticeUser(user.id, { kind: "recovery_codes_replaced" }, logger));
+    expect(await pendingOf(user.id)).toHaveLength(1);
+    await db().user.update({ where: { id: user.id }, data: { email: null, emailVerified: false } });
+    expect(await mailedBy(() => deliverDueMails())).toEqual([]);
+    expect(await pendingOf(user.id)).toEqual([]);
+  });
+
   it("mails nothing once the user is gone, before or after the notice was kept", async () => {
     await newUser("yuri");
     const user = await db().user.findFirstOrThrow({ where: { username: "yuri" } });
