@@ -414,31 +414,39 @@ async function main() {
     // far the tail moves from round to round.
     const roundTails: RoundTails[] = [];
     /**
-     * The app's scenario, its floor's and, given `peerName`, the peer's, in alternating rounds
-     * (ABBA, or ABCCBA with the peer: the machine's speed drifts, and each server's mean position
-     * in the sequence is the same). Given `machineName`, the steady server (steady-server.ts) joins
-     * the rounds at the app's rate.
+     * The app's scenario, given `floorName` its floor's and, given `peerName`, the peer's, in
+     * alternating rounds (ABBA, or ABCCBA with the peer: the machine's speed drifts, and each
+     * server's mean position in the sequence is the same). Given `machineName`, the steady server
+     * (steady-server.ts) joins the rounds at the app's rate.
      */
     const compare = async (
       name: string,
-      floorName: string,
+      floorName: string | undefined,
       options: (url: string) => Promise<autocannon.Options>,
       { peerName, machineName, rounds = ROUNDS }: { peerName?: string; machineName?: string; rounds?: number } = {},
-    ): Promise<[Row, Row, number[]]> => {
-      const floorRuns: Runs = { name: floorName, server: servers.baseline, options: await options(BASELINE), rows: [] };
+    ): Promise<{ mine: Row; floor?: Row; roundRatios: number[] }> => {
+      const floorRuns: Runs | undefined = floorName ? { name: floorName, server: servers.baseline, options: await options(BASELINE), rows: [] } : undefined;
       const appRuns: Runs = { name, server: servers.app, options: await options(APP), rows: [] };
       const peerRuns: Runs | undefined = peerName ? { name: peerName, server: servers.peer, options: await options(PEER), rows: [] } : undefined;
-      const order = [floorRuns, appRuns, ...(peerRuns ? [peerRuns] : [])];
+      const order = [...(floorRuns ? [floorRuns] : []), appRuns, ...(peerRuns ? [peerRuns] : [])];
       if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
       let machine: { runs: Runs; optionsAt: (appRate: number) => autocannon.Options } | undefined;
       if (machineName) {
         // The steady server spins for as long as the app took over a request in its latest round
         // (by their rates: at the same rate, the two have the same p50 under the same load). Its
-        // own cost per request comes from a second of it spinning for nothing, which warms it up.
+        // own cost per request comes from a second of it spinning for nothing, which warms it up;
+        // after each of its rounds, the spin is corrected by how far its rate fell from the app's
+        // (the tail's measure grows with the rate: a slower steady server would flatter the machine).
         const ownRate = (await load(machineName, servers.steady, { url: STEADY }, 1)).rps;
+        const runs: Runs = { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] };
+        let spinUs: number | undefined;
         machine = {
-          runs: { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] },
-          optionsAt: (appRate) => ({ url: `${STEADY}/?us=${Math.max(0, Math.round(1e6 / appRate - 1e6 / ownRate))}` }),
+          runs,
+          optionsAt: (appRate) => {
+            const last = runs.rows.at(-1);
+            spinUs = Math.max(0, spinUs === undefined || !last ? 1e6 / appRate - 1e6 / ownRate : spinUs + 1e6 / appRate - 1e6 / last.rps);
+            return { url: `${STEADY}/?us=${Math.round(spinUs)}` };
+          },
         };
         order.push(machine.runs);
       }
@@ -450,26 +458,27 @@ async function main() {
           runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
         }
       }
-      const [mine, floor] = [mean(appRuns.rows, name), mean(floorRuns.rows, floorName)];
-      rows.push(mine, floor);
-      ratios.push([name, mine.rps / floor.rps]);
-      roundTails.push({ name, mine: appRuns.rows, floor: floorRuns.rows, machine: machine?.runs.rows });
+      const mine = mean(appRuns.rows, name);
+      const floor = floorRuns && mean(floorRuns.rows, floorRuns.name);
+      rows.push(mine, ...(floor ? [floor] : []));
+      if (floor) ratios.push([name, mine.rps / floor.rps]);
+      roundTails.push({ name, mine: appRuns.rows, floor: floorRuns?.rows, machine: machine?.runs.rows });
       if (peerRuns) {
         const other = mean(peerRuns.rows, peerRuns.name);
         rows.push(other);
         peerRatios.push([name, mine.rps / other.rps]);
       }
       if (machine) rows.push(mean(machine.runs.rows, machine.runs.name));
-      return [mine, floor, appRuns.rows.map((row, i) => row.rps / floorRuns.rows[i]!.rps)];
+      return { mine, floor, roundRatios: floorRuns ? appRuns.rows.map((row, i) => row.rps / floorRuns.rows[i]!.rps) : [] };
     };
-    const [pw, base, pwRounds] = await compare(
-      "password grant (demo-backend, Basic)",
-      "baseline: password grant (node:http)",
-      async (url) => passwordGrant(url),
-      {
-        rounds: PASSWORD_ROUNDS,
-      },
-    );
+    const {
+      mine: pw,
+      floor: base,
+      roundRatios: pwRounds,
+    } = await compare("password grant (demo-backend, Basic)", "baseline: password grant (node:http)", async (url) => passwordGrant(url), {
+      rounds: PASSWORD_ROUNDS,
+    });
+    if (!base) throw new Error("the password grant is measured beside its baseline");
 
     log("signing in the token pools");
     const pools = new Map<string, Array<{ access_token: string; refresh_token: string }>>();
@@ -497,7 +506,7 @@ async function main() {
         headers: { Authorization: BASIC, "Content-Type": FORM },
         body: `token=${pool(url)[0]?.access_token}`,
       }),
-      { peerName: "peer: oidc-provider introspection", machineName: MACHINE_NAME },
+      { peerName: "peer: oidc-provider introspection", machineName: machineAt("introspection") },
     );
     await compare(
       "userinfo",
@@ -508,13 +517,14 @@ async function main() {
       }),
       { peerName: "peer: oidc-provider userinfo" },
     );
-    log("JWKS, discovery");
-    for (const [name, url] of [
-      ["JWKS", `${APP}/demo/default/.well-known/jwks.json`],
-      ["discovery", `${APP}/demo/default/.well-known/openid-configuration`],
+    // No floor: each answers a document it holds. Beside the steady server at their rates, the
+    // tail a server that does nothing else shows there (the faster the answer, the larger the same
+    // stall against its p50).
+    for (const [name, path] of [
+      ["JWKS", "jwks.json"],
+      ["discovery", "openid-configuration"],
     ] as const) {
-      if (WARM_UP_DURATION > 0) await load(name, servers.app, { url }, WARM_UP_DURATION);
-      rows.push(await load(name, servers.app, { url }));
+      await compare(name, undefined, async (url) => ({ url: `${url}/demo/default/.well-known/${path}` }), { machineName: machineAt(name) });
     }
 
     const table = report(rows, pw, base, pwRounds, ceiling, ratios, peerRatios, roundTails, weights);
@@ -549,13 +559,14 @@ const allCpu = (r: Row) => r.cpu + (r.dbCpu ?? 0);
 /** The rows of the servers we compare against: the baseline and the floors, the peer, and the machine's steady server. */
 const FLOORS = /^(baseline|floor):/;
 const OTHERS = /^(baseline|floor|peer|machine):/;
-const MACHINE_NAME = "machine: a steady server at introspection's rate (node:http)";
+const machineAt = (scenario: string) => `machine: a steady server at ${scenario}'s rate (node:http)`;
+const MACHINE_AT = /^machine: a steady server at (.+)'s rate/;
 
-/** One scenario's rounds, ours, its floor's and (beside introspection) the steady server's. */
+/** One scenario's rounds: ours, its floor's (if it has one) and the steady server's (if it ran beside). */
 interface RoundTails {
   name: string;
   mine: Row[];
-  floor: Row[];
+  floor?: Row[];
   machine?: Row[];
 }
 
@@ -571,7 +582,12 @@ function report(
   weights: Weight[],
 ): string {
   const f = (n: number, d = 0) => n.toFixed(d);
-  const steady = rows.find((r) => r.name === MACHINE_NAME);
+  // The steady server's rows, each with the scenario whose rate it ran at.
+  const machines = rows.flatMap((r) => {
+    const at = MACHINE_AT.exec(r.name)?.[1];
+    return at ? [[at, r] as const] : [];
+  });
+  const floorOf = (name: string) => (name === pw.name ? "the baseline's" : "the floor's");
   const peerVersion = (JSON.parse(fs.readFileSync(path.join(root, "node_modules", "oidc-provider", "package.json"), "utf8")) as { version: string }).version;
   const lines = [
     ...table(rows),
@@ -580,19 +596,19 @@ function report(
     `- CPU per password grant, the server's${args.postgres ? " and the database server's together" : ""}: ours ${f(allCpu(pw), 2)} ms, the baseline's ${f(allCpu(base), 2)} ms; on a machine whose cores it keeps busy, that alone would make the ratio ${f(allCpu(base) / allCpu(pw), 3)}`,
     ...ratios.slice(1).map(([name, ratio]) => `- ${name} / its floor: **${f(ratio, 3)}** (target >= 0.6)`),
     ...peerRatios.map(([name, ratio]) => `- ${name} / oidc-provider: **${f(ratio, 3)}**${name === "refresh grant" ? " (target > 1)" : ""}`),
-    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}; the machine's own (a server that spends the same time on every request, at introspection's rate, and does nothing else) ${steady ? f(tail(steady), 2) : "-"}`,
+    `- p99 / p50, the worst round's p99 over the mean p50 (target <= 3): ours at most **${longestTail(rows.filter((r) => !OTHERS.test(r.name)))}**; the baseline's and floors' at most ${longestTail(rows.filter((r) => FLOORS.test(r.name)))}; the machine's own (a server that spends the same time on every request and does nothing else, at each scenario's rate) ${machines.map(([name, row]) => `${f(tail(row), 2)} (${name})`).join(", ") || "-"}`,
     ...roundTails.map(
       ({ name, mine, floor, machine }) =>
-        `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}; the ${name === pw.name ? "baseline" : "floor"}'s ${floor.map((r) => f(tail(r), 2)).join(", ")}${machine ? `; the machine's ${machine.map((r) => f(tail(r), 2)).join(", ")}` : ""}`,
+        `- ${name}, each round's own p99 / p50: ours ${mine.map((r) => f(tail(r), 2)).join(", ")}${floor ? `; ${floorOf(name)} ${floor.map((r) => f(tail(r), 2)).join(", ")}` : ""}${machine ? `; the machine's ${machine.map((r) => f(tail(r), 2)).join(", ")}` : ""}`,
     ),
     `- the share of each round's slowest 1% that came in its first ${EARLY_MS / 1000} s of ${ROUND_DURATION}, the mean over the rounds: ${roundTails
       .map(
         ({ name, mine, floor, machine }) =>
-          `${name} ${percent(mine)}, the ${name === pw.name ? "baseline" : "floor"}'s ${percent(floor)}${machine ? `, the machine's ${percent(machine)}` : ""}`,
+          `${name} ${percent(mine)}${floor ? `, ${floorOf(name)} ${percent(floor)}` : ""}${machine ? `, the machine's ${percent(machine)}` : ""}`,
       )
       .join("; ")}`,
     `- argon2id ceiling (all cores, in-process): ${f(ceiling, 1)} verifications/s; the password grant reaches ${f((100 * pw.rps) / ceiling, 1)}% of it, the baseline ${f((100 * base.rps) / ceiling, 1)}%`,
-    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
+    `- ${CONNECTIONS} connections, ${DURATION} s per scenario; each scenario and its floor (or the steady server) in ${ROUNDS === 1 ? "one round" : `${ROUNDS} alternating rounds`} of ${ROUND_DURATION} s${PASSWORD_ROUNDS !== ROUNDS ? ` (the password grant in ${PASSWORD_ROUNDS})` : ""}; CPU is the server's, all threads, per request${args.smoke ? " (smoke: the figures mean nothing)" : ""}; load generator on the same machine; the app on ${args.postgres ? "PostgreSQL (same machine), its floors too" : "SQLite"}`,
     `- peer: oidc-provider ${peerVersion} on ${args.postgres ? "PostgreSQL" : "SQLite"} (e2e/bench/peers/oidc-provider.mjs), in the same rounds: opaque access tokens (ours are ES256 JWTs), refresh tokens rotated on every use, ES256 ID tokens`,
     "",
     "Page weight: gzip JavaScript of a cold load in Chromium (budget: 15 kB over the empty page)",
