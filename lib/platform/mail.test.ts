@@ -43,6 +43,20 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
     expect((failure as Error).message).toMatch(/^the SMTP server did not take the mail: /);
     expect((failure as Error).message).not.toContain("wrong-secret-9");
     expect((failure as Error).message).not.toContain("mailer");
+    // Every other mail would be refused alike.
+    expect((failure as MailFailure).unreachable).toBe(true);
+  });
+
+  it("fails with a MailFailure of that mail alone when the server refuses the mail (451)", async () => {
+    Object.assign(settings(), { SMTP_URL: smtp.url, MAIL_FROM: "no-reply@example.com" });
+    smtp.refuseNext(1);
+    const failure = await sendMail(MAIL).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(MailFailure);
+    expect((failure as Error).message).toMatch(/^the SMTP server did not take the mail: .*451/);
+    expect((failure as MailFailure).unreachable).toBe(false);
+    // The next one is taken.
+    await sendMail(MAIL);
+    expect((await smtp.nextMail()).subject).toBe(MAIL.subject);
   });
 
   it("in production, logs in and sends in clear only to a server on this machine", async () => {
@@ -59,6 +73,7 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
       const failure = await sendMail(MAIL).catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(MailFailure);
       expect((failure as Error).message).toMatch(/^the SMTP server did not take the mail: .*STARTTLS/);
+      expect((failure as MailFailure).unreachable).toBe(true);
       expect(elsewhere.received).toEqual([]);
       // Outside production it goes through (a development relay).
       Object.assign(settings(), { isProduction: false });
@@ -79,6 +94,7 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
       const failure = await sendMail(MAIL).catch((err: unknown) => err);
       expect(failure).toBeInstanceOf(MailFailure);
       expect((failure as Error).message).toMatch(/Greeting never received/);
+      expect((failure as MailFailure).unreachable).toBe(true);
       // Not nodemailer's own 30 s (before, the URL's options replaced ours).
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
@@ -88,7 +104,9 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
 
   it("fails with a MailFailure when no server answers", async () => {
     Object.assign(settings(), { SMTP_URL: "smtp://u:p@127.0.0.1:1", MAIL_FROM: "no-reply@example.com" });
-    await expect(sendMail(MAIL)).rejects.toBeInstanceOf(MailFailure);
+    const failure = await sendMail(MAIL).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(MailFailure);
+    expect((failure as MailFailure).unreachable).toBe(true);
   });
 });
 

@@ -55,6 +55,25 @@ export function clearDevMailbox(): void {
 /** A failure to hand a mail to the SMTP server; its message names no credential. */
 export class MailFailure extends Error {
   override name = "MailFailure";
+  /**
+   * `unreachable`: the server could not be reached, or would not take mail from us at all (no
+   * connection, no answer, TLS or login refused, closing: 421), so that any other mail would fail
+   * alike for now; false when it refused this mail alone (its sender, a recipient, its content).
+   */
+  constructor(
+    message: string,
+    readonly unreachable = false,
+  ) {
+    super(message);
+  }
+}
+
+// nodemailer's codes for a failure of the connection or the session, not of one mail (EENVELOPE,
+// EMESSAGE and ESTREAM are one mail's).
+const SESSION_FAILURES = new Set(["ECONNECTION", "ETIMEDOUT", "ESOCKET", "EDNS", "ETLS", "EREQUIRETLS", "EHLO", "EAUTH", "EPROTOCOL"]);
+function unreachable(err: unknown): boolean {
+  const { code, responseCode } = (err ?? {}) as { code?: unknown; responseCode?: unknown };
+  return (typeof code === "string" && SESSION_FAILURES.has(code)) || responseCode === 421;
 }
 
 // One transport (and its connection pool) per SMTP_URL, made at the first mail. nodemailer is
@@ -127,7 +146,7 @@ export async function sendMail(mail: Mail, log: Logger = logger): Promise<void> 
   } catch (err) {
     // nodemailer's messages carry the server's reply and code, never the URL or its password.
     const reason = err instanceof Error ? err.message : String(err);
-    throw new MailFailure(`the SMTP server did not take the mail: ${reason}`);
+    throw new MailFailure(`the SMTP server did not take the mail: ${reason}`, unreachable(err));
   }
 }
 

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { backgroundSettled, inBackground, MAX_BACKGROUND_JOBS } from "@/lib/platform/background.ts";
@@ -10,6 +11,7 @@ import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth
 import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import { closeMailTransport } from "@/lib/platform/mail.ts";
 import { claimMail } from "@/lib/oauth/store/pending-mails.ts";
 import { deliverDueMails, MAIL_CLAIM_MS, MAIL_GIVE_UP_MS, MAIL_RETRY_MS, nextTry, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
@@ -340,6 +342,89 @@ describe("security notices", () => {
       }),
     ]);
     expect(await pendingOf(user.id)).toEqual([]);
+  });
+
+  it("stops a sweep at a mail server that cannot be reached, and the sweep after it is back mails the rest", async () => {
+    expect(await db().pendingMail.count()).toBe(0);
+    const users = [];
+    for (const name of ["abel", "bina", "cato"]) {
+      await newUser(name);
+      const user = await db().user.findFirstOrThrow({ where: { username: name } });
+      await kept(() => noticeUser(user.id, { kind: "mfa_enabled" }, logger));
+      users.push(user);
+    }
+    // A port nothing listens on: every connection is refused.
+    const closed = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const lines = captureRequestLogs();
+    const log = logger.child({});
+    const now = new Date();
+    Object.assign(settings(), { SMTP_URL: `smtp://127.0.0.1:${closed}` });
+    closeMailTransport();
+    try {
+      expect(await deliverDueMails(log, now)).toBe(3);
+    } finally {
+      Object.assign(settings(), { SMTP_URL: smtp.url });
+      closeMailTransport();
+    }
+    // One try, then the sweep stopped: the other two were not tried (no attempt counted), and wait, due.
+    const events = lines().filter((line) => String(line.event).startsWith("mail."));
+    expect(events).toEqual([
+      expect.objectContaining({
+        level: 40,
+        event: "mail.deferred",
+        job: "account.notice.mfa_enabled",
+        attempts: 1,
+        err: expect.stringContaining("ECONNREFUSED"),
+      }),
+      expect.objectContaining({ level: 40, event: "mail.sweep_stopped", waiting: 2 }),
+    ]);
+    const rows = await db().pendingMail.findMany({ where: { userId: { in: users.map((u) => u.id) } } });
+    const tried = rows.filter((row) => row.attempts === 1);
+    expect(tried).toHaveLength(1);
+    expect(tried[0]!.userId).toBe((events[0] as { userId: string }).userId);
+    expect(tried[0]!.dueAt.getTime()).toBe(now.getTime() + MAIL_RETRY_MS[0]);
+    expect(rows.filter((row) => row.attempts === 0 && row.dueAt <= now)).toHaveLength(2);
+
+    // The server is back: the next sweep mails the two that waited, the tried one at its retry.
+    const waited = await mailedBy(() => deliverDueMails(logger));
+    expect(waited.map((m) => m.rcptTo[0]).sort()).toEqual(
+      users
+        .filter((u) => u.id !== tried[0]!.userId)
+        .map((u) => u.email)
+        .sort(),
+    );
+    const retried = await mailedBy(() => deliverDueMails(logger, tried[0]!.dueAt));
+    expect(retried.map((m) => m.rcptTo[0])).toEqual([users.find((u) => u.id === tried[0]!.userId)!.email]);
+    expect(await db().pendingMail.count()).toBe(0);
+  });
+
+  it("goes on with a sweep past a mail the server refuses on its own", async () => {
+    expect(await db().pendingMail.count()).toBe(0);
+    const users = [];
+    for (const name of ["dora", "egon"]) {
+      await newUser(name);
+      const user = await db().user.findFirstOrThrow({ where: { username: name } });
+      await kept(() => noticeUser(user.id, { kind: "mfa_disabled" }, logger));
+      users.push(user);
+    }
+    const lines = captureRequestLogs();
+    smtp.refuseNext(1);
+    const mails = await mailedBy(() => deliverDueMails(logger.child({})));
+    // The first refused (451, that mail's alone), the second mailed in the same sweep.
+    expect(mails).toHaveLength(1);
+    expect(lines().filter((line) => String(line.event).startsWith("mail."))).toEqual([
+      expect.objectContaining({ event: "mail.deferred", attempts: 1, err: expect.stringContaining("451") }),
+    ]);
+    const [left] = await db().pendingMail.findMany({ where: { userId: { in: users.map((u) => u.id) } } });
+    expect(left).toMatchObject({ attempts: 1 });
+    expect(mails[0]!.rcptTo).toEqual([users.find((u) => u.id !== left!.userId)!.email]);
+    await mailedBy(() => deliverDueMails(logger, left!.dueAt));
+    expect(await db().pendingMail.count()).toBe(0);
   });
 
   it("mails nothing, and forgets the notice, when the account has no address by the time it is sent", async () => {

@@ -1,6 +1,6 @@
 import { inBackground } from "@/lib/platform/background.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
-import { mailDelivery, sendMail, type Mail } from "@/lib/platform/mail.ts";
+import { MailFailure, mailDelivery, sendMail, type Mail } from "@/lib/platform/mail.ts";
 import { codesLockedMail, noticeMail, type Addressee, type Notice } from "@/lib/oauth/endpoints/account/mails.ts";
 import { mailRecipient } from "@/lib/oauth/store/account-tokens.ts";
 import { claimMail, dueMails, keepMail, settleMail, type PendingMail } from "@/lib/oauth/store/pending-mails.ts";
@@ -41,7 +41,7 @@ export async function mailUser(userId: string, job: string, body: KeptMail, log:
   if (id === undefined) return;
   // Past the bound of background jobs, the next sweep sends it.
   const kept = id;
-  inBackground(job, () => deliverMail(kept, log), log);
+  inBackground(job, () => deliverMail(kept, log).then(() => undefined), log);
 }
 
 /**
@@ -67,14 +67,18 @@ export function nextTry(mail: Pick<PendingMail, "attempts" | "createdAt">, now: 
   return at.getTime() - mail.createdAt.getTime() > MAIL_GIVE_UP_MS ? undefined : at;
 }
 
-/** Sends one kept mail if it is due and no one else has it (see claimMail), and settles it. */
-async function deliverMail(id: string, log: Logger, now = new Date()): Promise<void> {
+/**
+ * Sends one kept mail if it is due and no one else has it (see claimMail), and settles it. Answers
+ * "unreachable" when the mail server could not be reached (the mail is tried again as any other
+ * it did not take): a sweep then leaves the rest for the next one.
+ */
+async function deliverMail(id: string, log: Logger, now = new Date()): Promise<"unreachable" | undefined> {
   const mail = await claimMail(id, now, new Date(now.getTime() + MAIL_CLAIM_MS));
   if (!mail) return;
   const recipient = await mailRecipient(mail.userId);
   const address = mail.toAddress ?? recipient?.email;
   // Gone, or without an address by now: no one to send it to.
-  if (!recipient || !address) return settleMail(mail);
+  if (!recipient || !address) return void (await settleMail(mail));
   try {
     await sendMail(compose(JSON.parse(mail.body) as KeptMail, { to: address, username: recipient.username, workspaceName: recipient.workspaceName }), log);
   } catch (err) {
@@ -87,16 +91,26 @@ async function deliverMail(id: string, log: Logger, now = new Date()): Promise<v
       await settleMail(mail, retryAt);
       log.warn({ event: "mail.deferred", ...detail, retryAt: retryAt.toISOString() }, `${mail.job}: not sent, tried again at ${retryAt.toISOString()}`);
     }
-    return;
+    return err instanceof MailFailure && err.unreachable ? "unreachable" : undefined;
   }
   await settleMail(mail);
   log.info({ event: `${mail.job}.mailed`, userId: mail.userId }, `${mail.job}: the user was mailed`);
 }
 
-/** Sends the kept mails due by `now`, one after the other; how many were due. */
+/**
+ * Sends the kept mails due by `now`, one after the other; how many were due. At a mail server
+ * that cannot be reached it stops after the first: the others stay due, untried, for the next
+ * sweep (each try of a silent server waits out its timeouts, and would count against every
+ * mail's day of tries).
+ */
 export async function deliverDueMails(log: Logger = logger, now = new Date()): Promise<number> {
   const due = await dueMails(now, SWEEP_LIMIT);
-  for (const id of due) await deliverMail(id, log, now);
+  for (const [i, id] of due.entries()) {
+    if ((await deliverMail(id, log, now)) !== "unreachable") continue;
+    const waiting = due.length - i - 1;
+    if (waiting > 0) log.warn({ event: "mail.sweep_stopped", waiting }, `the mail server cannot be reached: ${waiting} mails due wait for the next sweep`);
+    break;
+  }
   return due.length;
 }
 
