@@ -28,6 +28,7 @@ describe("the audit trail", () => {
       "failedLogins",
       "knownAddresses",
       "mfaChallenges",
+      "pendingMails",
       "refreshTokens",
       "revokedAccessTokens",
       "sessions",

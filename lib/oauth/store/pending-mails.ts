@@ -7,6 +7,14 @@ import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/plat
 // a mail server takes them. Plain SQL: they are written and sent from a sign-in's paths too, and
 // every server looks for due ones, so they are part of its steady state (lib/platform/db.ts).
 
+/** A mail still not taken this long after its change is given up, with an error in the log. */
+export const MAIL_GIVE_UP_MS = 24 * 60 * 60_000;
+/**
+ * A kept mail no server has sent or given up this long after its change (no server with mail
+ * swept it: every one ran without SMTP_URL meanwhile) is forgotten by retention (forgetStaleMails).
+ */
+export const KEPT_MAIL_MAX_AGE_MS = 2 * MAIL_GIVE_UP_MS;
+
 /** A mail to keep: what it is, what it says, and where it goes when not to the account's address. */
 export interface MailToKeep {
   userId: string;
@@ -78,4 +86,24 @@ export async function settleMail(mail: PendingMail, retryAt?: Date): Promise<voi
       ? Prisma.sql`DELETE FROM "PendingMail" WHERE "id" = ${mail.id} AND "claim" = ${mail.claim}`
       : Prisma.sql`UPDATE "PendingMail" SET "dueAt" = ${retryAt}, "claim" = ${null} WHERE "id" = ${mail.id} AND "claim" = ${mail.claim}`,
   );
+}
+
+/** A kept mail forgotten unsent: whose, what, and how many times it was tried. */
+export interface StaleMail {
+  userId: string;
+  job: string;
+  attempts: number;
+}
+
+/**
+ * Deletes up to `batch` kept mails made before `before` that no one holds (due by `now`: not under
+ * a claim, not waiting for a retry), and answers what they were (lib/oauth/store/retention.ts).
+ */
+export async function forgetStaleMails(before: Date, now: Date, batch: number): Promise<StaleMail[]> {
+  const rows = await sqlRows<{ userId: string; job: string; attempts: number | bigint }>(
+    db(),
+    Prisma.sql`DELETE FROM "PendingMail" WHERE "id" IN (SELECT "id" FROM "PendingMail" WHERE "createdAt" < ${before} AND "dueAt" <= ${now} ${sqlLimit(batch)})
+      RETURNING "userId", "job", "attempts"`,
+  );
+  return rows.map((row) => ({ userId: row.userId, job: row.job, attempts: Number(row.attempts) }));
 }

@@ -4,6 +4,7 @@ import { cli } from "@/lib/testing/cli.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { pruneExpired, stopPruning } from "@/lib/oauth/store/retention.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { postToken, SPA } from "@/lib/testing/oauth.ts";
 
 afterEach(() => {
@@ -88,7 +89,19 @@ async function seedRows(now: number) {
     expiresAt: at(expiresIn),
   });
   await db().accountToken.createMany({ data: [link(3_700_000, -1000), link(1_900_000, -100_000), link(60_000, 1_740_000)] });
-  return { live };
+  // A kept notice no server with mail has sent or given up two days after its change (mail was
+  // off meanwhile) is forgotten; one as old under a claim or waiting for its next try, or younger, is not.
+  const mail = (createdAgo: number, dueIn: number) => ({
+    id: randomUUID(),
+    userId: bob.id,
+    job: "account.notice.password_changed",
+    body: JSON.stringify({ notice: { kind: "password_changed", by: "user" } }),
+    dueAt: at(dueIn),
+    attempts: 2,
+    createdAt: at(-createdAgo),
+  });
+  await db().pendingMail.createMany({ data: [mail(2 * DAY + 1000, -DAY), mail(2 * DAY + 1000, 60_000), mail(2 * DAY - 1000, -1000)] });
+  return { live, bob };
 }
 
 describe("retention: expired and old rows are pruned", () => {
@@ -97,7 +110,9 @@ describe("retention: expired and old rows are pruned", () => {
     await db().refreshToken.deleteMany();
     await db().session.deleteMany();
     await db().auditEvent.deleteMany();
-    const { live } = await seedRows(now);
+    await db().pendingMail.deleteMany();
+    const { live, bob } = await seedRows(now);
+    const errors = vi.spyOn(logger, "error");
     const pruned = await pruneExpired(new Date(now), 1);
     expect(pruned).toEqual({
       refreshTokens: 2,
@@ -110,7 +125,16 @@ describe("retention: expired and old rows are pruned", () => {
       dpopProofs: 1,
       accountTokens: 1,
       auditEvents: 2,
+      pendingMails: 1,
     });
+    // The user was never told: an error that names them, as a sweep's giving up is.
+    expect(errors.mock.calls.filter(([detail]) => (detail as { event?: string }).event === "mail.undelivered")).toEqual([
+      [
+        { event: "mail.undelivered", job: "account.notice.password_changed", userId: bob.id, attempts: 2, err: "no server with mail sent it" },
+        "account.notice.password_changed: the user was not mailed, forgotten unsent",
+      ],
+    ]);
+    expect(await db().pendingMail.count()).toBe(2);
     expect(await db().usedClientAssertion.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
     expect(await db().usedDpopProof.count({ where: { expiresAt: { gt: new Date(now) } } })).toBe(1);
     expect(await db().session.findMany({ select: { id: true } })).toEqual([{ id: live.id }]);
@@ -128,6 +152,7 @@ describe("retention: expired and old rows are pruned", () => {
       dpopProofs: 0,
       accountTokens: 0,
       auditEvents: 0,
+      pendingMails: 0,
     });
   });
 

@@ -3,6 +3,7 @@ import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { MAIL_WINDOW_MS } from "@/lib/oauth/store/account-tokens.ts";
+import { forgetStaleMails, KEPT_MAIL_MAX_AGE_MS } from "@/lib/oauth/store/pending-mails.ts";
 
 /** How many rows of each kind a prune deleted. */
 export interface Pruned {
@@ -17,6 +18,8 @@ export interface Pruned {
   /** Mailed links (password reset, email verification) past their expiry and out of the mail limit's hour. */
   accountTokens: number;
   auditEvents: number;
+  /** Kept mails to users that no server with mail sent or gave up (KEPT_MAIL_MAX_AGE_MS). */
+  pendingMails: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -46,11 +49,34 @@ async function inBatches(table: string, key: readonly string[], where: Prisma.Sq
 }
 
 /**
+ * Forgets the kept mails no server with mail has sent or given up KEPT_MAIL_MAX_AGE_MS after their
+ * change (a sweep gives a mail up a day after it; only servers without SMTP_URL leave one that
+ * long), each the error `mail.undelivered` naming its user, as a sweep's giving up is: the row holds
+ * what the user was to be told, and for an address change their old address.
+ */
+async function forgetStale(now: Date, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const forgotten = await forgetStaleMails(new Date(now.getTime() - KEPT_MAIL_MAX_AGE_MS), now, batch);
+    for (const { job, userId, attempts } of forgotten) {
+      logger.error(
+        { event: "mail.undelivered", job, userId, attempts, err: "no server with mail sent it" },
+        `${job}: the user was not mailed, forgotten unsent`,
+      );
+    }
+    total += forgotten.length;
+    if (forgotten.length < batch) return total;
+    await breathe();
+  }
+}
+
+/**
  * Removes what no longer counts for anything: refresh tokens and sessions past their expiry
  * (every token of a session ends with it), denylist entries past the access token's expiry,
  * failed sign-ins older than the lockout window, addresses not signed in from within
  * LOCKOUT_KNOWN_ADDRESS_DAYS, expired mfa_tokens, the jti of expired client assertions and DPoP proofs, mailed links
- * both expired and older than the mail limit's hour (they are what it counts), and audit events older than AUDIT_RETENTION_DAYS. In small
+ * both expired and older than the mail limit's hour (they are what it counts), audit events older than AUDIT_RETENTION_DAYS, and kept
+ * mails to users no server with mail took (forgetStale). In small
  * batches, each its own short statement, so that a prune never holds the database for long.
  */
 export async function pruneExpired(now = new Date(), batch = 500): Promise<Pruned> {
@@ -72,6 +98,7 @@ export async function pruneExpired(now = new Date(), batch = 500): Promise<Prune
     dpopProofs: await inBatches("UsedDpopProof", ["id"], Prisma.sql`"expiresAt" < ${now}`, batch),
     accountTokens: await inBatches("AccountToken", ["tokenHash"], Prisma.sql`"expiresAt" < ${now} AND "createdAt" < ${before(MAIL_WINDOW_MS)}`, batch),
     auditEvents: await inBatches("AuditEvent", ["id"], Prisma.sql`"createdAt" < ${before(s.AUDIT_RETENTION_DAYS * DAY_MS)}`, batch),
+    pendingMails: await forgetStale(now, batch),
   };
 }
 

@@ -12,8 +12,8 @@ import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { closeMailTransport } from "@/lib/platform/mail.ts";
-import { claimMail } from "@/lib/oauth/store/pending-mails.ts";
-import { deliverDueMails, MAIL_CLAIM_MS, MAIL_GIVE_UP_MS, MAIL_RETRY_MS, nextTry, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { claimMail, MAIL_GIVE_UP_MS } from "@/lib/oauth/store/pending-mails.ts";
+import { deliverDueMails, MAIL_CLAIM_MS, MAIL_RETRY_MS, nextTry, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
 // Security notices: a change to how an account is signed in to is mailed to its owner.
 

@@ -3,7 +3,7 @@ import { logger, type Logger } from "@/lib/platform/logger.ts";
 import { MailFailure, mailDelivery, sendMail, type Mail } from "@/lib/platform/mail.ts";
 import { codesLockedMail, noticeMail, type Addressee, type Notice } from "@/lib/oauth/endpoints/account/mails.ts";
 import { mailRecipient } from "@/lib/oauth/store/account-tokens.ts";
-import { claimMail, dueMails, keepMail, settleMail, type PendingMail } from "@/lib/oauth/store/pending-mails.ts";
+import { claimMail, dueMails, keepMail, MAIL_GIVE_UP_MS, settleMail, type PendingMail } from "@/lib/oauth/store/pending-mails.ts";
 
 /** What a kept mail says beyond its addressee (stored as JSON): a security notice, or the codes-locked warning. */
 export type KeptMail = { notice: Notice } | { codesLocked: number };
@@ -12,8 +12,6 @@ export type KeptMail = { notice: Notice } | { codesLocked: number };
 export const MAIL_CLAIM_MS = 5 * 60_000;
 /** The waits after the 1st, 2nd, 3rd … try that the mail server did not take; the last one thereafter. */
 export const MAIL_RETRY_MS = [60_000, 5 * 60_000, 15 * 60_000, 60 * 60_000] as const;
-/** A mail still not taken this long after its change is given up, with an error in the log. */
-export const MAIL_GIVE_UP_MS = 24 * 60 * 60_000;
 /** How often every server looks for mails due (a retry, or one whose send never began). */
 export const MAIL_SWEEP_MS = 60_000;
 /** Mails one sweep sends at most: the rest wait for the next. */
