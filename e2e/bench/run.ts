@@ -429,33 +429,45 @@ async function main() {
       const appRuns: Runs = { name, server: servers.app, options: await options(APP), rows: [] };
       const peerRuns: Runs | undefined = peerName ? { name: peerName, server: servers.peer, options: await options(PEER), rows: [] } : undefined;
       const order = [...(floorRuns ? [floorRuns] : []), appRuns, ...(peerRuns ? [peerRuns] : [])];
-      if (WARM_UP_DURATION > 0) for (const runs of order) await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
-      let machine: { runs: Runs; optionsAt: (appRate: number) => autocannon.Options } | undefined;
+      // The app's rate in its warm-up: the steady server's first spin is set from it.
+      let warmRate: number | undefined;
+      if (WARM_UP_DURATION > 0) {
+        for (const runs of order) {
+          const row = await load(runs.name, runs.server, runs.options, WARM_UP_DURATION);
+          if (runs === appRuns) warmRate = row.rps;
+        }
+      }
+      let machine: { runs: Runs; spinFor: (appRate: number) => autocannon.Options; ran: (rate: number) => void } | undefined;
       if (machineName) {
         // The steady server spins for as long as the app took over a request in its latest round
-        // (by their rates: at the same rate, the two have the same p50 under the same load). Its
-        // own cost per request comes from a second of it spinning for nothing, which warms it up;
-        // after each of its rounds, the spin is corrected by how far its rate fell from the app's
-        // (the tail's measure grows with the rate: a slower steady server would flatter the machine).
-        const ownRate = (await load(machineName, servers.steady, { url: STEADY }, 1)).rps;
+        // (by their rates: at the same rate, the two have the same p50 under the same load), less
+        // its own cost per request: from a second of it spinning for nothing (which warms it up),
+        // then from each of its loads since, by how far its rate fell from the app's. The tail's
+        // measure grows with the rate: a slower steady server would flatter the machine, and one
+        // whose rounds ran at different rates would have the difference counted as its tail.
         const runs: Runs = { name: machineName, server: servers.steady, options: { url: STEADY }, rows: [] };
-        let spinUs: number | undefined;
+        let lastRate = (await load(machineName, servers.steady, runs.options, 1)).rps;
+        let spinUs = 0;
         machine = {
           runs,
-          optionsAt: (appRate) => {
-            const last = runs.rows.at(-1);
-            spinUs = Math.max(0, spinUs === undefined || !last ? 1e6 / appRate - 1e6 / ownRate : spinUs + 1e6 / appRate - 1e6 / last.rps);
+          spinFor: (appRate) => {
+            spinUs = Math.max(0, spinUs + 1e6 / appRate - 1e6 / lastRate);
             return { url: `${STEADY}/?us=${Math.round(spinUs)}` };
           },
+          ran: (rate) => void (lastRate = rate),
         };
+        // Its first spin tried before the rounds, as the others warm up.
+        if (warmRate !== undefined) machine.ran((await load(machineName, servers.steady, machine.spinFor(warmRate), WARM_UP_DURATION)).rps);
         order.push(machine.runs);
       }
       for (let round = 0; round < rounds; round++) {
         log(`${name}, round ${round + 1} of ${rounds}`);
         for (const runs of round % 2 === 0 ? order : [...order].reverse()) {
           // In the first round the app comes before the steady server; after that, its latest round.
-          if (runs === machine?.runs) runs.options = machine.optionsAt(appRuns.rows.at(-1)!.rps);
-          runs.rows.push(await load(runs.name, runs.server, runs.options, ROUND_DURATION));
+          if (runs === machine?.runs) runs.options = machine.spinFor(appRuns.rows.at(-1)!.rps);
+          const row = await load(runs.name, runs.server, runs.options, ROUND_DURATION);
+          runs.rows.push(row);
+          if (runs === machine?.runs) machine.ran(row.rps);
         }
       }
       const mine = mean(appRuns.rows, name);
