@@ -2,7 +2,18 @@ import net, { type AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { capturingLogger } from "@/lib/testing/logs.ts";
 import { parseSettings, productionProblems, settings } from "@/lib/platform/env.ts";
-import { clearDevMailbox, DEV_MAILBOX_SIZE, devMailbox, escapeHtml, MailFailure, mailDelivery, reportMailAtStart, sendMail } from "@/lib/platform/mail.ts";
+import { SMTPServer } from "smtp-server";
+import {
+  clearDevMailbox,
+  closeMailTransport,
+  DEV_MAILBOX_SIZE,
+  devMailbox,
+  escapeHtml,
+  MailFailure,
+  mailDelivery,
+  reportMailAtStart,
+  sendMail,
+} from "@/lib/platform/mail.ts";
 import { startSmtpServer, type TestSmtpServer } from "@/lib/testing/smtp.ts";
 
 const MAIL = { to: "alice@example.com", subject: "Reset your password", text: "Follow https://app.example/reset-password?token=abc", html: "<p>Follow</p>" };
@@ -101,6 +112,30 @@ describe("mail through SMTP_URL, to a real SMTP server", () => {
       silent.close();
     }
   }, 25_000);
+
+  it("takes a 421 (the server closing) for a server that takes no mail for now, whatever the command it answers", async () => {
+    // A server that answers the envelope's sender with 421: nodemailer calls that an envelope
+    // failure (one mail's), and only the code says the server is going away.
+    const closing = new SMTPServer({
+      disabledCommands: ["STARTTLS", "AUTH"],
+      logger: false,
+      onMailFrom(_address, _session, callback) {
+        callback(Object.assign(new Error("Service not available, closing transmission channel"), { responseCode: 421 }));
+      },
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = closing.server.address() as AddressInfo;
+      Object.assign(settings(), { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: "no-reply@example.com" });
+      const failure = await sendMail(MAIL).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(MailFailure);
+      expect((failure as Error).message).toMatch(/^the SMTP server did not take the mail: .*421/);
+      expect((failure as MailFailure).unreachable).toBe(true);
+    } finally {
+      closeMailTransport();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  });
 
   it("fails with a MailFailure when no server answers", async () => {
     Object.assign(settings(), { SMTP_URL: "smtp://u:p@127.0.0.1:1", MAIL_FROM: "no-reply@example.com" });
