@@ -97,7 +97,15 @@ describe("a password change", () => {
   // Whoever signed in with the old password made their address one the user is known from, and
   // a known address is spared the account's ceiling: the change must take that from them too.
   const changes: Array<[string, (user: { id: string; username: string }, hash: string) => Promise<unknown>]> = [
-    ["the user's own", (user, hash) => changePassword(user.id, hash, randomUUID())],
+    [
+      "the user's own",
+      async (user, hash) => {
+        // From the session of the sign-in before it, with the password it proved.
+        const { passwordHash } = await db().user.findUniqueOrThrow({ where: { id: user.id } });
+        const session = await db().session.findFirstOrThrow({ where: { userId: user.id, endedAt: null } });
+        await changePassword(user.id, hash, { sessionId: session.id, whilePassword: passwordHash });
+      },
+    ],
     [
       "through a reset link",
       async (user, hash) => {

@@ -4,7 +4,7 @@ import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
-import { changePassword } from "@/lib/oauth/store/users.ts";
+import { replacePassword } from "@/lib/oauth/store/users.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 import { postToken, SPA } from "@/lib/testing/oauth.ts";
 
@@ -45,7 +45,7 @@ describe("a password changed while a sign-in with the old one runs", () => {
   it("gets no session: invalid_grant, as for a wrong password", async () => {
     const user = await newUser();
     const newHash = await hashPassword("a brand new passphrase");
-    duringVerification(() => changePassword(user.id, newHash, "none"));
+    duringVerification(() => db().$transaction((tx) => replacePassword(tx, user.id, newHash)));
     const res = await postToken({ grant_type: "password", ...SPA, username: user.username, password: user.password });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "invalid username or password" });
@@ -61,7 +61,7 @@ describe("a password changed while a sign-in with the old one runs", () => {
   it("gets no second-factor step either: invalid_grant, not mfa_required", async () => {
     const user = await newUser({ mfa: true });
     const newHash = await hashPassword("a brand new passphrase");
-    duringVerification(() => changePassword(user.id, newHash, "none"));
+    duringVerification(() => db().$transaction((tx) => replacePassword(tx, user.id, newHash)));
     const res = await postToken({ grant_type: "password", ...SPA, username: user.username, password: user.password });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "invalid username or password" });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
-import { changePassword } from "@/lib/oauth/store/users.ts";
+import { replacePassword } from "@/lib/oauth/store/users.ts";
 import type * as Attempts from "@/lib/oauth/mfa/attempts.ts";
 import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { postToken, SPA } from "@/lib/testing/oauth.ts";
@@ -35,7 +35,7 @@ describe("a password changed while the second step of a sign-in runs", () => {
     await db().mfaFactor.create({ data: { userId: user.id, secret: SECRET, confirmedAt: new Date() } });
     const mfaToken = await mfaTokenFor({ ...SPA, username: user.username, password: "alice-password-1" });
     const newHash = await hashPassword("a brand new passphrase");
-    hooks.afterCode = () => changePassword(user.id, newHash, "none");
+    hooks.afterCode = async () => void (await db().$transaction((tx) => replacePassword(tx, user.id, newHash)));
     try {
       const res = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(SECRET) });
       expect(res.status).toBe(400);

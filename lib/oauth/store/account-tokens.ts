@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import { db, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, insertIfChanged, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { notChangedFor, sessionStill, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
 import { replacePassword, takeUserRow } from "@/lib/oauth/store/users.ts";
 
 /** What a mailed link is for. */
@@ -89,6 +90,8 @@ export interface NewAccountToken {
   ttlSeconds: number;
   /** At most this many tokens of this purpose per user within MAIL_WINDOW_MS. */
   limit: number;
+  /** A signed-in user's own request, proved with their password: written only while its session is live and that password theirs. */
+  from?: ProvedFrom;
   now?: Date;
 }
 
@@ -96,26 +99,31 @@ export interface NewAccountToken {
  * A new single-use token (256 random bits, base64url; only its hash is kept), or null when the
  * user has had `limit` of them within the hour. The row is written first and counted after, so
  * that instances racing for the last place can only leave fewer than `limit`, never more: the
- * last of them to write sees everyone else's row.
+ * last of them to write sees everyone else's row. With `from`, throws SessionEnded or
+ * CredentialsChanged (notChangedFor) when that session ended, or the password changed, after the
+ * request's proof.
  */
 export async function issueAccountToken(input: NewAccountToken): Promise<string | null> {
   const now = input.now ?? new Date();
   const token = randomBytes(32).toString("base64url");
   const tokenHash = accountTokenHash(token);
   const client = db();
-  await client.accountToken.create({
-    data: {
-      tokenHash,
-      purpose: input.purpose,
-      workspaceId: input.workspaceId,
-      userId: input.userId,
-      clientId: input.clientId ?? null,
-      email: input.email ?? null,
-      expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
-      createdAt: now,
-    },
-    select: { tokenHash: true },
-  });
+  const row = {
+    tokenHash,
+    purpose: input.purpose,
+    workspaceId: input.workspaceId,
+    userId: input.userId,
+    clientId: input.clientId ?? null,
+    email: input.email ?? null,
+    expiresAt: new Date(now.getTime() + input.ttlSeconds * 1000),
+    createdAt: now,
+  };
+  if (input.from === undefined) await client.accountToken.create({ data: row, select: { tokenHash: true } });
+  else {
+    const insert = Prisma.sql`INSERT INTO "AccountToken" ("tokenHash", "purpose", "workspaceId", "userId", "clientId", "email", "expiresAt", "createdAt")
+      SELECT ${row.tokenHash}, ${row.purpose}, ${row.workspaceId}, ${row.userId}, ${row.clientId}, ${row.email}, ${row.expiresAt}, ${row.createdAt}`;
+    if (!(await insertIfChanged(client, sessionStill(input.userId, input.from), insert))) throw await notChangedFor(input.userId, input.from.sessionId);
+  }
   const recent = await client.accountToken.count({
     where: { userId: input.userId, purpose: input.purpose, createdAt: { gt: new Date(now.getTime() - MAIL_WINDOW_MS), lte: now } },
   });

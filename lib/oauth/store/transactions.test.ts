@@ -50,8 +50,12 @@ describe.runIf(onSqlite)("the server's interactive transactions on SQLite give t
     const workspaceId = (await db().workspace.findFirstOrThrow()).id;
     const user = await db().user.create({ data: { workspaceId, username: `tx-${randomUUID()}`, passwordHash: "x" } });
     const who = { id: user.id, username: user.username, workspaceId };
+    const clientId = (await db().client.findFirstOrThrow()).id;
+    const session = await db().session.create({
+      data: { id: randomUUID(), workspaceId, clientId, userId: user.id, amr: "pwd", authTime: 0, expiresAt: new Date(Date.now() + 60_000) },
+    });
     for (const work of [
-      () => changePassword(user.id, "y", randomUUID()),
+      () => changePassword(user.id, "y", { sessionId: session.id, whilePassword: "x" }),
       () => completePasswordReset("no-such-token", who, "z"),
       () => confirmEmail("no-such-token", user.id, "tx@example.com"),
       () => endSessionOf(user.id, randomUUID()),

@@ -1,7 +1,7 @@
-import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, isMissingRowError, sqlExecute, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
-import { UserGone } from "@/lib/oauth/store/credentials.ts";
+import { notChangedFor, UserGone, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
 
 import { newestFirst, type AttemptHistory, type SignInUser } from "@/lib/oauth/model/user.ts";
 
@@ -130,19 +130,36 @@ export async function rememberAddress(userId: string, address: string, at: Date)
 
 /**
  * A user's new password (its hash), in `tx`, the one way every change of password takes (the
- * user's own, a reset, an operator's): every session of theirs ends but `keepSession`, and the
- * addresses they were known from are forgotten. Whoever knew the old password is signed out
- * everywhere, and the addresses they signed in from with it are no longer spared the lockout's
- * account and address limits (lib/oauth/defence/brute-force.ts); the user's own come back at
- * their next sign-in from each.
+ * user's own, a reset, an operator's): every session of theirs ends but the one the user changed
+ * it from (`from`), and the addresses they were known from are forgotten. Whoever knew the old
+ * password is signed out everywhere, and the addresses they signed in from with it are no longer
+ * spared the lockout's account and address limits (lib/oauth/defence/brute-force.ts); the user's
+ * own come back at their next sign-in from each. The user's own change is written only while its
+ * session is live and the password the user proved is still theirs (false, and nothing changed,
+ * otherwise); the condition is in the update of the user's row, which a reset's or an operator's
+ * change takes first too: on PostgreSQL, of two at once the second waits, then finds the row changed.
  */
-export async function replacePassword(tx: Prisma.TransactionClient, userId: string, passwordHash: string, keepSession?: string): Promise<void> {
-  await tx.user.update({ where: { id: userId }, data: { passwordHash } });
-  await endUserSessions(userId, tx, keepSession);
+export async function replacePassword(tx: Prisma.TransactionClient, userId: string, passwordHash: string, from?: ProvedFrom): Promise<boolean> {
+  if (from === undefined) await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+  else if (
+    (await sqlExecuteIn(
+      tx,
+      Prisma.sql`UPDATE "User" SET "passwordHash" = ${passwordHash} WHERE "id" = ${userId} AND "passwordHash" = ${from.whilePassword}
+        AND EXISTS (SELECT 1 FROM "Session" WHERE "id" = ${from.sessionId} AND "userId" = ${userId} AND "endedAt" IS NULL)`,
+    )) !== 1
+  )
+    return false;
+  await endUserSessions(userId, tx, from?.sessionId);
   await tx.knownAddress.deleteMany({ where: { userId } });
+  return true;
 }
 
-/** A user's own change of password: every session of theirs ends but `keepSession`, the one it was changed from (replacePassword). */
-export async function changePassword(userId: string, passwordHash: string, keepSession: string): Promise<void> {
-  await db().$transaction((tx) => replacePassword(tx, userId, passwordHash, keepSession));
+/**
+ * A user's own change of password, from their session `from.sessionId`, which goes on while every
+ * other ends (replacePassword). Throws SessionEnded when that session ended after the current
+ * password was checked, CredentialsChanged when the password changed meanwhile (another change
+ * from the same session), UserGone when the user is.
+ */
+export async function changePassword(userId: string, passwordHash: string, from: ProvedFrom): Promise<void> {
+  if (!(await db().$transaction((tx) => replacePassword(tx, userId, passwordHash, from)))) throw await notChangedFor(userId, from.sessionId);
 }

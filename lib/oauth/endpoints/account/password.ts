@@ -4,7 +4,7 @@ import { NO_STORE } from "@/lib/oauth/protocol/responses.ts";
 import { changePassword } from "@/lib/oauth/store/users.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
 import { accountEndpoint } from "@/lib/oauth/endpoints/account/caller.ts";
-import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
+import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 
@@ -15,7 +15,8 @@ import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
  * `invalid_grant` with 403, counted by the brute-force defence like a wrong password at sign-in
  * (past its limits, 429 without verifying). 204 when changed: every other session of the user
  * ends, the one it was changed from goes on, the user's unused mailed links are spent, and the
- * user is mailed a notice.
+ * user is mailed a notice. Written only if that session is still live and that password still the
+ * user's when the new one is (a reset while it was checked wins: provedChangeRefused).
  */
 export const accountPasswordEndpoint = accountEndpoint(async (request, { workspace, log }, { user, sessionId }) => {
   const params = await readParams(request);
@@ -23,8 +24,10 @@ export const accountPasswordEndpoint = accountEndpoint(async (request, { workspa
   const next = params.get("new_password");
   if (current === undefined || next === undefined) throw new InvalidRequest("current_password and new_password are required");
   await assertPasswordAllowed(next, workspace, user);
-  await assertCurrentPassword(workspace, user, current);
-  await changePassword(user.id, await hashPassword(next), sessionId);
+  const whilePassword = await assertCurrentPassword(workspace, user, current);
+  await changePassword(user.id, await hashPassword(next), { sessionId, whilePassword }).catch((err: unknown) => {
+    throw provedChangeRefused(err, request, workspace);
+  });
   await noticeUser(user.id, { kind: "password_changed", how: "account" }, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }, "account.password.change");

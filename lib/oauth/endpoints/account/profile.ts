@@ -1,5 +1,5 @@
 import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/account/caller.ts";
-import { assertCurrentPassword } from "@/lib/oauth/endpoints/account/current-password.ts";
+import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
@@ -108,9 +108,11 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
  * at once. A new address needs `current_password` too: the address is where password resets go,
  * so a session alone (a device left signed in) must not be able to take the account with it
  * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password). It
- * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS)
- * goes to it, and until its owner follows the link the account keeps its current address. The
- * current address again cancels a pending change (its links are spent) and mails nothing.
+ * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS,
+ * written only while the caller's session is live and that password the user's:
+ * provedChangeRefused) goes to it, and until its owner follows the link the account keeps its
+ * current address. The current address again cancels a pending change (its links are spent) and
+ * mails nothing.
  */
 async function updateProfile(request: OAuthRequest, { workspace, log }: EndpointContext, caller: AccountCaller): Promise<OAuthResponse> {
   const changes = readChanges(await readJsonObject(request));
@@ -119,13 +121,14 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
   const newEmail = changes.email !== undefined && changes.email !== profile.email ? changes.email : undefined;
   if (newEmail !== undefined && mailDelivery() === "off")
     throw new InvalidRequest("this server sends no mail, so the email address cannot be changed here", { status: 409 });
+  let whilePassword: string | undefined;
   if (newEmail !== undefined) {
     if (changes.currentPassword === undefined) throw new InvalidRequest("current_password is required to change the email address");
-    await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
+    whilePassword = await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
   }
   if (changes.name !== undefined) await setName(profile.id, changes.name);
   if (changes.email !== undefined && newEmail === undefined) await cancelEmailChange(profile.id);
-  if (newEmail !== undefined) {
+  if (newEmail !== undefined && whilePassword !== undefined) {
     const ttl = settings().EMAIL_VERIFICATION_TTL_SECONDS;
     const token = await issueAccountToken({
       purpose: "email_verification",
@@ -134,6 +137,9 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
       email: newEmail,
       ttlSeconds: ttl,
       limit: VERIFICATION_MAILS_PER_HOUR,
+      from: { sessionId: caller.sessionId, whilePassword },
+    }).catch((err: unknown) => {
+      throw provedChangeRefused(err, request, workspace);
     });
     if (token === null) throw new InvalidRequest("too many address changes this hour; try again later", { status: 429, detail: "verification mail limit" });
     try {
