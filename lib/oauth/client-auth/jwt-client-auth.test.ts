@@ -2,6 +2,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "j
 import * as oauth from "oauth4webapi";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { addClient, getClient, setClient } from "@/lib/admin/clients.ts";
+import { setWorkspace } from "@/lib/admin/workspaces.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
 import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
@@ -464,5 +466,35 @@ describe("Basic and post clients are untouched", () => {
   it("still authenticate with their secrets", async () => {
     expect((await postToken({ grant_type: "client_credentials" }, { Authorization: basic("demo-service", "demo-service-secret") })).status).toBe(200);
     expect((await postToken({ grant_type: "password", client_id: "demo-backend", client_secret: "demo-backend-secret", ...ALICE })).status).toBe(200);
+  });
+});
+
+describe("with the workspace's DPoP nonces on (RFC 9449 §8)", () => {
+  it("a request answered use_dpop_nonce has not spent its client assertion: sent again with the nonce, it is answered", async () => {
+    await setWorkspace("demo/default", { dpopNonces: true });
+    clearCaches("settings");
+    try {
+      const { privateKey, publicKey } = await generateKeyPair("ES256");
+      const jwk = await exportJWK(publicKey);
+      const dpop = (nonce?: string) =>
+        new SignJWT({ jti: crypto.randomUUID(), htm: "POST", htu: TOKEN_URL, iat: Math.floor(Date.now() / 1000), ...(nonce === undefined ? {} : { nonce }) })
+          .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk })
+          .sign(privateKey);
+      // One body, as a client's DPoP handling sends it again with a new proof.
+      const body = withAssertion(await assertion(), { scope: "introspect_tokens" });
+      const first = await postToken(body, { DPoP: await dpop() });
+      expect(first.status).toBe(400);
+      expect((await first.json()).error).toBe("use_dpop_nonce");
+      const nonce = first.headers.get("dpop-nonce");
+      expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const second = await postToken(body, { DPoP: await dpop(nonce ?? "") });
+      expect(second.status).toBe(200);
+      expect(await second.json()).toMatchObject({ token_type: "DPoP", scope: "introspect_tokens" });
+      // Spent now: the same assertion a third time is a replay.
+      await expectRefused(await postToken(body, { DPoP: await dpop(nonce ?? "") }), "invalid_client", 401);
+    } finally {
+      await setWorkspace("demo/default", { dpopNonces: false });
+      clearCaches("settings");
+    }
   });
 });

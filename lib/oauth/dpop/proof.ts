@@ -24,6 +24,38 @@ function unverifiedNonce(proof: string, refuse: (description: string, detail?: s
   }
 }
 
+/**
+ * `use_dpop_nonce` unless `nonce` (the proof's, unverified) is one the workspace accepts; else the
+ * nonce to provide next, when it is not the current one. The verified payload is the same bytes:
+ * its nonce is this one.
+ */
+async function acceptedNonce(workspace: Workspace, realm: string | undefined, now: number, nonce: unknown): Promise<string | undefined> {
+  const current = await currentDpopNonce(workspace, now);
+  if (typeof nonce !== "string" || !(await isAcceptedDpopNonce(workspace, nonce, now))) {
+    throw new UseDpopNonce(current, nonce === undefined ? "the DPoP proof must carry the server's nonce" : "the DPoP proof's nonce is not current", realm);
+  }
+  return nonce === current ? undefined : current;
+}
+
+/**
+ * A token request's DPoP nonce, checked before anything else of the request (RFC 9449 §8): with
+ * the workspace's nonces on, a proof without an accepted one is answered `use_dpop_nonce` before
+ * the client authenticates. A client assertion (RFC 7523) is spent when it is accepted: answered
+ * after it, the request the client sends again with the nonce, as §8 has it retry, was refused as
+ * the assertion's replay. A proof whose payload cannot be read is left to verifyDpopProof's refusal.
+ */
+export async function requireDpopNonce(request: OAuthRequest, workspace: Workspace, now = Date.now()): Promise<void> {
+  const proof = dpopHeader(request);
+  if (proof === undefined || !workspace.dpopNonces || proof.includes(",") || proof.length > MAX_DPOP_PROOF_LENGTH) return;
+  let nonce: unknown;
+  try {
+    nonce = decodeJwt(proof).nonce;
+  } catch {
+    return;
+  }
+  await acceptedNonce(workspace, undefined, now, nonce);
+}
+
 /** A verified DPoP proof: the key it binds to, and the nonce to provide next, if any. */
 export interface DpopProof {
   /** RFC 7638 SHA-256 thumbprint of the proof's key: `cnf.jkt` (RFC 9449 §6.1). */
@@ -114,16 +146,7 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
   // With nonces on, a proof without an accepted nonce is answered before its signature is
   // verified: the nonce is public, and such a proof (whose jti is never spent, so the same one
   // may come again and again) costs no verification however often it is sent.
-  let nextNonce: string | undefined;
-  if (workspace.dpopNonces) {
-    const current = await currentDpopNonce(workspace, now);
-    const nonce = unverifiedNonce(proof, refuse);
-    if (typeof nonce !== "string" || !(await isAcceptedDpopNonce(workspace, nonce, now))) {
-      throw new UseDpopNonce(current, nonce === undefined ? "the DPoP proof must carry the server's nonce" : "the DPoP proof's nonce is not current", realm);
-    }
-    // The verified payload below is these same bytes: its nonce is this one.
-    if (nonce !== current) nextNonce = current;
-  }
+  const nextNonce = workspace.dpopNonces ? await acceptedNonce(workspace, realm, now, unverifiedNonce(proof, refuse)) : undefined;
 
   let payload: JWTPayload;
   try {

@@ -9,7 +9,7 @@ import type { OAuthRequest, OAuthResponse } from "@/lib/oauth/protocol/responses
 import type { AuditDraft, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
-import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
+import { requireDpopNonce, type DpopProof } from "@/lib/oauth/dpop/proof.ts";
 import { tokenRequestProof } from "@/lib/oauth/dpop/token-request.ts";
 
 /**
@@ -21,6 +21,8 @@ export async function tokenEndpoint(request: OAuthRequest, context: EndpointCont
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
+  // Before the client's authentication, which spends a client assertion (requireDpopNonce).
+  await requireDpopNonce(request, workspace);
   const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
