@@ -40,6 +40,8 @@ export const MFA_USERS = [
   "mfa-nojs",
   "mfa-cancel-nojs",
   "mfa-account-nojs",
+  // Signed in before turning two-step verification on: the account page asks it for a code.
+  "mfa-step-up",
   // The `required` policy's enrolment during sign-in: one user per test, one for the screenshots
   // (who never confirms), and one who only probes which policy the server applies.
   "mfa-required",

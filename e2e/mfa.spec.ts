@@ -313,6 +313,50 @@ test("new recovery codes, then two-step verification turned off, each with the p
   await expect(page).toHaveURL(/\/account$/);
 });
 
+test("a session from before two-step verification was turned on changes the password with a code too; the form passes axe and fits 320px, light and dark", async ({
+  page,
+}, testInfo) => {
+  await signIn(page, "mfa-step-up", "mfa-step-up-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  // Turned on elsewhere (another device, any client): this session's sign-in passed no code.
+  const { secret } = await enrolOverHttp(page.request, "mfa-step-up");
+  const form = page.locator("#password form");
+  const code = form.getByLabel("Authentication code");
+  for (const [name, width, height] of [
+    ["narrow", 320, 640],
+    ["desktop", 1280, 800],
+  ] as const) {
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme });
+      // The page as this session sees it now (a load, not a move to its #password).
+      await page.reload();
+      await page.locator("summary", { hasText: "Change password" }).click();
+      await expect(code).toHaveAccessibleDescription("The 6-digit code your authenticator app shows now: you signed in without one this time.");
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+      await expectNoAxeViolations(page, `password form with a code, ${width}px, ${colorScheme}`);
+      await page.locator("#password").screenshot({
+        path: process.env.SCREENSHOTS
+          ? path.join(import.meta.dirname, "screenshots", `account-password-code-${name}-${colorScheme}.png`)
+          : testInfo.outputPath(`account-password-code-${name}-${colorScheme}.png`),
+      });
+    }
+  }
+  await form.getByLabel("Current password").fill("mfa-step-up-password-1");
+  await form.getByLabel("New password", { exact: true }).fill("a step-up passphrase");
+  await form.getByLabel("New password again").fill("a step-up passphrase");
+  const wrong = totp(secret, 1) === "000000" ? "111111" : "000000";
+  await code.fill(wrong);
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(page.locator("#password-message")).toHaveText("That code or password didn't work. Please try again.");
+  await form.getByLabel("Current password").fill("mfa-step-up-password-1");
+  await form.getByLabel("New password", { exact: true }).fill("a step-up passphrase");
+  await form.getByLabel("New password again").fill("a step-up passphrase");
+  await code.fill(totp(secret, 1));
+  await form.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByTestId("account-notice")).toHaveText("Your password has been changed, and every other session has been signed out.");
+});
+
 test.describe("the account page without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 

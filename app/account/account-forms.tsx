@@ -11,14 +11,41 @@ function Message({ error, id }: { error?: string; id: string }) {
 
 const Action = ({ name }: { name: string }) => <input type="hidden" name="action" value={name} />;
 
-/** Current password, then the new one twice; the rules are on the page before any submit. */
-export function ChangePasswordForm({ rulesId, error }: { rulesId: string; error?: string }) {
+/**
+ * A current code from the authenticator app, for a session that did not pass two-step
+ * verification (its sign-in came before the user turned it on): the password alone does not
+ * change the password or the address then.
+ */
+function CodeField({ id, optional = false }: { id: string; optional?: boolean }) {
+  return (
+    <>
+      <label htmlFor={id}>Authentication code</label>
+      <input
+        id={id}
+        name="otp"
+        autoComplete="one-time-code"
+        inputMode="numeric"
+        maxLength={7}
+        spellCheck={false}
+        required={!optional}
+        aria-describedby={`${id}-hint`}
+      />
+      <p id={`${id}-hint`} className="hint">
+        The 6-digit code your authenticator app shows now: you signed in without one this time.{optional ? " Needed only to change your email address." : ""}
+      </p>
+    </>
+  );
+}
+
+/** Current password (and a code when the session needs one), then the new one twice; the rules are on the page before any submit. */
+export function ChangePasswordForm({ rulesId, error, askCode = false }: { rulesId: string; error?: string; askCode?: boolean }) {
   return (
     <form action="/account/submit" method="post" aria-describedby={error ? "password-message" : undefined}>
       <Action name="change_password" />
       <Message error={error} id="password-message" />
       <label htmlFor="current-password">Current password</label>
       <input id="current-password" name="current_password" type="password" autoComplete="current-password" required />
+      {askCode ? <CodeField id="password-otp" /> : null}
       <label htmlFor="new-password">New password</label>
       <input id="new-password" name="new_password" type="password" autoComplete="new-password" required aria-describedby={rulesId} />
       <label htmlFor="confirm-password">New password again</label>
@@ -29,7 +56,7 @@ export function ChangePasswordForm({ rulesId, error }: { rulesId: string; error?
 }
 
 /** Name and email; a new email is confirmed by a link sent to it before it counts. */
-export function ProfileForm({ name, email, error }: { name: string; email: string; error?: string }) {
+export function ProfileForm({ name, email, error, askCode = false }: { name: string; email: string; error?: string; askCode?: boolean }) {
   return (
     <form action="/account/submit" method="post" aria-describedby={error ? "profile-message" : undefined}>
       <Action name="save_profile" />
@@ -55,6 +82,7 @@ export function ProfileForm({ name, email, error }: { name: string; email: strin
       <p id="profile-password-hint" className="hint">
         Needed only to change your email address.
       </p>
+      {askCode ? <CodeField id="profile-otp" optional /> : null}
       <button type="submit">Save</button>
     </form>
   );

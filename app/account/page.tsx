@@ -3,7 +3,7 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { currentSession, describeToken } from "@/lib/login/current-session.ts";
 import { getProfile, hasAccountApi, listSessions, passwordRules, recentActivity } from "@/lib/login/account-api.ts";
-import { accountError, accountNotice, rulesInWords } from "@/lib/login/account-page.ts";
+import { accountError, accountNotice, asksForCode, rulesInWords } from "@/lib/login/account-page.ts";
 import { openRecoveryCodes, RECOVERY_CODES_HEADER, twoStepStatus } from "@/lib/login/account-mfa.ts";
 import { TokenViewer } from "./token-viewer.tsx";
 import { TwoStep } from "./two-step.tsx";
@@ -33,6 +33,8 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   ]);
   // An error comes back for one form: its section shows it, opened.
   const errorFor = (form: string) => (query.form === form ? accountError(query.error, rules) : undefined);
+  // A session from before two-step verification was turned on: a new password or address needs a code too.
+  const askCode = (form: string) => asksForCode(twoStep.kind === "on", session.tokens.idToken, query.error, query.form === form);
   return (
     <PageFrame width="wide" className="account">
       <header className="account-header">
@@ -71,7 +73,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
           </dl>
           <details open={errorFor("profile") !== undefined}>
             <summary>Edit your details</summary>
-            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} error={errorFor("profile")} />
+            <ProfileForm name={profile.name ?? ""} email={profile.email ?? ""} error={errorFor("profile")} askCode={askCode("profile")} />
           </details>
         </section>
       ) : null}
@@ -85,7 +87,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
                 <li key={rule}>{rule}</li>
               ))}
             </ul>
-            <ChangePasswordForm rulesId="password-rules" error={errorFor("password")} />
+            <ChangePasswordForm rulesId="password-rules" error={errorFor("password")} askCode={askCode("password")} />
           </details>
         </section>
       ) : null}

@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { db } from "@/lib/platform/db.ts";
+import { timeStep, totpCodeAt } from "@/lib/oauth/mfa/totp.ts";
+import { confirmFactor, startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import { inProcessFetch } from "@/lib/testing/oauth.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { passwordSignIn, setFetchForTests } from "@/lib/login/token-client.ts";
@@ -17,6 +21,7 @@ import {
   accountError,
   accountNotice,
   activityInWords,
+  asksForCode,
   rulesInWords,
   submitEndSession,
   submitPasswordChange,
@@ -93,6 +98,34 @@ describe("the login app's account API client", () => {
     expect(accountError(undefined, rules)).toBeUndefined();
     expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);
     await expect(changePassword(tokens.accessToken, "bob-password-1", "short")).rejects.toMatchObject({ reason: "policy", rule: "too_short" });
+  });
+
+  it("asks a session from before two-step verification was turned on for a code with the password, and takes it", async () => {
+    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+    const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+    const username = `code-${randomUUID().slice(0, 8)}`;
+    const user = await db().user.create({ data: { workspaceId, username, passwordHash } });
+    const { tokens } = await passwordSignIn(username, "alice-password-1", { ip: "203.0.113.6", userAgent: CHROME });
+    const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    expect(asksForCode(true, tokens.idToken, undefined, false)).toBe(true);
+    expect(asksForCode(false, tokens.idToken, undefined, false)).toBe(false);
+    await confirmFactor(await startEnrolment(user.id, secret, []), new Date());
+    const change = (otp?: string) => submitPasswordChange(tokens.accessToken, "alice-password-1", "a new passphrase", "a new passphrase", otp);
+    expect(await change()).toEqual({ error: "password_and_code", form: "password" });
+    expect(accountError("password_and_code", await passwordRules())).toBe(
+      "You signed in without a code this time, so this needs the 6-digit code your authenticator app shows as well as your password.",
+    );
+    expect(asksForCode(false, tokens.idToken, "password_and_code", true)).toBe(true);
+    expect(await change("12 34")).toEqual({ error: "code_format", form: "password" });
+    const valid = new Set([-30_000, 0, 30_000].map((d) => totpCodeAt(secret, timeStep(Date.now() + d))));
+    const wrong = ["000000", "111111", "222222"].find((c) => !valid.has(c)) ?? "";
+    expect(await change(wrong)).toEqual({ error: "wrong_code", form: "password" });
+    const code = totpCodeAt(secret, timeStep(Date.now()));
+    expect(await change(`${code.slice(0, 3)} ${code.slice(3)}`)).toEqual({ notice: "password_changed" });
+    expect(requests.every((r) => !r.includes(code))).toBe(true);
+    // The profile form's code is read as the password form's, for a new address only.
+    expect(await submitProfile(tokens.accessToken, "", "moved@example.com", "a new passphrase", "12")).toEqual({ error: "code_format", form: "profile" });
+    expect(await submitProfile(tokens.accessToken, "A Name", "", "", "12")).toEqual({ error: "missing_email", form: "profile" });
   });
 
   it("saves the name at once, sends nothing when nothing changed, and says what was refused", async () => {

@@ -15,9 +15,24 @@ const TIMEOUT_MS = 10_000;
  * password broke a rule (`rule`, `description` say which), `not_found` no such session,
  * `invalid` a profile value was refused (`description` says why), `conflict` the server cannot
  * do it now (it sends no mail), `too_many_attempts` locked or rate-limited for a while,
+ * `code_required` the session did not pass the user's second factor, so a change of the password
+ * or address needs a current code too (RFC 9470's `insufficient_user_authentication`),
+ * `wrong_code` that code was wrong, `otp_locked` codes are refused after too many wrong ones,
  * `unavailable` the server has no account API or could not be reached, `refused` anything else.
  */
-export type AccountFailure = "ended" | "wrong_password" | "policy" | "invalid" | "conflict" | "not_found" | "too_many_attempts" | "unavailable" | "refused";
+export type AccountFailure =
+  | "ended"
+  | "wrong_password"
+  | "policy"
+  | "invalid"
+  | "conflict"
+  | "not_found"
+  | "too_many_attempts"
+  | "code_required"
+  | "wrong_code"
+  | "otp_locked"
+  | "unavailable"
+  | "refused";
 
 export class AccountApiError extends Error {
   constructor(
@@ -79,11 +94,17 @@ async function accountRequest(
   if (response.ok) return json;
   const fields = json && typeof json === "object" ? (json as Record<string, unknown>) : {};
   const text = (name: string) => (typeof fields[name] === "string" ? fields[name] : undefined);
-  if (response.status === 401) throw new AccountApiError("ended");
+  if (response.status === 401) {
+    // RFC 9470 step-up: the session is fine, but its sign-in did not pass the second factor.
+    if (/error="insufficient_user_authentication"/.test(response.headers.get("www-authenticate") ?? "")) throw new AccountApiError("code_required");
+    throw new AccountApiError("ended");
+  }
   // Its error code tells a lockout (too_many_attempts) from a mail limit (invalid_request).
   if (response.status === 429) throw new AccountApiError("too_many_attempts", undefined, text("error"));
   if (response.status === 404) throw new AccountApiError("not_found");
   if (response.status === 403 && text("error") === "invalid_grant") throw new AccountApiError("wrong_password");
+  if (response.status === 400 && text("error") === "invalid_grant") throw new AccountApiError("wrong_code");
+  if (text("error") === "otp_locked") throw new AccountApiError("otp_locked");
   if (response.status === 400 && text("password_rule")) throw new AccountApiError("policy", text("password_rule"), text("error_description"));
   if (response.status === 400 && text("error") === "invalid_request") throw new AccountApiError("invalid", undefined, text("error_description"));
   if (response.status === 409) throw new AccountApiError("conflict", undefined, text("error_description"));
@@ -132,9 +153,9 @@ export async function endOtherSessions(accessToken: string): Promise<void> {
   await accountRequest(accessToken, "DELETE", "sessions");
 }
 
-/** `POST /account/password`; the passwords go in the body only. */
-export async function changePassword(accessToken: string, currentPassword: string, newPassword: string): Promise<void> {
-  await accountRequest(accessToken, "POST", "password", { current_password: currentPassword, new_password: newPassword });
+/** `POST /account/password`; the passwords go in the body only, with a current code when the session needs one (`code_required`). */
+export async function changePassword(accessToken: string, currentPassword: string, newPassword: string, otp?: string): Promise<void> {
+  await accountRequest(accessToken, "POST", "password", { current_password: currentPassword, new_password: newPassword, ...(otp ? { otp } : {}) });
 }
 
 /** One event of the account's recent activity. */
@@ -209,9 +230,11 @@ export async function getProfile(accessToken: string): Promise<Profile> {
 }
 
 /** `PATCH /account/profile` with what changed: the name at once, a new email once its owner confirms it. */
-export async function updateProfile(accessToken: string, changes: { name?: string | null; email?: string; currentPassword?: string }): Promise<Profile> {
-  const { currentPassword, ...fields } = changes;
-  return profileOf(
-    await accountRequest(accessToken, "PATCH", "profile", { json: currentPassword === undefined ? fields : { ...fields, current_password: currentPassword } }),
-  );
+export async function updateProfile(
+  accessToken: string,
+  changes: { name?: string | null; email?: string; currentPassword?: string; otp?: string },
+): Promise<Profile> {
+  const { currentPassword, otp, ...fields } = changes;
+  const json = { ...fields, ...(currentPassword === undefined ? {} : { current_password: currentPassword }), ...(otp ? { otp } : {}) };
+  return profileOf(await accountRequest(accessToken, "PATCH", "profile", { json }));
 }

@@ -97,9 +97,9 @@ export async function accountFormSubmit(req: Request): Promise<Response> {
   }
   const outcome: AccountOutcome =
     action === "change_password"
-      ? await submitPasswordChange(token, field("current_password"), field("new_password"), field("confirm_password"))
+      ? await submitPasswordChange(token, field("current_password"), field("new_password"), field("confirm_password"), field("otp"))
       : action === "save_profile"
-        ? await submitProfile(token, field("name"), field("email"), field("current_password"))
+        ? await submitProfile(token, field("name"), field("email"), field("current_password"), field("otp"))
         : action === "cancel_email_change"
           ? await submitCancelEmailChange(token)
           : action === "end_session"

@@ -60,6 +60,8 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   code_format: "Enter the 6-digit code your authenticator app shows.",
   missing_proof: "Enter a current code or your password.",
   code_required: "You signed in without a code this time, so your password can't confirm this. Enter the 6-digit code your authenticator app shows.",
+  password_and_code: "You signed in without a code this time, so this needs the 6-digit code your authenticator app shows as well as your password.",
+  codes_locked: "Too many wrong codes in a row, so codes from your authenticator app are turned off. Sign out, sign in with a recovery code, then try again.",
   enrolment_expired: "The setup took too long. Please start again.",
   too_many_codes: "Too many wrong codes. Please wait a few minutes before trying again.",
   otp_locked:
@@ -74,6 +76,42 @@ export function accountError(code: string | string[] | undefined, rules: Passwor
   if (code === "too_short") return `The password must have at least ${rules.minLength} characters.`;
   if (code === "too_long") return `The password must have at most ${rules.maxLength} characters.`;
   return Object.hasOwn(ACCOUNT_ERRORS, code) ? ACCOUNT_ERRORS[code] : UNAVAILABLE;
+}
+
+/** Errors after which the password and profile forms ask for a code (the session did not pass the second factor). */
+const CODE_ERRORS = new Set(["password_and_code", "wrong_code", "code_format", "codes_locked"]);
+
+/**
+ * Whether the password or profile form asks for a current code as well as the password: the user
+ * has two-step verification on and this session's sign-in did not pass it (its ID token's `amr`
+ * has no `mfa`: the user turned it on since), or the server said so for that form.
+ */
+export function asksForCode(twoStepOn: boolean, idToken: string, error: string | string[] | undefined, form: boolean): boolean {
+  if (form && typeof error === "string" && CODE_ERRORS.has(error)) return true;
+  if (!twoStepOn) return false;
+  const parts = idToken.split(".");
+  try {
+    const amr: unknown = parts.length === 3 ? JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")).amr : undefined;
+    return !(Array.isArray(amr) && amr.includes("mfa"));
+  } catch {
+    return true;
+  }
+}
+
+/** A code field's value, or the error code it earns: six digits (spaces allowed, as apps show them). */
+function codeOf(otp: string): { otp?: string; error?: string } {
+  const code = otp.replace(/\s/g, "");
+  if (code === "") return {};
+  return /^\d{6}$/.test(code) ? { otp: code } : { error: "code_format" };
+}
+
+/** What the API's answers about a code mean on the password and profile forms. */
+function codeFailure(err: unknown): string | undefined {
+  if (!(err instanceof AccountApiError)) return undefined;
+  if (err.reason === "code_required") return "password_and_code";
+  if (err.reason === "wrong_code") return "wrong_code";
+  if (err.reason === "otp_locked") return "codes_locked";
+  return undefined;
 }
 
 function failureCode(err: unknown): string {
@@ -94,16 +132,20 @@ export function rulesInWords(rules: PasswordRules): string[] {
 
 const POLICY_RULES = new Set(["too_short", "too_long", "common", "contains_username", "contains_email"]);
 
-/** The change-password form: the current password, the new one twice. */
-export async function submitPasswordChange(accessToken: string, current: string, next: string, confirm: string): Promise<AccountOutcome> {
+/** The change-password form: the current password, the new one twice, and a code when the session needs one. */
+export async function submitPasswordChange(accessToken: string, current: string, next: string, confirm: string, otp = ""): Promise<AccountOutcome> {
   const fail = (error: string): AccountOutcome => ({ error, form: "password" });
   if (!current) return fail("missing_current");
   if (!next) return fail("missing_new");
   if (next !== confirm) return fail("mismatch");
+  const code = codeOf(otp);
+  if (code.error) return fail(code.error);
   try {
-    await changePassword(accessToken, current, next);
+    await changePassword(accessToken, current, next, code.otp);
     return { notice: "password_changed" };
   } catch (err) {
+    const failure = codeFailure(err);
+    if (failure) return fail(failure);
     if (err instanceof AccountApiError && err.reason === "wrong_password") return fail("wrong_password");
     if (err instanceof AccountApiError && err.reason === "policy") return fail(err.rule && POLICY_RULES.has(err.rule) ? err.rule : "policy");
     return fail(failureCode(err));
@@ -114,22 +156,27 @@ export async function submitPasswordChange(accessToken: string, current: string,
  * The profile form: the name changes at once, a new email once its owner follows the mailed link.
  * A new email needs the current password (the address is where password resets go).
  */
-export async function submitProfile(accessToken: string, name: string, email: string, currentPassword = ""): Promise<AccountOutcome> {
+export async function submitProfile(accessToken: string, name: string, email: string, currentPassword = "", otp = ""): Promise<AccountOutcome> {
   const fail = (error: string): AccountOutcome => ({ error, form: "profile" });
   const nextName = name.trim();
   const nextEmail = email.trim();
   if (!nextEmail) return fail("missing_email");
   try {
     const current = await getProfile(accessToken);
-    const changes: { name?: string | null; email?: string; currentPassword?: string } = {};
+    const changes: { name?: string | null; email?: string; currentPassword?: string; otp?: string } = {};
     if (nextName !== (current.name ?? "")) changes.name = nextName === "" ? null : nextName;
     // Without the password the API says which is missing or wrong: the address or the password.
-    if (nextEmail.toLowerCase() !== (current.email ?? "").toLowerCase() && nextEmail !== current.pendingEmail)
-      Object.assign(changes, { email: nextEmail }, currentPassword ? { currentPassword } : {});
+    if (nextEmail.toLowerCase() !== (current.email ?? "").toLowerCase() && nextEmail !== current.pendingEmail) {
+      const code = codeOf(otp);
+      if (code.error) return fail(code.error);
+      Object.assign(changes, { email: nextEmail }, currentPassword ? { currentPassword } : {}, code.otp ? { otp: code.otp } : {});
+    }
     if (Object.keys(changes).length === 0) return { notice: "profile_saved" };
     const saved = await updateProfile(accessToken, changes);
     return { notice: changes.email !== undefined && saved.pendingEmail !== null ? "email_pending" : "profile_saved" };
   } catch (err) {
+    const failure = codeFailure(err);
+    if (failure) return fail(failure);
     if (err instanceof AccountApiError && err.reason === "invalid") return fail(invalidProfileField(err.description));
     if (err instanceof AccountApiError && err.reason === "conflict") return fail("email_unavailable");
     if (err instanceof AccountApiError && err.reason === "refused" && err.description === "temporarily_unavailable") return fail("mail_not_sent");

@@ -7,6 +7,7 @@ import { accountEndpoint } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { factorToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 
 /**
  * `POST /account/password` with `current_password` and `new_password` (a form or a JSON object):
@@ -16,15 +17,20 @@ import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
  * (past its limits, 429 without verifying). 204 when changed: every other session of the user
  * ends, the one it was changed from goes on, the user's unused mailed links are spent, and the
  * user is mailed a notice. Written only if that session is still live and that password still the
- * user's when the new one is (a reset while it was checked wins: provedChangeRefused).
+ * user's when the new one is (a reset while it was checked wins: provedChangeRefused). From a
+ * session that did not pass the user's second factor, `otp` too (step-up.ts).
  */
-export const accountPasswordEndpoint = accountEndpoint(async (request, { workspace, log }, { user, sessionId }) => {
+export const accountPasswordEndpoint = accountEndpoint(async (request, { workspace, log }, caller) => {
+  const { user, sessionId } = caller;
   const params = await readParams(request);
   const current = params.get("current_password");
   const next = params.get("new_password");
+  const otp = params.get("otp");
   if (current === undefined || next === undefined) throw new InvalidRequest("current_password and new_password are required");
+  const factor = await factorToProve(request, workspace, caller, otp);
   await assertPasswordAllowed(next, workspace, user);
   const whilePassword = await assertCurrentPassword(workspace, user, current);
+  if (factor !== undefined && otp !== undefined) await proveCode(factor, otp, workspace, caller, log);
   await changePassword(user.id, await hashPassword(next), { sessionId, whilePassword }).catch((err: unknown) => {
     throw provedChangeRefused(err, request, workspace);
   });

@@ -2,6 +2,7 @@ import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/accou
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { factorToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { InvalidRequest, InvalidVerificationToken, TemporarilyUnavailable } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
@@ -69,17 +70,23 @@ interface Changes {
   email?: string;
   /** The proof a new address needs. */
   currentPassword?: string;
+  /** A current code, which a new address needs too from a session that did not pass the second factor (step-up.ts). */
+  otp?: string;
 }
 
 /** What a PATCH asks to change, checked. `name: null` or `""` removes the name. */
 function readChanges(body: Record<string, unknown>): Changes {
-  const unknown = Object.keys(body).filter((k) => k !== "name" && k !== "email" && k !== "current_password");
+  const unknown = Object.keys(body).filter((k) => k !== "name" && k !== "email" && k !== "current_password" && k !== "otp");
   if (unknown.length > 0) throw new InvalidRequest(`only name and email can be changed, not ${/^[a-z_]{1,40}$/.test(unknown[0] ?? "") ? unknown[0] : "that"}`);
   if (!("name" in body) && !("email" in body)) throw new InvalidRequest("send name, email or both");
   const changes: Changes = {};
   if ("current_password" in body) {
     if (typeof body.current_password !== "string") throw new InvalidRequest("current_password must be a string");
     changes.currentPassword = body.current_password;
+  }
+  if ("otp" in body) {
+    if (typeof body.otp !== "string") throw new InvalidRequest("otp must be a string");
+    changes.otp = body.otp;
   }
   if ("name" in body) {
     const name = body.name;
@@ -107,7 +114,8 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
  * `PATCH {issuer}/account/profile` with a JSON object of `name` and/or `email`. The name changes
  * at once. A new address needs `current_password` too: the address is where password resets go,
  * so a session alone (a device left signed in) must not be able to take the account with it
- * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password). It
+ * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password), and
+ * `otp` from a session that did not pass the user's second factor (step-up.ts). It
  * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS,
  * written only while the caller's session is live and that password the user's:
  * provedChangeRefused) goes to it, and until its owner follows the link the account keeps its
@@ -124,7 +132,9 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
   let whilePassword: string | undefined;
   if (newEmail !== undefined) {
     if (changes.currentPassword === undefined) throw new InvalidRequest("current_password is required to change the email address");
+    const factor = await factorToProve(request, workspace, caller, changes.otp);
     whilePassword = await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
+    if (factor !== undefined && changes.otp !== undefined) await proveCode(factor, changes.otp, workspace, caller, log);
   }
   if (changes.name !== undefined) await setName(profile.id, changes.name);
   if (changes.email !== undefined && newEmail === undefined) await cancelEmailChange(profile.id);
