@@ -1,7 +1,7 @@
 import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { audit } from "@/lib/platform/audit.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { transactionConflict } from "@/lib/platform/database-timeout.ts";
+import { againOnConflict, CONFLICT_ATTEMPTS } from "@/lib/platform/database-timeout.ts";
 import { db } from "@/lib/platform/db.ts";
 
 /** What the audit event of an admin change says besides its name. */
@@ -25,7 +25,7 @@ export const ADMIN_ACTOR = "cli";
 export const ADMIN_CHANGE_TIMEOUT_MS = 10 * 60_000;
 
 /** How many times an admin change is run when the database ends it for a conflict (see change). */
-export const CHANGE_ATTEMPTS = 3;
+export const CHANGE_ATTEMPTS = CONFLICT_ATTEMPTS;
 
 /**
  * One admin change: one transaction with its audit event (`admin.{event}`) inside it, so that
@@ -33,28 +33,24 @@ export const CHANGE_ATTEMPTS = 3;
  * this process sees the change at once; other instances see it within CONFIG_CACHE_SECONDS.
  * When PostgreSQL ends the transaction to break a deadlock with requests writing the same rows
  * (or for a serialization failure), nothing of it stayed and `work` is run again, up to
- * CHANGE_ATTEMPTS times in all: `work` reads what it changes inside the transaction.
+ * CHANGE_ATTEMPTS times in all (againOnConflict): `work` reads what it changes inside the transaction.
  */
 export async function change<T>(
   event: string,
   details: ChangeDetails | ((done: T) => ChangeDetails),
   work: (tx: Prisma.TransactionClient) => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const result = await db().$transaction(
-        async (tx) => {
-          const done = await work(tx);
-          const { actor, ...said } = typeof details === "function" ? details(done) : details;
-          await audit({ event: `admin.${event}`, outcome: "success", clientId: actor ?? ADMIN_ACTOR, ...said }, undefined, tx);
-          return done;
-        },
-        { timeout: ADMIN_CHANGE_TIMEOUT_MS },
-      );
-      clearCaches("settings");
-      return result;
-    } catch (err) {
-      if (attempt >= CHANGE_ATTEMPTS || !transactionConflict(err)) throw err;
-    }
-  }
+  const result = await againOnConflict(() =>
+    db().$transaction(
+      async (tx) => {
+        const done = await work(tx);
+        const { actor, ...said } = typeof details === "function" ? details(done) : details;
+        await audit({ event: `admin.${event}`, outcome: "success", clientId: actor ?? ADMIN_ACTOR, ...said }, undefined, tx);
+        return done;
+      },
+      { timeout: ADMIN_CHANGE_TIMEOUT_MS },
+    ),
+  );
+  clearCaches("settings");
+  return result;
 }

@@ -49,3 +49,22 @@ export function transactionConflict(err: unknown): boolean {
   const driver = e?.meta?.driverAdapterError?.cause;
   return CONFLICT.has(e?.code as string) || CONFLICT.has(driver?.originalCode as string) || driver?.kind === "TransactionWriteConflict";
 }
+
+/** How many times a transaction is run in all when the database keeps ending it for a conflict (againOnConflict). */
+export const CONFLICT_ATTEMPTS = 3;
+
+/**
+ * Runs `transaction`, one database transaction that reads what it changes inside it, again when
+ * PostgreSQL ends it to break a deadlock with another (or for a serialization failure): nothing
+ * of it stayed, and the next run decides anew on what the other committed. Up to
+ * CONFLICT_ATTEMPTS runs in all, then the last conflict is thrown; any other failure at once.
+ */
+export async function againOnConflict<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (err) {
+      if (attempt >= CONFLICT_ATTEMPTS || !transactionConflict(err)) throw err;
+    }
+  }
+}

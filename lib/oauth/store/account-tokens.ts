@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { db, insertIfChanged, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { notChangedFor, sessionStill, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
+import { againOnConflict } from "@/lib/platform/database-timeout.ts";
 import { replacePassword, takeUserRow } from "@/lib/oauth/store/users.ts";
 
 /** What a mailed link is for. */
@@ -191,7 +192,8 @@ async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId
  * if nobody spent it first, nor deleted its user: what kept it then, and nothing changes); the
  * password is replaced (replacePassword: every session ends, and with them every other link mailed
  * to the user; the addresses the user was known from are forgotten); the failed sign-ins counted
- * against the username are forgotten.
+ * against the username are forgotten. Run again when PostgreSQL ends it to break a deadlock
+ * (againOnConflict: a user's own change takes the user's row, then the links).
  */
 export async function completePasswordReset(
   tokenHash: string,
@@ -199,13 +201,15 @@ export async function completePasswordReset(
   passwordHash: string,
   now = new Date(),
 ): Promise<LinkLost | { reset: true }> {
-  return db().$transaction(async (tx) => {
-    const lost = await spendLink(tx, tokenHash, user.id, now);
-    if (lost) return lost;
-    await replacePassword(tx, user.id, passwordHash);
-    await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
-    return { reset: true };
-  });
+  return againOnConflict(() =>
+    db().$transaction(async (tx) => {
+      const lost = await spendLink(tx, tokenHash, user.id, now);
+      if (lost) return lost;
+      await replacePassword(tx, user.id, passwordHash);
+      await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
+      return { reset: true };
+    }),
+  );
 }
 
 /**
@@ -213,17 +217,19 @@ export async function completePasswordReset(
  * spent it first, or deleted its user: what kept it then), with every other link mailed to the
  * user: the other pending confirmations, and the reset links mailed to the old address, a mailbox
  * the user may have left because it is no longer theirs. Returns the address it replaced (none:
- * the account had none).
+ * the account had none). Run again when PostgreSQL ends it to break a deadlock (againOnConflict).
  */
 export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<LinkLost | { replaced: string | null }> {
-  return db().$transaction(async (tx) => {
-    const lost = await spendLink(tx, tokenHash, userId, now);
-    if (lost) return lost;
-    await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
-    const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
-    await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
-    return { replaced: before?.email ?? null };
-  });
+  return againOnConflict(() =>
+    db().$transaction(async (tx) => {
+      const lost = await spendLink(tx, tokenHash, userId, now);
+      if (lost) return lost;
+      await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
+      const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
+      await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
+      return { replaced: before?.email ?? null };
+    }),
+  );
 }
 
 /** Cancels a user's pending address change: its links are spent. */

@@ -6,7 +6,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { pendingEmailOf } from "@/lib/oauth/store/account-tokens.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
-import { replacePassword } from "@/lib/oauth/store/users.ts";
+import { changePassword as changePasswordInStore, replacePassword } from "@/lib/oauth/store/users.ts";
+import { connection, someoneWaitsFor } from "@/lib/testing/pg-locks.ts";
 import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA, type Tokens } from "@/lib/testing/oauth.ts";
 import { smtpServerForTheseTests } from "@/lib/testing/smtp.ts";
@@ -202,4 +203,42 @@ describe.runIf(settings().databaseFile === undefined)("on PostgreSQL, an email c
     expect(await res.json()).toEqual(INVALID_TOKEN);
     expect(await pendingEmailOf(user.id)).toBeNull();
   });
+});
+
+// A reset takes its link's row first (spends it), then the user's; a user's own change takes the
+// user's row first, then spends the user's links: at the same instant each can wait for a row the
+// other holds. PostgreSQL then ends one of them (the one that began waiting first); ended so, it
+// changed nothing and is run again, deciding anew on what the other committed.
+describe.runIf(settings().databaseFile === undefined)("on PostgreSQL, a password change ended to break a deadlock", () => {
+  it("is run again, and lands once the other transaction has committed", async () => {
+    const user = await newUser();
+    const link = await db().accountToken.create({
+      data: {
+        tokenHash: randomUUID(),
+        purpose: "password_reset",
+        workspaceId: (await db().workspace.findFirstOrThrow()).id,
+        userId: user.id,
+        expiresAt: new Date(Date.now() + 60_000),
+      },
+    });
+    const newHash = await hashPassword("the owner's own new passphrase");
+    const { client: other, pid } = await connection();
+    try {
+      await other.query("BEGIN");
+      // The other one waits 10 s before it looks for a deadlock: the change is the one ended.
+      await other.query("SET LOCAL deadlock_timeout = '10s'");
+      await other.query(`UPDATE "AccountToken" SET "usedAt" = NULL WHERE "tokenHash" = $1`, [link.tokenHash]);
+      const changing = changePasswordInStore(user.id, newHash, { sessionId: sid(user.owner), whilePassword: user.passwordHash });
+      changing.catch(() => undefined);
+      // The change holds the user's row and waits for the link's.
+      await someoneWaitsFor(pid);
+      await other.query(`UPDATE "User" SET "name" = 'taken meanwhile' WHERE "id" = $1`, [user.id]);
+      await other.query("COMMIT");
+      await changing;
+      expect(await db().user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ passwordHash: newHash, name: "taken meanwhile" });
+      expect(await db().accountToken.findUniqueOrThrow({ where: { tokenHash: link.tokenHash } })).toMatchObject({ usedAt: expect.any(Date) });
+    } finally {
+      await other.end();
+    }
+  }, 30_000);
 });
