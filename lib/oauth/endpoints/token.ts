@@ -21,8 +21,9 @@ export async function tokenEndpoint(request: OAuthRequest, context: EndpointCont
   audit.event = "token";
   const params = await readForm(request);
   audit.event = `token.${auditName(params.get("grant_type"))}`;
-  // Before the client's authentication, which spends a client assertion (requireDpopNonce).
-  await requireDpopNonce(request, workspace);
+  // Before the client's authentication, which spends a client assertion (requireDpopNonce); with
+  // nonces off (the default) not even a promise.
+  if (workspace.dpopNonces) await requireDpopNonce(request, workspace);
   const client = await authenticateClient(request, params, workspace, ip);
   audit.clientId = client.clientId;
   // A public client proves nothing: its junk is junk (a password attempt is counted by the grant).
