@@ -34,7 +34,10 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
   // An error comes back for one form: its section shows it, opened.
   const errorFor = (form: string) => (query.form === form ? accountError(query.error, rules) : undefined);
   // A session from before two-step verification was turned on: a new password or address needs a code too.
-  const askCode = (form: string) => asksForCode(twoStep.kind === "on", session.tokens.idToken, query.error, query.form === form);
+  const idToken = describeToken(session.tokens.idToken);
+  const amr = idToken.kind === "jwt" ? idToken.claims.amr : undefined;
+  const passedCode = Array.isArray(amr) && amr.includes("mfa");
+  const askCode = (form: string) => asksForCode(twoStep.kind === "on", passedCode, query.error, query.form === form);
   return (
     <PageFrame width="wide" className="account">
       <header className="account-header">
@@ -98,7 +101,7 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
         <summary>Developer details</summary>
         <p className="hint">What this app holds for your session: the decoded access and ID tokens.</p>
         <TokenViewer title="Access token" testId="access-token" token={describeToken(token, session.tokens.expiresAt)} />
-        <TokenViewer title="ID token" testId="id-token" token={describeToken(session.tokens.idToken)} />
+        <TokenViewer title="ID token" testId="id-token" token={idToken} />
       </details>
     </PageFrame>
   );

@@ -107,15 +107,17 @@ describe("the login app's account API client", () => {
     const user = await db().user.create({ data: { workspaceId, username, passwordHash } });
     const { tokens } = await passwordSignIn(username, "alice-password-1", { ip: "203.0.113.6", userAgent: CHROME });
     const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-    expect(asksForCode(true, tokens.idToken, undefined, false)).toBe(true);
-    expect(asksForCode(false, tokens.idToken, undefined, false)).toBe(false);
+    expect(asksForCode(true, false, undefined, false)).toBe(true);
+    expect(asksForCode(true, true, undefined, false)).toBe(false);
+    expect(asksForCode(false, false, undefined, false)).toBe(false);
     await confirmFactor(await startEnrolment(user.id, secret, []), new Date());
     const change = (otp?: string) => submitPasswordChange(tokens.accessToken, "alice-password-1", "a new passphrase", "a new passphrase", otp);
     expect(await change()).toEqual({ error: "password_and_code", form: "password" });
     expect(accountError("password_and_code", await passwordRules())).toBe(
       "You signed in without a code this time, so this needs the 6-digit code your authenticator app shows as well as your password.",
     );
-    expect(asksForCode(false, tokens.idToken, "password_and_code", true)).toBe(true);
+    expect(asksForCode(false, false, "password_and_code", true)).toBe(true);
+    expect(asksForCode(false, false, "password_and_code", false)).toBe(false);
     expect(await change("12 34")).toEqual({ error: "code_format", form: "password" });
     const valid = new Set([-30_000, 0, 30_000].map((d) => totpCodeAt(secret, timeStep(Date.now() + d))));
     const wrong = ["000000", "111111", "222222"].find((c) => !valid.has(c)) ?? "";

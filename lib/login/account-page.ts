@@ -83,19 +83,12 @@ const CODE_ERRORS = new Set(["password_and_code", "wrong_code", "code_format", "
 
 /**
  * Whether the password or profile form asks for a current code as well as the password: the user
- * has two-step verification on and this session's sign-in did not pass it (its ID token's `amr`
- * has no `mfa`: the user turned it on since), or the server said so for that form.
+ * has two-step verification on and this session's sign-in did not pass it (`passedCode`: its ID
+ * token's `amr` has `mfa`; without, the user turned it on since), or the server said so for that form.
  */
-export function asksForCode(twoStepOn: boolean, idToken: string, error: string | string[] | undefined, form: boolean): boolean {
+export function asksForCode(twoStepOn: boolean, passedCode: boolean, error: string | string[] | undefined, form: boolean): boolean {
   if (form && typeof error === "string" && CODE_ERRORS.has(error)) return true;
-  if (!twoStepOn) return false;
-  const parts = idToken.split(".");
-  try {
-    const amr: unknown = parts.length === 3 ? JSON.parse(Buffer.from(parts[1] ?? "", "base64url").toString("utf8")).amr : undefined;
-    return !(Array.isArray(amr) && amr.includes("mfa"));
-  } catch {
-    return true;
-  }
+  return twoStepOn && !passedCode;
 }
 
 /** A code field's value, or the error code it earns: six digits (spaces allowed, as apps show them). */

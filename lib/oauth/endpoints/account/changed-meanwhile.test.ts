@@ -107,6 +107,27 @@ describe("a password change whose session ended while its current password was c
   });
 });
 
+describe("a change whose user was deleted while its current password was checked", () => {
+  it("a password change: 401 invalid_token, not a 500", async () => {
+    const user = await newUser();
+    duringVerification(() => db().user.delete({ where: { id: user.id } }));
+    const res = await changePassword(user.intruder);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(INVALID_TOKEN);
+  });
+
+  it("an email change: 401 invalid_token, not a 500, and no link mailed", async () => {
+    const user = await newUser();
+    await smtp.drain();
+    duringVerification(() => db().user.delete({ where: { id: user.id } }));
+    const res = await changeEmail(user.intruder);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(INVALID_TOKEN);
+    await backgroundSettled();
+    expect(smtp.received.filter((mail) => mail.rcptTo.includes("intruder@evil.example"))).toEqual([]);
+  });
+});
+
 describe("an email change whose session ended while its current password was checked", () => {
   it("by the owner's reset: 401 invalid_token, no address pending and no link mailed", async () => {
     const user = await newUser();

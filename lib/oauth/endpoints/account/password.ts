@@ -7,7 +7,7 @@ import { accountEndpoint } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
-import { factorToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
+import { codeToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 
 /**
  * `POST /account/password` with `current_password` and `new_password` (a form or a JSON object):
@@ -25,12 +25,11 @@ export const accountPasswordEndpoint = accountEndpoint(async (request, { workspa
   const params = await readParams(request);
   const current = params.get("current_password");
   const next = params.get("new_password");
-  const otp = params.get("otp");
   if (current === undefined || next === undefined) throw new InvalidRequest("current_password and new_password are required");
-  const factor = await factorToProve(request, workspace, caller, otp);
+  const code = await codeToProve(request, workspace, caller, params.get("otp"));
   await assertPasswordAllowed(next, workspace, user);
   const whilePassword = await assertCurrentPassword(workspace, user, current);
-  if (factor !== undefined && otp !== undefined) await proveCode(factor, otp, workspace, caller, log);
+  if (code !== undefined) await proveCode(code, workspace, caller, log);
   await changePassword(user.id, await hashPassword(next), { sessionId, whilePassword }).catch((err: unknown) => {
     throw provedChangeRefused(err, request, workspace);
   });

@@ -2,7 +2,7 @@ import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/accou
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
-import { factorToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
+import { codeToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { InvalidRequest, InvalidVerificationToken, TemporarilyUnavailable } from "@/lib/oauth/protocol/errors.ts";
 import { readJsonObject, readParams } from "@/lib/oauth/protocol/form.ts";
@@ -132,9 +132,9 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
   let whilePassword: string | undefined;
   if (newEmail !== undefined) {
     if (changes.currentPassword === undefined) throw new InvalidRequest("current_password is required to change the email address");
-    const factor = await factorToProve(request, workspace, caller, changes.otp);
+    const code = await codeToProve(request, workspace, caller, changes.otp);
     whilePassword = await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
-    if (factor !== undefined && changes.otp !== undefined) await proveCode(factor, changes.otp, workspace, caller, log);
+    if (code !== undefined) await proveCode(code, workspace, caller, log);
   }
   if (changes.name !== undefined) await setName(profile.id, changes.name);
   if (changes.email !== undefined && newEmail === undefined) await cancelEmailChange(profile.id);

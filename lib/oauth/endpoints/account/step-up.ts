@@ -17,16 +17,16 @@ import type { Logger } from "@/lib/platform/logger.ts";
  * session could move the address and the password, and the factor would guard nothing; the /mfa
  * endpoints ask the same of a change of the factor itself (assertPasswordMayProve).
  *
- * Answers the factor whose code must be proved (after the password: proveCode), or undefined when
+ * Answers the code to prove and its factor (after the password: proveCode), or undefined when
  * none is needed. Without `otp` it is `401 insufficient_user_authentication` (RFC 9470 §3) at once,
  * before the password is verified.
  */
-export async function factorToProve(
+export async function codeToProve(
   request: OAuthRequest,
   workspace: Workspace,
   caller: AccountCaller,
   otp: string | undefined,
-): Promise<StoredFactor | undefined> {
+): Promise<CodeToProve | undefined> {
   if (caller.claims.amr?.includes("mfa")) return undefined;
   const factor = (await factorsOf(caller.user.id)).find((f) => f.confirmedAt !== null);
   if (factor === undefined) return undefined;
@@ -37,15 +37,21 @@ export async function factorToProve(
       authorizationScheme(request),
     );
   }
-  return factor;
+  return { factor, otp };
+}
+
+/** A code a change needs (codeToProve), and the factor it must be a current code of. */
+export interface CodeToProve {
+  factor: StoredFactor;
+  otp: string;
 }
 
 /**
- * Checks `otp` against `factor` as /mfa's proofs do (proveUser): a wrong one is `400
+ * Checks the code against its factor as /mfa's proofs do (proveUser): a wrong one is `400
  * invalid_grant`, counted like a wrong password and against the factor (`otp_locked` past its
  * limit of wrong codes in a row), and a code is used once.
  */
-export async function proveCode(factor: StoredFactor, otp: string, workspace: Workspace, caller: AccountCaller, log: Logger): Promise<void> {
+export async function proveCode({ factor, otp }: CodeToProve, workspace: Workspace, caller: AccountCaller, log: Logger): Promise<void> {
   const params = new FormParams(new Map([["otp", otp]]));
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
 }
