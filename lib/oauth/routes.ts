@@ -45,16 +45,16 @@ export interface RouteSpec {
  * (pipeline/node-adapter.ts), and discovery builds its URLs from it (`context.urlFor`).
  */
 export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
-  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true, userGone: grantUserGone, clientGone } },
+  token: { path: "/oauth2/token", methods: { POST: tokenEndpoint }, options: { cors: true, audit: true, userGone: grantUserGone, clientGone, dpop: true } },
   revocation: { path: "/oauth2/revoke", methods: { POST: revocationEndpoint }, options: { cors: true, audit: true } },
   introspection: { path: "/oauth2/introspect", methods: { POST: introspectionEndpoint }, options: { cors: true } },
   // RFC 7591 registration (POST) and RFC 7592 management of a registered client (its registration_client_uri: `?client_id=`).
   registration: {
     path: "/oauth2/register",
     methods: { POST: registrationEndpoint, GET: registrationManagementEndpoint, PUT: registrationManagementEndpoint, DELETE: registrationManagementEndpoint },
-    options: { audit: true },
+    options: { audit: true, dpop: true },
   },
-  userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true } },
+  userinfo: { path: "/userinfo", methods: { GET: userinfoEndpoint, POST: userinfoEndpoint }, options: { cors: true, dpop: true } },
   discovery: {
     path: "/.well-known/openid-configuration",
     wellKnown: ["oauth-authorization-server", "openid-configuration"],
@@ -65,34 +65,38 @@ export const ROUTE_TABLE: Readonly<Record<RouteName, RouteSpec>> = {
   // What the sign-in pages show for this workspace (name, logo, accent colour, links).
   branding: { path: "/branding", methods: { GET: brandingEndpoint }, options: {} },
   // Multi-factor authentication (Auth0's MFA API shape where it has one).
-  mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true, userGone: mfaUserGone } },
-  mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
-  mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
-  mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
-  mfaRecoveryCodes: { path: "/mfa/recovery-codes", methods: { POST: mfaRecoveryCodesEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone } },
+  mfaAuthenticators: { path: "/mfa/authenticators", methods: { GET: mfaAuthenticatorsEndpoint }, options: { cors: true, userGone: mfaUserGone, dpop: true } },
+  mfaAssociate: { path: "/mfa/associate", methods: { POST: mfaAssociateEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone, dpop: true } },
+  mfaConfirm: { path: "/mfa/confirm", methods: { POST: mfaConfirmEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone, dpop: true } },
+  mfaRemove: { path: "/mfa/remove", methods: { POST: mfaRemoveEndpoint }, options: { cors: true, audit: true, userGone: mfaUserGone, dpop: true } },
+  mfaRecoveryCodes: {
+    path: "/mfa/recovery-codes",
+    methods: { POST: mfaRecoveryCodesEndpoint },
+    options: { cors: true, audit: true, userGone: mfaUserGone, dpop: true },
+  },
   // The account API: a signed-in user's own sessions, password and activity (scope `account`).
   accountSessions: {
     path: "/account/sessions",
     methods: { GET: accountSessionsEndpoint, DELETE: accountOtherSessionsEndpoint },
-    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone, dpop: true },
   },
   accountSession: {
     path: "/account/sessions/{id}",
     methods: { DELETE: accountSessionEndpoint },
-    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone, dpop: true },
   },
   accountPassword: {
     path: "/account/password",
     methods: { POST: accountPasswordEndpoint },
-    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone, dpop: true },
   },
-  accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true, userGone: accessTokenUserGone } },
+  accountActivity: { path: "/account/activity", methods: { GET: accountActivityEndpoint }, options: { cors: true, userGone: accessTokenUserGone, dpop: true } },
   // The account API: the profile (a user's access token with the account scope), confirming a
   // new address (the mailed link's token), password recovery (a confidential client).
   accountProfile: {
     path: "/account/profile",
     methods: { GET: profileEndpoint, PATCH: profileUpdateEndpoint },
-    options: { cors: true, audit: true, userGone: accessTokenUserGone },
+    options: { cors: true, audit: true, userGone: accessTokenUserGone, dpop: true },
   },
   // Its own request budget: the login app posts its links' tokens for whoever submits its form.
   accountEmailVerify: { path: "/account/email/verify", methods: { POST: emailVerifyEndpoint }, options: { cors: true, audit: true, budget: "email-verify" } },

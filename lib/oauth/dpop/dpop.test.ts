@@ -12,7 +12,10 @@ import { routes } from "@/lib/oauth/routes.ts";
 import { setClient } from "@/lib/admin/clients.ts";
 import { setWorkspace } from "@/lib/admin/workspaces.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
-import { currentDpopNonce, DPOP_NONCE_WINDOW_MS, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
+import { currentDpopNonce, DPOP_NONCE_SECRET, DPOP_NONCE_WINDOW_MS, isAcceptedDpopNonce } from "@/lib/oauth/dpop/nonce.ts";
+import { serverSecret } from "@/lib/oauth/store/server-secrets.ts";
+import { captureRequestLogs } from "@/lib/testing/logs.ts";
+import { SEALED_PREFIX } from "@/lib/platform/at-rest.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
@@ -27,6 +30,7 @@ import {
   inProcessFetch,
   introspect,
   ISSUER,
+  postIntrospect,
   postToken,
   routeContext,
   SERVICE_BASIC,
@@ -702,9 +706,85 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
     });
   });
 
+  it("when on, a failure names the current nonce to a proof that did not carry it (§8.2), at the endpoints that take proofs", async () => {
+    await withNonces(async () => {
+      const workspace = await findWorkspace("demo", "default");
+      const current = await currentDpopNonce(workspace);
+      const previous = await currentDpopNonce(workspace, Date.now() - DPOP_NONCE_WINDOW_MS);
+      const nobody = { grant_type: "password", ...SPA, username: "nonce-nobody", password: "not a password of anyone's" };
+      const expectFailure = async (res: Response, status: number, error: string, nonce: string | null) => {
+        expect(res.status).toBe(status);
+        expect((await res.json()).error).toBe(error);
+        expect(res.headers.get("dpop-nonce")).toBe(nonce);
+      };
+
+      // The token endpoint: a grant refused, a client refused, a proof refused after its nonce was accepted.
+      await expectFailure(await postToken(nobody, { DPoP: await proof(key, { nonce: previous }) }), 400, "invalid_grant", current);
+      await expectFailure(await postToken(nobody, { DPoP: await proof(key, { nonce: current }) }), 400, "invalid_grant", null);
+      const wrongSecret = { Authorization: basic("demo-web", "not-the-secret") };
+      await expectFailure(
+        await postToken({ grant_type: "password", ...ALICE }, { ...wrongSecret, DPoP: await proof(key, { nonce: previous }) }),
+        401,
+        "invalid_client",
+        current,
+      );
+      await expectFailure(await password({ DPoP: await proof(key, { nonce: previous, htu: `${ISSUER}/elsewhere` }) }), 400, "invalid_dpop_proof", current);
+
+      // A resource endpoint: the account API, for a session that is not the user's; userinfo, with another key's proof.
+      const signIn = await postToken(
+        { grant_type: "password", scope: "openid account", ...ALICE },
+        { Authorization: basic("demo-web", "demo-web-secret"), DPoP: await proof(key, { nonce: current }) },
+      );
+      expect(signIn.status).toBe(200);
+      const { access_token } = await signIn.json();
+      const endSession = async (nonce: string) => {
+        const id = randomUUID();
+        const url = `${ISSUER}/account/sessions/${id}`;
+        const dpop = await proof(key, { htm: "DELETE", htu: url, ath: accessTokenHash(access_token), nonce });
+        return call(routes.accountSession, url, { method: "DELETE", headers: { Authorization: `DPoP ${access_token}`, DPoP: dpop }, params: { id } });
+      };
+      await expectFailure(await endSession(previous), 404, "not_found", current);
+      await expectFailure(await endSession(current), 404, "not_found", null);
+      await expectFailure(await userinfo(await newKey(), access_token, { nonce: previous }), 401, "invalid_token", current);
+
+      // Introspection takes no proofs: a header sent there is nothing to it.
+      const introspection = await postIntrospect(
+        { token: access_token },
+        { Authorization: basic("demo-backend", "wrong"), DPoP: await proof(key, { nonce: previous }) },
+      );
+      await expectFailure(introspection, 401, "invalid_client", null);
+    });
+  });
+
+  it("when on and the nonce's secret cannot be read, a failure is answered all the same, without a nonce", async () => {
+    await withNonces(async () => {
+      await serverSecret(DPOP_NONCE_SECRET);
+      const stored = await db().serverSecret.findUniqueOrThrow({ where: { name: DPOP_NONCE_SECRET } });
+      await db().serverSecret.update({ where: { name: DPOP_NONCE_SECRET }, data: { value: `${SEALED_PREFIX}00000000:AAAA:AAAA` } });
+      clearCaches("settings");
+      const logged = captureRequestLogs();
+      try {
+        const res = await password({ DPoP: await proof(key) });
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual({ error: "server_error", error_description: "the server could not handle the request" });
+        expect(res.headers.get("dpop-nonce")).toBeNull();
+        expect(logged().filter((line) => line.level === 40)).toEqual([
+          expect.objectContaining({ msg: "no DPoP nonce for a failure's answer: its secret could not be read" }),
+        ]);
+      } finally {
+        await db().serverSecret.update({ where: { name: DPOP_NONCE_SECRET }, data: { value: stored.value } });
+        clearCaches("settings");
+      }
+    });
+  });
+
   it("are off by default: a proof without a nonce is taken", async () => {
     expect((await db().workspace.findMany({ select: { dpopNonces: true } })).every((w) => !w.dpopNonces)).toBe(true);
     expect((await password({ DPoP: await proof(key) })).status).toBe(200);
+    // Nor does a failure name one.
+    const refused = await postToken({ grant_type: "password", ...SPA, username: "nonce-nobody", password: "wrong" }, { DPoP: await proof(key) });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("dpop-nonce")).toBeNull();
   });
 });
 

@@ -5,7 +5,8 @@ import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 /** How long a server-provided DPoP nonce is current; the one before it is still accepted. */
 export const DPOP_NONCE_WINDOW_MS = 300_000;
 
-const NONCE_SECRET = "dpop-nonce";
+/** The name of the server secret nonces are made with. */
+export const DPOP_NONCE_SECRET = "dpop-nonce";
 
 /**
  * RFC 9449 §8: the nonce of a window of time, an HMAC of it (and the workspace) under a secret
@@ -13,7 +14,7 @@ const NONCE_SECRET = "dpop-nonce";
  * another one provided, and unpredictable to anyone without the secret.
  */
 async function nonceOf(workspace: Workspace, window: number): Promise<string> {
-  return createHmac("sha256", await serverSecret(NONCE_SECRET))
+  return createHmac("sha256", await serverSecret(DPOP_NONCE_SECRET))
     .update(`${workspace.id}\n${window}`)
     .digest("base64url");
 }

@@ -46,14 +46,33 @@ async function acceptedNonce(workspace: Workspace, realm: string | undefined, no
  */
 export async function requireDpopNonce(request: OAuthRequest, workspace: Workspace, now = Date.now()): Promise<void> {
   const proof = dpopHeader(request);
-  if (proof === undefined || !workspace.dpopNonces || proof.includes(",") || proof.length > MAX_DPOP_PROOF_LENGTH) return;
-  let nonce: unknown;
+  if (proof === undefined || !workspace.dpopNonces) return;
+  const peeked = peekNonce(proof);
+  if (peeked) await acceptedNonce(workspace, undefined, now, peeked.nonce);
+}
+
+/**
+ * RFC 9449 §8.2: the nonce a failed request's answer names in `DPoP-Nonce`, with the workspace's
+ * nonces on: the current one, unless the request sent no proof or its proof carried that one.
+ * A client whose proof carried the previous window's nonce, and whose request then failed (a
+ * wrong password, a missing scope, a bad proof), learns the current one all the same, and its
+ * next proof needs no `use_dpop_nonce` round trip. (No secret: anyone who asks is told it.)
+ */
+export async function nonceAfterFailure(request: OAuthRequest, workspace: Workspace, now = Date.now()): Promise<string | undefined> {
+  const proof = dpopHeader(request);
+  if (proof === undefined || !workspace.dpopNonces) return undefined;
+  const current = await currentDpopNonce(workspace, now);
+  return peekNonce(proof)?.nonce === current ? undefined : current;
+}
+
+/** A proof's `nonce` claim, read without verifying it; undefined when the header is not one proof within the cap, or its payload no JWT's. */
+function peekNonce(proof: string): { nonce: unknown } | undefined {
+  if (proof.includes(",") || proof.length > MAX_DPOP_PROOF_LENGTH) return undefined;
   try {
-    nonce = decodeJwt(proof).nonce;
+    return { nonce: decodeJwt(proof).nonce };
   } catch {
-    return;
+    return undefined;
   }
-  await acceptedNonce(workspace, undefined, now, nonce);
 }
 
 /** A verified DPoP proof: the key it binds to, and the nonce to provide next, if any. */

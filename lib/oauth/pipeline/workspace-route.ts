@@ -11,6 +11,7 @@ import { InvalidRequest, MethodNotAllowed, OAuthError, ServerError, TooManyAttem
 import { startPruning } from "@/lib/oauth/store/retention.ts";
 import { startMailSweep } from "@/lib/oauth/endpoints/account/notices.ts";
 import { assertWithinBudget, spendBudget } from "@/lib/oauth/defence/request-budget.ts";
+import { nonceAfterFailure } from "@/lib/oauth/dpop/proof.ts";
 import { errorResponse, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { failedForClientGone } from "@/lib/oauth/store/clients.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
@@ -51,6 +52,12 @@ export interface RouteOptions {
    * app's address): junk sent through it must not spend the budget of that server's sign-ins.
    */
   budget?: string;
+  /**
+   * The endpoint takes DPoP proofs (RFC 9449): with the workspace's nonces on, its failures name
+   * the current nonce to a request whose proof did not carry it (nonceAfterFailure). Its successes
+   * name it themselves, from the verified proof.
+   */
+  dpop?: boolean;
 }
 
 let trust: { list: string | undefined; fn: TrustProxy } | undefined;
@@ -101,6 +108,7 @@ export function workspaceHandler(
       if (gone) log().info({ err }, `the request's ${gone.what} was deleted while it ran`);
       failure = asOAuthError(gone ? gone.error : err, log, draft);
       response = errorResponse(failure);
+      if (options.dpop && workspace?.dpopNonces && response.headers["DPoP-Nonce"] === undefined) await nameDpopNonce(request, workspace, response, log);
     }
     response.headers["X-Request-Id"] = requestId;
     if (options.cors && workspace) await addCorsHeaders(request, response, workspace, allowed);
@@ -148,6 +156,16 @@ async function goneMeanwhile(
     return { what: "client", error: options.clientGone(request, workspace) };
   }
   return undefined;
+}
+
+/** A failure's answer names the current DPoP nonce (RouteOptions.dpop); left without it when the nonce's secret cannot be read (the database down). */
+async function nameDpopNonce(request: OAuthRequest, workspace: Workspace, response: OAuthResponse, log: () => Logger): Promise<void> {
+  try {
+    const nonce = await nonceAfterFailure(request, workspace);
+    if (nonce !== undefined) response.headers["DPoP-Nonce"] = nonce;
+  } catch (err) {
+    log().warn({ err }, "no DPoP nonce for a failure's answer: its secret could not be read");
+  }
 }
 
 /** The caller's address; a request whose address our server could not read is refused. */
