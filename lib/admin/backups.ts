@@ -37,21 +37,22 @@ async function recordIn(database: string, event: string, file: string): Promise<
 
 /**
  * Copies the SQLite database to `dest` while servers keep serving (a consistent snapshot);
- * refuses to replace an existing file unless `force`. Audited.
+ * refuses to replace an existing file unless `force`. Audited. `removed`: the temporary copies
+ * that backups to `dest` killed outright had left beside it (backupSqlite).
  */
 export async function backupDatabase(
   dest: string,
   { force = false, database = settings().DATABASE_URL }: DatabaseOption & { force?: boolean } = {},
-): Promise<{ file: string; bytes: number }> {
+): Promise<{ file: string; bytes: number; removed: string[] }> {
   const source = sqliteDatabase(database, "pg_dump -Fc");
   const file = path.resolve(dest);
   if (file === source) throw new AdminError("The backup cannot be the database itself");
   if (!fs.existsSync(source)) throw new AdminError(`No database at ${source}`);
   if (fs.existsSync(file) && !force) throw new AdminError(`${file} exists already (--force replaces it)`);
   if (!fs.existsSync(path.dirname(file))) throw new AdminError(`No directory ${path.dirname(file)}`);
-  const { bytes } = await backupSqlite(source, file);
+  const { bytes, removed } = await backupSqlite(source, file);
   await recordIn(database, "database.backup", file);
-  return { file, bytes };
+  return { file, bytes, removed };
 }
 
 /**

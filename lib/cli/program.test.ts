@@ -657,6 +657,13 @@ describe("admin CLI", () => {
         out: `Backed up the database to ${file} (${fs.statSync(file).size} bytes). It holds the signing keys' private parts and the server's secrets: keep it where only operators can read it.\n`,
       });
       expect(await cli(["database", "backup", file])).toMatchObject({ status: 1, err: `Error: ${file} exists already (--force replaces it)\n` });
+      // What a backup killed outright left beside the file (its process gone: no process has id 2^22 + 1, beyond Linux's pid_max).
+      const left = path.join(path.dirname(file), `.${path.basename(file)}.4194305-${randomUUID()}.tmp`);
+      fs.writeFileSync(left, "a copy");
+      const again = await cli(["database", "backup", file, "--force"]);
+      expect(again.status).toBe(0);
+      expect(again.out.split("\n")[1]).toBe(`Removed what backups killed before they finished had left beside it (each a whole copy of the database): ${left}`);
+      expect(fs.existsSync(left)).toBe(false);
       expect(restore).toMatchObject({
         status: 1,
         out: "",

@@ -617,6 +617,8 @@ export function buildProgram(io: CliIo): Command {
       io.out(
         `Backed up the database to ${done.file} (${done.bytes} bytes). It holds the signing keys' private parts and the server's secrets: keep it where only operators can read it.`,
       );
+      if (done.removed.length > 0)
+        io.out(`Removed what backups killed before they finished had left beside it (each a whole copy of the database): ${done.removed.join(", ")}`);
     });
   database
     .command("restore")

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -70,8 +71,9 @@ describe("backupSqlite", () => {
   // Ctrl-C during a backup left its temporary copy, a whole database with every secret in it,
   // hidden beside the destination. SIGINT takes the same way, but a process started in the
   // background by a shell inherits it ignored, and so would this test's child: SIGTERM and SIGHUP.
-  it.each(["SIGTERM", "SIGHUP"] as const)("removes its temporary copy when %s interrupts it, then ends by the signal", async (signal) => {
-    const source = path.join(dir, `large-${signal}.db`);
+  /** A backup of a database of 30 MB to `<name>-copy.db` in a process of its own, once its temporary copy has begun. */
+  async function backupInChild(name: string) {
+    const source = path.join(dir, `${name}.db`);
     const db = new Database(source);
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)");
     const insert = db.prepare("INSERT INTO t (body) VALUES (randomblob(1000))");
@@ -79,7 +81,7 @@ describe("backupSqlite", () => {
       for (let i = 0; i < 30_000; i++) insert.run();
     })();
     db.close();
-    const dest = path.join(dir, `large-${signal}-copy.db`);
+    const dest = path.join(dir, `${name}-copy.db`);
     const backupModule = path.resolve(import.meta.dirname, "sqlite-backup.ts");
     const child = spawn(
       process.execPath,
@@ -89,15 +91,70 @@ describe("backupSqlite", () => {
       },
     );
     // The copy and, once SQLite writes to it, its journal beside it.
-    const temporary = () => fs.readdirSync(dir).filter((f) => f.startsWith(`.large-${signal}-copy.db.`));
+    const temporary = () => fs.readdirSync(dir).filter((f) => f.startsWith(`.${name}-copy.db.`));
     const copies = () => temporary().filter((f) => f.endsWith(".tmp"));
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, by) => resolve(by)));
     // As soon as the copy has begun.
     for (let i = 0; i < 10_000 && copies().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1));
     expect(copies()).toHaveLength(1);
+    return { source, dest, child, ended, temporary, copies };
+  }
+
+  it.each(["SIGTERM", "SIGHUP"] as const)("removes its temporary copy when %s interrupts it, then ends by the signal", async (signal) => {
+    const { dest, child, ended, temporary } = await backupInChild(`large-${signal}`);
     child.kill(signal);
     expect(await ended).toBe(signal);
     expect(temporary()).toEqual([]);
     expect(fs.existsSync(dest)).toBe(false);
   });
+
+  // SIGKILL gives a process no turn to remove anything: the copy stays, hidden beside the file it
+  // was to become, with every secret of the database in it, until the next backup there.
+  it("leaves its temporary copy when killed outright (SIGKILL), and the next backup to the same file removes it", async () => {
+    const { source, dest, child, ended, temporary, copies } = await backupInChild("killed");
+    const [left] = copies();
+    child.kill("SIGKILL");
+    expect(await ended).toBe("SIGKILL");
+    expect(copies()).toEqual([left]);
+    const done = await backupSqlite(source, dest);
+    expect(done.removed).toEqual([path.join(dir, left!)]);
+    expect(temporary()).toEqual([]);
+    const copy = new Database(dest, { readonly: true });
+    expect(copy.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 30_000 });
+    copy.close();
+  });
+
+  it("leaves the temporary copies of a process that is still there, and those of backups to other files", async () => {
+    const source = path.join(dir, "small.db");
+    const db = new Database(source);
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+    db.close();
+    const alive = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+    try {
+      const kept = [
+        `.small-copy.db.${alive.pid}-${randomUUID()}.tmp`,
+        `.small-copy.db.${alive.pid}-${randomUUID()}.tmp-journal`,
+        `.other-copy.db.${await deadProcessId()}-${randomUUID()}.tmp`,
+        ".small-copy.db.notes.tmp",
+      ];
+      // An ended process's, and one under this process's own id that it is not writing: an earlier process's, whose id it was given again.
+      const gone = [`.small-copy.db.${await deadProcessId()}-${randomUUID()}.tmp`, `.small-copy.db.${process.pid}-${randomUUID()}.tmp`];
+      for (const name of [...kept, ...gone, `${gone[0]}-journal`]) fs.writeFileSync(path.join(dir, name), "a copy");
+      const { removed } = await backupSqlite(source, path.join(dir, "small-copy.db"));
+      expect(removed.sort()).toEqual(gone.map((name) => path.join(dir, name)).sort());
+      for (const name of kept) expect(fs.existsSync(path.join(dir, name)), name).toBe(true);
+      expect(fs.existsSync(path.join(dir, `${gone[0]}-journal`))).toBe(false);
+    } finally {
+      alive.kill();
+    }
+  });
 });
+
+/** The id a process had that has ended (and that no other process has taken since: checked). */
+async function deadProcessId(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await new Promise((resolve) => child.on("exit", resolve));
+  const pid = child.pid!;
+  expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+  return pid;
+}

@@ -12,13 +12,16 @@ import Database from "better-sqlite3";
  * The copy is written beside `dest` under a temporary name, checked, switched to the rollback
  * journal (one self-contained file, no -wal/-shm to carry along) and only then renamed to
  * `dest`: a failed or interrupted backup never leaves a half-written file under the name, nor
- * (on SIGINT, SIGTERM or SIGHUP) its temporary copy.
+ * (on SIGINT, SIGTERM or SIGHUP) its temporary copy. A copy that a process killed outright left
+ * (`kill -9`, a machine's crash) is removed by the next backup to `dest` (`removed`: their paths).
  */
-export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number }> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
+export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number; removed: string[] }> {
+  const removed = removeAbandonedCopies(dest);
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}-${randomUUID()}.tmp`);
   let made = false;
   const removeCopy = () => {
     if (made) for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
+    writing.delete(tmp);
   };
   // Interrupted (Ctrl-C, a supervisor's SIGTERM), the copy goes too: it is a whole database,
   // every secret in it. Unless someone else handles the signal, it then ends the process as it
@@ -39,6 +42,7 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
     // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
     fs.closeSync(fs.openSync(tmp, "wx", 0o600));
     made = true;
+    writing.add(tmp);
     db = new Database(source, { fileMustExist: true, timeout: 5000 });
     // The rest of the pages in one step once the first is done: a step-by-step copy starts over
     // at every write another connection commits, so a busy server's database was never copied.
@@ -57,13 +61,54 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
     // the copy is kept: its handler runs in the event loop's turn before this one's.
     await new Promise((resolve) => setImmediate(resolve));
     fs.renameSync(tmp, dest);
-    return { bytes: fs.statSync(dest).size };
+    writing.delete(tmp);
+    return { bytes: fs.statSync(dest).size, removed };
   } catch (err) {
     removeCopy();
     throw err;
   } finally {
     stopListening();
     db?.close();
+  }
+}
+
+/** The temporary copies this process is writing now (the others under its process id are an earlier process's). */
+const writing = new Set<string>();
+
+// `.<dest>.<process id>-<uuid>.tmp`, and the journal files SQLite may make beside it.
+const TEMPORARY_COPY = /^(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp(-wal|-shm|-journal)?$/;
+
+/**
+ * Removes the temporary copies of backups to `dest` (and their journals) whose process is gone: a
+ * backup killed outright (`kill -9`, the machine's crash) could not remove its own, a whole
+ * database with every secret in it. A copy is its process's as long as a process has that id
+ * (one that took the id since keeps it too: better left than a live backup's removed). Returns
+ * the copies' paths.
+ */
+export function removeAbandonedCopies(dest: string): string[] {
+  const dir = path.dirname(dest);
+  const prefix = `.${path.basename(dest)}.`;
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const match = name.startsWith(prefix) ? TEMPORARY_COPY.exec(name.slice(prefix.length)) : null;
+    const file = path.join(dir, name);
+    if (!match || writing.has(file.replace(/-(wal|shm|journal)$/, "")) || processExists(Number(match[1]))) continue;
+    fs.rmSync(file, { force: true });
+    if (match[2] === undefined) removed.push(file);
+  }
+  return removed;
+}
+
+/** Whether another process has the id `pid` (one of another user's too). */
+function processExists(pid: number): boolean {
+  // This one's own copies are in `writing`: another under its id is an earlier process's, whose id
+  // it was given again (a container's first process, say).
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
