@@ -7,6 +7,9 @@ import { addUser, deleteUser } from "@/lib/admin/users.ts";
 import { createWorkspace, deleteWorkspace, workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db, isPostgresUrl } from "@/lib/platform/db.ts";
 import { completePasswordReset, confirmEmail } from "@/lib/oauth/store/account-tokens.ts";
+import { UserGone } from "@/lib/oauth/store/credentials.ts";
+import { confirmFactor, removeFactors, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { mailKeptByChange } from "@/lib/oauth/store/pending-mails.ts";
 import { connection, someoneWaitsFor } from "@/lib/testing/pg-locks.ts";
 
 // An operator's deletion while the token endpoint writes for the same user or client. On
@@ -187,19 +190,45 @@ describe.runIf(onPostgres)("a request that writes for a user takes the user's ro
     return { user, tokenHash };
   }
 
-  const requests = {
+  /** A user of the link's with a factor (confirmed or not). */
+  async function userWithFactor(confirmed: boolean) {
+    const { user } = await userWithLink("password_reset");
+    const factorId = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a"]);
+    if (confirmed) await db().mfaFactor.update({ where: { id: factorId }, data: { confirmedAt: new Date() } });
+    return { user, factorId };
+  }
+
+  // Each with the notice its change keeps: never kept for a user gone.
+  const notice = (userId: string) => mailKeptByChange({ userId, job: "account.notice.test", body: "{}" });
+  const requests: Record<string, () => Promise<{ userId: string; done: () => Promise<unknown>; outcome: unknown }>> = {
     "a password reset": async () => {
       const { user, tokenHash } = await userWithLink("password_reset");
-      return { userId: user.id, done: () => completePasswordReset(tokenHash, user, "a new hash") };
+      return { userId: user.id, done: () => completePasswordReset(tokenHash, user, "a new hash", notice(user.id)), outcome: { problem: "unknown" } };
     },
     "an address confirmation": async () => {
       const { user, tokenHash } = await userWithLink("email_verification");
-      return { userId: user.id, done: () => confirmEmail(tokenHash, user.id, "new@example.com") };
+      return { userId: user.id, done: () => confirmEmail(tokenHash, user.id, "new@example.com", () => notice(user.id)), outcome: { problem: "unknown" } };
+    },
+    "a factor's confirmation": async () => {
+      const { user, factorId } = await userWithFactor(false);
+      return { userId: user.id, done: () => confirmFactor(user.id, factorId, new Date(), notice(user.id)), outcome: "gone" };
+    },
+    "a factor's removal": async () => {
+      const { user } = await userWithFactor(true);
+      return { userId: user.id, done: () => removeFactors(user.id, notice(user.id)), outcome: { confirmed: 0 } };
+    },
+    "new recovery codes": async () => {
+      const { user, factorId } = await userWithFactor(true);
+      return {
+        userId: user.id,
+        done: () => replaceRecoveryCodes(user.id, factorId, ["b"], notice(user.id)).catch((err: unknown) => err),
+        outcome: new UserGone(),
+      };
     },
   };
 
-  it.each(Object.keys(requests) as (keyof typeof requests)[])("%s waits for the user's deletion, then finds its link gone", async (what) => {
-    const { userId, done } = await requests[what]();
+  it.each(Object.keys(requests))("%s waits for the user's deletion, then finds the user gone", async (what) => {
+    const { userId, done, outcome } = await requests[what]!();
     await deletion.query("BEGIN");
     await deletion.query("SET LOCAL deadlock_timeout = '10s'");
     await deletion.query(`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = $1`, [userId]);
@@ -208,6 +237,6 @@ describe.runIf(onPostgres)("a request that writes for a user takes the user's ro
     await someoneWaitsFor(deletionPid);
     await deletion.query(`DELETE FROM "User" WHERE "id" = $1`, [userId]);
     await deletion.query("COMMIT");
-    expect(await request).toEqual({ problem: "unknown" });
+    expect(await request).toEqual(outcome);
   });
 });

@@ -3,7 +3,9 @@ import { change } from "@/lib/admin/transaction.ts";
 import { workspaceByRef } from "@/lib/admin/workspaces.ts";
 import { db } from "@/lib/platform/db.ts";
 import { MFA_FACTOR_MAX_WRONG_CODES } from "@/lib/oauth/model/mfa.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
+import { keepMailIn } from "@/lib/oauth/store/pending-mails.ts";
+import { takeUserRow } from "@/lib/oauth/store/users.ts";
 import { logger } from "@/lib/platform/logger.ts";
 
 /** A user's second factor as an operator sees it: never its secret or codes. */
@@ -49,11 +51,16 @@ export async function listFactors(workspace: string, username: string): Promise<
  */
 export async function resetFactors(workspace: string, username: string): Promise<{ removed: number }> {
   const { workspaceId, userId } = await userOf(workspace, username);
+  const notice = noticeFor(userId, { kind: "mfa_disabled", by: "administrator" });
   const result = await change("user.reset_mfa", { workspaceId, userId, username }, async (tx) => {
+    // The user's row first, as the user's own changes of their factors take it (takeUserRow).
+    await takeUserRow(tx, userId);
     const { count } = await tx.mfaFactor.deleteMany({ where: { userId } });
     await tx.mfaChallenge.deleteMany({ where: { userId } });
+    // The user is told when a factor went (with the change: noticeFor).
+    if (count > 0) await keepMailIn(tx, notice);
     return { removed: count };
   });
-  if (result.removed > 0) await noticeUser(userId, { kind: "mfa_disabled", by: "administrator" }, logger);
+  if (result.removed > 0) sendKept(notice, logger);
   return result;
 }

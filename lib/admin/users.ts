@@ -11,7 +11,8 @@ import {
 } from "@/lib/admin/deletions.ts";
 import { sameMailbox } from "@/lib/oauth/store/account-tokens.ts";
 import { replacePassword } from "@/lib/oauth/store/users.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
+import { keepMailIn } from "@/lib/oauth/store/pending-mails.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { renameReason } from "@/lib/oauth/store/activity.ts";
 import { change } from "@/lib/admin/transaction.ts";
@@ -101,17 +102,20 @@ export async function setUserDisabled(workspace: string, username: string, disab
 /**
  * Sets a user's password, ends their sessions and revokes their refresh tokens: whoever knew the
  * old password is signed out everywhere (every access token of an ended session is refused), and
- * the addresses they signed in from are no longer known (replacePassword).
+ * the addresses they signed in from are no longer known (replacePassword). The user is mailed a
+ * notice, kept with the change (noticeFor).
  */
 export async function resetPassword(workspace: string, username: string, password: NewPassword): Promise<void> {
   const w = await workspaceByRef(workspace);
   const existing = await db().user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username } } });
   if (!existing) throw new AdminError(`No user ${username} in ${workspace}`);
   const passwordHash = await hashPassword(await newPassword(password, { minLength: w.passwordMinLength }, existing));
+  const notice = noticeFor(existing.id, { kind: "password_changed", how: "administrator" });
   await change("user.reset_password", { workspaceId: w.id, userId: existing.id, username }, async (tx) => {
     await replacePassword(tx, existing.id, passwordHash);
+    await keepMailIn(tx, notice);
   });
-  await noticeUser(existing.id, { kind: "password_changed", how: "administrator" }, logger);
+  sendKept(notice, logger);
 }
 
 /** The user `username` of a workspace, or an AdminError. */
@@ -153,6 +157,12 @@ export async function setUser(workspace: string, username: string, changes: User
   const { w, user } = await userByName(workspace, username);
   const renamed = data.username !== undefined && data.username !== username;
   const reason = changed.map((k) => (k === "username" && renamed ? renameReason(username) : k)).join(", ");
+  // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
+  // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
+  const notice =
+    email !== undefined && user.email !== null && (email === null || !sameMailbox(email, user.email))
+      ? noticeFor(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, user.email)
+      : undefined;
   await change("user.set", { workspaceId: w.id, userId: user.id, username: data.username ?? username, reason }, async (tx) => {
     if (renamed && (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username: data.username ?? "" } } })))
       throw new AdminError(`User ${data.username} exists already`);
@@ -162,11 +172,9 @@ export async function setUser(workspace: string, username: string, changes: User
     // old mailbox may be no longer theirs, and a pending change would overwrite this one.
     if (email !== undefined && email !== user.email)
       await tx.accountToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
+    await keepMailIn(tx, notice);
   });
-  // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
-  // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
-  if (email !== undefined && user.email !== null && (email === null || !sameMailbox(email, user.email)))
-    await noticeUser(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, logger, user.email);
+  sendKept(notice, logger);
 }
 
 /**

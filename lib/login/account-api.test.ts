@@ -110,7 +110,7 @@ describe("the login app's account API client", () => {
     expect(asksForCode(true, false, undefined, false)).toBe(true);
     expect(asksForCode(true, true, undefined, false)).toBe(false);
     expect(asksForCode(false, false, undefined, false)).toBe(false);
-    await confirmFactor(await startEnrolment(user.id, secret, []), new Date());
+    await confirmFactor(user.id, await startEnrolment(user.id, secret, []), new Date());
     const change = (otp?: string) => submitPasswordChange(tokens.accessToken, "alice-password-1", "a new passphrase", "a new passphrase", otp);
     expect(await change()).toEqual({ error: "password_and_code", form: "password" });
     expect(accountError("password_and_code", await passwordRules())).toBe(

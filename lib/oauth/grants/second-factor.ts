@@ -5,7 +5,7 @@ import { MFA_TOKEN_MAX_FAILURES, SECOND_FACTOR_AMR } from "@/lib/oauth/model/mfa
 import { InvalidDpopProof, InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { countCode, factorLocked, refuseIfLocked } from "@/lib/oauth/mfa/wrong-codes.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 import {
   confirmFactor,
   countCodeAttempt,
@@ -117,21 +117,24 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
   // sign-in passes, but nothing was confirmed to record. Confirmed by another request at the same
   // time: that one records it and mails the notice.
-  if (factor && !factor.confirmedAt && (await confirmFactor(factor.id, new Date(now))) === "confirmed") {
-    recordAudit(
-      {
-        event: "mfa.confirm",
-        outcome: "success",
-        workspaceId: workspace.id,
-        clientId: client.clientId,
-        userId: user.id,
-        username: user.username,
-        ip,
-        reason: "otp factor confirmed at sign-in",
-      },
-      grant.log,
-    );
-    await noticeUser(user.id, { kind: "mfa_enabled" }, grant.log);
+  if (factor && !factor.confirmedAt) {
+    const notice = noticeFor(user.id, { kind: "mfa_enabled" });
+    if ((await confirmFactor(user.id, factor.id, new Date(now), notice)) === "confirmed") {
+      recordAudit(
+        {
+          event: "mfa.confirm",
+          outcome: "success",
+          workspaceId: workspace.id,
+          clientId: client.clientId,
+          userId: user.id,
+          username: user.username,
+          ip,
+          reason: "otp factor confirmed at sign-in",
+        },
+        grant.log,
+      );
+      sendKept(notice, grant.log);
+    }
   }
   const device = { ip, userAgent: audit.userAgent };
   let tokens: TokenResponse;

@@ -4,6 +4,7 @@ import { db, insertIfChanged, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { notChangedFor, sessionStill, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
 import { againOnConflict } from "@/lib/platform/database-timeout.ts";
 import { replacePassword, takeUserRow } from "@/lib/oauth/store/users.ts";
+import { keepMailIn, type MailKeptByChange } from "@/lib/oauth/store/pending-mails.ts";
 
 /** What a mailed link is for. */
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -199,6 +200,7 @@ export async function completePasswordReset(
   tokenHash: string,
   user: { id: string; username: string; workspaceId: string },
   passwordHash: string,
+  notice?: MailKeptByChange,
   now = new Date(),
 ): Promise<LinkLost | { reset: true }> {
   return againOnConflict(() =>
@@ -207,6 +209,7 @@ export async function completePasswordReset(
       if (lost) return lost;
       await replacePassword(tx, user.id, passwordHash);
       await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });
+      await keepMailIn(tx, notice, now);
       return { reset: true };
     }),
   );
@@ -216,10 +219,17 @@ export async function completePasswordReset(
  * Makes a confirmed address the user's, in one transaction: the token is spent (unless somebody
  * spent it first, or deleted its user: what kept it then), with every other link mailed to the
  * user: the other pending confirmations, and the reset links mailed to the old address, a mailbox
- * the user may have left because it is no longer theirs. Returns the address it replaced (none:
- * the account had none). Run again when PostgreSQL ends it to break a deadlock (againOnConflict).
+ * the user may have left because it is no longer theirs. `noticeOf` gives the change's notice for
+ * the address it replaces (none: the account had none), kept with it (keepMailIn). Returns that
+ * address and the notice. Run again when PostgreSQL ends it to break a deadlock (againOnConflict).
  */
-export async function confirmEmail(tokenHash: string, userId: string, email: string, now = new Date()): Promise<LinkLost | { replaced: string | null }> {
+export async function confirmEmail(
+  tokenHash: string,
+  userId: string,
+  email: string,
+  noticeOf: (replaced: string | null) => MailKeptByChange | undefined = () => undefined,
+  now = new Date(),
+): Promise<LinkLost | { replaced: string | null; notice: MailKeptByChange | undefined }> {
   return againOnConflict(() =>
     db().$transaction(async (tx) => {
       const lost = await spendLink(tx, tokenHash, userId, now);
@@ -227,7 +237,10 @@ export async function confirmEmail(tokenHash: string, userId: string, email: str
       await tx.accountToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
       const before = await tx.user.findUnique({ where: { id: userId }, select: { email: true } });
       await tx.user.update({ where: { id: userId }, data: { email, emailVerified: true } });
-      return { replaced: before?.email ?? null };
+      const replaced = before?.email ?? null;
+      const notice = noticeOf(replaced);
+      await keepMailIn(tx, notice, now);
+      return { replaced, notice };
     }),
   );
 }

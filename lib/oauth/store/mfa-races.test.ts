@@ -27,7 +27,7 @@ describe("two changes of one user's second factor at once", () => {
     const left: number[] = [];
     for (let round = 0; round < 10; round += 1) {
       const set = (name: string) => Array.from({ length: 10 }, (_, i) => `${name}${round}-${i}`);
-      await Promise.all([replaceRecoveryCodes(factorId, set("a")), replaceRecoveryCodes(factorId, set("b"))]);
+      await Promise.all([replaceRecoveryCodes(user.id, factorId, set("a")), replaceRecoveryCodes(user.id, factorId, set("b"))]);
       left.push(await recoveryCodesLeft(factorId));
     }
     expect(left).toEqual(Array(10).fill(10));
@@ -38,19 +38,19 @@ describe("two changes of one user's second factor at once", () => {
     const first = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a"]);
     // /mfa/associate again, after /mfa/confirm checked the first one's code and before it confirmed it.
     await startEnrolment(user.id, "KRSXG5CTMVRXEZLU", ["b"]);
-    expect(await confirmFactor(first, new Date())).toBe("gone");
+    expect(await confirmFactor(user.id, first, new Date())).toBe("gone");
     expect((await factorsOf(user.id)).map((f) => f.confirmedAt)).toEqual([null]);
     // A factor confirmed already (two confirmations at once) is confirmed: both may say so.
     const second = (await factorsOf(user.id))[0]!.id;
-    expect(await confirmFactor(second, new Date())).toBe("confirmed");
-    expect(await confirmFactor(second, new Date())).toBe("already");
+    expect(await confirmFactor(user.id, second, new Date())).toBe("confirmed");
+    expect(await confirmFactor(user.id, second, new Date())).toBe("already");
   });
 
   it("tell one removal of two that a confirmed factor went, whatever the caller read before: its owner is told once", async () => {
     const user = await newUser("remove");
     const factorId = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["r1", "r2"]);
     // /mfa/remove read the factor as pending; it was confirmed before the removal ran.
-    expect(await confirmFactor(factorId, new Date())).toBe("confirmed");
+    expect(await confirmFactor(user.id, factorId, new Date())).toBe("confirmed");
     const both = await Promise.all([removeFactors(user.id), removeFactors(user.id)]);
     expect(both.map((r) => r.confirmed).sort()).toEqual([0, 1]);
     expect(await factorsOf(user.id)).toEqual([]);

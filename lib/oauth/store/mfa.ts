@@ -2,10 +2,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 import { bothOrNeither, db, insertIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
-import { notWrittenFor, passwordStill } from "@/lib/oauth/store/credentials.ts";
+import { notWrittenFor, passwordStill, UserGone } from "@/lib/oauth/store/credentials.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { takeUserRow } from "@/lib/oauth/store/users.ts";
+import { keepMailIn, type MailKeptByChange } from "@/lib/oauth/store/pending-mails.ts";
 
 /** A user's second factor as the MFA grants and endpoints need it. */
 export interface StoredFactor {
@@ -259,34 +260,49 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
 }
 
 /**
- * Activates a pending factor: from now on it gates the user's sign-ins. `gone` when it is gone
- * (a new enrolment replaced it, or the user removed it, after its code was checked); `confirmed`
- * by this call, or `already` by another at the same time.
+ * Activates a pending factor of the user's: from now on it gates their sign-ins. `gone` when it is
+ * gone (a new enrolment replaced it, or the user removed it, after its code was checked; or the
+ * user is gone); `confirmed` by this call, with its `notice` (keepMailIn), or `already` by another
+ * at the same time. The user's row is taken first (takeUserRow), as a deletion of the user does.
  */
-export async function confirmFactor(factorId: string, at: Date): Promise<"confirmed" | "already" | "gone"> {
-  const { count } = await db().mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
-  if (count === 1) return "confirmed";
-  return (await db().mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1 ? "already" : "gone";
+export async function confirmFactor(userId: string, factorId: string, at: Date, notice?: MailKeptByChange): Promise<"confirmed" | "already" | "gone"> {
+  return db().$transaction(async (tx) => {
+    if (!(await takeUserRow(tx, userId))) return "gone";
+    const { count } = await tx.mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
+    if (count === 1) {
+      await keepMailIn(tx, notice, at);
+      return "confirmed";
+    }
+    return (await tx.mfaFactor.count({ where: { id: factorId, confirmedAt: { not: null } } })) === 1 ? "already" : "gone";
+  });
 }
 
 /**
- * Removes every factor of a user (their recovery codes with them). Returns how many of them were
- * confirmed: read from the rows this statement deleted, so that of two removals at once, or a
- * confirmation just before, exactly one removal says a confirmed factor went.
+ * Removes every factor of a user (their recovery codes with them), with the change's `notice`
+ * when a confirmed one went (keepMailIn). Returns how many of them were confirmed: read from the
+ * rows this statement deleted, so that of two removals at once, or a confirmation just before,
+ * exactly one removal says a confirmed factor went. The user's row is taken first (takeUserRow).
  */
-export async function removeFactors(userId: string): Promise<{ confirmed: number }> {
-  const rows = await sqlRows<{ confirmedAt: unknown }>(db(), Prisma.sql`DELETE FROM "MfaFactor" WHERE "userId" = ${userId} RETURNING "confirmedAt"`);
-  return { confirmed: rows.filter((row) => row.confirmedAt !== null).length };
+export async function removeFactors(userId: string, notice?: MailKeptByChange): Promise<{ confirmed: number }> {
+  return db().$transaction(async (tx) => {
+    await takeUserRow(tx, userId);
+    const rows = await tx.$queryRaw<Array<{ confirmedAt: unknown }>>`DELETE FROM "MfaFactor" WHERE "userId" = ${userId} RETURNING "confirmedAt"`;
+    const confirmed = rows.filter((row) => row.confirmedAt !== null).length;
+    if (confirmed > 0) await keepMailIn(tx, notice);
+    return { confirmed };
+  });
 }
 
 /**
- * Replaces a factor's recovery codes with new ones (hashed): the old ones stop working. The
- * factor's row is locked first, so that of two replacements at once one set is left (as above).
+ * Replaces the recovery codes of a factor of the user's with new ones (hashed), with the change's
+ * `notice` (keepMailIn): the old ones stop working. The user's row is taken first (takeUserRow),
+ * so that of two replacements at once one set is left (as above); UserGone when the user is gone.
  */
-export async function replaceRecoveryCodes(factorId: string, codeHashes: readonly string[]): Promise<void> {
-  await db().$transaction([
-    db().$executeRaw`UPDATE "MfaFactor" SET "type" = "type" WHERE "id" = ${factorId}`,
-    db().mfaRecoveryCode.deleteMany({ where: { factorId } }),
-    db().mfaRecoveryCode.createMany({ data: codeHashes.map((codeHash) => ({ factorId, codeHash })) }),
-  ]);
+export async function replaceRecoveryCodes(userId: string, factorId: string, codeHashes: readonly string[], notice?: MailKeptByChange): Promise<void> {
+  await db().$transaction(async (tx) => {
+    if (!(await takeUserRow(tx, userId))) throw new UserGone();
+    await tx.mfaRecoveryCode.deleteMany({ where: { factorId } });
+    await tx.mfaRecoveryCode.createMany({ data: codeHashes.map((codeHash) => ({ factorId, codeHash })) });
+    await keepMailIn(tx, notice);
+  });
 }

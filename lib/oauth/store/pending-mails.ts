@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
-import { db, isMissingRowError, sqlExecute, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, isMissingRowError, sqlExecute, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 
 // The mails to users not sent yet (the PendingMail table): kept from the change they report until
 // a mail server takes them. Plain SQL: they are written and sent from a sign-in's paths too, and
@@ -36,20 +36,38 @@ export interface PendingMail {
   claim: string;
 }
 
+/** A mail that the change it reports keeps in its own transaction (keepMailIn), with the id it is sent by once that committed. */
+export interface MailKeptByChange extends MailToKeep {
+  id: string;
+}
+
+/** `mail` with the id it will be kept under (keepMailIn). */
+export const mailKeptByChange = (mail: MailToKeep): MailKeptByChange => ({ id: uuidv7(), ...mail });
+
+/** The INSERT of a kept mail, due at once. */
+const keepStatement = (mail: MailKeptByChange, now: Date) =>
+  Prisma.sql`INSERT INTO "PendingMail" ("id", "userId", "job", "body", "toAddress", "dueAt", "attempts", "createdAt")
+    VALUES (${mail.id}, ${mail.userId}, ${mail.job}, ${mail.body}, ${mail.to ?? null}, ${now}, ${0}, ${now})`;
+
 /** Keeps a mail, due at once: its id, or undefined when its user is gone (deleted meanwhile). */
 export async function keepMail(mail: MailToKeep, now = new Date()): Promise<string | undefined> {
-  const id = uuidv7();
+  const kept = mailKeptByChange(mail);
   try {
-    await sqlExecute(
-      db(),
-      Prisma.sql`INSERT INTO "PendingMail" ("id", "userId", "job", "body", "toAddress", "dueAt", "attempts", "createdAt")
-        VALUES (${id}, ${mail.userId}, ${mail.job}, ${mail.body}, ${mail.to ?? null}, ${now}, ${0}, ${now})`,
-    );
+    await sqlExecute(db(), keepStatement(kept, now));
   } catch (err) {
     if (isMissingRowError(err)) return undefined;
     throw err;
   }
-  return id;
+  return kept.id;
+}
+
+/**
+ * Keeps `mail` (none: nothing) in the transaction `tx` of the change it reports: the change and
+ * its mail are written together or not at all, so that no crash after the change's commit can
+ * lose the mail that tells the user of it.
+ */
+export async function keepMailIn(tx: Prisma.TransactionClient, mail: MailKeptByChange | undefined, now = new Date()): Promise<void> {
+  if (mail !== undefined) await sqlExecuteIn(tx, keepStatement(mail, now));
 }
 
 /** The ids of the mails due by `now`, the longest due first. */

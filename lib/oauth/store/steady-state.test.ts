@@ -4,7 +4,8 @@ import { clientHasConnected, clientWasMade, db, sqlExecute, sqlRows } from "@/li
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { devMailbox } from "@/lib/platform/mail.ts";
-import { deliverDueMails, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { deliverDueMails } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeUser } from "@/lib/testing/notices.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { flushAudit } from "@/lib/platform/audit.ts";
 import { pruneExpired } from "@/lib/oauth/store/retention.ts";
@@ -93,7 +94,7 @@ describe("a server's steady state runs on plain SQL", () => {
       expect((await call(route, `${ISSUER}/account/${path}`, { headers: { Authorization: `Bearer ${web.access_token}` } })).status, path).toBe(200);
     }
 
-    // A mail kept for a user (as a notice or the codes-locked warning is), sent, and a sweep.
+    // A mail kept for a user on its own (as the codes-locked warning is), sent, and a sweep.
     const [alice] = await sqlRows<{ id: string }>(db(), Prisma.sql`SELECT "id" FROM "User" WHERE "username" = ${ALICE.username}`);
     await noticeUser(alice!.id, { kind: "mfa_enabled" }, logger);
     await backgroundSettled();

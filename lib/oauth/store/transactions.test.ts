@@ -4,7 +4,8 @@ import { addClient, deleteClient, rotateClientSecret, setClient } from "@/lib/ad
 import { db, inOpenTransaction } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { completePasswordReset, confirmEmail } from "@/lib/oauth/store/account-tokens.ts";
-import { replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { confirmFactor, removeFactors, replaceRecoveryCodes, startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { mailKeptByChange } from "@/lib/oauth/store/pending-mails.ts";
 import { endSessionOf } from "@/lib/oauth/store/sessions.ts";
 import { changePassword } from "@/lib/oauth/store/users.ts";
 
@@ -14,6 +15,9 @@ import { changePassword } from "@/lib/oauth/store/users.ts";
 // server runs may give the event loop a turn before it ends (see inOpenTransaction). PostgreSQL
 // gives each transaction a connection of its own: nothing to check there.
 const onSqlite = settings().databaseFile !== undefined;
+
+/** A notice for the user, to keep with a change. */
+const notice = (userId: string) => mailKeptByChange({ userId, job: "account.notice.test", body: "{}" });
 
 /** Runs `work`; answers how many turns of the event loop found a transaction open meanwhile. */
 async function turnsInsideATransaction(work: () => Promise<unknown>): Promise<number> {
@@ -54,10 +58,15 @@ describe.runIf(onSqlite)("the server's interactive transactions on SQLite give t
     const session = await db().session.create({
       data: { id: randomUUID(), workspaceId, clientId, userId: user.id, amr: "pwd", authTime: 0, expiresAt: new Date(Date.now() + 60_000) },
     });
+    const link = randomUUID();
+    await db().accountToken.create({
+      data: { tokenHash: link, purpose: "email_verification", workspaceId, userId: user.id, email: "tx@example.com", expiresAt: new Date(Date.now() + 60_000) },
+    });
+    // Each with the notice its change keeps (keepMailIn).
     for (const work of [
-      () => changePassword(user.id, "y", { sessionId: session.id, whilePassword: "x" }),
-      () => completePasswordReset("no-such-token", who, "z"),
-      () => confirmEmail("no-such-token", user.id, "tx@example.com"),
+      () => changePassword(user.id, "y", { sessionId: session.id, whilePassword: "x" }, notice(user.id)),
+      () => completePasswordReset("no-such-token", who, "z", notice(user.id)),
+      () => confirmEmail(link, user.id, "tx@example.com", () => notice(user.id)),
       () => endSessionOf(user.id, randomUUID()),
     ]) {
       expect(await turnsInsideATransaction(work)).toBe(0);
@@ -69,7 +78,11 @@ describe.runIf(onSqlite)("the server's interactive transactions on SQLite give t
     const user = await db().user.create({ data: { workspaceId, username: `tx-${randomUUID()}`, passwordHash: "x" } });
     let factorId = "";
     expect(await turnsInsideATransaction(async () => (factorId = await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a", "b"])))).toBe(0);
-    expect(await turnsInsideATransaction(() => replaceRecoveryCodes(factorId, ["c", "d"]))).toBe(0);
+    expect(await turnsInsideATransaction(() => replaceRecoveryCodes(user.id, factorId, ["c", "d"], notice(user.id)))).toBe(0);
+    expect(await turnsInsideATransaction(() => confirmFactor(user.id, factorId, new Date(), notice(user.id)))).toBe(0);
+    expect(await turnsInsideATransaction(() => removeFactors(user.id, notice(user.id)))).toBe(0);
+    // Each kept its notice.
+    expect(await db().pendingMail.count({ where: { userId: user.id } })).toBe(3);
   });
 
   it("the admin changes dynamic registration makes (in the server): add, set, rotate, delete", async () => {

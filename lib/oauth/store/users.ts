@@ -3,6 +3,7 @@ import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 import { notChangedFor, UserGone, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
 import { againOnConflict } from "@/lib/platform/database-timeout.ts";
+import { keepMailIn, type MailKeptByChange } from "@/lib/oauth/store/pending-mails.ts";
 
 import { newestFirst, type AttemptHistory, type SignInUser } from "@/lib/oauth/model/user.ts";
 
@@ -157,13 +158,19 @@ export async function replacePassword(tx: Prisma.TransactionClient, userId: stri
 
 /**
  * A user's own change of password, from their session `from.sessionId`, which goes on while every
- * other ends (replacePassword). Throws SessionEnded when that session ended after the current
- * password was checked, CredentialsChanged when the password changed meanwhile (another change
- * from the same session), UserGone when the user is. Run again when PostgreSQL ends it to break a
- * deadlock (againOnConflict): a reset takes its link's row, then the user's, where this change
- * takes the user's, then the user's links.
+ * other ends (replacePassword), with its `notice` (keepMailIn). Throws SessionEnded when that
+ * session ended after the current password was checked, CredentialsChanged when the password
+ * changed meanwhile (another change from the same session), UserGone when the user is. Run again
+ * when PostgreSQL ends it to break a deadlock (againOnConflict): a reset takes its link's row,
+ * then the user's, where this change takes the user's, then the user's links.
  */
-export async function changePassword(userId: string, passwordHash: string, from: ProvedFrom): Promise<void> {
-  if (!(await againOnConflict(() => db().$transaction((tx) => replacePassword(tx, userId, passwordHash, from)))))
-    throw await notChangedFor(userId, from.sessionId);
+export async function changePassword(userId: string, passwordHash: string, from: ProvedFrom, notice?: MailKeptByChange): Promise<void> {
+  const changed = await againOnConflict(() =>
+    db().$transaction(async (tx) => {
+      if (!(await replacePassword(tx, userId, passwordHash, from))) return false;
+      await keepMailIn(tx, notice);
+      return true;
+    }),
+  );
+  if (!changed) throw await notChangedFor(userId, from.sessionId);
 }

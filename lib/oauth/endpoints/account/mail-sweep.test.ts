@@ -5,7 +5,8 @@ import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { devMailbox } from "@/lib/platform/mail.ts";
 import type * as PendingMails from "@/lib/oauth/store/pending-mails.ts";
-import { MAIL_SWEEP_MS, noticeUser, startMailSweep } from "@/lib/oauth/endpoints/account/notices.ts";
+import { MAIL_SWEEP_MS, startMailSweep } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeUser } from "@/lib/testing/notices.ts";
 
 // Every server's sweep of the kept mails, driven by its own timer: a sweep that fails (the
 // database failing under it) is an error in the log, and the next one runs.

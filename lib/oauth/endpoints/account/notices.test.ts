@@ -13,7 +13,8 @@ import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.t
 import { logger } from "@/lib/platform/logger.ts";
 import { closeMailTransport } from "@/lib/platform/mail.ts";
 import { claimMail, MAIL_GIVE_UP_MS } from "@/lib/oauth/store/pending-mails.ts";
-import { deliverDueMails, MAIL_CLAIM_MS, MAIL_RETRY_MS, nextTry, noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { deliverDueMails, MAIL_CLAIM_MS, MAIL_RETRY_MS, nextTry } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeUser } from "@/lib/testing/notices.ts";
 
 // Security notices: a change to how an account is signed in to is mailed to its owner.
 

@@ -3,7 +3,16 @@ import { logger, type Logger } from "@/lib/platform/logger.ts";
 import { MailFailure, mailDelivery, sendMail, type Mail } from "@/lib/platform/mail.ts";
 import { codesLockedMail, noticeMail, type Addressee, type Notice } from "@/lib/oauth/endpoints/account/mails.ts";
 import { mailRecipient } from "@/lib/oauth/store/account-tokens.ts";
-import { claimMail, dueMails, keepMail, MAIL_GIVE_UP_MS, settleMail, type PendingMail } from "@/lib/oauth/store/pending-mails.ts";
+import {
+  claimMail,
+  dueMails,
+  keepMail,
+  mailKeptByChange,
+  MAIL_GIVE_UP_MS,
+  settleMail,
+  type MailKeptByChange,
+  type PendingMail,
+} from "@/lib/oauth/store/pending-mails.ts";
 
 /** What a kept mail says beyond its addressee (stored as JSON): a security notice, or the codes-locked warning. */
 export type KeptMail = { notice: Notice } | { codesLocked: number };
@@ -19,12 +28,13 @@ const SWEEP_LIMIT = 200;
 
 /**
  * Mails a user about their account, to the account's address as it is when it is sent, or to
- * `to`: the mail is kept in the database before this returns (after the change it reports), then
- * sent after the answer, as every mail of a request is; one the mail server does not take is tried
- * again (MAIL_RETRY_MS) for a day, by whichever server finds it due, this one stopped or not.
- * Nothing when mail is off, or the account has no address or is gone when it is sent. Never fails
- * the change: a mail that could not even be kept is an error in the log naming the user, since a
- * change the owner is not told of must be seen by the operator.
+ * `to`: the mail is kept in the database before this returns (after what it reports: a factor
+ * locked by wrong codes), then sent after the answer, as every mail of a request is; one the mail
+ * server does not take is tried again (MAIL_RETRY_MS) for a day, by whichever server finds it
+ * due, this one stopped or not. Nothing when mail is off, or the account has no address or is
+ * gone when it is sent. Never fails the request: a mail that could not even be kept is an error
+ * in the log naming the user. (A change of the account keeps its notice in its own transaction
+ * instead: noticeFor.)
  */
 export async function mailUser(userId: string, job: string, body: KeptMail, log: Logger, to?: string): Promise<void> {
   if (mailDelivery() === "off") return;
@@ -36,20 +46,36 @@ export async function mailUser(userId: string, job: string, body: KeptMail, log:
     return;
   }
   // The user was deleted meanwhile: there is no one to tell.
-  if (id === undefined) return;
-  // Past the bound of background jobs, the next sweep sends it.
-  const kept = id;
-  inBackground(job, () => deliverMail(kept, log).then(() => undefined), log);
+  if (id !== undefined) sendAfterAnswer(id, job, log);
+}
+
+/** Sends a kept mail in the background; past the bound of background jobs, the next sweep does. */
+function sendAfterAnswer(id: string, job: string, log: Logger): void {
+  inBackground(job, () => deliverMail(id, log).then(() => undefined), log);
 }
 
 /**
- * Security notices (ASVS 4.0.3 §2.2.3): a changed password (by the user or a reset link), address
- * (to the old one), or second factor (turned on or off, new recovery codes) is mailed to the
- * account's owner, so that one they did not make is seen; `to` is the old address when the
- * address changed. Never a secret: no link, no code.
+ * Security notices (ASVS 4.0.3 §2.2.3): a changed password (by the user, a reset link or an
+ * operator), address (to the old one), or second factor (turned on or off, new recovery codes) is
+ * mailed to the account's owner, so that one they did not make is seen; `to` is the old address
+ * when the address changed. Never a secret: no link, no code. The notice is kept in the
+ * transaction of the change it reports (keepMailIn: both or neither, so that no crash after the
+ * change's commit loses it), then sent after the answer (sendKept), and tried again as any kept
+ * mail. Undefined when mail is off.
  */
-export function noticeUser(userId: string, notice: Notice, log: Logger, to?: string): Promise<void> {
-  return mailUser(userId, `account.notice.${notice.kind}`, { notice }, log, to);
+export function noticeFor(userId: string, notice: Notice, to?: string): MailKeptByChange | undefined {
+  if (mailDelivery() === "off") return undefined;
+  return mailKeptByChange({
+    userId,
+    job: `account.notice.${notice.kind}`,
+    body: JSON.stringify({ notice } satisfies KeptMail),
+    ...(to === undefined ? {} : { to }),
+  });
+}
+
+/** Sends, after the answer, a mail its change kept (noticeFor, keepMailIn) once that committed; nothing for none. */
+export function sendKept(mail: MailKeptByChange | undefined, log: Logger): void {
+  if (mail !== undefined) sendAfterAnswer(mail.id, mail.job, log);
 }
 
 function compose(body: KeptMail, to: Addressee): Mail {

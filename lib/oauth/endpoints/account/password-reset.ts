@@ -1,7 +1,7 @@
 import { MAX_PASSWORD_INPUT_LENGTH } from "@/lib/platform/password-policy.ts";
 import { authenticateClient } from "@/lib/oauth/client-auth/authenticate.ts";
 import { passwordResetMail } from "@/lib/oauth/endpoints/account/mails.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
@@ -164,8 +164,9 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   await assertPasswordAllowed(password, workspace, found.user);
   const passwordHash = await hashPassword(password);
   // Spent in the same transaction as the change: of two requests with one token, one wins.
-  const done = await completePasswordReset(found.tokenHash, found.user, passwordHash);
+  const notice = noticeFor(found.user.id, { kind: "password_changed", how: "reset" });
+  const done = await completePasswordReset(found.tokenHash, found.user, passwordHash, notice);
   if ("problem" in done) throw new InvalidResetToken(TOKEN_PROBLEMS[done.problem], { detail: `reset token: ${LOST_MEANWHILE[done.problem]}` });
-  await noticeUser(found.user.id, { kind: "password_changed", how: "reset" }, log);
+  sendKept(notice, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -6,7 +6,7 @@ import { hashPassword } from "@/lib/platform/passwords.ts";
 import { accountEndpoint } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { assertPasswordAllowed } from "@/lib/oauth/endpoints/account/password-policy.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 import { codeToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 
 /**
@@ -30,9 +30,10 @@ export const accountPasswordEndpoint = accountEndpoint(async (request, { workspa
   await assertPasswordAllowed(next, workspace, user);
   const whilePassword = await assertCurrentPassword(workspace, user, current);
   if (code !== undefined) await proveCode(code, workspace, caller, log);
-  await changePassword(user.id, await hashPassword(next), { sessionId, whilePassword }).catch((err: unknown) => {
+  const notice = noticeFor(user.id, { kind: "password_changed", how: "account" });
+  await changePassword(user.id, await hashPassword(next), { sessionId, whilePassword }, notice).catch((err: unknown) => {
     throw provedChangeRefused(err, request, workspace);
   });
-  await noticeUser(user.id, { kind: "password_changed", how: "account" }, log);
+  sendKept(notice, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }, "account.password.change");

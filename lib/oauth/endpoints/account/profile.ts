@@ -1,7 +1,7 @@
 import { accountEndpoint, type AccountCaller } from "@/lib/oauth/endpoints/account/caller.ts";
 import { assertCurrentPassword, provedChangeRefused } from "@/lib/oauth/endpoints/account/current-password.ts";
 import { emailVerificationMail } from "@/lib/oauth/endpoints/account/mails.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 import { codeToProve, proveCode } from "@/lib/oauth/endpoints/account/step-up.ts";
 import type { Endpoint, EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { InvalidRequest, InvalidVerificationToken, TemporarilyUnavailable } from "@/lib/oauth/protocol/errors.ts";
@@ -178,7 +178,7 @@ const TOKEN_PROBLEMS: Record<TokenProblem, string> = {
 /**
  * `POST {issuer}/account/email/verify` with `token` (form or JSON): the link's token is the
  * proof, so no other authentication is asked (the link may be opened on another device). `204`:
- * the new address is the account's, verified, and the old one is told (noticeUser). An unknown,
+ * the new address is the account's, verified, and the old one is told (noticeFor). An unknown,
  * used or expired token is `400 invalid_verification_token`.
  */
 export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
@@ -189,13 +189,15 @@ export async function emailVerifyEndpoint(request: OAuthRequest, { workspace, au
   if ("problem" in found) throw new InvalidVerificationToken(TOKEN_PROBLEMS[found.problem], { detail: `verification token: ${found.problem}` });
   if (found.user.disabled || found.email === null) throw new InvalidVerificationToken(TOKEN_PROBLEMS.unknown, { detail: "verification token: user disabled" });
   Object.assign(audit, { userId: found.user.id, username: found.user.username, accountable: true });
-  const confirmed = await confirmEmail(found.tokenHash, found.user.id, found.email);
+  const email = found.email;
+  // The old address hears of it: whoever took the account by its address would otherwise go
+  // unseen. Not when only the case of its letters changed: the same mailbox, told nothing new.
+  const noticeOf = (replaced: string | null) =>
+    replaced === null || sameMailbox(replaced, email) ? undefined : noticeFor(found.user.id, { kind: "email_changed", newEmail: email }, replaced);
+  const confirmed = await confirmEmail(found.tokenHash, found.user.id, email, noticeOf);
   if ("problem" in confirmed) {
     throw new InvalidVerificationToken(TOKEN_PROBLEMS[confirmed.problem], { detail: `verification token: ${LOST_MEANWHILE[confirmed.problem]}` });
   }
-  // The old address hears of it: whoever took the account by its address would otherwise go
-  // unseen. Not when only the case of its letters changed: the same mailbox, told nothing new.
-  if (confirmed.replaced !== null && !sameMailbox(confirmed.replaced, found.email))
-    await noticeUser(found.user.id, { kind: "email_changed", newEmail: found.email }, log, confirmed.replaced);
+  sendKept(confirmed.notice, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }

@@ -30,7 +30,7 @@ async function enrolledAfterSignIn() {
   const username = `step-up-${randomUUID().slice(0, 8)}`;
   const user = await db().user.create({ data: { workspaceId, username, passwordHash, email: `${username}@example.com`, emailVerified: true } });
   const token = (await signIn({ username, password: PASSWORD, scope: "openid account" }, WEB)).access_token;
-  expect(await confirmFactor(await startEnrolment(user.id, SECRET, []), new Date())).toBe("confirmed");
+  expect(await confirmFactor(user.id, await startEnrolment(user.id, SECRET, []), new Date())).toBe("confirmed");
   return { id: user.id, username, passwordHash, token };
 }
 

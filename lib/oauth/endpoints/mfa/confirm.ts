@@ -6,7 +6,7 @@ import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/confirm` with the user's access token and `otp`, a current code of the pending
@@ -36,9 +36,10 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
     throw err;
   }
   attempt.release();
-  const confirmed = await confirmFactor(pending.id, new Date(now));
+  const notice = noticeFor(caller.user.id, { kind: "mfa_enabled" });
+  const confirmed = await confirmFactor(caller.user.id, pending.id, new Date(now), notice);
   if (confirmed === "gone")
     throw new InvalidRequest("the enrolment was replaced or removed meanwhile; confirm the current one", { status: 409, detail: "factor gone" });
-  if (confirmed === "confirmed") await noticeUser(caller.user.id, { kind: "mfa_enabled" }, log);
+  if (confirmed === "confirmed") sendKept(notice, log);
   return withDpopNonce(json({ id: `otp|${pending.id}`, authenticator_type: "otp", active: true }), caller);
 }

@@ -7,7 +7,7 @@ import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/recovery-codes` with the user's access token and either `otp` or `password`: ten new
@@ -24,7 +24,8 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   assertPasswordMayProve(caller, params, workspace.issuer);
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
   const codes = newRecoveryCodes();
-  await replaceRecoveryCodes(factor.id, codes.map(recoveryCodeHash));
-  await noticeUser(caller.user.id, { kind: "recovery_codes_replaced" }, log);
+  const notice = noticeFor(caller.user.id, { kind: "recovery_codes_replaced" });
+  await replaceRecoveryCodes(caller.user.id, factor.id, codes.map(recoveryCodeHash), notice);
+  sendKept(notice, log);
   return withDpopNonce(json({ recovery_codes: codes }), caller);
 }

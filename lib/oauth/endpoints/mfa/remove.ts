@@ -6,7 +6,7 @@ import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
-import { noticeUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
  * `POST /mfa/remove` with the user's access token and either `otp` (a current code) or
@@ -25,7 +25,8 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, confirmedFactor(caller));
   // A pending enrolment alone never gated a sign-in: removing it turns nothing off. What was
   // removed, not what the caller's factors were when read: one confirmed meanwhile is told too.
-  const { confirmed } = await removeFactors(caller.user.id);
-  if (confirmed > 0) await noticeUser(caller.user.id, { kind: "mfa_disabled" }, log);
+  const notice = noticeFor(caller.user.id, { kind: "mfa_disabled" });
+  const { confirmed } = await removeFactors(caller.user.id, notice);
+  if (confirmed > 0) sendKept(notice, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }
