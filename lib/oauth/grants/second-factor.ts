@@ -112,33 +112,13 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
     else attempt.release();
     throw err;
   }
-  // A recovery code passed: the factor's codes are taken again (an accepted TOTP code forgave them as it was spent).
-  if (kind === "recovery-code" && factor) await forgiveWrongCodes(factor.id);
-  // Gone meanwhile (replaced by a new enrolment): the code was right when checked, and the
-  // sign-in passes, but nothing was confirmed to record. Confirmed by another request at the same
-  // time: that one records it and mails the notice.
-  if (factor && !factor.confirmedAt) {
-    const notice = noticeFor(user.id, { kind: "mfa_enabled" });
-    if ((await confirmFactor(user.id, factor.id, new Date(now), notice)) === "confirmed") {
-      recordAudit(
-        {
-          event: "mfa.confirm",
-          outcome: "success",
-          workspaceId: workspace.id,
-          clientId: client.clientId,
-          userId: user.id,
-          username: user.username,
-          ip,
-          reason: "otp factor confirmed at sign-in",
-        },
-        grant.log,
-      );
-      sendKept(notice, grant.log);
-    }
-  }
   const device = { ip, userAgent: audit.userAgent };
   let tokens: TokenResponse;
+  // Past the code, whatever fails gives the attempt back (it counted for the account meanwhile).
   try {
+    // A recovery code passed: the factor's codes are taken again (an accepted TOTP code forgave them as it was spent).
+    if (kind === "recovery-code" && factor) await forgiveWrongCodes(factor.id);
+    if (factor && !factor.confirmedAt) await confirmAtSignIn(grant, user, factor.id, now);
     tokens = await completeSignIn({
       workspace,
       client,
@@ -164,4 +144,29 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   if (kind === "otp" || !factor) return json(tokens);
   // A used recovery code is gone; the answer says how many are left (new ones: POST /mfa/recovery-codes).
   return json({ ...tokens, recovery_codes_remaining: await recoveryCodesLeft(factor.id) });
+}
+
+/**
+ * The first good code of a factor enrolled during the sign-in confirms it, with its notice (kept
+ * in the confirmation's transaction). Gone meanwhile (replaced by a new enrolment): the code was
+ * right when checked, and the sign-in passes, but nothing was confirmed to record. Confirmed by
+ * another request at the same time: that one records it and mails the notice.
+ */
+async function confirmAtSignIn(grant: GrantRequest, user: { id: string; username: string }, factorId: string, now: number): Promise<void> {
+  const notice = noticeFor(user.id, { kind: "mfa_enabled" });
+  if ((await confirmFactor(user.id, factorId, new Date(now), notice)) !== "confirmed") return;
+  recordAudit(
+    {
+      event: "mfa.confirm",
+      outcome: "success",
+      workspaceId: grant.workspace.id,
+      clientId: grant.client.clientId,
+      userId: user.id,
+      username: user.username,
+      ip: grant.ip,
+      reason: "otp factor confirmed at sign-in",
+    },
+    grant.log,
+  );
+  sendKept(notice, grant.log);
 }

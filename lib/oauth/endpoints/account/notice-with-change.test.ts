@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
 import { devMailbox } from "@/lib/platform/mail.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
@@ -23,6 +24,7 @@ const SERVER_ERROR = { error: "server_error", error_description: "the server cou
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 afterEach(() => backgroundSettled());
+afterEach(() => vi.restoreAllMocks());
 
 /** A user of the demo workspace for one test, with alice's password. */
 async function newUser() {
@@ -156,6 +158,12 @@ describe("a change whose notice the database does not keep is not made", () => {
       await whileMailsRefused(async () => refused(await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(secret) })));
       expect(await db().mfaFactor.findMany({ where: { userId: user.id }, select: { confirmedAt: true } })).toEqual([{ confirmedAt: null }]);
       expect(await db().session.count({ where: { userId: user.id, amr: { contains: "mfa" } } })).toBe(0);
+      // The failed step gave its attempt back: with room for one attempt at the account from an
+      // address it has not signed in from, the next sign-in is taken, not refused as one too many.
+      vi.spyOn(settings(), "LOCKOUT_ACCOUNT_LIMIT", "get").mockReturnValue(1);
+      const again = await postToken({ grant_type: "password", ...SPA, username: user.username, password: PASSWORD });
+      expect(again.status).toBe(403);
+      expect(((await again.json()) as { error: string }).error).toBe("mfa_required");
     } finally {
       await db().client.updateMany({ where: { clientId: "demo-spa" }, data: { mfaPolicy: null } });
       clearCaches("settings");
