@@ -53,14 +53,17 @@ export async function resetFactors(workspace: string, username: string): Promise
   const { workspaceId, userId } = await userOf(workspace, username);
   const notice = noticeFor(userId, { kind: "mfa_disabled", by: "administrator" });
   const result = await change("user.reset_mfa", { workspaceId, userId, username }, async (tx) => {
-    // The user's row first, as the user's own changes of their factors take it (takeUserRow).
+    // The user's row first, as the user's own changes of their factors take it (takeUserRow): no
+    // confirmation of theirs comes between the count and the removal.
     await takeUserRow(tx, userId);
+    const confirmed = await tx.mfaFactor.count({ where: { userId, confirmedAt: { not: null } } });
     const { count } = await tx.mfaFactor.deleteMany({ where: { userId } });
     await tx.mfaChallenge.deleteMany({ where: { userId } });
-    // The user is told when a factor went (with the change: noticeFor).
-    if (count > 0) await keepMailIn(tx, notice);
-    return { removed: count };
+    // The user is told when a confirmed factor went (with the change: noticeFor); a pending
+    // enrolment never gated a sign-in, and removing it turns nothing off (as for their own removal).
+    if (confirmed > 0) await keepMailIn(tx, notice);
+    return { removed: count, told: confirmed > 0 };
   });
-  if (result.removed > 0) sendKept(notice, logger);
-  return result;
+  if (result.told) sendKept(notice, logger);
+  return { removed: result.removed };
 }

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { db } from "@/lib/platform/db.ts";
+import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import { cli } from "@/lib/testing/cli.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
 
@@ -12,6 +13,7 @@ import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.t
 
 const smtp = smtpServerForTheseTests("Demo Login <no-reply@example.com>");
 afterEach(() => backgroundSettled());
+afterEach(() => vi.restoreAllMocks());
 
 /** What a command mailed, once the work it left for after its answer is done. */
 async function mailedBy(args: string[], secrets?: string[]): Promise<ReceivedMail[]> {
@@ -77,6 +79,33 @@ describe("an operator's change is mailed to the account's owner", () => {
       "Two-step verification was turned off for the account dave at Default workspace by an administrator of this service",
     );
     expect(await mailedBy(["user", "reset-mfa", "demo/default", "dave"])).toEqual([]);
+  });
+
+  it("user reset-mfa: nothing when it removed only an enrolment never confirmed (it turned nothing off)", async () => {
+    await newUser("op-pending");
+    const user = await db().user.findFirstOrThrow({ where: { username: "op-pending" } });
+    await startEnrolment(user.id, "JBSWY3DPEHPK3PXP", ["a"]);
+    expect(await mailedBy(["user", "reset-mfa", "demo/default", "op-pending"])).toEqual([]);
+    expect(await db().mfaFactor.count({ where: { userId: user.id } })).toBe(0);
+  });
+
+  it("user set --email: to the address it replaces as the change finds it, not as the command read it before", async () => {
+    await newUser("op-raced");
+    const user = await db().user.findFirstOrThrow({ where: { username: "op-raced" } });
+    // The user's own confirmation of a new address lands after the command read the user, before its change.
+    const findUnique = db().user.findUnique.bind(db().user);
+    const read = vi.spyOn(db().user, "findUnique").mockImplementationOnce((async (args: Parameters<typeof findUnique>[0]) => {
+      const found = await findUnique(args);
+      await db().user.update({ where: { id: user.id }, data: { email: "own-new@example.com" } });
+      return found;
+    }) as unknown as typeof findUnique);
+    expectNotice(
+      await mailedBy(["user", "set", "demo/default", "op-raced", "--email", "operator-set@example.net"]),
+      "own-new@example.com",
+      "Your email address for Default workspace was changed",
+      "The email address of the account op-raced at Default workspace was changed by an administrator of this service to o***@example.net.",
+    );
+    expect(read).toHaveBeenCalled();
   });
 
   it("mails nothing for a change of name or username, of the address's letter case only, or to an account without an address", async () => {

@@ -10,7 +10,7 @@ import {
   type Deletion,
 } from "@/lib/admin/deletions.ts";
 import { sameMailbox } from "@/lib/oauth/store/account-tokens.ts";
-import { replacePassword } from "@/lib/oauth/store/users.ts";
+import { replacePassword, takeUserRow } from "@/lib/oauth/store/users.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 import { keepMailIn } from "@/lib/oauth/store/pending-mails.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -157,22 +157,27 @@ export async function setUser(workspace: string, username: string, changes: User
   const { w, user } = await userByName(workspace, username);
   const renamed = data.username !== undefined && data.username !== username;
   const reason = changed.map((k) => (k === "username" && renamed ? renameReason(username) : k)).join(", ");
-  // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
-  // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
-  const notice =
-    email !== undefined && user.email !== null && (email === null || !sameMailbox(email, user.email))
-      ? noticeFor(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, user.email)
-      : undefined;
-  await change("user.set", { workspaceId: w.id, userId: user.id, username: data.username ?? username, reason }, async (tx) => {
+  const notice = await change("user.set", { workspaceId: w.id, userId: user.id, username: data.username ?? username, reason }, async (tx) => {
+    // The address as it is now, the user's row taken first (a confirmation of the user's own may
+    // have changed it since it was read above).
+    const before = (await takeUserRow(tx, user.id)) ? await tx.user.findUnique({ where: { id: user.id }, select: { email: true } }) : null;
+    if (!before) throw new AdminError(`No user ${username} in ${workspace}`);
     if (renamed && (await tx.user.findUnique({ where: { workspaceId_username: { workspaceId: w.id, username: data.username ?? "" } } })))
       throw new AdminError(`User ${data.username} exists already`);
     await tx.user.update({ where: { id: user.id }, data });
     // A new address (or none): the links mailed to the old one, password resets and a pending
     // change of address alike, are spent, as when the user confirms a new address themselves; the
     // old mailbox may be no longer theirs, and a pending change would overwrite this one.
-    if (email !== undefined && email !== user.email)
+    if (email !== undefined && email !== before.email)
       await tx.accountToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: new Date() } });
-    await keepMailIn(tx, notice);
+    // To the address it had: its owner learns of it, whether or not they asked for it. Not when only
+    // the case of its letters changed: the same mailbox, told nothing new (as for the user's own change).
+    const told =
+      email !== undefined && before.email !== null && (email === null || !sameMailbox(email, before.email))
+        ? noticeFor(user.id, { kind: "email_changed", newEmail: email, by: "administrator" }, before.email)
+        : undefined;
+    await keepMailIn(tx, told);
+    return told;
   });
   sendKept(notice, logger);
 }
