@@ -124,37 +124,42 @@ describe("backupSqlite", () => {
     copy.close();
   });
 
-  it("leaves the temporary copies of a process that is still there, and those of backups to other files", async () => {
+  it("leaves the temporary copies of a backup still under way (in another process) and of backups to other files, and what it cannot remove", async () => {
     const source = path.join(dir, "small.db");
     const db = new Database(source);
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY)");
     db.close();
-    const alive = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+    const copy = (dest: string) => `.${dest}.${randomUUID()}.tmp`;
+    // A backup under way elsewhere: its lock held by a process of its own.
+    const live = copy("small-copy.db");
+    const holder = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const D = require("better-sqlite3"); new D(process.argv[1]).exec("BEGIN EXCLUSIVE"); console.log("held"); setInterval(() => {}, 60_000);`,
+        path.join(dir, `${live}.lock`),
+      ],
+      { cwd: process.cwd(), stdio: ["ignore", "pipe", "inherit"] },
+    );
     try {
-      const kept = [
-        `.small-copy.db.${alive.pid}-${randomUUID()}.tmp`,
-        `.small-copy.db.${alive.pid}-${randomUUID()}.tmp-journal`,
-        `.other-copy.db.${await deadProcessId()}-${randomUUID()}.tmp`,
-        ".small-copy.db.notes.tmp",
-      ];
-      // An ended process's, and one under this process's own id that it is not writing: an earlier process's, whose id it was given again.
-      const gone = [`.small-copy.db.${await deadProcessId()}-${randomUUID()}.tmp`, `.small-copy.db.${process.pid}-${randomUUID()}.tmp`];
-      for (const name of [...kept, ...gone, `${gone[0]}-journal`]) fs.writeFileSync(path.join(dir, name), "a copy");
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.on("data", () => resolve());
+        holder.on("exit", () => reject(new Error("the lock's holder ended")));
+      });
+      const kept = [live, `${live}-journal`, `${live}.lock`, copy("other-copy.db"), ".small-copy.db.notes.tmp"];
+      // Ended: one whose lock is no longer held, and one that never had one.
+      const gone = [copy("small-copy.db"), copy("small-copy.db")];
+      for (const name of [...kept.filter((n) => !n.endsWith(".lock")), ...gone, `${gone[0]}-journal`, `${gone[0]}.lock`])
+        fs.writeFileSync(path.join(dir, name), "");
+      // A directory under a copy's name cannot be removed as a file: left, and the backup goes on.
+      const directory = copy("small-copy.db");
+      fs.mkdirSync(path.join(dir, directory));
       const { removed } = await backupSqlite(source, path.join(dir, "small-copy.db"));
       expect(removed.sort()).toEqual(gone.map((name) => path.join(dir, name)).sort());
-      for (const name of kept) expect(fs.existsSync(path.join(dir, name)), name).toBe(true);
-      expect(fs.existsSync(path.join(dir, `${gone[0]}-journal`))).toBe(false);
+      for (const name of [...kept, directory]) expect(fs.existsSync(path.join(dir, name)), name).toBe(true);
+      for (const name of [`${gone[0]}-journal`, `${gone[0]}.lock`]) expect(fs.existsSync(path.join(dir, name)), name).toBe(false);
     } finally {
-      alive.kill();
+      holder.kill();
     }
   });
 });
-
-/** The id a process had that has ended (and that no other process has taken since: checked). */
-async function deadProcessId(): Promise<number> {
-  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
-  await new Promise((resolve) => child.on("exit", resolve));
-  const pid = child.pid!;
-  expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
-  return pid;
-}

@@ -17,17 +17,19 @@ import Database from "better-sqlite3";
  */
 export async function backupSqlite(source: string, dest: string): Promise<{ bytes: number; removed: string[] }> {
   const removed = removeAbandonedCopies(dest);
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}-${randomUUID()}.tmp`);
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomUUID()}.tmp`);
+  // Held while the copy exists: the copy is this backup's as long as the lock is (removeAbandonedCopies).
+  const lock = holdLock(`${tmp}.lock`);
   let made = false;
   const removeCopy = () => {
     if (made) for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`, `${tmp}-journal`]) fs.rmSync(f, { force: true });
-    writing.delete(tmp);
   };
   // Interrupted (Ctrl-C, a supervisor's SIGTERM), the copy goes too: it is a whole database,
   // every secret in it. Unless someone else handles the signal, it then ends the process as it
   // would have: by the signal. Listening before the copy exists: a signal never finds it unwatched.
   const onSignal = (signal: NodeJS.Signals) => {
     removeCopy();
+    releaseLock(lock);
     if (process.listenerCount(signal) > 1) return;
     stopListening();
     process.kill(process.pid, signal);
@@ -42,7 +44,6 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
     // byte (SQLite would make it with the umask's mode, and keeps that of a file that exists).
     fs.closeSync(fs.openSync(tmp, "wx", 0o600));
     made = true;
-    writing.add(tmp);
     db = new Database(source, { fileMustExist: true, timeout: 5000 });
     // The rest of the pages in one step once the first is done: a step-by-step copy starts over
     // at every write another connection commits, so a busy server's database was never copied.
@@ -61,7 +62,6 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
     // the copy is kept: its handler runs in the event loop's turn before this one's.
     await new Promise((resolve) => setImmediate(resolve));
     fs.renameSync(tmp, dest);
-    writing.delete(tmp);
     return { bytes: fs.statSync(dest).size, removed };
   } catch (err) {
     removeCopy();
@@ -69,47 +69,72 @@ export async function backupSqlite(source: string, dest: string): Promise<{ byte
   } finally {
     stopListening();
     db?.close();
+    releaseLock(lock);
   }
 }
 
-/** The temporary copies this process is writing now (the others under its process id are an earlier process's). */
-const writing = new Set<string>();
+/**
+ * A lock only this process holds, until it releases it or ends however it ends: an empty SQLite
+ * database in an exclusive transaction. SQLite's locks are the system's advisory file locks, which
+ * the kernel drops with their process, in any container or host that shares the directory (a
+ * process id would not do: two containers' processes may have the same one).
+ */
+function holdLock(file: string): Database.Database {
+  const lock = new Database(file);
+  lock.exec("BEGIN EXCLUSIVE");
+  return lock;
+}
 
-// `.<dest>.<process id>-<uuid>.tmp`, and the journal files SQLite may make beside it.
-const TEMPORARY_COPY = /^(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp(-wal|-shm|-journal)?$/;
+function releaseLock(lock: Database.Database): void {
+  if (!lock.open) return;
+  lock.close();
+  fs.rmSync(lock.name, { force: true });
+}
+
+/** Whether a process holds the lock `file` (holdLock); false when there is none. */
+function lockHeld(file: string): boolean {
+  let probe: Database.Database | undefined;
+  try {
+    probe = new Database(file, { fileMustExist: true, timeout: 0 });
+    probe.exec("BEGIN IMMEDIATE");
+    probe.exec("ROLLBACK");
+    return false;
+  } catch (err) {
+    return (err as { code?: unknown }).code === "SQLITE_BUSY";
+  } finally {
+    probe?.close();
+  }
+}
+
+// `.<dest>.<uuid>.tmp`, the journal files SQLite may make beside it, and its backup's lock.
+const TEMPORARY_COPY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp(-wal|-shm|-journal|\.lock)?$/;
 
 /**
- * Removes the temporary copies of backups to `dest` (and their journals) whose process is gone: a
- * backup killed outright (`kill -9`, the machine's crash) could not remove its own, a whole
- * database with every secret in it. A copy is its process's as long as a process has that id
- * (one that took the id since keeps it too: better left than a live backup's removed). Returns
- * the copies' paths.
+ * Removes the temporary copies of backups to `dest` (their journals and locks with them) whose
+ * backup no longer holds its lock: one killed outright (`kill -9`, the machine's crash) could not
+ * remove its own, a whole database with every secret in it. A file that cannot be removed is left
+ * as it was. Returns the copies' paths.
  */
 export function removeAbandonedCopies(dest: string): string[] {
   const dir = path.dirname(dest);
   const prefix = `.${path.basename(dest)}.`;
   const removed: string[] = [];
+  const held = new Map<string, boolean>();
   for (const name of fs.readdirSync(dir)) {
     const match = name.startsWith(prefix) ? TEMPORARY_COPY.exec(name.slice(prefix.length)) : null;
+    if (!match) continue;
     const file = path.join(dir, name);
-    if (!match || writing.has(file.replace(/-(wal|shm|journal)$/, "")) || processExists(Number(match[1]))) continue;
-    fs.rmSync(file, { force: true });
-    if (match[2] === undefined) removed.push(file);
+    const copy = file.slice(0, file.length - (match[1]?.length ?? 0));
+    if (!held.has(copy)) held.set(copy, lockHeld(`${copy}.lock`));
+    if (held.get(copy)) continue;
+    try {
+      fs.rmSync(file);
+    } catch {
+      continue;
+    }
+    if (match[1] === undefined) removed.push(file);
   }
   return removed;
-}
-
-/** Whether another process has the id `pid` (one of another user's too). */
-function processExists(pid: number): boolean {
-  // This one's own copies are in `writing`: another under its id is an earlier process's, whose id
-  // it was given again (a container's first process, say).
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The signals that end a command line's process: a backup's temporary copy is removed first. */
