@@ -37,6 +37,31 @@ describe("the one routes table", () => {
     ]);
   });
 
+  // The endpoints that verify DPoP proofs (RFC 9449: a token request's, or an access token's) name
+  // the current nonce on their failures too (RouteOptions.dpop); the others take no proofs.
+  it("marks exactly the routes that take DPoP proofs", () => {
+    const marked = Object.entries(ROUTE_TABLE)
+      .filter(([, spec]) => spec.options.dpop === true)
+      .map(([name]) => name);
+    expect(marked.sort()).toEqual(
+      [
+        "token",
+        "registration",
+        "userinfo",
+        "mfaAuthenticators",
+        "mfaAssociate",
+        "mfaConfirm",
+        "mfaRemove",
+        "mfaRecoveryCodes",
+        "accountSessions",
+        "accountSession",
+        "accountPassword",
+        "accountActivity",
+        "accountProfile",
+      ].sort(),
+    );
+  });
+
   it("gives every route of the table its handlers", () => {
     expect(Object.keys(routes).sort()).toEqual(Object.keys(ROUTE_TABLE).sort());
   });

@@ -745,6 +745,13 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
       };
       await expectFailure(await endSession(previous), 404, "not_found", current);
       await expectFailure(await endSession(current), 404, "not_found", null);
+      const mfaRemove = async (nonce: string) => {
+        const url = `${ISSUER}/mfa/remove`;
+        const dpop = await proof(key, { htu: url, ath: accessTokenHash(access_token), nonce });
+        return call(routes.mfaRemove, url, { body: {}, headers: { Authorization: `DPoP ${access_token}`, DPoP: dpop } });
+      };
+      // Two-step verification not set up for alice.
+      await expectFailure(await mfaRemove(previous), 400, "invalid_request", current);
       await expectFailure(await userinfo(await newKey(), access_token, { nonce: previous }), 401, "invalid_token", current);
 
       // Introspection takes no proofs: a header sent there is nothing to it.
