@@ -40,6 +40,21 @@ test("alice signs in and sees her name, email and token claims", async ({ page }
   await expect(page).toHaveURL(/\/account$/);
 });
 
+// Between pages the production server turns Next's storages off once none has been under way
+// for a second (lib/platform/page-storages.ts); a sign-in that takes a person longer than that,
+// and a page read a while after it, find them again.
+test("a sign-in after a quiet moment, and a page after another, work as any other", async ({ page }) => {
+  await page.goto("/login");
+  await page.waitForTimeout(1500);
+  await signIn(page, "alice", "alice-password-1");
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Alice Example");
+  await page.waitForTimeout(1500);
+  await page.reload();
+  await expect(page.getByTestId("account-email")).toHaveText("alice@example.com");
+  await expect(page.getByTestId("id-token-claims")).toContainText('"email": "alice@example.com"');
+});
+
 test("the session never hands the refresh token or the access token to the browser", async ({ page }) => {
   await page.goto("/login");
   await signIn(page, "alice", "alice-password-1");

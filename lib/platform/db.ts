@@ -367,8 +367,8 @@ export function inOpenTransaction(client: Db): boolean {
 /**
  * `run` on the client's driver, in a span when tracing (named from `sql`, the statement's text,
  * built only then: Prisma.Sql joins its parts at each read of `.sql`). Once connected, it runs at once: on SQLite
- * a query is then one promise, not four (each costs more with the promise hooks that Next's
- * AsyncLocalStorage keeps on for the whole process).
+ * a query is then one promise, not four (each costs more while a page has Node's promise hooks
+ * on: lib/platform/page-storages.ts).
  */
 function onDriver<T>(client: Db, sql: () => string, run: (driver: Driver) => Promise<T>): Promise<T> {
   if (tracing.tracer) return traced(client, sql(), run);

@@ -7,7 +7,7 @@ import { flushAudit } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import { closeGracefully, createAppServer, listen as listenOn, ListenFailure, type ServerSettings } from "@/lib/platform/http-server.ts";
+import { type AppServerOptions, closeGracefully, createAppServer, listen as listenOn, ListenFailure, type ServerSettings } from "@/lib/platform/http-server.ts";
 import { logger } from "@/lib/platform/logger.ts";
 
 const DEFAULTS: ServerSettings = { HEADERS_TIMEOUT_SECONDS: 10, REQUEST_TIMEOUT_SECONDS: 30, MAX_CONNECTIONS: 1024 };
@@ -26,10 +26,21 @@ afterEach(async () => {
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 
 function appServer(
-  options: { handle?: Handler; serveOAuth?: (req: IncomingMessage, res: ServerResponse) => boolean; settings?: Partial<ServerSettings> } = {},
+  options: {
+    handle?: Handler;
+    serveOAuth?: (req: IncomingMessage, res: ServerResponse) => boolean;
+    pages?: AppServerOptions["pages"];
+    settings?: Partial<ServerSettings>;
+  } = {},
 ): Server {
   const handle = options.handle ?? ((_req: IncomingMessage, res: ServerResponse) => res.writeHead(418).end("next"));
-  const server = createAppServer({ handle, serveOAuth: options.serveOAuth ?? serveOAuth, settings: { ...DEFAULTS, ...options.settings }, log: logger });
+  const server = createAppServer({
+    handle,
+    serveOAuth: options.serveOAuth ?? serveOAuth,
+    pages: options.pages,
+    settings: { ...DEFAULTS, ...options.settings },
+    log: logger,
+  });
   servers.push(server);
   return server;
 }
@@ -207,6 +218,26 @@ describe("the client's address (lib/platform/client-address.ts)", () => {
     expect(new Set(events.map((e) => e.ip))).toEqual(new Set(["127.0.0.1"]));
     expect(await db().failedLogin.count({ where: { ip: SPOOFED } })).toBe(0);
     expect(await db().auditEvent.count({ where: { ip: SPOOFED } })).toBe(0);
+  });
+});
+
+describe("the pages handed to Next (lib/platform/page-storages.ts)", () => {
+  it("reports each request handed to Next, with what its handler returned and its response, and no other", async () => {
+    const tracked: Array<{ handled: unknown; res: ServerResponse; path: string | undefined }> = [];
+    const returned = Promise.resolve("rendered");
+    const handle = vi.fn((_req: IncomingMessage, res: ServerResponse) => (res.end("page"), returned));
+    const oauth = (req: IncomingMessage, res: ServerResponse) => req.url!.startsWith("/demo/") && (res.writeHead(200).end("{}"), true);
+    const server = appServer({ serveOAuth: oauth, handle, pages: { track: (handled, res) => void tracked.push({ handled, res, path: res.req.url }) } });
+    for (const line of ["GET /login", "POST /demo/default/oauth2/token", "GET /api/auth/%zz", "OPTIONS *"]) {
+      const socket = new FakeSocket("198.51.100.9");
+      server.emit("connection", socket);
+      socket.push(`${line} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      await once(socket, "finish");
+    }
+    expect(handle).toHaveBeenCalledTimes(1);
+    expect(tracked.map(({ path }) => path)).toEqual(["/login"]);
+    expect(tracked[0]!.handled).toBe(returned);
+    expect(tracked[0]!.res.closed).toBe(true);
   });
 });
 

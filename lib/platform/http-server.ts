@@ -6,6 +6,7 @@ import type { Settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { SECURITY_HEADERS } from "@/lib/platform/security-headers.mjs";
 import type { Logger } from "@/lib/platform/logger.ts";
+import type { PageStorages } from "@/lib/platform/page-storages.ts";
 
 export type ServerSettings = Pick<Settings, "HEADERS_TIMEOUT_SECONDS" | "REQUEST_TIMEOUT_SECONDS" | "MAX_CONNECTIONS"> & Partial<Pick<Settings, "ACCESS_LOG">>;
 
@@ -22,6 +23,8 @@ export interface AppServerOptions {
   serveOperations?: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** Next's WebSocket handler (hot reload in development). */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
+  /** Told of each request handed to Next (lib/platform/page-storages.ts). */
+  pages?: Pick<PageStorages, "track">;
   settings: ServerSettings;
   log: Logger;
 }
@@ -56,7 +59,7 @@ const hasPathTarget = (url: string | undefined) => url !== undefined && (url.sta
  * request without an address would be judged by the `X-Forwarded-For` it chose itself. A request
  * whose address is unknown even then is refused, never handed on.
  */
-export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, settings, log }: AppServerOptions): Server {
+export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, pages, settings, log }: AppServerOptions): Server {
   const accessLog = settings.ACCESS_LOG === "info";
   const requestTimeout = settings.REQUEST_TIMEOUT_SECONDS * 1000;
   const server: Server = createServer({
@@ -98,7 +101,8 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     // The authorization server's answers carry their own request id; the others get one here.
     if (accessLog) (res as TaggedResponse)[RESPONSE_INFO] = { requestId: setRequestId(res), route: "app" };
     if (!decodablePath(req.url ?? "/")) return refuse(res, UNDECODABLE_PATH_BODY);
-    void handle(req, res);
+    const handled = handle(req, res);
+    pages?.track(handled, res);
   });
   if (upgrade) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -3,6 +3,7 @@ import next from "next";
 import { settings, type Settings } from "@/lib/platform/env.ts";
 import { initPeerSecret } from "@/lib/platform/client-address.ts";
 import { closeGracefully, createAppServer, listen, ListenFailure } from "@/lib/platform/http-server.ts";
+import { idlePageStorages } from "@/lib/platform/page-storages.ts";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 
@@ -23,12 +24,14 @@ export function listenAddress(s: Pick<Settings, "PORT">, env: Record<string, str
  * (lib/platform/http-server.ts), so that every request carries the socket's address (see
  * lib/platform/client-address.ts). Used by `npm run dev` and `npm start`; honours PORT and HOSTNAME.
  */
-export async function serve({ dev }: { dev: boolean }): Promise<void> {
+export async function serve({ dev, tracing = false }: { dev: boolean; tracing?: boolean }): Promise<void> {
   process.env.NEXT_TELEMETRY_DISABLED ??= "1";
   // next-auth builds its absolute URLs (redirects after sign-in and sign-out) from NEXTAUTH_URL.
   process.env.NEXTAUTH_URL ??= settings().APP_URL;
   initPeerSecret();
   const { port, hostname } = listenAddress(settings());
+  // Before Next makes its storages: Node's promise hooks off while no page is under way.
+  const pages = dev || tracing ? undefined : idlePageStorages();
   // The project folder: npm runs its scripts there.
   const app = next({ dev, dir: process.cwd(), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
   const handle = app.getRequestHandler();
@@ -43,7 +46,7 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   // In development app/healthz and app/readyz answer through Next; metrics are a production matter.
   const operations = dev ? undefined : await import("@/lib/operations/server.ts");
   const s = settings();
-  const server = createAppServer({ handle, serveOAuth, serveOperations: operations?.operationsHandler(s, logger), upgrade, settings: s, log: logger });
+  const server = createAppServer({ handle, serveOAuth, serveOperations: operations?.operationsHandler(s, logger), upgrade, pages, settings: s, log: logger });
   const metricsServer = s.METRICS_PORT && operations ? operations.createMetricsServer(s, logger) : undefined;
   if (operations) {
     const exposure = operations.metricsExposure(s, hostname);
@@ -56,6 +59,7 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   try {
     if (metricsServer && s.METRICS_PORT) await listen(metricsServer, s.METRICS_PORT, hostname, "METRICS_PORT");
     await listen(server, port, hostname, "PORT");
+    pages?.ready();
   } catch (err) {
     if (!(err instanceof ListenFailure)) throw err;
     process.stderr.write(`Cannot start: ${err.message}\n`);
