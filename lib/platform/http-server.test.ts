@@ -227,7 +227,11 @@ describe("the pages handed to Next (lib/platform/page-storages.ts)", () => {
     const returned = Promise.resolve("rendered");
     const handle = vi.fn((_req: IncomingMessage, res: ServerResponse) => (res.end("page"), returned));
     const oauth = (req: IncomingMessage, res: ServerResponse) => req.url!.startsWith("/demo/") && (res.writeHead(200).end("{}"), true);
-    const server = appServer({ serveOAuth: oauth, handle, pages: { track: (handled, res) => void tracked.push({ handled, res, path: res.req.url }) } });
+    const server = appServer({
+      serveOAuth: oauth,
+      handle,
+      pages: { track: (handled, res) => (tracked.push({ handled, res, path: res.req.url }), Promise.resolve()) },
+    });
     for (const line of ["GET /login", "POST /demo/default/oauth2/token", "GET /api/auth/%zz", "OPTIONS *"]) {
       const socket = new FakeSocket("198.51.100.9");
       server.emit("connection", socket);

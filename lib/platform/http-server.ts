@@ -102,7 +102,8 @@ export function createAppServer({ handle, serveOAuth, serveOperations, upgrade, 
     if (accessLog) (res as TaggedResponse)[RESPONSE_INFO] = { requestId: setRequestId(res), route: "app" };
     if (!decodablePath(req.url ?? "/")) return refuse(res, UNDECODABLE_PATH_BODY);
     const handled = handle(req, res);
-    pages?.track(handled, res);
+    // Whatever Next's handler rejects with stays unhandled, as it was without the count.
+    void pages?.track(handled, res);
   });
   if (upgrade) {
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,7 +1,11 @@
 import { AsyncLocalStorage, executionAsyncId } from "node:async_hooks";
 import { EventEmitter } from "node:events";
-import type { ServerResponse } from "node:http";
+import fs from "node:fs";
+import http, { type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { createAppServer } from "@/lib/platform/http-server.ts";
+import { logger } from "@/lib/platform/logger.ts";
 import { idlePageStorages, type PageStorages } from "@/lib/platform/page-storages.ts";
 
 const QUIET_MS = 30;
@@ -53,8 +57,8 @@ afterEach(() => {
   pages = undefined;
 });
 
-function start(): PageStorages {
-  pages = idlePageStorages(QUIET_MS);
+function start(keep?: () => boolean): PageStorages {
+  pages = idlePageStorages({ quietMs: QUIET_MS, keep });
   if (!pages) throw new Error(`Node ${process.version} has no AsyncLocalStorage hooks to turn off`);
   return pages;
 }
@@ -159,8 +163,106 @@ describe("Next's storages between pages (idlePageStorages)", () => {
     const p = start();
     const res = new FakeResponse();
     res.close();
-    p.track(Promise.resolve(), res as unknown as ServerResponse);
+    await p.track(Promise.resolve(), res as unknown as ServerResponse);
     await sleep(QUIET_MS * 3);
     expect(p.pages).toBe(0);
+  });
+
+  it("passes on what a failed page's handler rejected with, and counts the page done", async () => {
+    const p = start();
+    new AsyncLocalStorage<string>().run("render", () => undefined);
+    const res = new FakeResponse();
+    const failure = new Error("the render failed");
+    const tracked = p.track(Promise.reject(failure), res as unknown as ServerResponse);
+    res.close();
+    await expect(tracked).rejects.toBe(failure);
+    expect(p.pages).toBe(0);
+    expect(await hooksAfterQuiet()).toBe(false);
+  });
+
+  it("disables nothing while `keep` says so (spans exported: OpenTelemetry's context is a storage)", async () => {
+    let exporting = true;
+    const p = start(() => exporting);
+    const storage = new AsyncLocalStorage<string>();
+    const first = page(p);
+    storage.run("render", () => undefined);
+    first.end();
+    expect(await hooksAfterQuiet()).toBe(true);
+    expect(p.enabled).toBe(1);
+    exporting = false;
+    const second = page(p);
+    second.end();
+    expect(await hooksAfterQuiet()).toBe(false);
+  });
+
+  it("with the production server and real responses: kept-alive connections, the hooks off after the last page", async () => {
+    const p = start();
+    const storage = new AsyncLocalStorage<string>();
+    const server = createAppServer({
+      // As Next: the page's store through its awaits, then the answer, the handler's promise last.
+      handle: (req, res) =>
+        storage.run(req.url ?? "", async () => {
+          await sleep(5);
+          res.end(storage.getStore());
+          await sleep(5);
+        }),
+      serveOAuth: () => false,
+      pages: p,
+      settings: { HEADERS_TIMEOUT_SECONDS: 10, REQUEST_TIMEOUT_SECONDS: 30, MAX_CONNECTIONS: 16 },
+      log: logger,
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<string>((resolve, reject) =>
+        http.get(`${url}${path}`, { agent }, (res) => {
+          let body = "";
+          res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          res.on("end", () => resolve(body));
+          res.on("error", reject);
+        }),
+      );
+    try {
+      expect(await Promise.all([get("/login"), get("/account")])).toEqual(["/login", "/account"]);
+      expect(await hooksAfterQuiet()).toBe(false);
+      expect(p.pages).toBe(0);
+      // The same connection, kept alive: the next page has its store again.
+      expect(await get("/forgot-password")).toBe("/forgot-password");
+      expect(await hooksAfterQuiet()).toBe(false);
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+/**
+ * Next's `waitUntil` work outlives its page's handler and response (`after()`, the background
+ * revalidation of a cached page, a route's or the proxy's `waitUntil`): turned off a second after
+ * the last page, its storages would be empty. The app uses none; this fails if it comes to.
+ */
+describe("the app leaves Next no work after its pages", () => {
+  it("no after(), waitUntil or revalidation in app/, lib/login/, proxy.ts or instrumentation.ts", () => {
+    const under = (dir: string) =>
+      fs
+        .readdirSync(dir, { recursive: true, encoding: "utf8" })
+        .filter((name) => /\.tsx?$/.test(name) && !name.endsWith(".test.ts"))
+        .map((name) => `${dir}/${name}`);
+    const files = [...under("app"), ...under("lib/login"), "proxy.ts", "instrumentation.ts"];
+    expect(files.length).toBeGreaterThan(10);
+    const found = files.flatMap((file) => {
+      const text = fs.readFileSync(file, "utf8");
+      return [
+        /\bafter\s*\(/.test(text) && /import\s*\{[^}]*\b(unstable_)?after\b[^}]*\}\s*from\s*"next\/server"/.test(text) ? "after()" : "",
+        /\bwaitUntil\b/.test(text) ? "waitUntil" : "",
+        /export\s+const\s+revalidate\b/.test(text) ? "revalidate" : "",
+        /\brevalidate(Path|Tag)\s*\(/.test(text) ? "revalidatePath/Tag" : "",
+      ]
+        .filter(Boolean)
+        .map((what) => `${file}: ${what}`);
+    });
+    expect(found).toEqual([]);
   });
 });

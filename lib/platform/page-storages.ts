@@ -17,14 +17,22 @@ import type { ServerResponse } from "node:http";
  * render loses its store; work of Next's that outlived both its handler and its response by
  * `quietMs` would find its storages empty, as code outside a request does.
  *
- * Not for a process that exports traces: OpenTelemetry's context lives in a storage of its own,
- * which its spans need at every request.
+ * Nothing is disabled while `keep()` says so: a process that exports traces keeps OpenTelemetry's
+ * context in a storage of its own, which its spans need at every request. Nor does a page's
+ * failure change: what Next's handler rejects with is passed on as it was (to the process's
+ * `unhandledRejection` listeners, Next's among them).
+ *
+ * Next's `waitUntil` work (`after()`, background revalidation of a cached page) outlives both the
+ * handler and the response: the app uses none, and page-storages.test.ts fails if it comes to.
  */
 export interface PageStorages {
   /** The server is up: storages enabled at its start (Next's) go at the first quiet moment too. */
   ready(): void;
-  /** A request handed to Next: `handled` is what its handler returned. */
-  track(handled: unknown, res: ServerResponse): void;
+  /**
+   * A request handed to Next: `handled` is what its handler returned. Returns a promise that
+   * settles as `handled` does, with its value or its rejection.
+   */
+  track(handled: unknown, res: ServerResponse): Promise<unknown>;
   /** Requests handed to Next and not yet done. */
   readonly pages: number;
   /** Storages enabled now that the next quiet moment will disable. */
@@ -38,8 +46,15 @@ interface StoragePrototype {
   _enable?: (this: Storage) => void;
 }
 
+export interface PageStorageOptions {
+  /** How long no page must have been under way (ms). */
+  quietMs?: number;
+  /** While true, nothing is disabled. */
+  keep?: () => boolean;
+}
+
 /** Undefined where Node has no such hooks (Node 24's AsyncContextFrame: storages cost nothing idle). */
-export function idlePageStorages(quietMs = 1000): PageStorages | undefined {
+export function idlePageStorages({ quietMs = 1000, keep = () => false }: PageStorageOptions = {}): PageStorages | undefined {
   const proto = AsyncLocalStorage.prototype as unknown as StoragePrototype;
   const enable = proto._enable;
   if (typeof enable !== "function" || typeof AsyncLocalStorage.prototype.disable !== "function") return undefined;
@@ -52,7 +67,7 @@ export function idlePageStorages(quietMs = 1000): PageStorages | undefined {
   let timer: NodeJS.Timeout | undefined;
   const quiet = () => {
     timer = undefined;
-    if (pages > 0) return;
+    if (pages > 0 || keep()) return;
     for (const storage of enabled) storage.disable();
     enabled.clear();
   };
@@ -76,9 +91,15 @@ export function idlePageStorages(quietMs = 1000): PageStorages | undefined {
         pages -= 1;
         if (pages === 0) wait();
       };
-      void Promise.resolve(handled).then(done, done);
       if (res.closed) done();
       else res.once("close", done);
+      return Promise.resolve(handled).then(
+        (value) => (done(), value),
+        (err: unknown) => {
+          done();
+          throw err;
+        },
+      );
     },
     get pages() {
       return pages;

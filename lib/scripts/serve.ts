@@ -6,6 +6,7 @@ import { closeGracefully, createAppServer, listen, ListenFailure } from "@/lib/p
 import { idlePageStorages } from "@/lib/platform/page-storages.ts";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
+import { tracing } from "@/lib/platform/tracing.ts";
 
 // On SIGTERM, how long the requests under way have to finish.
 const STOP_REQUESTS_MS = 10_000;
@@ -24,14 +25,15 @@ export function listenAddress(s: Pick<Settings, "PORT">, env: Record<string, str
  * (lib/platform/http-server.ts), so that every request carries the socket's address (see
  * lib/platform/client-address.ts). Used by `npm run dev` and `npm start`; honours PORT and HOSTNAME.
  */
-export async function serve({ dev, tracing = false }: { dev: boolean; tracing?: boolean }): Promise<void> {
+export async function serve({ dev }: { dev: boolean }): Promise<void> {
   process.env.NEXT_TELEMETRY_DISABLED ??= "1";
   // next-auth builds its absolute URLs (redirects after sign-in and sign-out) from NEXTAUTH_URL.
   process.env.NEXTAUTH_URL ??= settings().APP_URL;
   initPeerSecret();
   const { port, hostname } = listenAddress(settings());
-  // Before Next makes its storages: Node's promise hooks off while no page is under way.
-  const pages = dev || tracing ? undefined : idlePageStorages();
+  // Before Next makes its storages: Node's promise hooks off while no page is under way, unless
+  // spans are exported (OpenTelemetry's context is a storage too; instrumentation.ts may start it).
+  const pages = dev ? undefined : idlePageStorages({ keep: () => tracing.tracer !== undefined });
   // The project folder: npm runs its scripts there.
   const app = next({ dev, dir: process.cwd(), port, hostname: hostname === "0.0.0.0" ? "localhost" : hostname });
   const handle = app.getRequestHandler();

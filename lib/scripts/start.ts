@@ -24,7 +24,7 @@ try {
 const { DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS } = parseSettings();
 // Before anything is served: the OAuth paths are answered by this bundle, not through Next, so
 // Next's instrumentation hook alone would miss them. The start's migration step is a span of its own.
-const tracing = await startTracing();
+await startTracing();
 try {
   await startupSpan("migrations", () =>
     applyPendingMigrations({
@@ -48,4 +48,4 @@ if (sealed) {
   await stopTracing();
   process.exit(1);
 }
-await serve({ dev: false, tracing });
+await serve({ dev: false });
