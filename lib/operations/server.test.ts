@@ -1,5 +1,7 @@
+import { spawnSync } from "node:child_process";
 import type { Server } from "node:http";
 import net, { type AddressInfo } from "node:net";
+import path from "node:path";
 import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
@@ -235,11 +237,71 @@ describe("metrics", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(await res.text()).toContain("# TYPE ropc_sign_ins_total counter");
+    const text = await res.text();
+    expect(text).toContain("# TYPE ropc_sign_ins_total counter");
+    expect(text).toContain("# TYPE nodejs_gc_duration_seconds histogram");
     expect((await fetch(`${open}/healthz`)).status).toBe(404);
     const guarded = await listen(createMetricsServer({ METRICS_PORT: 1, METRICS_TOKEN: TOKEN }, logger));
     expect((await fetch(`${guarded}/metrics`)).status).toBe(401);
     expect((await fetch(`${guarded}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+  });
+});
+
+describe("Node's metrics", () => {
+  // In a process of its own: this file's other tests serve the metrics, and Node's metrics, once
+  // collected, stay (prom-client has no way to stop its collectors).
+  function inFreshProcess(steps: string): Record<string, boolean> {
+    const script = `
+      import pino from "pino";
+      import { operationsHandler, createMetricsServer } from ${JSON.stringify(path.resolve("lib/operations/server.ts"))};
+      import { metricsText } from ${JSON.stringify(path.resolve("lib/platform/metrics.ts"))};
+      const log = pino({ level: "silent" });
+      const seen = {};
+      // Garbage enough for young-generation collections, then a turn for the GC observer's entries.
+      // (Kept in an array for a while, so that the optimising compiler cannot drop them.)
+      const collect = async () => {
+        let kept = [];
+        for (let i = 0; i < 2000000; i++) {
+          kept.push({ i });
+          if (kept.length === 1000) kept = [];
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      };
+      const look = async (name) => {
+        await collect();
+        const { body } = await metricsText();
+        seen[name] = /^nodejs_gc_duration_seconds_count\\{kind="minor"\\} [1-9]/m.test(body) && /^process_cpu_user_seconds_total /m.test(body);
+        seen[name + " (any Node series)"] = /^(nodejs|process)_/m.test(body);
+      };
+      ${steps}
+      console.log(JSON.stringify(seen));`;
+    // A loaded machine starts a TypeScript loader slowly: the time limit is generous.
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect({ stderr: child.stderr.trim(), status: child.status }).toEqual({ stderr: "", status: 0 });
+    return JSON.parse(child.stdout) as Record<string, boolean>;
+  }
+
+  it("are collected only once the metrics are served: then the GC histogram counts collections, and a second server adds nothing twice", () => {
+    expect(
+      inFreshProcess(`
+        operationsHandler({}, log);
+        await look("not served");
+        operationsHandler({ METRICS_TOKEN: "metrics-token-0123456789" }, log);
+        await look("served on the app's port");
+        createMetricsServer({ METRICS_PORT: 9464 }, log);
+        await look("and on a port of their own");`),
+    ).toEqual({
+      "not served": false,
+      "not served (any Node series)": false,
+      "served on the app's port": true,
+      "served on the app's port (any Node series)": true,
+      "and on a port of their own": true,
+      "and on a port of their own (any Node series)": true,
+    });
+    expect(inFreshProcess(`createMetricsServer({ METRICS_PORT: 9464 }, log); await look("served on their own port");`)).toEqual({
+      "served on their own port": true,
+      "served on their own port (any Node series)": true,
+    });
   });
 });
 

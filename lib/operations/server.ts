@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Settings } from "@/lib/platform/env.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
-import { bearerMatches, metricsText } from "@/lib/platform/metrics.ts";
+import { bearerMatches, collectNodeMetrics, metricsText } from "@/lib/platform/metrics.ts";
 import { liveness, readiness, type HealthResponse } from "@/lib/operations/health.ts";
 
 export type OperationsSettings = Pick<Settings, "METRICS_PORT" | "METRICS_TOKEN">;
@@ -44,9 +44,10 @@ function fail(res: ServerResponse, log: Logger) {
 /**
  * The production server's operations paths, answered before the authorization server and Next:
  * /healthz, /readyz, and /metrics when METRICS_TOKEN is set (never public: without a token it is
- * Next's 404). False for any other path.
+ * Next's 404; with one, Node's metrics are collected from here on). False for any other path.
  */
 export function operationsHandler(settings: OperationsSettings, log: Logger): (req: IncomingMessage, res: ServerResponse) => boolean {
+  if (settings.METRICS_TOKEN) collectNodeMetrics();
   return (req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path !== "/healthz" && path !== "/readyz" && !(path === "/metrics" && settings.METRICS_TOKEN)) return false;
@@ -61,8 +62,12 @@ export function operationsHandler(settings: OperationsSettings, log: Logger): (r
   };
 }
 
-/** The metrics on their own port (METRICS_PORT): /metrics only, behind METRICS_TOKEN too when it is set. */
+/**
+ * The metrics on their own port (METRICS_PORT): /metrics only, behind METRICS_TOKEN too when it is
+ * set. Node's metrics are collected from here on.
+ */
 export function createMetricsServer(settings: OperationsSettings, log: Logger): Server {
+  collectNodeMetrics();
   return createServer((req, res) => {
     const path = (req.url ?? "/").split("?", 1)[0];
     if (path !== "/metrics") return send(req, res, { status: 404, headers: JSON_HEADERS, body: JSON.stringify({ error: "not_found" }) });

@@ -21,6 +21,8 @@ interface Metrics {
   clientAuthFailures: client.Counter<"route">;
   /** Labelled children by `route status`: prom-client's labels() lookup costs more than the observation. */
   children: Map<string, client.Histogram.Internal<"route" | "status">>;
+  /** Whether Node's default metrics are collected (collectNodeMetrics). */
+  node: boolean;
   /** Sources of gauges read at scrape time. */
   sources: { passwordHashes?: () => { running: number; waiting: number }; databasePool?: () => { total: number; idle: number; waiting: number } | undefined };
 }
@@ -30,7 +32,6 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 function createMetrics(): Metrics {
   const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry });
   const metrics: Metrics = {
     registry,
     requests: new client.Histogram({
@@ -76,6 +77,7 @@ function createMetrics(): Metrics {
       registers: [registry],
     }),
     children: new Map(),
+    node: false,
     sources: {},
   };
   const { sources } = metrics;
@@ -113,6 +115,19 @@ function createMetrics(): Metrics {
 }
 
 const metrics = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.metrics")] ??= createMetrics()) as Metrics;
+
+/**
+ * Node's default metrics (prom-client's `process_*` and `nodejs_*`), once the metrics are served
+ * (lib/operations/server.ts). Not before: no one could read them, and they cost every request. Their
+ * GC histogram observes each garbage collection through a performance observer, and under load
+ * (~100 young-generation collections a second) that observer's work lengthens the pauses that every
+ * request in flight waits through (README, Performance).
+ */
+export function collectNodeMetrics(): void {
+  if (metrics.node) return;
+  metrics.node = true;
+  client.collectDefaultMetrics({ register: metrics.registry });
+}
 
 /** Where the password-hash gauges read their values (lib/platform/passwords.ts). */
 export function measurePasswordHashes(read: () => { running: number; waiting: number }): void {
