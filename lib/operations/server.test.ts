@@ -277,32 +277,38 @@ describe("Node's metrics", () => {
       console.log(JSON.stringify(seen));`;
     // A loaded machine starts a TypeScript loader slowly: the time limit is generous.
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    // A metric registered twice would throw here (prom-client refuses a name it has).
     expect({ stderr: child.stderr.trim(), status: child.status }).toEqual({ stderr: "", status: 0 });
     return JSON.parse(child.stdout) as Record<string, boolean>;
   }
 
-  it("are collected only once the metrics are served: then the GC histogram counts collections, and a second server adds nothing twice", () => {
-    expect(
-      inFreshProcess(`
+  // Two processes of up to 60 s each.
+  it(
+    "are collected only once the metrics are served: then the GC histogram counts collections, and a second server adds nothing twice",
+    { timeout: 130_000 },
+    () => {
+      expect(
+        inFreshProcess(`
         operationsHandler({}, log);
         await look("not served");
         operationsHandler({ METRICS_TOKEN: "metrics-token-0123456789" }, log);
         await look("served on the app's port");
         createMetricsServer({ METRICS_PORT: 9464 }, log);
         await look("and on a port of their own");`),
-    ).toEqual({
-      "not served": false,
-      "not served (any Node series)": false,
-      "served on the app's port": true,
-      "served on the app's port (any Node series)": true,
-      "and on a port of their own": true,
-      "and on a port of their own (any Node series)": true,
-    });
-    expect(inFreshProcess(`createMetricsServer({ METRICS_PORT: 9464 }, log); await look("served on their own port");`)).toEqual({
-      "served on their own port": true,
-      "served on their own port (any Node series)": true,
-    });
-  });
+      ).toEqual({
+        "not served": false,
+        "not served (any Node series)": false,
+        "served on the app's port": true,
+        "served on the app's port (any Node series)": true,
+        "and on a port of their own": true,
+        "and on a port of their own (any Node series)": true,
+      });
+      expect(inFreshProcess(`createMetricsServer({ METRICS_PORT: 9464 }, log); await look("served on their own port");`)).toEqual({
+        "served on their own port": true,
+        "served on their own port (any Node series)": true,
+      });
+    },
+  );
 });
 
 describe("the access log", () => {

@@ -22,7 +22,7 @@ interface Metrics {
   /** Labelled children by `route status`: prom-client's labels() lookup costs more than the observation. */
   children: Map<string, client.Histogram.Internal<"route" | "status">>;
   /** Whether Node's default metrics are collected (collectNodeMetrics). */
-  node: boolean;
+  nodeCollected: boolean;
   /** Sources of gauges read at scrape time. */
   sources: { passwordHashes?: () => { running: number; waiting: number }; databasePool?: () => { total: number; idle: number; waiting: number } | undefined };
 }
@@ -77,7 +77,7 @@ function createMetrics(): Metrics {
       registers: [registry],
     }),
     children: new Map(),
-    node: false,
+    nodeCollected: false,
     sources: {},
   };
   const { sources } = metrics;
@@ -118,14 +118,12 @@ const metrics = ((globalThis as Record<symbol, unknown>)[Symbol.for("ropc.metric
 
 /**
  * Node's default metrics (prom-client's `process_*` and `nodejs_*`), once the metrics are served
- * (lib/operations/server.ts). Not before: no one could read them, and they cost every request. Their
- * GC histogram observes each garbage collection through a performance observer, and under load
- * (~100 young-generation collections a second) that observer's work lengthens the pauses that every
- * request in flight waits through (README, Performance).
+ * (lib/operations/server.ts): their GC histogram's observer lengthens the pause after every
+ * garbage collection, for every request in flight (README, Performance).
  */
 export function collectNodeMetrics(): void {
-  if (metrics.node) return;
-  metrics.node = true;
+  if (metrics.nodeCollected) return;
+  metrics.nodeCollected = true;
   client.collectDefaultMetrics({ register: metrics.registry });
 }
 
