@@ -29,8 +29,15 @@ describe("the start command", () => {
   it("is package.json's: malloc's two settings, then the launcher's CommonJS entry (which sizes libuv's pool) with the two V8 settings", () => {
     expect(startCommand(root)).toEqual({
       env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "65536" },
-      args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
+      args: ["--max-semi-space-size=4", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
     });
+  });
+
+  it("is the command the README gives for starting the server some other way", () => {
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    const given = [...readme.matchAll(/`([^`]*node [^`]*\.next\/launcher\/start\.cjs)`/g)].map((m) => m[1]!);
+    expect(given.length).toBeGreaterThan(0);
+    for (const command of given) expect(parseStartScript(command)).toEqual(startCommand(root));
   });
 
   it("hands npm's SIGTERM to the server itself: sh runs node in its place (exec), else node outlives npm and no graceful stop happens", async () => {
