@@ -29,7 +29,7 @@ describe("the start command", () => {
   it("is package.json's: malloc's two settings, then the launcher's CommonJS entry (which sizes libuv's pool) with the two V8 settings", () => {
     expect(startCommand(root)).toEqual({
       env: { MALLOC_ARENA_MAX: "2", MALLOC_MMAP_THRESHOLD_: "65536" },
-      args: ["--max-semi-space-size=4", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
+      args: ["--max-semi-space-size=8", "--heap-growing-percent=30", ".next/launcher/start.cjs"],
     });
   });
 
