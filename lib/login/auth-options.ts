@@ -73,6 +73,16 @@ export interface MfaStepExchange {
 }
 
 /**
+ * What a sign-out's revocation at the issuer came to (`events.signOut`), for the route to read
+ * once next-auth has answered: next-auth deletes the cookie whatever its events do. `failed`: the
+ * issuer could not be asked, or did not say the token was revoked (RFC 7009 §2.2: a 200 for any
+ * token, a spent one too), so the session may still live there.
+ */
+export interface SignOutExchange {
+  revocation?: "revoked" | "unsupported" | "failed";
+}
+
+/**
  * next-auth v4, Credentials provider, JWT sessions. Built per request so that `next build`
  * needs no secret. The session callback shapes what reaches the browser: the user's name and
  * email only; the tokens stay in the encrypted cookie.
@@ -81,7 +91,7 @@ export interface MfaStepExchange {
  * sign-in whose step is carried between them by `mfaStep` (a sealed cookie, see mfa-sign-in.ts).
  * One that needs another step fails with {@link NEXT_STEP}, since next-auth has no other answer.
  */
-export function authOptions(mfaStep: MfaStepExchange = { current: null }): NextAuthOptions {
+export function authOptions(mfaStep: MfaStepExchange = { current: null }, signOut: SignOutExchange = {}): NextAuthOptions {
   const config = loginConfig();
   return {
     secret: config.nextAuthSecret,
@@ -139,10 +149,12 @@ export function authOptions(mfaStep: MfaStepExchange = { current: null }): NextA
       async signOut({ token }) {
         const refreshToken = token?.tokens?.refreshToken;
         if (!refreshToken) return;
-        const outcome = await revokeRefreshToken(refreshToken).catch((err: unknown) => {
+        signOut.revocation = await revokeRefreshToken(refreshToken).catch((err: unknown) => {
           logger.warn({ event: "logout.revoke_failed", err: err instanceof Error ? err.message : String(err) }, "revocation at sign-out failed");
+          return "failed" as const;
         });
-        if (outcome === "unsupported") logger.warn({ event: "logout.revoke_unsupported" }, "sign-out could not revoke: the issuer has no revocation endpoint");
+        if (signOut.revocation === "unsupported")
+          logger.warn({ event: "logout.revoke_unsupported" }, "sign-out could not revoke: the issuer has no revocation endpoint");
       },
     },
   };

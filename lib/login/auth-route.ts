@@ -1,6 +1,6 @@
 import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
-import { authOptions, type MfaStepExchange } from "@/lib/login/auth-options.ts";
+import { authOptions, type MfaStepExchange, type SignOutExchange } from "@/lib/login/auth-options.ts";
 import { mfaStepCookies, mfaStepCookieValue, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
 
 export interface AuthRouteContext {
@@ -40,6 +40,26 @@ async function malformedJson(req: NextRequest): Promise<Response | undefined> {
  */
 const CLIENT_LOG = "_log";
 
+/** Where a sign-out that ended nothing lands: the account page, saying it could not be done (in its sessions section). */
+export const SIGN_OUT_FAILED_PATH = "/account?error=unavailable&form=sessions#sessions";
+
+/**
+ * next-auth's sign-out (POST /api/auth/signout), which deletes the session's cookie whatever its
+ * `events.signOut` did. When the issuer did not revoke the refresh token (unreachable, a timeout,
+ * a failure: see SignOutExchange), the session still lives there and a copy of the cookie would
+ * still work: nothing is signed out here either. The answer keeps the cookie and sends the
+ * browser to say so, in next-auth's own shape (a redirect, or `{ url }` to its browser code).
+ */
+async function signOutRoute(req: NextRequest, ctx: AuthRouteContext): Promise<Response> {
+  const outcome: SignOutExchange = {};
+  const response: Response = await NextAuth(req, ctx, authOptions(undefined, outcome));
+  if (outcome.revocation !== "failed") return response;
+  const url = new URL(SIGN_OUT_FAILED_PATH, req.nextUrl.origin).href;
+  const headers = { "Cache-Control": "no-store" };
+  if ((response.headers.get("content-type") ?? "").startsWith("application/json")) return Response.json({ url }, { headers });
+  return new Response(null, { status: 302, headers: { ...headers, Location: url } });
+}
+
 /**
  * next-auth's routes (/api/auth/*), with the options built for this request. A credentials
  * sign-in reads the step in progress from its sealed cookie and writes back the next one.
@@ -51,6 +71,7 @@ export async function authRoute(req: NextRequest, ctx: AuthRouteContext): Promis
   if (nextauth[0] === CLIENT_LOG) return new Response(null, { status: 404, headers: { "Cache-Control": "no-store" } });
   const malformed = await malformedJson(req);
   if (malformed) return malformed;
+  if (nextauth[0] === "signout" && req.method === "POST") return signOutRoute(req, ctx);
   if (nextauth[0] !== "callback") return NextAuth(req, ctx, authOptions());
   const mfaStep: MfaStepExchange = { current: await openMfaStep(mfaStepCookieValue(req.cookies.getAll())) };
   const response: Response = await NextAuth(req, ctx, authOptions(mfaStep));

@@ -4,7 +4,7 @@ import { NextRequest } from "next/server";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { authOptions } from "@/lib/login/auth-options.ts";
-import { authRoute } from "@/lib/login/auth-route.ts";
+import { authRoute, SIGN_OUT_FAILED_PATH } from "@/lib/login/auth-route.ts";
 import { safeCallbackPath, validatedCallbackPath } from "@/lib/login/callback-url.ts";
 import { NEXT_STEP } from "@/lib/login/messages.ts";
 import { mfaStepCookies } from "@/lib/login/mfa-sign-in.ts";
@@ -122,8 +122,6 @@ export async function cancelSignInStep(req: Request): Promise<Response> {
 
 /** Where a sign-out lands: the sign-in form, saying so. */
 export const SIGNED_OUT_PATH = "/login?reason=signed_out";
-/** Where a sign-out that ended nothing lands: the account page, saying it could not be done (in its sessions section). */
-const SIGN_OUT_FAILED_PATH = "/account?error=unavailable&form=sessions#sessions";
 
 /**
  * The account page's "Sign out" (POST /account/sign-out), a plain form with or without script:
@@ -138,11 +136,13 @@ export async function formSignOut(req: NextRequest): Promise<Response> {
   const body = new URLSearchParams({ csrfToken: await nextAuthCsrfToken(appUrl), callbackUrl: SIGNED_OUT_PATH });
   const signOut = await postToNextAuth(appUrl, ["signout"], req, body);
   // next-auth answers a sign-out with a redirect to the callback; anything else (its CSRF check
-  // refused, a failure) ended nothing, and the page must not say otherwise.
+  // refused, a failure, the issuer not reached: authRoute's own redirect, logged where it was
+  // asked) ended nothing, and the page must not say otherwise.
   const location = signOut.headers.get("location");
-  const signedOut = signOut.status === 302 && location !== null && URL.parse(location, appUrl)?.href === new URL(SIGNED_OUT_PATH, appUrl).href;
-  if (!signedOut) {
-    logger.error({ event: "logout.failed", status: signOut.status, location }, "next-auth did not sign the session out");
+  const landing = signOut.status === 302 && location !== null ? URL.parse(location, appUrl)?.href : undefined;
+  if (landing !== new URL(SIGNED_OUT_PATH, appUrl).href) {
+    if (landing !== new URL(SIGN_OUT_FAILED_PATH, appUrl).href)
+      logger.error({ event: "logout.failed", status: signOut.status, location }, "next-auth did not sign the session out");
     return new Response(null, { status: 303, headers: { ...NO_STORE, Location: SIGN_OUT_FAILED_PATH } });
   }
   const headers = new Headers({ ...NO_STORE, Location: SIGNED_OUT_PATH });

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NextRequest } from "next/server";
 import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import type * as AuthRouteModule from "@/lib/login/auth-route.ts";
+import { SIGN_OUT_FAILED_PATH } from "@/lib/login/auth-route.ts";
 import { formSignOut, SIGNED_OUT_PATH } from "@/lib/login/form-sign-in.ts";
 
 // formSignOut's answer to what next-auth's sign-out answered it. next-auth itself is run by the
@@ -12,7 +14,8 @@ vi.mock("next-auth", () => ({
   default: () => Response.json({ csrfToken: "csrf-token-1" }, { headers: { "Set-Cookie": "next-auth.csrf-token=csrf-token-1%7Chash; Path=/; HttpOnly" } }),
 }));
 vi.mock("next/headers", () => ({ cookies: () => Promise.resolve({ set: () => undefined }) }));
-vi.mock("@/lib/login/auth-route.ts", () => ({
+vi.mock("@/lib/login/auth-route.ts", async (original) => ({
+  ...(await original<typeof AuthRouteModule>()),
   authRoute: (req: Request) => {
     nextAuth.requests.push(req);
     return Promise.resolve(nextAuth.signOut());
@@ -67,6 +70,16 @@ describe("formSignOut (POST /account/sign-out)", () => {
     // Nothing of next-auth's answer reaches the browser: the page must not look signed out.
     expect(res.headers.getSetCookie()).toEqual([]);
     expect(error).toHaveBeenCalledWith(expect.objectContaining({ event: "logout.failed" }), "next-auth did not sign the session out");
+  });
+
+  it("says it could not sign out when the issuer did not revoke the session (the route's own redirect, warned of where it was asked)", async () => {
+    nextAuth.signOut = () => new Response(null, { status: 302, headers: { Location: new URL(SIGN_OUT_FAILED_PATH, app()).href } });
+    const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
+    const res = await signOut();
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/account?error=unavailable&form=sessions#sessions");
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(error).not.toHaveBeenCalled();
   });
 
   it("refuses a form from another site (403) without asking next-auth", async () => {
