@@ -247,6 +247,43 @@ describe("metrics", () => {
   });
 });
 
+describe("the operations answers' headers", () => {
+  const SECURITY = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+  };
+  const JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
+  const headersOf = (res: Response) =>
+    Object.fromEntries(Object.keys({ ...SECURITY, "content-security-policy": "" }).map((name) => [name, res.headers.get(name)]));
+
+  it.each([
+    ["GET /healthz", "/healthz", {}],
+    ["GET /readyz", "/readyz", {}],
+    ["POST /healthz (405)", "/healthz", { method: "POST" }],
+    ["GET /metrics without the token (401)", "/metrics", {}],
+  ])("are every response's security headers, and JSON's CSP: %s", async (_name, path, init) => {
+    const res = await fetch(`${await app({ METRICS_TOKEN: TOKEN })}${path}`, init);
+    expect(res.headers.get("content-type")).toBe(JSON_TYPE);
+    expect(headersOf(res)).toEqual({ ...SECURITY, "content-security-policy": JSON_CSP });
+  });
+
+  it("are every response's security headers on the metrics, in the app's port and their own", async () => {
+    const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
+    for (const res of [
+      await fetch(`${await app({ METRICS_TOKEN: TOKEN })}/metrics`, auth),
+      await fetch(`${await listen(createMetricsServer({ METRICS_PORT: 1 }, logger))}/metrics`),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(headersOf(res)).toEqual({ ...SECURITY, "content-security-policy": null });
+    }
+    const notFound = await fetch(`${await listen(createMetricsServer({ METRICS_PORT: 1 }, logger))}/other`);
+    expect(notFound.status).toBe(404);
+    expect(headersOf(notFound)).toEqual({ ...SECURITY, "content-security-policy": JSON_CSP });
+  });
+});
+
 describe("Node's metrics", () => {
   // In a process of its own: this file's other tests serve the metrics, and Node's metrics, once
   // collected, stay (prom-client has no way to stop its collectors).

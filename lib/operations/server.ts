@@ -3,17 +3,25 @@ import type { Settings } from "@/lib/platform/env.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
 import { bearerMatches, collectNodeMetrics, metricsText } from "@/lib/platform/metrics.ts";
 import { liveness, readiness, type HealthResponse } from "@/lib/operations/health.ts";
+import { JSON_CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from "@/lib/platform/security-headers.mjs";
 
 export type OperationsSettings = Pick<Settings, "METRICS_PORT" | "METRICS_TOKEN">;
 
 const JSON_HEADERS = { "Content-Type": "application/json;charset=UTF-8", "Cache-Control": "no-store" } as const;
+
+/** The headers of every response of the app (lib/platform/security-headers.mjs), and JSON's CSP. */
+function withSecurityHeaders(headers: Record<string, string>): Record<string, string> {
+  const all: Record<string, string> = Object.fromEntries(SECURITY_HEADERS.map(({ key, value }) => [key, value]));
+  if (headers["Content-Type"]?.startsWith("application/json")) all["Content-Security-Policy"] = JSON_CONTENT_SECURITY_POLICY;
+  return Object.assign(all, headers);
+}
 
 function send(
   req: IncomingMessage,
   res: ServerResponse,
   { status, headers, body }: HealthResponse | { status: number; headers: Record<string, string>; body: string },
 ): void {
-  res.writeHead(status, { ...headers, "Content-Length": String(Buffer.byteLength(body)) });
+  res.writeHead(status, withSecurityHeaders({ ...headers, "Content-Length": String(Buffer.byteLength(body)) }));
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
@@ -36,7 +44,7 @@ async function answerMetrics(req: IncomingMessage, res: ServerResponse, token: s
 function fail(res: ServerResponse, log: Logger) {
   return (err: unknown) => {
     log.error({ err }, "operations endpoint failed");
-    if (!res.headersSent) res.writeHead(500, JSON_HEADERS);
+    if (!res.headersSent) res.writeHead(500, withSecurityHeaders(JSON_HEADERS));
     res.end(JSON.stringify({ error: "server_error" }));
   };
 }

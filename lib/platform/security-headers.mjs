@@ -8,6 +8,13 @@ export const SECURITY_HEADERS = [
 ];
 
 /**
+ * The CSP of every JSON answer: JSON is never a document to render, frame or run. (The
+ * authorization server's own answers carry the same from lib/oauth/protocol/responses.ts, which
+ * imports nothing of the platform.)
+ */
+export const JSON_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/**
  * RFC 6797 HSTS for an app served over https: two years, subdomains included, so that a browser
  * that has been here once never again sends a session cookie or a password in clear. Undefined for
  * http (a browser ignores it there, and localhost must stay reachable over http).
