@@ -18,6 +18,7 @@ import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { SEALED_PREFIX } from "@/lib/platform/at-rest.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
+import type * as SessionsModule from "@/lib/oauth/store/sessions.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
@@ -40,6 +41,22 @@ import {
 
 // DPoP (RFC 9449) against the real endpoints: proofs made here with jose, and oauth4webapi's
 // DPoP handle driving the password grant, a refresh and userinfo.
+
+// A refresh that loses the race to bind an unbound family to its key: `bindFirst`, when set, is
+// the key another request binds the family to just before this one tries (once).
+const race = vi.hoisted(() => ({ bindFirst: undefined as string | undefined }));
+vi.mock("@/lib/oauth/store/sessions.ts", async (original) => {
+  const actual = await original<typeof SessionsModule>();
+  return {
+    ...actual,
+    bindSessionToKey: async (id: string, jkt: string) => {
+      const other = race.bindFirst;
+      race.bindFirst = undefined;
+      if (other !== undefined) await actual.bindSessionToKey(id, other);
+      return actual.bindSessionToKey(id, jkt);
+    },
+  };
+});
 
 const USERINFO_URL = `${ISSUER}/userinfo`;
 const ALGS = 'algs="ES256 RS256 PS256 EdDSA"';
@@ -340,6 +357,23 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     const loserKey = winnerKey.jkt === a.jkt ? b : a;
     const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: winner.refresh_token, ...SPA }, { DPoP: await proof(k) });
     await expectTokenError(await refresh(loserKey), "invalid_grant");
+  });
+
+  it("ends the family when a refresh loses the race to bind it to its key: one token presented twice at once is reuse", async () => {
+    const tokens = await (await password({})).json();
+    const other = await newKey();
+    race.bindFirst = other.jkt;
+    const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(k) });
+    const logged = captureRequestLogs();
+    try {
+      await expectTokenError(await refresh(key), "invalid_grant");
+      expect(logged()).toContainEqual(expect.objectContaining({ event: "token.reuse_detected", family: expect.any(String) }));
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // The request that bound it gets nothing more from the token: the family is over.
+    await expectTokenError(await refresh(other), "invalid_grant");
+    expect(await introspect(tokens.refresh_token)).toEqual({ active: false });
   });
 
   it("treats a consumed bound refresh token presented without its proof as reuse: the family dies", async () => {

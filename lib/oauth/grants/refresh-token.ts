@@ -59,8 +59,13 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
     if (refusal) throw refusal;
     // RFC 9449 §5: a public client's refresh tokens are bound to the key of the first proof it
     // sends, if its sign-in sent none (a confidential client's are bound by its authentication).
-    if (!client.confidential && session.dpopJkt === null && dpop && !(await bindSessionToKey(session.id, dpop.jkt)))
-      throw new InvalidGrant(INVALID, { detail: "bound meanwhile to another DPoP key" });
+    // Bound meanwhile to another key: a request with another proof is refreshing this same token
+    // at this moment, and one token presented twice at once is reuse (never a replay within the
+    // grace window: the successor would go to another key than its family's).
+    if (!client.confidential && session.dpopJkt === null && dpop && !(await bindSessionToKey(session.id, dpop.jkt))) {
+      await revokeAsReuse(stored, grant.log);
+      throw new InvalidGrant(INVALID, { detail: "concurrent reuse with another DPoP key" });
+    }
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await rotateRefreshToken(
       stored.tokenHash,
