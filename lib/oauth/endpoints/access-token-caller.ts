@@ -1,6 +1,7 @@
 import { assertOriginAllowed } from "@/lib/oauth/protocol/cors.ts";
 import {
   bearerChallenge,
+  challenge,
   dpopChallenge,
   InsufficientScope,
   InvalidDpopProof,
@@ -84,12 +85,22 @@ export async function presentedToken(request: OAuthRequest, realm: string, optio
     options.formBody === true &&
     request.method === "POST" &&
     (request.headers.get("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
-  const fromBody = isForm ? (await readForm(request)).get("access_token") : undefined;
-  if (header !== null && fromBody !== undefined) throw new InvalidRequest("send the access token once, in the header or the body");
+  const fromBody = isForm ? (await readForm(request).catch((err: unknown) => Promise.reject(challenged(err, request, realm)))).get("access_token") : undefined;
+  if (header !== null && fromBody !== undefined) throw challenged(new InvalidRequest("send the access token once, in the header or the body"), request, realm);
   if (header === null) return fromBody;
   const token = AUTHORIZATION.exec(header)?.[2];
   if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer or DPoP token");
   return token;
+}
+
+/**
+ * RFC 6750 §3: a resource request refused as malformed (`invalid_request`, 400; 413 for a body
+ * over the limit) names its error in a challenge as well, in the scheme the client used.
+ */
+function challenged(err: unknown, request: OAuthRequest, realm: string): unknown {
+  if (err instanceof InvalidRequest)
+    Object.assign(err.headers, challenge(authorizationScheme(request), realm, { error: "invalid_request", error_description: err.description }));
+  return err;
 }
 
 /**

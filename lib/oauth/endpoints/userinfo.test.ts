@@ -31,11 +31,23 @@ describe("userinfo (OIDC Core §5.3, RFC 6750)", () => {
     expect((await res.json()).name).toBe("Alice Example");
   });
 
-  it("refuses a token sent twice", async () => {
+  it("refuses a token sent twice, naming the error in its challenge too (RFC 6750 §3)", async () => {
     const tokens = await signIn();
     const res = await callUserinfo({ method: "POST", body: { access_token: tokens.access_token }, headers: bearer(tokens.access_token) });
     expect(res.status).toBe(400);
-    expect((await res.json()).error).toBe("invalid_request");
+    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "send the access token once, in the header or the body" });
+    expect(res.headers.get("www-authenticate")).toBe(
+      `Bearer realm="${ISSUER}", error="invalid_request", error_description="send the access token once, in the header or the body"`,
+    );
+  });
+
+  it("refuses a malformed form body with invalid_request, in a challenge too (RFC 6750 §3)", async () => {
+    const tokens = await signIn();
+    const res = await callUserinfo({ method: "POST", body: `access_token=${tokens.access_token}&access_token=${tokens.access_token}` });
+    expect(res.status).toBe(400);
+    const { error, error_description } = (await res.json()) as { error: string; error_description: string };
+    expect(error).toBe("invalid_request");
+    expect(res.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", error="invalid_request", error_description="${error_description}"`);
   });
 
   it("answers no token with a bare 401 challenge in each scheme (RFC 6750 §3.1, RFC 9449 §7.1) and no error code", async () => {
