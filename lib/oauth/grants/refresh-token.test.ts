@@ -2,7 +2,25 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jos
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { refreshTokenHash } from "@/lib/oauth/store/refresh-tokens.ts";
+import type * as RefreshTokensModule from "@/lib/oauth/store/refresh-tokens.ts";
 import { ALICE, BACKEND_BASIC, getJwks, introspect, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+import { captureRequestLogs } from "@/lib/testing/logs.ts";
+
+// What happens to a token between the grant's read of it and its rotation: `meanwhile`, when set,
+// runs once just before the rotation's conditional update (a concurrent sign-out, the token's expiry).
+const race = vi.hoisted(() => ({ meanwhile: undefined as ((tokenHash: string) => Promise<void>) | undefined }));
+vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => {
+  const actual = await original<typeof RefreshTokensModule>();
+  return {
+    ...actual,
+    rotateRefreshToken: async (...args: Parameters<typeof actual.rotateRefreshToken>) => {
+      const meanwhile = race.meanwhile;
+      race.meanwhile = undefined;
+      await meanwhile?.(args[0]);
+      return actual.rotateRefreshToken(...args);
+    },
+  };
+});
 
 const refresh = (refresh_token: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
   postToken({ grant_type: "refresh_token", refresh_token, ...SPA, ...extra }, headers);
@@ -213,6 +231,24 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
     expect(res.status).toBe(400);
     expect((await res.json()).error).toBe("invalid_grant");
     expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it.each([
+    ["revoked (a sign-out)", { revokedAt: new Date() }],
+    ["expired", { expiresAt: new Date(Date.now() - 1000) }],
+  ])("refuses a token %s between its read and its rotation without calling it reuse", async (_name, change) => {
+    const { refresh_token } = await signIn();
+    race.meanwhile = async (tokenHash) => void (await db().refreshToken.update({ where: { tokenHash }, data: change }));
+    const logged = captureRequestLogs();
+    const res = await refresh(refresh_token);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_grant", error_description: "the refresh token is invalid" });
+    expect(logged().map((line) => line.event)).not.toContain("token.reuse_detected");
+    // Nothing was revoked for it: the session is as the change left it.
+    const { familyId } = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(refresh_token) } });
+    const others = await db().refreshToken.count({ where: { familyId, revokedAt: { not: null }, tokenHash: { not: refreshTokenHash(refresh_token) } } });
+    expect(others).toBe(0);
+    expect((await db().session.findUniqueOrThrow({ where: { id: familyId } })).endedAt).toBeNull();
   });
 
   it("refuses an expired token", async () => {

@@ -78,6 +78,9 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   // wrong with the request (a wider scope, no DPoP proof), so that a consumed token cannot be
   // probed without revoking its family.
   if (!next && !refusal) next = await replayWithinGrace(stored.tokenHash, successor);
+  // Unconsumed when read, and still unconsumed now that the rotation found it gone: revoked (a
+  // sign-out) or expired meanwhile. No other request has it; that is no reuse to alarm anyone with.
+  if (!next && !stored.consumedAt && (await consumedAt(stored.tokenHash)) === null) throw new InvalidGrant(INVALID, { detail: "revoked or expired meanwhile" });
   if (!next) {
     await revokeAsReuse(stored, grant.log);
     throw new InvalidGrant(INVALID, { detail: stored.consumedAt ? "reused" : "concurrent reuse" });
