@@ -4,7 +4,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { clearDevMailbox, devMailbox } from "@/lib/platform/mail.ts";
 import { issueAccountToken } from "@/lib/oauth/store/account-tokens.ts";
-import { setFetchForTests } from "@/lib/login/token-client.ts";
+import { passwordSignIn, setFetchForTests } from "@/lib/login/token-client.ts";
+import { sessionLiveness } from "@/lib/login/session-check.ts";
 import { forgotPasswordSubmit, resetPasswordSubmit, verifyEmailSubmit } from "@/lib/login/recovery-forms.ts";
 import { linkIssuer } from "@/lib/login/email-verification.ts";
 import { createWorkspace } from "@/lib/admin/workspaces.ts";
@@ -74,6 +75,9 @@ describe("the forgot-password form", () => {
 
 describe("the reset-password form", () => {
   it("sets the new password through the link, never putting a password in a URL", async () => {
+    // A session of alice's that this instance has found alive: the reset ends it, and it is asked about afresh.
+    const { tokens } = await passwordSignIn("alice", "alice-password-1");
+    expect(await sessionLiveness(tokens)).toBe("alive");
     await forgotPasswordSubmit(post("/forgot-password/submit", { identifier: "alice" }));
     const token = await mailedToken("alice@example.com");
     const back = (query: string) => `/reset-password?token=${token}&${query}`;
@@ -84,6 +88,7 @@ describe("the reset-password form", () => {
     expect(location(await resetPasswordSubmit(post("/reset-password/submit", { token, password: "", confirm: "" })))).toBe(back("error=missing"));
     const done = await resetPasswordSubmit(post("/reset-password/submit", { token, password: "a fine new passphrase", confirm: "a fine new passphrase" }));
     expect(location(done)).toBe("/login?reason=password_reset");
+    expect(await sessionLiveness(tokens)).toBe("ended");
     for (const res of [mismatch, common, done]) expect(location(res)).not.toContain("passphrase");
     expect((await postToken({ grant_type: "password", ...SPA, username: "alice", password: "a fine new passphrase" })).status).toBe(200);
     // The link worked once.

@@ -3,6 +3,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
 import { confirmEmailAddress, linkIssuer } from "@/lib/login/email-verification.ts";
+import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
 
 /**
  * The recovery pages' forms, posted without script as with it (POST, then a 303 to the page that
@@ -54,7 +55,12 @@ export async function resetPasswordSubmit(req: Request): Promise<Response> {
   if (password === "") return back({ error: "missing" });
   if (password !== field("confirm")) return back({ error: "mismatch" });
   const outcome = await completePasswordReset(token, password);
-  if (outcome.ok) return seeOther("/login?reason=password_reset");
+  if (outcome.ok) {
+    // The issuer ended every session of the user's: none is taken for alive from this app's cache
+    // (the same as after a password change on the account page).
+    forgetAllSessionChecks();
+    return seeOther("/login?reason=password_reset");
+  }
   // The rule's code only (the server's own words are shown from it): never the password.
   return back(outcome.error === "policy" ? { error: "policy", rule: outcome.rule ?? "" } : { error: outcome.error });
 }
