@@ -43,6 +43,20 @@ test("alice ends her other session from the list, and that browser is signed out
   }
 });
 
+test("a sign-out the issuer did not confirm says so under the header's Sign out, and the next Sign out works", async ({ page }) => {
+  await signIn(page, "alice", "alice-password-1");
+  // Where lib/login/auth-route.ts sends the browser when the revocation failed: the session lives on.
+  await page.goto("/account?error=sign_out_failed&form=sign_out");
+  const message = page.getByRole("alert").filter({ hasText: "sign you out" });
+  await expect(message).toHaveText("We couldn't sign you out, so you're still signed in. Please try again in a moment.");
+  await expect(page.locator(".account-header + [role=alert]")).toHaveText(/still signed in/);
+  await expect(page.locator("#sessions").getByRole("alert")).toHaveCount(0);
+  await page.locator(".account-header").getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login\?reason=signed_out$/);
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login/);
+});
+
 test("a password change signs every other session out; the new password signs in, the old one no longer", async ({ browser, page }) => {
   const elsewhere = await browser.newContext({ userAgent: SAFARI_ON_MAC });
   try {

@@ -85,6 +85,11 @@ for (const [size, width, height] of SIZES) {
         await page.locator("summary", { hasText: "Developer details" }).click();
         await expect(page.getByTestId("access-token-claims")).toBeVisible();
         await check(page, "account");
+        // Where a sign-out the issuer did not confirm lands (lib/login/auth-route.ts): still signed
+        // in, and said under the header's "Sign out", not in a section of the page.
+        await page.goto("/account?error=sign_out_failed&form=sign_out");
+        await expect(page.getByTestId("sign-out-message")).toHaveText("We couldn't sign you out, so you're still signed in. Please try again in a moment.");
+        await check(page, "account-sign-out-failed");
         await page.goto("/nowhere");
         await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
         await check(page, "not-found");

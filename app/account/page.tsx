@@ -49,6 +49,11 @@ export default async function AccountPage({ searchParams }: { searchParams: Prom
           <button type="submit">Sign out</button>
         </form>
       </header>
+      {errorFor("sign_out") ? (
+        <p className="message" role="alert" data-testid="sign-out-message">
+          {errorFor("sign_out")}
+        </p>
+      ) : null}
       {notice ? (
         <p className="message notice" role="status" data-testid="account-notice">
           {notice}

@@ -94,6 +94,7 @@ describe("the login app's account API client", () => {
     expect(accountError("too_short", rules)).toBe("The password must have at least 8 characters.");
     expect(accountError("wrong_password", rules)).toBe("Your current password is not right.");
     expect(accountError("mail_not_sent", rules)).toBe("The confirmation email couldn't be sent, so your address is unchanged. Please try again later.");
+    expect(accountError("sign_out_failed", rules)).toBe("We couldn't sign you out, so you're still signed in. Please try again in a moment.");
     expect(accountError("<script>", rules)).toBe("This can't be done right now. Please try again in a moment.");
     expect(accountError(undefined, rules)).toBeUndefined();
     expect(requests.every((r) => !/passphrase|password1|bob-password/.test(r))).toBe(true);

@@ -67,6 +67,8 @@ const ACCOUNT_ERRORS: Readonly<Record<string, string>> = {
   otp_locked:
     "Too many wrong codes in a row, so codes from your authenticator app are turned off. Confirm with your password; signing in once with a recovery code turns the codes back on.",
   ended: SESSION_ENDED_MESSAGE,
+  // The header's "Sign out" (lib/login/auth-route.ts): nothing was ended, and the page must say so.
+  sign_out_failed: "We couldn't sign you out, so you're still signed in. Please try again in a moment.",
   unavailable: UNAVAILABLE,
 };
 

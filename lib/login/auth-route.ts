@@ -40,8 +40,8 @@ async function malformedJson(req: NextRequest): Promise<Response | undefined> {
  */
 const CLIENT_LOG = "_log";
 
-/** Where a sign-out that ended nothing lands: the account page, saying it could not be done (in its sessions section). */
-export const SIGN_OUT_FAILED_PATH = "/account?error=unavailable&form=sessions#sessions";
+/** Where a sign-out that ended nothing lands: the account page, saying under its "Sign out" that the user is still signed in. */
+export const SIGN_OUT_FAILED_PATH = "/account?error=sign_out_failed&form=sign_out";
 
 /**
  * next-auth's sign-out (POST /api/auth/signout), which deletes the session's cookie whatever its

@@ -65,7 +65,7 @@ describe("formSignOut (POST /account/sign-out)", () => {
     const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
     const res = await signOut();
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/account?error=unavailable&form=sessions#sessions");
+    expect(res.headers.get("location")).toBe("/account?error=sign_out_failed&form=sign_out");
     expect(res.headers.get("cache-control")).toBe("no-store");
     // Nothing of next-auth's answer reaches the browser: the page must not look signed out.
     expect(res.headers.getSetCookie()).toEqual([]);
@@ -77,7 +77,7 @@ describe("formSignOut (POST /account/sign-out)", () => {
     const error = vi.spyOn(logger, "error").mockImplementation(() => undefined);
     const res = await signOut();
     expect(res.status).toBe(303);
-    expect(res.headers.get("location")).toBe("/account?error=unavailable&form=sessions#sessions");
+    expect(res.headers.get("location")).toBe("/account?error=sign_out_failed&form=sign_out");
     expect(res.headers.getSetCookie()).toEqual([]);
     expect(error).not.toHaveBeenCalled();
   });
