@@ -44,6 +44,23 @@ describe("introspection (RFC 7662)", () => {
     });
   });
 
+  it("reports a refresh token's scope without what its client has lost since (as its refresh would carry it)", async () => {
+    const { setClient, getClient } = await import("@/lib/admin/clients.ts");
+    const { clearCaches } = await import("@/lib/platform/caches.ts");
+    const scopes = (await getClient("demo/default", "demo-spa")).scopes;
+    const tokens = await signIn();
+    await setClient("demo/default", "demo-spa", { scopes: scopes.filter((s) => s !== "email") });
+    clearCaches();
+    try {
+      expect(await introspect(tokens.refresh_token, "refresh_token")).toMatchObject({ active: true, scope: "openid profile", client_id: "demo-spa" });
+      const refreshed = await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA });
+      expect((await refreshed.json()).scope).toBe("openid profile");
+    } finally {
+      await setClient("demo/default", "demo-spa", { scopes });
+      clearCaches();
+    }
+  });
+
   it("treats token_type_hint as a hint only", async () => {
     const tokens = await signIn();
     expect((await introspect(tokens.access_token, "refresh_token")).active).toBe(true);

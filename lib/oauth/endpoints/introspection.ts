@@ -6,6 +6,8 @@ import { readForm } from "@/lib/oauth/protocol/form.ts";
 import { findRefreshToken, isUsable } from "@/lib/oauth/store/refresh-tokens.ts";
 import { MAX_TOKEN_LENGTH } from "@/lib/oauth/endpoints/revocation.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
+import { findClient } from "@/lib/oauth/store/clients.ts";
+import { splitList } from "@/lib/oauth/model/lists.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
@@ -48,9 +50,13 @@ const introspectRefreshToken: Introspector = async (token, workspace) => {
   const stored = await findRefreshToken(token);
   if (!stored || stored.client.workspaceId !== workspace.id || !isUsable(stored) || stored.user.disabled || stored.client.disabled) return null;
   if (!isLive(stored.session)) return null;
+  // What its refresh would carry (grants/refresh-token.ts): not a scope its client has lost since.
+  const owner = await findClient(workspace.id, stored.client.clientId);
+  if (!owner || owner.disabled) return null;
+  const scope = splitList(stored.scope).filter((s) => owner.scopes.has(s));
   return {
     active: true,
-    scope: stored.scope,
+    scope: scope.length > 0 ? scope.join(" ") : undefined,
     client_id: stored.client.clientId,
     username: stored.user.username,
     token_type: "refresh_token",
