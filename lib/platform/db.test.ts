@@ -232,6 +232,34 @@ describe("insertIfChanged", () => {
     expect([await ipOf(id), await ipOf(f)]).toEqual(["192.0.2.2", undefined]);
   });
 
+  it("runs a chain of updates in order, each after the one before changed its row, and inserts only after the last", async () => {
+    const [x, y] = [crypto.randomUUID(), crypto.randomUUID()];
+    await sqlExecute(db(), insert(x, "192.0.2.1"));
+    await sqlExecute(db(), insert(y, "192.0.2.1"));
+    const move = (id: string, from: string, to: string) =>
+      Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${to} WHERE "id" = ${id} AND ("ip" = ${from} OR "ip" = ${to})`;
+    const a = crypto.randomUUID();
+    expect(await insertIfChanged(db(), [move(x, "192.0.2.1", "192.0.2.2"), move(y, "192.0.2.1", "192.0.2.3")], insert(a, "192.0.2.4"))).toBe(true);
+    expect([await ipOf(x), await ipOf(y), await ipOf(a)]).toEqual(["192.0.2.2", "192.0.2.3", "192.0.2.4"]);
+    // The second changes nothing: the first's change stays, nothing is inserted.
+    const b = crypto.randomUUID();
+    expect(await insertIfChanged(db(), [move(x, "192.0.2.2", "192.0.2.5"), move(y, "192.0.2.9", "192.0.2.6")], insert(b, "192.0.2.7"))).toBe(false);
+    expect([await ipOf(x), await ipOf(y), await ipOf(b)]).toEqual(["192.0.2.5", "192.0.2.3", undefined]);
+    // The first changes nothing: the second does not run, even where it would change its row.
+    const c = crypto.randomUUID();
+    expect(await insertIfChanged(db(), [move(x, "192.0.2.9", "192.0.2.8"), move(y, "192.0.2.3", "192.0.2.8")], insert(c, "192.0.2.8"))).toBe(false);
+    expect([await ipOf(x), await ipOf(y), await ipOf(c)]).toEqual(["192.0.2.5", "192.0.2.3", undefined]);
+  });
+
+  it("refuses a later update of a chain that is not an UPDATE … WHERE without a top-level OR", () => {
+    const first = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"none"}`;
+    const row = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") SELECT ${"x"}, ${"w"}, ${"u"}, ${"i"}, ${new Date()}`;
+    const bare = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"}`;
+    const or = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"a"} OR "id" = ${"b"}`;
+    const returning = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"a"} RETURNING "id"`;
+    for (const bad of [bare, or, returning]) expect(() => insertIfChanged(db(), [first, bad], row)).toThrow(/not an UPDATE … WHERE without a top-level OR/);
+  });
+
   it("refuses an insert in any other form than INSERT … SELECT without FROM", () => {
     const consume = Prisma.sql`UPDATE "FailedLogin" SET "ip" = ${"192.0.2.2"} WHERE "id" = ${"none"}`;
     const values = Prisma.sql`INSERT INTO "FailedLogin" ("id", "workspaceId", "username", "ip", "createdAt") VALUES (${"x"}, ${"w"}, ${"u"}, ${"i"}, ${new Date()})`;

@@ -483,32 +483,58 @@ export function sqlLimit(count: number): Prisma.Sql {
  * the first's row lock, then finds the row changed and inserts nothing). Answers whether the
  * inserts ran. For a conditional write and the rows that depend on it (a refresh token's
  * rotation; a sign-in's session and first refresh token, while its user's password is the one checked).
+ *
+ * `first` may be a chain of such updates: each runs only when the one before changed its row, and
+ * the inserts only when the last did; what an earlier one changed stays changed when a later one
+ * changes nothing (the answer is then false). Each after the first is an `UPDATE … WHERE …` whose
+ * WHERE is a conjunction (no top-level OR): on PostgreSQL it is extended with `AND EXISTS` on the
+ * one before.
  */
-export function insertIfChanged(client: Db, first: Prisma.Sql, insert: Prisma.Sql, ...more: Prisma.Sql[]): Promise<boolean> {
+export function insertIfChanged(client: Db, first: Prisma.Sql | readonly Prisma.Sql[], insert: Prisma.Sql, ...more: Prisma.Sql[]): Promise<boolean> {
+  const guards = Array.isArray(first) ? (first as readonly Prisma.Sql[]) : [first as Prisma.Sql];
   const inserts = [insert, ...more];
   for (const each of inserts) if (!INSERT_SELECT.test(each.sql)) throw new Error(`insertIfChanged: not an INSERT … SELECT without FROM: ${each.sql}`);
+  for (const each of guards.slice(1))
+    if (!isChainableUpdate(each.sql)) throw new Error(`insertIfChanged: not an UPDATE … WHERE without a top-level OR: ${each.sql}`);
   return onDriver(
     client,
-    () => [first, ...inserts].map((statement) => statement.sql).join(";\n"),
+    () => [...guards, ...inserts].map((statement) => statement.sql).join(";\n"),
     (driver) => {
       if (driver.kind === "postgres") {
+        // "changed" is the last guard's; the ones before are "g0", "g1", …
+        const name = (i: number) => Prisma.raw(i === guards.length - 1 ? `"changed"` : `"g${i}"`);
+        const chain = guards.map((guard, i) =>
+          i === 0
+            ? Prisma.sql`${name(i)} AS (${guard} RETURNING 1)`
+            : Prisma.sql`${name(i)} AS (${guard} AND EXISTS (SELECT 1 FROM ${name(i - 1)}) RETURNING 1)`,
+        );
         const earlier = inserts.slice(0, -1).map((each, i) => Prisma.sql`, ${Prisma.raw(`"i${i}"`)} AS (${each} FROM "changed")`);
         const last = inserts[inserts.length - 1] ?? insert;
         const withs = earlier.length > 0 ? Prisma.join(earlier, "") : Prisma.empty;
-        return pgQuery(driver.pool, Prisma.sql`WITH "changed" AS (${first} RETURNING 1)${withs} ${last} FROM "changed"`).then(
-          (result) => result.rowCount === 1,
-        );
+        return pgQuery(driver.pool, Prisma.sql`WITH ${Prisma.join(chain, ", ")}${withs} ${last} FROM "changed"`).then((result) => result.rowCount === 1);
       }
       const sqlite = driver.connection;
       return settled(() =>
         inTransaction(sqlite, () => {
-          if (sqlite.prepare(first.sql).run(first.values.map(sqliteArg)).changes !== 1) return false;
+          for (const guard of guards) if (sqlite.prepare(guard.sql).run(guard.values.map(sqliteArg)).changes !== 1) return false;
           for (const each of inserts) sqlite.prepare(each.sql).run(each.values.map(sqliteArg));
           return true;
         }),
       );
     },
   );
+}
+
+/** An `UPDATE … WHERE …` whose WHERE has no OR outside parentheses: `AND …` appended binds to all of it. */
+function isChainableUpdate(sql: string): boolean {
+  const match = /^\s*UPDATE\s[\s\S]*?\bWHERE\b([\s\S]*)$/i.exec(sql);
+  if (!match || /\bRETURNING\b/i.test(sql)) return false;
+  let where = match[1]!;
+  for (let before = ""; before !== where;) {
+    before = where;
+    where = where.replace(/\([^()]*\)/g, "");
+  }
+  return !/\bOR\b/i.test(where);
 }
 
 /**

@@ -18,7 +18,7 @@ import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { SEALED_PREFIX } from "@/lib/platform/at-rest.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import type * as SessionsModule from "@/lib/oauth/store/sessions.ts";
+import type * as RefreshTokensModule from "@/lib/oauth/store/refresh-tokens.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
@@ -42,18 +42,18 @@ import {
 // DPoP (RFC 9449) against the real endpoints: proofs made here with jose, and oauth4webapi's
 // DPoP handle driving the password grant, a refresh and userinfo.
 
-// A refresh that loses the race to bind an unbound family to its key: `bindFirst`, when set, is
-// the key another request binds the family to just before this one tries (once).
-const race = vi.hoisted(() => ({ bindFirst: undefined as string | undefined }));
-vi.mock("@/lib/oauth/store/sessions.ts", async (original) => {
-  const actual = await original<typeof SessionsModule>();
+// Races at a refresh's rotation: `beforeRotation`, when set, runs once just before a rotation
+// begins (another request, or another key's binding), with the grant the rotation writes.
+const race = vi.hoisted(() => ({ beforeRotation: undefined as ((grant: { familyId: string }) => Promise<unknown>) | undefined }));
+vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => {
+  const actual = await original<typeof RefreshTokensModule>();
   return {
     ...actual,
-    bindSessionToKey: async (id: string, jkt: string) => {
-      const other = race.bindFirst;
-      race.bindFirst = undefined;
-      if (other !== undefined) await actual.bindSessionToKey(id, other);
-      return actual.bindSessionToKey(id, jkt);
+    rotateRefreshToken: async (...args: Parameters<typeof actual.rotateRefreshToken>) => {
+      const meanwhile = race.beforeRotation;
+      race.beforeRotation = undefined;
+      await meanwhile?.(args[1]);
+      return actual.rotateRefreshToken(...args);
     },
   };
 });
@@ -362,7 +362,7 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
   it("ends the family when a refresh loses the race to bind it to its key: one token presented twice at once is reuse", async () => {
     const tokens = await (await password({})).json();
     const other = await newKey();
-    race.bindFirst = other.jkt;
+    race.beforeRotation = ({ familyId }) => db().session.update({ where: { id: familyId }, data: { dpopJkt: other.jkt } });
     const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(k) });
     const logged = captureRequestLogs();
     try {
@@ -374,6 +374,41 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     // The request that bound it gets nothing more from the token: the family is over.
     await expectTokenError(await refresh(other), "invalid_grant");
     expect(await introspect(tokens.refresh_token)).toEqual({ active: false });
+  });
+
+  // The other order of the same race: one request reads the family while another's refresh of the
+  // same token, with another key, is under way. It must never read the family bound to the other
+  // key while the token is still unconsumed (it would take itself for a stale key, not for reuse).
+  describe.each([0, 10])("one token refreshed at once with two keys (REFRESH_REUSE_GRACE_SECONDS=%i)", (grace) => {
+    it("ends the family, whichever request gets there first: one token presented twice at once is reuse", async () => {
+      vi.spyOn(settings(), "REFRESH_REUSE_GRACE_SECONDS", "get").mockReturnValue(grace);
+      const tokens = await (await password({})).json();
+      const other = await newKey();
+      const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(k) });
+      let first: Response | undefined;
+      race.beforeRotation = async () => {
+        first = await refresh(other);
+      };
+      const logged = captureRequestLogs();
+      let second: Response;
+      try {
+        second = await refresh(key);
+        expect(logged()).toContainEqual(expect.objectContaining({ event: "token.reuse_detected", family: expect.any(String) }));
+      } finally {
+        vi.restoreAllMocks();
+      }
+      // The request that read the token first, then waited, is the one refused: the other, that
+      // came in between, was answered; but the family it got its tokens from is over.
+      expect(first?.status).toBe(200);
+      await expectTokenError(second, "invalid_grant");
+      const won = await first!.json();
+      expect(decodeJwt(won.access_token).cnf).toEqual({ jkt: other.jkt });
+      await expectTokenError(
+        await postToken({ grant_type: "refresh_token", refresh_token: won.refresh_token, ...SPA }, { DPoP: await proof(other) }),
+        "invalid_grant",
+      );
+      expect(await introspect(won.refresh_token)).toEqual({ active: false });
+    });
   });
 
   it("treats a consumed bound refresh token presented without its proof as reuse: the family dies", async () => {

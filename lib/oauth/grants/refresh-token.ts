@@ -13,7 +13,7 @@ import {
 } from "@/lib/oauth/store/refresh-tokens.ts";
 import { parseScope } from "@/lib/oauth/protocol/scopes.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
-import { adoptLegacySession, bindSessionToKey, endSession } from "@/lib/oauth/store/sessions.ts";
+import { adoptLegacySession, endSession } from "@/lib/oauth/store/sessions.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
 import { userTokens } from "@/lib/oauth/tokens/response.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -54,30 +54,28 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   const original = splitList(stored.scope).filter((s) => client.scopes.has(s));
   const refusal = bindingRefusal(session.dpopJkt, dpop) ?? scopeRefusal(requested, original);
   const successor = await successorOf(presented);
+  // RFC 9449 §5: a public client's refresh tokens are bound to the key of the first proof it
+  // sends, if its sign-in sent none (a confidential client's are bound by its authentication), by
+  // the rotation that consumes this token, in its transaction. Bound meanwhile to another key: a
+  // request with another proof refreshed this same token at this moment, and one token presented
+  // twice at once is reuse.
+  const bindTo = !client.confidential && session.dpopJkt === null && dpop ? dpop.jkt : undefined;
   let next: IssuedRefreshToken | null = null;
   if (!stored.consumedAt) {
     if (refusal) throw refusal;
-    // RFC 9449 §5: a public client's refresh tokens are bound to the key of the first proof it
-    // sends, if its sign-in sent none (a confidential client's are bound by its authentication).
-    // Bound meanwhile to another key: a request with another proof is refreshing this same token
-    // at this moment, and one token presented twice at once is reuse (never a replay within the
-    // grace window: the successor would go to another key than its family's).
-    if (!client.confidential && session.dpopJkt === null && dpop && !(await bindSessionToKey(session.id, dpop.jkt))) {
-      await revokeAsReuse(stored, grant.log);
-      throw new InvalidGrant(INVALID, { detail: "concurrent reuse with another DPoP key" });
-    }
     const ttl = client.refreshTokenTtl ?? workspace.refreshTokenTtl;
     next = await rotateRefreshToken(
       stored.tokenHash,
       { clientId: client.id, userId: stored.userId, scope: original, authTime: stored.authTime, familyId: session.id, ttl, notAfter: session.expiresAt },
       successor,
+      bindTo,
     );
   }
   // Consumed already, or just now by a concurrent request: a retry within the grace window (with
   // everything else in order) gets the same successor; anything else is reuse, whatever else is
   // wrong with the request (a wider scope, no DPoP proof), so that a consumed token cannot be
   // probed without revoking its family.
-  if (!next && !refusal) next = await replayWithinGrace(stored.tokenHash, successor);
+  if (!next && !refusal) next = await replayWithinGrace(stored.tokenHash, successor, dpop?.jkt);
   // Unconsumed when read, and still unconsumed now that the rotation found it gone: revoked (a
   // sign-out) or expired meanwhile. No other request has it; that is no reuse to alarm anyone with.
   if (!next && !stored.consumedAt && (await consumedAt(stored.tokenHash)) === null) throw new InvalidGrant(INVALID, { detail: "revoked or expired meanwhile" });
@@ -117,13 +115,18 @@ const INVALID = "the refresh token is invalid";
  * its successor is still unused: the client lost the answer (or sent two requests at once), so
  * it gets the same successor again. Default 0: never.
  */
-async function replayWithinGrace(tokenHash: string, successor: string): Promise<IssuedRefreshToken | null> {
+async function replayWithinGrace(tokenHash: string, successor: string, jkt: string | undefined): Promise<IssuedRefreshToken | null> {
   const graceMs = settings().REFRESH_REUSE_GRACE_SECONDS * 1000;
   if (graceMs === 0) return null;
   const consumed = await consumedAt(tokenHash);
   if (!consumed || Date.now() - consumed.getTime() >= graceMs) return null;
   const next = await findRefreshToken(successor);
-  return next && isUsable(next) ? { token: successor, expiresAt: next.expiresAt } : null;
+  if (!next || !isUsable(next)) return null;
+  // A family bound to a key (by the rotation itself, when the request that won brought the first
+  // proof): the same successor only to a proof by that key (the client sent one request twice).
+  const bound = next.session?.dpopJkt ?? null;
+  if (bound !== null && bound !== jkt) return null;
+  return { token: successor, expiresAt: next.expiresAt };
 }
 
 /** Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family, its session with it, is revoked. */

@@ -161,16 +161,28 @@ export function isUsable(row: { consumedAt: Date | null; revokedAt: Date | null;
  * Rotation: consumes `tokenHash` if, and only if, nobody has yet (a conditional update, so that
  * of two concurrent uses exactly one wins, in one process or across many sharing the database),
  * and stores its successor in the same transaction; null when the token was consumed already.
+ * With `bindTo`, the session is bound to that DPoP key in the same transaction (bindToKey).
  * The consumed row is kept until its session's end (`successor.notAfter`) instead of its own
  * expiry, and pruned then: presented again at any time in the session's life, it is reuse and
  * revokes the family (RFC 9700 §4.14.2), however long a thief's refreshes kept the session going.
  */
-export async function rotateRefreshToken(tokenHash: string, successor: RefreshGrant, token: string): Promise<IssuedRefreshToken | null> {
+export async function rotateRefreshToken(tokenHash: string, successor: RefreshGrant, token: string, bindTo?: string): Promise<IssuedRefreshToken | null> {
   const now = new Date();
   const consume = Prisma.sql`UPDATE "RefreshToken" SET "consumedAt" = ${now}, "expiresAt" = ${successor.notAfter}
     WHERE "tokenHash" = ${tokenHash} AND "consumedAt" IS NULL AND "revokedAt" IS NULL AND "expiresAt" > ${now}`;
   const { insert, expiresAt } = insertRefreshToken(successor, token, now);
-  return (await insertIfChanged(db(), consume, insert)) ? { token, expiresAt } : null;
+  const guards = bindTo === undefined ? consume : [consume, bindToKey(successor.familyId, bindTo)];
+  return (await insertIfChanged(db(), guards, insert)) ? { token, expiresAt } : null;
+}
+
+/**
+ * RFC 9449 §5: binds a public client's session (its refresh tokens) to a DPoP key, if it is not
+ * bound yet, in the same transaction as the rotation that consumes its token: no request can read
+ * the family bound while the token that bound it is still unconsumed (and take itself for a
+ * stale key rather than for reuse). Of two keys one wins; the other's rotation issues nothing.
+ */
+function bindToKey(familyId: string, jkt: string): Prisma.Sql {
+  return Prisma.sql`UPDATE "Session" SET "dpopJkt" = ${jkt} WHERE "id" = ${familyId} AND ("dpopJkt" IS NULL OR "dpopJkt" = ${jkt})`;
 }
 
 /** When a refresh token was consumed, if it was. */

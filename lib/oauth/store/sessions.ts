@@ -95,15 +95,6 @@ export async function findSession(id: string): Promise<Session | null> {
 }
 
 /**
- * RFC 9449 §5: binds a public client's session (its refresh tokens) to a DPoP key, if it is not
- * bound yet: a conditional update, so of two refreshes with different keys one key wins. True
- * when the session is bound to `jkt` now (by this call or an earlier one), false when to another.
- */
-export async function bindSessionToKey(id: string, jkt: string): Promise<boolean> {
-  return (await sqlExecute(db(), Prisma.sql`UPDATE "Session" SET "dpopJkt" = ${jkt} WHERE "id" = ${id} AND ("dpopJkt" IS NULL OR "dpopJkt" = ${jkt})`)) === 1;
-}
-
-/**
  * Ends a session: its refresh tokens are revoked and every access token carrying its `sid` is
  * refused from now on (RFC 7009 §2.1: revoking a refresh token SHOULD also invalidate the access
  * tokens of the same grant). Returns how many refresh tokens it revoked.
