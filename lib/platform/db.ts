@@ -484,11 +484,12 @@ export function sqlLimit(count: number): Prisma.Sql {
  * inserts ran. For a conditional write and the rows that depend on it (a refresh token's
  * rotation; a sign-in's session and first refresh token, while its user's password is the one checked).
  *
- * `first` may be a chain of such updates: each runs only when the one before changed its row, and
- * the inserts only when the last did; what an earlier one changed stays changed when a later one
- * changes nothing (the answer is then false). Each after the first is an `UPDATE … WHERE …` whose
- * WHERE is a conjunction (no top-level OR): on PostgreSQL it is extended with `AND EXISTS` on the
- * one before.
+ * `first` may be a chain of such updates, each of at most one row (a key's): each runs only when
+ * the one before changed its row, and the inserts only when the last did; what an earlier one
+ * changed stays changed when a later one changes nothing (the answer is then false). Each after
+ * the first is an `UPDATE … WHERE …` whose WHERE is a conjunction (no top-level OR): on PostgreSQL
+ * it is extended with `AND EXISTS` on the one before. The rows are taken in the chain's order: a
+ * transaction that takes the same rows must take them in that order too, or two could deadlock.
  */
 export function insertIfChanged(client: Db, first: Prisma.Sql | readonly Prisma.Sql[], insert: Prisma.Sql, ...more: Prisma.Sql[]): Promise<boolean> {
   const guards = Array.isArray(first) ? (first as readonly Prisma.Sql[]) : [first as Prisma.Sql];

@@ -161,7 +161,9 @@ export function isUsable(row: { consumedAt: Date | null; revokedAt: Date | null;
  * Rotation: consumes `tokenHash` if, and only if, nobody has yet (a conditional update, so that
  * of two concurrent uses exactly one wins, in one process or across many sharing the database),
  * and stores its successor in the same transaction; null when the token was consumed already.
- * With `bindTo`, the session is bound to that DPoP key in the same transaction (bindToKey).
+ * With `bindTo`, the session is bound to that DPoP key in the same transaction (bindToKey), after
+ * the token's row is taken (whatever ends sessions takes their rows in the same order); null too
+ * when the session is bound to another key (the token is then consumed, and nothing issued).
  * The consumed row is kept until its session's end (`successor.notAfter`) instead of its own
  * expiry, and pruned then: presented again at any time in the session's life, it is reuse and
  * revokes the family (RFC 9700 §4.14.2), however long a thief's refreshes kept the session going.

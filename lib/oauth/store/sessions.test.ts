@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
-import { refreshTokenHash } from "@/lib/oauth/store/refresh-tokens.ts";
+import { refreshTokenHash, rotateRefreshToken } from "@/lib/oauth/store/refresh-tokens.ts";
+import { endSession, endUserSessions } from "@/lib/oauth/store/sessions.ts";
+import type { Prisma } from "@/lib/generated/prisma/client.ts";
 import { ALICE, callUserinfo, introspect, postRevoke, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 
 afterEach(async () => {
@@ -147,5 +149,52 @@ describe("a refresh-token family from before sessions (a rolling upgrade)", () =
     const session = await db().session.findUniqueOrThrow({ where: { id: "legacy-family" } });
     expect(session).toMatchObject({ amr: "pwd", authTime: BigInt(authTime), endedAt: null, userId: user.id });
     expect(session.expiresAt.getTime()).toBe((authTime + 30 * 24 * 3600) * 1000);
+  });
+});
+
+// PostgreSQL only: SQLite has one writer at a time, so no two transactions ever hold rows while
+// waiting for each other's.
+describe.runIf(settings().databaseFile === undefined)("ending sessions while a refresh binds one to a DPoP key (PostgreSQL's row locks)", () => {
+  const ends: Array<[string, (tx: Prisma.TransactionClient, row: { familyId: string; userId: string }) => Promise<unknown>]> = [
+    ["a sign-out (endSession)", (tx, row) => endSession(row.familyId, tx)],
+    ["a new password (endUserSessions)", (tx, row) => endUserSessions(row.userId, tx)],
+  ];
+  it.each(ends)("%s takes the rows in the rotation's order: the rotation waits for it, and no deadlock aborts either", async (_name, end) => {
+    const tokens = await signIn();
+    const row = await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: refreshTokenHash(tokens.refresh_token) } });
+    const session = await db().session.findUniqueOrThrow({ where: { id: row.familyId } });
+    const grant = {
+      clientId: row.clientId,
+      userId: row.userId,
+      scope: ["openid"],
+      authTime: Number(row.authTime),
+      familyId: row.familyId,
+      ttl: 60,
+      notAfter: session.expiresAt,
+    };
+    let rotation: Promise<unknown> | undefined;
+    // The end's statements, paused after its first: a first refresh with a DPoP proof starts then,
+    // and has the time to take whatever row it can before the end goes on.
+    await db().$transaction(async (tx) => {
+      let statements = 0;
+      const paused = new Proxy(tx, {
+        get(target, property, receiver) {
+          if (property !== "$executeRaw") return Reflect.get(target, property, receiver);
+          return async (query: Prisma.Sql) => {
+            const changed = await target.$executeRaw(query);
+            if (++statements === 1) {
+              rotation = rotateRefreshToken(row.tokenHash, grant, "a successor", "a DPoP key's thumbprint");
+              await new Promise((resolve) => setTimeout(resolve, 300));
+            }
+            return changed;
+          };
+        },
+      });
+      await end(paused, row);
+    });
+    // The token was revoked before the rotation could take it: nothing issued, nothing bound.
+    expect(await rotation).toBeNull();
+    expect(await db().session.findUniqueOrThrow({ where: { id: row.familyId } })).toMatchObject({ dpopJkt: null, endedAt: expect.any(Date) });
+    expect(await db().refreshToken.findUniqueOrThrow({ where: { tokenHash: row.tokenHash } })).toMatchObject({ consumedAt: null, revokedAt: expect.any(Date) });
   });
 });

@@ -101,9 +101,13 @@ export async function findSession(id: string): Promise<Session | null> {
  */
 export async function endSession(id: string, tx?: Prisma.TransactionClient): Promise<number> {
   const now = new Date();
-  // In plain SQL: a sign-out is part of a server's steady state (lib/platform/db.ts).
+  // In plain SQL: a sign-out is part of a server's steady state (lib/platform/db.ts). The refresh
+  // tokens first, then the session: the order a rotation takes their rows in (it consumes the
+  // token, then may bind the session to a DPoP key: refresh-tokens.ts), so that on PostgreSQL
+  // neither waits for a row the other holds while holding one the other waits for (a deadlock).
+  const revoked = await sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "familyId" = ${id} AND "revokedAt" IS NULL`);
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "id" = ${id} AND "endedAt" IS NULL`);
-  return sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "familyId" = ${id} AND "revokedAt" IS NULL`);
+  return revoked;
 }
 
 /**
@@ -117,8 +121,9 @@ export async function endUserSessions(userId: string, tx?: Prisma.TransactionCli
   const now = new Date();
   const [sessions, tokens] =
     except === undefined ? [Prisma.empty, Prisma.empty] : [Prisma.sql` AND "id" <> ${except}`, Prisma.sql` AND "familyId" <> ${except}`];
-  await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "userId" = ${userId} AND "endedAt" IS NULL${sessions}`);
+  // The refresh tokens before the sessions, as endSession: a rotation's order.
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "RefreshToken" SET "revokedAt" = ${now} WHERE "userId" = ${userId} AND "revokedAt" IS NULL${tokens}`);
+  await sqlExecuteIn(tx, Prisma.sql`UPDATE "Session" SET "endedAt" = ${now} WHERE "userId" = ${userId} AND "endedAt" IS NULL${sessions}`);
   await sqlExecuteIn(tx, Prisma.sql`UPDATE "AccountToken" SET "usedAt" = ${now} WHERE "userId" = ${userId} AND "usedAt" IS NULL`);
   await sqlExecuteIn(tx, Prisma.sql`DELETE FROM "MfaChallenge" WHERE "userId" = ${userId}`);
 }
