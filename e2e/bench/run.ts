@@ -13,6 +13,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { chromium } from "@playwright/test";
+import { chromiumPath } from "../browser.ts";
 import { spawnNpmStart } from "../../lib/scripts/start-command.ts";
 import { loginAppWeights, weightTable, type Weight } from "../page-weight.ts";
 import { freshDatabase } from "../postgres.ts";
@@ -553,9 +554,8 @@ async function main() {
 
 /** The login app's pages on a cold load in Chromium (the same measure as e2e/page-weight.spec.ts). */
 async function pageWeights(): Promise<Weight[]> {
-  const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   const browser = await chromium.launch({
-    executablePath: fs.existsSync(executablePath) ? executablePath : undefined,
+    executablePath: chromiumPath(),
     args: ["--no-sandbox", "--disable-gpu"],
   });
   try {
