@@ -18,7 +18,7 @@ import { captureRequestLogs } from "@/lib/testing/logs.ts";
 import { SEALED_PREFIX } from "@/lib/platform/at-rest.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
-import type * as RefreshTokensModule from "@/lib/oauth/store/refresh-tokens.ts";
+import type { BeforeRotation } from "@/lib/testing/rotation-race.ts";
 import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
@@ -42,21 +42,9 @@ import {
 // DPoP (RFC 9449) against the real endpoints: proofs made here with jose, and oauth4webapi's
 // DPoP handle driving the password grant, a refresh and userinfo.
 
-// Races at a refresh's rotation: `beforeRotation`, when set, runs once just before a rotation
-// begins (another request, or another key's binding), with the grant the rotation writes.
-const race = vi.hoisted(() => ({ beforeRotation: undefined as ((grant: { familyId: string }) => Promise<unknown>) | undefined }));
-vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => {
-  const actual = await original<typeof RefreshTokensModule>();
-  return {
-    ...actual,
-    rotateRefreshToken: async (...args: Parameters<typeof actual.rotateRefreshToken>) => {
-      const meanwhile = race.beforeRotation;
-      race.beforeRotation = undefined;
-      await meanwhile?.(args[1]);
-      return actual.rotateRefreshToken(...args);
-    },
-  };
-});
+// Races at a refresh's rotation: another request, or another key's binding, just before it begins.
+const race = vi.hoisted(() => ({ beforeRotation: undefined as BeforeRotation | undefined }));
+vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => (await import("@/lib/testing/rotation-race.ts")).raceBeforeRotation(await original(), race));
 
 const USERINFO_URL = `${ISSUER}/userinfo`;
 const ALGS = 'algs="ES256 RS256 PS256 EdDSA"';
@@ -362,7 +350,7 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
   it("ends the family when a refresh loses the race to bind it to its key: one token presented twice at once is reuse", async () => {
     const tokens = await (await password({})).json();
     const other = await newKey();
-    race.beforeRotation = ({ familyId }) => db().session.update({ where: { id: familyId }, data: { dpopJkt: other.jkt } });
+    race.beforeRotation = (_tokenHash, { familyId }) => db().session.update({ where: { id: familyId }, data: { dpopJkt: other.jkt } });
     const refresh = async (k: Key) => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(k) });
     const logged = captureRequestLogs();
     try {

@@ -2,25 +2,14 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from "jos
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { refreshTokenHash } from "@/lib/oauth/store/refresh-tokens.ts";
-import type * as RefreshTokensModule from "@/lib/oauth/store/refresh-tokens.ts";
+import type { BeforeRotation } from "@/lib/testing/rotation-race.ts";
 import { ALICE, BACKEND_BASIC, getJwks, introspect, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { captureRequestLogs } from "@/lib/testing/logs.ts";
 
-// What happens to a token between the grant's read of it and its rotation: `meanwhile`, when set,
-// runs once just before the rotation's conditional update (a concurrent sign-out, the token's expiry).
-const race = vi.hoisted(() => ({ meanwhile: undefined as ((tokenHash: string) => Promise<void>) | undefined }));
-vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => {
-  const actual = await original<typeof RefreshTokensModule>();
-  return {
-    ...actual,
-    rotateRefreshToken: async (...args: Parameters<typeof actual.rotateRefreshToken>) => {
-      const meanwhile = race.meanwhile;
-      race.meanwhile = undefined;
-      await meanwhile?.(args[0]);
-      return actual.rotateRefreshToken(...args);
-    },
-  };
-});
+// What happens to a token between the grant's read of it and its rotation: `beforeRotation`, when
+// set, runs once just before the rotation's conditional update (a concurrent sign-out, the token's expiry).
+const race = vi.hoisted(() => ({ beforeRotation: undefined as BeforeRotation | undefined }));
+vi.mock("@/lib/oauth/store/refresh-tokens.ts", async (original) => (await import("@/lib/testing/rotation-race.ts")).raceBeforeRotation(await original(), race));
 
 const refresh = (refresh_token: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}) =>
   postToken({ grant_type: "refresh_token", refresh_token, ...SPA, ...extra }, headers);
@@ -238,7 +227,7 @@ describe("grant_type=refresh_token (RFC 6749 §6)", () => {
     ["expired", { expiresAt: new Date(Date.now() - 1000) }],
   ])("refuses a token %s between its read and its rotation without calling it reuse", async (_name, change) => {
     const { refresh_token } = await signIn();
-    race.meanwhile = async (tokenHash) => void (await db().refreshToken.update({ where: { tokenHash }, data: change }));
+    race.beforeRotation = async (tokenHash) => void (await db().refreshToken.update({ where: { tokenHash }, data: change }));
     const logged = captureRequestLogs();
     const res = await refresh(refresh_token);
     expect(res.status).toBe(400);
