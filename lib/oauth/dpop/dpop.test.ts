@@ -19,7 +19,7 @@ import { SEALED_PREFIX } from "@/lib/platform/at-rest.ts";
 import { accessTokenHash, MAX_DPOP_PROOF_LENGTH } from "@/lib/oauth/dpop/proof.ts";
 import { serveOAuth } from "@/lib/oauth/pipeline/node-adapter.ts";
 import type { BeforeRotation } from "@/lib/testing/rotation-race.ts";
-import { codeAt, DAVE, DAVE_SECRET, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { codeAt, DAVE, DAVE_RECOVERY_CODES, DAVE_SECRET, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import {
   ALICE,
   BACKEND_BASIC,
@@ -509,6 +509,66 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
     expect(res.status).toBe(200);
     const bearer = await call(routes.mfaAuthenticators, url, { headers: { Authorization: `Bearer ${access_token}` } });
     await expectResourceError(bearer, "invalid_token");
+  });
+
+  it("holds a sign-in's bound mfa_token to its key at the /mfa endpoints too: DPoP scheme, a proof by that key with ath", async () => {
+    const url = `${ISSUER}/mfa/authenticators`;
+    const list = (headers: Record<string, string>) => call(routes.mfaAuthenticators, url, { headers });
+    const proven = async (by: Key, token: string) => proof(by, { htm: "GET", htu: url, ath: accessTokenHash(token) });
+    const mfaToken = await mfaTokenFor({ ...SPA, ...DAVE }, { DPoP: await proof(key) });
+    // Whoever took the mfa_token but not the key gets nothing from these endpoints either.
+    await expectResourceError(await list({ Authorization: `Bearer ${mfaToken}` }), "invalid_token");
+    await expectResourceError(await list({ Authorization: `DPoP ${mfaToken}` }), "invalid_dpop_proof");
+    await expectResourceError(await list({ Authorization: `DPoP ${mfaToken}`, DPoP: await proven(await newKey(), mfaToken) }), "invalid_token");
+    const sameKey = await proof(key, { htm: "GET", htu: url, ath: accessTokenHash("another token") });
+    await expectResourceError(await list({ Authorization: `DPoP ${mfaToken}`, DPoP: sameKey }), "invalid_dpop_proof");
+    const served = await list({ Authorization: `DPoP ${mfaToken}`, DPoP: await proven(key, mfaToken) });
+    expect(served.status).toBe(200);
+    const listed = (await served.json()) as { authenticator_type: string; active: boolean }[];
+    expect(listed.map((a) => [a.authenticator_type, a.active])).toEqual([
+      ["otp", true],
+      ["recovery-code", true],
+    ]);
+    // None of it spent the mfa_token or counted against it: the second step still finishes.
+    // (A recovery code: the test before used this and the next time step's TOTP codes.)
+    const done = await postToken(
+      { grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token: mfaToken, recovery_code: DAVE_RECOVERY_CODES[0]! },
+      { DPoP: await proof(key) },
+    );
+    expect(done.status).toBe(200);
+    // An unbound mfa_token stays a bearer token: the DPoP scheme is refused, as for an unbound access token.
+    const unbound = await mfaTokenFor();
+    await expectResourceError(await list({ Authorization: `DPoP ${unbound}`, DPoP: await proven(key, unbound) }), "invalid_token");
+    expect((await list({ Authorization: `Bearer ${unbound}` })).status).toBe(200);
+  });
+
+  it("does not let a bound mfa_token start an enrolment without its key (the required policy's first sign-in)", async () => {
+    const url = `${ISSUER}/mfa/associate`;
+    const associate = (headers: Record<string, string>) => call(routes.mfaAssociate, url, { body: { authenticator_types: "otp" }, headers });
+    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+    const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+    await db().user.create({ data: { workspaceId, username: "enid", passwordHash, name: "Enid", email: "enid@example.com" } });
+    await setClient("demo/default", "demo-spa", { mfaPolicy: "required" });
+    clearCaches("settings");
+    try {
+      const mfaToken = await mfaTokenFor({ ...SPA, username: "enid", password: ALICE.password }, { DPoP: await proof(key) });
+      await expectResourceError(await associate({ Authorization: `Bearer ${mfaToken}` }), "invalid_token");
+      const other = await newKey();
+      await expectResourceError(
+        await associate({ Authorization: `DPoP ${mfaToken}`, DPoP: await proof(other, { htu: url, ath: accessTokenHash(mfaToken) }) }),
+        "invalid_token",
+      );
+      expect(await db().mfaFactor.count({ where: { user: { username: "enid" } } })).toBe(0);
+      const res = await associate({ Authorization: `DPoP ${mfaToken}`, DPoP: await proof(key, { htu: url, ath: accessTokenHash(mfaToken) }) });
+      expect(res.status).toBe(200);
+      const { secret } = (await res.json()) as { secret: string };
+      const done = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: mfaToken, otp: codeAt(secret) }, { DPoP: await proof(key) });
+      expect(done.status).toBe(200);
+      expect(decodeJwt(((await done.json()) as { access_token: string }).access_token).cnf).toEqual({ jkt: key.jkt });
+    } finally {
+      await setClient("demo/default", "demo-spa", { mfaPolicy: "inherit" });
+      clearCaches("settings");
+    }
   });
 
   it("refuses a bound token presented as a bearer token (§7.2)", async () => {

@@ -126,7 +126,7 @@ export async function authenticateAccessToken(
   if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
   if (!check.valid) throw new InvalidToken(realm, "the access token is invalid", check.reason, scheme);
   const { claims, user } = check;
-  const dpop = await checkTokenBinding(request, token, claims, workspace, scheme);
+  const dpop = await checkTokenBinding(request, token, claims.cnf?.jkt, workspace, scheme);
   const client = await findClient(workspace.id, claims.client_id);
   if (!client) throw new InvalidToken(realm, "the access token is invalid", "client gone", scheme);
   assertOriginAllowed(request, client.allowedOrigins);
@@ -139,30 +139,31 @@ export async function authenticateAccessToken(
 }
 
 /**
- * RFC 9449 §7.1, §7.2: the token's binding and the request's scheme and proof agree, or
- * `invalid_token` / `invalid_dpop_proof`. Any endpoint that takes one of our access tokens checks
- * it so (the resource endpoints here, registration's initial access token).
+ * RFC 9449 §7.1, §7.2: a token's binding (`jkt`, the thumbprint of the key it is bound to, or
+ * undefined) and the request's scheme and proof agree, or `invalid_token` / `invalid_dpop_proof`.
+ * Any endpoint that takes one of our tokens as a credential checks it so: the resource endpoints
+ * here and registration with an access token, the /mfa endpoints with an `mfa_token` too (`noun`
+ * names the token in the messages).
  */
 export async function checkTokenBinding(
   request: OAuthRequest,
   token: string,
-  claims: AccessTokenClaims,
+  jkt: string | undefined,
   workspace: Workspace,
   scheme: TokenScheme,
+  noun = "access token",
 ): Promise<DpopProof | undefined> {
   const realm = workspace.issuer;
-  const jkt = claims.cnf?.jkt;
   if (scheme === "Bearer") {
     // A bound token used as a bearer one is exactly what binding is there to stop (§7.2).
     if (jkt !== undefined)
-      throw new InvalidToken(realm, "the access token is DPoP-bound: send it with the DPoP scheme and a proof", "bound token as Bearer", "DPoP");
+      throw new InvalidToken(realm, `the ${noun} is DPoP-bound: send it with the DPoP scheme and a proof`, "bound token as Bearer", "DPoP");
     return undefined;
   }
-  if (typeof jkt !== "string")
-    throw new InvalidToken(realm, "the access token is not DPoP-bound: send it with the Bearer scheme", "unbound token as DPoP", "DPoP");
+  if (jkt === undefined) throw new InvalidToken(realm, `the ${noun} is not DPoP-bound: send it with the Bearer scheme`, "unbound token as DPoP", "DPoP");
   const proof = await verifyDpopProof(request, { workspace, url: resourceUrl(request, workspace), accessToken: token, realm });
-  if (proof === undefined) throw new InvalidDpopProof("a DPoP proof is required with a DPoP-bound access token", undefined, realm);
-  if (proof.jkt !== jkt) throw new InvalidToken(realm, "the DPoP proof is not by the key the access token is bound to", "jkt mismatch", "DPoP");
+  if (proof === undefined) throw new InvalidDpopProof(`a DPoP proof is required with a DPoP-bound ${noun}`, undefined, realm);
+  if (proof.jkt !== jkt) throw new InvalidToken(realm, `the DPoP proof is not by the key the ${noun} is bound to`, "jkt mismatch", "DPoP");
   return proof;
 }
 

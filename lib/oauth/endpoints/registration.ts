@@ -143,7 +143,7 @@ export async function registrationEndpoint(request: OAuthRequest, { workspace, a
   if (check.claims) Object.assign(audit, { clientId: check.claims.client_id, accountable: true });
   if (!check.valid) throw new InvalidToken(realm, "the initial access token is invalid", check.reason, scheme);
   // A DPoP-bound token needs the DPoP scheme and a proof by its key; an unbound one, Bearer.
-  const dpop = await checkTokenBinding(request, token, check.claims, workspace, scheme);
+  const dpop = await checkTokenBinding(request, token, check.claims.cnf?.jkt, workspace, scheme);
   // An end user's token, whatever its scope, speaks for the user, not for a client allowed to register others.
   if (check.claims.idp !== undefined || check.claims.sub !== check.claims.client_id)
     throw new InvalidToken(realm, "the initial access token is invalid", "an end user's token", scheme);

@@ -4,7 +4,13 @@ import { InsufficientUserAuthentication, InvalidGrant, InvalidRequest, InvalidTo
 import type { FormParams } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
-import { accessTokenUserGone, authenticateAccessToken, authorizationScheme, presentedToken } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import {
+  accessTokenUserGone,
+  authenticateAccessToken,
+  authorizationScheme,
+  checkTokenBinding,
+  presentedToken,
+} from "@/lib/oauth/endpoints/access-token-caller.ts";
 import type { AuditDraft } from "@/lib/oauth/endpoints/context.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import type { DpopProof } from "@/lib/oauth/dpop/proof.ts";
@@ -17,7 +23,7 @@ export interface MfaCaller {
   via: "mfa_token" | "access_token";
   user: { id: string; username: string };
   factors: StoredFactor[];
-  /** An access token's DPoP proof: its `nextNonce` goes in the answer (withDpopNonce). */
+  /** The DPoP proof of a bound token (either kind): its `nextNonce` goes in the answer (withDpopNonce). */
   dpop?: DpopProof;
   /** Whether the sign-in behind the access token passed a second factor (its `amr` has `mfa`); false for an `mfa_token`. */
   passedSecondFactor: boolean;
@@ -28,8 +34,10 @@ export interface MfaCaller {
 /**
  * The caller of an /mfa endpoint from its bearer token (RFC 6750 §2.1, the Authorization header
  * only), or null when it sent none. An access token is a JWT (it has dots); an `mfa_token` is
- * opaque. A bad, expired or exhausted one is `invalid_token` (401). The request's origin must be
- * one the token's client allows.
+ * opaque. A bad, expired or exhausted one is `invalid_token` (401). Either kind, when bound to a
+ * DPoP key (an access token's `cnf.jkt`; the `mfa_token` of a sign-in begun with a proof), comes
+ * with the DPoP scheme and a proof by that key whose `ath` is its hash (RFC 9449 §7.1). The
+ * request's origin must be one the token's client allows.
  */
 export async function mfaCaller(request: OAuthRequest, workspace: Workspace, audit: AuditDraft, now = Date.now()): Promise<MfaCaller | null> {
   const realm = workspace.issuer;
@@ -47,19 +55,22 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
       ...(dpop === undefined ? {} : { dpop }),
     };
   }
-  if (authorizationScheme(request) !== "Bearer") throw new InvalidToken(realm, "an mfa_token is a bearer token: send it with the Bearer scheme");
+  const scheme = authorizationScheme(request);
   let challenge;
   try {
     if (token.length > MAX_MFA_TOKEN_LENGTH) throw new InvalidGrant("too long");
     challenge = liveChallenge(await findChallenge(token), workspace.id, now);
   } catch (err) {
-    if (err instanceof InvalidGrant) throw new InvalidToken(realm, "the mfa_token is invalid or expired", err.detail ?? err.description);
+    if (err instanceof InvalidGrant) throw new InvalidToken(realm, "the mfa_token is invalid or expired", err.detail ?? err.description, scheme);
     throw err;
   }
   Object.assign(audit, { clientId: challenge.client.clientId, userId: challenge.user.id, username: challenge.user.username, accountable: true });
-  if (challenge.user.disabled) throw new InvalidToken(realm, "the mfa_token is invalid or expired", "user disabled");
+  if (challenge.user.disabled) throw new InvalidToken(realm, "the mfa_token is invalid or expired", "user disabled", scheme);
+  // A sign-in begun with a DPoP proof is bound to its key here as at the MFA grants: whoever took
+  // its mfa_token without the key can neither list the factors nor start an enrolment with it.
+  const dpop = await checkTokenBinding(request, token, challenge.dpopJkt ?? undefined, workspace, scheme, "mfa_token");
   assertOriginAllowed(request, challenge.client.allowedOrigins);
-  return { via: "mfa_token", user: challenge.user, factors: challenge.factors, passedSecondFactor: false, scheme: "Bearer" };
+  return { via: "mfa_token", user: challenge.user, factors: challenge.factors, passedSecondFactor: false, scheme, ...(dpop === undefined ? {} : { dpop }) };
 }
 
 /** What a request whose user was deleted while it ran is answered (RouteOptions.userGone): its token is no longer valid. */
@@ -67,7 +78,7 @@ export function mfaUserGone(request: OAuthRequest, workspace: Workspace): Invali
   // An access token is a JWT, with dots; an mfa_token has none (nor does the scheme).
   return (request.headers.get("authorization") ?? "").includes(".")
     ? accessTokenUserGone(request, workspace)
-    : new InvalidToken(workspace.issuer, "the mfa_token is invalid or expired", "user deleted meanwhile");
+    : new InvalidToken(workspace.issuer, "the mfa_token is invalid or expired", "user deleted meanwhile", authorizationScheme(request));
 }
 
 /** Endpoints that change a signed-in user's factors take their access token, not an `mfa_token`. */
