@@ -76,10 +76,11 @@ export interface MfaStepExchange {
  * What a sign-out's revocation at the issuer came to (`events.signOut`), for the route to read
  * once next-auth has answered: next-auth deletes the cookie whatever its events do. `failed`: the
  * issuer could not be asked, or did not say the token was revoked (RFC 7009 §2.2: a 200 for any
- * token, a spent one too), so the session may still live there.
+ * token, a spent one too) or already ended (`already_ended`, an issuer that refuses a dead token
+ * with `invalid_token`), so the session may still live there.
  */
 export interface SignOutExchange {
-  revocation?: "revoked" | "unsupported" | "failed";
+  revocation?: "revoked" | "already_ended" | "unsupported" | "failed";
 }
 
 /**

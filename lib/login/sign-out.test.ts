@@ -81,6 +81,35 @@ describe("a sign-out's revocation (events.signOut)", () => {
     expect(await introspect(tokens.refreshToken!)).toMatchObject({ active: true });
   });
 
+  // RFC 7009 §2.2 answers 200 for a token already invalid; some issuers refuse it instead (Google's
+  // answers 400 invalid_token, "Token expired or revoked"). The issuer then says the session is
+  // over: a sign-out that failed on it could never succeed.
+  it.each([
+    ["invalid_token", 400],
+    ["invalid_grant", 400],
+  ])("takes the issuer's %s (%i) for a token it already ended: the sign-out goes through", async (error, status) => {
+    const tokens = await signedIn();
+    revocation = () => Promise.resolve(Response.json({ error, error_description: "Token expired or revoked" }, { status }));
+    const info = vi.spyOn(logger, "info").mockImplementation(() => undefined);
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    expect(await signOutEvent(tokens)).toEqual({ revocation: "already_ended" });
+    expect(info).toHaveBeenCalledWith({ event: "logout.already_ended", error }, "sign-out: the issuer says the session's refresh token had already ended");
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ["invalid_client", 401],
+    ["invalid_request", 400],
+    ["unsupported_token_type", 400],
+  ])("still fails on any other refusal (%s, %i): the token may live on", async (error, status) => {
+    const tokens = await signedIn();
+    revocation = () => Promise.resolve(Response.json({ error }, { status }));
+    const warn = vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    expect(await signOutEvent(tokens)).toEqual({ revocation: "failed" });
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ event: "logout.revoke_failed" }), "revocation at sign-out failed");
+    expect(await introspect(tokens.refreshToken!)).toMatchObject({ active: true });
+  });
+
   it("says so when the issuer has no revocation endpoint", async () => {
     discovery = ({ revocation_endpoint: _dropped, ...meta }) => meta;
     const tokens = await signedIn();
@@ -145,6 +174,15 @@ describe("next-auth's sign-out route (POST /api/auth/signout)", () => {
     expect(res.headers.get("location")).toBe(`${APP}${SIGNED_OUT_PATH}`);
     expect(res.headers.getSetCookie()).toEqual([DELETION]);
     expect(warn).toHaveBeenCalledWith({ event: "logout.revoke_unsupported" }, "sign-out could not revoke: the issuer has no revocation endpoint");
+  });
+
+  it("deletes the cookie when the issuer says the token had already ended (invalid_token)", async () => {
+    nextAuth.tokens = await signedIn();
+    revocation = () => Promise.resolve(Response.json({ error: "invalid_token" }, { status: 400 }));
+    vi.spyOn(logger, "info").mockImplementation(() => undefined);
+    const res = await postSignOut();
+    expect(res.headers.get("location")).toBe(`${APP}${SIGNED_OUT_PATH}`);
+    expect(res.headers.getSetCookie()).toEqual([DELETION]);
   });
 
   it("deletes the cookie of a session without a refresh token: there is nothing to revoke", async () => {

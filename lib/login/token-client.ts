@@ -335,10 +335,19 @@ export async function refreshTokens(refreshToken: string, idToken: string): Prom
 }
 
 /**
- * RFC 7009 revocation of the session's refresh token (and with it, its family): `unsupported`
- * when the issuer has no revocation endpoint (said at start, see `discover`).
+ * What an issuer's revocation endpoint answers for a token it had already ended, where it does
+ * not answer 200 as RFC 7009 §2.2 asks (Google's: 400 `invalid_token`, "Token expired or
+ * revoked"). Any other refusal (the client's authentication, a malformed request) says nothing
+ * of the token, which may live on.
  */
-export async function revokeRefreshToken(refreshToken: string): Promise<"revoked" | "unsupported"> {
+const ALREADY_ENDED = new Set(["invalid_token", "invalid_grant"]);
+
+/**
+ * RFC 7009 revocation of the session's refresh token (and with it, its family): `unsupported`
+ * when the issuer has no revocation endpoint (said at start, see `discover`); `already_ended`
+ * when the issuer refused it as a token it had already ended (ALREADY_ENDED).
+ */
+export async function revokeRefreshToken(refreshToken: string): Promise<"revoked" | "already_ended" | "unsupported"> {
   const s = await server();
   if (!s.as.revocation_endpoint) return "unsupported";
   const response = await oauth.revocationRequest(
@@ -348,7 +357,15 @@ export async function revokeRefreshToken(refreshToken: string): Promise<"revoked
     refreshToken,
     timed({ ...s.options, additionalParameters: { token_type_hint: "refresh_token" } }),
   );
-  await oauth.processRevocationResponse(response);
+  try {
+    await oauth.processRevocationResponse(response);
+  } catch (err) {
+    if (err instanceof oauth.ResponseBodyError && err.status === 400 && ALREADY_ENDED.has(err.error)) {
+      logger.info({ event: "logout.already_ended", error: err.error }, "sign-out: the issuer says the session's refresh token had already ended");
+      return "already_ended";
+    }
+    throw err;
+  }
   return "revoked";
 }
 
