@@ -409,6 +409,31 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     );
   });
 
+  // A family is bound by whoever refreshes it first with a proof: a thief who took a refresh
+  // token of an unbound sign-in and got there first binds it to the thief's key. The victim's
+  // next refresh presents the consumed token without that key, and that must still be reuse,
+  // the only thing that ends the thief's session: a keyless presentation of a consumed token is
+  // not refused on its binding alone.
+  it.each<[string, "none" | "own key"]>([
+    ["without a proof", "none"],
+    ["with the victim's own key", "own key"],
+  ])("ends a family a thief bound first when the victim presents the consumed token %s", async (_, victim) => {
+    const tokens = await (await password({})).json();
+    const thief = await newKey();
+    const stolen = await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, { DPoP: await proof(thief) });
+    expect(stolen.status).toBe(200);
+    const thiefs = (await stolen.json()) as { refresh_token: string };
+    const logged = captureRequestLogs();
+    try {
+      const headers: Record<string, string> = victim === "none" ? {} : { DPoP: await proof(await newKey()) };
+      await expectTokenError(await postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token, ...SPA }, headers), "invalid_grant");
+      expect(logged()).toContainEqual(expect.objectContaining({ event: "token.reuse_detected", family: expect.any(String) }));
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(await introspect(thiefs.refresh_token)).toEqual({ active: false });
+  });
+
   it("binds a sign-in's mfa_token to the password step's key: the second step proves the same one", async () => {
     const second = await newKey();
     const started = await postToken({ grant_type: "password", ...SPA, ...DAVE, scope: "openid offline_access" }, { DPoP: await proof(key) });

@@ -74,7 +74,9 @@ async function handle(grant: GrantRequest): Promise<OAuthResponse> {
   // Consumed already, or just now by a concurrent request: a retry within the grace window (with
   // everything else in order) gets the same successor; anything else is reuse, whatever else is
   // wrong with the request (a wider scope, no DPoP proof), so that a consumed token cannot be
-  // probed without revoking its family.
+  // probed without revoking its family. Nor may a proof's absence excuse it: the family's binding
+  // can be younger than the token (whoever refreshed an unbound family first bound it to their
+  // key, a thief too), and then the token's rightful holder comes without that key.
   if (!next && !refusal) next = await replayWithinGrace(stored.tokenHash, successor, dpop?.jkt);
   // Unconsumed when read, and still unconsumed now that the rotation found it gone: revoked (a
   // sign-out) or expired meanwhile. No other request has it; that is no reuse to alarm anyone with.
