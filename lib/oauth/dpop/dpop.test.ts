@@ -803,6 +803,14 @@ describe("server-provided DPoP nonces (RFC 9449 §8, §9), a workspace setting",
         expect(fresh.status, path).toBe(200);
         expect(fresh.headers.get("dpop-nonce"), path).toBeNull();
       }
+      // A bound mfa_token at /mfa too.
+      const mfaToken = await mfaTokenFor({ ...SPA, ...DAVE }, { DPoP: await proof(key, { nonce: current }) });
+      const url = `${ISSUER}/mfa/authenticators`;
+      const listed = await call(routes.mfaAuthenticators, url, {
+        headers: { Authorization: `DPoP ${mfaToken}`, DPoP: await proof(key, { htm: "GET", htu: url, ath: accessTokenHash(mfaToken), nonce: previous }) },
+      });
+      expect(listed.status).toBe(200);
+      expect(listed.headers.get("dpop-nonce")).toBe(current);
     });
   });
 

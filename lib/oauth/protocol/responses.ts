@@ -1,4 +1,4 @@
-import { bearerChallenge, type OAuthError } from "@/lib/oauth/protocol/errors.ts";
+import type { OAuthError } from "@/lib/oauth/protocol/errors.ts";
 
 /**
  * What the endpoints read of a request. A Web `Request` is one (Next's route handlers pass it
@@ -74,9 +74,4 @@ export function errorResponse(err: OAuthError): OAuthResponse {
   const body: Record<string, string> = { error: err.error };
   if (err.description) body.error_description = err.description.replace(DESCRIPTION_UNSAFE, "?");
   return json({ ...body, ...err.fields }, err.status, err.headers);
-}
-
-/** RFC 6750 §3.1: a request without any token gets a bare challenge and no error code. */
-export function bearerRequired(realm: string): OAuthResponse {
-  return { status: 401, headers: { ...bearerChallenge(realm, {}), ...NO_STORE }, body: null };
 }

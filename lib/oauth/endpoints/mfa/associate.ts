@@ -2,12 +2,12 @@ import { recoveryCodeHash, newRecoveryCodes } from "@/lib/oauth/mfa/recovery-cod
 import { newTotpSecret, totpUri } from "@/lib/oauth/mfa/totp.ts";
 import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { readParams } from "@/lib/oauth/protocol/form.ts";
-import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { confirmedFactor, mfaCaller, proofAddress } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
-import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `POST /mfa/associate` (Auth0's shape): starts a TOTP enrolment for a user without a confirmed
@@ -21,7 +21,7 @@ import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.associate";
   const caller = await mfaCaller(request, workspace, audit);
-  if (!caller) return bearerRequired(workspace.issuer);
+  if (!caller) return accessTokenRequired(workspace);
   const params = await readParams(request);
   const types = listParam(params.get("authenticator_types"));
   // Said without quotes: RFC 6749 §5.2 allows none in error_description (they would read as "?").

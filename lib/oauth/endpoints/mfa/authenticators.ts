@@ -1,8 +1,8 @@
-import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import type { Authenticator } from "@/lib/oauth/model/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller } from "@/lib/oauth/endpoints/mfa/caller.ts";
-import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
 /**
  * `GET /mfa/authenticators` (Auth0's shape), with an `mfa_token` or a user's access token as
@@ -11,7 +11,7 @@ import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
  */
 export async function mfaAuthenticatorsEndpoint(request: OAuthRequest, { workspace, audit }: EndpointContext): Promise<OAuthResponse> {
   const caller = await mfaCaller(request, workspace, audit);
-  if (!caller) return bearerRequired(workspace.issuer);
+  if (!caller) return accessTokenRequired(workspace);
   const list: Authenticator[] = [];
   for (const factor of caller.factors) {
     if (!factor.confirmedAt) continue;

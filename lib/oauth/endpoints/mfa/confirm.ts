@@ -1,11 +1,11 @@
 import { admitUserAttempt, checkTotp, WRONG_CODE } from "@/lib/oauth/mfa/attempts.ts";
 import { InvalidGrant, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { readParams } from "@/lib/oauth/protocol/form.ts";
-import { bearerRequired, json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
-import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
@@ -17,7 +17,7 @@ import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.confirm";
   const caller = await mfaCaller(request, workspace, audit);
-  if (!caller) return bearerRequired(workspace.issuer);
+  if (!caller) return accessTokenRequired(workspace);
   requireSignedIn(caller);
   const params = await readParams(request);
   const otp = params.get("otp");

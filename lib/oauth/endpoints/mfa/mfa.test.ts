@@ -59,10 +59,11 @@ describe("GET /mfa/authenticators", () => {
     ]);
   });
 
-  it("needs a bearer token: none is a bare 401 challenge, a bad one invalid_token", async () => {
+  it("needs a token: none is a bare 401 challenge in both schemes, a bad one invalid_token", async () => {
     const none = await listAuthenticators();
     expect(none.status).toBe(401);
-    expect(none.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}"`);
+    // Both schemes these endpoints take (RFC 9449 §7.1), the DPoP one naming the proof algorithms.
+    expect(none.headers.get("www-authenticate")).toBe(`Bearer realm="${ISSUER}", DPoP realm="${ISSUER}", algs="ES256 RS256 PS256 EdDSA"`);
     const bad = await listAuthenticators("not-an-mfa-token");
     expect(bad.status).toBe(401);
     expect(await bad.json()).toEqual({ error: "invalid_token", error_description: "the mfa_token is invalid or expired" });

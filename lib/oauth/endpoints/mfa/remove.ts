@@ -1,11 +1,11 @@
 import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
 import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { readParams } from "@/lib/oauth/protocol/form.ts";
-import { bearerRequired, NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
+import { NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
 import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
-import { withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
+import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
 /**
@@ -17,7 +17,7 @@ import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audit, log }: EndpointContext): Promise<OAuthResponse> {
   audit.event = "mfa.remove";
   const caller = await mfaCaller(request, workspace, audit);
-  if (!caller) return bearerRequired(workspace.issuer);
+  if (!caller) return accessTokenRequired(workspace);
   requireSignedIn(caller);
   const params = await readParams(request);
   if (caller.factors.length === 0) throw new InvalidRequest("two-step verification is not set up");
