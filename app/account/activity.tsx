@@ -1,6 +1,6 @@
 import type { ActivityEvent } from "@/lib/login/account-api.ts";
 import { activityInWords, timeAgo } from "@/lib/login/account-page.ts";
-import { describeDevice } from "@/lib/login/device.ts";
+import { describeDevice } from "@/lib/platform/device.ts";
 
 /** "Recent activity": the newest sign-ins to this account, failed attempts included. */
 export function Activity({ events }: { events: ActivityEvent[] | null }) {

@@ -1,5 +1,5 @@
 import type { AccountSession } from "@/lib/login/account-api.ts";
-import { describeDevice } from "@/lib/login/device.ts";
+import { describeDevice } from "@/lib/platform/device.ts";
 import { timeAgo } from "@/lib/login/account-page.ts";
 import { EndOtherSessionsForm, EndSessionForm } from "./account-forms.tsx";
 

@@ -218,6 +218,11 @@ const schema = z.object({
     .optional(),
   /** The sender of every mail: an address, or a name and an address. */
   MAIL_FROM: z.string().regex(MAIL_ADDRESS, "must be an address or a name and an address, e.g. MAIL_FROM='Example Login <no-reply@example.com>'").optional(),
+  /**
+   * Whether a sign-in from an address the account has not signed in from lately (see
+   * LOCKOUT_KNOWN_ADDRESS_DAYS) is mailed to its owner, when mail is on: `on` or `off`.
+   */
+  SIGN_IN_NOTICE: z.enum(["on", "off"]).default("on"),
   /** How long a password-reset link works (seconds). */
   PASSWORD_RESET_TTL_SECONDS: integer(300, 86400, 1800),
   /** How long a link confirming a new email address works (seconds). */

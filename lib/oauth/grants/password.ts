@@ -27,7 +27,8 @@ const BAD_CREDENTIALS = "invalid username or password";
  * lookup (the user and the address's recent failures, one query), the brute-force defence, the
  * credentials, the user's state, and the second factor when the MFA policy asks for one.
  */
-async function handle({ params, client, workspace, ip, audit, dpop }: GrantRequest): Promise<OAuthResponse> {
+async function handle(grant: GrantRequest): Promise<OAuthResponse> {
+  const { params, client, workspace, ip, audit, dpop } = grant;
   const { username, password } = requireCredentials(params);
   audit.username = username;
   const scope = grantScope(parseScope(params.get("scope")), scopePolicy(client, workspace));
@@ -87,6 +88,7 @@ async function handle({ params, client, workspace, ip, audit, dpop }: GrantReque
       jkt: dpop?.jkt,
       device,
       whilePassword: active.passwordHash,
+      grant,
     }),
   );
   await attempt.succeeded();

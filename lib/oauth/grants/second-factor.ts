@@ -133,6 +133,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
       // The password as it was after this challenge was found (a change of password ends the
       // challenge): the session starts only while it is still the user's.
       whilePassword: current?.id === user.id ? current.passwordHash : undefined,
+      grant,
     });
   } catch (err) {
     attempt.release();

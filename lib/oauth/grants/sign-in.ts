@@ -2,8 +2,13 @@ import { sessionLifetime } from "@/lib/oauth/model/session.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import { startSession, type Device } from "@/lib/oauth/store/sessions.ts";
-import { rememberAddress } from "@/lib/oauth/store/users.ts";
+import { hasKnownAddress, rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
+import { mailUser } from "@/lib/oauth/endpoints/account/notices.ts";
+import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
+import { describeDevice } from "@/lib/platform/device.ts";
+import { settings } from "@/lib/platform/env.ts";
+import { mailDelivery } from "@/lib/platform/mail.ts";
 
 const REMEMBER_AGAIN_MS = 86_400_000;
 
@@ -25,11 +30,14 @@ export interface CompletedSignIn {
   device: Device;
   /** The password hash a password grant checked: the session starts only while it is still the user's (startSession). */
   whilePassword?: string;
+  /** The grant's request, whose logger (read only when a line is logged) a new sign-in notice reports to. */
+  grant: Pick<GrantRequest, "log">;
 }
 
 /**
- * A sign-in every factor of which has been passed: the address is remembered as the user's, the
- * session starts, and the tokens are issued (a refresh token when the client may refresh).
+ * A sign-in every factor of which has been passed: the session starts, the address is remembered
+ * as the user's (and, when it is new to a user known from others, its owner is told), and the
+ * tokens are issued (a refresh token when the client may refresh).
  */
 export async function completeSignIn({
   workspace,
@@ -43,6 +51,7 @@ export async function completeSignIn({
   jkt,
   device,
   whilePassword,
+  grant,
 }: CompletedSignIn): Promise<TokenResponse> {
   const { session, refreshToken } = await startSession(
     {
@@ -65,6 +74,25 @@ export async function completeSignIn({
   );
   // After the session, which may be refused (the password changed meanwhile): only a sign-in makes
   // an address known. Written again only once a day: a success costs no extra write otherwise.
-  if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) await rememberAddress(user.id, address, new Date(now));
+  if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) {
+    // ASVS 4.0.3 §2.2.3: a sign-in from an address the user had not signed in from lately, while
+    // they had from others (not their first, nor their first since a change of password, which
+    // forgets every address), is mailed to them. Read only for an address new to the user.
+    const elsewhere = knownSince === null && newSignInNoticeOn() && (await hasKnownAddress(user.id));
+    await rememberAddress(user.id, address, new Date(now));
+    if (elsewhere) {
+      const notice = {
+        kind: "new_sign_in",
+        at: new Date(now).toISOString(),
+        address: device.ip,
+        device: describeDevice(device.userAgent),
+        client: client.clientId,
+      } as const;
+      await mailUser(user.id, `account.notice.${notice.kind}`, { notice }, grant.log);
+    }
+  }
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
 }
+
+/** SIGN_IN_NOTICE, while mail is on (with it off there is no one to tell, and no read is made). */
+const newSignInNoticeOn = () => settings().SIGN_IN_NOTICE === "on" && mailDelivery() !== "off";

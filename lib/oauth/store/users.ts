@@ -121,6 +121,12 @@ export async function takeUserRow(tx: Prisma.TransactionClient, userId: string):
   return (await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = ${userId}`) === 1;
 }
 
+/** Whether the user has signed in from any address lately (one they have not signed in from since LOCKOUT_KNOWN_ADDRESS_DAYS is forgotten). */
+export async function hasKnownAddress(userId: string): Promise<boolean> {
+  const rows = await sqlRows<{ one: unknown }>(db(), Prisma.sql`SELECT 1 AS "one" FROM "KnownAddress" WHERE "userId" = ${userId} ${sqlLimit(1)}`);
+  return rows.length > 0;
+}
+
 /** Notes a successful sign-in from an address group (an upsert both databases understand). */
 export async function rememberAddress(userId: string, address: string, at: Date): Promise<void> {
   await sqlExecute(

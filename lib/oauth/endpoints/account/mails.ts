@@ -8,10 +8,13 @@ export interface Addressee {
   to: string;
 }
 
-/** A mail of a few paragraphs and at most one link, in plain text and the same in simple, escaped HTML. */
+/**
+ * A mail of a few paragraphs and at most one link, in plain text and the same in simple, escaped
+ * HTML. A paragraph's own line breaks stay line breaks in both.
+ */
 function mail(to: string, subject: string, before: string[], link: string | null, after: string[]): Mail {
   const text = [...before, ...(link === null ? [] : [link]), ...after].join("\n\n") + "\n";
-  const paragraphs = (lines: string[]) => lines.map((line) => `<p>${escapeHtml(line)}</p>`).join("\n");
+  const paragraphs = (lines: string[]) => lines.map((line) => `<p>${escapeHtml(line).replaceAll("\n", "<br>\n")}</p>`).join("\n");
   const html = [
     "<!doctype html>",
     '<html><body style="font-family: system-ui, sans-serif; line-height: 1.5">',
@@ -80,7 +83,12 @@ export type Notice =
   | { kind: "email_changed"; newEmail: string | null; by?: "administrator" }
   | { kind: "mfa_enabled" }
   | { kind: "mfa_disabled"; by?: "administrator" }
-  | { kind: "recovery_codes_replaced" };
+  | { kind: "recovery_codes_replaced" }
+  /**
+   * A sign-in from an address the account had not signed in from lately (ASVS 4.0.3 §2.2.3: "logging
+   * in from unknown or risky locations"): when (ISO 8601, UTC), from where, with what, through which client.
+   */
+  | { kind: "new_sign_in"; at: string; address: string; device: string; client: string };
 
 /** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
 export function maskedEmail(email: string): string {
@@ -89,6 +97,14 @@ export function maskedEmail(email: string): string {
 }
 
 const HELP = "ask the people who run this service for help straight away";
+
+/** `2026-12-07T17:20:05.123Z` as "7 December 2026, 17:20 UTC": one form for every reader, whatever their zone. */
+function signInTime(iso: string): string {
+  const at = new Date(iso);
+  const month = at.toLocaleString("en-GB", { month: "long", timeZone: "UTC" });
+  const hhmm = at.toISOString().slice(11, 16);
+  return `${at.getUTCDate()} ${month} ${at.getUTCFullYear()}, ${hhmm} UTC`;
+}
 const BY_ADMINISTRATOR = "by an administrator of this service";
 /** The last paragraph of a notice of an administrator's change: the owner may have asked for it. */
 const ASKED_FOR = `If you asked for this, there is nothing more to do. If you did not, ${HELP}.`;
@@ -153,6 +169,19 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
           notice.by === "administrator"
             ? ASKED_FOR
             : `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,
+        ],
+      );
+    case "new_sign_in":
+      return mail(
+        to.to,
+        `New sign-in to your account at ${to.workspaceName}`,
+        [
+          `Someone signed in to ${account} from an address it had not signed in from lately:`,
+          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${notice.device}\nApp: ${notice.client}`,
+        ],
+        null,
+        [
+          `If this was you, there is nothing more to do. If it was not, someone knows your password: choose a new one with "Forgot password?" on the sign-in page (that signs the account out everywhere), or ${HELP}.`,
         ],
       );
     case "recovery_codes_replaced":

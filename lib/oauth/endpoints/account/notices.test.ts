@@ -8,7 +8,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
-import { codeAt, MFA_OTP, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { codeAt, DAVE_RECOVERY_CODES, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { closeMailTransport } from "@/lib/platform/mail.ts";
@@ -462,6 +463,76 @@ describe("security notices", () => {
       Object.assign(settings(), { SMTP_URL: smtp.url, isProduction: original.isProduction });
     }
     expect((await postToken({ grant_type: "password", ...SPA, username: "uma", password: NEW_PASSWORD })).status).toBe(200);
+  });
+});
+
+describe("a sign-in from an address the account had not signed in from lately (ASVS 4.0.3 §2.2.3)", () => {
+  const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+  /** A password sign-in through demo-spa from `address`, with Firefox's User-Agent. */
+  const from = (user: { username: string; password: string }, address: string) => () =>
+    signIn({ ...SPA, ...user }, { [PEER_HEADER]: peerHeaderValue(address), "User-Agent": FIREFOX });
+
+  it("mails the owner when and where from, on no other sign-in: the first, or one from an address it knows", async () => {
+    const ines = await newUser("ines");
+    expect(await mailedBy(from(ines, "198.51.100.7"))).toEqual([]);
+    expect(await mailedBy(from(ines, "198.51.100.7"))).toEqual([]);
+    const before = Date.now();
+    const mails = await mailedBy(from(ines, "203.0.113.9"));
+    const mail = expectNotice(
+      mails,
+      "ines@example.com",
+      "New sign-in to your account at Default workspace",
+      "Someone signed in to the account ines at Default workspace from an address it had not signed in from lately:",
+    );
+    expect(mail.text).toContain("\nAddress: 203.0.113.9\nDevice: Firefox on Linux\nApp: demo-spa\n");
+    const when = /When: (\d{1,2}) (\w+) (\d{4}), (\d{2}):(\d{2}) UTC/.exec(mail.text);
+    const at = new Date(`${when?.[1]} ${when?.[2]} ${when?.[3]} ${when?.[4]}:${when?.[5]} UTC`).getTime();
+    expect(at).toBeGreaterThan(before - 60_000);
+    expect(at).toBeLessThanOrEqual(Date.now());
+    expect(mail.html).toContain("<br>\nAddress: 203.0.113.9<br>");
+    expect(mail.text).toContain(
+      'If this was you, there is nothing more to do. If it was not, someone knows your password: choose a new one with "Forgot password?"',
+    );
+    expect(mail.raw).not.toContain(PASSWORD);
+    // Known now: no second mail, from either address.
+    expect(await mailedBy(from(ines, "203.0.113.9"))).toEqual([]);
+    expect(await mailedBy(from(ines, "198.51.100.7"))).toEqual([]);
+  });
+
+  it("waits for the second factor: a password step alone is no sign-in", async () => {
+    const dave = { username: "dave", password: "dave-password-1" };
+    const secondStep = async (address: string, recovery_code: string) => {
+      const headers = { [PEER_HEADER]: peerHeaderValue(address), "User-Agent": FIREFOX };
+      const mfa_token = await mfaTokenFor({ ...SPA, ...dave }, headers);
+      const done = await postToken({ grant_type: MFA_RECOVERY_CODE, ...SPA, mfa_token, recovery_code }, headers);
+      expect(done.status).toBe(200);
+    };
+    expect(await mailedBy(() => secondStep("198.51.100.20", DAVE_RECOVERY_CODES[0]!))).toEqual([]);
+    expect(await mailedBy(() => mfaTokenFor({ ...SPA, ...dave }, { [PEER_HEADER]: peerHeaderValue("203.0.113.20") }))).toEqual([]);
+    const mails = await mailedBy(() => secondStep("203.0.113.20", DAVE_RECOVERY_CODES[1]!));
+    expect(mails.map((m) => [m.rcptTo, m.subject])).toEqual([[["dave@example.com"], "New sign-in to your account at Default workspace"]]);
+    expect(mails[0]!.text).toContain("\nAddress: 203.0.113.20\n");
+  });
+
+  it("mails nothing with SIGN_IN_NOTICE=off", async () => {
+    const jude = await newUser("jude");
+    await from(jude, "198.51.100.30")();
+    const off = vi.spyOn(settings(), "SIGN_IN_NOTICE", "get").mockReturnValue("off");
+    expect(await mailedBy(from(jude, "203.0.113.30"))).toEqual([]);
+    // The control: on again, the next new address is mailed.
+    off.mockRestore();
+    expect((await mailedBy(from(jude, "192.0.2.30"))).map((m) => m.subject)).toEqual(["New sign-in to your account at Default workspace"]);
+  });
+
+  it("mails nothing after a change of password: it forgets every address, so the next sign-in is as the first", async () => {
+    const kira = await newUser("kira");
+    await from(kira, "198.51.100.40")();
+    const token = await accountToken(kira);
+    await mailedBy(async () => expect((await changePassword(token, PASSWORD, NEW_PASSWORD)).status).toBe(204));
+    const renewed = { username: "kira", password: NEW_PASSWORD };
+    expect(await mailedBy(from(renewed, "203.0.113.40"))).toEqual([]);
+    // That sign-in's address is the one known now: another is new.
+    expect((await mailedBy(from(renewed, "192.0.2.40"))).map((m) => m.subject)).toEqual(["New sign-in to your account at Default workspace"]);
   });
 });
 

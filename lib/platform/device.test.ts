@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeDevice } from "@/lib/login/device.ts";
+import { describeDevice } from "@/lib/platform/device.ts";
 
 describe("describeDevice", () => {
   it.each([

@@ -1,7 +1,8 @@
 import { UAParser } from "ua-parser-js";
 
 /**
- * A browser's User-Agent in words for the session list: "Chrome on Linux", "Safari on iPhone".
+ * A browser's User-Agent in words, for the session list and the new sign-in notice: "Chrome on
+ * Linux", "Safari on iPhone".
  * Parsed with ua-parser-js 1.x (MIT; its 2.x line is AGPL). Anything it cannot read is said so.
  */
 export function describeDevice(userAgent: string | null | undefined): string {
