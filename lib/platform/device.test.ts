@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeDevice } from "@/lib/platform/device.ts";
+import { describeDeviceLazily } from "@/lib/platform/device-words.ts";
 
 describe("describeDevice", () => {
   it.each([
@@ -13,7 +14,8 @@ describe("describeDevice", () => {
     ["curl/8.5.0", "Unknown device"],
     [null, "Unknown device"],
     ["", "Unknown device"],
-  ])("says %j is %j", (userAgent, words) => {
+  ])("says %j is %j", async (userAgent, words) => {
     expect(describeDevice(userAgent)).toBe(words);
+    expect(await describeDeviceLazily(userAgent)).toBe(words);
   });
 });

@@ -6,7 +6,7 @@ import { hasKnownAddress, rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
 import { mailUser } from "@/lib/oauth/endpoints/account/notices.ts";
 import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
-import { describeDevice } from "@/lib/platform/device.ts";
+import { describeDeviceLazily } from "@/lib/platform/device-words.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { mailDelivery } from "@/lib/platform/mail.ts";
 
@@ -85,7 +85,7 @@ export async function completeSignIn({
         kind: "new_sign_in",
         at: new Date(now).toISOString(),
         address: device.ip,
-        device: describeDevice(device.userAgent),
+        device: await describeDeviceLazily(device.userAgent),
         client: client.clientId,
       } as const;
       await mailUser(user.id, `account.notice.${notice.kind}`, { notice }, grant.log);
