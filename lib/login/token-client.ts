@@ -337,10 +337,11 @@ export async function refreshTokens(refreshToken: string, idToken: string): Prom
 /**
  * What an issuer's revocation endpoint answers for a token it had already ended, where it does
  * not answer 200 as RFC 7009 §2.2 asks (Google's: 400 `invalid_token`, "Token expired or
- * revoked"). Any other refusal (the client's authentication, a malformed request) says nothing
- * of the token, which may live on.
+ * revoked"). Any other refusal says nothing of the token, which may live on: the client's
+ * authentication, a malformed request, and `invalid_grant`, which Authlib's endpoint answers for
+ * a live token of another client.
  */
-const ALREADY_ENDED = new Set(["invalid_token", "invalid_grant"]);
+const ALREADY_ENDED = new Set(["invalid_token"]);
 
 /**
  * RFC 7009 revocation of the session's refresh token (and with it, its family): `unsupported`
