@@ -75,23 +75,43 @@ export async function completeSignIn({
   // After the session, which may be refused (the password changed meanwhile): only a sign-in makes
   // an address known. Written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) {
-    // ASVS 4.0.3 §2.2.3: a sign-in from an address the user had not signed in from lately, while
-    // they had from others (not their first, nor their first since a change of password, which
-    // forgets every address), is mailed to them. Read only for an address new to the user.
-    const elsewhere = knownSince === null && newSignInNoticeOn() && (await hasKnownAddress(user.id));
+    // ASVS 4.0.3 §2.2.3: a sign-in from an address the user had not signed in from within
+    // LOCKOUT_KNOWN_ADDRESS_DAYS (as the brute-force defence counts them), while they had from
+    // another (not their first, nor their first since a change of password, which forgets every
+    // address), is mailed to them. The others are read before this address is remembered. The
+    // sign-in is made already: no failure of the notice's fails it.
+    const since = new Date(now - settings().LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS);
+    const isNew = knownSince === null || knownSince <= since.getTime();
+    const tell = isNew && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since)));
     await rememberAddress(user.id, address, new Date(now));
-    if (elsewhere) {
-      const notice = {
-        kind: "new_sign_in",
-        at: new Date(now).toISOString(),
-        address: device.ip,
-        device: await describeDeviceLazily(device.userAgent),
-        client: client.clientId,
-      } as const;
-      await mailUser(user.id, `account.notice.${notice.kind}`, { notice }, grant.log);
-    }
+    if (tell)
+      await noticeSafely(grant, user.id, async () => {
+        const notice = {
+          kind: "new_sign_in",
+          at: new Date(now).toISOString(),
+          address: device.ip,
+          device: await describeDeviceLazily(device.userAgent),
+          client: client.clientId,
+        } as const;
+        await mailUser(user.id, NEW_SIGN_IN_JOB, { notice }, grant.log);
+        return true;
+      });
   }
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
+}
+
+const DAY_MS = 86_400_000;
+const NEW_SIGN_IN_JOB = "account.notice.new_sign_in";
+
+/** A step of the new sign-in notice; its failure is logged (the notice dropped) and answered false. */
+async function noticeSafely(grant: Pick<GrantRequest, "log">, userId: string, step: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await step();
+  } catch (err) {
+    const detail = { event: `${NEW_SIGN_IN_JOB}.dropped`, userId, err: err instanceof Error ? err.message : String(err) };
+    grant.log.error(detail, `${NEW_SIGN_IN_JOB}: the user was not mailed`);
+    return false;
+  }
 }
 
 /** SIGN_IN_NOTICE, while mail is on (with it off there is no one to tell, and no read is made). */

@@ -121,9 +121,12 @@ export async function takeUserRow(tx: Prisma.TransactionClient, userId: string):
   return (await tx.$executeRaw`UPDATE "User" SET "passwordHash" = "passwordHash" WHERE "id" = ${userId}`) === 1;
 }
 
-/** Whether the user has signed in from any address lately (one they have not signed in from since LOCKOUT_KNOWN_ADDRESS_DAYS is forgotten). */
-export async function hasKnownAddress(userId: string): Promise<boolean> {
-  const rows = await sqlRows<{ one: unknown }>(db(), Prisma.sql`SELECT 1 AS "one" FROM "KnownAddress" WHERE "userId" = ${userId} ${sqlLimit(1)}`);
+/** Whether the user has signed in from any address after `since`. */
+export async function hasKnownAddress(userId: string, since: Date): Promise<boolean> {
+  const rows = await sqlRows<{ one: unknown }>(
+    db(),
+    Prisma.sql`SELECT 1 AS "one" FROM "KnownAddress" WHERE "userId" = ${userId} AND "lastSignInAt" > ${since} ${sqlLimit(1)}`,
+  );
   return rows.length > 0;
 }
 

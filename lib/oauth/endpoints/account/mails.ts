@@ -98,6 +98,20 @@ export function maskedEmail(email: string): string {
 
 const HELP = "ask the people who run this service for help straight away";
 
+/**
+ * A device's name as the signing-in browser's User-Agent gave it, which whoever signed in chose:
+ * letters, digits and a few marks only, at most 60 characters, so that it cannot carry a link or
+ * a message of its own into the owner's mail.
+ */
+export function asNamed(device: string): string {
+  return (
+    device
+      .replace(/[^\p{L}\p{N} ._+()-]/gu, "")
+      .slice(0, 60)
+      .trim() || "Unknown device"
+  );
+}
+
 /** `2026-12-07T17:20:05.123Z` as "7 December 2026, 17:20 UTC": one form for every reader, whatever their zone. */
 function signInTime(iso: string): string {
   const at = new Date(iso);
@@ -177,7 +191,7 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
         `New sign-in to your account at ${to.workspaceName}`,
         [
           `Someone signed in to ${account} from an address it had not signed in from lately:`,
-          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${notice.device}\nApp: ${notice.client}`,
+          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${notice.client}`,
         ],
         null,
         [

@@ -6,7 +6,7 @@ import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
-import { maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { asNamed, maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, DAVE_RECOVERY_CODES, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
@@ -16,8 +16,20 @@ import { closeMailTransport } from "@/lib/platform/mail.ts";
 import { claimMail, MAIL_GIVE_UP_MS } from "@/lib/oauth/store/pending-mails.ts";
 import { deliverDueMails, MAIL_CLAIM_MS, MAIL_RETRY_MS, nextTry } from "@/lib/oauth/endpoints/account/notices.ts";
 import { noticeUser } from "@/lib/testing/notices.ts";
+import type * as UsersStore from "@/lib/oauth/store/users.ts";
 
 // Security notices: a change to how an account is signed in to is mailed to its owner.
+
+// A new sign-in notice's read of the user's other addresses, made to fail when a test says so.
+const knownAddress = vi.hoisted(() => ({ fails: false }));
+vi.mock("@/lib/oauth/store/users.ts", async (original) => {
+  const actual = await original<typeof UsersStore>();
+  return {
+    ...actual,
+    hasKnownAddress: (...args: Parameters<typeof actual.hasKnownAddress>) =>
+      knownAddress.fails ? Promise.reject(new Error("the database went away")) : actual.hasKnownAddress(...args),
+  };
+});
 
 const original = { isProduction: settings().isProduction };
 const smtp = smtpServerForTheseTests("Demo Login <no-reply@example.com>");
@@ -484,7 +496,7 @@ describe("a sign-in from an address the account had not signed in from lately (A
       "New sign-in to your account at Default workspace",
       "Someone signed in to the account ines at Default workspace from an address it had not signed in from lately:",
     );
-    expect(mail.text).toContain("\nAddress: 203.0.113.9\nDevice: Firefox on Linux\nApp: demo-spa\n");
+    expect(mail.text).toContain("\nAddress: 203.0.113.9\nDevice: Firefox on Linux (as the browser named itself)\nApp: demo-spa\n");
     const when = /When: (\d{1,2}) (\w+) (\d{4}), (\d{2}):(\d{2}) UTC/.exec(mail.text);
     const at = new Date(`${when?.[1]} ${when?.[2]} ${when?.[3]} ${when?.[4]}:${when?.[5]} UTC`).getTime();
     expect(at).toBeGreaterThan(before - 60_000);
@@ -497,6 +509,38 @@ describe("a sign-in from an address the account had not signed in from lately (A
     // Known now: no second mail, from either address.
     expect(await mailedBy(from(ines, "203.0.113.9"))).toEqual([]);
     expect(await mailedBy(from(ines, "198.51.100.7"))).toEqual([]);
+  });
+
+  it("counts an address not signed in from within LOCKOUT_KNOWN_ADDRESS_DAYS as new, as the brute-force defence does", async () => {
+    const lena = await newUser("lena");
+    await from(lena, "198.51.100.50")();
+    await mailedBy(from(lena, "203.0.113.50"));
+    const user = await db().user.findFirstOrThrow({ where: { username: "lena" } });
+    const days = settings().LOCKOUT_KNOWN_ADDRESS_DAYS;
+    const age = (address: string, byDays: number) =>
+      db().knownAddress.update({ where: { userId_address: { userId: user.id, address } }, data: { lastSignInAt: new Date(Date.now() - byDays * 86_400_000) } });
+    // Its row is still there (no prune ran), but it is past the window: new again, while the other is recent.
+    await age("198.51.100.50", days + 1);
+    expect((await mailedBy(from(lena, "198.51.100.50"))).map((m) => m.subject)).toEqual(["New sign-in to your account at Default workspace"]);
+    // Every address past the window: no other is known, so the next is as a first sign-in.
+    await age("198.51.100.50", days + 1);
+    await age("203.0.113.50", days + 1);
+    expect(await mailedBy(from(lena, "192.0.2.50"))).toEqual([]);
+  });
+
+  it("never fails the sign-in: a notice that cannot be made is dropped, and logged", async () => {
+    const mona = await newUser("mona");
+    await from(mona, "198.51.100.60")();
+    const logged = captureRequestLogs();
+    knownAddress.fails = true;
+    try {
+      expect(await mailedBy(from(mona, "203.0.113.60"))).toEqual([]);
+    } finally {
+      knownAddress.fails = false;
+    }
+    expect(logged()).toContainEqual(
+      expect.objectContaining({ level: 50, event: "account.notice.new_sign_in.dropped", userId: expect.any(String), err: "the database went away" }),
+    );
   });
 
   it("waits for the second factor: a password step alone is no sign-in", async () => {
@@ -545,6 +589,18 @@ describe("nextTry", () => {
     );
     expect(nextTry({ attempts: 20, createdAt }, at(23 * 60))?.toISOString()).toBe(at(24 * 60).toISOString());
     expect(nextTry({ attempts: 20, createdAt }, at(23 * 60 + 1))).toBeUndefined();
+  });
+});
+
+describe("asNamed", () => {
+  it.each([
+    ["Firefox on Linux", "Firefox on Linux"],
+    ["Chrome on SM-G991B", "Chrome on SM-G991B"],
+    ["Chrome on Pixel; <a href=https://evil.example/verify>verify now</a>", "Chrome on Pixel a hrefhttpsevil.exampleverifyverify nowa"],
+    ["Chrome on " + "x".repeat(100), "Chrome on " + "x".repeat(50)],
+    ["<>:/;", "Unknown device"],
+  ])("keeps %j as %j: no link, no markup, no message of the sender's own", (device, named) => {
+    expect(asNamed(device)).toBe(named);
   });
 });
 
