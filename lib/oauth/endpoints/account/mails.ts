@@ -97,6 +97,9 @@ export function maskedEmail(email: string): string {
 }
 
 const HELP = "ask the people who run this service for help straight away";
+const BY_ADMINISTRATOR = "by an administrator of this service";
+/** The last paragraph of a notice of an administrator's change: the owner may have asked for it. */
+const ASKED_FOR = `If you asked for this, there is nothing more to do. If you did not, ${HELP}.`;
 
 /**
  * A device's name as the signing-in browser's User-Agent gave it, which whoever signed in chose:
@@ -119,9 +122,6 @@ function signInTime(iso: string): string {
   const hhmm = at.toISOString().slice(11, 16);
   return `${at.getUTCDate()} ${month} ${at.getUTCFullYear()}, ${hhmm} UTC`;
 }
-const BY_ADMINISTRATOR = "by an administrator of this service";
-/** The last paragraph of a notice of an administrator's change: the owner may have asked for it. */
-const ASKED_FOR = `If you asked for this, there is nothing more to do. If you did not, ${HELP}.`;
 
 /** The mail of a notice, to the address it goes to (for a changed address, the old one). */
 export function noticeMail(to: Addressee, notice: Notice): Mail {
