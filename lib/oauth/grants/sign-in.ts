@@ -82,7 +82,7 @@ export async function completeSignIn({
     // sign-in is made already: no failure of the notice's fails it.
     const since = new Date(now - settings().LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS);
     const isNew = knownSince === null || knownSince <= since.getTime();
-    const tell = isNew && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since)));
+    const tell = isNew && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since))) === true;
     await rememberAddress(user.id, address, new Date(now));
     if (tell)
       await noticeSafely(grant, user.id, async () => {
@@ -94,7 +94,6 @@ export async function completeSignIn({
           client: client.clientId,
         } as const;
         await mailUser(user.id, NEW_SIGN_IN_JOB, { notice }, grant.log);
-        return true;
       });
   }
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
@@ -103,14 +102,14 @@ export async function completeSignIn({
 const DAY_MS = 86_400_000;
 const NEW_SIGN_IN_JOB = "account.notice.new_sign_in";
 
-/** A step of the new sign-in notice; its failure is logged (the notice dropped) and answered false. */
-async function noticeSafely(grant: Pick<GrantRequest, "log">, userId: string, step: () => Promise<boolean>): Promise<boolean> {
+/** A step of the new sign-in notice; its failure is logged (the notice dropped) and answered undefined. */
+async function noticeSafely<T>(grant: Pick<GrantRequest, "log">, userId: string, step: () => Promise<T>): Promise<T | undefined> {
   try {
     return await step();
   } catch (err) {
     const detail = { event: `${NEW_SIGN_IN_JOB}.dropped`, userId, err: err instanceof Error ? err.message : String(err) };
     grant.log.error(detail, `${NEW_SIGN_IN_JOB}: the user was not mailed`);
-    return false;
+    return undefined;
   }
 }
 
