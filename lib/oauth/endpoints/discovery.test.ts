@@ -1,9 +1,14 @@
 import { importJWK, type JWK } from "jose";
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
+import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
+import { discovery } from "@/lib/oauth/endpoints/discovery.ts";
+import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
+import { ROUTE_TABLE } from "@/lib/oauth/routes.ts";
 import { createSigningKey } from "@/lib/oauth/store/signing-keys.ts";
-import { ALICE, getDiscovery, getJwks, inProcessFetch, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
+import { addClient, ALICE, getDiscovery, getJwks, inProcessFetch, ISSUER, postToken, SPA } from "@/lib/testing/oauth.ts";
 
 describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
   it("describes the workspace truthfully", async () => {
@@ -67,6 +72,35 @@ describe("discovery (OIDC Discovery §3, RFC 8414)", () => {
     const res = await getDiscovery({ method: "POST", body: "a=1" });
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("GET");
+  });
+
+  it("lists a scope a new client brings once the client cache lets it, for the same workspace object", async () => {
+    // The document is serialised once per set of inputs: the workspace object stays the same
+    // here (a test's own, no cache), and only the clients' scopes change under it.
+    const workspace = await findWorkspace("demo", "default");
+    const context = { workspace, urlFor: (name) => `${workspace.issuer}${ROUTE_TABLE[name].path}` } as EndpointContext;
+    const request = { method: "GET", url: "/", headers: { get: () => null }, body: null };
+    const scopes = async () => (JSON.parse((await discovery(request, context)).body ?? "{}") as { scopes_supported: string[] }).scopes_supported;
+    expect(await scopes()).not.toContain("reports");
+    await addClient("discovery-scopes", { scopes: "openid reports" });
+    try {
+      clearCaches("settings");
+      expect(await scopes()).toEqual([
+        "account",
+        "email",
+        "introspect_tokens",
+        "offline_access",
+        "openid",
+        "profile",
+        "register_clients",
+        "reports",
+        "revoke_tokens",
+      ]);
+    } finally {
+      await db().client.deleteMany({ where: { clientId: "discovery-scopes" } });
+      clearCaches("settings");
+    }
+    expect(await scopes()).not.toContain("reports");
   });
 });
 
@@ -139,5 +173,15 @@ describe("JWKS (RFC 7517)", () => {
     expect(keys.jwks().keys.map((k) => k.kid)).toEqual(expect.arrayContaining([...before, next]));
     expect(keys.signer().kid).not.toBe(next);
     expect(keys.signer("ES256", Date.now() + 7_200_000).kid).toBe(next);
+  });
+
+  it("publishes a key made since once the key cache lets it, and not before", async () => {
+    const kids = async () => ((await (await getJwks()).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
+    const before = await kids();
+    const next = await createSigningKey(db(), new Date(Date.now() + 3_600_000));
+    // Within KEY_CACHE_SECONDS this process publishes the set it loaded.
+    expect(await kids()).toEqual(before);
+    clearCaches("settings");
+    expect(await kids()).toEqual(expect.arrayContaining([...before, next]));
   });
 });

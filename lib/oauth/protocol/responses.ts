@@ -60,10 +60,15 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 
 /** A public JSON document (discovery, JWKS): any cache may keep it, any origin may read it. */
 export function publicJson(body: unknown, maxAge: number): OAuthResponse {
+  return publicJsonText(JSON.stringify(body), maxAge);
+}
+
+/** The same, for a document serialised already (`text`: JSON). */
+export function publicJsonText(text: string, maxAge: number): OAuthResponse {
   return {
     status: 200,
     headers: Object.assign({}, JSON_HEADERS, { "Cache-Control": `public, max-age=${maxAge}`, "Access-Control-Allow-Origin": "*" }),
-    body: JSON.stringify(body),
+    body: text,
   };
 }
 
