@@ -49,6 +49,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   id: "",
   workspaceId: "",
   clientId: "",
+  name: "",
   type: "confidential",
   secretHash: hashClientSecret(randomBytes(32).toString("base64url")),
   jwtSecret: randomBytes(32).toString("base64url"),

@@ -92,6 +92,7 @@ export async function completeSignIn({
           address: device.ip,
           device: await describeDeviceLazily(device.userAgent),
           client: client.clientId,
+          clientName: client.name,
         } as const;
         await mailUser(user.id, NEW_SIGN_IN_JOB, { notice }, grant.log);
       });

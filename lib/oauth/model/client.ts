@@ -12,6 +12,8 @@ export interface StoredClient {
   id: string;
   workspaceId: string;
   clientId: string;
+  /** What people see it called (an operator's choice, or its registration's `client_name`). */
+  name: string;
   type: ClientType;
   /** Salted SHA-256 of its secret, for the secret methods. */
   secretHash: string | null;

@@ -19,6 +19,7 @@ interface ClientRow extends Record<string, unknown> {
   id: string;
   workspaceId: string;
   clientId: string;
+  name: string;
   type: string;
   secretHash: string | null;
   jwtSecret: string | null;
@@ -49,7 +50,7 @@ interface ClientRow extends Record<string, unknown> {
 async function loadRow(workspaceId: string, clientId: string): Promise<ClientRow | null> {
   const [row] = await sqlRows<ClientRow>(
     db(),
-    Prisma.sql`SELECT "id", "workspaceId", "clientId", "type", "secretHash", "jwtSecret", "jwks", "jwksUri", "authMethods", "authSigningAlg",
+    Prisma.sql`SELECT "id", "workspaceId", "clientId", "name", "type", "secretHash", "jwtSecret", "jwks", "jwksUri", "authMethods", "authSigningAlg",
         "grantTypes", "scopes", "defaultScopes", "audiences", "accessTokenTtl", "idTokenTtl", "idTokenSignedResponseAlg", "refreshTokenTtl",
         "sessionTtl", "allowedOrigins", "forwardsEndUserIp", "mfaPolicy", "dpopBoundAccessTokens", "passwordResetUri", "disabled",
         "registrationTokenHash", "createdAt"
@@ -65,6 +66,7 @@ function toStoredClient(row: ClientRow): StoredClient {
     id: row.id,
     workspaceId: row.workspaceId,
     clientId: row.clientId,
+    name: row.name,
     type: row.type === "public" ? "public" : ("confidential" satisfies ClientType),
     secretHash: row.secretHash,
     jwtSecret: row.jwtSecret === null ? null : openAtRest(row.jwtSecret, jwtSecretContext(row.workspaceId, row.clientId)),

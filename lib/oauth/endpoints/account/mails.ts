@@ -88,7 +88,9 @@ export type Notice =
    * A sign-in from an address the account had not signed in from lately (ASVS 4.0.3 §2.2.3: "logging
    * in from unknown or risky locations"): when (ISO 8601, UTC), from where, with what, through which client.
    */
-  | { kind: "new_sign_in"; at: string; address: string; device: string; client: string };
+  // `client`: the app's client_id; `clientName`: its name (absent from a job made before names
+  // were mailed; a server of that version, sweeping a newer job, mails the client_id).
+  | { kind: "new_sign_in"; at: string; address: string; device: string; client: string; clientName?: string };
 
 /** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
 export function maskedEmail(email: string): string {
@@ -102,17 +104,16 @@ const BY_ADMINISTRATOR = "by an administrator of this service";
 const ASKED_FOR = `If you asked for this, there is nothing more to do. If you did not, ${HELP}.`;
 
 /**
- * A device's name as the signing-in browser's User-Agent gave it, which whoever signed in chose:
- * letters, digits and a few marks only, at most 60 characters, so that it cannot carry a link or
- * a message of its own into the owner's mail.
+ * A name that someone other than the owner chose, as the owner's mail may show it: a device's, as
+ * the signing-in browser's User-Agent gave it, or an app's, as its registration did. Letters,
+ * digits, spaces and `_+()-` only (no dot, slash, colon, `@` or angle bracket), at most 60 of
+ * them, so that no link, address or markup gets into the mail through it; `otherwise` when
+ * nothing is left.
  */
-export function asNamed(device: string): string {
-  return (
-    device
-      .replace(/[^\p{L}\p{N} ._+()-]/gu, "")
-      .slice(0, 60)
-      .trim() || "Unknown device"
-  );
+export function asNamed(name: string, otherwise = "Unknown device"): string {
+  // By code point: a cut never splits a letter outside the Basic Multilingual Plane.
+  const kept = [...name.replace(/[^\p{L}\p{N} _+()-]/gu, "")].slice(0, 60).join("");
+  return kept.trim() || otherwise;
 }
 
 /** `2026-12-07T17:20:05.123Z` as "7 December 2026, 17:20 UTC": one form for every reader, whatever their zone. */
@@ -191,7 +192,7 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
         `New sign-in to your account at ${to.workspaceName}`,
         [
           `Someone signed in to ${account} from an address it had not signed in from lately:`,
-          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${notice.client}`,
+          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${asNamed(notice.clientName ?? "", asNamed(notice.client, "Unknown app"))}`,
         ],
         null,
         [

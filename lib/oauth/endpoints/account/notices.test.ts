@@ -6,7 +6,7 @@ import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
-import { asNamed, maskedEmail } from "@/lib/oauth/endpoints/account/mails.ts";
+import { asNamed, maskedEmail, noticeMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, DAVE_RECOVERY_CODES, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
@@ -496,7 +496,7 @@ describe("a sign-in from an address the account had not signed in from lately (A
       "New sign-in to your account at Default workspace",
       "Someone signed in to the account ines at Default workspace from an address it had not signed in from lately:",
     );
-    expect(mail.text).toContain("\nAddress: 203.0.113.9\nDevice: Firefox on Linux (as the browser named itself)\nApp: demo-spa\n");
+    expect(mail.text).toContain("\nAddress: 203.0.113.9\nDevice: Firefox on Linux (as the browser named itself)\nApp: Demo SPA (public)\n");
     const when = /When: (\d{1,2}) (\w+) (\d{4}), (\d{2}):(\d{2}) UTC/.exec(mail.text);
     const at = new Date(`${when?.[1]} ${when?.[2]} ${when?.[3]} ${when?.[4]}:${when?.[5]} UTC`).getTime();
     expect(at).toBeGreaterThan(before - 60_000);
@@ -596,11 +596,35 @@ describe("asNamed", () => {
   it.each([
     ["Firefox on Linux", "Firefox on Linux"],
     ["Chrome on SM-G991B", "Chrome on SM-G991B"],
-    ["Chrome on Pixel; <a href=https://evil.example/verify>verify now</a>", "Chrome on Pixel a hrefhttpsevil.exampleverifyverify nowa"],
+    ["Chrome on Pixel; <a href=https://evil.example/verify>verify now</a>", "Chrome on Pixel a hrefhttpsevilexampleverifyverify nowa"],
+    ["Firefox on evil.example", "Firefox on evilexample"],
+    ["𝐀".repeat(70), "𝐀".repeat(60)],
     ["Chrome on " + "x".repeat(100), "Chrome on " + "x".repeat(50)],
     ["<>:/;", "Unknown device"],
   ])("keeps %j as %j: no link, no markup, no message of the sender's own", (device, named) => {
     expect(asNamed(device)).toBe(named);
+  });
+});
+
+describe("the new sign-in notice's app", () => {
+  const to = { workspaceName: "Default workspace", username: "ines", to: "ines@example.com" };
+  const notice = { kind: "new_sign_in", at: "2026-12-07T17:20:05.123Z", address: "203.0.113.9", device: "Firefox on Linux" } as const;
+  const app = (client: string, clientName?: string) => /\nApp: (.*)\n/.exec(noticeMail(to, { ...notice, client, clientName }).text)?.[1];
+
+  it("is named as its registration named it, with no link, address or markup of the registrant's", () => {
+    expect(app("demo-spa", "Demo SPA (public)")).toBe("Demo SPA (public)");
+    expect(app("x1", "Security team: <b>verify</b> at https://evil.example/ or help@evil.example")).toBe(
+      "Security team bverifyb at httpsevilexample or helpevilexampl",
+    );
+  });
+
+  it("is its client_id when nothing of its name is left, and 'Unknown app' when nothing of either is", () => {
+    expect(app("demo-spa", "<>:/")).toBe("demo-spa");
+    expect(app("</>", "<>")).toBe("Unknown app");
+  });
+
+  it("is its client_id in a notice made before names were mailed, for a job still pending", () => {
+    expect(app("demo-spa")).toBe("demo-spa");
   });
 });
 
