@@ -6,6 +6,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { audit } from "@/lib/platform/audit.ts";
 import { createDb, sqliteFile } from "@/lib/platform/db.ts";
 import { backupSqlite, restoreSqlite, sqliteFileProblem, sqliteInUse } from "@/lib/platform/sqlite-backup.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 // A backup holds every secret the server keeps: who may read one is who may sign tokens (README,
 // "Backups").
@@ -82,7 +83,7 @@ export async function restoreDatabase(
     await recordIn(`file:${target}`, "database.restore", backup);
   } catch (err) {
     // The file is in place by now: a failure to record it must not hide that, nor where the old one is.
-    return { target, keptAside, unrecorded: (err instanceof Error ? err.message : String(err)).trim().split("\n").at(-1) ?? "" };
+    return { target, keptAside, unrecorded: messageOf(err).trim().split("\n").at(-1) ?? "" };
   }
   return { target, keptAside };
 }

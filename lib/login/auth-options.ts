@@ -10,6 +10,7 @@ import { revokeRefreshToken } from "@/lib/login/token-client.ts";
 import { signInStep, type MfaStep } from "@/lib/login/mfa-sign-in.ts";
 import { lockoutCode, NEXT_STEP } from "@/lib/login/messages.ts";
 import { selfCheckAfterFailure } from "@/lib/login/self-check.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 // TRUST_PROXY compiled once per value (a sign-in reads it; parsing it costs more than using it).
 let trust: { value: string | undefined; fn: TrustProxy } | undefined;
@@ -151,7 +152,7 @@ export function authOptions(mfaStep: MfaStepExchange = { current: null }, signOu
         const refreshToken = token?.tokens?.refreshToken;
         if (!refreshToken) return;
         signOut.revocation = await revokeRefreshToken(refreshToken).catch((err: unknown) => {
-          logger.warn({ event: "logout.revoke_failed", err: err instanceof Error ? err.message : String(err) }, "revocation at sign-out failed");
+          logger.warn({ event: "logout.revoke_failed", err: messageOf(err) }, "revocation at sign-out failed");
           return "failed" as const;
         });
         if (signOut.revocation === "unsupported")

@@ -5,6 +5,7 @@ import { customFetch } from "oauth4webapi";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { safeForSecrets, settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /**
  * What the sign-in pages show of the workspace: its name, logo, accent colour and links, read over
@@ -118,7 +119,7 @@ function loaded(now = Date.now()): Promise<Loaded> {
     const entry = { at: now, ttl: TTL_MS, loaded: load() };
     cached = entry;
     entry.loaded = entry.loaded.catch((err: unknown) => {
-      logger.warn({ event: "login.branding.unavailable", err: err instanceof Error ? err.message : String(err) }, "the issuer's branding could not be read");
+      logger.warn({ event: "login.branding.unavailable", err: messageOf(err) }, "the issuer's branding could not be read");
       entry.ttl = FAILURE_TTL_MS;
       return DEFAULT;
     });
@@ -162,10 +163,7 @@ export async function logoResponse(): Promise<Response> {
   const entry = await loaded();
   if (entry.logoUri) {
     entry.logo ??= fetchLogo(entry.logoUri).catch((err: unknown) => {
-      logger.warn(
-        { event: "login.branding.logo_unavailable", err: err instanceof Error ? err.message : String(err) },
-        "the workspace's logo could not be read",
-      );
+      logger.warn({ event: "login.branding.logo_unavailable", err: messageOf(err) }, "the workspace's logo could not be read");
       return null;
     });
   }

@@ -3,6 +3,7 @@ import * as oauth from "oauth4webapi";
 import { loginConfig } from "@/lib/login/config.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { logger } from "@/lib/platform/logger.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /**
  * The login app's client of the authorization server, over HTTP only, with oauth4webapi as the
@@ -237,7 +238,7 @@ function classify(err: unknown): SignInError {
     return new SignInError("refused", err.message);
   }
   // fetch failures (connection refused, DNS, timeouts) and unparsable answers
-  return new SignInError("unreachable", err instanceof Error ? err.message : String(err));
+  return new SignInError("unreachable", messageOf(err));
 }
 
 /**

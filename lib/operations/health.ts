@@ -4,6 +4,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { logger } from "@/lib/platform/logger.ts";
 import { APPLIED_MIGRATIONS_SQL, pendingMigrations, providerOf, shippedMigrations } from "@/lib/platform/migrations.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 // Health for load balancers and orchestrators: /healthz says the process answers, /readyz that it
 // can serve (its database answers, every migration of this build is applied, a signing key is
@@ -74,7 +75,7 @@ export async function readiness(checks: ReadonlyArray<[string, Check]> = READINE
     } catch (err) {
       failed = name;
       results[name] = err instanceof NotReady ? `failed: ${err.message}` : "failed";
-      logger.warn({ event: "readiness.failed", check: name, err: err instanceof Error ? err.message : String(err) }, `not ready: ${name}`);
+      logger.warn({ event: "readiness.failed", check: name, err: messageOf(err) }, `not ready: ${name}`);
     }
   }
   const body = failed ? { status: "not_ready", failed, checks: results } : { status: "ready", checks: results };

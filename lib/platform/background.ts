@@ -1,4 +1,5 @@
 import { logger, type Logger } from "@/lib/platform/logger.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /** Background jobs one process runs at most at once; past it a new one is dropped (and logged). */
 export const MAX_BACKGROUND_JOBS = 100;
@@ -35,7 +36,7 @@ export function inBackground(name: string, job: () => Promise<void>, log: Logger
   }
   const run = new Promise<void>((resolve) => setImmediate(resolve))
     .then(job)
-    .catch((err: unknown) => log.error({ event: "background.failed", job: name, err: err instanceof Error ? err.message : String(err) }, `${name} failed`))
+    .catch((err: unknown) => log.error({ event: "background.failed", job: name, err: messageOf(err) }, `${name} failed`))
     .finally(() => state.jobs.delete(run));
   state.jobs.add(run);
   return true;

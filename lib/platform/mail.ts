@@ -1,6 +1,7 @@
 import type { Transporter } from "nodemailer";
 import { isThisMachine, settings, type Settings } from "@/lib/platform/env.ts";
 import { logger, type Logger } from "@/lib/platform/logger.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /** One mail: a plain-text body and the same in simple HTML. */
 export interface Mail {
@@ -145,7 +146,7 @@ export async function sendMail(mail: Mail, log: Logger = logger): Promise<void> 
     await (await transporterFor(s.SMTP_URL ?? "", s.isProduction)).sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
   } catch (err) {
     // nodemailer's messages carry the server's reply and code, never the URL or its password.
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     throw new MailFailure(`the SMTP server did not take the mail: ${reason}`, unreachable(err));
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 // SQLite files as wholes: an online copy, a check that a copy is sound, and a swap into place.
 // Each opens its own short-lived connection; none goes through Prisma.
@@ -146,14 +147,14 @@ export function sqliteFileProblem(file: string): string | null {
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return messageOf(err);
   }
   try {
     assertSound(db, file);
     const migrations = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get();
     return migrations ? null : "it has no _prisma_migrations table: not a database of this app";
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return messageOf(err);
   } finally {
     db.close();
   }

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /**
  * WAL checkpoints off the request thread.
@@ -124,7 +125,7 @@ export function startCheckpoints(connection: Connection, file: string, { interva
   try {
     worker = new Worker(WORKER, { eval: true, workerData: { driver: driverPath(), file, intervalMs, maxLogPages, fd } });
   } catch (err) {
-    warn("WAL checkpoints stay on the server's own connection: their worker could not start", { error: err instanceof Error ? err.message : String(err) });
+    warn("WAL checkpoints stay on the server's own connection: their worker could not start", { error: messageOf(err) });
     return { stop: release };
   }
   worker.unref();

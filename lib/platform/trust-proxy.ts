@@ -1,4 +1,5 @@
 import proxyaddr from "proxy-addr";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /** Whether the hop `hop` (0: the socket's peer) at `address` is a proxy whose X-Forwarded-For we believe. */
 export type TrustProxy = (address: string, hop: number) => boolean;
@@ -38,7 +39,7 @@ export function parseTrustProxy(value: string | undefined): TrustProxy {
   try {
     return proxyaddr.compile(entries);
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; use a hop count (1, 2), addresses, CIDR ranges, loopback, linklocal or uniquelocal`);
+    throw new Error(`${messageOf(err)}; use a hop count (1, 2), addresses, CIDR ranges, loopback, linklocal or uniquelocal`);
   }
 }
 
@@ -48,6 +49,6 @@ export function trustProxyProblem(value: string): string | undefined {
     parseTrustProxy(value);
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return messageOf(err);
   }
 }

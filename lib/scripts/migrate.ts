@@ -9,6 +9,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { APPLIED_MIGRATIONS_SQL, pendingMigrations, providerOf, shippedMigrations, unknownMigrations } from "@/lib/platform/migrations.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 export class MigrationFailure extends Error {
   override name = "MigrationFailure";
@@ -70,7 +71,7 @@ function created(file: string): void {
 
 function describeSqliteFailure(file: string, err: unknown, busyTimeoutMs: number): string {
   const code = (err as { code?: string }).code ?? "";
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   if (code.startsWith("SQLITE_BUSY") || /SocketTimeout|database is locked/.test(message)) {
     return `The database file ${file} stayed locked by another process for more than ${busyTimeoutMs / 1000} s. Stop the process that is migrating or writing to it (or raise DATABASE_BUSY_TIMEOUT_SECONDS), then start again.`;
   }

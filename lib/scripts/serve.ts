@@ -7,6 +7,7 @@ import { idlePageStorages } from "@/lib/platform/page-storages.ts";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
 import { stopTracing } from "@/lib/platform/tracing-sdk.ts";
 import { tracing } from "@/lib/platform/tracing.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 // On SIGTERM, how long the requests under way have to finish.
 const STOP_REQUESTS_MS = 10_000;
@@ -81,10 +82,7 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   void import("@/lib/login/token-client.ts")
     .then(({ checkIssuer }) => checkIssuer())
     .catch((err: unknown) =>
-      logger.warn(
-        { event: "login.issuer.unreachable", err: err instanceof Error ? err.message : String(err) },
-        "the login app's issuer could not be discovered at start",
-      ),
+      logger.warn({ event: "login.issuer.unreachable", err: messageOf(err) }, "the login app's issuer could not be discovered at start"),
     );
   let stopping = false;
   const stop = () => {

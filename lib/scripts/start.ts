@@ -10,6 +10,7 @@ import { serve } from "@/lib/scripts/serve.ts";
 import { sealedSecretsProblem } from "@/lib/scripts/sealed-secrets.ts";
 import { loadEnvFiles } from "@/lib/scripts/env-files.ts";
 import { startTracing, startupSpan, stopTracing } from "@/lib/platform/tracing-sdk.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 (process.env as Record<string, string>).NODE_ENV = "production";
 const envFiles = loadEnvFiles(true);
@@ -41,7 +42,7 @@ try {
 }
 const sealed = await sealedSecretsProblem(DATABASE_URL, DATABASE_BUSY_TIMEOUT_SECONDS * 1000).then(
   (problem) => problem && `${problem}. Every instance needs the KEY_ENCRYPTION_KEY the database's secrets were sealed with.`,
-  (err: unknown) => `cannot read the database's signing keys and server secrets: ${err instanceof Error ? err.message : String(err)}`,
+  (err: unknown) => `cannot read the database's signing keys and server secrets: ${messageOf(err)}`,
 );
 if (sealed) {
   process.stderr.write(`Cannot start: ${sealed}\n`);

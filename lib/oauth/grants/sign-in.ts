@@ -9,6 +9,7 @@ import type { GrantRequest } from "@/lib/oauth/grants/types.ts";
 import { describeDeviceLazily } from "@/lib/platform/device-words.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { mailDelivery } from "@/lib/platform/mail.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 const REMEMBER_AGAIN_MS = 86_400_000;
 
@@ -108,7 +109,7 @@ async function noticeSafely<T>(grant: Pick<GrantRequest, "log">, userId: string,
   try {
     return await step();
   } catch (err) {
-    const detail = { event: `${NEW_SIGN_IN_JOB}.dropped`, userId, err: err instanceof Error ? err.message : String(err) };
+    const detail = { event: `${NEW_SIGN_IN_JOB}.dropped`, userId, err: messageOf(err) };
     grant.log.error(detail, `${NEW_SIGN_IN_JOB}: the user was not mailed`);
     return undefined;
   }

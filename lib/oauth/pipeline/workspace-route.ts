@@ -17,6 +17,7 @@ import { failedForClientGone } from "@/lib/oauth/store/clients.ts";
 import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { failedForUserGone } from "@/lib/oauth/store/users.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /**
  * The same, without Web objects: what the production server calls (lib/oauth/pipeline/node-adapter.ts).
@@ -231,5 +232,5 @@ function asOAuthError(err: unknown, log: () => Logger, draft: AuditDraft): OAuth
   const wait = databaseTimeout(err);
   if (wait) log().error({ event: "db.timeout", wait, err }, "the database kept the request waiting past DATABASE_TIMEOUT_SECONDS");
   else log().error({ err }, "unexpected error");
-  return new ServerError(err instanceof Error ? err.message : String(err));
+  return new ServerError(messageOf(err));
 }

@@ -13,6 +13,7 @@ import {
   type MailKeptByChange,
   type PendingMail,
 } from "@/lib/oauth/store/pending-mails.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /** What a kept mail says beyond its addressee (stored as JSON): a security notice, or the codes-locked warning. */
 export type KeptMail = { notice: Notice } | { codesLocked: number };
@@ -81,8 +82,6 @@ export function sendKept(mail: MailKeptByChange | undefined, log: Logger): void 
 function compose(body: KeptMail, to: Addressee): Mail {
   return "notice" in body ? noticeMail(to, body.notice) : codesLockedMail(to, body.codesLocked);
 }
-
-const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /** When a mail the server did not take is tried again; undefined once it is given up. */
 export function nextTry(mail: Pick<PendingMail, "attempts" | "createdAt">, now: Date): Date | undefined {

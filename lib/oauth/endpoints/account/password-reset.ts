@@ -22,6 +22,7 @@ import { safeForSecrets, settings } from "@/lib/platform/env.ts";
 import type { Logger } from "@/lib/platform/logger.ts";
 import { mailDelivery, sendMail } from "@/lib/platform/mail.ts";
 import { hashPassword } from "@/lib/platform/passwords.ts";
+import { messageOf } from "@/lib/platform/error-message.ts";
 
 /** Reset mails one user may be sent per hour (whatever the instance, the client or the address asking). */
 export const RESET_MAILS_PER_HOUR = 3;
@@ -121,10 +122,7 @@ async function mailResetLinks(
     } catch (err) {
       // The other accounts at the address still get theirs. This user can ask again while under
       // the hourly limit, which the link just made counts towards.
-      log.error(
-        { event: "account.password_reset.mail_failed", userId: user.id, clientId, err: err instanceof Error ? err.message : String(err) },
-        "password reset mail not sent",
-      );
+      log.error({ event: "account.password_reset.mail_failed", userId: user.id, clientId, err: messageOf(err) }, "password reset mail not sent");
       continue;
     }
     log.info({ event: "account.password_reset.mailed", userId: user.id, clientId }, "password reset link mailed");
