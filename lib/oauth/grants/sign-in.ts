@@ -94,6 +94,7 @@ export async function completeSignIn({
           device: await describeDeviceLazily(device.userAgent),
           client: client.clientId,
           clientName: client.name,
+          secondFactor: amr.includes("otp") ? "otp" : amr.includes("mfa") ? "recovery-code" : undefined,
         } as const;
         await mailUser(user.id, NEW_SIGN_IN_JOB, { notice }, grant.log);
       });

@@ -90,7 +90,31 @@ export type Notice =
    */
   // `client`: the app's client_id; `clientName`: its name (absent from a job made before names
   // were mailed; a server of that version, sweeping a newer job, mails the client_id).
-  | { kind: "new_sign_in"; at: string; address: string; device: string; client: string; clientName?: string };
+  // `secondFactor`: the one the sign-in passed, absent for a password alone (and from older jobs).
+  | { kind: "new_sign_in"; at: string; address: string; device: string; client: string; clientName?: string; secondFactor?: SecondFactor };
+
+/** What a sign-in passed besides the password. */
+export type SecondFactor = "otp" | "recovery-code";
+
+const SIGNED_IN_WITH: Record<SecondFactor | "none", string> = {
+  none: "the password",
+  otp: "the password and a code from the authenticator app",
+  "recovery-code": "the password and a recovery code",
+};
+
+/** Who else has what, should the owner not have signed in: the password, and the second factor the sign-in passed. */
+const KNOWN: Record<SecondFactor | "none", string> = {
+  none: "someone knows your password",
+  otp: "someone knows your password and has your authenticator app's codes",
+  "recovery-code": "someone knows your password and has one of your recovery codes",
+};
+
+/** What the owner does then about that second factor, after a new password (the labels are the account page's). */
+const THEN: Record<SecondFactor | "none", string> = {
+  none: "",
+  otp: ', then "Turn off two-step verification" on your account page and set it up again with a new entry in the app',
+  "recovery-code": ', then "Get new recovery codes" on your account page',
+};
 
 /** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
 export function maskedEmail(email: string): string {
@@ -186,19 +210,21 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
             : `If this was you, there is nothing more to do. If it was not, change your password and turn two-step verification on again from your account page, or ${HELP}.`,
         ],
       );
-    case "new_sign_in":
+    case "new_sign_in": {
+      const factor = notice.secondFactor ?? "none";
       return mail(
         to.to,
         `New sign-in to your account at ${to.workspaceName}`,
         [
           `Someone signed in to ${account} from an address it had not signed in from lately:`,
-          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${asNamed(notice.clientName ?? "", asNamed(notice.client, "Unknown app"))}`,
+          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${asNamed(notice.clientName ?? "", asNamed(notice.client, "Unknown app"))}\nSigned in with: ${SIGNED_IN_WITH[factor]}`,
         ],
         null,
         [
-          `If this was you, there is nothing more to do. If it was not, someone knows your password: choose a new one with "Forgot password?" on the sign-in page (that signs the account out everywhere), or ${HELP}.`,
+          `If this was you, there is nothing more to do. If it was not, ${KNOWN[factor]}: choose a new ${factor === "none" ? "one" : "password"} with "Forgot password?" on the sign-in page (that signs the account out everywhere)${THEN[factor]}, or ${HELP}.`,
         ],
       );
+    }
     case "recovery_codes_replaced":
       return mail(to.to, `New recovery codes for ${to.workspaceName}`, [`New recovery codes were made for ${account}. The old ones no longer work.`], null, [
         `If this was you, there is nothing more to do. If it was not, change your password from your account page, or ${HELP}.`,

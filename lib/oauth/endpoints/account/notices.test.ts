@@ -8,7 +8,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { asNamed, maskedEmail, noticeMail } from "@/lib/oauth/endpoints/account/mails.ts";
 import { basic, call, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
-import { codeAt, DAVE_RECOVERY_CODES, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
+import { codeAt, DAVE_RECOVERY_CODES, DAVE_SECRET, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { smtpServerForTheseTests, type ReceivedMail } from "@/lib/testing/smtp.ts";
 import { logger } from "@/lib/platform/logger.ts";
@@ -502,8 +502,9 @@ describe("a sign-in from an address the account had not signed in from lately (A
     expect(at).toBeGreaterThan(before - 60_000);
     expect(at).toBeLessThanOrEqual(Date.now());
     expect(mail.html).toContain("<br>\nAddress: 203.0.113.9<br>");
+    expect(mail.text).toContain("\nApp: Demo SPA (public)\nSigned in with: the password\n");
     expect(mail.text).toContain(
-      'If this was you, there is nothing more to do. If it was not, someone knows your password: choose a new one with "Forgot password?"',
+      'If this was you, there is nothing more to do. If it was not, someone knows your password: choose a new one with "Forgot password?" on the sign-in page (that signs the account out everywhere), or ask the people',
     );
     expect(mail.raw).not.toContain(PASSWORD);
     // Known now: no second mail, from either address.
@@ -556,6 +557,18 @@ describe("a sign-in from an address the account had not signed in from lately (A
     const mails = await mailedBy(() => secondStep("203.0.113.20", DAVE_RECOVERY_CODES[1]!));
     expect(mails.map((m) => [m.rcptTo, m.subject])).toEqual([[["dave@example.com"], "New sign-in to your account at Default workspace"]]);
     expect(mails[0]!.text).toContain("\nAddress: 203.0.113.20\n");
+    // It says what the sign-in passed, and what to do about a recovery code someone else has.
+    expect(mails[0]!.text).toContain("\nSigned in with: the password and a recovery code\n");
+    expect(mails[0]!.text).toContain(
+      'If it was not, someone knows your password and has one of your recovery codes: choose a new password with "Forgot password?" on the sign-in page (that signs the account out everywhere), then "Get new recovery codes" on your account page, or ask',
+    );
+    // And one that passed a code from the authenticator app says so.
+    const withApp = await mailedBy(async () => {
+      const headers = { [PEER_HEADER]: peerHeaderValue("192.0.2.20"), "User-Agent": FIREFOX };
+      const mfa_token = await mfaTokenFor({ ...SPA, ...dave }, headers);
+      expect((await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token, otp: codeAt(DAVE_SECRET) }, headers)).status).toBe(200);
+    });
+    expect(withApp.map((m) => m.text.match(/\nSigned in with: (.*)\n/)?.[1])).toEqual(["the password and a code from the authenticator app"]);
   });
 
   it("mails nothing with SIGN_IN_NOTICE=off", async () => {
@@ -606,7 +619,7 @@ describe("asNamed", () => {
   });
 });
 
-describe("the new sign-in notice's app", () => {
+describe("the new sign-in notice's app and second factor", () => {
   const to = { workspaceName: "Default workspace", username: "ines", to: "ines@example.com" };
   const notice = { kind: "new_sign_in", at: "2026-12-07T17:20:05.123Z", address: "203.0.113.9", device: "Firefox on Linux" } as const;
   const app = (client: string, clientName?: string) => /\nApp: (.*)\n/.exec(noticeMail(to, { ...notice, client, clientName }).text)?.[1];
@@ -625,6 +638,28 @@ describe("the new sign-in notice's app", () => {
 
   it("is its client_id in a notice made before names were mailed, for a job still pending", () => {
     expect(app("demo-spa")).toBe("demo-spa");
+  });
+
+  it.each([
+    [undefined, "the password", "someone knows your password: choose a new one with", ""],
+    [
+      "otp",
+      "the password and a code from the authenticator app",
+      "someone knows your password and has your authenticator app's codes: choose a new password with",
+      ', then "Turn off two-step verification" on your account page and set it up again with a new entry in the app',
+    ],
+    [
+      "recovery-code",
+      "the password and a recovery code",
+      "someone knows your password and has one of your recovery codes: choose a new password with",
+      ', then "Get new recovery codes" on your account page',
+    ],
+  ] as const)("says a sign-in with second factor %s was made with %j, and that if it was not the owner's, %j", (secondFactor, how, known, then) => {
+    const { text } = noticeMail(to, { ...notice, client: "demo-spa", secondFactor });
+    expect(text).toContain(`\nSigned in with: ${how}\n`);
+    expect(text).toContain(
+      `If it was not, ${known} "Forgot password?" on the sign-in page (that signs the account out everywhere)${then}, or ask the people who run this service for help straight away.\n`,
+    );
   });
 });
 
