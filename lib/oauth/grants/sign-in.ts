@@ -11,7 +11,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { mailDelivery } from "@/lib/platform/mail.ts";
 import { messageOf } from "@/lib/platform/error-message.ts";
 
-const REMEMBER_AGAIN_MS = 86_400_000;
+const DAY_MS = 86_400_000;
+const REMEMBER_AGAIN_MS = DAY_MS;
 
 export interface CompletedSignIn {
   workspace: Workspace;
@@ -102,7 +103,6 @@ export async function completeSignIn({
   return userTokens({ workspace, client, user, scope, session, refreshToken, jkt, now });
 }
 
-const DAY_MS = 86_400_000;
 const NEW_SIGN_IN_JOB = "account.notice.new_sign_in";
 
 /** A step of the new sign-in notice; its failure is logged (the notice dropped) and answered undefined. */

@@ -96,24 +96,23 @@ export type Notice =
 /** What a sign-in passed besides the password. */
 export type SecondFactor = "otp" | "recovery-code";
 
-const SIGNED_IN_WITH: Record<SecondFactor | "none", string> = {
-  none: "the password",
-  otp: "the password and a code from the authenticator app",
-  "recovery-code": "the password and a recovery code",
-};
-
-/** Who else has what, should the owner not have signed in: the password, and the second factor the sign-in passed. */
-const KNOWN: Record<SecondFactor | "none", string> = {
-  none: "someone knows your password",
-  otp: "someone knows your password and has your authenticator app's codes",
-  "recovery-code": "someone knows your password and has one of your recovery codes",
-};
-
-/** What the owner does then about that second factor, after a new password (the labels are the account page's). */
-const THEN: Record<SecondFactor | "none", string> = {
-  none: "",
-  otp: ', then "Turn off two-step verification" on your account page and set it up again with a new entry in the app',
-  "recovery-code": ', then "Get new recovery codes" on your account page',
+/**
+ * What the new sign-in notice says of what the sign-in passed: its line, who else has what should
+ * it not have been the owner, and what the owner does then about that second factor after a new
+ * password (the labels are the account page's).
+ */
+const PASSED: Record<SecondFactor | "none", { signedInWith: string; known: string; then: string }> = {
+  none: { signedInWith: "the password", known: "someone knows your password", then: "" },
+  otp: {
+    signedInWith: "the password and a code from the authenticator app",
+    known: "someone knows your password and has your authenticator app's codes",
+    then: ', then "Turn off two-step verification" on your account page and set it up again with a new entry in the app',
+  },
+  "recovery-code": {
+    signedInWith: "the password and a recovery code",
+    known: "someone knows your password and has one of your recovery codes",
+    then: ', then "Get new recovery codes" on your account page',
+  },
 };
 
 /** `bob@example.com` as `b***@example.com`: the old address learns that the address changed, not to what. */
@@ -212,16 +211,17 @@ export function noticeMail(to: Addressee, notice: Notice): Mail {
       );
     case "new_sign_in": {
       const factor = notice.secondFactor ?? "none";
+      const passed = PASSED[factor];
       return mail(
         to.to,
         `New sign-in to your account at ${to.workspaceName}`,
         [
           `Someone signed in to ${account} from an address it had not signed in from lately:`,
-          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${asNamed(notice.clientName ?? "", asNamed(notice.client, "Unknown app"))}\nSigned in with: ${SIGNED_IN_WITH[factor]}`,
+          `When: ${signInTime(notice.at)}\nAddress: ${notice.address}\nDevice: ${asNamed(notice.device)} (as the browser named itself)\nApp: ${asNamed(notice.clientName ?? "", asNamed(notice.client, "Unknown app"))}\nSigned in with: ${passed.signedInWith}`,
         ],
         null,
         [
-          `If this was you, there is nothing more to do. If it was not, ${KNOWN[factor]}: choose a new ${factor === "none" ? "one" : "password"} with "Forgot password?" on the sign-in page (that signs the account out everywhere)${THEN[factor]}, or ${HELP}.`,
+          `If this was you, there is nothing more to do. If it was not, ${passed.known}: choose a new ${factor === "none" ? "one" : "password"} with "Forgot password?" on the sign-in page (that signs the account out everywhere)${passed.then}, or ${HELP}.`,
         ],
       );
     }
