@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { settings } from "@/lib/platform/env.ts";
 import { TooManyAttempts } from "@/lib/oauth/protocol/errors.ts";
 import { forgiveFailures, pruneFailures, recordFailure, type FailureKey } from "@/lib/oauth/store/failed-logins.ts";
-import type { AttemptHistory, RecentFailure } from "@/lib/oauth/model/user.ts";
+import { isKnownAddress, type AttemptHistory, type RecentFailure } from "@/lib/oauth/model/user.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 
 /** Whose attempt: a password for a username, or a secret for a client, from an address group. */
@@ -81,7 +81,7 @@ export function admitAttempt(key: AttemptKey, history: AttemptHistory, now = Dat
   const s = settings();
   const window = s.LOCKOUT_WINDOW_SECONDS * 1000;
   const since = now - window;
-  const known = history.knownSince !== null && history.knownSince > now - s.LOCKOUT_KNOWN_ADDRESS_DAYS * 86_400_000;
+  const known = isKnownAddress(history.knownSince, now);
   const recent = history.failures.filter((f) => f.at > since);
   const mine = recent.filter((f) => f.username === key.name);
   const keys = keysOf(key);

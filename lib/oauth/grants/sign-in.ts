@@ -1,6 +1,7 @@
 import { sessionLifetime } from "@/lib/oauth/model/session.ts";
 import type { Client } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
+import { isKnownAddress, knownAddressCutoff } from "@/lib/oauth/model/user.ts";
 import { startSession, type Device } from "@/lib/oauth/store/sessions.ts";
 import { hasKnownAddress, rememberAddress } from "@/lib/oauth/store/users.ts";
 import { userTokens, type TokenResponse, type TokenUser } from "@/lib/oauth/tokens/response.ts";
@@ -11,8 +12,8 @@ import { settings } from "@/lib/platform/env.ts";
 import { mailDelivery } from "@/lib/platform/mail.ts";
 import { messageOf } from "@/lib/platform/error-message.ts";
 
-const DAY_MS = 86_400_000;
-const REMEMBER_AGAIN_MS = DAY_MS;
+/** A known address's last sign-in is written again only once a day. */
+const REMEMBER_AGAIN_MS = 86_400_000;
 
 export interface CompletedSignIn {
   workspace: Workspace;
@@ -82,9 +83,9 @@ export async function completeSignIn({
     // another (not their first, nor their first since a change of password, which forgets every
     // address), is mailed to them. The others are read before this address is remembered. The
     // sign-in is made already: no failure of the notice's fails it.
-    const since = new Date(now - settings().LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS);
-    const isNew = knownSince === null || knownSince <= since.getTime();
-    const tell = isNew && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since))) === true;
+    const since = new Date(knownAddressCutoff(now));
+    const tell =
+      !isKnownAddress(knownSince, now) && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since))) === true;
     await rememberAddress(user.id, address, new Date(now));
     if (tell)
       await noticeSafely(grant, user.id, async () => {

@@ -1,3 +1,5 @@
+import { settings } from "@/lib/platform/env.ts";
+
 /** What the password grant needs of a user. */
 export interface SignInUser {
   id: string;
@@ -34,4 +36,20 @@ export interface AttemptHistory {
   account: { count: number; oldest: number | null };
   /** When the user last signed in successfully from this address group (ms), if ever. */
   knownSince: number | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * An address group counts as known for LOCKOUT_KNOWN_ADDRESS_DAYS after the user's last sign-in
+ * from it, to the brute-force defence and to the new sign-in notice alike: signed in from after
+ * this instant (ms).
+ */
+export function knownAddressCutoff(now: number): number {
+  return now - settings().LOCKOUT_KNOWN_ADDRESS_DAYS * DAY_MS;
+}
+
+/** Whether the user's last sign-in from an address group (ms, or null: never) keeps it known. */
+export function isKnownAddress(knownSince: number | null, now: number): boolean {
+  return knownSince !== null && knownSince > knownAddressCutoff(now);
 }

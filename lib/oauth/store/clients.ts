@@ -137,10 +137,10 @@ export function allowedOriginsOf(workspace: Workspace): Promise<ReadonlySet<stri
   });
 }
 
-const scopes = registerCache("client scopes", new TtlCache<string[]>(() => settings().CONFIG_CACHE_SECONDS * 1000));
+const scopes = registerCache("client scopes", new TtlCache<readonly string[]>(() => settings().CONFIG_CACHE_SECONDS * 1000));
 
 /** Every scope some enabled client of the workspace may be granted (cached like client settings). */
-export function scopesSupported(workspaceId: string): Promise<string[]> {
+export function scopesSupported(workspaceId: string): Promise<readonly string[]> {
   return scopes.get(workspaceId, async () => {
     const rows = await sqlRows<{ scopes: string }>(
       db(),
