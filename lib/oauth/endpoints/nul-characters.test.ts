@@ -4,7 +4,8 @@ import { call, ISSUER, postToken, SERVICE_BASIC } from "@/lib/testing/oauth.ts";
 
 // PostgreSQL cannot store a NUL in text, and none of ours may hold one: the form refuses it
 // (form.test.ts). These values reach the database by other ways: a client assertion's sub (read
-// before any signature is checked) and a JSON body's strings. Each is refused as the input it is,
+// before any signature is checked), a JSON body's strings and the registration client URI's
+// `client_id` (read before its token is checked). Each is refused as the input it is,
 // on both databases, never a 500. (A DPoP proof's and an assertion's jti are stored hashed.)
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
@@ -34,6 +35,18 @@ describe("a NUL character where a value reaches the database", () => {
       });
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({ error: "invalid_request", error_description: "the request body must not contain NUL characters" });
+    }
+  });
+
+  it("in the registration client URI's client_id: 401 invalid_token, as for an unknown client (RFC 7592 §2.1)", async () => {
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const res = await call(routes.registration, `${ISSUER}/oauth2/register?client_id=demo-%00service`, {
+        method,
+        headers: { Authorization: "Bearer x", ...(method === "PUT" ? { "Content-Type": "application/json" } : {}) },
+        ...(method === "PUT" ? { body: "{}" } : {}),
+      });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the registration access token is invalid" });
     }
   });
 });

@@ -212,7 +212,9 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
   const realm = workspace.issuer;
   const token = headerToken(request, realm, "the registration access token");
   const clientId = new URL(request.url, "http://localhost").searchParams.get("client_id") ?? "";
-  const registration = clientId.length > 0 && clientId.length <= 255 ? await findRegistration(workspace.id, clientId) : null;
+  // An id no client can have is unknown without a query (PostgreSQL could not look up one with a NUL).
+  const possible = clientId.length > 0 && clientId.length <= 255 && !clientId.includes("\u0000");
+  const registration = possible ? await findRegistration(workspace.id, clientId) : null;
   const unknown = () => new InvalidToken(realm, "the registration access token is invalid", "no such registered client");
   if (!registration || !verifyClientSecret(registration.registrationTokenHash, token))
     throw registration ? new InvalidToken(realm, "the registration access token is invalid", "wrong registration token") : unknown();
