@@ -7,6 +7,14 @@ import { settings } from "@/lib/platform/env.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { keySet } from "@/lib/oauth/tokens/keys.ts";
 
+/** Only a fresh key of every algorithm, which became active at `activeFrom`; its ES256 key. */
+async function onlyKeysFrom(activeFrom: number): Promise<{ kid: string }> {
+  await db().signingKey.deleteMany();
+  const { keys } = await rotateKey(0);
+  await db().signingKey.updateMany({ data: { activeFrom: new Date(activeFrom) } });
+  return keys.find((k) => k.alg === "ES256")!;
+}
+
 describe("signing keys", () => {
   it("rotates: the new key is pending until the delay, and the one signing now cannot be retired unforced", async () => {
     const signing = (await listKeys()).find((k) => k.state === "signing");
@@ -52,6 +60,61 @@ describe("signing keys", () => {
     expect(set.jwks().keys.map((k) => k.kid)).not.toContain(superseding);
     // The new key signs at once rather than a leaked one: until it is due, nothing else can.
     expect(set.signer("ES256").kid).toBe(fresh.find((k) => k.alg === "ES256")!.kid);
+  });
+
+  it("force-retiring the signing key while its predecessor still verifies: the predecessor never signs again", async () => {
+    const hour = 3_600_000;
+    const now = Date.now();
+    // An ES256 key, superseded half an hour ago: it still verifies the tokens it signed.
+    const seedKey = await onlyKeysFrom(now - 3 * hour);
+    const { keys } = await rotateKey(0);
+    const superseding = keys.find((k) => k.alg === "ES256")!.kid;
+    await db().signingKey.update({ where: { kid: superseding }, data: { activeFrom: new Date(now - hour / 2) } });
+    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: seedKey.kid, state: "verifying" }));
+    // The runbook after a leak: rotate, then force-retire the key that signs.
+    const { keys: fresh } = await rotateKey(600);
+    await retireKey(superseding, { force: true });
+    clearCaches();
+    const set = await keySet();
+    // Still published (its tokens verify), but the new key signs, not the one superseded.
+    expect(set.jwks().keys.map((k) => k.kid)).toContain(seedKey.kid);
+    expect(set.signer("ES256").kid).toBe(fresh.find((k) => k.alg === "ES256")!.kid);
+  });
+
+  it.each([
+    ["still verifies", 0.5],
+    ["has expired", 2],
+  ])("force-retiring the signing key without a rotation first: a new key signs at once, never the older one that %s", async (_, hoursAgo) => {
+    const hour = 3_600_000;
+    const now = Date.now();
+    await onlyKeysFrom(now - 3 * hour);
+    const { keys } = await rotateKey(0);
+    const superseding = keys.find((k) => k.alg === "ES256")!.kid;
+    await db().signingKey.update({ where: { kid: superseding }, data: { activeFrom: new Date(now - hoursAgo * hour) } });
+
+    const { replacements } = await retireKey(superseding, { force: true });
+    expect(replacements.map((k) => k.alg)).toEqual(["ES256"]);
+    const replacement = replacements[0]!.kid;
+    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: replacement, alg: "ES256", state: "signing" }));
+    clearCaches();
+    const set = await keySet();
+    expect(set.signer("ES256").kid).toBe(replacement);
+    expect(set.jwks().keys.map((k) => k.kid)).not.toContain(superseding);
+    // The other algorithms' keys were not touched.
+    expect(set.signer("RS256").kid).toBe(keys.find((k) => k.alg === "RS256")!.kid);
+  });
+
+  it("a server finds an algorithm with no key that may sign (retired elsewhere, by hand) and makes one, never signing with a superseded key", async () => {
+    const hour = 3_600_000;
+    const now = Date.now();
+    const seedKey = await onlyKeysFrom(now - 3 * hour);
+    const { keys } = await rotateKey(0);
+    const superseding = keys.find((k) => k.alg === "ES256")!.kid;
+    await db().signingKey.update({ where: { kid: superseding }, data: { activeFrom: new Date(now - hour / 2), retiredAt: new Date(now) } });
+    clearCaches();
+    const signer = (await keySet()).signer("ES256");
+    expect([seedKey.kid, superseding]).not.toContain(signer.kid);
+    expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: signer.kid, alg: "ES256", state: "signing" }));
   });
 
   it("refuses to seal new keys beside keys stored unsealed (run key seal first), and changes nothing", async () => {

@@ -3,12 +3,14 @@ import { AdminError } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
 import { valid } from "@/lib/admin/values.ts";
 import {
+  generateSigningKey,
   generateSigningKeys,
   KeyRetirementRefused,
   listSigningKeys,
   retireSigningKey,
   rotateSigningKey,
   type KeyInfo,
+  type NewSigningKey,
 } from "@/lib/oauth/store/signing-keys.ts";
 import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -72,15 +74,25 @@ async function assertSealedAlike(): Promise<void> {
 
 /**
  * Stops publishing a key. Refused while it signs or may still verify live tokens, unless
- * `force`: then the tokens it signed stop verifying.
+ * `force`: then the tokens it signed stop verifying, and when it was the key that signed, with no
+ * pending key of its algorithm, a new key of its algorithm signs in its place at once (answered).
  */
-export async function retireKey(kid: string, { force = false } = {}): Promise<void> {
-  await change("key.retire", { reason: kid }, async (tx) => {
+export async function retireKey(kid: string, { force = false } = {}): Promise<{ replacements: Array<{ kid: string; alg: SigningAlg }> }> {
+  const key = (await listSigningKeys()).find((k) => k.kid === kid);
+  // Made before the transaction, and sealed as the keys in use are (as by `key rotate`).
+  let replacement: NewSigningKey | undefined;
+  if (force && key?.state === "signing") {
+    await assertSealedAlike();
+    replacement = await generateSigningKey(key.alg);
+  }
+  const details = (made: Array<{ kid: string }>) => ({ reason: made.length === 0 ? kid : `${kid}, replaced by ${made.map((k) => k.kid).join(", ")}` });
+  const replacements = await change("key.retire", details, async (tx) => {
     try {
-      await retireSigningKey(kid, { force }, tx);
+      return await retireSigningKey(kid, { force, replacement }, tx);
     } catch (err) {
       if (err instanceof KeyRetirementRefused) throw new AdminError(err.message);
       throw err;
     }
   });
+  return { replacements };
 }

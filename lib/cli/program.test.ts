@@ -400,6 +400,14 @@ describe("admin CLI", () => {
     expect((await cli(["key", "retire", before])).err).toMatch(/^Error: key \S+ is signing/);
     expect(await cli(["key", "retire", kid, "--force"])).toMatchObject({ status: 0, err: "" });
     expect((await keySet(Date.now() + 3 * 10 ** 9)).jwks().keys.map((k) => k.kid)).not.toContain(kid);
+    // The signing key forced out with no pending ES256 key left: a new one signs in its place.
+    const forced = await cli(["key", "retire", before, "--force"]);
+    const replacement = /^Retired key \S+\nNew ES256 key (\S+): signs now, in its place\n$/.exec(forced.out)?.[1];
+    expect(forced).toMatchObject({ status: 0, err: "" });
+    expect(replacement).toBeDefined();
+    expect((await keySet(Date.now() + 4 * 10 ** 9)).signer("ES256").kid).toBe(replacement);
+    const audit = await db().auditEvent.findFirst({ where: { event: "admin.key.retire", reason: { startsWith: before } } });
+    expect(audit?.reason).toBe(`${before}, replaced by ${replacement}`);
   });
 
   it("retires a key whose id begins with a dash (base64url), not taking it for an option", async () => {

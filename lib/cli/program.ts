@@ -555,8 +555,9 @@ export function buildProgram(io: CliIo): Command {
     // A kid is a JWK thumbprint in base64url: it may begin with "-", which is no option here.
     .allowUnknownOption()
     .action(async (kid: string, o: { force: boolean }) => {
-      await retireKey(kid, { force: o.force });
+      const { replacements } = await retireKey(kid, { force: o.force });
       io.out(`Retired key ${kid}`);
+      for (const k of replacements) io.out(`New ${k.alg} key ${k.kid}: signs now, in its place`);
     });
 
   key

@@ -47,11 +47,23 @@ export async function createSigningKey(client: Prisma.TransactionClient = db(), 
  * its keys before the other's was made reads them again at the first token it does not know
  * (keySetForUnknownKid), not only after KEY_CACHE_SECONDS.
  */
-export async function ensureSigningKey(client: Prisma.TransactionClient = db()): Promise<void> {
-  const usable = await client.signingKey.findMany({ where: { retiredAt: null, activeFrom: { lte: new Date() } }, select: { alg: true }, distinct: ["alg"] });
-  const have = new Set(usable.map((k) => k.alg));
-  for (const alg of SIGNING_ALGS) if (!have.has(alg)) await createSigningKey(client, new Date(), alg);
+export async function ensureSigningKey(client: Prisma.TransactionClient = db(), now = new Date()): Promise<void> {
+  const rows = await client.signingKey.findMany({ select: { kid: true, alg: true, activeFrom: true, retiredAt: true }, orderBy: { activeFrom: "desc" } });
+  for (const alg of withoutSigner(rows, now)) await createSigningKey(client, now, alg);
 }
+
+/**
+ * The algorithms no key may sign for at `now` (`rows` newest first): none signing or pending. A
+ * superseded key is no signer, even when the key that superseded it was retired (force-retired
+ * after a leak, with no rotation first): a new key is made rather than an older one brought back.
+ */
+function withoutSigner(rows: Parameters<typeof keyStates>[0], now: Date): SigningAlg[] {
+  const signers = new Set(keyStates(rows, 0, now).flatMap((k) => (maySign(k.state) ? [k.alg] : [])));
+  return SIGNING_ALGS.filter((alg) => !signers.has(alg));
+}
+
+/** A signing key, or a pending one: it signs from its `activeFrom`, or at once when its algorithm has no other. */
+const maySign = (state: KeyState) => state === "signing" || state === "pending";
 
 // The longest lifetime any workspace or client gives an access or ID token (s).
 const LONGEST_TTL = Prisma.sql`SELECT MAX("ttl") AS "longest" FROM (
@@ -133,14 +145,26 @@ export class KeyRetirementRefused extends Error {}
  * Stops publishing a key. Refused, unless forced, while it signs or while a token it signed may
  * still be alive (retiring it then would make those tokens fail verification).
  */
-export async function retireSigningKey(kid: string, { force = false } = {}, client: Prisma.TransactionClient = db(), now = new Date()): Promise<void> {
-  const key = (await listSigningKeys(client, now)).find((k) => k.kid === kid);
+export async function retireSigningKey(
+  kid: string,
+  { force = false, replacement }: { force?: boolean; replacement?: NewSigningKey } = {},
+  client: Prisma.TransactionClient = db(),
+  now = new Date(),
+): Promise<Array<{ kid: string; alg: SigningAlg }>> {
+  const keys = await listSigningKeys(client, now);
+  const key = keys.find((k) => k.kid === kid);
   if (!key) throw new KeyRetirementRefused(`no key ${kid}`);
-  if (key.state === "retired") return;
+  if (key.state === "retired") return [];
   if (!force && (key.state === "signing" || key.state === "verifying")) {
     throw new KeyRetirementRefused(`key ${kid} is ${key.state}: tokens it signed may still be in use (use --force to retire it anyway)`);
   }
   await client.signingKey.update({ where: { kid }, data: { retiredAt: now } });
+  // The key that signs, forced out with no pending key of its algorithm to take over: a new one
+  // signs in its place at once (`replacement`, made beforehand, or made here), rather than none.
+  if (key.state !== "signing" || keys.some((k) => k.alg === key.alg && k.state === "pending")) return [];
+  const made = replacement?.alg === key.alg ? replacement : await generateSigningKey(key.alg);
+  await storeSigningKey(made, now, client);
+  return [{ kid: made.kid, alg: made.alg }];
 }
 
 /** A key row as the server loads it. */
@@ -153,24 +177,30 @@ export interface SigningKeyRow {
   retiredAt: Date | null;
 }
 
+/** A published key: `maySign` when it signs or is pending, never once superseded (it only verifies). */
+export interface PublishedKeyRow extends SigningKeyRow {
+  maySign: boolean;
+}
+
 /**
  * The key rows to publish now (not retired, not expired), newest first: what every server reads
  * again each KEY_CACHE_SECONDS (lib/oauth/tokens/keys.ts), so in plain SQL, two statements
- * (lib/platform/db.ts). Where an algorithm has no key that can sign (a new database, or one from
- * before RS256 and EdDSA), `ensureSigningKey` makes it first.
+ * (lib/platform/db.ts). Where an algorithm has no key that may sign (a new database, one from
+ * before RS256 and EdDSA, or one whose signing key was retired by hand), `ensureSigningKey` makes
+ * it first.
  */
-export async function publishedKeyRows(now = new Date()): Promise<SigningKeyRow[]> {
+export async function publishedKeyRows(now = new Date()): Promise<PublishedKeyRow[]> {
   const [loaded, longest] = await Promise.all([signingKeyRows(), sqlRows<LongestRow>(db(), LONGEST_TTL)]);
   let rows = loaded;
-  const signing = new Set(rows.filter((r) => r.retiredAt === null && r.activeFrom <= now).map((r) => r.alg));
-  if (SIGNING_ALGS.some((alg) => !signing.has(alg))) {
-    await ensureSigningKey();
+  if (withoutSigner(rows, now).length > 0) {
+    await ensureSigningKey(db(), now);
     rows = await signingKeyRows();
   }
-  const published = new Set(
-    keyStates(rows, atLeastAnHour(longest) * 1000, now).flatMap((k) => (k.state === "retired" || k.state === "expired" ? [] : [k.kid])),
-  );
-  return rows.filter((r) => published.has(r.kid));
+  const states = new Map(keyStates(rows, atLeastAnHour(longest) * 1000, now).map((k) => [k.kid, k.state]));
+  return rows.flatMap((r) => {
+    const state = states.get(r.kid);
+    return state === undefined || state === "retired" || state === "expired" ? [] : [{ ...r, maySign: maySign(state) }];
+  });
 }
 
 async function signingKeyRows(): Promise<SigningKeyRow[]> {

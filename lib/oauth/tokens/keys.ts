@@ -4,7 +4,7 @@ import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { registerCache } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { ACCESS_TOKEN_ALG, isSigningAlg, type SigningAlg } from "@/lib/oauth/protocol/algorithms.ts";
-import { publishedKeyRows } from "@/lib/oauth/store/signing-keys.ts";
+import { publishedKeyRows, type PublishedKeyRow } from "@/lib/oauth/store/signing-keys.ts";
 import { signingKeyContext } from "@/lib/oauth/model/sealed-contexts.ts";
 
 /** A published public key, as it appears in the JWKS (never a private member). */
@@ -16,13 +16,15 @@ interface LoadedKey {
   kid: string;
   alg: SigningAlg;
   activeFrom: number;
+  /** Signing or pending: a superseded key only verifies, even once the key after it is retired. */
+  maySign: boolean;
   publicJwk: PublicJwk;
   privateKey: KeyObject;
   publicKey: KeyObject;
 }
 
 export interface KeySet {
-  /** The key that signs `alg` now: the newest of that algorithm whose `activeFrom` has passed. */
+  /** The key that signs `alg` now: the newest of that algorithm whose `activeFrom` has passed, never a superseded one. */
   signer(alg?: SigningAlg, now?: number): { kid: string; alg: SigningAlg; key: KeyObject };
   /** Public key by `kid` when it is a key of `alg`, for verification; undefined for any other. */
   verifier(kid: string, alg: SigningAlg): KeyObject | undefined;
@@ -41,9 +43,9 @@ function publicMembers(jwk: JWK, kid: string, alg: SigningAlg): PublicJwk {
 // process across reloads: importing costs more than signing.
 const imported = new Map<string, LoadedKey>();
 
-function importRow(row: { kid: string; alg: string; publicJwk: string; privateJwk: string; activeFrom: Date }): LoadedKey {
+function importRow(row: PublishedKeyRow): LoadedKey {
   const known = imported.get(row.kid);
-  if (known) return { ...known, activeFrom: row.activeFrom.getTime() };
+  if (known) return { ...known, activeFrom: row.activeFrom.getTime(), maySign: row.maySign };
   if (!isSigningAlg(row.alg)) throw new Error(`signing key ${row.kid} has an unknown algorithm`);
   const alg = row.alg;
   const publicJwk = publicMembers(JSON.parse(row.publicJwk) as JWK, row.kid, alg);
@@ -51,6 +53,7 @@ function importRow(row: { kid: string; alg: string; publicJwk: string; privateJw
     kid: row.kid,
     alg,
     activeFrom: row.activeFrom.getTime(),
+    maySign: row.maySign,
     publicJwk,
     privateKey: createPrivateKey({ key: JSON.parse(openAtRest(row.privateJwk, signingKeyContext(row.kid))) as JsonWebKey, format: "jwk" }),
     publicKey: createPublicKey({ key: publicJwk as JsonWebKey, format: "jwk" }),
@@ -64,10 +67,11 @@ async function loadKeySet(): Promise<KeySet> {
   const byKid = new Map(keys.map((k) => [k.kid, k]));
   const jwks = { keys: keys.map((k) => k.publicJwk) };
   const byAlg = new Map<SigningAlg, LoadedKey[]>();
-  for (const k of keys) byAlg.set(k.alg, [...(byAlg.get(k.alg) ?? []), k]);
+  for (const k of keys) if (k.maySign) byAlg.set(k.alg, [...(byAlg.get(k.alg) ?? []), k]);
   return {
     signer(alg = ACCESS_TOKEN_ALG, now = Date.now()) {
-      // Newest first; ensureSigningKey guaranteed one of each algorithm active at load time.
+      // Newest first, signing or pending (publishedKeyRows made one of each algorithm if none
+      // was): the newest due, or else the pending one (its key that signed was retired).
       const ofAlg = byAlg.get(alg) ?? [];
       const key = ofAlg.find((k) => k.activeFrom <= now) ?? ofAlg[ofAlg.length - 1];
       if (!key) throw new Error(`no ${alg} signing key`);
