@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { assertProductionSettings, ConfigError, parseSettings, productionProblems } from "@/lib/platform/env.ts";
+import { strictTransportSecurity } from "@/lib/platform/security-headers.mjs";
 
 const production = {
   NODE_ENV: "production",
@@ -19,6 +20,16 @@ describe("settings", () => {
   it("derives APP_URL from PORT and drops a trailing slash", () => {
     expect(parseSettings({ PORT: "4000" }).APP_URL).toBe("http://localhost:4000");
     expect(parseSettings({ APP_URL: "https://a.example/" }).APP_URL).toBe("https://a.example");
+  });
+
+  it("writes APP_URL as the origin it is: scheme and host in lower case, no default port (every https and same-origin check compares it)", () => {
+    expect(parseSettings({ APP_URL: "HTTPS://Login.Example.com:443/" }).APP_URL).toBe("https://login.example.com");
+    expect(parseSettings({ APP_URL: "Http://LOCALHOST:80" }).APP_URL).toBe("http://localhost");
+    expect(parseSettings({ APP_URL: "http://localhost:3100" }).APP_URL).toBe("http://localhost:3100");
+    expect(strictTransportSecurity(parseSettings({ APP_URL: "HTTPS://Login.Example.com" }).APP_URL)).toEqual({
+      key: "Strict-Transport-Security",
+      value: "max-age=63072000; includeSubDomains",
+    });
   });
 
   it.each(["APP_URL", "DATABASE_URL", "NEXTAUTH_SECRET", "LOGIN_CLIENT_SECRET"] as const)("refuses production without %s, naming it", (name) => {

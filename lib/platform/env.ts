@@ -290,7 +290,10 @@ export function parseSettings(env: Env = process.env): Settings {
       `Invalid setting METRICS_PORT: ${raw.METRICS_PORT} is PORT too; the metrics listen on a port of their own: set another (or unset it, and set METRICS_TOKEN to serve /metrics on PORT).`,
     );
   }
-  const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/+$/, "");
+  // The origin as the URL standard writes it (scheme and host in lower case, no default port, no
+  // trailing slash): every "is it https" and same-origin check compares strings with it, so that
+  // HTTPS://Login.Example.com must not pass for http (no Secure cookie, no HSTS).
+  const appUrl = raw.APP_URL === undefined ? `http://localhost:${raw.PORT}` : new URL(raw.APP_URL).origin;
   if (raw.NEXTAUTH_URL !== undefined && !isAppUrlOwn(raw.NEXTAUTH_URL, appUrl)) {
     throw new ConfigError(
       `Invalid setting NEXTAUTH_URL: ${raw.NEXTAUTH_URL} is not APP_URL (${appUrl}); the login app's links and redirects are built on APP_URL: unset NEXTAUTH_URL (npm start sets it to APP_URL).`,
