@@ -277,15 +277,21 @@ export async function confirmFactor(userId: string, factorId: string, at: Date, 
   });
 }
 
+/** A removal proved only as a pending factor may be found a factor confirmed since it was read: nothing was removed. */
+export class FactorConfirmedMeanwhile extends Error {}
+
 /**
  * Removes every factor of a user (their recovery codes with them), with the change's `notice`
  * when a confirmed one went (keepMailIn). Returns how many of them were confirmed: read from the
  * rows this statement deleted, so that of two removals at once, or a confirmation just before,
- * exactly one removal says a confirmed factor went. The user's row is taken first (takeUserRow).
+ * exactly one removal says a confirmed factor went. The user's row is taken first (takeUserRow),
+ * as a confirmation takes it: with `pendingOnly` (the caller proved what proves a pending factor
+ * only), a factor confirmed since the caller read it is FactorConfirmedMeanwhile, and stays.
  */
-export async function removeFactors(userId: string, notice?: MailKeptByChange): Promise<{ confirmed: number }> {
+export async function removeFactors(userId: string, notice?: MailKeptByChange, { pendingOnly = false } = {}): Promise<{ confirmed: number }> {
   return db().$transaction(async (tx) => {
     await takeUserRow(tx, userId);
+    if (pendingOnly && (await tx.mfaFactor.count({ where: { userId, confirmedAt: { not: null } } })) > 0) throw new FactorConfirmedMeanwhile();
     const rows = await tx.$queryRaw<Array<{ confirmedAt: unknown }>>`DELETE FROM "MfaFactor" WHERE "userId" = ${userId} RETURNING "confirmedAt"`;
     const confirmed = rows.filter((row) => row.confirmedAt !== null).length;
     if (confirmed > 0) await keepMailIn(tx, notice);

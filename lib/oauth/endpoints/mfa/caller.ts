@@ -98,14 +98,21 @@ export const confirmedFactor = (caller: MfaCaller) => caller.factors.find((f) =>
  */
 export function assertPasswordMayProve(caller: MfaCaller, params: FormParams, realm: string): void {
   // Both or neither sent: proveUser's invalid_request says so.
-  if (params.get("password") === undefined || params.get("otp") !== undefined) return;
-  if (caller.passedSecondFactor || !confirmedFactor(caller)) return;
-  throw new InsufficientUserAuthentication(
+  if (!provesPendingOnly(caller, params) || !confirmedFactor(caller)) return;
+  throw passwordIsNotEnough(caller, realm);
+}
+
+/** Whether the request's proof is the password from a session that never passed the second factor: it proves no confirmed factor's change. */
+export const provesPendingOnly = (caller: MfaCaller, params: FormParams) =>
+  params.get("password") !== undefined && params.get("otp") === undefined && !caller.passedSecondFactor;
+
+/** RFC 9470 §3: the password refused as proof from a session that never passed the second factor. */
+export const passwordIsNotEnough = (caller: MfaCaller, realm: string) =>
+  new InsufficientUserAuthentication(
     realm,
     "this session signed in without two-step verification: prove it is you with a current code (otp), or sign in with it",
     caller.scheme,
   );
-}
 
 /**
  * Where a signed-in user's proofs at these endpoints (a code, the password) are counted by the

@@ -6,7 +6,7 @@ import { clearCaches } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { routes, type WorkspaceRoute } from "@/lib/oauth/routes.ts";
-import { call, expectNoStore, ISSUER, postToken, signIn, SPA } from "@/lib/testing/oauth.ts";
+import { call, expectNoStore, ISSUER, postToken, routeContext, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, DAVE, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 
 afterEach(() => {
@@ -220,6 +220,48 @@ describe("enrolment from a signed-in session", () => {
     expect(decodeJwt(stepped).amr).toEqual(["pwd", "otp", "mfa"]);
     expect((await regenerate(stepped, { password: gus.password })).status).toBe(200);
     expect((await remove(stepped, { password: gus.password })).status).toBe(204);
+  });
+
+  it("decides on the factor as it is once the body is in: a removal held back while the factor was confirmed needs a code", async () => {
+    const ivy = await newUser("ivy");
+    // Whoever else has the password, with a session from before the enrolment, opens a removal
+    // while the owner's factor is pending, and holds its body back until it is confirmed.
+    const before = await signIn({ ...SPA, ...ivy });
+    const { access_token } = await signIn({ ...SPA, ...ivy });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: ivy.password })).json();
+    let release = () => {};
+    let reading = () => {};
+    const read = new Promise<void>((resolve) => (reading = resolve));
+    // Pulled only when the endpoint reads it: by then it has read the caller's factors.
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          reading();
+          return new Promise<void>((resolve) => {
+            release = () => {
+              controller.enqueue(new TextEncoder().encode(new URLSearchParams({ password: ivy.password }).toString()));
+              controller.close();
+              resolve();
+            };
+          });
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const held = routes.mfaRemove.POST!(
+      new Request(`${ISSUER}/mfa/remove`, {
+        method: "POST",
+        body,
+        duplex: "half",
+        headers: { ...bearer(before.access_token), "Content-Type": "application/x-www-form-urlencoded" },
+      } as RequestInit),
+      routeContext(),
+    );
+    await read;
+    expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
+    release();
+    await expectStepUp(await held);
+    expect(await db().mfaFactor.count({ where: { user: { username: "ivy" }, confirmedAt: { not: null } } })).toBe(1);
   });
 
   it("takes the access token only for changes: an mfa_token is refused there", async () => {

@@ -2,9 +2,17 @@ import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
 import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { NO_STORE, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { removeFactors } from "@/lib/oauth/store/mfa.ts";
+import { FactorConfirmedMeanwhile, removeFactors } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import {
+  assertPasswordMayProve,
+  confirmedFactor,
+  mfaCaller,
+  passwordIsNotEnough,
+  proofAddress,
+  provesPendingOnly,
+  requireSignedIn,
+} from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
@@ -26,7 +34,11 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   // A pending enrolment alone never gated a sign-in: removing it turns nothing off. What was
   // removed, not what the caller's factors were when read: one confirmed meanwhile is told too.
   const notice = noticeFor(caller.user.id, { kind: "mfa_disabled" });
-  const { confirmed } = await removeFactors(caller.user.id, notice);
+  // The factors were read before the body, which may have been held back while one was confirmed:
+  // a password that proved a pending factor only removes nothing confirmed meanwhile.
+  const { confirmed } = await removeFactors(caller.user.id, notice, { pendingOnly: provesPendingOnly(caller, params) }).catch((err: unknown) => {
+    throw err instanceof FactorConfirmedMeanwhile ? passwordIsNotEnough(caller, workspace.issuer) : err;
+  });
   if (confirmed > 0) sendKept(notice, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }
