@@ -101,6 +101,9 @@ async function withSession(request: NextRequest, next: () => NextResponse): Prom
   const outcome = await refreshSession(token);
   if (outcome.kind === "ended") return endSession(request, next);
   if (outcome.kind === "refreshed") return keepRefreshed(request, next, outcome.token);
+  // The refresh failed, and the access token has expired: UserInfo would refuse it whatever became
+  // of the session, which an outage must not end. The refresh is tried again at the next request.
+  if (outcome.kind === "deferred" && token.tokens.expiresAt <= Date.now()) return next();
   // A network failure ("unknown") keeps the session: see sessionLiveness.
   if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next);
   return next();

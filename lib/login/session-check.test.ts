@@ -280,6 +280,22 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(deletesCookie(res)).toBe(true);
   });
 
+  it("keeps a session whose access token has expired while the refresh fails: UserInfo's 401 for that token says nothing of the session", async () => {
+    const tokens = { ...(await signedIn()), expiresAt: Date.now() - 1000 };
+    const dueTokens = { ...(await signedIn()), expiresAt: Date.now() + 30_000 };
+    const failingRefresh: Tamper = async (url, respond) =>
+      url.pathname.endsWith("/oauth2/token") ? Response.json({ error: "server_error" }, { status: 500 }) : userinfoAnswers(401)(url, respond);
+    tamper = failingRefresh;
+    const res = await loginProxy(await request("/account", tokens));
+    expect(res.headers.get("x-middleware-next")).toBe("1");
+    expect(res.headers.get("set-cookie")).toBeNull();
+    expect(userinfoCalls()).toBe(0);
+    // Its access token still good (due for refresh only), the session is asked about as ever.
+    const due = await loginProxy(await request("/account", dueTokens));
+    expect(due.status).toBe(307);
+    expect(deletesCookie(due)).toBe(true);
+  });
+
   it("hands next-auth's routes the request without the session, and deletes the cookie", async () => {
     const tokens = await signedIn();
     tamper = userinfoAnswers(401);

@@ -53,7 +53,8 @@ export function needsRefresh(tokens: SessionTokens, now = Date.now()): boolean {
   return now >= tokens.expiresAt - refreshMargin(tokens);
 }
 
-export type RefreshOutcome = { kind: "refreshed"; token: JWT } | { kind: "ended"; reason: string } | { kind: "unchanged" };
+/** `deferred`: the refresh failed (an unreachable, busy or failing server) and is tried again at the next request. */
+export type RefreshOutcome = { kind: "refreshed"; token: JWT } | { kind: "ended"; reason: string } | { kind: "unchanged" } | { kind: "deferred" };
 
 // Refreshes in flight or just done, by the refresh token they spend. Several requests of one
 // browser arriving with the same cookie share one refresh instead of each spending the token
@@ -96,7 +97,7 @@ export function refreshSession(token: JWT, now = Date.now()): Promise<RefreshOut
     (err: unknown): RefreshOutcome => {
       if (!endsSession(err)) {
         inFlight.delete(refreshToken);
-        return { kind: "unchanged" };
+        return { kind: "deferred" };
       }
       return { kind: "ended", reason: err instanceof SignInError ? err.reason : "error" };
     },

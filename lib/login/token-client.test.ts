@@ -322,7 +322,7 @@ describe("refreshSession", () => {
     const session = await expiring();
     requests.length = 0;
     tamper = async (url, _request, respond) => (url.pathname.endsWith("/oauth2/token") ? answer() : respond());
-    expect(await refreshSession(session)).toEqual({ kind: "unchanged" });
+    expect(await refreshSession(session)).toEqual({ kind: "deferred" });
     tamper = undefined;
     expect((await refreshSession(session)).kind).toBe("refreshed");
     expect(tokenRequests()).toHaveLength(2);
@@ -333,7 +333,7 @@ describe("refreshSession", () => {
     tamper = async () => {
       throw new TypeError("fetch failed");
     };
-    expect(await refreshSession(session)).toEqual({ kind: "unchanged" });
+    expect(await refreshSession(session)).toEqual({ kind: "deferred" });
   });
 });
 
