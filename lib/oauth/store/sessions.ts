@@ -180,12 +180,18 @@ export async function listUserSessions(userId: string, now = new Date()): Promis
     }));
 }
 
-/** Ends the session `id` if it is one of the user's, not ended yet nor past its end; false when there is none such. */
+/**
+ * Ends the session `id` if it is one of the user's, not ended yet nor past its end; false when
+ * there is none such. As anything that signs a session of the user's out (endUserSessions), it
+ * spends the links of a pending change of address: the session ended may be the one that asked
+ * for it (a link is not tied to its session), and whoever it signs out must not finish that.
+ */
 export async function endSessionOf(userId: string, id: string, now = new Date()): Promise<boolean> {
   return db().$transaction(async (tx) => {
     const mine = await tx.session.findFirst({ where: { id, userId, endedAt: null, expiresAt: { gt: now } }, select: { id: true } });
     if (!mine) return false;
     await endSession(id, tx);
+    await tx.accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
     return true;
   });
 }

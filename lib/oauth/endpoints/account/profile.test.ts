@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backgroundSettled } from "@/lib/platform/background.ts";
 import { db } from "@/lib/platform/db.ts";
@@ -178,6 +179,28 @@ describe("PATCH /account/profile", () => {
     expect(await (await getProfile(token)).json()).toMatchObject({ pending_email: `${username}.new@example.com` });
     expect([200, 204]).toContain((await cancel(token, username)).status);
     expect(await (await getProfile(token)).json()).not.toHaveProperty("pending_email");
+    expect(await (await verify(link)).json()).toEqual({
+      error: "invalid_verification_token",
+      error_description: "the confirmation link has been used already",
+    });
+    expect((await db().user.findFirstOrThrow({ where: { username } })).email).toBe(`${username}@example.com`);
+  });
+
+  it("cancels a pending address change when the owner ends, from another session, the session that asked for it", async () => {
+    const username = await newUser();
+    // Whoever got one sign-in asks for their own address; the owner, signed in elsewhere, ends that session.
+    const theirs = await accessToken(username);
+    const owners = await accessToken(username);
+    expect((await patchProfile(theirs, { email: "mallory@evil.example", current_password: `${username}-password-1` })).status).toBe(200);
+    const link = LINK.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
+    const sid = String(decodeJwt(theirs).sid);
+    const ended = await call(routes.accountSession, `${ISSUER}/account/sessions/${sid}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${owners}` },
+      params: { id: sid },
+    });
+    expect(ended.status).toBe(204);
+    expect(await (await getProfile(owners)).json()).not.toHaveProperty("pending_email");
     expect(await (await verify(link)).json()).toEqual({
       error: "invalid_verification_token",
       error_description: "the confirmation link has been used already",
