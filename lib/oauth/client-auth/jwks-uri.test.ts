@@ -9,6 +9,8 @@ import { clientJwksUri } from "@/lib/admin/values.ts";
 import { ASSERTION_TYPE } from "@/lib/oauth/client-auth/jwt-assertion.ts";
 import { fetchJwks, isPublicAddress } from "@/lib/oauth/client-auth/jwks-uri.ts";
 import { ISSUER, postToken } from "@/lib/testing/oauth.ts";
+import { db } from "@/lib/platform/db.ts";
+import { settings } from "@/lib/platform/env.ts";
 
 // private_key_jwt with keys the server fetches from the client's jwks_uri, and the SSRF rules of
 // that fetch. Outside production a local http server may serve them (as here).
@@ -56,7 +58,7 @@ beforeAll(async () => {
     ["remote-missing", "/missing"],
     ["remote-failing", "/failing"],
     ["remote-flaky", "/flaky"],
-    ...["stale", "rotating", "malformed"].map((name) => [`remote-${name}`, `/served/${name}`]),
+    ...["stale", "rotating", "malformed", "locking"].map((name) => [`remote-${name}`, `/served/${name}`]),
   ]) {
     await addClient({
       workspace: "demo/default",
@@ -134,6 +136,23 @@ describe("private_key_jwt with a jwks_uri", () => {
       const statuses = await Promise.all([tokenRequest("remote-rotating", "rotated-2"), tokenRequest("remote-rotating", "rotated-2")]);
       expect(statuses.map((r) => r.status)).toEqual([200, 200]);
       expect(count("rotating")).toBe(2);
+    });
+
+    it("never counts a new kid its copy lacks as a wrong key while that copy cannot be fetched again yet (OIDC Core §10.1.1)", async () => {
+      modes.locking = "keys";
+      expect((await tokenRequest("remote-locking")).status).toBe(200);
+      // The client rotates and signs with its new key at once: until the copy may be fetched
+      // again, each is refused, and none of them counts towards the client's lockout.
+      modes.locking = "rotated";
+      for (let i = 0; i < settings().LOCKOUT_USER_IP_LIMIT + 1; i += 1) {
+        const res = await tokenRequest("remote-locking", "rotated-2");
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+      }
+      expect(await db().failedLogin.count({ where: { username: "remote-locking" } })).toBe(0);
+      later(61_000);
+      expect((await tokenRequest("remote-locking", "rotated-2")).status).toBe(200);
+      expect(count("locking")).toBe(2);
     });
 
     it("serves the old copy while the client's server fails, up to 5 minutes past its age", async () => {

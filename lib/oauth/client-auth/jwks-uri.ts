@@ -199,6 +199,13 @@ function askAgain(uri: string, rules: FetchRules, now: number, entry: Fetched): 
   return asking;
 }
 
+/**
+ * A key the copy of a client's keys lacks, while that copy could not be fetched again (it was
+ * within the last REFETCH_AFTER_MS, or the client's server failed): the client may have rotated
+ * (OIDC Core §10.1.1), so this says nothing of whether its signature is right. Not a wrong key.
+ */
+export class KeyNotFetchedYet extends Error {}
+
 /** The key resolver of a client's `jwks_uri`, fetched (or refreshed on an unknown kid) under `rules`. */
 export async function remoteKeys(uri: string, rules: FetchRules, now = Date.now()): Promise<JWTVerifyGetKey> {
   const keys = await load(uri, rules, now);
@@ -210,7 +217,7 @@ export async function remoteKeys(uri: string, rules: FetchRules, now = Date.now(
       if (!(err instanceof joseErrors.JWKSNoMatchingKey) || !entry || entry.failed) throw err;
       // One fetch under way serves every request that waits for it.
       const fresh = await (entry.askingAgain ?? (now - entry.askedAgainAt >= REFETCH_AFTER_MS ? askAgain(uri, rules, now, entry) : undefined));
-      if (!fresh) throw err;
+      if (!fresh) throw new KeyNotFetchedYet("no such key in the client's keys as last fetched, which may not be fetched again yet");
       return fresh(header, token);
     }
   };

@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { MAX_CLIENT_ID, type Presented, type VerifyContext } from "@/lib/oauth/client-auth/method.ts";
+import { KeyNotFetchedYet } from "@/lib/oauth/client-auth/jwks-uri.ts";
 import type { StoredClient } from "@/lib/oauth/model/client.ts";
 import { InvalidClient, InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import type { FormParams } from "@/lib/oauth/protocol/form.ts";
@@ -109,6 +110,8 @@ export async function verifyAssertion(
   try {
     ({ payload } = typeof key === "function" ? await jwtVerify(assertion, key, options) : await jwtVerify(assertion, key, options));
   } catch (err) {
+    // Refused without counting: the client may have rotated its keys since they were fetched.
+    if (err instanceof KeyNotFetchedYet) throw refused(`client_assertion refused: ${err.message}`);
     const code = err instanceof joseErrors.JOSEError ? err.code : "malformed";
     if (WRONG_KEY.has(code)) return false;
     throw refused(`client_assertion refused: ${code}${err instanceof joseErrors.JWTClaimValidationFailed ? ` (${err.claim})` : ""}`);
