@@ -147,6 +147,27 @@ describe.runIf(onPostgres)("a deletion and a request writing for the same user (
     expect(await db().session.count({ where: { id: familyId } })).toBe(0);
   });
 
+  it.each(["the workspace", "the user", "the client"])(
+    "a refresh that consumed its token finishes binding its session to a DPoP key, then %s is deleted with both",
+    async (what) => {
+      const familyId = await refreshConsumes();
+      await bothFinish(deletions[what]!, () => request.query(`UPDATE "Session" SET "dpopJkt" = 'jkt' WHERE "id" = $1 AND "dpopJkt" IS NULL`, [familyId]));
+      expect(await db().refreshToken.count({ where: { familyId } })).toBe(0);
+      expect(await db().session.count({ where: { id: familyId } })).toBe(0);
+    },
+  );
+
+  it.each(["the workspace", "the user", "the client"])(
+    "a sign-out that revoked its session's tokens finishes ending the session, then %s is deleted with both",
+    async (what) => {
+      const familyId = await refreshConsumes();
+      await request.query(`UPDATE "RefreshToken" SET "revokedAt" = now() WHERE "familyId" = $1 AND "revokedAt" IS NULL`, [familyId]);
+      await bothFinish(deletions[what]!, () => request.query(`UPDATE "Session" SET "endedAt" = now() WHERE "id" = $1 AND "endedAt" IS NULL`, [familyId]));
+      expect(await db().refreshToken.count({ where: { familyId } })).toBe(0);
+      expect(await db().session.count({ where: { id: familyId } })).toBe(0);
+    },
+  );
+
   it.each([
     ["a TOTP code", "the workspace"],
     ["a TOTP code", "the user"],

@@ -59,8 +59,10 @@ export function deletionReason(what: string, impact: Deletion): string {
  *   client and the user: the users' rows are taken first, by the same no-op update (it takes no
  *   lock that keeps a refresh from referring to the user);
  * - a refresh consumes its token first, then writes the successor, which references the client
- *   and the user: the tokens go before the users and the clients.
- * - a sign-out ends its session, then revokes the session's tokens: the sessions go first.
+ *   and the user, and may bind its session to a DPoP key: the tokens go before the sessions, the
+ *   users and the clients;
+ * - a sign-out (or a session ended from the account) revokes the session's tokens, then ends the
+ *   session: the same order.
  * - a second step spends its code (the factor's row, or a recovery code's) and then ends its
  *   challenge: the users' factors, with their recovery codes, go before their challenges (which
  *   the user row's cascade would otherwise take first).
@@ -73,8 +75,8 @@ export async function deleteSessionsFirst(tx: Prisma.TransactionClient, holder: 
   if ("userId" in holder) await takeUserRow(tx, holder.userId);
   // A workspace's by its users (indexed), whose are all of its clients' too.
   const where = "workspaceId" in holder ? { user: { workspaceId: holder.workspaceId } } : holder;
-  await tx.session.deleteMany({ where });
   await tx.refreshToken.deleteMany({ where });
+  await tx.session.deleteMany({ where });
   // A client's deletion takes its challenges and no factor: it never waits for a second step's code.
   if ("clientId" in holder) return;
   await tx.mfaFactor.deleteMany({ where: "userId" in holder ? holder : { user: { workspaceId: holder.workspaceId } } });
