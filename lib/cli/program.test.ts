@@ -57,6 +57,25 @@ describe("admin CLI", () => {
     expect(JSON.parse((await cli(["workspace", "branding", "demo/default", "--json"])).out)[0].name).toBeNull();
   });
 
+  it("refuses to prune in production without AUDIT_RETENTION_DAYS: the audit trail is never cut at this shell's default", async () => {
+    const { AUDIT_RETENTION_DAYS: _, ...rest } = process.env;
+    const workspaceId = (await db().workspace.findFirstOrThrow()).id;
+    const old = await db().auditEvent.create({
+      data: { workspaceId, event: "token.password", outcome: "success", createdAt: new Date(Date.now() - 120 * 86_400_000) },
+    });
+    const refused = await cli(["prune"], { env: { ...rest, NODE_ENV: "production" } });
+    expect(refused).toMatchObject({
+      status: 1,
+      out: "",
+      err: "Error: prune deletes the audit events older than AUDIT_RETENTION_DAYS, which this shell does not set: set it as the servers have it (their default is 90), e.g. AUDIT_RETENTION_DAYS=90 npm run cli -- prune; nothing was deleted.\nSee .env.example.\n",
+    });
+    expect(await db().auditEvent.count({ where: { id: old.id } })).toBe(1);
+    // Set (as the servers have it), the audit events past it are pruned.
+    expect(settings().AUDIT_RETENTION_DAYS).toBe(90);
+    expect((await cli(["prune", "--json"], { env: { ...rest, NODE_ENV: "production", AUDIT_RETENTION_DAYS: "90" } })).status).toBe(0);
+    expect(await db().auditEvent.count({ where: { id: old.id } })).toBe(0);
+  });
+
   it("refuses to run in production without DATABASE_URL: the development file is never a production database", async () => {
     const { DATABASE_URL: _, ...rest } = process.env;
     const before = await db().workspace.count();

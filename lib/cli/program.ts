@@ -672,13 +672,21 @@ interface ClientSetOptions {
  * default, prisma/data/dev.db, is development's: a production shell without DATABASE_URL (set
  * only in the service's unit, say) would change, or restore, a database no server uses.
  */
+const isHelp = (arg: string) => arg === "--help" || arg === "-h" || arg === "help";
+
 function checkSettings(env: Env, argv: readonly string[]): void {
   const { databaseFile } = parseSettings(env);
   if (env.NODE_ENV === "production") assertProductionSettings(env, ["DATABASE_URL"]);
+  // What the servers keep of the audit trail is their setting: cut at this shell's default, the
+  // rest would be gone for good.
+  if (env.NODE_ENV === "production" && argv[0] === "prune" && env.AUDIT_RETENTION_DAYS === undefined && !argv.some(isHelp))
+    throw new ConfigError(
+      "prune deletes the audit events older than AUDIT_RETENTION_DAYS, which this shell does not set: set it as the servers have it (their default is 90), e.g. AUDIT_RETENTION_DAYS=90 npm run cli -- prune; nothing was deleted.",
+    );
   // SQLite would make an empty file there (and its log), then fail on the first missing table.
   // A restore makes the file; help needs none.
   const restores = argv[0] === "database" && argv[1] === "restore";
-  const helps = argv.length === 0 || argv.some((a) => a === "--help" || a === "-h" || a === "help");
+  const helps = argv.length === 0 || argv.some(isHelp);
   if (databaseFile !== undefined && !fs.existsSync(databaseFile) && !restores && !helps)
     throw new AdminError(`No database at ${databaseFile}: run \`npm run setup\` to make one there, or set DATABASE_URL to the database the servers use`);
 }
