@@ -11,7 +11,8 @@ import { costlyRsaMember, hasPrivateMember, RSA_LIMITS } from "@/lib/oauth/proto
 // issue #16 apply.
 
 // Where a production server never connects on a client's behalf: loopback, private, link-local,
-// shared, multicast and reserved ranges (RFC 6890), IPv4 and IPv6.
+// shared, documentation, multicast and reserved ranges (RFC 6890's not globally reachable ones),
+// IPv4 and IPv6.
 const INTERNAL = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
@@ -21,8 +22,11 @@ for (const [net, prefix] of [
   ["169.254.0.0", 16],
   ["172.16.0.0", 12],
   ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
   ["192.168.0.0", 16],
   ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
   ["224.0.0.0", 3],
 ] as const)
   INTERNAL.addSubnet(net, prefix, "ipv4");
@@ -35,10 +39,13 @@ for (const [net, prefix] of [
   ["::ffff:0:0:0", 96],
   ["64:ff9b::", 96],
   ["64:ff9b:1::", 48],
+  ["100::", 64],
   ["2001::", 32],
+  ["2001:db8::", 32],
   ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
+  ["fec0::", 10],
   ["ff00::", 8],
 ] as const)
   INTERNAL.addSubnet(net, prefix, "ipv6");

@@ -3,6 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { CLOCK_SKEW_SECONDS } from "@/lib/oauth/tokens/verify.ts";
 import * as oauth from "oauth4webapi";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
@@ -260,6 +261,17 @@ describe("DPoP at the token endpoint (RFC 9449 §5)", () => {
     ["no JWT at all", async () => ({ DPoP: "not-a-jwt" })],
   ])("refuses a proof with %s: 400 invalid_dpop_proof", async (_, headers) => {
     await expectTokenError(await password(await headers()), "invalid_dpop_proof");
+  });
+
+  it.each([
+    ["an iat past the proof's age", { iat: -(60 + 31) }, "the DPoP proof's iat is not recent"],
+    ["an exp past, its iat recent", { claims: { exp: -(CLOCK_SKEW_SECONDS + 1) } }, "the DPoP proof has expired (its exp is past)"],
+  ])("says what is wrong with %s", async (_, offsets, description) => {
+    const at = now();
+    const o = "iat" in offsets ? { iat: at + offsets.iat } : { claims: { exp: at + offsets.claims.exp } };
+    const res = await password({ DPoP: await proof(key, o) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_dpop_proof", error_description: description });
   });
 
   it.each([

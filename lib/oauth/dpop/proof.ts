@@ -178,6 +178,7 @@ export async function verifyDpopProof(request: OAuthRequest, context: ProofConte
       requiredClaims: ["jti", "htm", "htu", "iat"],
     }));
   } catch (err) {
+    if (err instanceof joseErrors.JWTExpired && err.claim === "exp") throw refuse("the DPoP proof has expired (its exp is past)", err.code);
     if (err instanceof joseErrors.JWTExpired || (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "iat")) {
       throw refuse("the DPoP proof's iat is not recent", err.code);
     }
