@@ -72,6 +72,7 @@ const UNKNOWN_CLIENT: StoredClient = {
   dpopBoundAccessTokens: false,
   passwordResetUri: null,
   disabled: true,
+  createdAt: 0,
 };
 
 /**

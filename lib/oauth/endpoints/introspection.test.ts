@@ -1,5 +1,7 @@
 import { decodeJwt } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { addClient, deleteClient } from "@/lib/admin/clients.ts";
+import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
 import { ALICE, basic, BACKEND_BASIC, introspect, ISSUER, postIntrospect, postToken, SERVICE_BASIC, signIn, SPA } from "@/lib/testing/oauth.ts";
 
@@ -79,6 +81,27 @@ describe("introspection (RFC 7662)", () => {
     const tokens = await signIn();
     const res = await postIntrospect({ token: tokens.access_token }, SERVICE_BASIC);
     expect((await res.json()).active).toBe(true);
+  });
+
+  it("says inactive for a deleted client's token, also once a client of that client_id is added again", async () => {
+    const add = () => addClient({ workspace: "demo/default", clientId: "phoenix", grants: ["client_credentials"], scopes: ["introspect_tokens"] });
+    const first = await add();
+    const res = await postToken({ grant_type: "client_credentials" }, { Authorization: basic("phoenix", first.secret!) });
+    const { access_token } = (await res.json()) as { access_token: string };
+    expect((await introspect(access_token)).active).toBe(true);
+    await deleteClient("demo/default", "phoenix");
+    clearCaches();
+    expect(await introspect(access_token)).toEqual({ active: false });
+    // Added again (its secret had leaked, say), a minute on: the old one's tokens stay dead.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 60_000);
+      await add();
+      clearCaches();
+      expect(await introspect(access_token)).toEqual({ active: false });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("says inactive for a consumed refresh token and for a disabled user's tokens", async () => {

@@ -44,9 +44,12 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
     return { valid: false, reason: "bad claims" };
   }
   if (claims.sid !== undefined && typeof claims.sid !== "string") return { valid: false, reason: "bad claims" };
-  // A disabled (or deleted) client's tokens die with it, like a disabled user's.
+  // A disabled (or deleted) client's tokens die with it, like a disabled user's, and stay dead
+  // when a client of the same client_id is added again: issued before it (beyond the clocks'
+  // skew), a token is the deleted one's. (A user's token dies with its session besides.)
   const client = await findClient(workspace.id, claims.client_id);
   if (!client || client.disabled) return { valid: false, reason: "client disabled", claims };
+  if (claims.iat * 1000 < client.createdAt - CLOCK_SKEW_SECONDS * 1000) return { valid: false, reason: "client added again since", claims };
   // A user's token (it names the identity pool): its user comes in the same round trip.
   const { state, user } = await accessTokenState(claims.jti, claims.sid, claims.idp === undefined ? undefined : { workspaceId: workspace.id, id: claims.sub });
   if (state !== "live") return { valid: false, reason: state, claims };
