@@ -72,7 +72,6 @@ const UNKNOWN_CLIENT: StoredClient = {
   dpopBoundAccessTokens: false,
   passwordResetUri: null,
   disabled: true,
-  createdAt: 0,
 };
 
 /**

@@ -1,5 +1,7 @@
 import { decodeJwt } from "jose";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { clientTokenJti, mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
+import { findWorkspace } from "@/lib/oauth/store/workspaces.ts";
 import { addClient, deleteClient } from "@/lib/admin/clients.ts";
 import { clearCaches } from "@/lib/platform/caches.ts";
 import { db } from "@/lib/platform/db.ts";
@@ -92,16 +94,48 @@ describe("introspection (RFC 7662)", () => {
     await deleteClient("demo/default", "phoenix");
     clearCaches();
     expect(await introspect(access_token)).toEqual({ active: false });
-    // Added again (its secret had leaked, say), a minute on: the old one's tokens stay dead.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      vi.setSystemTime(Date.now() + 60_000);
-      await add();
-      clearCaches();
-      expect(await introspect(access_token)).toEqual({ active: false });
-    } finally {
-      vi.useRealTimers();
-    }
+    // Added again (its secret had leaked, say): the old one's tokens stay dead, its own live.
+    const again = await add();
+    clearCaches();
+    expect(await introspect(access_token)).toEqual({ active: false });
+    const own = await postToken({ grant_type: "client_credentials" }, { Authorization: basic("phoenix", again.secret!) });
+    expect((await introspect(((await own.json()) as { access_token: string }).access_token)).active).toBe(true);
+  });
+
+  it("takes a client's token issued before its jti named the client's row (an upgrade) as its own", async () => {
+    const client = await db().client.findFirstOrThrow({ where: { clientId: "demo-service" } });
+    const workspace = await findWorkspace("demo", "default");
+    const plain = await mintAccessToken({
+      workspace,
+      clientId: "demo-service",
+      audiences: [],
+      subject: "demo-service",
+      scope: ["introspect_tokens"],
+      ttl: 300,
+    });
+    expect(plain.claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await introspect(plain.token)).active).toBe(true);
+    const tagged = await mintAccessToken({
+      workspace,
+      clientId: "demo-service",
+      audiences: [],
+      subject: "demo-service",
+      scope: ["introspect_tokens"],
+      ttl: 300,
+      jti: clientTokenJti(client.id),
+    });
+    expect((await introspect(tagged.token)).active).toBe(true);
+    // Another row's tag is another client's token.
+    const other = await mintAccessToken({
+      workspace,
+      clientId: "demo-service",
+      audiences: [],
+      subject: "demo-service",
+      scope: ["introspect_tokens"],
+      ttl: 300,
+      jti: clientTokenJti("another-row"),
+    });
+    expect(await introspect(other.token)).toEqual({ active: false });
   });
 
   it("says inactive for a consumed refresh token and for a disabled user's tokens", async () => {

@@ -2,7 +2,7 @@ import { UnauthorizedClient } from "@/lib/oauth/protocol/errors.ts";
 import { json, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { grantScope, parseScope, USER_SCOPES } from "@/lib/oauth/protocol/scopes.ts";
 import type { TokenResponse } from "@/lib/oauth/tokens/response.ts";
-import { mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
+import { clientTokenJti, mintAccessToken } from "@/lib/oauth/tokens/mint.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
 
 /**
@@ -23,6 +23,7 @@ async function handle({ params, client, workspace, dpop }: GrantRequest): Promis
     scope,
     ttl: client.accessTokenTtl ?? workspace.accessTokenTtl,
     jkt: dpop?.jkt,
+    jti: clientTokenJti(client.id),
   });
   const body: TokenResponse = {
     access_token: access.token,

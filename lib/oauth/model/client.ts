@@ -47,11 +47,6 @@ export interface StoredClient {
   /** Its page where password-reset links lead (a confidential client only); null: it offers no recovery. */
   passwordResetUri: string | null;
   disabled: boolean;
-  /**
-   * When its row was made (ms): a token issued before it is another client's, one of the same
-   * client_id deleted since (its tokens must not come back with this one).
-   */
-  createdAt: number;
 }
 
 /** A client that has proven who it is on this request (or, for a public client, named itself). */

@@ -89,7 +89,6 @@ function toStoredClient(row: ClientRow): StoredClient {
     dpopBoundAccessTokens: Boolean(row.dpopBoundAccessTokens),
     passwordResetUri: row.passwordResetUri,
     disabled: Boolean(row.disabled),
-    createdAt: new Date(row.createdAt).getTime(),
   };
 }
 

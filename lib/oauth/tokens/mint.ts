@@ -60,7 +60,28 @@ export interface AccessTokenInput extends TokenInput {
   user?: { amr: string[]; sid: string };
   /** The thumbprint of the DPoP key to bind the token to (RFC 9449 §6.1). */
   jkt?: string;
+  /** Its `jti` (clientTokenJti for a client's own token); random when not given. */
+  jti?: string;
 }
+
+/**
+ * The `jti` of a client's own token (client credentials, no session to die with): random, then a
+ * tag of the client's row, so that a client of the same client_id added again after a deletion
+ * (another row) never takes the deleted one's tokens for its own (isJtiOfClient). RFC 9068 leaves
+ * the form of a `jti` to its issuer.
+ */
+export function clientTokenJti(clientRowId: string): string {
+  const random = randomUUID();
+  return `${random}.${rowTag(clientRowId, random)}`;
+}
+
+/** Whether a `jti` is of a token issued to the client row `clientRowId`; true when it has no tag (a user's token, or one issued before tags). */
+export function isJtiOfClient(jti: string, clientRowId: string): boolean {
+  const dot = jti.indexOf(".");
+  return dot === -1 || jti.slice(dot + 1) === rowTag(clientRowId, jti.slice(0, dot));
+}
+
+const rowTag = (clientRowId: string, random: string) => createHash("sha256").update(`${clientRowId}.${random}`).digest("base64url").slice(0, 16);
 
 /** An ES256 JWT access token, `typ: at+jwt` (RFC 9068): ES256 whatever the client's ID tokens use. */
 export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedToken<AccessTokenClaims>> {
@@ -74,7 +95,7 @@ export async function mintAccessToken(input: AccessTokenInput): Promise<IssuedTo
     exp: iat + input.ttl,
     iat,
     nbf: iat,
-    jti: randomUUID(),
+    jti: input.jti ?? randomUUID(),
     scp: [...input.scope],
     scope: input.scope.join(" "),
     tid: input.workspace.tenant,

@@ -3,7 +3,7 @@ import { keySet, keySetForUnknownKid, type KeySet } from "@/lib/oauth/tokens/key
 import { verifyJwt } from "@/lib/oauth/tokens/jws.ts";
 import { ACCESS_TOKEN_ALG } from "@/lib/oauth/protocol/algorithms.ts";
 import { accessTokenState, type TokenHolder } from "@/lib/oauth/store/sessions.ts";
-import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
+import { isJtiOfClient, type AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 
 /** Tolerated clock difference between instances and resource servers (seconds). */
@@ -45,11 +45,11 @@ export async function checkAccessToken(token: string, workspace: Workspace): Pro
   }
   if (claims.sid !== undefined && typeof claims.sid !== "string") return { valid: false, reason: "bad claims" };
   // A disabled (or deleted) client's tokens die with it, like a disabled user's, and stay dead
-  // when a client of the same client_id is added again: issued before it (beyond the clocks'
-  // skew), a token is the deleted one's. (A user's token dies with its session besides.)
+  // when a client of the same client_id is added again: its own tokens' jti names its row. (A
+  // user's token dies with its session.)
   const client = await findClient(workspace.id, claims.client_id);
   if (!client || client.disabled) return { valid: false, reason: "client disabled", claims };
-  if (claims.iat * 1000 < client.createdAt - CLOCK_SKEW_SECONDS * 1000) return { valid: false, reason: "client added again since", claims };
+  if (claims.sid === undefined && !isJtiOfClient(claims.jti, client.id)) return { valid: false, reason: "client added again since", claims };
   // A user's token (it names the identity pool): its user comes in the same round trip.
   const { state, user } = await accessTokenState(claims.jti, claims.sid, claims.idp === undefined ? undefined : { workspaceId: workspace.id, id: claims.sub });
   if (state !== "live") return { valid: false, reason: state, claims };
