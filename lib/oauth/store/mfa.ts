@@ -235,15 +235,24 @@ export async function factorsOf(userId: string): Promise<StoredFactor[]> {
   return (await factorRows(userId)).map(toFactor);
 }
 
+/** An enrolment found the user with a confirmed factor, confirmed since the caller read their factors: nothing changed. */
+export class AlreadyEnrolled extends Error {}
+
+const confirmedOther = (tx: Prisma.TransactionClient, userId: string, except?: string) =>
+  tx.mfaFactor.count({ where: { userId, confirmedAt: { not: null }, ...(except === undefined ? {} : { id: { not: except } }) } });
+
 /**
  * A pending TOTP factor with its recovery codes (hashed), replacing any earlier pending one. The
  * user's row is locked first: under PostgreSQL's READ COMMITTED, two enrolments at once would
  * each delete only what was committed before them, and both pending factors would stay. (SQLite
- * runs one write transaction at a time; there the update changes nothing.)
+ * runs one write transaction at a time; there the update changes nothing.) A user with a
+ * confirmed factor (confirmed since the caller read their factors, as a confirmation takes the
+ * same row) is AlreadyEnrolled: never a second factor beside it.
  */
 export async function startEnrolment(userId: string, secret: string, codeHashes: readonly string[]): Promise<string> {
   return db().$transaction(async (tx) => {
     await takeUserRow(tx, userId);
+    if ((await confirmedOther(tx, userId)) > 0) throw new AlreadyEnrolled();
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
     const sealed = await sealForWrite(secret, factorSecretContext(userId), tx);
     const factor = await tx.mfaFactor.create({
@@ -262,12 +271,19 @@ export async function startEnrolment(userId: string, secret: string, codeHashes:
 /**
  * Activates a pending factor of the user's: from now on it gates their sign-ins. `gone` when it is
  * gone (a new enrolment replaced it, or the user removed it, after its code was checked; or the
- * user is gone); `confirmed` by this call, with its `notice` (keepMailIn), or `already` by another
- * at the same time. The user's row is taken first (takeUserRow), as a deletion of the user does.
+ * user is gone); `enrolled` when another factor of the user's is confirmed (a user has one);
+ * `confirmed` by this call, with its `notice` (keepMailIn), or `already` by another at the same
+ * time. The user's row is taken first (takeUserRow), as a deletion of the user does.
  */
-export async function confirmFactor(userId: string, factorId: string, at: Date, notice?: MailKeptByChange): Promise<"confirmed" | "already" | "gone"> {
+export async function confirmFactor(
+  userId: string,
+  factorId: string,
+  at: Date,
+  notice?: MailKeptByChange,
+): Promise<"confirmed" | "already" | "gone" | "enrolled"> {
   return db().$transaction(async (tx) => {
     if (!(await takeUserRow(tx, userId))) return "gone";
+    if ((await confirmedOther(tx, userId, factorId)) > 0) return "enrolled";
     const { count } = await tx.mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
     if (count === 1) {
       await keepMailIn(tx, notice, at);

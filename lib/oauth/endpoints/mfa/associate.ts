@@ -3,9 +3,9 @@ import { newTotpSecret, totpUri } from "@/lib/oauth/mfa/totp.ts";
 import { InvalidRequest } from "@/lib/oauth/protocol/errors.ts";
 import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
-import { startEnrolment } from "@/lib/oauth/store/mfa.ts";
+import { AlreadyEnrolled, startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { confirmedFactor, mfaCaller, proofAddress } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { alreadySetUp, confirmedFactor, mfaCaller, proofAddress } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
@@ -26,7 +26,7 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   const types = listParam(params.get("authenticator_types"));
   // Said without quotes: RFC 6749 §5.2 allows none in error_description (they would read as "?").
   if (types.length === 0 || types.some((t) => t !== "otp")) throw new InvalidRequest("authenticator_types must be otp, the only type supported");
-  if (confirmedFactor(caller)) throw new InvalidRequest("two-step verification is already set up; remove it first", { detail: "already enrolled" });
+  if (confirmedFactor(caller)) throw alreadySetUp("already enrolled");
   // From a session, only with the user's password: a session alone (a stolen token, a device left
   // signed in) must not bind the account to an authenticator of its holder's choosing, whose codes
   // every later sign-in would then ask for. During a sign-in the mfa_token stands for the password
@@ -38,7 +38,10 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   }
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();
-  await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash));
+  // Read before the body, which may have been held back while a factor was confirmed.
+  await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash)).catch((err: unknown) => {
+    throw err instanceof AlreadyEnrolled ? alreadySetUp("enrolled meanwhile") : err;
+  });
   return withDpopNonce(
     json({
       authenticator_type: "otp",

@@ -123,3 +123,6 @@ export const passwordIsNotEnough = (caller: MfaCaller, realm: string) =>
  * per-user limits whole, and the account-wide ceiling still counts them.
  */
 export const proofAddress = (caller: Pick<MfaCaller, "user">) => `account:${caller.user.id}`;
+
+/** A user has one factor: another is set up once it is removed. */
+export const alreadySetUp = (detail: string) => new InvalidRequest("two-step verification is already set up; remove it first", { detail });

@@ -47,6 +47,34 @@ function nextStep() {
   vi.setSystemTime(Date.now() + 30_000);
 }
 
+/**
+ * A request to an /mfa endpoint whose form body is held back until `release()`: `read` resolves
+ * once the endpoint asks for the body, by when it has read the caller's factors.
+ */
+function heldBack(route: WorkspaceRoute, path: string, token: string, fields: Record<string, string>) {
+  let release = () => {};
+  let reading = () => {};
+  const read = new Promise<void>((resolve) => (reading = resolve));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        reading();
+        return new Promise<void>((resolve) => {
+          release = () => {
+            controller.enqueue(new TextEncoder().encode(new URLSearchParams(fields).toString()));
+            controller.close();
+            resolve();
+          };
+        });
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const init = { method: "POST", body, duplex: "half", headers: { ...bearer(token), "Content-Type": "application/x-www-form-urlencoded" } };
+  const response = route.POST!(new Request(`${ISSUER}/mfa/${path}`, init as RequestInit), routeContext());
+  return { read, release: () => release(), response };
+}
+
 describe("GET /mfa/authenticators", () => {
   it("lists dave's factors for his mfa_token, Auth0's shape", async () => {
     const factor = await db().mfaFactor.findFirstOrThrow({ where: { user: { username: "dave" } } });
@@ -229,39 +257,40 @@ describe("enrolment from a signed-in session", () => {
     const before = await signIn({ ...SPA, ...ivy });
     const { access_token } = await signIn({ ...SPA, ...ivy });
     const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: ivy.password })).json();
-    let release = () => {};
-    let reading = () => {};
-    const read = new Promise<void>((resolve) => (reading = resolve));
-    // Pulled only when the endpoint reads it: by then it has read the caller's factors.
-    const body = new ReadableStream<Uint8Array>(
-      {
-        pull(controller) {
-          reading();
-          return new Promise<void>((resolve) => {
-            release = () => {
-              controller.enqueue(new TextEncoder().encode(new URLSearchParams({ password: ivy.password }).toString()));
-              controller.close();
-              resolve();
-            };
-          });
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    const held = routes.mfaRemove.POST!(
-      new Request(`${ISSUER}/mfa/remove`, {
-        method: "POST",
-        body,
-        duplex: "half",
-        headers: { ...bearer(before.access_token), "Content-Type": "application/x-www-form-urlencoded" },
-      } as RequestInit),
-      routeContext(),
-    );
-    await read;
+    const held = heldBack(routes.mfaRemove, "remove", before.access_token, { password: ivy.password });
+    await held.read;
     expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
-    release();
-    await expectStepUp(await held);
+    held.release();
+    await expectStepUp(await held.response);
     expect(await db().mfaFactor.count({ where: { user: { username: "ivy" }, confirmedAt: { not: null } } })).toBe(1);
+  });
+
+  it("never sets up a second factor beside one confirmed while the associate request's body was held back", async () => {
+    const joy = await newUser("joy");
+    const before = await signIn({ ...SPA, ...joy });
+    const { access_token } = await signIn({ ...SPA, ...joy });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: joy.password })).json();
+    const held = heldBack(routes.mfaAssociate, "associate", before.access_token, { authenticator_types: "otp", password: joy.password });
+    await held.read;
+    expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
+    held.release();
+    const res = await held.response;
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "two-step verification is already set up; remove it first" });
+    expect(await db().mfaFactor.count({ where: { user: { username: "joy" } } })).toBe(1);
+  });
+
+  it("never confirms a second factor beside a confirmed one (left pending by an earlier version's race)", async () => {
+    const kim = await newUser("kim");
+    const { access_token } = await signIn({ ...SPA, ...kim });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: kim.password })).json();
+    const user = await db().user.findFirstOrThrow({ where: { username: "kim" } });
+    // A confirmed factor beside the pending one, as a confirmation that slipped in would have left it.
+    await db().mfaFactor.create({ data: { userId: user.id, type: "otp", secret: "JBSWY3DPEHPK3PXP", confirmedAt: new Date() } });
+    const res = await confirm(access_token, { otp: codeAt(secret) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_request", error_description: "two-step verification is already set up; remove it first" });
+    expect(await db().mfaFactor.count({ where: { userId: user.id, confirmedAt: { not: null } } })).toBe(1);
   });
 
   it("takes the access token only for changes: an mfa_token is refused there", async () => {
