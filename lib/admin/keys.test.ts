@@ -117,6 +117,20 @@ describe("signing keys", () => {
     expect(await listKeys()).toContainEqual(expect.objectContaining({ kid: signer.kid, alg: "ES256", state: "signing" }));
   });
 
+  it("force-retires a signing key that needs no replacement (a pending key takes over) whatever this shell's KEY_ENCRYPTION_KEY", async () => {
+    const now = Date.now();
+    const signing = await onlyKeysFrom(now - 3_600_000);
+    await rotateKey(600);
+    const s = settings() as { KEY_ENCRYPTION_KEY?: string };
+    // The keys are stored plain; this shell has a key: nothing is made, so nothing to seal.
+    s.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
+    try {
+      expect(await retireKey(signing.kid, { force: true })).toEqual({ replacements: [] });
+    } finally {
+      delete s.KEY_ENCRYPTION_KEY;
+    }
+  });
+
   it("refuses to seal new keys beside keys stored unsealed (run key seal first), and changes nothing", async () => {
     const s = settings() as { KEY_ENCRYPTION_KEY?: string };
     const count = await db().signingKey.count();

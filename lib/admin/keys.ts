@@ -51,11 +51,12 @@ export async function rotateKey(delaySeconds?: number): Promise<{ keys: Array<{ 
  * opens every published key when it loads them: one it cannot open stops it signing at all, at
  * once (a new key is published at once). So the keys in use must open with this shell's setting,
  * as they do on the servers: sealed ones with its key, plain ones only without one (`key seal`
- * seals those first).
+ * seals those first). `except`: a key being retired, which need not open.
  */
-async function assertSealedAlike(): Promise<void> {
+async function assertSealedAlike(except?: string): Promise<void> {
   const unchanged = "nothing was changed";
-  for (const k of await db().signingKey.findMany({ where: { retiredAt: null }, select: { kid: true, privateJwk: true } })) {
+  const where = except === undefined ? { retiredAt: null } : { retiredAt: null, kid: { not: except } };
+  for (const k of await db().signingKey.findMany({ where, select: { kid: true, privateJwk: true } })) {
     if (!isSealed(k.privateJwk)) {
       if (atRestKey())
         throw new AdminError(
@@ -78,11 +79,14 @@ async function assertSealedAlike(): Promise<void> {
  * pending key of its algorithm, a new key of its algorithm signs in its place at once (answered).
  */
 export async function retireKey(kid: string, { force = false } = {}): Promise<{ replacements: Array<{ kid: string; alg: SigningAlg }> }> {
-  const key = (await listSigningKeys()).find((k) => k.kid === kid);
-  // Made before the transaction, and sealed as the keys in use are (as by `key rotate`).
+  const keys = await listSigningKeys();
+  const key = keys.find((k) => k.kid === kid);
+  // Made before the transaction when it will be needed (as retireSigningKey decides), sealed as
+  // the keys in use are (as by `key rotate`): the one retired aside, which may be one no shell
+  // can open any more.
   let replacement: NewSigningKey | undefined;
-  if (force && key?.state === "signing") {
-    await assertSealedAlike();
+  if (force && key?.state === "signing" && !keys.some((k) => k.alg === key.alg && k.state === "pending")) {
+    await assertSealedAlike(kid);
     replacement = await generateSigningKey(key.alg);
   }
   const details = (made: Array<{ kid: string }>) => ({ reason: made.length === 0 ? kid : `${kid}, replaced by ${made.map((k) => k.kid).join(", ")}` });
