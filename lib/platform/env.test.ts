@@ -22,11 +22,25 @@ describe("settings", () => {
     expect(parseSettings({ APP_URL: "https://a.example/" }).APP_URL).toBe("https://a.example");
   });
 
-  it("writes APP_URL as the origin it is: scheme and host in lower case, no default port (every https and same-origin check compares it)", () => {
-    expect(parseSettings({ APP_URL: "HTTPS://Login.Example.com:443/" }).APP_URL).toBe("https://login.example.com");
-    expect(parseSettings({ APP_URL: "Http://LOCALHOST:80" }).APP_URL).toBe("http://localhost");
+  it.each([
+    ["HTTPS://login.example.com", "https://login.example.com"],
+    ["https://Login.Example.com", "https://login.example.com"],
+    ["https://login.example.com:443", "https://login.example.com"],
+    ["http://localhost:80", "http://localhost"],
+    ["https://login.example.com\\x", "https://login.example.com"],
+  ])("refuses APP_URL=%s, not written as the origin it is (every https and same-origin check compares it), naming %s", (value, origin) => {
+    expect(() => parseSettings({ APP_URL: value })).toThrow(
+      new ConfigError(
+        `Invalid setting APP_URL: ${value} is not written as the origin it is, ${origin} (scheme and host in lower case, no default port, no path): set APP_URL=${origin}.`,
+      ),
+    );
+  });
+
+  it("takes APP_URL written as its origin, with or without a trailing slash", () => {
+    expect(parseSettings({ APP_URL: "https://login.example.com/" }).APP_URL).toBe("https://login.example.com");
     expect(parseSettings({ APP_URL: "http://localhost:3100" }).APP_URL).toBe("http://localhost:3100");
-    expect(strictTransportSecurity(parseSettings({ APP_URL: "HTTPS://Login.Example.com" }).APP_URL)).toEqual({
+    expect(parseSettings({ APP_URL: "http://[::1]:3100" }).APP_URL).toBe("http://[::1]:3100");
+    expect(strictTransportSecurity(parseSettings({ APP_URL: "https://login.example.com" }).APP_URL)).toEqual({
       key: "Strict-Transport-Security",
       value: "max-age=63072000; includeSubDomains",
     });

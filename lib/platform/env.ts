@@ -290,10 +290,17 @@ export function parseSettings(env: Env = process.env): Settings {
       `Invalid setting METRICS_PORT: ${raw.METRICS_PORT} is PORT too; the metrics listen on a port of their own: set another (or unset it, and set METRICS_TOKEN to serve /metrics on PORT).`,
     );
   }
-  // The origin as the URL standard writes it (scheme and host in lower case, no default port, no
-  // trailing slash): every "is it https" and same-origin check compares strings with it, so that
-  // HTTPS://Login.Example.com must not pass for http (no Secure cookie, no HSTS).
-  const appUrl = raw.APP_URL === undefined ? `http://localhost:${raw.PORT}` : new URL(raw.APP_URL).origin;
+  // Written as the URL standard writes its origin (scheme and host in lower case, no default port):
+  // every "is it https" and same-origin check compares strings with it, and HTTPS://Login.Example.com
+  // must not pass for http (no Secure cookie, no HSTS). Refused rather than rewritten: the issuers
+  // are built on it, and one that changed under the operator's feet would break every client.
+  const appUrl = (raw.APP_URL ?? `http://localhost:${raw.PORT}`).replace(/\/$/, "");
+  const origin = URL.parse(appUrl)?.origin;
+  if (origin !== appUrl) {
+    throw new ConfigError(
+      `Invalid setting APP_URL: ${raw.APP_URL} is not written as the origin it is${origin ? `, ${origin}` : ""} (scheme and host in lower case, no default port, no path): set APP_URL=${origin ?? "https://login.example.com"}.`,
+    );
+  }
   if (raw.NEXTAUTH_URL !== undefined && !isAppUrlOwn(raw.NEXTAUTH_URL, appUrl)) {
     throw new ConfigError(
       `Invalid setting NEXTAUTH_URL: ${raw.NEXTAUTH_URL} is not APP_URL (${appUrl}); the login app's links and redirects are built on APP_URL: unset NEXTAUTH_URL (npm start sets it to APP_URL).`,
