@@ -63,12 +63,15 @@ describe("admin CLI", () => {
     const old = await db().auditEvent.create({
       data: { workspaceId, event: "token.password", outcome: "success", createdAt: new Date(Date.now() - 120 * 86_400_000) },
     });
-    const refused = await cli(["prune"], { env: { ...rest, NODE_ENV: "production" } });
-    expect(refused).toMatchObject({
-      status: 1,
-      out: "",
-      err: "Error: prune deletes the audit events older than AUDIT_RETENTION_DAYS, which this shell does not set: set it as the servers have it (their default is 90), e.g. AUDIT_RETENTION_DAYS=90 npm run cli -- prune; nothing was deleted.\nSee .env.example.\n",
-    });
+    // Unset, or set to nothing (which the settings take for unset).
+    for (const env of [rest, { ...rest, AUDIT_RETENTION_DAYS: "" }]) {
+      const refused = await cli(["prune"], { env: { ...env, NODE_ENV: "production" } });
+      expect(refused).toMatchObject({
+        status: 1,
+        out: "",
+        err: "Error: prune deletes the audit events older than AUDIT_RETENTION_DAYS, which this shell does not set: set it as the servers have it (their default is 90), e.g. AUDIT_RETENTION_DAYS=90 npm run cli -- prune; nothing was deleted.\nSee .env.example.\n",
+      });
+    }
     expect(await db().auditEvent.count({ where: { id: old.id } })).toBe(1);
     // Set (as the servers have it), the audit events past it are pruned.
     expect(settings().AUDIT_RETENTION_DAYS).toBe(90);

@@ -667,19 +667,19 @@ interface ClientSetOptions {
   state?: "enabled" | "disabled";
 }
 
+const isHelp = (arg: string) => arg === "--help" || arg === "-h" || arg === "help";
+
 /**
  * The settings every command runs with: valid ones, and in production the database named. The
  * default, prisma/data/dev.db, is development's: a production shell without DATABASE_URL (set
  * only in the service's unit, say) would change, or restore, a database no server uses.
  */
-const isHelp = (arg: string) => arg === "--help" || arg === "-h" || arg === "help";
-
 function checkSettings(env: Env, argv: readonly string[]): void {
   const { databaseFile } = parseSettings(env);
   if (env.NODE_ENV === "production") assertProductionSettings(env, ["DATABASE_URL"]);
   // What the servers keep of the audit trail is their setting: cut at this shell's default, the
   // rest would be gone for good.
-  if (env.NODE_ENV === "production" && argv[0] === "prune" && env.AUDIT_RETENTION_DAYS === undefined && !argv.some(isHelp))
+  if (env.NODE_ENV === "production" && argv[0] === "prune" && !env.AUDIT_RETENTION_DAYS && !argv.some(isHelp))
     throw new ConfigError(
       "prune deletes the audit events older than AUDIT_RETENTION_DAYS, which this shell does not set: set it as the servers have it (their default is 90), e.g. AUDIT_RETENTION_DAYS=90 npm run cli -- prune; nothing was deleted.",
     );
