@@ -11,8 +11,8 @@ import { costlyRsaMember, hasPrivateMember, RSA_LIMITS } from "@/lib/oauth/proto
 // issue #16 apply.
 
 // Where a production server never connects on a client's behalf: loopback, private, link-local,
-// shared, documentation, multicast and reserved ranges (RFC 6890's not globally reachable ones),
-// IPv4 and IPv6.
+// shared, documentation (RFC 9637's 3fff::/20 too), benchmarking, multicast and reserved ranges
+// (RFC 6890's not globally reachable ones), IPv4 and IPv6.
 const INTERNAL = new BlockList();
 for (const [net, prefix] of [
   ["0.0.0.0", 8],
@@ -41,11 +41,14 @@ for (const [net, prefix] of [
   ["64:ff9b:1::", 48],
   ["100::", 64],
   ["2001::", 32],
+  ["2001:2::", 48],
+  ["2001:10::", 28],
   ["2001:db8::", 32],
   ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
   ["fec0::", 10],
+  ["3fff::", 20],
   ["ff00::", 8],
 ] as const)
   INTERNAL.addSubnet(net, prefix, "ipv6");
