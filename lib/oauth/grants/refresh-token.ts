@@ -13,7 +13,7 @@ import {
 } from "@/lib/oauth/store/refresh-tokens.ts";
 import { parseScope } from "@/lib/oauth/protocol/scopes.ts";
 import { splitList } from "@/lib/oauth/model/lists.ts";
-import { adoptLegacySession, endSession } from "@/lib/oauth/store/sessions.ts";
+import { adoptLegacySession, endReusedSession, endSession } from "@/lib/oauth/store/sessions.ts";
 import { isLive } from "@/lib/oauth/model/session.ts";
 import { userTokens } from "@/lib/oauth/tokens/response.ts";
 import type { Grant, GrantRequest } from "@/lib/oauth/grants/types.ts";
@@ -131,9 +131,12 @@ async function replayWithinGrace(tokenHash: string, successor: string, jkt: stri
   return { token: successor, expiresAt: next.expiresAt };
 }
 
-/** Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family, its session with it, is revoked. */
+/**
+ * Reuse of a consumed refresh token (RFC 9700 §4.14.2): the whole family, its session with it, is
+ * revoked, and the user's pending change of address is cancelled (the thief may have asked it).
+ */
 async function revokeAsReuse(stored: StoredRefreshToken, log: GrantRequest["log"]): Promise<void> {
-  const revoked = await endSession(stored.familyId);
+  const revoked = await endReusedSession(stored.userId, stored.familyId);
   log.warn({ event: "token.reuse_detected", user: stored.userId, family: stored.familyId, revoked }, "refresh token reuse: family revoked");
   recordAudit(
     {

@@ -191,10 +191,28 @@ export async function endSessionOf(userId: string, id: string, now = new Date())
     const mine = await tx.session.findFirst({ where: { id, userId, endedAt: null, expiresAt: { gt: now } }, select: { id: true } });
     if (!mine) return false;
     await endSession(id, tx);
-    await tx.accountToken.updateMany({ where: { userId, purpose: "email_verification", usedAt: null }, data: { usedAt: now } });
+    await spendAddressChange(tx, userId, now);
     return true;
   });
 }
+
+/**
+ * Ends a session whose refresh token was presented again once consumed (RFC 9700 §4.14.2: stolen,
+ * or a client that sent one refresh twice): as endSessionOf, the user's pending change of address
+ * goes with it. Returns how many refresh tokens it revoked.
+ */
+export async function endReusedSession(userId: string, id: string, now = new Date()): Promise<number> {
+  // In plain SQL, as endSession (the refresh grant's path); the session first, so that the theft
+  // is stopped whatever happens to the second statement.
+  const revoked = await endSession(id);
+  await sqlExecute(db(), spendAddressChangeSql(userId, now));
+  return revoked;
+}
+
+const spendAddressChangeSql = (userId: string, now: Date) =>
+  Prisma.sql`UPDATE "AccountToken" SET "usedAt" = ${now} WHERE "userId" = ${userId} AND "purpose" = 'email_verification' AND "usedAt" IS NULL`;
+
+const spendAddressChange = (tx: Prisma.TransactionClient, userId: string, now: Date) => sqlExecuteIn(tx, spendAddressChangeSql(userId, now));
 
 /** The user an access token speaks for, as introspection and userinfo need them. */
 export interface TokenHolder {

@@ -6,7 +6,7 @@ import { settings } from "@/lib/platform/env.ts";
 import { routes } from "@/lib/oauth/routes.ts";
 import { accountTokenHash } from "@/lib/oauth/store/account-tokens.ts";
 import { hashPassword, passwordVerifier } from "@/lib/platform/passwords.ts";
-import { basic, call, expectNoStore, ISSUER, signIn, type Call } from "@/lib/testing/oauth.ts";
+import { basic, call, expectNoStore, ISSUER, postToken, signIn, type Call } from "@/lib/testing/oauth.ts";
 import { smtpServerForTheseTests } from "@/lib/testing/smtp.ts";
 
 const WEB = { Authorization: basic("demo-web", "demo-web-secret") };
@@ -202,6 +202,23 @@ describe("PATCH /account/profile", () => {
     expect(ended.status).toBe(204);
     expect(await (await getProfile(owners)).json()).not.toHaveProperty("pending_email");
     expect(await (await verify(link)).json()).toEqual({
+      error: "invalid_verification_token",
+      error_description: "the confirmation link has been used already",
+    });
+    expect((await db().user.findFirstOrThrow({ where: { username } })).email).toBe(`${username}@example.com`);
+  });
+
+  it("cancels a pending address change when a refresh token of the session that asked for it is used twice (theft)", async () => {
+    const username = await newUser();
+    const tokens = await signIn({ username, password: `${username}-password-1`, scope: "openid account offline_access" }, WEB);
+    expect((await patchProfile(tokens.access_token, { email: "mallory@evil.example", current_password: `${username}-password-1` })).status).toBe(200);
+    const link = LINK.exec((await smtp.nextMailAbout("Confirm your email address")).text)?.[1] ?? "";
+    const refresh = () => postToken({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }, WEB);
+    expect((await refresh()).status).toBe(200);
+    expect((await refresh()).status).toBe(400);
+    const res = await verify(link);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
       error: "invalid_verification_token",
       error_description: "the confirmation link has been used already",
     });
