@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { db } from "@/lib/platform/db.ts";
 import { timeStep, totpCodeAt } from "@/lib/oauth/mfa/totp.ts";
 import { confirmFactor, startEnrolment } from "@/lib/oauth/store/mfa.ts";
@@ -79,6 +79,17 @@ describe("the login app's account API client", () => {
     await expect(listSessions(other.tokens.accessToken)).rejects.toEqual(new AccountApiError("ended"));
     await endOtherSessions(tokens.accessToken);
     expect((await listSessions(tokens.accessToken)).every((s) => s.current)).toBe(true);
+  });
+
+  it("takes a 401 for an access token past its expiry as the server unavailable, not the session ended (its refresh failed)", async () => {
+    const { tokens } = await signInBob();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(tokens.expiresAt + 60_000);
+      await expect(listSessions(tokens.accessToken)).rejects.toEqual(new AccountApiError("unavailable"));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("says why a password change failed, in words for people, and sends the passwords in the body only", async () => {

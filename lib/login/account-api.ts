@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { ACCOUNT_SCOPE, issuerMetadata, loginFetch } from "@/lib/login/token-client.ts";
 
 /**
@@ -56,6 +57,16 @@ export async function hasAccountApi(): Promise<boolean> {
 
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
+/** Whether a JWT access token's `exp` has passed (read, not verified: the server verified it); false for a token that is no JWT. */
+function hasExpired(accessToken: string): boolean {
+  try {
+    const { exp } = decodeJwt(accessToken);
+    return typeof exp === "number" && exp * 1000 <= Date.now();
+  } catch {
+    return false;
+  }
+}
+
 async function accountRequest(
   accessToken: string,
   method: Method,
@@ -97,7 +108,9 @@ async function accountRequest(
   if (response.status === 401) {
     // RFC 9470 step-up: the session is fine, but its sign-in did not pass the second factor.
     if (/error="insufficient_user_authentication"/.test(response.headers.get("www-authenticate") ?? "")) throw new AccountApiError("code_required");
-    throw new AccountApiError("ended");
+    // An access token past its expiry: the proxy could not refresh it (the server unreachable,
+    // busy or failing), and its 401 says nothing of the session, which is kept.
+    throw new AccountApiError(hasExpired(accessToken) ? "unavailable" : "ended");
   }
   // Its error code tells a lockout (too_many_attempts) from a mail limit (invalid_request).
   if (response.status === 429) throw new AccountApiError("too_many_attempts", undefined, text("error"));
