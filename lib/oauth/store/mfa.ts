@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { openAtRest } from "@/lib/platform/at-rest.ts";
 import { sealForWrite } from "@/lib/oauth/store/sealing.ts";
 import { bothOrNeither, db, insertIfChanged, sqlExecute, sqlRows } from "@/lib/platform/db.ts";
-import { notWrittenFor, passwordStill, UserGone } from "@/lib/oauth/store/credentials.ts";
+import { notWrittenFor, passwordStill, SessionEnded, UserGone } from "@/lib/oauth/store/credentials.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { joinList, splitList } from "@/lib/oauth/model/lists.ts";
 import { takeUserRow } from "@/lib/oauth/store/users.ts";
@@ -242,6 +242,18 @@ const confirmedOther = (tx: Prisma.TransactionClient, userId: string, except?: s
   tx.mfaFactor.count({ where: { userId, confirmedAt: { not: null }, ...(except === undefined ? {} : { id: { not: except } }) } });
 
 /**
+ * Within a change's transaction, after the user's row: the session the change is made from (none
+ * for a sign-in's enrolment) is still live, its row taken as a sign-out updates it; else
+ * SessionEnded. Whoever is signed out while their request ran (its body held back) must not
+ * finish what they started.
+ */
+async function sessionStillLive(tx: Prisma.TransactionClient, userId: string, sessionId: string | undefined): Promise<void> {
+  if (sessionId === undefined) return;
+  const taken = await tx.$executeRaw`UPDATE "Session" SET "endedAt" = "endedAt" WHERE "id" = ${sessionId} AND "userId" = ${userId} AND "endedAt" IS NULL`;
+  if (taken !== 1) throw new SessionEnded();
+}
+
+/**
  * A pending TOTP factor with its recovery codes (hashed), replacing any earlier pending one. The
  * user's row is locked first: under PostgreSQL's READ COMMITTED, two enrolments at once would
  * each delete only what was committed before them, and both pending factors would stay. (SQLite
@@ -249,9 +261,10 @@ const confirmedOther = (tx: Prisma.TransactionClient, userId: string, except?: s
  * confirmed factor (confirmed since the caller read their factors, as a confirmation takes the
  * same row) is AlreadyEnrolled: never a second factor beside it.
  */
-export async function startEnrolment(userId: string, secret: string, codeHashes: readonly string[]): Promise<string> {
+export async function startEnrolment(userId: string, secret: string, codeHashes: readonly string[], sessionId?: string): Promise<string> {
   return db().$transaction(async (tx) => {
     await takeUserRow(tx, userId);
+    await sessionStillLive(tx, userId, sessionId);
     if ((await confirmedOther(tx, userId)) > 0) throw new AlreadyEnrolled();
     await tx.mfaFactor.deleteMany({ where: { userId, confirmedAt: null } });
     const sealed = await sealForWrite(secret, factorSecretContext(userId), tx);
@@ -280,9 +293,11 @@ export async function confirmFactor(
   factorId: string,
   at: Date,
   notice?: MailKeptByChange,
+  sessionId?: string,
 ): Promise<"confirmed" | "already" | "gone" | "enrolled"> {
   return db().$transaction(async (tx) => {
     if (!(await takeUserRow(tx, userId))) return "gone";
+    await sessionStillLive(tx, userId, sessionId);
     if ((await confirmedOther(tx, userId, factorId)) > 0) return "enrolled";
     const { count } = await tx.mfaFactor.updateMany({ where: { id: factorId, confirmedAt: null }, data: { confirmedAt: at } });
     if (count === 1) {
@@ -304,9 +319,14 @@ export class FactorConfirmedMeanwhile extends Error {}
  * as a confirmation takes it: with `pendingOnly` (the caller proved what proves a pending factor
  * only), a factor confirmed since the caller read it is FactorConfirmedMeanwhile, and stays.
  */
-export async function removeFactors(userId: string, notice?: MailKeptByChange, { pendingOnly = false } = {}): Promise<{ confirmed: number }> {
+export async function removeFactors(
+  userId: string,
+  notice?: MailKeptByChange,
+  { pendingOnly = false, sessionId }: { pendingOnly?: boolean; sessionId?: string } = {},
+): Promise<{ confirmed: number }> {
   return db().$transaction(async (tx) => {
     await takeUserRow(tx, userId);
+    await sessionStillLive(tx, userId, sessionId);
     if (pendingOnly && (await tx.mfaFactor.count({ where: { userId, confirmedAt: { not: null } } })) > 0) throw new FactorConfirmedMeanwhile();
     const rows = await tx.$queryRaw<Array<{ confirmedAt: unknown }>>`DELETE FROM "MfaFactor" WHERE "userId" = ${userId} RETURNING "confirmedAt"`;
     const confirmed = rows.filter((row) => row.confirmedAt !== null).length;
@@ -320,9 +340,16 @@ export async function removeFactors(userId: string, notice?: MailKeptByChange, {
  * `notice` (keepMailIn): the old ones stop working. The user's row is taken first (takeUserRow),
  * so that of two replacements at once one set is left (as above); UserGone when the user is gone.
  */
-export async function replaceRecoveryCodes(userId: string, factorId: string, codeHashes: readonly string[], notice?: MailKeptByChange): Promise<void> {
+export async function replaceRecoveryCodes(
+  userId: string,
+  factorId: string,
+  codeHashes: readonly string[],
+  notice?: MailKeptByChange,
+  sessionId?: string,
+): Promise<void> {
   await db().$transaction(async (tx) => {
     if (!(await takeUserRow(tx, userId))) throw new UserGone();
+    await sessionStillLive(tx, userId, sessionId);
     await tx.mfaRecoveryCode.deleteMany({ where: { factorId } });
     await tx.mfaRecoveryCode.createMany({ data: codeHashes.map((codeHash) => ({ factorId, codeHash })) });
     await keepMailIn(tx, notice);

@@ -5,7 +5,7 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { AlreadyEnrolled, startEnrolment } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { alreadySetUp, confirmedFactor, mfaCaller, proofAddress } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { alreadySetUp, confirmedFactor, mfaCaller, proofAddress, sessionEndedMeanwhile } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { proveUser } from "@/lib/oauth/mfa/attempts.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 
@@ -39,8 +39,8 @@ export async function mfaAssociateEndpoint(request: OAuthRequest, { workspace, a
   const secret = newTotpSecret();
   const codes = newRecoveryCodes();
   // Read before the body, which may have been held back while a factor was confirmed.
-  await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash)).catch((err: unknown) => {
-    throw err instanceof AlreadyEnrolled ? alreadySetUp("enrolled meanwhile") : err;
+  await startEnrolment(caller.user.id, secret, codes.map(recoveryCodeHash), caller.sessionId).catch((err: unknown) => {
+    throw err instanceof AlreadyEnrolled ? alreadySetUp("enrolled meanwhile") : sessionEndedMeanwhile(err, caller, workspace.issuer);
   });
   return withDpopNonce(
     json({

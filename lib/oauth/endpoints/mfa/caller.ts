@@ -4,6 +4,7 @@ import { InsufficientUserAuthentication, InvalidGrant, InvalidRequest, InvalidTo
 import type { FormParams } from "@/lib/oauth/protocol/form.ts";
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import { factorsOf, findChallenge, type StoredFactor } from "@/lib/oauth/store/mfa.ts";
+import { SessionEnded } from "@/lib/oauth/store/credentials.ts";
 import {
   accessTokenUserGone,
   authenticateAccessToken,
@@ -27,6 +28,8 @@ export interface MfaCaller {
   dpop?: DpopProof;
   /** Whether the sign-in behind the access token passed a second factor (its `amr` has `mfa`); false for an `mfa_token`. */
   passedSecondFactor: boolean;
+  /** The session behind an access token (its `sid`): a change is written only while it is live. */
+  sessionId?: string;
   /** The scheme the token came with, for a challenge. */
   scheme: TokenScheme;
 }
@@ -51,6 +54,7 @@ export async function mfaCaller(request: OAuthRequest, workspace: Workspace, aud
       user,
       factors: await factorsOf(user.id),
       passedSecondFactor: Array.isArray(amr) && amr.includes("mfa"),
+      ...(typeof claims.sid === "string" ? { sessionId: claims.sid } : {}),
       scheme: authorizationScheme(request),
       ...(dpop === undefined ? {} : { dpop }),
     };
@@ -126,3 +130,8 @@ export const proofAddress = (caller: Pick<MfaCaller, "user">) => `account:${call
 
 /** A user has one factor: another is set up once it is removed. */
 export const alreadySetUp = (detail: string) => new InvalidRequest("two-step verification is already set up; remove it first", { detail });
+
+/** What a change is answered when its session ended while it ran (SessionEnded): the caller's token is no longer valid. */
+export function sessionEndedMeanwhile(err: unknown, caller: MfaCaller, realm: string): unknown {
+  return err instanceof SessionEnded ? new InvalidToken(realm, "the access token is invalid", "session ended meanwhile", caller.scheme) : err;
+}

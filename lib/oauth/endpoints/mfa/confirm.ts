@@ -4,7 +4,7 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { confirmFactor } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { alreadySetUp, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { alreadySetUp, mfaCaller, proofAddress, requireSignedIn, sessionEndedMeanwhile } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
@@ -37,7 +37,9 @@ export async function mfaConfirmEndpoint(request: OAuthRequest, { workspace, aud
   }
   attempt.release();
   const notice = noticeFor(caller.user.id, { kind: "mfa_enabled" });
-  const confirmed = await confirmFactor(caller.user.id, pending.id, new Date(now), notice);
+  const confirmed = await confirmFactor(caller.user.id, pending.id, new Date(now), notice, caller.sessionId).catch((err: unknown) => {
+    throw sessionEndedMeanwhile(err, caller, workspace.issuer);
+  });
   if (confirmed === "gone")
     throw new InvalidRequest("the enrolment was replaced or removed meanwhile; confirm the current one", { status: 409, detail: "factor gone" });
   if (confirmed === "enrolled") throw alreadySetUp("another factor confirmed");

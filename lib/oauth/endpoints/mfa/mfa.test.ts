@@ -6,6 +6,7 @@ import { clearCaches } from "@/lib/platform/caches.ts";
 import { settings } from "@/lib/platform/env.ts";
 import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { routes, type WorkspaceRoute } from "@/lib/oauth/routes.ts";
+import { endSession } from "@/lib/oauth/store/sessions.ts";
 import { call, expectNoStore, ISSUER, postToken, routeContext, signIn, SPA } from "@/lib/testing/oauth.ts";
 import { codeAt, DAVE, MFA_OTP, MFA_RECOVERY_CODE, mfaTokenFor } from "@/lib/testing/mfa.ts";
 
@@ -291,6 +292,31 @@ describe("enrolment from a signed-in session", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "invalid_request", error_description: "two-step verification is already set up; remove it first" });
     expect(await db().mfaFactor.count({ where: { userId: user.id, confirmedAt: { not: null } } })).toBe(1);
+  });
+
+  it.each([
+    ["remove", routes.mfaRemove],
+    ["recovery-codes", routes.mfaRecoveryCodes],
+  ] as const)("refuses /mfa/%s whose session ended while its body was held back: 401 invalid_token, nothing changed", async (path, route) => {
+    const who = await newUser(`ended-${path}`);
+    const { access_token } = await signIn({ ...SPA, ...who });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: who.password })).json();
+    expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
+    // A session that passed the second factor: its password proves a change.
+    nextStep();
+    const res = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor({ ...SPA, ...who }), otp: codeAt(secret) });
+    const stepped = ((await res.json()) as { access_token: string }).access_token;
+    const codes = await db().mfaRecoveryCode.findMany({ where: { factor: { user: { username: who.username } } }, select: { codeHash: true } });
+    const held = heldBack(route, path, stepped, { password: who.password });
+    await held.read;
+    // Signed out meanwhile (from another session, a reset, an operator).
+    await endSession(String(decodeJwt(stepped).sid));
+    held.release();
+    const refused = await held.response;
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ error: "invalid_token", error_description: "the access token is invalid" });
+    expect(await db().mfaFactor.count({ where: { user: { username: who.username }, confirmedAt: { not: null } } })).toBe(1);
+    expect(await db().mfaRecoveryCode.findMany({ where: { factor: { user: { username: who.username } } }, select: { codeHash: true } })).toEqual(codes);
   });
 
   it("takes the access token only for changes: an mfa_token is refused there", async () => {

@@ -5,7 +5,7 @@ import { readParams } from "@/lib/oauth/protocol/form.ts";
 import { json, type OAuthRequest, type OAuthResponse } from "@/lib/oauth/protocol/responses.ts";
 import { replaceRecoveryCodes } from "@/lib/oauth/store/mfa.ts";
 import type { EndpointContext } from "@/lib/oauth/endpoints/context.ts";
-import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn } from "@/lib/oauth/endpoints/mfa/caller.ts";
+import { assertPasswordMayProve, confirmedFactor, mfaCaller, proofAddress, requireSignedIn, sessionEndedMeanwhile } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
 
@@ -25,7 +25,9 @@ export async function mfaRecoveryCodesEndpoint(request: OAuthRequest, { workspac
   await proveUser(params, { workspaceId: workspace.id, username: caller.user.username, ip: proofAddress(caller), log }, factor);
   const codes = newRecoveryCodes();
   const notice = noticeFor(caller.user.id, { kind: "recovery_codes_replaced" });
-  await replaceRecoveryCodes(caller.user.id, factor.id, codes.map(recoveryCodeHash), notice);
+  await replaceRecoveryCodes(caller.user.id, factor.id, codes.map(recoveryCodeHash), notice, caller.sessionId).catch((err: unknown) => {
+    throw sessionEndedMeanwhile(err, caller, workspace.issuer);
+  });
   sendKept(notice, log);
   return withDpopNonce(json({ recovery_codes: codes }), caller);
 }

@@ -12,6 +12,7 @@ import {
   proofAddress,
   provesPendingOnly,
   requireSignedIn,
+  sessionEndedMeanwhile,
 } from "@/lib/oauth/endpoints/mfa/caller.ts";
 import { accessTokenRequired, withDpopNonce } from "@/lib/oauth/endpoints/access-token-caller.ts";
 import { noticeFor, sendKept } from "@/lib/oauth/endpoints/account/notices.ts";
@@ -36,9 +37,11 @@ export async function mfaRemoveEndpoint(request: OAuthRequest, { workspace, audi
   const notice = noticeFor(caller.user.id, { kind: "mfa_disabled" });
   // The factors were read before the body, which may have been held back while one was confirmed:
   // a password that proved a pending factor only removes nothing confirmed meanwhile.
-  const { confirmed } = await removeFactors(caller.user.id, notice, { pendingOnly: provesPendingOnly(caller, params) }).catch((err: unknown) => {
-    throw err instanceof FactorConfirmedMeanwhile ? passwordIsNotEnough(caller, workspace.issuer) : err;
-  });
+  const { confirmed } = await removeFactors(caller.user.id, notice, { pendingOnly: provesPendingOnly(caller, params), sessionId: caller.sessionId }).catch(
+    (err: unknown) => {
+      throw err instanceof FactorConfirmedMeanwhile ? passwordIsNotEnough(caller, workspace.issuer) : sessionEndedMeanwhile(err, caller, workspace.issuer);
+    },
+  );
   if (confirmed > 0) sendKept(notice, log);
   return withDpopNonce({ status: 204, headers: { ...NO_STORE }, body: null }, caller);
 }
