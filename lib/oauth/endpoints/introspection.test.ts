@@ -105,36 +105,16 @@ describe("introspection (RFC 7662)", () => {
   it("takes a client's token issued before its jti named the client's row (an upgrade) as its own", async () => {
     const client = await db().client.findFirstOrThrow({ where: { clientId: "demo-service" } });
     const workspace = await findWorkspace("demo", "default");
-    const plain = await mintAccessToken({
-      workspace,
-      clientId: "demo-service",
-      audiences: [],
-      subject: "demo-service",
-      scope: ["introspect_tokens"],
-      ttl: 300,
-    });
+    // demo-service's own token, as the client credentials grant mints it, with the jti given.
+    const ownToken = (jti?: string) =>
+      mintAccessToken({ workspace, clientId: "demo-service", audiences: [], subject: "demo-service", scope: ["introspect_tokens"], ttl: 300, jti });
+    const plain = await ownToken();
     expect(plain.claims.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect((await introspect(plain.token)).active).toBe(true);
-    const tagged = await mintAccessToken({
-      workspace,
-      clientId: "demo-service",
-      audiences: [],
-      subject: "demo-service",
-      scope: ["introspect_tokens"],
-      ttl: 300,
-      jti: clientTokenJti(client.id),
-    });
+    const tagged = await ownToken(clientTokenJti(client.id));
     expect((await introspect(tagged.token)).active).toBe(true);
     // Another row's tag is another client's token.
-    const other = await mintAccessToken({
-      workspace,
-      clientId: "demo-service",
-      audiences: [],
-      subject: "demo-service",
-      scope: ["introspect_tokens"],
-      ttl: 300,
-      jti: clientTokenJti("another-row"),
-    });
+    const other = await ownToken(clientTokenJti("another-row"));
     expect(await introspect(other.token)).toEqual({ active: false });
   });
 
