@@ -1,5 +1,6 @@
 // `npm run test:pg`: the Vitest suites again, on PostgreSQL, when TEST_POSTGRES_URL names a
-// server (`.ci/run` starts one with `.ci/postgres start`; so can you). Without it, says so.
+// server (`.ci/run` starts one with `.ci/postgres start`; so can you). Without it, says so. The
+// files that use no database run on SQLite only (lib/testing/database-free.ts, vitest.config.ts).
 import { spawnSync } from "node:child_process";
 
 if (!process.env.TEST_POSTGRES_URL) {

@@ -4,15 +4,21 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, inject } from "vitest";
+import { afterAll, expect, inject } from "vitest";
 import { settleLeftoverWork } from "@/lib/platform/leftover-work.ts";
+import { DATABASE_FREE } from "@/lib/testing/database-free.ts";
 
 const template = inject("template");
+const ROOT = path.resolve(import.meta.dirname, "../..");
 let cleanup: () => Promise<void>;
+/** On SQLite: whether the file wrote to its copy of the template (a connection open now, or a write since). */
+let wroteToCopy = () => false;
 
 if (template.kind === "sqlite") {
   const file = path.join(path.dirname(template.file), `${randomUUID()}.db`);
   fs.copyFileSync(template.file, file);
+  const copied = fs.statSync(file).mtimeMs;
+  wroteToCopy = () => fs.existsSync(`${file}-wal`) || fs.statSync(file).mtimeMs !== copied;
   process.env.DATABASE_URL = `file:${file}`;
   cleanup = async () => {
     for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
@@ -53,6 +59,12 @@ afterAll(async () => {
   // another after it, which the drop of the file's database kills mid-query.
   await settleLeftoverWork();
   const cache = globalThis as typeof globalThis & { __ropcDb?: { $disconnect(): Promise<void> } };
+  const file = path.relative(ROOT, expect.getState().testPath ?? "");
+  if (template.kind === "sqlite" && DATABASE_FREE.includes(file) && (cache.__ropcDb !== undefined || wroteToCopy())) {
+    throw new Error(
+      `${file} used its database, and lib/testing/database-free.ts lists it as a file that uses none (so \`npm run test:pg\` leaves it out): take it off that list`,
+    );
+  }
   await cache.__ropcDb?.$disconnect();
   await cleanup();
 });
