@@ -460,6 +460,12 @@ export function isMissingRowError(err: unknown): boolean {
   return false;
 }
 
+/** A plain-SQL write refused for a key another row holds (PostgreSQL's 23505, SQLite's constraint on a key). */
+export function isDuplicateKeyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === "23505" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE";
+}
+
 /**
  * A LIMIT for plain SQL, written into the statement's text rather than bound. SQLite (3.46 on)
  * marks a statement whose LIMIT is a bound parameter to be compiled again whenever that

@@ -76,7 +76,8 @@ export async function completeSignIn({
       : undefined,
   );
   // After the session, which may be refused (the password changed meanwhile): only a sign-in makes
-  // an address known. Written again only once a day: a success costs no extra write otherwise.
+  // an address known, and only while its session is live (a change of password since ended it and
+  // forgot every address). Written again only once a day: a success costs no extra write otherwise.
   if (knownSince === null || now - knownSince > REMEMBER_AGAIN_MS) {
     // ASVS 4.0.3 §2.2.3: a sign-in from an address the user had not signed in from within
     // LOCKOUT_KNOWN_ADDRESS_DAYS (as the brute-force defence counts them), while they had from
@@ -86,7 +87,7 @@ export async function completeSignIn({
     const since = new Date(knownAddressCutoff(now));
     const tell =
       !isKnownAddress(knownSince, now) && newSignInNoticeOn() && (await noticeSafely(grant, user.id, () => hasKnownAddress(user.id, since))) === true;
-    await rememberAddress(user.id, address, new Date(now));
+    await rememberAddress(user.id, address, new Date(now), session.id, knownSince !== null);
     if (tell)
       await noticeSafely(grant, user.id, async () => {
         const notice = {

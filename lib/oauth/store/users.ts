@@ -1,4 +1,4 @@
-import { db, isMissingRowError, sqlExecute, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
+import { db, insertIfChanged, isDuplicateKeyError, isMissingRowError, sqlExecute, sqlExecuteIn, sqlLimit, sqlRows } from "@/lib/platform/db.ts";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { endUserSessions } from "@/lib/oauth/store/sessions.ts";
 import { notChangedFor, UserGone, type ProvedFrom } from "@/lib/oauth/store/credentials.ts";
@@ -130,13 +130,35 @@ export async function hasKnownAddress(userId: string, since: Date): Promise<bool
   return rows.length > 0;
 }
 
-/** Notes a successful sign-in from an address group (an upsert both databases understand). */
-export async function rememberAddress(userId: string, address: string, at: Date): Promise<void> {
-  await sqlExecute(
+/**
+ * Notes a successful sign-in from an address group, made in the session `sessionId`: written only
+ * while that session is live. A change of password ends every session and forgets every address
+ * in one transaction, which may come between the sign-in's session and this write: the address a
+ * sign-in with the old password came from must not be known after it (it would be spared the
+ * lockout's account limits). On PostgreSQL the write waits for the change's lock on the session's
+ * row, then finds the session ended; or the change waits for it, then forgets the address it wrote.
+ * `known`: the sign-in found the address known already (its time is then brought forward).
+ */
+export async function rememberAddress(userId: string, address: string, at: Date, sessionId: string, known: boolean): Promise<void> {
+  if (known && (await bringForward(userId, address, at, sessionId))) return;
+  const live = Prisma.sql`UPDATE "Session" SET "endedAt" = "endedAt" WHERE "id" = ${sessionId} AND "userId" = ${userId} AND "endedAt" IS NULL`;
+  try {
+    await insertIfChanged(db(), live, Prisma.sql`INSERT INTO "KnownAddress" ("userId", "address", "lastSignInAt") SELECT ${userId}, ${address}, ${at}`);
+  } catch (err) {
+    // Another sign-in from the address wrote it first (or it was known after all).
+    if (!isDuplicateKeyError(err)) throw err;
+    await bringForward(userId, address, at, sessionId);
+  }
+}
+
+/** The address's last sign-in brought to `at`, while the session is live; false when there is no such row (or the session ended). */
+async function bringForward(userId: string, address: string, at: Date, sessionId: string): Promise<boolean> {
+  const changed = await sqlExecute(
     db(),
-    Prisma.sql`INSERT INTO "KnownAddress" ("userId", "address", "lastSignInAt") VALUES (${userId}, ${address}, ${at})
-      ON CONFLICT ("userId", "address") DO UPDATE SET "lastSignInAt" = ${at}`,
+    Prisma.sql`UPDATE "KnownAddress" SET "lastSignInAt" = ${at} WHERE "userId" = ${userId} AND "address" = ${address}
+      AND EXISTS (SELECT 1 FROM "Session" WHERE "id" = ${sessionId} AND "userId" = ${userId} AND "endedAt" IS NULL)`,
   );
+  return changed === 1;
 }
 
 /**
