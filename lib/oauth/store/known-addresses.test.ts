@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { db } from "@/lib/platform/db.ts";
+import { db, isPostgresUrl } from "@/lib/platform/db.ts";
 import { startSession } from "@/lib/oauth/store/sessions.ts";
 import { rememberAddress, replacePassword } from "@/lib/oauth/store/users.ts";
 
@@ -9,17 +9,23 @@ import { rememberAddress, replacePassword } from "@/lib/oauth/store/users.ts";
 // be remembered for a sign-in whose session that change ended, whenever the change came.
 
 const HOUR_MS = 3_600_000;
+const onPostgres = isPostgresUrl(process.env.DATABASE_URL ?? "");
 
-/** A new user of the demo workspace, signed in once through demo-web: the session's id. */
-async function signedIn(): Promise<{ userId: string; sessionId: string }> {
+/** A new user of the demo workspace. */
+async function newUser(): Promise<string> {
   const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+  return (await db().user.create({ data: { workspaceId, username: `known-${randomUUID()}`, passwordHash: "old-hash" } })).id;
+}
+
+/** A session of the user's, signed in through demo-web: its id. */
+async function sessionOf(userId: string): Promise<string> {
+  const { workspaceId } = await db().user.findUniqueOrThrow({ where: { id: userId } });
   const clientId = (await db().client.findFirstOrThrow({ where: { clientId: "demo-web" } })).id;
-  const user = await db().user.create({ data: { workspaceId, username: `known-${randomUUID()}`, passwordHash: "old-hash" } });
   const now = Date.now();
   const { session } = await startSession({
     workspaceId,
     clientId,
-    userId: user.id,
+    userId,
     amr: ["pwd"],
     authTime: Math.floor(now / 1000),
     dpopJkt: null,
@@ -27,7 +33,12 @@ async function signedIn(): Promise<{ userId: string; sessionId: string }> {
     now,
     device: { ip: "203.0.113.7", userAgent: undefined },
   });
-  return { userId: user.id, sessionId: session.id };
+  return session.id;
+}
+
+async function signedIn(): Promise<{ userId: string; sessionId: string }> {
+  const userId = await newUser();
+  return { userId, sessionId: await sessionOf(userId) };
 }
 
 const addressesOf = async (userId: string) =>
@@ -57,8 +68,7 @@ describe("rememberAddress", () => {
 
   it("remembers nothing, new or known, for a sign-in whose session a change of password ended before the write", async () => {
     const { userId, sessionId } = await signedIn();
-    const earlier = (await signedIn()).sessionId;
-    await db().session.update({ where: { id: earlier }, data: { userId } });
+    const earlier = await sessionOf(userId);
     await rememberAddress(userId, "203.0.113.0/24", new Date(Date.now() - 2 * 24 * HOUR_MS), earlier, false);
     await changePassword(userId);
     expect(await addressesOf(userId)).toEqual([]);
@@ -70,17 +80,23 @@ describe("rememberAddress", () => {
 
   it("remembers nothing for a sign-in whose address is written while a change of password is under way", async () => {
     const { userId, sessionId } = await signedIn();
-    let writes: Promise<unknown> | undefined;
+    await rememberAddress(userId, "203.0.113.0/24", new Date(Date.now() - 2 * 24 * HOUR_MS), await sessionOf(userId), false);
+    let writes: Promise<PromiseSettledResult<void>[]> | undefined;
+    let settledBeforeCommit = false;
     await db().$transaction(async (tx) => {
       await replacePassword(tx, userId, "new-hash");
-      // The change has ended the sessions and forgotten the addresses, and is not committed yet.
-      writes = Promise.all([
+      // The change has ended the sessions and deleted the addresses, and is not committed yet.
+      writes = Promise.allSettled([
         rememberAddress(userId, "198.51.100.0/24", new Date(), sessionId, false),
         rememberAddress(userId, "203.0.113.0/24", new Date(), sessionId, true),
       ]);
+      void writes.then(() => (settledBeforeCommit = true));
       await new Promise((resolve) => setTimeout(resolve, 300));
     });
-    await writes;
+    // On PostgreSQL both writes waited for the change's locks (on SQLite, one connection, they ran
+    // inside its transaction, after what it had written).
+    if (onPostgres) expect(settledBeforeCommit).toBe(false);
+    expect((await writes)?.map((result) => result.status)).toEqual(["fulfilled", "fulfilled"]);
     expect(await addressesOf(userId)).toEqual([]);
     expect((await db().session.findUniqueOrThrow({ where: { id: sessionId } })).endedAt).not.toBeNull();
   });

@@ -135,9 +135,10 @@ export async function hasKnownAddress(userId: string, since: Date): Promise<bool
  * while that session is live. A change of password ends every session and forgets every address
  * in one transaction, which may come between the sign-in's session and this write: the address a
  * sign-in with the old password came from must not be known after it (it would be spared the
- * lockout's account limits). On PostgreSQL the write waits for the change's lock on the session's
- * row, then finds the session ended; or the change waits for it, then forgets the address it wrote.
- * `known`: the sign-in found the address known already (its time is then brought forward).
+ * lockout's account limits). A new address is inserted only after the session's row is taken live:
+ * on PostgreSQL the insert waits for the change's lock on that row, then finds the session ended; or
+ * the change waits for it, then forgets the address it wrote. `known`: the sign-in found the address
+ * known already, and its time is brought forward (bringForward).
  */
 export async function rememberAddress(userId: string, address: string, at: Date, sessionId: string, known: boolean): Promise<void> {
   if (known && (await bringForward(userId, address, at, sessionId))) return;
@@ -151,7 +152,12 @@ export async function rememberAddress(userId: string, address: string, at: Date,
   }
 }
 
-/** The address's last sign-in brought to `at`, while the session is live; false when there is no such row (or the session ended). */
+/**
+ * The address's last sign-in brought to `at`, while the session is live; false when there is no
+ * such row (or the session ended). It takes no lock on the session: it only updates a row that
+ * exists, which a change of password deletes either before it (then nothing is updated) or after it.
+ * An insert needs the session's row taken (rememberAddress).
+ */
 async function bringForward(userId: string, address: string, at: Date, sessionId: string): Promise<boolean> {
   const changed = await sqlExecute(
     db(),
