@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { db, isPostgresUrl } from "@/lib/platform/db.ts";
-import { startSession } from "@/lib/oauth/store/sessions.ts";
+import { endSession, startSession } from "@/lib/oauth/store/sessions.ts";
 import { rememberAddress, replacePassword } from "@/lib/oauth/store/users.ts";
 
 // The addresses a user is known from (lib/oauth/defence/brute-force.ts spares them the lockout's
@@ -76,6 +76,17 @@ describe("rememberAddress", () => {
     await rememberAddress(userId, "203.0.113.0/24", new Date(), sessionId, true);
     await rememberAddress(userId, "198.51.100.0/24", new Date(), sessionId, false);
     expect(await addressesOf(userId)).toEqual([]);
+  });
+
+  it("brings nothing forward, and adds nothing, for a sign-in whose session was signed out before the write", async () => {
+    const { userId, sessionId } = await signedIn();
+    const first = new Date(Date.now() - 2 * 24 * HOUR_MS);
+    await rememberAddress(userId, "203.0.113.0/24", first, await sessionOf(userId), false);
+    // Signed out (not a change of password: the addresses stay).
+    await endSession(sessionId);
+    await rememberAddress(userId, "203.0.113.0/24", new Date(), sessionId, true);
+    await rememberAddress(userId, "198.51.100.0/24", new Date(), sessionId, false);
+    expect(await addressesOf(userId)).toEqual([["203.0.113.0/24", first.getTime()]]);
   });
 
   it("remembers nothing for a sign-in whose address is written while a change of password is under way", async () => {
