@@ -76,7 +76,7 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
   const confirmed = challenge.factors.find((f) => f.confirmedAt !== null);
   // Refused unchecked, and counted by neither the challenge nor the brute-force defence.
   if (kind === "otp" && confirmed) refuseIfLocked(confirmed);
-  const { attempt, address, knownSince, user: current } = await admitUserAttempt(workspace.id, user.username, ip, now);
+  const { attempt, address, knownSince } = await admitUserAttempt(workspace.id, user.username, ip, now);
   // No confirmed factor: the user enrolled during this sign-in (POST /mfa/associate), and the
   // first good code confirms the pending one. Recovery codes of a pending factor count for nothing.
   const factor = confirmed ?? (kind === "otp" ? challenge.factors.find((f) => f.confirmedAt === null) : undefined);
@@ -130,9 +130,10 @@ export async function passSecondFactor(grant: GrantRequest, kind: "otp" | "recov
       now,
       jkt: dpop?.jkt,
       device,
-      // The password as it was after this challenge was found (a change of password ends the
-      // challenge): the session starts only while it is still the user's.
-      whilePassword: current?.id === user.id ? current.passwordHash : undefined,
+      // The password as it was when this challenge was found (a change of password ends the
+      // challenge): the session starts only while it is still the user's. Read with the
+      // challenge, not by the user's name, which may be another user's by now (a rename).
+      whilePassword: challenge.passwordHash,
       grant,
     });
   } catch (err) {

@@ -34,6 +34,12 @@ export interface StoredChallenge {
   /** The DPoP key (its RFC 7638 thumbprint) the password step proved, which the second step must prove too; null when it proved none. */
   dpopJkt: string | null;
   user: { id: string; username: string; name: string | null; email: string | null; emailVerified: boolean; disabled: boolean };
+  /**
+   * The user's password hash as it was when the challenge was read: the sign-in completes only
+   * while it is still theirs (a change of password ends the sign-in). Not in `user`, which goes
+   * further (lib/oauth/endpoints/mfa/caller.ts).
+   */
+  passwordHash: string;
   factors: StoredFactor[];
 }
 
@@ -115,6 +121,7 @@ interface ChallengeRow extends Record<string, unknown> {
   email: string | null;
   emailVerified: boolean | number | bigint;
   disabled: boolean | number | bigint;
+  passwordHash: string;
 }
 
 /** The challenge of an `mfa_token` with its client, user and the user's factors, or null. */
@@ -123,7 +130,7 @@ export async function findChallenge(token: string): Promise<StoredChallenge | nu
     db(),
     Prisma.sql`SELECT m."tokenHash", m."workspaceId", m."clientId", m."scope", m."failures", m."expiresAt", m."dpopJkt",
         c."clientId" AS "publicClientId", c."allowedOrigins",
-        u."id" AS "userId", u."username", u."name", u."email", u."emailVerified", u."disabled"
+        u."id" AS "userId", u."username", u."name", u."email", u."emailVerified", u."disabled", u."passwordHash"
       FROM "MfaChallenge" m JOIN "Client" c ON c."id" = m."clientId" JOIN "User" u ON u."id" = m."userId"
       WHERE m."tokenHash" = ${mfaTokenHash(token)}`,
   );
@@ -145,6 +152,7 @@ export async function findChallenge(token: string): Promise<StoredChallenge | nu
       emailVerified: Boolean(row.emailVerified),
       disabled: Boolean(row.disabled),
     },
+    passwordHash: row.passwordHash,
     factors: (await factorRows(row.userId)).map(toFactor),
   };
 }
