@@ -618,6 +618,33 @@ describe("DPoP at the resource endpoints (RFC 9449 §7)", () => {
     await expectResourceError(await userinfo(key, access_token), "invalid_token");
   });
 
+  it("challenges a DPoP Authorization header that is no token in DPoP, the scheme the client used (§7.1)", async () => {
+    const res = await callUserinfo({ headers: { Authorization: "DPoP a b", DPoP: await proof(key, { htm: "GET", htu: USERINFO_URL }) } });
+    await expectResourceError(res, "invalid_token");
+  });
+
+  it("takes a proof for a path whose workspace is percent-encoded: the request's URI, normalised as the htu is (RFC 3986 §6.2.2.2)", async () => {
+    const { access_token } = await dpopSignIn(key);
+    const url = USERINFO_URL.replace("/demo/default/", "/d%65mo/def%61ult/");
+    const res = await call(routes.userinfo, url, {
+      headers: { Authorization: `DPoP ${access_token}`, DPoP: await proof(key, { htm: "GET", htu: url, ath: accessTokenHash(access_token) }) },
+    });
+    expect(res.status).toBe(200);
+    // The published URL names the same resource.
+    const published = await call(routes.userinfo, url, {
+      headers: { Authorization: `DPoP ${access_token}`, DPoP: await proof(key, { htm: "GET", htu: USERINFO_URL, ath: accessTokenHash(access_token) }) },
+    });
+    expect(published.status).toBe(200);
+    // Another workspace's path does not.
+    const other = await call(routes.userinfo, url, {
+      headers: {
+        Authorization: `DPoP ${access_token}`,
+        DPoP: await proof(key, { htm: "GET", htu: USERINFO_URL.replace("/default/", "/other/"), ath: accessTokenHash(access_token) }),
+      },
+    });
+    await expectResourceError(other, "invalid_dpop_proof");
+  });
+
   it.each<[string, ProofOptions | "none" | "other key", string]>([
     ["an ath of another token", { ath: accessTokenHash("another token") }, "invalid_dpop_proof"],
     ["no ath", { ath: undefined, claims: { ath: undefined } }, "invalid_dpop_proof"],

@@ -69,8 +69,19 @@ export function authorizationScheme(request: OAuthRequest): TokenScheme {
  */
 function resourceUrl(request: OAuthRequest, workspace: Workspace): string {
   const path = new URL(request.url, "http://localhost").pathname;
-  const base = `/${workspace.tenant}/${workspace.slug}`;
-  return path.startsWith(`${base}/`) ? `${workspace.issuer}${path.slice(base.length)}` : "";
+  // The tenant and workspace segments as the router decoded them (`/d%65mo/…` is `/demo/…`); the
+  // rest as sent, which the comparison with the proof's `htu` normalises (comparableUrl).
+  const [, tenant, slug, ...rest] = path.split("/");
+  if (tenant === undefined || slug === undefined || rest.length === 0) return "";
+  return decodedSegment(tenant) === workspace.tenant && decodedSegment(slug) === workspace.slug ? `${workspace.issuer}/${rest.join("/")}` : "";
+}
+
+function decodedSegment(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -89,7 +100,7 @@ export async function presentedToken(request: OAuthRequest, realm: string, optio
   if (header !== null && fromBody !== undefined) throw challenged(new InvalidRequest("send the access token once, in the header or the body"), request, realm);
   if (header === null) return fromBody;
   const token = AUTHORIZATION.exec(header)?.[2];
-  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer or DPoP token");
+  if (!token) throw new InvalidToken(realm, "the Authorization header is not a bearer or DPoP token", undefined, authorizationScheme(request));
   return token;
 }
 
