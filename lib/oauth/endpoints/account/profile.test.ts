@@ -275,15 +275,17 @@ describe("PATCH /account/profile", () => {
     expect((await db().user.findFirstOrThrow({ where: { username: "bob" } })).email).toBe("bob@example.com");
   });
 
-  it("mails at most 3 confirmations an hour, counted in the database: then 429", async () => {
+  it("mails at most 3 confirmations an hour, counted in the database: then 429, and the request's name is not saved either", async () => {
     const bob = await db().user.findFirstOrThrow({ where: { username: "bob" } });
     await db().accountToken.deleteMany({ where: { userId: bob.id } });
     const bearer = await accessToken("bob");
     for (const n of [1, 2, 3]) expect((await patchProfile(bearer, { email: `bob.${n}@example.com`, current_password: BOB_PASSWORD })).status).toBe(200);
-    const res = await patchProfile(bearer, { email: "bob.4@example.com", current_password: BOB_PASSWORD });
+    const res = await patchProfile(bearer, { name: "Bob Renamed", email: "bob.4@example.com", current_password: BOB_PASSWORD });
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual({ error: "invalid_request", error_description: "too many address changes this hour; try again later" });
     expect(smtp.received.filter((m) => m.rcptTo[0] === "bob.4@example.com")).toEqual([]);
+    // A refused request changes nothing: the client shows its error, and the name as it was.
+    expect((await db().user.findUniqueOrThrow({ where: { id: bob.id } })).name).toBe(bob.name);
     await smtp.drain();
   });
 });

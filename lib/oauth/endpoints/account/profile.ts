@@ -112,8 +112,8 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
 
 /**
  * `PATCH {issuer}/account/profile` with a JSON object of `name` and/or `email`. The name changes
- * at once. A new address needs `current_password` too: the address is where password resets go,
- * so a session alone (a device left signed in) must not be able to take the account with it
+ * at once, after the rest of the request has passed (a refused request changes nothing). A new
+ * address needs `current_password` too: the address is where password resets go, so a session alone (a device left signed in) must not be able to take the account with it
  * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password), and
  * `otp` from a session that did not pass the user's second factor (step-up.ts). It
  * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS,
@@ -136,7 +136,6 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
     whilePassword = await assertCurrentPassword(workspace, caller.user, changes.currentPassword);
     if (code !== undefined) await proveCode(code, workspace, caller, log);
   }
-  if (changes.name !== undefined) await setName(profile.id, changes.name);
   if (changes.email !== undefined && newEmail === undefined) await cancelEmailChange(profile.id);
   if (newEmail !== undefined && whilePassword !== undefined) {
     const ttl = settings().EMAIL_VERIFICATION_TTL_SECONDS;
@@ -164,6 +163,8 @@ async function updateProfile(request: OAuthRequest, { workspace, log }: Endpoint
     }
     log.info({ event: "account.email.verification_mailed", userId: profile.id }, "email confirmation link mailed");
   }
+  // Last: a request refused on its way (its address's limit, its mail, its session ended) saves nothing.
+  if (changes.name !== undefined) await setName(profile.id, changes.name);
   return json(await currentProfile(caller));
 }
 
