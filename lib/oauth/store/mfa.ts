@@ -343,10 +343,14 @@ export async function removeFactors(
   });
 }
 
+/** A replacement of a factor's recovery codes found the factor removed since it was read: nothing was written. */
+export class FactorRemovedMeanwhile extends Error {}
+
 /**
  * Replaces the recovery codes of a factor of the user's with new ones (hashed), with the change's
  * `notice` (keepMailIn): the old ones stop working. The user's row is taken first (takeUserRow),
- * so that of two replacements at once one set is left (as above); UserGone when the user is gone.
+ * so that of two replacements at once one set is left (as above); UserGone when the user is gone,
+ * FactorRemovedMeanwhile when the factor is (a removal takes the user's row too).
  */
 export async function replaceRecoveryCodes(
   userId: string,
@@ -358,6 +362,7 @@ export async function replaceRecoveryCodes(
   await db().$transaction(async (tx) => {
     if (!(await takeUserRow(tx, userId))) throw new UserGone();
     await sessionStillLive(tx, userId, sessionId);
+    if ((await tx.mfaFactor.count({ where: { id: factorId, userId } })) === 0) throw new FactorRemovedMeanwhile();
     await tx.mfaRecoveryCode.deleteMany({ where: { factorId } });
     await tx.mfaRecoveryCode.createMany({ data: codeHashes.map((codeHash) => ({ factorId, codeHash })) });
     await keepMailIn(tx, notice);

@@ -281,6 +281,25 @@ describe("enrolment from a signed-in session", () => {
     expect(await db().mfaFactor.count({ where: { user: { username: "joy" } } })).toBe(1);
   });
 
+  it("gives no recovery codes for a factor removed while the request's body was held back: 400, nothing written", async () => {
+    const max = await newUser("max");
+    const { access_token } = await signIn({ ...SPA, ...max });
+    const { secret } = await (await associate(access_token, { authenticator_types: "otp", password: max.password })).json();
+    expect((await confirm(access_token, { otp: codeAt(secret) })).status).toBe(200);
+    nextStep();
+    const res = await postToken({ grant_type: MFA_OTP, ...SPA, mfa_token: await mfaTokenFor({ ...SPA, ...max }), otp: codeAt(secret) });
+    const stepped = ((await res.json()) as { access_token: string }).access_token;
+    const held = heldBack(routes.mfaRecoveryCodes, "recovery-codes", stepped, { password: max.password });
+    await held.read;
+    expect((await remove(stepped, { password: max.password })).status).toBe(204);
+    held.release();
+    const refused = await held.response;
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ error: "invalid_request", error_description: "two-step verification is not set up" });
+    expect(await db().mfaFactor.count({ where: { user: { username: "max" } } })).toBe(0);
+    expect(await db().mfaRecoveryCode.count({ where: { factor: { user: { username: "max" } } } })).toBe(0);
+  });
+
   it("never confirms a second factor beside a confirmed one (left pending by an earlier version's race)", async () => {
     const kim = await newUser("kim");
     const { access_token } = await signIn({ ...SPA, ...kim });
