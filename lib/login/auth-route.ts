@@ -2,6 +2,7 @@ import NextAuth from "next-auth";
 import type { NextRequest } from "next/server";
 import { authOptions, type MfaStepExchange, type SignOutExchange } from "@/lib/login/auth-options.ts";
 import { mfaStepCookies, mfaStepCookieValue, openMfaStep } from "@/lib/login/mfa-sign-in.ts";
+import { settings } from "@/lib/platform/env.ts";
 
 export interface AuthRouteContext {
   params: Promise<{ nextauth: string[] }>;
@@ -54,7 +55,9 @@ async function signOutRoute(req: NextRequest, ctx: AuthRouteContext): Promise<Re
   const outcome: SignOutExchange = {};
   const response: Response = await NextAuth(req, ctx, authOptions(undefined, outcome));
   if (outcome.revocation !== "failed") return response;
-  const url = new URL(SIGN_OUT_FAILED_PATH, req.nextUrl.origin).href;
+  // The app's public address, as next-auth's own redirects (NEXTAUTH_URL): the request's is the
+  // address the server listens on, behind a proxy not the browser's.
+  const url = new URL(SIGN_OUT_FAILED_PATH, settings().APP_URL).href;
   const headers = { "Cache-Control": "no-store" };
   if ((response.headers.get("content-type") ?? "").startsWith("application/json")) return Response.json({ url }, { headers });
   return new Response(null, { status: 302, headers: { ...headers, Location: url } });

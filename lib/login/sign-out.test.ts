@@ -121,9 +121,9 @@ describe("a sign-out's revocation (events.signOut)", () => {
 });
 
 describe("next-auth's sign-out route (POST /api/auth/signout)", () => {
-  const postSignOut = (extra: Record<string, string> = {}) =>
+  const postSignOut = (extra: Record<string, string> = {}, at = APP) =>
     authRoute(
-      new NextRequest(`${APP}/api/auth/signout`, {
+      new NextRequest(`${at}/api/auth/signout`, {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ csrfToken: "csrf-token-1", callbackUrl: SIGNED_OUT_PATH, ...extra }),
@@ -153,6 +153,16 @@ describe("next-auth's sign-out route (POST /api/auth/signout)", () => {
     const again = await postSignOut();
     expect(again.headers.get("location")).toBe(`${APP}${SIGNED_OUT_PATH}`);
     expect(await introspect(nextAuth.tokens.refreshToken!)).toEqual({ active: false });
+  });
+
+  it("sends the browser to the app's own address (APP_URL), not to the one its server listens on behind a proxy", async () => {
+    nextAuth.tokens = await signedIn();
+    revocation = FAILURES[0]![1];
+    vi.spyOn(logger, "warn").mockImplementation(() => undefined);
+    // Next builds a route handler's request URL from the address it listens on.
+    const res = await postSignOut({}, "http://10.0.0.5:3000");
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe(`${APP}${SIGN_OUT_FAILED_PATH}`);
   });
 
   it("answers next-auth's browser code (json=true) in its own shape: the same place, the cookie kept", async () => {
