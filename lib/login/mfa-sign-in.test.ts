@@ -366,7 +366,8 @@ describe("signInStep: one submit of the sign-in form", () => {
 
       // Only "done" at that stage ends the sign-in; the tokens are those the code earned.
       expect(await signInStep({ done: "1" }, shown, END_USER)).toEqual({ kind: "signed_in", signedIn: shown.signedIn, next: null });
-      expect(await signInStep({ done: "1" }, null, END_USER)).toEqual({ kind: "failed", reason: "invalid_credentials" });
+      // Its step gone (sealed for MFA_STEP_SECONDS): the sign-in took too long, not a wrong password.
+      expect(await signInStep({ done: "1" }, null, END_USER)).toEqual({ kind: "failed", reason: "mfa_expired", next: null });
 
       // Enrolled: the next sign-in asks for a code, which a recovery code shown at enrolment answers.
       const next = ((await signInStep(ida, null, END_USER)) as { next: MfaStep }).next;

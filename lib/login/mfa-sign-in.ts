@@ -119,6 +119,8 @@ async function attempt(credentials: StepCredentials, current: MfaStep | null, en
     }
   }
   if (done && current?.stage === "recovery-codes") return { kind: "signed_in", signedIn: current.signedIn, next: null };
+  // The codes' page outlived its step (MFA_STEP_SECONDS): the sign-in starts again, the factor enrolled.
+  if (done && !current) return { kind: "failed", reason: "mfa_expired", next: null };
   // People type codes as they read them: "123 456", a recovery code with its dashes.
   const code = (otp ?? recoveryCode)?.replace(/\s/g, "");
   if (!code) return { kind: "failed", reason: current ? "invalid_code" : "invalid_credentials" };
