@@ -251,14 +251,18 @@ describe("dynamic client registration (RFC 7591)", () => {
 });
 
 describe("client registration management (RFC 7592)", () => {
-  it("reads the registration with the registration access token, without the secret", async () => {
+  it("reads the registration with the registration access token, without the secret; the token, unchanged, in it (RFC 7592 §3)", async () => {
     const client = await registered();
     const res = await manage(client.registration_client_uri, "GET", client.registration_access_token);
     expect(res.status).toBe(200);
     expectNoStore(res);
-    const { client_secret, client_secret_expires_at, registration_access_token, ...metadata } = client;
-    expect([client_secret, client_secret_expires_at, registration_access_token]).not.toContain(undefined);
+    const { client_secret, client_secret_expires_at, ...metadata } = client;
+    expect([client_secret, client_secret_expires_at]).not.toContain(undefined);
+    // A client that keeps the answer as its registration keeps its token too.
     expect(await res.json()).toEqual(metadata);
+    const put = await manage(client.registration_client_uri, "PUT", client.registration_access_token, { ...SERVICE_METADATA, client_id: client.client_id });
+    expect(put.status).toBe(200);
+    expect((await put.json()).registration_access_token).toBe(client.registration_access_token);
     expect(await auditEvents("client.registration.read", client.client_id)).toMatchObject([{ outcome: "success" }]);
   });
 

@@ -202,7 +202,8 @@ function registrationClientUri(endpoint: string, clientId: string): string {
 /**
  * `GET`, `PUT` and `DELETE` at the registration client URI (RFC 7592 §2), with the registration
  * access token. An unknown client and a wrong token get the same 401 (§2.1), so that neither
- * tells which clients exist. PUT replaces the metadata under the same rules as registration and
+ * tells which clients exist. GET and PUT answer the client's information with the registration
+ * access token it presented (§3). PUT replaces the metadata under the same rules as registration and
  * keeps the secret and the registration access token; DELETE deletes the client as the CLI's
  * `client delete` does, with its sessions and refresh tokens.
  */
@@ -222,7 +223,7 @@ export async function registrationManagementEndpoint(request: OAuthRequest, { wo
   if (registration.disabled) throw new InvalidToken(realm, "the registration access token is invalid", "the client is disabled");
   Object.assign(audit, { clientId, accountable: true });
   try {
-    return await manageRegistration(request, workspace, clientId, registration, urlFor("registration"));
+    return await manageRegistration(request, workspace, clientId, registration, urlFor("registration"), token);
   } catch (err) {
     // Deleted meanwhile (two DELETEs at once, a PUT beside a DELETE): as for an unknown client (§2.1).
     if (err instanceof NoSuchClient) throw unknown();
@@ -237,6 +238,7 @@ async function manageRegistration(
   clientId: string,
   registration: Registration,
   endpoint: string,
+  token: string,
 ): Promise<OAuthResponse> {
   const { method } = request;
   const ref = workspaceRef(workspace);
@@ -268,7 +270,9 @@ async function manageRegistration(
   }
   const current = await findRegistration(workspace.id, clientId);
   if (!current) throw new NoSuchClient(clientId, ref);
-  return json(metadataOf(await getClient(ref, clientId), current, clientUri));
+  // RFC 7592 §3: the token goes with the client's information, the one it presented (kept: stored
+  // hashed, it could not be shown otherwise), so that a client that stores the answer keeps it.
+  return json({ ...metadataOf(await getClient(ref, clientId), current, clientUri), registration_access_token: token });
 }
 
 // How often a PUT reads the client again when it changed meanwhile, before it gives up.
