@@ -24,10 +24,9 @@ import { clientAttemptHistory } from "@/lib/oauth/store/failed-logins.ts";
 export function presentedClient(request: OAuthRequest, params: FormParams, realm: string): { method: ClientAuthMethod } & Presented {
   const [method, ...others] = CLIENT_AUTH_METHODS.filter((m) => m.isPresentedIn(request, params));
   if (!method) throw new InvalidClient("client authentication is required");
-  // The first method's own syntax is judged first (a malformed Basic header is invalid_client).
-  const presented = Object.assign({ method }, method.read(request, params, realm));
+  // Before either is read: two methods are invalid_request (RFC 6749 §5.2) however malformed one is.
   if (others.length > 0) throw new InvalidRequest("use one client authentication method, not two");
-  return presented;
+  return Object.assign({ method }, method.read(request, params, realm));
 }
 
 const NO_PARAMS = parseUrlEncoded("");

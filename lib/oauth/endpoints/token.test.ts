@@ -28,6 +28,28 @@ describe("token endpoint: every error, with its status and headers", () => {
     ["a method the client did not register", { ...good, client_id: "demo-service", client_secret: "demo-service-secret" }, {}, 401, "invalid_client", null],
     ["malformed Basic credentials", good, { Authorization: "Basic %%%" }, 401, "invalid_client", BASIC_CHALLENGE],
     ["Basic plus a body secret", { ...good, client_secret: "demo-backend-secret" }, backend, 400, "invalid_request", null],
+    [
+      "malformed Basic credentials plus a body secret",
+      { ...good, client_secret: "demo-backend-secret" },
+      { Authorization: "Basic %%%" },
+      400,
+      "invalid_request",
+      null,
+    ],
+    [
+      "a body secret plus a client assertion, no client_id",
+      {
+        grant_type: "password",
+        ...ALICE,
+        client_secret: "x",
+        client_assertion: "a.b.c",
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      },
+      {},
+      400,
+      "invalid_request",
+      null,
+    ],
     // grant type
     ["no grant_type", { ...SPA, ...ALICE }, {}, 400, "invalid_request", null],
     ["an unknown grant_type", { ...good, ...SPA, grant_type: "authorization_code" }, {}, 400, "unsupported_grant_type", null],
