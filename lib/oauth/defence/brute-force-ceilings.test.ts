@@ -114,7 +114,7 @@ describe("a password change", () => {
         await db().accountToken.create({
           data: { tokenHash, purpose: "password_reset", workspaceId, userId: user.id, expiresAt: new Date(Date.now() + 60_000) },
         });
-        expect(await completePasswordReset(tokenHash, { ...user, workspaceId }, hash)).toEqual({ reset: true });
+        expect(await completePasswordReset({ tokenHash, email: null }, { ...user, workspaceId }, hash)).toEqual({ reset: true });
       },
     ],
     [

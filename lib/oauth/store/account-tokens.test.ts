@@ -17,7 +17,8 @@ async function userWithLink(purpose: "password_reset" | "email_verification") {
 }
 
 const spend = {
-  "a password reset": (tokenHash: string, user: { id: string; username: string; workspaceId: string }) => completePasswordReset(tokenHash, user, "a new hash"),
+  "a password reset": (tokenHash: string, user: { id: string; username: string; workspaceId: string }) =>
+    completePasswordReset({ tokenHash, email: null }, user, "a new hash"),
   "an address confirmation": (tokenHash: string, user: { id: string }) => confirmEmail(tokenHash, user.id, "new@example.com"),
 };
 const purposes = { "a password reset": "password_reset", "an address confirmation": "email_verification" } as const;

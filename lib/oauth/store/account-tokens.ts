@@ -172,32 +172,40 @@ export async function findAccountToken(
   return { tokenHash: row.tokenHash, userId: row.userId, clientId: row.clientId, email: row.email, user: row.user };
 }
 
-/** Why a link found live a moment ago was not taken: spent meanwhile, or its user deleted meanwhile (and the link with them). */
-export type LinkLost = { problem: "used" | "unknown" };
+/**
+ * Why a link found live a moment ago was not taken: spent meanwhile, or its user deleted meanwhile
+ * (and the link with them); `detail` for the audit trail when it is another reason.
+ */
+export type LinkLost = { problem: "used" | "unknown"; detail?: string };
 
 /** What the audit trail says of a link lost so. */
 export const LOST_MEANWHILE: Record<LinkLost["problem"], string> = { used: "spent meanwhile", unknown: "user deleted meanwhile" };
 
 /**
  * Spends a live link in `tx`, the user's row taken first (takeUserRow); what kept it from being
- * spent otherwise.
+ * spent otherwise. With `mailedTo`, the address it was mailed to: spent for nothing when the
+ * account's is another by now (a change confirmed between the link's read of the address and its
+ * row spent the links there were, not this one).
  */
-async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId: string, now: Date): Promise<LinkLost | undefined> {
+async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId: string, now: Date, mailedTo?: string | null): Promise<LinkLost | undefined> {
   if (!(await takeUserRow(tx, userId))) return { problem: "unknown" };
+  const moved = mailedTo != null && (await tx.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email !== mailedTo;
   const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-  return spent.count === 1 ? undefined : { problem: "used" };
+  if (spent.count !== 1) return { problem: "used" };
+  return moved ? { problem: "used", detail: "mailed to an address the account no longer has" } : undefined;
 }
 
 /**
  * Sets a user's new password through a reset token, in one transaction: the token is spent (only
- * if nobody spent it first, nor deleted its user: what kept it then, and nothing changes); the
+ * if nobody spent it first, nor deleted its user, nor changed the address it was mailed to: what
+ * kept it then, and nothing changes); the
  * password is replaced (replacePassword: every session ends, and with them every other link mailed
  * to the user; the addresses the user was known from are forgotten); the failed sign-ins counted
  * against the username are forgotten. Run again when PostgreSQL ends it to break a deadlock
  * (againOnConflict: a user's own change takes the user's row, then the links).
  */
 export async function completePasswordReset(
-  tokenHash: string,
+  link: { tokenHash: string; email: string | null },
   user: { id: string; username: string; workspaceId: string },
   passwordHash: string,
   notice?: MailKeptByChange,
@@ -205,7 +213,9 @@ export async function completePasswordReset(
 ): Promise<LinkLost | { reset: true }> {
   return againOnConflict(() =>
     db().$transaction(async (tx) => {
-      const lost = await spendLink(tx, tokenHash, user.id, now);
+      // Only while the account's address is the one the link went to (a link made before links
+      // kept their address has none: it expires within PASSWORD_RESET_TTL_SECONDS).
+      const lost = await spendLink(tx, link.tokenHash, user.id, now, link.email);
       if (lost) return lost;
       await replacePassword(tx, user.id, passwordHash);
       await tx.failedLogin.deleteMany({ where: { workspaceId: user.workspaceId, kind: "user", username: user.username } });

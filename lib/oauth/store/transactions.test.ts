@@ -65,7 +65,7 @@ describe.runIf(onSqlite)("the server's interactive transactions on SQLite give t
     // Each with the notice its change keeps (keepMailIn).
     for (const work of [
       () => changePassword(user.id, "y", { sessionId: session.id, whilePassword: "x" }, notice(user.id)),
-      () => completePasswordReset("no-such-token", who, "z", notice(user.id)),
+      () => completePasswordReset({ tokenHash: "no-such-token", email: null }, who, "z", notice(user.id)),
       () => confirmEmail(link, user.id, "tx@example.com", () => notice(user.id)),
       () => endSessionOf(user.id, randomUUID()),
     ]) {

@@ -357,6 +357,22 @@ describe("POST /account/password-reset/complete", () => {
     expect((await userRow("moving-user")).passwordHash).toBe(user.passwordHash);
   });
 
+  it("refuses a link mailed to an address the account no longer has, though nothing spent it (a change confirmed as the link was made)", async () => {
+    await addUser({ workspace: "demo/default", username: "racing-user", password: "racing user passphrase 1", email: "racing@old.example" });
+    const user = await userRow("racing-user");
+    const reset = await resetLink("racing-user", "racing@old.example");
+    // The change committed between the reset's read of the address and its link's row: the
+    // confirmation spent the links there were, not this one.
+    await db().user.update({ where: { id: user.id }, data: { email: "racing@new.example", emailVerified: true } });
+    const res = await complete({ token: reset, new_password: "taken over passphrase" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
+    expect((await userRow("racing-user")).passwordHash).toBe(user.passwordHash);
+    // A link to the address the account has now works.
+    const again = await resetLink("racing-user", "racing@new.example");
+    expect((await complete({ token: again, new_password: "racing user passphrase 2" })).status).toBe(204);
+  });
+
   it("refuses an expired, unknown or another client's token: 400 invalid_reset_token", async () => {
     const bob = await userRow("bob");
     await db().accountToken.deleteMany({ where: { userId: bob.id } });

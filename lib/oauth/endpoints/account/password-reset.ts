@@ -108,6 +108,8 @@ async function mailResetLinks(
       workspaceId: workspace.id,
       userId: user.id,
       clientId,
+      // The address it is mailed to: the link works only while it is the account's.
+      email: user.email,
       ttlSeconds: ttl,
       limit: RESET_MAILS_PER_HOUR,
     });
@@ -163,8 +165,8 @@ export async function passwordResetCompleteEndpoint(request: OAuthRequest, conte
   const passwordHash = await hashPassword(password);
   // Spent in the same transaction as the change: of two requests with one token, one wins.
   const notice = noticeFor(found.user.id, { kind: "password_changed", how: "reset" });
-  const done = await completePasswordReset(found.tokenHash, found.user, passwordHash, notice);
-  if ("problem" in done) throw new InvalidResetToken(TOKEN_PROBLEMS[done.problem], { detail: `reset token: ${LOST_MEANWHILE[done.problem]}` });
+  const done = await completePasswordReset(found, found.user, passwordHash, notice);
+  if ("problem" in done) throw new InvalidResetToken(TOKEN_PROBLEMS[done.problem], { detail: `reset token: ${done.detail ?? LOST_MEANWHILE[done.problem]}` });
   sendKept(notice, log);
   return { status: 204, headers: { ...NO_STORE }, body: null };
 }
