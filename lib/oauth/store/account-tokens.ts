@@ -189,10 +189,16 @@ export const LOST_MEANWHILE: Record<LinkLost["problem"], string> = { used: "spen
  */
 async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId: string, now: Date, mailedTo?: string | null): Promise<LinkLost | undefined> {
   if (!(await takeUserRow(tx, userId))) return { problem: "unknown" };
-  const moved = mailedTo != null && (await tx.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email !== mailedTo;
+  const moved = mailedTo != null && !(await stillAddressOf(tx, userId, mailedTo));
   const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
   if (spent.count !== 1) return { problem: "used" };
   return moved ? { problem: "used", detail: "mailed to an address the account no longer has" } : undefined;
+}
+
+/** Whether the user's address is still `address`, whatever the case of its letters (an operator's correction of them spends no link either). */
+async function stillAddressOf(tx: Prisma.TransactionClient, userId: string, address: string): Promise<boolean> {
+  const email = (await tx.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email;
+  return email != null && sameMailbox(email, address);
 }
 
 /**
