@@ -283,13 +283,53 @@ describe("the SSRF rules of the fetch", () => {
   });
 
   it("counts the name's lookup in the time allowed: a resolver that does not answer is given up on too", async () => {
-    const lookup = vi.spyOn(dns, "lookup").mockImplementation(() => new Promise(() => undefined));
+    const never = () => new Promise<never>(() => undefined);
+    const spies = [
+      vi.spyOn(dns.Resolver.prototype, "resolve4").mockImplementation(never),
+      vi.spyOn(dns.Resolver.prototype, "resolve6").mockImplementation(never),
+    ];
     try {
       const started = Date.now();
       await expect(fetchJwks("https://slow-resolver.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
         "jwks_uri timed out",
       );
       expect(Date.now() - started).toBeLessThan(2000);
+      for (const spy of spies) expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
+  it("asks the DNS itself, off the thread pool that hashes passwords: a name whose servers do not answer never reaches the system's resolver", async () => {
+    // getaddrinfo holds one of libuv's threads until the system's resolver gives up (often 10 s
+    // or more), whatever the time allowed here: a client could change its jwks_uri to such names
+    // until no thread was left for argon2.
+    const timedOut = () => Promise.reject(Object.assign(new Error("queryA ETIMEOUT"), { code: "ETIMEOUT" }));
+    const spies = [
+      vi.spyOn(dns.Resolver.prototype, "resolve4").mockImplementation(timedOut),
+      vi.spyOn(dns.Resolver.prototype, "resolve6").mockImplementation(timedOut),
+    ];
+    const lookup = vi.spyOn(dns, "lookup");
+    try {
+      await expect(fetchJwks("https://slow-ns.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
+        "jwks_uri host does not resolve",
+      );
+      expect(lookup).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of [...spies, lookup]) spy.mockRestore();
+    }
+  });
+
+  it("looks a name the DNS does not know up as the system does (the hosts file: localhost), within the time allowed", async () => {
+    const lookup = vi.spyOn(dns, "lookup");
+    try {
+      await expect(
+        fetchJwks(`${base.replace("127.0.0.1", "localhost")}/set?json=${encodeURIComponent(JSON.stringify(jwks))}`, {
+          production: false,
+          timeoutMs: 3000,
+          maxBytes: 65536,
+        }),
+      ).resolves.toEqual(jwks);
       expect(lookup).toHaveBeenCalledTimes(1);
     } finally {
       lookup.mockRestore();

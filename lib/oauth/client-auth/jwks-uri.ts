@@ -86,6 +86,30 @@ async function beforeDeadline<T>(work: Promise<T>, end: number): Promise<T> {
   }
 }
 
+// DNS answers that say the name has no such address, rather than that no answer came.
+const NOT_IN_DNS = new Set(["ENOTFOUND", "ENODATA"]);
+
+/**
+ * The addresses of `host`, by `end` (ms since the epoch). Asked of the DNS by c-ares on the event
+ * loop, not by the system's getaddrinfo, which holds one of libuv's threads (the threads that hash
+ * passwords) until the system's resolver gives up, often 10 s or more, whatever the time allowed
+ * here: a client could point its jwks_uri at names whose servers never answer until no thread was
+ * left for a sign-in. Only a name the DNS says it does not know (an answer, which comes at once)
+ * is looked up as the system does, for the hosts file's names (localhost, a container's).
+ */
+async function addressesOf(host: string, end: number): Promise<Array<{ address: string; family: number }>> {
+  const resolver = new dns.Resolver({ timeout: Math.max(1, end - Date.now()), tries: 1 });
+  const asked = await beforeDeadline(Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]), end).catch((err: unknown) => {
+    resolver.cancel();
+    throw err;
+  });
+  const addresses = asked.flatMap((answer, i) => (answer.status === "fulfilled" ? answer.value.map((address) => ({ address, family: i === 0 ? 4 : 6 })) : []));
+  if (addresses.length > 0) return addresses;
+  const unknown = asked.every((answer) => answer.status === "rejected" && NOT_IN_DNS.has((answer.reason as NodeJS.ErrnoException).code ?? ""));
+  if (!unknown) throw new JwksUriError("jwks_uri host does not resolve");
+  return beforeDeadline(dns.lookup(host, { all: true, verbatim: true }), end);
+}
+
 /**
  * GETs a JWK Set from `uri`: https only and never to an internal address in production (each
  * address the name resolves to is checked, and the connection goes to the checked one, so a DNS
@@ -96,10 +120,9 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
   const url = new URL(uri);
   if (url.protocol !== "https:" && (rules.production || url.protocol !== "http:")) throw new JwksUriError("jwks_uri must be https");
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  // The time allowed covers the name's lookup too: the system's resolver may take its own timeout
-  // (often 10 s or more) on a name whose servers do not answer.
+  // The time allowed covers the name's lookup too.
   const end = Date.now() + rules.timeoutMs;
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await beforeDeadline(dns.lookup(host, { all: true, verbatim: true }), end);
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await addressesOf(host, end);
   const pinned = addresses[0];
   if (!pinned) throw new JwksUriError("jwks_uri host does not resolve");
   if (rules.production && !addresses.every((a) => isPublicAddress(a.address))) throw new JwksUriError("jwks_uri resolves to an internal address");
@@ -181,7 +204,9 @@ function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGet
     if (!known.askingAgain && now - known.askedAgainAt >= REFETCH_AFTER_MS) void askAgain(uri, rules, now, known);
     return known.keys;
   }
-  if (fetched.size >= CACHE_MAX) fetched.clear();
+  // The oldest entry makes room (a client that changes its jwks_uri again and again must not empty
+  // every other client's copy).
+  if (fetched.size >= CACHE_MAX) fetched.delete(fetched.keys().next().value!);
   const keys = fetchJwks(uri, rules).then((set) => createLocalJWKSet(set));
   const entry: Fetched = { at: now, keys, failed: false, askedAgainAt: now };
   keys.catch(() => {
