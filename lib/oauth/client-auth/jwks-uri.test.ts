@@ -320,6 +320,23 @@ describe("the SSRF rules of the fetch", () => {
     }
   });
 
+  it("never hands a name outside this machine's network to the system's resolver, even one the DNS said it does not know (its servers may not answer the next time)", async () => {
+    const lookup = vi.spyOn(dns, "lookup");
+    const unknown = () => Promise.reject(Object.assign(new Error("queryA ENOTFOUND"), { code: "ENOTFOUND" }));
+    const spies = [
+      vi.spyOn(dns.Resolver.prototype, "resolve4").mockImplementation(unknown),
+      vi.spyOn(dns.Resolver.prototype, "resolve6").mockImplementation(unknown),
+    ];
+    try {
+      await expect(fetchJwks("https://flaky-ns.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
+        "jwks_uri host does not resolve",
+      );
+      expect(lookup).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of [...spies, lookup]) spy.mockRestore();
+    }
+  });
+
   it("looks a name the DNS does not know up as the system does (the hosts file: localhost), within the time allowed", async () => {
     const lookup = vi.spyOn(dns, "lookup");
     try {

@@ -88,14 +88,18 @@ async function beforeDeadline<T>(work: Promise<T>, end: number): Promise<T> {
 
 // DNS answers that say the name has no such address, rather than that no answer came.
 const NOT_IN_DNS = new Set(["ENOTFOUND", "ENODATA"]);
+// A name only this machine's hosts file or its own network can answer.
+const LOCAL_NAME = /^(?:[^.]+|(?:.+\.)?localhost)\.?$/i;
 
 /**
  * The addresses of `host`, by `end` (ms since the epoch). Asked of the DNS by c-ares on the event
  * loop, not by the system's getaddrinfo, which holds one of libuv's threads (the threads that hash
  * passwords) until the system's resolver gives up, often 10 s or more, whatever the time allowed
  * here: a client could point its jwks_uri at names whose servers never answer until no thread was
- * left for a sign-in. Only a name the DNS says it does not know (an answer, which comes at once)
- * is looked up as the system does, for the hosts file's names (localhost, a container's).
+ * left for a sign-in. Only a name no one outside can serve (a single label, `localhost` and its
+ * subdomains, RFC 6761), and that the DNS says it does not know, is looked up as the system does,
+ * for the hosts file's names: a name of the client's own, answered "unknown" once, could be left
+ * unanswered the second time.
  */
 async function addressesOf(host: string, end: number): Promise<Array<{ address: string; family: number }>> {
   const resolver = new dns.Resolver({ timeout: Math.max(1, end - Date.now()), tries: 1 });
@@ -106,7 +110,7 @@ async function addressesOf(host: string, end: number): Promise<Array<{ address: 
   const addresses = asked.flatMap((answer, i) => (answer.status === "fulfilled" ? answer.value.map((address) => ({ address, family: i === 0 ? 4 : 6 })) : []));
   if (addresses.length > 0) return addresses;
   const unknown = asked.every((answer) => answer.status === "rejected" && NOT_IN_DNS.has((answer.reason as NodeJS.ErrnoException).code ?? ""));
-  if (!unknown) throw new JwksUriError("jwks_uri host does not resolve");
+  if (!unknown || !LOCAL_NAME.test(host)) throw new JwksUriError("jwks_uri host does not resolve");
   return beforeDeadline(dns.lookup(host, { all: true, verbatim: true }), end);
 }
 
