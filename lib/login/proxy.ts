@@ -6,6 +6,7 @@ import {
   decodeSession,
   encodeSession,
   isSessionCookie,
+  refreshedMeanwhile,
   refreshSession,
   SESSION_MAX_AGE,
   sessionCookieValue,
@@ -105,8 +106,11 @@ async function withSession(request: NextRequest, next: () => NextResponse): Prom
   // of the session, which an outage must not end. The refresh is tried again at the next request.
   if (outcome.kind === "deferred" && token.tokens.expiresAt <= Date.now()) return next();
   // A network failure ("unknown") keeps the session: see sessionLiveness.
-  if ((await sessionLiveness(token.tokens)) === "ended") return endSession(request, next);
-  return next();
+  if ((await sessionLiveness(token.tokens)) !== "ended") return next();
+  // Its refresh token spent by a refresh that another request of the browser began meanwhile (an
+  // issuer that lets the login app introspect it says so): the session lives on in that refresh.
+  const refreshed = await refreshedMeanwhile(token);
+  return refreshed ? keepRefreshed(request, next, refreshed) : endSession(request, next);
 }
 
 function signOut(accessToken: string | undefined, next: () => NextResponse): NextResponse {

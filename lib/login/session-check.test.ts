@@ -338,6 +338,33 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
+  it("keeps a session whose check found its refresh token spent by a refresh under way: the refreshed session, not a deleted cookie", async () => {
+    const tokens = await signedIn();
+    // An issuer that lets the login app introspect answers `active: false` for a refresh token its
+    // rotation spent: the check (D, just before the refresh margin) is answered after the refresh
+    // (A, just past it) of the same cookie has rotated the token.
+    let rotated = () => {};
+    const rotation = new Promise<void>((resolve) => (rotated = resolve));
+    tamper = async (url, respond) => {
+      if (url.pathname.endsWith("/oauth2/introspect")) {
+        await rotation;
+        return Response.json({ active: false });
+      }
+      const res = await respond();
+      if (url.pathname.endsWith("/oauth2/token")) rotated();
+      return res;
+    };
+    const checked = loginProxy(await request("/account", tokens));
+    const refreshing = loginProxy(await request("/account", { ...tokens, expiresAt: Date.now() + 1000 }));
+    const [d, a] = await Promise.all([checked, refreshing]);
+    expect(deletesCookie(d)).not.toBe(true);
+    expect(d.headers.get("x-middleware-next")).toBe("1");
+    const written = async (res: Response) => decodeSession(/^[^=]+=([^;]+)/.exec(res.headers.get("set-cookie") ?? "")?.[1]);
+    const [dSession, aSession] = [await written(d), await written(a)];
+    expect(aSession?.tokens?.refreshToken).not.toBe(tokens.refreshToken);
+    expect(dSession?.tokens?.refreshToken).toBe(aSession?.tokens?.refreshToken);
+  });
+
   it("does not ask about a session it has just refreshed", async () => {
     const tokens = await signedIn();
     const res = await loginProxy(await request("/account", { ...tokens, expiresAt: Date.now() + 1000 }));

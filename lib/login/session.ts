@@ -64,6 +64,17 @@ const inFlight = registerCache("login refreshes in flight", new Map<string, { at
 const SHARE_MS = 60_000;
 
 /**
+ * The session as a refresh of its refresh token, under way or done within the minute (by another
+ * request of the same browser), left it; undefined when there is none, or it did not refresh. A
+ * check of the session that found its refresh token spent may have found it rotated by that refresh.
+ */
+export async function refreshedMeanwhile(token: JWT): Promise<JWT | undefined> {
+  const refreshToken = token.tokens?.refreshToken;
+  const outcome = refreshToken === undefined ? undefined : await inFlight.get(refreshToken)?.outcome;
+  return outcome?.kind === "refreshed" ? outcome.token : undefined;
+}
+
+/**
  * Whether a refresh's failure says the session is over: its refresh token refused
  * (`invalid_grant`), or the login app's client (`invalid_client`, `unauthorized_client`).
  * Anything else (an unreachable, busy or failing server, a load balancer's page during a deploy)
