@@ -53,6 +53,21 @@ describe("npm run setup", () => {
     );
   });
 
+  it("says what an admin rule refused, in one line and without a stack trace, and ends with status 1", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const { PATH, HOME, DATABASE_URL } = process.env;
+    const result = spawnSync(path.join(root, "node_modules", ".bin", "tsx"), ["lib/scripts/setup.ts"], {
+      cwd: root,
+      // A workspace name in capitals: the workspace rules refuse it.
+      env: { PATH, HOME, DATABASE_URL, OAUTH_ISSUER: "http://localhost:3000/Acme/Main", LOGIN_CLIENT_ID: "acme-web" },
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^Setup failed:\n {2}- \S.*\n$/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("lists every missing setting at once in production", () => {
     const root = path.resolve(import.meta.dirname, "../..");
     const { PATH, HOME } = process.env;

@@ -4,6 +4,7 @@
 // one and prints it once), and makes sure a signing key exists. It never seeds demo data.
 import { assertProductionSettings, ConfigError, parseSettings, type Env } from "@/lib/platform/env.ts";
 import { applyPendingMigrations, MigrationFailure } from "@/lib/scripts/migrate.ts";
+import { AdminError } from "@/lib/admin/errors.ts";
 
 export interface SetupResult {
   lines: string[];
@@ -68,7 +69,7 @@ if (process.argv[1]?.endsWith("setup.ts")) {
     }
     process.stdout.write("Setup done.\n");
   } catch (err) {
-    if (!(err instanceof ConfigError || err instanceof MigrationFailure || (err instanceof Error && err.name === "AdminError"))) throw err;
+    if (!(err instanceof ConfigError || err instanceof MigrationFailure || err instanceof AdminError)) throw err;
     const problems = err instanceof ConfigError ? err.problems : [err.message];
     process.stderr.write(`Setup failed:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
     process.exit(1);
