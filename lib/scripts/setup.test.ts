@@ -59,7 +59,7 @@ describe("npm run setup", () => {
     const result = spawnSync(path.join(root, "node_modules", ".bin", "tsx"), ["lib/scripts/setup.ts"], {
       cwd: root,
       // A workspace name in capitals: the workspace rules refuse it.
-      env: { PATH, HOME, DATABASE_URL, OAUTH_ISSUER: "http://localhost:3000/Acme/Main", LOGIN_CLIENT_ID: "acme-web" },
+      env: { PATH, HOME, DATABASE_URL, NODE_ENV: "development", OAUTH_ISSUER: "http://localhost:3000/Acme/Main", LOGIN_CLIENT_ID: "acme-web" },
       encoding: "utf8",
       timeout: 30_000,
     });
