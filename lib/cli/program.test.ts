@@ -131,6 +131,21 @@ describe("admin CLI", () => {
     );
   }, 30_000);
 
+  it("says a PostgreSQL server it cannot reach is DATABASE_URL's to check, without a stack trace or the URL's password", async () => {
+    // Nothing listens on port 1: the connection is refused at once.
+    const root = path.resolve(import.meta.dirname, "..", "..");
+    const run = spawnSync(path.join(root, "node_modules", ".bin", "tsx"), ["lib/cli/main.ts", "workspace", "list"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: "postgresql://app:sekrit-pass@127.0.0.1:1/app" },
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      "Error: Cannot use the database DATABASE_URL names (no server answers at 127.0.0.1:1): check DATABASE_URL (host, port, user, password, database) and that its server is running.\n",
+    );
+    expect(run.stdout).not.toContain("sekrit-pass");
+  }, 30_000);
+
   it("says how long the database kept it waiting, and which setting gives it longer, without a stack trace", async () => {
     const root = path.resolve(import.meta.dirname, "..", "..");
     const run = (args: string[], env: Record<string, string>) =>

@@ -28,7 +28,7 @@ import { Cancelled, type CliIo } from "@/lib/cli/io.ts";
 import { assertProductionSettings, ConfigError, parseSettings, settings, type Env } from "@/lib/platform/env.ts";
 import { SealedValueError } from "@/lib/platform/at-rest.ts";
 import { loginWorkspace } from "@/lib/scripts/setup.ts";
-import { databaseTimeout } from "@/lib/platform/database-timeout.ts";
+import { databaseTimeout, databaseUnusable } from "@/lib/platform/database-timeout.ts";
 
 // A thin layer over lib/admin: each command parses its arguments, calls one use case and prints
 // what it returns. The rules (and their messages) are the use cases'.
@@ -743,6 +743,13 @@ export async function runCli(argv: string[], io: CliIo, env: Env = process.env):
     const timedOut = databaseTimeout(err);
     if (timedOut) {
       io.err(timeoutMessage(timedOut, settings().DATABASE_TIMEOUT_SECONDS));
+      return 1;
+    }
+    const unusable = databaseUnusable(err);
+    if (unusable) {
+      io.err(
+        `Error: Cannot use the database DATABASE_URL names (${unusable}): check DATABASE_URL (host, port, user, password, database) and that its server is running.`,
+      );
       return 1;
     }
     throw err;

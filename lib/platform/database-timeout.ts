@@ -16,8 +16,20 @@ type Failure = {
   code?: unknown;
   message?: unknown;
   cause?: unknown;
-  meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown; kind?: unknown } } };
+  address?: unknown;
+  port?: unknown;
+  meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; originalMessage?: unknown; kind?: unknown; host?: unknown; port?: unknown } } };
 };
+
+// Why a database cannot be used at all, by Prisma's codes, its driver adapters' kinds and the pg
+// driver's own codes (our plain SQL): never the URL, which may hold the password.
+const UNUSABLE: Array<[codes: readonly string[], why: string]> = [
+  [["P1000", "AuthenticationFailed", "28P01", "28000"], "its user or password was refused"],
+  [["P1003", "DatabaseDoesNotExist", "3D000"], "that database does not exist"],
+  [["P1010", "DatabaseAccessDenied", "42501"], "its user may not use that database"],
+  [["P1011", "TlsConnectionError"], "the TLS connection failed"],
+  [["P1001", "DatabaseNotReachable", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"], "no server answers"],
+];
 
 /**
  * Whether an error is DATABASE_TIMEOUT_SECONDS run out, from our SQL or Prisma's (which keeps
@@ -32,6 +44,25 @@ export function databaseTimeout(err: unknown): "statement" | "connection" | unde
     if (STOPPED.has(e.code as string) || STOPPED.has(driver?.originalCode as string)) return "statement";
     const said = (message: unknown) => typeof message === "string" && NO_CONNECTION.some((words) => message.includes(words));
     if (said(e.message) || said(driver?.originalMessage)) return "connection";
+  }
+  return undefined;
+}
+
+/**
+ * Why the database DATABASE_URL names cannot be used at all (no server answers there, its
+ * credentials or database name are wrong), from Prisma's error or the driver's; undefined for any
+ * other error.
+ */
+export function databaseUnusable(err: unknown): string | undefined {
+  let e = err as Failure | undefined;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause as Failure | undefined) {
+    const driver = e.meta?.driverAdapterError?.cause;
+    const said = [e.code, driver?.kind, driver?.originalCode].filter((code): code is string => typeof code === "string");
+    const found = UNUSABLE.find(([codes]) => said.some((code) => codes.includes(code)));
+    if (!found) continue;
+    const [host, port] = driver?.host !== undefined ? [driver.host, driver.port] : [e.address, e.port];
+    if (found[1] !== "no server answers" || typeof host !== "string" || host === "") return found[1];
+    return `${found[1]} at ${host}${typeof port === "number" || typeof port === "string" ? `:${port}` : ""}`;
   }
   return undefined;
 }
