@@ -1,5 +1,4 @@
-import { z } from "zod";
-import { valid } from "@/lib/admin/values.ts";
+import { valid, wholeNumber } from "@/lib/admin/values.ts";
 import type { AuditEvent } from "@/lib/generated/prisma/client.ts";
 import { flushAudit, type AuditRecord } from "@/lib/platform/audit.ts";
 import { db } from "@/lib/platform/db.ts";
@@ -9,7 +8,7 @@ export const AUDIT_OUTCOMES = ["success", "failure", "locked"] as const satisfie
 
 /** How many events one tail may return (a number, or its decimal string). */
 export function tailLimit(value: unknown): number {
-  return valid(z.coerce.number().int().min(1).max(10000), value, "limit");
+  return valid(wholeNumber(1, 10000), value, "limit");
 }
 
 export interface AuditFilter {

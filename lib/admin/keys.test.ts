@@ -147,7 +147,7 @@ describe("signing keys", () => {
     expect(await db().signingKey.count()).toBe(count);
   });
 
-  it.each([-1, 604801, "soon"])("refuses the delay %j", async (delay) => {
+  it.each([-1, 604801, "soon", "", " 60", "0x10", "1e3", "60.5", 1.5])("refuses the delay %j", async (delay) => {
     expect(() => rotationDelay(delay)).toThrow(AdminError);
     if (typeof delay === "number") await expect(rotateKey(delay)).rejects.toThrow(AdminError);
   });

@@ -1,7 +1,6 @@
-import { z } from "zod";
 import { AdminError } from "@/lib/admin/errors.ts";
 import { change } from "@/lib/admin/transaction.ts";
-import { valid } from "@/lib/admin/values.ts";
+import { valid, wholeNumber } from "@/lib/admin/values.ts";
 import {
   generateSigningKey,
   generateSigningKeys,
@@ -27,7 +26,7 @@ export function listKeys(): Promise<KeyInfo[]> {
 
 /** How long a new key is published before it signs (s): a number, or its decimal string; at most a week. */
 export function rotationDelay(value: unknown): number {
-  return valid(z.coerce.number().int().min(0).max(604800), value, "delay");
+  return valid(wholeNumber(0, 604800), value, "delay");
 }
 
 /**

@@ -20,6 +20,22 @@ export { AUTH_METHODS, AUTH_SIGNING_ALGS };
 /** The longest token lifetime an operator may set: a year. */
 const MAX_LIFETIME_SECONDS = 365 * 24 * 3600;
 
+/**
+ * A whole number from `min` to `max` as an operator gives it: a number, or its decimal digits.
+ * Not as JavaScript's Number() reads a string: "" (an unset shell variable) as 0, "0x10" as 16,
+ * "1e3" as 1000, " 8" as 8.
+ */
+export const wholeNumber = (min: number, max: number) =>
+  z
+    .union([
+      z.number(),
+      z
+        .string()
+        .regex(/^[0-9]+$/, `must be a whole number from ${min} to ${max}, in decimal digits`)
+        .transform(Number),
+    ])
+    .pipe(z.number().int().min(min).max(max));
+
 /** `value` as `schema` accepts it, or an AdminError "Invalid {what}: {the first issue}". */
 export function valid<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
@@ -51,7 +67,7 @@ export function origins(values: readonly string[]): string[] {
 
 /** A token lifetime in seconds (a number, or its decimal string). */
 export function lifetime(value: unknown): number {
-  return valid(z.coerce.number().int().min(1).max(MAX_LIFETIME_SECONDS), value, "lifetime (seconds)");
+  return valid(wholeNumber(1, MAX_LIFETIME_SECONDS), value, "lifetime (seconds)");
 }
 
 /**
@@ -139,7 +155,7 @@ export function clientJwksUri(value: string, production: boolean): string {
 /** The shortest password a workspace accepts (characters): 8 to 64 (password-policy.ts). */
 export function passwordMinLength(value: unknown): number {
   const { min, max } = MIN_PASSWORD_LENGTH_BOUNDS;
-  return valid(z.coerce.number().int().min(min).max(max), value, `password minimum length (${min} to ${max})`);
+  return valid(wholeNumber(min, max), value, `password minimum length (${min} to ${max})`);
 }
 
 /**
