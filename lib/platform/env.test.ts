@@ -1,5 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { assertProductionSettings, ConfigError, parseSettings, productionProblems } from "@/lib/platform/env.ts";
+import { assertProductionSettings, ConfigError, parseSettings, productionProblems, SETTING_NAMES } from "@/lib/platform/env.ts";
 import { strictTransportSecurity } from "@/lib/platform/security-headers.mjs";
 
 const production = {
@@ -158,6 +160,37 @@ describe("settings", () => {
     ["METRICS_PORT", "0o17", "must be a whole number from 1 to 65535"],
   ])("takes %s only in decimal digits: %j is refused", (name, value, message) => {
     expect(() => parseSettings({ [name]: value })).toThrow(new ConfigError([`Invalid setting ${name}: ${message}.`]));
+  });
+
+  it("documents every setting it reads, in .env.example and in the README's table", () => {
+    const root = path.resolve(import.meta.dirname, "../..");
+    const example = fs.readFileSync(path.join(root, ".env.example"), "utf8");
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+    // NODE_ENV is Node's and Next's own: `npm start` sets it.
+    const names = SETTING_NAMES.filter((name) => name !== "NODE_ENV");
+    expect(names.filter((name) => !new RegExp(`^${name}=`, "m").test(example))).toEqual([]);
+    expect(names.filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
+  });
+
+  it("refuses a PostgreSQL DATABASE_URL that names a schema: the migrations would make the tables where the servers never look", () => {
+    expect(() => parseSettings({ DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/app?schema=login" })).toThrow(
+      new ConfigError([
+        "Invalid setting DATABASE_URL: must not name a schema (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead.",
+      ]),
+    );
+    expect(parseSettings({ DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/app?sslmode=disable" }).DATABASE_URL).toBe(
+      "postgresql://app:pw@127.0.0.1:5432/app?sslmode=disable",
+    );
+  });
+
+  it("refuses an SMTP_URL whose password is not percent-encoded: every mail would fail, while the start said mail goes out", () => {
+    const MAIL_FROM = "Example Login <no-reply@example.com>";
+    expect(() => parseSettings({ SMTP_URL: "smtp://user:100%@mail.example.com:587", MAIL_FROM })).toThrow(
+      new ConfigError([
+        "Invalid setting SMTP_URL: must have its user name and password percent-encoded (% as %25, @ as %40, : as %3A, / as %2F), e.g. smtp://user:100%25%40home@mail.example.com:587.",
+      ]),
+    );
+    expect(parseSettings({ SMTP_URL: "smtp://user:100%25@mail.example.com:587", MAIL_FROM }).SMTP_URL).toBe("smtp://user:100%25@mail.example.com:587");
   });
 
   it("still takes a number with leading zeros, as the shell wrote it", () => {

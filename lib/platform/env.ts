@@ -3,6 +3,16 @@ import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 import { KEY_ENCRYPTION_KEY_FORMAT, parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
 
+/** Whether a URL's part decodes (no bare %, no % before anything but two hex digits). */
+function percentDecodes(part: string): boolean {
+  try {
+    decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A whole number from the environment, from `min` to `max`, in decimal digits: one message for
  * every way to miss it. JavaScript's Number() alone reads `0x10` as 16, `1e3` as 1000 and ` 80` as 80.
@@ -83,6 +93,11 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
+    // Prisma's migrations would make the tables in that schema, and the servers' connections would
+    // look for them in `public`: a start that fails saying migrations are missing.
+    .refine((url) => !/^postgres(ql)?:/.test(url) || !URL.parse(url)?.searchParams.has("schema"), {
+      error: "must not name a schema (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead",
+    })
     // Development only: production requires it (REQUIRED_IN_PRODUCTION).
     .default("file:prisma/data/dev.db"),
   NEXTAUTH_SECRET: secret("NEXTAUTH_SECRET", 32),
@@ -215,6 +230,11 @@ const schema = z.object({
       error:
         "must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587 or smtps://user:password@mail.example.com:465; unset it to send no mail",
     })
+    // Decoded at every send (lib/platform/mail.ts): a bare % would fail every mail, not the start.
+    .refine((url) => percentDecodes(URL.parse(url)?.username ?? "") && percentDecodes(URL.parse(url)?.password ?? ""), {
+      error:
+        "must have its user name and password percent-encoded (% as %25, @ as %40, : as %3A, / as %2F), e.g. smtp://user:100%25%40home@mail.example.com:587",
+    })
     .optional(),
   /** The sender of every mail: an address, or a name and an address. */
   MAIL_FROM: z.string().regex(MAIL_ADDRESS, "must be an address or a name and an address, e.g. MAIL_FROM='Example Login <no-reply@example.com>'").optional(),
@@ -228,6 +248,9 @@ const schema = z.object({
   /** How long a link confirming a new email address works (seconds). */
   EMAIL_VERIFICATION_TTL_SECONDS: integer(300, 604800, 86400),
 });
+
+/** Every setting the server reads from its environment (`.env.example` and the README's table document each). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
 
 type RawSettings = z.infer<typeof schema>;
 
