@@ -54,10 +54,13 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
   if (operations) {
     const exposure = operations.metricsExposure(s, hostname);
     logger[exposure.level]({ event: "metrics.exposure" }, exposure.message);
-    const { hashingCapacity, threadPoolSize } = await import("@/lib/platform/passwords.ts");
+    const { dummyPasswordHash, hashingCapacity, threadPoolSize } = await import("@/lib/platform/passwords.ts");
     const [threads, cores] = [threadPoolSize(), availableParallelism()];
     const capacity = hashingCapacity(cores, threads);
     logger[capacity.level]({ event: "passwords.capacity", threads, cores }, capacity.message);
+    // Made before the first request: the first sign-in of an unknown username would otherwise pay
+    // for it, a hash on top of the verification, and be told from a known one by its time.
+    await dummyPasswordHash();
   }
   try {
     if (metricsServer && s.METRICS_PORT) await listen(metricsServer, s.METRICS_PORT, hostname, "METRICS_PORT");
