@@ -41,6 +41,21 @@ describe("brute-force defence (RFC 6749 §4.3.2)", () => {
     expect(await res.json()).toEqual({ error: "too_many_attempts", error_description: "too many failed sign-in attempts; try again later" });
   });
 
+  it("says in Retry-After when the address is below its limit again, though it has more failures than the limit (a known user's wrong passwords there)", async () => {
+    const ip = newIp();
+    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+    const ago = (s: number) => new Date(Date.now() - s * 1000);
+    // 51 failures in the window: the oldest 800 s ago, the next 700 s ago, 49 more 10 s ago.
+    const at = [800, 700, ...Array<number>(49).fill(10)];
+    await db().failedLogin.createMany({ data: at.map((s, i) => ({ workspaceId, username: `someone-${i}`, ip, createdAt: ago(s) })) });
+    const res = await attempt(ip, "nobody-in-particular", "x");
+    expect(res.status).toBe(429);
+    // Below 50 again once the one of 700 s ago has left the 900-s window, not the one of 800 s ago.
+    const retryAfter = Number(res.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThan(190);
+    expect(retryAfter).toBeLessThanOrEqual(200);
+  });
+
   it("locks unknown usernames exactly the same way", async () => {
     const ip = newIp();
     const statuses = [];

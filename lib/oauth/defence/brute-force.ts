@@ -61,6 +61,16 @@ function inFlight(key: string): number {
   return n;
 }
 
+/**
+ * The failure whose leaving the window brings them below `limit` (its time: Retry-After counts from
+ * it): the limit-th newest, each once. There may be more than `limit` (a known user's failures at
+ * an address add to it past its limit), and the oldest of them leaves first.
+ */
+function belowLimitFrom(rows: readonly RecentFailure[], limit: number): number | undefined {
+  const times = [...new Map(rows.map((r) => [r.id, r.at])).values()].sort((a, b) => b - a);
+  return times[limit - 1] ?? times.at(-1);
+}
+
 const PRUNE_EVERY_MS = 60_000;
 let lastPrune = 0;
 
@@ -90,8 +100,8 @@ export function admitAttempt(key: AttemptKey, history: AttemptHistory, now = Dat
     return new TooManyAttempts(retryAfter, reason);
   };
   if (count(mine, keys.name, since) >= s.LOCKOUT_USER_IP_LIMIT)
-    throw refuse(mine.at(-1)?.at, `locked: ${key.kind === "user" ? "username" : "client"} from this address`);
-  if (!known && count(recent, keys.ip, since) >= s.LOCKOUT_IP_LIMIT) throw refuse(recent.at(-1)?.at, "locked: this address");
+    throw refuse(belowLimitFrom(mine, s.LOCKOUT_USER_IP_LIMIT), `locked: ${key.kind === "user" ? "username" : "client"} from this address`);
+  if (!known && count(recent, keys.ip, since) >= s.LOCKOUT_IP_LIMIT) throw refuse(belowLimitFrom(recent, s.LOCKOUT_IP_LIMIT), "locked: this address");
   if (key.kind === "user" && !known && history.account.count + inFlight(keys.account) >= s.LOCKOUT_ACCOUNT_LIMIT) {
     throw refuse(history.account.oldest, "locked: account");
   }
