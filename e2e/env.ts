@@ -38,6 +38,7 @@ export const MFA_USERS = [
   "mfa-off",
   "mfa-codes",
   "mfa-nojs",
+  "mfa-recovery-nojs",
   "mfa-cancel-nojs",
   "mfa-account-nojs",
   // Signed in before turning two-step verification on: the account page asks it for a code.

@@ -147,6 +147,19 @@ test.describe("without JavaScript", () => {
 test.describe("without JavaScript, at the code step", () => {
   test.use({ javaScriptEnabled: false });
 
+  test("a wrong recovery code comes back to the recovery code's form, saying so, and a right one signs in", async ({ page }) => {
+    const { recoveryCodes } = await enrolOverHttp(page.request, "mfa-recovery-nojs");
+    await signIn(page, "mfa-recovery-nojs", "mfa-recovery-nojs-password-1");
+    await page.getByRole("link", { name: "Use a recovery code instead" }).click();
+    await page.getByLabel("Recovery code").fill("AAAA-BBBB-CCCC");
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect(page.getByLabel("Recovery code")).toBeVisible();
+    await expect(page.getByTestId("login-message")).toHaveText("That recovery code didn't work. Check it and try again: each code works once.");
+    await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
+    await page.getByRole("button", { name: "Verify" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+  });
+
   test("Cancel and start again forgets the step and shows the password form", async ({ page }) => {
     await enrolOverHttp(page.request, "mfa-cancel-nojs");
     await page.goto("/login?callbackUrl=%2Faccount%3Fnotice%3Dx");
@@ -182,7 +195,7 @@ test("a recovery code signs in instead of a code, once", async ({ page }) => {
   await page.getByRole("link", { name: "Use a recovery code instead" }).click();
   await page.getByLabel("Recovery code").fill(recoveryCodes[0]!);
   await page.getByRole("button", { name: "Verify" }).click();
-  await expect(page.getByTestId("login-message")).toHaveText("That code didn't work. Check your authenticator app and try again.");
+  await expect(page.getByTestId("login-message")).toHaveText("That recovery code didn't work. Check it and try again: each code works once.");
 });
 
 /**

@@ -45,8 +45,10 @@ export function StepForm({ callbackUrl, submitLabel, notice, children }: { callb
       router.replace(`/login?${new URLSearchParams({ method: "recovery-code", error: failure, callbackUrl })}`);
       return;
     } else {
+      // The recovery code's form says so of a recovery code (the server has one code for both).
+      const recoveryCode = form.querySelector("input[name=recoveryCode]") !== null;
       form.reset();
-      setCode(failure);
+      setCode(failure === "invalid_code" && recoveryCode ? "invalid_recovery_code" : failure);
       // After the fieldset is enabled again (a disabled field cannot take focus).
       focusAfterRender(() => form.querySelector<HTMLInputElement>("input:not([type=hidden])"));
     }

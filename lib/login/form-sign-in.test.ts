@@ -18,6 +18,17 @@ describe("destinationAfter", () => {
   ])("%s → %s", (location, expected) => {
     expect(destinationAfter(location, "/account", APP)).toBe(expected);
   });
+
+  // Sent from the recovery code's form: back to it, saying what went wrong with a recovery code.
+  it.each([
+    [`${APP}/api/auth/error?error=invalid_code`, "/login?method=recovery-code&error=invalid_recovery_code&callbackUrl=%2Faccount"],
+    [`${APP}/api/auth/error?error=too_many_attempts%3A1800000000`, "/login?method=recovery-code&error=too_many_attempts%3A1800000000&callbackUrl=%2Faccount"],
+    [`${APP}/api/auth/error?error=unreachable`, "/login?method=recovery-code&error=unreachable&callbackUrl=%2Faccount"],
+    [`${APP}/api/auth/error?error=mfa_expired`, "/login?reason=mfa_expired&callbackUrl=%2Faccount"],
+    [`${APP}/account`, "/account"],
+  ])("from the recovery code's form, %s → %s", (location, expected) => {
+    expect(destinationAfter(location, "/account", APP, { recoveryCode: true })).toBe(expected);
+  });
 });
 
 describe("cancelSignInStep (POST /login/cancel)", () => {

@@ -56,8 +56,11 @@ function postToNextAuth(appUrl: string, action: string[], req: Request, body: UR
   );
 }
 
-/** Where the browser goes after next-auth answered the credentials callback with `location`. */
-export function destinationAfter(location: string | null, callbackPath: string, appUrl: string): string {
+/**
+ * Where the browser goes after next-auth answered the credentials callback with `location`;
+ * `sent.recoveryCode`: the submit came from the recovery code's form, which a failure goes back to.
+ */
+export function destinationAfter(location: string | null, callbackPath: string, appUrl: string, sent: { recoveryCode?: boolean } = {}): string {
   const url = new URL(location ?? "/api/auth/error?error=refused", appUrl);
   const back = (extra: Record<string, string>) => `/login?${new URLSearchParams({ ...extra, callbackUrl: callbackPath })}`;
   if (url.origin === new URL(appUrl).origin && !url.pathname.startsWith("/api/auth/")) return validatedCallbackPath(url.href);
@@ -66,6 +69,7 @@ export function destinationAfter(location: string | null, callbackPath: string, 
   if (code === "mfa_expired") return back({ reason: "mfa_expired" });
   // The app's codes are refused until a recovery code passes: the recovery code's form, saying why.
   if (code === "otp_locked") return back({ method: "recovery-code", error: code });
+  if (sent.recoveryCode) return back({ method: "recovery-code", error: code === "invalid_code" ? "invalid_recovery_code" : code });
   return back({ error: code });
 }
 
@@ -90,7 +94,8 @@ export async function formSignIn(req: NextRequest): Promise<Response> {
   body.set("callbackUrl", callbackPath);
 
   const callback = await postToNextAuth(appUrl, ["callback", "credentials"], req, body);
-  const headers = new Headers({ ...NO_STORE, Location: destinationAfter(callback.headers.get("location"), callbackPath, appUrl) });
+  const sent = { recoveryCode: typeof form?.get("recoveryCode") === "string" };
+  const headers = new Headers({ ...NO_STORE, Location: destinationAfter(callback.headers.get("location"), callbackPath, appUrl, sent) });
   for (const setCookie of callback.headers.getSetCookie()) headers.append("Set-Cookie", setCookie);
   return new Response(null, { status: 303, headers });
 }

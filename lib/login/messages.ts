@@ -15,6 +15,7 @@ export const SIGN_IN_MESSAGES: Readonly<Record<string, string>> = {
   unreachable: "The sign-in service cannot be reached right now. Please try again in a moment.",
   refused: REFUSED,
   invalid_code: "That code didn't work. Check your authenticator app and try again.",
+  invalid_recovery_code: "That recovery code didn't work. Check it and try again: each code works once.",
   mfa_expired: "Your sign-in timed out or had too many wrong codes. Please enter your password again.",
   otp_locked: "Too many wrong codes in a row, so codes from your authenticator app are turned off. Use a recovery code instead: that turns them back on.",
 };
