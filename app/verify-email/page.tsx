@@ -1,7 +1,7 @@
 import { PageFrame } from "@/lib/login/ui/page-frame.tsx";
 import Link from "next/link";
 import { connection } from "next/server";
-import { messageFor, VERIFY_EMAIL_MESSAGES } from "@/lib/login/recovery-messages.ts";
+import { messageFor, RETRYABLE_VERIFY_ERRORS, VERIFY_EMAIL_MESSAGES } from "@/lib/login/recovery-messages.ts";
 import { linkIssuer } from "@/lib/login/email-verification.ts";
 
 export const metadata = { title: "Confirm your email address" };
@@ -44,7 +44,7 @@ export default async function VerifyEmailPage({ searchParams }: { searchParams: 
           {message}
         </div>
       )}
-      {token !== "" && !message && (
+      {token !== "" && (!message || RETRYABLE_VERIFY_ERRORS.has(text(params.error))) && (
         <form method="post" action="/verify-email/submit">
           <input type="hidden" name="token" value={token} />
           <input type="hidden" name="tenant" value={tenant} />

@@ -151,14 +151,14 @@ describe("the confirm-email form", () => {
     expect(await submit({ tenant: "acme", workspace: "verify-elsewhere" })).toBe("/verify-email?error=invalid_link&tenant=acme&workspace=verify-elsewhere");
   });
 
-  it("says when the server cannot be reached or cannot confirm now, and keeps the link's workspace for another try", async () => {
+  it("says when the server cannot be reached or cannot confirm now, and keeps the link's token and workspace for another try", async () => {
     const submit = async (fields: Record<string, string>) => location(await verifyEmailSubmit(post("/verify-email/submit", { token: "a-token", ...fields })));
     try {
       setFetchForTests(() => Promise.reject(new TypeError("fetch failed")));
-      expect(await submit({})).toBe("/verify-email?error=unreachable");
-      expect(await submit({ tenant: "acme", workspace: "prod" })).toBe("/verify-email?error=unreachable&tenant=acme&workspace=prod");
+      expect(await submit({})).toBe("/verify-email?error=unreachable&token=a-token");
+      expect(await submit({ tenant: "acme", workspace: "prod" })).toBe("/verify-email?error=unreachable&token=a-token&tenant=acme&workspace=prod");
       setFetchForTests(() => Promise.resolve(Response.json({ error: "temporarily_unavailable" }, { status: 503 })));
-      expect(await submit({ tenant: "acme", workspace: "prod" })).toBe("/verify-email?error=unavailable&tenant=acme&workspace=prod");
+      expect(await submit({ tenant: "acme", workspace: "prod" })).toBe("/verify-email?error=unavailable&token=a-token&tenant=acme&workspace=prod");
     } finally {
       setFetchForTests(inProcessFetch);
     }

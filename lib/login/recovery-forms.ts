@@ -4,6 +4,7 @@ import { isSameOriginPost } from "@/lib/login/same-origin.ts";
 import { completePasswordReset, requestPasswordReset } from "@/lib/login/recovery.ts";
 import { confirmEmailAddress, linkIssuer } from "@/lib/login/email-verification.ts";
 import { forgetAllSessionChecks } from "@/lib/login/session-check.ts";
+import { RETRYABLE_VERIFY_ERRORS } from "@/lib/login/recovery-messages.ts";
 
 /**
  * The recovery pages' forms, posted without script as with it (POST, then a 303 to the page that
@@ -77,6 +78,8 @@ export async function verifyEmailSubmit(req: Request): Promise<Response> {
   if (!target) return seeOther("/verify-email?error=invalid_link");
   const outcome = await confirmEmailAddress(field("token"), target.issuer);
   const page = new URLSearchParams(outcome === "confirmed" ? { done: "1" } : { error: outcome });
+  // A failure to try again (the server unreachable or busy): the page offers the button again.
+  if (RETRYABLE_VERIFY_ERRORS.has(outcome)) page.set("token", field("token"));
   if (!target.own) for (const name of ["tenant", "workspace"]) page.set(name, field(name));
   return seeOther(`/verify-email?${page.toString()}`);
 }

@@ -29,6 +29,9 @@ export const VERIFY_EMAIL_MESSAGES: Readonly<Record<string, string>> = {
   unreachable: "The sign-in service cannot be reached right now. Please try again in a moment.",
 };
 
+/** The confirmation's failures that trying again may mend: its page keeps the link's token and its button. */
+export const RETRYABLE_VERIFY_ERRORS: ReadonlySet<string> = new Set(["unavailable", "unreachable"]);
+
 export const PASSWORD_RESET_DONE_MESSAGE = "Your password has been changed, and you have been signed out everywhere. Sign in with your new password.";
 
 /** The message of `code` in `messages`, or undefined for no or an unknown code. */
