@@ -1,9 +1,17 @@
 // Plain HTML forms posted to /account/submit (lib/login/account-forms.ts), like the account
 // page's other forms: they work without script, and the page they come back to says what happened.
 
+/** The form's error; one posted without script is focused when its page loads, and so read and scrolled to. */
 function Message({ error, id }: { error?: string; id: string }) {
   return (
-    <div id={id} role="alert" aria-live="assertive" className={error ? "message" : "message empty"}>
+    <div
+      id={id}
+      role="alert"
+      aria-live="assertive"
+      className={error ? "message" : "message empty"}
+      tabIndex={error ? -1 : undefined}
+      autoFocus={Boolean(error)}
+    >
       {error}
     </div>
   );
@@ -42,7 +50,8 @@ function ProofField({ id }: { id: string }) {
   return (
     <>
       <label htmlFor={id}>Authentication code or password</label>
-      <input id={id} name="proof" type="password" autoComplete="off" spellCheck={false} required />
+      {/* The password fills it, from a password manager too; a code is typed. */}
+      <input id={id} name="proof" type="password" autoComplete="current-password" spellCheck={false} required />
     </>
   );
 }

@@ -40,12 +40,22 @@ export default async function ForgotPasswordPage({ searchParams }: { searchParam
       <p className="hint">Enter your username or email address. If an account matches, we&apos;ll email it a link to choose a new password.</p>
       <form method="post" action="/forgot-password/submit">
         {message && (
-          <div role="alert" data-testid="recovery-message" className="message">
+          <div id="recovery-message" role="alert" data-testid="recovery-message" className="message">
             {message}
           </div>
         )}
         <label htmlFor="identifier">Username or email</label>
-        <input id="identifier" name="identifier" autoComplete="username" autoCapitalize="none" spellCheck={false} required maxLength={255} />
+        <input
+          id="identifier"
+          name="identifier"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          maxLength={255}
+          aria-describedby={message ? "recovery-message" : undefined}
+          autoFocus={Boolean(message)}
+        />
         <button type="submit">Send the link</button>
       </form>
       <p>

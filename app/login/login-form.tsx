@@ -58,6 +58,8 @@ export function LoginForm({ callbackUrl, error, notice, operatorHint }: { callba
 
   const shownNotice = noticeShown ? notice : undefined;
   const described = code || shownNotice ? "login-message" : undefined;
+  // The fields say what the message says of them: read when one is focused.
+  const wrong = code === "invalid_credentials" || code === "CredentialsSignin";
   return (
     // Without script the browser posts the form to the server, which signs in the same way.
     <form method="post" action="/login/submit" onSubmit={submit} aria-describedby={described} aria-busy={busy}>
@@ -71,8 +73,19 @@ export function LoginForm({ callbackUrl, error, notice, operatorHint }: { callba
       {/* Locked while the sign-in is under way: what is sent is what the user sees. */}
       <fieldset disabled={busy}>
         <label htmlFor="username">Username</label>
-        <input id="username" name="username" autoComplete="username" autoCapitalize="none" spellCheck={false} required />
-        <PasswordField inputRef={passwordInput} />
+        <input
+          id="username"
+          name="username"
+          autoComplete="username"
+          autoCapitalize="none"
+          spellCheck={false}
+          required
+          aria-describedby={described}
+          aria-invalid={wrong || undefined}
+          // A submit without script came back with an error: the form starts again there, and says why.
+          autoFocus={error !== undefined}
+        />
+        <PasswordField inputRef={passwordInput} describedBy={described} invalid={wrong} />
         <button type="submit">{busy ? "Signing in…" : "Sign in"}</button>
       </fieldset>
       {!(shownNotice && !code) && <SignInMessage code={code} />}

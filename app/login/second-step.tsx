@@ -17,7 +17,7 @@ export function CodeField() {
         spellCheck={false}
         required
         autoFocus
-        aria-describedby="otp-hint"
+        aria-describedby="otp-hint login-message"
       />
       <p id="otp-hint" className="hint">
         The 6-digit code your authenticator app shows now.
@@ -67,7 +67,7 @@ export async function SecondStep({
               spellCheck={false}
               required
               autoFocus
-              aria-describedby="recovery-hint"
+              aria-describedby="recovery-hint login-message"
             />
             <p id="recovery-hint" className="hint">
               One of the codes you saved when you set up two-step verification. Each works once. Lost them, or used them all? Your administrator can turn off

@@ -39,7 +39,7 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
       <h1>Choose a new password</h1>
       <form method="post" action="/reset-password/submit" aria-describedby="password-rules">
         {message && (
-          <div role="alert" data-testid="reset-message" className="message">
+          <div id="reset-message" role="alert" data-testid="reset-message" className="message">
             {message}
           </div>
         )}
@@ -53,9 +53,20 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
           </ul>
         </div>
         <label htmlFor="password">New password</label>
-        <input id="password" name="password" type="password" autoComplete="new-password" required minLength={policy.minLength} maxLength={policy.maxLength} />
+        {/* No maxlength: a browser counts UTF-16 units and would cut a long password the server takes (it says so of one too long). */}
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={policy.minLength}
+          aria-describedby={message ? "reset-message password-rules" : "password-rules"}
+          aria-invalid={message ? true : undefined}
+          autoFocus={Boolean(message)}
+        />
         <label htmlFor="confirm">New password again</label>
-        <input id="confirm" name="confirm" type="password" autoComplete="new-password" required minLength={policy.minLength} maxLength={policy.maxLength} />
+        <input id="confirm" name="confirm" type="password" autoComplete="new-password" required minLength={policy.minLength} />
         <button type="submit">Set the new password</button>
       </form>
       <p>

@@ -12,12 +12,18 @@ export function PasswordField({
   label = "Password",
   autoComplete = "current-password",
   inputRef,
+  describedBy,
+  invalid = false,
 }: {
   id?: string;
   name?: string;
   label?: string;
   autoComplete?: "current-password" | "new-password";
   inputRef?: RefObject<HTMLInputElement | null>;
+  /** More of what describes it: the form's message. */
+  describedBy?: string;
+  /** The form's message says it is wrong. */
+  invalid?: boolean;
 }) {
   const [scripted, setScripted] = useState(false);
   const [shown, setShown] = useState(false);
@@ -38,7 +44,8 @@ export function PasswordField({
           spellCheck={false}
           required
           ref={inputRef}
-          aria-describedby={hintId}
+          aria-describedby={describedBy ? `${hintId} ${describedBy}` : hintId}
+          aria-invalid={invalid || undefined}
           onKeyDown={watchCapsLock}
           onKeyUp={watchCapsLock}
           onBlur={() => setCapsLock(false)}
