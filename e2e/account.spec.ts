@@ -127,6 +127,8 @@ test.describe("without JavaScript", () => {
       await page.getByLabel("New password again").fill("tiny7ch");
       await page.getByRole("button", { name: "Change password" }).click();
       await expect(page.locator("#password-message")).toHaveText("The password must have at least 8 characters.");
+      // Focused as the page loads: read out, and scrolled to, far down a long page.
+      await expect(page.locator("#password-message")).toBeFocused();
 
       const row = page.getByTestId("session").filter({ hasText: "Firefox on Windows" });
       await row.getByRole("button", { name: "Sign out Firefox on Windows" }).click();

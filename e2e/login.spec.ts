@@ -235,6 +235,11 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL(/\/login\?/);
     await expect(page.getByTestId("login-message")).toHaveText("Invalid username or password");
     for (const url of urls) expect(url).not.toContain("wrong-password");
+    // Read where the form starts again: the page loads with the focus there, the message its description.
+    await expect(page.getByLabel("Username")).toBeFocused();
+    await expect(page.getByLabel("Username")).toHaveAccessibleDescription("Invalid username or password");
+    await expect(page.getByLabel("Username")).toHaveAttribute("aria-invalid", "true");
+    await expect(page.getByLabel("Password", { exact: true })).toHaveAccessibleDescription("Invalid username or password");
   });
 
   test("sign out is a form posted to the server: it revokes the refresh token and ends the session", async ({ page }) => {
