@@ -41,9 +41,9 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
           AND r."userId" = ${user.id} AND r."event" = ${"admin.user.set"} AND r."reason" LIKE ${`%${RENAMED_FROM}%`}) AS "renamed"
       FROM "User" u WHERE u."id" = ${user.id}`,
   );
-  const since = new Date(Math.max(named ? new Date(named.created).getTime() : Date.now(), named?.renamed ? new Date(named.renamed).getTime() : 0));
-  // Plain SQL: the account page reads it at each visit (lib/platform/db.ts). A right password
-  // that asked for a second factor is no failure: the step after it says how the sign-in ended.
+  const renamed = named?.renamed ? new Date(named.renamed) : null;
+  const since = new Date(Math.max(named ? new Date(named.created).getTime() : Date.now(), renamed?.getTime() ?? 0));
+  // Plain SQL: the account page reads it at each visit (lib/platform/db.ts).
   const rows = await sqlRows<{
     createdAt: Date | string;
     event: string;
@@ -51,14 +51,7 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
     clientId: string | null;
     ip: string | null;
     userAgent: string | null;
-  }>(
-    db(),
-    Prisma.sql`SELECT "createdAt", "event", "outcome", "clientId", "ip", "userAgent" FROM "AuditEvent"
-      WHERE "workspaceId" = ${workspaceId} AND "event" IN (${Prisma.join(Object.keys(ACTIVITY_EVENTS))})
-        AND ("userId" = ${user.id} OR ("userId" IS NULL AND "username" = ${user.username} AND "createdAt" >= ${since}))
-        AND ("reason" IS NULL OR SUBSTR("reason", 1, ${MFA_CHALLENGE.length}) <> ${MFA_CHALLENGE})
-      ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`,
-  );
+  }>(db(), activityStatement(workspaceId, user, since, renamed, limit));
   return rows.map((r) => ({
     at: new Date(r.createdAt),
     kind: ACTIVITY_EVENTS[r.event as keyof typeof ACTIVITY_EVENTS],
@@ -67,4 +60,26 @@ export async function recentActivity(workspaceId: string, user: { id: string; us
     ip: r.ip,
     userAgent: r.userAgent,
   }));
+}
+
+/**
+ * The read of a user's activity (exported for its plan's test, lib/oauth/store/indexes.test.ts).
+ * The user's events under the name they have now, with the failures tried for that name since
+ * `since`, by the username's index; and, for a user renamed at `renamed`, their events from before
+ * under the names they had then. A right password that asked for a second factor is no failure:
+ * the step after it says how the sign-in ended.
+ */
+export function activityStatement(workspaceId: string, user: { id: string; username: string }, since: Date, renamed: Date | null, limit: number): Prisma.Sql {
+  const columns = Prisma.sql`"createdAt", "id", "event", "outcome", "clientId", "ip", "userAgent"`;
+  const shown = Prisma.sql`"workspaceId" = ${workspaceId} AND "event" IN (${Prisma.join(Object.keys(ACTIVITY_EVENTS))})
+    AND ("reason" IS NULL OR SUBSTR("reason", 1, ${MFA_CHALLENGE.length}) <> ${MFA_CHALLENGE})`;
+  const current = Prisma.sql`SELECT ${columns} FROM "AuditEvent"
+    WHERE "username" = ${user.username} AND ("userId" = ${user.id} OR ("userId" IS NULL AND "createdAt" >= ${since})) AND ${shown}
+    ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`;
+  if (renamed === null) return current;
+  const before = Prisma.sql`SELECT ${columns} FROM "AuditEvent"
+    WHERE "userId" = ${user.id} AND "createdAt" < ${renamed} AND "username" <> ${user.username} AND ${shown}
+    ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`;
+  return Prisma.sql`SELECT * FROM (${current}) AS "current" UNION ALL SELECT * FROM (${before}) AS "before"
+    ORDER BY "createdAt" DESC, "id" ASC ${sqlLimit(limit)}`;
 }

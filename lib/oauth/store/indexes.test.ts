@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Prisma } from "@/lib/generated/prisma/client.ts";
 import { db } from "@/lib/platform/db.ts";
 import { settings } from "@/lib/platform/env.ts";
+import { activityStatement } from "@/lib/oauth/store/activity.ts";
 
 // A user's rows are found by the user at each change of password, "sign out everywhere" (every
 // session, refresh token and pending second step of the user ends) and when a user is deleted
@@ -61,5 +62,18 @@ describe("a user's rows", () => {
       if (!indexed) unindexed.push(`${table}.${column}: ${text}`);
     }
     expect(unindexed).toEqual([]);
+  });
+});
+
+// The account page reads a user's activity at each visit, and every token request writes a row of
+// the audit trail: read by the whole trail (its createdAt index, backwards), a user with few
+// events there took a read of all of it.
+describe("the account's activity", () => {
+  it("is read by the username's index, never the whole audit trail", async () => {
+    const text = await plan(activityStatement("a-workspace", { id: "a-user", username: "someone" }, new Date(0), null, 20));
+    const indexed = onSqlite
+      ? /USING (COVERING )?INDEX AuditEvent_username_createdAt_idx/.test(text) && !/^SCAN /m.test(text)
+      : /AuditEvent_username_createdAt_idx/.test(text) && !/Seq Scan/.test(text);
+    expect(indexed, text).toBe(true);
   });
 });
