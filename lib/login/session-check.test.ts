@@ -365,6 +365,29 @@ describe("the proxy refuses the cookie of an ended session", () => {
     expect(dSession?.tokens?.refreshToken).toBe(aSession?.tokens?.refreshToken);
   });
 
+  it("ends a session the issuer says is ended though a refresh is under way, when that refresh kept the refresh token (an issuer that does not rotate)", async () => {
+    const tokens = await signedIn();
+    let refreshed = () => {};
+    const refresh = new Promise<void>((resolve) => (refreshed = resolve));
+    tamper = async (url, respond) => {
+      if (url.pathname.endsWith("/oauth2/introspect")) {
+        await refresh;
+        return Response.json({ active: false });
+      }
+      const res = await respond();
+      if (!url.pathname.endsWith("/oauth2/token")) return res;
+      // The same tokens, less a new refresh token: the client keeps the one it has.
+      const { refresh_token: _kept, ...body } = (await res.json()) as Record<string, unknown>;
+      refreshed();
+      return Response.json(body, { status: res.status, headers: { "Cache-Control": "no-store" } });
+    };
+    const checked = loginProxy(await request("/account", tokens));
+    const refreshing = loginProxy(await request("/account", { ...tokens, expiresAt: Date.now() + 1000 }));
+    const [d] = await Promise.all([checked, refreshing]);
+    expect(d.status).toBe(307);
+    expect(deletesCookie(d)).toBe(true);
+  });
+
   it("does not ask about a session it has just refreshed", async () => {
     const tokens = await signedIn();
     const res = await loginProxy(await request("/account", { ...tokens, expiresAt: Date.now() + 1000 }));

@@ -65,13 +65,17 @@ const SHARE_MS = 60_000;
 
 /**
  * The session as a refresh of its refresh token, under way or done within the minute (by another
- * request of the same browser), left it; undefined when there is none, or it did not refresh. A
- * check of the session that found its refresh token spent may have found it rotated by that refresh.
+ * request of the same browser), left it with another refresh token; undefined when there is none,
+ * or it did not rotate the token. A check of the session that found its refresh token spent may
+ * have found it spent by that rotation; an issuer that does not rotate never spends it so, and a
+ * session it ended stays ended.
  */
-export async function refreshedMeanwhile(token: JWT): Promise<JWT | undefined> {
+export async function refreshedMeanwhile(token: JWT, now = Date.now()): Promise<JWT | undefined> {
   const refreshToken = token.tokens?.refreshToken;
-  const outcome = refreshToken === undefined ? undefined : await inFlight.get(refreshToken)?.outcome;
-  return outcome?.kind === "refreshed" ? outcome.token : undefined;
+  const entry = refreshToken === undefined ? undefined : inFlight.get(refreshToken);
+  if (!entry || now - entry.at > SHARE_MS) return undefined;
+  const outcome = await entry.outcome;
+  return outcome.kind === "refreshed" && outcome.token.tokens?.refreshToken !== refreshToken ? outcome.token : undefined;
 }
 
 /**
