@@ -213,11 +213,11 @@ describe("the account page's words", () => {
     expect(res.status).toBe(403);
   });
 
-  it("comes back from a form with codes only, to the form's section", () => {
+  it("comes back from a form with codes only: to the section of its notice, or to its error, which takes the focus (not to a fragment, where a page focuses nothing)", () => {
     expect(destinationOf({ notice: "session_ended" })).toBe("/account?notice=session_ended#sessions");
     expect(destinationOf({ notice: "password_changed" })).toBe("/account?notice=password_changed");
-    expect(destinationOf({ error: "too_short", form: "password" })).toBe("/account?error=too_short&form=password#password");
-    expect(destinationOf({ error: "invalid_email", form: "profile" })).toBe("/account?error=invalid_email&form=profile#details");
+    expect(destinationOf({ error: "too_short", form: "password" })).toBe("/account?error=too_short&form=password");
+    expect(destinationOf({ error: "invalid_email", form: "profile" })).toBe("/account?error=invalid_email&form=profile");
   });
 
   it("comes back from two-step verification's forms with codes only: never a secret or a recovery code", () => {
@@ -225,9 +225,9 @@ describe("the account page's words", () => {
     expect(destinationOf({ notice: "codes_renewed" })).toBe("/account?notice=codes_renewed#two-step");
     expect(destinationOf({ notice: "two_step_off" })).toBe("/account?notice=two_step_off#two-step");
     expect(destinationOf({ error: "wrong_code", form: "enrolment" })).toBe("/account/two-step-verification?error=wrong_code");
-    expect(destinationOf({ error: "enrolment_expired", form: "enrolment" })).toBe("/account?error=enrolment_expired&form=enrolment#two-step");
-    expect(destinationOf({ error: "wrong_code", form: "turn_off" })).toBe("/account?error=wrong_code&form=turn_off#two-step");
-    expect(destinationOf({ error: "missing_proof", form: "new_codes" })).toBe("/account?error=missing_proof&form=new_codes#two-step");
+    expect(destinationOf({ error: "enrolment_expired", form: "enrolment" })).toBe("/account?error=enrolment_expired&form=enrolment");
+    expect(destinationOf({ error: "wrong_code", form: "turn_off" })).toBe("/account?error=wrong_code&form=turn_off");
+    expect(destinationOf({ error: "missing_proof", form: "new_codes" })).toBe("/account?error=missing_proof&form=new_codes");
     const rules = { minLength: 8, maxLength: 128, rejects: [] };
     expect(accountError("wrong_code", rules)).toBe("That code or password didn't work. Please try again.");
     expect(accountError("enrolment_expired", rules)).toBe("The setup took too long. Please start again.");

@@ -23,7 +23,6 @@ import {
   submitPasswordChange,
   submitProfile,
   submitCancelEmailChange,
-  type AccountForm,
   type AccountOutcome,
 } from "@/lib/login/account-page.ts";
 
@@ -44,17 +43,6 @@ const NO_STORE = { "Cache-Control": "no-store" };
 // password is ever set.
 const MAX_FIELD = MAX_PASSWORD_INPUT_LENGTH;
 
-/** Where each form's section is on the page. */
-const SECTION: Readonly<Record<AccountForm, string>> = {
-  password: "password",
-  profile: "details",
-  sessions: "sessions",
-  set_up: "two-step",
-  enrolment: "two-step",
-  turn_off: "two-step",
-  new_codes: "two-step",
-};
-
 /** Notices of two-step verification's forms: the page opens at its section. */
 const TWO_STEP_NOTICES = new Set(["two_step_on", "codes_renewed", "two_step_off"]);
 
@@ -67,7 +55,11 @@ function seeOther(path: string, cookies: readonly string[] = []): Response {
   return new Response(null, { status: 303, headers });
 }
 
-/** Where the browser goes after a form: the page with its notice, or the form's section with its error. */
+/**
+ * Where the browser goes after a form: the page with its notice (at its section), or with the
+ * form's error, which takes the focus as the page loads and so is scrolled to. Not with a
+ * fragment then: a page opened at one focuses nothing (the HTML standard's autofocus).
+ */
 export function destinationOf(outcome: AccountOutcome): string {
   if ("notice" in outcome) {
     const section = outcome.notice.endsWith("ended") ? "#sessions" : TWO_STEP_NOTICES.has(outcome.notice) ? "#two-step" : "";
@@ -75,7 +67,7 @@ export function destinationOf(outcome: AccountOutcome): string {
   }
   // The code was wrong: the set-up page again, with its secret and QR code.
   if (outcome.form === "enrolment" && outcome.error !== "enrolment_expired") return `${ENROLMENT_PATH}?${new URLSearchParams({ error: outcome.error })}`;
-  return `/account?${new URLSearchParams({ error: outcome.error, form: outcome.form })}#${SECTION[outcome.form]}`;
+  return `/account?${new URLSearchParams({ error: outcome.error, form: outcome.form })}`;
 }
 
 export async function accountFormSubmit(req: Request): Promise<Response> {
