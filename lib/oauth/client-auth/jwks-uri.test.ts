@@ -300,7 +300,7 @@ describe("the SSRF rules of the fetch", () => {
     }
   });
 
-  it("asks the DNS itself, off the thread pool that hashes passwords: a name whose servers do not answer never reaches the system's resolver", async () => {
+  it("in production, asks the DNS itself, off the thread pool that hashes passwords: a name whose servers do not answer never reaches the system's resolver", async () => {
     // getaddrinfo holds one of libuv's threads until the system's resolver gives up (often 10 s
     // or more), whatever the time allowed here: a client could change its jwks_uri to such names
     // until no thread was left for argon2.
@@ -311,7 +311,7 @@ describe("the SSRF rules of the fetch", () => {
     ];
     const lookup = vi.spyOn(dns, "lookup");
     try {
-      await expect(fetchJwks("https://slow-ns.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
+      await expect(fetchJwks("https://slow-ns.example/jwks", { production: true, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
         "jwks_uri host does not resolve",
       );
       expect(lookup).not.toHaveBeenCalled();
@@ -320,7 +320,7 @@ describe("the SSRF rules of the fetch", () => {
     }
   });
 
-  it("never hands a name outside this machine's network to the system's resolver, even one the DNS said it does not know (its servers may not answer the next time)", async () => {
+  it("in production, never hands a name outside this machine's network to the system's resolver, even one the DNS said it does not know (its servers may not answer the next time)", async () => {
     const lookup = vi.spyOn(dns, "lookup");
     const unknown = () => Promise.reject(Object.assign(new Error("queryA ENOTFOUND"), { code: "ENOTFOUND" }));
     const spies = [
@@ -328,7 +328,7 @@ describe("the SSRF rules of the fetch", () => {
       vi.spyOn(dns.Resolver.prototype, "resolve6").mockImplementation(unknown),
     ];
     try {
-      await expect(fetchJwks("https://flaky-ns.example/jwks", { production: false, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
+      await expect(fetchJwks("https://flaky-ns.example/jwks", { production: true, timeoutMs: 300, maxBytes: 65536 })).rejects.toThrow(
         "jwks_uri host does not resolve",
       );
       expect(lookup).not.toHaveBeenCalled();

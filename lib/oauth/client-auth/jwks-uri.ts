@@ -96,12 +96,13 @@ const LOCAL_NAME = /^(?:[^.]+|(?:.+\.)?localhost)\.?$/i;
  * loop, not by the system's getaddrinfo, which holds one of libuv's threads (the threads that hash
  * passwords) until the system's resolver gives up, often 10 s or more, whatever the time allowed
  * here: a client could point its jwks_uri at names whose servers never answer until no thread was
- * left for a sign-in. Only a name no one outside can serve (a single label, `localhost` and its
- * subdomains, RFC 6761), and that the DNS says it does not know, is looked up as the system does,
- * for the hosts file's names: a name of the client's own, answered "unknown" once, could be left
- * unanswered the second time.
+ * left for a sign-in. In production only a name no one outside can serve (a single label,
+ * `localhost` and its subdomains, RFC 6761), and that the DNS says it does not know, is looked up
+ * as the system does, for the hosts file's names: a name of the client's own, answered "unknown"
+ * once, could be left unanswered the second time. Outside production any name the DNS did not
+ * answer is (`host.docker.internal`, a machine without a DNS server).
  */
-async function addressesOf(host: string, end: number): Promise<Array<{ address: string; family: number }>> {
+async function addressesOf(host: string, end: number, production: boolean): Promise<Array<{ address: string; family: number }>> {
   const resolver = new dns.Resolver({ timeout: Math.max(1, end - Date.now()), tries: 1 });
   const asked = await beforeDeadline(Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]), end).catch((err: unknown) => {
     resolver.cancel();
@@ -110,7 +111,8 @@ async function addressesOf(host: string, end: number): Promise<Array<{ address: 
   const addresses = asked.flatMap((answer, i) => (answer.status === "fulfilled" ? answer.value.map((address) => ({ address, family: i === 0 ? 4 : 6 })) : []));
   if (addresses.length > 0) return addresses;
   const unknown = asked.every((answer) => answer.status === "rejected" && NOT_IN_DNS.has((answer.reason as NodeJS.ErrnoException).code ?? ""));
-  if (!unknown || !LOCAL_NAME.test(host)) throw new JwksUriError("jwks_uri host does not resolve");
+  // Outside production (development, tests: no client to guard against) as before, whatever the DNS said.
+  if (production && (!unknown || !LOCAL_NAME.test(host))) throw new JwksUriError("jwks_uri host does not resolve");
   return beforeDeadline(dns.lookup(host, { all: true, verbatim: true }), end);
 }
 
@@ -126,7 +128,7 @@ export async function fetchJwks(uri: string, rules: FetchRules): Promise<JSONWeb
   const host = url.hostname.replace(/^\[|\]$/g, "");
   // The time allowed covers the name's lookup too.
   const end = Date.now() + rules.timeoutMs;
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await addressesOf(host, end);
+  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await addressesOf(host, end, rules.production);
   const pinned = addresses[0];
   if (!pinned) throw new JwksUriError("jwks_uri host does not resolve");
   if (rules.production && !addresses.every((a) => isPublicAddress(a.address))) throw new JwksUriError("jwks_uri resolves to an internal address");
@@ -216,6 +218,8 @@ function load(uri: string, rules: FetchRules, now: number): Promise<JWTVerifyGet
   keys.catch(() => {
     entry.failed = true;
   });
+  // Last in the map's order: the newest, the last to make room.
+  fetched.delete(uri);
   fetched.set(uri, entry);
   return keys;
 }
@@ -227,6 +231,7 @@ function askAgain(uri: string, rules: FetchRules, now: number, entry: Fetched): 
     .then((set) => {
       // (jose refuses a set its own checks find malformed here: a failure like any other.)
       const keys = createLocalJWKSet(set);
+      fetched.delete(uri);
       fetched.set(uri, { at: now, keys: Promise.resolve(keys), failed: false, askedAgainAt: now });
       return keys;
     })
