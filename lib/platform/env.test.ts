@@ -175,11 +175,15 @@ describe("settings", () => {
   it("refuses a PostgreSQL DATABASE_URL that names a schema: the migrations would make the tables where the servers never look", () => {
     expect(() => parseSettings({ DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/app?schema=login" })).toThrow(
       new ConfigError([
-        "Invalid setting DATABASE_URL: must not name a schema (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead.",
+        "Invalid setting DATABASE_URL: must not name a schema other than public (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead.",
       ]),
     );
     expect(parseSettings({ DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/app?sslmode=disable" }).DATABASE_URL).toBe(
       "postgresql://app:pw@127.0.0.1:5432/app?sslmode=disable",
+    );
+    // Prisma's usual form names the one the app uses: taken.
+    expect(parseSettings({ DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/app?schema=public" }).DATABASE_URL).toBe(
+      "postgresql://app:pw@127.0.0.1:5432/app?schema=public",
     );
   });
 

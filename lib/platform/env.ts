@@ -95,8 +95,9 @@ const schema = z.object({
     .regex(/^(file:|postgres(ql)?:\/\/)/, "must be a file: URL (SQLite) or a postgresql:// URL")
     // Prisma's migrations would make the tables in that schema, and the servers' connections would
     // look for them in `public`: a start that fails saying migrations are missing.
-    .refine((url) => !/^postgres(ql)?:/.test(url) || !URL.parse(url)?.searchParams.has("schema"), {
-      error: "must not name a schema (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead",
+    .refine((url) => !/^postgres(ql)?:/.test(url) || (URL.parse(url)?.searchParams.get("schema") ?? "public") === "public", {
+      error:
+        "must not name a schema other than public (?schema=…): the app's tables are in the database's public schema; give the app a database of its own instead",
     })
     // Development only: production requires it (REQUIRED_IN_PRODUCTION).
     .default("file:prisma/data/dev.db"),
