@@ -192,10 +192,14 @@ async function spendLink(tx: Prisma.TransactionClient, tokenHash: string, userId
   const moved = mailedTo != null && !(await stillAddressOf(tx, userId, mailedTo));
   const spent = await tx.accountToken.updateMany({ where: { tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
   if (spent.count !== 1) return { problem: "used" };
-  return moved ? { problem: "used", detail: "mailed to an address the account no longer has" } : undefined;
+  // Not "used": nobody used it. As good as unknown to whoever holds it now.
+  return moved ? { problem: "unknown", detail: "mailed to an address the account no longer has" } : undefined;
 }
 
-/** Whether the user's address is still `address`, whatever the case of its letters (an operator's correction of them spends no link either). */
+/**
+ * Whether the user's address is still `address`, whatever the case of its letters (an operator's
+ * correction of them spends no link either).
+ */
 async function stillAddressOf(tx: Prisma.TransactionClient, userId: string, address: string): Promise<boolean> {
   const email = (await tx.user.findUnique({ where: { id: userId }, select: { email: true } }))?.email;
   return email != null && sameMailbox(email, address);
@@ -204,10 +208,9 @@ async function stillAddressOf(tx: Prisma.TransactionClient, userId: string, addr
 /**
  * Sets a user's new password through a reset token, in one transaction: the token is spent (only
  * if nobody spent it first, nor deleted its user, nor changed the address it was mailed to: what
- * kept it then, and nothing changes); the
- * password is replaced (replacePassword: every session ends, and with them every other link mailed
- * to the user; the addresses the user was known from are forgotten); the failed sign-ins counted
- * against the username are forgotten. Run again when PostgreSQL ends it to break a deadlock
+ * kept it then, and nothing changes); the password is replaced (replacePassword: every session
+ * ends, and with them every other link mailed to the user; the addresses the user was known from
+ * are forgotten); the failed sign-ins counted against the username are forgotten. Run again when PostgreSQL ends it to break a deadlock
  * (againOnConflict: a user's own change takes the user's row, then the links).
  */
 export async function completePasswordReset(

@@ -366,7 +366,7 @@ describe("POST /account/password-reset/complete", () => {
     await db().user.update({ where: { id: user.id }, data: { email: "racing@new.example", emailVerified: true } });
     const res = await complete({ token: reset, new_password: "taken over passphrase" });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link has been used already" });
+    expect(await res.json()).toEqual({ error: "invalid_reset_token", error_description: "the reset link is not valid" });
     expect((await userRow("racing-user")).passwordHash).toBe(user.passwordHash);
     // A link to the address the account has now works, the case of its letters corrected since (one mailbox).
     const again = await resetLink("racing-user", "racing@new.example");
