@@ -62,7 +62,7 @@ export default async function ResetPasswordPage({ searchParams }: { searchParams
           required
           minLength={policy.minLength}
           aria-describedby={message ? "reset-message password-rules" : "password-rules"}
-          aria-invalid={message ? true : undefined}
+          aria-invalid={error === "policy" || error === "mismatch" || undefined}
           autoFocus={Boolean(message)}
         />
         <label htmlFor="confirm">New password again</label>
