@@ -10,8 +10,8 @@ const at = <T>(key: string) => (globalThis as Record<symbol, unknown>)[Symbol.fo
  * Writes the audit rows still queued (lib/platform/audit.ts), waits for work begun after an answer
  * (lib/platform/background.ts: a password-reset mail) and for a sweep of kept mails under way
  * (lib/oauth/endpoints/account/notices.ts), stopping its timer, closes the mail transport's pooled
- * connections (lib/platform/mail.ts), writes what that work recorded, and stops the pruning timer. Left to their
- * timers, they would open the database again after it closed. A pruning run under way is not
+ * connections (lib/platform/mail.ts), writes what that work recorded, and stops the pruning timer.
+ * Left to their timers, they would open the database again after it closed. A pruning run under way is not
  * waited for: it may be long, the server's last log lines and spans come after this, and each of
  * its batches is a statement of its own.
  */

@@ -94,8 +94,9 @@ export async function serve({ dev }: { dev: boolean }): Promise<void> {
     metricsServer?.close();
     const flushLog = (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("ropc.logger.flush")];
     // Every request under way is answered, and the work begun after an answer (a password-reset
-    // mail) ends, before the audit rows and the last spans are flushed and the process exits: a
-    // refresh the database committed is never left without its answer.
+    // mail) ends, before the last audit rows and spans are flushed and the process exits (the
+    // audit rows already counted are written before that work is waited for: settleLeftoverWork):
+    // a refresh the database committed is never left without its answer.
     void closeGracefully(server, STOP_REQUESTS_MS)
       .then(settleLeftoverWork)
       .then(() => stopTracing())

@@ -113,8 +113,9 @@ export const profileEndpoint: Endpoint = accountEndpoint(async (_request, _conte
 /**
  * `PATCH {issuer}/account/profile` with a JSON object of `name` and/or `email`. The name changes
  * at once, after the rest of the request has passed (a refused request changes nothing). A new
- * address needs `current_password` too: the address is where password resets go, so a session alone (a device left signed in) must not be able to take the account with it
- * (missing: 400 `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password), and
+ * address needs `current_password` too: the address is where password resets go, so a session
+ * alone (a device left signed in) must not be able to take the account with it (missing: 400
+ * `invalid_request`; wrong: 403 `invalid_grant`, counted like a wrong password), and
  * `otp` from a session that did not pass the user's second factor (step-up.ts). It
  * is only pending then: a single-use link (its hash stored, valid EMAIL_VERIFICATION_TTL_SECONDS,
  * written only while the caller's session is live and that password the user's:
