@@ -1,23 +1,7 @@
 // Plain HTML forms posted to /account/submit (lib/login/account-forms.ts): they work without
 // script, and the page they come back to says what happened.
 
-/** The form's error; one posted without script is focused when its page loads, and so read and scrolled to. */
-function Message({ error, id }: { error?: string; id: string }) {
-  return (
-    <div
-      id={id}
-      role="alert"
-      aria-live="assertive"
-      className={error ? "message" : "message empty"}
-      tabIndex={error ? -1 : undefined}
-      autoFocus={Boolean(error)}
-    >
-      {error}
-    </div>
-  );
-}
-
-const Action = ({ name }: { name: string }) => <input type="hidden" name="action" value={name} />;
+import { Action, Message } from "./form-parts.tsx";
 
 /**
  * A current code from the authenticator app, for a session that did not pass two-step
