@@ -31,13 +31,18 @@ vi.mock("@/lib/oauth/mfa/attempts.ts", async (importOriginal) => {
 
 const SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/** A new user with alice's password and a confirmed factor, at the second step of a sign-in: its mfa_token. */
+async function atSecondStep(prefix: string) {
+  const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
+  const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
+  const user = await db().user.create({ data: { workspaceId, username: `${prefix}-${randomUUID()}`, passwordHash } });
+  await db().mfaFactor.create({ data: { userId: user.id, secret: SECRET, confirmedAt: new Date() } });
+  return { user, mfaToken: await mfaTokenFor({ ...SPA, username: user.username, password: "alice-password-1" }) };
+}
+
 describe("a password changed while the second step of a sign-in runs", () => {
   it("gets no session: invalid_grant, the mfa_token ended with the change", async () => {
-    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
-    const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
-    const user = await db().user.create({ data: { workspaceId, username: `changing-${randomUUID()}`, passwordHash } });
-    await db().mfaFactor.create({ data: { userId: user.id, secret: SECRET, confirmedAt: new Date() } });
-    const mfaToken = await mfaTokenFor({ ...SPA, username: user.username, password: "alice-password-1" });
+    const { user, mfaToken } = await atSecondStep("changing");
     const newHash = await hashPassword("a brand new passphrase");
     hooks.afterCode = async () => void (await db().$transaction((tx) => replacePassword(tx, user.id, newHash)));
     try {
@@ -54,11 +59,7 @@ describe("a password changed while the second step of a sign-in runs", () => {
 
 describe("a user renamed at the second step of a sign-in, then their password changed", () => {
   it("gets no session: the password the sign-in checks against is the one of its challenge's user, not of whoever holds the name now", async () => {
-    const workspaceId = (await db().workspace.findFirstOrThrow({ where: { slug: "default" } })).id;
-    const { passwordHash } = await db().user.findFirstOrThrow({ where: { username: "alice" } });
-    const user = await db().user.create({ data: { workspaceId, username: `renamed-${randomUUID()}`, passwordHash } });
-    await db().mfaFactor.create({ data: { userId: user.id, secret: SECRET, confirmedAt: new Date() } });
-    const mfaToken = await mfaTokenFor({ ...SPA, username: user.username, password: "alice-password-1" });
+    const { user, mfaToken } = await atSecondStep("renamed");
     const newHash = await hashPassword("a brand new passphrase");
     // Renamed after the challenge was read, before the attempt is admitted by the name it read.
     hooks.beforeAdmission = async () => void (await db().user.update({ where: { id: user.id }, data: { username: `${user.username}-now` } }));
