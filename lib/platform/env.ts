@@ -2,16 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { trustProxyProblem } from "@/lib/platform/trust-proxy.ts";
 import { KEY_ENCRYPTION_KEY_FORMAT, parseKeyEncryptionKey } from "@/lib/platform/key-encryption-key.ts";
-
-/** Whether a URL's part decodes (no bare %, no % before anything but two hex digits). */
-function percentDecodes(part: string): boolean {
-  try {
-    decodeURIComponent(part);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { percentDecoded } from "@/lib/platform/percent-decoding.ts";
 
 /**
  * A whole number from the environment, from `min` to `max`, in decimal digits: one message for
@@ -232,7 +223,7 @@ const schema = z.object({
         "must be an smtp:// or smtps:// URL, e.g. smtp://user:password@mail.example.com:587 or smtps://user:password@mail.example.com:465; unset it to send no mail",
     })
     // Decoded at every send (lib/platform/mail.ts): a bare % would fail every mail, not the start.
-    .refine((url) => percentDecodes(URL.parse(url)?.username ?? "") && percentDecodes(URL.parse(url)?.password ?? ""), {
+    .refine((url) => [URL.parse(url)?.username ?? "", URL.parse(url)?.password ?? ""].every((part) => percentDecoded(part) !== undefined), {
       error:
         "must have its user name and password percent-encoded (% as %25, @ as %40, : as %3A, / as %2F), e.g. smtp://user:100%25%40home@mail.example.com:587",
     })

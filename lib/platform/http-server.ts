@@ -7,6 +7,7 @@ import { PEER_HEADER, peerHeaderValue } from "@/lib/platform/client-address.ts";
 import { SECURITY_HEADERS } from "@/lib/platform/security-headers.mjs";
 import type { Logger } from "@/lib/platform/logger.ts";
 import type { PageStorages } from "@/lib/platform/page-storages.ts";
+import { percentDecoded } from "@/lib/platform/percent-decoding.ts";
 
 export type ServerSettings = Pick<Settings, "HEADERS_TIMEOUT_SECONDS" | "REQUEST_TIMEOUT_SECONDS" | "MAX_CONNECTIONS"> & Partial<Pick<Settings, "ACCESS_LOG">>;
 
@@ -42,12 +43,7 @@ const NOT_A_PATH_BODY = JSON.stringify({ error: "invalid_request", error_descrip
 const UNDECODABLE_PATH_BODY = JSON.stringify({ error: "invalid_request", error_description: "the request path is not validly percent-encoded" });
 function decodablePath(url: string): boolean {
   const query = url.indexOf("?");
-  try {
-    decodeURIComponent(query === -1 ? url : url.slice(0, query));
-    return true;
-  } catch {
-    return false;
-  }
+  return percentDecoded(query === -1 ? url : url.slice(0, query)) !== undefined;
 }
 const hasPathTarget = (url: string | undefined) => url !== undefined && (url.startsWith("/") || /^https?:\/\//i.test(url));
 

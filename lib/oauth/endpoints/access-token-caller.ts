@@ -20,6 +20,7 @@ import type { StoredClient } from "@/lib/oauth/model/client.ts";
 import type { Workspace } from "@/lib/oauth/model/workspace.ts";
 import type { TokenHolder } from "@/lib/oauth/store/sessions.ts";
 import type { AccessTokenClaims } from "@/lib/oauth/tokens/mint.ts";
+import { percentDecoded } from "@/lib/platform/percent-decoding.ts";
 
 /** What a resource endpoint of ours learns of a caller from its access token. */
 export interface AccessTokenCaller {
@@ -73,15 +74,7 @@ function resourceUrl(request: OAuthRequest, workspace: Workspace): string {
   // rest as sent, which the comparison with the proof's `htu` normalises (comparableUrl).
   const [, tenant, slug, ...rest] = path.split("/");
   if (tenant === undefined || slug === undefined || rest.length === 0) return "";
-  return decodedSegment(tenant) === workspace.tenant && decodedSegment(slug) === workspace.slug ? `${workspace.issuer}/${rest.join("/")}` : "";
-}
-
-function decodedSegment(raw: string): string | undefined {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return undefined;
-  }
+  return percentDecoded(tenant) === workspace.tenant && percentDecoded(slug) === workspace.slug ? `${workspace.issuer}/${rest.join("/")}` : "";
 }
 
 /**

@@ -5,6 +5,7 @@ import { RESPONSE_INFO, type TaggedResponse } from "@/lib/platform/http-server.t
 import type { OAuthRequest } from "@/lib/oauth/protocol/responses.ts";
 import type { WorkspaceHandler } from "@/lib/oauth/pipeline/workspace-route.ts";
 import { matchRoute, routes, type RouteMatch } from "@/lib/oauth/routes.ts";
+import { percentDecoded } from "@/lib/platform/percent-decoding.ts";
 
 // Read at the first request: APP_URL (https or not) is a run-time setting.
 let security: Array<[string, string]> | undefined;
@@ -94,13 +95,7 @@ export function readUpTo(req: IncomingMessage, limit: number): Promise<Buffer | 
 }
 
 /** A decoded path segment; malformed escapes are kept as they are (no workspace has such a name). */
-function pathSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
+const pathSegment = (raw: string): string => percentDecoded(raw) ?? raw;
 
 async function respond(
   req: IncomingMessage,
