@@ -23,12 +23,12 @@ type Failure = {
 
 // Why a database cannot be used at all, by Prisma's codes, its driver adapters' kinds and the pg
 // driver's own codes (our plain SQL): never the URL, which may hold the password.
-const UNUSABLE: Array<[codes: readonly string[], why: string]> = [
-  [["P1000", "AuthenticationFailed", "28P01", "28000"], "its user or password was refused"],
-  [["P1003", "DatabaseDoesNotExist", "3D000"], "that database does not exist"],
-  [["P1010", "DatabaseAccessDenied", "42501"], "its user may not use that database"],
-  [["P1011", "TlsConnectionError"], "the TLS connection failed"],
-  [["P1001", "DatabaseNotReachable", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"], "no server answers"],
+const UNUSABLE: Array<{ codes: readonly string[]; why: string; where?: true }> = [
+  { codes: ["P1000", "AuthenticationFailed", "28P01", "28000"], why: "its user or password was refused" },
+  { codes: ["P1003", "DatabaseDoesNotExist", "3D000"], why: "that database does not exist" },
+  { codes: ["P1010", "DatabaseAccessDenied", "42501"], why: "its user may not use that database" },
+  { codes: ["P1011", "TlsConnectionError"], why: "the TLS connection failed" },
+  { codes: ["P1001", "DatabaseNotReachable", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"], why: "no server answers", where: true },
 ];
 
 /**
@@ -58,11 +58,11 @@ export function databaseUnusable(err: unknown): string | undefined {
   for (let depth = 0; e && depth < 5; depth++, e = e.cause as Failure | undefined) {
     const driver = e.meta?.driverAdapterError?.cause;
     const said = [e.code, driver?.kind, driver?.originalCode].filter((code): code is string => typeof code === "string");
-    const found = UNUSABLE.find(([codes]) => said.some((code) => codes.includes(code)));
+    const found = UNUSABLE.find(({ codes }) => said.some((code) => codes.includes(code)));
     if (!found) continue;
     const [host, port] = driver?.host !== undefined ? [driver.host, driver.port] : [e.address, e.port];
-    if (found[1] !== "no server answers" || typeof host !== "string" || host === "") return found[1];
-    return `${found[1]} at ${host}${typeof port === "number" || typeof port === "string" ? `:${port}` : ""}`;
+    if (!found.where || typeof host !== "string" || host === "") return found.why;
+    return `${found.why} at ${host}${typeof port === "number" || typeof port === "string" ? `:${port}` : ""}`;
   }
   return undefined;
 }
